@@ -1,0 +1,285 @@
+"""The command line: parse arguments, choose concrete sources and sinks, run.
+
+Heavy libraries (numpy, textual, bleak, aiomqtt) are imported inside the
+command that needs them, so ``biofeedback --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from biofeedback import BiofeedbackError, __version__
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+
+
+class UsageError(BiofeedbackError):
+    """The command line asks for something that cannot be done as asked."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line naming what to do, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}") from None
+    if speed <= 0:
+        raise argparse.ArgumentTypeError("speed must be positive")
+    return speed
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, not {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("expected a positive number of seconds")
+    return seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="biofeedback",
+        description=(
+            "Heart-paced progressive muscle relaxation. A heart-rate strap (or the"
+            " simulator) paces a guided session that slows down, or steps down to"
+            " breath-led or passive rest, when your body says so."
+        ),
+        epilog="Start without hardware:  biofeedback run --sim",
+    )
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="list straps advertising the Heart Rate service")
+    scan.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="S",
+        help="seconds to listen (default 5)",
+    )
+    scan.add_argument("--json", action="store_true", help="one JSON object per strap")
+    scan.set_defaults(handler=_cmd_not_ready)
+
+    pair = sub.add_parser("pair", help="remember a strap as the default source")
+    pair.add_argument("device", metavar="DEVICE", help="address (AA:BB:...) or name")
+    pair.set_defaults(handler=_cmd_not_ready)
+
+    run = sub.add_parser(
+        "run",
+        help="run a guided session",
+        description="Run a guided session from a strap, the simulator, a file or a broker.",
+    )
+    src = run.add_mutually_exclusive_group()
+    src.add_argument(
+        "--sim",
+        nargs="?",
+        const="calm",
+        metavar="SCENARIO",
+        help="simulated person (default scenario: calm)",
+    )
+    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
+    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
+    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    run.add_argument(
+        "--protocol",
+        default="full",
+        metavar="NAME",
+        help="guided routine (see `biofeedback protocols`; default full)",
+    )
+    run.add_argument(
+        "--zone",
+        choices=["auto", "green", "yellow", "red"],
+        default="auto",
+        help="start zone; auto decides from the baseline (default)",
+    )
+    run.add_argument("--headless", action="store_true", help="no dashboard; print events")
+    run.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
+    run.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X|max",
+        help="simulator and replay only: X times real time, or max",
+    )
+    run.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        metavar="S",
+        help="stop after S seconds of session time",
+    )
+    run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
+    run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    run.set_defaults(handler=_cmd_run)
+
+    review = sub.add_parser("review", help="summarise a recorded session")
+    review.add_argument("session", nargs="?", default="latest", metavar="SESSION|latest")
+    review.add_argument("--json", action="store_true")
+    for flag in ("--png", "--pdf", "--csv", "--rr"):
+        review.add_argument(flag, metavar="F")
+    review.set_defaults(handler=_cmd_not_ready)
+
+    history = sub.add_parser("history", help="past sessions and trends")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(handler=_cmd_not_ready)
+
+    protocols = sub.add_parser("protocols", help="list the guided routines")
+    protocols.add_argument("--json", action="store_true")
+    protocols.set_defaults(handler=_cmd_protocols)
+
+    monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
+    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
+    monitor.set_defaults(handler=_cmd_not_ready)
+    return parser
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def _cmd_not_ready(args: argparse.Namespace) -> int:
+    raise UsageError(f"'{args.command}' is not available in this version yet")
+
+
+def _cmd_protocols(args: argparse.Namespace) -> int:
+    import json
+
+    from biofeedback.pacing.protocols import load_all
+
+    rows = [
+        {
+            "name": p.name,
+            "title": p.title,
+            "zone": p.zone.value,
+            "duration_s": round(p.duration_s),
+            "description": p.description,
+        }
+        for p in load_all()
+    ]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        for row in rows:
+            print(
+                f"{row['name']:<18} {row['zone']:<7} {float(row['duration_s']) / 60:4.1f} min"
+                f"  {row['title']}"
+            )
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.json and not args.headless:
+        raise UsageError("--json needs --headless")
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+
+    from biofeedback.console import ConsoleSink
+    from biofeedback.models import SessionInfo, Zone
+    from biofeedback.pacing.arousal import ArousalEstimator
+    from biofeedback.pacing.controller import PacingController
+    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
+
+    protocol = load_protocol(args.protocol)
+    source = _choose_source(args)
+    clock: Clock = VirtualClock(args.speed) if source.virtual else RealClock()
+    if not source.virtual and args.speed != 1.0:
+        raise UsageError("--speed works with --sim and --replay only")
+    controller = PacingController(
+        protocol,
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+        start_zone=Zone.GREEN if args.zone == "auto" else Zone(args.zone),
+    )
+    sinks: list[Sink] = [ConsoleSink(as_json=args.json)]
+    info = SessionInfo(
+        session_id=uuid.uuid4().hex[:12],
+        protocol=protocol.name,
+        source=source.description,
+        started_at_unix_s=time.time(),
+    )
+    result = await run_session(
+        source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
+    )
+    failed = [r for r in result.sinks if r.failed]
+    for report in failed:
+        print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _choose_source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if args.sim is not None:
+        from simulators.source import ScenarioError, SimulatedSource
+
+        try:
+            return SimulatedSource(args.sim, seed=args.seed)
+        except ScenarioError as exc:
+            raise UsageError(str(exc)) from None
+    if args.replay or args.source or args.device:
+        raise UsageError("only --sim is available in this version; try: biofeedback run --sim")
+    raise UsageError(
+        "no strap paired; run `biofeedback run --sim` to try the simulator,"
+        " or `biofeedback pair DEVICE` first"
+    )
+
+
+# --------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except BiofeedbackError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing left to tell it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"biofeedback {args.command}: internal error: {type(exc).__name__}: {exc}"
+            " (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,55 @@
+"""The stdout sink: one line per session event, as text or JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+
+
+class ConsoleSink:
+    """Prints every event; raw samples are not printed (the recorder keeps them)."""
+
+    name = "stdout"
+    # Never drop a line of the printed record: a pipe reader expects all of it.
+    queue_size = 1_000_000
+
+    def __init__(self, stream: TextIO | None = None, *, as_json: bool = False) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.as_json = as_json
+
+    async def start(self, info: SessionInfo) -> None:
+        return None
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        if isinstance(item, HeartSample):
+            return
+        line = (
+            json.dumps(item.to_dict(), separators=(",", ":"))
+            if self.as_json
+            else format_event(item)
+        )
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    async def stop(self) -> None:
+        return None
+
+
+def format_event(event: SessionEvent) -> str:
+    """A short human line: time, type, then the fields that matter."""
+    data = event.to_dict()
+    t = data.pop("t")
+    kind = data.pop("type")
+    minutes, seconds = divmod(float(t), 60.0)
+    stamp = f"{int(minutes):02d}:{seconds:04.1f}"
+    parts = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = f"{value:g}"
+        parts.append(f"{key}={value}")
+    return f"{stamp}  {kind:<16} {' '.join(parts)}".rstrip()

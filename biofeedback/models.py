@@ -1,0 +1,326 @@
+"""The data that flows through a session: samples in, estimates, steps and events out.
+
+Everything here is a frozen dataclass or an enum with no behaviour beyond
+conversion, so every layer can import it without pulling anything else in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class Zone(StrEnum):
+    """What practice is safe at the current arousal (DOMAIN.md section 2)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """0 for green, 2 for red: higher means more aroused."""
+        return _ZONE_ORDER.index(self)
+
+    def lower(self) -> Zone:
+        """One zone down (towards red); red stays red."""
+        return _ZONE_ORDER[min(self.rank + 1, len(_ZONE_ORDER) - 1)]
+
+    def higher(self) -> Zone:
+        """One zone up (towards green); green stays green."""
+        return _ZONE_ORDER[max(self.rank - 1, 0)]
+
+
+_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
+
+
+class Quality(StrEnum):
+    """How far the current estimate can be trusted."""
+
+    OK = "ok"
+    HR_ONLY = "hr_only"
+    NO_SIGNAL = "no_signal"
+
+
+class StepKind(StrEnum):
+    TENSE = "tense"
+    RELEASE = "release"
+    BREATH = "breath"
+    REST = "rest"
+    SCAN = "scan"
+    MASSAGE = "massage"
+    IMAGERY = "imagery"
+
+
+class Action(StrEnum):
+    """What a user can ask for during a session."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    SKIP = "skip"
+    HURTS = "hurts"
+    STOP = "stop"
+
+
+class Contact(StrEnum):
+    """Sensor contact as the strap reports it (flags bits 1-2 of 0x2A37)."""
+
+    UNSUPPORTED = "unsupported"
+    DETECTED = "detected"
+    NOT_DETECTED = "not_detected"
+
+
+@dataclass(frozen=True, slots=True)
+class HeartSample:
+    """One notification from a heart-rate source.
+
+    ``t_s`` is the arrival time on the session clock. ``beat_t_s`` holds an
+    estimated time for each RR interval (the end of the beat), same order as
+    ``rr_ms``.
+    """
+
+    t_s: float
+    hr_bpm: float | None
+    rr_ms: tuple[float, ...] = ()
+    beat_t_s: tuple[float, ...] = ()
+    contact: Contact = Contact.UNSUPPORTED
+    energy_kj: int | None = None
+
+    @property
+    def usable(self) -> bool:
+        """False when the strap says it has no skin contact: shown, not judged."""
+        return self.contact is not Contact.NOT_DETECTED
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A change in a source's connection, yielded between samples."""
+
+    t_s: float
+    connected: bool
+    reason: str
+    battery_pct: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArousalEstimate:
+    """The estimator's view at ``t_s``.
+
+    ``arousal`` is in units of the person's natural variation around their
+    baseline (0 = at baseline, positive = more aroused); None until a baseline
+    exists or when there is no signal.
+    """
+
+    t_s: float
+    hr_bpm: float | None
+    rmssd_ms: float | None
+    arousal: float | None
+    quality: Quality
+    artifact_rate: float
+    hr_delta_bpm: float | None = None
+    ln_rmssd_delta: float | None = None
+    baseline_hr_bpm: float | None = None
+    baseline_rmssd_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a guided protocol."""
+
+    id: str
+    kind: StepKind
+    cue: str
+    planned_s: float
+    region: str | None = None
+    breath_in_s: float | None = None
+    breath_out_s: float | None = None
+
+
+# --------------------------------------------------------------------------
+# Session events (DESIGN.md section 4): one flat JSON object each.
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """Base of every event; ``t`` is seconds since session start."""
+
+    type: ClassVar[str] = "event"
+    t: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": round(self.t, 3), "type": self.type}
+        for f in dataclasses.fields(self):
+            if f.name == "t":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, float):
+                value = None if math.isnan(value) else round(value, 3)
+            out[_FIELD_ALIASES.get(f.name, f.name)] = value
+        return out
+
+
+# Python names that cannot be field names map to their JSON names.
+_FIELD_ALIASES = {"from_zone": "from", "to_zone": "to"}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(SessionEvent):
+    type: ClassVar[str] = "session_started"
+    session_id: str
+    protocol: str
+    source: str
+    zone: Zone
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline(SessionEvent):
+    type: ClassVar[str] = "baseline"
+    hr_bpm: float | None
+    rmssd_ms: float | None
+    quality: Quality
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted(SessionEvent):
+    type: ClassVar[str] = "step_started"
+    step: str
+    kind: StepKind
+    region: str | None
+    cue: str
+    planned_s: float
+    breath_in_s: float | None = None
+    breath_out_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepExtended(SessionEvent):
+    type: ClassVar[str] = "step_extended"
+    step: str
+    by_s: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepEnded(SessionEvent):
+    type: ClassVar[str] = "step_ended"
+    step: str
+    actual_s: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneChanged(SessionEvent):
+    type: ClassVar[str] = "zone_changed"
+    from_zone: Zone
+    to_zone: Zone
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalLost(SessionEvent):
+    type: ClassVar[str] = "signal_lost"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRestored(SessionEvent):
+    type: ClassVar[str] = "signal_restored"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserActed(SessionEvent):
+    type: ClassVar[str] = "user_action"
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Advice(SessionEvent):
+    """Something the person should know that is not a pacing decision."""
+
+    type: ClassVar[str] = "advice"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate(SessionEvent):
+    type: ClassVar[str] = "estimate"
+    hr_bpm: float | None
+    rmssd_ms: float | None
+    arousal: float | None
+    quality: Quality
+    artifact_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(SessionEvent):
+    type: ClassVar[str] = "session_ended"
+    session_id: str
+    reason: str
+    duration_s: float
+
+
+EVENT_TYPES: Mapping[str, type[SessionEvent]] = {
+    cls.type: cls
+    for cls in (
+        SessionStarted,
+        Baseline,
+        StepStarted,
+        StepExtended,
+        StepEnded,
+        ZoneChanged,
+        SignalLost,
+        SignalRestored,
+        UserActed,
+        Advice,
+        Estimate,
+        SessionEnded,
+    )
+}
+
+
+class UnknownEventError(ValueError):
+    """A dict that does not describe one of our events."""
+
+
+def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
+    """Inverse of ``SessionEvent.to_dict`` (for the store and review)."""
+    try:
+        cls = EVENT_TYPES[data["type"]]
+    except KeyError as exc:
+        raise UnknownEventError(f"unknown event type: {data.get('type')!r}") from exc
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key = _FIELD_ALIASES.get(f.name, f.name)
+        if key in data:
+            kwargs[f.name] = data[key]
+    for name, enum in _ENUM_FIELDS.items():
+        if name in kwargs and kwargs[name] is not None:
+            kwargs[name] = enum(kwargs[name])
+    return cls(**kwargs)
+
+
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "zone": Zone,
+    "from_zone": Zone,
+    "to_zone": Zone,
+    "quality": Quality,
+    "kind": StepKind,
+    "action": Action,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """What sinks learn about a session before its first event."""
+
+    session_id: str
+    protocol: str
+    source: str
+    started_at_unix_s: float
+    device: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,453 @@
+"""The one loop: source -> estimator -> controller -> sinks.
+
+This module owns the clock. The estimator and controller are handed ``now``
+and never see the clock themselves, so a session can run in real time (a
+strap), in scaled virtual time (the simulator at ``--speed 4``) or as fast as
+the CPU allows (``--speed max``, tests and benchmarks) with the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from biofeedback.models import (
+    Action,
+    ArousalEstimate,
+    Estimate,
+    HeartSample,
+    SessionEnded,
+    SessionEvent,
+    SessionInfo,
+    SessionStarted,
+    SourceStatus,
+    Zone,
+)
+from biofeedback.sensors import EventAware, HeartRateSource, SourceItem
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+
+# --------------------------------------------------------------------------
+# Clocks
+
+
+class Clock(Protocol):
+    """Session time in seconds since the session started."""
+
+    virtual: bool
+
+    def now(self) -> float: ...
+
+    async def advance_to(self, t_s: float) -> None:
+        """Return once session time has reached ``t_s``."""
+
+
+class RealClock:
+    """Wall time, for live sources."""
+
+    virtual = False
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    async def advance_to(self, t_s: float) -> None:
+        delay = t_s - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class VirtualClock:
+    """Simulated time: ``speed`` times real time, or as fast as possible (None)."""
+
+    virtual = True
+
+    def __init__(self, speed: float | None = None) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._t_s = 0.0
+        self._wall_start = time.monotonic()
+
+    def now(self) -> float:
+        return self._t_s
+
+    async def advance_to(self, t_s: float) -> None:
+        if t_s < self._t_s:
+            return
+        if self.speed is None:
+            # Let sink tasks and the UI run between steps of virtual time.
+            await asyncio.sleep(0)
+        else:
+            # Measured from the start, so rounding errors never accumulate.
+            due = self._wall_start + t_s / self.speed
+            delay = due - time.monotonic()
+            await asyncio.sleep(max(delay, 0.0))
+        self._t_s = t_s
+
+
+# --------------------------------------------------------------------------
+# User actions
+
+
+class ActionInbox:
+    """User actions waiting for the loop: live ones, or scripted at set times."""
+
+    def __init__(self) -> None:
+        self._live: deque[Action] = deque()
+        self._scripted: list[tuple[float, Action]] = []
+        self._arrived = asyncio.Event()
+
+    def put(self, action: Action) -> None:
+        self._live.append(action)
+        self._arrived.set()
+
+    def schedule(self, t_s: float, action: Action) -> None:
+        self._scripted.append((t_s, action))
+        self._scripted.sort(key=lambda item: item[0])
+
+    def due(self, now_s: float) -> list[Action]:
+        out: list[Action] = []
+        while self._scripted and self._scripted[0][0] <= now_s:
+            out.append(self._scripted.pop(0)[1])
+        out.extend(self._live)
+        self._live.clear()
+        self._arrived.clear()
+        return out
+
+    def next_scripted_s(self) -> float:
+        return self._scripted[0][0] if self._scripted else math.inf
+
+    async def wait(self) -> None:
+        await self._arrived.wait()
+
+
+# --------------------------------------------------------------------------
+# The core's two seams, as the loop sees them
+
+
+class Estimator(Protocol):
+    def add_sample(self, sample: HeartSample) -> None: ...
+
+    def estimate(self, now_s: float) -> ArousalEstimate: ...
+
+
+class Controller(Protocol):
+    @property
+    def zone(self) -> Zone: ...
+
+    @property
+    def protocol_name(self) -> str: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def end_reason(self) -> str: ...
+
+    def start(self, now_s: float) -> list[SessionEvent]: ...
+
+    def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]: ...
+
+    def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]: ...
+
+    def on_action(self, now_s: float, action: Action) -> list[SessionEvent]: ...
+
+    def stop(self, now_s: float, reason: str) -> list[SessionEvent]: ...
+
+
+# --------------------------------------------------------------------------
+# Sinks
+
+
+class Sink(Protocol):
+    """Receives every event (and every raw sample) of a session, in order.
+
+    Each sink runs in its own task behind its own bounded queue, so a slow or
+    failing sink never delays the pacing loop or the other sinks.
+    """
+
+    name: str
+    queue_size: int
+
+    async def start(self, info: SessionInfo) -> None: ...
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class SinkReport:
+    name: str
+    dropped: int = 0
+    failed: str | None = None
+
+
+class _SinkRunner:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.report = SinkReport(sink.name)
+        self._queue: asyncio.Queue[SessionEvent | HeartSample | None] = asyncio.Queue(
+            maxsize=max(sink.queue_size, 1)
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, info: SessionInfo) -> None:
+        await self.sink.start(info)
+        self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
+
+    def offer(self, item: SessionEvent | HeartSample) -> None:
+        if self.report.failed is not None:
+            return
+        if self._queue.full():
+            # Drop the oldest item: the freshest state matters most to a live view.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+                self._queue.task_done()
+            self.report.dropped += 1
+        self._queue.put_nowait(item)
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                if item is None:
+                    return
+                await self.sink.handle(item)
+            except Exception as exc:  # a sink's failure must not end the session
+                log.warning("sink %s failed: %s", self.sink.name, exc)
+                self.report.failed = str(exc) or type(exc).__name__
+                return
+            finally:
+                self._queue.task_done()
+
+    async def finish(self, timeout_s: float) -> None:
+        if self._task is None:
+            return
+        if self.report.failed is None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            except TimeoutError:
+                log.warning("sink %s did not drain within %.0f s", self.sink.name, timeout_s)
+                self._task.cancel()
+        try:
+            await self.sink.stop()
+        except Exception as exc:
+            log.warning("sink %s failed to stop: %s", self.sink.name, exc)
+            self.report.failed = self.report.failed or str(exc)
+
+
+# --------------------------------------------------------------------------
+# The loop
+
+
+@dataclass
+class SessionResult:
+    session_id: str
+    reason: str
+    duration_s: float
+    events: int
+    sinks: list[SinkReport] = field(default_factory=list)
+
+
+async def run_session(
+    source: HeartRateSource,
+    estimator: Estimator,
+    controller: Controller,
+    sinks: Sequence[Sink],
+    clock: Clock,
+    info: SessionInfo,
+    *,
+    actions: ActionInbox | None = None,
+    duration_s: float | None = None,
+    drain_timeout_s: float = 10.0,
+) -> SessionResult:
+    """Run one session to its end and return how it ended."""
+    loop = _Loop(source, estimator, controller, sinks, clock, info, actions or ActionInbox())
+    return await loop.run(duration_s, drain_timeout_s)
+
+
+class _Loop:
+    def __init__(
+        self,
+        source: HeartRateSource,
+        estimator: Estimator,
+        controller: Controller,
+        sinks: Sequence[Sink],
+        clock: Clock,
+        info: SessionInfo,
+        actions: ActionInbox,
+    ) -> None:
+        self.source = source
+        self.estimator = estimator
+        self.controller = controller
+        self.runners = [_SinkRunner(s) for s in sinks]
+        self.clock = clock
+        self.info = info
+        self.actions = actions
+        self.events = 0
+        self.next_tick_s = TICK_S
+        self.end_reason: str | None = None
+        self._listener = source if isinstance(source, EventAware) else None
+
+    async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
+        self.limit_s = math.inf if duration_s is None else duration_s
+        for runner in self.runners:
+            await runner.start(self.info)
+        try:
+            async with self.source:
+                now = self.clock.now()
+                self._emit(
+                    [
+                        SessionStarted(
+                            now,
+                            self.info.session_id,
+                            self.controller.protocol_name,
+                            self.info.source,
+                            self.controller.zone,
+                        )
+                    ]
+                )
+                self._emit(self.controller.start(now))
+                items = aiter(self.source)
+                if self.clock.virtual:
+                    await self._run_virtual(items)
+                else:
+                    await self._run_live(items)
+        except asyncio.CancelledError:
+            self._finish("cancelled")
+            raise
+        finally:
+            if self.end_reason is None:
+                self._finish("interrupted")
+            for runner in self.runners:
+                await runner.finish(drain_timeout_s)
+        assert self.end_reason is not None
+        return SessionResult(
+            self.info.session_id,
+            self.end_reason,
+            self.clock.now(),
+            self.events,
+            [r.report for r in self.runners],
+        )
+
+    # Virtual time: the source's item times are the timeline. Items are pulled
+    # one at a time, so a closed-loop simulator has heard every event up to
+    # the previous item before it computes the next one.
+    async def _run_virtual(self, items: AsyncIterator[SourceItem]) -> None:
+        while self.end_reason is None:
+            item = await anext(items, None)
+            until = math.inf if item is None else item.t_s
+            await self._ticks_until(until)
+            if self.end_reason is not None:
+                return
+            if item is None:
+                self._finish("source ended")
+                return
+            await self.clock.advance_to(item.t_s)
+            self._handle_actions()
+            self._handle_item(item)
+
+    async def _ticks_until(self, t_s: float) -> None:
+        while self.end_reason is None:
+            next_s = min(self.next_tick_s, self.actions.next_scripted_s(), self.limit_s)
+            if next_s > t_s or next_s == math.inf:
+                return
+            await self.clock.advance_to(next_s)
+            self._handle_actions()
+            self._tick_if_due()
+
+    # Live: items arrive when they arrive; ticks and actions interleave.
+    async def _run_live(self, items: AsyncIterator[SourceItem]) -> None:
+        pending: asyncio.Task[SourceItem | None] = asyncio.ensure_future(anext(items, None))
+        action_wait: asyncio.Task[None] = asyncio.ensure_future(self.actions.wait())
+        try:
+            while self.end_reason is None:
+                wake_s = min(self.next_tick_s, self.actions.next_scripted_s(), self.limit_s)
+                timeout = max(wake_s - self.clock.now(), 0.0)
+                done, _ = await asyncio.wait(
+                    {pending, action_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if action_wait in done:
+                    action_wait = asyncio.ensure_future(self.actions.wait())
+                self._handle_actions()
+                if pending in done:
+                    item = pending.result()
+                    if item is None:
+                        self._finish("source ended")
+                        return
+                    self._handle_item(item)
+                    pending = asyncio.ensure_future(anext(items, None))
+                self._tick_if_due()
+        finally:
+            for task in (pending, action_wait):
+                task.cancel()
+            await asyncio.gather(pending, action_wait, return_exceptions=True)
+
+    def _tick_if_due(self) -> None:
+        now = self.clock.now()
+        if self.end_reason is None and now >= self.limit_s:
+            self._emit(self.controller.stop(now, "duration reached"))
+            self._finish("duration reached")
+        if self.end_reason is None and now >= self.next_tick_s:
+            # A live loop that fell behind skips the missed ticks: one estimate
+            # of the present beats several of the past.
+            self.next_tick_s += TICK_S
+            if self.next_tick_s <= now:
+                self.next_tick_s = now + TICK_S
+            self._tick(now)
+
+    def _tick(self, now: float) -> None:
+        est = self.estimator.estimate(now)
+        self._emit(
+            [Estimate(now, est.hr_bpm, est.rmssd_ms, est.arousal, est.quality, est.artifact_rate)]
+        )
+        self._emit(self.controller.on_estimate(now, est))
+        self._check_finished()
+
+    def _handle_item(self, item: SourceItem) -> None:
+        if isinstance(item, HeartSample):
+            self.estimator.add_sample(item)
+            for runner in self.runners:
+                runner.offer(item)
+        else:
+            self._emit(self.controller.on_source_status(self.clock.now(), item))
+
+    def _handle_actions(self) -> None:
+        for action in self.actions.due(self.clock.now()):
+            self._emit(self.controller.on_action(self.clock.now(), action))
+            self._check_finished()
+
+    def _check_finished(self) -> None:
+        if self.end_reason is None and self.controller.finished:
+            self._finish(self.controller.end_reason)
+
+    def _finish(self, reason: str) -> None:
+        if self.end_reason is not None:
+            return
+        self.end_reason = reason
+        now = self.clock.now()
+        self._emit([SessionEnded(now, self.info.session_id, reason, now)])
+
+    def _emit(self, events: Iterable[SessionEvent]) -> None:
+        for event in events:
+            self.events += 1
+            if self._listener is not None:
+                self._listener.observe(event)
+            for runner in self.runners:
+                runner.offer(event)

@@ -1,0 +1,93 @@
+"""The command line as a user meets it: exit codes, one-line errors, JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "biofeedback", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_headless_json_session_from_start_to_end() -> None:
+    proc = run_cli("run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "900")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["type"] == "session_started"
+    assert events[-1]["type"] == "session_ended"
+    assert all(isinstance(e["t"], float | int) for e in events)
+    assert {"step_started", "estimate", "baseline"} <= {e["type"] for e in events}
+
+
+def test_headless_text_prints_one_line_per_event() -> None:
+    proc = run_cli("run", "--sim", "--headless", "--speed", "max", "--duration", "30")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "session_started" in lines[0]
+    assert "session_ended" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("run", "--bogus"), ["--bogus", "--help"]),
+        (("run", "--sim", "nosuch", "--headless"), ["nosuch", "calm"]),
+        (("run", "--sim", "--protocol", "nosuch", "--headless"), ["nosuch", "full"]),
+        (
+            ("run", "--sim", "--protocol", "/nonexistent/p.toml", "--headless"),
+            ["/nonexistent/p.toml"],
+        ),
+        (("run", "--sim", "--json"), ["--headless"]),
+        (("run", "--sim", "--speed", "fast"), ["speed"]),
+        (("run", "--headless"), ["--sim"]),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(args: tuple[str, ...], words: list[str]) -> None:
+    assert_one_line_error(run_cli(*args), *words)
+
+
+def test_bad_protocol_file_names_file_and_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "x"\ntitle = "X"\nzone = "green"\n'
+        '[[steps]]\nid = "one"\nkind = "dance"\ncue = "go"\ns = 5\n'
+    )
+    proc = run_cli("run", "--sim", "--headless", "--protocol", str(bad))
+    assert_one_line_error(proc, str(bad), "'one'", "kind")
+
+
+@pytest.mark.parametrize(
+    "command", ["", "scan", "pair", "run", "review", "history", "protocols", "monitor"]
+)
+def test_every_help_answers(command: str) -> None:
+    proc = run_cli(*([command] if command else []), "--help")
+    assert proc.returncode == 0
+    assert "usage: biofeedback" in proc.stdout
+
+
+def test_protocols_json_lists_builtins() -> None:
+    proc = run_cli("protocols", "--json")
+    assert proc.returncode == 0
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    names = {r["name"] for r in rows}
+    assert {"full", "breath-partial", "passive-rest"} <= names
+    assert all(r["zone"] in {"green", "yellow", "red"} and r["duration_s"] > 0 for r in rows)

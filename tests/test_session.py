@@ -1,0 +1,257 @@
+"""The one loop, in virtual time: order, duration, actions, and sink isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
+
+import pytest
+
+from biofeedback.models import (
+    Action,
+    Contact,
+    HeartSample,
+    SessionEvent,
+    SessionInfo,
+    SourceStatus,
+    Zone,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
+from simulators.source import SimulatedSource
+
+
+class ListSink:
+    name = "list"
+    queue_size = 100_000
+
+    def __init__(self) -> None:
+        self.events: list[SessionEvent] = []
+        self.samples: list[HeartSample] = []
+
+    async def start(self, info: SessionInfo) -> None:
+        self.info = info
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        if isinstance(item, HeartSample):
+            self.samples.append(item)
+        else:
+            self.events.append(item)
+
+    async def stop(self) -> None:
+        pass
+
+
+class StuckSink:
+    """Never finishes handling its first item: a dead broker, a frozen UI."""
+
+    name = "stuck"
+    queue_size = 8
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def start(self, info: SessionInfo) -> None:
+        pass
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        await self.release.wait()
+
+    async def stop(self) -> None:
+        pass
+
+
+def controller(zone: Zone = Zone.GREEN) -> PacingController:
+    return PacingController(
+        load_protocol("full"),
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+        start_zone=zone,
+    )
+
+
+def info() -> SessionInfo:
+    return SessionInfo("test-session", "full", "simulator:calm", 0.0)
+
+
+async def test_virtual_session_runs_protocol_in_order() -> None:
+    sink = ListSink()
+    result = await run_session(
+        SimulatedSource("calm", seed=3),
+        ArousalEstimator(),
+        controller(),
+        [sink],
+        VirtualClock(),
+        info(),
+    )
+    types = [e.type for e in sink.events]
+    assert types[0] == "session_started"
+    assert types[-1] == "session_ended"
+    assert types.count("session_ended") == 1
+    times = [e.t for e in sink.events]
+    assert times == sorted(times)
+    assert result.reason == "completed"
+    started = [e for e in sink.events if e.type == "step_started"]
+    assert started[0].step == "settle"  # type: ignore[attr-defined]
+    assert started[-1].step == "closing-breath"  # type: ignore[attr-defined]
+    assert "baseline" in types
+    # about one estimate a second of session time
+    estimates = types.count("estimate")
+    assert abs(estimates - result.duration_s) <= 2
+    assert sink.samples
+    assert all(s.contact is Contact.DETECTED for s in sink.samples)
+
+
+async def test_duration_stops_the_session_on_time() -> None:
+    sink = ListSink()
+    result = await run_session(
+        SimulatedSource("calm"),
+        ArousalEstimator(),
+        controller(),
+        [sink],
+        VirtualClock(),
+        info(),
+        duration_s=90,
+    )
+    assert result.reason == "duration reached"
+    assert result.duration_s == pytest.approx(90.0)
+    assert sink.events[-1].t == pytest.approx(90.0)
+
+
+async def test_scripted_actions_pause_resume_and_stop() -> None:
+    sink = ListSink()
+    inbox = ActionInbox()
+    inbox.schedule(10.0, Action.PAUSE)
+    inbox.schedule(100.0, Action.RESUME)
+    inbox.schedule(130.0, Action.STOP)
+    result = await run_session(
+        SimulatedSource("calm"),
+        ArousalEstimator(),
+        controller(),
+        [sink],
+        VirtualClock(),
+        info(),
+        actions=inbox,
+    )
+    actions = [(e.t, e.action) for e in sink.events if e.type == "user_action"]  # type: ignore[attr-defined]
+    assert actions == [(10.0, Action.PAUSE), (100.0, Action.RESUME), (130.0, Action.STOP)]
+    assert result.reason == "stopped by user"
+    # The 60 s settle step was paused for 90 s, so it ends at 150 s: still running at stop.
+    ended = [e for e in sink.events if e.type == "step_ended"]
+    assert [e.step for e in ended] == ["settle"]  # type: ignore[attr-defined]
+
+
+async def test_a_stuck_sink_delays_neither_the_loop_nor_other_sinks() -> None:
+    fast = ListSink()
+    stuck = StuckSink()
+    result = await asyncio.wait_for(
+        run_session(
+            SimulatedSource("calm"),
+            ArousalEstimator(),
+            controller(),
+            [stuck, fast],
+            VirtualClock(),
+            info(),
+            duration_s=200,
+            drain_timeout_s=0.05,
+        ),
+        timeout=30,
+    )
+    assert result.reason == "duration reached"
+    assert fast.events[-1].type == "session_ended"
+    reports = {r.name: r for r in result.sinks}
+    assert reports["stuck"].dropped > 0
+    assert reports["list"].dropped == 0
+
+
+async def test_same_seed_same_session() -> None:
+    runs = []
+    for _ in range(2):
+        sink = ListSink()
+        await run_session(
+            SimulatedSource("calm", seed=7),
+            ArousalEstimator(),
+            controller(),
+            [sink],
+            VirtualClock(),
+            info(),
+            duration_s=200,
+        )
+        runs.append([e.to_dict() for e in sink.events])
+    assert runs[0] == runs[1]
+
+
+class QueueSource:
+    """A live source fed by the test, as a strap's notifications would be."""
+
+    description = "test:queue"
+    virtual = False
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[HeartSample | SourceStatus | None] = asyncio.Queue()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[HeartSample | SourceStatus]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[HeartSample | SourceStatus]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+
+async def test_live_loop_takes_samples_status_and_actions_as_they_come() -> None:
+    source = QueueSource()
+    sink = WatchingSink("signal_restored")
+    inbox = ActionInbox()
+    clock = RealClock()
+    task = asyncio.create_task(
+        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
+    )
+    source.queue.put_nowait(HeartSample(clock.now(), 60.0, (1000.0,)))
+    source.queue.put_nowait(SourceStatus(clock.now(), False, "strap out of range"))
+    source.queue.put_nowait(SourceStatus(clock.now(), True, "strap reconnected"))
+    await asyncio.wait_for(sink.seen.wait(), timeout=10)
+    inbox.put(Action.STOP)
+    result = await asyncio.wait_for(task, timeout=10)
+    assert result.reason == "stopped by user"
+    types = [e.type for e in sink.events]
+    assert types.index("signal_lost") < types.index("signal_restored") < types.index("user_action")
+    assert len(sink.samples) == 1
+
+
+class WatchingSink(ListSink):
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.seen = asyncio.Event()
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        await super().handle(item)
+        if isinstance(item, SessionEvent) and item.type == self.wanted:
+            self.seen.set()
+
+
+async def test_live_source_ending_ends_the_session() -> None:
+    source = QueueSource()
+    source.queue.put_nowait(None)
+    sink = ListSink()
+    result = await asyncio.wait_for(
+        run_session(source, ArousalEstimator(), controller(), [sink], RealClock(), info()),
+        timeout=10,
+    )
+    assert result.reason == "source ended"
+    assert [e.type for e in sink.events][-1] == "session_ended"
