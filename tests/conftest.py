@@ -13,3 +13,13 @@ def shared_rr() -> Path:
     """The real recordings of ../shared/data/rr (CI has shared/ beside the clone)."""
     assert SHARED_RR.is_dir(), f"expected the shared recordings at {SHARED_RR}"
     return SHARED_RR
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """No test reads or writes the real user's config, data or session store."""
+    home = tmp_path_factory.mktemp("home")
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("BIOFEEDBACK_DB", str(home / "sessions.db"))
+    return home
