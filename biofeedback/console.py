@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TextIO
 
@@ -19,6 +20,7 @@ class ConsoleSink:
     def __init__(self, stream: TextIO | None = None, *, as_json: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.as_json = as_json
+        self.closed = False
 
     async def start(self, info: SessionInfo) -> None:
         return None
@@ -31,8 +33,17 @@ class ConsoleSink:
             if self.as_json
             else format_event(item)
         )
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        if self.closed:
+            return
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            # The reader left (`| head`); the session and its record go on.
+            self.closed = True
+            if self.stream is sys.stdout:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
 
     async def stop(self) -> None:
         return None
