@@ -1,58 +1,231 @@
-"""A beat-by-beat heart model that hears the session's cues.
+"""A beat-by-beat heart that hears the session's cues.
 
-Heart period = resting period, shortened by arousal and tensing, swung by
-breathing (respiratory sinus arrhythmia) and by slow ~0.1 Hz waves, plus noise.
+Each beat's interval is the mean interval of the current heart rate, plus
+vagally mediated swings (respiratory sinus arrhythmia and beat-to-beat noise,
+both scaled by vagal tone) plus Mayer waves near 0.1 Hz. Heart rate is the
+resting rate, lowered by a responder's settling over the session, raised by
+tensing (the pressor response), by arousal episodes (sympathetic drive) and by
+a slow random drift. Vagal tone wanders slowly, grows as a responder settles
+and is withdrawn by tensing and by arousal.
+
+The breathing pace comes from the session: a step with ``breath_in_s`` and
+``breath_out_s`` paces it, other steps leave the person breathing on their own.
+The activity (tense, release, rest...) sets how fast an arousal recovers, which
+closes the loop: a controller that lengthens releases or steps down to passive
+rest sees the heart settle sooner.
+
+Only the true sinus rhythm lives here; what a strap makes of it (missed, extra
+and ectopic beats, 1/1024 s ticks, notifications, gaps) is in artifacts.py and
+source.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from biofeedback.models import (
+    Action,
+    SessionEnded,
+    SessionEvent,
+    StepEnded,
+    StepStarted,
+    UserActed,
+)
+from simulators.scenario import IDLE, Scenario
 
-@dataclass(frozen=True, slots=True)
-class PersonParams:
-    rest_hr_bpm: float = 64.0
-    rmssd_ms: float = 40.0
-    relax_hr_drop_bpm: float = 4.0
-    relax_tau_s: float = 400.0
-    pressor_bpm: float = 4.0
-    breath_rate_hz: float = 0.25
+_TWO_PI = 2.0 * math.pi
+_BLOCK = 1024
+# Spontaneous breaths spend about 40 % of the cycle breathing in.
+_SPONTANEOUS_IN_SHARE = 0.4
+# Mayer-wave phase diffusion (rad per sqrt(s)): a band about 0.01 Hz wide.
+_LF_PHASE_DIFFUSION = 0.25
+_MIN_HR_BPM = 35.0
+_MAX_HR_BPM = 190.0
+
+
+class _Normals:
+    """Standard normal draws, taken from numpy in blocks: one draw per call is
+    the cost that dominates a beat otherwise."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._block: list[float] = []
+        self._i = _BLOCK
+
+    def __call__(self) -> float:
+        if self._i >= len(self._block):
+            self._block = self._rng.standard_normal(_BLOCK).tolist()
+            self._i = 0
+        value = self._block[self._i]
+        self._i += 1
+        return value
 
 
 class Heart:
-    """State of one simulated heart; call ``next_beat`` for each beat."""
+    """The sinus rhythm of one simulated person; ``next_beat()`` gives beat times.
 
-    def __init__(self, params: PersonParams, seed: int) -> None:
-        self.p = params
-        self.rng = np.random.default_rng(seed)
-        self.t_s = 0.0
-        self.breath_period_s = 1.0 / params.breath_rate_hz
-        self.tensing = False
-        self._pressor = 0.0
-        self._phase = 0.0
+    Attributes after each beat describe the truth behind it: ``hr_bpm`` (the
+    rate the beat was drawn around, before RSA and noise), ``arousal_bpm`` (the
+    sympathetic part of it), ``vagal`` (vagal tone relative to the person at
+    rest, 1.0), ``activity`` and ``breath_period_s``.
+    """
 
-    def pace_breathing(self, in_s: float | None, out_s: float | None) -> None:
-        if in_s and out_s:
-            self.breath_period_s = in_s + out_s
-        else:
-            self.breath_period_s = 1.0 / self.p.breath_rate_hz
-
-    def next_beat(self) -> tuple[float, float]:
-        """Advance one beat; return (beat time, RR in ms)."""
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence) -> None:
+        self.scenario = scenario
+        self.p = scenario.person
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        rng = np.random.default_rng(seq)
+        self._normal = _Normals(rng)
         p = self.p
-        relax = p.relax_hr_drop_bpm * (1.0 - math.exp(-self.t_s / p.relax_tau_s))
-        target = p.pressor_bpm if self.tensing else 0.0
-        self._pressor += (target - self._pressor) * 0.3
-        hr = p.rest_hr_bpm - relax + self._pressor
-        base_rr = 60000.0 / hr
-        # Slow breathing swings the heart more (resonance near 0.1 Hz).
-        rsa_ms = p.rmssd_ms * (1.0 + 1.5 * min(self.breath_period_s / 10.0, 1.0))
-        self._phase += 2 * math.pi * (base_rr / 1000.0) / self.breath_period_s
-        rr = base_rr + rsa_ms * 0.5 * math.sin(self._phase)
-        rr += 10.0 * math.sin(2 * math.pi * 0.1 * self.t_s)
-        rr += float(self.rng.normal(0.0, p.rmssd_ms * 0.3))
-        self.t_s += rr / 1000.0
-        return self.t_s, rr
+        self._rsa_norm = _rsa_gain(p.breath_rate_hz, p.rsa_corner_hz)
+        self.activity = IDLE
+        self._step: tuple[str, float | None, float | None] = (IDLE, None, None)
+        self._paced: tuple[float, float] | None = None
+        self._pressing = False
+        # When tensing last ended; recovery ramps up from there (-inf: never tensed).
+        self._let_go_s = -math.inf
+        # State, all of it a function of the seed and the cues heard so far.
+        self.pressor_bpm = 0.0
+        self.arousal_bpm = 0.0
+        self.vagal_loss = 0.0
+        self._drift_bpm = p.drift_hr_bpm * self._normal()
+        self._log_vagal = p.vagal_sd * self._normal()
+        self._lf_phase = float(rng.uniform(0.0, _TWO_PI))
+        self._breath_in_s, self._breath_out_s = self._spontaneous_breath()
+        self._breath_pos_s = float(rng.uniform(0.0, self.breath_period_s))
+        self.hr_bpm = p.rest_hr_bpm
+        self.vagal = 1.0
+        self._last_rr_s = 60.0 / p.rest_hr_bpm
+        # The first beat falls somewhere in the first interval before time 0.
+        self.t_s = -float(rng.uniform(0.0, 60.0 / p.rest_hr_bpm))
+
+    # -- cues
+
+    @property
+    def breath_period_s(self) -> float:
+        return self._breath_in_s + self._breath_out_s
+
+    def hear(self, event: SessionEvent) -> None:
+        """Follow the session: the current step sets activity and breathing."""
+        if isinstance(event, StepStarted):
+            self._step = (str(event.kind), event.breath_in_s, event.breath_out_s)
+            self.set_activity(*self._step)
+        elif isinstance(event, StepEnded | SessionEnded):
+            self._step = (IDLE, None, None)
+            self.set_activity(IDLE)
+        elif isinstance(event, UserActed) and event.action is Action.PAUSE:
+            self.set_activity(IDLE)
+        elif isinstance(event, UserActed) and event.action is Action.RESUME:
+            self.set_activity(*self._step)
+
+    def set_activity(
+        self, activity: str, breath_in_s: float | None = None, breath_out_s: float | None = None
+    ) -> None:
+        self.activity = activity
+        if self._pressing and activity != "tense":
+            self._let_go_s = self.t_s
+        self._pressing = activity == "tense"
+        # A pacer is followed from the next breath on: nobody cuts a breath short.
+        self._paced = (breath_in_s, breath_out_s) if breath_in_s and breath_out_s else None
+
+    # -- beats
+
+    def next_beat(self) -> float:
+        """Advance one beat and return its time (seconds)."""
+        p = self.p
+        normal = self._normal
+        t = self.t_s
+        # Slow states, advanced by the last beat's length (exact OU and first-order steps).
+        self._advance_slow_states(t, self._last_rr_s)
+
+        relax = 1.0 - math.exp(-max(t, 0.0) / p.relax_tau_s) if p.relax_tau_s > 0 else 1.0
+        hr = (
+            p.rest_hr_bpm
+            - p.relax_hr_drop_bpm * relax
+            + self.pressor_bpm
+            + self.arousal_bpm
+            + self._drift_bpm
+        )
+        hr = min(max(hr, _MIN_HR_BPM), _MAX_HR_BPM)
+        pressor_share = self.pressor_bpm / p.pressor_bpm if p.pressor_bpm > 0 else 0.0
+        vagal = (
+            math.exp(self._log_vagal)
+            * (1.0 + p.relax_rmssd_gain * relax)
+            * (1.0 - self.vagal_loss)
+            * (1.0 - p.pressor_vagal_drop * pressor_share)
+        )
+        rr_ms = 60000.0 / hr
+        rr_ms += vagal * (self._rsa_ms() + p.noise_ms * normal())
+        rr_ms += p.lf_ms * math.sin(self._lf_phase)
+        rr_ms = max(rr_ms, 60000.0 / _MAX_HR_BPM)
+
+        rr_s = rr_ms / 1000.0
+        self._advance_breath(rr_s)
+        self._lf_phase += (
+            _TWO_PI * p.lf_hz * rr_s + _LF_PHASE_DIFFUSION * math.sqrt(rr_s) * normal()
+        )
+        self.hr_bpm = hr
+        self.vagal = vagal
+        self._last_rr_s = rr_s
+        self.t_s = t + rr_s
+        return self.t_s
+
+    def _advance_slow_states(self, t_s: float, dt_s: float) -> None:
+        p = self.p
+        normal = self._normal
+        a = math.exp(-dt_s / p.drift_tau_s)
+        self._drift_bpm = self._drift_bpm * a + p.drift_hr_bpm * math.sqrt(1 - a * a) * normal()
+        a = math.exp(-dt_s / p.vagal_tau_s)
+        self._log_vagal = self._log_vagal * a + p.vagal_sd * math.sqrt(1 - a * a) * normal()
+
+        target = p.pressor_bpm if self._pressing else 0.0
+        tau = p.pressor_rise_tau_s if self._pressing else p.pressor_fall_tau_s
+        self.pressor_bpm += (target - self.pressor_bpm) * (1.0 - math.exp(-dt_s / tau))
+
+        drive_bpm = 0.0
+        drive_loss = 0.0
+        for ep in self.scenario.episodes:
+            if ep.onset_s <= t_s < ep.end_s:
+                drive_bpm = max(drive_bpm, ep.hr_rise_bpm)
+                drive_loss = max(drive_loss, 1.0 - ep.rmssd_factor)
+        rise = 1.0 - math.exp(-dt_s / p.arousal_rise_tau_s)
+        fall_rate = 1.0 / self.scenario.recovery_tau_for(self.activity)
+        if p.recovery_ramp_s > 0:
+            fall_rate *= min(max(t_s - self._let_go_s, 0.0) / p.recovery_ramp_s, 1.0)
+        fall = 1.0 - math.exp(-dt_s * fall_rate)
+        self.arousal_bpm += (drive_bpm - self.arousal_bpm) * (
+            rise if drive_bpm > self.arousal_bpm else fall
+        )
+        self.vagal_loss += (drive_loss - self.vagal_loss) * (
+            rise if drive_loss > self.vagal_loss else fall
+        )
+
+    def _rsa_ms(self) -> float:
+        """RR offset of the breathing cycle: shortest at the end of the in-breath."""
+        p = self.p
+        period = self.breath_period_s
+        swing = p.rsa_ms * _rsa_gain(1.0 / period, p.rsa_corner_hz) / self._rsa_norm
+        pos = self._breath_pos_s
+        if pos < self._breath_in_s:
+            return 0.5 * swing * math.cos(math.pi * pos / self._breath_in_s)
+        return -0.5 * swing * math.cos(math.pi * (pos - self._breath_in_s) / self._breath_out_s)
+
+    def _advance_breath(self, dt_s: float) -> None:
+        self._breath_pos_s += dt_s
+        while self._breath_pos_s >= self.breath_period_s:
+            self._breath_pos_s -= self.breath_period_s
+            if self._paced is not None:
+                self._breath_in_s, self._breath_out_s = self._paced
+            else:
+                self._breath_in_s, self._breath_out_s = self._spontaneous_breath()
+
+    def _spontaneous_breath(self) -> tuple[float, float]:
+        p = self.p
+        period = math.exp(p.breath_jitter * self._normal()) / p.breath_rate_hz
+        return period * _SPONTANEOUS_IN_SHARE, period * (1.0 - _SPONTANEOUS_IN_SHARE)
+
+
+def _rsa_gain(breath_hz: float, corner_hz: float) -> float:
+    return float((1.0 + (breath_hz / corner_hz) ** 2) ** -0.75)

@@ -1,48 +1,101 @@
-"""The in-process simulated strap behind ``biofeedback run --sim``."""
+"""The in-process simulated strap behind ``biofeedback run --sim``.
+
+A Heart (physiology.py) beats; a Detector (artifacts.py) turns true beats into
+detected ones; this module is the strap: it counts beat times in 1/1024 s
+ticks, packs the intervals into notifications about once a second (so each
+carries 0-3 of them), reports lost skin contact, and goes silent during a
+dropout with a ``SourceStatus`` on each side of the gap.
+
+Items are made one at a time as the session pulls them, so the heart has heard
+every session event up to the previous item before it beats on.
+"""
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import AsyncIterator
-from importlib import resources
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from biofeedback.models import Contact, HeartSample, SessionEvent
-from simulators.physiology import Heart, PersonParams
+import numpy as np
+
+from biofeedback.models import Contact, HeartSample, SessionEvent, SourceStatus
+from simulators.artifacts import Detector, Label
+from simulators.physiology import Heart
+from simulators.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenario_names,
+)
+
+__all__ = [
+    "ScenarioError",
+    "SimulatedSource",
+    "Truth",
+    "load_scenario",
+    "scenario_names",
+]
+
+SourceItem = HeartSample | SourceStatus
+
+TICKS_PER_S = 1024
+NOTIFY_EVERY_S = 1.0
+# Notifications ride on BLE connection events: a few tens of ms either way.
+_NOTIFY_JITTER_S = 0.02
+# The strap's own HR field averages the last few intervals, as straps do.
+_HR_FIELD_BEATS = 4
+DROPOUT_REASON = "strap out of range (simulated)"
+RESTORED_REASON = "strap back in range (simulated)"
 
 
-class ScenarioError(Exception):
-    """Unknown or malformed scenario."""
+@dataclass
+class Truth:
+    """What really happened, for tests and benchmarks; the session never sees it.
 
+    One entry per true sinus beat (``beat_t_s`` with the model's ``hr_bpm``,
+    ``arousal_bpm`` and relative ``vagal`` tone behind it), and one label per
+    RR interval the strap reported, in the order reported.
+    """
 
-def scenario_names() -> list[str]:
-    folder = resources.files("simulators") / "scenarios"
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    beat_t_s: list[float] = field(default_factory=list)
+    hr_bpm: list[float] = field(default_factory=list)
+    arousal_bpm: list[float] = field(default_factory=list)
+    vagal: list[float] = field(default_factory=list)
+    rr_labels: list[Label] = field(default_factory=list)
 
-
-def load_scenario(name: str) -> dict[str, Any]:
-    entry = resources.files("simulators") / "scenarios" / f"{name}.toml"
-    if not entry.is_file():
-        raise ScenarioError(
-            f"unknown scenario {name!r}; choose one of: {', '.join(scenario_names())}"
-        )
-    return tomllib.loads(entry.read_text(encoding="utf-8"))
+    def artifact_share(self) -> float:
+        """Share of reported intervals that are not normal sinus intervals."""
+        if not self.rr_labels:
+            return 0.0
+        return sum(label is not Label.NORMAL for label in self.rr_labels) / len(self.rr_labels)
 
 
 class SimulatedSource:
-    """Beats from a simulated heart, packed into ~1 Hz notifications."""
+    """A simulated person wearing a strap; closed loop through ``observe``.
+
+    ``scenario`` is a built-in name (see ``scenario_names()``), a path to a
+    scenario file, or a ``Scenario``. The same scenario, seed and session
+    events give the same items, beat for beat.
+    """
 
     virtual = True
 
-    def __init__(self, scenario: str = "calm", seed: int | None = None) -> None:
-        data = load_scenario(scenario)
-        fields = set(PersonParams.__dataclass_fields__)
-        params = PersonParams(**{k: v for k, v in data.items() if k in fields})
-        self.heart = Heart(params, seed if seed is not None else int(data.get("seed", 0)))
-        self.description = f"simulator:{scenario}"
+    def __init__(self, scenario: str | Path | Scenario = "calm", seed: int | None = None) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.seed = self.scenario.seed if seed is None else seed
+        if self.seed < 0:
+            raise ScenarioError(f"seed must be a whole number >= 0, not {self.seed}")
+        heart_seq, detector_seq, strap_seq = np.random.SeedSequence(self.seed).spawn(3)
+        self.heart = Heart(self.scenario, heart_seq)
+        self.detector = Detector(self.scenario.artifacts, detector_seq)
+        self._strap_rng = np.random.default_rng(strap_seq)
+        self.truth = Truth()
+        self.description = f"simulator:{self.scenario.name}"
+        self._items = self._generate()
 
     async def __aenter__(self) -> Self:
         return self
@@ -56,35 +109,86 @@ class SimulatedSource:
         return None
 
     def observe(self, event: SessionEvent) -> None:
-        if event.type == "step_started":
-            kind = getattr(event, "kind", None)
-            self.heart.tensing = kind == "tense"
-            self.heart.pace_breathing(
-                getattr(event, "breath_in_s", None), getattr(event, "breath_out_s", None)
-            )
+        self.heart.hear(event)
 
-    def __aiter__(self) -> AsyncIterator[HeartSample]:
-        return self._samples()
+    def items(self) -> Iterator[SourceItem]:
+        """The same endless stream as async iteration, for code without a loop."""
+        return self._items
 
-    async def _samples(self) -> AsyncIterator[HeartSample]:
-        next_note_s = 1.0
-        beats: list[tuple[float, float]] = []
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[SourceItem]:
+        for item in self._items:
+            yield item
+
+    # -- the strap
+
+    def _generate(self) -> Iterator[SourceItem]:
+        scenario = self.scenario
+        dropouts = deque(scenario.dropouts)
+        recent_rr_ms: deque[float] = deque(maxlen=_HR_FIELD_BEATS)
+        pending: list[tuple[int, Label]] = []
+        last_tick: int | None = None
+        hr_field: float | None = None
+        note_s = self._next_note(0.0)
+        beat_s = self._beat()
         while True:
-            t_s, rr_ms = self.heart.next_beat()
-            while t_s > next_note_s:
-                yield self._notification(next_note_s, beats)
-                beats = []
-                next_note_s += 1.0
-            beats.append((t_s, rr_ms))
+            if dropouts and dropouts[0].start_s <= note_s:
+                gap = dropouts.popleft()
+                yield SourceStatus(gap.start_s, False, DROPOUT_REASON)
+                while beat_s < gap.end_s:
+                    beat_s = self._beat()
+                self.detector.restart()
+                pending.clear()
+                recent_rr_ms.clear()
+                last_tick = None
+                hr_field = None
+                yield SourceStatus(gap.end_s, True, RESTORED_REASON)
+                note_s = self._next_note(gap.end_s)
+                continue
+            while beat_s <= note_s:
+                if scenario.in_contact_loss(beat_s):
+                    self.detector.restart()
+                    pending.clear()
+                else:
+                    for t_s, label in self.detector.feed(beat_s):
+                        pending.append((math.floor(t_s * TICKS_PER_S), label))
+                beat_s = self._beat()
+            if scenario.in_contact_loss(note_s):
+                last_tick = None
+                recent_rr_ms.clear()
+                hr_field = None
+                yield HeartSample(note_s, None, contact=Contact.NOT_DETECTED)
+            else:
+                rr_ms: list[float] = []
+                beat_t_s: list[float] = []
+                for tick, label in pending:
+                    if last_tick is not None:
+                        rr_ms.append((tick - last_tick) * 1000.0 / TICKS_PER_S)
+                        beat_t_s.append(tick / TICKS_PER_S)
+                        self.truth.rr_labels.append(label)
+                    last_tick = tick
+                if rr_ms:
+                    recent_rr_ms.extend(rr_ms)
+                    hr_field = float(round(60000.0 * len(recent_rr_ms) / sum(recent_rr_ms)))
+                yield HeartSample(
+                    note_s, hr_field, tuple(rr_ms), tuple(beat_t_s), contact=Contact.DETECTED
+                )
+            pending.clear()
+            note_s = self._next_note(note_s)
 
-    def _notification(self, t_s: float, beats: list[tuple[float, float]]) -> HeartSample:
-        # Straps send RR in 1/1024 s units.
-        rr = tuple(round(rr * 1.024) / 1.024 for _, rr in beats)
-        hr = 60000.0 / (sum(rr) / len(rr)) if rr else 60000.0 / 1000.0
-        return HeartSample(
-            t_s=t_s,
-            hr_bpm=float(round(hr)),
-            rr_ms=rr,
-            beat_t_s=tuple(t for t, _ in beats),
-            contact=Contact.DETECTED,
-        )
+    def _beat(self) -> float:
+        heart = self.heart
+        t_s = heart.next_beat()
+        truth = self.truth
+        truth.beat_t_s.append(t_s)
+        truth.hr_bpm.append(heart.hr_bpm)
+        truth.arousal_bpm.append(heart.arousal_bpm)
+        truth.vagal.append(heart.vagal)
+        return t_s
+
+    def _next_note(self, after_s: float) -> float:
+        limit = 3.0 * _NOTIFY_JITTER_S
+        jitter = float(self._strap_rng.normal(0.0, _NOTIFY_JITTER_S))
+        return after_s + NOTIFY_EVERY_S + max(-limit, min(jitter, limit))
