@@ -33,7 +33,7 @@ from biofeedback.models import (
     StepStarted,
     UserActed,
 )
-from simulators.scenario import IDLE, Scenario
+from simulators.scenario import IDLE, Person, Scenario
 
 _TWO_PI = 2.0 * math.pi
 _BLOCK = 1024
@@ -41,13 +41,15 @@ _BLOCK = 1024
 _SPONTANEOUS_IN_SHARE = 0.4
 # Mayer-wave phase diffusion (rad per sqrt(s)): a band about 0.01 Hz wide.
 _LF_PHASE_DIFFUSION = 0.25
+_WANDER_STEP_S = 0.5
+_WANDER_START_S = -2.0
 _MIN_HR_BPM = 35.0
 _MAX_HR_BPM = 190.0
 
 
-class _Normals:
-    """Standard normal draws, taken from numpy in blocks: one draw per call is
-    the cost that dominates a beat otherwise."""
+class NormalDraws:
+    """Standard normal draws, taken from numpy in blocks: one numpy call per
+    draw would cost more than the rest of a beat."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
@@ -63,6 +65,34 @@ class _Normals:
         return value
 
 
+class _Wander:
+    """Slow random wandering of heart rate, vagal tone and the Mayer-wave phase.
+
+    Stepped on a fixed time grid rather than per beat, so it is the same
+    function of time whatever the beats do (exact Ornstein-Uhlenbeck steps).
+    """
+
+    def __init__(self, p: Person, rng: np.random.Generator) -> None:
+        self._normal = NormalDraws(rng)
+        self._drift_keep = math.exp(-_WANDER_STEP_S / p.drift_tau_s)
+        self._drift_kick = p.drift_hr_bpm * math.sqrt(1.0 - self._drift_keep**2)
+        self._vagal_keep = math.exp(-_WANDER_STEP_S / p.vagal_tau_s)
+        self._vagal_kick = p.vagal_sd * math.sqrt(1.0 - self._vagal_keep**2)
+        self._phase_kick = _LF_PHASE_DIFFUSION * math.sqrt(_WANDER_STEP_S)
+        self.drift_bpm = p.drift_hr_bpm * self._normal()
+        self.log_vagal = p.vagal_sd * self._normal()
+        self.lf_phase = float(rng.uniform(0.0, _TWO_PI))
+        self._t_s = _WANDER_START_S
+
+    def advance_to(self, t_s: float) -> None:
+        normal = self._normal
+        while self._t_s + _WANDER_STEP_S <= t_s:
+            self._t_s += _WANDER_STEP_S
+            self.drift_bpm = self.drift_bpm * self._drift_keep + self._drift_kick * normal()
+            self.log_vagal = self.log_vagal * self._vagal_keep + self._vagal_kick * normal()
+            self.lf_phase += self._phase_kick * normal()
+
+
 class Heart:
     """The sinus rhythm of one simulated person; ``next_beat()`` gives beat times.
 
@@ -76,8 +106,15 @@ class Heart:
         self.scenario = scenario
         self.p = scenario.person
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        rng = np.random.default_rng(seq)
-        self._normal = _Normals(rng)
+        beat_seq, breath_seq, wander_seq = seq.spawn(3)
+        rng = np.random.default_rng(beat_seq)
+        # Separate streams: each beat takes one draw from its own, breaths from
+        # theirs, slow wandering from a fixed time grid. Two runs with one seed
+        # but different cues then differ only by what the cues do (tests
+        # compare such pairs).
+        self._normal = NormalDraws(rng)
+        self._breath_normal = NormalDraws(np.random.default_rng(breath_seq))
+        self._wander = _Wander(self.p, np.random.default_rng(wander_seq))
         p = self.p
         self._rsa_norm = _rsa_gain(p.breath_rate_hz, p.rsa_corner_hz)
         self.activity = IDLE
@@ -90,9 +127,6 @@ class Heart:
         self.pressor_bpm = 0.0
         self.arousal_bpm = 0.0
         self.vagal_loss = 0.0
-        self._drift_bpm = p.drift_hr_bpm * self._normal()
-        self._log_vagal = p.vagal_sd * self._normal()
-        self._lf_phase = float(rng.uniform(0.0, _TWO_PI))
         self._breath_in_s, self._breath_out_s = self._spontaneous_breath()
         self._breath_pos_s = float(rng.uniform(0.0, self.breath_period_s))
         self.hr_bpm = p.rest_hr_bpm
@@ -135,10 +169,10 @@ class Heart:
     def next_beat(self) -> float:
         """Advance one beat and return its time (seconds)."""
         p = self.p
-        normal = self._normal
         t = self.t_s
-        # Slow states, advanced by the last beat's length (exact OU and first-order steps).
-        self._advance_slow_states(t, self._last_rr_s)
+        wander = self._wander
+        wander.advance_to(t)
+        self._advance_responses(t, self._last_rr_s)
 
         relax = 1.0 - math.exp(-max(t, 0.0) / p.relax_tau_s) if p.relax_tau_s > 0 else 1.0
         hr = (
@@ -146,40 +180,32 @@ class Heart:
             - p.relax_hr_drop_bpm * relax
             + self.pressor_bpm
             + self.arousal_bpm
-            + self._drift_bpm
+            + wander.drift_bpm
         )
         hr = min(max(hr, _MIN_HR_BPM), _MAX_HR_BPM)
         pressor_share = self.pressor_bpm / p.pressor_bpm if p.pressor_bpm > 0 else 0.0
         vagal = (
-            math.exp(self._log_vagal)
+            math.exp(wander.log_vagal)
             * (1.0 + p.relax_rmssd_gain * relax)
             * (1.0 - self.vagal_loss)
             * (1.0 - p.pressor_vagal_drop * pressor_share)
         )
         rr_ms = 60000.0 / hr
-        rr_ms += vagal * (self._rsa_ms() + p.noise_ms * normal())
-        rr_ms += p.lf_ms * math.sin(self._lf_phase)
+        rr_ms += vagal * (self._rsa_ms() + p.noise_ms * self._normal())
+        rr_ms += p.lf_ms * math.sin(_TWO_PI * p.lf_hz * t + wander.lf_phase)
         rr_ms = max(rr_ms, 60000.0 / _MAX_HR_BPM)
 
         rr_s = rr_ms / 1000.0
         self._advance_breath(rr_s)
-        self._lf_phase += (
-            _TWO_PI * p.lf_hz * rr_s + _LF_PHASE_DIFFUSION * math.sqrt(rr_s) * normal()
-        )
         self.hr_bpm = hr
         self.vagal = vagal
         self._last_rr_s = rr_s
         self.t_s = t + rr_s
         return self.t_s
 
-    def _advance_slow_states(self, t_s: float, dt_s: float) -> None:
+    def _advance_responses(self, t_s: float, dt_s: float) -> None:
+        """The pressor response and arousal, first order toward what drives them."""
         p = self.p
-        normal = self._normal
-        a = math.exp(-dt_s / p.drift_tau_s)
-        self._drift_bpm = self._drift_bpm * a + p.drift_hr_bpm * math.sqrt(1 - a * a) * normal()
-        a = math.exp(-dt_s / p.vagal_tau_s)
-        self._log_vagal = self._log_vagal * a + p.vagal_sd * math.sqrt(1 - a * a) * normal()
-
         target = p.pressor_bpm if self._pressing else 0.0
         tau = p.pressor_rise_tau_s if self._pressing else p.pressor_fall_tau_s
         self.pressor_bpm += (target - self.pressor_bpm) * (1.0 - math.exp(-dt_s / tau))
@@ -223,7 +249,7 @@ class Heart:
 
     def _spontaneous_breath(self) -> tuple[float, float]:
         p = self.p
-        period = math.exp(p.breath_jitter * self._normal()) / p.breath_rate_hz
+        period = math.exp(p.breath_jitter * self._breath_normal()) / p.breath_rate_hz
         return period * _SPONTANEOUS_IN_SHARE, period * (1.0 - _SPONTANEOUS_IN_SHARE)
 
 

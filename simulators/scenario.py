@@ -52,7 +52,7 @@ class Person:
     lf_hz: float = 0.095
     noise_ms: float = 17.0
     # Slow wandering of heart rate and vagal tone (minutes).
-    drift_hr_bpm: float = 3.0
+    drift_hr_bpm: float = 2.7
     drift_tau_s: float = 45.0
     vagal_sd: float = 0.25
     vagal_tau_s: float = 30.0

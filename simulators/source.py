@@ -24,7 +24,7 @@ import numpy as np
 
 from biofeedback.models import Contact, HeartSample, SessionEvent, SourceStatus
 from simulators.artifacts import Detector, Label
-from simulators.physiology import Heart
+from simulators.physiology import Heart, NormalDraws
 from simulators.scenario import (
     Scenario,
     ScenarioError,
@@ -92,7 +92,7 @@ class SimulatedSource:
         heart_seq, detector_seq, strap_seq = np.random.SeedSequence(self.seed).spawn(3)
         self.heart = Heart(self.scenario, heart_seq)
         self.detector = Detector(self.scenario.artifacts, detector_seq)
-        self._strap_rng = np.random.default_rng(strap_seq)
+        self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
         self.truth = Truth()
         self.description = f"simulator:{self.scenario.name}"
         self._items = self._generate()
@@ -127,6 +127,7 @@ class SimulatedSource:
     def _generate(self) -> Iterator[SourceItem]:
         scenario = self.scenario
         dropouts = deque(scenario.dropouts)
+        contact_losses = bool(scenario.contact_losses)
         recent_rr_ms: deque[float] = deque(maxlen=_HR_FIELD_BEATS)
         pending: list[tuple[int, Label]] = []
         last_tick: int | None = None
@@ -148,14 +149,14 @@ class SimulatedSource:
                 note_s = self._next_note(gap.end_s)
                 continue
             while beat_s <= note_s:
-                if scenario.in_contact_loss(beat_s):
+                if contact_losses and scenario.in_contact_loss(beat_s):
                     self.detector.restart()
                     pending.clear()
                 else:
                     for t_s, label in self.detector.feed(beat_s):
                         pending.append((math.floor(t_s * TICKS_PER_S), label))
                 beat_s = self._beat()
-            if scenario.in_contact_loss(note_s):
+            if contact_losses and scenario.in_contact_loss(note_s):
                 last_tick = None
                 recent_rr_ms.clear()
                 hr_field = None
@@ -190,5 +191,5 @@ class SimulatedSource:
 
     def _next_note(self, after_s: float) -> float:
         limit = 3.0 * _NOTIFY_JITTER_S
-        jitter = float(self._strap_rng.normal(0.0, _NOTIFY_JITTER_S))
+        jitter = _NOTIFY_JITTER_S * self._strap_normal()
         return after_s + NOTIFY_EVERY_S + max(-limit, min(jitter, limit))

@@ -1,0 +1,72 @@
+"""How fast the simulator makes beats, in virtual time.
+
+Goal (issue 4): a 15-minute session's beats generated in under 50 ms. Prints,
+for each scenario, the median wall time to produce every item (notifications,
+gaps) of 15 simulated minutes and the beats per second that means; then the
+cost of the heart model alone (beats without the strap), for scale.
+
+    .venv/bin/python benchmarks/simulator.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from simulators.scenario import load_scenario, scenario_names
+from simulators.source import SimulatedSource
+
+SESSION_S = 15 * 60.0
+GOAL_S = 0.050
+
+
+def session_items(name: str, seed: int) -> tuple[float, int]:
+    """Wall seconds to make 15 minutes of items, and how many true beats that was."""
+    source = SimulatedSource(name, seed=seed)
+    start = time.perf_counter()
+    for item in source.items():
+        if item.t_s > SESSION_S:
+            break
+    elapsed = time.perf_counter() - start
+    return elapsed, len(source.truth.beat_t_s)
+
+
+def heart_only(name: str, seed: int) -> tuple[float, int]:
+    source = SimulatedSource(name, seed=seed)
+    heart = source.heart
+    beats = 0
+    start = time.perf_counter()
+    while heart.next_beat() < SESSION_S:
+        beats += 1
+    return time.perf_counter() - start, beats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs per figure (median)")
+    args = parser.parse_args()
+
+    print(f"15 simulated minutes ({SESSION_S:.0f} s), median of {args.runs} runs")
+    print(f"{'scenario':<15} {'beats':>6} {'ms':>8} {'beats/s':>12}  goal < {GOAL_S * 1000:.0f} ms")
+    worst = 0.0
+    for name in scenario_names():
+        seed = load_scenario(name).seed
+        runs = [session_items(name, seed + i) for i in range(args.runs)]
+        elapsed = statistics.median(r[0] for r in runs)
+        beats = int(statistics.median(r[1] for r in runs))
+        worst = max(worst, elapsed)
+        verdict = "ok" if elapsed < GOAL_S else "OVER"
+        print(f"{name:<15} {beats:>6} {elapsed * 1000:>8.2f} {beats / elapsed:>12,.0f}  {verdict}")
+    heart = [heart_only("calm", 1 + i) for i in range(args.runs)]
+    heart_s = statistics.median(h[0] for h in heart)
+    heart_beats = int(statistics.median(h[1] for h in heart))
+    print(
+        f"{'heart only':<15} {heart_beats:>6} {heart_s * 1000:>8.2f}"
+        f" {heart_beats / heart_s:>12,.0f}  (calm, no strap)"
+    )
+    print(f"slowest scenario: {worst * 1000:.2f} ms = {worst / GOAL_S:.2f} x the 50 ms goal")
+
+
+if __name__ == "__main__":
+    main()
