@@ -138,6 +138,8 @@ class SimulatedSource:
             if dropouts and dropouts[0].start_s <= note_s:
                 gap = dropouts.popleft()
                 yield SourceStatus(gap.start_s, False, DROPOUT_REASON)
+                # The heart beats through the gap on the cues it heard before it:
+                # nothing is pulled, so nothing can be heard, until the strap is back.
                 while beat_s < gap.end_s:
                     beat_s = self._beat()
                 self.detector.restart()
