@@ -125,6 +125,12 @@ class ArousalEstimate:
     ln_rmssd_delta: float | None = None
     baseline_hr_bpm: float | None = None
     baseline_rmssd_ms: float | None = None
+    # The two parts of ``arousal``, each in natural-variation units: HR above
+    # baseline, and RMSSD below its reference (negative when RMSSD is up, e.g.
+    # during slow breathing). See biofeedback/pacing/arousal.py for their use.
+    hr_z: float | None = None
+    rmssd_drop_z: float | None = None
+    rmssd_60s_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,44 +1,111 @@
 """Arousal from live RR intervals: clean, window, compare with the baseline.
 
 Pure: samples go in with their own times, ``estimate(now_s)`` comes out. No
-clock, no I/O.
+clock, no I/O. (Controller guide: see the end of this docstring.)
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
+from biofeedback.pacing.hrv import BeatWindows, FlagWindows
+from biofeedback.pacing.rr_clean import CleanedChunk, CleanerConfig, RRCleaner
 
 
 @dataclass(frozen=True, slots=True)
 class EstimatorConfig:
     hr_window_s: float = 12.0
     rmssd_window_s: float = 30.0
+    rmssd_long_window_s: float = 60.0
+    artifact_window_s: float = 60.0
     baseline_s: float = 60.0
+    # Fewest per-second readings a baseline is taken from (HR; half that for RMSSD).
+    baseline_min_ticks: int = 20
     no_signal_after_s: float = 5.0
     # Above this share of flagged beats, HRV means nothing: judge on HR alone.
     hr_only_artifact_rate: float = 0.15
-    artifact_window_beats: int = 60
-    # A person's natural spread over ~30 s windows at rest (shared/data/rr/README.md:
-    # SD of 30 s mean HR 1.7-3.6 bpm, of 30 s ln RMSSD 0.17-0.31).
+    min_hr_beats: int = 3
+    min_rmssd_diffs: int = 10
+    # Natural variation at rest, the units of hr_z and rmssd_drop_z
+    # (shared/data/rr/README.md: SD of 10 s mean HR 2.9-5.5 bpm, of 30 s ln
+    # RMSSD 0.17-0.31). A person whose earlier sessions show a steadier or a
+    # more wandering heart can be given their own.
     hr_scale_bpm: float = 3.0
     ln_rmssd_scale: float = 0.25
-    hr_weight: float = 0.6
-    median_beats: int = 11
-    artifact_tolerance: float = 0.25
+    # arousal = hr_weight * hr_z + rmssd_weight * max(rmssd_drop_z, 0)
+    hr_weight: float = 0.7
+    rmssd_weight: float = 0.3
+    # RMSSD is judged against the lower of its baseline and its mean over this
+    # long: a baseline taken during slow guided breathing is inflated, and
+    # normal breathing afterwards is not vagal withdrawal.
+    rmssd_reference_s: float = 300.0
+    cleaner: CleanerConfig = field(default_factory=CleanerConfig)
 
 
 @dataclass(frozen=True, slots=True)
-class _Beat:
-    t_s: float
-    rr_ms: float
-    clean_ms: float
-    flagged: bool
+class _Measures:
+    hr_bpm: np.ndarray
+    rmssd_ms: np.ndarray
+    rmssd_60s_ms: np.ndarray
+    sdnn_60s_ms: np.ndarray
+    artifact_rate: np.ndarray
+
+
+def _measure(
+    beats: BeatWindows, rate: np.ndarray, t_s: np.ndarray, cfg: EstimatorConfig
+) -> _Measures:
+    """Windowed metrics at each of ``t_s`` (the streaming and the batch path)."""
+    spans = np.array([cfg.hr_window_s, cfg.rmssd_window_s, cfg.rmssd_long_window_s])
+    st = beats.stats(t_s[:, None], spans)
+    usable = rate <= cfg.hr_only_artifact_rate
+    nan = np.nan
+    return _Measures(
+        hr_bpm=np.where(st.beats[:, 0] >= cfg.min_hr_beats, st.hr_bpm[:, 0], nan),
+        rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), st.rmssd_ms[:, 1], nan),
+        rmssd_60s_ms=np.where(
+            usable & (st.diffs[:, 2] >= 2 * cfg.min_rmssd_diffs), st.rmssd_ms[:, 2], nan
+        ),
+        sdnn_60s_ms=np.where(
+            usable & (st.beats[:, 2] >= 2 * cfg.min_rmssd_diffs), st.sdnn_ms[:, 2], nan
+        ),
+        artifact_rate=rate,
+    )
+
+
+def _score(
+    hr_bpm: np.ndarray,
+    ln_rmssd: np.ndarray,
+    baseline_hr_bpm: np.ndarray,
+    reference_ln_rmssd: np.ndarray,
+    cfg: EstimatorConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hr_z, rmssd_drop_z, arousal); NaN where not computable."""
+    hr_z = (hr_bpm - baseline_hr_bpm) / cfg.hr_scale_bpm
+    drop_z = (reference_ln_rmssd - ln_rmssd) / cfg.ln_rmssd_scale
+    # RMSSD above its reference (slow breathing) must never add arousal, and
+    # without HRV (artifacts) HR alone speaks.
+    vagal = np.where(np.isnan(drop_z), 0.0, np.maximum(drop_z, 0.0))
+    arousal = cfg.hr_weight * hr_z + cfg.rmssd_weight * vagal
+    return hr_z, drop_z, arousal
+
+
+def _beats_of(sample: HeartSample) -> tuple[np.ndarray, np.ndarray]:
+    """Beat end times and intervals; times are rebuilt from the arrival when absent."""
+    rr = np.asarray(sample.rr_ms, float)
+    if len(sample.beat_t_s) == rr.size:
+        return np.asarray(sample.beat_t_s, float), rr
+    # The last interval ended about when the notification was sent.
+    ends = sample.t_s - (np.sum(rr) - np.cumsum(rr)) / 1000.0
+    return ends, rr
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 class ArousalEstimator:
@@ -51,131 +118,332 @@ class ArousalEstimator:
         baseline_hr_bpm: float | None = None,
         baseline_rmssd_ms: float | None = None,
     ) -> None:
-        self.config = config or EstimatorConfig()
-        self._beats: deque[_Beat] = deque()
-        self._recent_clean: deque[float] = deque(maxlen=self.config.median_beats)
-        self._flags: deque[bool] = deque(maxlen=self.config.artifact_window_beats)
-        self._last_sample_s: float | None = None
-        self._last_hr_bpm: float | None = None
-        self._first_s: float | None = None
-        self._baseline_hr: float | None = baseline_hr_bpm
-        self._baseline_ln_rmssd: float | None = (
-            math.log(baseline_rmssd_ms) if baseline_rmssd_ms else None
-        )
-        self._baseline_fixed = baseline_hr_bpm is not None
-        self._baseline_hr_values: list[float] = []
-        self._baseline_ln_values: list[float] = []
+        self.config = cfg = config or EstimatorConfig()
+        self._cleaner = RRCleaner(cfg.cleaner)
+        self._beats = BeatWindows()
+        self._flags = FlagWindows()
+        self._first_seen_s: float | None = None
+        self._start_s: float | None = None  # start of the baseline period
+        self._last_signal_s: float | None = None
+        self._last_beat_s = -math.inf
+        self._strap_hr: deque[tuple[float, float]] = deque()
+        self._baseline = _BaselineCollector(cfg, baseline_hr_bpm, baseline_rmssd_ms)
+        self._reference = _RunningMean(cfg.rmssd_reference_s)
 
     @property
     def baseline_ready(self) -> bool:
-        return self._baseline_hr is not None
+        return self._baseline.hr_bpm is not None
 
     def add_sample(self, sample: HeartSample) -> None:
-        if self._first_s is None:
-            self._first_s = sample.t_s
+        if self._first_seen_s is None:
+            self._first_seen_s = sample.t_s
         if not sample.usable:
             return
-        self._last_sample_s = sample.t_s
-        if sample.hr_bpm is not None:
-            self._last_hr_bpm = sample.hr_bpm
-        beat_times = sample.beat_t_s or tuple(sample.t_s for _ in sample.rr_ms)
-        for rr_ms, t_s in zip(sample.rr_ms, beat_times, strict=False):
-            self._add_beat(t_s, rr_ms)
-
-    def _add_beat(self, t_s: float, rr_ms: float) -> None:
-        cfg = self.config
-        if len(self._recent_clean) >= 3:
-            ref = float(np.median(self._recent_clean))
-            flagged = abs(rr_ms - ref) > cfg.artifact_tolerance * ref
-        else:
-            ref = rr_ms
-            flagged = not 250.0 <= rr_ms <= 2000.0
-        clean = ref if flagged else rr_ms
-        if not flagged:
-            self._recent_clean.append(rr_ms)
-        self._flags.append(flagged)
-        self._beats.append(_Beat(t_s, rr_ms, clean, flagged))
-        horizon = t_s - max(cfg.rmssd_window_s, cfg.hr_window_s) - 5.0
-        while self._beats and self._beats[0].t_s < horizon:
-            self._beats.popleft()
+        has_hr = sample.hr_bpm is not None and sample.hr_bpm > 0
+        if not (has_hr or sample.rr_ms):
+            return
+        self._last_signal_s = sample.t_s
+        if has_hr:
+            assert sample.hr_bpm is not None
+            self._strap_hr.append((sample.t_s, float(sample.hr_bpm)))
+        if not sample.rr_ms:
+            if self._start_s is None:
+                self._start_s = sample.t_s
+            return
+        t_s, rr_ms = _beats_of(sample)
+        # Rebuilt times can overlap the previous notification's: keep them ordered.
+        t_s = np.maximum.accumulate(np.maximum(t_s, self._last_beat_s))
+        self._last_beat_s = float(t_s[-1])
+        if self._start_s is None:
+            self._start_s = float(t_s[0])
+        self._cleaner.push(t_s, rr_ms)
 
     def estimate(self, now_s: float) -> ArousalEstimate:
         cfg = self.config
-        artifact_rate = (sum(self._flags) / len(self._flags)) if self._flags else 0.0
-        # Before the first sample, time is counted from the session start (0).
-        last_s = self._last_sample_s if self._last_sample_s is not None else 0.0
-        if self._last_sample_s is None and now_s <= cfg.no_signal_after_s:
-            return ArousalEstimate(now_s, None, None, None, Quality.HR_ONLY, artifact_rate)
-        if now_s - last_s > cfg.no_signal_after_s or self._last_sample_s is None:
-            return ArousalEstimate(now_s, None, None, None, Quality.NO_SIGNAL, artifact_rate)
-        hr = self._hr_bpm(now_s)
-        rmssd = self._rmssd_ms(now_s)
-        quality = Quality.OK
-        if artifact_rate > cfg.hr_only_artifact_rate or rmssd is None:
-            quality = Quality.HR_ONLY
-            rmssd = None if artifact_rate > cfg.hr_only_artifact_rate else rmssd
-        ln_rmssd = math.log(rmssd) if rmssd else None
-        self._update_baseline(now_s, hr, ln_rmssd)
-        hr_delta = None
-        ln_delta = None
-        arousal = None
-        if self._baseline_hr is not None and hr is not None:
-            hr_delta = hr - self._baseline_hr
-            hr_z = hr_delta / cfg.hr_scale_bpm
-            arousal = hr_z
-            if (
-                quality is Quality.OK
-                and ln_rmssd is not None
-                and self._baseline_ln_rmssd is not None
-            ):
-                ln_delta = ln_rmssd - self._baseline_ln_rmssd
-                arousal = cfg.hr_weight * hr_z + (1 - cfg.hr_weight) * (
-                    -ln_delta / cfg.ln_rmssd_scale
-                )
+        if self._first_seen_s is None:
+            self._first_seen_s = now_s
+        self._ingest(now_s)
+        now = np.array([now_s])
+        rates = self._flags.rate(now, cfg.artifact_window_s)
+        rate = float(rates[0])
+        if self._last_signal_s is None or now_s - self._last_signal_s > cfg.no_signal_after_s:
+            # A session's first seconds are waiting, not lost signal.
+            waiting = self._last_signal_s is None and (
+                now_s - self._first_seen_s <= cfg.no_signal_after_s
+            )
+            quality = Quality.HR_ONLY if waiting else Quality.NO_SIGNAL
+            return ArousalEstimate(
+                now_s,
+                None,
+                None,
+                None,
+                quality,
+                rate,
+                baseline_hr_bpm=self._baseline.hr_bpm,
+                baseline_rmssd_ms=self._baseline.rmssd_ms,
+            )
+        m = _measure(self._beats, rates, now, cfg)
+        hr = float(m.hr_bpm[0])
+        if math.isnan(hr):
+            hr = self._strap_hr_bpm(now_s)
+        rmssd = float(m.rmssd_ms[0])
+        ok = not math.isnan(rmssd)
+        ln_rmssd = math.log(rmssd) if ok else math.nan
+        ln_60 = math.log(float(m.rmssd_60s_ms[0])) if np.isfinite(m.rmssd_60s_ms[0]) else math.nan
+        assert self._start_s is not None
+        self._baseline.offer(now_s - self._start_s, hr, ln_rmssd)
+        if not math.isnan(ln_60):
+            self._reference.add(now_s, ln_60)
+        base = self._baseline
+        reference = base.ln_rmssd if base.ln_rmssd is not None else math.nan
+        if self._reference.full:
+            reference = min(reference, self._reference.mean)
+        base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
+        x = np.array([hr, ln_rmssd, base_hr, reference])
+        scored = _score(x[0:1], x[1:2], x[2:3], x[3:4], cfg)
+        hr_z, drop_z, arousal = (float(v[0]) for v in scored)
         return ArousalEstimate(
             now_s,
-            hr,
+            _nan_to_none(hr),
+            _nan_to_none(rmssd),
+            _nan_to_none(arousal),
+            Quality.OK if ok else Quality.HR_ONLY,
+            rate,
+            hr_delta_bpm=_nan_to_none(hr - base_hr),
+            ln_rmssd_delta=_nan_to_none(ln_rmssd - reference),
+            baseline_hr_bpm=base.hr_bpm,
+            baseline_rmssd_ms=base.rmssd_ms,
+            hr_z=_nan_to_none(hr_z),
+            rmssd_drop_z=_nan_to_none(drop_z),
+            rmssd_60s_ms=_nan_to_none(float(m.rmssd_60s_ms[0])),
+        )
+
+    def _ingest(self, now_s: float) -> None:
+        chunk = self._cleaner.process()
+        self._beats.extend(chunk.t_s, chunk.nn_ms, chunk.available_s)
+        self._flags.extend(chunk.raw_t_s, chunk.kind != 0, chunk.raw_available_s)
+        horizon = now_s - 2 * max(self.config.rmssd_long_window_s, self.config.artifact_window_s)
+        self._beats.forget_before(horizon)
+        self._flags.forget_before(horizon)
+        while self._strap_hr and self._strap_hr[0][0] <= now_s - self.config.hr_window_s:
+            self._strap_hr.popleft()
+
+    def _strap_hr_bpm(self, now_s: float) -> float:
+        """The strap's own HR over the HR window, for straps that send no RR."""
+        if not self._strap_hr:
+            return math.nan
+        return sum(hr for _, hr in self._strap_hr) / len(self._strap_hr)
+
+
+class _BaselineCollector:
+    """Per-second readings over the opening period; their medians become the baseline."""
+
+    def __init__(self, cfg: EstimatorConfig, hr_bpm: float | None, rmssd_ms: float | None) -> None:
+        self.cfg = cfg
+        self.hr_bpm = hr_bpm
+        self.ln_rmssd = math.log(rmssd_ms) if rmssd_ms else None
+        self._hr: list[float] = []
+        self._ln: list[float] = []
+
+    @property
+    def rmssd_ms(self) -> float | None:
+        return math.exp(self.ln_rmssd) if self.ln_rmssd is not None else None
+
+    def offer(self, elapsed_s: float, hr_bpm: float, ln_rmssd: float) -> None:
+        cfg = self.cfg
+        if self.hr_bpm is None and elapsed_s >= cfg.hr_window_s and not math.isnan(hr_bpm):
+            self._hr.append(hr_bpm)
+        if self.ln_rmssd is None and elapsed_s >= cfg.rmssd_window_s and not math.isnan(ln_rmssd):
+            self._ln.append(ln_rmssd)
+        if elapsed_s < cfg.baseline_s:
+            return
+        if self.hr_bpm is None and len(self._hr) >= cfg.baseline_min_ticks:
+            self.hr_bpm = float(np.median(self._hr))
+        if self.ln_rmssd is None and len(self._ln) >= cfg.baseline_min_ticks // 2:
+            self.ln_rmssd = float(np.median(self._ln))
+
+
+class _RunningMean:
+    """Mean of the values added over the last ``span_s`` seconds."""
+
+    def __init__(self, span_s: float) -> None:
+        self.span_s = span_s
+        self._items: deque[tuple[float, float]] = deque()
+        self._sum = 0.0
+
+    @property
+    def full(self) -> bool:
+        return bool(self._items) and len(self._items) >= self.span_s / 2
+
+    @property
+    def mean(self) -> float:
+        return self._sum / len(self._items)
+
+    def add(self, t_s: float, value: float) -> None:
+        self._items.append((t_s, value))
+        self._sum += value
+        while self._items[0][0] <= t_s - self.span_s:
+            self._sum -= self._items.popleft()[1]
+
+
+# --------------------------------------------------------------------------
+# A whole recording at once (review): the same cleaner, windows and scoring.
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesEstimate:
+    """Per-tick estimates over a recording, plus its cleaned beats.
+
+    Tick arrays hold NaN where the streaming estimator would say None.
+    ``quality`` holds the ``Quality`` values as strings.
+    """
+
+    t_s: np.ndarray
+    hr_bpm: np.ndarray
+    rmssd_ms: np.ndarray
+    rmssd_60s_ms: np.ndarray
+    sdnn_60s_ms: np.ndarray
+    artifact_rate: np.ndarray
+    quality: np.ndarray
+    hr_z: np.ndarray
+    rmssd_drop_z: np.ndarray
+    arousal: np.ndarray
+    reference_ln_rmssd: np.ndarray
+    baseline_hr_bpm: float | None
+    baseline_rmssd_ms: float | None
+    baseline_from_s: float | None
+    beats: CleanedChunk
+
+    @property
+    def flagged_share(self) -> float:
+        """Share of the raw beats the cleaner flagged."""
+        kind = self.beats.kind
+        return float(np.count_nonzero(kind) / kind.size) if kind.size else 0.0
+
+    def estimate_at(self, i: int) -> ArousalEstimate:
+        """Tick ``i`` as the streaming estimator would have reported it."""
+        t = float(self.t_s[i])
+        ready = self.baseline_from_s is not None and t >= self.baseline_from_s
+        base_hr = self.baseline_hr_bpm if ready else None
+        v = {
+            name: _nan_to_none(float(getattr(self, name)[i]))
+            for name in ("hr_bpm", "rmssd_ms", "arousal", "hr_z", "rmssd_drop_z", "rmssd_60s_ms")
+        }
+        ref = float(self.reference_ln_rmssd[i])
+        rmssd = v["rmssd_ms"]
+        return ArousalEstimate(
+            t,
+            v["hr_bpm"],
             rmssd,
-            arousal,
-            quality,
-            artifact_rate,
-            hr_delta_bpm=hr_delta,
-            ln_rmssd_delta=ln_delta,
-            baseline_hr_bpm=self._baseline_hr,
-            baseline_rmssd_ms=(
-                math.exp(self._baseline_ln_rmssd) if self._baseline_ln_rmssd is not None else None
-            ),
+            v["arousal"],
+            Quality(str(self.quality[i])),
+            float(self.artifact_rate[i]),
+            hr_delta_bpm=None if base_hr is None or v["hr_bpm"] is None else v["hr_bpm"] - base_hr,
+            ln_rmssd_delta=None if rmssd is None or math.isnan(ref) else math.log(rmssd) - ref,
+            baseline_hr_bpm=base_hr,
+            baseline_rmssd_ms=self.baseline_rmssd_ms if ready else None,
+            hr_z=v["hr_z"],
+            rmssd_drop_z=v["rmssd_drop_z"],
+            rmssd_60s_ms=v["rmssd_60s_ms"],
         )
 
-    def _window(self, now_s: float, span_s: float) -> np.ndarray:
-        return np.fromiter(
-            (b.clean_ms for b in self._beats if now_s - span_s < b.t_s <= now_s), dtype=float
+
+def estimate_series(
+    rr_ms: np.ndarray,
+    t_s: np.ndarray | None = None,
+    *,
+    ticks_s: np.ndarray | None = None,
+    config: EstimatorConfig | None = None,
+    baseline_hr_bpm: float | None = None,
+    baseline_rmssd_ms: float | None = None,
+) -> SeriesEstimate:
+    """Estimates once a second (or at ``ticks_s``) over a whole RR recording.
+
+    ``t_s`` are the beat end times (default: the running sum of ``rr_ms``).
+    """
+    cfg = config or EstimatorConfig()
+    rr = np.asarray(rr_ms, float)
+    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
+    cleaner = RRCleaner(cfg.cleaner)
+    cleaner.push(t, rr)
+    beats = cleaner.process(final=True)
+    windows = BeatWindows()
+    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
+    flags = FlagWindows()
+    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
+    ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
+    m = _measure(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
+    last = np.searchsorted(t, ticks, side="right") - 1
+    signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
+    hr = np.where(signal, m.hr_bpm, np.nan)
+    rmssd = np.where(signal, m.rmssd_ms, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_rmssd = np.log(rmssd)
+        ln_60 = np.where(signal, np.log(m.rmssd_60s_ms), np.nan)
+    quality = np.where(
+        signal, np.where(np.isfinite(rmssd), Quality.OK.value, Quality.HR_ONLY.value), "no_signal"
+    )
+    elapsed = ticks - t[0]
+    if baseline_hr_bpm is not None:
+        base_hr: float | None = baseline_hr_bpm
+        hr_from = -math.inf
+    else:
+        opening, hr_from = _series_opening(
+            hr, elapsed, cfg.hr_window_s, cfg.baseline_min_ticks, cfg
         )
+        base_hr = float(np.median(opening)) if opening.size else None
+    if baseline_rmssd_ms:
+        base_ln: float | None = math.log(baseline_rmssd_ms)
+        ln_from = -math.inf
+    else:
+        ln_opening, ln_from = _series_opening(
+            ln_rmssd, elapsed, cfg.rmssd_window_s, cfg.baseline_min_ticks // 2, cfg
+        )
+        base_ln = float(np.median(ln_opening)) if ln_opening.size else None
+    base_hr_t = np.where(elapsed >= hr_from, np.nan if base_hr is None else base_hr, np.nan)
+    base_ln_t = np.where(elapsed >= ln_from, np.nan if base_ln is None else base_ln, np.nan)
+    reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
+    reference = np.where(np.isnan(base_ln_t), np.nan, reference)
+    hr_z, drop_z, arousal = _score(hr, ln_rmssd, base_hr_t, reference, cfg)
+    return SeriesEstimate(
+        t_s=ticks,
+        hr_bpm=hr,
+        rmssd_ms=rmssd,
+        rmssd_60s_ms=np.where(signal, m.rmssd_60s_ms, np.nan),
+        sdnn_60s_ms=np.where(signal, m.sdnn_60s_ms, np.nan),
+        artifact_rate=m.artifact_rate,
+        quality=quality,
+        hr_z=hr_z,
+        rmssd_drop_z=drop_z,
+        arousal=arousal,
+        reference_ln_rmssd=reference,
+        baseline_hr_bpm=base_hr,
+        baseline_rmssd_ms=math.exp(base_ln) if base_ln is not None else None,
+        baseline_from_s=float(t[0] + hr_from) if base_hr is not None else None,
+        beats=beats,
+    )
 
-    def _hr_bpm(self, now_s: float) -> float | None:
-        rr = self._window(now_s, self.config.hr_window_s)
-        if rr.size >= 3:
-            return float(60000.0 / rr.mean())
-        return self._last_hr_bpm
 
-    def _rmssd_ms(self, now_s: float) -> float | None:
-        rr = self._window(now_s, self.config.rmssd_window_s)
-        if rr.size < 10:
-            return None
-        return float(np.sqrt(np.mean(np.diff(rr) ** 2)))
+def _series_opening(
+    values: np.ndarray, elapsed_s: np.ndarray, skip_s: float, min_ticks: int, cfg: EstimatorConfig
+) -> tuple[np.ndarray, float]:
+    """The readings ``_BaselineCollector`` takes, and the elapsed time it decides at."""
+    taken = (elapsed_s >= skip_s) & np.isfinite(values)
+    count = np.cumsum(taken)
+    ready = np.flatnonzero((elapsed_s >= cfg.baseline_s) & (count >= min_ticks))
+    if ready.size == 0:
+        return np.empty(0), math.inf
+    k = int(ready[0])
+    return values[: k + 1][taken[: k + 1]], float(elapsed_s[k])
 
-    def _update_baseline(self, now_s: float, hr: float | None, ln_rmssd: float | None) -> None:
-        if self._baseline_fixed or self._first_s is None:
-            return
-        if self._baseline_hr is not None:
-            return
-        # Skip the first 15 s while windows fill; average the rest of the opening.
-        if now_s - self._first_s > 15.0:
-            if hr is not None:
-                self._baseline_hr_values.append(hr)
-            if ln_rmssd is not None:
-                self._baseline_ln_values.append(ln_rmssd)
-        if now_s - self._first_s >= self.config.baseline_s and self._baseline_hr_values:
-            self._baseline_hr = float(np.mean(self._baseline_hr_values))
-            if self._baseline_ln_values:
-                self._baseline_ln_rmssd = float(np.mean(self._baseline_ln_values))
+
+def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
+    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
+    ok = np.isfinite(values)
+    sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
+    counts = np.concatenate(([0], np.cumsum(ok)))
+    hi = np.arange(1, t_s.size + 1)
+    lo = np.searchsorted(t_s, t_s - span_s, side="right")
+    n = counts[hi] - counts[lo]
+    mean = np.divide(sums[hi] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
+    return np.where(n >= span_s / 2, mean, np.nan)

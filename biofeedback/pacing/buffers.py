@@ -1,0 +1,36 @@
+"""A growable numpy array: amortised appends, cheap views, dropping old entries."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Growable:
+    """Append-only 1-D array with spare capacity; ``view`` is the filled part."""
+
+    def __init__(self, dtype: type = np.float64, capacity: int = 256) -> None:
+        self._data: np.ndarray = np.empty(capacity, dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def view(self) -> np.ndarray:
+        """The filled part (a view: valid until the next ``extend``/``drop_front``)."""
+        return self._data[: self._n]
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self._n + values.size
+        if need > self._data.size:
+            grown = np.empty(max(need, 2 * self._data.size), self._data.dtype)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = values
+        self._n = need
+
+    def drop_front(self, count: int) -> None:
+        """Forget the oldest ``count`` entries (indices shift down by ``count``)."""
+        count = min(count, self._n)
+        self._data[: self._n - count] = self._data[count : self._n]
+        self._n -= count

@@ -1,0 +1,166 @@
+"""Time-domain heart-rate metrics over sliding time windows of corrected beats.
+
+One small vectorised function per metric for a plain array of intervals, and
+``BeatWindows``, which keeps running sums so that the same metrics over "the
+last ``span_s`` seconds before each of many times" cost two binary searches and
+a few subtractions per time: once a second live, or every second of a whole
+recording at once for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from biofeedback.pacing.buffers import Growable
+
+
+def mean_hr_bpm(nn_ms: np.ndarray) -> float:
+    return float(60000.0 / np.mean(nn_ms))
+
+
+def sdnn_ms(nn_ms: np.ndarray) -> float:
+    """Sample standard deviation (n - 1), as Kubios and NeuroKit2 define SDNN."""
+    return float(np.std(nn_ms, ddof=1))
+
+
+def rmssd_ms(nn_ms: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.diff(nn_ms) ** 2)))
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """Metrics over the beats ending in ``(t - span_s, t]`` for each requested ``t``.
+
+    NaN where a window holds too few beats (``beats`` < 2, ``diffs`` < 1).
+    """
+
+    beats: np.ndarray
+    diffs: np.ndarray
+    mean_nn_ms: np.ndarray
+    sdnn_ms: np.ndarray
+    rmssd_ms: np.ndarray
+
+    @property
+    def hr_bpm(self) -> np.ndarray:
+        return 60000.0 / self.mean_nn_ms
+
+
+class BeatWindows:
+    """Corrected beats with running sums, for windowed metrics at any times."""
+
+    def __init__(self, *, max_gap_s: float = 1.5) -> None:
+        # Two beats further apart than their interval plus this were not
+        # consecutive (the signal dropped between them): no difference across.
+        self.max_gap_s = max_gap_s
+        self._t = Growable()
+        self._nn = Growable()
+        self._available = Growable()
+        self._sums = {name: Growable() for name in ("nn", "nn2", "d2", "dn")}
+        for buf in self._sums.values():
+            buf.extend(np.zeros(1))
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    @property
+    def last_t_s(self) -> float | None:
+        return float(self._t.view[-1]) if len(self._t) else None
+
+    def extend(self, t_s: np.ndarray, nn_ms: np.ndarray, available_s: np.ndarray) -> None:
+        """Append beats: end times, intervals, and when each became known."""
+        if nn_ms.size == 0:
+            return
+        prev_t = self._t.view[-1:] if len(self._t) else t_s[:1] - nn_ms[:1] / 1000.0
+        prev_nn = self._nn.view[-1:] if len(self._nn) else nn_ms[:1]
+        prev_first = len(self._t) == 0
+        t_all = np.concatenate((prev_t, t_s))
+        nn_all = np.concatenate((prev_nn, nn_ms))
+        diff = np.diff(nn_all)
+        valid = np.diff(t_all) <= nn_ms / 1000.0 + self.max_gap_s
+        if prev_first:
+            valid[0] = False
+        self._t.extend(t_s)
+        self._nn.extend(nn_ms)
+        self._available.extend(available_s)
+        for name, step in (
+            ("nn", nn_ms),
+            ("nn2", nn_ms * nn_ms),
+            ("d2", np.where(valid, diff * diff, 0.0)),
+            ("dn", valid.astype(float)),
+        ):
+            buf = self._sums[name]
+            buf.extend(buf.view[-1] + np.cumsum(step))
+
+    def stats(self, t_s: np.ndarray, span_s: np.ndarray | float) -> WindowStats:
+        """Metrics for every ``t_s`` and ``span_s`` (numpy broadcasting applies),
+        over the beats already known at ``t_s``."""
+        t = self._t.view
+        hi = np.minimum(
+            np.searchsorted(t, t_s, side="right"),
+            np.searchsorted(self._available.view, t_s, side="right"),
+        )
+        lo = np.searchsorted(t, t_s - span_s, side="right")
+        s = self._sums
+        beats = hi - lo
+        total = s["nn"].view[hi] - s["nn"].view[lo]
+        squares = s["nn2"].view[hi] - s["nn2"].view[lo]
+        # The difference ending at beat j belongs to the window when j - 1 does too.
+        inner = np.minimum(lo + 1, hi)
+        d2 = s["d2"].view[hi] - s["d2"].view[inner]
+        dn = s["dn"].view[hi] - s["dn"].view[inner]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(beats > 0, total / beats, np.nan)
+            var = np.where(beats > 1, (squares - total * mean) / (beats - 1), np.nan)
+            rmssd = np.where(dn > 0, np.sqrt(d2 / dn), np.nan)
+        return WindowStats(beats, dn, mean, np.sqrt(np.maximum(var, 0.0)), rmssd)
+
+    def forget_before(self, t_s: float) -> None:
+        """Drop beats ending before ``t_s`` (keeps memory flat in long sessions)."""
+        drop = int(np.searchsorted(self._t.view, t_s, side="left"))
+        if drop < 1024:
+            return
+        self._t.drop_front(drop)
+        self._nn.drop_front(drop)
+        self._available.drop_front(drop)
+        for buf in self._sums.values():
+            buf.drop_front(drop)
+
+
+class FlagWindows:
+    """Raw beats and whether each was flagged: the artifact rate over a window."""
+
+    def __init__(self) -> None:
+        self._t = Growable()
+        self._available = Growable()
+        self._flags = Growable()
+        self._flags.extend(np.zeros(1))
+
+    def extend(self, t_s: np.ndarray, flagged: np.ndarray, available_s: np.ndarray) -> None:
+        if t_s.size == 0:
+            return
+        self._t.extend(t_s)
+        self._available.extend(available_s)
+        self._flags.extend(self._flags.view[-1] + np.cumsum(flagged, dtype=float))
+
+    def rate(self, t_s: np.ndarray, span_s: float) -> np.ndarray:
+        """Share of flagged raw beats in ``(t - span_s, t]`` already known at ``t``;
+        0 for an empty window."""
+        t = self._t.view
+        hi = np.minimum(
+            np.searchsorted(t, t_s, side="right"),
+            np.searchsorted(self._available.view, t_s, side="right"),
+        )
+        lo = np.searchsorted(t, t_s - span_s, side="right")
+        flagged = self._flags.view[hi] - self._flags.view[lo]
+        rate: np.ndarray = np.divide(flagged, hi - lo, out=np.zeros(hi.shape), where=hi > lo)
+        return rate
+
+    def forget_before(self, t_s: float) -> None:
+        drop = int(np.searchsorted(self._t.view, t_s, side="left"))
+        if drop < 1024:
+            return
+        self._t.drop_front(drop)
+        self._available.drop_front(drop)
+        self._flags.drop_front(drop)
