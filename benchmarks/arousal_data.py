@@ -89,7 +89,7 @@ def inject_artifacts(
     """Turn ``share`` of the beats into strap artifacts, mixed evenly: missed beats
     (two intervals merged), extra beats (one interval split) and premature beats
     (short then long, the pair's sum kept). Returns (new series, artifact beats)."""
-    n_events = max(int(round(share * rr_ms.size / 1.5)), 1)
+    n_events = max(round(share * rr_ms.size / 1.5), 1)
     # Events at least 4 beats apart so they stay distinct.
     slots = np.arange(4, rr_ms.size - 4, 5)
     chosen = np.sort(rng.choice(slots, size=min(n_events, slots.size), replace=False))

@@ -64,11 +64,13 @@ def _measure(
     st = beats.stats(t_s[:, None], spans)
     usable = rate <= cfg.hr_only_artifact_rate
     nan = np.nan
+    # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+    rmssd = np.maximum(st.rmssd_ms, 1.0)
     return _Measures(
         hr_bpm=np.where(st.beats[:, 0] >= cfg.min_hr_beats, st.hr_bpm[:, 0], nan),
-        rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), st.rmssd_ms[:, 1], nan),
+        rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), rmssd[:, 1], nan),
         rmssd_60s_ms=np.where(
-            usable & (st.diffs[:, 2] >= 2 * cfg.min_rmssd_diffs), st.rmssd_ms[:, 2], nan
+            usable & (st.diffs[:, 2] >= 2 * cfg.min_rmssd_diffs), rmssd[:, 2], nan
         ),
         sdnn_60s_ms=np.where(
             usable & (st.beats[:, 2] >= 2 * cfg.min_rmssd_diffs), st.sdnn_ms[:, 2], nan
