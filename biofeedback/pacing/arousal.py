@@ -1,7 +1,53 @@
 """Arousal from live RR intervals: clean, window, compare with the baseline.
 
 Pure: samples go in with their own times, ``estimate(now_s)`` comes out. No
-clock, no I/O. (Controller guide: see the end of this docstring.)
+clock, no I/O.
+
+How an estimate is made (about once a second):
+
+1. Beats are cleaned one by one (``rr_clean``: missed, extra and premature
+   beats are flagged and corrected; raw values kept). A beat is decided when the
+   next one has arrived, so the windows lag by one beat (~1 s).
+2. Over the corrected beats: HR over the last 12 s, RMSSD over 30 s and 60 s,
+   and the share of flagged raw beats over 60 s (``artifact_rate``).
+3. Baseline: the medians of the per-second HR and ln RMSSD readings over the
+   opening 60 s (HR from 12 s on, RMSSD from 30 s on), or the values of an
+   earlier session given to the constructor. RMSSD is then judged against the
+   lower of its baseline and its own 5-minute mean: the opening is usually slow
+   guided breathing, which inflates RMSSD, and ordinary breathing afterwards is
+   not vagal withdrawal.
+4. Two parts, each in units of a resting person's natural variation
+   (shared/data/rr/README.md): ``hr_z`` = (HR - baseline) / 3 bpm and
+   ``rmssd_drop_z`` = (reference ln RMSSD - ln RMSSD) / 0.25 (positive when
+   RMSSD has fallen). ``arousal = 0.7 * hr_z + 0.3 * max(rmssd_drop_z, 0)``:
+   RMSSD rising never raises it; without HRV (``hr_only``) the HR part alone.
+5. Quality: ``no_signal`` when no usable sample (contact not NOT_DETECTED,
+   carrying HR or RR) came for 5 s (the first 5 s count as waiting:
+   ``hr_only`` with no values); ``hr_only`` when over 15 % of the last minute's
+   beats were flagged or RMSSD cannot be computed; else ``ok``.
+
+For the controller (what the numbers mean for pacing decisions):
+
+- ``arousal`` is the one number to compare with the thresholds; at rest it
+  stays below 2 about 99 % of the time on a strap at rest (benchmarks/arousal.py).
+  A +15 bpm rise (tau 15 s) crosses 2 after about 15 s on a steady resting
+  heart, 20-25 s on a wandering one. None until a baseline exists.
+- Tensing raises HR by itself for a few seconds: during a ``tense`` step and
+  the first ~10 s of the release after it (the 12 s window still holds the
+  tensing beats) a rise in ``hr_z`` is the exercise. Arousal shows as
+  ``rmssd_drop_z`` rising too (above ~1) or ``hr_z`` staying up past that
+  window; tensing leaves ``rmssd_drop_z`` flat or lower (the quick HR change
+  even adds beat-to-beat variation).
+- Slow breathing raises RMSSD (``rmssd_drop_z`` well below 0) and swings HR
+  with the breath, so during ``breath`` steps ``hr_z`` is noisier by a
+  fraction; prefer a sustained condition (the 10 s hold) over single ticks.
+  Negative ``rmssd_drop_z`` never lowers ``arousal``: the calm it shows is not
+  used to step up faster.
+- ``quality`` ``hr_only``: ``rmssd_drop_z`` is None and ``arousal`` rests on
+  HR alone (less evidence: consider waiting longer before stepping up).
+  ``no_signal``: all values None; pacing should hold.
+- ``artifact_rate`` is worth showing: above a few per cent the strap fit is
+  poor (a wetted, snug strap fixes most).
 """
 
 from __future__ import annotations

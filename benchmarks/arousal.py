@@ -1,0 +1,154 @@
+"""Arousal estimation on the real recordings: detection latency, false alarms,
+flagged beats, and speed (streaming and batch) against NeuroKit2 on the same data.
+
+Goals (issue 5): median latency <= 15 s for a +15 bpm ramp; >= 99 % of the time
+below the step-down threshold at rest with 2 % artifacts; per-beat update
+< 50 us median; 100,000 beats in batch < 100 ms and >= 10x NeuroKit2's Kubios
+correction plus hrv_time. Run: .venv/bin/python benchmarks/arousal.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.arousal_data import (  # noqa: E402
+    PVC,
+    RAMP_BPM,
+    RESTING,
+    alarm_stats,
+    crossing_latency,
+    inject_artifacts,
+    inject_ramp,
+    load_rr,
+    ramp_onsets,
+    run_stream,
+    samples_from_rr,
+)
+from biofeedback.pacing.arousal import ArousalEstimator, estimate_series  # noqa: E402
+from biofeedback.pacing.controller import PacingConfig  # noqa: E402
+from biofeedback.pacing.rr_clean import RRCleaner  # noqa: E402
+
+THRESHOLD = PacingConfig().step_down_above
+
+
+def detection_table(rng: np.random.Generator) -> None:
+    print(f"Ramp to crossing {THRESHOLD:.1f} (tau 15 s, RMSSD -40 %), seconds: median / p90")
+    pooled: dict[float, list[float]] = {rise: [] for rise in RAMP_BPM}
+    for name in RESTING:
+        rr = load_rr(name)
+        onsets = ramp_onsets(rr, 60 if rr.size > 1000 else 20, rng)
+        cells = []
+        for rise in RAMP_BPM:
+            lat = []
+            for onset in onsets:
+                s = estimate_series(inject_ramp(rr, onset, rise))
+                lat.append(crossing_latency(s.t_s, s.arousal, onset, THRESHOLD))
+            pooled[rise] += lat
+            cells.append(f"+{rise:.0f}: {np.median(lat):5.1f} / {np.percentile(lat, 90):5.1f}")
+        print(f"  {name:34} " + "   ".join(cells))
+    cells = [
+        f"+{r:.0f}: {np.median(v):5.1f} / {np.percentile(v, 90):5.1f}" for r, v in pooled.items()
+    ]
+    print(f"  {'all onsets pooled':34} " + "   ".join(cells))
+
+
+def alarm_table(rng: np.random.Generator) -> None:
+    print(f"\nAt rest with 2 % injected artifacts, threshold {THRESHOLD:.1f} (streaming estimator)")
+    print(f"  {'recording':34} {'below':>7} {'cross/h':>8} {'>=10s/h':>8} {'flagged':>8}")
+    total_s = 0.0
+    total_above = 0.0
+    for name in RESTING:
+        rr, _ = inject_artifacts(load_rr(name), 0.02, rng)
+        est = run_stream(samples_from_rr(rr), ArousalEstimator())
+        arousal = np.array([np.nan if e.arousal is None else e.arousal for e in est])
+        st = alarm_stats(arousal, THRESHOLD)
+        flagged = estimate_series(rr).flagged_share
+        total_s += st.monitored_s
+        total_above += st.above_share * st.monitored_s
+        print(
+            f"  {name:34} {1 - st.above_share:7.1%} {st.crossings_per_hour:8.1f}"
+            f" {st.held_per_hour:8.1f} {flagged:8.2%}"
+        )
+    print(f"  {'all time pooled':34} {1 - total_above / total_s:7.1%}")
+    print("\nFlagged share without injected artifacts")
+    for name in (*RESTING, PVC):
+        rr = load_rr(name)
+        print(f"  {name:34} {estimate_series(rr).flagged_share:7.2%}")
+
+
+def speed_table() -> None:
+    print("\nSpeed")
+    rr = load_rr("nsrdb_pyhrv_60min_nni.txt")
+    samples = samples_from_rr(rr)
+    est = ArousalEstimator()
+    tick_us = []
+    i = 0
+    start = time.perf_counter()
+    for now in np.arange(1.0, samples[-1].t_s + 1.0):
+        t0 = time.perf_counter()
+        while i < len(samples) and samples[i].t_s <= now:
+            est.add_sample(samples[i])
+            i += 1
+        est.estimate(float(now))
+        tick_us.append((time.perf_counter() - t0) * 1e6)
+    total = time.perf_counter() - start
+    beats_per_tick = rr.size / len(tick_us)
+    print(
+        f"  streaming, 1 Hz ticks: {rr.size / total:8.0f} beats/s;"
+        f" per tick median {statistics.median(tick_us):5.0f} us"
+        f" (= {statistics.median(tick_us) / beats_per_tick:4.0f} us per beat; goal < 50)"
+    )
+    print(f"  a 15-min session's estimator work: about {900 * statistics.mean(tick_us) / 1e3:.0f} ms")
+    big = np.tile(rr, int(np.ceil(100_000 / rr.size)))[:100_000]
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        estimate_series(big)
+        runs.append(time.perf_counter() - t0)
+    ours = min(runs)
+    t0 = time.perf_counter()
+    cleaner = RRCleaner()
+    cleaner.push(np.cumsum(big) / 1000.0, big)
+    cleaner.process(final=True)
+    clean_only = time.perf_counter() - t0
+    print(
+        f"  batch, 100,000 beats: {ours * 1e3:6.1f} ms (cleaning {clean_only * 1e3:.1f} ms, then"
+        f" HR/RMSSD/SDNN every second; goal < 100 ms) = {big.size / ours:,.0f} beats/s"
+    )
+    try:
+        import neurokit2 as nk
+    except ImportError:
+        print("  NeuroKit2 not installed: no ratio")
+        return
+    peaks = nk.intervals_to_peaks(big, sampling_rate=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        _, fixed = nk.signal_fixpeaks(
+            peaks, sampling_rate=1000, method="Kubios", iterative=False, show=False
+        )
+        nk.hrv_time(fixed, sampling_rate=1000)
+        theirs = time.perf_counter() - t0
+    print(
+        f"  NeuroKit2 Kubios correction + hrv_time (one window, no per-second series):"
+        f" {theirs * 1e3:6.0f} ms; ratio NeuroKit2 / ours {theirs / ours:5.1f}x (goal >= 10x)"
+    )
+
+
+def main() -> None:
+    rng = np.random.default_rng(2024)
+    detection_table(rng)
+    alarm_table(rng)
+    speed_table()
+
+
+if __name__ == "__main__":
+    main()
