@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.arousal_data import (  # noqa: E402
+from benchmarks.arousal_data import (
     PVC,
     RAMP_BPM,
     RESTING,
@@ -32,9 +32,9 @@ from benchmarks.arousal_data import (  # noqa: E402
     run_stream,
     samples_from_rr,
 )
-from biofeedback.pacing.arousal import ArousalEstimator, estimate_series  # noqa: E402
-from biofeedback.pacing.controller import PacingConfig  # noqa: E402
-from biofeedback.pacing.rr_clean import RRCleaner  # noqa: E402
+from biofeedback.pacing.arousal import ArousalEstimator, estimate_series
+from biofeedback.pacing.controller import PacingConfig
+from biofeedback.pacing.rr_clean import RRCleaner
 
 THRESHOLD = PacingConfig().step_down_above
 
@@ -106,7 +106,8 @@ def speed_table() -> None:
         f" per tick median {statistics.median(tick_us):5.0f} us"
         f" (= {statistics.median(tick_us) / beats_per_tick:4.0f} us per beat; goal < 50)"
     )
-    print(f"  a 15-min session's estimator work: about {900 * statistics.mean(tick_us) / 1e3:.0f} ms")
+    session_ms = 900 * statistics.mean(tick_us) / 1e3
+    print(f"  a 15-min session's estimator work: about {session_ms:.0f} ms")
     big = np.tile(rr, int(np.ceil(100_000 / rr.size)))[:100_000]
     runs = []
     for _ in range(3):
