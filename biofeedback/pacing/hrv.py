@@ -96,31 +96,34 @@ class BeatWindows:
     def stats(self, t_s: np.ndarray, span_s: np.ndarray | float) -> WindowStats:
         """Metrics for every ``t_s`` and ``span_s`` (numpy broadcasting applies),
         over the beats already known at ``t_s``."""
+        # Called every second live: plain ndarray methods, no warning contexts.
         t = self._t.view
         hi = np.minimum(
-            np.searchsorted(t, t_s, side="right"),
-            np.searchsorted(self._available.view, t_s, side="right"),
+            t.searchsorted(t_s, side="right"),
+            self._available.view.searchsorted(t_s, side="right"),
         )
-        lo = np.searchsorted(t, t_s - span_s, side="right")
+        lo = t.searchsorted(t_s - span_s, side="right")
         s = self._sums
         beats = hi - lo
-        total = s["nn"].view[hi] - s["nn"].view[lo]
-        squares = s["nn2"].view[hi] - s["nn2"].view[lo]
+        nn = s["nn"].view
+        total = nn[hi] - nn[lo]
+        nn2 = s["nn2"].view
+        squares = nn2[hi] - nn2[lo]
         # The difference ending at beat j belongs to the window when j - 1 does too.
         inner = np.minimum(lo + 1, hi)
         d2 = s["d2"].view[hi] - s["d2"].view[inner]
         dn = s["dn"].view[hi] - s["dn"].view[inner]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(beats > 0, total / beats, np.nan)
-            var = np.where(beats > 1, (squares - total * mean) / (beats - 1), np.nan)
-            rmssd = np.where(dn > 0, np.sqrt(d2 / dn), np.nan)
+        nan = np.full(beats.shape, np.nan)
+        mean = np.divide(total, beats, out=nan.copy(), where=beats > 0)
+        var = np.divide(squares - total * mean, beats - 1, out=nan.copy(), where=beats > 1)
+        rmssd = np.sqrt(np.divide(d2, dn, out=nan, where=dn > 0))
         return WindowStats(beats, dn, mean, np.sqrt(np.maximum(var, 0.0)), rmssd)
 
     def forget_before(self, t_s: float) -> None:
         """Drop beats ending before ``t_s`` (keeps memory flat in long sessions)."""
-        drop = int(np.searchsorted(self._t.view, t_s, side="left"))
-        if drop < 1024:
+        if len(self._t) < 4096:
             return
+        drop = int(self._t.view.searchsorted(t_s, side="left"))
         self._t.drop_front(drop)
         self._nn.drop_front(drop)
         self._available.drop_front(drop)
@@ -149,18 +152,18 @@ class FlagWindows:
         0 for an empty window."""
         t = self._t.view
         hi = np.minimum(
-            np.searchsorted(t, t_s, side="right"),
-            np.searchsorted(self._available.view, t_s, side="right"),
+            t.searchsorted(t_s, side="right"),
+            self._available.view.searchsorted(t_s, side="right"),
         )
-        lo = np.searchsorted(t, t_s - span_s, side="right")
+        lo = t.searchsorted(t_s - span_s, side="right")
         flagged = self._flags.view[hi] - self._flags.view[lo]
         rate: np.ndarray = np.divide(flagged, hi - lo, out=np.zeros(hi.shape), where=hi > lo)
         return rate
 
     def forget_before(self, t_s: float) -> None:
-        drop = int(np.searchsorted(self._t.view, t_s, side="left"))
-        if drop < 1024:
+        if len(self._t) < 4096:
             return
+        drop = int(self._t.view.searchsorted(t_s, side="left"))
         self._t.drop_front(drop)
         self._available.drop_front(drop)
         self._flags.drop_front(drop)
