@@ -137,8 +137,35 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------
+# strap: a virtual BLE heart-rate strap on a (private) system D-Bus
 
-_COMMANDS: tuple[Callable[[_SubParsers], None], ...] = (_add_rr, _add_scenarios)
+
+def _add_strap(sub: _SubParsers) -> None:
+    from simulators import strap
+
+    parser = sub.add_parser(
+        "strap",
+        help="a virtual BLE heart-rate strap that the real Bluetooth code connects to",
+        description=(
+            "Impersonate BlueZ with one heart-rate strap, so that `biofeedback scan`,"
+            " `pair` and `run --device` work without hardware. Point"
+            " DBUS_SYSTEM_BUS_ADDRESS at the bus (--private-bus starts one and prints it)."
+            " Times are strap time: seconds since a central first subscribed."
+        ),
+    )
+    strap.add_arguments(parser)
+    parser.set_defaults(handler=_cmd_strap)
+
+
+def _cmd_strap(args: argparse.Namespace) -> int:
+    from simulators import strap
+
+    return strap.run(args)
+
+
+# --------------------------------------------------------------------------
+
+_COMMANDS: tuple[Callable[[_SubParsers], None], ...] = (_add_rr, _add_scenarios, _add_strap)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,125 @@
+"""User settings and the remembered strap, in the XDG config dir.
+
+The file is ``$XDG_CONFIG_HOME/biofeedback/config.toml`` (platformdirs decides
+the dir), written 0600 in a 0700 dir because a strap address ties a file to a
+person. Writes go through a temporary file and a rename, so a crash leaves the
+old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from biofeedback import BiofeedbackError
+
+APP_NAME = "biofeedback"
+FILE_NAME = "config.toml"
+
+
+class ConfigError(BiofeedbackError):
+    """The config file cannot be read or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDevice:
+    """The strap ``run`` uses when no source is given."""
+
+    address: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    device: PairedDevice | None = None
+
+
+def config_dir() -> Path:
+    return platformdirs.user_config_path(APP_NAME)
+
+
+def config_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+def load(path: Path | None = None) -> Settings:
+    """The saved settings; defaults when there is no file yet."""
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+    return _settings_from(data, path)
+
+
+def save(settings: Settings, path: Path | None = None) -> Path:
+    path = path or config_path()
+    try:
+        _ensure_private_dir(path.parent)
+        _write_private(path, _to_toml(settings))
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
+    """Store ``device`` as the default strap, keeping every other setting."""
+    return save(dataclasses.replace(load(path), device=device), path)
+
+
+def _settings_from(data: dict[str, Any], path: Path) -> Settings:
+    device = data.get("device")
+    if device is None:
+        return Settings()
+    address = device.get("address") if isinstance(device, dict) else None
+    name = device.get("name") if isinstance(device, dict) else None
+    if not isinstance(address, str) or not (name is None or isinstance(name, str)):
+        raise ConfigError(
+            f'{path}: [device] needs address = "AA:BB:..."; pair again with `biofeedback pair`'
+        )
+    return Settings(device=PairedDevice(address, name))
+
+
+def _to_toml(settings: Settings) -> str:
+    lines = ["# Written by `biofeedback pair`; safe to edit.", ""]
+    if settings.device is not None:
+        lines.append("[device]")
+        # A JSON string is a valid TOML basic string.
+        lines.append(f"address = {json.dumps(settings.device.address)}")
+        if settings.device.name is not None:
+            lines.append(f"name = {json.dumps(settings.device.name)}")
+    return "\n".join(lines) + "\n"
+
+
+def _ensure_private_dir(directory: Path) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    # Our own dir may predate us with looser rights; the parent is not ours.
+    os.chmod(directory, 0o700)
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
