@@ -12,9 +12,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from biofeedback import BiofeedbackError, __version__
+
+if TYPE_CHECKING:
+    from biofeedback.sensors.ble import BleSource
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -77,11 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to listen (default 5)",
     )
     scan.add_argument("--json", action="store_true", help="one JSON object per strap")
-    scan.set_defaults(handler=_cmd_not_ready)
+    scan.set_defaults(handler=_cmd_scan)
 
     pair = sub.add_parser("pair", help="remember a strap as the default source")
     pair.add_argument("device", metavar="DEVICE", help="address (AA:BB:...) or name")
-    pair.set_defaults(handler=_cmd_not_ready)
+    pair.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds to look for it (default 10)",
+    )
+    pair.set_defaults(handler=_cmd_pair)
 
     run = sub.add_parser(
         "run",
@@ -205,8 +215,9 @@ async def _run(args: argparse.Namespace) -> int:
     from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
 
     protocol = load_protocol(args.protocol)
-    source = _choose_source(args)
-    clock: Clock = VirtualClock(args.speed) if source.virtual else RealClock()
+    real_clock = RealClock()
+    source = _choose_source(args, real_clock.now)
+    clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
     controller = PacingController(
@@ -231,7 +242,7 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _choose_source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]):  # type: ignore[no-untyped-def]
     if args.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
@@ -239,12 +250,57 @@ def _choose_source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             return SimulatedSource(args.sim, seed=args.seed)
         except ScenarioError as exc:
             raise UsageError(str(exc)) from None
-    if args.replay or args.source or args.device:
+    if args.device:
+        return _ble_source(args.device, None, clock_now)
+    if args.replay or args.source:
         raise UsageError("only --sim is available in this version; try: biofeedback run --sim")
+    from biofeedback import config
+
+    paired = config.load().device
+    if paired is not None:
+        return _ble_source(paired.address, paired.name, clock_now)
     raise UsageError(
         "no strap paired; run `biofeedback run --sim` to try the simulator,"
         " or `biofeedback pair DEVICE` first"
     )
+
+
+def _ble_source(device: str, name: str | None, clock_now: Callable[[], float]) -> BleSource:
+    from biofeedback.sensors.ble import BleSource
+
+    return BleSource(device, name=name, clock_now=clock_now)
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import json
+
+    from biofeedback.sensors.ble import scan
+
+    straps = asyncio.run(scan(args.timeout))
+    for strap in straps:
+        if args.json:
+            print(json.dumps(strap.to_dict()))
+        else:
+            rssi = f"{strap.rssi_dbm} dBm" if strap.rssi_dbm is not None else "? dBm"
+            battery = f"battery {strap.battery_pct}%" if strap.battery_pct is not None else ""
+            print(f"{strap.address}  {rssi:>8}  {strap.name or '(no name)':<24} {battery}".rstrip())
+    if not straps:
+        print(
+            f"no heart-rate strap found in {args.timeout:g} s; wear it (straps sleep without"
+            " skin contact) and scan again",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _cmd_pair(args: argparse.Namespace) -> int:
+    from biofeedback import config
+    from biofeedback.sensors.ble import resolve
+
+    strap = asyncio.run(resolve(args.device, args.timeout))
+    config.remember_device(config.PairedDevice(strap.address, strap.name))
+    print(f"paired {strap.name or 'strap'} ({strap.address}); `biofeedback run` now uses it")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------
@@ -258,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # bleak warns when bluetoothctl is missing (it then assumes a recent
+        # BlueZ): nothing a user can act on, and errors must stay one line.
+        logging.getLogger("bleak").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

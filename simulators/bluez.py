@@ -446,6 +446,7 @@ class Device(DBusObject):
         self.link_delay_s = link_delay_s
         self.known = False
         self.connected = False
+        self.connections = 0
         self.services_resolved = False
         self._in_range = asyncio.Event()
         self._in_range.set()
@@ -565,6 +566,7 @@ class Device(DBusObject):
         finally:
             self._connecting = False
         self.connected = True
+        self.connections += 1
         self.server.set(self.path, DEVICE_IFACE, Connected=Variant("b", True))
         # Services resolve a moment after the connection, as with a GATT cache.
         asyncio.get_running_loop().call_later(self.link_delay_s, self._resolve_services)

@@ -96,6 +96,7 @@ class StrapOptions:
     contact_sensor: bool = True
     contact_loss: tuple[Window, ...] = ()
     drops: tuple[Drop, ...] = ()
+    silence: tuple[Window, ...] = ()  # connected, but nothing sent
     speed: float = 1.0
     body_location: int = 1  # chest
     rssi_dbm: int = -58
@@ -283,7 +284,8 @@ class VirtualStrap:
             self._battery = battery
             self.device.notify(BATTERY_LEVEL, bytes([battery]))
         contact = not any(t_s in w for w in self.options.contact_loss)
-        if not self.device.notifying(HR_MEASUREMENT):
+        silent = any(t_s in w for w in self.options.silence)
+        if silent or not self.device.notifying(HR_MEASUREMENT):
             self.packer.drop_pending()
             return
         measurement = self.packer.measurement(contact)
@@ -396,6 +398,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="no skin contact from strap time AT for FOR seconds (repeatable)",
     )
     parser.add_argument(
+        "--silence",
+        type=_window,
+        action="append",
+        default=[],
+        metavar="AT:FOR",
+        help="stay connected but send nothing from strap time AT for FOR seconds",
+    )
+    parser.add_argument(
         "--drop",
         type=_drop,
         action="append",
@@ -432,6 +442,7 @@ def options_from(args: argparse.Namespace) -> StrapOptions:
         contact_sensor=not args.no_contact_sensor,
         contact_loss=tuple(args.contact_loss),
         drops=tuple(args.drop),
+        silence=tuple(args.silence),
         speed=args.speed,
     )
 

@@ -16,6 +16,7 @@ from biofeedback.sensors.hrm import (
     HeartRateMeasurement,
     MalformedMeasurementError,
     MeasurementValueError,
+    beat_times,
     decode,
     encode,
     rr_ms_to_1024,
@@ -195,3 +196,19 @@ def test_agrees_with_bumble(
     assert (None if back.rr_intervals is None else tuple(back.rr_intervals)) == (
         None if rr is None else tuple(v / 1024 for v in rr)
     )
+
+
+def test_beat_times_count_back_from_the_arrival() -> None:
+    assert beat_times(10.0, ()) == ()
+    assert beat_times(10.0, (800.0,)) == (10.0,)
+    assert beat_times(10.0, (800.0, 1000.0, 500.0)) == pytest.approx((8.5, 9.5, 10.0))
+
+
+@given(st.floats(0, 1e5), st.lists(st.floats(1, 3000), max_size=9).map(tuple))
+def test_beat_times_are_ordered_and_spaced_by_the_intervals(
+    arrival_s: float, rr_ms: tuple[float, ...]
+) -> None:
+    times = beat_times(arrival_s, rr_ms)
+    assert len(times) == len(rr_ms)
+    for earlier, later, rr in zip(times, times[1:], rr_ms[1:], strict=False):
+        assert later - earlier == pytest.approx(rr / 1000.0)

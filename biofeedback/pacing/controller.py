@@ -81,6 +81,9 @@ class PacingController:
         self._zone_since_s = 0.0
         self._baseline_sent = False
         self._signal_ok = True
+        # The source said its link is down: only the source may say it is back,
+        # though the estimator still has a few seconds of older data.
+        self._source_down = False
         self._last_estimate: ArousalEstimate | None = None
         self._hurt_regions: set[str] = set()
         # Where the main protocol had got to, to continue the body order.
@@ -153,6 +156,7 @@ class PacingController:
         return events
 
     def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]:
+        self._source_down = not status.connected
         if status.connected and not self._signal_ok:
             self._signal_ok = True
             return [SignalRestored(now_s, status.reason)]
@@ -198,7 +202,11 @@ class PacingController:
             self._signal_ok = False
             self._above_since_s = self._calm_since_s = None
             return [SignalLost(now_s, "no heart data for 5 s; the session goes on un-paced")]
-        if estimate.quality is not Quality.NO_SIGNAL and not self._signal_ok:
+        if (
+            estimate.quality is not Quality.NO_SIGNAL
+            and not self._signal_ok
+            and not self._source_down
+        ):
             self._signal_ok = True
             return [SignalRestored(now_s, "heart data is back; pacing resumes")]
         return []

@@ -135,3 +135,18 @@ def encode(m: HeartRateMeasurement) -> bytes:
 def _check_uint16(what: str, value: int) -> None:
     if not 0 <= value <= UINT16_MAX:
         raise MeasurementValueError(f"{what} {value} does not fit in 16 bits")
+
+
+def beat_times(arrival_s: float, rr_ms: tuple[float, ...]) -> tuple[float, ...]:
+    """Estimated times of the beats that end each RR interval of one notification.
+
+    The strap sends a notification soon after the last beat it reports, so the
+    last beat is put at the arrival time and each earlier one at the arrival
+    time minus the intervals that came after it.
+    """
+    times: list[float] = []
+    later_s = 0.0
+    for rr in reversed(rr_ms):
+        times.append(arrival_s - later_s)
+        later_s += rr / 1000.0
+    return tuple(reversed(times))

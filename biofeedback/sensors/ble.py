@@ -1,0 +1,481 @@
+"""Heart-rate straps over Bluetooth LE: scan, find, connect, stream, reconnect.
+
+The only module that imports bleak. Straps are recognised by the Heart Rate
+service (0x180D) they advertise, never by their name. ``BleSource`` is a live
+``HeartRateSource``: it stamps samples with the session clock, says when the
+signal is lost (link down, or connected but silent) and when it is back, and
+reconnects on its own with backoff until the session ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+from bleak_retry_connector import (
+    BleakClientWithServiceCache,
+    BleakNotFoundError,
+    establish_connection,
+)
+
+from biofeedback.models import HeartSample, SourceStatus
+from biofeedback.sensors import SourceError, SourceItem
+from biofeedback.sensors.hrm import MalformedMeasurementError, beat_times, decode
+
+log = logging.getLogger(__name__)
+
+
+def _uuid16(short: int) -> str:
+    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
+
+
+HR_SERVICE = _uuid16(0x180D)
+HR_MEASUREMENT = _uuid16(0x2A37)
+BODY_SENSOR_LOCATION = _uuid16(0x2A38)
+BATTERY_LEVEL = _uuid16(0x2A19)
+
+BODY_SENSOR_LOCATIONS = ("other", "chest", "wrist", "finger", "hand", "ear lobe", "foot")
+
+WATCHDOG_S = 5.0
+BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+CONNECT_TIMEOUT_S = 15.0
+FIND_TIMEOUT_S = 10.0
+BATTERY_READ_TIMEOUT_S = 5.0
+
+
+class BleError(SourceError):
+    """A Bluetooth problem the user can act on."""
+
+
+class BluetoothUnavailableError(BleError):
+    """No adapter, Bluetooth off, or no BlueZ / D-Bus to talk to."""
+
+
+class StrapNotFoundError(BleError):
+    """No device with the given address or name answered a scan."""
+
+
+class NotAHeartRateStrapError(BleError):
+    """The device exists but serves no Heart Rate service."""
+
+
+class StrapConnectionError(BleError):
+    """The strap was found but the connection could not be made."""
+
+
+@dataclass(frozen=True, slots=True)
+class FoundStrap:
+    """A device seen by a scan (``address`` goes to debug logs only)."""
+
+    address: str
+    name: str | None
+    rssi_dbm: int | None
+    battery_pct: int | None = None
+    heart_rate: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------
+# Errors from bleak and D-Bus, as one line a user can act on
+
+
+_NO_BLUEZ_ERRORS = (
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+)
+
+
+@contextlib.contextmanager
+def bluetooth_errors() -> Iterator[None]:
+    """Turn "no Bluetooth here" failures into BluetoothUnavailableError."""
+    try:
+        yield
+    except BleakBluetoothNotAvailableError as exc:
+        raise BluetoothUnavailableError(
+            f"Bluetooth is not available ({exc.args[0] if exc.args else exc}); turn it on,"
+            " or try the simulator: biofeedback run --sim"
+        ) from None
+    except BleakDBusError as exc:
+        if exc.dbus_error in _NO_BLUEZ_ERRORS:
+            raise BluetoothUnavailableError(
+                "the Bluetooth service (bluetoothd) is not running; start it,"
+                " or try the simulator: biofeedback run --sim"
+            ) from None
+        raise
+    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+        raise BluetoothUnavailableError(
+            f"cannot reach the system D-Bus to talk to Bluetooth ({exc.strerror or exc});"
+            " or try the simulator: biofeedback run --sim"
+        ) from None
+
+
+# --------------------------------------------------------------------------
+# Scanning and finding
+
+
+def _is_address(text: str) -> bool:
+    parts = text.split(":")
+    return len(parts) == 6 and all(
+        len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts
+    )
+
+
+def _advertises_hr(adv: AdvertisementData) -> bool:
+    return HR_SERVICE in {u.lower() for u in adv.service_uuids}
+
+
+async def scan(timeout_s: float = 5.0, *, read_battery: bool = True) -> list[FoundStrap]:
+    """Straps advertising the Heart Rate service, strongest signal first."""
+    seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
+
+    def found(device: BLEDevice, adv: AdvertisementData) -> None:
+        if _advertises_hr(adv):
+            seen[device.address] = (device, adv)
+
+    with bluetooth_errors():
+        async with BleakScanner(found, service_uuids=[HR_SERVICE]):
+            await asyncio.sleep(timeout_s)
+        straps = [
+            FoundStrap(device.address, device.name, adv.rssi) for device, adv in seen.values()
+        ]
+        if read_battery and straps:
+            levels = await asyncio.gather(*(_read_battery(device) for device, _ in seen.values()))
+            straps = [
+                FoundStrap(s.address, s.name, s.rssi_dbm, level)
+                for s, level in zip(straps, levels, strict=True)
+            ]
+    return sorted(straps, key=lambda s: -(s.rssi_dbm if s.rssi_dbm is not None else -999))
+
+
+async def _read_battery(device: BLEDevice) -> int | None:
+    """The battery level, if the strap lets us connect and read it quickly."""
+    try:
+        async with asyncio.timeout(BATTERY_READ_TIMEOUT_S):
+            async with BleakClient(device, timeout=BATTERY_READ_TIMEOUT_S) as client:
+                char = client.services.get_characteristic(BATTERY_LEVEL)
+                if char is None:
+                    return None
+                data = await client.read_gatt_char(char)
+                return int(data[0]) if data else None
+    except (BleakError, TimeoutError, EOFError, OSError) as exc:
+        log.debug("battery of %s not readable: %s", device.address, exc)
+        return None
+
+
+async def find_device(
+    device: str, timeout_s: float = FIND_TIMEOUT_S
+) -> tuple[BLEDevice, AdvertisementData]:
+    """Scan until a device whose address or name is ``device`` shows up."""
+    by_address = _is_address(device)
+    wanted = device.upper() if by_address else device.casefold()
+    hit: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
+        asyncio.get_running_loop().create_future()
+    )
+
+    def seen(found: BLEDevice, adv: AdvertisementData) -> None:
+        key = found.address.upper() if by_address else (found.name or "").casefold()
+        if key == wanted and not hit.done():
+            hit.set_result((found, adv))
+
+    with bluetooth_errors():
+        async with BleakScanner(seen):
+            try:
+                return await asyncio.wait_for(hit, timeout_s)
+            except TimeoutError:
+                raise StrapNotFoundError(
+                    f"no strap {device!r} answered within {timeout_s:g} s; is it on and worn"
+                    " (straps sleep without skin contact)? List straps with: biofeedback scan"
+                ) from None
+
+
+async def resolve(device: str, timeout_s: float = FIND_TIMEOUT_S) -> FoundStrap:
+    """Find ``device`` and make sure it is a heart-rate strap."""
+    found, adv = await find_device(device, timeout_s)
+    if not _advertises_hr(adv):
+        with bluetooth_errors():
+            await _check_serves_hr(found, device)
+    return FoundStrap(found.address, found.name, adv.rssi)
+
+
+async def _check_serves_hr(found: BLEDevice, label: str) -> None:
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            async with BleakClient(found, timeout=CONNECT_TIMEOUT_S) as client:
+                has_hr = client.services.get_service(HR_SERVICE) is not None
+    except (BleakError, TimeoutError, EOFError, OSError) as exc:
+        raise StrapConnectionError(
+            f"found {label!r} but could not connect to it ({exc}); move it closer and try again"
+        ) from None
+    if not has_hr:
+        raise NotAHeartRateStrapError(_not_hr_message(label))
+
+
+def _not_hr_message(label: str) -> str:
+    return (
+        f"{label!r} is no heart-rate strap (it serves no Heart Rate service 0x180D);"
+        " list straps with: biofeedback scan"
+    )
+
+
+# --------------------------------------------------------------------------
+# The live source
+
+
+class BleSource:
+    """Samples from a strap, with signal lost/restored statuses between them.
+
+    ``clock_now`` gives session time; without it, time counts from creation.
+    Leaving the context manager is the user's stop: it never reconnects.
+    """
+
+    virtual = False
+
+    def __init__(
+        self,
+        device: str,
+        *,
+        name: str | None = None,
+        clock_now: Callable[[], float] | None = None,
+        watchdog_s: float = WATCHDOG_S,
+        backoff_s: Sequence[float] = BACKOFF_S,
+        find_timeout_s: float = FIND_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ) -> None:
+        self.device = device
+        self.description = f"ble:{name}" if name else "ble:strap"
+        self._start_mono = time.monotonic()
+        self._now = clock_now or self._since_start
+        self.watchdog_s = watchdog_s
+        self.backoff_s = tuple(backoff_s) or (1.0,)
+        self.find_timeout_s = find_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.malformed = 0
+        self.reconnects = 0
+        self.battery_pct: int | None = None
+        self.body_sensor_location: str | None = None
+        self._queue: asyncio.Queue[SourceItem] = asyncio.Queue()
+        self._ble_device: BLEDevice | None = None
+        self._client: BleakClient | None = None
+        self._disconnected = asyncio.Event()
+        self._closing = False
+        self._signal_ok = True
+        self._lost_link_mono: float | None = None
+        self._last_data_mono = time.monotonic()
+        self._supervisor: asyncio.Task[None] | None = None
+
+    def _since_start(self) -> float:
+        return time.monotonic() - self._start_mono
+
+    # -- context manager and iterator
+
+    async def __aenter__(self) -> Self:
+        with bluetooth_errors():
+            self._ble_device, _ = await find_device(self.device, self.find_timeout_s)
+            try:
+                await self._connect()
+            except (BleakError, TimeoutError, EOFError, BrokenPipeError) as exc:
+                raise StrapConnectionError(
+                    f"found {self.device!r} but could not connect ({exc or type(exc).__name__});"
+                    " move it closer, or make sure no other app holds it"
+                ) from None
+        if self.description == "ble:strap" and self._ble_device.name:
+            self.description = f"ble:{self._ble_device.name}"
+        self._supervisor = asyncio.get_running_loop().create_task(
+            self._supervise(), name="ble:supervisor"
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        await self._drop_client()
+        if self.malformed:
+            log.warning("skipped %d malformed heart-rate notifications", self.malformed)
+
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[SourceItem]:
+        while True:
+            yield await self._queue.get()
+
+    # -- connecting
+
+    async def _connect(self) -> None:
+        assert self._ble_device is not None
+        self._disconnected.clear()
+        async with asyncio.timeout(self.connect_timeout_s):
+            client = await establish_connection(
+                BleakClientWithServiceCache,
+                self._ble_device,
+                self._ble_device.name or "strap",
+                disconnected_callback=self._on_disconnected,
+                max_attempts=2,
+            )
+            self._client = client
+            try:
+                await self._subscribe(client)
+            except BaseException:
+                await self._drop_client()
+                raise
+        self._last_data_mono = time.monotonic()
+
+    async def _subscribe(self, client: BleakClient) -> None:
+        services = client.services
+        hrm = services.get_characteristic(HR_MEASUREMENT)
+        if services.get_service(HR_SERVICE) is None or hrm is None:
+            raise NotAHeartRateStrapError(_not_hr_message(self.device))
+        location = services.get_characteristic(BODY_SENSOR_LOCATION)
+        if location is not None and "read" in location.properties:
+            data = await client.read_gatt_char(location)
+            if data:
+                index = data[0]
+                self.body_sensor_location = (
+                    BODY_SENSOR_LOCATIONS[index] if index < len(BODY_SENSOR_LOCATIONS) else "other"
+                )
+                log.debug("body sensor location: %s", self.body_sensor_location)
+        battery = services.get_characteristic(BATTERY_LEVEL)
+        if battery is not None:
+            if "read" in battery.properties:
+                data = await client.read_gatt_char(battery)
+                self.battery_pct = int(data[0]) if data else self.battery_pct
+            if "notify" in battery.properties:
+                await client.start_notify(battery, self._on_battery)
+        await client.start_notify(hrm, self._on_measurement)
+        if not client.is_connected:
+            raise StrapConnectionError("the strap went away while subscribing")
+
+    def _on_disconnected(self, client: BleakClient) -> None:
+        if self._closing or client is not self._client:
+            return
+        log.debug("strap %s disconnected", self._ble_device.address if self._ble_device else "?")
+        self._disconnected.set()
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            async with asyncio.timeout(5.0):
+                await client.disconnect()
+        except (BleakError, TimeoutError, EOFError, OSError) as exc:
+            log.debug("disconnect failed: %s", exc)
+
+    # -- notifications
+
+    def _on_measurement(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        t_s = self._now()
+        try:
+            m = decode(data)
+        except MalformedMeasurementError as exc:
+            self.malformed += 1
+            level = logging.WARNING if self.malformed == 1 else logging.DEBUG
+            log.log(
+                level,
+                "skipped a malformed heart-rate notification (%d so far): %s",
+                self.malformed,
+                exc,
+            )
+            return
+        self._last_data_mono = time.monotonic()
+        if not self._signal_ok:
+            self._signal_ok = True
+            self._queue.put_nowait(SourceStatus(t_s, True, self._restored(), self.battery_pct))
+        rr_ms = m.rr_ms
+        self._queue.put_nowait(
+            HeartSample(
+                t_s=t_s,
+                # A strap sends 0 when it has no heart rate to give.
+                hr_bpm=float(m.hr_bpm) if m.hr_bpm > 0 else None,
+                rr_ms=rr_ms,
+                beat_t_s=beat_times(t_s, rr_ms),
+                contact=m.contact,
+                energy_kj=m.energy_kj,
+            )
+        )
+
+    def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        if data:
+            self.battery_pct = int(data[0])
+
+    def _restored(self) -> str:
+        if self._lost_link_mono is None:
+            return "heart data is back"
+        away_s = time.monotonic() - self._lost_link_mono
+        self._lost_link_mono = None
+        return f"strap reconnected after {away_s:.1f} s"
+
+    def _lose(self, reason: str) -> None:
+        if self._signal_ok:
+            self._signal_ok = False
+            self._queue.put_nowait(SourceStatus(self._now(), False, reason, self.battery_pct))
+
+    # -- the connection state machine
+
+    async def _supervise(self) -> None:
+        while True:
+            await self._watch()
+            self._lost_link_mono = time.monotonic()
+            self._lose("strap disconnected")
+            await self._drop_client()
+            await self._reconnect()
+            self.reconnects += 1
+
+    async def _watch(self) -> None:
+        """Return when the link is down; say so when it is up but silent."""
+        stale_s = 3 * self.watchdog_s
+        while not self._disconnected.is_set():
+            silent_s = time.monotonic() - self._last_data_mono
+            if silent_s >= stale_s:
+                log.info("no data for %.0f s on a live link; reconnecting", silent_s)
+                return
+            if silent_s >= self.watchdog_s:
+                self._lose(f"no data for {self.watchdog_s:g} s")
+                wake_s = stale_s - silent_s
+            else:
+                wake_s = self.watchdog_s - silent_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._disconnected.wait(), wake_s)
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while True:
+            await asyncio.sleep(self.backoff_s[min(attempt, len(self.backoff_s) - 1)])
+            attempt += 1
+            try:
+                with bluetooth_errors():
+                    if self._ble_device is None:
+                        self._ble_device, _ = await find_device(self.device, self.find_timeout_s)
+                    await self._connect()
+                return
+            except (BleakError, BleError, TimeoutError, EOFError, OSError) as exc:
+                log.info("reconnect attempt %d failed: %s", attempt, exc or type(exc).__name__)
+                if isinstance(exc, BleakDeviceNotFoundError | BleakNotFoundError):
+                    # BlueZ forgot the device, or it stayed silent: scan for it again
+                    # (the scan returns as soon as it advertises).
+                    self._ble_device = None
