@@ -144,10 +144,14 @@ class ObjectServer:
                 "/", OBJECT_MANAGER_IFACE, "InterfacesRemoved", "oas", [path, list(interfaces)]
             )
 
-    def set(self, path: str, interface: str, **changed: Variant) -> None:
-        """Change properties and tell everyone, as bluetoothd does."""
+    def set(self, path: str, interface: str, *, always: bool = False, **changed: Variant) -> None:
+        """Change properties and tell everyone, as bluetoothd does.
+
+        Unchanged values are not announced, except with ``always`` (a
+        notification repeating the last value is still a notification).
+        """
         props = self.objects[path][interface]
-        really = {k: v for k, v in changed.items() if k not in props or props[k] != v}
+        really = {k: v for k, v in changed.items() if always or k not in props or props[k] != v}
         if not really:
             return
         props.update(really)
@@ -668,7 +672,7 @@ class Device(DBusObject):
         """Send a notification if someone listens; True if it went out."""
         if not self.connected or not self.notifying(uuid):
             return False
-        self.server.set(self._char_paths[uuid], CHAR_IFACE, Value=Variant("ay", value))
+        self.server.set(self._char_paths[uuid], CHAR_IFACE, always=True, Value=Variant("ay", value))
         return True
 
     async def gatt_call(

@@ -1,0 +1,108 @@
+"""Helpers for BLE tests: a private system bus and the virtual strap on it.
+
+The strap runs either in the test's own event loop (so a test can drop the
+link or inject a payload at a moment of its choosing) or as a separate
+``python -m simulators strap`` process (for tests that run the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import selectors
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from simulators.bus import ADDRESS_ENV, PrivateSystemBus
+from simulators.strap import Running, StrapOptions, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+STRAP_ADDRESS = "C0:FF:EE:00:18:0D"
+STRAP_NAME = "Virtual Strap 180D"
+DECOY_ADDRESS = "C0:FF:EE:00:18:1D"
+READY_TIMEOUT_S = 20.0
+
+
+@contextlib.asynccontextmanager
+async def strap_in_loop(
+    options: StrapOptions | None = None, **kwargs: Any
+) -> AsyncIterator[Running]:
+    """Serve the virtual BlueZ in this loop; the bus comes from the environment."""
+    got: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve(options or StrapOptions(), ready=got.set_result, **kwargs), name="test:strap"
+    )
+    try:
+        done, _ = await asyncio.wait(
+            {got, task}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED"
+        )
+        if task in done:
+            task.result()  # raises why it stopped
+        assert got in done, "the virtual strap did not come up"
+        yield got.result()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def strap_process(bus: PrivateSystemBus, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -m simulators strap ARGS`` on ``bus``, once it says it is ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators", "strap", *args],
+        cwd=ROOT,
+        env=bus.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = _line_within(proc, READY_TIMEOUT_S)
+        assert "ready" in line, f"strap did not start: {line!r} {_stderr_of(proc)}"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def run_cli(bus_address: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, with the system bus pointed at ``bus_address``."""
+    env = dict(os.environ)
+    env[ADDRESS_ENV] = bus_address
+    return subprocess.run(
+        [sys.executable, "-m", "biofeedback", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _line_within(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout_s):
+            return ""
+    return proc.stdout.readline()
+
+
+def _stderr_of(proc: subprocess.Popen[str]) -> str:
+    if proc.poll() is None or proc.stderr is None:
+        return ""
+    return proc.stderr.read()

@@ -1,0 +1,47 @@
+"""Settings and the remembered strap: XDG dir, private file, clear errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from biofeedback import config
+
+
+def test_no_file_means_defaults() -> None:
+    assert config.load() == config.Settings()
+
+
+def test_the_file_lives_in_the_xdg_config_dir() -> None:
+    assert (
+        config.config_path() == Path(os.environ["XDG_CONFIG_HOME"]) / "biofeedback" / "config.toml"
+    )
+
+
+def test_remembered_device_round_trips_privately() -> None:
+    device = config.PairedDevice("C0:FF:EE:00:18:0D", 'Polar "H10" \\ 1A2B')
+    path = config.remember_device(device)
+    assert config.load() == config.Settings(device=device)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]
+
+
+def test_a_loose_config_dir_is_tightened() -> None:
+    directory = config.config_dir()
+    directory.mkdir(parents=True, mode=0o755)
+    config.remember_device(config.PairedDevice("C0:FF:EE:00:18:0D"))
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert config.load().device == config.PairedDevice("C0:FF:EE:00:18:0D", None)
+
+
+@pytest.mark.parametrize("text", ["[device\n", "[device]\nname = 3\n", "device = 1\n"])
+def test_a_broken_file_is_one_clear_error(text: str) -> None:
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(config.ConfigError, match=str(path)):
+        config.load()
