@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from biofeedback.models import HeartSample
-from biofeedback.sensors.hrm import HeartRateMeasurement, encode, rr_ms_to_1024
+from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
 from simulators.bluez import (
     Adapter,
     AttError,
@@ -309,7 +309,10 @@ async def _beats(source: SimulatedSource) -> AsyncIterator[tuple[float, float]]:
     """The simulated heart's beats, one (time, RR ms) at a time."""
     async for item in source:
         if isinstance(item, HeartSample):
-            for t_s, rr_ms in zip(item.beat_t_s, item.rr_ms, strict=True):
+            times = item.beat_t_s
+            if len(times) != len(item.rr_ms):
+                times = beat_times(item.t_s, item.rr_ms)
+            for t_s, rr_ms in zip(times, item.rr_ms, strict=True):
                 yield t_s, rr_ms
 
 

@@ -36,8 +36,12 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivateSystemBus]:
         yield private
 
 
-def fast_source(device: str = STRAP_ADDRESS, **kwargs: float) -> BleSource:
-    return BleSource(device, backoff_s=(0.05, 0.2), find_timeout_s=5.0, **kwargs)  # type: ignore[arg-type]
+def fast_source(
+    device: str = STRAP_ADDRESS, *, watchdog_s: float = 5.0, stale_s: float | None = None
+) -> BleSource:
+    return BleSource(
+        device, backoff_s=(0.05, 0.2), find_timeout_s=5.0, watchdog_s=watchdog_s, stale_s=stale_s
+    )
 
 
 async def take_until(
@@ -107,26 +111,28 @@ async def test_drop_reports_lost_then_reconnects_and_resubscribes(bus: PrivateSy
 
 
 async def test_watchdog_reports_a_silent_link_and_its_return(bus: PrivateSystemBus) -> None:
-    options = StrapOptions(rate_hz=8.0, silence=(Window(0.5, 1.2),))
-    async with strap_in_loop(options) as running, fast_source(watchdog_s=0.5) as source:
+    options = StrapOptions(rate_hz=8.0, silence=(Window(0.5, 1.0),))
+    source = fast_source(watchdog_s=0.3, stale_s=10.0)
+    async with strap_in_loop(options) as running, source:
         got = await take_until(aiter(source), lambda got: len(statuses(got)) >= 2)
         assert running.strap is not None
         assert running.strap.device.connections == 1
     lost, back = statuses(got)
-    assert (lost.connected, lost.reason) == (False, "no data for 0.5 s")
+    assert (lost.connected, lost.reason) == (False, "no data for 0.3 s")
     assert (back.connected, back.reason) == (True, "heart data is back")
-    assert back.t_s - lost.t_s >= 0.3
+    assert back.t_s - lost.t_s >= 0.4
     assert source.reconnects == 0
 
 
 async def test_a_link_silent_for_long_is_dropped_and_made_again(bus: PrivateSystemBus) -> None:
-    options = StrapOptions(rate_hz=8.0, silence=(Window(0.3, 1.5),))
-    async with strap_in_loop(options) as running, fast_source(watchdog_s=0.3) as source:
+    options = StrapOptions(rate_hz=8.0, silence=(Window(0.3, 1.0),))
+    source = fast_source(watchdog_s=0.3, stale_s=0.6)
+    async with strap_in_loop(options) as running, source:
         got = await take_until(aiter(source), lambda got: len(statuses(got)) >= 2)
         assert running.strap is not None
-        assert running.strap.device.connections == 2
+        assert running.strap.device.connections >= 2
     assert [s.connected for s in statuses(got)] == [False, True]
-    assert source.reconnects == 1
+    assert source.reconnects >= 1
 
 
 async def test_contact_loss_keeps_samples_flowing_but_unusable(bus: PrivateSystemBus) -> None:
@@ -210,3 +216,9 @@ async def test_no_usable_adapter_is_a_typed_error(bus: PrivateSystemBus, adapter
 async def test_no_bluez_on_the_bus_is_a_typed_error(bus: PrivateSystemBus) -> None:
     with pytest.raises(BluetoothUnavailableError, match="bluetoothd"):
         await scan(0.5)
+
+
+def test_description_names_the_strap_never_its_address() -> None:
+    assert BleSource(STRAP_NAME).description == f"ble:{STRAP_NAME}"
+    assert BleSource(STRAP_ADDRESS, name="H10").description == "ble:H10"
+    assert STRAP_ADDRESS not in BleSource(STRAP_ADDRESS).description

@@ -97,7 +97,7 @@ def test_no_bluetooth_service_is_one_line(bus: PrivateSystemBus) -> None:
 def test_run_without_source_uses_the_paired_strap(bus: PrivateSystemBus) -> None:
     with strap_process(bus):
         assert run_cli(bus.address, "pair", STRAP_ADDRESS).returncode == 0
-        proc = run_cli(bus.address, "run", "--headless", "--json", "--duration", "3")
+        proc = run_cli(bus.address, "run", "--headless", "--json", "--duration", "4")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[0]["type"] == "session_started"

@@ -255,15 +255,19 @@ class BleSource:
         name: str | None = None,
         clock_now: Callable[[], float] | None = None,
         watchdog_s: float = WATCHDOG_S,
+        stale_s: float | None = None,
         backoff_s: Sequence[float] = BACKOFF_S,
         find_timeout_s: float = FIND_TIMEOUT_S,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.device = device
+        name = name or (None if _is_address(device) else device)
         self.description = f"ble:{name}" if name else "ble:strap"
         self._start_mono = time.monotonic()
         self._now = clock_now or self._since_start
         self.watchdog_s = watchdog_s
+        # Silent for this long on a live link: drop it and connect again.
+        self.stale_s = stale_s if stale_s is not None else 3 * watchdog_s
         self.backoff_s = tuple(backoff_s) or (1.0,)
         self.find_timeout_s = find_timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -448,7 +452,7 @@ class BleSource:
 
     async def _watch(self) -> None:
         """Return when the link is down; say so when it is up but silent."""
-        stale_s = 3 * self.watchdog_s
+        stale_s = self.stale_s
         while not self._disconnected.is_set():
             silent_s = time.monotonic() - self._last_data_mono
             if silent_s >= stale_s:
