@@ -19,8 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbus_fast import Message, MessageType, NameFlag, RequestNameReply, Variant
+from dbus_fast import AuthError, Message, MessageType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
+
+from simulators import SimulatorError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ class BluezError(Exception):
         super().__init__(text)
         self.name = name
         self.text = text
+
+
+class BusUnavailableError(SimulatorError):
+    """The bus cannot be reached, or org.bluez is taken there."""
 
 
 class AttError(Exception):
@@ -120,10 +126,13 @@ class ObjectServer:
             )
         )
         if reply.message_type is MessageType.ERROR:
-            raise RuntimeError(f"AddMatch failed: {reply.body}")
+            raise BusUnavailableError(f"the bus refused to tell us who leaves: {reply.body}")
         owned = await self.bus.request_name(BLUEZ, NameFlag.DO_NOT_QUEUE)
         if owned is not RequestNameReply.PRIMARY_OWNER:
-            raise RuntimeError(f"{BLUEZ} is already owned on this bus (another bluetoothd?)")
+            raise BusUnavailableError(
+                f"{BLUEZ} is already taken on this bus (a real bluetoothd, or another"
+                " virtual strap); use --private-bus"
+            )
 
     def add(self, path: str, interfaces: dict[str, Props], node: DBusObject) -> None:
         self.objects[path] = interfaces
@@ -515,19 +524,29 @@ class Device(DBusObject):
     def drop(self, out_of_range_s: float = 0.0) -> None:
         """Lose the link (out of range, flat battery...) for ``out_of_range_s``."""
         if out_of_range_s > 0:
-            self._in_range.clear()
-            self._abort_connect.set()
-            if self._back_in_range is not None:
-                self._back_in_range.cancel()
+            self.leave()
             self._back_in_range = asyncio.get_running_loop().call_later(
-                out_of_range_s, self._come_back
+                out_of_range_s, self.come_back
             )
+        elif self.connected:
+            self._disconnect("link lost")
+
+    def leave(self) -> None:
+        """Out of range until ``come_back``: the link drops, advertising stops."""
+        self._cancel_return()
+        self._in_range.clear()
+        self._abort_connect.set()
         if self.connected:
             self._disconnect("link lost")
 
-    def _come_back(self) -> None:
-        self._back_in_range = None
+    def come_back(self) -> None:
+        self._cancel_return()
         self._in_range.set()
+
+    def _cancel_return(self) -> None:
+        if self._back_in_range is not None:
+            self._back_in_range.cancel()
+            self._back_in_range = None
 
     async def call(self, interface: str, member: str, body: list[Any], sender: str) -> Reply:
         if interface != DEVICE_IFACE:
@@ -737,7 +756,14 @@ async def open_server(bus_address: str | None = None) -> tuple[MessageBus, Objec
     bus = (
         MessageBus(bus_address=bus_address) if bus_address else MessageBus(bus_type=BusType.SYSTEM)
     )
-    await bus.connect()
+    try:
+        await bus.connect()
+    except (OSError, AuthError) as exc:
+        bus.disconnect()
+        raise BusUnavailableError(
+            f"cannot reach the system bus ({exc.strerror if isinstance(exc, OSError) else exc});"
+            " use --private-bus, or point DBUS_SYSTEM_BUS_ADDRESS at a bus"
+        ) from None
     server = ObjectServer(bus)
     try:
         await server.start()

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from biofeedback.models import HeartSample
+from biofeedback.models import Contact, SourceStatus
 from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
 from simulators.bluez import (
     Adapter,
@@ -184,6 +184,9 @@ class VirtualStrap:
             connect_timeout_s=options.connect_timeout_s,
         )
         self.device.on_notify_started.append(self._on_subscribed)
+        # Made now so that an unknown scenario fails at start, not at first use.
+        self.source = SimulatedSource(options.scenario, seed=options.seed)
+        self._scenario_contact = True
         self._t0: float | None = None
         self._battery = options.battery_pct
         self._tasks: list[asyncio.Task[None]] = []
@@ -252,30 +255,43 @@ class VirtualStrap:
         self.device.drop(drop.out_of_range_s)
 
     async def _heart(self) -> None:
-        source = SimulatedSource(self.options.scenario, seed=self.options.seed)
-        async with source:
-            beats = _beats(source)
-            batch = self.options.rr_per_notification
-            note_s = 0.0
-            t_beat, rr_ms = await anext(beats)
-            while True:
-                if batch:
-                    count = 0
-                    while count < batch:
-                        note_s = t_beat
-                        self._beat(t_beat, rr_ms)
-                        count += 1
-                        t_beat, rr_ms = await anext(beats)
-                else:
-                    note_s += 1.0 / self.options.rate_hz
-                    while t_beat <= note_s:
-                        self._beat(t_beat, rr_ms)
-                        t_beat, rr_ms = await anext(beats)
+        timeline = _timeline(self.source)
+        batch = self.options.rr_per_notification
+        period_s = 1.0 / self.options.rate_hz
+        note_s = 0.0
+        beats = 0
+        while True:
+            t_s, kind, value = await anext(timeline)
+            # Time moves on with every event, beats or not: without skin
+            # contact a strap still notifies, just without RR values.
+            while not batch and note_s + period_s < t_s:
+                note_s += period_s
                 await self._until(note_s)
                 self._notify(note_s)
+            if kind == "beat":
+                self._beat(t_s, float(value))
+                beats += 1
+                if batch and beats % batch == 0:
+                    await self._until(t_s)
+                    self._notify(t_s)
+            elif kind != "time":
+                await self._until(t_s)
+                self._scenario_event(kind, bool(value))
+
+    def _scenario_event(self, kind: str, value: bool) -> None:
+        if kind == "contact":
+            self._scenario_contact = value
+        elif value:
+            self.device.come_back()
+        else:
+            log.info("the scenario takes the strap out of range")
+            self.device.leave()
+
+    def _contact(self, t_s: float) -> bool:
+        return self._scenario_contact and not any(t_s in w for w in self.options.contact_loss)
 
     def _beat(self, t_s: float, rr_ms: float) -> None:
-        if self.device.connected and not any(t_s in w for w in self.options.contact_loss):
+        if self.device.connected and self._contact(t_s):
             self.packer.add_beat(rr_ms)
 
     def _notify(self, t_s: float) -> None:
@@ -283,7 +299,7 @@ class VirtualStrap:
         if battery != self._battery:
             self._battery = battery
             self.device.notify(BATTERY_LEVEL, bytes([battery]))
-        contact = not any(t_s in w for w in self.options.contact_loss)
+        contact = self._contact(t_s)
         silent = any(t_s in w for w in self.options.silence)
         if silent or not self.device.notifying(HR_MEASUREMENT):
             self.packer.drop_pending()
@@ -305,15 +321,29 @@ class VirtualStrap:
         self._tasks.clear()
 
 
-async def _beats(source: SimulatedSource) -> AsyncIterator[tuple[float, float]]:
-    """The simulated heart's beats, one (time, RR ms) at a time."""
+Event = tuple[float, str, float | bool]
+
+
+async def _timeline(source: SimulatedSource) -> AsyncIterator[Event]:
+    """The simulated strap's story in time order: ``(t_s, "beat", rr_ms)``,
+    ``(t_s, "contact", detected)`` when contact changes, ``(t_s, "link", up)``
+    for dropouts, and ``(t_s, "time", 0)`` for each of the source's notifications."""
+    contact = True
     async for item in source:
-        if isinstance(item, HeartSample):
-            times = item.beat_t_s
-            if len(times) != len(item.rr_ms):
-                times = beat_times(item.t_s, item.rr_ms)
-            for t_s, rr_ms in zip(times, item.rr_ms, strict=True):
-                yield t_s, rr_ms
+        if isinstance(item, SourceStatus):
+            yield item.t_s, "link", item.connected
+            continue
+        times = item.beat_t_s
+        if len(times) != len(item.rr_ms):
+            times = beat_times(item.t_s, item.rr_ms)
+        detected = item.contact is not Contact.NOT_DETECTED
+        if detected != contact:
+            contact = detected
+            # Contact came back before the first beat it let through.
+            yield min((item.t_s, *times)), "contact", detected
+        for t_s, rr_ms in zip(times, item.rr_ms, strict=True):
+            yield t_s, "beat", rr_ms
+        yield item.t_s, "time", 0.0
 
 
 def add_decoy(server: ObjectServer, adapter: Adapter) -> Device:
@@ -428,6 +458,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--private-bus", action="store_true", help="start a private system bus and print it"
     )
     parser.add_argument("--trace", metavar="FILE", help="one JSON line per notification sent")
+    parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
 
 
 def options_from(args: argparse.Namespace) -> StrapOptions:
@@ -452,6 +483,10 @@ def options_from(args: argparse.Namespace) -> StrapOptions:
 
 def run(args: argparse.Namespace) -> int:
     """``python -m simulators strap``: serve until interrupted."""
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     options = options_from(args)
     from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 

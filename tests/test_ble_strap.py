@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +22,7 @@ from simulators.strap import (
     StrapOptions,
     battery_at,
 )
-from tests.strap_harness import STRAP_ADDRESS, strap_in_loop
+from tests.strap_harness import STRAP_ADDRESS, strap_in_loop, strap_process
 
 
 def test_packer_carries_rr_that_do_not_fit_to_the_next_notification() -> None:
@@ -85,3 +87,19 @@ async def test_control_point_battery_notify_and_device_information(bus: PrivateS
                     pass
             with pytest.raises(BleakError, match="0x80"):
                 await client.write_gatt_char(HR_CONTROL_POINT, b"\x07", response=True)
+
+
+def test_a_second_bluez_on_the_bus_is_refused_in_one_line() -> None:
+    with PrivateSystemBus() as private, strap_process(private):
+        second = subprocess.run(
+            [sys.executable, "-m", "simulators", "strap"],
+            env=private.env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert second.returncode == 2
+    assert second.stderr.count("\n") == 1
+    assert "already taken" in second.stderr
+    assert "--private-bus" in second.stderr
