@@ -186,6 +186,19 @@ async def test_scan_lists_straps_by_service_not_by_name(bus: PrivateSystemBus) -
     assert -70 < found[0].rssi_dbm < -40
 
 
+async def test_scan_leaves_a_strap_in_use_alone(bus: PrivateSystemBus) -> None:
+    async with strap_in_loop(StrapOptions(speed=4.0)) as running, fast_source() as source:
+        items = aiter(source)
+        await take_until(items, lambda got: len(samples(got)) >= 1)
+        found = await scan(0.5)
+        assert running.strap is not None
+        assert running.strap.device.connected
+        got = await take_until(items, lambda got: len(samples(got)) >= 1)
+        assert running.strap.device.connections == 1
+    assert [(s.address, s.battery_pct) for s in found] == [(STRAP_ADDRESS, None)]
+    assert statuses(got) == []
+
+
 async def test_scan_finds_nothing_when_the_strap_is_away(bus: PrivateSystemBus) -> None:
     async with strap_in_loop(decoy=True) as running:
         assert running.strap is not None

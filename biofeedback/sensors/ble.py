@@ -167,6 +167,10 @@ async def scan(timeout_s: float = 5.0, *, read_battery: bool = True) -> list[Fou
 
 async def _read_battery(device: BLEDevice) -> int | None:
     """The battery level, if the strap lets us connect and read it quickly."""
+    if _connected_elsewhere(device):
+        # BlueZ shares one link per device: our disconnect would cut the
+        # session that holds it.
+        return None
     try:
         async with asyncio.timeout(BATTERY_READ_TIMEOUT_S):
             async with BleakClient(device, timeout=BATTERY_READ_TIMEOUT_S) as client:
@@ -178,6 +182,12 @@ async def _read_battery(device: BLEDevice) -> int | None:
     except (BleakError, TimeoutError, EOFError, OSError) as exc:
         log.debug("battery of %s not readable: %s", device.address, exc)
         return None
+
+
+def _connected_elsewhere(device: BLEDevice) -> bool:
+    details = device.details if isinstance(device.details, dict) else {}
+    props = details.get("props") or {}
+    return bool(props.get("Connected"))
 
 
 async def find_device(
@@ -216,6 +226,10 @@ async def resolve(device: str, timeout_s: float = FIND_TIMEOUT_S) -> FoundStrap:
 
 
 async def _check_serves_hr(found: BLEDevice, label: str) -> None:
+    if _connected_elsewhere(found):
+        raise StrapConnectionError(
+            f"{label!r} is in use by another program; end that session and try again"
+        )
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             async with BleakClient(found, timeout=CONNECT_TIMEOUT_S) as client:
