@@ -27,6 +27,7 @@ from bleak.exc import (
     BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
+    BleakGATTProtocolError,
 )
 from bleak_retry_connector import (
     BleakClientWithServiceCache,
@@ -253,6 +254,21 @@ def _not_hr_message(label: str) -> str:
 # The live source
 
 
+async def _optional_read(client: BleakClient, char: BleakGATTCharacteristic) -> bytearray | None:
+    try:
+        return await client.read_gatt_char(char)
+    except BleakGATTProtocolError as exc:
+        log.debug("reading %s refused: %s", char.uuid, exc)
+        return None
+
+
+class _Failed:
+    """Queued when the supervisor itself fails: the iterator re-raises it."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 class BleSource:
     """Samples from a strap, with signal lost/restored statuses between them.
 
@@ -289,7 +305,7 @@ class BleSource:
         self.reconnects = 0
         self.battery_pct: int | None = None
         self.body_sensor_location: str | None = None
-        self._queue: asyncio.Queue[SourceItem] = asyncio.Queue()
+        self._queue: asyncio.Queue[SourceItem | _Failed] = asyncio.Queue()
         self._ble_device: BLEDevice | None = None
         self._client: BleakClient | None = None
         self._disconnected = asyncio.Event()
@@ -340,7 +356,10 @@ class BleSource:
 
     async def _items(self) -> AsyncIterator[SourceItem]:
         while True:
-            yield await self._queue.get()
+            item = await self._queue.get()
+            if isinstance(item, _Failed):
+                raise RuntimeError(f"the strap link handler failed: {item.error!r}")
+            yield item
 
     # -- connecting
 
@@ -368,9 +387,11 @@ class BleSource:
         hrm = services.get_characteristic(HR_MEASUREMENT)
         if services.get_service(HR_SERVICE) is None or hrm is None:
             raise NotAHeartRateStrapError(_not_hr_message(self.device))
+        # Location and battery are nice to have: a strap that refuses them
+        # still streams heart data.
         location = services.get_characteristic(BODY_SENSOR_LOCATION)
         if location is not None and "read" in location.properties:
-            data = await client.read_gatt_char(location)
+            data = await _optional_read(client, location)
             if data:
                 index = data[0]
                 self.body_sensor_location = (
@@ -380,10 +401,13 @@ class BleSource:
         battery = services.get_characteristic(BATTERY_LEVEL)
         if battery is not None:
             if "read" in battery.properties:
-                data = await client.read_gatt_char(battery)
+                data = await _optional_read(client, battery)
                 self.battery_pct = int(data[0]) if data else self.battery_pct
             if "notify" in battery.properties:
-                await client.start_notify(battery, self._on_battery)
+                try:
+                    await client.start_notify(battery, self._on_battery)
+                except BleakGATTProtocolError as exc:
+                    log.debug("battery notifications refused: %s", exc)
         await client.start_notify(hrm, self._on_measurement)
         if not client.is_connected:
             raise StrapConnectionError("the strap went away while subscribing")
@@ -456,6 +480,13 @@ class BleSource:
     # -- the connection state machine
 
     async def _supervise(self) -> None:
+        try:
+            await self._keep_connected()
+        except Exception as exc:  # a bug here must end the session, not hang it
+            log.exception("strap link handler failed")
+            self._queue.put_nowait(_Failed(exc))
+
+    async def _keep_connected(self) -> None:
         while True:
             await self._watch()
             self._lost_link_mono = time.monotonic()
