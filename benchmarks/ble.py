@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import selectors
 import statistics
@@ -159,6 +160,8 @@ def p99(values: list[float]) -> float:
 
 
 def main() -> None:
+    # bleak warns that bluetoothctl is missing; the figures are what we print.
+    logging.getLogger("bleak").setLevel(logging.ERROR)
     ours: list[tuple[float, float]] = []
     bare: list[tuple[float, float]] = []
     with PrivateSystemBus() as bus:
