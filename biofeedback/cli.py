@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from biofeedback import BiofeedbackError, __version__
 
 if TYPE_CHECKING:
+    from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors.ble import BleSource
 
 EXIT_OK = 0
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
-    monitor.set_defaults(handler=_cmd_not_ready)
+    monitor.set_defaults(handler=_cmd_monitor)
     return parser
 
 
@@ -227,6 +228,9 @@ async def _run(args: argparse.Namespace) -> int:
         start_zone=Zone.GREEN if args.zone == "auto" else Zone(args.zone),
     )
     sinks: list[Sink] = [ConsoleSink(as_json=args.json)]
+    publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
+    if publisher is not None:
+        sinks.append(publisher)
     info = SessionInfo(
         session_id=uuid.uuid4().hex[:12],
         protocol=protocol.name,
@@ -239,6 +243,25 @@ async def _run(args: argparse.Namespace) -> int:
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
+    if publisher is not None:
+        print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _mqtt_publisher(url: str) -> MqttPublisher:
+    from biofeedback.broker import load_settings, parse_url
+    from biofeedback.mqtt import MqttPublisher
+
+    return MqttPublisher(parse_url(url), load_settings())
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from biofeedback.broker import load_settings, parse_url
+    from biofeedback.mqtt import watch_runners
+    from biofeedback.ui.monitor import MonitorApp
+
+    url = parse_url(args.url)
+    MonitorApp(watch_runners(url, load_settings()), where=url.where).run()
     return EXIT_OK
 
 
@@ -252,7 +275,12 @@ def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]):  #
             raise UsageError(str(exc)) from None
     if args.device:
         return _ble_source(args.device, None, clock_now)
-    if args.replay or args.source:
+    if args.source:
+        from biofeedback.broker import load_settings, parse_url
+        from biofeedback.mqtt import MqttSource
+
+        return MqttSource(parse_url(args.source, topic=True), load_settings(), now=clock_now)
+    if args.replay:
         raise UsageError("only --sim is available in this version; try: biofeedback run --sim")
     from biofeedback import config
 
