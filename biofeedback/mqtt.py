@@ -431,7 +431,8 @@ def _decode_json(payload: bytes, t_s: float) -> HeartSample | None:
 def _decode_hrm(payload: bytes, t_s: float) -> HeartSample | None:
     # Heart Rate Measurement (0x2A37), little-endian: flags, HR (u8 or u16),
     # energy (u16) if flagged, then RR intervals in 1/1024 s.
-    if len(payload) < 2:
+    # Reserved flag bits set, or bytes left over, mean this is not 0x2A37.
+    if len(payload) < 2 or payload[0] & 0xE0:
         return None
     flags = payload[0]
     i = 1
@@ -453,6 +454,8 @@ def _decode_hrm(payload: bytes, t_s: float) -> HeartSample | None:
         energy = int.from_bytes(payload[i : i + 2], "little")
         i += 2
     rr: list[float] = []
+    if not flags & 0x10 and len(payload) != i:
+        return None
     if flags & 0x10:
         if (len(payload) - i) % 2:
             return None

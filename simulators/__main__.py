@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from simulators import SimulatorError
+from simulators.mqtt_straps import add_parser as add_mqtt
 
 PROG = "python -m simulators"
 EXIT_OK = 0
@@ -165,7 +166,12 @@ def _cmd_strap(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------
 
-_COMMANDS: tuple[Callable[[_SubParsers], None], ...] = (_add_rr, _add_scenarios, _add_strap)
+_COMMANDS: tuple[Callable[[_SubParsers], None], ...] = (
+    _add_rr,
+    _add_scenarios,
+    _add_strap,
+    add_mqtt,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -182,8 +182,6 @@ class Listener:
 
 
 @contextlib.asynccontextmanager
-async def listening(
-    port: int, *topics: str, persistent: bool = False
-) -> AsyncIterator[Listener]:
+async def listening(port: int, *topics: str, persistent: bool = False) -> AsyncIterator[Listener]:
     async with Listener(port, list(topics), persistent=persistent) as listener:
         yield listener

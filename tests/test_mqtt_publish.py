@@ -106,8 +106,10 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
     async with listening(mosquitto.port, "biofeedback/alice/#") as heard:
         result = await simulated_session([record, publisher])
         events = await heard.wait_for(
-            lambda _: len(heard.payloads("biofeedback/alice/events")) >= result.events
-            and heard.json("biofeedback/alice/events")
+            lambda _: (
+                len(heard.payloads("biofeedback/alice/events")) >= result.events
+                and heard.json("biofeedback/alice/events")
+            )
         )
         await heard.wait_for(lambda _: b"offline" in heard.payloads("biofeedback/alice/status"))
     assert events == [e.to_dict() for e in record.events]
@@ -158,18 +160,18 @@ async def test_will_says_offline_when_the_runner_is_killed(
 ) -> None:
     env = {**os.environ, "BIOFEEDBACK_MQTT_RUNNER": "cleo"}
     async with listening(mosquitto.port, "biofeedback/cleo/status") as heard:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless"]
-            + ["--mqtt", mosquitto.url],
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "biofeedback", "run", "--sim", "--headless", "--mqtt", mosquitto.url),
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await heard.wait_for(lambda m: any(p == b"online" for _, p, _ in m), 30)
         finally:
             proc.kill()  # SIGKILL: no chance to say goodbye itself
-            proc.wait(10)
+            await asyncio.wait_for(proc.wait(), 10)
         await heard.wait_for(lambda m: m[-1][1] == b"offline")
     assert [p for _, p, _ in heard.messages] == [b"online", b"offline"]
 
@@ -230,8 +232,10 @@ async def test_broker_restart_mid_session_changes_nothing_but_the_telemetry_timi
         result = await asyncio.wait_for(session, 20)
         wall_s = time.monotonic() - started
         events = await heard.wait_for(
-            lambda _: len(got := unique(heard.payloads("biofeedback/eli/events"))) >= result.events
-            and got
+            lambda _: (
+                len(got := unique(heard.payloads("biofeedback/eli/events"))) >= result.events
+                and got
+            )
         )
 
     # The session itself did not notice: same decisions at the same times, on time.
@@ -280,8 +284,21 @@ async def test_refused_credentials_never_touch_the_session(
 
 def test_cli_reports_counts_and_rejects_bad_urls(mosquitto: Mosquitto) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"]
-        + ["--speed", "max", "--duration", "60", "--mqtt", mosquitto.url],
+        [
+            sys.executable,
+            "-m",
+            "biofeedback",
+            "run",
+            "--sim",
+            "--headless",
+            "--json",
+            "--speed",
+            "max",
+            "--duration",
+            "60",
+            "--mqtt",
+            mosquitto.url,
+        ],
         capture_output=True,
         text=True,
         timeout=60,

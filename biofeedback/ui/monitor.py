@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from biofeedback.telemetry import Board, RunnerRow, RunnerUpdate
@@ -45,6 +46,14 @@ def row_cells(row: RunnerRow) -> tuple[Text, ...]:
         Text(left, justify="right"),
         Text(row.decision or "", overflow="ellipsis", no_wrap=True),
     )
+
+
+class RowsShown(Message):
+    """The table now shows these runners' latest rows."""
+
+    def __init__(self, runners: tuple[str, ...]) -> None:
+        super().__init__()
+        self.runners = runners
 
 
 class MonitorApp(App[None]):
@@ -99,4 +108,5 @@ class MonitorApp(App[None]):
                     table.update_cell(runner, key, cell)
             else:
                 table.add_row(*cells, key=runner)
+        self.post_message(RowsShown(tuple(sorted(self._dirty))))
         self._dirty.clear()
