@@ -257,11 +257,11 @@ def _mqtt_publisher(url: str) -> MqttPublisher:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from biofeedback.broker import load_settings, parse_url
-    from biofeedback.mqtt import watch_runners
+    from biofeedback.mqtt import Broker, watch_runners
     from biofeedback.ui.monitor import MonitorApp
 
-    url = parse_url(args.url)
-    MonitorApp(watch_runners(url, load_settings()), where=url.where).run()
+    broker = Broker.prepare(parse_url(args.url), load_settings())
+    MonitorApp(watch_runners(broker), where=broker.url.where).run()
     return EXIT_OK
 
 

@@ -1,7 +1,7 @@
 """MQTT: publish a session's telemetry, take heart rate from a broker, watch runners.
 
 The only module that imports aiomqtt. Three parts share one connection recipe
-(``_client``): ``MqttPublisher`` (a session sink), ``MqttSource`` (a live
+(``Broker``): ``MqttPublisher`` (a session sink), ``MqttSource`` (a live
 heart-rate source) and ``watch_runners`` (the monitor's feed). The schema of
 what is published lives in ``biofeedback.telemetry``.
 
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
+import socket
 import ssl
 import time
 from collections import deque
@@ -47,6 +47,7 @@ from biofeedback.telemetry import (
     RunnerTracker,
     RunnerUpdate,
     discovery_configs,
+    finite_number,
     parse_update,
     runner_topic,
 )
@@ -58,39 +59,48 @@ class BrokerUnavailable(SourceError):
     """The heart-rate broker could not be reached or refused us."""
 
 
-DEFAULT_PORT = 1883
-DEFAULT_TLS_PORT = 8883
+@dataclass(frozen=True)
+class Broker:
+    """How to reach one broker: URL, settings and the TLS context, checked once."""
 
+    url: BrokerUrl
+    settings: MqttSettings
+    tls: ssl.SSLContext | None
 
-def _client(
-    url: BrokerUrl,
-    settings: MqttSettings,
-    *,
-    will: aiomqtt.Will | None = None,
-    identifier: str | None = None,
-    clean_session: bool | None = None,
-    keepalive: int = 15,
-) -> aiomqtt.Client:
-    tls_context: ssl.SSLContext | None = None
-    if url.tls or settings.ca_file:
-        tls_context = ssl.create_default_context(cafile=settings.ca_file)
-        if settings.cert_file:
-            tls_context.load_cert_chain(settings.cert_file, settings.key_file)
-    client = aiomqtt.Client(
-        url.host,
-        url.port,
-        username=url.username or settings.username,
-        password=settings.password,
-        identifier=identifier,
-        will=will,
-        clean_session=clean_session,
-        keepalive=keepalive,
-        timeout=5.0,
-        tls_context=tls_context,
-    )
-    # A batch of QoS 1 publishes in flight is normal here, not worth a warning.
-    client.pending_calls_threshold = 64
-    return client
+    @classmethod
+    def prepare(cls, url: BrokerUrl, settings: MqttSettings) -> Broker:
+        """Raise ``MqttConfigError`` now for unreadable certificates, not mid-session."""
+        tls = None
+        if url.tls or settings.ca_file:
+            try:
+                tls = ssl.create_default_context(cafile=settings.ca_file)
+                if settings.cert_file:
+                    tls.load_cert_chain(settings.cert_file, settings.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                files = [settings.ca_file, settings.cert_file, settings.key_file]
+                named = ", ".join(f for f in files if f) or "the system's certificates"
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise MqttConfigError(
+                    f"cannot use the MQTT TLS files ({named}): {reason}"
+                ) from None
+        return cls(url, settings, tls)
+
+    def client(self, *, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+        client = aiomqtt.Client(
+            self.url.host,
+            self.url.port,
+            username=self.url.username or self.settings.username,
+            password=self.settings.password,
+            will=will,
+            keepalive=15,
+            timeout=5.0,
+            tls_context=self.tls,
+            # Small telemetry messages must leave at once, not wait for Nagle.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        # A batch of QoS 1 publishes in flight is normal here, not worth a warning.
+        client.pending_calls_threshold = 64
+        return client
 
 
 def _explain(exc: BaseException) -> str:
@@ -213,6 +223,7 @@ class MqttPublisher:
     ) -> None:
         self.url = url
         self.settings = settings
+        self.broker = Broker.prepare(url, settings)
         self.runner = validate_runner_id(settings.runner)
         self.outbox = Outbox(capacity)
         self.tracker = RunnerTracker()
@@ -295,7 +306,7 @@ class MqttPublisher:
         will = aiomqtt.Will(self._status_topic, OFFLINE, qos=1, retain=True)
         while True:
             try:
-                async with _client(self.url, self.settings, will=will) as client:
+                async with self.broker.client(will=will) as client:
                     self.connections += 1
                     self.connected.set()
                     if self.last_error is not None:
@@ -303,7 +314,7 @@ class MqttPublisher:
                     backoff = low
                     await self._serve(client)
                     return
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OSError) as exc:
                 self.connected.clear()
                 self._note_failure(exc)
             if self._stopping.is_set():
@@ -409,11 +420,11 @@ def _decode_json(payload: bytes, t_s: float) -> HeartSample | None:
         return None
     if not isinstance(data, dict):
         return None
-    hr = _number(data.get("hr", data.get("hr_bpm")))
+    hr = finite_number(data.get("hr", data.get("hr_bpm")))
     rr_raw = data.get("rr_ms", [])
     if not isinstance(rr_raw, list):
         return None
-    rr = [_number(v) for v in rr_raw]
+    rr = [finite_number(v) for v in rr_raw]
     rr_ms = tuple(v for v in rr if v is not None and v > 0)
     if len(rr_ms) != len(rr_raw):
         return None
@@ -464,12 +475,6 @@ def _decode_hrm(payload: bytes, t_s: float) -> HeartSample | None:
     return _sample(t_s, float(hr) if hr > 0 else None, tuple(rr), contact, energy)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _sample(
     t_s: float,
     hr_bpm: float | None,
@@ -508,7 +513,7 @@ class MqttSource:
             raise MqttConfigError("a heart-rate source needs a topic: mqtt://HOST/TOPIC")
         self.url = url
         self.topic = url.topic
-        self.settings = settings
+        self.broker = Broker.prepare(url, settings)
         self.description = f"mqtt:{url.where}/{url.topic}"
         start = time.monotonic()
         self.now: Callable[[], float] = now or (lambda: time.monotonic() - start)
@@ -538,7 +543,7 @@ class MqttSource:
         return self._items()
 
     async def _connect(self) -> None:
-        client = _client(self.url, self.settings)
+        client = self.broker.client()
         await client.__aenter__()
         self._client = client
         try:
@@ -596,17 +601,15 @@ class MqttSource:
 
 
 async def watch_runners(
-    url: BrokerUrl,
-    settings: MqttSettings,
-    *,
-    backoff_s: tuple[float, float] = (0.5, 10.0),
+    broker: Broker, *, backoff_s: tuple[float, float] = (0.5, 10.0)
 ) -> AsyncIterator[RunnerUpdate]:
     """Every runner's status, state and events, forever; reconnects on its own."""
+    url = broker.url
     low, high = backoff_s
     backoff = low
     while True:
         try:
-            async with _client(url, settings) as client:
+            async with broker.client() as client:
                 await client.subscribe(f"{TOPIC_ROOT}/+/status", qos=1)
                 await client.subscribe(f"{TOPIC_ROOT}/+/state", qos=0)
                 await client.subscribe(f"{TOPIC_ROOT}/+/events", qos=1)

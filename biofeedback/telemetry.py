@@ -89,7 +89,7 @@ class RunnerState:
             if name in _FLAGS:
                 kwargs[name] = value is True
             elif name in _NUMBERS:
-                kwargs[name] = _number(value)
+                kwargs[name] = finite_number(value)
             else:
                 kwargs[name] = value if isinstance(value, str) else None
         if kwargs.get("t") is None:
@@ -101,7 +101,8 @@ _FLAGS = {"paused", "ended"}
 _NUMBERS = {"t", "hr_bpm", "rmssd_ms", "arousal", "step_left_s"}
 
 
-def _number(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
+    """A JSON value as a float, or None when it is not a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None

@@ -22,7 +22,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.mqtt import MqttPublisher, watch_runners
+from biofeedback.mqtt import Broker, MqttPublisher, watch_runners
 from biofeedback.ui.monitor import MonitorApp, RowsShown
 from tests.mqtt_broker import Mosquitto, mosquitto
 
@@ -52,7 +52,7 @@ async def test_monitor_follows_three_runners(mosquitto: Mosquitto) -> None:
     await cy.stop()
 
     url = parse_url(mosquitto.url)
-    app = MonitorApp(watch_runners(url, MqttSettings()), where=url.where)
+    app = MonitorApp(watch_runners(Broker.prepare(url, MqttSettings())), where=url.where)
     shown = asyncio.Event()
 
     def hook(message: Message) -> None:

@@ -51,9 +51,19 @@ class Record:
     name = "record"
     queue_size = 100_000
 
-    def __init__(self, *marks_s: float) -> None:
+    def __init__(self) -> None:
         self.events: list[SessionEvent] = []
-        self.marks = {m: asyncio.Event() for m in marks_s}
+        self.marks: dict[float, asyncio.Event] = {}
+
+    def now_s(self) -> float:
+        return self.events[-1].t if self.events else 0.0
+
+    async def reached(self, t_s: float) -> None:
+        """Return once session time has passed ``t_s``."""
+        mark = self.marks.setdefault(t_s, asyncio.Event())
+        if self.now_s() >= t_s:
+            mark.set()
+        await asyncio.wait_for(mark.wait(), 10)
 
     async def start(self, info: SessionInfo) -> None:
         return None
@@ -213,20 +223,22 @@ async def test_broker_restart_mid_session_changes_nothing_but_the_telemetry_timi
     mosquitto: Mosquitto,
 ) -> None:
     reference = Record()
-    await simulated_session([reference], duration_s=60)
+    await simulated_session([reference], duration_s=90)
 
     publisher = MqttPublisher(
         parse_url(mosquitto.url), MqttSettings(runner="eli"), backoff_s=(0.05, 0.2)
     )
-    record = Record(15.0, 35.0)
+    record = Record()
     async with listening(mosquitto.port, "biofeedback/eli/#", persistent=True) as heard:
         started = time.monotonic()
         session = asyncio.create_task(
-            simulated_session([record, publisher], duration_s=60, speed=20.0)
+            simulated_session([record, publisher], duration_s=90, speed=30.0)
         )
-        await asyncio.wait_for(record.marks[15.0].wait(), 10)
+        await record.reached(10.0)
+        await asyncio.wait_for(publisher.connected.wait(), 10)
         await asyncio.to_thread(mosquitto.stop)
-        await asyncio.wait_for(record.marks[35.0].wait(), 10)
+        down_s = record.now_s()
+        await record.reached(down_s + 20)  # 20 s of session without a broker
         await asyncio.to_thread(mosquitto.start)
         await heard.reconnect()
         result = await asyncio.wait_for(session, 20)
@@ -240,11 +252,11 @@ async def test_broker_restart_mid_session_changes_nothing_but_the_telemetry_timi
 
     # The session itself did not notice: same decisions at the same times, on time.
     assert [e.to_dict() for e in record.events] == [e.to_dict() for e in reference.events]
-    assert wall_s < 60 / 20 + 3
+    assert wall_s < 90 / 30 + 3
     # Everything, including what happened while the broker was away, arrived.
     assert events == [e.to_dict() for e in record.events]
     states = heard.json("biofeedback/eli/state")
-    assert any(s["t"] > 35 for s in states), "telemetry did not resume"
+    assert any(s["t"] > down_s + 20 for s in states), "telemetry did not resume"
     counts = publisher.counts
     assert counts.connections == 2
     assert counts.events_published == result.events
@@ -309,22 +321,27 @@ def test_cli_reports_counts_and_rejects_bad_urls(mosquitto: Mosquitto) -> None:
     assert f"mqtt: {events} events and" in proc.stderr
     assert "as 'gus'; dropped 0 events" in proc.stderr
 
-    for url, words in [
-        ("http://broker", ["mqtt://"]),
-        ("mqtt://", ["no host"]),
-        ("mqtt://broker:99999", ["port"]),
-        ("mqtt://gus:s3cret@broker", ["BIOFEEDBACK_MQTT_PASSWORD"]),
-        ("mqtt://broker/topic", ["no path"]),
+    run = ("run", "--sim", "--headless", "--mqtt")
+    for argv, words in [
+        ((*run, "http://broker"), ["mqtt://"]),
+        ((*run, "mqtt://"), ["no host"]),
+        ((*run, "mqtt://broker:99999"), ["port"]),
+        ((*run, "mqtt://gus:s3cret@broker"), ["BIOFEEDBACK_MQTT_PASSWORD"]),
+        ((*run, "mqtt://broker/topic"), ["no path"]),
+        ((*run, "mqtts://broker"), ["TLS", "/nonexistent/ca.pem"]),
+        (("run", "--headless", "--source", "mqtt://broker"), ["topic"]),
+        (("monitor", "broker:1883"), ["mqtt://"]),
     ]:
         bad = subprocess.run(
-            [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--mqtt", url],
+            [sys.executable, "-m", "biofeedback", *argv],
             capture_output=True,
             text=True,
             timeout=60,
+            env={**os.environ, "BIOFEEDBACK_MQTT_CA_FILE": "/nonexistent/ca.pem"},
         )
-        assert bad.returncode == 2, (url, bad.stderr)
+        assert bad.returncode == 2, (argv, bad.stderr)
         lines = bad.stderr.strip().splitlines()
         assert len(lines) == 1, bad.stderr
-        assert all(w in lines[0] for w in words), (url, lines[0])
+        assert all(w in lines[0] for w in words), (argv, lines[0])
         assert "s3cret" not in bad.stderr
         assert bad.stdout == ""
