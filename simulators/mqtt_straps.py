@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
+from biofeedback.models import Contact, HeartSample
 from simulators.source import ScenarioError, SimulatedSource, scenario_names
 
 
@@ -59,12 +60,20 @@ async def publish_straps(
 
         async def run(source: SimulatedSource, strap_topic: str) -> None:
             nonlocal published
-            async for sample in source:
-                if seconds is not None and sample.t_s > seconds:
+            async for item in source:
+                if seconds is not None and item.t_s > seconds:
                     return
+                # A dropout is silence on the topic, as from a real strap.
+                if not isinstance(item, HeartSample) or (item.hr_bpm is None and not item.rr_ms):
+                    continue
                 # Paced from the start, so delays never accumulate.
-                await asyncio.sleep(max(start + sample.t_s / speed - time.monotonic(), 0.0))
-                payload = {"hr": sample.hr_bpm, "rr_ms": [round(rr) for rr in sample.rr_ms]}
+                await asyncio.sleep(max(start + item.t_s / speed - time.monotonic(), 0.0))
+                payload: dict[str, object] = {
+                    "hr": item.hr_bpm,
+                    "rr_ms": [round(rr) for rr in item.rr_ms],
+                }
+                if item.contact is not Contact.UNSUPPORTED:
+                    payload["contact"] = item.contact is Contact.DETECTED
                 await client.publish(strap_topic, json.dumps(payload), qos=0)
                 published += 1
 

@@ -28,6 +28,9 @@ COLUMNS = (
     ("decision", "Last decision"),
 )
 
+# Room for the longest usual value, so columns do not jump as values change.
+_WIDTHS = {"status": 7, "hr": 3, "zone": 6, "left": 5}
+
 # Colour helps at a glance, but the name is always written too.
 _ZONE_STYLE = {"green": "bold green", "yellow": "bold yellow", "red": "bold red"}
 _STATUS_STYLE = {"online": "green", "offline": "red", "ended": "dim", "unknown": "dim"}
@@ -83,7 +86,7 @@ class MonitorApp(App[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runners", DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=_WIDTHS.get(key))
         self.sub_title = self.where
         # Many runners talk at once: redraw changed rows a few times a second.
         self.set_interval(self.REFRESH_S, self.refresh_rows)
@@ -105,7 +108,7 @@ class MonitorApp(App[None]):
             cells = row_cells(self.board.rows[runner])
             if runner in table.rows:
                 for (key, _), cell in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(runner, key, cell)
+                    table.update_cell(runner, key, cell, update_width=True)
             else:
                 table.add_row(*cells, key=runner)
         self.post_message(RowsShown(tuple(sorted(self._dirty))))
