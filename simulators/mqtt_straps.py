@@ -11,18 +11,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import aiomqtt
-
 from biofeedback.models import Contact, HeartSample
-from simulators.source import ScenarioError, SimulatedSource, scenario_names
+from simulators import SimulatorError
 
 
-class StrapUrlError(ValueError):
+class StrapUrlError(SimulatorError):
     """Not an ``mqtt://HOST[:PORT]/TOPIC`` URL."""
+
+
+class StrapBrokerError(SimulatorError):
+    """The broker could not be reached, or went away."""
 
 
 def strap_topics(topic: str, straps: int) -> list[str]:
@@ -52,67 +54,110 @@ async def publish_straps(
     seconds: float | None = None,
 ) -> int:
     """Publish until ``seconds`` of strap time have passed (forever if None)."""
+    import aiomqtt
+
+    from simulators.source import SimulatedSource
+
     host, port, topic = parse_strap_url(url)
     sources = [SimulatedSource(scenario, seed=seed + i) for i in range(straps)]
     published = 0
-    async with aiomqtt.Client(host, port) as client:
-        start = time.monotonic()
-
-        async def run(source: SimulatedSource, strap_topic: str) -> None:
-            nonlocal published
-            async for item in source:
-                if seconds is not None and item.t_s > seconds:
-                    return
-                # A dropout is silence on the topic, as from a real strap.
-                if not isinstance(item, HeartSample) or (item.hr_bpm is None and not item.rr_ms):
-                    continue
-                # Paced from the start, so delays never accumulate.
-                await asyncio.sleep(max(start + item.t_s / speed - time.monotonic(), 0.0))
-                payload: dict[str, object] = {
-                    "hr": item.hr_bpm,
-                    "rr_ms": [round(rr) for rr in item.rr_ms],
-                }
-                if item.contact is not Contact.UNSUPPORTED:
-                    payload["contact"] = item.contact is Contact.DETECTED
-                await client.publish(strap_topic, json.dumps(payload), qos=0)
-                published += 1
-
-        await asyncio.gather(
-            *(run(s, t) for s, t in zip(sources, strap_topics(topic, straps), strict=True))
-        )
+    try:
+        async with aiomqtt.Client(host, port) as client:
+            published = await _publish_all(client, sources, topic, speed, seconds)
+    except aiomqtt.MqttError as exc:
+        raise StrapBrokerError(f"broker {host}:{port}: {exc}") from None
     return published
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+async def _publish_all(
+    client: Any, sources: list[Any], topic: str, speed: float, seconds: float | None
+) -> int:
+    published = 0
+    start = time.monotonic()
+
+    async def run(source: Any, strap_topic: str) -> None:
+        nonlocal published
+        async for item in source:
+            if seconds is not None and item.t_s > seconds:
+                return
+            # A dropout is silence on the topic, as from a real strap.
+            if not isinstance(item, HeartSample) or (item.hr_bpm is None and not item.rr_ms):
+                continue
+            # Paced from the start, so delays never accumulate.
+            await asyncio.sleep(max(start + item.t_s / speed - time.monotonic(), 0.0))
+            payload: dict[str, object] = {
+                "hr": item.hr_bpm,
+                "rr_ms": [round(rr) for rr in item.rr_ms],
+            }
+            if item.contact is not Contact.UNSUPPORTED:
+                payload["contact"] = item.contact is Contact.DETECTED
+            await client.publish(strap_topic, json.dumps(payload), qos=0)
+            published += 1
+
+    topics = strap_topics(topic, len(sources))
+    await asyncio.gather(*(run(s, t) for s, t in zip(sources, topics, strict=True)))
+    return published
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("expected 1 or more")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError("expected a positive number")
+    return number
+
+
+def add_parser(sub: Any) -> None:
     """Register ``mqtt`` on the simulators' command line."""
-    p = sub.add_parser("mqtt", help="simulated straps publishing heart rate to a broker")
+    from simulators.scenario import scenario_names
+
+    p = sub.add_parser(
+        "mqtt",
+        help="simulated straps publishing heart rate to a broker",
+        description=(
+            "Publish simulated straps' heart rate to an MQTT broker, as"
+            " `biofeedback run --source mqtt://HOST/TOPIC` reads it. Several straps"
+            " publish to TOPIC/1, TOPIC/2, ..."
+        ),
+    )
     p.add_argument("url", metavar="mqtt://HOST[:PORT]/TOPIC")
-    p.add_argument("--straps", type=int, default=1, metavar="N", help="how many (default 1)")
-    p.add_argument("--scenario", default="calm", help=f"one of: {', '.join(scenario_names())}")
+    p.add_argument(
+        "--straps", type=_positive_int, default=1, metavar="N", help="how many (default 1)"
+    )
+    p.add_argument(
+        "--scenario", default="calm", metavar="NAME", help=f"{', '.join(scenario_names())}"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the first strap; +1 each")
-    p.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
-    p.add_argument("--seconds", type=float, help="stop after this much strap time")
+    p.add_argument(
+        "--speed", type=_positive_float, default=1.0, metavar="X", help="times real time"
+    )
+    p.add_argument(
+        "--seconds", type=_positive_float, metavar="S", help="stop after S s of strap time"
+    )
     p.set_defaults(handler=_cmd_mqtt)
 
 
 def _cmd_mqtt(args: argparse.Namespace) -> int:
-    if args.straps < 1 or args.speed <= 0:
-        print("simulators mqtt: --straps and --speed must be positive", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(
-            publish_straps(
-                args.url,
-                straps=args.straps,
-                scenario=args.scenario,
-                seed=args.seed,
-                speed=args.speed,
-                seconds=args.seconds,
-            )
+    asyncio.run(
+        publish_straps(
+            args.url,
+            straps=args.straps,
+            scenario=args.scenario,
+            seed=args.seed,
+            speed=args.speed,
+            seconds=args.seconds,
         )
-    except (StrapUrlError, ScenarioError, aiomqtt.MqttError) as exc:
-        print(f"simulators mqtt: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    )
     return 0
