@@ -34,6 +34,7 @@ from biofeedback.models import (
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"
 OFFLINE = "offline"
+UNKNOWN = "unknown"
 
 
 def runner_topic(runner: str, kind: str) -> str:
@@ -239,7 +240,6 @@ def discovery_configs(
         out[topic] = {
             "name": name,
             "unique_id": f"biofeedback_{object_id}_{key}",
-            "object_id": f"biofeedback_{object_id}_{key}",
             "state_topic": runner_topic(runner, "state"),
             "availability_topic": runner_topic(runner, "status"),
             "payload_available": ONLINE,
@@ -300,7 +300,7 @@ class RunnerRow:
     """What the monitor shows for one runner."""
 
     runner: str
-    status: str = "unknown"
+    status: str = UNKNOWN
     hr_bpm: float | None = None
     zone: str | None = None
     step: str | None = None
@@ -320,6 +320,12 @@ class Board:
         """Fold one update in; return the runner's new row (None for link news)."""
         if isinstance(update, BrokerLink):
             self.link = update
+            if not update.connected:
+                # Without the broker nobody's status is known; the retained
+                # status tells again on reconnecting.
+                for name, row in self.rows.items():
+                    if row.status != "ended":
+                        self.rows[name] = replace(row, status=UNKNOWN)
             return None
         row = self.rows.get(update.runner) or RunnerRow(update.runner)
         if isinstance(update, StatusHeard):

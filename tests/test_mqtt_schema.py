@@ -28,6 +28,7 @@ from biofeedback.models import (
 from biofeedback.mqtt import Outbox, Outgoing
 from biofeedback.telemetry import (
     Board,
+    BrokerLink,
     EventHeard,
     RunnerState,
     RunnerTracker,
@@ -147,3 +148,7 @@ def test_watcher_side_parses_and_folds_messages() -> None:
     row = board.apply(StatusHeard("ana", False))
     assert row is not None
     assert row.status == "ended"
+    board.apply(StatusHeard("bo", True))
+    # Without the broker, nobody's status is known (a finished session stays finished).
+    assert board.apply(BrokerLink(False, "gone")) is None
+    assert {n: r.status for n, r in board.rows.items()} == {"ana": "ended", "bo": "unknown"}

@@ -99,6 +99,7 @@ class MonitorApp(App[None]):
                 self._dirty.add(row.runner)
             elif self.board.link is not None:
                 self.query_one("#link", Static).update(self.board.link.reason)
+                self._dirty.update(self.board.rows)
 
     def refresh_rows(self) -> None:
         if not self._dirty:
