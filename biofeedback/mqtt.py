@@ -372,10 +372,15 @@ class MqttPublisher:
     async def _send_some(self, client: aiomqtt.Client) -> None:
         events, state = self.outbox.take(self.in_flight)
         batch = [*events, *([state] if state is not None else [])]
-        results = await asyncio.gather(
-            *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch),
-            return_exceptions=True,
-        )
+        try:
+            results = await asyncio.gather(
+                *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch),
+                return_exceptions=True,
+            )
+        except asyncio.CancelledError:
+            # Stopped mid-flight: not known to be delivered, so counted as not.
+            self.outbox.give_back(events, state)
+            raise
         failed = [m for m, r in zip(batch, results, strict=True) if r is not None]
         self.events_published += sum(1 for m, r in zip(events, results, strict=False) if r is None)
         if state is not None and results[-1] is None:
