@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,17 @@ def free_port() -> int:
 class Mosquitto:
     """One broker process; ``stop`` and ``start`` again keep port and persistence."""
 
-    def __init__(self, folder: Path, *, anonymous: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        anonymous: bool = True,
+        tls: TlsFiles | None = None,
+        passwords: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
         self.log: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
         conf = folder / "mosquitto.conf"
@@ -50,6 +58,14 @@ class Mosquitto:
             "log_dest stderr",
             "max_queued_messages 100000",
         ]
+        if tls is not None:
+            lines += [f"cafile {tls.ca}", f"certfile {tls.cert}", f"keyfile {tls.key}"]
+        if passwords:
+            password_file = folder / "passwords"
+            password_file.write_text("".join(f"{u}:{p}\n" for u, p in passwords.items()))
+            password_file.chmod(0o600)
+            subprocess.run(["mosquitto_passwd", "-U", str(password_file)], check=True)
+            lines.append(f"password_file {password_file}")
         conf.write_text("\n".join(lines) + "\n")
         self.conf = conf
 
@@ -87,6 +103,30 @@ class Mosquitto:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls(folder: Path) -> TlsFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1, made by openssl."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2")
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=CA")
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
+    )  # fmt: skip
+    return TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
 
 
 @pytest.fixture

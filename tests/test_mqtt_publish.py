@@ -23,7 +23,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import SessionResult, Sink, VirtualClock, run_session
 from simulators.source import SimulatedSource
-from tests.mqtt_broker import Mosquitto, listening, mosquitto
+from tests.mqtt_broker import Mosquitto, listening, make_tls, mosquitto
 
 __all__ = ["mosquitto"]
 
@@ -354,3 +354,46 @@ def test_cli_reports_counts_and_rejects_bad_urls(mosquitto: Mosquitto) -> None:
         assert all(w in lines[0] for w in words), (argv, lines[0])
         assert "s3cret" not in bad.stderr
         assert bad.stdout == ""
+
+
+def test_tls_and_credentials_come_from_the_environment(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    folder = tmp_path / "tls-broker"
+    folder.mkdir()
+    broker = Mosquitto(folder, anonymous=False, tls=tls, passwords={"nurse": "pw-0f-nurse"})
+    broker.start()
+    env = {
+        **os.environ,
+        "BIOFEEDBACK_MQTT_RUNNER": "hal",
+        "BIOFEEDBACK_MQTT_USERNAME": "nurse",
+        "BIOFEEDBACK_MQTT_PASSWORD": "pw-0f-nurse",
+        "BIOFEEDBACK_MQTT_CA_FILE": str(tls.ca),
+    }
+    argv = [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"]
+    argv += ["--speed", "max", "--duration", "30", "--mqtt", broker.url]
+
+    def run(**changes: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, env={**env, **changes}
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "pw-0f-nurse" not in proc.stderr + proc.stdout
+        return proc
+
+    try:
+        good = run()
+        wrong_password = run(BIOFEEDBACK_MQTT_PASSWORD="not-it")
+        untrusted = run(BIOFEEDBACK_MQTT_CA_FILE="")
+    finally:
+        broker.stop()
+    events = len(good.stdout.splitlines())
+    assert f"mqtt: {events} events and" in good.stderr
+    assert "dropped 0 events" in good.stderr
+    assert broker.url.startswith("mqtts://")
+    # The session never minds: same number of events, nothing published.
+    assert len(wrong_password.stdout.splitlines()) == events
+    assert "never connected" in wrong_password.stderr
+    assert "refused" in wrong_password.stderr
+    assert "not-it" not in wrong_password.stderr
+    assert "never connected" in untrusted.stderr
+    assert "certificate" in untrusted.stderr.lower()
