@@ -1,8 +1,9 @@
 """`python -m simulators mqtt`: simulated straps publishing heart rate to a broker.
 
 Each strap is a ``SimulatedSource`` paced in real time (or ``--speed`` times
-faster) and publishes ``{"hr": 62, "rr_ms": [967, 951]}`` about once a second,
-the payload ``biofeedback run --source mqtt://HOST/TOPIC`` reads. With several
+faster) and publishes ``{"hr": 62, "rr_ms": [967, 951]}`` (or, with ``--raw``,
+the strap's own 0x2A37 bytes) about once a second, as
+``biofeedback run --source mqtt://HOST/TOPIC`` reads them. With several
 straps each gets its own topic: ``TOPIC/1``, ``TOPIC/2``...
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from biofeedback.models import Contact, HeartSample
+from biofeedback.sensors import hrm
 from simulators import SimulatorError
 
 
@@ -52,6 +54,7 @@ async def publish_straps(
     seed: int = 0,
     speed: float = 1.0,
     seconds: float | None = None,
+    raw: bool = False,
 ) -> int:
     """Publish until ``seconds`` of strap time have passed (forever if None)."""
     import aiomqtt
@@ -63,14 +66,19 @@ async def publish_straps(
     published = 0
     try:
         async with aiomqtt.Client(host, port) as client:
-            published = await _publish_all(client, sources, topic, speed, seconds)
+            published = await _publish_all(client, sources, topic, speed, seconds, raw)
     except aiomqtt.MqttError as exc:
         raise StrapBrokerError(f"broker {host}:{port}: {exc}") from None
     return published
 
 
 async def _publish_all(
-    client: Any, sources: list[Any], topic: str, speed: float, seconds: float | None
+    client: Any,
+    sources: list[Any],
+    topic: str,
+    speed: float,
+    seconds: float | None,
+    raw: bool,
 ) -> int:
     published = 0
     start = time.monotonic()
@@ -85,18 +93,32 @@ async def _publish_all(
                 continue
             # Paced from the start, so delays never accumulate.
             await asyncio.sleep(max(start + item.t_s / speed - time.monotonic(), 0.0))
-            payload: dict[str, object] = {
-                "hr": item.hr_bpm,
-                "rr_ms": [round(rr) for rr in item.rr_ms],
-            }
-            if item.contact is not Contact.UNSUPPORTED:
-                payload["contact"] = item.contact is Contact.DETECTED
-            await client.publish(strap_topic, json.dumps(payload), qos=0)
+            payload = _hrm_bytes(item) if raw else _json(item)
+            await client.publish(strap_topic, payload, qos=0)
             published += 1
 
     topics = strap_topics(topic, len(sources))
     await asyncio.gather(*(run(s, t) for s, t in zip(sources, topics, strict=True)))
     return published
+
+
+def _json(sample: HeartSample) -> str:
+    payload: dict[str, object] = {"hr": sample.hr_bpm, "rr_ms": [round(rr) for rr in sample.rr_ms]}
+    if sample.contact is not Contact.UNSUPPORTED:
+        payload["contact"] = sample.contact is Contact.DETECTED
+    return json.dumps(payload)
+
+
+def _hrm_bytes(sample: HeartSample) -> bytes:
+    """The notification a strap would have sent (0x2A37)."""
+    return hrm.encode(
+        hrm.HeartRateMeasurement(
+            hr_bpm=round(sample.hr_bpm or 0),
+            contact_supported=sample.contact is not Contact.UNSUPPORTED,
+            contact_detected=sample.contact is Contact.DETECTED,
+            rr_1024=tuple(hrm.rr_ms_to_1024(rr) for rr in sample.rr_ms) or None,
+        )
+    )
 
 
 def _positive_int(value: str) -> int:
@@ -146,6 +168,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--seconds", type=_positive_float, metavar="S", help="stop after S s of strap time"
     )
+    p.add_argument("--raw", action="store_true", help="send Heart Rate Measurement bytes, not JSON")
     p.set_defaults(handler=_cmd_mqtt)
 
 
@@ -158,6 +181,7 @@ def _cmd_mqtt(args: argparse.Namespace) -> int:
             seed=args.seed,
             speed=args.speed,
             seconds=args.seconds,
+            raw=args.raw,
         )
     )
     return 0

@@ -110,6 +110,7 @@ def test_a_session_paced_by_simulated_straps_on_a_broker(mosquitto: Mosquitto) -
             "2",
             "--seconds",
             "60",
+            "--raw",  # the straps' own 0x2A37 bytes, as a BLE bridge would forward them
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

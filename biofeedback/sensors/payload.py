@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from biofeedback.models import Contact, HeartSample
+from biofeedback.sensors import hrm
 from biofeedback.telemetry import finite_number
 
 
@@ -49,39 +50,18 @@ def _decode_json(payload: bytes, t_s: float) -> HeartSample | None:
 
 
 def _decode_hrm(payload: bytes, t_s: float) -> HeartSample | None:
-    # Heart Rate Measurement (0x2A37), little-endian: flags, HR (u8 or u16),
-    # energy (u16) if flagged, then RR intervals in 1/1024 s.
-    # Reserved flag bits set, or bytes left over, mean this is not 0x2A37.
-    if len(payload) < 2 or payload[0] & 0xE0:
+    # Reserved flag bits set mean these bytes were never a Heart Rate Measurement
+    # (text, say), even when they happen to parse as one.
+    if payload[:1] and payload[0] & _RESERVED_FLAGS:
         return None
-    flags = payload[0]
-    i = 1
-    if flags & 0x01:
-        if len(payload) < 3:
-            return None
-        hr = int.from_bytes(payload[1:3], "little")
-        i = 3
-    else:
-        hr = payload[1]
-        i = 2
-    contact = Contact.UNSUPPORTED
-    if flags & 0x04:
-        contact = Contact.DETECTED if flags & 0x02 else Contact.NOT_DETECTED
-    energy = None
-    if flags & 0x08:
-        if len(payload) < i + 2:
-            return None
-        energy = int.from_bytes(payload[i : i + 2], "little")
-        i += 2
-    rr: list[float] = []
-    if not flags & 0x10 and len(payload) != i:
+    try:
+        m = hrm.decode(payload)
+    except hrm.MalformedMeasurementError:
         return None
-    if flags & 0x10:
-        if (len(payload) - i) % 2:
-            return None
-        for j in range(i, len(payload), 2):
-            rr.append(int.from_bytes(payload[j : j + 2], "little") * 1000.0 / 1024.0)
-    return _sample(t_s, float(hr) if hr > 0 else None, tuple(rr), contact, energy)
+    return _sample(t_s, float(m.hr_bpm) if m.hr_bpm > 0 else None, m.rr_ms, m.contact, m.energy_kj)
+
+
+_RESERVED_FLAGS = 0xE0
 
 
 def _sample(
@@ -91,9 +71,4 @@ def _sample(
     contact: Contact,
     energy_kj: int | None,
 ) -> HeartSample:
-    beats: list[float] = []
-    end = t_s
-    for rr in reversed(rr_ms):
-        beats.append(end)
-        end -= rr / 1000.0
-    return HeartSample(t_s, hr_bpm, rr_ms, tuple(reversed(beats)), contact, energy_kj)
+    return HeartSample(t_s, hr_bpm, rr_ms, hrm.beat_times(t_s, rr_ms), contact, energy_kj)
