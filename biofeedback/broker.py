@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from biofeedback import BiofeedbackError
+from biofeedback import BiofeedbackError, config
 
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
@@ -145,17 +145,10 @@ _SETTING_NAMES = {
 }
 
 
-def config_path() -> Path:
-    """The user's config file (``[mqtt]`` table)."""
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("biofeedback")) / "config.toml"
-
-
 def load_settings(env: Mapping[str, str] | None = None, path: Path | None = None) -> MqttSettings:
     """Settings from the config file, then the environment on top."""
     env = os.environ if env is None else env
-    path = config_path() if path is None else path
+    path = config.config_path() if path is None else path
     values: dict[str, Any] = {"runner": _default_runner()}
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("mqtt", {})

@@ -152,3 +152,13 @@ def test_watcher_side_parses_and_folds_messages() -> None:
     # Without the broker, nobody's status is known (a finished session stays finished).
     assert board.apply(BrokerLink(False, "gone")) is None
     assert {n: r.status for n, r in board.rows.items()} == {"ana": "ended", "bo": "unknown"}
+
+
+def test_settings_share_the_user_config_file_with_pairing() -> None:
+    from biofeedback import config
+
+    path = config.config_path()  # in this test's private XDG dirs
+    path.parent.mkdir(parents=True)
+    path.write_text('[device]\naddress = "AA:BB:CC:DD:EE:FF"\n\n[mqtt]\nrunner = "bed-4"\n')
+    assert load_settings({}).runner == "bed-4"
+    assert config.load().device is not None
