@@ -63,10 +63,22 @@ def load(path: Path | None = None) -> Settings:
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
+    """Write ``settings``, keeping every table of the file this module does not own.
+
+    The file also holds other settings (``[mqtt]``, credentials included):
+    pairing a strap must never drop them.
+    """
     path = path or config_path()
     try:
+        existing = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        existing = {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+    existing.pop("device", None)
+    try:
         _ensure_private_dir(path.parent)
-        _write_private(path, _to_toml(settings))
+        _write_private(path, _to_toml(settings) + _dump_tables(existing))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
@@ -75,6 +87,32 @@ def save(settings: Settings, path: Path | None = None) -> Path:
 def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
     """Store ``device`` as the default strap, keeping every other setting."""
     return save(dataclasses.replace(load(path), device=device), path)
+
+
+def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
+    """TOML for plain tables of scalars and lists (all our config file holds)."""
+    scalars = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    out = []
+    if prefix and scalars:
+        out.append(f"\n[{prefix}]")
+    for key, value in scalars:
+        out.append(f"{json.dumps(key)} = {_toml_value(value)}")
+    text = "\n".join(out) + ("\n" if out else "")
+    for key, value in tables:
+        text += _dump_tables(value, f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key))
+    return text
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # A JSON string is a valid TOML basic string; dates and the rest keep their text.
+    return json.dumps(str(value))
 
 
 def _settings_from(data: dict[str, Any], path: Path) -> Settings:

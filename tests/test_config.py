@@ -45,3 +45,26 @@ def test_a_broken_file_is_one_clear_error(text: str) -> None:
     path.write_text(text)
     with pytest.raises(config.ConfigError, match=str(path)):
         config.load()
+
+
+def test_pairing_keeps_the_other_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import tomllib
+
+    from biofeedback import config
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[mqtt]\nrunner = "bedroom"\npassword = "s3cret"\ndiscovery = true\nexpire_after_s = 90\n'
+        '[mqtt.tls]\nca_file = "/etc/ca.pem"\n'
+        '[device]\naddress = "AA:BB:CC:DD:EE:01"\n'
+    )
+    config.remember_device(config.PairedDevice("AA:BB:CC:DD:EE:02", "Polar H10"), path)
+    data = tomllib.loads(path.read_text())
+    assert data["device"] == {"address": "AA:BB:CC:DD:EE:02", "name": "Polar H10"}
+    assert data["mqtt"] == {
+        "runner": "bedroom",
+        "password": "s3cret",
+        "discovery": True,
+        "expire_after_s": 90,
+        "tls": {"ca_file": "/etc/ca.pem"},
+    }
