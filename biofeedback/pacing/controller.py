@@ -279,6 +279,8 @@ class PacingController:
         self._now_s = 0.0
         self._last_estimate_s: float | None = None
         self._baseline_sent = False
+        # The opening baseline waits here for --zone auto until the session is not paused.
+        self._opening_hr_bpm: float | None = None
         self._overran = False
         self._finished = False
         self._end_reason = ""
@@ -383,11 +385,16 @@ class PacingController:
                     now_s, estimate.baseline_hr_bpm, estimate.baseline_rmssd_ms, estimate.quality
                 )
             )
-            events += self._auto_zone(now_s, estimate.baseline_hr_bpm)
+            self._opening_hr_bpm = estimate.baseline_hr_bpm
         events += self._watch_data(now_s, estimate)
         if self.paused:
             return events
-        changed = self._judge_zone(now_s, estimate, min(max(dt, 0.0), self.config.max_tick_s))
+        changed: list[SessionEvent] = []
+        if self._opening_hr_bpm is not None:
+            changed = self._auto_zone(now_s, self._opening_hr_bpm)
+            self._opening_hr_bpm = None
+        if not changed:
+            changed = self._judge_zone(now_s, estimate, min(max(dt, 0.0), self.config.max_tick_s))
         events += changed
         if not changed and self._run is not None and now_s >= self._run.end_s:
             events += self._end_or_extend(now_s, estimate)
