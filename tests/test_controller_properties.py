@@ -170,7 +170,7 @@ def check_zones(
             # Within one dwell period only a continuing climb may change again.
             assert down, (previous, change)
             assert previous.to_zone.rank > previous.from_zone.rank, (previous, change)
-            assert change.t - previous.t >= CFG.step_down_after_s
+            assert change.t - previous.t >= CFG.severe_after_s
             assert now.estimate.arousal is not None
             assert now.estimate.arousal > CFG.severe_above
         if down and not is_auto:

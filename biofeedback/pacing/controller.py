@@ -22,14 +22,15 @@ The rules, with their numbers in ``PacingConfig``:
 - *Extend*: at the planned end of a release or rest, if arousal is still above
   ``extend_above``, extend by ``extend_by_s`` at a time, up to ``extend_cap_s``.
 - *Step down* one zone after arousal has stayed above ``step_down_above`` for
-  ``step_down_after_s`` (Green to Yellow: breath-partial; Yellow to Red: passive rest).
+  ``step_down_after_s``, or above ``severe_above`` for ``severe_after_s``
+  (Green to Yellow: breath-partial; Yellow to Red: passive rest).
 - *Step up* one zone after ``step_up_after_s`` of calm: arousal below
   ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of baseline
   (slow breathing raises RMSSD by itself, which can make a still-fast heart look
   calm in a blended index). Never in Red's first ``red_min_s``.
 - *No flapping*: at most one zone change per ``dwell_s``. The one exception is a
   continuing climb: after a step-down, arousal above ``severe_above`` for
-  ``step_down_after_s`` steps down again at once (a panic reaches Red quickly).
+  ``severe_after_s`` steps down again (a panic reaches Red quickly).
 - *Tensing* raises heart rate by itself (the pressor response). During a tense
   step and ``pressor_recovery_s`` into the release after it, arousal is judged
   ``tense_allowance`` lower, and calm/arousal timers neither start nor reset
@@ -108,7 +109,9 @@ class PacingConfig:
     step_down_after_s: float = 10.0
     """How long arousal must stay above ``step_down_above`` (release/rest time)."""
     severe_above: float = 3.5
-    """A climb this high may step down again within the dwell period."""
+    """Arousal this high needs less evidence (a resting heart never holds it)."""
+    severe_after_s: float = 5.0
+    """How long severe arousal must last to step down, even again within a dwell period."""
 
     # Tensing.
     tense_allowance: float = 1.5
@@ -509,25 +512,19 @@ class PacingController:
         zone = self._zs.zone
         since = now_s - self._zs.since_s
         measured = _measured(est)
-        if zone is not Zone.RED and timers.above_s >= cfg.step_down_after_s:
-            if self._zs.last_change == 0 or since >= cfg.dwell_s:
-                return self._change_zone(
-                    now_s,
-                    zone.lower(),
-                    f"arousal {arousal:.1f} above {cfg.step_down_above:.1f}"
-                    f" for {timers.above_s:.0f} s ({measured})",
-                )
-            if (
-                self._zs.last_change > 0
-                and timers.severe_s >= cfg.step_down_after_s
-                and since >= cfg.step_down_after_s
-            ):
-                return self._change_zone(
-                    now_s,
-                    zone.lower(),
-                    f"arousal {arousal:.1f} still climbing: above {cfg.severe_above:.1f}"
-                    f" for {timers.severe_s:.0f} s since stepping down ({measured})",
-                )
+        if zone is not Zone.RED:
+            severe = timers.severe_s >= cfg.severe_after_s
+            if severe:
+                held = f"above {cfg.severe_above:.1f} for {timers.severe_s:.0f} s"
+            else:
+                held = f"above {cfg.step_down_above:.1f} for {timers.above_s:.0f} s"
+            reason = f"arousal {arousal:.1f} {held} ({measured})"
+            sustained = severe or timers.above_s >= cfg.step_down_after_s
+            if sustained and (self._zs.last_change == 0 or since >= cfg.dwell_s):
+                return self._change_zone(now_s, zone.lower(), reason)
+            # Timers restart at each change, so this is severe_after_s after the last one.
+            if severe and self._zs.last_change > 0:
+                return self._change_zone(now_s, zone.lower(), f"still climbing: {reason}")
         if (
             zone is not Zone.GREEN
             and timers.calm_s >= cfg.step_up_after_s
