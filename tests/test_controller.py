@@ -551,7 +551,7 @@ def test_stop_ends_the_session_and_later_inputs_are_ignored() -> None:
 
 
 def test_auto_zone_starts_yellow_when_clearly_above_the_stored_baseline() -> None:
-    stored = RestingBaseline(hr_bpm=62.0, rmssd_ms=45.0, sessions=5)
+    stored = RestingBaseline(hr_bpm=62.0, rmssd_ms=45.0)
     raised = drive(
         make(start_zone="auto", stored=stored),
         lambda t: estimate(t, 0.0, baseline=t >= 61, baseline_hr=76.0),

@@ -147,7 +147,6 @@ class RestingBaseline:
 
     hr_bpm: float
     rmssd_ms: float | None = None
-    sessions: int = 0
 
 
 StartZone = Zone | Literal["auto"]
@@ -167,10 +166,7 @@ RED_FLAGS = (
     " and for panic or sleeplessness that keeps coming back."
 )
 _ZONE_ADVICE = {
-    (
-        Zone.GREEN,
-        Zone.YELLOW,
-    ): "Let's go gentler: no more tensing for now. Just breathe and soften.",
+    (Zone.GREEN, Zone.YELLOW): "Let's go gentler: no tensing for now. Just breathe and soften.",
     (Zone.YELLOW, Zone.RED): "Time to simply rest. There is nothing you need to do.",
     (Zone.RED, Zone.YELLOW): "You have settled a lot. Let's add some gentle softening.",
     (Zone.YELLOW, Zone.GREEN): "You are settled again. Let's carry on where we left off.",
@@ -279,7 +275,6 @@ class PacingController:
         self._timers = _Timers()
         self._signal = _Signal()
         self._started_s = 0.0
-        self._now_s = 0.0
         self._last_estimate_s: float | None = None
         self._baseline_sent = False
         # The opening baseline waits here for --zone auto until the session is not paused.
@@ -354,7 +349,7 @@ class PacingController:
 
     def start(self, now_s: float) -> list[SessionEvent]:
         cfg = self.config
-        self._started_s = self._now_s = now_s
+        self._started_s = now_s
         self._zs.since_s = now_s
         self._signal.last_data_s = now_s
         cue = (
@@ -377,7 +372,6 @@ class PacingController:
     def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]:
         if self._finished:
             return []
-        self._now_s = now_s
         dt = 0.0 if self._last_estimate_s is None else now_s - self._last_estimate_s
         self._last_estimate_s = now_s
         events: list[SessionEvent] = []
@@ -406,7 +400,6 @@ class PacingController:
     def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]:
         if self._finished:
             return []
-        self._now_s = now_s
         was_ok = self._signal.ok
         self._signal.connected = status.connected
         return self._signal_transition(now_s, was_ok, status.reason)
@@ -414,7 +407,6 @@ class PacingController:
     def on_action(self, now_s: float, action: Action) -> list[SessionEvent]:
         if self._finished:
             return []
-        self._now_s = now_s
         events: list[SessionEvent] = [UserActed(now_s, action)]
         if action is Action.PAUSE and not self.paused:
             self._pause.at_s = now_s
@@ -557,7 +549,7 @@ class PacingController:
             for zone in list(zs.saved):
                 if zone.rank > to_zone.rank:
                     del zs.saved[zone]
-            self._routine, self._queue = self._routine_queue(to_zone)
+            self._routine, self._queue = self._take_routine(to_zone)
             events += self._advance(now_s, f"zone changed to {to_zone}")
         return events
 
@@ -578,12 +570,18 @@ class PacingController:
     def _routine_for(self, zone: Zone) -> Protocol:
         return self.protocol if self.protocol.safe_in(zone) else self._fallbacks[zone]
 
-    def _routine_queue(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+    def _routine_steps(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+        """The routine for ``zone`` and the steps it would run from here."""
         routine = self._routine_for(zone)
         if routine is self.protocol:
             return routine, list(self.protocol.steps[self._main_pos :])
-        saved = self._zs.saved.pop(zone, None)
-        return routine, saved if saved is not None else self._ordered(routine)
+        saved = self._zs.saved.get(zone)
+        return routine, list(saved) if saved is not None else self._ordered(routine)
+
+    def _take_routine(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+        taken = self._routine_steps(zone)
+        self._zs.saved.pop(zone, None)
+        return taken
 
     def _ordered(self, routine: Protocol) -> list[Step]:
         """A fallback routine with its region steps continuing the body order."""
@@ -643,18 +641,12 @@ class PacingController:
         """The steps planned after the current one, as things stand."""
         yield from map(self._adapt, self._queue)
         if self._phase is _Phase.SETTLE:
-            yield from map(self._adapt, self._routine_queue_preview())
+            yield from map(self._adapt, self._routine_steps(self._zs.zone)[1])
         if self._phase is _Phase.BODY and self._fallback_repeats():
             assert self._routine is not None
             yield from map(self._adapt, self._ordered(self._routine))
         if self._phase in (_Phase.SETTLE, _Phase.BODY):
             yield from self._closing_steps()
-
-    def _routine_queue_preview(self) -> list[Step]:
-        routine = self._routine_for(self._zs.zone)
-        if routine is self.protocol:
-            return list(self.protocol.steps[self._main_pos :])
-        return self._zs.saved.get(self._zs.zone) or self._ordered(routine)
 
     def _take_next(self, now_s: float) -> tuple[Step | None, list[SessionEvent]]:
         events: list[SessionEvent] = []
@@ -667,7 +659,7 @@ class PacingController:
                 return self._queue.pop(0), events
             if self._phase is _Phase.SETTLE:
                 self._phase = _Phase.BODY
-                self._routine, self._queue = self._routine_queue(self._zs.zone)
+                self._routine, self._queue = self._take_routine(self._zs.zone)
             elif self._phase is _Phase.BODY and self._fallback_repeats():
                 assert self._routine is not None
                 self._queue = self._ordered(self._routine)
