@@ -713,7 +713,7 @@ class PacingController:
         by_s = 0.0
         reason = ""
         if run.step.id == SETTLE and est.baseline_hr_bpm is None and self._signal.ok:
-            by_s = min(cfg.extend_by_s, cfg.settle_max_s - (run.end_s - run.started_s))
+            by_s = min(cfg.extend_by_s, cfg.settle_max_s - run.source.planned_s - run.extended_s)
             reason = "no baseline yet: a little longer to learn your resting heart"
         elif (
             self._phase is _Phase.BODY
