@@ -365,6 +365,13 @@ def test_calm_index_with_a_fast_heart_does_not_step_up() -> None:
     assert [z.to_zone for z in run.zones] == [Zone.YELLOW]
 
 
+def test_variability_alone_never_steps_down() -> None:
+    # A falling RMSSD with the heart at baseline: artifacts or a change of breathing.
+    run = drive(make(), lambda t: estimate(t, 3.0 if t > 100 else 0.0, hr_delta=1.0))
+    assert not run.zones
+    assert run.extended, "it still counts as not settled"
+
+
 def test_pressor_bumps_while_tensing_do_not_step_down() -> None:
     controller = make()
 

@@ -176,6 +176,8 @@ def check_zones(
         if down and not is_auto:
             assert now.estimate.arousal is not None
             assert now.estimate.arousal > CFG.step_down_above
+            hr = now.estimate.hr_delta_bpm
+            assert hr is None or hr >= CFG.step_down_hr_bpm
         if not down:
             assert previous is None or change.t - previous.t >= CFG.dwell_s
             if change.from_zone is Zone.RED:

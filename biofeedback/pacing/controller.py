@@ -23,7 +23,9 @@ The rules, with their numbers in ``PacingConfig``:
   ``extend_above``, extend by ``extend_by_s`` at a time, up to ``extend_cap_s``.
 - *Step down* one zone after arousal has stayed above ``step_down_above`` for
   ``step_down_after_s``, or above ``severe_above`` for ``severe_after_s``
-  (Green to Yellow: breath-partial; Yellow to Red: passive rest).
+  (Green to Yellow: breath-partial; Yellow to Red: passive rest), with heart
+  rate at least ``step_down_hr_bpm`` over baseline throughout: RMSSD alone never
+  steps down.
 - *Step up* one zone after ``step_up_after_s`` of calm: arousal below
   ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of baseline
   (slow breathing raises RMSSD by itself, which can make a still-fast heart look
@@ -111,6 +113,9 @@ class PacingConfig:
     severe_above: float = 3.5
     """Arousal this high needs less evidence (a resting heart never holds it)."""
     severe_after_s: float = 5.0
+    step_down_hr_bpm: float = 3.0
+    """A step-down also needs heart rate this far over baseline: RMSSD alone moves
+    with artifacts and breathing changes, and arousal raises heart rate."""
     """How long severe arousal must last to step down, even again within a dwell period."""
 
     # Tensing.
@@ -496,10 +501,14 @@ class PacingController:
                 return current + dt
             return current if tensing else 0.0
 
-        hr_ok = est.hr_delta_bpm is None or est.hr_delta_bpm <= cfg.calm_hr_margin_bpm
-        timers.above_s = count(timers.above_s, judged > cfg.step_down_above)
-        timers.severe_s = count(timers.severe_s, judged > cfg.severe_above)
-        timers.calm_s = count(timers.calm_s, not tensing and arousal < cfg.step_up_below and hr_ok)
+        hr = est.hr_delta_bpm
+        hr_up = hr is None or hr >= cfg.step_down_hr_bpm
+        hr_calm = hr is None or hr <= cfg.calm_hr_margin_bpm
+        timers.above_s = count(timers.above_s, hr_up and judged > cfg.step_down_above)
+        timers.severe_s = count(timers.severe_s, hr_up and judged > cfg.severe_above)
+        timers.calm_s = count(
+            timers.calm_s, not tensing and arousal < cfg.step_up_below and hr_calm
+        )
 
         zone = self._zs.zone
         since = now_s - self._zs.since_s
