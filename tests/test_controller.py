@@ -46,6 +46,7 @@ def estimate(
     baseline: bool = True,
     hr_delta: float | None = None,
     baseline_hr: float = BASE_HR,
+    rmssd_drop_z: float | None = None,
 ) -> ArousalEstimate:
     if quality is Quality.NO_SIGNAL:
         return ArousalEstimate(t, None, None, None, quality, 0.0)
@@ -63,6 +64,8 @@ def estimate(
         ln_rmssd_delta=None if arousal is None else -0.1 * arousal,
         baseline_hr_bpm=baseline_hr,
         baseline_rmssd_ms=40.0,
+        hr_z=None if arousal is None else delta / 3.0,
+        rmssd_drop_z=rmssd_drop_z,
     )
 
 
@@ -330,12 +333,12 @@ def test_a_group_cut_early_is_repeated_on_resumption() -> None:
 
 
 def test_panic_steps_down_twice_quickly_then_rests_at_least_two_minutes() -> None:
-    run = drive(make(), segments((200, 0.0), (260, 5.0)))
+    run = drive(make(), segments((200, 0.0), (260, 6.0)))
     down1, down2, *ups = run.zones
     assert (down1.to_zone, down2.to_zone) == (Zone.YELLOW, Zone.RED)
     # Severe arousal needs only 5 s of evidence, for each step.
     assert down1.t == 205
-    assert "arousal 5.0 above 3.5 for 5 s" in down1.reason
+    assert "arousal 6.0 above 5.0 for 5 s" in down1.reason
     assert down2.t == 210
     assert "still climbing" in down2.reason
     red_steps = [e for e in run.started if down2.t <= e.t]
@@ -394,13 +397,35 @@ def test_arousal_held_through_tense_steps_still_steps_down() -> None:
     change = run.zones[0]
     assert change.to_zone is Zone.YELLOW
     # 20 s of release time plus the held tense and recovery window.
-    assert 81 <= change.t <= 81 + 5 + 8
+    assert 81 <= change.t <= 81 + 5 + 12
 
 
 def test_severe_arousal_while_tensing_counts() -> None:
-    # 6.0 while tensing is judged as 4.5: still severe.
-    run = drive(make(), segments((60, 0.0), (200, 6.0)))
+    # 7.0 while tensing is judged as 5.5: still severe.
+    run = drive(make(), segments((60, 0.0), (200, 7.0)))
     assert run.zones[0].t == 65
+
+
+def test_falling_rmssd_while_tensing_is_arousal_not_effort() -> None:
+    # feet-tense 60-65: arousal 3 with RMSSD clearly down is judged in full.
+    def feed(t: float) -> ArousalEstimate:
+        return estimate(t, 3.0 if t > 60 else 0.0, rmssd_drop_z=2.0 if t > 60 else 0.0)
+
+    with_drop = drive(make(), feed)
+    assert with_drop.zones[0].t == 70
+    flat = drive(make(), segments((60, 0.0), (400, 3.0)))
+    assert flat.zones[0].t > 70, "the same index with RMSSD flat gets the pressor allowance"
+
+
+def test_calm_on_heart_rate_alone_takes_longer_to_step_up() -> None:
+    def feed(quality: Quality) -> Feed:
+        return lambda t: estimate(t, 2.5 if 180 < t <= 200 else 0.0, quality=quality)
+
+    ok = drive(make(), feed(Quality.OK))
+    hr_only = drive(make(), feed(Quality.HR_ONLY))
+    # Calm from 201 s: 60 s of it on full data, 90 s on heart rate alone.
+    assert ok.zones[1].t == 260
+    assert hr_only.zones[1].t == 290
 
 
 # ---------------------------------------------------------------------------

@@ -168,8 +168,11 @@ async def test_ectopy_runs_on_heart_rate_alone(seed: int) -> None:
     judged = [e for e in out.of(Estimate) if e.arousal is not None]
     assert judged
     hr_only = sum(e.quality is Quality.HR_ONLY for e in judged)
-    assert hr_only / len(judged) >= 0.9
+    # The estimator drops HRV while over 15 % of the last minute's beats are
+    # flagged; ectopy hovers near that, so most, not all, of the session is HR-only.
+    assert hr_only / len(judged) >= 0.6
     assert not out.zones
+    assert max(e.arousal for e in judged if e.arousal is not None) < 2.0
 
 
 async def test_user_actions_do_what_they_say() -> None:

@@ -29,7 +29,8 @@ The rules, with their numbers in ``PacingConfig``:
 - *Step up* one zone after ``step_up_after_s`` of calm: arousal below
   ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of baseline
   (slow breathing raises RMSSD by itself, which can make a still-fast heart look
-  calm in a blended index). Never in Red's first ``red_min_s``.
+  calm in a blended index). Calm on heart rate alone counts at
+  ``hr_only_calm_rate``. Never in Red's first ``red_min_s``.
 - *No flapping*: at most one zone change per ``dwell_s``. The one exception is a
   continuing climb: after a step-down, arousal above ``severe_above`` for
   ``severe_after_s`` steps down again (a panic reaches Red quickly).
@@ -37,7 +38,8 @@ The rules, with their numbers in ``PacingConfig``:
   step and ``pressor_recovery_s`` into the release after it, arousal is judged
   ``tense_allowance`` lower, and calm/arousal timers neither start nor reset
   from it: sustained arousal is measured over releases and rests, so releases
-  are compared with releases.
+  are compared with releases. Tensing does not lower RMSSD, so a drop in it
+  (``rmssd_drop_z`` above ``tense_rmssd_drop_z``) cancels the allowance.
 - *Missing data* (no signal, bad contact, strap gone): the protocol goes on
   un-paced and says so; timers reset, so nothing ever steps up on missing data.
 - *Budget*: a session never runs more than ``max_overrun_s`` of active time past
@@ -110,8 +112,10 @@ class PacingConfig:
     step_down_above: float = 2.0
     step_down_after_s: float = 10.0
     """How long arousal must stay above ``step_down_above`` (release/rest time)."""
-    severe_above: float = 3.5
-    """Arousal this high needs less evidence (a resting heart never holds it)."""
+    severe_above: float = 5.0
+    """Arousal this high needs less evidence: about +20 bpm, which a resting heart
+    never holds and a panic passes within seconds (an anxious spike of +12-15 bpm
+    stays below it, and gets the ordinary rule)."""
     severe_after_s: float = 5.0
     step_down_hr_bpm: float = 3.0
     """A step-down also needs heart rate this far over baseline: RMSSD alone moves
@@ -121,13 +125,20 @@ class PacingConfig:
     # Tensing.
     tense_allowance: float = 1.5
     """How much of the arousal index a tense step's own pressor bump may explain."""
-    pressor_recovery_s: float = 8.0
-    """How long into the following release the bump is still allowed for."""
+    pressor_recovery_s: float = 12.0
+    """How long into the following release the bump is still allowed for (the
+    estimator's 12 s HR window still holds the tensing beats)."""
+    tense_rmssd_drop_z: float = 1.0
+    """Tensing leaves RMSSD flat or higher: a drop beyond this while tensing is
+    arousal, and no allowance is made."""
 
     # Stepping up.
     step_up_below: float = 0.5
     calm_hr_margin_bpm: float = 3.0
     step_up_after_s: float = 60.0
+    hr_only_calm_rate: float = 2.0 / 3.0
+    """Calm judged on heart rate alone is less evidence: it counts this fast
+    (so stepping up takes 90 s instead of 60)."""
     dwell_s: float = 60.0
     """At most one zone change per dwell period (except a continuing climb)."""
     red_min_s: float = 120.0
@@ -492,13 +503,16 @@ class PacingController:
         if arousal is None or not self._signal.ok:
             timers.reset()
             return []
-        tensing = self._in_pressor_window(now_s)
+        drop = est.rmssd_drop_z
+        tensing = self._in_pressor_window(now_s) and (
+            drop is None or drop <= cfg.tense_rmssd_drop_z
+        )
         judged = arousal - cfg.tense_allowance if tensing else arousal
 
-        def count(current: float, yes: bool) -> float:
+        def count(current: float, yes: bool, rate: float = 1.0) -> float:
             # While tensing, a "no" only holds the timer: the bump is not evidence.
             if yes:
-                return current + dt
+                return current + dt * rate
             return current if tensing else 0.0
 
         hr = est.hr_delta_bpm
@@ -506,21 +520,21 @@ class PacingController:
         hr_calm = hr is None or hr <= cfg.calm_hr_margin_bpm
         timers.above_s = count(timers.above_s, hr_up and judged > cfg.step_down_above)
         timers.severe_s = count(timers.severe_s, hr_up and judged > cfg.severe_above)
-        timers.calm_s = count(
-            timers.calm_s, not tensing and arousal < cfg.step_up_below and hr_calm
-        )
+        calm = not tensing and arousal < cfg.step_up_below and hr_calm
+        rate = cfg.hr_only_calm_rate if est.quality is Quality.HR_ONLY else 1.0
+        timers.calm_s = count(timers.calm_s, calm, rate)
 
         zone = self._zs.zone
         since = now_s - self._zs.since_s
         measured = _measured(est)
         if zone is not Zone.RED:
-            severe = timers.severe_s >= cfg.severe_after_s
+            severe = _reached(timers.severe_s, cfg.severe_after_s)
             if severe:
                 held = f"above {cfg.severe_above:.1f} for {timers.severe_s:.0f} s"
             else:
                 held = f"above {cfg.step_down_above:.1f} for {timers.above_s:.0f} s"
             reason = f"arousal {arousal:.1f} {held} ({measured})"
-            sustained = severe or timers.above_s >= cfg.step_down_after_s
+            sustained = severe or _reached(timers.above_s, cfg.step_down_after_s)
             if sustained and (self._zs.last_change == 0 or since >= cfg.dwell_s):
                 return self._change_zone(now_s, zone.lower(), reason)
             # Timers restart at each change, so this is severe_after_s after the last one.
@@ -528,7 +542,7 @@ class PacingController:
                 return self._change_zone(now_s, zone.lower(), f"still climbing: {reason}")
         if (
             zone is not Zone.GREEN
-            and timers.calm_s >= cfg.step_up_after_s
+            and _reached(timers.calm_s, cfg.step_up_after_s)
             and since >= cfg.dwell_s
             and (zone is not Zone.RED or since >= cfg.red_min_s)
         ):
@@ -791,6 +805,11 @@ class PacingController:
         self._phase = _Phase.DONE
         self._finished = True
         self._end_reason = reason
+
+
+def _reached(held_s: float, needed_s: float) -> bool:
+    # Timers add fractions of a second (hr_only_calm_rate): allow for rounding.
+    return held_s >= needed_s - 1e-6
 
 
 def _measured(est: ArousalEstimate) -> str:
