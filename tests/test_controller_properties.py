@@ -40,14 +40,20 @@ class Segment:
 segment = st.builds(
     Segment,
     seconds=st.integers(1, 150),
-    arousal=st.one_of(st.none(), st.floats(-2.0, 7.0, allow_nan=False)),
-    quality=st.sampled_from([Quality.OK, Quality.HR_ONLY]),
+    # Typical levels (calm, unsettled, aroused, severe) come up often; any value can.
+    arousal=st.one_of(
+        st.sampled_from([0.0, 0.3, 1.2, 2.5, 4.0, 6.5]),
+        st.none(),
+        st.floats(-2.0, 7.0, allow_nan=False),
+    ),
+    quality=st.sampled_from([Quality.OK, Quality.OK, Quality.HR_ONLY]),
     hr_delta=st.one_of(st.none(), st.floats(-10.0, 25.0, allow_nan=False)),
     connected=st.booleans() | st.just(True),
 )
 user_action = st.tuples(
     st.integers(1, 1500),
-    st.sampled_from([Action.SKIP, Action.HURTS, Action.PAUSE, Action.STOP]),
+    # No STOP: the session must end by itself.
+    st.sampled_from([Action.SKIP, Action.HURTS, Action.PAUSE]),
     st.integers(1, 90),  # how long a pause lasts before the resume
 )
 
@@ -64,7 +70,7 @@ def start_zones() -> st.SearchStrategy[StartZone]:
     return st.sampled_from([Zone.GREEN, Zone.YELLOW, Zone.RED, "auto"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     protocol=st.sampled_from(builtin_names()),
     start_zone=start_zones(),
@@ -123,7 +129,7 @@ def test_rules_hold_and_the_session_always_ends(
             assert step.kind not in (StepKind.TENSE, StepKind.MASSAGE)
 
     assert controller.finished, f"still running at {t} s"
-    assert controller.end_reason in {"completed", "stopped by user"}
+    assert controller.end_reason == "completed"
     check_steps(events)
     check_zones(events, fed, auto=start_zone == "auto", start=start_zone)
 
