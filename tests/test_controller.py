@@ -463,6 +463,19 @@ def test_strap_disconnect_and_reconnect() -> None:
     assert controller.signal_ok
 
 
+def test_a_source_reported_loss_lasts_until_the_source_says_it_is_back() -> None:
+    controller = make()
+    controller.start(0.0)
+    controller.on_source_status(5.0, SourceStatus(5.0, False, "strap out of range"))
+    # The estimator still holds a few seconds of older beats: not a restoration.
+    for t in (6.0, 7.0, 8.0):
+        events = controller.on_estimate(t, estimate(t, 0.0))
+        assert not [e for e in events if isinstance(e, SignalRestored)]
+    assert not controller.signal_ok
+    back = controller.on_source_status(9.0, SourceStatus(9.0, True, "strap reconnected"))
+    assert isinstance(back[0], SignalRestored)
+
+
 def test_never_steps_up_on_missing_data() -> None:
     def feed(t: float) -> ArousalEstimate:
         if 180 < t <= 200:
