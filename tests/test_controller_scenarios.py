@@ -15,7 +15,6 @@ from biofeedback.models import (
     Action,
     Advice,
     Estimate,
-    HeartSample,
     Quality,
     SessionEvent,
     SessionInfo,
@@ -33,27 +32,10 @@ from biofeedback.pacing.controller import RED_FLAGS, PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import ActionInbox, VirtualClock, run_session
 from simulators.source import SimulatedSource
+from tests.test_session import ListSink
 
 SEEDS = (0, 1, 2)
 E = TypeVar("E", bound=SessionEvent)
-
-
-class ListSink:
-    name = "list"
-    queue_size = 1_000_000
-
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-
-    async def start(self, info: SessionInfo) -> None:
-        pass
-
-    async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, SessionEvent):
-            self.events.append(item)
-
-    async def stop(self) -> None:
-        pass
 
 
 @dataclass
