@@ -29,12 +29,21 @@ from biofeedback.pacing.controller import (
     STOP_RULES,
     PacingConfig,
     PacingController,
-    RestingBaseline,
     StartZone,
 )
 from biofeedback.pacing.protocols import ProtocolError, load_protocol
 
 BASE_HR = 60.0
+
+
+@dataclass(frozen=True)
+class RestingBaseline:
+    """Stands in for the store's resting baseline of earlier sessions."""
+
+    hr_bpm: float
+    rmssd_ms: float | None = None
+
+
 HR_PER_UNIT = 3.0  # the synthetic person's hr delta per unit of arousal
 
 

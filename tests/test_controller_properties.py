@@ -19,9 +19,9 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.controller import PacingConfig, RestingBaseline, StartZone
+from biofeedback.pacing.controller import PacingConfig, StartZone
 from biofeedback.pacing.protocols import builtin_names
-from tests.test_controller import estimate, make
+from tests.test_controller import RestingBaseline, estimate, make
 
 CFG = PacingConfig()
 

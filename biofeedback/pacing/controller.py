@@ -56,6 +56,7 @@ Every decision is an event carrying what was measured.
 from __future__ import annotations
 
 import enum
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -157,12 +158,14 @@ class PacingConfig:
     """Longest gap between two estimates counted towards a sustained period."""
 
 
-@dataclass(frozen=True, slots=True)
-class RestingBaseline:
-    """A person's resting baseline from earlier sessions (kept by the store)."""
+class StoredBaseline(typing.Protocol):
+    """A person's resting baseline from earlier sessions, for ``--zone auto``.
 
-    hr_bpm: float
-    rmssd_ms: float | None = None
+    The store's ``RestingBaseline`` fits as it is.
+    """
+
+    @property
+    def hr_bpm(self) -> float: ...
 
 
 StartZone = Zone | Literal["auto"]
@@ -266,7 +269,7 @@ class PacingController:
         red: Protocol,
         config: PacingConfig | None = None,
         start_zone: StartZone = Zone.GREEN,
-        stored_baseline: RestingBaseline | None = None,
+        stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
     ) -> None:
         if not yellow.safe_in(Zone.YELLOW) or not red.safe_in(Zone.RED):
