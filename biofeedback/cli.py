@@ -122,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="start zone; auto decides from the baseline (default)",
     )
+    run.add_argument(
+        "--sides",
+        action="store_true",
+        help="do arms and legs one side at a time (protocols that allow it)",
+    )
+    run.add_argument(
+        "--imagery",
+        metavar="REGION[,REGION]",
+        default="",
+        help="body regions to do by imagery only, e.g. lower-back,neck",
+    )
     run.add_argument("--headless", action="store_true", help="no dashboard; print events")
     run.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
     run.add_argument(
@@ -174,27 +185,27 @@ def _cmd_not_ready(args: argparse.Namespace) -> int:
 def _cmd_protocols(args: argparse.Namespace) -> int:
     import json
 
+    from biofeedback.pacing.controller import planned_session_s
     from biofeedback.pacing.protocols import load_all
 
-    rows = [
-        {
-            "name": p.name,
-            "title": p.title,
-            "zone": p.zone.value,
-            "duration_s": round(p.duration_s),
-            "description": p.description,
-        }
-        for p in load_all()
-    ]
-    if args.json:
-        for row in rows:
+    for p in load_all():
+        # A whole session's length: the settle and closing frame included.
+        session_s = planned_session_s(p)
+        if args.json:
+            row = {
+                "name": p.name,
+                "title": p.title,
+                "zone": p.zone.value,
+                "duration_s": round(session_s),
+                "steps_s": round(p.duration_s),
+                "sides": p.has_sides,
+                "regions": list(p.regions),
+                "description": p.description,
+            }
             print(json.dumps(row))
-    else:
-        for row in rows:
-            print(
-                f"{row['name']:<18} {row['zone']:<7} {float(row['duration_s']) / 60:4.1f} min"
-                f"  {row['title']}"
-            )
+        else:
+            sides = "  (--sides)" if p.has_sides else ""
+            print(f"{p.name:<18} {p.zone:<7} {session_s / 60:4.1f} min  {p.title}{sides}")
     return EXIT_OK
 
 
@@ -212,10 +223,13 @@ async def _run(args: argparse.Namespace) -> int:
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.pacing.protocols import check_regions, load_protocol
     from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
 
-    protocol = load_protocol(args.protocol)
+    protocol = load_protocol(args.protocol, sides=args.sides)
+    if args.sides and not protocol.has_sides:
+        raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
+    imagery = check_regions(args.imagery.split(","))
     real_clock = RealClock()
     source = _choose_source(args, real_clock.now)
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
@@ -225,7 +239,10 @@ async def _run(args: argparse.Namespace) -> int:
         protocol,
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
-        start_zone=Zone.GREEN if args.zone == "auto" else Zone(args.zone),
+        start_zone="auto" if args.zone == "auto" else Zone(args.zone),
+        # The stored resting baseline for --zone auto arrives with the store (issue 8).
+        stored_baseline=None,
+        imagery_regions=imagery,
     )
     sinks: list[Sink] = [ConsoleSink(as_json=args.json)]
     publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
