@@ -153,16 +153,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     run.set_defaults(handler=_cmd_run)
 
-    review = sub.add_parser("review", help="summarise a recorded session")
+    review = sub.add_parser(
+        "review",
+        help="summarise a recorded session",
+        description="Summarise a recorded session; optionally plot or export it.",
+    )
     review.add_argument("session", nargs="?", default="latest", metavar="SESSION|latest")
-    review.add_argument("--json", action="store_true")
-    for flag in ("--png", "--pdf", "--csv", "--rr"):
-        review.add_argument(flag, metavar="F")
-    review.set_defaults(handler=_cmd_not_ready)
+    review.add_argument("--json", action="store_true", help="the whole summary as JSON")
+    review.add_argument("--png", metavar="F", help="plot HR, RMSSD and arousal (matplotlib)")
+    review.add_argument("--pdf", metavar="F", help="the same plot as PDF")
+    review.add_argument("--csv", metavar="F", help="samples, estimates and events as CSV")
+    review.add_argument(
+        "--rr", metavar="F", help="RR intervals as recorded, one ms value a line (Kubios)"
+    )
+    review.add_argument("--rr-corrected", metavar="F", help="RR intervals with artifacts corrected")
+    review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    review.set_defaults(handler=_cmd_review)
 
     history = sub.add_parser("history", help="past sessions and trends")
     history.add_argument("--json", action="store_true")
-    history.set_defaults(handler=_cmd_not_ready)
+    history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    history.set_defaults(handler=_cmd_history)
+
+    delete = sub.add_parser("delete", help="remove one recorded session for good")
+    delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
+    delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    delete.set_defaults(handler=_cmd_delete)
 
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
@@ -235,16 +251,25 @@ async def _run(args: argparse.Namespace) -> int:
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
+    from biofeedback.store import RecorderSink, Store, resolve_db_path
+
+    db_path = resolve_db_path(args.db)
+    with Store(db_path) as store:  # a foreign or damaged store is refused before the session
+        # A simulated or replayed heart is not the person's: no stored baseline for it.
+        resting = None if source.virtual else store.resting_baseline()
     controller = PacingController(
         protocol,
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
-        # The stored resting baseline for --zone auto arrives with the store (issue 8).
-        stored_baseline=None,
+        stored_baseline=resting,
         imagery_regions=imagery,
     )
-    sinks: list[Sink] = [ConsoleSink(as_json=args.json)]
+    # The recorder first: it hears every item before anything is shown.
+    sinks: list[Sink] = [
+        RecorderSink(db_path, virtual=source.virtual),
+        ConsoleSink(as_json=args.json),
+    ]
     publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
     if publisher is not None:
         sinks.append(publisher)
@@ -298,7 +323,7 @@ def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]):  #
 
         return MqttSource(parse_url(args.source, topic=True), load_settings(), now=clock_now)
     if args.replay:
-        raise UsageError("only --sim is available in this version; try: biofeedback run --sim")
+        return _replay_source(args.replay)
     from biofeedback import config
 
     paired = config.load().device
@@ -345,6 +370,92 @@ def _cmd_pair(args: argparse.Namespace) -> int:
     strap = asyncio.run(resolve(args.device, args.timeout))
     config.remember_device(config.PairedDevice(strap.address, strap.name))
     print(f"paired {strap.name or 'strap'} ({strap.address}); `biofeedback run` now uses it")
+    return EXIT_OK
+
+
+def _replay_source(spec: str):  # type: ignore[no-untyped-def]
+    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``)."""
+    from pathlib import Path
+
+    from biofeedback.sensors.replay import ReplaySource, open_rr_file
+    from biofeedback.store import Store, is_store_file
+
+    path, ref = Path(spec), ""
+    if not path.exists() and "#" in spec:
+        head, _, ref = spec.rpartition("#")
+        path = Path(head)
+    if is_store_file(path):
+        with Store(path) as store:
+            recording = store.load(ref or "latest")
+        return ReplaySource(recording.samples, f"replay:{path.name}#{recording.session.session_id}")
+    return open_rr_file(path)
+
+
+def _existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from biofeedback.store import Store, StoreError, resolve_db_path
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise StoreError(
+            f"no sessions recorded yet (no store at {path}); start one with `biofeedback run --sim`"
+        )
+    return Store(path)
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biofeedback import review
+    from biofeedback.store import open_private
+
+    with _existing_store(args) as store:
+        recording = store.load(args.session)
+    summary = review.summarize(recording)
+    written: list[str] = []
+    for fmt in ("png", "pdf"):
+        target = getattr(args, fmt)
+        if target:
+            image = review.render_plot(recording, summary, fmt)
+            with open_private(Path(target), "wb") as fh:
+                fh.write(image)
+            written.append(target)
+    if args.csv:
+        with open_private(Path(args.csv), newline="") as fh:
+            review.write_csv(recording, fh)
+        written.append(args.csv)
+    for target, corrected in ((args.rr, False), (args.rr_corrected, True)):
+        if target:
+            with open_private(Path(target)) as fh:
+                review.write_rr(recording, fh, corrected=corrected)
+            written.append(target)
+    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    for target in written:
+        print(f"biofeedback review: wrote {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from biofeedback import review
+    from biofeedback.store import resolve_db_path
+
+    if resolve_db_path(args.db).exists():
+        with _existing_store(args) as store:
+            sessions = store.sessions()
+    else:
+        sessions = []
+    history = review.build_history(sessions)
+    print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    return EXIT_OK
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from biofeedback.review import clock
+
+    with _existing_store(args) as store:
+        gone = store.delete(args.session)
+    print(f"deleted session {gone.session_id} ({gone.protocol}, {clock(gone.length_s)} long)")
     return EXIT_OK
 
 

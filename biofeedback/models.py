@@ -330,3 +330,52 @@ class SessionInfo:
     started_at_unix_s: float
     device: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# Recorded sessions, as the store hands them to review and the UI.
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """One session as recorded: ``ended_at_unix_s`` is None when it never ended
+    cleanly (crash, power loss, or still running); ``last_t_s`` is the latest
+    session time that reached the disk."""
+
+    session_id: str
+    started_at_unix_s: float
+    protocol: str
+    source: str
+    device: str | None
+    software_version: str
+    virtual: bool
+    start_zone: Zone | None
+    last_t_s: float
+    ended_at_unix_s: float | None = None
+    end_reason: str | None = None
+    duration_s: float | None = None
+    baseline_hr_bpm: float | None = None
+    baseline_rmssd_ms: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.ended_at_unix_s is not None
+
+    @property
+    def length_s(self) -> float:
+        """How long the session lasted, or how far the record reaches."""
+        return self.duration_s if self.duration_s is not None else self.last_t_s
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Everything recorded for one session, each part in time order.
+
+    ``events`` holds every event except the ~1 Hz ``estimate`` ones, which are
+    in ``estimates``.
+    """
+
+    session: StoredSession
+    events: tuple[SessionEvent, ...]
+    estimates: tuple[Estimate, ...]
+    samples: tuple[HeartSample, ...]

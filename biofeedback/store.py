@@ -1,0 +1,684 @@
+"""The session store: one SQLite file holding every recorded session.
+
+WAL journal, ``synchronous=FULL`` (a commit survives a power cut), a schema
+version with forward migrations, and an application id so a foreign database
+is refused rather than written into. The recorder sink writes as the session
+runs, in a worker thread, and commits at least once a second; a session that
+never wrote its end (crash, power loss) stays readable and is reported as
+unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+from biofeedback import BiofeedbackError, __version__
+from biofeedback.models import (
+    Baseline,
+    Contact,
+    Estimate,
+    HeartSample,
+    Quality,
+    Recording,
+    SessionEnded,
+    SessionEvent,
+    SessionInfo,
+    SessionStarted,
+    StoredSession,
+    Zone,
+    event_from_dict,
+)
+
+log = logging.getLogger(__name__)
+
+ENV_DB = "BIOFEEDBACK_DB"
+# "BFSS" in the header's application_id field: our files say whose they are.
+APPLICATION_ID = 0x42465353
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+COMMIT_EVERY_S = 1.0
+
+
+class StoreError(BiofeedbackError):
+    """The session store cannot be used as asked."""
+
+
+class StoreOpenError(StoreError):
+    """The file is not a usable session store (foreign, damaged or too new)."""
+
+
+class SessionNotFoundError(StoreError):
+    """No recorded session matches what was asked for."""
+
+
+# --------------------------------------------------------------------------
+# Paths and private files
+
+
+def default_db_path() -> Path:
+    """``$BIOFEEDBACK_DB``, else ``sessions.db`` in the user data dir (XDG)."""
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("biofeedback") / "sessions.db"
+
+
+def resolve_db_path(option: str | None) -> Path:
+    """``--db`` beats the environment, which beats the default."""
+    return Path(option).expanduser() if option else default_db_path()
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and any missing parents as 0700; existing ones are left alone."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)
+
+
+def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
+    """Open a file for writing that only the user can read (0600), even if it existed."""
+    path = Path(path)
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
+
+
+def is_store_file(path: Path) -> bool:
+    """True when ``path`` is an SQLite database (ours or not: opening tells)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------
+# Schema
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, and a migration must be one transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _schema_v1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL UNIQUE,
+            started_at_unix_s REAL NOT NULL,
+            protocol TEXT NOT NULL,
+            source TEXT NOT NULL,
+            device TEXT,
+            software_version TEXT NOT NULL,
+            virtual INTEGER NOT NULL DEFAULT 0,
+            extra TEXT NOT NULL DEFAULT '{}',
+            start_zone TEXT,
+            baseline_hr_bpm REAL,
+            baseline_rmssd_ms REAL,
+            last_t_s REAL NOT NULL DEFAULT 0,
+            ended_at_unix_s REAL,
+            end_reason TEXT,
+            duration_s REAL
+        );
+        CREATE TABLE samples (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            hr_bpm REAL,
+            contact TEXT NOT NULL,
+            energy_kj INTEGER,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE beats (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            k INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            rr_ms REAL NOT NULL,
+            PRIMARY KEY (session, seq, k)
+        ) WITHOUT ROWID;
+        CREATE TABLE estimates (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            t_s REAL NOT NULL,
+            hr_bpm REAL,
+            rmssd_ms REAL,
+            arousal REAL,
+            quality TEXT NOT NULL,
+            artifact_rate REAL NOT NULL
+        );
+        CREATE INDEX estimates_by_session ON estimates (session);
+        CREATE TABLE events (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+# MIGRATIONS[n] takes a store from schema version n to n + 1.
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_schema_v1,)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+# --------------------------------------------------------------------------
+# The store
+
+
+@dataclass(frozen=True, slots=True)
+class RestingBaseline:
+    """A person's usual resting values, from the baselines of recent sessions."""
+
+    hr_bpm: float
+    rmssd_ms: float | None
+    sessions: int
+
+
+_SESSION_COLUMNS = (
+    "session_id, started_at_unix_s, protocol, source, device, software_version, virtual,"
+    " start_zone, last_t_s, ended_at_unix_s, end_reason, duration_s,"
+    " baseline_hr_bpm, baseline_rmssd_ms"
+)
+
+
+def _session_from_row(row: Sequence[Any]) -> StoredSession:
+    return StoredSession(
+        session_id=row[0],
+        started_at_unix_s=row[1],
+        protocol=row[2],
+        source=row[3],
+        device=row[4],
+        software_version=row[5],
+        virtual=bool(row[6]),
+        start_zone=Zone(row[7]) if row[7] else None,
+        last_t_s=row[8],
+        ended_at_unix_s=row[9],
+        end_reason=row[10],
+        duration_s=row[11],
+        baseline_hr_bpm=row[12],
+        baseline_rmssd_ms=row[13],
+    )
+
+
+class Store:
+    """An open session store. Not for concurrent use from several threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db = self._open()
+
+    # -- opening
+
+    def _open(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        if fresh:
+            make_private_dir(self.path.parent)
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass  # another process created it a moment ago
+            except OSError as exc:
+                raise StoreOpenError(
+                    f"cannot create the session store {self.path}: {exc}"
+                ) from None
+        elif self.path.is_dir():
+            raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        try:
+            db = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
+        try:
+            self._prepare(db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreOpenError(
+                f"{self.path} is not a biofeedback session store or is damaged ({exc});"
+                " move it away or choose another file with --db"
+            ) from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._check_identity(db)
+        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            log.warning("the session store %s could not switch to WAL", self.path)
+        db.execute("PRAGMA synchronous = FULL")
+        # Deleted health data is overwritten, not just unlinked from the b-tree.
+        db.execute("PRAGMA secure_delete = ON")
+        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self._migrate(db)
+
+    def _check_identity(self, db: sqlite3.Connection) -> None:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if app_id != 0 or tables or version:
+                raise StoreOpenError(
+                    f"{self.path} is a database of another program, not a biofeedback"
+                    " session store; choose another file with --db"
+                )
+        if version > SCHEMA_VERSION:
+            raise StoreOpenError(
+                f"{self.path} was written by a newer biofeedback (store version {version},"
+                f" this one reads up to {SCHEMA_VERSION}); upgrade biofeedback"
+            )
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            self._check_identity(db)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[version:]:
+                step(db)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot; SQLite errors become one clear StoreError."""
+        try:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the session store {self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write the session store {self.path}: {exc}") from None
+
+    # -- queries
+
+    def sessions(self, limit: int | None = None) -> list[StoredSession]:
+        """Recorded sessions, newest first."""
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY started_at_unix_s DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._reading() as db:
+            return [_session_from_row(r) for r in db.execute(sql)]
+
+    def session(self, ref: str = "latest") -> StoredSession:
+        """A session by id, unique id prefix, or ``latest``."""
+        return self._find(ref)[1]
+
+    def _find(self, ref: str) -> tuple[int, StoredSession]:
+        with self._reading() as db:
+            if ref == "latest":
+                rows = db.execute(
+                    f"SELECT id, {_SESSION_COLUMNS} FROM sessions"
+                    " ORDER BY started_at_unix_s DESC, id DESC LIMIT 1"
+                ).fetchall()
+                if not rows:
+                    raise SessionNotFoundError(
+                        f"no sessions recorded in {self.path} yet; start one with"
+                        " `biofeedback run --sim`"
+                    )
+            else:
+                escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                rows = db.execute(
+                    f"SELECT id, {_SESSION_COLUMNS} FROM sessions"
+                    " WHERE session_id LIKE ? ESCAPE '\\' LIMIT 2",
+                    (escaped + "%",),
+                ).fetchall()
+                exact = [r for r in rows if r[1] == ref]
+                rows = exact or rows
+                if not rows:
+                    raise SessionNotFoundError(
+                        f"no session {ref!r} in {self.path}; see `biofeedback history`"
+                    )
+                if len(rows) > 1:
+                    raise SessionNotFoundError(
+                        f"{ref!r} matches more than one session; give more of its id"
+                    )
+        return rows[0][0], _session_from_row(rows[0][1:])
+
+    def load(self, ref: str = "latest") -> Recording:
+        """Everything recorded for one session."""
+        key, session = self._find(ref)
+        with self._reading() as db:
+            events = tuple(
+                event_from_dict(json.loads(data))
+                for (data,) in db.execute(
+                    "SELECT data FROM events WHERE session = ? ORDER BY seq", (key,)
+                )
+            )
+            estimates = tuple(
+                Estimate(t, hr, rmssd, arousal, Quality(quality), artifacts)
+                for t, hr, rmssd, arousal, quality, artifacts in db.execute(
+                    "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate"
+                    " FROM estimates WHERE session = ? ORDER BY rowid",
+                    (key,),
+                )
+            )
+            beats: dict[int, tuple[list[float], list[float]]] = {}
+            for seq, t_s, rr_ms in db.execute(
+                "SELECT seq, t_s, rr_ms FROM beats WHERE session = ? ORDER BY seq, k", (key,)
+            ):
+                entry = beats.get(seq)
+                if entry is None:
+                    entry = beats[seq] = ([], [])
+                entry[0].append(rr_ms)
+                entry[1].append(t_s)
+            no_beats: tuple[list[float], list[float]] = ([], [])
+            samples = []
+            for seq, t_s, hr, contact, energy in db.execute(
+                "SELECT seq, t_s, hr_bpm, contact, energy_kj FROM samples"
+                " WHERE session = ? ORDER BY seq",
+                (key,),
+            ):
+                rr, beat_t = beats.get(seq, no_beats)
+                samples.append(
+                    HeartSample(t_s, hr, tuple(rr), tuple(beat_t), Contact(contact), energy)
+                )
+        return Recording(session, events, estimates, tuple(samples))
+
+    def resting_baseline(
+        self, *, recent: int = 5, include_virtual: bool = False
+    ) -> RestingBaseline | None:
+        """Median baseline of the ``recent`` latest completed sessions, or None.
+
+        Simulated and replayed sessions are left out unless asked for: they are
+        not this person's heart.
+        """
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT baseline_hr_bpm, baseline_rmssd_ms FROM sessions"
+                " WHERE ended_at_unix_s IS NOT NULL AND baseline_hr_bpm IS NOT NULL"
+                " AND (? OR virtual = 0)"
+                " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
+                (include_virtual, recent),
+            ).fetchall()
+        if not rows:
+            return None
+        rmssd = [r[1] for r in rows if r[1] is not None]
+        return RestingBaseline(
+            hr_bpm=statistics.median(r[0] for r in rows),
+            rmssd_ms=statistics.median(rmssd) if rmssd else None,
+            sessions=len(rows),
+        )
+
+    # -- changes
+
+    def delete(self, ref: str) -> StoredSession:
+        """Remove one session and everything recorded with it."""
+        if ref == "latest":
+            raise StoreError("name the session to delete by its id (see `biofeedback history`)")
+        key, session = self._find(ref)
+        with self._writing() as db:
+            for table in ("beats", "samples", "estimates", "events", "sessions"):
+                column = "id" if table == "sessions" else "session"
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
+        # Do not leave the deleted pages readable in the write-ahead log.
+        with contextlib.suppress(sqlite3.DatabaseError):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return session
+
+    def begin_session(self, info: SessionInfo, *, virtual: bool = False) -> _SessionWriter:
+        """Register a new session and return the writer that appends to it."""
+        extra = dict(info.extra)
+        with self._writing() as db:
+            cur = db.execute(
+                "INSERT INTO sessions (session_id, started_at_unix_s, protocol, source, device,"
+                " software_version, virtual, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.session_id,
+                    info.started_at_unix_s,
+                    info.protocol,
+                    info.source,
+                    info.device,
+                    __version__,
+                    int(virtual or bool(extra.get("virtual", False))),
+                    json.dumps(extra, default=str),
+                ),
+            )
+        assert cur.lastrowid is not None
+        return _SessionWriter(self, cur.lastrowid)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+class _SessionWriter:
+    """Appends one session's items; each ``write`` is one short transaction."""
+
+    def __init__(self, store: Store, key: int) -> None:
+        self.store = store
+        self.key = key
+        self._sample_seq = 0
+        self._event_seq = 0
+
+    def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+        key = self.key
+        samples: list[tuple[Any, ...]] = []
+        beats: list[tuple[Any, ...]] = []
+        estimates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        updates: list[tuple[str, tuple[Any, ...]]] = []
+        last_t_s = 0.0
+        for item in items:
+            if isinstance(item, HeartSample):
+                seq = self._sample_seq
+                self._sample_seq += 1
+                samples.append(
+                    (key, seq, item.t_s, item.hr_bpm, item.contact.value, item.energy_kj)
+                )
+                times = item.beat_t_s if len(item.beat_t_s) == len(item.rr_ms) else None
+                for k, rr_ms in enumerate(item.rr_ms):
+                    beats.append((key, seq, k, times[k] if times else item.t_s, rr_ms))
+                last_t_s = max(last_t_s, item.t_s)
+                continue
+            last_t_s = max(last_t_s, item.t)
+            if isinstance(item, Estimate):
+                estimates.append(
+                    (
+                        key,
+                        item.t,
+                        _finite(item.hr_bpm),
+                        _finite(item.rmssd_ms),
+                        _finite(item.arousal),
+                        item.quality.value,
+                        item.artifact_rate,
+                    )
+                )
+                continue
+            data = item.to_dict()
+            events.append((key, self._event_seq, item.t, item.type, json.dumps(data)))
+            self._event_seq += 1
+            if isinstance(item, SessionStarted):
+                updates.append(("start_zone = ?", (item.zone.value,)))
+            elif isinstance(item, Baseline):
+                updates.append(
+                    (
+                        "baseline_hr_bpm = ?, baseline_rmssd_ms = ?",
+                        (_finite(item.hr_bpm), _finite(item.rmssd_ms)),
+                    )
+                )
+            elif isinstance(item, SessionEnded):
+                updates.append(
+                    (
+                        "ended_at_unix_s = ?, end_reason = ?, duration_s = ?",
+                        (time.time(), item.reason, item.duration_s),
+                    )
+                )
+        with self.store._writing() as db:
+            if samples:
+                db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", samples)
+            if beats:
+                db.executemany("INSERT INTO beats VALUES (?, ?, ?, ?, ?)", beats)
+            if estimates:
+                db.executemany("INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?)", estimates)
+            if events:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
+            for assignment, values in updates:
+                db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
+            db.execute(
+                "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
+            )
+
+
+# --------------------------------------------------------------------------
+# The recorder sink
+
+
+class RecorderSink:
+    """Writes a running session into the store (session.Sink).
+
+    ``handle`` only queues in memory; a writer task hands batches to one worker
+    thread, so the pacing loop never waits on the disk. A batch is committed as
+    soon as it holds a heart sample (about once a second of session time) and
+    at the latest one second of wall time after its first item, so a crash
+    loses at most about a second.
+    """
+
+    name = "recorder"
+    # The record must be complete: never let the session drop an item for us.
+    queue_size = 50_000_000
+
+    def __init__(self, path: Path | str, *, virtual: bool = False) -> None:
+        self.path = Path(path)
+        self.virtual = virtual
+        self.items_written = 0
+        self.commits = 0
+        self._store: Store | None = None
+        self._writer: _SessionWriter | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        self._pending: list[SessionEvent | HeartSample] = []
+        self._has_items = asyncio.Event()
+        self._urgent = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+
+    async def start(self, info: SessionInfo) -> None:
+        loop = asyncio.get_running_loop()
+        self._store = await loop.run_in_executor(self._executor, Store, self.path)
+        self._writer = await loop.run_in_executor(self._executor, lambda: self._begin(info))
+        self._task = asyncio.create_task(self._write_loop(), name="recorder-writer")
+
+    def _begin(self, info: SessionInfo) -> _SessionWriter:
+        assert self._store is not None
+        return self._store.begin_session(info, virtual=self.virtual)
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        if self._error is not None:
+            raise StoreError(f"recording stopped: {self._error}")
+        self._pending.append(item)
+        self._has_items.set()
+        if isinstance(item, HeartSample | SessionEnded):
+            self._urgent.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._has_items.set()
+        self._urgent.set()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            loop = asyncio.get_running_loop()
+            if self._store is not None:
+                await loop.run_in_executor(self._executor, self._store.close)
+            self._executor.shutdown(wait=False)
+        if self._error is not None:
+            raise StoreError(f"recording stopped: {self._error}")
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._has_items.wait()
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), COMMIT_EVERY_S)
+            batch, self._pending = self._pending, []
+            self._has_items.clear()
+            self._urgent.clear()
+            stopping = self._stopping
+            if batch:
+                assert self._writer is not None
+                try:
+                    await loop.run_in_executor(self._executor, self._writer.write, batch)
+                except Exception as exc:
+                    log.warning("the recorder could not write: %s", exc)
+                    self._error = exc
+                    return
+                self.items_written += len(batch)
+                self.commits += 1
+            if stopping and not self._pending:
+                return
