@@ -104,9 +104,12 @@ def make_private_dir(path: Path) -> None:
 def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
     """Open a file for writing that only the user can read (0600), even if it existed."""
     path = Path(path)
-    make_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
+    try:
+        make_private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
     if "b" in mode:
         return os.fdopen(fd, mode)
     return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
@@ -625,6 +628,8 @@ class RecorderSink:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        # Set after each commit, for whoever wants to know the record is on disk.
+        self.committed = asyncio.Event()
 
     async def start(self, info: SessionInfo) -> None:
         loop = asyncio.get_running_loop()
@@ -680,5 +685,6 @@ class RecorderSink:
                     return
                 self.items_written += len(batch)
                 self.commits += 1
+                self.committed.set()
             if stopping and not self._pending:
                 return

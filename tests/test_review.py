@@ -1,0 +1,250 @@
+"""Review, history and exports of real recorded sessions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.models import Action, Zone
+from biofeedback.review import (
+    CHANGE_TYPES,
+    build_history,
+    correct_rr,
+    format_summary,
+    summarize,
+)
+from biofeedback.sensors.replay import read_rr_file
+from biofeedback.session import ActionInbox
+from biofeedback.store import Store
+from tests.test_cli import assert_one_line_error, run_cli
+from tests.test_store import record_sim
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory, shared_rr: Path) -> tuple[Path, list[dict]]:  # type: ignore[type-arg]
+    """A session paced by a real ambulatory recording: HR climbs, the session adapts."""
+    db = tmp_path_factory.mktemp("review") / "r.db"
+    proc = run_cli(
+        "run",
+        "--replay",
+        str(shared_rr / "nsrdb_pyhrv_5min_nni.txt"),
+        "--headless",
+        "--json",
+        "--speed",
+        "max",
+        "--db",
+        str(db),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return db, [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_review_json_matches_the_events_the_session_emitted(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    db, emitted = replayed
+    proc = run_cli("review", "latest", "--json", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    review = json.loads(proc.stdout)
+    started, ended = emitted[0], emitted[-1]
+    assert review["session_id"] == started["session_id"] == ended["session_id"]
+    assert review["protocol"] == started["protocol"]
+    assert review["source"] == started["source"] == "replay:nsrdb_pyhrv_5min_nni.txt"
+    assert review["status"] == "finished"
+    assert review["end_reason"] == ended["reason"]
+    assert review["duration_s"] == ended["duration_s"]
+    assert review["changes"] == [e for e in emitted if e["type"] in CHANGE_TYPES]
+    baseline = next(e for e in emitted if e["type"] == "baseline")
+    assert review["baseline"] == {"hr_bpm": baseline["hr_bpm"], "rmssd_ms": baseline["rmssd_ms"]}
+    assert review["steps"] == sum(e["type"] == "step_started" for e in emitted)
+    extended = sum(e["by_s"] for e in emitted if e["type"] == "step_extended")
+    assert review["extended_s"] == pytest.approx(extended)
+
+    # Time in zones: the zone changes the session printed, summed up.
+    zone, since, spent = started["zone"], 0.0, dict.fromkeys(("green", "yellow", "red"), 0.0)
+    for e in emitted:
+        if e["type"] == "zone_changed":
+            spent[zone] += e["t"] - since
+            zone, since = e["to"], e["t"]
+    spent[zone] += ended["t"] - since
+    assert review["time_in_zone_s"] == pytest.approx(spent)
+    assert review["final_zone"] == zone
+
+    # The final two minutes: the median of the estimates printed in them.
+    tail = [e for e in emitted if e["type"] == "estimate" and e["t"] > ended["t"] - 120]
+    hrs = [e["hr_bpm"] for e in tail if e["hr_bpm"] is not None]
+    if hrs:
+        assert review["final"]["hr_bpm"] == pytest.approx(float(np.median(hrs)), abs=2e-3)
+    else:
+        assert review["final"]["hr_bpm"] is None
+
+
+def test_store_holds_exactly_what_was_emitted(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    db, emitted = replayed
+    with Store(db) as store:
+        rec = store.load(emitted[0]["session_id"])
+    assert [e.to_dict() for e in rec.events] == [e for e in emitted if e["type"] != "estimate"]
+    assert [e.to_dict() for e in rec.estimates] == [e for e in emitted if e["type"] == "estimate"]
+
+
+def test_review_text_names_each_change_with_its_reason(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    db, emitted = replayed
+    proc = run_cli("review", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert emitted[0]["session_id"] in proc.stdout
+    for e in emitted:
+        if e.get("reason") and e["type"] in CHANGE_TYPES:
+            assert e["reason"] in proc.stdout
+
+
+async def test_user_actions_and_body_regions_in_the_summary(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    inbox = ActionInbox()
+    inbox.schedule(95.0, Action.HURTS)
+    await record_sim(db, "regions", duration_s=200.0, actions=inbox)
+    with Store(db) as store:
+        summary = summarize(store.load("regions"))
+    assert [e.to_dict()["action"] for e in summary.changes if e.type == "user_action"] == ["hurts"]
+    assert summary.duration_s == 200.0
+    assert sum(summary.time_in_zone_s.values()) == pytest.approx(200.0)
+    regions = {r.region: r for r in summary.regions}
+    # The full routine starts at the feet after a 60 s settle; tensing raises HR
+    # in the simulated heart, so the first region shows a rise.
+    feet = regions["feet"]
+    assert feet.rounds == 1
+    assert feet.before_hr_bpm is not None
+    assert feet.tense_hr_bpm is not None
+    assert feet.rise_bpm is not None
+    assert feet.rise_bpm > 0
+    assert feet.release_hr_bpm is not None
+    assert feet.settle_bpm is not None
+    assert summary.to_dict()["regions"][0]["region"] == "feet"
+    assert "feet" in format_summary(summary)
+
+
+def test_exports_are_private_and_complete(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    db, emitted = replayed
+    out = tmp_path / "exports"
+    out.mkdir()
+    stale = out / "s.csv"
+    stale.write_text("old")
+    os.chmod(stale, 0o644)
+    files = {
+        "--png": out / "s.png",
+        "--pdf": out / "s.pdf",
+        "--csv": stale,
+        "--rr": out / "s.rr",
+        "--rr-corrected": out / "new" / "s-corrected.rr",
+    }
+    args = [a for flag, path in files.items() for a in (flag, str(path))]
+    proc = run_cli("review", "--db", str(db), *args)
+    assert proc.returncode == 0, proc.stderr
+    assert {mode(p) for p in files.values()} == {0o600}
+    assert mode(out / "new") == 0o700
+    assert files["--png"].read_bytes().startswith(b"\x89PNG")
+    assert files["--pdf"].read_bytes().startswith(b"%PDF")
+
+    with Store(db) as store:
+        rec = store.load("latest")
+    rows = list(csv.DictReader(files["--csv"].open()))
+    kinds = [r["type"] for r in rows]
+    assert kinds.count("sample") == len(rec.samples)
+    assert kinds.count("estimate") == len(rec.estimates)
+    assert len(rows) == len(rec.samples) + len(emitted)
+    times = [float(r["t_s"]) for r in rows]
+    assert times == sorted(times)
+    zone_rows = [json.loads(r["detail"]) for r in rows if r["type"] == "zone_changed"]
+    assert zone_rows == [
+        {k: v for k, v in e.items() if k not in ("t", "type")}
+        for e in emitted
+        if e["type"] == "zone_changed"
+    ]
+
+    raw, _ = read_rr_file(files["--rr"])
+    beats = [r for s in rec.samples for r in s.rr_ms]
+    assert raw == pytest.approx(beats, abs=5e-4)
+    corrected, _ = read_rr_file(files["--rr-corrected"])
+    assert len(corrected) == len(raw)
+    assert corrected == pytest.approx(correct_rr(beats)[0].tolist(), abs=5e-4)
+
+
+def test_correction_flags_the_ectopic_pairs_of_a_real_recording(shared_rr: Path) -> None:
+    rr, _ = read_rr_file(shared_rr / "polar_h10_pvc_isolated_rr.csv")
+    corrected, flagged = correct_rr(rr)
+    # shared/data/rr/README.md: premature beats at 6-7, 24-25, 32-33, 34-35, 37-38.
+    pvc = {6, 7, 24, 25, 32, 33, 34, 35, 37, 38}
+    assert set(np.flatnonzero(flagged)) <= pvc
+    assert len(set(np.flatnonzero(flagged))) >= 8
+    assert float(np.max(np.abs(np.diff(corrected)))) < 200.0
+
+    calm, _ = read_rr_file(shared_rr / "polar_h10_slow_breathing_rr.csv")
+    assert correct_rr(calm)[1].mean() < 0.01
+
+
+def test_history_lists_sessions_newest_first_with_trends(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    for n in range(3):
+        proc = run_cli(
+            "run", "--sim", "--headless", "--speed", "max", "--duration", "70", "--seed",
+            str(n), "--db", str(db),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    proc = run_cli("history", "--json", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    sessions = data["sessions"]
+    assert len(sessions) == 3
+    starts = [s["started_at_unix_s"] for s in sessions]
+    assert starts == sorted(starts, reverse=True)
+    assert all(s["finished"] and s["resting_hr_bpm"] for s in sessions)
+    trend = data["trend"]["resting_hr_bpm"]
+    assert trend["change"] == pytest.approx(trend["recent"] - trend["earlier"], abs=2e-3)
+    assert data["trend"]["includes_simulated"] is True
+    text = run_cli("history", "--db", str(db)).stdout
+    assert all(s["session_id"] in text for s in sessions)
+    assert "Trend of resting HR" in text
+
+
+def test_history_trend_prefers_live_sessions(tmp_path: Path) -> None:
+    from biofeedback.models import StoredSession
+
+    def stored(n: int, hr: float, virtual: bool) -> StoredSession:
+        return StoredSession(
+            f"s{n}", 1000.0 - n, "full", "x", None, "0", virtual, Zone.GREEN, 300.0,
+            2000.0, "completed", 300.0, hr, 40.0,
+        )  # fmt: skip
+
+    history = build_history([stored(0, 90.0, True), stored(1, 60.0, False), stored(2, 64.0, False)])
+    assert history.hr_trend is not None
+    assert (history.hr_trend.recent, history.hr_trend.earlier) == (60.0, 64.0)
+    assert history.trend_includes_virtual is False
+    assert history.to_dict()["sessions"][0]["session_id"] == "s0"
+
+
+def test_review_mistakes_are_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    assert run_cli("run", "--sim", "--headless", "--speed", "max", "--duration", "5",
+                   "--db", str(db)).returncode == 0  # fmt: skip
+    assert_one_line_error(run_cli("review", "nosuch", "--db", str(db)), "nosuch")
+    assert_one_line_error(run_cli("delete", "latest", "--db", str(db)), "id")
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    proc = run_cli("review", "--csv", str(blocked / "x.csv"), "--db", str(db))
+    assert_one_line_error(proc, str(blocked / "x.csv"))

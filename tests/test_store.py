@@ -1,0 +1,361 @@
+"""The session store: a real SQLite file, the real recorder, real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from biofeedback.models import (
+    Action,
+    Baseline,
+    Contact,
+    Estimate,
+    HeartSample,
+    Quality,
+    SessionEnded,
+    SessionInfo,
+    SessionStarted,
+    Zone,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.session import ActionInbox, VirtualClock, run_session
+from biofeedback.store import (
+    RecorderSink,
+    SessionNotFoundError,
+    Store,
+    StoreOpenError,
+    default_db_path,
+    resolve_db_path,
+)
+from simulators.source import SimulatedSource
+from tests.test_cli import assert_one_line_error, run_cli
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def info(session_id: str, started: float = 1_700_000_000.0) -> SessionInfo:
+    return SessionInfo(session_id, "full", "simulator:calm", started)
+
+
+async def record_sim(
+    db: Path, session_id: str, *, duration_s: float = 120.0, actions: ActionInbox | None = None
+) -> None:
+    controller = PacingController(
+        load_protocol("full"),
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+    )
+    await run_session(
+        SimulatedSource("calm", seed=3),
+        ArousalEstimator(),
+        controller,
+        [RecorderSink(db, virtual=True)],
+        VirtualClock(None),
+        info(session_id, time.time()),
+        actions=actions,
+        duration_s=duration_s,
+    )
+
+
+# -- where the store lives
+
+
+def test_db_path_from_option_then_env_then_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BIOFEEDBACK_DB", str(tmp_path / "env.db"))
+    assert resolve_db_path(str(tmp_path / "opt.db")) == tmp_path / "opt.db"
+    assert resolve_db_path(None) == tmp_path / "env.db"
+    monkeypatch.delenv("BIOFEEDBACK_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_db_path() == tmp_path / "xdg" / "biofeedback" / "sessions.db"
+
+
+def test_default_store_is_created_private_in_xdg_data_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BIOFEEDBACK_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    proc = run_cli("run", "--sim", "--headless", "--speed", "max", "--duration", "5")
+    assert proc.returncode == 0, proc.stderr
+    db = tmp_path / "xdg" / "biofeedback" / "sessions.db"
+    assert mode(db) == 0o600
+    assert mode(db.parent) == 0o700
+    assert mode(tmp_path / "xdg") == 0o700
+    with Store(db) as store:
+        assert len(store.sessions()) == 1
+
+
+def test_store_files_are_private_while_open(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir(mode=0o755)
+    os.chmod(tmp_path / "a", 0o755)
+    db = tmp_path / "a" / "b" / "c" / "sessions.db"
+    with Store(db) as store:
+        writer = store.begin_session(info("s1"))
+        writer.write([HeartSample(1.0, 60.0, (1000.0,), (1.0,), Contact.DETECTED)])
+        files = sorted(p.name for p in db.parent.iterdir())
+        assert files == ["sessions.db", "sessions.db-shm", "sessions.db-wal"]
+        assert {mode(db.parent / name) for name in files} == {0o600}
+    assert mode(db.parent) == mode(db.parent.parent) == 0o700
+    # A folder that existed before is the user's: left as it was.
+    assert mode(tmp_path / "a") == 0o755
+
+
+# -- what a session leaves behind
+
+
+async def test_recorder_keeps_every_item_of_a_session(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    inbox = ActionInbox()
+    inbox.schedule(70.0, Action.SKIP)
+    inbox.schedule(80.0, Action.HURTS)
+    await record_sim(db, "rec1", duration_s=150.0, actions=inbox)
+    with Store(db) as store:
+        rec = store.load("rec1")
+    s = rec.session
+    assert s.finished
+    assert s.end_reason == "duration reached"
+    assert s.duration_s == 150.0
+    assert s.start_zone is Zone.GREEN
+    assert s.virtual
+    assert s.baseline_hr_bpm is not None
+    assert 40 < s.baseline_hr_bpm < 120
+    assert next(e.type for e in rec.events) == "session_started"
+    assert rec.events[-1].type == "session_ended"
+    assert [e.to_dict()["action"] for e in rec.events if e.type == "user_action"] == [
+        "skip",
+        "hurts",
+    ]
+    ticks = [e.t for e in rec.estimates]
+    assert ticks == [float(t) for t in range(1, len(ticks) + 1)]
+    assert len(ticks) >= 148
+    # Notifications once a second; every beat kept with its time.
+    notes = [x.t_s for x in rec.samples]
+    assert notes == [float(t) for t in range(1, len(notes) + 1)]
+    assert len(notes) >= 148
+    beat_t = [t for x in rec.samples for t in x.beat_t_s]
+    assert beat_t == sorted(beat_t)
+    assert len(beat_t) > 120
+    assert all(len(x.rr_ms) == len(x.beat_t_s) for x in rec.samples)
+
+
+async def test_two_sessions_record_into_one_store_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "both.db"
+    await asyncio.gather(record_sim(db, "one"), record_sim(db, "two"))
+    with Store(db) as store:
+        ids = {s.session_id for s in store.sessions()}
+        one, two = store.load("one"), store.load("two")
+    assert ids == {"one", "two"}
+    assert len(one.samples) == len(two.samples) == 119
+    assert one.session.finished
+    assert two.session.finished
+
+
+def test_two_processes_record_into_one_store_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "procs.db"
+    argv = [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"]
+    argv += ["--speed", "40", "--duration", "40", "--db", str(db)]
+    procs = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    with Store(db) as store:
+        sessions = store.sessions()
+        assert len(sessions) == 2
+        for s in sessions:
+            assert s.finished
+            assert len(store.load(s.session_id).samples) == 39
+
+
+async def test_recorder_commits_within_a_second_without_a_sample(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    sink = RecorderSink(db)
+    await sink.start(info("c1"))
+    await sink.handle(SessionStarted(0.0, "c1", "full", "sim", Zone.GREEN))
+    # Nothing else arrives, yet the event reaches the disk on the wall-time rule.
+    await asyncio.wait_for(sink.committed.wait(), timeout=5)
+    reader = sqlite3.connect(db)
+    assert reader.execute("SELECT type FROM events").fetchall() == [("session_started",)]
+    assert sink.commits == 1
+    await sink.stop()
+    reader.close()
+
+
+def test_unfinished_session_is_recognised(tmp_path: Path) -> None:
+    db = tmp_path / "u.db"
+    with Store(db) as store:
+        writer = store.begin_session(info("u1"))
+        writer.write(
+            [
+                SessionStarted(0.0, "u1", "full", "sim", Zone.GREEN),
+                HeartSample(1.0, 61.0, (990.0,), (0.99,), Contact.DETECTED),
+                Estimate(1.0, 61.0, None, None, Quality.HR_ONLY, 0.0),
+                HeartSample(2.0, 62.0, (960.0,), (1.95,), Contact.DETECTED),
+            ]
+        )
+    with Store(db) as store:
+        s = store.session("latest")
+    assert not s.finished
+    assert s.end_reason is None
+    assert s.last_t_s == 2.0
+    assert s.length_s == 2.0
+
+
+# -- finding and removing sessions
+
+
+def test_session_by_id_prefix_or_latest(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    with Store(db) as store:
+        for n, sid in enumerate(["aaa111", "aaa222", "bbb333"]):
+            store.begin_session(info(sid, 1000.0 + n))
+        assert store.session("latest").session_id == "bbb333"
+        assert store.session("aaa2").session_id == "aaa222"
+        assert store.session("aaa111").session_id == "aaa111"
+        with pytest.raises(SessionNotFoundError, match="more than one"):
+            store.session("aaa")
+        with pytest.raises(SessionNotFoundError, match="zzz"):
+            store.session("zzz")
+        with pytest.raises(SessionNotFoundError, match="'a%'"):
+            store.session("a%")  # a LIKE wildcard in the id matches nothing
+        assert [s.session_id for s in store.sessions()] == ["bbb333", "aaa222", "aaa111"]
+
+
+async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    await record_sim(db, "keep", duration_s=30)
+    await record_sim(db, "gone", duration_s=30)
+    proc = run_cli("delete", "gone", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert "gone" in proc.stdout
+    with Store(db) as store:
+        assert [s.session_id for s in store.sessions()] == ["keep"]
+        assert len(store.load("keep").samples) == 29
+    raw = sqlite3.connect(db)
+    for table in ("samples", "beats", "estimates", "events"):
+        sessions = raw.execute(f"SELECT count(DISTINCT session) FROM {table}").fetchone()[0]
+        assert sessions == 1, table
+    raw.close()
+    assert_one_line_error(run_cli("delete", "gone", "--db", str(db)), "gone")
+    assert_one_line_error(run_cli("review", "gone", "--db", str(db)), "gone")
+
+
+# -- resting baseline for --zone auto
+
+
+def test_resting_baseline_is_the_median_of_recent_completed_live_sessions(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "b.db"
+    with Store(db) as store:
+        assert store.resting_baseline() is None
+
+        def session(sid: str, n: int, hr: float, rmssd: float, *, virtual: bool, end: bool) -> None:
+            writer = store.begin_session(info(sid, 1000.0 + n), virtual=virtual)
+            items: list[object] = [Baseline(60.0, hr, rmssd, Quality.OK)]
+            if end:
+                items.append(SessionEnded(300.0, sid, "completed", 300.0))
+            writer.write(items)  # type: ignore[arg-type]
+
+        for n, hr in enumerate([80.0, 70.0, 60.0, 62.0, 64.0, 66.0, 68.0]):
+            session(f"live{n}", n, hr, hr / 2, virtual=False, end=True)
+        session("sim", 10, 100.0, 10.0, virtual=True, end=True)
+        session("crashed", 11, 100.0, 10.0, virtual=False, end=False)
+        rest = store.resting_baseline()
+        assert rest is not None
+        # live2..live6: 60, 62, 64, 66, 68
+        assert (rest.hr_bpm, rest.rmssd_ms, rest.sessions) == (64.0, 32.0, 5)
+        with_sim = store.resting_baseline(include_virtual=True, recent=3)
+        assert with_sim is not None
+        assert with_sim.hr_bpm == 68.0
+
+
+# -- files that are not our store
+
+
+def foreign_db(path: Path) -> Path:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE photos (name TEXT)")
+    db.commit()
+    db.close()
+    return path
+
+
+def newer_db(path: Path) -> Path:
+    with Store(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    return path
+
+
+def garbage(path: Path) -> Path:
+    path.write_bytes(os.urandom(8192))
+    return path
+
+
+def truncated(path: Path) -> Path:
+    with Store(path) as store:
+        store.begin_session(info("t1"))
+    data = path.read_bytes()
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * (len(data) - 16))
+    return path
+
+
+FOREIGN = (foreign_db, ["another program"])
+GARBAGE = (garbage, ["not a biofeedback session store"])
+
+
+@pytest.mark.parametrize(
+    ("command", "make", "words"),
+    [
+        ("review", *FOREIGN),
+        ("review", newer_db, ["newer"]),
+        ("review", *GARBAGE),
+        ("review", truncated, ["biofeedback session store"]),
+        ("run", *FOREIGN),
+        ("run", *GARBAGE),
+        ("history", *FOREIGN),
+        ("history", *GARBAGE),
+    ],
+)
+def test_foreign_or_damaged_store_is_one_line_exit_2(
+    tmp_path: Path, command: str, make: object, words: list[str]
+) -> None:
+    db = make(tmp_path / "other.db")  # type: ignore[operator]
+    before = db.read_bytes()
+    args = ["run", "--sim", "--headless", "--speed", "max"] if command == "run" else [command]
+    proc = run_cli(*args, "--db", str(db))
+    assert_one_line_error(proc, str(db), *words)
+    assert proc.stdout == ""
+    assert db.read_bytes() == before
+
+
+def test_store_refuses_foreign_file_in_process(tmp_path: Path) -> None:
+    with pytest.raises(StoreOpenError, match="another program"):
+        Store(foreign_db(tmp_path / "x.db"))
+
+
+def test_review_and_history_without_a_store(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    assert_one_line_error(run_cli("review", "--db", str(missing)), "no sessions")
+    proc = run_cli("history", "--json", "--db", str(missing))
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["sessions"] == []
+    assert not missing.exists()
