@@ -7,6 +7,7 @@ conversion, so every layer can import it without pulling anything else in.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -367,15 +368,30 @@ class StoredSession:
         return self.duration_s if self.duration_s is not None else self.last_t_s
 
 
-@dataclass(frozen=True, slots=True)
+# Field for field the arguments of Estimate and HeartSample: a day of them is
+# kept as plain tuples, and the objects are made only when someone asks.
+EstimateRow = tuple[float, float | None, float | None, float | None, Quality, float]
+SampleRow = tuple[float, float | None, tuple[float, ...], tuple[float, ...], Contact, int | None]
+
+
+@dataclass(frozen=True)
 class Recording:
     """Everything recorded for one session, each part in time order.
 
     ``events`` holds every event except the ~1 Hz ``estimate`` ones, which are
-    in ``estimates``.
+    in ``estimates``. ``estimate_rows`` and ``sample_rows`` are the same data
+    as tuples, cheap to turn into columns.
     """
 
     session: StoredSession
     events: tuple[SessionEvent, ...]
-    estimates: tuple[Estimate, ...]
-    samples: tuple[HeartSample, ...]
+    estimate_rows: tuple[EstimateRow, ...] = field(repr=False)
+    sample_rows: tuple[SampleRow, ...] = field(repr=False)
+
+    @functools.cached_property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return tuple(Estimate(*row) for row in self.estimate_rows)
+
+    @functools.cached_property
+    def samples(self) -> tuple[HeartSample, ...]:
+        return tuple(HeartSample(*row) for row in self.sample_rows)

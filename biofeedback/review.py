@@ -13,7 +13,8 @@ import io
 import json
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -177,24 +178,20 @@ class _Series:
 
     @classmethod
     def of(cls, rec: Recording) -> _Series:
-        est = rec.estimates
-
-        def column(get: Callable[[Any], float | None]) -> np.ndarray:
-            return np.fromiter(
-                (math.nan if (v := get(e)) is None else v for e in est), float, len(est)
-            )
-
-        beat_t = [t for s in rec.samples for t in s.beat_t_s]
-        rr = [r for s in rec.samples for r in s.rr_ms]
+        n = len(rec.estimate_rows)
+        t, hr, rmssd, arousal, quality, artifacts = (
+            zip(*rec.estimate_rows, strict=True) if n else ((),) * 6
+        )
+        # None becomes NaN in a float array.
         return cls(
-            est_t_s=column(lambda e: e.t),
-            est_hr_bpm=column(lambda e: e.hr_bpm),
-            est_rmssd_ms=column(lambda e: e.rmssd_ms),
-            est_arousal=column(lambda e: e.arousal),
-            est_no_signal=np.fromiter((e.quality == "no_signal" for e in est), bool, len(est)),
-            est_artifact_rate=column(lambda e: e.artifact_rate),
-            beat_t_s=np.asarray(beat_t, float),
-            rr_ms=np.asarray(rr, float),
+            est_t_s=np.array(t, float),
+            est_hr_bpm=np.array(hr, float),
+            est_rmssd_ms=np.array(rmssd, float),
+            est_arousal=np.array(arousal, float),
+            est_no_signal=np.array([q == "no_signal" for q in quality], bool),
+            est_artifact_rate=np.array(artifacts, float),
+            beat_t_s=np.array([b for row in rec.sample_rows for b in row[3]], float),
+            rr_ms=np.array([r for row in rec.sample_rows for r in row[2]], float),
         )
 
 
@@ -277,7 +274,7 @@ def summarize(rec: Recording) -> SessionSummary:
         extended_s=sum((e.by_s for e in rec.events if isinstance(e, StepExtended)), 0.0),
         changes=tuple(e for e in rec.events if e.type in CHANGE_TYPES),
         regions=regions,
-        samples=len(rec.samples),
+        samples=len(rec.sample_rows),
         beats=int(series.rr_ms.size),
         no_signal_s=float(series.est_no_signal.sum()) * tick_s,
         artifact_rate=float(flagged.mean()) if flagged.size else 0.0,
@@ -678,7 +675,7 @@ def write_rr(rec: Recording, out: IO[str], *, corrected: bool = False) -> int:
     Raw is what Kubios and Elite HRV expect (they apply their own correction);
     ``corrected`` replaces artifacts as ``correct_rr`` does. Returns the count.
     """
-    rr = [r for s in rec.samples for r in s.rr_ms]
+    rr = [r for row in rec.sample_rows for r in row[2]]
     values: Iterable[float] = correct_rr(rr)[0].tolist() if corrected else rr
     text = rr_lines(values)
     out.write(text)
@@ -689,6 +686,29 @@ def write_rr(rec: Recording, out: IO[str], *, corrected: bool = False) -> int:
 # Plots
 
 ZONE_COLOURS = {Zone.GREEN: "#d8f0d8", Zone.YELLOW: "#fbf0c0", Zone.RED: "#f6d0d0"}
+
+
+PLOT_POINTS = 4000
+
+
+def _envelope(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``PLOT_POINTS`` points that keep every peak and trough:
+    the min and max of each bucket, in turn (a day has 86,400 estimates; a
+    figure is about 1,000 pixels wide)."""
+    if x.size <= PLOT_POINTS:
+        return x, y
+    per = -(-x.size // (PLOT_POINTS // 2))
+    usable = x.size // per * per
+    xb = x[:usable].reshape(-1, per)
+    yb = y[:usable].reshape(-1, per)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bucket stays NaN
+        low, high = np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)
+    xs = np.repeat(xb[:, 0], 2)
+    xs[1::2] = xb[:, -1]
+    ys = np.empty(xs.size)
+    ys[0::2], ys[1::2] = low, high
+    return np.concatenate([xs, x[usable:]]), np.concatenate([ys, y[usable:]])
 
 
 def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
@@ -707,11 +727,11 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
     fig = Figure(figsize=(11, 7), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     hr_ax, rmssd_ax, arousal_ax = axes
-    hr_ax.plot(x, series.est_hr_bpm, color="#b03030", linewidth=0.9)
+    hr_ax.plot(*_envelope(x, series.est_hr_bpm), color="#b03030", linewidth=0.9)
     hr_ax.set_ylabel("HR (bpm)")
-    rmssd_ax.plot(x, series.est_rmssd_ms, color="#3050a0", linewidth=0.9)
+    rmssd_ax.plot(*_envelope(x, series.est_rmssd_ms), color="#3050a0", linewidth=0.9)
     rmssd_ax.set_ylabel("RMSSD (ms)")
-    arousal_ax.plot(x, series.est_arousal, color="#505050", linewidth=0.9)
+    arousal_ax.plot(*_envelope(x, series.est_arousal), color="#505050", linewidth=0.9)
     arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
     arousal_ax.set_ylabel("arousal")
     arousal_ax.set_xlabel(f"session time ({unit})")

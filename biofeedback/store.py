@@ -18,6 +18,7 @@ import math
 import os
 import sqlite3
 import statistics
+import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +136,9 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+# A notification's beats live in its row as one BLOB of little-endian
+# float64 pairs (beat time s, RR ms): a day is ~86,000 rows, not ~200,000, and
+# reads back in a fraction of a second.
 def _schema_v1(db: sqlite3.Connection) -> None:
     _run_script(
         db,
@@ -164,26 +168,20 @@ def _schema_v1(db: sqlite3.Connection) -> None:
             hr_bpm REAL,
             contact TEXT NOT NULL,
             energy_kj INTEGER,
+            beats BLOB NOT NULL,
             PRIMARY KEY (session, seq)
-        ) WITHOUT ROWID;
-        CREATE TABLE beats (
-            session INTEGER NOT NULL REFERENCES sessions(id),
-            seq INTEGER NOT NULL,
-            k INTEGER NOT NULL,
-            t_s REAL NOT NULL,
-            rr_ms REAL NOT NULL,
-            PRIMARY KEY (session, seq, k)
         ) WITHOUT ROWID;
         CREATE TABLE estimates (
             session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
             t_s REAL NOT NULL,
             hr_bpm REAL,
             rmssd_ms REAL,
             arousal REAL,
             quality TEXT NOT NULL,
-            artifact_rate REAL NOT NULL
-        );
-        CREATE INDEX estimates_by_session ON estimates (session);
+            artifact_rate REAL NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
         CREATE TABLE events (
             session INTEGER NOT NULL REFERENCES sessions(id),
             seq INTEGER NOT NULL,
@@ -274,6 +272,14 @@ class Store:
             raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
         try:
             self._prepare(db)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
+            raise StoreOpenError(
+                f"the session store {self.path} stayed locked by another program for"
+                f" {BUSY_TIMEOUT_MS / 1000:g} s; try again"
+            ) from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreOpenError(
@@ -287,7 +293,13 @@ class Store:
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._check_identity(db)
+        # One snapshot: another process may be creating the schema right now.
+        db.execute("BEGIN")
+        try:
+            self._check_identity(db)
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             log.warning("the session store %s could not switch to WAL", self.path)
         db.execute("PRAGMA synchronous = FULL")
@@ -421,35 +433,28 @@ class Store:
                     "SELECT data FROM events WHERE session = ? ORDER BY seq", (key,)
                 )
             )
+            # Enum lookups by dict: a day holds ~170,000 of them.
+            quality = {q.value: q for q in Quality}
             estimates = tuple(
-                Estimate(t, hr, rmssd, arousal, Quality(quality), artifacts)
-                for t, hr, rmssd, arousal, quality, artifacts in db.execute(
+                (t, hr, rmssd, arousal, quality[q], artifacts)
+                for t, hr, rmssd, arousal, q, artifacts in db.execute(
                     "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate"
-                    " FROM estimates WHERE session = ? ORDER BY rowid",
+                    " FROM estimates WHERE session = ? ORDER BY seq",
                     (key,),
-                )
+                ).fetchall()
             )
-            beats: dict[int, tuple[list[float], list[float]]] = {}
-            for seq, t_s, rr_ms in db.execute(
-                "SELECT seq, t_s, rr_ms FROM beats WHERE session = ? ORDER BY seq, k", (key,)
-            ):
-                entry = beats.get(seq)
-                if entry is None:
-                    entry = beats[seq] = ([], [])
-                entry[0].append(rr_ms)
-                entry[1].append(t_s)
-            no_beats: tuple[list[float], list[float]] = ([], [])
-            samples = []
-            for seq, t_s, hr, contact, energy in db.execute(
-                "SELECT seq, t_s, hr_bpm, contact, energy_kj FROM samples"
+            contact = {c.value: c for c in Contact}
+            rows = db.execute(
+                "SELECT t_s, hr_bpm, contact, energy_kj, beats FROM samples"
                 " WHERE session = ? ORDER BY seq",
                 (key,),
-            ):
-                rr, beat_t = beats.get(seq, no_beats)
-                samples.append(
-                    HeartSample(t_s, hr, tuple(rr), tuple(beat_t), Contact(contact), energy)
-                )
-        return Recording(session, events, estimates, tuple(samples))
+            ).fetchall()
+            unpack = _beats_unpacker()
+            samples = tuple(
+                (t_s, hr, (pairs := unpack(blob))[1::2], pairs[0::2], contact[c], energy)
+                for t_s, hr, c, energy, blob in rows
+            )
+        return Recording(session, events, estimates, samples)
 
     def resting_baseline(
         self, *, recent: int = 5, include_virtual: bool = False
@@ -484,7 +489,7 @@ class Store:
             raise StoreError("name the session to delete by its id (see `biofeedback history`)")
         key, session = self._find(ref)
         with self._writing() as db:
-            for table in ("beats", "samples", "estimates", "events", "sessions"):
+            for table in ("samples", "estimates", "events", "sessions"):
                 column = "id" if table == "sessions" else "session"
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
         # Do not leave the deleted pages readable in the write-ahead log.
@@ -514,6 +519,25 @@ class Store:
         return _SessionWriter(self, cur.lastrowid)
 
 
+def _pack_beats(beat_t_s: Sequence[float], rr_ms: Sequence[float]) -> bytes:
+    pairs = [x for pair in zip(beat_t_s, rr_ms, strict=True) for x in pair]
+    return struct.pack(f"<{len(pairs)}d", *pairs)
+
+
+def _beats_unpacker() -> Callable[[bytes], tuple[float, ...]]:
+    """Unpack a beats BLOB, with one compiled struct per length seen."""
+    formats: dict[int, Callable[[bytes], tuple[float, ...]]] = {}
+
+    def unpack(blob: bytes) -> tuple[float, ...]:
+        size = len(blob)
+        fn = formats.get(size)
+        if fn is None:
+            fn = formats[size] = struct.Struct(f"<{size // 8}d").unpack
+        return fn(blob)
+
+    return unpack
+
+
 def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -525,26 +549,34 @@ class _SessionWriter:
         self.store = store
         self.key = key
         self._sample_seq = 0
+        self._estimate_seq = 0
         self._event_seq = 0
 
     def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
         key = self.key
         samples: list[tuple[Any, ...]] = []
-        beats: list[tuple[Any, ...]] = []
         estimates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         updates: list[tuple[str, tuple[Any, ...]]] = []
         last_t_s = 0.0
         for item in items:
             if isinstance(item, HeartSample):
-                seq = self._sample_seq
-                self._sample_seq += 1
+                times = item.beat_t_s
+                if len(times) != len(item.rr_ms):
+                    # A source without beat times: the arrival time is the best guess.
+                    times = (item.t_s,) * len(item.rr_ms)
                 samples.append(
-                    (key, seq, item.t_s, item.hr_bpm, item.contact.value, item.energy_kj)
+                    (
+                        key,
+                        self._sample_seq,
+                        item.t_s,
+                        item.hr_bpm,
+                        item.contact.value,
+                        item.energy_kj,
+                        _pack_beats(times, item.rr_ms),
+                    )
                 )
-                times = item.beat_t_s if len(item.beat_t_s) == len(item.rr_ms) else None
-                for k, rr_ms in enumerate(item.rr_ms):
-                    beats.append((key, seq, k, times[k] if times else item.t_s, rr_ms))
+                self._sample_seq += 1
                 last_t_s = max(last_t_s, item.t_s)
                 continue
             last_t_s = max(last_t_s, item.t)
@@ -552,6 +584,7 @@ class _SessionWriter:
                 estimates.append(
                     (
                         key,
+                        self._estimate_seq,
                         item.t,
                         _finite(item.hr_bpm),
                         _finite(item.rmssd_ms),
@@ -560,6 +593,7 @@ class _SessionWriter:
                         item.artifact_rate,
                     )
                 )
+                self._estimate_seq += 1
                 continue
             data = item.to_dict()
             events.append((key, self._event_seq, item.t, item.type, json.dumps(data)))
@@ -582,11 +616,9 @@ class _SessionWriter:
                 )
         with self.store._writing() as db:
             if samples:
-                db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", samples)
-            if beats:
-                db.executemany("INSERT INTO beats VALUES (?, ?, ?, ?, ?)", beats)
+                db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", samples)
             if estimates:
-                db.executemany("INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?)", estimates)
+                db.executemany("INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", estimates)
             if events:
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
             for assignment, values in updates:

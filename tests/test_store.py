@@ -247,7 +247,7 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
         assert [s.session_id for s in store.sessions()] == ["keep"]
         assert len(store.load("keep").samples) == 29
     raw = sqlite3.connect(db)
-    for table in ("samples", "beats", "estimates", "events"):
+    for table in ("samples", "estimates", "events"):
         sessions = raw.execute(f"SELECT count(DISTINCT session) FROM {table}").fetchone()[0]
         assert sessions == 1, table
     raw.close()

@@ -1,0 +1,191 @@
+"""What recording costs, and how long reviewing a 24-hour recording takes.
+
+1. Recorder cost per sample: a 1 Hz notification (about 1.2 beats) plus the
+   estimate event of that second, fed to RecorderSink as fast as possible;
+   the time on the event loop (``handle``) and end to end (until stop() has
+   committed everything), beside bare sqlite3 inserting the same rows in one
+   transaction (the peer).
+2. A 24 h session (~100,000 real beats: the 60-minute NSRDB extract of
+   ../shared/data/rr played 24 times) run through the real session loop into
+   the store, then `biofeedback review --json` and `review --png` on it, as a
+   user runs them (wall time of the command; goal: under 2 s).
+
+Run: .venv/bin/python benchmarks/store.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from biofeedback.models import (  # noqa: E402
+    Contact,
+    Estimate,
+    HeartSample,
+    Quality,
+    SessionInfo,
+)
+from biofeedback.pacing.arousal import ArousalEstimator  # noqa: E402
+from biofeedback.pacing.controller import PacingController  # noqa: E402
+from biofeedback.pacing.protocols import load_protocol  # noqa: E402
+from biofeedback.sensors.replay import ReplaySource, beat_times, pack_beats  # noqa: E402
+from biofeedback.session import VirtualClock, run_session  # noqa: E402
+from biofeedback.store import RecorderSink, Store  # noqa: E402
+
+SHARED_RR = ROOT.parent / "shared" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"
+DAY_S = 24 * 3600.0
+
+
+def items_for(seconds: int) -> list[HeartSample | Estimate]:
+    rr = [float(x) for x in SHARED_RR.read_text().split()]
+    rr = (rr * (seconds // 3000 + 1))[: int(seconds * 1.3)]
+    samples = pack_beats(beat_times(rr), rr)[:seconds]
+    out: list[HeartSample | Estimate] = []
+    for s in samples:
+        out.append(Estimate(s.t_s, s.hr_bpm, 42.0, 0.3, Quality.OK, 0.01))
+        out.append(HeartSample(s.t_s, s.hr_bpm, s.rr_ms, s.beat_t_s, Contact.DETECTED))
+    return out
+
+
+async def recorder_cost(db: Path, items: list[HeartSample | Estimate]) -> tuple[float, float]:
+    sink = RecorderSink(db)
+    await sink.start(SessionInfo("bench", "full", "bench", time.time()))
+    loop_s = 0.0
+    start = time.perf_counter()
+    for n, item in enumerate(items):
+        t0 = time.perf_counter()
+        await sink.handle(item)
+        loop_s += time.perf_counter() - t0
+        if n % 64 == 0:
+            await asyncio.sleep(0)  # let the writer run, as the session loop does
+    await sink.stop()
+    return loop_s, time.perf_counter() - start
+
+
+def bare_sqlite(db: Path, items: list[HeartSample | Estimate]) -> float:
+    """The same rows in the same layout, inserted in one transaction: the floor."""
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("CREATE TABLE samples (seq, t_s, hr_bpm, contact, rr_ms, beat_t_s)")
+    con.execute("CREATE TABLE estimates (seq, t_s, hr_bpm, rmssd_ms, arousal, q, artifacts)")
+    start = time.perf_counter()
+    con.execute("BEGIN")
+    for seq, item in enumerate(items):
+        if isinstance(item, HeartSample):
+            rr = " ".join(map(repr, item.rr_ms))
+            beat_t = " ".join(map(repr, item.beat_t_s))
+            con.execute(
+                "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, item.t_s, item.hr_bpm, "detected", rr, beat_t),
+            )
+        else:
+            con.execute(
+                "INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, item.t, item.hr_bpm, item.rmssd_ms, item.arousal, "ok", 0.0),
+            )
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def day_protocols(folder: Path) -> tuple[Path, Path]:
+    """A green routine of tense/release cycles and a rest routine, each a day long."""
+    regions = ["feet", "calves", "thighs", "hands", "shoulders", "face"]
+    green = ['name = "day"\ntitle = "Day"\nzone = "green"\ndescription = "bench"\n']
+    rest = ['name = "day-rest"\ntitle = "Day rest"\nzone = "red"\ndescription = "bench"\n']
+    for n in range(int(DAY_S // 40) + 2):
+        region = regions[n % len(regions)]
+        green.append(
+            f'[[steps]]\nid = "t{n}"\nkind = "tense"\nregion = "{region}"\ncue = "Tense."\ns = 10\n'
+            f'[[steps]]\nid = "r{n}"\nkind = "release"\nregion = "{region}"\ncue = "Let go."\n'
+            "s = 30\n"
+        )
+        rest.append(f'[[steps]]\nid = "rest{n}"\nkind = "rest"\ncue = "Rest."\ns = 40\n')
+    (folder / "day.toml").write_text("".join(green))
+    (folder / "day-rest.toml").write_text("".join(rest))
+    return folder / "day.toml", folder / "day-rest.toml"
+
+
+async def record_day(db: Path, folder: Path) -> tuple[float, int, int]:
+    rr = [float(x) for x in SHARED_RR.read_text().split()]
+    day_rr = rr * 24
+    samples = pack_beats(beat_times(day_rr), day_rr)
+    green_path, rest_path = day_protocols(folder)
+    rest = load_protocol(str(rest_path))
+    controller = PacingController(load_protocol(str(green_path)), yellow=rest, red=rest)
+    sink = RecorderSink(db, virtual=True)
+    start = time.perf_counter()
+    await run_session(
+        ReplaySource(samples, "replay:nsrdb-60min x24"),
+        ArousalEstimator(),
+        controller,
+        [sink],
+        VirtualClock(None),
+        SessionInfo("day", "day", "replay:nsrdb-60min x24", time.time()),
+        duration_s=DAY_S,
+        drain_timeout_s=600.0,
+    )
+    assert sink.items_written, "the recorder wrote nothing"
+    return time.perf_counter() - start, len(day_rr), sink.items_written
+
+
+def timed(argv: list[str], runs: int) -> float:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True)
+        out.append(time.perf_counter() - start)
+    return statistics.median(out)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        items = items_for(20_000)
+        n_samples = sum(isinstance(i, HeartSample) for i in items)
+        loop_s, total_s = asyncio.run(recorder_cost(folder / "rec.db", items))
+        peer_s = bare_sqlite(folder / "bare.db", items)
+        print(f"recorder, {n_samples} samples + {len(items) - n_samples} estimates:")
+        print(f"  on the event loop   {loop_s / n_samples * 1e6:7.2f} µs per sample")
+        print(f"  end to end          {total_s / n_samples * 1e6:7.2f} µs per sample")
+        print(
+            f"  bare sqlite3 (peer) {peer_s / n_samples * 1e6:7.2f} µs per sample"
+            f"  (recorder / peer {total_s / peer_s:.2f})"
+        )
+
+        db = folder / "day.db"
+        session_s, beats, written = asyncio.run(record_day(db, folder))
+        with Store(db) as store:
+            rec = store.load("day")
+        print(
+            f"24 h session: {beats} beats fed, {sum(len(s.rr_ms) for s in rec.samples)} stored,"
+            f" {len(rec.estimates)} estimates, {len(rec.events)} events, {written} items;"
+            f" recorded in {session_s:.1f} s at --speed max;"
+            f" store {db.stat().st_size / 1e6:.1f} MB"
+        )
+        exe = [sys.executable, "-m", "biofeedback"]
+        json_s = timed([*exe, "review", "day", "--json", "--db", str(db)], 3)
+        png_s = timed([*exe, "review", "day", "--png", str(folder / "day.png"), "--db", str(db)], 3)
+        both_s = timed(
+            [*exe, "review", "day", "--json", "--png", str(folder / "d.png"), "--db", str(db)], 3
+        )
+        bare_s = timed([sys.executable, "-c", "import numpy"], 3)
+        print(f"review --json         median {json_s:.2f} s  (goal < 2 s)")
+        print(f"review --png          median {png_s:.2f} s  (goal < 2 s)")
+        print(f"review --json --png   median {both_s:.2f} s  (goal < 2 s)")
+        print(f"python + numpy start  median {bare_s:.2f} s  (floor of any command above)")
+
+
+if __name__ == "__main__":
+    main()
