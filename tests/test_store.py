@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sqlite3
@@ -142,10 +143,10 @@ async def test_recorder_keeps_every_item_of_a_session(tmp_path: Path) -> None:
     ticks = [e.t for e in rec.estimates]
     assert ticks == [float(t) for t in range(1, len(ticks) + 1)]
     assert len(ticks) >= 148
-    # Notifications once a second; every beat kept with its time.
+    # Notifications about once a second; every beat kept with its time.
     notes = [x.t_s for x in rec.samples]
-    assert notes == [float(t) for t in range(1, len(notes) + 1)]
     assert len(notes) >= 148
+    assert all(0.9 < b - a < 1.1 for a, b in itertools.pairwise(notes))
     beat_t = [t for x in rec.samples for t in x.beat_t_s]
     assert beat_t == sorted(beat_t)
     assert len(beat_t) > 120
@@ -159,7 +160,9 @@ async def test_two_sessions_record_into_one_store_at_once(tmp_path: Path) -> Non
         ids = {s.session_id for s in store.sessions()}
         one, two = store.load("one"), store.load("two")
     assert ids == {"one", "two"}
-    assert len(one.samples) == len(two.samples) == 119
+    # The same simulated person heard the same cues: the same beats, all kept.
+    assert len(one.samples) >= 118
+    assert one.samples == two.samples
     assert one.session.finished
     assert two.session.finished
 
@@ -179,7 +182,7 @@ def test_two_processes_record_into_one_store_at_once(tmp_path: Path) -> None:
         assert len(sessions) == 2
         for s in sessions:
             assert s.finished
-            assert len(store.load(s.session_id).samples) == 39
+            assert len(store.load(s.session_id).samples) >= 38
 
 
 async def test_recorder_commits_within_a_second_without_a_sample(tmp_path: Path) -> None:
@@ -240,12 +243,14 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
     db = tmp_path / "d.db"
     await record_sim(db, "keep", duration_s=30)
     await record_sim(db, "gone", duration_s=30)
+    with Store(db) as store:
+        kept = store.load("keep").samples
     proc = run_cli("delete", "gone", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     assert "gone" in proc.stdout
     with Store(db) as store:
         assert [s.session_id for s in store.sessions()] == ["keep"]
-        assert len(store.load("keep").samples) == 29
+        assert store.load("keep").samples == kept
     raw = sqlite3.connect(db)
     for table in ("samples", "estimates", "events"):
         sessions = raw.execute(f"SELECT count(DISTINCT session) FROM {table}").fetchone()[0]
