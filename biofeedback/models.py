@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -380,13 +380,17 @@ class Recording:
 
     ``events`` holds every event except the ~1 Hz ``estimate`` ones, which are
     in ``estimates``. ``estimate_rows`` and ``sample_rows`` are the same data
-    as tuples, cheap to turn into columns.
+    as tuples, and ``beat_t_s`` / ``rr_ms`` every beat of every sample, flat:
+    cheap to turn into columns (the store may decode ``sample_rows`` only
+    when they are first used).
     """
 
     session: StoredSession
     events: tuple[SessionEvent, ...]
-    estimate_rows: tuple[EstimateRow, ...] = field(repr=False)
-    sample_rows: tuple[SampleRow, ...] = field(repr=False)
+    estimate_rows: Sequence[EstimateRow] = field(repr=False)
+    sample_rows: Sequence[SampleRow] = field(repr=False)
+    beat_t_s: Sequence[float] = field(repr=False, default=())
+    rr_ms: Sequence[float] = field(repr=False, default=())
 
     @functools.cached_property
     def estimates(self) -> tuple[Estimate, ...]:

@@ -190,8 +190,8 @@ class _Series:
             est_arousal=np.array(arousal, float),
             est_no_signal=np.array([q == "no_signal" for q in quality], bool),
             est_artifact_rate=np.array(artifacts, float),
-            beat_t_s=np.array([b for row in rec.sample_rows for b in row[3]], float),
-            rr_ms=np.array([r for row in rec.sample_rows for r in row[2]], float),
+            beat_t_s=np.array(rec.beat_t_s, float),
+            rr_ms=np.array(rec.rr_ms, float),
         )
 
 
@@ -675,7 +675,7 @@ def write_rr(rec: Recording, out: IO[str], *, corrected: bool = False) -> int:
     Raw is what Kubios and Elite HRV expect (they apply their own correction);
     ``corrected`` replaces artifacts as ``correct_rr`` does. Returns the count.
     """
-    rr = [r for row in rec.sample_rows for r in row[2]]
+    rr = list(rec.rr_ms)
     values: Iterable[float] = correct_rr(rr)[0].tolist() if corrected else rr
     text = rr_lines(values)
     out.write(text)
@@ -688,27 +688,34 @@ def write_rr(rec: Recording, out: IO[str], *, corrected: bool = False) -> int:
 ZONE_COLOURS = {Zone.GREEN: "#d8f0d8", Zone.YELLOW: "#fbf0c0", Zone.RED: "#f6d0d0"}
 
 
-PLOT_POINTS = 4000
+PLOT_BUCKETS = 2000
+# More markers than this would paint the whole plot: leave them out.
+MAX_MARKERS = 400
 
 
-def _envelope(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most about ``PLOT_POINTS`` points that keep every peak and trough:
-    the min and max of each bucket, in turn (a day has 86,400 estimates; a
-    figure is about 1,000 pixels wide)."""
-    if x.size <= PLOT_POINTS:
-        return x, y
-    per = -(-x.size // (PLOT_POINTS // 2))
+def _trace(ax: Any, x: np.ndarray, y: np.ndarray, colour: str) -> None:
+    """A line, or for long records (a day has 86,400 estimates; a figure is
+    about 1,000 pixels wide) the mean of each bucket over a band from its
+    minimum to its maximum, so no peak is lost."""
+    if x.size <= 2 * PLOT_BUCKETS:
+        ax.plot(x, y, color=colour, linewidth=0.9)
+        return
+    per = -(-x.size // PLOT_BUCKETS)
     usable = x.size // per * per
-    xb = x[:usable].reshape(-1, per)
+    xb = x[:usable].reshape(-1, per)[:, 0]
     yb = y[:usable].reshape(-1, per)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bucket stays NaN
-        low, high = np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)
-    xs = np.repeat(xb[:, 0], 2)
-    xs[1::2] = xb[:, -1]
-    ys = np.empty(xs.size)
-    ys[0::2], ys[1::2] = low, high
-    return np.concatenate([xs, x[usable:]]), np.concatenate([ys, y[usable:]])
+        low, mean, high = np.nanmin(yb, axis=1), np.nanmean(yb, axis=1), np.nanmax(yb, axis=1)
+    ax.fill_between(xb, low, high, color=colour, alpha=0.25, linewidth=0)
+    ax.plot(xb, mean, color=colour, linewidth=0.7)
+
+
+def _marker_lines(times: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical lines from bottom to top at ``times``, as one polyline."""
+    x = np.repeat(np.asarray(times, float), 3)
+    y = np.tile([0.0, 1.0, np.nan], len(times))
+    return x, y
 
 
 def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
@@ -727,11 +734,11 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
     fig = Figure(figsize=(11, 7), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     hr_ax, rmssd_ax, arousal_ax = axes
-    hr_ax.plot(*_envelope(x, series.est_hr_bpm), color="#b03030", linewidth=0.9)
+    _trace(hr_ax, x, series.est_hr_bpm, "#b03030")
     hr_ax.set_ylabel("HR (bpm)")
-    rmssd_ax.plot(*_envelope(x, series.est_rmssd_ms), color="#3050a0", linewidth=0.9)
+    _trace(rmssd_ax, x, series.est_rmssd_ms, "#3050a0")
     rmssd_ax.set_ylabel("RMSSD (ms)")
-    arousal_ax.plot(*_envelope(x, series.est_arousal), color="#505050", linewidth=0.9)
+    _trace(arousal_ax, x, series.est_arousal, "#505050")
     arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
     arousal_ax.set_ylabel("arousal")
     arousal_ax.set_xlabel(f"session time ({unit})")
@@ -745,6 +752,10 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
     tense = [e.t / scale for e in steps if e.kind is StepKind.TENSE]
     others = [e.t / scale for e in steps if e.kind is not StepKind.TENSE]
     changes = [e.t / scale for e in rec.events if isinstance(e, StepExtended | ZoneChanged)]
+    marked = len(steps) <= MAX_MARKERS
+    if not marked:
+        tense, others = [], []
+        changes = [e.t / scale for e in rec.events if isinstance(e, ZoneChanged)]
     for ax in axes:
         for zone in Zone:
             bars = [(a / scale, (b - a) / scale) for z, a, b in spans if z is zone]
@@ -756,25 +767,16 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
                     facecolor=ZONE_COLOURS[zone],
                     zorder=0,
                 )
-        # One collection per kind: a 24 h record has thousands of steps.
-        ax.vlines(
-            others,
-            0,
-            1,
-            transform=ax.get_xaxis_transform(),
-            colors="#c0c0c0",
-            linewidth=0.4,
-            zorder=1,
-        )
-        ax.vlines(
-            tense,
-            0,
-            1,
-            transform=ax.get_xaxis_transform(),
-            colors="#8a6d3b",
-            linewidth=0.4,
-            zorder=1,
-        )
+        # One NaN-separated line per kind: a day has thousands of steps, and a
+        # collection of that many segments draws ten times slower.
+        for times, colour in ((others, "#c0c0c0"), (tense, "#8a6d3b")):
+            ax.plot(
+                *_marker_lines(times),
+                transform=ax.get_xaxis_transform(),
+                color=colour,
+                linewidth=0.4,
+                zorder=1,
+            )
     if changes:
         hr_ax.plot(
             changes,
@@ -789,8 +791,12 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
     status = "" if summary.finished else "  (unfinished)"
     fig.suptitle(
         f"{summary.protocol} session {summary.session_id}, {_local(summary.started_at_unix_s)}"
-        f"{status}: zones green/yellow/red as bands, step starts as lines"
-        f" (brown: tense), ▼ extension or zone change",
+        f"{status}: zones green/yellow/red as bands, "
+        + (
+            "step starts as lines (brown: tense), ▼ extension or zone change"
+            if marked
+            else f"{len(steps)} steps (too many to mark), ▼ zone change"
+        ),
         fontsize=9,
     )
     out = io.BytesIO()

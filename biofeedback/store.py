@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, Self, overload
 
 from biofeedback import BiofeedbackError, __version__
 from biofeedback.models import (
@@ -40,6 +40,7 @@ from biofeedback.models import (
     HeartSample,
     Quality,
     Recording,
+    SampleRow,
     SessionEnded,
     SessionEvent,
     SessionInfo,
@@ -448,18 +449,16 @@ class Store:
                     (key,),
                 ).fetchall()
             )
-            contact = {c.value: c for c in Contact}
             rows = db.execute(
                 "SELECT t_s, hr_bpm, contact, energy_kj, beats FROM samples"
                 " WHERE session = ? ORDER BY seq",
                 (key,),
             ).fetchall()
-            unpack = _beats_unpacker()
-            samples = tuple(
-                (t_s, hr, (pairs := unpack(blob))[1::2], pairs[0::2], contact[c], energy)
-                for t_s, hr, c, energy, blob in rows
-            )
-        return Recording(session, events, estimates, samples)
+        # Every beat at once (what review and plots need) without making a
+        # tuple per notification; those are made if someone reads them.
+        everything = b"".join(row[4] for row in rows)
+        pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
+        return Recording(session, events, estimates, _SampleRows(rows), pairs[0::2], pairs[1::2])
 
     def resting_baseline(
         self, *, recent: int = 5, include_virtual: bool = False
@@ -527,6 +526,40 @@ class Store:
 def _pack_beats(beat_t_s: Sequence[float], rr_ms: Sequence[float]) -> bytes:
     pairs = [x for pair in zip(beat_t_s, rr_ms, strict=True) for x in pair]
     return struct.pack(f"<{len(pairs)}d", *pairs)
+
+
+class _SampleRows(Sequence[SampleRow]):
+    """Sample rows decoded from the database rows on first use."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._raw = rows
+        self._rows: tuple[SampleRow, ...] | None = None
+
+    def _decoded(self) -> tuple[SampleRow, ...]:
+        if self._rows is None:
+            contact = {c.value: c for c in Contact}
+            unpack = _beats_unpacker()
+            self._rows = tuple(
+                (t_s, hr, (pairs := unpack(blob))[1::2], pairs[0::2], contact[c], energy)
+                for t_s, hr, c, energy, blob in self._raw
+            )
+            self._raw = []
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> SampleRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[SampleRow, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> SampleRow | tuple[SampleRow, ...]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[SampleRow]:
+        return iter(self._decoded())
 
 
 def _beats_unpacker() -> Callable[[bytes], tuple[float, ...]]:
