@@ -800,5 +800,9 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
         fontsize=9,
     )
     out = io.BytesIO()
-    fig.savefig(out, format=fmt, dpi=100)
+    # Light PNG compression: a third of the encoding time, a slightly larger file.
+    if fmt == "png":
+        fig.savefig(out, format=fmt, dpi=100, pil_kwargs={"compress_level": 1})
+    else:
+        fig.savefig(out, format=fmt, dpi=100)
     return out.getvalue()
