@@ -277,10 +277,10 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
         try:
-            self._prepare(db)
+            self._prepare_patiently(db)
         except sqlite3.OperationalError as exc:
             db.close()
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _is_busy(exc):
                 raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
             raise StoreOpenError(
                 f"the session store {self.path} stayed locked by another program for"
@@ -296,6 +296,19 @@ class Store:
             db.close()
             raise
         return db
+
+    def _prepare_patiently(self, db: sqlite3.Connection) -> None:
+        # When two processes create a store at once, SQLite may refuse a lock
+        # at once instead of waiting (waiting could deadlock): back off, retry.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._prepare(db)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -342,7 +355,8 @@ class Store:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -526,6 +540,10 @@ class Store:
 def _pack_beats(beat_t_s: Sequence[float], rr_ms: Sequence[float]) -> bytes:
     pairs = [x for pair in zip(beat_t_s, rr_ms, strict=True) for x in pair]
     return struct.pack(f"<{len(pairs)}d", *pairs)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 class _SampleRows(Sequence[SampleRow]):

@@ -185,6 +185,30 @@ def test_two_processes_record_into_one_store_at_once(tmp_path: Path) -> None:
             assert len(store.load(s.session_id).samples) >= 38
 
 
+def test_processes_creating_one_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from biofeedback.models import SessionInfo\n"
+        "from biofeedback.store import Store\n"
+        "with Store(sys.argv[1]) as s:\n"
+        "    s.begin_session(SessionInfo(sys.argv[2], 'full', 'x', 1.0))\n"
+    )
+    for round_ in range(2):
+        db = tmp_path / f"new{round_}.db"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(db), f"s{n}"],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(4)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, errors
+        with Store(db) as store:
+            assert {s.session_id for s in store.sessions()} == {"s0", "s1", "s2", "s3"}
+
+
 async def test_recorder_commits_within_a_second_without_a_sample(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     sink = RecorderSink(db)
