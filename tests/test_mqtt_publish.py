@@ -114,7 +114,9 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
     publisher = MqttPublisher(parse_url(mosquitto.url), MqttSettings(runner="alice"))
     record = Record()
     async with listening(mosquitto.port, "biofeedback/alice/#") as heard:
-        result = await simulated_session([record, publisher])
+        # At --speed max a loaded machine can finish the session before the
+        # publisher's first send, leaving only the final state to look at.
+        result = await simulated_session([record, publisher], speed=30)
         events = await heard.wait_for(
             lambda _: (
                 len(heard.payloads("biofeedback/alice/events")) >= result.events
