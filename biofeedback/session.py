@@ -352,12 +352,13 @@ class _Loop:
     async def _run_virtual(self, items: AsyncIterator[SourceItem]) -> None:
         while self.end_reason is None:
             item = await anext(items, None)
-            until = math.inf if item is None else item.t_s
-            await self._ticks_until(until)
-            if self.end_reason is not None:
-                return
             if item is None:
+                # A replay file has run out: the session ends with its data, as a
+                # live source's would.
                 self._finish("source ended")
+                return
+            await self._ticks_until(item.t_s)
+            if self.end_reason is not None:
                 return
             await self.clock.advance_to(item.t_s)
             self._handle_actions()

@@ -255,3 +255,26 @@ async def test_live_source_ending_ends_the_session() -> None:
     )
     assert result.reason == "source ended"
     assert [e.type for e in sink.events][-1] == "session_ended"
+
+
+class FiniteVirtualSource(QueueSource):
+    """A replay-like source: a fixed list of samples in simulated time."""
+
+    description = "test:finite"
+    virtual = True
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        for i in range(1, n + 1):
+            self.queue.put_nowait(HeartSample(float(i), 60.0, (1000.0,)))
+        self.queue.put_nowait(None)
+
+
+async def test_virtual_source_running_out_ends_the_session_with_its_data() -> None:
+    sink = ListSink()
+    result = await run_session(
+        FiniteVirtualSource(42), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
+    )
+    assert result.reason == "source ended"
+    assert result.duration_s == pytest.approx(42.0)
+    assert len(sink.samples) == 42
