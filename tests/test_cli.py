@@ -76,7 +76,7 @@ def test_bad_protocol_file_names_file_and_step(tmp_path) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize(
-    "command", ["", "scan", "pair", "run", "review", "history", "protocols", "monitor"]
+    "command", ["", "scan", "pair", "run", "review", "history", "protocols", "monitor", "delete"]
 )
 def test_every_help_answers(command: str) -> None:
     proc = run_cli(*([command] if command else []), "--help")
