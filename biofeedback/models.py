@@ -201,6 +201,10 @@ class StepStarted(SessionEvent):
     planned_s: float
     breath_in_s: float | None = None
     breath_out_s: float | None = None
+    # What comes after this step as planned now (None: the last step), so a
+    # live view can say what is next.
+    next_kind: StepKind | None = None
+    next_cue: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +321,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "to_zone": Zone,
     "quality": Quality,
     "kind": StepKind,
+    "next_kind": StepKind,
     "action": Action,
 }
 

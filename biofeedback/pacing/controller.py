@@ -709,6 +709,7 @@ class PacingController:
             self._main_pos += 1
         step = self._adapt(source)
         self._run = _Running(step, source, now_s, now_s + step.planned_s, main_index)
+        upcoming = self.next_step
         events.append(
             StepStarted(
                 now_s,
@@ -719,6 +720,8 @@ class PacingController:
                 step.planned_s,
                 step.breath_in_s,
                 step.breath_out_s,
+                next_kind=upcoming.kind if upcoming else None,
+                next_cue=upcoming.cue if upcoming else None,
             )
         )
         return events
