@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from biofeedback.models import (
     Action,
@@ -189,6 +189,13 @@ class Sink(Protocol):
     async def stop(self) -> None: ...
 
 
+@runtime_checkable
+class StatusAware(Protocol):
+    """A sink that also hears the source's connection reports (e.g. battery level)."""
+
+    async def handle_status(self, status: SourceStatus) -> None: ...
+
+
 @dataclass
 class SinkReport:
     name: str
@@ -200,16 +207,17 @@ class _SinkRunner:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.report = SinkReport(sink.name)
-        self._queue: asyncio.Queue[SessionEvent | HeartSample | None] = asyncio.Queue(
-            maxsize=max(sink.queue_size, 1)
+        self._queue: asyncio.Queue[SessionEvent | HeartSample | SourceStatus | None] = (
+            asyncio.Queue(maxsize=max(sink.queue_size, 1))
         )
         self._task: asyncio.Task[None] | None = None
+        self.wants_status = isinstance(sink, StatusAware)
 
     async def start(self, info: SessionInfo) -> None:
         await self.sink.start(info)
         self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
 
-    def offer(self, item: SessionEvent | HeartSample) -> None:
+    def offer(self, item: SessionEvent | HeartSample | SourceStatus) -> None:
         if self.report.failed is not None:
             return
         if self._queue.full():
@@ -226,7 +234,11 @@ class _SinkRunner:
             try:
                 if item is None:
                     return
-                await self.sink.handle(item)
+                if isinstance(item, SourceStatus):
+                    if isinstance(self.sink, StatusAware):
+                        await self.sink.handle_status(item)
+                else:
+                    await self.sink.handle(item)
             except Exception as exc:  # a sink's failure must not end the session
                 log.warning("sink %s failed: %s", self.sink.name, exc)
                 self.report.failed = str(exc) or type(exc).__name__
@@ -427,6 +439,9 @@ class _Loop:
             for runner in self.runners:
                 runner.offer(item)
         else:
+            for runner in self.runners:
+                if runner.wants_status:
+                    runner.offer(item)
             self._emit(self.controller.on_source_status(self.clock.now(), item))
 
     def _handle_actions(self) -> None:
