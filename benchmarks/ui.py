@@ -1,0 +1,116 @@
+"""The dashboard's cost: time to first frame, CPU share and peak memory.
+
+Runs `biofeedback run --sim --duration S` (default 60 s of session at real
+speed) in an 80x24 pseudo-terminal, as a person would see it, and prints:
+
+- time to first frame: from starting the process until the first cue is drawn
+  (goal < 1.5 s);
+- CPU share of one core while the session runs, from first frame to the end
+  of the session (goal < 5 %);
+- peak resident memory of the process (goal < 150 MB).
+
+As a peer it runs the same session headless (events printed, no dashboard) in
+the same way, and prints the ratios.
+
+Usage: python benchmarks/ui.py [SECONDS]
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Figures:
+    first_output_s: float
+    session_wall_s: float
+    session_cpu_s: float
+    peak_mb: float
+
+    @property
+    def cpu_share(self) -> float:
+        return self.session_cpu_s / max(self.session_wall_s, 1e-9)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def run_in_pty(argv: list[str], *, first: bytes, ended: bytes, quit_key: bytes | None) -> Figures:
+    """Run ``argv`` on an 80x24 terminal; time ``first`` and measure until ``ended``."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color")
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    tail = b""
+    first_s: float | None = None
+    cpu_first = cpu_end = 0.0
+    end_s: float | None = None
+    usage = None
+    while usage is None:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed: the process is gone
+                chunk = b""
+            tail = (tail + chunk)[-4096:]
+            now = time.perf_counter()
+            if first_s is None and first in tail:
+                first_s = now - start
+                cpu_first = cpu_s(proc.pid)
+            if end_s is None and ended in tail:
+                end_s = now - start
+                cpu_end = cpu_s(proc.pid)
+                if quit_key is not None:
+                    os.write(master, quit_key)
+        pid, _, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            usage = rusage
+    os.close(master)
+    proc.returncode = 0  # reaped above
+    if first_s is None or end_s is None:
+        raise SystemExit(f"benchmarks/ui.py: {argv} never showed {first!r} and {ended!r}")
+    return Figures(first_s, end_s - first_s, cpu_end - cpu_first, usage.ru_maxrss / 1024)
+
+
+def main() -> None:
+    duration = sys.argv[1] if len(sys.argv) > 1 else "60"
+    exe = shutil.which("biofeedback") or str(Path(sys.executable).with_name("biofeedback"))
+    run = [exe, "run", "--sim", "--duration", duration]
+    ui = run_in_pty(run, first=b"Settle in", ended=b"Press q to close", quit_key=b"q")
+    headless = run_in_pty(
+        [*run, "--headless"], first=b"session_started", ended=b"session_ended", quit_key=None
+    )
+    print(f"dashboard, {duration} s simulated session at real speed, 80x24 terminal")
+    print(f"time to first frame   {ui.first_output_s:6.2f} s     (goal < 1.5 s)")
+    print(f"CPU while running     {ui.cpu_share:6.1%} of one core  (goal < 5 %)")
+    print(f"peak memory           {ui.peak_mb:6.1f} MB    (goal < 150 MB)")
+    print(f"headless peer         first line {headless.first_output_s:.2f} s,")
+    print(f"                      CPU {headless.cpu_share:.1%}, peak {headless.peak_mb:.1f} MB")
+    print(
+        f"dashboard / headless  first output x{ui.first_output_s / headless.first_output_s:.1f},"
+        f" peak memory x{ui.peak_mb / headless.peak_mb:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The dashboard app: screens, bindings, command palette, and the session worker.
+
+``create_app`` is the one way to build it (the CLI and the tests both use it).
+The session loop runs in a worker on the app's own event loop; it feeds the
+session screen through ``DashboardSink`` and hears the person through the
+plan's ``ActionInbox``. The app never imports the store, review or MQTT: the
+CLI builds those sinks and hands them in with the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from biofeedback.models import SessionInfo
+from biofeedback.sensors import HeartRateSource
+from biofeedback.session import (
+    ActionInbox,
+    Clock,
+    Controller,
+    Estimator,
+    SessionResult,
+    Sink,
+    VirtualClock,
+    run_session,
+)
+from biofeedback.ui.screens import HelpScreen, SessionScreen
+from biofeedback.ui.sink import DashboardSink
+
+SESSION_WORKER = "session"
+
+
+@dataclass
+class SessionPlan:
+    """Everything one session needs: the CLI (or a test) builds it, the app runs it."""
+
+    source: HeartRateSource
+    estimator: Estimator
+    controller: Controller
+    clock: Clock
+    info: SessionInfo
+    sinks: Sequence[Sink] = ()
+    actions: ActionInbox = field(default_factory=ActionInbox)
+    duration_s: float | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """What the person can choose about the dashboard itself.
+
+    ``keymap`` maps binding ids (e.g. ``session.skip``) to keys (e.g. ``"n"``).
+    """
+
+    reduced_motion: bool = False
+    keymap: Mapping[str, str] = field(default_factory=dict)
+
+
+def pacer_rate(clock: Clock) -> float:
+    """Session seconds per wall second, for the pacer between updates."""
+    if isinstance(clock, VirtualClock):
+        # As fast as possible is faster than anyone breathes: hold still.
+        return clock.speed or 0.0
+    return 1.0
+
+
+class BiofeedbackApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "biofeedback"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012 (Textual's own type)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+    ]
+
+    def __init__(self, plan: SessionPlan | None, settings: DashboardSettings) -> None:
+        super().__init__()
+        self.plan = plan
+        self.settings = settings
+        self.session_result: SessionResult | None = None
+        self.session_error: BaseException | None = None
+
+    @property
+    def reduced_motion(self) -> bool:
+        return self.settings.reduced_motion or self.animation_level == "none"
+
+    async def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        if self.plan is not None:
+            screen = SessionScreen(
+                self.plan.actions,
+                title=self.plan.title or self.plan.info.protocol,
+                source=self.plan.info.source,
+                rate=pacer_rate(self.plan.clock),
+                motion=not self.reduced_motion,
+            )
+            await self.push_screen(screen)
+            self.run_worker(
+                self._run_session(self.plan, screen),
+                name=SESSION_WORKER,
+                group=SESSION_WORKER,
+                exit_on_error=False,
+            )
+
+    async def _run_session(self, plan: SessionPlan, screen: SessionScreen) -> SessionResult:
+        return await run_session(
+            plan.source,
+            plan.estimator,
+            plan.controller,
+            [DashboardSink(screen), *plan.sinks],
+            plan.clock,
+            plan.info,
+            actions=plan.actions,
+            duration_s=plan.duration_s,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name != SESSION_WORKER:
+            return
+        if event.state is WorkerState.SUCCESS:
+            self.session_result = worker.result
+            session = self._session_screen()
+            if session is not None and session.stop_requested:
+                self.exit()
+        elif event.state is WorkerState.ERROR:
+            self.session_error = worker.error
+            self.exit()
+
+    def _session_screen(self) -> SessionScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SessionScreen):
+                return screen
+        return None
+
+    @property
+    def session_running(self) -> bool:
+        return any(
+            w.name == SESSION_WORKER and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+        )
+
+    # -- actions
+
+    async def action_quit(self) -> None:
+        session = self._session_screen()
+        if session is not None and self.session_running:
+            # Quitting mid-session goes through the same confirmation as stop,
+            # so the recorder always gets to finish.
+            session.action_stop()
+            return
+        self.exit()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self._key_list(), self._key_display("session.hurts", "h")))
+
+    def _key_list(self) -> list[tuple[str, str]]:
+        session = self._session_screen()
+        rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        node_bindings = [*(session.BINDINGS if session else []), *self.BINDINGS]
+        for binding in node_bindings:
+            if not isinstance(binding, Binding) or binding.id is None or binding.id in seen:
+                continue
+            seen.add(binding.id)
+            rows.append((self._key_display(binding.id, binding.key), binding.description))
+        rows.append(("ctrl+p", "Commands: every action by name"))
+        return rows
+
+    def _key_display(self, binding_id: str, default: str) -> str:
+        keys = self._keymap.get(binding_id, default)
+        return ", ".join(k.strip() for k in keys.split(",")).replace("question_mark", "?")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        session = self._session_screen()
+        if session is not None:
+            commands = (
+                ("pause", "Pause", "Hold the session where it is", session.action_pause),
+                ("resume", "Resume", "Go on from where you paused", session.action_resume),
+                ("skip", "Skip step", "Go to the next step", session.action_skip),
+                (
+                    "hurts",
+                    "It hurts",
+                    "Stop this step; that part moves to imagery only",
+                    session.action_hurts,
+                ),
+                (
+                    "stop",
+                    "Stop session",
+                    "End now (asks first; what you did is saved)",
+                    session.action_stop,
+                ),
+                ("close", "Close", "Leave the dashboard", session.action_close),
+            )
+            for action, title, help_text, callback in commands:
+                if session.check_action(action, ()):
+                    yield SystemCommand(title, help_text, callback)
+            yield SystemCommand(
+                "Reduced motion",
+                "Turn the moving breathing bar off or on",
+                session.action_toggle_motion,
+            )
+        yield SystemCommand("Help", "Keys, when to stop, and when to seek help", self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def create_app(
+    plan: SessionPlan | None = None, settings: DashboardSettings | None = None
+) -> BiofeedbackApp:
+    """The dashboard: for a live session when given a plan."""
+    return BiofeedbackApp(plan, settings or DashboardSettings())

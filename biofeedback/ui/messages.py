@@ -1,0 +1,51 @@
+"""Every message the dashboard passes around, as small dataclasses.
+
+The session's sink posts these to the session screen. The high-rate ones
+(estimates with their trend, raw samples) override ``can_replace``: when the UI
+falls behind, a burst collapses to the latest, which carries everything the
+screen needs. Discrete events are never collapsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from biofeedback.models import Estimate, HeartSample, SessionEvent, SourceStatus
+from biofeedback.ui.state import TrendPoint
+
+
+@dataclass
+class SessionEventPosted(Message):
+    """A discrete session event (step, zone, signal, action, advice, end)."""
+
+    event: SessionEvent
+
+
+@dataclass
+class EstimatePosted(Message):
+    """The 1 Hz estimate, with the trend of the last minutes up to it."""
+
+    estimate: Estimate
+    trend: tuple[TrendPoint, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EstimatePosted)
+
+
+@dataclass
+class SamplePosted(Message):
+    """A raw notification from the strap (contact, time)."""
+
+    sample: HeartSample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SamplePosted)
+
+
+@dataclass
+class SourceStatusPosted(Message):
+    """The source's connection changed or reported its battery."""
+
+    status: SourceStatus

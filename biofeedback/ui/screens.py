@@ -1,0 +1,419 @@
+"""The dashboard's screens: the live session, and the dialogs over it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, RichLog, Static
+
+from biofeedback.models import (
+    Action,
+    Contact,
+    Estimate,
+    Quality,
+    SessionEvent,
+    StepKind,
+    StepStarted,
+)
+from biofeedback.session import ActionInbox
+from biofeedback.ui.messages import (
+    EstimatePosted,
+    SamplePosted,
+    SessionEventPosted,
+    SourceStatusPosted,
+)
+from biofeedback.ui.state import TREND_WINDOW_S, SessionState, TrendPoint, UiItem
+from biofeedback.ui.widgets import (
+    Countdown,
+    KindStrip,
+    Pacer,
+    TrendPlot,
+    ZoneBadge,
+    time_window,
+    whole_seconds_left,
+)
+
+KIND_WORD = {
+    StepKind.TENSE: "Tense",
+    StepKind.RELEASE: "Release",
+    StepKind.BREATH: "Breathe",
+    StepKind.REST: "Rest",
+    StepKind.SCAN: "Body scan",
+    StepKind.MASSAGE: "Massage",
+    StepKind.IMAGERY: "Imagine",
+}
+
+QUALITY_TEXT = {
+    Quality.OK: "signal good",
+    Quality.HR_ONLY: "heart rate only",
+    Quality.NO_SIGNAL: "no heart data",
+}
+
+
+def clock_text(t_s: float) -> str:
+    minutes, seconds = divmod(int(t_s), 60)
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+class SessionScreen(Screen[None]):
+    """The live session: cue, countdown, pacer, vitals, zone, strap, decisions."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "pause", "Pause", id="session.pause"),
+        Binding("space", "resume", "Resume", id="session.resume"),
+        Binding("s", "skip", "Skip", id="session.skip"),
+        Binding("h", "hurts", "It hurts", id="session.hurts"),
+        Binding("q", "stop", "Stop", id="session.stop"),
+        Binding("q", "close", "Close", id="session.close"),
+        Binding("m", "toggle_motion", "Motion", show=False, id="session.motion"),
+    ]
+
+    def __init__(
+        self,
+        inbox: ActionInbox,
+        *,
+        title: str,
+        source: str,
+        rate: float,
+        motion: bool,
+    ) -> None:
+        super().__init__(id="session")
+        self.inbox = inbox
+        self.title_text = title
+        self.source_text = source
+        self.rate = rate
+        self.motion = motion
+        self.state = SessionState()
+        self.trend: tuple[TrendPoint, ...] = ()
+        self.stop_requested = False
+        self._logged = 0
+        self._shown: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static(self.title_text, id="title")
+            yield ZoneBadge(id="zone")
+        yield Static(id="alert")
+        with Horizontal(id="guide"):
+            with Vertical(id="cuebox"):
+                yield Static("Getting ready…", id="cue")
+                yield Static(id="next")
+            yield Countdown("0:00", id="countdown")
+        yield Pacer(id="pacer")
+        with Horizontal(id="vitals"):
+            with Vertical(id="numbers"):
+                yield Static(id="hr-value")
+                yield Static(id="rmssd-value")
+            with Vertical(id="plots"):
+                yield TrendPlot("hr_bpm", 8.0, id="hr-plot")
+                yield TrendPlot("rmssd_ms", 10.0, id="rmssd-plot")
+                yield KindStrip(id="kinds")
+        log = RichLog(id="log", max_lines=200, wrap=True, markup=False)
+        log.can_focus = False
+        yield log
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RichLog).write("Decisions and their reasons appear here.")
+        self._refresh_all()
+
+    # -- the session's items
+
+    @on(SessionEventPosted)
+    def _on_event(self, message: SessionEventPosted) -> None:
+        self._take(message.event)
+
+    @on(EstimatePosted)
+    def _on_estimate(self, message: EstimatePosted) -> None:
+        self.trend = message.trend
+        self._take(message.estimate)
+
+    @on(SamplePosted)
+    def _on_sample(self, message: SamplePosted) -> None:
+        self._take(message.sample)
+
+    @on(SourceStatusPosted)
+    def _on_status(self, message: SourceStatusPosted) -> None:
+        self._take(message.status)
+
+    def _take(self, item: UiItem) -> None:
+        before = (self.state.paused, self.state.ended is not None)
+        self.state.apply(item)
+        if before != (self.state.paused, self.state.ended is not None):
+            self.refresh_bindings()
+        if isinstance(item, SessionEvent):
+            self._refresh_all(guide=not isinstance(item, Estimate))
+        else:
+            self._refresh_status()
+
+    # -- drawing
+
+    def _refresh_all(self, *, guide: bool = True) -> None:
+        state = self.state
+        if guide:
+            self._refresh_guide()
+        self.query_one(Countdown).seconds = whole_seconds_left(state.remaining_s)
+        self._refresh_pacer()
+        self.query_one(ZoneBadge).zone = state.zone
+        self._refresh_vitals()
+        self._refresh_log()
+        self._refresh_status()
+
+    def _refresh_guide(self) -> None:
+        state = self.state
+        step = state.step
+        title = self.title_text
+        if step is not None:
+            where = f" · {step.region}" if step.region else ""
+            title = f"{title} · step {state.steps_started} · {KIND_WORD[step.kind]}{where}"
+        if state.paused:
+            title += " · paused"
+        self._put("#title", title)
+        cue = self.query_one("#cue", Static)
+        for kind in StepKind:
+            cue.set_class(step is not None and step.kind is kind, f"-{kind.value}")
+        if state.ended is not None:
+            self._put("#cue", _ending_text(state.ended.reason))
+            self._put("#next", f"Press {self._key_for('close')} to close.")
+        elif step is not None:
+            self._put("#cue", step.cue)
+            self._put("#next", _next_text(step))
+        self._refresh_alert()
+
+    def _refresh_alert(self) -> None:
+        state = self.state
+        if state.signal_lost is not None and state.ended is None:
+            text = (
+                f"⚠ Strap signal lost: {state.signal_lost.reason}."
+                " Keep going gently; check the strap is snug and damp."
+            )
+            kind = "-lost"
+        elif state.paused:
+            text = f"Ⅱ Paused. Take your time. Press {self._key_for('resume')} to go on."
+            kind = "-paused"
+        else:
+            text, kind = "", "-hidden"
+        if self._shown.get("#alert") == text + kind:
+            return
+        self._shown["#alert"] = text + kind
+        alert = self.query_one("#alert", Static)
+        alert.update(text)
+        alert.set_classes(kind)
+
+    def _refresh_pacer(self) -> None:
+        step = self.state.step
+        breath = None
+        if step is not None and step.breath_in_s and step.breath_out_s and self.state.ended is None:
+            breath = (step.breath_in_s, step.breath_out_s)
+        rate = 0.0 if self.state.paused else self.rate
+        self.query_one(Pacer).show(breath, self.state.step_elapsed_s, rate, self.motion)
+
+    def _refresh_vitals(self) -> None:
+        state = self.state
+        # Without heart data the last numbers would be stale: show none.
+        live = state.quality is not Quality.NO_SIGNAL and state.signal_lost is None
+        hr_bpm = state.hr_bpm if live else None
+        rmssd_ms = state.rmssd_ms if live else None
+        hr = "--" if hr_bpm is None else f"{hr_bpm:.0f}"
+        versus = ""
+        if state.baseline is not None and state.baseline.hr_bpm and hr_bpm is not None:
+            versus = f"\n{round(hr_bpm - state.baseline.hr_bpm):+d} vs start"
+        self._put("#hr-value", f"Heart rate\n[b]{hr}[/b] bpm{versus}")
+        rmssd = "--" if rmssd_ms is None else f"{rmssd_ms:.0f}"
+        self._put("#rmssd-value", f"RMSSD\n[b]{rmssd}[/b] ms")
+        window = time_window(self.trend, TREND_WINDOW_S)
+        self.query_one("#hr-plot", TrendPlot).show(self.trend, window)
+        self.query_one("#rmssd-plot", TrendPlot).show(self.trend, window)
+        self.query_one(KindStrip).show(self.trend, window)
+
+    def _refresh_log(self) -> None:
+        entries = list(self.state.log)
+        new = self.state.notes_total - self._logged
+        if new <= 0:
+            return
+        log = self.query_one(RichLog)
+        for entry in entries[-new:]:
+            log.write(f"{clock_text(entry.t_s)}  {entry.text}")
+        self._logged = self.state.notes_total
+
+    def _refresh_status(self) -> None:
+        state = self.state
+        parts: list[str] = []
+        if state.connected is None:
+            parts.append(self.source_text)
+        elif state.connected:
+            parts.append("strap ✓ connected")
+        else:
+            parts.append(f"strap ✕ disconnected ({state.connection_reason})")
+        if state.contact is Contact.DETECTED:
+            parts.append("contact ✓")
+        elif state.contact is Contact.NOT_DETECTED:
+            parts.append("contact ✕ (moisten the strap)")
+        if state.battery_pct is not None:
+            low = " low" if state.battery_pct <= 15 else ""
+            parts.append(f"battery {state.battery_pct}%{low}")
+        if state.quality is not None:
+            parts.append(QUALITY_TEXT[state.quality])
+        parts.append(clock_text(state.t_s))
+        self._put("#status", " · ".join(parts))
+
+    def _put(self, selector: str, text: str) -> None:
+        """Show ``text`` in a fixed-size Static, skipping the work when it is unchanged."""
+        if self._shown.get(selector) == text:
+            return
+        self._shown[selector] = text
+        # These widgets never change size with their text: no layout pass needed.
+        self.query_one(selector, Static).update(text, layout=False)
+
+    def _key_for(self, action: str) -> str:
+        for key, active in self.active_bindings.items():
+            if active.binding.action == action:
+                return self.app.get_key_display(active.binding) or key
+        return key_display_fallback(action)
+
+    # -- the person's actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.state
+        running = state.ended is None and not self.stop_requested
+        if action == "pause":
+            return running and not state.paused
+        if action == "resume":
+            return running and state.paused
+        if action in ("skip", "hurts"):
+            return running
+        if action == "stop":
+            return state.ended is None
+        if action == "close":
+            return state.ended is not None
+        return True
+
+    def action_pause(self) -> None:
+        self.inbox.put(Action.PAUSE)
+
+    def action_resume(self) -> None:
+        self.inbox.put(Action.RESUME)
+
+    def action_skip(self) -> None:
+        self.inbox.put(Action.SKIP)
+
+    def action_hurts(self) -> None:
+        self.inbox.put(Action.HURTS)
+
+    def action_stop(self) -> None:
+        if self.stop_requested or self.state.ended is not None:
+            return
+
+        def decided(stop: bool | None) -> None:
+            if stop and self.state.ended is None:
+                self.stop_requested = True
+                self.inbox.put(Action.STOP)
+                self.refresh_bindings()
+
+        self.app.push_screen(ConfirmStop(), decided)
+
+    def action_close(self) -> None:
+        self.app.exit()
+
+    def action_toggle_motion(self) -> None:
+        self.motion = not self.motion
+        self._refresh_pacer()
+        self.notify("Motion on." if self.motion else "Motion off: the pacer shows words only.")
+
+
+def key_display_fallback(action: str) -> str:
+    return {"resume": "space", "pause": "space"}.get(action, action)
+
+
+def _next_text(step: StepStarted) -> str:
+    if step.next_kind is None or step.next_cue is None:
+        return "Next: closing, then you are done."
+    return f"Next · {KIND_WORD[step.next_kind]}: {step.next_cue}"
+
+
+def _ending_text(reason: str) -> str:
+    if reason == "completed":
+        return "Well done. Take a moment before you get up."
+    if reason == "stopped by user":
+        return "Stopped. What you did so far is saved."
+    return f"The session has ended ({reason}). What you did so far is saved."
+
+
+# --------------------------------------------------------------------------
+# Dialogs
+
+
+class ConfirmStop(ModalScreen[bool]):
+    """Stopping ends the session: ask once, default to going on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Stop", id="confirm.stop"),
+        Binding("n,escape", "answer(False)", "Keep going", id="confirm.keep"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Stop the session now?", id="question")
+            yield Label("What you have done so far is saved.")
+            with Horizontal(id="buttons"):
+                yield Button("Keep going (n)", id="keep", variant="primary")
+                yield Button("Stop (y)", id="stop", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "stop")
+
+    def action_answer(self, stop: bool) -> None:
+        self.dismiss(stop)
+
+
+SAFETY_TEXT = """\
+[b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,
+dizziness or shortness of breath. Press [b]{hurts}[/b]: that part of the body
+moves to imagery only, and the session goes on gently.
+
+[b]Please seek medical help[/b], and do not use this program instead, for:
+  • severe, persistent or spreading back pain
+  • numbness or weakness
+  • fever
+  • loss of bladder or bowel control
+  • panic attacks or sleep loss that keep coming back
+
+[b]Zones[/b]: ● GREEN full tense-and-release practice · ▲ YELLOW gentle,
+breath-led work · ■ RED rest only, no tensing. The session steps down when
+your body is working hard, and back up once you have settled for a while.
+
+This is a wellness aid, not a medical device or a treatment."""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys, the stop rules and the red flags."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")
+    ]
+
+    def __init__(self, keys: list[tuple[str, str]], hurts_key: str) -> None:
+        super().__init__()
+        self.keys = keys
+        self.hurts_key = hurts_key
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Label("[b]Keys[/b]")
+            yield Static("\n".join(f"  {key:<8} {what}" for key, what in self.keys))
+            yield Label("")
+            yield Static(SAFETY_TEXT.format(hurts=self.hurts_key), id="safety")
+            yield Label("\n[dim]Press escape to close.[/dim]")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
