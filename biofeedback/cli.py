@@ -19,6 +19,8 @@ from biofeedback import BiofeedbackError, __version__
 if TYPE_CHECKING:
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors.ble import BleSource
+    from biofeedback.session import SessionResult
+    from biofeedback.ui.app import SessionPlan
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -265,11 +267,12 @@ async def _run(args: argparse.Namespace) -> int:
         stored_baseline=resting,
         imagery_regions=imagery,
     )
+    # The dashboard needs a terminal; piped, a session prints its events instead.
+    dashboard = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
     # The recorder first: it hears every item before anything is shown.
-    sinks: list[Sink] = [
-        RecorderSink(db_path, virtual=source.virtual),
-        ConsoleSink(as_json=args.json),
-    ]
+    sinks: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
+    if not dashboard:
+        sinks.append(ConsoleSink(as_json=args.json))
     publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
     if publisher is not None:
         sinks.append(publisher)
@@ -279,9 +282,21 @@ async def _run(args: argparse.Namespace) -> int:
         source=source.description,
         started_at_unix_s=time.time(),
     )
-    result = await run_session(
-        source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
-    )
+    if dashboard:
+        from biofeedback.ui.app import SessionPlan
+
+        plan = SessionPlan(
+            source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
+        )
+        plan.title = protocol.title
+        result = await _run_dashboard(plan)
+        if result is None:
+            return EXIT_OK
+        print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
+    else:
+        result = await run_session(
+            source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
+        )
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
@@ -305,6 +320,21 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     broker = Broker.prepare(parse_url(args.url), load_settings())
     MonitorApp(watch_runners(broker), where=broker.url.where).run()
     return EXIT_OK
+
+
+async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
+    from biofeedback.ui.app import create_app
+
+    app = create_app(plan)
+    await app.run_async()
+    if app.session_error is not None:
+        raise app.session_error
+    return app.session_result
+
+
+def _minutes(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]):  # type: ignore[no-untyped-def]
