@@ -1,0 +1,259 @@
+"""The dashboard driven by the Pilot through a simulated session in virtual time.
+
+Each test steps the session forward with ``SteppedSource`` (no sleeps): keys
+pressed at session time T take effect at the next item after T, exactly as a
+live session takes them at its next moment.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import RichLog, Static
+
+from biofeedback.models import (
+    Action,
+    Estimate,
+    HeartSample,
+    SessionEvent,
+    SessionInfo,
+    SignalLost,
+    StepKind,
+    StepStarted,
+)
+from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
+from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
+from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
+from tests.ui_support import (
+    SteppedSource,
+    session_screen,
+    step_to,
+    stepped_app,
+    stepped_plan,
+    until,
+)
+
+
+class Recorder:
+    """A sink that keeps every event, as the store would record them."""
+
+    name = "recorder"
+    queue_size = 100_000
+
+    def __init__(self) -> None:
+        self.events: list[SessionEvent] = []
+
+    async def start(self, info: SessionInfo) -> None:
+        self.info = info
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        if isinstance(item, SessionEvent):
+            self.events.append(item)
+
+    async def stop(self) -> None:
+        return None
+
+    def of(self, kind: type[SessionEvent]) -> list[SessionEvent]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def actions(self) -> list[tuple[float, Action]]:
+        return [(e.t, e.action) for e in self.events if e.type == "user_action"]  # type: ignore[attr-defined]
+
+
+def text_of(screen: SessionScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def started(recorder: Recorder) -> list[StepStarted]:
+    return [e for e in recorder.events if isinstance(e, StepStarted)]
+
+
+async def test_the_screen_shows_cue_countdown_pacer_zone_and_vitals() -> None:
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await step_to(pilot, source, 30)
+        assert "Settle in" in text_of(screen, "#cue")
+        assert text_of(screen, "#next").startswith("Next · Tense: Curl your toes")
+        # The 60 s settling breath started at 0: 30 s left.
+        assert screen.query_one(Countdown).seconds == 30
+        pacer = screen.query_one(Pacer)
+        assert pacer.breath == (4.0, 6.0)
+        assert "Breathe in" in str(pacer.render_line(0).text)
+        badge = screen.query_one(ZoneBadge)
+        assert "GREEN" in str(badge.render())
+        assert badge.has_class("-green")
+        assert "bpm" in text_of(screen, "#hr-value")
+        status = text_of(screen, "#status")
+        assert "connected" in status
+        assert "battery 80%" in status
+        assert "contact ✓" in status
+
+        screen = await step_to(pilot, source, 64)
+        assert screen.state.step is not None
+        assert screen.state.step.kind is StepKind.TENSE
+        assert "Curl your toes" in text_of(screen, "#cue")
+        assert pacer.breath is None
+        log = screen.query_one("#log", RichLog)
+        assert any("Baseline" in line.text for line in log.lines)
+
+
+async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded() -> None:
+    source = SteppedSource()
+    recorder = Recorder()
+    app = stepped_app(source, sinks=(recorder,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await step_to(pilot, source, 20)
+        await pilot.press("space")
+        screen = await step_to(pilot, source, 21)
+        assert recorder.actions()[-1] == (21.0, Action.PAUSE)
+        assert screen.state.paused
+        assert "Paused" in text_of(screen, "#alert")
+        frozen = screen.query_one(Countdown).seconds
+        screen = await step_to(pilot, source, 40)
+        assert screen.query_one(Countdown).seconds == frozen  # the countdown holds
+
+        await pilot.press("space")
+        screen = await step_to(pilot, source, 41)
+        assert recorder.actions()[-1] == (41.0, Action.RESUME)
+        assert not screen.state.paused
+        assert screen.query_one("#alert").has_class("-hidden")
+
+        await pilot.press("s")
+        screen = await step_to(pilot, source, 42)
+        assert recorder.actions()[-1] == (42.0, Action.SKIP)
+        assert started(recorder)[-1].step == "feet-tense"
+        assert "Curl your toes" in text_of(screen, "#cue")
+
+        await pilot.press("h")
+        screen = await step_to(pilot, source, 43)
+        assert recorder.actions()[-1] == (43.0, Action.HURTS)
+        assert started(recorder)[-1].kind is StepKind.IMAGERY
+        assert any(e.type == "advice" for e in recorder.events)
+        assert "imagery" in "\n".join(e.text for e in screen.state.log)
+
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
+        await pilot.press("n")  # keep going: nothing is sent
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        await step_to(pilot, source, 44)
+        assert recorder.actions()[-1][1] is Action.HURTS
+
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.stop_requested)
+        await source.advance_to(45)
+        # The session ends, the recorder drains, and the dashboard closes itself.
+        await until(pilot, lambda: app.session_result is not None and not app.is_running)
+    assert recorder.actions()[-1] == (45.0, Action.STOP)
+    assert recorder.events[-1].type == "session_ended"
+    assert app.session_result is not None
+    assert app.session_result.reason == "stopped by user"
+
+
+async def test_a_strap_drop_shows_within_a_second_of_signal_lost() -> None:
+    source = SteppedSource(battery_pct=64, drops=((100.0, 115.0),))
+    recorder = Recorder()
+    # Before each message the screen handles: (session time shown, drop shown?).
+    seen: list[tuple[float, bool]] = []
+    app = stepped_app(source, sinks=(recorder,))
+
+    def hook(message: Message) -> None:
+        if isinstance(message, SessionEventPosted | EstimatePosted | SamplePosted):
+            screen = session_screen(app)
+            shown = not screen.query_one("#alert").has_class("-hidden")
+            seen.append((screen.state.t_s, shown and "lost" in text_of(screen, "#alert")))
+
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        screen = await step_to(pilot, source, 95)
+        assert not any(shown for _, shown in seen)
+        # Run well past the drop in one go: the screen keeps up in session order.
+        screen = await step_to(pilot, source, 110)
+        lost = [e for e in recorder.events if isinstance(e, SignalLost)]
+        assert lost, "the session should have reported the drop"
+        first_shown_t = next(t for t, shown in seen if shown)
+        assert lost[0].t <= first_shown_t <= lost[0].t + 1.0
+        assert "disconnected" in text_of(screen, "#status")
+
+        screen = await step_to(pilot, source, 125)
+        assert screen.query_one("#alert").has_class("-hidden")
+        assert "connected" in text_of(screen, "#status")
+        assert "battery 64%" in text_of(screen, "#status")
+
+
+async def test_the_command_palette_runs_the_same_actions() -> None:
+    source = SteppedSource()
+    recorder = Recorder()
+    app = stepped_app(source, sinks=(recorder,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await step_to(pilot, source, 10)
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for title in ("Pause", "Skip step", "It hurts", "Stop session", "Reduced motion", "Help"):
+            assert title in titles
+        assert "Resume" not in titles  # only what makes sense now
+        await pilot.press("ctrl+p")
+        await pilot.press(*"skip step")
+        await pilot.press("enter")
+        await step_to(pilot, source, 11)
+        assert recorder.actions() == [(11.0, Action.SKIP)]
+
+
+async def test_bindings_have_ids_a_keymap_can_remap() -> None:
+    source = SteppedSource()
+    recorder = Recorder()
+    plan = stepped_plan(source, sinks=(recorder,))
+    app = create_app(plan, DashboardSettings(reduced_motion=True, keymap={"session.skip": "n"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step_to(pilot, source, 5)
+        await pilot.press("s")
+        await step_to(pilot, source, 6)
+        assert recorder.actions() == []
+        await pilot.press("n")
+        await step_to(pilot, source, 7)
+        assert recorder.actions() == [(7.0, Action.SKIP)]
+
+
+async def test_help_names_the_keys_and_the_red_flags() -> None:
+    source = SteppedSource()
+    app = stepped_app(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step_to(pilot, source, 3)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        for words in ("It hurts", "numbness", "fever", "bladder", "seek medical help"):
+            assert words.lower() in text.lower()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+
+
+async def test_reduced_motion_stops_the_pacer_animation() -> None:
+    from biofeedback.session import VirtualClock
+
+    source = SteppedSource()
+    plan = stepped_plan(source)
+    plan.clock = VirtualClock(1.0)  # a pace a person can follow: the pacer may move
+    app = create_app(plan, DashboardSettings(reduced_motion=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        # The settling breath begins at 0 s: the pacer moves.
+        await until(pilot, lambda: session_screen(app).state.step is not None)
+        pacer = session_screen(app).query_one(Pacer)
+        assert pacer.animating
+        assert pacer.render_line(1).cell_length == pacer.content_size.width
+        await pilot.press("m")
+        await pilot.pause()
+        assert not pacer.animating
+        assert "Breathe" in str(pacer.render_line(0).text)
+        assert str(pacer.render_line(1).text).strip() == ""
+
+
+def test_high_rate_messages_collapse_and_events_do_not() -> None:
+    estimate = Estimate(1.0, 60.0, 40.0, 0.0, "ok", 0.0)  # type: ignore[arg-type]
+    later = Estimate(2.0, 61.0, 41.0, 0.1, "ok", 0.0)  # type: ignore[arg-type]
+    sample = HeartSample(1.0, 60.0)
+    assert EstimatePosted(estimate, ()).can_replace(EstimatePosted(later, ()))
+    assert SamplePosted(sample).can_replace(SamplePosted(sample))
+    assert not EstimatePosted(estimate, ()).can_replace(SamplePosted(sample))
+    step = StepStarted(1.0, "a", StepKind.REST, None, "Rest.", 10.0)
+    assert not SessionEventPosted(step).can_replace(SessionEventPosted(step))

@@ -1,0 +1,78 @@
+"""Snapshots of the dashboard at 80x24 and 120x40 (pytest-textual-snapshot).
+
+Deterministic: a seeded simulator held at a fixed session time, animation off.
+Update after a deliberate change with `pytest tests/test_ui_snapshots.py
+--snapshot-update` and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.ui_support import SteppedSource, step_to, stepped_app, until
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def held_at(
+    source: SteppedSource, t_s: float, *keys: str
+) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await step_to(pilot, source, t_s)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_mid_protocol(snap_compare: Any, size: tuple[int, int]) -> None:
+    source = SteppedSource(battery_pct=80)
+    assert snap_compare(stepped_app(source), terminal_size=size, run_before=held_at(source, 95))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_settling_breath(snap_compare: Any, size: tuple[int, int]) -> None:
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source, motion=True)
+    assert snap_compare(app, terminal_size=size, run_before=held_at(source, 33))
+
+
+def test_session_strap_lost(snap_compare: Any) -> None:
+    source = SteppedSource(battery_pct=12, drops=((100.0, 130.0),))
+    assert snap_compare(stepped_app(source), run_before=held_at(source, 108))
+
+
+def test_session_paused(snap_compare: Any) -> None:
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await step_to(pilot, source, 70)
+        await pilot.press("space")
+        await step_to(pilot, source, 75)
+
+    assert snap_compare(app, run_before=run_before)
+
+
+def test_confirm_stop(snap_compare: Any) -> None:
+    source = SteppedSource(battery_pct=80)
+    assert snap_compare(stepped_app(source), run_before=held_at(source, 50, "q"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await step_to(pilot, source, 10)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen.id != "session")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
