@@ -7,7 +7,10 @@ live session takes them at its next moment.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
+from textual.pilot import Pilot
 from textual.widgets import RichLog, Static
 
 from biofeedback.models import (
@@ -19,6 +22,7 @@ from biofeedback.models import (
     SignalLost,
     StepKind,
     StepStarted,
+    UserActed,
 )
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
@@ -42,22 +46,41 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[SessionEvent] = []
+        self.t_s = 0.0
 
     async def start(self, info: SessionInfo) -> None:
         self.info = info
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
+        self.t_s = item.t_s if isinstance(item, HeartSample) else item.t
         if isinstance(item, SessionEvent):
             self.events.append(item)
 
     async def stop(self) -> None:
         return None
 
-    def of(self, kind: type[SessionEvent]) -> list[SessionEvent]:
-        return [e for e in self.events if isinstance(e, kind)]
-
     def actions(self) -> list[tuple[float, Action]]:
-        return [(e.t, e.action) for e in self.events if e.type == "user_action"]  # type: ignore[attr-defined]
+        return [(e.t, e.action) for e in self.events if isinstance(e, UserActed)]
+
+
+async def act(
+    pilot: Pilot[Any], source: SteppedSource, recorder: Recorder, key: str, to_s: float
+) -> Action:
+    """Press ``key``, run the session on to ``to_s``; the action recorded for it.
+
+    The key is pressed while the session stands at some moment; the action
+    must take effect at the session's next moment (tick or notification).
+    """
+    pressed_at_s = source.last_t_s
+    before = len(recorder.actions())
+    await pilot.press(key)
+    await step_to(pilot, source, to_s)
+    await until(pilot, lambda: recorder.t_s >= source.last_t_s)
+    actions = recorder.actions()
+    assert len(actions) == before + 1, actions[before:]
+    t_s, action = actions[-1]
+    assert pressed_at_s < t_s <= source.last_t_s
+    return action
 
 
 def text_of(screen: SessionScreen, selector: str) -> str:
@@ -104,30 +127,22 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
     app = stepped_app(source, sinks=(recorder,))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await step_to(pilot, source, 20)
-        await pilot.press("space")
-        screen = await step_to(pilot, source, 21)
-        assert recorder.actions()[-1] == (21.0, Action.PAUSE)
+        assert await act(pilot, source, recorder, "space", 21) is Action.PAUSE
         assert screen.state.paused
         assert "Paused" in text_of(screen, "#alert")
         frozen = screen.query_one(Countdown).seconds
         screen = await step_to(pilot, source, 40)
         assert screen.query_one(Countdown).seconds == frozen  # the countdown holds
 
-        await pilot.press("space")
-        screen = await step_to(pilot, source, 41)
-        assert recorder.actions()[-1] == (41.0, Action.RESUME)
+        assert await act(pilot, source, recorder, "space", 41) is Action.RESUME
         assert not screen.state.paused
         assert screen.query_one("#alert").has_class("-hidden")
 
-        await pilot.press("s")
-        screen = await step_to(pilot, source, 42)
-        assert recorder.actions()[-1] == (42.0, Action.SKIP)
+        assert await act(pilot, source, recorder, "s", 42) is Action.SKIP
         assert started(recorder)[-1].step == "feet-tense"
         assert "Curl your toes" in text_of(screen, "#cue")
 
-        await pilot.press("h")
-        screen = await step_to(pilot, source, 43)
-        assert recorder.actions()[-1] == (43.0, Action.HURTS)
+        assert await act(pilot, source, recorder, "h", 43) is Action.HURTS
         assert started(recorder)[-1].kind is StepKind.IMAGERY
         assert any(e.type == "advice" for e in recorder.events)
         assert "imagery" in "\n".join(e.text for e in screen.state.log)
@@ -138,6 +153,7 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
         await step_to(pilot, source, 44)
         assert recorder.actions()[-1][1] is Action.HURTS
+        pressed_at_s = source.last_t_s
 
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
@@ -146,39 +162,41 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         await source.advance_to(45)
         # The session ends, the recorder drains, and the dashboard closes itself.
         await until(pilot, lambda: app.session_result is not None and not app.is_running)
-    assert recorder.actions()[-1] == (45.0, Action.STOP)
+    t_s, action = recorder.actions()[-1]
+    assert action is Action.STOP
+    assert pressed_at_s < t_s <= source.last_t_s
     assert recorder.events[-1].type == "session_ended"
     assert app.session_result is not None
     assert app.session_result.reason == "stopped by user"
 
 
 async def test_a_strap_drop_shows_within_a_second_of_signal_lost() -> None:
-    source = SteppedSource(battery_pct=64, drops=((100.0, 115.0),))
+    # The simulator's strap drops out at 100-106 s in this scenario.
+    source = SteppedSource("dropouts", battery_pct=64)
     recorder = Recorder()
-    # Before each message the screen handles: (session time shown, drop shown?).
-    seen: list[tuple[float, bool]] = []
+    # Before each message the screen handles: session time shown, drop shown, status line.
+    seen: list[tuple[float, bool, str]] = []
     app = stepped_app(source, sinks=(recorder,))
 
     def hook(message: Message) -> None:
         if isinstance(message, SessionEventPosted | EstimatePosted | SamplePosted):
             screen = session_screen(app)
-            shown = not screen.query_one("#alert").has_class("-hidden")
-            seen.append((screen.state.t_s, shown and "lost" in text_of(screen, "#alert")))
+            alert = screen.query_one("#alert")
+            shown = not alert.has_class("-hidden") and "lost" in text_of(screen, "#alert")
+            seen.append((screen.state.t_s, shown, text_of(screen, "#status")))
 
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         screen = await step_to(pilot, source, 95)
-        assert not any(shown for _, shown in seen)
-        # Run well past the drop in one go: the screen keeps up in session order.
-        screen = await step_to(pilot, source, 110)
+        assert not any(shown for _, shown, _ in seen)
+        # Run through the drop and out of it in one go: the screen keeps up in session order.
+        screen = await step_to(pilot, source, 125)
         lost = [e for e in recorder.events if isinstance(e, SignalLost)]
         assert lost, "the session should have reported the drop"
-        first_shown_t = next(t for t, shown in seen if shown)
+        first_shown_t, _, status = next(row for row in seen if row[1])
         assert lost[0].t <= first_shown_t <= lost[0].t + 1.0
-        assert "disconnected" in text_of(screen, "#status")
-
-        screen = await step_to(pilot, source, 125)
+        assert "disconnected" in status
         assert screen.query_one("#alert").has_class("-hidden")
-        assert "connected" in text_of(screen, "#status")
+        assert "✓ connected" in text_of(screen, "#status")
         assert "battery 64%" in text_of(screen, "#status")
 
 
@@ -194,9 +212,7 @@ async def test_the_command_palette_runs_the_same_actions() -> None:
         assert "Resume" not in titles  # only what makes sense now
         await pilot.press("ctrl+p")
         await pilot.press(*"skip step")
-        await pilot.press("enter")
-        await step_to(pilot, source, 11)
-        assert recorder.actions() == [(11.0, Action.SKIP)]
+        assert await act(pilot, source, recorder, "enter", 11) is Action.SKIP
 
 
 async def test_bindings_have_ids_a_keymap_can_remap() -> None:
@@ -208,10 +224,9 @@ async def test_bindings_have_ids_a_keymap_can_remap() -> None:
         await step_to(pilot, source, 5)
         await pilot.press("s")
         await step_to(pilot, source, 6)
+        await until(pilot, lambda: recorder.t_s >= source.last_t_s)
         assert recorder.actions() == []
-        await pilot.press("n")
-        await step_to(pilot, source, 7)
-        assert recorder.actions() == [(7.0, Action.SKIP)]
+        assert await act(pilot, source, recorder, "n", 8) is Action.SKIP
 
 
 async def test_help_names_the_keys_and_the_red_flags() -> None:

@@ -30,26 +30,22 @@ Item = HeartSample | SourceStatus
 class SteppedSource:
     """The simulator, held at a session time the test moves forward.
 
-    ``drops`` are (lost_s, back_s) spans: the strap reports a disconnect at
-    lost_s, sends nothing until back_s, then reports it is back.
+    Items flow until the first one past the limit has gone through (so every
+    tick up to the limit has run), then the next waits for ``advance_to``.
+    ``battery_pct`` adds the battery report a real strap sends on connecting.
     """
 
     virtual = True
 
     def __init__(
-        self,
-        scenario: str = "calm",
-        seed: int = 1,
-        *,
-        drops: tuple[tuple[float, float], ...] = (),
-        battery_pct: int | None = None,
+        self, scenario: str = "calm", seed: int | None = None, *, battery_pct: int | None = None
     ) -> None:
         self.inner = SimulatedSource(scenario, seed=seed)
         self.description = self.inner.description
-        self.drops = drops
         self.battery_pct = battery_pct
         self.limit_s = 0.0
         self.last_t_s = 0.0
+        self.strict = False
         self._moved = asyncio.Event()
         self._waiting = asyncio.Event()
 
@@ -68,9 +64,14 @@ class SteppedSource:
     def observe(self, event: SessionEvent) -> None:
         self.inner.observe(event)
 
-    async def advance_to(self, t_s: float) -> None:
-        """Let the session run up to ``t_s`` and return once it waits there."""
+    async def advance_to(self, t_s: float, *, strict: bool = False) -> None:
+        """Let the session run up to ``t_s`` and return once it waits there.
+
+        ``strict`` holds back the first item past ``t_s`` too: the session then
+        stands at its last item before ``t_s`` (inside a dropout, at its start).
+        """
         self.limit_s = t_s
+        self.strict = strict
         self._waiting.clear()
         self._moved.set()
         await asyncio.wait_for(self._waiting.wait(), timeout=30)
@@ -80,26 +81,14 @@ class SteppedSource:
 
     async def _items(self) -> AsyncIterator[Item]:
         if self.battery_pct is not None:
-            yield await self._held(SourceStatus(0.5, True, "strap connected", self.battery_pct))
-        drops = list(self.drops)
-        async for sample in self.inner:
-            if drops and sample.t_s >= drops[0][0]:
-                lost_s, back_s = drops.pop(0)
-                yield await self._held(SourceStatus(lost_s, False, "strap out of range"))
-                yield await self._held(
-                    SourceStatus(back_s, True, "strap reconnected", self.battery_pct)
-                )
-            if any(lost <= sample.t_s < back for lost, back in self.drops):
-                continue
-            yield await self._held(sample)
-
-    async def _held(self, item: Item) -> Item:
-        while item.t_s > self.limit_s:
-            self._moved.clear()
-            self._waiting.set()
-            await self._moved.wait()
-        self.last_t_s = item.t_s
-        return item
+            yield SourceStatus(0.0, True, "strap connected", self.battery_pct)
+        async for item in self.inner:
+            while self.last_t_s > self.limit_s or (self.strict and item.t_s > self.limit_s):
+                self._moved.clear()
+                self._waiting.set()
+                await self._moved.wait()
+            self.last_t_s = item.t_s
+            yield item
 
 
 def stepped_plan(
@@ -146,9 +135,11 @@ def session_screen(app: BiofeedbackApp) -> SessionScreen:
     return screen
 
 
-async def step_to(pilot: Pilot[Any], source: SteppedSource, t_s: float) -> SessionScreen:
+async def step_to(
+    pilot: Pilot[Any], source: SteppedSource, t_s: float, *, strict: bool = False
+) -> SessionScreen:
     """Run the session to ``t_s`` and wait until the screen shows that time."""
-    await source.advance_to(t_s)
+    await source.advance_to(t_s, strict=strict)
     screen = session_screen(pilot.app)  # type: ignore[arg-type]
     await until(pilot, lambda: screen.state.t_s >= source.last_t_s)
     await pilot.pause()

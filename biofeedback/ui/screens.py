@@ -103,7 +103,8 @@ class SessionScreen(Screen[None]):
             with Vertical(id="cuebox"):
                 yield Static("Getting ready…", id="cue")
                 yield Static(id="next")
-            yield Countdown("0:00", id="countdown")
+            with Vertical(id="clockbox"):
+                yield Countdown("0:00", id="countdown")
         yield Pacer(id="pacer")
         with Horizontal(id="vitals"):
             with Vertical(id="numbers"):
@@ -238,6 +239,8 @@ class SessionScreen(Screen[None]):
         if new <= 0:
             return
         log = self.query_one(RichLog)
+        if self._logged == 0:
+            log.clear()  # the placeholder goes once there is something to say
         for entry in entries[-new:]:
             log.write(f"{clock_text(entry.t_s)}  {entry.text}")
         self._logged = self.state.notes_total
@@ -250,10 +253,11 @@ class SessionScreen(Screen[None]):
         elif state.connected:
             parts.append("strap ✓ connected")
         else:
-            parts.append(f"strap ✕ disconnected ({state.connection_reason})")
-        if state.contact is Contact.DETECTED:
+            # The alert and the log say why; a stale contact flag would only confuse.
+            parts.append("strap ✕ disconnected")
+        if state.connected is not False and state.contact is Contact.DETECTED:
             parts.append("contact ✓")
-        elif state.contact is Contact.NOT_DETECTED:
+        elif state.connected is not False and state.contact is Contact.NOT_DETECTED:
             parts.append("contact ✕ (moisten the strap)")
         if state.battery_pct is not None:
             low = " low" if state.battery_pct <= 15 else ""
@@ -363,7 +367,7 @@ class ConfirmStop(ModalScreen[bool]):
             yield Label("What you have done so far is saved.")
             with Horizontal(id="buttons"):
                 yield Button("Keep going (n)", id="keep", variant="primary")
-                yield Button("Stop (y)", id="stop", variant="error")
+                yield Button("Stop (y)", id="stop")
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()

@@ -107,7 +107,6 @@ class SessionState:
         self.baseline: Baseline | None = None
         # None until the source reports its connection (the simulator never does).
         self.connected: bool | None = None
-        self.connection_reason = ""
         self.signal_lost: SignalLost | None = None
         self.contact: Contact | None = None
         self.battery_pct: int | None = None
@@ -147,7 +146,6 @@ class SessionState:
         if isinstance(item, SourceStatus):
             self.t_s = max(self.t_s, item.t_s)
             self.connected = item.connected
-            self.connection_reason = item.reason
             if item.battery_pct is not None:
                 self.battery_pct = item.battery_pct
             return
