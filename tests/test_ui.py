@@ -7,6 +7,7 @@ live session takes them at its next moment.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from textual.message import Message
@@ -24,6 +25,8 @@ from biofeedback.models import (
     StepStarted,
     UserActed,
 )
+from biofeedback.sensors import SourceError
+from biofeedback.session import RealClock
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
 from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
@@ -272,3 +275,30 @@ def test_high_rate_messages_collapse_and_events_do_not() -> None:
     assert not EstimatePosted(estimate, ()).can_replace(SamplePosted(sample))
     step = StepStarted(1.0, "a", StepKind.REST, None, "Rest.", 10.0)
     assert not SessionEventPosted(step).can_replace(SessionEventPosted(step))
+
+
+class UnreachableStrap:
+    """A live source that cannot be opened, as a strap out of reach."""
+
+    description = "test:unreachable"
+    virtual = False
+
+    async def __aenter__(self) -> UnreachableStrap:
+        raise SourceError("strap AA:BB not found; is it on and near?")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[HeartSample]:
+        raise AssertionError("never opened")
+
+
+async def test_a_source_that_cannot_open_closes_the_dashboard_with_its_error() -> None:
+    plan = stepped_plan(SteppedSource())
+    plan.source = UnreachableStrap()
+    plan.clock = RealClock()
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: not app.is_running)
+    assert isinstance(app.session_error, SourceError)
+    assert "AA:BB" in str(app.session_error)

@@ -74,7 +74,7 @@ def whole_seconds_left(remaining_s: float) -> int:
 
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
-PACER_FPS = 15.0
+PACER_FPS = 12.0
 
 
 def breath_phase(t_s: float, in_s: float, out_s: float) -> tuple[bool, float, float]:
