@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.ui_support import SteppedSource, step_to, stepped_app, until
+from biofeedback.ui.app import DashboardSettings, create_app
+from tests.ui_support import SteppedSource, step_to, stepped_app, stepped_plan, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -41,6 +42,27 @@ def test_session_settling_breath(snap_compare: Any, size: tuple[int, int]) -> No
     source = SteppedSource(battery_pct=80)
     app = stepped_app(source, motion=True)
     assert snap_compare(app, terminal_size=size, run_before=held_at(source, 33))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_stepped_down(snap_compare: Any, size: tuple[int, int]) -> None:
+    # The anxious person's arousal climbs: longer releases, then the yellow zone.
+    source = SteppedSource("anxious", battery_pct=80)
+    assert snap_compare(stepped_app(source), terminal_size=size, run_before=held_at(source, 185))
+
+
+def test_session_ended(snap_compare: Any) -> None:
+    source = SteppedSource(battery_pct=80)
+    plan = stepped_plan(source)
+    plan.duration_s = 120.0
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await source.advance_to(130)
+        await until(pilot, lambda: app.session_result is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before)
 
 
 def test_session_strap_lost(snap_compare: Any) -> None:

@@ -173,12 +173,16 @@ class SessionScreen(Screen[None]):
         if step is not None:
             where = f" · {step.region}" if step.region else ""
             title = f"{title} · step {state.steps_started} · {KIND_WORD[step.kind]}{where}"
-        if state.paused:
+        if state.ended is not None:
+            title = f"{self.title_text} · ended after {clock_text(state.ended.duration_s)}"
+        elif state.paused:
             title += " · paused"
         self._put("#title", title)
         cue = self.query_one("#cue", Static)
         for kind in StepKind:
-            cue.set_class(step is not None and step.kind is kind, f"-{kind.value}")
+            cue.set_class(
+                state.ended is None and step is not None and step.kind is kind, f"-{kind.value}"
+            )
         if state.ended is not None:
             self._put("#cue", _ending_text(state.ended.reason))
             self._put("#next", f"Press {self._key_for('close')} to close.")
@@ -213,7 +217,9 @@ class SessionScreen(Screen[None]):
         if step is not None and step.breath_in_s and step.breath_out_s and self.state.ended is None:
             breath = (step.breath_in_s, step.breath_out_s)
         rate = 0.0 if self.state.paused else self.rate
-        self.query_one(Pacer).show(breath, self.state.step_elapsed_s, rate, self.motion)
+        pacer = self.query_one(Pacer)
+        pacer.idle_text = "" if self.state.ended else "Breathe easily, at your own pace."
+        pacer.show(breath, self.state.step_elapsed_s, rate, self.motion)
 
     def _refresh_vitals(self) -> None:
         state = self.state

@@ -145,6 +145,7 @@ class Pacer(StyledLines):
         self.anchor_s = time.monotonic()
         self.rate = 0.0
         self.motion = True
+        self.idle_text = "Breathe easily, at your own pace."
         self.animating = False
         self._drawn: tuple[bool, int] | None = None
         self._timer: Timer | None = None
@@ -194,12 +195,9 @@ class Pacer(StyledLines):
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         if self.breath is None:
-            if y == 0:
-                return self.text_strip(
-                    Text().append(
-                        "Breathe easily, at your own pace.", style=self.style_of("pacer--label")
-                    )
-                )
+            if y == 0 and self.idle_text:
+                label = self.style_of("pacer--label")
+                return self.text_strip(Text().append(self.idle_text, style=label))
             return Strip.blank(width, self.style_of())
         inhaling, eighths, left_s = self._now()
         if y == 0:
@@ -214,10 +212,11 @@ class Pacer(StyledLines):
         in_s, out_s = self.breath
         label = self.style_of("pacer--label")
         text = Text()
-        text.append(f"{'Breathe in' if inhaling else 'Breathe out':<12}", style=label + _BOLD)
-        text.append(f"in {in_s:g} s · out {out_s:g} s", style=label)
+        text.append("Breathe in" if inhaling else "Breathe out", style=label + _BOLD)
         if not self.motion:
-            text.append(f"   {math.ceil(left_s - 1e-6)}", style=label)
+            # Without the bar, the seconds left in this half carry the rhythm.
+            text.append(f" · {math.ceil(left_s - 1e-6)} s", style=label + _BOLD)
+        text.append(f"   (in {in_s:g} s, out {out_s:g} s)", style=label)
         return self.text_strip(text)
 
     def _bar(self, inhaling: bool, eighths: int, width: int) -> Strip:
