@@ -86,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(handler=_cmd_scan)
 
     pair = sub.add_parser("pair", help="remember a strap as the default source")
-    pair.add_argument("device", metavar="DEVICE", help="address (AA:BB:...) or name")
+    pair.add_argument(
+        "device",
+        nargs="?",
+        metavar="DEVICE",
+        help="address (AA:BB:...) or name; none: choose from a live list on a terminal",
+    )
     pair.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -327,8 +332,8 @@ async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
 
     app = create_app(plan)
     await app.run_async()
-    if app.session_error is not None:
-        raise app.session_error
+    if app.error is not None:
+        raise app.error
     return app.session_result
 
 
@@ -395,12 +400,34 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def _cmd_pair(args: argparse.Namespace) -> int:
     from biofeedback import config
-    from biofeedback.sensors.ble import resolve
 
-    strap = asyncio.run(resolve(args.device, args.timeout))
-    config.remember_device(config.PairedDevice(strap.address, strap.name))
-    print(f"paired {strap.name or 'strap'} ({strap.address}); `biofeedback run` now uses it")
+    if args.device is None:
+        chosen = asyncio.run(_choose_strap())
+        if chosen is None:
+            return EXIT_OK
+        address, name = chosen
+    else:
+        from biofeedback.sensors.ble import resolve
+
+        strap = asyncio.run(resolve(args.device, args.timeout))
+        address, name = strap.address, strap.name
+    config.remember_device(config.PairedDevice(address, name))
+    print(f"paired {name or 'strap'} ({address}); `biofeedback run` now uses it")
     return EXIT_OK
+
+
+async def _choose_strap() -> tuple[str, str | None] | None:
+    """The pair screen: the strap the person chose from the live list, if any."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("name the strap: biofeedback pair DEVICE (see biofeedback scan)")
+    from biofeedback.sensors.ble import scan
+    from biofeedback.ui.app import create_app
+
+    app = create_app(scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery))
+    await app.run_async()
+    if app.error is not None:
+        raise app.error
+    return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
 def _replay_source(spec: str):  # type: ignore[no-untyped-def]

@@ -300,5 +300,5 @@ async def test_a_source_that_cannot_open_closes_the_dashboard_with_its_error() -
     app = create_app(plan, DashboardSettings(reduced_motion=True))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: not app.is_running)
-    assert isinstance(app.session_error, SourceError)
-    assert "AA:BB" in str(app.session_error)
+    assert isinstance(app.error, SourceError)
+    assert "AA:BB" in str(app.error)

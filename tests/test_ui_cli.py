@@ -14,7 +14,13 @@ import time
 from tests.test_cli import run_cli
 
 
-def run_on_terminal(args: list[str], until: bytes, then: bytes, timeout_s: float = 60) -> str:
+def run_on_terminal(
+    args: list[str],
+    until: bytes,
+    then: bytes,
+    timeout_s: float = 60,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run the CLI on an 80x24 pseudo-terminal; type ``then`` once ``until`` is drawn."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
@@ -23,7 +29,7 @@ def run_on_terminal(args: list[str], until: bytes, then: bytes, timeout_s: float
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=dict(os.environ, TERM="xterm-256color"),
+        env=dict(os.environ, TERM="xterm-256color", **(env or {})),
         start_new_session=True,
     )
     os.close(slave)

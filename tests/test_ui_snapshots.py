@@ -7,13 +7,16 @@ Update after a deliberate change with `pytest tests/test_ui_snapshots.py
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from biofeedback.sensors.ble import FoundStrap
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.pairing import PairScreen
 from tests.ui_support import SteppedSource, step_to, stepped_app, stepped_plan, until
 
 SIZES = [(80, 24), (120, 40)]
@@ -97,5 +100,38 @@ def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
         await step_to(pilot, source, 10)
         await pilot.press("question_mark")
         await until(pilot, lambda: app.screen.id != "session")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+class FixedAir:
+    """A scan that hears the same straps once, then nothing changes."""
+
+    def __init__(self, straps: Sequence[FoundStrap]) -> None:
+        self.straps = straps
+        self.scans = 0
+        self._never = asyncio.Event()
+
+    async def __call__(self, timeout_s: float, read_battery: bool) -> Sequence[FoundStrap]:
+        self.scans += 1
+        if self.scans > 1:
+            await self._never.wait()
+        return self.straps
+
+
+STRAPS = (
+    FoundStrap("C0:FF:EE:00:18:0D", "Polar H10 7A2B4C1D", -58, 87),
+    FoundStrap("F4:11:22:33:44:55", "HRM-Dual:123456", -74, None),
+    FoundStrap("D2:AA:BB:CC:DD:EE", None, -86, 40),
+)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_pair(snap_compare: Any, size: tuple[int, int]) -> None:
+    app = create_app(scan=FixedAir(STRAPS))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: isinstance(app.screen, PairScreen) and app.screen.scans == 1)
+        await pilot.press("down")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -30,6 +31,8 @@ from biofeedback.session import (
     VirtualClock,
     run_session,
 )
+from biofeedback.ui.messages import StrapChosen, WorkFailed
+from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.screens import HelpScreen, SessionScreen
 from biofeedback.ui.sink import DashboardSink
 
@@ -79,12 +82,17 @@ class BiofeedbackApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
-    def __init__(self, plan: SessionPlan | None, settings: DashboardSettings) -> None:
+    def __init__(
+        self, plan: SessionPlan | None, settings: DashboardSettings, scan: ScanFn | None = None
+    ) -> None:
         super().__init__()
         self.plan = plan
         self.settings = settings
+        self.scan = scan
         self.session_result: SessionResult | None = None
-        self.session_error: BaseException | None = None
+        self.paired: StrapChosen | None = None
+        # Why the app ended on its own (a source or a scan failed), for the CLI to report.
+        self.error: BaseException | None = None
 
     @property
     def reduced_motion(self) -> bool:
@@ -93,6 +101,8 @@ class BiofeedbackApp(App[None]):
     async def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
+        if self.scan is not None:
+            await self.push_screen(PairScreen(self.scan))
         if self.plan is not None:
             screen = SessionScreen(
                 self.plan.actions,
@@ -131,8 +141,18 @@ class BiofeedbackApp(App[None]):
             if session is not None and session.stop_requested:
                 self.exit()
         elif event.state is WorkerState.ERROR:
-            self.session_error = worker.error
+            self.error = worker.error
             self.exit()
+
+    @on(WorkFailed)
+    def _failed(self, message: WorkFailed) -> None:
+        self.error = message.error
+        self.exit()
+
+    @on(StrapChosen)
+    def _chosen(self, message: StrapChosen) -> None:
+        self.paired = message
+        self.exit()
 
     def _session_screen(self) -> SessionScreen | None:
         for screen in self.screen_stack:
@@ -164,10 +184,9 @@ class BiofeedbackApp(App[None]):
         self.push_screen(HelpScreen(self._key_list(), self._key_display("session.hurts", "h")))
 
     def _key_list(self) -> list[tuple[str, str]]:
-        session = self._session_screen()
         rows: list[tuple[str, str]] = []
         seen: set[str] = set()
-        node_bindings = [*(session.BINDINGS if session else []), *self.BINDINGS]
+        node_bindings = [*self.screen.BINDINGS, *self.BINDINGS]
         for binding in node_bindings:
             if not isinstance(binding, Binding) or binding.id is None or binding.id in seen:
                 continue
@@ -214,7 +233,10 @@ class BiofeedbackApp(App[None]):
 
 
 def create_app(
-    plan: SessionPlan | None = None, settings: DashboardSettings | None = None
+    plan: SessionPlan | None = None,
+    settings: DashboardSettings | None = None,
+    *,
+    scan: ScanFn | None = None,
 ) -> BiofeedbackApp:
-    """The dashboard: for a live session when given a plan."""
-    return BiofeedbackApp(plan, settings or DashboardSettings())
+    """The dashboard: a live session when given a plan, the pair screen when given a scan."""
+    return BiofeedbackApp(plan, settings or DashboardSettings(), scan)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SourceStatus
-from biofeedback.ui.state import TrendPoint
+from biofeedback.ui.state import StrapLike, TrendPoint
 
 
 @dataclass
@@ -49,3 +49,25 @@ class SourceStatusPosted(Message):
     """The source's connection changed or reported its battery."""
 
     status: SourceStatus
+
+
+@dataclass
+class StrapsFound(Message):
+    """One scan's worth of straps heard nearby."""
+
+    straps: tuple[StrapLike, ...]
+
+
+@dataclass
+class StrapChosen(Message):
+    """The person chose the strap to remember."""
+
+    address: str
+    name: str | None
+
+
+@dataclass
+class WorkFailed(Message):
+    """Background work (a scan, a session) failed; the app ends with this error."""
+
+    error: BaseException

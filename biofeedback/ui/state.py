@@ -1,4 +1,4 @@
-"""What the dashboard shows, folded from the session's stream of items.
+"""What the dashboard shows: a session folded from its stream of items, and straps.
 
 No Textual here: ``SessionState`` takes events, samples and source statuses in
 order and keeps the few facts a screen needs (current step and its countdown,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from biofeedback.models import (
     Action,
@@ -215,3 +216,19 @@ def _baseline_text(event: Baseline) -> str:
     hr = "?" if event.hr_bpm is None else f"{event.hr_bpm:.0f} bpm"
     rmssd = "not computable" if event.rmssd_ms is None else f"{event.rmssd_ms:.0f} ms"
     return f"heart rate {hr}, RMSSD {rmssd}"
+
+
+class StrapLike(Protocol):
+    """What a scan reports about one strap (the Bluetooth layer's FoundStrap)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def rssi_dbm(self) -> int | None: ...
+
+    @property
+    def battery_pct(self) -> int | None: ...
