@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionResult
-    from biofeedback.ui.app import SessionPlan
+    from biofeedback.ui.app import DashboardSettings, SessionPlan
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -327,10 +327,18 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _dashboard_settings() -> DashboardSettings:
+    from biofeedback import config
+    from biofeedback.ui.app import DashboardSettings
+
+    saved = config.load().dashboard
+    return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
+
+
 async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
-    app = create_app(plan)
+    app = create_app(plan, _dashboard_settings())
     await app.run_async()
     if app.error is not None:
         raise app.error
@@ -423,7 +431,10 @@ async def _choose_strap() -> tuple[str, str | None] | None:
     from biofeedback.sensors.ble import scan
     from biofeedback.ui.app import create_app
 
-    app = create_app(scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery))
+    app = create_app(
+        settings=_dashboard_settings(),
+        scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
+    )
     await app.run_async()
     if app.error is not None:
         raise app.error

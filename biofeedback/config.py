@@ -38,8 +38,17 @@ class PairedDevice:
 
 
 @dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    """The ``[dashboard]`` table: motion, and keys by binding id (``"session.skip" = "n"``)."""
+
+    reduced_motion: bool = False
+    keys: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     device: PairedDevice | None = None
+    dashboard: DashboardConfig = DashboardConfig()
 
 
 def config_dir() -> Path:
@@ -116,16 +125,32 @@ def _toml_value(value: Any) -> str:
 
 
 def _settings_from(data: dict[str, Any], path: Path) -> Settings:
+    dashboard = _dashboard_from(data.get("dashboard", {}), path)
     device = data.get("device")
     if device is None:
-        return Settings()
+        return Settings(dashboard=dashboard)
     address = device.get("address") if isinstance(device, dict) else None
     name = device.get("name") if isinstance(device, dict) else None
     if not isinstance(address, str) or not (name is None or isinstance(name, str)):
         raise ConfigError(
             f'{path}: [device] needs address = "AA:BB:..."; pair again with `biofeedback pair`'
         )
-    return Settings(device=PairedDevice(address, name))
+    return Settings(device=PairedDevice(address, name), dashboard=dashboard)
+
+
+def _dashboard_from(table: Any, path: Path) -> DashboardConfig:
+    motion = table.get("reduced_motion", False) if isinstance(table, dict) else None
+    keys = table.get("keys", {}) if isinstance(table, dict) else None
+    if (
+        not isinstance(motion, bool)
+        or not isinstance(keys, dict)
+        or not all(isinstance(v, str) for v in keys.values())
+    ):
+        raise ConfigError(
+            f"{path}: [dashboard] takes reduced_motion = true|false and [dashboard.keys]"
+            ' with "binding.id" = "key"'
+        )
+    return DashboardConfig(motion, tuple(sorted(keys.items())))
 
 
 def _to_toml(settings: Settings) -> str:
@@ -136,6 +161,12 @@ def _to_toml(settings: Settings) -> str:
         lines.append(f"address = {json.dumps(settings.device.address)}")
         if settings.device.name is not None:
             lines.append(f"name = {json.dumps(settings.device.name)}")
+    dashboard = settings.dashboard
+    if dashboard != DashboardConfig():
+        lines += ["", "[dashboard]", f"reduced_motion = {json.dumps(dashboard.reduced_motion)}"]
+        if dashboard.keys:
+            lines += ["", "[dashboard.keys]"]
+            lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in dashboard.keys]
     return "\n".join(lines) + "\n"
 
 
