@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionResult
-    from biofeedback.ui.app import DashboardSettings, SessionPlan
+    from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, SessionPlan
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -340,9 +340,17 @@ async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
 
     app = create_app(plan, _dashboard_settings())
     await app.run_async()
+    _check_app(app)
+    return app.session_result
+
+
+def _check_app(app: BiofeedbackApp) -> None:
+    """Raise why the dashboard ended, if it ended by a failure rather than a choice."""
     if app.error is not None:
         raise app.error
-    return app.session_result
+    if app.return_code:
+        # Textual has already printed the traceback of its own failure.
+        raise RuntimeError("the dashboard stopped on an error")
 
 
 def _minutes(seconds: float) -> str:
@@ -436,8 +444,7 @@ async def _choose_strap() -> tuple[str, str | None] | None:
         scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
     )
     await app.run_async()
-    if app.error is not None:
-        raise app.error
+    _check_app(app)
     return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
