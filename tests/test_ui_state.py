@@ -46,6 +46,8 @@ def test_countdown_follows_extensions_and_holds_while_paused() -> None:
     assert state.remaining_s == pytest.approx(4.0)
     state.apply(HeartSample(43.0, 60.0))
     assert state.remaining_s == pytest.approx(2.0)
+    # 33 s since the step began, 15 of them paused: the breath goes on from 18 s.
+    assert state.step_elapsed_s == pytest.approx(18.0)
     assert [e.topic for e in state.log] == ["extend", "you", "you"]
 
 

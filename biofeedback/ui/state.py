@@ -101,6 +101,7 @@ class SessionState:
         self.steps_started = 0
         self.step_end_s = 0.0
         self.paused_at_s: float | None = None
+        self.step_paused_s = 0.0
         self.hr_bpm: float | None = None
         self.rmssd_ms: float | None = None
         self.arousal: float | None = None
@@ -132,10 +133,11 @@ class SessionState:
 
     @property
     def step_elapsed_s(self) -> float:
+        """Seconds of the step done so far, pauses left out (the pacer goes on from there)."""
         if self.step is None:
             return 0.0
         now = self.paused_at_s if self.paused_at_s is not None else self.t_s
-        return max(now - self.step.t, 0.0)
+        return max(now - self.step.t - self.step_paused_s, 0.0)
 
     # -- input
 
@@ -163,6 +165,7 @@ class SessionState:
             self.step = event
             self.steps_started += 1
             self.step_end_s = event.t + event.planned_s
+            self.step_paused_s = 0.0
             self.paused_at_s = None
         elif isinstance(event, StepExtended):
             self.step_end_s += event.by_s
@@ -204,6 +207,7 @@ class SessionState:
             self.paused_at_s = event.t
         elif event.action is Action.RESUME and self.paused_at_s is not None:
             self.step_end_s += event.t - self.paused_at_s
+            self.step_paused_s += event.t - self.paused_at_s
             self.paused_at_s = None
         self._note(event.t, "you", _ACTION_TEXT[event.action])
 
