@@ -84,7 +84,8 @@ def save(settings: Settings, path: Path | None = None) -> Path:
         existing = {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
-    existing.pop("device", None)
+    for owned in ("device", "dashboard"):
+        existing.pop(owned, None)
     try:
         _ensure_private_dir(path.parent)
         _write_private(path, _to_toml(settings) + _dump_tables(existing))

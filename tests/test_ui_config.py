@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,16 @@ def write_config(text: str) -> None:
 
 
 def test_dashboard_settings_load_and_survive_pairing() -> None:
-    write_config('[dashboard]\nreduced_motion = true\n[dashboard.keys]\n"session.skip" = "n"\n')
+    write_config(
+        '[dashboard]\nreduced_motion = true\n[dashboard.keys]\n"session.skip" = "n"\n'
+        '[mqtt]\nhost = "broker.local"\n'
+    )
     assert config.load().dashboard == config.DashboardConfig(True, (("session.skip", "n"),))
     config.remember_device(config.PairedDevice("C0:FF:EE:00:18:0D", "Strap"))
     saved = config.load()
     assert saved.device == config.PairedDevice("C0:FF:EE:00:18:0D", "Strap")
     assert saved.dashboard == config.DashboardConfig(True, (("session.skip", "n"),))
+    assert tomllib.loads(config_file().read_text())["mqtt"] == {"host": "broker.local"}
 
 
 @pytest.mark.parametrize(
