@@ -35,6 +35,7 @@ from tests.ui_support import (
     SteppedSource,
     session_screen,
     step_to,
+    step_until,
     stepped_app,
     stepped_plan,
     until,
@@ -115,7 +116,9 @@ async def test_the_screen_shows_cue_countdown_pacer_zone_and_vitals() -> None:
         assert "battery 80%" in status
         assert "contact ✓" in status
 
-        screen = await step_to(pilot, source, 64)
+        screen = await step_until(
+            pilot, source, lambda s: s.state.step is not None and s.state.step.id != "settle"
+        )
         assert screen.state.step is not None
         assert screen.state.step.kind is StepKind.TENSE
         assert "Curl your toes" in text_of(screen, "#cue")

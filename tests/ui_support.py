@@ -144,3 +144,20 @@ async def step_to(
     await until(pilot, lambda: screen.state.t_s >= source.last_t_s)
     await pilot.pause()
     return screen
+
+
+async def step_until(
+    pilot: Pilot[Any],
+    source: SteppedSource,
+    done: Callable[[SessionScreen], bool],
+    *,
+    limit_s: float = 900.0,
+) -> SessionScreen:
+    """Run the session a second at a time until ``done(screen)`` holds."""
+    t_s = source.last_t_s
+    while t_s < limit_s:
+        t_s += 1.0
+        screen = await step_to(pilot, source, t_s)
+        if done(screen):
+            return screen
+    raise AssertionError(f"the session never got there by {limit_s} s")
