@@ -21,6 +21,7 @@ from biofeedback.models import (
     SessionEvent,
     SessionInfo,
     SignalLost,
+    StepEnded,
     StepKind,
     StepStarted,
     UserActed,
@@ -117,7 +118,7 @@ async def test_the_screen_shows_cue_countdown_pacer_zone_and_vitals() -> None:
         assert "contact ✓" in status
 
         screen = await step_until(
-            pilot, source, lambda s: s.state.step is not None and s.state.step.id != "settle"
+            pilot, source, lambda s: s.state.step is not None and s.state.step.step != "settle"
         )
         assert screen.state.step is not None
         assert screen.state.step.kind is StepKind.TENSE
@@ -149,8 +150,10 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         assert "Curl your toes" in text_of(screen, "#cue")
 
         assert await act(pilot, source, recorder, "h", 43) is Action.HURTS
-        assert started(recorder)[-1].kind is StepKind.IMAGERY
-        assert any(e.type == "advice" for e in recorder.events)
+        ended = [e for e in recorder.events if isinstance(e, StepEnded)]
+        assert (ended[-1].step, ended[-1].reason) == ("feet-tense", "it hurts")
+        assert started(recorder)[-1].step != "feet-tense"  # the step stopped at once
+        # The stop rules and the region's move to imagery are on screen.
         assert "imagery" in "\n".join(e.text for e in screen.state.log)
 
         await pilot.press("q")
