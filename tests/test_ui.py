@@ -7,6 +7,8 @@ live session takes them at its next moment.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +30,7 @@ from biofeedback.models import (
 )
 from biofeedback.sensors import SourceError
 from biofeedback.session import RealClock
+from biofeedback.store import RecorderSink, Store
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
 from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
@@ -131,7 +134,9 @@ async def test_the_screen_shows_cue_countdown_pacer_zone_and_vitals() -> None:
 async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded() -> None:
     source = SteppedSource()
     recorder = Recorder()
-    app = stepped_app(source, sinks=(recorder,))
+    # The real store as well: the record on disk is what a person reviews later.
+    db_path = os.environ["BIOFEEDBACK_DB"]
+    app = stepped_app(source, sinks=(RecorderSink(db_path, virtual=True), recorder))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await step_to(pilot, source, 20)
         assert await act(pilot, source, recorder, "space", 21) is Action.PAUSE
@@ -177,6 +182,19 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
     assert recorder.events[-1].type == "session_ended"
     assert app.session_result is not None
     assert app.session_result.reason == "stopped by user"
+    with Store(db_path) as store:
+        stored = store.load("latest")
+    assert [e for e in stored.events if isinstance(e, UserActed)] == [
+        e for e in recorder.events if isinstance(e, UserActed)
+    ]
+    assert [e.action for e in stored.events if isinstance(e, UserActed)] == [
+        Action.PAUSE,
+        Action.RESUME,
+        Action.SKIP,
+        Action.HURTS,
+        Action.STOP,
+    ]
+    assert stored.events[-1].type == "session_ended"
 
 
 async def test_a_strap_drop_shows_within_a_second_of_signal_lost() -> None:
@@ -308,3 +326,36 @@ async def test_a_source_that_cannot_open_closes_the_dashboard_with_its_error() -
         await until(pilot, lambda: not app.is_running)
     assert isinstance(app.error, SourceError)
     assert "AA:BB" in str(app.error)
+
+
+class SlowRecorder(Recorder):
+    """A recorder that takes its time to finish, as a store syncing to disk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.may_finish = asyncio.Event()
+        self.finished = False
+
+    async def stop(self) -> None:
+        await self.may_finish.wait()
+        self.finished = True
+
+
+async def test_closing_after_the_end_waits_for_the_recorder() -> None:
+    source = SteppedSource()
+    recorder = SlowRecorder()
+    plan = stepped_plan(source, sinks=(recorder,))
+    plan.duration_s = 30.0
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await source.advance_to(40)
+        screen = session_screen(app)
+        await until(pilot, lambda: screen.state.ended is not None)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running  # the recorder has not finished: the dashboard stays
+        recorder.may_finish.set()
+        await until(pilot, lambda: not app.is_running)
+    assert recorder.finished
+    assert app.session_result is not None
+    assert app.session_result.reason == "duration reached"

@@ -31,7 +31,7 @@ from biofeedback.session import (
     VirtualClock,
     run_session,
 )
-from biofeedback.ui.messages import StrapChosen, WorkFailed
+from biofeedback.ui.messages import LeaveWhenDone, StrapChosen, WorkFailed
 from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.screens import HelpScreen, SessionScreen
 from biofeedback.ui.sink import DashboardSink
@@ -144,6 +144,12 @@ class BiofeedbackApp(App[None]):
             self.error = worker.error
             self.exit()
 
+    @on(LeaveWhenDone)
+    def _leave(self, message: LeaveWhenDone) -> None:
+        if not self.session_running:
+            self.exit()
+        # Otherwise the session's end (on_worker_state_changed) exits.
+
     @on(WorkFailed)
     def _failed(self, message: WorkFailed) -> None:
         self.error = message.error
@@ -173,8 +179,11 @@ class BiofeedbackApp(App[None]):
         session = self._session_screen()
         if session is not None and self.session_running:
             # Quitting mid-session goes through the same confirmation as stop,
-            # so the recorder always gets to finish.
-            session.action_stop()
+            # and an ended session is left once the recorder has finished.
+            if session.state.ended is None:
+                session.action_stop()
+            else:
+                session.action_close()
             return
         self.exit()
 

@@ -71,3 +71,8 @@ class WorkFailed(Message):
     """Background work (a scan, a session) failed; the app ends with this error."""
 
     error: BaseException
+
+
+@dataclass
+class LeaveWhenDone(Message):
+    """The person wants to leave: the app exits once the session has finished."""

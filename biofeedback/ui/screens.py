@@ -23,6 +23,7 @@ from biofeedback.models import (
 from biofeedback.session import ActionInbox
 from biofeedback.ui.messages import (
     EstimatePosted,
+    LeaveWhenDone,
     SamplePosted,
     SessionEventPosted,
     SourceStatusPosted,
@@ -329,7 +330,10 @@ class SessionScreen(Screen[None]):
         self.app.push_screen(ConfirmStop(), decided)
 
     def action_close(self) -> None:
-        self.app.exit()
+        # The session may still be handing its last items to the recorder:
+        # leave once it has finished (the app exits then), never before.
+        self.stop_requested = True
+        self.post_message(LeaveWhenDone())
 
     def action_toggle_motion(self) -> None:
         self.motion = not self.motion
