@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, NoReturn
 from biofeedback import BiofeedbackError, __version__
 
 if TYPE_CHECKING:
+    from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
+    from biofeedback.review import History
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionResult
     from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, SessionPlan
+    from biofeedback.ui.records import ReviewView
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -273,7 +276,7 @@ async def _run(args: argparse.Namespace) -> int:
         imagery_regions=imagery,
     )
     # The dashboard needs a terminal; piped, a session prints its events instead.
-    dashboard = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
+    dashboard = not args.headless and _on_terminal()
     # The recorder first: it hears every item before anything is shown.
     sinks: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
@@ -351,6 +354,11 @@ def _check_app(app: BiofeedbackApp) -> None:
     if app.return_code:
         # Textual has already printed the traceback of its own failure.
         raise RuntimeError("the dashboard stopped on an error")
+
+
+def _on_terminal() -> bool:
+    """Screens need a person at a terminal; piped, commands print instead."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _minutes(seconds: float) -> str:
@@ -434,7 +442,7 @@ def _cmd_pair(args: argparse.Namespace) -> int:
 
 async def _choose_strap() -> tuple[str, str | None] | None:
     """The pair screen: the strap the person chose from the live list, if any."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not _on_terminal():
         raise UsageError("name the strap: biofeedback pair DEVICE (see biofeedback scan)")
     from biofeedback.sensors.ble import scan
     from biofeedback.ui.app import create_app
@@ -486,6 +494,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
     with _existing_store(args) as store:
         recording = store.load(args.session)
     summary = review.summarize(recording)
+    exports = (args.png, args.pdf, args.csv, args.rr, args.rr_corrected)
+    if not args.json and not any(exports) and _on_terminal():
+        return _show_records(args, review=_review_view(recording))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
@@ -521,7 +532,34 @@ def _cmd_history(args: argparse.Namespace) -> int:
     else:
         sessions = []
     history = review.build_history(sessions)
+    if not args.json and _on_terminal():
+        return _show_records(args, history=history)
     print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    return EXIT_OK
+
+
+def _review_view(recording: Recording) -> ReviewView:
+    from biofeedback import review
+    from biofeedback.ui.records import ReviewView
+
+    return ReviewView(recording, review.format_summary(review.summarize(recording)))
+
+
+def _show_records(
+    args: argparse.Namespace, *, review: ReviewView | None = None, history: History | None = None
+) -> int:
+    """The review or history screen; from the history, enter reviews a session."""
+    from biofeedback.ui.app import create_app
+
+    def open_review(session_id: str) -> ReviewView:
+        with _existing_store(args) as store:
+            return _review_view(store.load(session_id))
+
+    app = create_app(
+        settings=_dashboard_settings(), review=review, history=history, open_review=open_review
+    )
+    app.run()
+    _check_app(app)
     return EXIT_OK
 
 

@@ -8,7 +8,10 @@ Update after a deliberate change with `pytest tests/test_ui_snapshots.py
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from textual.pilot import Pilot
 from biofeedback.sensors.ble import FoundStrap
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.pairing import PairScreen
+from tests.test_ui_records import FIRST_START_S, history_of, record, recorded_week, review_view
 from tests.ui_support import SteppedSource, step_to, stepped_app, stepped_plan, until
 
 SIZES = [(80, 24), (120, 40)]
@@ -135,3 +139,31 @@ def test_pair(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.press("down")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Times are shown in local time: pin it, so pictures match on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.usefixtures("utc")
+def test_review(snap_compare: Any, size: tuple[int, int]) -> None:
+    db = Path(os.environ["BIOFEEDBACK_DB"])
+    asyncio.run(record(db, "anxious-1", "anxious", FIRST_START_S, 300.0))
+    app = create_app(review=review_view(db, "latest"))
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.usefixtures("utc")
+def test_history(snap_compare: Any, size: tuple[int, int]) -> None:
+    db = Path(os.environ["BIOFEEDBACK_DB"])
+    asyncio.run(recorded_week(db))
+    app = create_app(history=history_of(db), open_review=lambda ref: review_view(db, ref))
+    assert snap_compare(app, terminal_size=size)

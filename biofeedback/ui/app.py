@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from biofeedback import BiofeedbackError
 from biofeedback.models import SessionInfo
 from biofeedback.sensors import HeartRateSource
 from biofeedback.session import (
@@ -31,8 +32,9 @@ from biofeedback.session import (
     VirtualClock,
     run_session,
 )
-from biofeedback.ui.messages import LeaveWhenDone, StrapChosen, WorkFailed
+from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed
 from biofeedback.ui.pairing import PairScreen, ScanFn
+from biofeedback.ui.records import HistoryLike, HistoryScreen, OpenReview, ReviewScreen, ReviewView
 from biofeedback.ui.screens import HelpScreen, SessionScreen
 from biofeedback.ui.sink import DashboardSink
 
@@ -83,12 +85,22 @@ class BiofeedbackApp(App[None]):
     ]
 
     def __init__(
-        self, plan: SessionPlan | None, settings: DashboardSettings, scan: ScanFn | None = None
+        self,
+        plan: SessionPlan | None,
+        settings: DashboardSettings,
+        *,
+        scan: ScanFn | None = None,
+        review: ReviewView | None = None,
+        history: HistoryLike | None = None,
+        open_review: OpenReview | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
         self.settings = settings
         self.scan = scan
+        self.review = review
+        self.history = history
+        self.open_review = open_review
         self.session_result: SessionResult | None = None
         self.paired: StrapChosen | None = None
         # Why the app ended on its own (a source or a scan failed), for the CLI to report.
@@ -103,6 +115,10 @@ class BiofeedbackApp(App[None]):
             self.set_keymap(dict(self.settings.keymap))
         if self.scan is not None:
             await self.push_screen(PairScreen(self.scan))
+        if self.history is not None:
+            await self.push_screen(HistoryScreen(self.history, self.open_review))
+        if self.review is not None:
+            await self.push_screen(ReviewScreen(self.review))
         if self.plan is not None:
             screen = SessionScreen(
                 self.plan.actions,
@@ -149,6 +165,17 @@ class BiofeedbackApp(App[None]):
         if not self.session_running:
             self.exit()
         # Otherwise the session's end (on_worker_state_changed) exits.
+
+    @on(ReviewRequested)
+    def _review(self, message: ReviewRequested) -> None:
+        if self.open_review is None:
+            return
+        try:
+            view = self.open_review(message.session_id)
+        except BiofeedbackError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.push_screen(ReviewScreen(view))
 
     @on(WorkFailed)
     def _failed(self, message: WorkFailed) -> None:
@@ -246,6 +273,18 @@ def create_app(
     settings: DashboardSettings | None = None,
     *,
     scan: ScanFn | None = None,
+    review: ReviewView | None = None,
+    history: HistoryLike | None = None,
+    open_review: OpenReview | None = None,
 ) -> BiofeedbackApp:
-    """The dashboard: a live session when given a plan, the pair screen when given a scan."""
-    return BiofeedbackApp(plan, settings or DashboardSettings(), scan)
+    """The dashboard, opened on what it is given: a live session (``plan``), the
+    pair screen (``scan``), a recorded session (``review``) or the ``history``
+    (where enter reviews a session through ``open_review``)."""
+    return BiofeedbackApp(
+        plan,
+        settings or DashboardSettings(),
+        scan=scan,
+        review=review,
+        history=history,
+        open_review=open_review,
+    )

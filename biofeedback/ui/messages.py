@@ -76,3 +76,10 @@ class WorkFailed(Message):
 @dataclass
 class LeaveWhenDone(Message):
     """The person wants to leave: the app exits once the session has finished."""
+
+
+@dataclass
+class ReviewRequested(Message):
+    """The person asked to review one past session (from the history)."""
+
+    session_id: str

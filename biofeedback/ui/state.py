@@ -21,6 +21,7 @@ from biofeedback.models import (
     Estimate,
     HeartSample,
     Quality,
+    Recording,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -47,29 +48,53 @@ class TrendPoint:
     hr_bpm: float | None
     rmssd_ms: float | None
     kind: StepKind | None
+    zone: Zone | None = None
+    arousal: float | None = None
 
 
 class Trend:
-    """The last ``window_s`` seconds of estimates, tagged by step kind."""
+    """Estimates of the last ``window_s`` seconds (None: all), tagged by step kind and zone."""
 
-    def __init__(self, window_s: float = TREND_WINDOW_S) -> None:
+    def __init__(self, window_s: float | None = TREND_WINDOW_S) -> None:
         self.window_s = window_s
         self._points: deque[TrendPoint] = deque()
         self._kind: StepKind | None = None
+        self._zone: Zone | None = None
 
     def add(self, item: SessionEvent) -> bool:
         """Take one event; True when it added a point."""
         if isinstance(item, StepStarted):
             self._kind = item.kind
+        elif isinstance(item, SessionStarted):
+            self._zone = item.zone
+        elif isinstance(item, ZoneChanged):
+            self._zone = item.to_zone
         elif isinstance(item, Estimate):
-            self._points.append(TrendPoint(item.t, item.hr_bpm, item.rmssd_ms, self._kind))
-            while self._points and self._points[0].t_s < item.t - self.window_s:
-                self._points.popleft()
+            self._points.append(
+                TrendPoint(item.t, item.hr_bpm, item.rmssd_ms, self._kind, self._zone, item.arousal)
+            )
+            if self.window_s is not None:
+                while self._points and self._points[0].t_s < item.t - self.window_s:
+                    self._points.popleft()
             return True
         return False
 
     def points(self) -> tuple[TrendPoint, ...]:
         return tuple(self._points)
+
+
+def recording_trend(recording: Recording) -> tuple[TrendPoint, ...]:
+    """Every estimate of a recorded session, tagged as the live view tagged them."""
+    trend = Trend(window_s=None)
+    events = iter(recording.events)
+    pending = next(events, None)
+    for estimate in recording.estimates:
+        # The loop emits a tick's estimate before the decisions taken on it.
+        while pending is not None and pending.t < estimate.t:
+            trend.add(pending)
+            pending = next(events, None)
+        trend.add(estimate)
+    return trend.points()
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,18 @@ KIND_GROUP = {
     StepKind.IMAGERY: "rest",
 }
 KIND_GROUPS = ("tense", "release", "breath", "rest")
+ZONE_GROUPS = tuple(z.value for z in Zone)
+
+
+def kind_group(point: TrendPoint) -> str | None:
+    return None if point.kind is None else KIND_GROUP[point.kind]
+
+
+def zone_group(point: TrendPoint) -> str | None:
+    return None if point.zone is None else point.zone.value
+
+
+BANDS = {"kind": kind_group, "zone": zone_group}
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 # An empty stretch shorter than this is only binning, not missing data.
@@ -284,21 +296,32 @@ def columns(points: Sequence[TrendPoint], n: int, window_s: float) -> list[list[
     return out
 
 
-def column_groups(points: Sequence[TrendPoint], width: int, window_s: float) -> list[str | None]:
+def column_groups(
+    points: Sequence[TrendPoint], width: int, window_s: float, band: str = "kind"
+) -> list[str | None]:
+    """The band (step kind group, or zone) of each column: its latest point's."""
+    group_of = BANDS[band]
     groups: list[str | None] = []
     for column in columns(points, width, window_s):
-        kinds = [p.kind for p in column if p.kind is not None]
-        groups.append(KIND_GROUP[kinds[-1]] if kinds else None)
+        tagged = [g for p in column if (g := group_of(p)) is not None]
+        groups.append(tagged[-1] if tagged else None)
     return groups
 
 
 class _TrendLines(StyledLines):
-    """Base of the trend widgets: lines rebuilt only when data or size change."""
+    """Base of the trend widgets: lines rebuilt only when data or size change.
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {f"trendplot--{g}" for g in KIND_GROUPS}
+    ``band`` says what shades the columns: the step kind (a live session) or
+    the zone (a review).
+    """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"trendplot--{g}" for g in (*KIND_GROUPS, *ZONE_GROUPS)
+    }
+
+    def __init__(self, *, band: str = "kind", id: str | None = None) -> None:
         super().__init__(id=id)
+        self.band = band
         self.points: tuple[TrendPoint, ...] = ()
         self.window_s = 60.0
         self._lines: list[Strip] = []
@@ -346,8 +369,10 @@ class TrendPlot(_TrendLines):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = _TrendLines.COMPONENT_CLASSES | {"trendplot--area"}
 
-    def __init__(self, field: str, min_span: float, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(
+        self, field: str, min_span: float, *, band: str = "kind", id: str | None = None
+    ) -> None:
+        super().__init__(band=band, id=id)
         self.field = field
         self.min_span = min_span
 
@@ -373,7 +398,7 @@ class TrendPlot(_TrendLines):
 
     def build(self, width: int, height: int) -> list[Strip]:
         heights = self.heights(width, height * 8)
-        groups = column_groups(self.points, width, self.window_s)
+        groups = column_groups(self.points, width, self.window_s, self.band)
         area = self.style_of("trendplot--area")
         styles = [area + self.shade(g) if g else area for g in groups]
         lines = []
@@ -388,10 +413,10 @@ class TrendPlot(_TrendLines):
 
 
 class KindStrip(_TrendLines):
-    """One row under the plots naming each stretch's step kind (word or initial)."""
+    """One row under the plots naming each stretch's band: step kind or zone (word or initial)."""
 
     def build(self, width: int, height: int) -> list[Strip]:
-        groups = column_groups(self.points, width, self.window_s)
+        groups = column_groups(self.points, width, self.window_s, self.band)
         segments: list[Segment] = []
         start = 0
         while start < width:
