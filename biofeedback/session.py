@@ -315,14 +315,18 @@ class _Loop:
         self.events = 0
         self.next_tick_s = TICK_S
         self.end_reason: str | None = None
+        self.started = False
         self._listener = source if isinstance(source, EventAware) else None
 
     async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
         self.limit_s = math.inf if duration_s is None else duration_s
-        for runner in self.runners:
-            await runner.start(self.info)
         try:
             async with self.source:
+                # Sinks start once the source is open: a strap that cannot be
+                # reached or a refused broker leaves no empty session behind.
+                for runner in self.runners:
+                    await runner.start(self.info)
+                self.started = True
                 now = self.clock.now()
                 self._emit(
                     [
@@ -345,8 +349,7 @@ class _Loop:
             self._finish("cancelled")
             raise
         finally:
-            if self.end_reason is None:
-                self._finish("interrupted")
+            self._finish("interrupted")
             for runner in self.runners:
                 await runner.finish(drain_timeout_s)
         assert self.end_reason is not None
@@ -454,7 +457,7 @@ class _Loop:
             self._finish(self.controller.end_reason)
 
     def _finish(self, reason: str) -> None:
-        if self.end_reason is not None:
+        if self.end_reason is not None or not self.started:
             return
         self.end_reason = reason
         now = self.clock.now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -21,7 +22,9 @@ from biofeedback.models import (
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.sensors import SourceError
 from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
+from biofeedback.store import RecorderSink, Store
 from simulators.source import SimulatedSource
 
 
@@ -278,3 +281,28 @@ async def test_virtual_source_running_out_ends_the_session_with_its_data() -> No
     assert result.reason == "source ended"
     assert result.duration_s == pytest.approx(42.0)
     assert len(sink.samples) == 42
+
+
+class UnreachableSource(QueueSource):
+    """A strap out of range, a refused broker: the source never opens."""
+
+    async def __aenter__(self) -> Self:
+        raise SourceError("cannot reach the strap")
+
+
+async def test_a_source_that_cannot_open_leaves_no_session_behind(tmp_path: Path) -> None:
+    sink = ListSink()
+    db = tmp_path / "s.db"
+    with pytest.raises(SourceError):
+        await run_session(
+            UnreachableSource(),
+            ArousalEstimator(),
+            controller(),
+            [RecorderSink(db, virtual=False), sink],
+            RealClock(),
+            info(),
+        )
+    assert sink.events == []
+    with Store(db) as store:
+        assert store.sessions() == []
+
