@@ -417,8 +417,7 @@ class _Loop:
 
     def _tick_if_due(self) -> None:
         now = self.clock.now()
-        if self.end_reason is None and now >= self.limit_s:
-            self._emit(self.controller.stop(now, "duration reached"))
+        if now >= self.limit_s:
             self._finish("duration reached")
         if self.end_reason is None and now >= self.next_tick_s:
             # A live loop that fell behind skips the missed ticks: one estimate
@@ -461,6 +460,10 @@ class _Loop:
             return
         self.end_reason = reason
         now = self.clock.now()
+        # However the session ends, the step under way gets its step_ended, so
+        # the record says how long it really ran (a no-op once the controller
+        # has finished by itself).
+        self._emit(self.controller.stop(now, reason))
         self._emit([SessionEnded(now, self.info.session_id, reason, now)])
 
     def _emit(self, events: Iterable[SessionEvent]) -> None:

@@ -306,3 +306,15 @@ async def test_a_source_that_cannot_open_leaves_no_session_behind(tmp_path: Path
     with Store(db) as store:
         assert store.sessions() == []
 
+
+async def test_a_source_running_out_mid_step_still_ends_that_step() -> None:
+    sink = ListSink()
+    await run_session(
+        FiniteVirtualSource(42), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
+    )
+    last = [e.to_dict() for e in sink.events[-2:]]
+    assert [(e["type"], e.get("step"), e["reason"]) for e in last] == [
+        ("step_ended", "settle", "source ended"),
+        ("session_ended", None, "source ended"),
+    ]
+    assert last[0]["actual_s"] == pytest.approx(42.0)
