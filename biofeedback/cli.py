@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -47,7 +48,10 @@ def _speed(value: str) -> float | None:
     try:
         speed = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}") from None
+        speed = math.nan
+    # float() takes "nan" and "inf", which would make the clock's waits meaningless.
+    if not math.isfinite(speed):
+        raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}")
     if speed <= 0:
         raise argparse.ArgumentTypeError("speed must be positive")
     return speed
@@ -57,7 +61,10 @@ def _positive_seconds(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, not {value!r}") from None
+        seconds = math.nan
+    # "nan" parses but compares false with everything: a limit never reached.
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"expected seconds, not {value!r}")
     if seconds <= 0:
         raise argparse.ArgumentTypeError("expected a positive number of seconds")
     return seconds

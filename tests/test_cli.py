@@ -58,6 +58,8 @@ def test_headless_text_prints_one_line_per_event() -> None:
         ),
         (("run", "--sim", "--json"), ["--headless"]),
         (("run", "--sim", "--speed", "fast"), ["speed"]),
+        (("run", "--sim", "--headless", "--speed", "nan", "--duration", "1"), ["speed", "nan"]),
+        (("run", "--sim", "--headless", "--speed", "max", "--duration", "nan"), ["duration"]),
         (("run", "--headless"), ["--sim"]),
     ],
 )
