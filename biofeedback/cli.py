@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.review import History
+    from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionResult
+    from biofeedback.store import Store
     from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, SessionPlan
     from biofeedback.ui.records import ReviewView
 
@@ -211,10 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands
 
 
-def _cmd_not_ready(args: argparse.Namespace) -> int:
-    raise UsageError(f"'{args.command}' is not available in this version yet")
-
-
 def _cmd_protocols(args: argparse.Namespace) -> int:
     import json
 
@@ -373,7 +371,7 @@ def _minutes(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]):  # type: ignore[no-untyped-def]
+def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
     if args.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
@@ -463,7 +461,7 @@ async def _choose_strap() -> tuple[str, str | None] | None:
     return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
-def _replay_source(spec: str):  # type: ignore[no-untyped-def]
+def _replay_source(spec: str) -> HeartRateSource:
     """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``)."""
     from pathlib import Path
 
@@ -481,7 +479,7 @@ def _replay_source(spec: str):  # type: ignore[no-untyped-def]
     return open_rr_file(path)
 
 
-def _existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _existing_store(args: argparse.Namespace) -> Store:
     from biofeedback.store import Store, StoreError, resolve_db_path
 
     path = resolve_db_path(args.db)
