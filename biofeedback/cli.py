@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -243,7 +244,11 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.json and not args.headless:
         raise UsageError("--json needs --headless")
-    return asyncio.run(_run(args))
+    try:
+        return asyncio.run(_run(args))
+    except asyncio.CancelledError:
+        # Terminated (see _end_on_sigterm): the session has been saved as ended.
+        return 128 + signal.SIGTERM
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -307,6 +312,7 @@ async def _run(args: argparse.Namespace) -> int:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
     else:
+        _end_on_sigterm()
         result = await run_session(
             source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
         )
@@ -316,6 +322,15 @@ async def _run(args: argparse.Namespace) -> int:
     if publisher is not None:
         print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
     return EXIT_OK
+
+
+def _end_on_sigterm() -> None:
+    """Let `kill` or a service manager end a headless session as Ctrl-C does:
+    the loop is cancelled, so the session ends and is saved, instead of the
+    process dying with its record left unfinished."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 def _mqtt_publisher(url: str) -> MqttPublisher:

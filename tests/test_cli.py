@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -93,3 +94,32 @@ def test_protocols_json_lists_builtins() -> None:
     names = {r["name"] for r in rows}
     assert {"full", "breath-partial", "passive-rest"} <= names
     assert all(r["zone"] in {"green", "yellow", "red"} and r["duration_s"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
+    sig: signal.Signals, code: int
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # The session is under way once its first step has been printed.
+        for line in proc.stdout:
+            if json.loads(line)["type"] == "step_started":
+                break
+        proc.send_signal(sig)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert err == ""
+    last = json.loads(rest.splitlines()[-1])
+    assert (last["type"], last["reason"]) == ("session_ended", "cancelled")
+    saved = json.loads(run_cli("history", "--json").stdout)["sessions"][0]
+    assert (saved["session_id"], saved["finished"]) == (last["session_id"], True)
