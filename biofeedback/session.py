@@ -242,18 +242,27 @@ class _SinkRunner:
             except Exception as exc:  # a sink's failure must not end the session
                 log.warning("sink %s failed: %s", self.sink.name, exc)
                 self.report.failed = str(exc) or type(exc).__name__
+                # Nobody will take what is queued; emptying it lets finish() put
+                # its end marker without waiting.
+                while not self._queue.empty():
+                    self._queue.get_nowait()
                 return
             finally:
                 self._queue.task_done()
+
+    async def _drain(self) -> None:
+        # A full queue is waited on, not skipped: without the end marker the
+        # sink would sit idle until the drain timeout.
+        assert self._task is not None
+        await self._queue.put(None)
+        await asyncio.shield(self._task)
 
     async def finish(self, timeout_s: float) -> None:
         if self._task is None:
             return
         if self.report.failed is None:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+                await asyncio.wait_for(self._drain(), timeout_s)
             except TimeoutError:
                 log.warning("sink %s did not drain within %.0f s", self.sink.name, timeout_s)
                 self._task.cancel()

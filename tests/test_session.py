@@ -318,3 +318,33 @@ async def test_a_source_running_out_mid_step_still_ends_that_step() -> None:
         ("session_ended", None, "source ended"),
     ]
     assert last[0]["actual_s"] == pytest.approx(42.0)
+
+
+class LaggingSink(ListSink):
+    """Keeps up, but a turn behind: its small queue is full when the session ends."""
+
+    name = "lagging"
+    queue_size = 2
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        await asyncio.sleep(0)
+        await super().handle(item)
+
+
+async def test_a_sink_with_a_full_queue_at_the_end_drains_without_waiting_out_the_timeout() -> None:
+    sink = LaggingSink()
+    result = await asyncio.wait_for(
+        run_session(
+            SimulatedSource("calm"),
+            ArousalEstimator(),
+            controller(),
+            [sink],
+            VirtualClock(),
+            info(),
+            duration_s=60,
+            drain_timeout_s=3600,
+        ),
+        timeout=10,
+    )
+    assert result.sinks[0].dropped > 0  # the queue did run full
+    assert sink.events[-1].type == "session_ended"
