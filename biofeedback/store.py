@@ -256,8 +256,8 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         fresh = not self.path.exists()
         if fresh:
-            make_private_dir(self.path.parent)
             try:
+                make_private_dir(self.path.parent)
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             except FileExistsError:
                 pass  # another process created it a moment ago

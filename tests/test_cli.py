@@ -123,3 +123,12 @@ def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
     assert (last["type"], last["reason"]) == ("session_ended", "cancelled")
     saved = json.loads(run_cli("history", "--json").stdout)["sessions"][0]
     assert (saved["session_id"], saved["finished"]) == (last["session_id"], True)
+
+
+def test_a_store_path_that_cannot_be_made_is_a_usage_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a-file").write_text("")
+    db = tmp_path / "a-file" / "sub" / "s.db"
+    proc = run_cli(
+        "run", "--sim", "--headless", "--speed", "max", "--duration", "1", "--db", str(db)
+    )
+    assert_one_line_error(proc, str(db))
