@@ -244,6 +244,8 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.json and not args.headless:
         raise UsageError("--json needs --headless")
+    if args.seed is not None and args.sim is None:
+        raise UsageError("--seed works with --sim only")
     try:
         return asyncio.run(_run(args))
     except asyncio.CancelledError:

@@ -59,6 +59,7 @@ def test_headless_text_prints_one_line_per_event() -> None:
         ),
         (("run", "--sim", "--json"), ["--headless"]),
         (("run", "--sim", "--speed", "fast"), ["speed"]),
+        (("run", "--replay", "rr.txt", "--seed", "3", "--headless"), ["--seed", "--sim"]),
         (("run", "--sim", "--headless", "--speed", "nan", "--duration", "1"), ["speed", "nan"]),
         (("run", "--sim", "--headless", "--speed", "max", "--duration", "nan"), ["duration"]),
         (("run", "--headless"), ["--sim"]),
