@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -331,6 +332,8 @@ class _Loop:
         self.limit_s = math.inf if duration_s is None else duration_s
         try:
             async with self.source:
+                # A strap given by address is named only once found.
+                self.info = dataclasses.replace(self.info, source=self.source.description)
                 # Sinks start once the source is open: a strap that cannot be
                 # reached or a refused broker leaves no empty session behind.
                 for runner in self.runners:

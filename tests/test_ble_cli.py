@@ -133,6 +133,8 @@ def test_run_device_survives_two_drops(bus: PrivateSystemBus) -> None:
         assert 1.5 <= restored["t"] - lost["t"] <= 8
     assert 7 <= signal[0]["t"] <= 11
     assert 17 <= signal[2]["t"] <= 21
+    # Given by address, named by what was found: the record says which strap.
+    assert events[0]["source"] == f"ble:{STRAP_NAME}"
     ended = events[-1]
     assert ended["type"] == "session_ended"
     assert ended["reason"] == "duration reached"

@@ -348,3 +348,20 @@ async def test_a_sink_with_a_full_queue_at_the_end_drains_without_waiting_out_th
     )
     assert result.sinks[0].dropped > 0  # the queue did run full
     assert sink.events[-1].type == "session_ended"
+
+
+class NamedOnOpenSource(FiniteVirtualSource):
+    """Like a strap given by address: its name is known once it is found."""
+
+    async def __aenter__(self) -> Self:
+        self.description = "test:found-by-name"
+        return self
+
+
+async def test_the_session_names_its_source_as_it_is_once_open() -> None:
+    sink = ListSink()
+    await run_session(
+        NamedOnOpenSource(3), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
+    )
+    assert sink.info.source == "test:found-by-name"
+    assert sink.events[0].to_dict()["source"] == "test:found-by-name"
