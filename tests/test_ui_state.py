@@ -11,6 +11,7 @@ from biofeedback.models import (
     Estimate,
     HeartSample,
     Quality,
+    SessionEnded,
     SessionStarted,
     SignalLost,
     SignalRestored,
@@ -49,6 +50,16 @@ def test_countdown_follows_extensions_and_holds_while_paused() -> None:
     # 33 s since the step began, 15 of them paused: the breath goes on from 18 s.
     assert state.step_elapsed_s == pytest.approx(18.0)
     assert [e.topic for e in state.log] == ["extend", "you", "you"]
+
+
+def test_countdown_stops_at_zero_when_the_session_ends_mid_step() -> None:
+    state = SessionState()
+    state.apply(SessionStarted(0.0, "s", "full", "sim", Zone.GREEN))
+    state.apply(release(10.0, planned_s=30.0))
+    state.apply(HeartSample(14.0, 60.0))
+    assert state.remaining_s == pytest.approx(26.0)
+    state.apply(SessionEnded(15.0, "s", "duration reached", 15.0))
+    assert state.remaining_s == 0.0
 
 
 def test_zone_signal_contact_battery_and_baseline() -> None:

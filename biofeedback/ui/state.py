@@ -150,8 +150,9 @@ class SessionState:
 
     @property
     def remaining_s(self) -> float:
-        """Seconds left in the current step, frozen while paused."""
-        if self.step is None:
+        """Seconds left in the current step, frozen while paused; none once ended."""
+        # A session that ends mid-step (duration, stop) leaves no step to count down.
+        if self.step is None or self.ended is not None:
             return 0.0
         now = self.paused_at_s if self.paused_at_s is not None else self.t_s
         return max(self.step_end_s - now, 0.0)
