@@ -391,10 +391,14 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A failed COMMIT (disk full) leaves the transaction open: the
+                # next write could never begin.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot write the session store {self.path}: {exc}") from None
 
@@ -594,6 +598,10 @@ def _beats_unpacker() -> Callable[[bytes], tuple[float, ...]]:
     return unpack
 
 
+def _item_t_s(item: SessionEvent | HeartSample) -> float:
+    return item.t_s if isinstance(item, HeartSample) else item.t
+
+
 def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -609,6 +617,15 @@ class _SessionWriter:
         self._event_seq = 0
 
     def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+        seqs = (self._sample_seq, self._estimate_seq, self._event_seq)
+        try:
+            self._write(items)
+        except BaseException:
+            # Nothing was stored: the same items are written again later.
+            self._sample_seq, self._estimate_seq, self._event_seq = seqs
+            raise
+
+    def _write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
         key = self.key
         samples: list[tuple[Any, ...]] = []
         estimates: list[tuple[Any, ...]] = []
@@ -720,8 +737,11 @@ class RecorderSink:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._stop_requested = asyncio.Event()
         # Set after each commit, for whoever wants to know the record is on disk.
         self.committed = asyncio.Event()
+        # Set when a write fails (the items are kept and retried).
+        self.write_failed = asyncio.Event()
 
     async def start(self, info: SessionInfo) -> None:
         loop = asyncio.get_running_loop()
@@ -734,8 +754,7 @@ class RecorderSink:
         return self._store.begin_session(info, virtual=self.virtual)
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if self._error is not None:
-            raise StoreError(f"recording stopped: {self._error}")
+        # Even while writes fail: the items wait in memory for the disk.
         self._pending.append(item)
         self._has_items.set()
         if isinstance(item, HeartSample | SessionEnded):
@@ -743,6 +762,7 @@ class RecorderSink:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stop_requested.set()
         self._has_items.set()
         self._urgent.set()
         try:
@@ -758,8 +778,12 @@ class RecorderSink:
                 await loop.run_in_executor(self._executor, self._store.close)
             self._executor.shutdown(wait=False)
             self._sync_executor.shutdown(wait=False)
-        if self._error is not None:
-            raise StoreError(f"recording stopped: {self._error}")
+        if self._pending:
+            first_t_s = min(_item_t_s(item) for item in self._pending)
+            raise StoreError(
+                f"the session from {first_t_s:.0f} s on ({len(self._pending)} items) could not"
+                f" be saved: {self._error}; free some disk space or choose another file with --db"
+            )
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -777,9 +801,21 @@ class RecorderSink:
                 try:
                     await loop.run_in_executor(self._executor, self._writer.write, batch)
                 except Exception as exc:
-                    log.warning("the recorder could not write: %s", exc)
+                    # Keep everything and retry each second: a full disk can get
+                    # space back, and the record must not get a hole. Whatever is
+                    # still unsaved at stop is reported there, once.
+                    log.info("the recorder could not write, will retry: %s", exc)
                     self._error = exc
-                    return
+                    self._pending[:0] = batch
+                    self.write_failed.set()
+                    if stopping:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_requested.wait(), COMMIT_EVERY_S)
+                    self._has_items.set()
+                    self._urgent.set()
+                    continue
+                self._error = None
                 self.items_written += len(batch)
                 self.commits += 1
                 self.committed.set()
