@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import sqlite3
+import stat
 import statistics
 import struct
 import time
@@ -106,6 +107,22 @@ def make_private_dir(path: Path) -> None:
         except FileExistsError:
             continue
         os.chmod(folder, 0o700)
+
+
+def _tighten(db_path: Path) -> None:
+    """Make an existing store 0600, and our own default folder 0700.
+
+    SQLite gives the -wal and -shm files the database's mode, so a store
+    copied in or made by an older version would spill health data into files
+    others can read. A folder the user chose is theirs and is left alone.
+    """
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                os.chmod(path, 0o600)
+    if os.environ.get(ENV_DB) is None and db_path == default_db_path():
+        with contextlib.suppress(OSError):
+            os.chmod(db_path.parent, 0o700)
 
 
 def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
@@ -267,6 +284,8 @@ class Store:
                 ) from None
         elif self.path.is_dir():
             raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        else:
+            _tighten(self.path)
         try:
             db = sqlite3.connect(
                 self.path,

@@ -444,3 +444,23 @@ def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path) -> 
         asyncio.run(record())
     with Store(tmp_path / "g.db") as store:
         assert len(store.load("g1").samples) == 1
+
+
+def test_a_store_that_was_readable_by_others_is_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BIOFEEDBACK_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    db = default_db_path()
+    with Store(db) as store:
+        store.begin_session(info("p1"))
+    os.chmod(db, 0o644)
+    os.chmod(db.parent, 0o755)
+    proc = run_cli("run", "--sim", "--headless", "--speed", "max", "--duration", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert mode(db) == 0o600
+    assert mode(db.parent) == 0o700
+    with Store(db) as store:
+        store.begin_session(info("p2"))
+        # The log files SQLite makes while open copy the database's mode.
+        assert mode(Path(f"{db}-wal")) == mode(Path(f"{db}-shm")) == 0o600
