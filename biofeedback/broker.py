@@ -74,7 +74,9 @@ def parse_url(url: str, *, topic: bool = False) -> BrokerUrl:
     A password in the URL is refused: it would sit in shell history and in
     the process list.
     """
-    shown = re.sub(r"//[^@/]*@", "//", url)
+    # Up to the last @: a password may itself hold @ or /, and a URL too
+    # broken to parse must not echo it either.
+    shown = re.sub(r"//.*@", "//…@", url)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
