@@ -153,7 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None, path: Path | None = None
     path = config.config_path() if path is None else path
     values: dict[str, Any] = {"runner": _default_runner()}
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("mqtt", {})
+        table = tomllib.loads(config.read_text(path)).get("mqtt", {})
     except FileNotFoundError:
         table = {}
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
