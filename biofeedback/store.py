@@ -128,6 +128,9 @@ def _tighten(db_path: Path) -> None:
 def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
     """Open a file for writing that only the user can read (0600), even if it existed."""
     path = Path(path)
+    if _is_database(path):
+        # An export aimed at a store by mistake would truncate every session in it.
+        raise StoreError(f"{path} is a database; choose another file to export to")
     try:
         make_private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -137,6 +140,20 @@ def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> 
     if "b" in mode:
         return os.fdopen(fd, mode)
     return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
+
+
+# The first bytes of SQLite's write-ahead log (either byte order).
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def _is_database(path: Path) -> bool:
+    """A database or its write-ahead log: ours or anyone's, never to be overwritten."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return head == b"SQLite format 3\x00" or head[:4] in _WAL_MAGIC
 
 
 def is_store_file(path: Path) -> bool:
