@@ -74,7 +74,9 @@ def parse_url(url: str, *, topic: bool = False) -> BrokerUrl:
     A password in the URL is refused: it would sit in shell history and in
     the process list.
     """
-    shown = re.sub(r"//[^@/]*@", "//", url)
+    # Up to the last @: a password may itself hold @ or /, and a URL too
+    # broken to parse must not echo it either.
+    shown = re.sub(r"//.*@", "//…@", url)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -151,7 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None, path: Path | None = None
     path = config.config_path() if path is None else path
     values: dict[str, Any] = {"runner": _default_runner()}
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("mqtt", {})
+        table = tomllib.loads(config.read_text(path)).get("mqtt", {})
     except FileNotFoundError:
         table = {}
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -323,7 +323,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
     if publisher is not None:
         print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
-    return EXIT_OK
+    # Telemetry is optional; a session that was not saved is not.
+    return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
 def _end_on_sigterm() -> None:

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +60,27 @@ def config_path() -> Path:
     return config_dir() / FILE_NAME
 
 
+def read_text(path: Path) -> str:
+    """The config file's text, first made 0600 if others could read it.
+
+    It may hold broker credentials and a strap address, and people create or
+    copy it by hand with whatever their umask gives.
+    """
+    targets = [(path, 0o600)]
+    if path.parent == config_dir():  # our own folder; a folder given to us is not
+        targets.append((path.parent, 0o700))
+    for target, private in targets:
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(target.stat().st_mode) & 0o077:
+                os.chmod(target, private)
+    return path.read_text(encoding="utf-8")
+
+
 def load(path: Path | None = None) -> Settings:
     """The saved settings; defaults when there is no file yet."""
     path = path or config_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except FileNotFoundError:
         return Settings()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -79,7 +96,7 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     """
     path = path or config_path()
     try:
-        existing = tomllib.loads(path.read_text(encoding="utf-8"))
+        existing = tomllib.loads(read_text(path))
     except FileNotFoundError:
         existing = {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -270,7 +270,7 @@ class _SinkRunner:
         try:
             await self.sink.stop()
         except Exception as exc:
-            log.warning("sink %s failed to stop: %s", self.sink.name, exc)
+            log.info("sink %s failed to stop: %s", self.sink.name, exc)
             self.report.failed = self.report.failed or str(exc)
 
 

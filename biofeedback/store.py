@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import sqlite3
+import stat
 import statistics
 import struct
 import time
@@ -108,9 +109,28 @@ def make_private_dir(path: Path) -> None:
         os.chmod(folder, 0o700)
 
 
+def _tighten(db_path: Path) -> None:
+    """Make an existing store 0600, and our own default folder 0700.
+
+    SQLite gives the -wal and -shm files the database's mode, so a store
+    copied in or made by an older version would spill health data into files
+    others can read. A folder the user chose is theirs and is left alone.
+    """
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                os.chmod(path, 0o600)
+    if os.environ.get(ENV_DB) is None and db_path == default_db_path():
+        with contextlib.suppress(OSError):
+            os.chmod(db_path.parent, 0o700)
+
+
 def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
     """Open a file for writing that only the user can read (0600), even if it existed."""
     path = Path(path)
+    if _is_database(path):
+        # An export aimed at a store by mistake would truncate every session in it.
+        raise StoreError(f"{path} is a database; choose another file to export to")
     try:
         make_private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -120,6 +140,20 @@ def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> 
     if "b" in mode:
         return os.fdopen(fd, mode)
     return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
+
+
+# The first bytes of SQLite's write-ahead log (either byte order).
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def _is_database(path: Path) -> bool:
+    """A database or its write-ahead log: ours or anyone's, never to be overwritten."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return head == b"SQLite format 3\x00" or head[:4] in _WAL_MAGIC
 
 
 def is_store_file(path: Path) -> bool:
@@ -267,6 +301,8 @@ class Store:
                 ) from None
         elif self.path.is_dir():
             raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        else:
+            _tighten(self.path)
         try:
             db = sqlite3.connect(
                 self.path,
@@ -391,10 +427,14 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A failed COMMIT (disk full) leaves the transaction open: the
+                # next write could never begin.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot write the session store {self.path}: {exc}") from None
 
@@ -594,6 +634,10 @@ def _beats_unpacker() -> Callable[[bytes], tuple[float, ...]]:
     return unpack
 
 
+def _item_t_s(item: SessionEvent | HeartSample) -> float:
+    return item.t_s if isinstance(item, HeartSample) else item.t
+
+
 def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -609,6 +653,15 @@ class _SessionWriter:
         self._event_seq = 0
 
     def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+        seqs = (self._sample_seq, self._estimate_seq, self._event_seq)
+        try:
+            self._write(items)
+        except BaseException:
+            # Nothing was stored: the same items are written again later.
+            self._sample_seq, self._estimate_seq, self._event_seq = seqs
+            raise
+
+    def _write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
         key = self.key
         samples: list[tuple[Any, ...]] = []
         estimates: list[tuple[Any, ...]] = []
@@ -720,8 +773,11 @@ class RecorderSink:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._stop_requested = asyncio.Event()
         # Set after each commit, for whoever wants to know the record is on disk.
         self.committed = asyncio.Event()
+        # Set when a write fails (the items are kept and retried).
+        self.write_failed = asyncio.Event()
 
     async def start(self, info: SessionInfo) -> None:
         loop = asyncio.get_running_loop()
@@ -734,8 +790,7 @@ class RecorderSink:
         return self._store.begin_session(info, virtual=self.virtual)
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if self._error is not None:
-            raise StoreError(f"recording stopped: {self._error}")
+        # Even while writes fail: the items wait in memory for the disk.
         self._pending.append(item)
         self._has_items.set()
         if isinstance(item, HeartSample | SessionEnded):
@@ -743,6 +798,7 @@ class RecorderSink:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stop_requested.set()
         self._has_items.set()
         self._urgent.set()
         try:
@@ -758,8 +814,12 @@ class RecorderSink:
                 await loop.run_in_executor(self._executor, self._store.close)
             self._executor.shutdown(wait=False)
             self._sync_executor.shutdown(wait=False)
-        if self._error is not None:
-            raise StoreError(f"recording stopped: {self._error}")
+        if self._pending:
+            first_t_s = min(_item_t_s(item) for item in self._pending)
+            raise StoreError(
+                f"the session from {first_t_s:.0f} s on ({len(self._pending)} items) could not"
+                f" be saved: {self._error}; free some disk space or choose another file with --db"
+            )
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -777,9 +837,21 @@ class RecorderSink:
                 try:
                     await loop.run_in_executor(self._executor, self._writer.write, batch)
                 except Exception as exc:
-                    log.warning("the recorder could not write: %s", exc)
+                    # Keep everything and retry each second: a full disk can get
+                    # space back, and the record must not get a hole. Whatever is
+                    # still unsaved at stop is reported there, once.
+                    log.info("the recorder could not write, will retry: %s", exc)
                     self._error = exc
-                    return
+                    self._pending[:0] = batch
+                    self.write_failed.set()
+                    if stopping:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_requested.wait(), COMMIT_EVERY_S)
+                    self._has_items.set()
+                    self._urgent.set()
+                    continue
+                self._error = None
                 self.items_written += len(batch)
                 self.commits += 1
                 self.committed.set()

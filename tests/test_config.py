@@ -68,3 +68,21 @@ def test_pairing_keeps_the_other_settings(tmp_path) -> None:  # type: ignore[no-
         "expire_after_s": 90,
         "tls": {"ca_file": "/etc/ca.pem"},
     }
+
+
+def test_a_hand_made_config_readable_by_others_is_made_private() -> None:
+    # Written by hand with umask 022, holding the broker password.
+    directory = config.config_dir()
+    directory.mkdir(parents=True, mode=0o755)
+    os.chmod(directory, 0o755)
+    path = config.config_path()
+    path.write_text('[mqtt]\nusername = "fay"\npassword = "hunter2"\n', encoding="utf-8")
+    os.chmod(path, 0o644)
+    from biofeedback.broker import load_settings
+
+    assert load_settings(env={}).password == "hunter2"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    os.chmod(path, 0o644)
+    assert config.load().device is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -57,6 +57,11 @@ def test_urls() -> None:
     with pytest.raises(MqttConfigError) as err:
         parse_url("mqtt://me:pw123@h")
     assert "pw123" not in str(err.value)
+    # Broken URLs are echoed back, but never with what could be a password.
+    for url, secret in [("mqtt://me:p/w1@h", "p/w1"), ("mqtt://me:p@ss@h:x", "ss@")]:
+        with pytest.raises(MqttConfigError) as err:
+            parse_url(url)
+        assert secret not in str(err.value)
 
 
 @pytest.mark.parametrize("runner", ["", "a/b", "a+b", "a#", "a b", "x" * 65, "tab\t"])

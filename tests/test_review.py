@@ -247,3 +247,8 @@ def test_review_mistakes_are_one_line(tmp_path: Path) -> None:
     blocked.write_text("")
     proc = run_cli("review", "--csv", str(blocked / "x.csv"), "--db", str(db))
     assert_one_line_error(proc, str(blocked / "x.csv"))
+    # An export aimed at the store itself (a slip of tab completion) keeps it whole.
+    for flag in ("--csv", "--png", "--rr"):
+        assert_one_line_error(run_cli("review", flag, str(db), "--db", str(db)), "another file")
+    with Store(db) as store:
+        assert len(store.load("latest").samples) > 0

@@ -35,6 +35,7 @@ from biofeedback.store import (
     RecorderSink,
     SessionNotFoundError,
     Store,
+    StoreError,
     StoreOpenError,
     default_db_path,
     resolve_db_path,
@@ -388,3 +389,78 @@ def test_review_and_history_without_a_store(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["sessions"] == []
     assert not missing.exists()
+
+
+# -- a disk that fills up
+
+
+def _fill_disk(sink: RecorderSink) -> None:
+    # SQLite's own page limit answers SQLITE_FULL exactly like a full disk.
+    assert sink._store is not None
+    db = sink._store._db
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def _sample(i: int) -> HeartSample:
+    return HeartSample(
+        float(i), 60.0, (1000.0,) * 8, tuple(i + k / 8 for k in range(8)), Contact.DETECTED
+    )
+
+
+async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    sink = RecorderSink(db)
+    await sink.start(info("f1"))
+    _fill_disk(sink)
+    for i in range(300):
+        await sink.handle(_sample(i))
+    await asyncio.wait_for(sink.write_failed.wait(), timeout=10)
+    # Space comes back: everything written meanwhile reaches the disk, in order.
+    assert sink._store is not None
+    sink._store._db.execute("PRAGMA max_page_count = 1073741823")
+    await sink.handle(SessionEnded(300.0, "f1", "completed", 300.0))
+    await sink.stop()
+    with Store(db) as store:
+        recording = store.load("f1")
+    assert [s.t_s for s in recording.samples] == [float(i) for i in range(300)]
+    assert recording.session.finished
+
+
+def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path) -> None:
+    async def record() -> None:
+        sink = RecorderSink(tmp_path / "g.db")
+        await sink.start(info("g1"))
+        await sink.handle(_sample(0))
+        await asyncio.wait_for(sink.committed.wait(), timeout=5)
+        _fill_disk(sink)
+        for i in range(1, 300):
+            await sink.handle(_sample(i))
+        await sink.stop()
+
+    with pytest.raises(
+        StoreError, match=r"the session from 1 s on \(299 items\) could not be saved"
+    ):
+        asyncio.run(record())
+    with Store(tmp_path / "g.db") as store:
+        assert len(store.load("g1").samples) == 1
+
+
+def test_a_store_that_was_readable_by_others_is_made_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BIOFEEDBACK_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    db = default_db_path()
+    with Store(db) as store:
+        store.begin_session(info("p1"))
+    os.chmod(db, 0o644)
+    os.chmod(db.parent, 0o755)
+    proc = run_cli("run", "--sim", "--headless", "--speed", "max", "--duration", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert mode(db) == 0o600
+    assert mode(db.parent) == 0o700
+    with Store(db) as store:
+        store.begin_session(info("p2"))
+        # The log files SQLite makes while open copy the database's mode.
+        assert mode(Path(f"{db}-wal")) == mode(Path(f"{db}-shm")) == 0o600
