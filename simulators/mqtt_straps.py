@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -136,8 +137,8 @@ def _positive_float(value: str) -> float:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, not {value!r}") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError("expected a positive number")
+    if not (number > 0 and math.isfinite(number)):
+        raise argparse.ArgumentTypeError("expected a positive, finite number")
     return number
 
 

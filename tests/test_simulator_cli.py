@@ -89,6 +89,7 @@ def test_rr_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
         (["rr", "--scenario", "/nonexistent/me.toml", "--out", "x.txt"], ["cannot read"]),
         (["rr"], ["--out"]),
         (["fly"], ["fly"]),
+        (["mqtt", "mqtt://127.0.0.1/hr", "--speed", "inf"], ["--speed", "finite"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
