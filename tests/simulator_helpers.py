@@ -1,7 +1,7 @@
 """Driving a simulated person through a scripted session, and measuring what comes out.
 
-The metric functions are the plain textbook definitions (mean HR from the mean
-interval, RMSSD of successive differences) so the same code measures the real
+The metrics are the project's own (``biofeedback.pacing.hrv``, checked against
+NeuroKit2 in tests/test_arousal.py), so the same code measures the real
 recordings and the simulator.
 """
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import arousal_data
 from biofeedback.models import HeartSample, SessionEvent, SourceStatus, StepKind, StepStarted
+from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
 
 
@@ -80,14 +82,6 @@ def tense_release(
 # Metrics
 
 
-def mean_hr_bpm(rr_ms: np.ndarray) -> float:
-    return float(60000.0 / np.mean(rr_ms))
-
-
-def rmssd_ms(rr_ms: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.diff(rr_ms) ** 2)))
-
-
 def window_spread(rr_ms: np.ndarray, window_s: float) -> tuple[float, float]:
     """SD across consecutive ``window_s`` windows of (mean HR, ln RMSSD)."""
     t = np.cumsum(rr_ms) / 1000.0
@@ -122,9 +116,7 @@ def spectral_peak_hz(rr_ms: np.ndarray, low_hz: float = 0.04, high_hz: float = 0
 
 def load_rr(path: Path) -> np.ndarray:
     """RR (ms) from a shared recording: one value a line, or CSV with rr_ms last."""
-    if path.suffix == ".csv":
-        return np.loadtxt(path, delimiter=",", skiprows=1)[:, -1]
-    return np.loadtxt(path)
+    return arousal_data.load_rr(path.name, path.parent)
 
 
 def intervals(run: Run) -> set[tuple[int, int]]:
