@@ -1,7 +1,7 @@
 """Real recordings in, injected artifacts and arousal ramps, and how the estimator fares.
 
 Shared by ``benchmarks/arousal.py`` (prints the figures) and ``tests/test_arousal*.py``
-(asserts the goals of issue 5). The recordings are ../shared/data/rr (see its README
+(asserts the goals of issue 5). The recordings are tests/data/rr (see its README
 for their sources and licences).
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from biofeedback.models import ArousalEstimate, Contact, HeartSample
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
 
-SHARED_RR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "rr"
+SHARED_RR = Path(__file__).resolve().parent.parent / "tests" / "data" / "rr"
 # Long enough for a baseline and something after it; all taken at rest.
 RESTING = (
     "polar_h10_slow_breathing_rr.csv",

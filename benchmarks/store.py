@@ -6,7 +6,7 @@
    committed everything), beside bare sqlite3 inserting the same rows in one
    transaction (the peer).
 2. A 24 h session (~100,000 real beats: the 60-minute NSRDB extract of
-   ../shared/data/rr played 24 times) run through the real session loop into
+   tests/data/rr played 24 times) run through the real session loop into
    the store, then `biofeedback review --json` and `review --png` on it, as a
    user runs them (wall time of the command; goal: under 2 s).
 
@@ -43,7 +43,7 @@ from biofeedback.sensors.replay import ReplaySource, beat_times, pack_beats  # n
 from biofeedback.session import VirtualClock, run_session  # noqa: E402
 from biofeedback.store import RecorderSink, Store  # noqa: E402
 
-SHARED_RR = ROOT.parent / "shared" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"
+SHARED_RR = ROOT / "tests" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"
 DAY_S = 24 * 3600.0
 
 

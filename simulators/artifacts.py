@@ -4,7 +4,7 @@ Most beats come through as they are. At the scenario's rates a beat is missed
 (one interval about twice as long), a spurious beat is detected inside an
 interval (two short ones), or the heart fires an ectopic beat early in a
 sinus beat's place (a short interval, then a compensatory long one, so the
-rhythm after it is back on time, as in shared/data/rr/polar_h10_pvc_isolated).
+rhythm after it is back on time, as in tests/data/rr/polar_h10_pvc_isolated).
 Working on beat times rather than intervals keeps the timeline true: whatever
 goes wrong, the beats after it fall where the heart put them.
 """

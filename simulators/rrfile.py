@@ -4,7 +4,7 @@ The person sits through the scenario with no session cues (breathing on their
 own), with every episode, artifact and gap the scenario holds. ``lines`` is one
 interval in whole milliseconds a line, as strap apps export them; it cannot
 hold a gap, so intervals simply stop and resume. ``csv`` (``arrival_s,rr_ms``,
-like shared/data/rr/polar_h10_slow_breathing_rr.csv) keeps the notification
+like tests/data/rr/polar_h10_slow_breathing_rr.csv) keeps the notification
 times, and so the gaps.
 """
 

@@ -36,7 +36,7 @@ class Person:
 
     RR swing figures are peak-to-trough in milliseconds. Defaults describe a
     healthy adult at rest whose 10-minute figures sit inside those of the real
-    recordings in ``shared/data/rr`` (see tests/test_simulator_realism.py).
+    recordings in ``tests/data/rr`` (see tests/test_simulator_realism.py).
     """
 
     rest_hr_bpm: float = 66.0

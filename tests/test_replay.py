@@ -37,7 +37,7 @@ async def test_plain_rr_file_becomes_1_hz_notifications_with_beat_times(shared_r
     assert [s.t_s for s in samples] == [float(n) for n in range(1, len(samples) + 1)]
     for s in samples:
         assert all(s.t_s - 1.0 < t <= s.t_s for t in s.beat_t_s)
-    # 337 beats in about 5 minutes, as shared/data/rr/README.md says.
+    # 337 beats in about 5 minutes, as tests/data/rr/README.md says.
     assert len(rr) == 337
     assert 290 < samples[-1].t_s < 320
     assert all(s.hr_bpm is not None and 40 < s.hr_bpm < 120 for s in samples)

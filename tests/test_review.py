@@ -187,7 +187,7 @@ def test_exports_are_private_and_complete(
 def test_correction_flags_the_ectopic_pairs_of_a_real_recording(shared_rr: Path) -> None:
     rr, _ = read_rr_file(shared_rr / "polar_h10_pvc_isolated_rr.csv")
     corrected, flagged = correct_rr(rr)
-    # shared/data/rr/README.md: premature beats at 6-7, 24-25, 32-33, 34-35, 37-38.
+    # tests/data/rr/README.md: premature beats at 6-7, 24-25, 32-33, 34-35, 37-38.
     pvc = {6, 7, 24, 25, 32, 33, 34, 35, 37, 38}
     assert set(np.flatnonzero(flagged)) <= pvc
     assert len(set(np.flatnonzero(flagged))) >= 8

@@ -1,9 +1,9 @@
-"""The calm simulated person looks like the real recordings in ../shared/data/rr.
+"""The calm simulated person looks like the real recordings in tests/data/rr.
 
 Ranges are not typed in: each figure is measured here, with the same code, on
 the three resting recordings (a Polar H10 during slow breathing and two MIT-BIH
 Normal Sinus Rhythm Database segments; sources and licences in
-shared/data/rr/README.md), and the simulated figure must fall between their
+tests/data/rr/README.md), and the simulated figure must fall between their
 lowest and highest. Measured on them at the time of writing:
 
     figure                        polar slow   nsrdb 60 min   nsrdb 5 min
@@ -62,7 +62,7 @@ def real_ranges(shared_rr: Path) -> dict[str, tuple[float, float]]:
 def test_the_ranges_are_those_the_readme_reports(
     real_ranges: dict[str, tuple[float, float]],
 ) -> None:
-    # shared/data/rr/README.md: polar 61.8 bpm, RMSSD 37.4; SD of 30 s windows
+    # tests/data/rr/README.md: polar 61.8 bpm, RMSSD 37.4; SD of 30 s windows
     # 1.7 (polar) to 3.6 bpm (nsrdb 60 min), ln RMSSD 0.17 to 0.31.
     assert real_ranges["mean HR"][0] == pytest.approx(61.8, abs=0.1)
     assert real_ranges["RMSSD"][0] == pytest.approx(37.4, abs=0.1)

@@ -17,7 +17,7 @@ How an estimate is made (about once a second):
    guided breathing, which inflates RMSSD, and ordinary breathing afterwards is
    not vagal withdrawal.
 4. Two parts, each in units of a resting person's natural variation
-   (shared/data/rr/README.md): ``hr_z`` = (HR - baseline) / 3 bpm and
+   (tests/data/rr/README.md): ``hr_z`` = (HR - baseline) / 3 bpm and
    ``rmssd_drop_z`` = (reference ln RMSSD - ln RMSSD) / 0.25 (positive when
    RMSSD has fallen). ``arousal = 0.7 * hr_z + 0.3 * max(rmssd_drop_z, 0)``:
    RMSSD rising never raises it; without HRV (``hr_only``) the HR part alone.
@@ -80,7 +80,7 @@ class EstimatorConfig:
     min_hr_beats: int = 3
     min_rmssd_diffs: int = 10
     # Natural variation at rest, the units of hr_z and rmssd_drop_z
-    # (shared/data/rr/README.md: SD of 10 s mean HR 2.9-5.5 bpm, of 30 s ln
+    # (tests/data/rr/README.md: SD of 10 s mean HR 2.9-5.5 bpm, of 30 s ln
     # RMSSD 0.17-0.31). A person whose earlier sessions show a steadier or a
     # more wandering heart can be given their own.
     hr_scale_bpm: float = 3.0
