@@ -123,8 +123,6 @@ async def ours_latencies(trace: Path) -> list[float]:
     sink = Stamps()
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     source = BleSource(ADDRESS, clock_now=clock.now)
     info = SessionInfo("bench", "full", source.description, time.time())

@@ -281,8 +281,6 @@ async def _run(args: argparse.Namespace) -> int:
         resting = None if source.virtual else store.resting_baseline()
     controller = PacingController(
         protocol,
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=imagery,

@@ -34,6 +34,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.progress import CHANGE_TYPES
 from biofeedback.sensors.replay import rr_lines
 
 FINAL_WINDOW_S = 120.0
@@ -42,10 +43,6 @@ BEFORE_STEP_S = 10.0
 # around it is an artifact (missed, extra or ectopic beat).
 CORRECT_TOLERANCE = 0.25
 CORRECT_WINDOW_BEATS = 11
-# Events a reader of the record wants to see: decisions and what caused them.
-CHANGE_TYPES = frozenset(
-    {"step_extended", "zone_changed", "signal_lost", "signal_restored", "user_action", "advice"}
-)
 
 
 class ReviewError(BiofeedbackError):

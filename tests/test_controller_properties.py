@@ -21,7 +21,7 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.controller import PacingConfig, StartZone
 from biofeedback.pacing.protocols import builtin_names
-from tests.test_controller import RestingBaseline, estimate, make
+from tests.support.pacing import RestingBaseline, estimate, make
 
 CFG = PacingConfig()
 

@@ -72,8 +72,6 @@ async def session(
     source = SimulatedSource(scenario, seed=seed)
     controller = PacingController(
         load_protocol(protocol),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     sink = ListSink()
     info = SessionInfo("scenario", protocol, source.description, 0.0)

@@ -83,8 +83,6 @@ async def simulated_session(
 ) -> SessionResult:
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     info = SessionInfo("s-mqtt", "full", "simulator:calm", 0.0)
     return await run_session(

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from biofeedback.models import Action, Zone
+from biofeedback.progress import CHANGE_TYPES
 from biofeedback.review import (
-    CHANGE_TYPES,
     build_history,
     correct_rr,
     format_summary,

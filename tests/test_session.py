@@ -71,8 +71,6 @@ class StuckSink:
 def controller(zone: Zone = Zone.GREEN) -> PacingController:
     return PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=zone,
     )
 

@@ -355,8 +355,6 @@ async def _session(name: str) -> tuple[list[SessionEvent], str]:
     sink = _Events()
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=Zone.GREEN,
     )
     info = SessionInfo("sim-test", "full", f"simulator:{name}", 0.0)

@@ -57,8 +57,6 @@ async def record_sim(
 ) -> None:
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     await run_session(
         SimulatedSource("calm", seed=3),

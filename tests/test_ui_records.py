@@ -32,8 +32,6 @@ async def record(
     """One simulated session into the store, as `biofeedback run` records it."""
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=Zone.GREEN,
     )
     source = SimulatedSource(scenario)

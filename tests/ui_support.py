@@ -96,8 +96,6 @@ def stepped_plan(
 ) -> SessionPlan:
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=zone,
     )
     return SessionPlan(

@@ -80,7 +80,11 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.protocols import BODY_ORDER, ProtocolError, Routine
+from biofeedback.pacing.protocols import BODY_ORDER, ProtocolError, Routine, load_protocol
+
+# The routines a session falls back to in a zone its protocol is not safe in.
+FALLBACK_YELLOW = "breath-partial"
+FALLBACK_RED = "passive-rest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,13 +269,16 @@ class PacingController:
         self,
         protocol: Routine,
         *,
-        yellow: Routine,
-        red: Routine,
+        yellow: Routine | None = None,
+        red: Routine | None = None,
         config: PacingConfig | None = None,
         start_zone: StartZone = Zone.GREEN,
         stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
     ) -> None:
+        # The built-in fallbacks unless a caller (a test) wants others.
+        yellow = yellow or load_protocol(FALLBACK_YELLOW)
+        red = red or load_protocol(FALLBACK_RED)
         if not yellow.safe_in(Zone.YELLOW) or not red.safe_in(Zone.RED):
             raise ProtocolError(
                 f"fallback routines must suit their zones: {yellow.name!r} is {yellow.zone},"
