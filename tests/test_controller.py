@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 
@@ -52,13 +53,16 @@ def segments(*parts: tuple[float, float | None], after: float | None = 0.0) -> F
     return feed
 
 
+E = TypeVar("E", bound=SessionEvent)
+
+
 @dataclass
 class Run:
     controller: PacingController
     events: list[SessionEvent]
     end_s: float
 
-    def of(self, kind: type[SessionEvent]) -> list[SessionEvent]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
     @property
@@ -386,8 +390,8 @@ def test_no_signal_goes_on_unpaced_and_never_steps() -> None:
     lost, restored = run.of(SignalLost), run.of(SignalRestored)
     assert [e.t for e in lost] == [150]
     assert [e.t for e in restored] == [250]
-    assert "un-paced" in lost[0].reason  # type: ignore[attr-defined]
-    assert "after 100 s" in restored[0].reason  # type: ignore[attr-defined]
+    assert "un-paced" in lost[0].reason
+    assert "after 100 s" in restored[0].reason
     assert not run.zones
     assert not [e for e in run.extended if 150 <= e.t < 250]
     assert [e for e in run.started if 150 < e.t < 250], "steps go on during the gap"
@@ -471,8 +475,8 @@ def test_remaining_time_is_frozen_while_paused() -> None:
 
 def test_skip_moves_to_the_next_step() -> None:
     run = drive(make(), steady(0.0), actions={62.0: [Action.SKIP]})
-    skipped = next(e for e in run.of(StepEnded) if getattr(e, "reason", "") == "skipped")
-    assert skipped.step == "feet-tense"  # type: ignore[attr-defined]
+    skipped = next(e for e in run.of(StepEnded) if e.reason == "skipped")
+    assert skipped.step == "feet-tense"
     assert [e.step for e in run.started if e.t == 62.0] == ["feet-release"]
 
 

@@ -22,7 +22,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import SessionResult, Sink, VirtualClock, run_session
 from simulators.source import SimulatedSource
-from tests.mqtt_broker import Mosquitto, listening, make_tls, mosquitto
+from tests.support.broker import Mosquitto, listening, make_tls, mosquitto
 
 __all__ = ["mosquitto"]
 

@@ -19,10 +19,11 @@ from biofeedback.models import (
     StepStarted,
     UserActed,
     Zone,
+    ZoneChanged,
 )
 from biofeedback.pacing.controller import PacingController
 from biofeedback.progress import CHANGE_TYPES, DECISION_TYPES, Progress, fold
-from biofeedback.telemetry import RunnerTracker
+from biofeedback.telemetry import Board, EventHeard, RunnerTracker
 from biofeedback.ui.state import SessionState
 from tests.support.pacing import estimate, make
 
@@ -117,13 +118,21 @@ def test_a_step_that_ended_counts_down_nothing_until_the_next_starts() -> None:
     assert not progress.step_running
 
 
-def test_decisions_are_one_list_shared_by_review_and_mqtt() -> None:
-    from biofeedback import review, telemetry
-
+def test_decisions_are_one_list_shared_by_mqtt_the_monitor_and_review() -> None:
     assert DECISION_TYPES < CHANGE_TYPES
-    assert review.CHANGE_TYPES is CHANGE_TYPES
-    assert {"user_action", "advice"} <= CHANGE_TYPES - DECISION_TYPES
-    assert telemetry.CHANGE_TYPES is CHANGE_TYPES
+    assert {"user_action", "advice"} == CHANGE_TYPES - DECISION_TYPES
+    tracker = RunnerTracker()
+    tracker.apply(ZoneChanged(5.0, Zone.GREEN, Zone.YELLOW, "arousal up"))
+    # What the person did is a change a watcher sees, not the controller's decision.
+    state = tracker.apply(UserActed(6.0, Action.PAUSE))
+    assert state.decision == "green to yellow: arousal up"
+    board = Board()
+    row = board.apply(EventHeard("ana", {"type": "user_action", "action": "pause"}))
+    assert row is not None
+    assert row.decision == "user_action: pause"
+    for kind in DECISION_TYPES | CHANGE_TYPES:
+        assert board.apply(EventHeard("bo", {"type": kind, "reason": "why"})) is not None
+        assert board.rows["bo"].decision == f"{kind}: why"
 
 
 # --------------------------------------------------------------------------

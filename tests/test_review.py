@@ -22,8 +22,8 @@ from biofeedback.review import (
 from biofeedback.sensors.replay import read_rr_file
 from biofeedback.session import ActionInbox
 from biofeedback.store import Store
-from tests.test_cli import assert_one_line_error, run_cli
-from tests.test_store import record_sim
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.store import record_sim
 
 
 def mode(path: Path) -> int:

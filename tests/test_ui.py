@@ -35,7 +35,7 @@ from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
 from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
 from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
-from tests.ui_support import (
+from tests.support.ui import (
     SteppedSource,
     session_screen,
     step_to,
