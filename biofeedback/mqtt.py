@@ -460,6 +460,8 @@ class MqttSource:
         tb: TracebackType | None,
     ) -> None:
         await self._disconnect()
+        if self.skipped:
+            log.warning("skipped %d broker messages that were not heart rate", self.skipped)
 
     def __aiter__(self) -> AsyncIterator[HeartSample | SourceStatus]:
         return self._items()
@@ -500,7 +502,12 @@ class MqttSource:
             )
             if sample is None:
                 self.skipped += 1
-                log.debug("mqtt source: skipped a payload that is not heart rate")
+                level = logging.WARNING if self.skipped == 1 else logging.DEBUG
+                log.log(
+                    level,
+                    "skipped a broker message that is not heart rate (%d so far)",
+                    self.skipped,
+                )
                 continue
             yield sample
 

@@ -32,6 +32,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.sensors import EventAware, HeartRateSource, SourceItem
+from biofeedback.sensors.limits import implausible
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,9 @@ class SessionResult:
     duration_s: float
     events: int
     sinks: list[SinkReport] = field(default_factory=list)
+    # Samples left out at the boundary, and why the first one was.
+    rejected_samples: int = 0
+    first_rejection: str | None = None
 
 
 async def run_session(
@@ -326,6 +330,8 @@ class _Loop:
         self.next_tick_s = TICK_S
         self.end_reason: str | None = None
         self.started = False
+        self.rejected_samples = 0
+        self.first_rejection: str | None = None
         self._listener = source if isinstance(source, EventAware) else None
 
     async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
@@ -371,6 +377,8 @@ class _Loop:
             self.clock.now(),
             self.events,
             [r.report for r in self.runners],
+            self.rejected_samples,
+            self.first_rejection,
         )
 
     # Virtual time: the source's item times are the timeline. Items are pulled
@@ -449,6 +457,14 @@ class _Loop:
 
     def _handle_item(self, item: SourceItem) -> None:
         if isinstance(item, HeartSample):
+            problem = implausible(item)
+            if problem is not None:
+                # Not a heart: counted and reported, never estimated or stored.
+                self.rejected_samples += 1
+                if self.first_rejection is None:
+                    self.first_rejection = problem
+                    log.info("left out a sample that cannot be heart data: %s", problem)
+                return
             self.estimator.add_sample(item)
             for runner in self.runners:
                 runner.offer(item)
@@ -476,7 +492,7 @@ class _Loop:
         # the record says how long it really ran (a no-op once the controller
         # has finished by itself).
         self._emit(self.controller.stop(now, reason))
-        self._emit([SessionEnded(now, self.info.session_id, reason, now)])
+        self._emit([SessionEnded(now, self.info.session_id, reason, now, self.rejected_samples)])
 
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:
