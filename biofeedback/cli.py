@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from biofeedback import BiofeedbackError, __version__
 
@@ -509,38 +510,80 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from biofeedback import review
-    from biofeedback.store import open_private
 
+    targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
+    _check_export_targets(args)
     with _existing_store(args) as store:
         recording = store.load(args.session)
     summary = review.summarize(recording)
-    exports = (args.png, args.pdf, args.csv, args.rr, args.rr_corrected)
-    if not args.json and not any(exports) and _on_terminal():
+    if not args.json and not any(targets) and _on_terminal():
         return _show_records(args, review=_review_view(recording))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
         if target:
             image = review.render_plot(recording, summary, fmt)
-            with open_private(Path(target), "wb") as fh:
+            with _export(target, binary=True) as fh:
                 fh.write(image)
             written.append(target)
     if args.csv:
-        with open_private(Path(args.csv), newline="") as fh:
+        with _export(args.csv, newline="") as fh:
             review.write_csv(recording, fh)
         written.append(args.csv)
     for target, corrected in ((args.rr, False), (args.rr_corrected, True)):
         if target:
-            with open_private(Path(target)) as fh:
+            with _export(target) as fh:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
-    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    if "-" not in targets:
+        print(review.summary_json(summary) if args.json else review.format_summary(summary))
     for target in written:
-        print(f"biofeedback review: wrote {target}", file=sys.stderr)
+        shown = "standard output" if target == "-" else target
+        print(f"biofeedback review: wrote {shown}", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_export_targets(args: argparse.Namespace) -> None:
+    """Refuse what cannot be written as asked, before any work is done."""
+    from pathlib import Path
+
+    from biofeedback.store.files import is_database
+
+    names = ("png", "pdf", "csv", "rr", "rr_corrected")
+    given = {name: getattr(args, name) for name in names if getattr(args, name)}
+    if list(given.values()).count("-") > 1 or ("-" in given.values() and args.json):
+        raise UsageError("only one export can go to standard output (-), without --json")
+    for name, target in given.items():
+        folder = Path(target).parent
+        if target != "-" and not folder.is_dir():
+            flag = name.replace("_", "-")
+            raise UsageError(f"--{flag} {target}: there is no folder {folder}; create it first")
+        if target != "-" and is_database(Path(target)):
+            # An export aimed at a store by mistake would replace every session in it.
+            raise UsageError(f"{target} is a database; choose another file to export to")
+    for fmt in ("png", "pdf"):
+        target = given.get(fmt)
+        suffix = Path(target).suffix.lower() if target and target != "-" else ""
+        if suffix and suffix != f".{fmt}":
+            stem = Path(target or "").stem
+            raise UsageError(f"--{fmt} writes a {fmt.upper()} image; name the file {stem}.{fmt}")
+
+
+@contextlib.contextmanager
+def _export(target: str, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """An export file written atomically, or standard output for ``-``."""
+    from pathlib import Path
+
+    from biofeedback.store import exporting
+
+    if target == "-":
+        out: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield out
+        out.flush()
+        return
+    with exporting(Path(target), binary=binary, newline=newline) as fh:
+        yield fh
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
