@@ -247,14 +247,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--json needs --headless")
     if args.seed is not None and args.sim is None:
         raise UsageError("--seed works with --sim only")
+    ended_by: list[signal.Signals] = []
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, ended_by))
     except asyncio.CancelledError:
-        # Terminated (see _end_on_sigterm): the session has been saved as ended.
-        return 128 + signal.SIGTERM
+        # Ended by a signal (see _end_on_signals): the session has been saved as ended.
+        return 128 + (ended_by[0] if ended_by else signal.SIGTERM)
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
     import time
     import uuid
 
@@ -263,7 +264,14 @@ async def _run(args: argparse.Namespace) -> int:
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.protocols import check_regions, load_protocol
-    from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
+    from biofeedback.session import (
+        Clock,
+        RealClock,
+        Sink,
+        TroubleReporting,
+        VirtualClock,
+        run_session,
+    )
 
     protocol = load_protocol(args.protocol, sides=args.sides)
     if args.sides and not protocol.has_sides:
@@ -315,9 +323,18 @@ async def _run(args: argparse.Namespace) -> int:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
     else:
-        _end_on_sigterm()
+        _end_on_signals(ended_by)
+        for sink in sinks:
+            if isinstance(sink, TroubleReporting):
+                sink.watch_trouble(_print_trouble)
         result = await run_session(
             source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
+        )
+    if result.rejected_samples:
+        print(
+            f"biofeedback: left out {result.rejected_samples} samples that cannot be heart"
+            f" data (first: {result.first_rejection})",
+            file=sys.stderr,
         )
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
@@ -328,13 +345,36 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
-def _end_on_sigterm() -> None:
-    """Let `kill` or a service manager end a headless session as Ctrl-C does:
-    the loop is cancelled, so the session ends and is saved, instead of the
-    process dying with its record left unfinished."""
+# How each signal ends a session, as recorded.
+_SIGNAL_REASONS = {
+    signal.SIGINT: "interrupted",
+    signal.SIGTERM: "terminated",
+    signal.SIGHUP: "terminal closed",
+}
+
+
+def _end_on_signals(ended_by: list[signal.Signals]) -> None:
+    """Let Ctrl-C, `kill`, a service manager or a closed terminal end a headless
+    session cleanly: the loop is cancelled, so the session ends and is saved,
+    instead of the process dying with its record left unfinished."""
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            task.cancel(_SIGNAL_REASONS[sig])
+
+    for sig in _SIGNAL_REASONS:
+        loop.add_signal_handler(sig, end, sig)
+
+
+def _print_trouble(trouble: str | None) -> None:
+    if trouble is None:
+        print("biofeedback: the session is being saved again", file=sys.stderr)
+    else:
+        print(f"biofeedback: {trouble}", file=sys.stderr)
 
 
 def _mqtt_publisher(url: str) -> MqttPublisher:

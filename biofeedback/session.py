@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -198,6 +198,16 @@ class StatusAware(Protocol):
     async def handle_status(self, status: SourceStatus) -> None: ...
 
 
+@runtime_checkable
+class TroubleReporting(Protocol):
+    """A sink that says at once when it stops doing its job, and when it is back.
+
+    The watcher gets one line for a person, or None when the trouble is over.
+    """
+
+    def watch_trouble(self, watcher: Callable[[str | None], None]) -> None: ...
+
+
 @dataclass
 class SinkReport:
     name: str
@@ -363,8 +373,11 @@ class _Loop:
                     await self._run_virtual(items)
                 else:
                     await self._run_live(items)
-        except asyncio.CancelledError:
-            self._finish("cancelled")
+        except asyncio.CancelledError as exc:
+            # Ctrl-C, a signal, the app closing: the person's session was
+            # interrupted. Whoever cancels may say how (``task.cancel(reason)``).
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else None
+            self._finish(said or "interrupted")
             raise
         finally:
             self._finish("interrupted")

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -68,6 +69,18 @@ class RecorderSink:
         self.committed = asyncio.Event()
         # Set when a write fails (the items are kept and retried).
         self.write_failed = asyncio.Event()
+        self._watchers: list[Callable[[str | None], None]] = []
+
+    def watch_trouble(self, watcher: Callable[[str | None], None]) -> None:
+        """Call ``watcher`` with a line the moment writes fail, and None once they work again."""
+        self._watchers.append(watcher)
+
+    def _tell(self, trouble: str | None) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(trouble)
+            except Exception as exc:  # a watcher's bug must not stop the recording
+                log.warning("a recorder watcher failed: %s", exc)
 
     async def start(self, info: SessionInfo) -> None:
         loop = asyncio.get_running_loop()
@@ -131,6 +144,11 @@ class RecorderSink:
                     # space back, and the record must not get a hole. Whatever is
                     # still unsaved at stop is reported there, once.
                     log.info("the recorder could not write, will retry: %s", exc)
+                    if self._error is None:
+                        self._tell(
+                            f"your session is not being saved right now ({exc});"
+                            " it is kept and saved as soon as the disk takes it"
+                        )
                     self._error = exc
                     self._pending[:0] = batch
                     self.write_failed.set()
@@ -141,6 +159,8 @@ class RecorderSink:
                     self._has_items.set()
                     self._urgent.set()
                     continue
+                if self._error is not None:
+                    self._tell(None)
                 self._error = None
                 self.items_written += len(batch)
                 self.commits += 1

@@ -29,6 +29,7 @@ from biofeedback.session import (
     Estimator,
     SessionResult,
     Sink,
+    TroubleReporting,
     VirtualClock,
     run_session,
 )
@@ -136,11 +137,16 @@ class BiofeedbackApp(App[None]):
             )
 
     async def _run_session(self, plan: SessionPlan, screen: SessionScreen) -> SessionResult:
+        dashboard = DashboardSink(screen)
+        for sink in plan.sinks:
+            if isinstance(sink, TroubleReporting):
+                # A recorder that cannot write is shown the moment it happens.
+                sink.watch_trouble(dashboard.sink_trouble)
         return await run_session(
             plan.source,
             plan.estimator,
             plan.controller,
-            [DashboardSink(screen), *plan.sinks],
+            [dashboard, *plan.sinks],
             plan.clock,
             plan.info,
             actions=plan.actions,
