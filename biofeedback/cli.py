@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+SPEED_MIN = 0.1
+SPEED_MAX = 10_000.0
 
 
 class UsageError(BiofeedbackError):
@@ -56,8 +58,11 @@ def _speed(value: str) -> float | None:
     # float() takes "nan" and "inf", which would make the clock's waits meaningless.
     if not math.isfinite(speed):
         raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}")
-    if speed <= 0:
-        raise argparse.ArgumentTypeError("speed must be positive")
+    if not SPEED_MIN <= speed <= SPEED_MAX:
+        # 1e-9 would take decades a session; past 10,000 only "max" makes sense.
+        raise argparse.ArgumentTypeError(
+            f"speed must be {SPEED_MIN:g} to {SPEED_MAX:g} times real time, or max"
+        )
     return speed
 
 
@@ -198,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = sub.add_parser("delete", help="remove one recorded session for good")
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
+    delete.add_argument(
+        "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
+    )
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
 
@@ -670,11 +678,26 @@ def _show_records(
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
+    import time
+
     from biofeedback.review import clock
 
+    if args.session == "latest":
+        raise UsageError("name the session to delete by its id (see `biofeedback history`)")
     with _existing_store(args) as store:
-        gone = store.delete(args.session)
-    print(f"deleted session {gone.session_id} ({gone.protocol}, {clock(gone.length_s)} long)")
+        session = store.session(args.session)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.started_at_unix_s))
+        what = f"session {session.session_id} ({when}, {session.protocol})"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                # Health data, gone for good: never from a script's guess or a short prefix.
+                raise UsageError(f"to delete {what} for good, add --yes")
+            answer = input(f"Delete {what} for good? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print(f"kept {what}")
+                return EXIT_OK
+        gone = store.delete(session.session_id)
+    print(f"deleted {what}, {clock(gone.length_s)} long")
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, e
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
+from biofeedback.store.locks import is_recording
 from biofeedback.store.rows import SESSION_COLUMNS, RestingBaseline, SampleRows, session_from_row
 from biofeedback.store.writer import SessionWriter
 
@@ -302,6 +303,11 @@ class Store:
         if ref == "latest":
             raise StoreError("name the session to delete by its id (see `biofeedback history`)")
         key, session = self._find(ref)
+        if is_recording(self.path, session.session_id):
+            raise StoreError(
+                f"session {session.session_id} is still being recorded; end it first,"
+                " then delete it"
+            )
         with self._writing() as db:
             for table in ("samples", "estimates", "events", "sessions"):
                 column = "id" if table == "sessions" else "session"

@@ -21,6 +21,7 @@ from pathlib import Path
 from biofeedback.models import HeartSample, SessionEnded, SessionEvent, SessionInfo
 from biofeedback.store.database import Store
 from biofeedback.store.errors import StoreError
+from biofeedback.store.locks import RecordingLock
 from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class RecorderSink:
         # Set when a write fails (the items are kept and retried).
         self.write_failed = asyncio.Event()
         self._watchers: list[Callable[[str | None], None]] = []
+        self._lock: RecordingLock | None = None
 
     def watch_trouble(self, watcher: Callable[[str | None], None]) -> None:
         """Call ``watcher`` with a line the moment writes fail, and None once they work again."""
@@ -86,6 +88,10 @@ class RecorderSink:
         loop = asyncio.get_running_loop()
         self._store = await loop.run_in_executor(self._executor, Store, self.path)
         self._writer = await loop.run_in_executor(self._executor, lambda: self._begin(info))
+        try:
+            self._lock = RecordingLock(self.path, info.session_id)
+        except OSError as exc:  # a folder that takes the store takes its lock file
+            log.info("no recording lock for %s: %s", info.session_id, exc)
         self._task = asyncio.create_task(self._write_loop(), name="recorder-writer")
 
     def _begin(self, info: SessionInfo) -> SessionWriter:
@@ -115,6 +121,8 @@ class RecorderSink:
                         await self._sync
                 # Closing checkpoints the log into the database, with fsync.
                 await loop.run_in_executor(self._executor, self._store.close)
+            if self._lock is not None:
+                self._lock.release()
             self._executor.shutdown(wait=False)
             self._sync_executor.shutdown(wait=False)
         if self._pending:
