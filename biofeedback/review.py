@@ -25,7 +25,10 @@ from biofeedback import BiofeedbackError
 from biofeedback.models import (
     Baseline,
     Recording,
+    SessionEnded,
     SessionEvent,
+    SignalLost,
+    SignalRestored,
     StepEnded,
     StepExtended,
     StepKind,
@@ -106,6 +109,8 @@ class SessionSummary:
     no_signal_s: float
     artifact_rate: float
     final_window_s: float = FINAL_WINDOW_S
+    # Samples left out at the boundary as impossible heart data (never stored).
+    rejected_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +142,7 @@ class SessionSummary:
             "beats": self.beats,
             "no_signal_s": _r(self.no_signal_s),
             "artifact_rate": _r(self.artifact_rate),
+            "rejected_samples": self.rejected_samples,
         }
 
 
@@ -276,9 +282,29 @@ def summarize(rec: Recording) -> SessionSummary:
         regions=regions,
         samples=len(rec.sample_rows),
         beats=int(series.rr_ms.size),
-        no_signal_s=float(series.est_no_signal.sum()) * tick_s,
+        # Estimates say "no signal" only once the window runs dry; the lost and
+        # restored events count every link loss, however short.
+        no_signal_s=max(
+            float(series.est_no_signal.sum()) * tick_s, _signal_lost_s(rec.events, end_s)
+        ),
         artifact_rate=float(flagged.mean()) if flagged.size else 0.0,
+        rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
     )
+
+
+def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
+    """Seconds between each signal_lost and the signal_restored after it."""
+    total_s = 0.0
+    lost_at_s: float | None = None
+    for event in events:
+        if isinstance(event, SignalLost) and lost_at_s is None:
+            lost_at_s = event.t
+        elif isinstance(event, SignalRestored) and lost_at_s is not None:
+            total_s += event.t - lost_at_s
+            lost_at_s = None
+    if lost_at_s is not None:
+        total_s += max(end_s - lost_at_s, 0.0)
+    return total_s
 
 
 def _zone_spans(
@@ -458,6 +484,11 @@ def format_summary(summary: SessionSummary) -> str:
         f" {s.beats} beats, {100 * s.artifact_rate:.1f} % corrected;"
         f" no signal for {clock(s.no_signal_s)}"
     )
+    if s.rejected_samples:
+        lines.append(
+            f"  {s.rejected_samples} samples from the source could not be heart data"
+            " (out of range) and were left out"
+        )
     if s.changes:
         lines.append("  changes:")
         lines += [f"    {clock(e.t)}  {describe_change(e)}" for e in s.changes]

@@ -272,7 +272,10 @@ class BleSource:
             return "heart data is back"
         away_s = time.monotonic() - self._lost_link_mono
         self._lost_link_mono = None
-        return f"strap reconnected after {away_s:.1f} s"
+        # The session says how long the signal was gone; the link's own time
+        # (shorter by the watchdog) would only contradict it.
+        log.debug("strap link back after %.1f s", away_s)
+        return "strap reconnected"
 
     def _lose(self, reason: str) -> None:
         if self._signal_ok:
