@@ -288,7 +288,8 @@ def test_a_failing_recorder_is_reported_the_moment_it_fails(tmp_path: Path) -> N
     trouble = [i for i, line in enumerate(lines) if "not being saved right now" in line]
     assert trouble, proc.stderr
     final = [i for i, line in enumerate(lines) if "could not be saved" in line]
-    assert final and trouble[0] < final[0], proc.stderr
+    assert final, proc.stderr
+    assert trouble[0] < final[0], proc.stderr
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
 

@@ -274,7 +274,8 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
     assert_one_line_error(run_cli("delete", "gone", "--db", str(db)), "--yes", "gone")
     proc = run_cli("delete", "gone", "--yes", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
-    assert "deleted session gone" in proc.stdout and "full" in proc.stdout
+    assert "deleted session gone" in proc.stdout
+    assert "full" in proc.stdout
     with Store(db) as store:
         assert [s.session_id for s in store.sessions()] == ["keep"]
         assert store.load("keep").samples == kept
