@@ -326,7 +326,7 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
             source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
         )
         plan.title = protocol.title
-        result = await _run_dashboard(plan)
+        result = await _run_dashboard(plan, ended_by)
         if result is None:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
@@ -410,11 +410,24 @@ def _dashboard_settings() -> DashboardSettings:
     return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
 
 
-async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
+async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, _dashboard_settings())
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            app.end_session(_SIGNAL_REASONS[sig])
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # Textual reads Ctrl-C as a key; these two end the session cleanly.
+        loop.add_signal_handler(sig, end, sig)
     await app.run_async()
+    if ended_by:
+        # Saved as ended by the signal; _cmd_run turns this into 128 + its number.
+        raise asyncio.CancelledError
     _check_app(app)
     return app.session_result
 

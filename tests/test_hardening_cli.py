@@ -404,3 +404,37 @@ async def test_a_runner_clears_the_vitals_a_crash_left_retained(mosquitto: Mosqu
     state = json.loads(payload)
     assert retained
     assert (state["hr_bpm"], state["rmssd_ms"], state["arousal"]) == (None, None, None)
+
+
+def test_closing_the_terminal_ends_a_dashboard_session_cleanly(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "run", "--sim", "--speed", "20", "--db", str(db)],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"},
+    )
+    os.close(child)
+    try:
+        # The dashboard redraws all the time: read until the recorder holds its lock.
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("s.db-rec-*.lock")):
+            assert time.monotonic() < deadline, "the session never started recording"
+            try:
+                os.read(main, 65536)
+            except OSError:
+                break
+        proc.send_signal(signal.SIGHUP)
+        with contextlib.suppress(OSError):
+            while os.read(main, 65536):
+                pass
+        assert proc.wait(timeout=30) == 128 + signal.SIGHUP
+    finally:
+        proc.kill()
+        os.close(main)
+    with Store(db) as store:
+        session = store.session("latest")
+    assert session.finished
+    assert session.end_reason == "terminal closed"
