@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,8 @@ from biofeedback.pacing.protocols import (  # noqa: E402
     load_protocol_file,
     parse_protocol,
 )
+from biofeedback.store import Store  # noqa: E402
+from biofeedback.store.database import QUICK_CHECK_S  # noqa: E402
 
 RR_DIR = ROOT / "tests" / "data" / "rr"
 MB = 1 << 20
@@ -130,12 +133,23 @@ def replay_24h(folder: Path) -> None:
     )
     summary = json.loads(review.stdout)
     size_mb = day.stat().st_size / MB
+    opens_s = []
+    for _ in range(3):
+        started = time.perf_counter()
+        Store(folder / "day.db").close()
+        opens_s.append(time.perf_counter() - started)
+    store_mb = (folder / "day.db").stat().st_size / MB
     print(
         f"24 h replay ({beats} beats, file {size_mb:.2f} MB;"
         f" session {summary['duration_s'] / 3600:.1f} h,"
         f" {summary['beats']} beats stored), CLI with recorder: peak RSS {peak_mb:.0f} MB"
         f" in {wall_s:.0f} s; a 5-minute replay peaks at {floor_mb:.0f} MB in {floor_s:.1f} s"
         f" (the day adds {peak_mb - floor_mb:.0f} MB)"
+    )
+    print(
+        f"opening that {store_mb:.1f} MB store with its quick_check: median"
+        f" {statistics.median(opens_s) * 1000:.0f} ms (the check gives up after"
+        f" {QUICK_CHECK_S:g} s on bigger stores)"
     )
 
 
