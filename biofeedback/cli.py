@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from biofeedback import BiofeedbackError, __version__
+from biofeedback import BiofeedbackError, __version__, practice_cli
 
 if TYPE_CHECKING:
     from biofeedback.models import Recording
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
     run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
     run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    practice_cli.add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
     review = sub.add_parser(
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
     protocols.set_defaults(handler=_cmd_protocols)
+    practice_cli.add_commands(sub)
 
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
@@ -254,20 +256,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    import json
     import time
     import uuid
 
     from biofeedback.console import ConsoleSink
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.practice.noted import NotedController
     from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
 
     protocol = load_protocol(args.protocol, sides=args.sides)
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
     imagery = check_regions(args.imagery.split(","))
+    ratings = practice_cli.ratings_from_args(args)
     real_clock = RealClock()
     source = _choose_source(args, real_clock.now)
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
@@ -279,13 +283,16 @@ async def _run(args: argparse.Namespace) -> int:
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
-    controller = PacingController(
+        # Gentler after a session of this routine that left the body more wired.
+        protocol, adaptation = practice_cli.adapt_routine(store, protocol, virtual=source.virtual)
+    controller = NotedController(
         protocol,
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=imagery,
+        notes=[adaptation.reason],
     )
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
@@ -301,7 +308,12 @@ async def _run(args: argparse.Namespace) -> int:
         protocol=protocol.name,
         source=source.description,
         started_at_unix_s=time.time(),
+        extra={"adaptation": adaptation.to_dict()},
     )
+    if dashboard and "before" not in ratings.asked:
+        ratings.before = await practice_cli.ask_in_form("before")
+    elif "before" not in ratings.asked:
+        ratings.before = practice_cli.prompt_ratings("before")
     if dashboard:
         from biofeedback.ui.app import SessionPlan
 
@@ -318,6 +330,16 @@ async def _run(args: argparse.Namespace) -> int:
         result = await run_session(
             source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
         )
+    if "after" not in ratings.asked:
+        ratings.after = (
+            await practice_cli.ask_in_form("after")
+            if dashboard
+            else practice_cli.prompt_ratings("after")
+        )
+    if ratings.before is not None or ratings.after is not None:
+        practice_cli.save_run_ratings(db_path, info.session_id, ratings)
+        if args.json:
+            print(json.dumps(ratings.to_event(info.session_id, result.duration_s)), flush=True)
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
