@@ -21,6 +21,7 @@ from biofeedback import BiofeedbackError, __version__, practice_cli
 if TYPE_CHECKING:
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
+    from biofeedback.practice.ratings import Ratings
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -71,6 +72,12 @@ def _positive_seconds(value: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("expected a positive number of seconds")
     return seconds
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help="past sessions and trends")
     history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "--last",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="patterns over the latest N sessions (default 10)",
+    )
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     history.set_defaults(handler=_cmd_history)
 
@@ -531,17 +545,20 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import json
     from pathlib import Path
 
     from biofeedback import review
+    from biofeedback.review.practice import format_session_ratings, session_ratings
     from biofeedback.store import open_private
 
     with _existing_store(args) as store:
         recording = store.load(args.session)
+        before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
     exports = (args.png, args.pdf, args.csv, args.rr, args.rr_corrected)
     if not args.json and not any(exports) and _on_terminal():
-        return _show_records(args, review=_review_view(recording))
+        return _show_records(args, review=_review_view(recording, (before, after)))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
@@ -559,7 +576,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
             with open_private(Path(target)) as fh:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
-    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    if args.json:
+        data = {**summary.to_dict(), "ratings": session_ratings(summary, before, after)}
+        print(json.dumps(data, indent=2))
+    else:
+        print(review.format_summary(summary))
+        print(format_session_ratings(summary, before, after))
     for target in written:
         print(f"biofeedback review: wrote {target}", file=sys.stderr)
     return EXIT_OK
@@ -569,25 +591,40 @@ def _cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.review.practice import format_practice_history
     from biofeedback.store import resolve_db_path
 
+    practice = None
     if resolve_db_path(args.db).exists():
         with _existing_store(args) as store:
             sessions = store.sessions()
+            practice = practice_cli.practice_history(store, args.last)
     else:
         sessions = []
     history = review.build_history(sessions)
     if not args.json and _on_terminal():
         return _show_records(args, history=history)
-    print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    if args.json:
+        data = history.to_dict()
+        data["practice"] = None if practice is None else practice.to_dict()
+        print(json.dumps(data, indent=2))
+    else:
+        print(review.format_history(history))
+        if practice is not None:
+            print(format_practice_history(practice))
     return EXIT_OK
 
 
-def _review_view(recording: Recording) -> ReviewView:
+def _review_view(
+    recording: Recording, ratings: tuple[Ratings | None, Ratings | None] = (None, None)
+) -> ReviewView:
     from biofeedback import review
+    from biofeedback.review.practice import format_session_ratings
     from biofeedback.ui.records import ReviewView
 
-    return ReviewView(recording, review.format_summary(review.summarize(recording)))
+    summary = review.summarize(recording)
+    text = review.format_summary(summary) + "\n" + format_session_ratings(summary, *ratings)
+    return ReviewView(recording, text)
 
 
 def _show_records(
@@ -598,7 +635,9 @@ def _show_records(
 
     def open_review(session_id: str) -> ReviewView:
         with _existing_store(args) as store:
-            return _review_view(store.load(session_id))
+            return _review_view(
+                store.load(session_id), practice_cli.review_ratings(store, session_id)
+            )
 
     app = create_app(
         settings=_dashboard_settings(), review=review, history=history, open_review=open_review

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.adapt import Adaptation
     from biofeedback.practice.plan import Plan
+    from biofeedback.review.practice import PracticeHistory
     from biofeedback.store import Store
 
 # How far back cross-session decisions look.
@@ -288,3 +289,27 @@ async def ask_in_form(phase: Phase) -> Ratings | None:
     app = RatingsApp(phase)
     await app.run_async()
     return app.ratings
+
+
+def review_ratings(store: Store, ref: str) -> tuple[Ratings | None, Ratings | None]:
+    from biofeedback.store import load_ratings
+
+    return load_ratings(store, ref)
+
+
+def practice_history(store: Store, window: int) -> PracticeHistory:
+    """History's practice part: rating patterns, practice days, where you brace."""
+    from biofeedback import review
+    from biofeedback.review.practice import build_practice_history
+    from biofeedback.store import outcomes
+
+    history = outcomes(store, max(window, HISTORY_SESSIONS))
+    recent = [o for o in history[:window] if o.finished]
+    # Where you brace is about your body: a simulated heart counts only when
+    # nothing else was recorded (so a first look with --sim shows something).
+    live = [o for o in recent if not o.virtual]
+    chosen = live or recent
+    summaries = [review.summarize(store.load(o.session_id)) for o in chosen]
+    return build_practice_history(
+        history, summaries, date.today(), window, brace_simulated=bool(chosen) and not live
+    )

@@ -117,6 +117,7 @@ class PracticeHistory:
     days: PracticeDays
     brace: tuple[BraceRegion, ...]
     brace_sessions: int
+    brace_simulated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,7 @@ class PracticeHistory:
             **self.days.to_dict(),
             "where_you_brace": {
                 "sessions": self.brace_sessions,
+                "from_simulated": self.brace_simulated,
                 "regions": [b.to_dict() for b in self.brace],
             },
         }
@@ -134,6 +136,8 @@ def build_practice_history(
     summaries: Sequence[SessionSummary],
     today: date,
     window: int = RECENT_SESSIONS,
+    *,
+    brace_simulated: bool = False,
 ) -> PracticeHistory:
     """``outcomes`` newest first; ``summaries`` of the sessions to read the body from."""
     return PracticeHistory(
@@ -141,6 +145,7 @@ def build_practice_history(
         practice_days(outcomes, today),
         where_you_brace(summaries),
         len(summaries),
+        brace_simulated,
     )
 
 
@@ -166,7 +171,7 @@ def format_practice_history(p: PracticeHistory) -> str:
             )
     else:
         lines.append("Ratings: none yet (rate a session with --rate-before and --rate-after)")
-    braced = [b for b in p.brace if b.rise_bpm is not None][:3]
+    braced = [b for b in p.brace if (b.rise_bpm or 0.0) > 0][:3]
     if braced:
         lines.append(
             f"Where you brace (heart rise when tensing, over {p.brace_sessions} session(s)): "
@@ -175,6 +180,7 @@ def format_practice_history(p: PracticeHistory) -> str:
                 + (" (stays up after letting go)" if (b.settle_bpm or 0) > 0 else "")
                 for b in braced
             )
+            + (" (from simulated sessions)" if p.brace_simulated else "")
         )
     return "\n".join(lines)
 
