@@ -71,8 +71,12 @@ def ratings_from_args(args: argparse.Namespace) -> RunRatings:
 
 
 def prompt_ratings(phase: Phase) -> Ratings | None:
-    """Ask on the terminal; enter skips. Never asks when stdin is not a terminal."""
-    if not sys.stdin.isatty():
+    """Ask on the terminal; enter skips.
+
+    Never asks when stdin is not a terminal (a script or a pipe), nor when the
+    question could not be seen (stderr redirected).
+    """
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None
     print(f"{PROMPTS[phase]} (e.g. 5,2,4; enter to skip)", file=sys.stderr)
     while True:
