@@ -37,10 +37,11 @@ def plan_to_ics(plan: Plan, *, now: datetime, first_day: date) -> str:
 
 def _event(item: PlanItem, stamp: str, first_day: date) -> list[str]:
     start = _first_occurrence(item, first_day)
-    summary = f"{item.title} ({item.minutes} min)"
+    # The habit first: the reminder reads as "after X, do Y" (habit stacking).
+    summary = item.cue().removesuffix(".")
     description = "\n".join(
         (
-            item.cue(),
+            f"{item.title}, {item.minutes} minutes.",
             f"Start it with: biofeedback run --protocol {item.routine}",
             "Tense at about 4 out of 10, never hard; the letting go is the point.",
         )
@@ -59,7 +60,7 @@ def _event(item: PlanItem, stamp: str, first_day: date) -> list[str]:
         "BEGIN:VALARM",
         "ACTION:DISPLAY",
         "TRIGGER;RELATED=START:PT0M",
-        f"DESCRIPTION:{_text(item.cue())}",
+        f"DESCRIPTION:{_text(summary)}",
         "END:VALARM",
         "END:VEVENT",
     ]
