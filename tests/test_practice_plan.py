@@ -139,3 +139,17 @@ def test_ics_refuses_a_folder_and_a_database(tmp_path: Path) -> None:
     db.write_bytes(b"SQLite format 3\x00" + bytes(100))
     assert_one_line_error(run_cli("plan", "--ics", str(db)), "database")
     assert db.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_today_from_the_command_line_at_a_given_time() -> None:
+    late = run_cli("today", "--json", "--at", "2026-03-03 22:30")
+    assert late.returncode == 0, late.stderr
+    out = json.loads(late.stdout)
+    assert (out["routine"], out["rule"], out["plan_item"]) == ("bedtime", "late_evening", "bedtime")
+    assert out["command"] == "biofeedback run --protocol bedtime"
+    assert out["adaptation"]["level"] == 0
+    text = run_cli("today", "--at", "2026-03-03 12:30").stdout.splitlines()
+    assert text[0] == "Today: Work reset, about 5 min"
+    assert text[1] == "Your plan has weekday reset at 12:45, after lunch."
+    assert text[-1] == "Start it with: biofeedback run --protocol work-reset"
+    assert_one_line_error(run_cli("today", "--at", "tomorrow"), "--at")

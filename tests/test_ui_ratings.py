@@ -1,0 +1,55 @@
+"""The ratings form, in the real Textual app through its Pilot, and its snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from biofeedback.practice.ratings import Ratings
+from biofeedback.ui.ratings import RatingsApp, RatingsScreen
+
+
+async def test_form_saves_what_was_given_and_leaves_the_rest_empty() -> None:
+    app = RatingsApp("before")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RatingsScreen)
+        assert "Before you start" in str(app.screen.query_one("#question", Static).render())
+        assert app.focused is app.screen.query_one("#tension", Input)
+        await pilot.press("6", "enter")  # enter moves to the next field
+        await pilot.press("enter")  # pain left empty
+        await pilot.press("x", "4", "enter")  # letters are refused; enter on the last saves
+    assert app.ratings == Ratings(6, None, 4)
+
+
+async def test_form_asks_again_over_ten_and_escape_skips() -> None:
+    app = RatingsApp("after")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("1", "2", "ctrl+s")
+        await pilot.pause()
+        error = str(app.screen.query_one("#error", Static).render())
+        assert "up to 10" in error
+        assert app.is_running
+        await pilot.press("escape")
+    assert app.ratings is None
+
+
+async def test_saving_an_empty_form_is_a_skip() -> None:
+    app = RatingsApp("after")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.click("#save")
+    assert app.ratings is None
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+def test_form_snapshot(snap_compare: Any, phase: str) -> None:
+    async def fill(pilot: Any) -> None:
+        await pilot.pause()
+        await pilot.press("5", "enter", "2")
+        await pilot.pause()
+
+    assert snap_compare(RatingsApp(phase), terminal_size=(80, 24), run_before=fill)  # type: ignore[arg-type]
