@@ -63,7 +63,7 @@ def test_ratings_parse_with_blanks(text: str, expected: Ratings) -> None:
 
 @pytest.mark.parametrize("text", ["11,,", "a", "5,2,3,4", "-1", "4.5", "5;3"])
 def test_bad_ratings_name_the_fix(text: str) -> None:
-    with pytest.raises(RatingError, match="0-10|at most three"):
+    with pytest.raises(RatingError, match=r"0-10|at most three"):
         parse_ratings(text, what="--rate-before")
 
 
