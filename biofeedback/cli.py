@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
     protocols.set_defaults(handler=_cmd_protocols)
-    practice_cli.add_commands(sub)
+    practice_cli.add_commands(sub, start_run=_start_run)
 
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
@@ -361,6 +361,12 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
+
+
+def _start_run(protocol: str, db: str | None) -> int:
+    """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
+    argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
+    return _cmd_run(build_parser().parse_args(argv))
 
 
 def _end_on_sigterm() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -126,7 +127,8 @@ def save_run_ratings(db_path: Path, session_id: str, ratings: RunRatings) -> Non
 # today and plan
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: Any, *, start_run: Callable[[str, str | None], int]) -> None:
+    """``today`` and ``plan``; ``start_run(routine, db)`` runs a session from the today screen."""
     today = sub.add_parser(
         "today",
         help="which routine to do now, and why",
@@ -137,7 +139,7 @@ def add_commands(sub: Any) -> None:
         "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
     )
     today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    today.set_defaults(handler=cmd_today)
+    today.set_defaults(handler=cmd_today, start_run=start_run)
 
     plan = sub.add_parser(
         "plan",
@@ -180,6 +182,7 @@ def _now(at: str | None) -> datetime:
 
 
 def cmd_today(args: argparse.Namespace) -> int:
+    from biofeedback.pacing.protocols import load_protocol
     from biofeedback.practice.adapt import decide
     from biofeedback.practice.today import suggest
     from biofeedback.review import build_history
@@ -203,7 +206,7 @@ def cmd_today(args: argparse.Namespace) -> int:
         pool,
         resting_hr_change_bpm=trend.change if trend is not None and live else None,
     )
-    adaptation: Adaptation = decide(pool, suggestion.routine)
+    adaptation = decide(pool, suggestion.routine)
     command = f"biofeedback run --protocol {suggestion.routine}"
     if args.json:
         out = {
@@ -214,9 +217,25 @@ def cmd_today(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2))
         return 0
-    from biofeedback.pacing.protocols import load_protocol
-
     title = load_protocol(suggestion.routine).title
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from biofeedback.ui.today import TodayApp, TodayView
+
+        view = TodayView(
+            suggestion.routine,
+            title,
+            suggestion.minutes,
+            suggestion.reason,
+            adaptation.reason,
+            [f"{i.time}  {i.cue()}" for i in plan.on(now.weekday())],
+            suggestion.sessions_today,
+        )
+        app = TodayApp(view)
+        app.run()
+        if app.chosen is not None:
+            start: Callable[[str, str | None], int] = args.start_run
+            return start(app.chosen, args.db)
+        return 0
     length = f", about {suggestion.minutes} min" if suggestion.minutes else ""
     print(f"Today: {title}{length}")
     print(suggestion.reason)

@@ -1,4 +1,4 @@
-"""The ratings form, in the real Textual app through its Pilot, and its snapshot."""
+"""The ratings form and the today screen, in the real Textual app through its Pilot."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.widgets import Input, Static
 
 from biofeedback.practice.ratings import Ratings
 from biofeedback.ui.ratings import RatingsApp, RatingsScreen
+from biofeedback.ui.today import TodayApp, TodayScreen, TodayView
 
 
 async def test_form_saves_what_was_given_and_leaves_the_rest_empty() -> None:
@@ -53,3 +54,38 @@ def test_form_snapshot(snap_compare: Any, phase: str) -> None:
         await pilot.pause()
 
     assert snap_compare(RatingsApp(phase), terminal_size=(80, 24), run_before=fill)  # type: ignore[arg-type]
+
+
+TODAY = TodayView(
+    "bedtime",
+    "Bedtime",
+    10,
+    "It is late evening: a slow bedtime routine helps you wind down.",
+    "Last time your tension went from 2 to 5, so today is gentler: softer tensing and"
+    " longer releases.",
+    [
+        "22:15  If today was stressful, after brushing your teeth: longer bedtime session,"
+        " 10 minutes."
+    ],
+)
+
+
+async def test_today_screen_starts_the_suggested_routine_or_closes() -> None:
+    app = TodayApp(TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TodayScreen)
+        title = str(app.screen.query_one("#today-title", Static).render())
+        assert title == "Today: Bedtime, about 10 min"
+        assert "gentler" in str(app.screen.query_one("#today-adaptation", Static).render())
+        await pilot.press("enter")
+    assert app.chosen == "bedtime"
+    app = TodayApp(TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+    assert app.chosen is None
+
+
+def test_today_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(TodayApp(TODAY), terminal_size=(80, 24))
