@@ -51,6 +51,11 @@ class RunRatings:
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--no-ratings",
+        action="store_true",
+        help="do not ask for ratings before and after this session",
+    )
     for phase in ("before", "after"):
         run.add_argument(
             f"--rate-{phase}",
@@ -63,6 +68,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
 def ratings_from_args(args: argparse.Namespace) -> RunRatings:
     """Flags parsed up front, so a typo stops the run before it starts."""
     ratings = RunRatings()
+    if args.no_ratings:
+        if args.rate_before is not None or args.rate_after is not None:
+            raise RatingError("--no-ratings and --rate-before/--rate-after exclude each other")
+        ratings.asked = {"before", "after"}
     for phase in ("before", "after"):
         text = getattr(args, f"rate_{phase}", None)
         if text is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import select
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -155,3 +158,59 @@ def test_a_store_of_version_one_gains_the_ratings_table(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT count(*) FROM ratings").fetchone()[0] == 0
+
+
+def converse(args: list[str], steps: list[tuple[bytes, bytes]], timeout_s: float = 90) -> str:
+    """Run the CLI on an 80x24 pseudo-terminal; type each answer once its prompt is drawn."""
+    main, tty = os.openpty()
+    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", *args],
+        stdin=tty,
+        stdout=tty,
+        stderr=tty,
+        env=dict(os.environ, TERM="xterm-256color"),
+        start_new_session=True,
+    )
+    seen = b""
+    todo = list(steps)
+    mark = 0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            exited = proc.poll() is not None
+            ready, _, _ = select.select([main], [], [], 0.1 if exited else 0.5)
+            if not ready:
+                if exited:
+                    break
+                continue
+            seen += os.read(main, 65536)
+            if todo and todo[0][0] in seen[mark:]:
+                mark = len(seen)
+                os.write(main, todo.pop(0)[1])
+        assert proc.wait(timeout=10) == 0, seen[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(tty)
+        os.close(main)
+    assert not todo, f"never saw {todo[0][0]!r}"
+    return seen.decode("utf-8", "replace")
+
+
+def test_the_dashboard_asks_in_a_form_before_and_after(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    out = converse(
+        ["run", "--sim", "--speed", "max", "--duration", "10", "--db", str(db)],
+        [
+            (b"Before you start", b"4"),
+            # Enter moves on, pain and anxiety stay empty; enter on the last saves.
+            (b"To save: tension 4", b"\r\r\r"),
+            (b"Press q to close", b"q"),
+            (b"How are you now", b"\x1b"),  # escape skips
+        ],
+    )
+    assert "duration reached after 0:10." in out
+    with Store(db) as store:
+        assert load_ratings(store, "latest") == (Ratings(4, None, None), None)

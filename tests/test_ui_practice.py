@@ -31,8 +31,9 @@ async def test_form_asks_again_over_ten_and_escape_skips() -> None:
         await pilot.pause()
         await pilot.press("1", "2", "ctrl+s")
         await pilot.pause()
-        error = str(app.screen.query_one("#error", Static).render())
-        assert "up to 10" in error
+        error = app.screen.query_one("#summary", Static)
+        assert "up to 10" in str(error.render())
+        assert error.has_class("error")
         assert app.is_running
         await pilot.press("escape")
     assert app.ratings is None

@@ -27,7 +27,8 @@ LABELS = {
     "pain": "Pain",
     "anxiety": "Anxiety",
 }
-HINT = "0 = none, 10 = the most you can imagine. Leave any of them empty."
+HINT = "0 none, 10 the most you can imagine; any may stay empty."
+NOTHING_YET = "Nothing rated yet."
 
 
 class RatingsScreen(Screen[Ratings | None]):
@@ -35,19 +36,24 @@ class RatingsScreen(Screen[Ratings | None]):
 
     DEFAULT_CSS = """
     RatingsScreen { align: center middle; }
-    RatingsScreen #form { width: 60; height: auto; border: round $accent; padding: 1 2; }
+    RatingsScreen #form { width: 66; height: auto; border: round $accent; padding: 0 2; }
     RatingsScreen .row { height: 3; }
     RatingsScreen .row Label { width: 12; padding: 1 0; }
     RatingsScreen .row Input { width: 12; }
+    RatingsScreen #question { margin-top: 1; }
     RatingsScreen #hint { color: $text-muted; margin-bottom: 1; }
-    RatingsScreen #error { color: $error; height: auto; }
-    RatingsScreen #buttons { height: 3; margin-top: 1; }
+    RatingsScreen #summary { color: $text-muted; margin-top: 1; }
+    RatingsScreen #summary.error { color: $error; }
+    RatingsScreen #buttons { height: 3; margin: 1 0; }
     RatingsScreen #buttons Button { margin-right: 2; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "skip", "Skip", id="ratings.skip"),
         Binding("ctrl+s", "save", "Save", id="ratings.save"),
+        # A binding, not Input.Submitted: keys typed ahead (4, enter, enter)
+        # must each land in the field that has focus by then.
+        Binding("enter", "enter", "Next", id="ratings.next", priority=True, show=False),
     ]
 
     def __init__(self, phase: Phase) -> None:
@@ -68,7 +74,8 @@ class RatingsScreen(Screen[Ratings | None]):
                         id=scale,
                         tooltip=f"{LABELS[scale]}, 0-10, or empty to skip",
                     )
-            yield Static("", id="error")
+            # What will be saved, or what to fix.
+            yield Static(NOTHING_YET, id="summary")
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Skip", id="skip")
@@ -80,21 +87,34 @@ class RatingsScreen(Screen[Ratings | None]):
         for scale in SCALES:
             text = self.query_one(f"#{scale}", Input).value.strip()
             if text and int(text) > 10:
-                self.query_one("#error", Static).update(
-                    f"{LABELS[scale]} goes up to 10; change it or leave it empty."
-                )
+                summary = self.query_one("#summary", Static)
+                summary.update(f"{LABELS[scale]} goes up to 10; change it or leave it empty.")
+                summary.add_class("error")
                 self.query_one(f"#{scale}", Input).focus()
                 return None
             values[scale] = int(text) if text else None
         return Ratings(**values)
 
-    @on(Input.Submitted)
-    def _next_or_save(self, event: Input.Submitted) -> None:
-        # Enter moves down the form; on the last field it saves.
-        if event.input.id == SCALES[-1]:
-            self.action_save()
-        else:
+    @on(Input.Changed)
+    def _show_what_will_be_saved(self) -> None:
+        given = []
+        for scale in SCALES:
+            text = self.query_one(f"#{scale}", Input).value.strip()
+            if text:
+                given.append(f"{scale} {text}")
+        summary = self.query_one("#summary", Static)
+        summary.update(f"To save: {', '.join(given)}." if given else NOTHING_YET)
+        summary.remove_class("error")
+
+    def action_enter(self) -> None:
+        """Enter moves down the form; on the last field it saves; on a button, presses it."""
+        focused = self.focused
+        if isinstance(focused, Button):
+            focused.press()
+        elif isinstance(focused, Input) and focused.id != SCALES[-1]:
             self.focus_next(Input)
+        else:
+            self.action_save()
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
