@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import Input, Static
 
+from biofeedback.cli import _review_view
 from biofeedback.practice.ratings import Ratings
+from biofeedback.store import Store, load_ratings, save_ratings
+from biofeedback.ui.app import create_app
 from biofeedback.ui.ratings import RatingsApp, RatingsScreen
+from biofeedback.ui.records import ReviewScreen
 from biofeedback.ui.today import TodayApp, TodayScreen, TodayView
+from tests.test_ui_records import FIRST_START_S, record
+from tests.ui_support import until
 
 
 async def test_form_saves_what_was_given_and_leaves_the_rest_empty() -> None:
@@ -90,3 +97,19 @@ async def test_today_screen_starts_the_suggested_routine_or_closes() -> None:
 
 def test_today_snapshot(snap_compare: Any) -> None:
     assert snap_compare(TodayApp(TODAY), terminal_size=(80, 24))
+
+
+async def test_the_review_screen_shows_how_you_felt_beside_the_body(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    await record(db, "rated-1", "calm", FIRST_START_S, 180.0)
+    with Store(db) as store:
+        save_ratings(store, "rated-1", "before", Ratings(7, None, 5))
+        save_ratings(store, "rated-1", "after", Ratings(4, None, 5))
+        view = _review_view(store.load("rated-1"), load_ratings(store, "rated-1"))
+    app = create_app(review=view)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        summary = str(app.screen.query_one("#review-summary Static", Static).render())
+        assert "how you felt (0-10): tension 7 -> 4 (-3), anxiety 5 -> 5 (+0)" in summary
+        assert "your body: HR" in summary
+        await pilot.press("q")
