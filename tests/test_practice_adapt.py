@@ -25,7 +25,7 @@ from biofeedback.practice.adapt import decide, gentler
 from biofeedback.practice.ratings import Ratings
 from biofeedback.practice_cli import adapt_routine
 from biofeedback.store import Store, outcomes, save_ratings
-from tests.test_cli import run_cli
+from tests.support.cli import run_cli
 
 START = 1_770_000_000.0
 

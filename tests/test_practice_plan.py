@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
+from icalendar.prop import vRecur
 
 from biofeedback import config
 from biofeedback.practice.ics import plan_to_ics
 from biofeedback.practice.plan import PlanError, default_plan, parse_item, parse_plan
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 
 KNOWN = frozenset({"work-reset", "full", "bedtime", "back-care"})
 
@@ -72,10 +73,12 @@ def test_ics_parses_as_weekly_recurring_events_at_the_chosen_times() -> None:
         assert (start.hour, start.minute) == (item.hour, item.minute)
         assert event.decoded("DURATION") == timedelta(minutes=item.minutes)
         rule = event["RRULE"]
+        assert isinstance(rule, vRecur)
         assert rule["FREQ"] == ["WEEKLY"]
         # Expanded as a calendar would: the next two weeks hold exactly the plan's days.
+        text = rule.to_ical().decode()  # type: ignore[no-untyped-call]
         occurrences = list(
-            rrulestr(rule.to_ical().decode(), dtstart=start).between(
+            rrulestr(text, dtstart=start).between(
                 start, start + timedelta(days=14, seconds=-1), inc=True
             )
         )

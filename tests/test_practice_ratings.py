@@ -18,7 +18,7 @@ from pathlib import Path
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import SCHEMA_VERSION, Store, load_ratings, save_ratings
 from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 
 RUN = ("run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "240")
 

@@ -15,8 +15,8 @@ from biofeedback.ui.app import create_app
 from biofeedback.ui.ratings import RatingsApp, RatingsScreen
 from biofeedback.ui.records import ReviewScreen
 from biofeedback.ui.today import TodayApp, TodayScreen, TodayView
-from tests.test_ui_records import FIRST_START_S, record
-from tests.ui_support import until
+from tests.support.records import FIRST_START_S, record
+from tests.support.ui import until
 
 
 async def test_form_saves_what_was_given_and_leaves_the_rest_empty() -> None:

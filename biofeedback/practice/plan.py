@@ -95,10 +95,6 @@ class Plan:
         return {"default": self.default, "items": [i.to_dict() for i in self.items]}
 
 
-def _item(name: str, table: Mapping[str, Any]) -> PlanItem:
-    return parse_item(name, table)
-
-
 DEFAULT_TABLE: Mapping[str, Mapping[str, Any]] = {
     "weekday": {
         "title": "Weekday reset",
@@ -137,7 +133,7 @@ DEFAULT_TABLE: Mapping[str, Mapping[str, Any]] = {
 
 
 def default_plan() -> Plan:
-    return Plan(tuple(_item(n, t) for n, t in DEFAULT_TABLE.items()), default=True)
+    return Plan(tuple(parse_item(n, t) for n, t in DEFAULT_TABLE.items()), default=True)
 
 
 def parse_plan(table: Mapping[str, Any] | None, *, known_routines: frozenset[str]) -> Plan:
