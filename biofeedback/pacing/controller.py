@@ -65,7 +65,7 @@ from biofeedback.pacing.protocols import Protocol, ProtocolError
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.signal_watch import SignalWatch
 from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
-from biofeedback.pacing.zone_judge import StoredBaseline, ZoneJudge, measured_text
+from biofeedback.pacing.zone_judge import Decision, StoredBaseline, ZoneJudge, measured_text
 
 __all__ = [
     "CLOSING_BREATH",
@@ -138,8 +138,8 @@ class PacingController:
         self._started_s = 0.0
         self._last_estimate_s: float | None = None
         self._baseline_sent = False
-        # The opening baseline waits here for --zone auto until the session is not paused.
-        self._opening_hr_bpm: float | None = None
+        # A gentle start decided on the opening waits here until the session is not paused.
+        self._opening: Decision | None = None
         self._finished = False
         self._end_reason = ""
 
@@ -222,19 +222,28 @@ class PacingController:
         events: list[SessionEvent] = []
         if not self._baseline_sent and estimate.baseline_hr_bpm is not None:
             self._baseline_sent = True
+            opening = self._judge.opening(estimate, self._stored, self._auto)
             events.append(
                 Baseline(
-                    now_s, estimate.baseline_hr_bpm, estimate.baseline_rmssd_ms, estimate.quality
+                    now_s,
+                    estimate.baseline_hr_bpm,
+                    estimate.baseline_rmssd_ms,
+                    estimate.quality,
+                    how=opening.how,
+                    rise_bpm=estimate.baseline_rise_bpm,
+                    noise_bpm=estimate.hr_noise_bpm,
+                    reason=opening.reason,
+                    plain=texts.BASELINE_PLAIN[opening.how.value],
                 )
             )
-            self._opening_hr_bpm = estimate.baseline_hr_bpm
+            self._opening = opening.decision
         events += self._signal_events(self._signal.on_estimate(now_s, estimate))
         if self.paused:
             return events
         changed: list[SessionEvent] = []
-        if self._opening_hr_bpm is not None:
-            changed = self._auto_zone(now_s, self._opening_hr_bpm)
-            self._opening_hr_bpm = None
+        if self._opening is not None:
+            changed = self._apply(now_s, self._opening, estimate)
+            self._opening = None
         if not changed:
             changed = self._judge_zone(now_s, estimate, min(max(dt, 0.0), self.config.max_tick_s))
         events += changed
@@ -281,11 +290,21 @@ class PacingController:
     # ------------------------------------------------------------------
     # Zones
 
-    def _in_pressor_window(self, now_s: float) -> bool:
+    def _pressor_share(self, now_s: float) -> float:
+        """How much of tensing's pressor bump may still be in the heart rate: all of
+        it while tensing and for ``pressor_hold_s`` after, then fading to none at
+        ``pressor_recovery_s`` into the release."""
         if self._run is not None and self._run.step.kind is StepKind.TENSE:
-            return True
+            return 1.0
         end = self._last_tense_end_s
-        return end is not None and now_s - end < self.config.pressor_recovery_s
+        if end is None:
+            return 0.0
+        cfg = self.config
+        since = now_s - end
+        if since < cfg.pressor_hold_s:
+            return 1.0
+        fade = cfg.pressor_recovery_s - cfg.pressor_hold_s
+        return max(1.0 - (since - cfg.pressor_hold_s) / fade, 0.0) if fade > 0 else 0.0
 
     def _judge_zone(self, now_s: float, est: ArousalEstimate, dt: float) -> list[SessionEvent]:
         decision = self._judge.judge(
@@ -293,25 +312,27 @@ class PacingController:
             est,
             dt,
             signal_ok=self._signal.ok,
-            pressor=self._in_pressor_window(now_s),
+            pressor=self._pressor_share(now_s),
         )
-        if decision is None:
-            return []
-        return self._change_zone(now_s, decision.to_zone, decision.reason)
+        return [] if decision is None else self._apply(now_s, decision, est)
 
-    def _auto_zone(self, now_s: float, baseline_hr_bpm: float) -> list[SessionEvent]:
-        if not self._auto:
-            return []
-        decision = self._judge.auto_zone(baseline_hr_bpm, self._stored)
-        if decision is None:
-            return []
-        return self._change_zone(now_s, decision.to_zone, decision.reason)
-
-    def _change_zone(self, now_s: float, to_zone: Zone, reason: str) -> list[SessionEvent]:
+    def _apply(self, now_s: float, d: Decision, est: ArousalEstimate) -> list[SessionEvent]:
         from_zone = self.zone
+        to_zone = d.to_zone
         down = to_zone.rank > from_zone.rank
-        self._judge.changed(now_s, to_zone)
-        events: list[SessionEvent] = [ZoneChanged(now_s, from_zone, to_zone, reason)]
+        hr = est.hr_10s_bpm if est.hr_10s_bpm is not None else est.hr_bpm
+        self._judge.changed(now_s, to_zone, hr)
+        changed = ZoneChanged(
+            now_s,
+            from_zone,
+            to_zone,
+            d.reason,
+            plain=d.plain,
+            hr_delta_bpm=d.hr_delta_bpm,
+            evidence=d.evidence,
+            evidence_needed=d.evidence_needed,
+        )
+        events: list[SessionEvent] = [changed]
         advice = texts.ZONE_ADVICE.get((from_zone, to_zone))
         if advice:
             events.append(Advice(now_s, advice))
@@ -373,16 +394,19 @@ class PacingController:
         run = self._run
         assert run is not None
         by_s = 0.0
-        reason = ""
+        reason = plain = ""
         if run.step.id == SETTLE and est.baseline_hr_bpm is None and self._signal.ok:
             by_s = min(cfg.extend_by_s, cfg.settle_max_s - run.source.planned_s - run.extended_s)
             reason = "no baseline yet: a little longer to learn your resting heart"
+            plain = texts.SETTLE_LONGER_PLAIN
         elif (
             self._plan.phase is Phase.BODY
             and run.step.kind in cfg.extend_kinds
             and self._signal.ok
             and est.arousal is not None
             and est.arousal > cfg.extend_above
+            and est.hr_delta_bpm is not None
+            and est.hr_delta_bpm >= cfg.extend_hr_bpm
             and not self._over_budget(now_s)
         ):
             by_s = min(cfg.extend_by_s, cfg.extend_cap_s - run.extended_s)
@@ -390,10 +414,11 @@ class PacingController:
                 f"not settled yet: arousal {est.arousal:.1f} above {cfg.extend_above:.1f}"
                 f" ({measured_text(est)})"
             )
+            plain = texts.EXTEND_PLAIN
         if by_s > 0:
             run.extended_s += by_s
             run.end_s += by_s
-            return [StepExtended(now_s, run.step.id, by_s, reason)]
+            return [StepExtended(now_s, run.step.id, by_s, reason, plain)]
         return self._advance(now_s, "done")
 
     def _over_budget(self, now_s: float) -> bool:
