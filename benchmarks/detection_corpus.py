@@ -169,7 +169,7 @@ def build_corpus(seed: int, hearts: int = 24) -> list[Case]:
                 heart_rr(heart, SESSION_S, rng, onset_s=onset, rise_bpm=rise, tau_s=tau), rng, art
             )
             samples = samples_from_rr(rr)
-            extra = tags + (f"art{art:.0%}",)
+            extra = (*tags, f"art{art:.0%}")
             if h % 4 == 1:
                 samples = with_gaps(samples, rng, 2)
                 extra += ("gaps",)
@@ -199,7 +199,7 @@ def build_corpus(seed: int, hearts: int = 24) -> list[Case]:
         # Calm sessions: 2 % artifacts as the goal states, and the other levels.
         for art in (0.02, artifact_levels[h % 3]):
             rr = _strap(heart_rr(heart, SESSION_S, rng), rng, art)
-            extra = tags + (f"art{art:.0%}",)
+            extra = (*tags, f"art{art:.0%}")
             if h % 3 == 2:
                 rr = ectopy(rr, 0.1, rng)
                 extra += ("ectopy",)

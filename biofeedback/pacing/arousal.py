@@ -108,6 +108,7 @@ class EstimatorConfig:
     def opening(self) -> BaselineConfig:
         return BaselineConfig(
             hr_window_s=self.hr_window_s,
+            hr_fast_window_s=self.hr_fast_window_s,
             hr_mid_window_s=self.hr_mid_window_s,
             rmssd_window_s=self.rmssd_window_s,
             baseline_s=self.baseline_s,
@@ -287,7 +288,7 @@ class ArousalEstimator:
         ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
         assert self._start_s is not None
         base = self._baseline
-        base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd)
+        base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd, hr_fast)
         if not math.isnan(ln_60):
             self._reference.add(now_s, ln_60)
         reference = base.ln_rmssd if base.ln_rmssd is not None else math.nan

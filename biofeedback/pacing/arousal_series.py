@@ -166,7 +166,7 @@ def estimate_series(
         signal, np.where(ok, Quality.OK.value, Quality.HR_ONLY.value), Quality.NO_SIGNAL.value
     )
     opening = _opening(
-        ticks - t[0], hr, hr_mid, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
+        ticks - t[0], hr, hr_mid, hr_fast, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
     )
     base_ln_t = np.log(opening.rmssd_ms)
     reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
@@ -208,6 +208,7 @@ def _opening(
     elapsed_s: np.ndarray,
     hr: np.ndarray,
     hr_mid: np.ndarray,
+    hr_fast: np.ndarray,
     ln_rmssd: np.ndarray,
     signal: np.ndarray,
     cfg: EstimatorConfig,
@@ -221,7 +222,13 @@ def _opening(
     how = np.full(n, "", dtype=object)
     for i in range(n):
         if signal[i]:
-            collector.offer(float(elapsed_s[i]), float(hr[i]), float(hr_mid[i]), ln_rmssd[i])
+            collector.offer(
+                float(elapsed_s[i]),
+                float(hr[i]),
+                float(hr_mid[i]),
+                float(ln_rmssd[i]),
+                float(hr_fast[i]),
+            )
         for key, value in (
             ("hr", collector.hr_bpm),
             ("rmssd", collector.rmssd_ms),

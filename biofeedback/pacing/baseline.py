@@ -31,6 +31,7 @@ from biofeedback.models import BaselineHow
 class BaselineConfig:
     hr_window_s: float = 12.0
     """Readings are taken once the HR window is full."""
+    hr_fast_window_s: float = 5.0
     hr_mid_window_s: float = 10.0
     rmssd_window_s: float = 30.0
     baseline_s: float = 50.0
@@ -71,20 +72,32 @@ class BaselineCollector:
         self._hr: list[tuple[float, float]] = []
         self._mid: list[tuple[float, float]] = []
         self._ln: list[float] = []
+        self._early: list[float] = []
         self._postponed = False
 
     @property
     def rmssd_ms(self) -> float | None:
         return math.exp(self.ln_rmssd) if self.ln_rmssd is not None else None
 
-    def offer(self, elapsed_s: float, hr_bpm: float, hr_mid_bpm: float, ln_rmssd: float) -> None:
-        """One second's readings: HR over 12 s (the baseline) and 10 s (trend, noise)."""
+    def offer(
+        self,
+        elapsed_s: float,
+        hr_bpm: float,
+        hr_mid_bpm: float,
+        ln_rmssd: float,
+        hr_fast_bpm: float = math.nan,
+    ) -> None:
+        """One second's readings: HR over 12 s (the baseline), 10 s (trend, noise)
+        and 5 s (the very first seconds, before the 10 s window has filled)."""
         cfg = self.cfg
         if self.hr_bpm is None:
             if elapsed_s >= cfg.hr_window_s and not math.isnan(hr_bpm):
                 self._hr.append((elapsed_s, hr_bpm))
             if elapsed_s >= cfg.hr_mid_window_s and not math.isnan(hr_mid_bpm):
                 self._mid.append((elapsed_s, hr_mid_bpm))
+            early = cfg.hr_fast_window_s <= elapsed_s < cfg.hr_mid_window_s
+            if early and not math.isnan(hr_fast_bpm):
+                self._early.append(hr_fast_bpm)
         if self.ln_rmssd is None and elapsed_s >= cfg.rmssd_window_s and not math.isnan(ln_rmssd):
             self._ln.append(ln_rmssd)
         if elapsed_s < cfg.baseline_s:
@@ -104,6 +117,11 @@ class BaselineCollector:
         since = -math.inf if first else elapsed_s - cfg.baseline_window_s
         mid = [v for t, v in self._mid if t > since]
         rise = _rise(mid)
+        if first and rise > cfg.trend_max_bpm and len(self._early) >= 3 and len(mid) >= 9:
+            # A heart rising from the very start is partly risen by the time the
+            # 10 s window has filled: its first seconds (5 s HR) show how much.
+            from_start = statistics.median(mid[-(len(mid) // 3) :]) - statistics.median(self._early)
+            rise = max(rise, float(from_start))
         self.rise_bpm = rise
         if rise <= cfg.trend_max_bpm:
             hr = [v for t, v in self._hr if t > since]

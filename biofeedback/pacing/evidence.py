@@ -41,9 +41,9 @@ class EvidenceConfig:
     follow_up_tau_s: float = 90.0
     """The reference follows a heart settling lower within ``follow_tau_s`` but
     one creeping higher only within this: a slow climb is not absorbed."""
-    follow_down_bpm: float = 8.0
+    follow_down_bpm: float = 3.0
     follow_up_bpm: float = 8.0
-    max_step_z: float = 6.0
+    max_step_z: float = 2.0
     """Most one second can add: a single wild reading is not a panic."""
     fast_extra_z: float = 1.5
     """The fast HR counts only above this much more allowance (its breath swing)."""

@@ -81,8 +81,12 @@ class PacingConfig:
     """The arousal index level reports and benchmarks compare with (about +8 bpm);
     stepping down itself is decided on ``evidence``."""
 
+    hr_only_noise_factor: float = 1.3
+    """On heart rate alone (frequent artifacts or ectopy) the heart rate itself
+    is rougher: the evidence is counted in units this much larger."""
+
     # Tensing.
-    tense_allowance_bpm: float = 3.0
+    tense_allowance_bpm: float = 5.0
     """How much of a rise a tense step's own pressor bump may explain."""
     pressor_hold_s: float = 4.0
     pressor_recovery_s: float = 12.0

@@ -65,6 +65,7 @@ class ZoneJudge:
         self.config = config
         self.state = ZoneState(zone)
         self.evidence = RiseEvidence(config.evidence)
+        self._climb = RiseEvidence(config.evidence)
         self.reference_hr_bpm: float | None = None
         """What heart rate is judged against: the opening baseline, or the stored
         one when the opening was implausibly high (set by the controller)."""
@@ -125,14 +126,27 @@ class ZoneJudge:
         zs.climb_from_bpm = hr_bpm if zs.last_change > 0 else None
         zs.zone = to_zone
         zs.since_s = now_s
-        self.evidence.reset(hr_bpm)
+        # After a step-up the slow reference starts where the heart has settled;
+        # after a step-down it stays with the baseline (a sustained rise is not
+        # absorbed), while the dwell counts only a further climb.
+        self.evidence.reset(hr_bpm if zs.last_change < 0 else None)
+        self._climb.reset()
         self._calm_s = 0.0
 
     def judge(
-        self, now_s: float, est: ArousalEstimate, dt: float, *, signal_ok: bool, pressor: float
+        self,
+        now_s: float,
+        est: ArousalEstimate,
+        dt: float,
+        *,
+        signal_ok: bool,
+        pressor: float,
+        paced_breathing: bool = False,
     ) -> Decision | None:
         """One estimate's verdict; ``pressor``: how much of a tense step's pressor
-        bump may be in the heart rate now (0-1)."""
+        bump may be in the heart rate now (0-1); ``paced_breathing``: a slow-breath
+        step, whose breaths swing the fast heart rate by several bpm (then the
+        10 s heart rate, which spans a whole breath, is judged alone)."""
         cfg = self.config
         arousal = est.arousal
         ref = self.reference_hr_bpm
@@ -148,34 +162,32 @@ class ZoneJudge:
         zs = self.state
         since = now_s - zs.since_s
         in_dwell = zs.last_change != 0 and since < cfg.dwell_s
-        judged_ref = ref
-        if in_dwell and zs.climb_from_bpm is not None:
-            # Within the dwell after a step-down, only a further climb counts.
-            judged_ref = max(ref, zs.climb_from_bpm)
         noise = est.hr_noise_bpm or 3.0
+        if est.quality is Quality.HR_ONLY:
+            noise *= cfg.hr_only_noise_factor
+        allowance = pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0
+        vagal = drop if est.quality is Quality.OK else None
         ev = self.evidence
-        ev.update(
-            Reading(
-                hr,
-                judged_ref,
-                noise,
-                drop if est.quality is Quality.OK else None,
-                est.hr_fast_bpm,
-            ),
-            dt,
-            allowance_z=pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0,
-        )
+        fast = None if paced_breathing else est.hr_fast_bpm
+        ev.update(Reading(hr, ref, noise, vagal, fast), dt, allowance_z=allowance)
         ecfg = ev.config
         level = ev.evidence
+        climbing = in_dwell and zs.climb_from_bpm is not None
+        if climbing:
+            # Within the dwell after a step-down only a further climb, counted from
+            # the heart rate at the step-down, may step down again.
+            assert zs.climb_from_bpm is not None
+            climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast)
+            level = self._climb.update(climb, dt, allowance_z=allowance)
         if zs.zone is not Zone.RED and (
             (level >= ecfg.needed and not in_dwell) or level >= ecfg.strong
         ):
             needed = ecfg.strong if in_dwell else ecfg.needed
             delta = hr - ref
-            climbing = in_dwell and zs.last_change > 0
+            rising_s = self._climb.rising_for_s if climbing else ev.rising_for_s
             reason = (
                 f"{'still climbing: ' if climbing else ''}heart rate {hr:.0f} bpm,"
-                f" {delta:+.0f} bpm over {ref:.0f} (rising {ev.rising_for_s:.0f} s):"
+                f" {delta:+.0f} bpm over {ref:.0f} (rising {rising_s:.0f} s):"
                 f" evidence {level:.1f} >= {needed:.0f} in units of your resting noise"
                 f" {noise:.1f} bpm ({measured_text(est)})"
             )
