@@ -313,7 +313,7 @@ class PacingController:
             dt,
             signal_ok=self._signal.ok,
             pressor=self._pressor_share(now_s),
-            paced_breathing=self._run is not None and self._run.step.breath_in_s is not None,
+            paced_breathing=self._run is not None and self._run.step.kind is StepKind.BREATH,
         )
         return [] if decision is None else self._apply(now_s, decision, est)
 

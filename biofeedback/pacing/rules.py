@@ -81,7 +81,7 @@ class PacingConfig:
     """The arousal index level reports and benchmarks compare with (about +8 bpm);
     stepping down itself is decided on ``evidence``."""
 
-    hr_only_noise_factor: float = 1.3
+    hr_only_noise_factor: float = 2.0
     """On heart rate alone (frequent artifacts or ectopy) the heart rate itself
     is rougher: the evidence is counted in units this much larger."""
 
@@ -93,7 +93,7 @@ class PacingConfig:
     """The bump is allowed for in full ``pressor_hold_s`` into the following
     release, then less and less until ``pressor_recovery_s`` (the heart settles
     and the estimator's windows let go of the tensing beats)."""
-    tense_rmssd_drop_z: float = 1.0
+    tense_rmssd_drop_z: float = 2.0
     """Tensing leaves RMSSD flat or higher: a drop beyond this while tensing is
     arousal, and no allowance is made."""
 
