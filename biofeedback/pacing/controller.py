@@ -31,14 +31,12 @@ Every decision is an event carrying what was measured.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 from biofeedback.models import (
     Action,
     Advice,
     ArousalEstimate,
-    Baseline,
     SessionEvent,
     SignalLost,
     SourceStatus,
@@ -52,54 +50,21 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing import texts
-from biofeedback.pacing.planner import (
-    CLOSING_BREATH,
-    CLOSING_REST,
-    CLOSING_SCAN,
-    SETTLE,
-    Phase,
-    RoutinePlanner,
-    planned_session_s,
-)
+from biofeedback.pacing.planner import CLOSING_BREATH as CLOSING_BREATH
+from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
+from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
+from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Running
+from biofeedback.pacing.planner import planned_session_s as planned_session_s
 from biofeedback.pacing.protocols import Protocol, ProtocolError
-from biofeedback.pacing.rules import PacingConfig
+from biofeedback.pacing.rules import PacingConfig as PacingConfig
+from biofeedback.pacing.rules import pressor_share
 from biofeedback.pacing.signal_watch import SignalWatch
-from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
-from biofeedback.pacing.zone_judge import Decision, StoredBaseline, ZoneJudge, measured_text
-
-__all__ = [
-    "CLOSING_BREATH",
-    "CLOSING_REST",
-    "CLOSING_SCAN",
-    "RED_FLAGS",
-    "SETTLE",
-    "STOP_RULES",
-    "PacingConfig",
-    "PacingController",
-    "StartZone",
-    "StoredBaseline",
-    "planned_session_s",
-]
+from biofeedback.pacing.texts import RED_FLAGS as RED_FLAGS
+from biofeedback.pacing.texts import STOP_RULES as STOP_RULES
+from biofeedback.pacing.zone_judge import Decision, ZoneJudge, measured_text
+from biofeedback.pacing.zone_judge import StoredBaseline as StoredBaseline
 
 StartZone = Zone | Literal["auto"]
-
-
-@dataclass
-class _Running:
-    """The step in progress."""
-
-    step: Step  # as shown (imagery-adapted)
-    source: Step  # as planned by its routine, for resuming
-    started_s: float
-    end_s: float
-    main_index: int | None = None
-    extended_s: float = 0.0
-
-
-@dataclass
-class _Pause:
-    at_s: float | None = None
-    total_s: float = 0.0
 
 
 class PacingController:
@@ -131,9 +96,9 @@ class PacingController:
         self._plan = RoutinePlanner(
             protocol, {Zone.YELLOW: yellow, Zone.RED: red}, self.config, set(imagery_regions)
         )
-        self._run: _Running | None = None
+        self._run: Running | None = None
         self._last_tense_end_s: float | None = None
-        self._pause = _Pause()
+        self._pause = Pause()
         self._signal = SignalWatch()
         self._started_s = 0.0
         self._last_estimate_s: float | None = None
@@ -223,19 +188,7 @@ class PacingController:
         if not self._baseline_sent and estimate.baseline_hr_bpm is not None:
             self._baseline_sent = True
             opening = self._judge.opening(estimate, self._stored, self._auto)
-            events.append(
-                Baseline(
-                    now_s,
-                    estimate.baseline_hr_bpm,
-                    estimate.baseline_rmssd_ms,
-                    estimate.quality,
-                    how=opening.how,
-                    rise_bpm=estimate.baseline_rise_bpm,
-                    noise_bpm=estimate.hr_noise_bpm,
-                    reason=opening.reason,
-                    plain=texts.BASELINE_PLAIN[opening.how.value],
-                )
-            )
+            events.append(opening.event(now_s, estimate))
             self._opening = opening.decision
         events += self._signal_events(self._signal.on_estimate(now_s, estimate))
         if self.paused:
@@ -291,20 +244,9 @@ class PacingController:
     # Zones
 
     def _pressor_share(self, now_s: float) -> float:
-        """How much of tensing's pressor bump may still be in the heart rate: all of
-        it while tensing and for ``pressor_hold_s`` after, then fading to none at
-        ``pressor_recovery_s`` into the release."""
-        if self._run is not None and self._run.step.kind is StepKind.TENSE:
-            return 1.0
+        tensing = self._run is not None and self._run.step.kind is StepKind.TENSE
         end = self._last_tense_end_s
-        if end is None:
-            return 0.0
-        cfg = self.config
-        since = now_s - end
-        if since < cfg.pressor_hold_s:
-            return 1.0
-        fade = cfg.pressor_recovery_s - cfg.pressor_hold_s
-        return max(1.0 - (since - cfg.pressor_hold_s) / fade, 0.0) if fade > 0 else 0.0
+        return pressor_share(self.config, tensing, None if end is None else now_s - end)
 
     def _judge_zone(self, now_s: float, est: ArousalEstimate, dt: float) -> list[SessionEvent]:
         decision = self._judge.judge(
@@ -363,7 +305,7 @@ class PacingController:
             self._finish("completed")
             return events
         step = self._plan.adapt(source)
-        self._run = _Running(step, source, now_s, now_s + step.planned_s, main_index)
+        self._run = Running(step, source, now_s, now_s + step.planned_s, main_index)
         upcoming = self.next_step
         events.append(
             StepStarted(

@@ -120,3 +120,18 @@ class PacingConfig:
 
     max_tick_s: float = 2.0
     """Longest gap between two estimates counted towards a sustained period."""
+
+
+def pressor_share(config: PacingConfig, tensing: bool, since_tense_s: float | None) -> float:
+    """How much of tensing's pressor bump may still be in the heart rate (0-1): all
+    of it while tensing and for ``pressor_hold_s`` after, then fading to none at
+    ``pressor_recovery_s`` into the release. ``since_tense_s``: since the last
+    tense step ended (None: none yet)."""
+    if tensing:
+        return 1.0
+    if since_tense_s is None:
+        return 0.0
+    if since_tense_s < config.pressor_hold_s:
+        return 1.0
+    fade = config.pressor_recovery_s - config.pressor_hold_s
+    return max(1.0 - (since_tense_s - config.pressor_hold_s) / fade, 0.0) if fade > 0 else 0.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 
-from biofeedback.models import ArousalEstimate, BaselineHow, Quality, Zone
+from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
 from biofeedback.pacing import texts
 from biofeedback.pacing.evidence import Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
@@ -48,6 +48,19 @@ class Opening:
     how: BaselineHow
     reason: str
     decision: Decision | None
+
+    def event(self, now_s: float, est: ArousalEstimate) -> Baseline:
+        return Baseline(
+            now_s,
+            est.baseline_hr_bpm,
+            est.baseline_rmssd_ms,
+            est.quality,
+            how=self.how,
+            rise_bpm=est.baseline_rise_bpm,
+            noise_bpm=est.hr_noise_bpm,
+            reason=self.reason,
+            plain=texts.BASELINE_PLAIN[self.how.value],
+        )
 
 
 @dataclass
