@@ -339,10 +339,10 @@ def test_step_up_after_sustained_calm_resumes_where_the_protocol_left_off() -> N
 
 def test_a_group_cut_early_is_repeated_on_resumption() -> None:
     cfg = PacingConfig(tense_allowance_bpm=0.0)
-    # thighs-tense runs 120-125 s; the step-down lands 1 s into it.
-    run = drive(make(config=cfg), segments((120, 0.0), (130, 6.0)))
+    # thighs-tense runs 120-125 s; +18 bpm from 120 s steps down 2 s into it.
+    run = drive(make(config=cfg), segments((119, 0.0), (130, 6.0)))
     down, up = run.zones
-    assert down.t == 121
+    assert down.t == 122
     resumed = [e.step for e in run.started if e.t == up.t]
     assert resumed == ["thighs-tense"]
 
@@ -414,9 +414,9 @@ def test_pressor_bumps_while_tensing_do_not_step_down() -> None:
 
 
 def test_arousal_held_through_tense_steps_still_steps_down() -> None:
-    # 2.5 (+7.5 bpm) from 61 s on; the tense steps (5 s each) hold the evidence,
+    # 3.5 (+10.5 bpm) from 61 s on; the tense steps (5 s each) hold the evidence,
     # they do not drain it.
-    run = drive(make(), segments((60, 0.0), (400, 2.5)))
+    run = drive(make(), segments((60, 0.0), (400, 3.5)))
     change = run.zones[0]
     assert change.to_zone is Zone.YELLOW
     assert 61 < change.t <= 61 + 30
@@ -425,13 +425,13 @@ def test_arousal_held_through_tense_steps_still_steps_down() -> None:
 def test_severe_arousal_while_tensing_counts() -> None:
     # +21 bpm while tensing is far more than the pressor allowance.
     run = drive(make(), segments((60, 0.0), (200, 7.0)))
-    assert run.zones[0].t == 61
+    assert run.zones[0].t <= 63
 
 
 def test_falling_rmssd_while_tensing_is_arousal_not_effort() -> None:
     # feet-tense 60-65: arousal 3 with RMSSD clearly down is judged in full.
     def feed(t: float) -> ArousalEstimate:
-        return estimate(t, 3.0 if t > 60 else 0.0, rmssd_drop_z=2.0 if t > 60 else 0.0)
+        return estimate(t, 3.0 if t > 60 else 0.0, rmssd_drop_z=3.0 if t > 60 else 0.0)
 
     with_drop = drive(make(), feed)
     assert with_drop.zones[0].t <= 65
@@ -441,7 +441,8 @@ def test_falling_rmssd_while_tensing_is_arousal_not_effort() -> None:
 
 def test_calm_on_heart_rate_alone_takes_longer_to_step_up() -> None:
     def feed(quality: Quality) -> Feed:
-        return lambda t: estimate(t, 2.5 if 180 < t <= 200 else 0.0, quality=quality)
+        # +18 bpm: enough on heart rate alone too (judged in rougher units).
+        return lambda t: estimate(t, 6.0 if 180 < t <= 200 else 0.0, quality=quality)
 
     ok = drive(make(), feed(Quality.OK))
     hr_only = drive(make(), feed(Quality.HR_ONLY))
@@ -513,7 +514,7 @@ def test_never_steps_up_on_missing_data() -> None:
 def test_hr_only_estimates_still_pace() -> None:
     run = drive(
         make(),
-        lambda t: estimate(t, 2.5 if 180 < t <= 200 else 0.0, quality=Quality.HR_ONLY),
+        lambda t: estimate(t, 6.0 if 180 < t <= 200 else 0.0, quality=Quality.HR_ONLY),
     )
     assert run.zones[0].to_zone is Zone.YELLOW
     assert "heart rate only" in run.zones[0].reason

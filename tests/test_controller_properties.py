@@ -182,10 +182,11 @@ def check_zones(
             assert change.evidence is not None
             assert change.evidence_needed is not None
             assert change.evidence >= change.evidence_needed
-            # RMSSD alone never steps down: the heart rate is up.
-            hr = now.estimate.hr_delta_bpm
+            # RMSSD alone never steps down: the heart rate is up over the reference
+            # (the opening baseline, or the stored one when the opening was too high).
             ev = CFG.evidence
-            assert hr is None or hr >= ev.min_hr_bpm - ev.follow_down_bpm
+            assert change.hr_delta_bpm is not None
+            assert change.hr_delta_bpm >= ev.min_hr_bpm - ev.follow_down_bpm
         if not down:
             assert previous is None or change.t - previous.t >= CFG.dwell_s
             if change.from_zone is Zone.RED:
