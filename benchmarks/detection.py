@@ -47,8 +47,11 @@ def _spread(values: list[float]) -> str:
     # Missed ramps count as infinitely late in the median and p90.
     med = float(np.median(values))
     p90 = float(np.percentile(values, 90, method="higher"))
-    fmt = lambda v: " inf" if math.isinf(v) else f"{v:5.1f}"  # noqa: E731
-    return f"{fmt(med)} / {fmt(p90)} / {worst_text}  {len(caught):2d}/{len(values)}"
+    return f"{_fmt(med)} / {_fmt(p90)} / {worst_text}  {len(caught):2d}/{len(values)}"
+
+
+def _fmt(value: float) -> str:
+    return " inf" if math.isinf(value) else f"{value:5.1f}"
 
 
 def ramp_table(cases: list[Case], runs: dict[str, list[Run]]) -> None:
@@ -103,10 +106,11 @@ def calm_table(cases: list[Case], runs: dict[str, list[Run]]) -> None:
 
 def start_table(cases: list[Case], runs: dict[str, list[Run]], stored: list[Run]) -> None:
     print("  rises at the start: session start -> first step-down, s: median / p90 / worst")
-    for label, keep in (
+    kinds: tuple[tuple[str, Callable[[Case], bool]], ...] = (
         ("from t=0", lambda c: c.onset_s == 0.0),
         ("onset within the opening", lambda c: (c.onset_s or 0.0) > 0.0),
-    ):
+    )
+    for label, keep in kinds:
         idx = [i for i, c in enumerate(cases) if c.kind == "start" and keep(c)]
         cells = []
         for run_list in (runs["program"], runs["naive"]):

@@ -159,7 +159,7 @@ def build_corpus(seed: int, hearts: int = 24) -> list[Case]:
     for h in range(hearts):
         wander = h % 2 == 0
         heart = random_heart(rng, wander=wander)
-        tags = ("wander",) if wander else ("steady",)
+        tags: tuple[str, ...] = ("wander",) if wander else ("steady",)
         # Ramps in the session body.
         for rise in RISES_BPM:
             onset = float(rng.uniform(100, 480))
@@ -169,7 +169,7 @@ def build_corpus(seed: int, hearts: int = 24) -> list[Case]:
                 heart_rr(heart, SESSION_S, rng, onset_s=onset, rise_bpm=rise, tau_s=tau), rng, art
             )
             samples = samples_from_rr(rr)
-            extra = (*tags, f"art{art:.0%}")
+            extra: tuple[str, ...] = (*tags, f"art{art:.0%}")
             if h % 4 == 1:
                 samples = with_gaps(samples, rng, 2)
                 extra += ("gaps",)

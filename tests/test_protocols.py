@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +12,14 @@ from biofeedback.pacing.controller import planned_session_s
 from biofeedback.pacing.protocols import (
     BODY_ORDER,
     ZONE_KINDS,
-    Protocol,
     ProtocolError,
+    Routine,
     builtin_names,
     check_regions,
     load_all,
     load_protocol,
 )
+from tests.support.cli import run_cli
 
 REQUIRED = {
     "full": Zone.GREEN,
@@ -34,15 +33,15 @@ REQUIRED = {
 }
 
 
-def minutes(protocol: Protocol) -> float:
+def minutes(protocol: Routine) -> float:
     return planned_session_s(protocol) / 60
 
 
-def releases(protocol: Protocol) -> list[float]:
+def releases(protocol: Routine) -> list[float]:
     return [s.planned_s for s in protocol.steps if s.kind is StepKind.RELEASE]
 
 
-def tense_groups(protocol: Protocol) -> int:
+def tense_groups(protocol: Routine) -> int:
     return sum(s.kind is StepKind.TENSE for s in protocol.steps)
 
 
@@ -244,16 +243,6 @@ def test_header_mistakes_are_caught(tmp_path: Path) -> None:
     path.write_text("name = [")
     with pytest.raises(ProtocolError, match="not valid TOML"):
         load_protocol(str(path))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "biofeedback", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_protocols_command_lists_duration_and_zone() -> None:

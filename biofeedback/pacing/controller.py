@@ -55,7 +55,7 @@ from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
 from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
 from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Running
 from biofeedback.pacing.planner import planned_session_s as planned_session_s
-from biofeedback.pacing.protocols import Protocol, ProtocolError
+from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig as PacingConfig
 from biofeedback.pacing.rules import pressor_share
 from biofeedback.pacing.signal_watch import SignalWatch
@@ -66,21 +66,28 @@ from biofeedback.pacing.zone_judge import StoredBaseline as StoredBaseline
 
 StartZone = Zone | Literal["auto"]
 
+# The routines a session falls back to in a zone its protocol is not safe in.
+FALLBACK_YELLOW = "breath-partial"
+FALLBACK_RED = "passive-rest"
+
 
 class PacingController:
     """One session's pacing decisions."""
 
     def __init__(
         self,
-        protocol: Protocol,
+        protocol: Routine,
         *,
-        yellow: Protocol,
-        red: Protocol,
+        yellow: Routine | None = None,
+        red: Routine | None = None,
         config: PacingConfig | None = None,
         start_zone: StartZone = Zone.GREEN,
         stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
     ) -> None:
+        # The built-in fallbacks unless a caller (a test) wants others.
+        yellow = yellow or load_protocol(FALLBACK_YELLOW)
+        red = red or load_protocol(FALLBACK_RED)
         if not yellow.safe_in(Zone.YELLOW) or not red.safe_in(Zone.RED):
             raise ProtocolError(
                 f"fallback routines must suit their zones: {yellow.name!r} is {yellow.zone},"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
 from biofeedback.pacing import texts
-from biofeedback.pacing.protocols import BODY_ORDER, Protocol
+from biofeedback.pacing.protocols import BODY_ORDER, Routine
 from biofeedback.pacing.rules import PacingConfig
 
 SETTLE = "settle"
@@ -23,7 +23,7 @@ CLOSING_REST = "closing-rest"
 CLOSING_BREATH = "closing-breath"
 
 
-def planned_session_s(protocol: Protocol, config: PacingConfig | None = None) -> float:
+def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
     """Planned length of a whole session of ``protocol``, frame included."""
     cfg = config or PacingConfig()
     return (
@@ -61,8 +61,8 @@ class RoutinePlanner:
 
     def __init__(
         self,
-        protocol: Protocol,
-        fallbacks: dict[Zone, Protocol],
+        protocol: Routine,
+        fallbacks: dict[Zone, Routine],
         config: PacingConfig,
         imagery_regions: set[str],
     ) -> None:
@@ -71,7 +71,7 @@ class RoutinePlanner:
         self._fallbacks = fallbacks
         self.imagery = imagery_regions
         self.phase = Phase.SETTLE
-        self.routine: Protocol | None = None
+        self.routine: Routine | None = None
         self.queue: list[Step] = []
         self.main_pos = 0
         self.saved: dict[Zone, list[Step]] = {}
@@ -88,10 +88,10 @@ class RoutinePlanner:
             breath_out_s=cfg.breath_out_s,
         )
 
-    def routine_for(self, zone: Zone) -> Protocol:
+    def routine_for(self, zone: Zone) -> Routine:
         return self.protocol if self.protocol.safe_in(zone) else self._fallbacks[zone]
 
-    def routine_steps(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+    def routine_steps(self, zone: Zone) -> tuple[Routine, list[Step]]:
         """The routine for ``zone`` and the steps it would run from here."""
         routine = self.routine_for(zone)
         if routine is self.protocol:
@@ -125,7 +125,7 @@ class RoutinePlanner:
             again = [source] if source is not None else []
             self.saved[from_zone] = again + self.queue
 
-    def ordered(self, routine: Protocol) -> list[Step]:
+    def ordered(self, routine: Routine) -> list[Step]:
         """A fallback routine with its region steps continuing the body order."""
         main_regions = [BODY_ORDER.index(r) for r in self.protocol.regions]
         steps = list(routine.steps)
