@@ -8,11 +8,14 @@ How an estimate is made (about once a second):
 1. Beats are cleaned one by one (``rr_clean``: missed, extra and premature
    beats are flagged and corrected; raw values kept). A beat is decided when the
    next one has arrived, so the windows lag by one beat (~1 s).
-2. Over the corrected beats: HR over the last 12 s, RMSSD over 30 s and 60 s,
-   and the share of flagged raw beats over 60 s (``artifact_rate``).
-3. Baseline: the medians of the per-second HR and ln RMSSD readings over the
-   opening 60 s (HR from 12 s on, RMSSD from 30 s on), or the values of an
-   earlier session given to the constructor. RMSSD is then judged against the
+2. Over the corrected beats: HR over the last 12 s (and 5 s and 10 s for the
+   step-down detector), RMSSD over 30 s and 60 s, and the share of flagged raw
+   beats over 60 s (``artifact_rate``).
+3. Baseline (``baseline.py``): the medians of the per-second HR and ln RMSSD
+   readings over the opening 50 s (HR from 12 s on, RMSSD from 30 s on) when
+   the opening is steady; a rising opening waits or is marked ``rising``; or
+   the values of an earlier session given to the constructor. Also the
+   person's resting noise of the 10 s HR. RMSSD is then judged against the
    lower of its baseline and its own 5-minute mean: the opening is usually slow
    guided breathing, which inflates RMSSD, and ordinary breathing afterwards is
    not vagal withdrawal.
@@ -23,8 +26,9 @@ How an estimate is made (about once a second):
    RMSSD rising never raises it; without HRV (``hr_only``) the HR part alone.
 5. Quality: ``no_signal`` when no usable sample (contact not NOT_DETECTED,
    carrying HR or RR) came for 5 s (the first 5 s count as waiting:
-   ``hr_only`` with no values); ``hr_only`` when over 15 % of the last minute's
-   beats were flagged or RMSSD cannot be computed; else ``ok``.
+   ``hr_only`` with no values); ``hr_only`` as soon as over 15 % of the last
+   minute's beats were flagged or RMSSD cannot be computed, and back to ``ok``
+   only after 30 s with at most 8 % flagged (``QualityGate``: no flapping).
 
 For the controller (what the numbers mean for pacing decisions):
 
