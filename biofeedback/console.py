@@ -58,8 +58,8 @@ def format_event(event: SessionEvent) -> str:
     stamp = f"{int(minutes):02d}:{seconds:04.1f}"
     parts = []
     for key, value in data.items():
-        if value is None:
-            continue
+        if value is None or value == "":
+            continue  # fields added later stay quiet when unset
         if isinstance(value, float):
             value = f"{value:g}"
         parts.append(f"{key}={value}")

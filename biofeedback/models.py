@@ -47,6 +47,16 @@ class Quality(StrEnum):
     NO_SIGNAL = "no_signal"
 
 
+class BaselineHow(StrEnum):
+    """Where a session's baseline came from."""
+
+    GIVEN = "given"  # handed to the estimator (earlier sessions)
+    OPENING = "opening"  # the opening minute, steady
+    LONGER = "opening-longer"  # the opening rose a little: retaken once steady
+    RISING = "rising"  # the opening kept rising: its lowest stretch, and a gentle start
+    STORED = "stored"  # the opening was implausibly high: earlier sessions' values
+
+
 class StepKind(StrEnum):
     TENSE = "tense"
     RELEASE = "release"
@@ -132,6 +142,14 @@ class ArousalEstimate:
     hr_z: float | None = None
     rmssd_drop_z: float | None = None
     rmssd_60s_ms: float | None = None
+    # For the step-down detector: HR over the last 5 and 10 seconds, the person's
+    # resting noise of it (bpm, measured over the opening), and how the
+    # baseline was taken (see biofeedback/pacing/baseline.py).
+    hr_fast_bpm: float | None = None
+    hr_10s_bpm: float | None = None
+    hr_noise_bpm: float | None = None
+    baseline_how: BaselineHow | None = None
+    baseline_rise_bpm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +207,14 @@ class Baseline(SessionEvent):
     hr_bpm: float | None
     rmssd_ms: float | None
     quality: Quality
+    # How it was taken and what pacing does about it (BaselineHow), the
+    # opening's rise (last third minus first third, bpm), the resting noise the
+    # step-down evidence is counted in, and one sentence for the person.
+    how: BaselineHow | None = None
+    rise_bpm: float | None = None
+    noise_bpm: float | None = None
+    reason: str = ""
+    plain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +239,7 @@ class StepExtended(SessionEvent):
     step: str
     by_s: float
     reason: str
+    plain: str = ""  # one sentence for the person; ``reason`` keeps the figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +256,19 @@ class ZoneChanged(SessionEvent):
     from_zone: Zone
     to_zone: Zone
     reason: str
+    plain: str = ""  # one sentence for the person; ``reason`` keeps the figures
+    # The figures that crossed (None where they do not apply): fast HR over the
+    # baseline, the step-down evidence and its threshold (resting-noise seconds).
+    hr_delta_bpm: float | None = None
+    evidence: float | None = None
+    evidence_needed: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SignalLost(SessionEvent):
     type: ClassVar[str] = "signal_lost"
     reason: str
+    plain: str = ""  # one sentence for the person
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +359,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "kind": StepKind,
     "next_kind": StepKind,
     "action": Action,
+    "how": BaselineHow,
 }
 
 

@@ -89,7 +89,9 @@ def test_ambulatory_holter_alarm_share_is_what_the_report_says(shared_rr: Path) 
     +15 bpm ramp within 15 s also rises there. This pins the measured shares so
     a change that makes them worse is seen (benchmarks/arousal.py prints them)."""
     rng = np.random.default_rng(12)
-    expected = {"nsrdb_pyhrv_5min_nni.txt": 0.16, "nsrdb_pyhrv_60min_nni.txt": 0.06}
+    # The baseline now closes at 50 s (before the settle ends): the 5-min extract's
+    # shorter opening sits a little lower, so a little more time is above.
+    expected = {"nsrdb_pyhrv_5min_nni.txt": 0.18, "nsrdb_pyhrv_60min_nni.txt": 0.06}
     for name, bound in expected.items():
         rr, _ = inject_artifacts(load_rr(name, shared_rr), 0.02, rng)
         stats = alarm_stats(estimate_series(rr).arousal, STEP_DOWN)

@@ -221,9 +221,14 @@ def test_sustained_arousal_steps_down_to_the_breath_led_routine() -> None:
     run = drive(make(), segments((180, 0.0), (205, 2.5), after=1.0))
     change = run.zones[0]
     assert (change.from_zone, change.to_zone) == (Zone.GREEN, Zone.YELLOW)
-    assert change.t == 190
-    assert "arousal 2.5 above 2.0 for 10 s" in change.reason
-    assert "hr +8 bpm" in change.reason
+    # +7.5 bpm held: the evidence piles up within about 13 s.
+    assert 185 <= change.t <= 200
+    assert "+8 bpm over 60" in change.reason
+    assert change.evidence is not None
+    assert change.evidence_needed is not None
+    assert change.evidence >= change.evidence_needed
+    assert change.hr_delta_bpm == pytest.approx(7.5)
+    assert "8 beats above your resting rate" in change.plain
     advice = [e for e in run.of(Advice) if e.t == change.t]
     assert advice
     after = [e for e in run.started if e.t >= change.t]
@@ -247,8 +252,9 @@ def test_sustained_arousal_steps_down_to_the_breath_led_routine() -> None:
     ],
 )
 def test_yellow_routine_continues_the_body_order(climb_at: float, expected: list[str]) -> None:
-    cfg = PacingConfig(step_down_after_s=3, tense_allowance=0.0)
-    run = drive(make(config=cfg), segments((climb_at, 0.0), (climb_at + 5, 3.0), after=1.2))
+    cfg = PacingConfig(tense_allowance_bpm=0.0)
+    # +18 bpm steps down within a second or two.
+    run = drive(make(config=cfg), segments((climb_at, 0.0), (climb_at + 5, 6.0), after=1.2))
     change = run.zones[0]
     yellow = [e.region for e in run.started if e.t >= change.t and run.zone_at(e.t) is Zone.YELLOW]
     assert [r for r in yellow if r][:4] == expected
@@ -271,9 +277,9 @@ def test_step_up_after_sustained_calm_resumes_where_the_protocol_left_off() -> N
 
 
 def test_a_group_cut_early_is_repeated_on_resumption() -> None:
-    cfg = PacingConfig(step_down_after_s=2, tense_allowance=0.0)
-    # thighs-tense runs 120-125 s; the step-down lands 2 s into it.
-    run = drive(make(config=cfg), segments((120, 0.0), (130, 3.0)))
+    cfg = PacingConfig(tense_allowance_bpm=0.0)
+    # thighs-tense runs 120-125 s; +18 bpm from 120 s steps down 2 s into it.
+    run = drive(make(config=cfg), segments((119, 0.0), (130, 6.0)))
     down, up = run.zones
     assert down.t == 122
     resumed = [e.step for e in run.started if e.t == up.t]
@@ -281,14 +287,17 @@ def test_a_group_cut_early_is_repeated_on_resumption() -> None:
 
 
 def test_panic_steps_down_twice_quickly_then_rests_at_least_two_minutes() -> None:
-    run = drive(make(), segments((200, 0.0), (260, 6.0)))
+    # +12 bpm at once, then on to +24.
+    run = drive(make(), segments((200, 0.0), (203, 4.0), (260, 8.0)))
     down1, down2, *ups = run.zones
     assert (down1.to_zone, down2.to_zone) == (Zone.YELLOW, Zone.RED)
-    # Severe arousal needs only 5 s of evidence, for each step.
-    assert down1.t == 205
-    assert "arousal 6.0 above 5.0 for 5 s" in down1.reason
-    assert down2.t == 210
+    # A strong rise needs only seconds of evidence, for each step.
+    assert down1.t <= 203
+    assert down2.t - down1.t <= 6
     assert "still climbing" in down2.reason
+    assert down2.evidence is not None
+    assert down2.evidence >= PacingConfig().evidence.strong
+    assert "simply rest" in down2.plain
     red_steps = [e for e in run.started if down2.t <= e.t]
     assert red_steps[0].step in {s.id for s in load_protocol("passive-rest").steps}
     up1 = ups[0]
@@ -302,7 +311,8 @@ def test_moderate_arousal_waits_a_dwell_period_before_stepping_down_again() -> N
     run = drive(make(), segments((200, 0.0), (320, 2.5)))
     down1, down2, *_ = run.zones
     assert down2.to_zone is Zone.RED
-    assert down2.t - down1.t == pytest.approx(60, abs=1)
+    # No further climb: the dwell holds, then the same +7.5 bpm counts again.
+    assert 60 <= down2.t - down1.t <= 80
 
 
 def test_calm_index_with_a_fast_heart_does_not_step_up() -> None:
@@ -313,14 +323,22 @@ def test_calm_index_with_a_fast_heart_does_not_step_up() -> None:
         return estimate(t, 0.2 if t > 200 else 0.0, hr_delta=8.0 if t > 200 else 0.0)
 
     run = drive(make(), feed, until_s=900)
-    assert [z.to_zone for z in run.zones] == [Zone.YELLOW]
+    assert run.zones[0].to_zone is Zone.YELLOW
+    # Never up while the heart stays +8 (a sustained +8 may well go on to Red).
+    assert all(z.to_zone.rank > z.from_zone.rank for z in run.zones)
 
 
-def test_variability_alone_never_steps_down() -> None:
-    # A falling RMSSD with the heart at baseline: artifacts or a change of breathing.
-    run = drive(make(), lambda t: estimate(t, 3.0 if t > 100 else 0.0, hr_delta=1.0))
-    assert not run.zones
-    assert run.extended, "it still counts as not settled"
+def test_variability_alone_never_steps_down_nor_extends() -> None:
+    # A falling RMSSD with the heart within 1 bpm of baseline: artifacts or a
+    # change of breathing, not arousal.
+    for hr_delta in (-1.0, 0.0, 1.0):
+
+        def feed(t: float, d: float = hr_delta) -> ArousalEstimate:
+            return estimate(t, 3.0 if t > 100 else 0.0, hr_delta=d)
+
+        run = drive(make(), feed)
+        assert not run.zones
+        assert not run.extended
 
 
 def test_pressor_bumps_while_tensing_do_not_step_down() -> None:
@@ -339,35 +357,35 @@ def test_pressor_bumps_while_tensing_do_not_step_down() -> None:
 
 
 def test_arousal_held_through_tense_steps_still_steps_down() -> None:
-    cfg = PacingConfig(step_down_after_s=20)
-    # 2.5 from 61 s on; the tense steps (5 s each) hold the timer, they do not reset it.
-    run = drive(make(config=cfg), segments((60, 0.0), (400, 2.5)))
+    # 3.5 (+10.5 bpm) from 61 s on; the tense steps (5 s each) hold the evidence,
+    # they do not drain it.
+    run = drive(make(), segments((60, 0.0), (400, 3.5)))
     change = run.zones[0]
     assert change.to_zone is Zone.YELLOW
-    # 20 s of release time plus the held tense and recovery window.
-    assert 81 <= change.t <= 81 + 5 + 12
+    assert 61 < change.t <= 61 + 30
 
 
 def test_severe_arousal_while_tensing_counts() -> None:
-    # 7.0 while tensing is judged as 5.5: still severe.
+    # +21 bpm while tensing is far more than the pressor allowance.
     run = drive(make(), segments((60, 0.0), (200, 7.0)))
-    assert run.zones[0].t == 65
+    assert run.zones[0].t <= 63
 
 
 def test_falling_rmssd_while_tensing_is_arousal_not_effort() -> None:
     # feet-tense 60-65: arousal 3 with RMSSD clearly down is judged in full.
     def feed(t: float) -> ArousalEstimate:
-        return estimate(t, 3.0 if t > 60 else 0.0, rmssd_drop_z=2.0 if t > 60 else 0.0)
+        return estimate(t, 3.0 if t > 60 else 0.0, rmssd_drop_z=3.0 if t > 60 else 0.0)
 
     with_drop = drive(make(), feed)
-    assert with_drop.zones[0].t == 70
+    assert with_drop.zones[0].t <= 65
     flat = drive(make(), segments((60, 0.0), (400, 3.0)))
-    assert flat.zones[0].t > 70, "the same index with RMSSD flat gets the pressor allowance"
+    assert flat.zones[0].t > with_drop.zones[0].t, "with RMSSD flat the pressor allowance holds"
 
 
 def test_calm_on_heart_rate_alone_takes_longer_to_step_up() -> None:
     def feed(quality: Quality) -> Feed:
-        return lambda t: estimate(t, 2.5 if 180 < t <= 200 else 0.0, quality=quality)
+        # +18 bpm: enough on heart rate alone too (judged in rougher units).
+        return lambda t: estimate(t, 6.0 if 180 < t <= 200 else 0.0, quality=quality)
 
     ok = drive(make(), feed(Quality.OK))
     hr_only = drive(make(), feed(Quality.HR_ONLY))
@@ -439,7 +457,7 @@ def test_never_steps_up_on_missing_data() -> None:
 def test_hr_only_estimates_still_pace() -> None:
     run = drive(
         make(),
-        lambda t: estimate(t, 2.5 if 180 < t <= 200 else 0.0, quality=Quality.HR_ONLY),
+        lambda t: estimate(t, 6.0 if 180 < t <= 200 else 0.0, quality=Quality.HR_ONLY),
     )
     assert run.zones[0].to_zone is Zone.YELLOW
     assert "heart rate only" in run.zones[0].reason

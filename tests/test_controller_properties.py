@@ -173,17 +173,20 @@ def check_zones(
             assert now.connected
             assert now.estimate.arousal is not None
         if previous is not None and change.t - previous.t < CFG.dwell_s:
-            # Within one dwell period only a continuing climb may change again.
+            # Within one dwell period only strong evidence of a rise may change again.
             assert down, (previous, change)
-            assert previous.to_zone.rank > previous.from_zone.rank, (previous, change)
-            assert change.t - previous.t >= CFG.severe_after_s
-            assert now.estimate.arousal is not None
-            assert now.estimate.arousal > CFG.severe_above
+            assert change.evidence is not None
+            assert change.evidence >= CFG.evidence.strong
         if down and not is_auto:
             assert now.estimate.arousal is not None
-            assert now.estimate.arousal > CFG.step_down_above
-            hr = now.estimate.hr_delta_bpm
-            assert hr is None or hr >= CFG.step_down_hr_bpm
+            assert change.evidence is not None
+            assert change.evidence_needed is not None
+            assert change.evidence >= change.evidence_needed
+            # RMSSD alone never steps down: the heart rate is up over the reference
+            # (the opening baseline, or the stored one when the opening was too high).
+            ev = CFG.evidence
+            assert change.hr_delta_bpm is not None
+            assert change.hr_delta_bpm >= ev.min_hr_bpm - ev.follow_down_bpm
         if not down:
             assert previous is None or change.t - previous.t >= CFG.dwell_s
             if change.from_zone is Zone.RED:

@@ -6,8 +6,12 @@ import pytest
 
 from biofeedback.models import (
     Action,
+    Baseline,
+    BaselineHow,
     Estimate,
     Quality,
+    SignalLost,
+    StepExtended,
     StepKind,
     StepStarted,
     UnknownEventError,
@@ -25,6 +29,29 @@ from biofeedback.models import (
         StepStarted(3.0, "feet-tense", StepKind.TENSE, "feet", "Curl your toes.", 5.0),
         Estimate(4.0, 61.2, None, 0.4, Quality.HR_ONLY, 0.02),
         UserActed(5.0, Action.HURTS),
+        ZoneChanged(
+            20.0,
+            Zone.GREEN,
+            Zone.YELLOW,
+            "heart rate 78 bpm, +8 bpm over 70: evidence 4.2 >= 4",
+            plain="Your heart rate has stayed about 8 beats above your resting rate.",
+            hr_delta_bpm=8.0,
+            evidence=4.25,
+            evidence_needed=4.0,
+        ),
+        StepExtended(30.0, "feet-release", 5.0, "not settled", "A few seconds longer."),
+        SignalLost(40.0, "no data since 35 s", "We can't read your heart right now."),
+        Baseline(
+            51.0,
+            62.5,
+            41.0,
+            Quality.OK,
+            how=BaselineHow.RISING,
+            rise_bpm=9.5,
+            noise_bpm=3.0,
+            reason="the opening kept rising",
+            plain="We'll start gently.",
+        ),
     ],
 )
 def test_events_round_trip_through_json(event) -> None:  # type: ignore[no-untyped-def]
@@ -49,3 +76,16 @@ def test_zone_steps() -> None:
     assert Zone.RED.lower() is Zone.RED
     assert Zone.RED.higher() is Zone.YELLOW
     assert Zone.GREEN.higher() is Zone.GREEN
+
+
+def test_events_written_before_the_new_fields_still_load() -> None:
+    old = {"t": 1.0, "type": "zone_changed", "from": "green", "to": "yellow", "reason": "why"}
+    event = event_from_dict(old)
+    assert isinstance(event, ZoneChanged)
+    assert event.plain == ""
+    assert event.evidence is None
+    base = event_from_dict(
+        {"t": 2.0, "type": "baseline", "hr_bpm": 60, "rmssd_ms": None, "quality": "ok"}
+    )
+    assert isinstance(base, Baseline)
+    assert base.how is None

@@ -8,11 +8,14 @@ How an estimate is made (about once a second):
 1. Beats are cleaned one by one (``rr_clean``: missed, extra and premature
    beats are flagged and corrected; raw values kept). A beat is decided when the
    next one has arrived, so the windows lag by one beat (~1 s).
-2. Over the corrected beats: HR over the last 12 s, RMSSD over 30 s and 60 s,
-   and the share of flagged raw beats over 60 s (``artifact_rate``).
-3. Baseline: the medians of the per-second HR and ln RMSSD readings over the
-   opening 60 s (HR from 12 s on, RMSSD from 30 s on), or the values of an
-   earlier session given to the constructor. RMSSD is then judged against the
+2. Over the corrected beats: HR over the last 12 s (and 5 s and 10 s for the
+   step-down detector), RMSSD over 30 s and 60 s, and the share of flagged raw
+   beats over 60 s (``artifact_rate``).
+3. Baseline (``baseline.py``): the medians of the per-second HR and ln RMSSD
+   readings over the opening 50 s (HR from 12 s on, RMSSD from 30 s on) when
+   the opening is steady; a rising opening waits or is marked ``rising``; or
+   the values of an earlier session given to the constructor. Also the
+   person's resting noise of the 10 s HR. RMSSD is then judged against the
    lower of its baseline and its own 5-minute mean: the opening is usually slow
    guided breathing, which inflates RMSSD, and ordinary breathing afterwards is
    not vagal withdrawal.
@@ -23,8 +26,9 @@ How an estimate is made (about once a second):
    RMSSD rising never raises it; without HRV (``hr_only``) the HR part alone.
 5. Quality: ``no_signal`` when no usable sample (contact not NOT_DETECTED,
    carrying HR or RR) came for 5 s (the first 5 s count as waiting:
-   ``hr_only`` with no values); ``hr_only`` when over 15 % of the last minute's
-   beats were flagged or RMSSD cannot be computed; else ``ok``.
+   ``hr_only`` with no values); ``hr_only`` as soon as over 15 % of the last
+   minute's beats were flagged or RMSSD cannot be computed, and back to ``ok``
+   only after 30 s with at most 8 % flagged (``QualityGate``: no flapping).
 
 For the controller (what the numbers mean for pacing decisions):
 
@@ -61,6 +65,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
+from biofeedback.pacing.baseline import BaselineCollector, BaselineConfig
 from biofeedback.pacing.hrv import BeatWindows, FlagWindows
 from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
 
@@ -68,15 +73,24 @@ from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
 @dataclass(frozen=True, slots=True)
 class EstimatorConfig:
     hr_window_s: float = 12.0
+    hr_fast_window_s: float = 5.0
+    hr_mid_window_s: float = 10.0
+    """The step-down detector's two HRs: 5 s shows a big rise within seconds,
+    10 s spans a whole slow breath (6/min), so the breath's swing cancels out."""
     rmssd_window_s: float = 30.0
     rmssd_long_window_s: float = 60.0
     artifact_window_s: float = 60.0
-    baseline_s: float = 60.0
+    baseline_s: float = 50.0
+    """Decided before the 60 s settle ends (see baseline.py for when it waits)."""
     # Fewest per-second readings a baseline is taken from (HR; half that for RMSSD).
     baseline_min_ticks: int = 20
     no_signal_after_s: float = 5.0
     # Above this share of flagged beats, HRV means nothing: judge on HR alone.
     hr_only_artifact_rate: float = 0.15
+    # Once on HR alone, HRV is trusted again only after this long with at most
+    # ``ok_artifact_rate`` flagged (no ok/hr_only flapping around 15 %).
+    ok_after_s: float = 30.0
+    ok_artifact_rate: float = 0.08
     min_hr_beats: int = 3
     min_rmssd_diffs: int = 10
     # Natural variation at rest, the units of hr_z and rmssd_drop_z
@@ -94,10 +108,23 @@ class EstimatorConfig:
     rmssd_reference_s: float = 300.0
     cleaner: CleanerConfig = field(default_factory=CleanerConfig)
 
+    @property
+    def opening(self) -> BaselineConfig:
+        return BaselineConfig(
+            hr_window_s=self.hr_window_s,
+            hr_fast_window_s=self.hr_fast_window_s,
+            hr_mid_window_s=self.hr_mid_window_s,
+            rmssd_window_s=self.rmssd_window_s,
+            baseline_s=self.baseline_s,
+            baseline_min_ticks=self.baseline_min_ticks,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Measures:
     hr_bpm: np.ndarray
+    hr_fast_bpm: np.ndarray
+    hr_mid_bpm: np.ndarray
     rmssd_ms: np.ndarray
     rmssd_60s_ms: np.ndarray
     sdnn_60s_ms: np.ndarray
@@ -108,7 +135,15 @@ def measure_windows(
     beats: BeatWindows, rate: np.ndarray, t_s: np.ndarray, cfg: EstimatorConfig
 ) -> Measures:
     """Windowed metrics at each of ``t_s`` (the streaming and the batch path)."""
-    spans = np.array([cfg.hr_window_s, cfg.rmssd_window_s, cfg.rmssd_long_window_s])
+    spans = np.array(
+        [
+            cfg.hr_window_s,
+            cfg.rmssd_window_s,
+            cfg.rmssd_long_window_s,
+            cfg.hr_fast_window_s,
+            cfg.hr_mid_window_s,
+        ]
+    )
     st = beats.stats(t_s[:, None], spans)
     usable = rate <= cfg.hr_only_artifact_rate
     nan = np.nan
@@ -116,6 +151,8 @@ def measure_windows(
     rmssd = np.maximum(st.rmssd_ms, 1.0)
     return Measures(
         hr_bpm=np.where(st.beats[:, 0] >= cfg.min_hr_beats, st.hr_bpm[:, 0], nan),
+        hr_fast_bpm=np.where(st.beats[:, 3] >= cfg.min_hr_beats, st.hr_bpm[:, 3], nan),
+        hr_mid_bpm=np.where(st.beats[:, 4] >= cfg.min_hr_beats, st.hr_bpm[:, 4], nan),
         rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), rmssd[:, 1], nan),
         rmssd_60s_ms=np.where(
             usable & (st.diffs[:, 2] >= 2 * cfg.min_rmssd_diffs), rmssd[:, 2], nan
@@ -177,7 +214,8 @@ class ArousalEstimator:
         self._last_signal_s: float | None = None
         self._last_beat_s = -math.inf
         self._strap_hr: deque[tuple[float, float]] = deque()
-        self._baseline = _BaselineCollector(cfg, baseline_hr_bpm, baseline_rmssd_ms)
+        self._baseline = BaselineCollector(cfg.opening, baseline_hr_bpm, baseline_rmssd_ms)
+        self._gate = QualityGate(cfg)
         self._reference = _RunningMean(cfg.rmssd_reference_s)
 
     @property
@@ -231,27 +269,40 @@ class ArousalEstimator:
                 rate,
                 baseline_hr_bpm=self._baseline.hr_bpm,
                 baseline_rmssd_ms=self._baseline.rmssd_ms,
+                hr_noise_bpm=self._baseline.noise_bpm,
+                baseline_how=self._baseline.how,
+                baseline_rise_bpm=self._baseline.rise_bpm,
             )
         m = measure_windows(self._beats, rates, now, cfg)
         hr = float(m.hr_bpm[0])
+        hr_fast = float(m.hr_fast_bpm[0])
         if math.isnan(hr):
-            hr = self._strap_hr_bpm(now_s)
+            hr = self._strap_hr_bpm(now_s, cfg.hr_window_s)
+        if math.isnan(hr_fast):
+            hr_fast = self._strap_hr_bpm(now_s, cfg.hr_fast_window_s)
+        hr_mid = float(m.hr_mid_bpm[0])
+        if math.isnan(hr_mid):
+            hr_mid = self._strap_hr_bpm(now_s, cfg.hr_mid_window_s)
         rmssd = float(m.rmssd_ms[0])
-        ok = not math.isnan(rmssd)
+        ok = self._gate.update(now_s, not math.isnan(rmssd), rate)
+        if not ok:
+            rmssd = math.nan
         ln_rmssd = math.log(rmssd) if ok else math.nan
-        ln_60 = math.log(float(m.rmssd_60s_ms[0])) if np.isfinite(m.rmssd_60s_ms[0]) else math.nan
+        rmssd_60 = float(m.rmssd_60s_ms[0])
+        ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
         assert self._start_s is not None
-        self._baseline.offer(now_s - self._start_s, hr, ln_rmssd)
+        base = self._baseline
+        base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd, hr_fast)
         if not math.isnan(ln_60):
             self._reference.add(now_s, ln_60)
-        base = self._baseline
         reference = base.ln_rmssd if base.ln_rmssd is not None else math.nan
         if self._reference.full:
             reference = min(reference, self._reference.mean)
         base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
-        x = np.array([hr, ln_rmssd, base_hr, reference])
-        scored = score(x[0:1], x[1:2], x[2:3], x[3:4], cfg)
-        hr_z, drop_z, arousal = (float(v[0]) for v in scored)
+        hr_z = (hr - base_hr) / cfg.hr_scale_bpm
+        drop_z = (reference - ln_rmssd) / cfg.ln_rmssd_scale
+        vagal = 0.0 if math.isnan(drop_z) else max(drop_z, 0.0)
+        arousal = cfg.hr_weight * hr_z + cfg.rmssd_weight * vagal
         return ArousalEstimate(
             now_s,
             nan_to_none(hr),
@@ -265,7 +316,12 @@ class ArousalEstimator:
             baseline_rmssd_ms=base.rmssd_ms,
             hr_z=nan_to_none(hr_z),
             rmssd_drop_z=nan_to_none(drop_z),
-            rmssd_60s_ms=nan_to_none(float(m.rmssd_60s_ms[0])),
+            rmssd_60s_ms=nan_to_none(rmssd_60),
+            hr_fast_bpm=nan_to_none(hr_fast),
+            hr_10s_bpm=nan_to_none(hr_mid),
+            hr_noise_bpm=base.noise_bpm,
+            baseline_how=base.how,
+            baseline_rise_bpm=base.rise_bpm,
         )
 
     def _ingest(self, now_s: float) -> None:
@@ -278,39 +334,40 @@ class ArousalEstimator:
         while self._strap_hr and self._strap_hr[0][0] <= now_s - self.config.hr_window_s:
             self._strap_hr.popleft()
 
-    def _strap_hr_bpm(self, now_s: float) -> float:
-        """The strap's own HR over the HR window, for straps that send no RR."""
-        if not self._strap_hr:
+    def _strap_hr_bpm(self, now_s: float, span_s: float) -> float:
+        """The strap's own HR over the last ``span_s``, for straps that send no RR."""
+        recent = [hr for t, hr in self._strap_hr if t > now_s - span_s]
+        if not recent:
             return math.nan
-        return sum(hr for _, hr in self._strap_hr) / len(self._strap_hr)
+        return sum(recent) / len(recent)
 
 
-class _BaselineCollector:
-    """Per-second readings over the opening period; their medians become the baseline."""
+class QualityGate:
+    """``ok`` / ``hr_only`` with hysteresis: HRV is dropped as soon as it is unusable,
+    and trusted again only after ``ok_after_s`` of clean beats."""
 
-    def __init__(self, cfg: EstimatorConfig, hr_bpm: float | None, rmssd_ms: float | None) -> None:
+    def __init__(self, cfg: EstimatorConfig) -> None:
         self.cfg = cfg
-        self.hr_bpm = hr_bpm
-        self.ln_rmssd = math.log(rmssd_ms) if rmssd_ms else None
-        self._hr: list[float] = []
-        self._ln: list[float] = []
+        self._ok: bool | None = None  # None: not judged yet
+        self._clean_since: float | None = None
 
-    @property
-    def rmssd_ms(self) -> float | None:
-        return math.exp(self.ln_rmssd) if self.ln_rmssd is not None else None
-
-    def offer(self, elapsed_s: float, hr_bpm: float, ln_rmssd: float) -> None:
+    def update(self, now_s: float, hrv_usable: bool, artifact_rate: float) -> bool:
         cfg = self.cfg
-        if self.hr_bpm is None and elapsed_s >= cfg.hr_window_s and not math.isnan(hr_bpm):
-            self._hr.append(hr_bpm)
-        if self.ln_rmssd is None and elapsed_s >= cfg.rmssd_window_s and not math.isnan(ln_rmssd):
-            self._ln.append(ln_rmssd)
-        if elapsed_s < cfg.baseline_s:
-            return
-        if self.hr_bpm is None and len(self._hr) >= cfg.baseline_min_ticks:
-            self.hr_bpm = float(np.median(self._hr))
-        if self.ln_rmssd is None and len(self._ln) >= cfg.baseline_min_ticks // 2:
-            self.ln_rmssd = float(np.median(self._ln))
+        clean = hrv_usable and artifact_rate <= cfg.ok_artifact_rate
+        if self._ok is None:
+            if hrv_usable:
+                self._ok = clean
+        elif self._ok:
+            self._ok = hrv_usable
+        elif not clean:
+            self._clean_since = None
+        else:
+            if self._clean_since is None:
+                self._clean_since = now_s
+            self._ok = now_s - self._clean_since >= cfg.ok_after_s
+        if self._ok:
+            self._clean_since = None
+        return bool(self._ok) and hrv_usable
 
 
 class _RunningMean:

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biofeedback.models import ArousalEstimate, Quality
-from biofeedback.pacing.arousal import EstimatorConfig, measure_windows, nan_to_none, score
+from biofeedback.models import ArousalEstimate, BaselineHow, Quality
+from biofeedback.pacing.arousal import (
+    EstimatorConfig,
+    QualityGate,
+    measure_windows,
+    nan_to_none,
+    score,
+)
+from biofeedback.pacing.baseline import BaselineCollector
 from biofeedback.pacing.hrv import BeatWindows, FlagWindows
 from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
 
@@ -22,11 +29,14 @@ class SeriesEstimate:
     """Per-tick estimates over a recording, plus its cleaned beats.
 
     Tick arrays hold NaN where the streaming estimator would say None.
-    ``quality`` holds the ``Quality`` values as strings.
+    ``quality`` holds the ``Quality`` values as strings; ``baseline_how`` the
+    ``BaselineHow`` values ("" before a baseline).
     """
 
     t_s: np.ndarray
     hr_bpm: np.ndarray
+    hr_fast_bpm: np.ndarray
+    hr_10s_bpm: np.ndarray
     rmssd_ms: np.ndarray
     rmssd_60s_ms: np.ndarray
     sdnn_60s_ms: np.ndarray
@@ -36,10 +46,29 @@ class SeriesEstimate:
     rmssd_drop_z: np.ndarray
     arousal: np.ndarray
     reference_ln_rmssd: np.ndarray
-    baseline_hr_bpm: float | None
-    baseline_rmssd_ms: float | None
-    baseline_from_s: float | None
+    baseline_hr_t: np.ndarray
+    baseline_rmssd_t: np.ndarray
+    noise_t: np.ndarray
+    rise_t: np.ndarray
+    baseline_how: np.ndarray
     beats: CleanedChunk
+
+    @property
+    def baseline_hr_bpm(self) -> float | None:
+        """The baseline as finally taken (None: never)."""
+        done = self.baseline_hr_t[np.isfinite(self.baseline_hr_t)]
+        return float(done[-1]) if done.size else None
+
+    @property
+    def baseline_rmssd_ms(self) -> float | None:
+        done = self.baseline_rmssd_t[np.isfinite(self.baseline_rmssd_t)]
+        return float(done[-1]) if done.size else None
+
+    @property
+    def baseline_from_s(self) -> float | None:
+        """When the baseline was taken."""
+        done = np.flatnonzero(np.isfinite(self.baseline_hr_t))
+        return float(self.t_s[done[0]]) if done.size else None
 
     @property
     def flagged_share(self) -> float:
@@ -50,14 +79,27 @@ class SeriesEstimate:
     def estimate_at(self, i: int) -> ArousalEstimate:
         """Tick ``i`` as the streaming estimator would have reported it."""
         t = float(self.t_s[i])
-        ready = self.baseline_from_s is not None and t >= self.baseline_from_s
-        base_hr = self.baseline_hr_bpm if ready else None
         v = {
             name: nan_to_none(float(getattr(self, name)[i]))
-            for name in ("hr_bpm", "rmssd_ms", "arousal", "hr_z", "rmssd_drop_z", "rmssd_60s_ms")
+            for name in (
+                "hr_bpm",
+                "hr_fast_bpm",
+                "hr_10s_bpm",
+                "rmssd_ms",
+                "arousal",
+                "hr_z",
+                "rmssd_drop_z",
+                "rmssd_60s_ms",
+                "baseline_hr_t",
+                "baseline_rmssd_t",
+                "noise_t",
+                "rise_t",
+            )
         }
         ref = float(self.reference_ln_rmssd[i])
         rmssd = v["rmssd_ms"]
+        base_hr = v["baseline_hr_t"]
+        how = str(self.baseline_how[i])
         return ArousalEstimate(
             t,
             v["hr_bpm"],
@@ -68,10 +110,15 @@ class SeriesEstimate:
             hr_delta_bpm=None if base_hr is None or v["hr_bpm"] is None else v["hr_bpm"] - base_hr,
             ln_rmssd_delta=None if rmssd is None or math.isnan(ref) else math.log(rmssd) - ref,
             baseline_hr_bpm=base_hr,
-            baseline_rmssd_ms=self.baseline_rmssd_ms if ready else None,
+            baseline_rmssd_ms=v["baseline_rmssd_t"],
             hr_z=v["hr_z"],
             rmssd_drop_z=v["rmssd_drop_z"],
             rmssd_60s_ms=v["rmssd_60s_ms"],
+            hr_fast_bpm=v["hr_fast_bpm"] if v["hr_bpm"] is not None else None,
+            hr_10s_bpm=v["hr_10s_bpm"] if v["hr_bpm"] is not None else None,
+            hr_noise_bpm=v["noise_t"],
+            baseline_how=BaselineHow(how) if how else None,
+            baseline_rise_bpm=v["rise_t"],
         )
 
 
@@ -103,38 +150,33 @@ def estimate_series(
     last = np.searchsorted(t, ticks, side="right") - 1
     signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
     hr = np.where(signal, m.hr_bpm, np.nan)
-    rmssd = np.where(signal, m.rmssd_ms, np.nan)
+    hr_fast = np.where(signal, m.hr_fast_bpm, np.nan)
+    hr_mid = np.where(signal, m.hr_mid_bpm, np.nan)
+    gate = QualityGate(cfg)
+    usable = [
+        bool(s) and gate.update(float(now), math.isfinite(v), float(r))
+        for now, s, v, r in zip(ticks, signal, m.rmssd_ms, m.artifact_rate, strict=True)
+    ]
+    ok = np.array(usable, bool)
+    rmssd = np.where(ok, m.rmssd_ms, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
         ln_60 = np.where(signal, np.log(m.rmssd_60s_ms), np.nan)
     quality = np.where(
-        signal, np.where(np.isfinite(rmssd), Quality.OK.value, Quality.HR_ONLY.value), "no_signal"
+        signal, np.where(ok, Quality.OK.value, Quality.HR_ONLY.value), Quality.NO_SIGNAL.value
     )
-    elapsed = ticks - t[0]
-    if baseline_hr_bpm is not None:
-        base_hr: float | None = baseline_hr_bpm
-        hr_from = -math.inf
-    else:
-        opening, hr_from = _series_opening(
-            hr, elapsed, cfg.hr_window_s, cfg.baseline_min_ticks, cfg
-        )
-        base_hr = float(np.median(opening)) if opening.size else None
-    if baseline_rmssd_ms:
-        base_ln: float | None = math.log(baseline_rmssd_ms)
-        ln_from = -math.inf
-    else:
-        ln_opening, ln_from = _series_opening(
-            ln_rmssd, elapsed, cfg.rmssd_window_s, cfg.baseline_min_ticks // 2, cfg
-        )
-        base_ln = float(np.median(ln_opening)) if ln_opening.size else None
-    base_hr_t = np.where(elapsed >= hr_from, np.nan if base_hr is None else base_hr, np.nan)
-    base_ln_t = np.where(elapsed >= ln_from, np.nan if base_ln is None else base_ln, np.nan)
+    opening = _opening(
+        ticks - t[0], hr, hr_mid, hr_fast, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
+    )
+    base_ln_t = np.log(opening.rmssd_ms)
     reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
     reference = np.where(np.isnan(base_ln_t), np.nan, reference)
-    hr_z, drop_z, arousal = score(hr, ln_rmssd, base_hr_t, reference, cfg)
+    hr_z, drop_z, arousal = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
     return SeriesEstimate(
         t_s=ticks,
         hr_bpm=hr,
+        hr_fast_bpm=hr_fast,
+        hr_10s_bpm=hr_mid,
         rmssd_ms=rmssd,
         rmssd_60s_ms=np.where(signal, m.rmssd_60s_ms, np.nan),
         sdnn_60s_ms=np.where(signal, m.sdnn_60s_ms, np.nan),
@@ -144,24 +186,59 @@ def estimate_series(
         rmssd_drop_z=drop_z,
         arousal=arousal,
         reference_ln_rmssd=reference,
-        baseline_hr_bpm=base_hr,
-        baseline_rmssd_ms=math.exp(base_ln) if base_ln is not None else None,
-        baseline_from_s=float(t[0] + hr_from) if base_hr is not None else None,
+        baseline_hr_t=opening.hr_bpm,
+        baseline_rmssd_t=opening.rmssd_ms,
+        noise_t=opening.noise_bpm,
+        rise_t=opening.rise_bpm,
+        baseline_how=opening.how,
         beats=beats,
     )
 
 
-def _series_opening(
-    values: np.ndarray, elapsed_s: np.ndarray, skip_s: float, min_ticks: int, cfg: EstimatorConfig
-) -> tuple[np.ndarray, float]:
-    """The readings ``_BaselineCollector`` takes, and the elapsed time it decides at."""
-    taken = (elapsed_s >= skip_s) & np.isfinite(values)
-    count = np.cumsum(taken)
-    ready = np.flatnonzero((elapsed_s >= cfg.baseline_s) & (count >= min_ticks))
-    if ready.size == 0:
-        return np.empty(0), math.inf
-    k = int(ready[0])
-    return values[: k + 1][taken[: k + 1]], float(elapsed_s[k])
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    hr_bpm: np.ndarray
+    rmssd_ms: np.ndarray
+    noise_bpm: np.ndarray
+    rise_bpm: np.ndarray
+    how: np.ndarray
+
+
+def _opening(
+    elapsed_s: np.ndarray,
+    hr: np.ndarray,
+    hr_mid: np.ndarray,
+    hr_fast: np.ndarray,
+    ln_rmssd: np.ndarray,
+    signal: np.ndarray,
+    cfg: EstimatorConfig,
+    hr_bpm: float | None,
+    rmssd_ms: float | None,
+) -> _Opening:
+    """The baseline at every tick, as the streaming estimator's collector takes it."""
+    collector = BaselineCollector(cfg.opening, hr_bpm, rmssd_ms)
+    n = elapsed_s.size
+    out = {k: np.full(n, np.nan) for k in ("hr", "rmssd", "noise", "rise")}
+    how = np.full(n, "", dtype=object)
+    for i in range(n):
+        if signal[i]:
+            collector.offer(
+                float(elapsed_s[i]),
+                float(hr[i]),
+                float(hr_mid[i]),
+                float(ln_rmssd[i]),
+                float(hr_fast[i]),
+            )
+        for key, value in (
+            ("hr", collector.hr_bpm),
+            ("rmssd", collector.rmssd_ms),
+            ("noise", collector.noise_bpm),
+            ("rise", collector.rise_bpm),
+        ):
+            if value is not None:
+                out[key][i] = value
+        how[i] = collector.how.value if collector.how is not None else ""
+    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how.astype(str))
 
 
 def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:

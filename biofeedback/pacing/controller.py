@@ -31,14 +31,12 @@ Every decision is an event carrying what was measured.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 from biofeedback.models import (
     Action,
     Advice,
     ArousalEstimate,
-    Baseline,
     SessionEvent,
     SignalLost,
     SourceStatus,
@@ -52,60 +50,25 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing import texts
-from biofeedback.pacing.planner import (
-    CLOSING_BREATH,
-    CLOSING_REST,
-    CLOSING_SCAN,
-    SETTLE,
-    Phase,
-    RoutinePlanner,
-    planned_session_s,
-)
+from biofeedback.pacing.planner import CLOSING_BREATH as CLOSING_BREATH
+from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
+from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
+from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Running
+from biofeedback.pacing.planner import planned_session_s as planned_session_s
 from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
-from biofeedback.pacing.rules import PacingConfig
+from biofeedback.pacing.rules import PacingConfig as PacingConfig
+from biofeedback.pacing.rules import pressor_share
 from biofeedback.pacing.signal_watch import SignalWatch
-from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
-from biofeedback.pacing.zone_judge import StoredBaseline, ZoneJudge, measured_text
-
-__all__ = [
-    "CLOSING_BREATH",
-    "CLOSING_REST",
-    "CLOSING_SCAN",
-    "FALLBACK_RED",
-    "FALLBACK_YELLOW",
-    "RED_FLAGS",
-    "SETTLE",
-    "STOP_RULES",
-    "PacingConfig",
-    "PacingController",
-    "StartZone",
-    "StoredBaseline",
-    "planned_session_s",
-]
+from biofeedback.pacing.texts import RED_FLAGS as RED_FLAGS
+from biofeedback.pacing.texts import STOP_RULES as STOP_RULES
+from biofeedback.pacing.zone_judge import Decision, ZoneJudge, measured_text
+from biofeedback.pacing.zone_judge import StoredBaseline as StoredBaseline
 
 StartZone = Zone | Literal["auto"]
 
 # The routines a session falls back to in a zone its protocol is not safe in.
 FALLBACK_YELLOW = "breath-partial"
 FALLBACK_RED = "passive-rest"
-
-
-@dataclass
-class _Running:
-    """The step in progress."""
-
-    step: Step  # as shown (imagery-adapted)
-    source: Step  # as planned by its routine, for resuming
-    started_s: float
-    end_s: float
-    main_index: int | None = None
-    extended_s: float = 0.0
-
-
-@dataclass
-class _Pause:
-    at_s: float | None = None
-    total_s: float = 0.0
 
 
 class PacingController:
@@ -140,15 +103,15 @@ class PacingController:
         self._plan = RoutinePlanner(
             protocol, {Zone.YELLOW: yellow, Zone.RED: red}, self.config, set(imagery_regions)
         )
-        self._run: _Running | None = None
+        self._run: Running | None = None
         self._last_tense_end_s: float | None = None
-        self._pause = _Pause()
+        self._pause = Pause()
         self._signal = SignalWatch()
         self._started_s = 0.0
         self._last_estimate_s: float | None = None
         self._baseline_sent = False
-        # The opening baseline waits here for --zone auto until the session is not paused.
-        self._opening_hr_bpm: float | None = None
+        # A gentle start decided on the opening waits here until the session is not paused.
+        self._opening: Decision | None = None
         self._finished = False
         self._end_reason = ""
 
@@ -231,19 +194,16 @@ class PacingController:
         events: list[SessionEvent] = []
         if not self._baseline_sent and estimate.baseline_hr_bpm is not None:
             self._baseline_sent = True
-            events.append(
-                Baseline(
-                    now_s, estimate.baseline_hr_bpm, estimate.baseline_rmssd_ms, estimate.quality
-                )
-            )
-            self._opening_hr_bpm = estimate.baseline_hr_bpm
+            opening = self._judge.opening(estimate, self._stored, self._auto)
+            events.append(opening.event(now_s, estimate))
+            self._opening = opening.decision
         events += self._signal_events(self._signal.on_estimate(now_s, estimate))
         if self.paused:
             return events
         changed: list[SessionEvent] = []
-        if self._opening_hr_bpm is not None:
-            changed = self._auto_zone(now_s, self._opening_hr_bpm)
-            self._opening_hr_bpm = None
+        if self._opening is not None:
+            changed = self._apply(now_s, self._opening, estimate)
+            self._opening = None
         if not changed:
             changed = self._judge_zone(now_s, estimate, min(max(dt, 0.0), self.config.max_tick_s))
         events += changed
@@ -290,11 +250,10 @@ class PacingController:
     # ------------------------------------------------------------------
     # Zones
 
-    def _in_pressor_window(self, now_s: float) -> bool:
-        if self._run is not None and self._run.step.kind is StepKind.TENSE:
-            return True
+    def _pressor_share(self, now_s: float) -> float:
+        tensing = self._run is not None and self._run.step.kind is StepKind.TENSE
         end = self._last_tense_end_s
-        return end is not None and now_s - end < self.config.pressor_recovery_s
+        return pressor_share(self.config, tensing, None if end is None else now_s - end)
 
     def _judge_zone(self, now_s: float, est: ArousalEstimate, dt: float) -> list[SessionEvent]:
         decision = self._judge.judge(
@@ -302,25 +261,28 @@ class PacingController:
             est,
             dt,
             signal_ok=self._signal.ok,
-            pressor=self._in_pressor_window(now_s),
+            pressor=self._pressor_share(now_s),
+            paced_breathing=self._run is not None and self._run.step.kind is StepKind.BREATH,
         )
-        if decision is None:
-            return []
-        return self._change_zone(now_s, decision.to_zone, decision.reason)
+        return [] if decision is None else self._apply(now_s, decision, est)
 
-    def _auto_zone(self, now_s: float, baseline_hr_bpm: float) -> list[SessionEvent]:
-        if not self._auto:
-            return []
-        decision = self._judge.auto_zone(baseline_hr_bpm, self._stored)
-        if decision is None:
-            return []
-        return self._change_zone(now_s, decision.to_zone, decision.reason)
-
-    def _change_zone(self, now_s: float, to_zone: Zone, reason: str) -> list[SessionEvent]:
+    def _apply(self, now_s: float, d: Decision, est: ArousalEstimate) -> list[SessionEvent]:
         from_zone = self.zone
+        to_zone = d.to_zone
         down = to_zone.rank > from_zone.rank
-        self._judge.changed(now_s, to_zone)
-        events: list[SessionEvent] = [ZoneChanged(now_s, from_zone, to_zone, reason)]
+        hr = est.hr_10s_bpm if est.hr_10s_bpm is not None else est.hr_bpm
+        self._judge.changed(now_s, to_zone, hr)
+        changed = ZoneChanged(
+            now_s,
+            from_zone,
+            to_zone,
+            d.reason,
+            plain=d.plain,
+            hr_delta_bpm=d.hr_delta_bpm,
+            evidence=d.evidence,
+            evidence_needed=d.evidence_needed,
+        )
+        events: list[SessionEvent] = [changed]
         advice = texts.ZONE_ADVICE.get((from_zone, to_zone))
         if advice:
             events.append(Advice(now_s, advice))
@@ -350,7 +312,7 @@ class PacingController:
             self._finish("completed")
             return events
         step = self._plan.adapt(source)
-        self._run = _Running(step, source, now_s, now_s + step.planned_s, main_index)
+        self._run = Running(step, source, now_s, now_s + step.planned_s, main_index)
         upcoming = self.next_step
         events.append(
             StepStarted(
@@ -382,16 +344,19 @@ class PacingController:
         run = self._run
         assert run is not None
         by_s = 0.0
-        reason = ""
+        reason = plain = ""
         if run.step.id == SETTLE and est.baseline_hr_bpm is None and self._signal.ok:
             by_s = min(cfg.extend_by_s, cfg.settle_max_s - run.source.planned_s - run.extended_s)
             reason = "no baseline yet: a little longer to learn your resting heart"
+            plain = texts.SETTLE_LONGER_PLAIN
         elif (
             self._plan.phase is Phase.BODY
             and run.step.kind in cfg.extend_kinds
             and self._signal.ok
             and est.arousal is not None
             and est.arousal > cfg.extend_above
+            and est.hr_delta_bpm is not None
+            and est.hr_delta_bpm >= cfg.extend_hr_bpm
             and not self._over_budget(now_s)
         ):
             by_s = min(cfg.extend_by_s, cfg.extend_cap_s - run.extended_s)
@@ -399,10 +364,11 @@ class PacingController:
                 f"not settled yet: arousal {est.arousal:.1f} above {cfg.extend_above:.1f}"
                 f" ({measured_text(est)})"
             )
+            plain = texts.EXTEND_PLAIN
         if by_s > 0:
             run.extended_s += by_s
             run.end_s += by_s
-            return [StepExtended(now_s, run.step.id, by_s, reason)]
+            return [StepExtended(now_s, run.step.id, by_s, reason, plain)]
         return self._advance(now_s, "done")
 
     def _over_budget(self, now_s: float) -> bool:

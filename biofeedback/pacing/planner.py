@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
 from biofeedback.pacing import texts
@@ -29,6 +29,24 @@ def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> 
     return (
         cfg.settle_s + protocol.duration_s + cfg.closing_scan_s + cfg.breath_in_s + cfg.breath_out_s
     )
+
+
+@dataclass
+class Running:
+    """The step in progress."""
+
+    step: Step  # as shown (imagery-adapted)
+    source: Step  # as planned by its routine, for resuming
+    started_s: float
+    end_s: float
+    main_index: int | None = None
+    extended_s: float = 0.0
+
+
+@dataclass
+class Pause:
+    at_s: float | None = None
+    total_s: float = 0.0
 
 
 class Phase(enum.Enum):

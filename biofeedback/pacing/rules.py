@@ -3,26 +3,33 @@
 The rules, with their numbers in ``PacingConfig``:
 
 - *Extend*: at the planned end of a release or rest, if arousal is still above
-  ``extend_above``, extend by ``extend_by_s`` at a time, up to ``extend_cap_s``.
-- *Step down* one zone after arousal has stayed above ``step_down_above`` for
-  ``step_down_after_s``, or above ``severe_above`` for ``severe_after_s``
-  (Green to Yellow: breath-partial; Yellow to Red: passive rest), with heart
-  rate at least ``step_down_hr_bpm`` over baseline throughout: RMSSD alone never
-  steps down.
+  ``extend_above`` and heart rate at least ``extend_hr_bpm`` over baseline
+  (RMSSD alone moves with breathing), extend by ``extend_by_s`` at a time, up
+  to ``extend_cap_s``.
+- *Step down* one zone (Green to Yellow: breath-partial; Yellow to Red: passive
+  rest) when the evidence of a rise (``evidence.py``: a one-sided CUSUM of the
+  fast heart rate over the reference, in the person's resting-noise units)
+  reaches ``evidence.needed``. A strong rise gets there in seconds, wander
+  within the allowance never does; RMSSD alone never steps down. Missing data
+  freezes the evidence (a gap is not calm).
 - *Step up* one zone after ``step_up_after_s`` of calm: arousal below
-  ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of baseline
-  (slow breathing raises RMSSD by itself, which can make a still-fast heart look
-  calm in a blended index). Calm on heart rate alone counts at
+  ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of the
+  reference (slow breathing raises RMSSD by itself, which can make a still-fast
+  heart look calm in a blended index). Calm on heart rate alone counts at
   ``hr_only_calm_rate``. Never in Red's first ``red_min_s``.
-- *No flapping*: at most one zone change per ``dwell_s``. The one exception is a
-  continuing climb: after a step-down, arousal above ``severe_above`` for
-  ``severe_after_s`` steps down again (a panic reaches Red quickly).
+- *No flapping*: at most one zone change per ``dwell_s``, unless the evidence
+  is strong (``evidence.strong``): a new surge after a step-up is not hidden by
+  the dwell, and after a step-down a continuing climb (counted from the heart
+  rate at the step-down) steps down again, so a panic reaches Red quickly.
 - *Tensing* raises heart rate by itself (the pressor response). During a tense
-  step and ``pressor_recovery_s`` into the release after it, arousal is judged
-  ``tense_allowance`` lower, and calm/arousal timers neither start nor reset
-  from it: sustained arousal is measured over releases and rests, so releases
-  are compared with releases. Tensing does not lower RMSSD, so a drop in it
-  (``rmssd_drop_z`` above ``tense_rmssd_drop_z``) cancels the allowance.
+  step and ``pressor_recovery_s`` into the release after it, the evidence
+  allows ``tense_allowance_bpm`` more and does not drain, and calm timers
+  neither start nor reset: releases are compared with releases. Tensing does
+  not lower RMSSD, so a drop in it (``rmssd_drop_z`` above
+  ``tense_rmssd_drop_z``) cancels the allowance.
+- *Baseline*: an opening that is implausibly high against the stored resting
+  heart rate (``auto_yellow_hr_bpm`` over it) is judged against the stored one;
+  an opening that kept rising starts gently (Yellow) against its lowest stretch.
 - *Missing data* (no signal, bad contact, strap gone): the protocol goes on
   un-paced and says so; timers reset, so nothing ever steps up on missing data.
 - *Budget*: a session never runs more than ``max_overrun_s`` of active time past
@@ -32,9 +39,10 @@ The rules, with their numbers in ``PacingConfig``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from biofeedback.models import StepKind
+from biofeedback.pacing.evidence import EvidenceConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +71,29 @@ class PacingConfig:
     """Most a single step is ever extended by, in total."""
     extend_kinds: frozenset[StepKind] = frozenset({StepKind.RELEASE, StepKind.REST})
 
+    extend_hr_bpm: float = 2.0
+    """...and heart rate at least this far over baseline: a calm heart with only
+    RMSSD lower (breathing, posture) is settled enough."""
+
     # Stepping down.
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     step_down_above: float = 2.0
-    step_down_after_s: float = 10.0
-    """How long arousal must stay above ``step_down_above`` (release/rest time)."""
-    severe_above: float = 5.0
-    """Arousal this high needs less evidence: about +20 bpm, which a resting heart
-    never holds and a panic passes within seconds (an anxious spike of +12-15 bpm
-    stays below it, and gets the ordinary rule)."""
-    severe_after_s: float = 5.0
-    step_down_hr_bpm: float = 3.0
-    """A step-down also needs heart rate this far over baseline: RMSSD alone moves
-    with artifacts and breathing changes, and arousal raises heart rate."""
-    """How long severe arousal must last to step down, even again within a dwell period."""
+    """The arousal index level reports and benchmarks compare with (about +8 bpm);
+    stepping down itself is decided on ``evidence``."""
+
+    hr_only_noise_factor: float = 2.0
+    """On heart rate alone (frequent artifacts or ectopy) the heart rate itself
+    is rougher: the evidence is counted in units this much larger."""
 
     # Tensing.
-    tense_allowance: float = 1.5
-    """How much of the arousal index a tense step's own pressor bump may explain."""
+    tense_allowance_bpm: float = 5.0
+    """How much of a rise a tense step's own pressor bump may explain."""
+    pressor_hold_s: float = 4.0
     pressor_recovery_s: float = 12.0
-    """How long into the following release the bump is still allowed for (the
-    estimator's 12 s HR window still holds the tensing beats)."""
-    tense_rmssd_drop_z: float = 1.0
+    """The bump is allowed for in full ``pressor_hold_s`` into the following
+    release, then less and less until ``pressor_recovery_s`` (the heart settles
+    and the estimator's windows let go of the tensing beats)."""
+    tense_rmssd_drop_z: float = 2.0
     """Tensing leaves RMSSD flat or higher: a drop beyond this while tensing is
     arousal, and no allowance is made."""
 
@@ -110,3 +120,18 @@ class PacingConfig:
 
     max_tick_s: float = 2.0
     """Longest gap between two estimates counted towards a sustained period."""
+
+
+def pressor_share(config: PacingConfig, tensing: bool, since_tense_s: float | None) -> float:
+    """How much of tensing's pressor bump may still be in the heart rate (0-1): all
+    of it while tensing and for ``pressor_hold_s`` after, then fading to none at
+    ``pressor_recovery_s`` into the release. ``since_tense_s``: since the last
+    tense step ended (None: none yet)."""
+    if tensing:
+        return 1.0
+    if since_tense_s is None:
+        return 0.0
+    if since_tense_s < config.pressor_hold_s:
+        return 1.0
+    fade = config.pressor_recovery_s - config.pressor_hold_s
+    return max(1.0 - (since_tense_s - config.pressor_hold_s) / fade, 0.0) if fade > 0 else 0.0

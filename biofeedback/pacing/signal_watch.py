@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biofeedback.models import ArousalEstimate, Quality, SessionEvent, SignalLost, SignalRestored
+from biofeedback.pacing import texts
 
 
 @dataclass
@@ -42,7 +43,11 @@ class SignalWatch:
     def _transition(self, now_s: float, was_ok: bool, reason: str) -> list[SessionEvent]:
         if was_ok and not self.ok:
             self.lost_at_s = now_s
-            return [SignalLost(now_s, f"{reason}; the session goes on un-paced")]
+            return [
+                SignalLost(
+                    now_s, f"{reason}; the session goes on un-paced", texts.SIGNAL_LOST_PLAIN
+                )
+            ]
         if self.ok and not was_ok:
             gap = now_s - self.lost_at_s
             return [SignalRestored(now_s, f"{reason} after {gap:.0f} s; pacing resumes")]

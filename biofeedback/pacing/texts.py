@@ -110,6 +110,60 @@ OVERRUN_ADVICE = "We have run past the planned time, so let's close gently now."
 
 
 # --------------------------------------------------------------------------
+# Decisions in one plain sentence (the events' ``reason`` keeps the figures).
+
+
+def _beats(delta_bpm: float) -> str:
+    n = max(round(delta_bpm), 1)
+    return "1 beat" if n == 1 else f"{n} beats"
+
+
+def step_down_plain(delta_bpm: float, to_zone: Zone) -> str:
+    if to_zone is Zone.RED:
+        return (
+            f"Your heart rate is still climbing, about {_beats(delta_bpm)} above your"
+            " resting rate, so let's simply rest."
+        )
+    return (
+        f"Your heart rate has stayed about {_beats(delta_bpm)} above your resting rate,"
+        " so we're easing off."
+    )
+
+
+def step_up_plain(to_zone: Zone) -> str:
+    if to_zone is Zone.GREEN:
+        return "Your heart has settled back near its resting rate, so we'll carry on fully."
+    return "Your heart has settled a good deal, so we'll add some gentle movement."
+
+
+def start_gently_plain(delta_bpm: float) -> str:
+    return f"Your heart rose about {_beats(delta_bpm)} while we settled in, so we'll start gently."
+
+
+def stored_start_plain(delta_bpm: float) -> str:
+    return (
+        f"Your heart started about {_beats(delta_bpm)} above your usual resting rate,"
+        " so we'll start gently."
+    )
+
+
+EXTEND_PLAIN = "Your heart is still a little up, so we'll stay here a few seconds longer."
+SETTLE_LONGER_PLAIN = "We'll breathe a little longer to learn your resting heart."
+SIGNAL_LOST_PLAIN = (
+    "We can't read your heart right now, so the session carries on at its usual pace."
+)
+BASELINE_PLAIN = {
+    "opening": "Thank you. We now know your resting heart for today.",
+    "given": "We're using your resting heart from earlier sessions.",
+    "opening-longer": "Thank you. It took a little longer to find your resting heart today.",
+    "rising": "Your heart was still rising as we settled, so we'll start gently.",
+    "stored": (
+        "Your heart is higher than usual today, so we'll compare with your earlier sessions."
+    ),
+}
+
+
+# --------------------------------------------------------------------------
 # Small words.
 
 

@@ -1,9 +1,10 @@
 """The zone judge: whether the body asks for a gentler or a fuller routine.
 
 Pure and clock-free like the controller it serves: ``judge`` takes one
-estimate with its time and returns at most one decision (the zone to move to
-and the figures that decided it). The controller applies the decision, says
-it, and tells the judge through ``changed``.
+estimate with its time and returns at most one decision (the zone to move to,
+the figures that decided it, and one plain sentence). The controller applies
+the decision, says it, and tells the judge through ``changed``. The rules are
+described in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 
-from biofeedback.models import ArousalEstimate, Quality, Zone
+from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
+from biofeedback.pacing import texts
+from biofeedback.pacing.evidence import Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
 
 
@@ -27,22 +30,37 @@ class StoredBaseline(typing.Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Move to ``to_zone``; ``reason`` carries what was measured."""
+    """Move to ``to_zone``; ``reason`` carries what was measured, ``plain`` says it
+    to the person."""
 
     to_zone: Zone
     reason: str
+    plain: str = ""
+    hr_delta_bpm: float | None = None
+    evidence: float | None = None
+    evidence_needed: float | None = None
 
 
-@dataclass
-class _Timers:
-    """Seconds of sustained state, counted over judged estimates."""
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How the opening baseline is used: ``how``, why, and a gentle start if any."""
 
-    above_s: float = 0.0
-    severe_s: float = 0.0
-    calm_s: float = 0.0
+    how: BaselineHow
+    reason: str
+    decision: Decision | None
 
-    def reset(self) -> None:
-        self.above_s = self.severe_s = self.calm_s = 0.0
+    def event(self, now_s: float, est: ArousalEstimate) -> Baseline:
+        return Baseline(
+            now_s,
+            est.baseline_hr_bpm,
+            est.baseline_rmssd_ms,
+            est.quality,
+            how=self.how,
+            rise_bpm=est.baseline_rise_bpm,
+            noise_bpm=est.hr_noise_bpm,
+            reason=self.reason,
+            plain=texts.BASELINE_PLAIN[self.how.value],
+        )
 
 
 @dataclass
@@ -50,6 +68,7 @@ class ZoneState:
     zone: Zone
     since_s: float = 0.0
     last_change: int = 0  # +1 after a step down, -1 after a step up, 0 before any
+    climb_from_bpm: float | None = None  # fast HR at the last step-down
 
 
 class ZoneJudge:
@@ -58,88 +77,164 @@ class ZoneJudge:
     def __init__(self, config: PacingConfig, zone: Zone) -> None:
         self.config = config
         self.state = ZoneState(zone)
-        self._timers = _Timers()
+        self.evidence = RiseEvidence(config.evidence)
+        self._climb = RiseEvidence(config.evidence)
+        self.reference_hr_bpm: float | None = None
+        """What heart rate is judged against: the opening baseline, or the stored
+        one when the opening was implausibly high (set by the controller)."""
+        self._calm_s = 0.0
+
+    def opening(self, est: ArousalEstimate, stored: StoredBaseline | None, auto: bool) -> Opening:
+        """Decide what to judge against once the estimator has a baseline."""
+        cfg = self.config
+        base = est.baseline_hr_bpm
+        assert base is not None
+        how = est.baseline_how or BaselineHow.OPENING
+        rise = est.baseline_rise_bpm
+        rise_text = "" if rise is None else f"; the opening rose {rise:+.1f} bpm"
+        green = self.state.zone is Zone.GREEN and self.state.last_change == 0
+        over = None if stored is None else base - stored.hr_bpm
+        if (
+            stored is not None
+            and over is not None
+            and how is not BaselineHow.GIVEN
+            and over >= cfg.auto_yellow_hr_bpm
+        ):
+            said = (
+                f"opening baseline hr {base:.0f} bpm is {over:+.0f} bpm over your"
+                f" resting {stored.hr_bpm:.0f} bpm from earlier sessions"
+            )
+            self.reference_hr_bpm = stored.hr_bpm
+            decision = None
+            if auto and green:
+                decision = Decision(
+                    Zone.YELLOW, said, texts.stored_start_plain(over), hr_delta_bpm=over
+                )
+            return Opening(
+                BaselineHow.STORED,
+                f"{said}: judged against the stored {stored.hr_bpm:.0f} bpm{rise_text}",
+                decision,
+            )
+        self.reference_hr_bpm = base
+        if how is BaselineHow.RISING:
+            said = (
+                f"the opening kept rising ({rise_text[2:]}): baseline {base:.0f} bpm"
+                " from its lowest stretch, starting gently"
+            )
+            decision = None
+            if green:
+                decision = Decision(
+                    Zone.YELLOW, said, texts.start_gently_plain(rise or 0.0), hr_delta_bpm=rise
+                )
+            return Opening(how, said, decision)
+        return Opening(how, f"baseline hr {base:.0f} bpm ({how.value}){rise_text}", None)
 
     def reset(self) -> None:
-        """Forget sustained periods (signal lost, paused)."""
-        self._timers.reset()
+        """Signal lost or paused: calm must start again (evidence is only frozen)."""
+        self._calm_s = 0.0
 
-    def changed(self, now_s: float, to_zone: Zone) -> None:
+    def changed(self, now_s: float, to_zone: Zone, hr_bpm: float | None = None) -> None:
         zs = self.state
         zs.last_change = 1 if to_zone.rank > zs.zone.rank else -1
+        zs.climb_from_bpm = hr_bpm if zs.last_change > 0 else None
         zs.zone = to_zone
         zs.since_s = now_s
-        self._timers.reset()
-
-    def auto_zone(self, baseline_hr_bpm: float, stored: StoredBaseline | None) -> Decision | None:
-        """``--zone auto``: an opening baseline well over the stored one starts in Yellow."""
-        if stored is None or self.state.last_change != 0:
-            return None
-        over = baseline_hr_bpm - stored.hr_bpm
-        if over < self.config.auto_yellow_hr_bpm or self.state.zone is not Zone.GREEN:
-            return None
-        return Decision(
-            Zone.YELLOW,
-            f"opening baseline hr {baseline_hr_bpm:.0f} bpm is {over:+.0f} bpm over your"
-            f" resting {stored.hr_bpm:.0f} bpm from earlier sessions",
-        )
+        # After a step-up the slow reference starts where the heart has settled;
+        # after a step-down it stays with the baseline (a sustained rise is not
+        # absorbed), while the dwell counts only a further climb.
+        self.evidence.reset(hr_bpm if zs.last_change < 0 else None)
+        self._climb.reset()
+        self._calm_s = 0.0
 
     def judge(
-        self, now_s: float, est: ArousalEstimate, dt: float, *, signal_ok: bool, pressor: bool
+        self,
+        now_s: float,
+        est: ArousalEstimate,
+        dt: float,
+        *,
+        signal_ok: bool,
+        pressor: float,
+        paced_breathing: bool = False,
     ) -> Decision | None:
-        """One estimate's verdict; ``pressor``: a tense step or its recovery is on."""
+        """One estimate's verdict; ``pressor``: how much of a tense step's pressor
+        bump may be in the heart rate now (0-1); ``paced_breathing``: a slow-breath
+        step, whose breaths swing the fast heart rate by several bpm (then the
+        10 s heart rate, which spans a whole breath, is judged alone)."""
         cfg = self.config
-        timers = self._timers
         arousal = est.arousal
-        if arousal is None or not signal_ok:
-            timers.reset()
+        ref = self.reference_hr_bpm
+        if ref is None:
+            ref = est.baseline_hr_bpm
+        hr = est.hr_10s_bpm if est.hr_10s_bpm is not None else est.hr_bpm
+        if arousal is None or not signal_ok or ref is None or hr is None:
+            # A gap freezes the evidence; calm must be seen again.
+            self._calm_s = 0.0
             return None
         drop = est.rmssd_drop_z
-        tensing = pressor and (drop is None or drop <= cfg.tense_rmssd_drop_z)
-        judged = arousal - cfg.tense_allowance if tensing else arousal
+        tensing = pressor > 0 and (drop is None or drop <= cfg.tense_rmssd_drop_z)
+        zs = self.state
+        since = now_s - zs.since_s
+        in_dwell = zs.last_change != 0 and since < cfg.dwell_s
+        noise = est.hr_noise_bpm or 3.0
+        if est.quality is Quality.HR_ONLY:
+            noise *= cfg.hr_only_noise_factor
+        allowance = pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0
+        vagal = drop if est.quality is Quality.OK else None
+        ev = self.evidence
+        fast = None if paced_breathing else est.hr_fast_bpm
+        ev.update(Reading(hr, ref, noise, vagal, fast), dt, allowance_z=allowance)
+        ecfg = ev.config
+        level = ev.evidence
+        climbing = in_dwell and zs.climb_from_bpm is not None
+        if climbing:
+            # Within the dwell after a step-down only a further climb, counted from
+            # the heart rate at the step-down, may step down again.
+            assert zs.climb_from_bpm is not None
+            climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast)
+            level = self._climb.update(climb, dt, allowance_z=allowance)
+        if zs.zone is not Zone.RED and (
+            (level >= ecfg.needed and not in_dwell) or level >= ecfg.strong
+        ):
+            needed = ecfg.strong if in_dwell else ecfg.needed
+            delta = hr - ref
+            rising_s = self._climb.rising_for_s if climbing else ev.rising_for_s
+            reason = (
+                f"{'still climbing: ' if climbing else ''}heart rate {hr:.0f} bpm,"
+                f" {delta:+.0f} bpm over {ref:.0f} (rising {rising_s:.0f} s):"
+                f" evidence {level:.1f} >= {needed:.0f} in units of your resting noise"
+                f" {noise:.1f} bpm ({measured_text(est)})"
+            )
+            to = zs.zone.lower()
+            return Decision(
+                to,
+                reason,
+                texts.step_down_plain(delta, to),
+                hr_delta_bpm=delta,
+                evidence=level,
+                evidence_needed=needed,
+            )
 
-        def count(current: float, yes: bool, rate: float = 1.0) -> float:
-            # While tensing, a "no" only holds the timer: the bump is not evidence.
-            if yes:
-                return current + dt * rate
-            return current if tensing else 0.0
-
-        hr = est.hr_delta_bpm
-        hr_up = hr is None or hr >= cfg.step_down_hr_bpm
-        hr_calm = hr is None or hr <= cfg.calm_hr_margin_bpm
-        timers.above_s = count(timers.above_s, hr_up and judged > cfg.step_down_above)
-        timers.severe_s = count(timers.severe_s, hr_up and judged > cfg.severe_above)
+        hr_ref = None if est.hr_bpm is None else est.hr_bpm - ref
+        hr_calm = hr_ref is None or hr_ref <= cfg.calm_hr_margin_bpm
         calm = not tensing and arousal < cfg.step_up_below and hr_calm
         rate = cfg.hr_only_calm_rate if est.quality is Quality.HR_ONLY else 1.0
-        timers.calm_s = count(timers.calm_s, calm, rate)
-
-        zs = self.state
-        zone = zs.zone
-        since = now_s - zs.since_s
-        measured = measured_text(est)
-        if zone is not Zone.RED:
-            severe = _reached(timers.severe_s, cfg.severe_after_s)
-            if severe:
-                held = f"above {cfg.severe_above:.1f} for {timers.severe_s:.0f} s"
-            else:
-                held = f"above {cfg.step_down_above:.1f} for {timers.above_s:.0f} s"
-            reason = f"arousal {arousal:.1f} {held} ({measured})"
-            sustained = severe or _reached(timers.above_s, cfg.step_down_after_s)
-            if sustained and (zs.last_change == 0 or since >= cfg.dwell_s):
-                return Decision(zone.lower(), reason)
-            # Timers restart at each change, so this is severe_after_s after the last one.
-            if severe and zs.last_change > 0:
-                return Decision(zone.lower(), f"still climbing: {reason}")
+        if calm:
+            self._calm_s += dt * rate
+        elif not tensing:
+            self._calm_s = 0.0
         if (
-            zone is not Zone.GREEN
-            and _reached(timers.calm_s, cfg.step_up_after_s)
+            zs.zone is not Zone.GREEN
+            and _reached(self._calm_s, cfg.step_up_after_s)
             and since >= cfg.dwell_s
-            and (zone is not Zone.RED or since >= cfg.red_min_s)
+            and (zs.zone is not Zone.RED or since >= cfg.red_min_s)
         ):
+            to = zs.zone.higher()
             return Decision(
-                zone.higher(),
-                f"calm for {timers.calm_s:.0f} s: arousal {arousal:.1f} below"
-                f" {cfg.step_up_below:.1f} ({measured})",
+                to,
+                f"calm for {self._calm_s:.0f} s: arousal {arousal:.1f} below"
+                f" {cfg.step_up_below:.1f} ({measured_text(est)})",
+                texts.step_up_plain(to),
+                hr_delta_bpm=hr_ref,
             )
         return None
 
