@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING, NoReturn
 from biofeedback import BiofeedbackError, __version__
 
 if TYPE_CHECKING:
-    from biofeedback.models import Recording
+    from pathlib import Path
+
+    from biofeedback.models import Recording, StoredSession
     from biofeedback.mqtt import MqttPublisher
-    from biofeedback.review import History
+    from biofeedback.review import History, SessionSummary
+    from biofeedback.review.resonance import AssessmentEntry
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionResult
@@ -119,17 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a guided session",
         description="Run a guided session from a strap, the simulator, a file or a broker.",
     )
-    src = run.add_mutually_exclusive_group()
-    src.add_argument(
-        "--sim",
-        nargs="?",
-        const="calm",
-        metavar="SCENARIO",
-        help="simulated person (default scenario: calm)",
-    )
-    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
-    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
-    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    _add_session_options(run)
     run.add_argument(
         "--protocol",
         default="full",
@@ -153,25 +146,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="body regions to do by imagery only, e.g. lower-back,neck",
     )
-    run.add_argument("--headless", action="store_true", help="no dashboard; print events")
-    run.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
-    run.add_argument(
-        "--speed",
-        type=_speed,
-        default=1.0,
-        metavar="X|max",
-        help="simulator and replay only: X times real time, or max",
-    )
-    run.add_argument(
-        "--duration",
-        type=_positive_seconds,
-        metavar="S",
-        help="stop after S seconds of session time",
-    )
-    run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
-    run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
-    run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     run.set_defaults(handler=_cmd_run)
+
+    resonance = sub.add_parser(
+        "resonance",
+        help="find the breathing rate your heart answers most",
+        description=(
+            "A stepped resonance assessment: paced breathing from 6.5 down to 4.5 breaths"
+            " a minute, each rate scored on your heart's response. The result is recorded;"
+            " later sessions pace their slow breaths at your rate."
+        ),
+    )
+    _add_session_options(resonance)
+    resonance.add_argument(
+        "--rates",
+        default="6.5-4.5/0.5",
+        metavar="LIST",
+        help="breaths a minute to try, e.g. 6.5,6,5.5 or 6.5-4.5/0.5 (default)",
+    )
+    resonance.add_argument(
+        "--step",
+        type=_positive_seconds,
+        default=150.0,
+        metavar="S",
+        help="seconds at each rate (default 150; at least 60)",
+    )
+    resonance.set_defaults(handler=_cmd_resonance)
 
     review = sub.add_parser(
         "review",
@@ -208,6 +208,39 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
     monitor.set_defaults(handler=_cmd_monitor)
     return parser
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """Where a session's heartbeats come from and where its events go (run, resonance)."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument(
+        "--sim",
+        nargs="?",
+        const="calm",
+        metavar="SCENARIO",
+        help="simulated person (default scenario: calm)",
+    )
+    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
+    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
+    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    parser.add_argument("--headless", action="store_true", help="no dashboard; print events")
+    parser.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X|max",
+        help="simulator and replay only: X times real time, or max",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        metavar="S",
+        help="stop after S seconds of session time",
+    )
+    parser.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    parser.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
+    parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
 
 
 # --------------------------------------------------------------------------
@@ -259,12 +292,19 @@ async def _run(args: argparse.Namespace) -> int:
 
     from biofeedback.console import ConsoleSink
     from biofeedback.models import SessionInfo, Zone
+    from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.pacing.resonance_live import with_resonance
     from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
 
-    protocol = load_protocol(args.protocol, sides=args.sides)
+    # `biofeedback resonance` runs this same session with the assessment as its routine.
+    assessment: resonance_plan.AssessmentPlan | None = getattr(args, "assessment", None)
+    if assessment is not None:
+        protocol = resonance_plan.assessment_routine(assessment)
+    else:
+        protocol = load_protocol(args.protocol, sides=args.sides)
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
     imagery = check_regions(args.imagery.split(","))
@@ -279,14 +319,19 @@ async def _run(args: argparse.Namespace) -> int:
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
+        # Slow breaths at the person's own rate, once an assessment has found it.
+        rate_bpm = None if assessment is not None else _personal_rate(store, source.virtual)
+    yellow = load_protocol("breath-partial")
     controller = PacingController(
         protocol,
-        yellow=load_protocol("breath-partial"),
+        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
         red=load_protocol("passive-rest"),
+        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=imagery,
     )
+    estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
     # The recorder first: it hears every item before anything is shown.
@@ -305,9 +350,7 @@ async def _run(args: argparse.Namespace) -> int:
     if dashboard:
         from biofeedback.ui.app import SessionPlan
 
-        plan = SessionPlan(
-            source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
-        )
+        plan = SessionPlan(source, estimator, paced, clock, info, sinks, duration_s=args.duration)
         plan.title = protocol.title
         result = await _run_dashboard(plan)
         if result is None:
@@ -316,15 +359,57 @@ async def _run(args: argparse.Namespace) -> int:
     else:
         _end_on_sigterm()
         result = await run_session(
-            source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
+            source, estimator, paced, sinks, clock, info, duration_s=args.duration
         )
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
     if publisher is not None:
         print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
+    if assessment is not None and not args.json:
+        _print_assessment(db_path, result.session_id)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
+
+
+def _cmd_resonance(args: argparse.Namespace) -> int:
+    from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
+
+    args.assessment = AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step)
+    # The assessment is breathing only: no routine, zone or body-region choices.
+    args.protocol, args.zone, args.sides, args.imagery = "resonance", "auto", False, ""
+    return _cmd_run(args)
+
+
+def _personal_rate(store: Store, virtual: bool) -> float | None:
+    """The breathing rate of the latest assessment that found one with at least
+    medium confidence (a simulated heart's for simulated sessions only)."""
+    from biofeedback.pacing.resonance import confidence_label
+    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
+
+    for session in store.sessions():
+        if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
+            continue
+        found = assessment_in(store.load(session.session_id).events)
+        if (
+            found is not None
+            and found.best_rate_bpm is not None
+            and confidence_label(found.confidence) != "low"
+        ):
+            return found.best_rate_bpm
+    return None
+
+
+def _print_assessment(db_path: Path, session_id: str) -> None:
+    from biofeedback.review.resonance import assessment_in, format_assessment
+    from biofeedback.store import Store
+
+    with Store(db_path) as store:
+        found = assessment_in(store.load(session_id).events)
+    if found is None:
+        print("The assessment ended before its rates were done: nothing to score yet.")
+        return
+    print(format_assessment(found))
 
 
 def _end_on_sigterm() -> None:
@@ -537,7 +622,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
             with open_private(Path(target)) as fh:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
-    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    print(_summary_json(summary, recording) if args.json else _summary_text(summary, recording))
     for target in written:
         print(f"biofeedback review: wrote {target}", file=sys.stderr)
     return EXIT_OK
@@ -547,6 +632,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.review import resonance as resonance_review
     from biofeedback.store import resolve_db_path
 
     if resolve_db_path(args.db).exists():
@@ -555,17 +641,67 @@ def _cmd_history(args: argparse.Namespace) -> int:
     else:
         sessions = []
     history = review.build_history(sessions)
+    assessments = _assessments(args, sessions)
     if not args.json and _on_terminal():
         return _show_records(args, history=history)
-    print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    if args.json:
+        data = history.to_dict()
+        data["resonance"] = resonance_review.trend_json(assessments)
+        print(json.dumps(data, indent=2))
+    else:
+        print(review.format_history(history))
+        if assessments:
+            print(resonance_review.format_trend(assessments))
     return EXIT_OK
+
+
+def _assessments(
+    args: argparse.Namespace, sessions: Sequence[StoredSession]
+) -> list[AssessmentEntry]:
+    """Every recorded resonance assessment, newest first."""
+    from biofeedback.review import resonance as resonance_review
+
+    chosen = [s for s in sessions if s.protocol == resonance_review.ASSESSMENT_PROTOCOL]
+    if not chosen:
+        return []
+    found: list[AssessmentEntry] = []
+    with _existing_store(args) as store:
+        for session in chosen:
+            item = resonance_review.entry(session, store.load(session.session_id).events)
+            if item is not None:
+                found.append(item)
+    return found
 
 
 def _review_view(recording: Recording) -> ReviewView:
     from biofeedback import review
     from biofeedback.ui.records import ReviewView
 
-    return ReviewView(recording, review.format_summary(review.summarize(recording)))
+    return ReviewView(recording, _summary_text(review.summarize(recording), recording))
+
+
+def _summary_text(summary: SessionSummary, recording: Recording) -> str:
+    """The summary, and a resonance assessment's result when the session ran one."""
+    from biofeedback import review
+    from biofeedback.review.resonance import assessment_in, format_assessment
+
+    text = review.format_summary(summary)
+    found = assessment_in(recording.events)
+    return text if found is None else f"{text}\n\n{format_assessment(found)}"
+
+
+def _summary_json(summary: SessionSummary, recording: Recording) -> str:
+    import json
+
+    from biofeedback import review
+    from biofeedback.review.resonance import assessment_in, assessment_json
+
+    found = assessment_in(recording.events)
+    if found is None:
+        return review.summary_json(summary)
+    data = json.loads(review.summary_json(summary))
+    data["resonance"] = assessment_json(found)
+    return json.dumps(data, indent=2)
 
 
 def _show_records(

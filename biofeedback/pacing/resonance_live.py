@@ -237,13 +237,24 @@ def assessment_session(
     plan: AssessmentPlan | None = None,
 ) -> tuple[ResonanceEstimator, ResonanceController]:
     """An estimator and controller that run the stepped assessment and report it."""
-    tracker = ResonanceTracker(keep_all=True)
+    plan = plan or AssessmentPlan()
     controller = PacingController(
         assessment_routine(plan),
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
     )
+    return with_resonance(ArousalEstimator(), controller, assessment=plan)
+
+
+def with_resonance(
+    estimator: ArousalEstimator,
+    controller: PacingController,
+    *,
+    assessment: AssessmentPlan | None = None,
+) -> tuple[ResonanceEstimator, ResonanceController]:
+    """Any session with the live indicator; with ``assessment``, also its result."""
+    tracker = ResonanceTracker(keep_all=assessment is not None)
     return (
-        ResonanceEstimator(ArousalEstimator(), tracker),
-        ResonanceController(controller, tracker, assessment=True),
+        ResonanceEstimator(estimator, tracker),
+        ResonanceController(controller, tracker, assessment=assessment is not None),
     )

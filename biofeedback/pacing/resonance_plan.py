@@ -10,11 +10,12 @@ Out-breaths are at least as long as in-breaths (``in_share`` <= 0.5).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from biofeedback.models import SessionEvent, Step, StepEnded, StepKind, StepStarted, Zone
 from biofeedback.pacing.protocols import ProtocolError, Routine
 from biofeedback.pacing.resonance import RateWindow
+from biofeedback.pacing.rules import PacingConfig
 
 STEP_PREFIX = "resonance-"
 NAME = "resonance"
@@ -49,8 +50,9 @@ class AssessmentPlan:
 def breath_lengths(rate_bpm: float, in_share: float = 0.4) -> tuple[float, float]:
     """In- and out-breath seconds for ``rate_bpm`` breaths a minute."""
     period_s = 60.0 / rate_bpm
-    breath_in = round(period_s * in_share, 2)
-    return breath_in, round(period_s - breath_in, 2)
+    # Tenths of a second: a pacer a person can read, within 0.05 breaths a minute.
+    breath_in = round(period_s * in_share, 1)
+    return breath_in, round(period_s - breath_in, 1)
 
 
 def assessment_routine(plan: AssessmentPlan | None = None) -> Routine:
@@ -63,7 +65,7 @@ def assessment_routine(plan: AssessmentPlan | None = None) -> Routine:
                 f"{STEP_PREFIX}{rate:g}",
                 StepKind.BREATH,
                 f"Breathe with the pacer, {rate:g} breaths a minute: in for"
-                f" {breath_in:.1f}, out slowly for {breath_out:.1f}. Easy, no effort.",
+                f" {breath_in:g}, out slowly for {breath_out:g}. Easy, no effort.",
                 plan.step_s,
                 breath_in_s=breath_in,
                 breath_out_s=breath_out,
@@ -88,9 +90,14 @@ def rate_windows(events: Iterable[SessionEvent]) -> list[RateWindow]:
     windows: list[RateWindow] = []
     for event in events:
         if isinstance(event, StepStarted) and event.step.startswith(STEP_PREFIX):
-            if event.breath_in_s and event.breath_out_s:
-                rate = 60.0 / (event.breath_in_s + event.breath_out_s)
-                open_steps[event.step] = (round(rate, 2), event.t)
+            # The id names the rate exactly; the pacer's lengths are rounded.
+            try:
+                rate = float(event.step.removeprefix(STEP_PREFIX))
+            except ValueError:
+                if not (event.breath_in_s and event.breath_out_s):
+                    continue
+                rate = round(60.0 / (event.breath_in_s + event.breath_out_s), 2)
+            open_steps[event.step] = (rate, event.t)
         elif isinstance(event, StepEnded) and event.step in open_steps:
             rate, start = open_steps.pop(event.step)
             windows.append(RateWindow(rate, start, event.t))
@@ -119,3 +126,32 @@ def parse_rates(text: str) -> tuple[float, ...]:
 
 def rates_text(rates: Sequence[float]) -> str:
     return ", ".join(f"{r:g}" for r in rates)
+
+
+# --------------------------------------------------------------------------
+# Pacing at the personal rate
+
+
+def personal_config(rate_bpm: float, config: PacingConfig | None = None) -> PacingConfig:
+    """The session frame's slow breaths (opening and closing) at ``rate_bpm``."""
+    breath_in, breath_out = breath_lengths(rate_bpm)
+    return replace(config or PacingConfig(), breath_in_s=breath_in, breath_out_s=breath_out)
+
+
+def paced_routine(routine: Routine, rate_bpm: float) -> Routine:
+    """``routine`` with every paced breath step at ``rate_bpm`` (for breath-led
+    routines such as the Yellow one); other steps are left as they are."""
+    breath_in, breath_out = breath_lengths(rate_bpm)
+    steps = tuple(
+        replace(
+            step,
+            breath_in_s=breath_in,
+            breath_out_s=breath_out,
+            cue=f"Breathe with the pacer: in for {breath_in:g}, and out slowly for"
+            f" {breath_out:g}. No effort needed.",
+        )
+        if step.kind is StepKind.BREATH and step.breath_in_s is not None
+        else step
+        for step in routine.steps
+    )
+    return replace(routine, steps=steps)
