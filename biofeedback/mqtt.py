@@ -22,7 +22,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -358,9 +358,7 @@ class MqttPublisher:
                 await self._send_some(client)
             # Heart data is private: the state kept on the broker after the
             # session says how it ended, without the person's measurements.
-            final = replace(
-                self.tracker.state, hr_bpm=None, rmssd_ms=None, arousal=None, quality=None
-            )
+            final = self.tracker.state.without_measurements()
             await client.publish(self._state_topic, _dumps(final.to_dict()), qos=1, retain=True)
             await client.publish(self._status_topic, OFFLINE, qos=1, retain=True)
         finally:

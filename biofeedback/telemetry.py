@@ -19,6 +19,8 @@ from typing import Any
 from biofeedback.models import (
     Action,
     Estimate,
+    ResonanceAssessed,
+    ResonanceUpdate,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -69,6 +71,12 @@ class RunnerState:
     paused: bool = False
     decision: str | None = None
     ended: bool = False
+    # The live resonance indicator (an estimate over its window, see
+    # pacing/resonance_live.py) and the rate of an assessment in this session.
+    resonance_coherence: float | None = None
+    resonance_peak_bpm: float | None = None
+    resonance_swing_bpm: float | None = None
+    resonance_rate_bpm: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -78,6 +86,20 @@ class RunnerState:
                 value = None if math.isnan(value) else round(value, 3)
             out[name] = value
         return out
+
+    def without_measurements(self) -> RunnerState:
+        """The state to leave on the broker after the session: how it ended,
+        without the person's measurements (heart data is private)."""
+        return replace(
+            self,
+            hr_bpm=None,
+            rmssd_ms=None,
+            arousal=None,
+            quality=None,
+            resonance_coherence=None,
+            resonance_peak_bpm=None,
+            resonance_swing_bpm=None,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunnerState:
@@ -99,7 +121,17 @@ class RunnerState:
 
 
 _FLAGS = {"paused", "ended"}
-_NUMBERS = {"t", "hr_bpm", "rmssd_ms", "arousal", "step_left_s"}
+_NUMBERS = {
+    "t",
+    "hr_bpm",
+    "rmssd_ms",
+    "arousal",
+    "step_left_s",
+    "resonance_coherence",
+    "resonance_peak_bpm",
+    "resonance_swing_bpm",
+    "resonance_rate_bpm",
+}
 
 
 def finite_number(value: object) -> float | None:
@@ -153,6 +185,15 @@ class RunnerTracker:
                 zone=str(event.to_zone),
                 decision=f"{event.from_zone} to {event.to_zone}: {event.reason}",
             )
+        elif isinstance(event, ResonanceUpdate):
+            s = replace(
+                s,
+                resonance_coherence=event.coherence,
+                resonance_peak_bpm=event.peak_bpm,
+                resonance_swing_bpm=event.swing_bpm,
+            )
+        elif isinstance(event, ResonanceAssessed):
+            s = replace(s, resonance_rate_bpm=event.best_rate_bpm)
         elif isinstance(event, SignalLost | SignalRestored):
             s = replace(s, decision=event.reason)
         elif isinstance(event, UserActed):

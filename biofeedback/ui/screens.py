@@ -272,6 +272,9 @@ class SessionScreen(Screen[None]):
             parts.append(f"battery {state.battery_pct}%{low}")
         if state.quality is not None:
             parts.append(QUALITY_TEXT[state.quality])
+        resonance = _resonance_text(state)
+        if resonance:
+            parts.append(resonance)
         parts.append(clock_text(state.t_s))
         self._put("#status", " · ".join(parts))
 
@@ -358,6 +361,15 @@ def _ending_text(reason: str) -> str:
     if reason == "stopped by user":
         return "Stopped. What you did so far is saved."
     return f"The session has ended ({reason}). What you did so far is saved."
+
+
+def _resonance_text(state: SessionState) -> str:
+    """The live resonance indicator (once it has a reading, while the signal is good)."""
+    reading = state.resonance
+    live = state.quality is not Quality.NO_SIGNAL and state.signal_lost is None
+    if reading is None or reading.coherence is None or not live:
+        return ""
+    return f"resonance ≈{reading.coherence:.2f} (estimate, {reading.window_s:.0f} s)"
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from biofeedback.models import (
     HeartSample,
     Quality,
     Recording,
+    ResonanceAssessed,
+    ResonanceUpdate,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -138,6 +140,8 @@ class SessionState:
         self.contact: Contact | None = None
         self.battery_pct: int | None = None
         self.ended: SessionEnded | None = None
+        # The live resonance indicator: an estimate over its window.
+        self.resonance: ResonanceUpdate | None = None
         self.log: deque[LogEntry] = deque(maxlen=LOG_LINES)
         # Counts every note ever made, so a view can tell which are new.
         self.notes_total = 0
@@ -223,6 +227,10 @@ class SessionState:
             self._note(event.t, "baseline", f"Baseline: {_baseline_text(event)}.")
         elif isinstance(event, Advice):
             self._note(event.t, "advice", event.text)
+        elif isinstance(event, ResonanceUpdate):
+            self.resonance = event
+        elif isinstance(event, ResonanceAssessed):
+            self._note(event.t, "resonance", _assessed_text(event))
         elif isinstance(event, SessionEnded):
             self.ended = event
             self.paused_at_s = None
@@ -240,6 +248,15 @@ class SessionState:
     def _note(self, t_s: float, topic: str, text: str) -> None:
         self.log.append(LogEntry(t_s, topic, text))
         self.notes_total += 1
+
+
+def _assessed_text(event: ResonanceAssessed) -> str:
+    if event.best_rate_bpm is None:
+        return "Resonance: not enough clean data to tell your rate this time."
+    return (
+        f"Your heart swung most at {event.best_rate_bpm:g} breaths a minute"
+        f" (confidence {event.confidence_label})."
+    )
 
 
 def _baseline_text(event: Baseline) -> str:

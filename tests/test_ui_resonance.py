@@ -1,0 +1,35 @@
+"""The dashboard's live resonance indicator, on the real Textual app."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from biofeedback.models import ResonanceAssessed, ResonanceUpdate
+from biofeedback.pacing.resonance_live import assessment_session
+from biofeedback.pacing.resonance_plan import AssessmentPlan
+from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.state import SessionState
+from tests.ui_support import SteppedSource, step_to, stepped_plan
+
+
+async def test_the_status_line_shows_the_resonance_estimate_and_the_log_the_result() -> None:
+    source = SteppedSource()
+    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.0,), step_s=60.0))
+    plan = dataclasses.replace(stepped_plan(source), estimator=estimator, controller=controller)
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await step_to(pilot, source, 40)
+        assert "resonance" not in str(screen.query_one("#status").render())
+        screen = await step_to(pilot, source, 90)
+        status = str(screen.query_one("#status").render())
+        assert "resonance ≈" in status
+        assert "estimate, 64 s" in status
+
+
+def test_the_assessment_result_is_noted_in_the_log() -> None:
+    state = SessionState()
+    state.apply(ResonanceUpdate(70.0, 64.0, 0.82, 0.09, 5.4, 12.0))
+    assert state.resonance is not None
+    assert state.resonance.coherence == 0.82
+    state.apply(ResonanceAssessed(870.0, 5.3, 0.9, "high", 0.088))
+    assert "5.3 breaths a minute (confidence high)" in state.log[-1].text
