@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def _person(planted_bpm: float) -> SimulatedSource:
     return SimulatedSource(dataclasses.replace(calm, person=person), seed=7)
 
 
-def _hr_swing_bpm(source: SimulatedSource, events: list[SessionEvent], freq_hz: float) -> float:
+def _hr_swing_bpm(source: SimulatedSource, events: Sequence[SessionEvent], freq_hz: float) -> float:
     run = drive(source, 360.0, events)
     keep = run.beat_t_s > 90.0
     t, hr = run.beat_t_s[keep], 60000.0 / run.rr_ms[keep]
@@ -72,7 +73,7 @@ def test_every_scenario_states_its_planted_rate() -> None:
 
 @pytest.mark.parametrize("planted", [4.5, 6.5])
 def test_breathing_at_the_planted_rate_swings_heart_rate_most(planted: float) -> None:
-    swings = {}
+    swings: dict[float, float] = {}
     for rate in (4.5, 5.5, 6.5):
         paced = [step(0.0, StepKind.BREATH, breath=breath_lengths(rate))]
         swings[rate] = _hr_swing_bpm(_person(planted), paced, rate / 60.0)
