@@ -141,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="do arms and legs one side at a time (protocols that allow it)",
     )
     run.add_argument(
+        "--resonant",
+        action="store_true",
+        help="tense and release in gentle rounds at your resonance rhythm (0.1 Hz until assessed)",
+    )
+    run.add_argument(
         "--imagery",
         metavar="REGION[,REGION]",
         default="",
@@ -322,6 +327,8 @@ async def _run(args: argparse.Namespace) -> int:
         # Slow breaths at the person's own rate, once an assessment has found it.
         rate_bpm = None if assessment is not None else _personal_rate(store, source.virtual)
     yellow = load_protocol("breath-partial")
+    if getattr(args, "resonant", False):
+        protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
     controller = PacingController(
         protocol,
         yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),

@@ -243,3 +243,25 @@ def test_the_result_survives_the_record_and_rate_windows_read_back() -> None:
         events.append(StepEnded(t + 60.0, s.id, 60.0, "done"))
         t += 60.0
     assert rate_windows(events) == [RateWindow(6.0, 60.0, 120.0), RateWindow(5.0, 120.0, 180.0)]
+
+
+def test_resonant_contractions_pace_each_group_at_the_rate_then_settle() -> None:
+    from biofeedback.pacing.resonance_plan import resonant_contractions
+
+    back_care = load_protocol("back-care")
+    resonant = resonant_contractions(back_care, 6.0)
+    assert resonant.name == "back-care-resonant"
+    hips = [s for s in resonant.steps if s.region == "hips"]
+    assert [(s.kind, s.planned_s) for s in hips] == [
+        (StepKind.TENSE, 4.0),
+        (StepKind.RELEASE, 6.0),
+        (StepKind.TENSE, 4.0),
+        (StepKind.RELEASE, 6.0),
+        (StepKind.TENSE, 4.0),
+        (StepKind.RELEASE, 20.0),
+    ]
+    assert len({s.id for s in resonant.steps}) == len(resonant.steps)
+    breaths = [s for s in back_care.steps if s.kind is StepKind.BREATH]
+    assert [s for s in resonant.steps if s.kind is StepKind.BREATH] == breaths
+    with pytest.raises(ProtocolError, match="no contractions"):
+        resonant_contractions(load_protocol("breath-partial"))

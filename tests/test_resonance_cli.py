@@ -125,3 +125,22 @@ def test_bad_assessment_options_exit_2_with_one_line(
     assert len(lines) == 1, proc.stderr
     for word in words:
         assert word in lines[0]
+
+
+def test_resonant_back_care_runs_and_a_routine_without_contractions_is_refused(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "s.db")
+    proc = run_cli(
+        "run", "--sim", "--protocol", "back-care", "--resonant", "--headless", "--json",
+        "--speed", "max", "--duration", "120", "--db", db,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["protocol"] == "back-care-resonant"
+    tense = [e for e in events if e["type"] == "step_started" and e["kind"] == "tense"]
+    assert tense
+    assert all(e["planned_s"] == 4.0 for e in tense)
+    refused = run_cli("run", "--sim", "--protocol", "breath-partial", "--resonant", "--db", db)
+    assert refused.returncode == 2
+    assert "no contractions" in refused.stderr

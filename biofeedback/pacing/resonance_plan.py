@@ -155,3 +155,56 @@ def paced_routine(routine: Routine, rate_bpm: float) -> Routine:
         for step in routine.steps
     )
     return replace(routine, steps=steps)
+
+
+RESONANT_SUFFIX = "-resonant"
+RESONANT_CYCLES = 3
+
+
+def resonant_contractions(
+    routine: Routine, rate_bpm: float = 6.0, cycles: int = RESONANT_CYCLES
+) -> Routine:
+    """``routine`` with each tense-and-release done as gentle contractions in the
+    heart's resonance rhythm (Vaschillo et al. 2011: rhythmic tension at 0.1 Hz
+    swings heart rate as resonance breathing does): ``cycles`` rounds of 40 %
+    of a cycle gently engaged and 60 % let go (4 s and 6 s at 6 a minute), then
+    the routine's own release to settle."""
+    if not any(step.kind is StepKind.TENSE for step in routine.steps):
+        raise ProtocolError(f"routine {routine.name!r} has no contractions to pace")
+    tense_s, release_s = breath_lengths(rate_bpm)
+    steps: list[Step] = []
+    source = routine.steps
+    i = 0
+    while i < len(source):
+        step = source[i]
+        after = source[i + 1] if i + 1 < len(source) else None
+        if step.kind is not StepKind.TENSE or after is None or after.kind is not StepKind.RELEASE:
+            steps.append(step)
+            i += 1
+            continue
+        for k in range(cycles):
+            steps.append(
+                replace(
+                    step,
+                    id=f"{step.id}-{k + 1}",
+                    cue=step.cue if k == 0 else "Again, gently: only a trace of effort.",
+                    planned_s=tense_s,
+                )
+            )
+            if k < cycles - 1:
+                steps.append(
+                    replace(
+                        after,
+                        id=f"{after.id}-{k + 1}",
+                        cue=after.cue if k == 0 else "And let go.",
+                        planned_s=release_s,
+                    )
+                )
+        steps.append(after)
+        i += 2
+    return replace(
+        routine,
+        name=f"{routine.name}{RESONANT_SUFFIX}",
+        title=f"{routine.title}, resonant contractions",
+        steps=tuple(steps),
+    )
