@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from biofeedback.models import (
-    HeartSample,
     ResonanceAssessed,
     ResonanceUpdate,
     SessionEvent,
@@ -41,7 +40,8 @@ from biofeedback.pacing.resonance_plan import (
 from biofeedback.session import VirtualClock, run_session
 from simulators.scenario import load_scenario, scenario_names
 from simulators.source import SimulatedSource
-from tests.simulator_helpers import drive, load_rr, step, tense_release
+from tests.support.simulator import drive, load_rr, step, tense_release
+from tests.support.sinks import ListSink
 
 
 def _person(planted_bpm: float) -> SimulatedSource:
@@ -96,25 +96,10 @@ async def _assess(planted: float, seed: int, plan: AssessmentPlan) -> list[Sessi
     person = dataclasses.replace(calm.person, resonance_bpm=planted)
     source = SimulatedSource(dataclasses.replace(calm, person=person), seed=seed)
     estimator, controller = assessment_session(plan)
-    events: list[SessionEvent] = []
-
-    class Collect:
-        name = "collect"
-        queue_size = 100_000
-
-        async def start(self, info: SessionInfo) -> None:
-            return None
-
-        async def handle(self, item: SessionEvent | HeartSample) -> None:
-            if isinstance(item, SessionEvent):
-                events.append(item)
-
-        async def stop(self) -> None:
-            return None
-
+    sink = ListSink()
     info = SessionInfo("test", controller.protocol_name, "sim", 0.0)
-    await run_session(source, estimator, controller, [Collect()], VirtualClock(None), info)
-    return events
+    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    return sink.events
 
 
 def test_the_assessment_finds_the_planted_rate_in_a_small_sweep() -> None:

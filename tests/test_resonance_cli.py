@@ -4,21 +4,11 @@ history, and later sessions paced at the rate it found."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "biofeedback", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.support.cli import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +16,7 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     db = tmp_path_factory.mktemp("resonance") / "sessions.db"
     proc = run_cli(
         "resonance", "--sim", "--headless", "--json", "--speed", "max", "--rates", "6,5",
-        "--step", "90", "--db", str(db),
+        "--step", "90", "--db", str(db), timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return db, [json.loads(line) for line in proc.stdout.splitlines()]

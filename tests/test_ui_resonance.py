@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from biofeedback.models import ResonanceAssessed, ResonanceUpdate
-from biofeedback.pacing.resonance_live import assessment_session
-from biofeedback.pacing.resonance_plan import AssessmentPlan
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.state import SessionState
-from tests.ui_support import SteppedSource, step_to, stepped_plan
+from tests.support.ui import SteppedSource, step_to, stepped_plan
 
 
-async def test_the_status_line_shows_the_resonance_estimate_and_the_log_the_result() -> None:
+async def test_the_status_line_shows_the_resonance_estimate() -> None:
+    # Every session the CLI wires carries the live indicator.
     source = SteppedSource()
-    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.0,), step_s=60.0))
-    plan = dataclasses.replace(stepped_plan(source), estimator=estimator, controller=controller)
-    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    app = create_app(stepped_plan(source), DashboardSettings(reduced_motion=True))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await step_to(pilot, source, 40)
         assert "resonance" not in str(screen.query_one("#status").render())
