@@ -272,10 +272,11 @@ class SessionScreen(Screen[None]):
             parts.append(f"battery {state.battery_pct}%{low}")
         if state.quality is not None:
             parts.append(QUALITY_TEXT[state.quality])
+        parts.append(clock_text(state.t_s))
+        # Last: on a narrow screen it is the part that gets cut short.
         resonance = _resonance_text(state)
         if resonance:
             parts.append(resonance)
-        parts.append(clock_text(state.t_s))
         self._put("#status", " · ".join(parts))
 
     def _put(self, selector: str, text: str) -> None:
