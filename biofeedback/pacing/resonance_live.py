@@ -205,6 +205,9 @@ class ResonanceController:
         return self._seen(self.inner.stop(now_s, reason), now_s)
 
     def _seen(self, events: list[SessionEvent], now_s: float) -> list[SessionEvent]:
+        if not self.assessment:
+            return events
+        # The steps' events say when each rate ran.
         self._events += events
         if self.assessment and self.inner.finished and not self._assessed:
             self._assessed = True
