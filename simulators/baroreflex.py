@@ -16,12 +16,13 @@ direct RSA, whose gain grows as breathing slows) peaks at the person's planted
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 _TWO_PI = 2.0 * math.pi
-# Spontaneous breathing reference rate for the direct RSA gain (Hz).
+# Where the loop's natural rate is searched for, as multiples of the planted rate.
 _SEARCH_SPAN = (0.75, 1.35)
 _SEARCH_POINTS = 241
 
@@ -54,7 +55,7 @@ def total_swing_ms(
 
     ``lag_s`` is the loop's extra delay from being stepped once a beat (half
     a beat on average)."""
-    direct = rsa_ms * np.array([rsa_gain(f, rsa_corner_hz) for f in freq_hz])
+    direct = rsa_ms * (1.0 + (freq_hz / rsa_corner_hz) ** 2) ** -0.75
     direct /= rsa_gain(rsa_ref_hz, rsa_corner_hz)
     loop = baro_ms * band_pass(freq_hz, natural_hz, damping)
     loop = loop * np.exp(-1j * _TWO_PI * freq_hz * lag_s)
@@ -62,6 +63,7 @@ def total_swing_ms(
     return swing
 
 
+@functools.lru_cache(maxsize=256)
 def natural_hz_for(
     resonance_hz: float,
     *,
@@ -72,15 +74,17 @@ def natural_hz_for(
     baro_ms: float,
     lag_s: float,
 ) -> float:
-    """The loop's natural rate that puts the peak of the total swing at ``resonance_hz``."""
+    """The loop's natural rate that puts the peak of the total swing at ``resonance_hz``.
+
+    Cached: every simulated person of a scenario shares it."""
     if baro_ms <= 0:
         return resonance_hz
     freqs = np.linspace(0.4 * resonance_hz, 2.0 * resonance_hz, 1601)
-    best_hz, best_miss = resonance_hz, math.inf
-    for natural in np.linspace(*_SEARCH_SPAN, _SEARCH_POINTS) * resonance_hz:
+
+    def miss(natural: float) -> float:
         swing = total_swing_ms(
             freqs,
-            natural_hz=float(natural),
+            natural_hz=natural,
             damping=damping,
             rsa_ms=rsa_ms,
             rsa_corner_hz=rsa_corner_hz,
@@ -88,10 +92,10 @@ def natural_hz_for(
             baro_ms=baro_ms,
             lag_s=lag_s,
         )
-        miss = abs(float(freqs[int(np.argmax(swing))]) - resonance_hz)
-        if miss < best_miss:
-            best_hz, best_miss = float(natural), miss
-    return best_hz
+        return abs(float(freqs[int(np.argmax(swing))]) - resonance_hz)
+
+    candidates = np.linspace(*_SEARCH_SPAN, _SEARCH_POINTS) * resonance_hz
+    return min((float(c) for c in candidates), key=miss)
 
 
 class Baroreflex:
