@@ -20,10 +20,11 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from biofeedback import BiofeedbackError, __version__, practice_cli
 
 if TYPE_CHECKING:
-    from biofeedback.models import Recording
+    from biofeedback.models import Recording, StoredSession
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.practice.ratings import Ratings
-    from biofeedback.review import History
+    from biofeedback.review import History, SessionSummary
+    from biofeedback.review.resonance import AssessmentEntry
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
     from biofeedback.session import SessionPlan, SessionResult, Sink
@@ -132,17 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a guided session",
         description="Run a guided session from a strap, the simulator, a file or a broker.",
     )
-    src = run.add_mutually_exclusive_group()
-    src.add_argument(
-        "--sim",
-        nargs="?",
-        const="calm",
-        metavar="SCENARIO",
-        help="simulated person (default scenario: calm)",
-    )
-    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
-    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
-    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    _add_session_options(run)
     run.add_argument(
         "--protocol",
         default="full",
@@ -161,31 +152,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="do arms and legs one side at a time (protocols that allow it)",
     )
     run.add_argument(
+        "--resonant",
+        action="store_true",
+        help="tense and release in gentle rounds at your resonance rhythm (0.1 Hz until assessed)",
+    )
+    run.add_argument(
         "--imagery",
         metavar="REGION[,REGION]",
         default="",
         help="body regions to do by imagery only, e.g. lower-back,neck",
     )
-    run.add_argument("--headless", action="store_true", help="no dashboard; print events")
-    run.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
-    run.add_argument(
-        "--speed",
-        type=_speed,
-        default=1.0,
-        metavar="X|max",
-        help="simulator and replay only: X times real time, or max",
-    )
-    run.add_argument(
-        "--duration",
-        type=_positive_seconds,
-        metavar="S",
-        help="stop after S seconds of session time",
-    )
-    run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
-    run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
-    run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     practice_cli.add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
+
+    resonance = sub.add_parser(
+        "resonance",
+        help="find the breathing rate your heart answers most",
+        description=(
+            "A stepped resonance assessment: paced breathing from 6.5 down to 4.5 breaths"
+            " a minute, each rate scored on your heart's response. The result is recorded;"
+            " later sessions pace their slow breaths at your rate."
+        ),
+    )
+    _add_session_options(resonance)
+    resonance.add_argument(
+        "--rates",
+        default="6.5-4.5/0.5",
+        metavar="LIST",
+        help="breaths a minute to try, e.g. 6.5,6,5.5 or 6.5-4.5/0.5 (default)",
+    )
+    resonance.add_argument(
+        "--step",
+        type=_positive_seconds,
+        default=150.0,
+        metavar="S",
+        help="seconds at each rate (default 150; at least 60)",
+    )
+    resonance.set_defaults(handler=_cmd_resonance)
 
     review = sub.add_parser(
         "review",
@@ -233,6 +236,39 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
     monitor.set_defaults(handler=_cmd_monitor)
     return parser
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """Where a session's heartbeats come from and where its events go (run, resonance)."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument(
+        "--sim",
+        nargs="?",
+        const="calm",
+        metavar="SCENARIO",
+        help="simulated person (default scenario: calm)",
+    )
+    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
+    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
+    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    parser.add_argument("--headless", action="store_true", help="no dashboard; print events")
+    parser.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X|max",
+        help="simulator and replay only: X times real time, or max",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        metavar="S",
+        help="stop after S seconds of session time",
+    )
+    parser.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    parser.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
+    parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
 
 
 # --------------------------------------------------------------------------
@@ -297,13 +333,20 @@ def plan_session(
 
     from biofeedback.console import ConsoleSink
     from biofeedback.models import SessionInfo, Zone
+    from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.pacing.resonance_live import with_resonance
     from biofeedback.practice.noted import NotedController
     from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
-    protocol = load_protocol(args.protocol, sides=args.sides)
+    # `biofeedback resonance` runs this same session with the assessment as its routine.
+    assessment: resonance_plan.AssessmentPlan | None = getattr(args, "assessment", None)
+    if assessment is not None:
+        protocol = resonance_plan.assessment_routine(assessment)
+    else:
+        protocol = load_protocol(args.protocol, sides=args.sides)
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
     imagery = check_regions(args.imagery.split(","))
@@ -317,15 +360,27 @@ def plan_session(
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
-        # Gentler after a session of this routine that left the body more wired.
-        protocol, adaptation = practice_cli.adapt_routine(store, protocol, virtual=source.virtual)
+        # Slow breaths at the person's own rate, once an assessment has found it.
+        rate_bpm = None if assessment is not None else _personal_rate(store, source.virtual)
+        adaptation = None
+        if assessment is None:
+            # Gentler after a session of this routine that left the body more wired.
+            protocol, adaptation = practice_cli.adapt_routine(
+                store, protocol, virtual=source.virtual
+            )
+    yellow = load_protocol("breath-partial")
+    if getattr(args, "resonant", False):
+        protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
     controller = NotedController(
         protocol,
+        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
+        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=imagery,
-        notes=[adaptation.reason],
+        notes=[] if adaptation is None else [adaptation.reason],
     )
+    estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.
     chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
@@ -341,8 +396,8 @@ def plan_session(
     )
     return SessionPlan(
         source,
-        ArousalEstimator(),
-        controller,
+        estimator,
+        paced,
         clock,
         info,
         [*chosen, *sinks],
@@ -400,6 +455,8 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         for sink in plan.sinks:
             if isinstance(sink, MqttPublisher):
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
+    if getattr(args, "assessment", None) is not None and not args.json:
+        _print_assessment(args, result.session_id)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
@@ -408,6 +465,47 @@ def _start_run(protocol: str, db: str | None) -> int:
     """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
     argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
     return _cmd_run(build_parser().parse_args(argv))
+
+
+def _cmd_resonance(args: argparse.Namespace) -> int:
+    from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
+
+    args.assessment = AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step)
+    # The assessment is breathing only: no routine, zone or body-region choices.
+    args.protocol, args.zone, args.sides, args.imagery = "resonance", "auto", False, ""
+    # Ratings are for practice sessions, not for the assessment.
+    args.no_ratings, args.rate_before, args.rate_after = True, None, None
+    return _cmd_run(args)
+
+
+def _personal_rate(store: Store, virtual: bool) -> float | None:
+    """The breathing rate of the latest assessment that found one with at least
+    medium confidence (a simulated heart's for simulated sessions only)."""
+    from biofeedback.pacing.resonance import confidence_label
+    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
+
+    for session in store.sessions():
+        if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
+            continue
+        found = assessment_in(store.load(session.session_id).events)
+        if (
+            found is not None
+            and found.best_rate_bpm is not None
+            and confidence_label(found.confidence) != "low"
+        ):
+            return found.best_rate_bpm
+    return None
+
+
+def _print_assessment(args: argparse.Namespace, session_id: str) -> None:
+    from biofeedback.review.resonance import assessment_in, format_assessment
+
+    with _existing_store(args) as store:
+        found = assessment_in(store.load(session_id).events)
+    if found is None:
+        print("The assessment ended before its rates were done: nothing to score yet.")
+        return
+    print(format_assessment(found))
 
 
 # How each signal ends a session, as recorded.
@@ -660,10 +758,11 @@ def _cmd_review(args: argparse.Namespace) -> int:
             written.append(target)
     if "-" not in targets:
         if args.json:
-            data = {**summary.to_dict(), "ratings": session_ratings(summary, before, after)}
+            data = json.loads(_summary_json(summary, recording))
+            data["ratings"] = session_ratings(summary, before, after)
             print(json.dumps(data, indent=2))
         else:
-            print(review.format_summary(summary))
+            print(_summary_text(summary, recording))
             print(format_session_ratings(summary, before, after))
     for target in written:
         shown = "standard output" if target == "-" else target
@@ -717,6 +816,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.review import resonance as resonance_review
     from biofeedback.review.practice import format_practice_history
     from biofeedback.store import resolve_db_path
 
@@ -728,17 +828,39 @@ def _cmd_history(args: argparse.Namespace) -> int:
     else:
         sessions = []
     history = review.build_history(sessions)
+    assessments = _assessments(args, sessions)
     if not args.json and _on_terminal():
         return _show_records(args, history=history)
     if args.json:
         data = history.to_dict()
         data["practice"] = None if practice is None else practice.to_dict()
+        data["resonance"] = resonance_review.trend_json(assessments)
         print(json.dumps(data, indent=2))
     else:
         print(review.format_history(history))
         if practice is not None:
             print(format_practice_history(practice))
+        if assessments:
+            print(resonance_review.format_trend(assessments))
     return EXIT_OK
+
+
+def _assessments(
+    args: argparse.Namespace, sessions: Sequence[StoredSession]
+) -> list[AssessmentEntry]:
+    """Every recorded resonance assessment, newest first."""
+    from biofeedback.review import resonance as resonance_review
+
+    chosen = [s for s in sessions if s.protocol == resonance_review.ASSESSMENT_PROTOCOL]
+    if not chosen:
+        return []
+    found: list[AssessmentEntry] = []
+    with _existing_store(args) as store:
+        for session in chosen:
+            item = resonance_review.entry(session, store.load(session.session_id).events)
+            if item is not None:
+                found.append(item)
+    return found
 
 
 def _review_view(
@@ -749,8 +871,32 @@ def _review_view(
     from biofeedback.ui.records import ReviewView
 
     summary = review.summarize(recording)
-    text = review.format_summary(summary) + "\n" + format_session_ratings(summary, *ratings)
+    text = _summary_text(summary, recording) + "\n" + format_session_ratings(summary, *ratings)
     return ReviewView(recording, text)
+
+
+def _summary_text(summary: SessionSummary, recording: Recording) -> str:
+    """The summary, and a resonance assessment's result when the session ran one."""
+    from biofeedback import review
+    from biofeedback.review.resonance import assessment_in, format_assessment
+
+    text = review.format_summary(summary)
+    found = assessment_in(recording.events)
+    return text if found is None else f"{text}\n\n{format_assessment(found)}"
+
+
+def _summary_json(summary: SessionSummary, recording: Recording) -> str:
+    import json
+
+    from biofeedback import review
+    from biofeedback.review.resonance import assessment_in, assessment_json
+
+    found = assessment_in(recording.events)
+    if found is None:
+        return review.summary_json(summary)
+    data = json.loads(review.summary_json(summary))
+    data["resonance"] = assessment_json(found)
+    return json.dumps(data, indent=2)
 
 
 def _show_records(

@@ -62,5 +62,8 @@ def format_event(event: SessionEvent) -> str:
             continue  # fields added later stay quiet when unset
         if isinstance(value, float):
             value = f"{value:g}"
+        elif isinstance(value, tuple | list):
+            # Nested records (a resonance assessment's scores) are for --json.
+            value = f"<{len(value)}>"
         parts.append(f"{key}={value}")
     return f"{stamp}  {kind:<16} {' '.join(parts)}".rstrip()

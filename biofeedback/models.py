@@ -302,6 +302,36 @@ class Estimate(SessionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ResonanceUpdate(SessionEvent):
+    """The live resonance indicator: an estimate over the last ``window_s`` of
+    beats (see pacing/resonance_live.py). ``coherence`` is 0-1: the share of
+    heart-rate variation in one slow wave; ``peak_bpm`` that wave's rate in
+    breaths a minute; ``swing_bpm`` heart rate's peak-to-trough swing."""
+
+    type: ClassVar[str] = "resonance"
+    window_s: float
+    coherence: float | None
+    peak_hz: float | None
+    peak_bpm: float | None
+    swing_bpm: float | None
+    estimate: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ResonanceAssessed(SessionEvent):
+    """The result of a stepped resonance assessment: the rate this heart
+    answered most (breaths a minute), how sure, and every paced rate's scores
+    (dicts as ``pacing.resonance.RateScore.to_dict`` makes them)."""
+
+    type: ClassVar[str] = "resonance_assessed"
+    best_rate_bpm: float | None
+    confidence: float
+    confidence_label: str
+    peak_hz: float | None
+    scores: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded(SessionEvent):
     type: ClassVar[str] = "session_ended"
     session_id: str
@@ -325,6 +355,8 @@ EVENT_TYPES: Mapping[str, type[SessionEvent]] = {
         UserActed,
         Advice,
         Estimate,
+        ResonanceUpdate,
+        ResonanceAssessed,
         SessionEnded,
     )
 }
@@ -348,6 +380,10 @@ def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
     for name, enum in _ENUM_FIELDS.items():
         if name in kwargs and kwargs[name] is not None:
             kwargs[name] = enum(kwargs[name])
+    for name, value in kwargs.items():
+        # JSON has arrays only; events hold tuples.
+        if isinstance(value, list):
+            kwargs[name] = tuple(value)
     return cls(**kwargs)
 
 

@@ -30,6 +30,8 @@ from biofeedback.models import (
     Advice,
     Baseline,
     Estimate,
+    ResonanceAssessed,
+    ResonanceUpdate,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -77,6 +79,10 @@ class Progress:
         self.signal_lost: SignalLost | None = None
         self.decision: SessionEvent | None = None
         self.ended: SessionEnded | None = None
+        # The live resonance indicator (an estimate over its window) and an
+        # assessment's result.
+        self.resonance: ResonanceUpdate | None = None
+        self.assessed: ResonanceAssessed | None = None
 
     # -- what views read
 
@@ -142,6 +148,10 @@ class Progress:
             self.signal_lost = None
         elif isinstance(event, Baseline):
             self.baseline = event
+        elif isinstance(event, ResonanceUpdate):
+            self.resonance = event
+        elif isinstance(event, ResonanceAssessed):
+            self.assessed = event
         elif isinstance(event, SessionEnded):
             self.ended = event
             self.step_running = False

@@ -65,6 +65,12 @@ class RunnerState:
     paused: bool = False
     decision: str | None = None
     ended: bool = False
+    # The live resonance indicator (an estimate over its window, see
+    # pacing/resonance_live.py) and the rate of an assessment in this session.
+    resonance_coherence: float | None = None
+    resonance_peak_bpm: float | None = None
+    resonance_swing_bpm: float | None = None
+    resonance_rate_bpm: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -74,6 +80,20 @@ class RunnerState:
                 value = None if math.isnan(value) else round(value, 3)
             out[name] = value
         return out
+
+    def without_measurements(self) -> RunnerState:
+        """The state to leave on the broker after the session: how it ended,
+        without the person's measurements (heart data is private)."""
+        return replace(
+            self,
+            hr_bpm=None,
+            rmssd_ms=None,
+            arousal=None,
+            quality=None,
+            resonance_coherence=None,
+            resonance_peak_bpm=None,
+            resonance_swing_bpm=None,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunnerState:
@@ -95,7 +115,17 @@ class RunnerState:
 
 
 _FLAGS = {"paused", "ended"}
-_NUMBERS = {"t", "hr_bpm", "rmssd_ms", "arousal", "step_left_s"}
+_NUMBERS = {
+    "t",
+    "hr_bpm",
+    "rmssd_ms",
+    "arousal",
+    "step_left_s",
+    "resonance_coherence",
+    "resonance_peak_bpm",
+    "resonance_swing_bpm",
+    "resonance_rate_bpm",
+}
 
 
 def finite_number(value: object) -> float | None:
@@ -131,6 +161,7 @@ def runner_state(progress: Progress) -> RunnerState:
     started = progress.started
     estimate = progress.estimate
     step = progress.step if progress.step_running else None
+    resonance = progress.resonance
     if progress.ended is not None:
         decision: str | None = progress.ended.reason
     else:
@@ -150,6 +181,10 @@ def runner_state(progress: Progress) -> RunnerState:
         paused=progress.paused,
         decision=decision,
         ended=progress.ended is not None,
+        resonance_coherence=None if resonance is None else resonance.coherence,
+        resonance_peak_bpm=None if resonance is None else resonance.peak_bpm,
+        resonance_swing_bpm=None if resonance is None else resonance.swing_bpm,
+        resonance_rate_bpm=None if progress.assessed is None else progress.assessed.best_rate_bpm,
     )
 
 

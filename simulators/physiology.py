@@ -1,8 +1,9 @@
 """A beat-by-beat heart that hears the session's cues.
 
 Each beat's interval is the mean interval of the current heart rate, plus
-vagally mediated swings (respiratory sinus arrhythmia and beat-to-beat noise,
-both scaled by vagal tone) plus Mayer waves near 0.1 Hz. Heart rate is the
+vagally mediated swings (respiratory sinus arrhythmia, the baroreflex loop's
+resonance that breathing and tensing drive, and beat-to-beat noise, all scaled
+by vagal tone) plus Mayer waves near 0.1 Hz. Heart rate is the
 resting rate, lowered by a responder's settling over the session, raised by
 tensing (the pressor response), by arousal episodes (sympathetic drive) and by
 a slow random drift. Vagal tone wanders slowly, grows as a responder settles
@@ -33,6 +34,7 @@ from biofeedback.models import (
     StepStarted,
     UserActed,
 )
+from simulators.baroreflex import Baroreflex, natural_hz_for, rsa_gain
 from simulators.scenario import IDLE, Person, Scenario
 
 _TWO_PI = 2.0 * math.pi
@@ -44,6 +46,8 @@ _LF_PHASE_DIFFUSION = 0.25
 _WANDER_STEP_S = 0.5
 _WANDER_START_S = -2.0
 _MIN_HR_BPM = 35.0
+# Heart rate at which the baroreflex swing is ``Person.baro_ms``.
+_BARO_REF_HR_BPM = 66.0
 _MAX_HR_BPM = 190.0
 
 
@@ -116,7 +120,17 @@ class Heart:
         self._breath_normal = NormalDraws(np.random.default_rng(breath_seq))
         self._wander = _Wander(self.p, np.random.default_rng(wander_seq))
         p = self.p
-        self._rsa_norm = _rsa_gain(p.breath_rate_hz, p.rsa_corner_hz)
+        self._rsa_norm = rsa_gain(p.breath_rate_hz, p.rsa_corner_hz)
+        self.natural_hz = natural_hz_for(
+            p.resonance_bpm / 60.0,
+            damping=p.baro_damping,
+            rsa_ms=p.rsa_ms,
+            rsa_corner_hz=p.rsa_corner_hz,
+            rsa_ref_hz=p.breath_rate_hz,
+            baro_ms=p.baro_ms,
+            lag_s=30.0 / p.rest_hr_bpm,
+        )
+        self._baro = Baroreflex(self.natural_hz, p.baro_damping)
         self.activity = IDLE
         self._step: tuple[str, float | None, float | None] = (IDLE, None, None)
         self._paced: tuple[float, float] | None = None
@@ -184,18 +198,28 @@ class Heart:
         )
         hr = min(max(hr, _MIN_HR_BPM), _MAX_HR_BPM)
         pressor_share = self.pressor_bpm / p.pressor_bpm if p.pressor_bpm > 0 else 0.0
-        vagal = (
-            math.exp(wander.log_vagal)
-            * (1.0 + p.relax_rmssd_gain * relax)
-            * (1.0 - self.vagal_loss)
-            * (1.0 - p.pressor_vagal_drop * pressor_share)
-        )
+        # Arousal and tensing withdraw vagal tone from the whole heart; the
+        # wander and the session's settling only from its direct rhythms.
+        withdrawn = (1.0 - self.vagal_loss) * (1.0 - p.pressor_vagal_drop * pressor_share)
+        vagal = math.exp(wander.log_vagal) * (1.0 + p.relax_rmssd_gain * relax) * withdrawn
+        breath_shape, rsa_swing_ms = self._rsa()
+        # The loop moves heart rate by so many beats a minute: in RR terms its
+        # swing shrinks as the heart speeds up.
+        baro_ms = 0.5 * p.baro_ms * self._baro.output * (_BARO_REF_HR_BPM / hr) ** 2
         rr_ms = 60000.0 / hr
-        rr_ms += vagal * (self._rsa_ms() + p.noise_ms * self._normal())
+        # The loop's gain (baroreflex sensitivity) does not drift within a
+        # session; the wander stands for the uneven depth of unpaced breaths,
+        # so paced at one rate the loop's swing holds steady.
+        rr_ms += vagal * (0.5 * rsa_swing_ms * breath_shape + p.noise_ms * self._normal())
+        rr_ms += withdrawn * baro_ms
         rr_ms += p.lf_ms * math.sin(_TWO_PI * p.lf_hz * t + wander.lf_phase)
         rr_ms = max(rr_ms, 60000.0 / _MAX_HR_BPM)
 
         rr_s = rr_ms / 1000.0
+        # Tensing raises blood pressure and the reflex answers it about half a
+        # 0.1 Hz cycle later, so near resonance the loop swings heart rate up
+        # with each contraction (a negative drive shortens RR).
+        self._baro.step(breath_shape - p.baro_tension * pressor_share, rr_s)
         self._advance_breath(rr_s)
         self.hr_bpm = hr
         self.vagal = vagal
@@ -228,15 +252,16 @@ class Heart:
             rise if drive_loss > self.vagal_loss else fall
         )
 
-    def _rsa_ms(self) -> float:
-        """RR offset of the breathing cycle: shortest at the end of the in-breath."""
+    def _rsa(self) -> tuple[float, float]:
+        """Where the breathing cycle is (+1 at the start of the in-breath, -1 at its
+        end, when RR is shortest) and the direct RSA swing (ms) at this breath rate."""
         p = self.p
         period = self.breath_period_s
-        swing = p.rsa_ms * _rsa_gain(1.0 / period, p.rsa_corner_hz) / self._rsa_norm
+        swing = p.rsa_ms * rsa_gain(1.0 / period, p.rsa_corner_hz) / self._rsa_norm
         pos = self._breath_pos_s
         if pos < self._breath_in_s:
-            return 0.5 * swing * math.cos(math.pi * pos / self._breath_in_s)
-        return -0.5 * swing * math.cos(math.pi * (pos - self._breath_in_s) / self._breath_out_s)
+            return math.cos(math.pi * pos / self._breath_in_s), swing
+        return -math.cos(math.pi * (pos - self._breath_in_s) / self._breath_out_s), swing
 
     def _advance_breath(self, dt_s: float) -> None:
         self._breath_pos_s += dt_s
@@ -251,7 +276,3 @@ class Heart:
         p = self.p
         period = math.exp(p.breath_jitter * self._breath_normal()) / p.breath_rate_hz
         return period * _SPONTANEOUS_IN_SHARE, period * (1.0 - _SPONTANEOUS_IN_SHARE)
-
-
-def _rsa_gain(breath_hz: float, corner_hz: float) -> float:
-    return float((1.0 + (breath_hz / corner_hz) ** 2) ** -0.75)

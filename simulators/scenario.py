@@ -43,15 +43,28 @@ class Person:
     rest_hr_bpm: float = 66.0
     # Respiratory sinus arrhythmia at the spontaneous breathing rate; slower
     # breathing swings more, flattening out below ``rsa_corner_hz`` (Hirsch &
-    # Bishop 1981 found RSA about flat below ~0.1 Hz and falling above it).
+    # Bishop 1981 found RSA about flat below ~0.1 Hz and falling above it: most
+    # of that rise near 0.1 Hz is the baroreflex resonance below, so the
+    # direct part alone flattens out sooner).
     rsa_ms: float = 60.0
-    rsa_corner_hz: float = 0.1
+    rsa_corner_hz: float = 0.3
     breath_rate_hz: float = 0.25
     breath_jitter: float = 0.12
     # Mayer waves (~0.1 Hz blood-pressure rhythm) and beat-to-beat noise.
     lf_ms: float = 14.0
     lf_hz: float = 0.095
     noise_ms: float = 17.0
+    # Baroreflex resonance (Vaschillo et al. 2002, 2011): the blood-pressure loop
+    # rings at a personal rate. Breathing and muscle tension drive it, so breaths
+    # or contractions paced at ``resonance_bpm`` (per minute) swing heart rate
+    # most; this is the ground truth a resonance assessment should find. The
+    # loop adds up to ``baro_ms`` of RR swing when driven exactly at its rate,
+    # ``baro_damping`` sets how sharp the peak is, and ``baro_tension`` how
+    # strongly tensing drives it compared with breathing.
+    resonance_bpm: float = 5.5
+    baro_ms: float = 150.0
+    baro_damping: float = 0.1
+    baro_tension: float = 2.0
     # Slow wandering of heart rate and vagal tone (minutes).
     drift_hr_bpm: float = 2.7
     drift_tau_s: float = 45.0
@@ -341,6 +354,10 @@ _RANGES: Mapping[str, tuple[float, float, bool]] = {
     "missed": (0.0, 0.3, True),
     "extra": (0.0, 0.3, True),
     "ectopic": (0.0, 0.3, True),
+    # The planted resonance (breaths a minute) and how sharp its peak is.
+    "resonance_bpm": (2.0, 12.0, True),
+    "baro_damping": (0.02, 0.9, True),
+    "baro_tension": (0.0, 10.0, True),
 }
 
 

@@ -41,6 +41,10 @@ STATE_KEYS = {
     "paused",
     "decision",
     "ended",
+    "resonance_coherence",
+    "resonance_peak_bpm",
+    "resonance_swing_bpm",
+    "resonance_rate_bpm",
 }
 
 

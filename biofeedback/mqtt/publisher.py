@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import aiomqtt
 
@@ -257,4 +257,4 @@ class MqttPublisher:
 
 def _without_vitals(state: RunnerState) -> dict[str, object]:
     """The state as JSON, without the person's measurements."""
-    return replace(state, hr_bpm=None, rmssd_ms=None, arousal=None, quality=None).to_dict()
+    return state.without_measurements().to_dict()

@@ -284,6 +284,10 @@ class SessionScreen(Screen[None]):
         if state.quality is not None:
             parts.append(QUALITY_TEXT[state.quality])
         parts.append(clock_text(state.t_s))
+        # Last: on a narrow screen it is the part that gets cut short.
+        resonance = _resonance_text(state)
+        if resonance:
+            parts.append(resonance)
         self._put("#status", " · ".join(parts))
 
     def _put(self, selector: str, text: str) -> None:
@@ -369,6 +373,15 @@ def _ending_text(reason: str) -> str:
     if reason == "stopped by user":
         return "Stopped. What you did so far is saved."
     return f"The session has ended ({reason}). What you did so far is saved."
+
+
+def _resonance_text(state: SessionState) -> str:
+    """The live resonance indicator (once it has a reading, while the signal is good)."""
+    reading = state.resonance
+    live = state.quality is not Quality.NO_SIGNAL and state.signal_lost is None
+    if reading is None or reading.coherence is None or not live:
+        return ""
+    return f"resonance ≈{reading.coherence:.2f} (estimate, {reading.window_s:.0f} s)"
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from biofeedback.models import (
     HeartSample,
     Quality,
     Recording,
+    ResonanceAssessed,
+    ResonanceUpdate,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -202,6 +204,11 @@ class SessionState:
     def ended(self) -> SessionEnded | None:
         return self.progress.ended
 
+    @property
+    def resonance(self) -> ResonanceUpdate | None:
+        """The live resonance indicator: an estimate over its window."""
+        return self.progress.resonance
+
     # -- input
 
     def apply(self, item: UiItem) -> None:
@@ -237,12 +244,23 @@ class SessionState:
             self._note(event.t, "baseline", f"Baseline: {_baseline_text(event)}.")
         elif isinstance(event, Advice):
             self._note(event.t, "advice", event.text)
+        elif isinstance(event, ResonanceAssessed):
+            self._note(event.t, "resonance", _assessed_text(event))
         elif isinstance(event, SessionEnded):
             self._note(event.t, "end", f"Session ended: {event.reason}.")
 
     def _note(self, t_s: float, topic: str, text: str) -> None:
         self.log.append(LogEntry(t_s, topic, text))
         self.notes_total += 1
+
+
+def _assessed_text(event: ResonanceAssessed) -> str:
+    if event.best_rate_bpm is None:
+        return "Resonance: not enough clean data to tell your rate this time."
+    return (
+        f"Your heart swung most at {event.best_rate_bpm:g} breaths a minute"
+        f" (confidence {event.confidence_label})."
+    )
 
 
 def _baseline_text(event: Baseline) -> str:

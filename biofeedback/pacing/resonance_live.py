@@ -1,0 +1,263 @@
+"""Resonance during a session: the live indicator, and the assessment's result.
+
+``ResonanceTracker`` keeps the session's beats, cleaned as the estimator cleans
+them, and estimates over the last ``window_s`` (64 s) how much of heart rate's
+variation is one slow wave (coherence), that wave's rate and heart rate's
+swing. It is an estimate and says so in its event.
+
+``ResonanceEstimator`` and ``ResonanceController`` wrap the arousal estimator
+and the pacing controller so the loop needs nothing new: the estimator hands
+each sample to the tracker as well, and the controller adds a ``resonance``
+event every ``update_s`` (5 s) and, when the session ran an assessment, the
+``resonance_assessed`` result once its last step is over (or the session is
+stopped). Both stay pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from biofeedback.models import (
+    Action,
+    ArousalEstimate,
+    HeartSample,
+    ResonanceAssessed,
+    ResonanceUpdate,
+    SessionEvent,
+    SourceStatus,
+    Zone,
+)
+from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
+from biofeedback.pacing.buffers import Growable
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.pacing.resonance import (
+    RESAMPLE_HZ,
+    CleanBeats,
+    RateWindow,
+    assess,
+    confidence_label,
+    lf_spectrum,
+)
+from biofeedback.pacing.resonance_plan import AssessmentPlan, assessment_routine, rate_windows
+from biofeedback.pacing.rr_clean import RRCleaner
+
+WINDOW_S = 64.0
+UPDATE_S = 5.0
+# Coherence: power within this of the LF peak, over all power from 0.0033 to 0.4 Hz.
+_PEAK_HALF_WIDTH_HZ = 0.015
+_TOTAL_BAND_HZ = (0.0033, 0.4)
+
+
+class ResonanceTracker:
+    """Cleaned beats of the session so far, and the live estimate from them."""
+
+    def __init__(self, *, keep_all: bool = False, window_s: float = WINDOW_S) -> None:
+        self.window_s = window_s
+        self._keep_all = keep_all
+        self._cleaner = RRCleaner(EstimatorConfig().cleaner)
+        self._t = Growable()
+        self._nn = Growable()
+        self._raw_t = Growable()
+        self._flag = Growable()
+
+    def add_sample(self, sample: HeartSample) -> None:
+        if not sample.usable or not sample.rr_ms:
+            return
+        self._cleaner.push(np.asarray(sample.beat_t_s, float), np.asarray(sample.rr_ms, float))
+        chunk = self._cleaner.process()
+        self._t.extend(chunk.t_s)
+        self._nn.extend(chunk.nn_ms)
+        self._raw_t.extend(chunk.raw_t_s)
+        self._flag.extend((chunk.kind != 0).astype(float))
+        if not self._keep_all and len(self._t) > 4096:
+            self._forget_before(float(self._t.view[-1]) - 2.0 * self.window_s)
+
+    def _forget_before(self, t_s: float) -> None:
+        for times, values in ((self._t, self._nn), (self._raw_t, self._flag)):
+            count = int(np.searchsorted(times.view, t_s))
+            times.drop_front(count)
+            values.drop_front(count)
+
+    def beats(self) -> CleanBeats:
+        return CleanBeats(
+            self._t.view.copy(),
+            self._nn.view.copy(),
+            self._raw_t.view.copy(),
+            self._flag.view.astype(bool),
+        )
+
+    def reading(self, now_s: float) -> ResonanceUpdate:
+        t, nn = self._t.view, self._nn.view
+        inside = t >= now_s - self.window_s
+        t, nn = t[inside], nn[inside]
+        empty = ResonanceUpdate(now_s, self.window_s, None, None, None, None)
+        # Most of the window must hold beats, or the estimate says nothing.
+        if nn.size < 16 or float(np.sum(nn)) / 1000.0 < 0.75 * self.window_s:
+            return empty
+        grid = np.arange(t[0], t[-1], 1.0 / RESAMPLE_HZ)
+        if grid.size < 32:
+            return empty
+        hr = np.interp(grid, t, 60000.0 / nn)
+        hr = hr - np.polyval(np.polyfit(grid - grid[0], hr, 1), grid - grid[0])
+        coherence, peak_hz = _coherence(hr)
+        swing = float(np.percentile(hr, 95) - np.percentile(hr, 5))
+        return ResonanceUpdate(
+            now_s,
+            self.window_s,
+            None if coherence is None else round(coherence, 3),
+            None if peak_hz is None else round(peak_hz, 4),
+            None if peak_hz is None else round(peak_hz * 60.0, 2),
+            round(swing, 2),
+        )
+
+
+def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
+    _, peak_hz = lf_spectrum(hr)
+    if peak_hz is None:
+        return None, None
+    n = max(8192, hr.size)
+    taper = np.hanning(hr.size)
+    power = np.abs(np.fft.rfft(hr * taper, n=n)) ** 2
+    freqs = np.fft.rfftfreq(n, 1.0 / RESAMPLE_HZ)
+    total_band = (freqs >= _TOTAL_BAND_HZ[0]) & (freqs <= _TOTAL_BAND_HZ[1])
+    total = float(np.sum(power[total_band]))
+    if total <= 0:
+        return None, peak_hz
+    near = total_band & (np.abs(freqs - peak_hz) <= _PEAK_HALF_WIDTH_HZ)
+    return min(float(np.sum(power[near])) / total, 1.0), peak_hz
+
+
+class ResonanceEstimator:
+    """The arousal estimator, also handing every sample to the tracker."""
+
+    def __init__(self, inner: ArousalEstimator, tracker: ResonanceTracker) -> None:
+        self.inner = inner
+        self.tracker = tracker
+
+    def add_sample(self, sample: HeartSample) -> None:
+        self.inner.add_sample(sample)
+        self.tracker.add_sample(sample)
+
+    def estimate(self, now_s: float) -> ArousalEstimate:
+        return self.inner.estimate(now_s)
+
+
+class ResonanceController:
+    """The pacing controller plus the resonance events (see the module doc)."""
+
+    def __init__(
+        self,
+        inner: PacingController,
+        tracker: ResonanceTracker,
+        *,
+        assessment: bool = False,
+        update_s: float = UPDATE_S,
+    ) -> None:
+        self.inner = inner
+        self.tracker = tracker
+        self.assessment = assessment
+        self.update_s = update_s
+        self._next_update_s = tracker.window_s
+        self._events: list[SessionEvent] = []
+        self._assessed = False
+
+    # The loop's view of a controller, passed through.
+    @property
+    def zone(self) -> Zone:
+        return self.inner.zone
+
+    @property
+    def protocol_name(self) -> str:
+        return self.inner.protocol_name
+
+    @property
+    def finished(self) -> bool:
+        return self.inner.finished
+
+    @property
+    def end_reason(self) -> str:
+        return self.inner.end_reason
+
+    def start(self, now_s: float) -> list[SessionEvent]:
+        self._next_update_s = now_s + self.tracker.window_s
+        return self._seen(self.inner.start(now_s), now_s)
+
+    def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]:
+        events = self.inner.on_estimate(now_s, estimate)
+        if now_s >= self._next_update_s and not self.inner.finished:
+            self._next_update_s += self.update_s * max(
+                1, math.floor((now_s - self._next_update_s) / self.update_s) + 1
+            )
+            events = [*events, self.tracker.reading(now_s)]
+        return self._seen(events, now_s)
+
+    def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]:
+        return self._seen(self.inner.on_source_status(now_s, status), now_s)
+
+    def on_action(self, now_s: float, action: Action) -> list[SessionEvent]:
+        return self._seen(self.inner.on_action(now_s, action), now_s)
+
+    def stop(self, now_s: float, reason: str) -> list[SessionEvent]:
+        return self._seen(self.inner.stop(now_s, reason), now_s)
+
+    def _seen(self, events: list[SessionEvent], now_s: float) -> list[SessionEvent]:
+        if not self.assessment:
+            return events
+        # The steps' events say when each rate ran.
+        self._events += events
+        if self.assessment and self.inner.finished and not self._assessed:
+            self._assessed = True
+            events = [*events, self.result_event(now_s)]
+        return events
+
+    def windows(self) -> list[RateWindow]:
+        return rate_windows(self._events)
+
+    def result_event(self, now_s: float) -> ResonanceAssessed:
+        return assessed_event(now_s, self.tracker.beats(), self.windows())
+
+
+def assessed_event(
+    now_s: float, beats: CleanBeats, windows: Sequence[RateWindow]
+) -> ResonanceAssessed:
+    """The assessment of ``windows`` as an event for the record."""
+    result = assess(beats, windows)
+    return ResonanceAssessed(
+        now_s,
+        result.best_rate_bpm,
+        result.confidence,
+        confidence_label(result.confidence),
+        result.peak_hz,
+        tuple(score.to_dict() for score in result.scores),
+    )
+
+
+def assessment_session(
+    plan: AssessmentPlan | None = None,
+) -> tuple[ResonanceEstimator, ResonanceController]:
+    """An estimator and controller that run the stepped assessment and report it."""
+    plan = plan or AssessmentPlan()
+    controller = PacingController(
+        assessment_routine(plan),
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+    )
+    return with_resonance(ArousalEstimator(), controller, assessment=plan)
+
+
+def with_resonance(
+    estimator: ArousalEstimator,
+    controller: PacingController,
+    *,
+    assessment: AssessmentPlan | None = None,
+) -> tuple[ResonanceEstimator, ResonanceController]:
+    """Any session with the live indicator; with ``assessment``, also its result."""
+    tracker = ResonanceTracker(keep_all=assessment is not None)
+    return (
+        ResonanceEstimator(estimator, tracker),
+        ResonanceController(controller, tracker, assessment=assessment is not None),
+    )
