@@ -392,7 +392,7 @@ def plan_session(
         protocol=protocol.name,
         source=source.description,
         started_at_unix_s=time.time(),
-        extra={"adaptation": adaptation.to_dict()},
+        extra={} if adaptation is None else {"adaptation": adaptation.to_dict()},
     )
     return SessionPlan(
         source,
