@@ -1,0 +1,153 @@
+"""Every phrase a session can speak, known before it starts.
+
+The texts come from walking the real controller through the protocol in each
+zone (skipping from step to step), so whatever the controller can say is found
+here without a second copy of its words. A few short phrases belong to audio
+alone: the extension phrase and the announcement of the next group.
+
+Each phrase has an id (the name of its file in a voice folder) and a style:
+release cues are spoken slower and lower, as a breath out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from biofeedback.models import Action, Advice, SessionEvent, StepKind, StepStarted, Zone
+from biofeedback.pacing.controller import (
+    _OVERRUN_ADVICE,
+    _ZONE_ADVICE,
+    STOP_RULES,
+    PacingConfig,
+    PacingController,
+)
+from biofeedback.pacing.protocols import BODY_ORDER, Protocol, load_protocol
+
+EXTEND_RELEASE = "Stay with the release a little longer."
+EXTEND_REST = "Stay here a little longer. There is no hurry."
+EXTEND_SETTLE = "Keep breathing slowly, a little longer."
+YELLOW_ROUTINE = "breath-partial"
+RED_ROUTINE = "passive-rest"
+# A walk never needs more steps than this; it guards against a routine that repeats.
+_MAX_WALK_STEPS = 2000
+_WALK_STEP_S = 30.0
+
+
+class Style(StrEnum):
+    """How a phrase is voiced."""
+
+    PLAIN = "plain"
+    RELEASE = "release"  # drawn out and lower, on the out-breath
+    SOFT = "soft"  # quieter asides: extensions, the next group
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    id: str
+    text: str
+    style: Style = Style.PLAIN
+
+
+def next_group_text(region: str) -> str:
+    return f"Next, your {region.replace('-', ' ')}."
+
+
+def extension_text(kind: StepKind, step_id: str) -> str:
+    if step_id == "settle":
+        return EXTEND_SETTLE
+    return EXTEND_RELEASE if kind is StepKind.RELEASE else EXTEND_REST
+
+
+@dataclass(frozen=True)
+class PhraseBook:
+    """The phrases of one session's protocol, by text, and the region of each cue."""
+
+    phrases: Mapping[str, Phrase]
+    region_of_cue: Mapping[str, str]
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+    def __iter__(self) -> Iterator[Phrase]:
+        return iter(self.phrases.values())
+
+    def get(self, text: str) -> Phrase | None:
+        return self.phrases.get(text)
+
+
+def build_book(
+    protocol: Protocol,
+    *,
+    yellow: Protocol | None = None,
+    red: Protocol | None = None,
+    config: PacingConfig | None = None,
+) -> PhraseBook:
+    """Every phrase a session of ``protocol`` can speak."""
+    yellow = yellow or load_protocol(YELLOW_ROUTINE)
+    red = red or load_protocol(RED_ROUTINE)
+    phrases: dict[str, Phrase] = {}
+    regions: dict[str, str] = {}
+
+    def add(phrase_id: str, text: str, style: Style = Style.PLAIN) -> None:
+        phrases.setdefault(text, Phrase(_slug(phrase_id), text, style))
+
+    every_region = sorted(
+        {r for p in (protocol, yellow, red) for r in p.regions}, key=BODY_ORDER.index
+    )
+    for zone in Zone:
+        for imagery in ((), every_region):
+            for step in walk(protocol, yellow, red, zone, config, imagery):
+                style = Style.RELEASE if step.kind is StepKind.RELEASE else Style.PLAIN
+                add(f"{protocol.name}.{step.step}", step.cue, style)
+                if step.region is not None:
+                    regions.setdefault(step.cue, step.region)
+    for (low, high), text in _ZONE_ADVICE.items():
+        add(f"zone.{low.value}-{high.value}", text)
+    add("overrun", _OVERRUN_ADVICE)
+    add("stop-rules", STOP_RULES)
+    add("extend.release", EXTEND_RELEASE, Style.SOFT)
+    add("extend.rest", EXTEND_REST, Style.SOFT)
+    add("extend.settle", EXTEND_SETTLE, Style.SOFT)
+    for region in every_region:
+        add(f"next.{region}", next_group_text(region), Style.SOFT)
+    return PhraseBook(phrases, regions)
+
+
+def walk(
+    protocol: Protocol,
+    yellow: Protocol,
+    red: Protocol,
+    zone: Zone,
+    config: PacingConfig | None = None,
+    imagery: Iterable[str] = (),
+) -> list[StepStarted]:
+    """Every step a session started in ``zone`` runs, by skipping through it."""
+    controller = PacingController(
+        protocol,
+        yellow=yellow,
+        red=red,
+        config=config,
+        start_zone=zone,
+        imagery_regions=imagery,
+    )
+    events: list[SessionEvent] = list(controller.start(0.0))
+    t_s = 0.0
+    # Skipping in big strides runs the session past its budget, so a fallback
+    # routine that would repeat gives way to the closing.
+    for _ in range(_MAX_WALK_STEPS):
+        if controller.finished:
+            break
+        t_s += _WALK_STEP_S
+        events += controller.on_action(t_s, Action.SKIP)
+    return [e for e in events if isinstance(e, StepStarted)]
+
+
+def advice_texts(events: Iterable[SessionEvent]) -> list[str]:
+    return [e.text for e in events if isinstance(e, Advice)]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
