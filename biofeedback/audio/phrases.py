@@ -33,7 +33,7 @@ YELLOW_ROUTINE = "breath-partial"
 RED_ROUTINE = "passive-rest"
 # A walk never needs more steps than this; it guards against a routine that repeats.
 _MAX_WALK_STEPS = 2000
-_WALK_STEP_S = 30.0
+_WALK_STEP_S = 600.0
 
 
 class Style(StrEnum):
@@ -135,12 +135,14 @@ def walk(
     )
     events: list[SessionEvent] = list(controller.start(0.0))
     t_s = 0.0
-    # Skipping in big strides runs the session past its budget, so a fallback
-    # routine that would repeat gives way to the closing.
-    for _ in range(_MAX_WALK_STEPS):
+    # Small strides first, so the budget leaves every step in; then big ones
+    # run it past its budget, so a fallback routine that would repeat while
+    # the protocol waits gives way to the closing.
+    small = len(protocol.steps) + len(yellow.steps) + len(red.steps) + 10
+    for n in range(_MAX_WALK_STEPS):
         if controller.finished:
             break
-        t_s += _WALK_STEP_S
+        t_s += 1.0 if n < small else _WALK_STEP_S
         events += controller.on_action(t_s, Action.SKIP)
     return [e for e in events if isinstance(e, StepStarted)]
 

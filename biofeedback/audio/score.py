@@ -40,6 +40,8 @@ Samples = npt.NDArray[np.float32]
 GAP_S = 0.4
 # The next group is announced this long before the release's planned end.
 ANNOUNCE_LEAD_S = 1.5
+# Speech cut by newer speech falls silent this long before it, so the two are heard apart.
+CUT_LEAD_S = 0.1
 # Clips that ended this long ago are forgotten.
 _KEEP_S = 5.0
 
@@ -246,9 +248,10 @@ class Score:
 
     def _cut_speech(self, t_s: float, keep_from: float) -> None:
         """Cut speech still sounding at ``t_s`` that began before ``keep_from``."""
+        stop_s = t_s if math.isinf(keep_from) else t_s - CUT_LEAD_S
         self.clips = [
-            replace(c, stop_s=t_s)
-            if c.kind is Kind.SPEECH and c.start_s < keep_from and c.end_s > t_s
+            replace(c, stop_s=max(stop_s, c.start_s))
+            if c.kind is Kind.SPEECH and c.start_s < keep_from and c.end_s > stop_s
             else c
             for c in self.clips
         ]
