@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, NoReturn
 from biofeedback import BiofeedbackError, __version__
 
 if TYPE_CHECKING:
+    from biofeedback.audio.setup import AudioPlan
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
+    from biofeedback.pacing.protocols import Protocol
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -169,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after S seconds of session time",
     )
     run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    run.add_argument(
+        "--audio",
+        choices=["on", "off", "tones"],
+        help="spoken cues, breath tones and bells; tones: no speech (default: on, or [audio])",
+    )
+    run.add_argument(
+        "--audio-out",
+        metavar="FILE.wav",
+        help="also write the session's sound to a WAV file in session time (any --speed)",
+    )
     run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
     run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     run.set_defaults(handler=_cmd_run)
@@ -273,6 +285,13 @@ async def _run(args: argparse.Namespace) -> int:
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
+    audio = _audio_plan(args, protocol, real_time=not source.virtual or args.speed == 1.0)
+    if audio.speech and args.sim is not None:
+        from simulators.source import SimulatedSource
+
+        assert isinstance(source, SimulatedSource)
+        # The simulated person hears each cue when it has been said.
+        source.listen = audio.heard_after
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
     db_path = resolve_db_path(args.db)
@@ -293,6 +312,7 @@ async def _run(args: argparse.Namespace) -> int:
     sinks: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
         sinks.append(ConsoleSink(as_json=args.json))
+    sinks += audio.sinks
     publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
     if publisher is not None:
         sinks.append(publisher)
@@ -309,6 +329,7 @@ async def _run(args: argparse.Namespace) -> int:
             source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
         )
         plan.title = protocol.title
+        plan.sound = audio.player
         result = await _run_dashboard(plan)
         if result is None:
             return EXIT_OK
@@ -325,6 +346,24 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
+
+
+def _audio_plan(args: argparse.Namespace, protocol: Protocol, *, real_time: bool) -> AudioPlan:
+    from pathlib import Path
+
+    from biofeedback import config
+    from biofeedback.audio.setup import prepare
+
+    plan = prepare(
+        protocol,
+        config.load().audio,
+        mode=args.audio,
+        out_path=Path(args.audio_out) if args.audio_out else None,
+        real_time=real_time,
+    )
+    for note in plan.notes:
+        print(f"biofeedback: {note}", file=sys.stderr)
+    return plan
 
 
 def _end_on_sigterm() -> None:

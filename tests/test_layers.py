@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("textual", "aiomqtt", "bleak")
+HEAVY = ("textual", "aiomqtt", "bleak", "miniaudio")
 
 
 def loaded_after(import_line: str, names: tuple[str, ...]) -> list[str]:

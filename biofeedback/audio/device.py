@@ -40,6 +40,7 @@ class DeviceStats:
     frames: int = 0
     underruns: int = 0
     busy_s: float = 0.0
+    peak: float = 0.0
     last_callback_s: float = 0.0
 
 
@@ -90,6 +91,8 @@ class Device:
             except Exception:  # a bad block is silence, never a dead stream
                 block = np.zeros(frames, dtype=np.float32)
             stats.callbacks += 1
+            if len(block):
+                stats.peak = max(stats.peak, float(np.abs(block).max()))
             stats.frames += frames
             stats.last_callback_s = began
             stats.busy_s += time.perf_counter() - began

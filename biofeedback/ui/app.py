@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -54,6 +54,16 @@ class SessionPlan:
     actions: ActionInbox = field(default_factory=ActionInbox)
     duration_s: float | None = None
     title: str = ""
+    # The session's sound, when it has any: the mute and volume keys reach it here.
+    sound: SoundControl | None = None
+
+
+class SoundControl(Protocol):
+    """What the dashboard may do to the session's sound (the audio sink's player)."""
+
+    def toggle_mute(self) -> bool: ...
+
+    def change_volume(self, steps: int) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,9 @@ class BiofeedbackApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("v", "mute", "Sound", show=False, id="audio.mute"),
+        Binding("plus,equals_sign", "volume(1)", "Louder", show=False, id="audio.louder"),
+        Binding("minus", "volume(-1)", "Softer", show=False, id="audio.softer"),
     ]
 
     def __init__(
@@ -105,6 +118,20 @@ class BiofeedbackApp(App[None]):
         self.paired: StrapChosen | None = None
         # Why the app ended on its own (a source or a scan failed), for the CLI to report.
         self.error: BaseException | None = None
+
+    def action_mute(self) -> None:
+        sound = self.plan.sound if self.plan is not None else None
+        if sound is None:
+            self.notify("This session has no sound.")
+            return
+        self.notify("Sound off." if sound.toggle_mute() else "Sound on.")
+
+    def action_volume(self, steps: int) -> None:
+        sound = self.plan.sound if self.plan is not None else None
+        if sound is None:
+            self.notify("This session has no sound.")
+            return
+        self.notify(f"Volume {round(sound.change_volume(steps) * 100)} %.")
 
     @property
     def reduced_motion(self) -> bool:
