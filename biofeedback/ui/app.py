@@ -92,8 +92,8 @@ class BiofeedbackApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
-        Binding("v", "mute", "Sound", show=False, id="audio.mute"),
-        Binding("plus,equals_sign", "volume(1)", "Louder", show=False, id="audio.louder"),
+        Binding("v", "mute", "Sound on/off", show=False, id="audio.mute"),
+        Binding("plus", "volume(1)", "Louder", show=False, id="audio.louder"),
         Binding("minus", "volume(-1)", "Softer", show=False, id="audio.softer"),
     ]
 
