@@ -2,8 +2,8 @@
 
 It only listens: events come in through its queue like any sink's, and it
 never calls back into the controller. The ``Player`` maps session time onto the
-sound card's frames (anchored on the first event and kept within a tenth of a
-second after); an event that reaches it after its moment has been rendered is
+sound card's frames (anchored on the first event and kept within a block and a
+half after); an event that reaches it after its moment has been rendered is
 placed at the first frame not yet rendered, so its sound is late by at most a
 block, never clipped.
 """
@@ -24,8 +24,10 @@ from biofeedback.audio.mixer import render
 from biofeedback.audio.score import Schedule, Score
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 
-# Session time and the card's frames may part by this much before re-anchoring.
-DRIFT_S = 0.1
+# Session time and the card's frames may part by this much before re-anchoring:
+# a block and a half. Between two blocks they part by up to one block; more
+# means the card ran ahead (it fills its buffer at the start) or fell behind.
+DRIFT_S = 0.045
 # The last bell is let ring this long at most once the session has ended.
 TAIL_MAX_S = 4.0
 VOLUME_STEP = 0.1
