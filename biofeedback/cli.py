@@ -216,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     protocols.add_argument("--json", action="store_true")
     protocols.set_defaults(handler=_cmd_protocols)
 
+    phrases = sub.add_parser(
+        "phrases",
+        help="what a protocol can say: phrase ids (voice folder file names) and texts",
+    )
+    phrases.add_argument("--protocol", default="full", metavar="NAME")
+    phrases.add_argument("--sides", action="store_true")
+    phrases.set_defaults(handler=_cmd_phrases)
+
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
     monitor.set_defaults(handler=_cmd_monitor)
@@ -250,6 +258,15 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
         else:
             sides = "  (--sides)" if p.has_sides else ""
             print(f"{p.name:<18} {p.zone:<7} {session_s / 60:4.1f} min  {p.title}{sides}")
+    return EXIT_OK
+
+
+def _cmd_phrases(args: argparse.Namespace) -> int:
+    from biofeedback.audio.phrases import build_book
+    from biofeedback.pacing.protocols import load_protocol
+
+    for phrase in build_book(load_protocol(args.protocol, sides=args.sides)):
+        print(f"{phrase.id}.wav\t{phrase.text}")
     return EXIT_OK
 
 

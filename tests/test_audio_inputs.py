@@ -182,3 +182,12 @@ async def test_the_live_sink_plays_a_cue_on_the_null_backend() -> None:
     assert player.muted
     assert player.change_volume(+2) == 0.7
     assert not player.muted
+
+
+def test_phrases_lists_one_file_name_per_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["phrases", "--protocol", "full", "--sides"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    names = [name for name, _ in rows]
+    assert len(names) == len(set(names)) > 50
+    assert [n for n in names if n.endswith(".settle.wav")] == ["full.settle.wav"]
+    assert "session.stop-rules.wav" in names

@@ -91,8 +91,26 @@ def build_book(
     phrases: dict[str, Phrase] = {}
     regions: dict[str, str] = {}
 
+    ids: set[str] = set()
+
     def add(phrase_id: str, text: str, style: Style = Style.PLAIN) -> None:
-        phrases.setdefault(text, Phrase(_slug(phrase_id), text, style))
+        if text in phrases:
+            return
+        base = unique = _slug(phrase_id)
+        n = 1
+        while unique in ids:  # one file name per text, always
+            n += 1
+            unique = f"{base}-{n}"
+        ids.add(unique)
+        phrases[text] = Phrase(unique, text, style)
+
+    def origin(step_id: str) -> str:
+        bare = step_id.removesuffix("-imagery")
+        for routine in (yellow, red):
+            if any(s.id == bare for s in routine.steps):
+                return routine.name
+        # The protocol's own steps, and the frame (its settle and closing words).
+        return protocol.name
 
     every_region = sorted(
         {r for p in (protocol, yellow, red) for r in p.regions}, key=BODY_ORDER.index
@@ -101,13 +119,13 @@ def build_book(
         for imagery in ((), every_region):
             for step in walk(protocol, yellow, red, zone, config, imagery):
                 style = Style.RELEASE if step.kind is StepKind.RELEASE else Style.PLAIN
-                add(f"{protocol.name}.{step.step}", step.cue, style)
+                add(f"{origin(step.step)}.{step.step}", step.cue, style)
                 if step.region is not None:
                     regions.setdefault(step.cue, step.region)
     for (low, high), text in _ZONE_ADVICE.items():
         add(f"zone.{low.value}-{high.value}", text)
-    add("overrun", _OVERRUN_ADVICE)
-    add("stop-rules", STOP_RULES)
+    add("session.overrun", _OVERRUN_ADVICE)
+    add("session.stop-rules", STOP_RULES)
     add("extend.release", EXTEND_RELEASE, Style.SOFT)
     add("extend.rest", EXTEND_REST, Style.SOFT)
     add("extend.settle", EXTEND_SETTLE, Style.SOFT)
