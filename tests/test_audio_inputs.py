@@ -189,5 +189,5 @@ def test_phrases_lists_one_file_name_per_text(capsys: pytest.CaptureFixture[str]
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     names = [name for name, _ in rows]
     assert len(names) == len(set(names)) > 50
-    assert [n for n in names if n.endswith(".settle.wav")] == ["full.settle.wav"]
+    assert "full.settle.wav" in names
     assert "session.stop-rules.wav" in names
