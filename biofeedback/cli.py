@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
-    from biofeedback.pacing.protocols import Protocol
+    from biofeedback.pacing.protocols import Routine
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -365,7 +365,7 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
-def _audio_plan(args: argparse.Namespace, protocol: Protocol, *, real_time: bool) -> AudioPlan:
+def _audio_plan(args: argparse.Namespace, protocol: Routine, *, real_time: bool) -> AudioPlan:
     from pathlib import Path
 
     from biofeedback import config

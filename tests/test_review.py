@@ -15,7 +15,8 @@ from biofeedback.models import Action, Zone
 from biofeedback.review import (
     CHANGE_TYPES,
     build_history,
-    correct_rr,
+    clean_rr,
+    flagged_share,
     format_summary,
     summarize,
 )
@@ -180,21 +181,51 @@ def test_exports_are_private_and_complete(
     beats = [r for s in rec.samples for r in s.rr_ms]
     assert raw == pytest.approx(beats, abs=5e-4)
     corrected, _ = read_rr_file(files["--rr-corrected"])
-    assert len(corrected) == len(raw)
-    assert corrected == pytest.approx(correct_rr(beats)[0].tolist(), abs=5e-4)
+    cleaned = clean_rr(beats, rec.beat_t_s)
+    assert corrected == pytest.approx(cleaned.nn_ms.tolist(), abs=5e-4)
+    # The time base is kept: the corrected beats span the raw ones.
+    assert sum(corrected) == pytest.approx(sum(raw), rel=0.01)
 
 
 def test_correction_flags_the_ectopic_pairs_of_a_real_recording(shared_rr: Path) -> None:
     rr, _ = read_rr_file(shared_rr / "polar_h10_pvc_isolated_rr.csv")
-    corrected, flagged = correct_rr(rr)
+    cleaned = clean_rr(rr)
+    flagged = set(np.flatnonzero(cleaned.kind != 0))
     # tests/data/rr/README.md: premature beats at 6-7, 24-25, 32-33, 34-35, 37-38.
     pvc = {6, 7, 24, 25, 32, 33, 34, 35, 37, 38}
-    assert set(np.flatnonzero(flagged)) <= pvc
-    assert len(set(np.flatnonzero(flagged))) >= 8
-    assert float(np.max(np.abs(np.diff(corrected)))) < 200.0
+    assert flagged <= pvc
+    assert len(flagged) >= 8
+    assert float(np.max(np.abs(np.diff(cleaned.nn_ms)))) < 200.0
 
     calm, _ = read_rr_file(shared_rr / "polar_h10_slow_breathing_rr.csv")
-    assert correct_rr(calm)[1].mean() < 0.01
+    assert flagged_share(clean_rr(calm)) < 0.01
+
+
+def test_review_artifact_rate_is_what_the_session_measured(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    """The review cleans beats with the live estimator's cleaner, so its share of
+    corrected beats agrees with the rates the session reported every second."""
+    db, emitted = replayed
+    with Store(db) as store:
+        rec = store.load(emitted[0]["session_id"])
+    summary = summarize(rec)
+    assert summary.artifact_rate == flagged_share(clean_rr(rec.rr_ms, rec.beat_t_s))
+    rates = [
+        e["artifact_rate"]
+        for e in emitted
+        if e["type"] == "estimate" and e["quality"] != "no_signal"
+    ]
+    # The printed rates are rounded to 3 decimals.
+    assert summary.measured_artifact_rate == pytest.approx(float(np.mean(rates)), abs=1e-3)
+    assert summary.peak_artifact_rate == pytest.approx(max(rates), abs=1e-3)
+    # A whole-record share and a mean of one-minute shares differ only at the edges.
+    assert summary.artifact_rate == pytest.approx(summary.measured_artifact_rate, abs=0.01)
+    assert summary.peak_artifact_rate is not None
+    text = format_summary(summary)
+    assert f"{100 * summary.peak_artifact_rate:.1f} % at worst" in text
+    data = summary.to_dict()
+    assert data["measured_artifact_rate"] == pytest.approx(np.mean(rates), abs=1e-3)
 
 
 def test_history_lists_sessions_newest_first_with_trends(tmp_path: Path) -> None:

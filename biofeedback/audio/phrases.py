@@ -17,14 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from biofeedback.models import Action, Advice, SessionEvent, StepKind, StepStarted, Zone
-from biofeedback.pacing.controller import (
-    _OVERRUN_ADVICE,
-    _ZONE_ADVICE,
-    STOP_RULES,
-    PacingConfig,
-    PacingController,
-)
-from biofeedback.pacing.protocols import BODY_ORDER, Protocol, load_protocol
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
+from biofeedback.pacing.rules import PacingConfig
+from biofeedback.pacing.texts import OVERRUN_ADVICE, STOP_RULES, ZONE_ADVICE
 
 EXTEND_RELEASE = "Stay with the release a little longer."
 EXTEND_REST = "Stay here a little longer. There is no hurry."
@@ -79,10 +75,10 @@ class PhraseBook:
 
 
 def build_book(
-    protocol: Protocol,
+    protocol: Routine,
     *,
-    yellow: Protocol | None = None,
-    red: Protocol | None = None,
+    yellow: Routine | None = None,
+    red: Routine | None = None,
     config: PacingConfig | None = None,
 ) -> PhraseBook:
     """Every phrase a session of ``protocol`` can speak."""
@@ -122,9 +118,9 @@ def build_book(
                 add(f"{origin(step.step)}.{step.step}", step.cue, style)
                 if step.region is not None:
                     regions.setdefault(step.cue, step.region)
-    for (low, high), text in _ZONE_ADVICE.items():
+    for (low, high), text in ZONE_ADVICE.items():
         add(f"zone.{low.value}-{high.value}", text)
-    add("session.overrun", _OVERRUN_ADVICE)
+    add("session.overrun", OVERRUN_ADVICE)
     add("session.stop-rules", STOP_RULES)
     add("extend.release", EXTEND_RELEASE, Style.SOFT)
     add("extend.rest", EXTEND_REST, Style.SOFT)
@@ -135,9 +131,9 @@ def build_book(
 
 
 def walk(
-    protocol: Protocol,
-    yellow: Protocol,
-    red: Protocol,
+    protocol: Routine,
+    yellow: Routine,
+    red: Routine,
     zone: Zone,
     config: PacingConfig | None = None,
     imagery: Iterable[str] = (),

@@ -32,7 +32,7 @@ from biofeedback.models import (
     StepStarted,
     UserActed,
 )
-from biofeedback.pacing.controller import STOP_RULES
+from biofeedback.pacing.texts import STOP_RULES
 
 Samples = npt.NDArray[np.float32]
 

@@ -23,7 +23,7 @@ from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
-from biofeedback.pacing.protocols import Protocol
+from biofeedback.pacing.protocols import Routine
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
@@ -47,14 +47,14 @@ class AudioPlan:
 
 
 def prepare(
-    protocol: Protocol,
+    protocol: Routine,
     cfg: AudioConfig,
     *,
     mode: str | None = None,
     out_path: Path | None = None,
     real_time: bool = True,
-    yellow: Protocol | None = None,
-    red: Protocol | None = None,
+    yellow: Routine | None = None,
+    red: Routine | None = None,
 ) -> AudioPlan:
     """The audio sinks for a session of ``protocol``; raises only for ``out_path``."""
     asked = mode is not None

@@ -20,6 +20,7 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
 )
+from biofeedback.pacing import texts
 from biofeedback.session import ActionInbox
 from biofeedback.ui.messages import (
     EstimatePosted,
@@ -219,7 +220,7 @@ class SessionScreen(Screen[None]):
             breath = (step.breath_in_s, step.breath_out_s)
         rate = 0.0 if self.state.paused else self.rate
         pacer = self.query_one(Pacer)
-        pacer.idle_text = "" if self.state.ended else "Breathe easily, at your own pace."
+        pacer.idle_text = "" if self.state.ended else texts.IDLE_PACER
         pacer.show(breath, self.state.step_elapsed_s, rate, self.motion)
 
     def _refresh_vitals(self) -> None:
@@ -390,25 +391,6 @@ class ConfirmStop(ModalScreen[bool]):
         self.dismiss(stop)
 
 
-SAFETY_TEXT = """\
-[b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,
-dizziness or shortness of breath. Press [b]{hurts}[/b]: that part of the body
-moves to imagery only, and the session goes on gently.
-
-[b]Please seek medical help[/b], and do not use this program instead, for:
-  • severe, persistent or spreading back pain
-  • numbness or weakness
-  • fever
-  • loss of bladder or bowel control
-  • panic attacks or sleep loss that keep coming back
-
-[b]Zones[/b]: ● GREEN full tense-and-release practice · ▲ YELLOW gentle,
-breath-led work · ■ RED rest only, no tensing. The session steps down when
-your body is working hard, and back up once you have settled for a while.
-
-This is a wellness aid, not a medical device or a treatment."""
-
-
 class HelpScreen(ModalScreen[None]):
     """Keys, the stop rules and the red flags."""
 
@@ -426,7 +408,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("[b]Keys[/b]")
             yield Static("\n".join(f"  {key:<8} {what}" for key, what in self.keys))
             yield Label("")
-            yield Static(SAFETY_TEXT.format(hurts=self.hurts_key), id="safety")
+            yield Static(texts.help_safety_text(self.hurts_key), id="safety")
             yield Label("\n[dim]Press escape to close.[/dim]")
 
     async def action_dismiss(self, result: None = None) -> None:

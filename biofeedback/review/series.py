@@ -1,0 +1,120 @@
+"""A recording as numpy columns, its beats cleaned as the live estimator cleans
+them, and the spans (zones, steps) that review measures over."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from biofeedback import BiofeedbackError
+from biofeedback.models import Recording, SessionEvent, StepEnded, StepStarted, Zone, ZoneChanged
+from biofeedback.pacing.arousal import EstimatorConfig
+from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
+
+
+class ReviewError(BiofeedbackError):
+    """A review or export that cannot be made as asked."""
+
+
+@dataclass(frozen=True)
+class RecordSeries:
+    """The recording as numpy columns, each in time order."""
+
+    est_t_s: np.ndarray
+    est_hr_bpm: np.ndarray
+    est_rmssd_ms: np.ndarray
+    est_arousal: np.ndarray
+    est_no_signal: np.ndarray
+    est_artifact_rate: np.ndarray
+    beat_t_s: np.ndarray
+    rr_ms: np.ndarray
+
+    @classmethod
+    def of(cls, rec: Recording) -> RecordSeries:
+        n = len(rec.estimate_rows)
+        t, hr, rmssd, arousal, quality, artifacts = (
+            zip(*rec.estimate_rows, strict=True) if n else ((),) * 6
+        )
+        # None becomes NaN in a float array.
+        return cls(
+            est_t_s=np.array(t, float),
+            est_hr_bpm=np.array(hr, float),
+            est_rmssd_ms=np.array(rmssd, float),
+            est_arousal=np.array(arousal, float),
+            est_no_signal=np.array([q == "no_signal" for q in quality], bool),
+            est_artifact_rate=np.array(artifacts, float),
+            beat_t_s=np.array(rec.beat_t_s, float),
+            rr_ms=np.array(rec.rr_ms, float),
+        )
+
+
+def clean_rr(
+    rr_ms: Sequence[float] | np.ndarray, t_s: Sequence[float] | np.ndarray | None = None
+) -> CleanedChunk:
+    """Every beat of a recording through the live estimator's cleaner, at once.
+
+    The cleaner decides each beat from the raw beats before it, so this is
+    exactly what the session's estimator decided beat by beat: a review's
+    artifact rate is the one the session measured. ``t_s`` are the beat end
+    times (default: the running sum of ``rr_ms``). Corrections keep the time
+    base, so a missed beat adds beats and an extra one removes one.
+    """
+    rr = np.asarray(rr_ms, float)
+    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
+    cleaner = RRCleaner(EstimatorConfig().cleaner)
+    cleaner.push(t, rr)
+    return cleaner.process(final=True)
+
+
+def flagged_share(chunk: CleanedChunk) -> float:
+    """The share of raw beats the cleaner flagged as artifacts (0 without beats)."""
+    return float(np.mean(chunk.kind != 0)) if chunk.kind.size else 0.0
+
+
+def median_of(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def mean_hr(beat_t_s: np.ndarray, hr_bpm: np.ndarray, start_s: float, end_s: float) -> float | None:
+    lo, hi = np.searchsorted(beat_t_s, [start_s, end_s], side="right")
+    return float(hr_bpm[lo:hi].mean()) if hi > lo else None
+
+
+def zone_spans(
+    events: Sequence[SessionEvent], start_zone: Zone | None, end_s: float
+) -> list[tuple[Zone, float, float]]:
+    """(zone, from, to) for the whole session, in order."""
+    if start_zone is None:
+        return []
+    spans: list[tuple[Zone, float, float]] = []
+    zone, since = start_zone, 0.0
+    for event in events:
+        if isinstance(event, ZoneChanged):
+            spans.append((zone, since, event.t))
+            zone, since = event.to_zone, event.t
+    spans.append((zone, since, max(end_s, since)))
+    return [span for span in spans if span[2] > span[1]] or spans[-1:]
+
+
+def step_spans(
+    events: Sequence[SessionEvent], end_s: float
+) -> list[tuple[StepStarted, float, float]]:
+    """Each step with the time it started and the time it really ended."""
+    out: list[tuple[StepStarted, float, float]] = []
+    open_step: StepStarted | None = None
+    for event in events:
+        if isinstance(event, StepStarted):
+            if open_step is not None:
+                out.append((open_step, open_step.t, event.t))
+            open_step = event
+        elif (
+            isinstance(event, StepEnded) and open_step is not None and event.step == open_step.step
+        ):
+            out.append((open_step, open_step.t, event.t))
+            open_step = None
+    if open_step is not None:
+        out.append((open_step, open_step.t, max(end_s, open_step.t)))
+    return out

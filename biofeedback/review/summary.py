@@ -1,0 +1,345 @@
+"""What happened in one recorded session, as numbers a reader can check and as text."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from biofeedback.models import (
+    Baseline,
+    Recording,
+    SessionEvent,
+    StepExtended,
+    StepKind,
+    StepStarted,
+    Zone,
+)
+from biofeedback.review.series import (
+    RecordSeries,
+    clean_rr,
+    flagged_share,
+    mean_hr,
+    median_of,
+    step_spans,
+    zone_spans,
+)
+from biofeedback.review.text import clock, iso, local, num, rounded
+
+FINAL_WINDOW_S = 120.0
+BEFORE_STEP_S = 10.0
+# Events a reader of the record wants to see: decisions and what caused them.
+CHANGE_TYPES = frozenset(
+    {"step_extended", "zone_changed", "signal_lost", "signal_restored", "user_action", "advice"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    hr_bpm: float | None
+    rmssd_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionResponse:
+    """How the heart answered work on one body region (means of beat HR).
+
+    ``before`` is the 10 s before the region's first step, ``rise`` is
+    tensing minus before, ``settle`` is release minus before. ``rounds``
+    counts how often the region came up (it can return after a zone change).
+    """
+
+    region: str
+    rounds: int
+    before_hr_bpm: float | None
+    tense_hr_bpm: float | None
+    release_hr_bpm: float | None
+    rise_bpm: float | None
+    settle_bpm: float | None
+    extended_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    session_id: str
+    started_at_unix_s: float
+    protocol: str
+    source: str
+    device: str | None
+    software_version: str
+    finished: bool
+    end_reason: str | None
+    duration_s: float
+    start_zone: Zone | None
+    final_zone: Zone | None
+    baseline: Vitals
+    final: Vitals
+    time_in_zone_s: Mapping[Zone, float]
+    steps: int
+    extended_s: float
+    changes: tuple[SessionEvent, ...]
+    regions: tuple[RegionResponse, ...]
+    samples: int
+    beats: int
+    no_signal_s: float
+    artifact_rate: float
+    # What the session's estimator reported each second (share of flagged beats
+    # over its last minute): the mean and the worst minute, None without signal.
+    measured_artifact_rate: float | None = None
+    peak_artifact_rate: float | None = None
+    final_window_s: float = FINAL_WINDOW_S
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "started_at_unix_s": self.started_at_unix_s,
+            "started_at": iso(self.started_at_unix_s),
+            "protocol": self.protocol,
+            "source": self.source,
+            "device": self.device,
+            "software_version": self.software_version,
+            "status": "finished" if self.finished else "unfinished",
+            "finished": self.finished,
+            "end_reason": self.end_reason,
+            "duration_s": rounded(self.duration_s),
+            "start_zone": self.start_zone.value if self.start_zone else None,
+            "final_zone": self.final_zone.value if self.final_zone else None,
+            "baseline": _vitals_dict(self.baseline),
+            "final": {**_vitals_dict(self.final), "window_s": self.final_window_s},
+            "change": _vitals_dict(_difference(self.final, self.baseline)),
+            "time_in_zone_s": {z.value: rounded(s) for z, s in self.time_in_zone_s.items()},
+            "steps": self.steps,
+            "extended_s": rounded(self.extended_s),
+            "changes": [e.to_dict() for e in self.changes],
+            "regions": [
+                {k: rounded(v) if isinstance(v, float) else v for k, v in asdict(r).items()}
+                for r in self.regions
+            ],
+            "samples": self.samples,
+            "beats": self.beats,
+            "no_signal_s": rounded(self.no_signal_s),
+            "artifact_rate": rounded(self.artifact_rate),
+            "measured_artifact_rate": rounded(self.measured_artifact_rate),
+            "peak_artifact_rate": rounded(self.peak_artifact_rate),
+        }
+
+
+def _vitals_dict(v: Vitals) -> dict[str, float | None]:
+    return {"hr_bpm": rounded(v.hr_bpm), "rmssd_ms": rounded(v.rmssd_ms)}
+
+
+def _difference(a: Vitals, b: Vitals) -> Vitals:
+    def minus(x: float | None, y: float | None) -> float | None:
+        return None if x is None or y is None else x - y
+
+    return Vitals(minus(a.hr_bpm, b.hr_bpm), minus(a.rmssd_ms, b.rmssd_ms))
+
+
+# --------------------------------------------------------------------------
+# Summarising
+
+
+def summarize(rec: Recording) -> SessionSummary:
+    """What happened in one recorded session, as numbers a reader can check."""
+    s = rec.session
+    series = RecordSeries.of(rec)
+    end_s = s.length_s
+    if series.est_t_s.size:
+        end_s = max(end_s, float(series.est_t_s[-1]))
+
+    baseline = next((e for e in rec.events if isinstance(e, Baseline)), None)
+    base = (
+        Vitals(baseline.hr_bpm, baseline.rmssd_ms)
+        if baseline is not None
+        else Vitals(s.baseline_hr_bpm, s.baseline_rmssd_ms)
+    )
+    tail = series.est_t_s > end_s - FINAL_WINDOW_S
+    final = Vitals(median_of(series.est_hr_bpm[tail]), median_of(series.est_rmssd_ms[tail]))
+
+    zones = zone_spans(rec.events, s.start_zone, end_s)
+    time_in_zone = {z: 0.0 for z in Zone}
+    for zone, start, stop in zones:
+        time_in_zone[zone] += stop - start
+
+    beats = clean_rr(series.rr_ms, series.beat_t_s)
+    with np.errstate(divide="ignore"):
+        beat_hr = 60000.0 / beats.nn_ms
+    regions = _region_responses(rec.events, beats.t_s, beat_hr, end_s)
+    measured = series.est_artifact_rate[~series.est_no_signal]
+    measured = measured[~np.isnan(measured)]
+    tick_s = float(np.median(np.diff(series.est_t_s))) if series.est_t_s.size > 1 else 1.0
+    return SessionSummary(
+        session_id=s.session_id,
+        started_at_unix_s=s.started_at_unix_s,
+        protocol=s.protocol,
+        source=s.source,
+        device=s.device,
+        software_version=s.software_version,
+        finished=s.finished,
+        end_reason=s.end_reason,
+        duration_s=end_s,
+        start_zone=s.start_zone,
+        final_zone=zones[-1][0] if zones else s.start_zone,
+        baseline=base,
+        final=final,
+        time_in_zone_s=time_in_zone,
+        steps=sum(isinstance(e, StepStarted) for e in rec.events),
+        extended_s=sum((e.by_s for e in rec.events if isinstance(e, StepExtended)), 0.0),
+        changes=tuple(e for e in rec.events if e.type in CHANGE_TYPES),
+        regions=regions,
+        samples=len(rec.sample_rows),
+        beats=int(series.rr_ms.size),
+        no_signal_s=float(series.est_no_signal.sum()) * tick_s,
+        artifact_rate=flagged_share(beats),
+        measured_artifact_rate=float(measured.mean()) if measured.size else None,
+        peak_artifact_rate=float(measured.max()) if measured.size else None,
+    )
+
+
+@dataclass
+class _Round:
+    region: str
+    start_s: float
+    tense: list[tuple[float, float]] = field(default_factory=list)
+    release: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _region_responses(
+    events: Sequence[SessionEvent], beat_t_s: np.ndarray, beat_hr: np.ndarray, end_s: float
+) -> tuple[RegionResponse, ...]:
+    rounds: list[_Round] = []
+    region_of: dict[str, str] = {}
+    for step, start, stop in step_spans(events, end_s):
+        if step.region is None:
+            continue
+        region_of[step.step] = step.region
+        if not rounds or rounds[-1].region != step.region:
+            rounds.append(_Round(step.region, start))
+        if step.kind is StepKind.TENSE:
+            rounds[-1].tense.append((start, stop))
+        elif step.kind is StepKind.RELEASE:
+            rounds[-1].release.append((start, stop))
+
+    def mean_over(spans: list[tuple[float, float]]) -> float | None:
+        values = [mean_hr(beat_t_s, beat_hr, a, b) for a, b in spans]
+        known = [v for v in values if v is not None]
+        return statistics.fmean(known) if known else None
+
+    extended: dict[str, float] = {}
+    for event in events:
+        if isinstance(event, StepExtended) and event.step in region_of:
+            region = region_of[event.step]
+            extended[region] = extended.get(region, 0.0) + event.by_s
+
+    by_region: dict[str, list[tuple[float | None, float | None, float | None]]] = {}
+    for r in rounds:
+        before = mean_hr(beat_t_s, beat_hr, r.start_s - BEFORE_STEP_S, r.start_s)
+        by_region.setdefault(r.region, []).append(
+            (before, mean_over(r.tense), mean_over(r.release))
+        )
+
+    def avg(values: Iterable[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.fmean(known) if known else None
+
+    def diff(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
+
+    out = []
+    for region, values in by_region.items():
+        before = avg(v[0] for v in values)
+        tense = avg(v[1] for v in values)
+        release = avg(v[2] for v in values)
+        out.append(
+            RegionResponse(
+                region=region,
+                rounds=len(values),
+                before_hr_bpm=before,
+                tense_hr_bpm=tense,
+                release_hr_bpm=release,
+                rise_bpm=diff(tense, before),
+                settle_bpm=diff(release, before),
+                extended_s=extended.get(region, 0.0),
+            )
+        )
+    return tuple(out)
+
+
+def describe_change(event: SessionEvent) -> str:
+    """One line saying what changed and why."""
+    data = event.to_dict()
+    reason = data.get("reason")
+    why = f": {reason}" if reason else ""
+    match event.type:
+        case "step_extended":
+            return f"extended {data['step']} by {data['by_s']:g} s{why}"
+        case "zone_changed":
+            return f"zone {data['from']} -> {data['to']}{why}"
+        case "user_action":
+            return f"you chose {data['action']}"
+        case "advice":
+            return f"advice: {data['text']}"
+        case _:
+            return f"{event.type.replace('_', ' ')}{why}"
+
+
+def format_summary(summary: SessionSummary) -> str:
+    s = summary
+    lines = [f"Session {s.session_id}  {local(s.started_at_unix_s)}"]
+    if s.finished:
+        lines.append(f"  finished ({s.end_reason}) after {clock(s.duration_s)}")
+    else:
+        lines.append(
+            f"  UNFINISHED: no end was recorded (the program stopped abruptly, or it is"
+            f" still running); the record reaches {clock(s.duration_s)}"
+        )
+    lines.append(f"  protocol {s.protocol}, source {s.source}")
+    zones = ", ".join(f"{z.value} {clock(t)}" for z, t in s.time_in_zone_s.items())
+    start = s.start_zone.value if s.start_zone else "-"
+    final = s.final_zone.value if s.final_zone else "-"
+    lines.append(f"  zone: started {start}, ended {final}; time in {zones}")
+    change = _difference(s.final, s.baseline)
+    lines.append(
+        f"  baseline          HR {num(s.baseline.hr_bpm, 'bpm')}"
+        f"   RMSSD {num(s.baseline.rmssd_ms, 'ms')}"
+    )
+    lines.append(
+        f"  final {s.final_window_s / 60:g} minutes   HR {num(s.final.hr_bpm, 'bpm')}"
+        f"   RMSSD {num(s.final.rmssd_ms, 'ms')}"
+        f"   (change: HR {num(change.hr_bpm, 'bpm', sign=True)},"
+        f" RMSSD {num(change.rmssd_ms, 'ms', sign=True)})"
+    )
+    lines.append(
+        f"  {s.steps} steps, extended by {s.extended_s:g} s in all;"
+        f" no signal for {clock(s.no_signal_s)}"
+    )
+    artifacts = f"  {s.beats} beats, {100 * s.artifact_rate:.1f} % corrected"
+    if s.measured_artifact_rate is not None and s.peak_artifact_rate is not None:
+        artifacts += (
+            f" (during the session: {100 * s.measured_artifact_rate:.1f} % a minute on"
+            f" average, {100 * s.peak_artifact_rate:.1f} % at worst)"
+        )
+    lines.append(artifacts)
+    if s.changes:
+        lines.append("  changes:")
+        lines += [f"    {clock(e.t)}  {describe_change(e)}" for e in s.changes]
+    else:
+        lines.append("  changes: none")
+    if s.regions:
+        lines.append("  heart rate per body region (before -> tensing -> release):")
+        for r in s.regions:
+            lines.append(
+                f"    {r.region:<12} {num(r.before_hr_bpm, 'bpm')} ->"
+                f" {num(r.tense_hr_bpm, 'bpm')} ({num(r.rise_bpm, 'bpm', sign=True)}) ->"
+                f" {num(r.release_hr_bpm, 'bpm')} ({num(r.settle_bpm, 'bpm', sign=True)})"
+                + (f", release extended {r.extended_s:g} s" if r.extended_s else "")
+            )
+    return "\n".join(lines)
+
+
+def summary_json(summary: SessionSummary) -> str:
+    return json.dumps(summary.to_dict(), indent=2)
