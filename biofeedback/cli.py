@@ -302,7 +302,11 @@ async def _run(args: argparse.Namespace) -> int:
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
-    audio = _audio_plan(args, protocol, real_time=not source.virtual or args.speed == 1.0)
+    # The dashboard needs a terminal; piped, a session prints its events instead.
+    dashboard = not args.headless and _on_terminal()
+    audio = _audio_plan(
+        args, protocol, real_time=not source.virtual or args.speed == 1.0, dashboard=dashboard
+    )
     if audio.speech and args.sim is not None:
         from simulators.source import SimulatedSource
 
@@ -323,8 +327,6 @@ async def _run(args: argparse.Namespace) -> int:
         stored_baseline=resting,
         imagery_regions=imagery,
     )
-    # The dashboard needs a terminal; piped, a session prints its events instead.
-    dashboard = not args.headless and _on_terminal()
     # The recorder first: it hears every item before anything is shown.
     sinks: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
@@ -365,7 +367,9 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
-def _audio_plan(args: argparse.Namespace, protocol: Routine, *, real_time: bool) -> AudioPlan:
+def _audio_plan(
+    args: argparse.Namespace, protocol: Routine, *, real_time: bool, dashboard: bool
+) -> AudioPlan:
     from pathlib import Path
 
     from biofeedback import config
@@ -377,6 +381,7 @@ def _audio_plan(args: argparse.Namespace, protocol: Routine, *, real_time: bool)
         mode=args.audio,
         out_path=Path(args.audio_out) if args.audio_out else None,
         real_time=real_time,
+        tell_missing=dashboard,
     )
     for note in plan.notes:
         print(f"biofeedback: {note}", file=sys.stderr)

@@ -50,7 +50,8 @@ class DashboardConfig:
 class AudioConfig:
     """The ``[audio]`` table: sound for eyes-closed practice."""
 
-    mode: str = "on"  # on | off | tones
+    # on | off | tones; None: on when there is a sound output, quietly off when not.
+    mode: str | None = None
     volume: float = 0.8
     voice: str = "en-us"
     rate: int = 150
@@ -191,7 +192,7 @@ def _audio_from(table: Any, path: Path) -> AudioConfig:
     known = {"audio", "volume", "voice", "rate", "tones", "voice_folder"}
     if (
         set(table) - known
-        or mode not in AUDIO_MODES
+        or (mode is not None and mode not in AUDIO_MODES)
         or isinstance(volume, bool)
         or not isinstance(volume, int | float)
         or not 0.0 <= volume <= 1.0

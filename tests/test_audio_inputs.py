@@ -131,7 +131,11 @@ def test_no_sound_card_is_one_line_and_the_session_goes_on() -> None:
         pass
     else:
         pytest.skip("this machine has a sound output; the no-device path cannot be seen here")
-    result = _run(["run", "--sim", "--headless", "--duration", "2"], {})
+    # Asked for, a missing sound output is one line; not asked for, a piped run says nothing.
+    quiet = _run(["run", "--sim", "--headless", "--duration", "2"], {})
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    result = _run(["run", "--sim", "--headless", "--duration", "2", "--audio", "on"], {})
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1

@@ -53,12 +53,15 @@ def prepare(
     mode: str | None = None,
     out_path: Path | None = None,
     real_time: bool = True,
+    tell_missing: bool = False,
     yellow: Routine | None = None,
     red: Routine | None = None,
 ) -> AudioPlan:
     """The audio sinks for a session of ``protocol``; raises only for ``out_path``."""
-    asked = mode is not None
-    mode = mode or cfg.mode
+    # Asked for by name (flag or config) or with a person at the dashboard: a
+    # missing sound output is worth a line. A piped run without it stays quiet.
+    asked = mode is not None or cfg.mode is not None or tell_missing
+    mode = mode or cfg.mode or "on"
     plan = AudioPlan()
     wav: WavSink | None = None
     if out_path is not None:
@@ -73,10 +76,11 @@ def prepare(
             device = Device(player.render, backend=os.environ.get(BACKEND_ENV, "auto"))
         except NoDeviceError as exc:
             player = None
-            plan.notes.append(
-                f"audio: {exc}, so the session goes on silently"
-                " (--audio-out FILE.wav still records it; --audio off hides this line)"
-            )
+            if asked:
+                plan.notes.append(
+                    f"audio: {exc}, so the session goes on silently"
+                    " (--audio-out FILE.wav still records it; --audio off hides this line)"
+                )
     elif mode != "off" and asked:
         plan.notes.append(
             "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
