@@ -123,24 +123,3 @@ def _speech_gate(
         outside = np.maximum(lo - times, times - hi)
         gate = np.minimum(gate, np.clip(outside / DUCK_RAMP_S, 0.0, 1.0))
     return gate
-
-
-def expected_turns(run: ToneRun, until_s: float) -> list[tuple[float, bool]]:
-    """Times a tone half starts in ``run`` (up to ``until_s``), and whether it is a breath in.
-
-    Found with the pacer's phase function, so a test compares sound and pacer.
-    """
-    out: list[tuple[float, bool]] = []
-    end = min(run.stop_s, until_s)
-    step = 0.005
-    t = run.start_s
-    prev = breath_phase(t - run.origin_s, run.in_s, run.out_s)[0]
-    if (t - run.origin_s) % (run.in_s + run.out_s) < 1e-9:
-        out.append((t, prev))
-    while t + step < end:
-        t += step
-        inhaling = breath_phase(t - run.origin_s, run.in_s, run.out_s)[0]
-        if inhaling != prev:
-            out.append((t, inhaling))
-        prev = inhaling
-    return out
