@@ -88,7 +88,8 @@ def envelope(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     frames = samples[: n * hop].astype(np.float64).reshape(n, hop) ** 2
     power = frames.mean(axis=1)
     smooth = (power + np.concatenate([[0.0], power[:-1]])) / 2
-    return np.sqrt(smooth)
+    out: npt.NDArray[np.float64] = np.sqrt(smooth)
+    return out
 
 
 def onsets(env: npt.NDArray[np.float64], *, floor: float = 0.01) -> list[float]:

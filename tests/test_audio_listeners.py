@@ -6,7 +6,7 @@ from biofeedback.audio.sink import Player
 from biofeedback.models import HeartSample, StepKind, StepStarted
 from biofeedback.ui.app import DashboardSettings, create_app
 from simulators.source import SimulatedSource
-from tests.ui_support import SteppedSource, step_to, stepped_plan, until
+from tests.support.ui import SteppedSource, step_to, stepped_plan, until
 
 
 def _activity_at(source: SimulatedSource, t_s: float) -> str:

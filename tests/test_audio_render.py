@@ -101,6 +101,7 @@ def test_breath_tones_turn_with_the_pacer_phase(rendered: Rendered) -> None:
     ends = {e.step: e.t for e in r.events if isinstance(e, StepEnded)}
     checked = 0
     for step in (e for e in r.events if isinstance(e, StepStarted) and e.breath_in_s):
+        assert step.breath_in_s is not None
         assert step.breath_out_s is not None
         end = ends[step.step]
         t = step.t

@@ -60,7 +60,8 @@ def prepare(
     """The audio sinks for a session of ``protocol``; raises only for ``out_path``."""
     # Asked for by name (flag or config) or with a person at the dashboard: a
     # missing sound output is worth a line. A piped run without it stays quiet.
-    asked = mode is not None or cfg.mode is not None or tell_missing
+    named = mode is not None or cfg.mode is not None
+    asked = named or tell_missing
     mode = mode or cfg.mode or "on"
     plan = AudioPlan()
     wav: WavSink | None = None
@@ -81,7 +82,7 @@ def prepare(
                     f"audio: {exc}, so the session goes on silently"
                     " (--audio-out FILE.wav still records it; --audio off hides this line)"
                 )
-    elif mode != "off" and asked:
+    elif mode != "off" and named:
         plan.notes.append(
             "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
         )
