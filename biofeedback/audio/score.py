@@ -2,8 +2,9 @@
 
 ``Score.hear`` takes each event in order and updates a ``Schedule``: speech
 clips, bells and signs at session times, and breath-tone runs whose phase is
-the step's own time with pauses left out (the dashboard's pacer uses the same
-phase function). A later event can change what is still to come: a new step
+the step's own time with pauses left out, as ``progress.Progress`` reads it
+(the dashboard's pacer uses the same fold and the same phase function,
+``pacing.breath.breath_phase``). A later event can change what is still to come: a new step
 cuts the old step's speech and drops what it had planned, a pause silences
 everything, a zone change is announced and the new routine's cue follows it.
 """
@@ -20,7 +21,6 @@ import numpy.typing as npt
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.phrases import PhraseBook, extension_text, next_group_text
 from biofeedback.models import (
-    Action,
     Advice,
     SessionEnded,
     SessionEvent,
@@ -33,6 +33,7 @@ from biofeedback.models import (
     UserActed,
 )
 from biofeedback.pacing.texts import STOP_RULES
+from biofeedback.progress import Progress
 
 Samples = npt.NDArray[np.float32]
 
@@ -104,18 +105,6 @@ class Sounds:
 
 
 @dataclass
-class _Step:
-    event: StepStarted
-    number: int
-    paused_s: float = 0.0
-    paused_at_s: float | None = None
-    extended: bool = False
-
-    def origin_s(self) -> float:
-        return self.event.t + self.paused_s
-
-
-@dataclass
 class Score:
     """Folds events into a schedule. ``speech`` maps a phrase text to its clip."""
 
@@ -125,10 +114,13 @@ class Score:
     sounds: Sounds = field(default_factory=Sounds.make)
     clips: list[Clip] = field(default_factory=list)
     runs: list[ToneRun] = field(default_factory=list)
-    step: _Step | None = None
+    # Where the session stands (step, pause), read as every other view reads it.
+    progress: Progress = field(default_factory=Progress)
     steps: int = 0
+    extended_step: int = -1
     said_stop_rules: bool = False
     ended: bool = False
+    _previous: StepStarted | None = None
 
     def schedule(self) -> Schedule:
         return Schedule(tuple(self.clips), tuple(self.runs))
@@ -138,6 +130,8 @@ class Score:
         before = (len(self.clips), len(self.runs), self.clips[-1:], self.runs[-1:])
         if self.ended:
             return False
+        was_paused = self.progress.paused
+        self.progress.apply(event)
         self._forget(event.t)
         if isinstance(event, StepStarted):
             self._step_started(event)
@@ -148,7 +142,7 @@ class Score:
         elif isinstance(event, Advice):
             self._advice(event)
         elif isinstance(event, UserActed):
-            self._action(event)
+            self._action(event, was_paused)
         elif isinstance(event, SignalLost):
             self._add(event.t, self.sounds.lost, Kind.SIGN, "signal_lost", gain=0.25)
         elif isinstance(event, SignalRestored):
@@ -161,9 +155,9 @@ class Score:
     # -- events
 
     def _step_started(self, event: StepStarted) -> None:
-        previous = self.step
+        previous = self._previous
+        self._previous = event
         self.steps += 1
-        self.step = _Step(event, self.steps)
         t = event.t
         self._stop_tones(t)
         # What the old step planned and has not begun is dropped; its speech is
@@ -172,7 +166,7 @@ class Score:
         self._cut_speech(t, keep_from=t)
         if (
             previous is not None
-            and previous.event.kind is StepKind.TENSE
+            and previous.kind is StepKind.TENSE
             and event.kind in (StepKind.RELEASE, StepKind.IMAGERY, StepKind.REST)
         ):
             self._add(t, self.sounds.bell, Kind.BELL, "bell", gain=0.35)
@@ -193,12 +187,12 @@ class Score:
             self._add(at_s, clip, Kind.SPEECH, f"next:{region}", gain=0.8)
 
     def _extended(self, event: StepExtended) -> None:
-        step = self.step
-        if step is None or step.extended:
+        step = self.progress.step
+        if step is None or self.extended_step == self.steps:
             return
         # Once per step: the release simply goes on; one soft word is enough.
-        step.extended = True
-        self._say(event.t, extension_text(step.event.kind, step.event.step), "extend", 0.8)
+        self.extended_step = self.steps
+        self._say(event.t, extension_text(step.kind, step.step), "extend", 0.8)
 
     def _advice(self, event: Advice) -> None:
         if event.text == STOP_RULES:
@@ -210,20 +204,25 @@ class Score:
         self._cut_speech(event.t, keep_from=event.t)
         self._say(event.t, event.text, "advice")
 
-    def _action(self, event: UserActed) -> None:
-        step = self.step
+    def _action(self, event: UserActed, was_paused: bool) -> None:
         t = event.t
-        if event.action is Action.PAUSE and step is not None and step.paused_at_s is None:
-            step.paused_at_s = t
+        step = self.progress.step
+        if self.progress.paused and not was_paused:
             self._stop_tones(t)
             self._cut_speech(t, keep_from=math.inf)
             self.clips = [c for c in self.clips if c.start_s <= t]
-        elif event.action is Action.RESUME and step is not None and step.paused_at_s is not None:
-            step.paused_s += t - step.paused_at_s
-            step.paused_at_s = None
-            ev = step.event
-            if ev.breath_in_s and ev.breath_out_s and self.tones:
-                self.runs.append(ToneRun(t, step.origin_s(), ev.breath_in_s, ev.breath_out_s))
+        elif (
+            was_paused
+            and not self.progress.paused
+            and step is not None
+            and step.breath_in_s
+            and step.breath_out_s
+            and self.tones
+            and self.progress.step_running
+        ):
+            # The breath goes on where it was when the pause began.
+            origin_s = t - self.progress.step_elapsed_s
+            self.runs.append(ToneRun(t, origin_s, step.breath_in_s, step.breath_out_s))
 
     def _ended(self, event: SessionEnded) -> None:
         self._stop_tones(event.t)
