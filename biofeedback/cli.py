@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from biofeedback import BiofeedbackError, __version__
+from biofeedback import BiofeedbackError, __version__, practice_cli
 
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.pacing.protocols import Routine
+    from biofeedback.practice.ratings import Ratings
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+SPEED_MIN = 0.1
+SPEED_MAX = 10_000.0
 
 
 class UsageError(BiofeedbackError):
@@ -57,8 +61,11 @@ def _speed(value: str) -> float | None:
     # float() takes "nan" and "inf", which would make the clock's waits meaningless.
     if not math.isfinite(speed):
         raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}")
-    if speed <= 0:
-        raise argparse.ArgumentTypeError("speed must be positive")
+    if not SPEED_MIN <= speed <= SPEED_MAX:
+        # 1e-9 would take decades a session; past 10,000 only "max" makes sense.
+        raise argparse.ArgumentTypeError(
+            f"speed must be {SPEED_MIN:g} to {SPEED_MAX:g} times real time, or max"
+        )
     return speed
 
 
@@ -73,6 +80,12 @@ def _positive_seconds(value: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("expected a positive number of seconds")
     return seconds
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
     run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    practice_cli.add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
     review = sub.add_parser(
@@ -204,17 +218,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help="past sessions and trends")
     history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "--last",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="patterns over the latest N sessions (default 10)",
+    )
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     history.set_defaults(handler=_cmd_history)
 
     delete = sub.add_parser("delete", help="remove one recorded session for good")
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
+    delete.add_argument(
+        "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
+    )
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
 
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
     protocols.set_defaults(handler=_cmd_protocols)
+    practice_cli.add_commands(sub, start_run=_start_run)
 
     phrases = sub.add_parser(
         "phrases",
@@ -275,11 +300,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--json needs --headless")
     if args.seed is not None and args.sim is None:
         raise UsageError("--seed works with --sim only")
+    ended_by: list[signal.Signals] = []
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, ended_by))
     except asyncio.CancelledError:
-        # Terminated (see _end_on_sigterm): the session has been saved as ended.
-        return 128 + signal.SIGTERM
+        # Ended by a signal (see _end_on_signals): the session has been saved as ended.
+        return 128 + (ended_by[0] if ended_by else signal.SIGTERM)
 
 
 def plan_session(
@@ -301,8 +327,8 @@ def plan_session(
     from biofeedback.console import ConsoleSink
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.practice.noted import NotedController
     from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
@@ -326,11 +352,14 @@ def plan_session(
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
-    controller = PacingController(
+        # Gentler after a session of this routine that left the body more wired.
+        protocol, adaptation = practice_cli.adapt_routine(store, protocol, virtual=source.virtual)
+    controller = NotedController(
         protocol,
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=imagery,
+        notes=[adaptation.reason],
     )
     # The recorder first: it hears every item before anything is shown.
     chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
@@ -344,6 +373,7 @@ def plan_session(
         protocol=protocol.name,
         source=source.description,
         started_at_unix_s=time.time(),
+        extra={"adaptation": adaptation.to_dict()},
     )
     return SessionPlan(
         source,
@@ -358,20 +388,46 @@ def plan_session(
     )
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from biofeedback.store import RecorderSink
+async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
+    import json
 
+    from biofeedback.store import RecorderSink, resolve_db_path
+
+    ratings = practice_cli.ratings_from_args(args)
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
     plan = plan_session(args, dashboard=dashboard)
+    if "before" not in ratings.asked:
+        ratings.before = (
+            await practice_cli.ask_in_form("before")
+            if dashboard
+            else practice_cli.prompt_ratings("before")
+        )
     if dashboard:
-        result = await _run_dashboard(plan)
+        result = await _run_dashboard(plan, ended_by)
         if result is None:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
     else:
-        _end_on_sigterm()
-        result = await plan.run()
+        _end_on_signals(ended_by)
+        result = await plan.run(trouble=_print_trouble)
+    if result.rejected_samples:
+        print(
+            f"biofeedback: left out {result.rejected_samples} samples that cannot be heart"
+            f" data (first: {result.first_rejection})",
+            file=sys.stderr,
+        )
+    if "after" not in ratings.asked:
+        ratings.after = (
+            await practice_cli.ask_in_form("after")
+            if dashboard
+            else practice_cli.prompt_ratings("after")
+        )
+    if ratings.before is not None or ratings.after is not None:
+        session_id = plan.info.session_id
+        practice_cli.save_run_ratings(resolve_db_path(args.db), session_id, ratings)
+        if args.json:
+            print(json.dumps(ratings.to_event(session_id, result.duration_s)), flush=True)
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
@@ -406,13 +462,42 @@ def _audio_plan(
     return plan
 
 
-def _end_on_sigterm() -> None:
-    """Let `kill` or a service manager end a headless session as Ctrl-C does:
-    the loop is cancelled, so the session ends and is saved, instead of the
-    process dying with its record left unfinished."""
+def _start_run(protocol: str, db: str | None) -> int:
+    """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
+    argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
+    return _cmd_run(build_parser().parse_args(argv))
+
+
+# How each signal ends a session, as recorded.
+_SIGNAL_REASONS = {
+    signal.SIGINT: "interrupted",
+    signal.SIGTERM: "terminated",
+    signal.SIGHUP: "terminal closed",
+}
+
+
+def _end_on_signals(ended_by: list[signal.Signals]) -> None:
+    """Let Ctrl-C, `kill`, a service manager or a closed terminal end a headless
+    session cleanly: the loop is cancelled, so the session ends and is saved,
+    instead of the process dying with its record left unfinished."""
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            task.cancel(_SIGNAL_REASONS[sig])
+
+    for sig in _SIGNAL_REASONS:
+        loop.add_signal_handler(sig, end, sig)
+
+
+def _print_trouble(trouble: str | None) -> None:
+    if trouble is None:
+        print("biofeedback: the session is being saved again", file=sys.stderr)
+    else:
+        print(f"biofeedback: {trouble}", file=sys.stderr)
 
 
 def _mqtt_publisher(url: str) -> MqttPublisher:
@@ -440,11 +525,24 @@ def _dashboard_settings() -> DashboardSettings:
     return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
 
 
-async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
+async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, _dashboard_settings())
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            app.end_session(_SIGNAL_REASONS[sig])
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # Textual reads Ctrl-C as a key; these two end the session cleanly.
+        loop.add_signal_handler(sig, end, sig)
     await app.run_async()
+    if ended_by:
+        # Saved as ended by the signal; _cmd_run turns this into 128 + its number.
+        raise asyncio.CancelledError
     _check_app(app)
     return app.session_result
 
@@ -588,63 +686,129 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    import json
 
     from biofeedback import review
-    from biofeedback.store import open_private
+    from biofeedback.review.practice import format_session_ratings, session_ratings
 
+    targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
+    _check_export_targets(args)
     with _existing_store(args) as store:
         recording = store.load(args.session)
+        before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
-    exports = (args.png, args.pdf, args.csv, args.rr, args.rr_corrected)
-    if not args.json and not any(exports) and _on_terminal():
-        return _show_records(args, review=_review_view(recording))
+    if not args.json and not any(targets) and _on_terminal():
+        return _show_records(args, review=_review_view(recording, (before, after)))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
         if target:
             image = review.render_plot(recording, summary, fmt)
-            with open_private(Path(target), "wb") as fh:
+            with _export(target, binary=True) as fh:
                 fh.write(image)
             written.append(target)
     if args.csv:
-        with open_private(Path(args.csv), newline="") as fh:
+        with _export(args.csv, newline="") as fh:
             review.write_csv(recording, fh)
         written.append(args.csv)
     for target, corrected in ((args.rr, False), (args.rr_corrected, True)):
         if target:
-            with open_private(Path(target)) as fh:
+            with _export(target) as fh:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
-    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    if "-" not in targets:
+        if args.json:
+            data = {**summary.to_dict(), "ratings": session_ratings(summary, before, after)}
+            print(json.dumps(data, indent=2))
+        else:
+            print(review.format_summary(summary))
+            print(format_session_ratings(summary, before, after))
     for target in written:
-        print(f"biofeedback review: wrote {target}", file=sys.stderr)
+        shown = "standard output" if target == "-" else target
+        print(f"biofeedback review: wrote {shown}", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_export_targets(args: argparse.Namespace) -> None:
+    """Refuse what cannot be written as asked, before any work is done."""
+    from pathlib import Path
+
+    from biofeedback.store.files import is_database
+
+    names = ("png", "pdf", "csv", "rr", "rr_corrected")
+    given = {name: getattr(args, name) for name in names if getattr(args, name)}
+    if list(given.values()).count("-") > 1 or ("-" in given.values() and args.json):
+        raise UsageError("only one export can go to standard output (-), without --json")
+    for name, target in given.items():
+        folder = Path(target).parent
+        if target != "-" and not folder.is_dir():
+            flag = name.replace("_", "-")
+            raise UsageError(f"--{flag} {target}: there is no folder {folder}; create it first")
+        if target != "-" and is_database(Path(target)):
+            # An export aimed at a store by mistake would replace every session in it.
+            raise UsageError(f"{target} is a database; choose another file to export to")
+    for fmt in ("png", "pdf"):
+        target = given.get(fmt)
+        suffix = Path(target).suffix.lower() if target and target != "-" else ""
+        if suffix and suffix != f".{fmt}":
+            stem = Path(target or "").stem
+            raise UsageError(f"--{fmt} writes a {fmt.upper()} image; name the file {stem}.{fmt}")
+
+
+@contextlib.contextmanager
+def _export(target: str, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """An export file written atomically, or standard output for ``-``."""
+    from pathlib import Path
+
+    from biofeedback.store import exporting
+
+    if target == "-":
+        out: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield out
+        out.flush()
+        return
+    with exporting(Path(target), binary=binary, newline=newline) as fh:
+        yield fh
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.review.practice import format_practice_history
     from biofeedback.store import resolve_db_path
 
+    practice = None
     if resolve_db_path(args.db).exists():
         with _existing_store(args) as store:
             sessions = store.sessions()
+            practice = practice_cli.practice_history(store, args.last)
     else:
         sessions = []
     history = review.build_history(sessions)
     if not args.json and _on_terminal():
         return _show_records(args, history=history)
-    print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    if args.json:
+        data = history.to_dict()
+        data["practice"] = None if practice is None else practice.to_dict()
+        print(json.dumps(data, indent=2))
+    else:
+        print(review.format_history(history))
+        if practice is not None:
+            print(format_practice_history(practice))
     return EXIT_OK
 
 
-def _review_view(recording: Recording) -> ReviewView:
+def _review_view(
+    recording: Recording, ratings: tuple[Ratings | None, Ratings | None] = (None, None)
+) -> ReviewView:
     from biofeedback import review
+    from biofeedback.review.practice import format_session_ratings
     from biofeedback.ui.records import ReviewView
 
-    return ReviewView(recording, review.format_summary(review.summarize(recording)))
+    summary = review.summarize(recording)
+    text = review.format_summary(summary) + "\n" + format_session_ratings(summary, *ratings)
+    return ReviewView(recording, text)
 
 
 def _show_records(
@@ -655,7 +819,9 @@ def _show_records(
 
     def open_review(session_id: str) -> ReviewView:
         with _existing_store(args) as store:
-            return _review_view(store.load(session_id))
+            return _review_view(
+                store.load(session_id), practice_cli.review_ratings(store, session_id)
+            )
 
     app = create_app(
         settings=_dashboard_settings(), review=review, history=history, open_review=open_review
@@ -666,11 +832,26 @@ def _show_records(
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
+    import time
+
     from biofeedback.review import clock
 
+    if args.session == "latest":
+        raise UsageError("name the session to delete by its id (see `biofeedback history`)")
     with _existing_store(args) as store:
-        gone = store.delete(args.session)
-    print(f"deleted session {gone.session_id} ({gone.protocol}, {clock(gone.length_s)} long)")
+        session = store.session(args.session)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.started_at_unix_s))
+        what = f"session {session.session_id} ({when}, {session.protocol})"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                # Health data, gone for good: never from a script's guess or a short prefix.
+                raise UsageError(f"to delete {what} for good, add --yes")
+            answer = input(f"Delete {what} for good? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print(f"kept {what}")
+                return EXIT_OK
+        gone = store.delete(session.session_id)
+    print(f"deleted {what}, {clock(gone.length_s)} long")
     return EXIT_OK
 
 

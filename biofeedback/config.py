@@ -13,14 +13,13 @@ import dataclasses
 import json
 import os
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from biofeedback import BiofeedbackError
+from biofeedback import BiofeedbackError, inputs
 
 APP_NAME = "biofeedback"
 FILE_NAME = "config.toml"
@@ -90,36 +89,59 @@ def read_text(path: Path) -> str:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             if stat.S_IMODE(target.stat().st_mode) & 0o077:
                 os.chmod(target, private)
-    return path.read_text(encoding="utf-8")
+    return inputs.read_text(path)
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The config file parsed, None when there is none; ConfigError when it is unusable."""
+    try:
+        return inputs.parse_toml(read_text(path))
+    except inputs.InputMissingError:
+        return None
+    except inputs.InputFileError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
 
 
 def load(path: Path | None = None) -> Settings:
     """The saved settings; defaults when there is no file yet."""
     path = path or config_path()
-    try:
-        data = tomllib.loads(read_text(path))
-    except FileNotFoundError:
+    data = read_toml(path)
+    if data is None:
         return Settings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
     return _settings_from(data, path)
 
 
-def save(settings: Settings, path: Path | None = None) -> Path:
+def load_table(name: str, path: Path | None = None) -> dict[str, Any] | None:
+    """One top-level table of the file as parsed (e.g. ``[plan]``), None when absent."""
+    path = path or config_path()
+    data = read_toml(path)
+    if data is None:
+        return None
+    table = data.get(name)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name} must be a table ([{name}])")
+    return table
+
+
+def save_table(name: str, table: dict[str, Any], path: Path | None = None) -> Path:
+    """Write one top-level table (e.g. ``[plan]``), keeping every other setting."""
+    return save(load(path), path, tables={name: table})
+
+
+def save(
+    settings: Settings, path: Path | None = None, *, tables: dict[str, Any] | None = None
+) -> Path:
     """Write ``settings``, keeping every table of the file this module does not own.
 
     The file also holds other settings (``[mqtt]``, credentials included):
-    pairing a strap must never drop them.
+    pairing a strap must never drop them. ``tables`` replaces whole top-level
+    tables (plain tables of scalars and lists).
     """
     path = path or config_path()
-    try:
-        existing = tomllib.loads(read_text(path))
-    except FileNotFoundError:
-        existing = {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+    existing = read_toml(path) or {}
     for owned in ("device", "dashboard"):
         existing.pop(owned, None)
+    existing.update(tables or {})
     try:
         _ensure_private_dir(path.parent)
         _write_private(path, _to_toml(settings) + _dump_tables(existing))
