@@ -20,8 +20,10 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from biofeedback import BiofeedbackError, __version__, practice_cli
 
 if TYPE_CHECKING:
+    from biofeedback.audio.setup import AudioPlan
     from biofeedback.models import Recording, StoredSession
     from biofeedback.mqtt import MqttPublisher
+    from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.ratings import Ratings
     from biofeedback.review import History, SessionSummary
     from biofeedback.review.resonance import AssessmentEntry
@@ -232,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     protocols.set_defaults(handler=_cmd_protocols)
     practice_cli.add_commands(sub, start_run=_start_run)
 
+    phrases = sub.add_parser(
+        "phrases",
+        help="what a protocol can say: phrase ids (voice folder file names) and texts",
+    )
+    phrases.add_argument("--protocol", default="full", metavar="NAME")
+    phrases.add_argument("--sides", action="store_true")
+    phrases.set_defaults(handler=_cmd_phrases)
+
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
     monitor.set_defaults(handler=_cmd_monitor)
@@ -267,6 +277,16 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         help="stop after S seconds of session time",
     )
     parser.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    parser.add_argument(
+        "--audio",
+        choices=["on", "off", "tones"],
+        help="spoken cues, breath tones and bells; tones: no speech (default: on, or [audio])",
+    )
+    parser.add_argument(
+        "--audio-out",
+        metavar="FILE.wav",
+        help="also write the session's sound to a WAV file in session time (any --speed)",
+    )
     parser.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
     parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
 
@@ -299,6 +319,15 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
         else:
             sides = "  (--sides)" if p.has_sides else ""
             print(f"{p.name:<18} {p.zone:<7} {session_s / 60:4.1f} min  {p.title}{sides}")
+    return EXIT_OK
+
+
+def _cmd_phrases(args: argparse.Namespace) -> int:
+    from biofeedback.audio.phrases import build_book
+    from biofeedback.pacing.protocols import load_protocol
+
+    for phrase in build_book(load_protocol(args.protocol, sides=args.sides)):
+        print(f"{phrase.id}.wav\t{phrase.text}")
     return EXIT_OK
 
 
@@ -371,6 +400,13 @@ def plan_session(
     yellow = load_protocol("breath-partial")
     if getattr(args, "resonant", False):
         protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
+    # Sound is prepared for the routine as it will run (adapted, resonant).
+    audio = _audio_plan(
+        args, protocol, real_time=not source.virtual or args.speed == 1.0, dashboard=dashboard
+    )
+    if audio.speech and args.sim is not None and hasattr(source, "listen"):
+        # The simulated person hears each cue when it has been said.
+        source.listen = audio.heard_after
     controller = NotedController(
         protocol,
         yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
@@ -385,6 +421,7 @@ def plan_session(
     chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
         chosen.append(ConsoleSink(as_json=args.json))
+    chosen += audio.sinks
     if args.mqtt:
         chosen.append(_mqtt_publisher(args.mqtt))
     info = SessionInfo(
@@ -403,6 +440,7 @@ def plan_session(
         [*chosen, *sinks],
         duration_s=args.duration,
         title=protocol.title,
+        sound=audio.player,
     )
 
 
@@ -459,6 +497,27 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         _print_assessment(args, result.session_id)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
+
+
+def _audio_plan(
+    args: argparse.Namespace, protocol: Routine, *, real_time: bool, dashboard: bool
+) -> AudioPlan:
+    from pathlib import Path
+
+    from biofeedback import config
+    from biofeedback.audio.setup import prepare
+
+    plan = prepare(
+        protocol,
+        config.load().audio,
+        mode=args.audio,
+        out_path=Path(args.audio_out) if args.audio_out else None,
+        real_time=real_time,
+        tell_missing=dashboard,
+    )
+    for note in plan.notes:
+        print(f"biofeedback: {note}", file=sys.stderr)
+    return plan
 
 
 def _start_run(protocol: str, db: str | None) -> int:

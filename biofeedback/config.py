@@ -46,9 +46,26 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioConfig:
+    """The ``[audio]`` table: sound for eyes-closed practice."""
+
+    # on | off | tones; None: on when there is a sound output, quietly off when not.
+    mode: str | None = None
+    volume: float = 0.8
+    voice: str = "en-us"
+    rate: int = 150
+    tones: bool = True
+    voice_folder: Path | None = None
+
+
+AUDIO_MODES = ("on", "off", "tones")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     device: PairedDevice | None = None
     dashboard: DashboardConfig = DashboardConfig()
+    audio: AudioConfig = AudioConfig()
 
 
 def config_dir() -> Path:
@@ -166,16 +183,52 @@ def _toml_value(value: Any) -> str:
 
 def _settings_from(data: dict[str, Any], path: Path) -> Settings:
     dashboard = _dashboard_from(data.get("dashboard", {}), path)
+    audio = _audio_from(data.get("audio", {}), path)
     device = data.get("device")
     if device is None:
-        return Settings(dashboard=dashboard)
+        return Settings(dashboard=dashboard, audio=audio)
     address = device.get("address") if isinstance(device, dict) else None
     name = device.get("name") if isinstance(device, dict) else None
     if not isinstance(address, str) or not (name is None or isinstance(name, str)):
         raise ConfigError(
             f'{path}: [device] needs address = "AA:BB:..."; pair again with `biofeedback pair`'
         )
-    return Settings(device=PairedDevice(address, name), dashboard=dashboard)
+    return Settings(device=PairedDevice(address, name), dashboard=dashboard, audio=audio)
+
+
+def _audio_from(table: Any, path: Path) -> AudioConfig:
+    fix = (
+        f'{path}: [audio] takes audio = "on"|"off"|"tones", volume = 0.0 to 1.0,'
+        ' voice = "en-us", rate = 80 to 400 (words a minute), tones = true|false,'
+        ' voice_folder = "PATH"'
+    )
+    if not isinstance(table, dict):
+        raise ConfigError(fix)
+    default = AudioConfig()
+    mode = table.get("audio", default.mode)
+    volume = table.get("volume", default.volume)
+    voice = table.get("voice", default.voice)
+    rate = table.get("rate", default.rate)
+    tones = table.get("tones", default.tones)
+    folder = table.get("voice_folder")
+    known = {"audio", "volume", "voice", "rate", "tones", "voice_folder"}
+    if (
+        set(table) - known
+        or (mode is not None and mode not in AUDIO_MODES)
+        or isinstance(volume, bool)
+        or not isinstance(volume, int | float)
+        or not 0.0 <= volume <= 1.0
+        or not isinstance(voice, str)
+        or not voice.replace("-", "").replace("+", "").isalnum()
+        or isinstance(rate, bool)
+        or not isinstance(rate, int)
+        or not 80 <= rate <= 400
+        or not isinstance(tones, bool)
+        or not (folder is None or (isinstance(folder, str) and folder))
+    ):
+        raise ConfigError(fix)
+    voice_folder = Path(folder).expanduser() if folder else None
+    return AudioConfig(mode, float(volume), voice, rate, tones, voice_folder)
 
 
 def _dashboard_from(table: Any, path: Path) -> DashboardConfig:

@@ -207,6 +207,16 @@ async def run_session(
     return await loop.run(duration_s, drain_timeout_s)
 
 
+class SoundControl(Protocol):
+    """What a live view may do to the session's sound (the audio sink's player)."""
+
+    def toggle_mute(self) -> bool:
+        """Mute or unmute; True when now muted."""
+
+    def change_volume(self, steps: int) -> float:
+        """Louder (+) or softer (-) by ``steps`` tenths; the new volume, 0..1."""
+
+
 @dataclass
 class SessionPlan:
     """Everything one session needs. ``cli.plan_session`` builds it from the command
@@ -221,6 +231,8 @@ class SessionPlan:
     actions: ActionInbox = field(default_factory=ActionInbox)
     duration_s: float | None = None
     title: str = ""
+    # The session's sound, when it has any: the dashboard's mute and volume keys reach it here.
+    sound: SoundControl | None = None
 
     async def run(
         self,

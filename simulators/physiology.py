@@ -133,6 +133,8 @@ class Heart:
         self._baro = Baroreflex(self.natural_hz, p.baro_damping)
         self.activity = IDLE
         self._step: tuple[str, float | None, float | None] = (IDLE, None, None)
+        # Events not yet heard (a cue still being spoken), with when they will be.
+        self._pending: list[tuple[float, SessionEvent]] = []
         self._paced: tuple[float, float] | None = None
         self._pressing = False
         # When tensing last ended; recovery ramps up from there (-inf: never tensed).
@@ -155,8 +157,19 @@ class Heart:
     def breath_period_s(self) -> float:
         return self._breath_in_s + self._breath_out_s
 
-    def hear(self, event: SessionEvent) -> None:
-        """Follow the session: the current step sets activity and breathing."""
+    def hear(self, event: SessionEvent, after_s: float = 0.0) -> None:
+        """Follow the session: the current step sets activity and breathing.
+
+        ``after_s``: the event is heard that long after it happens (its cue is
+        spoken, and the person acts once it has been said). Events keep their order.
+        """
+        if after_s > 0 or self._pending:
+            due_s = max(event.t + after_s, self._pending[-1][0] if self._pending else -math.inf)
+            self._pending.append((due_s, event))
+            return
+        self._follow(event)
+
+    def _follow(self, event: SessionEvent) -> None:
         if isinstance(event, StepStarted):
             self._step = (str(event.kind), event.breath_in_s, event.breath_out_s)
             self.set_activity(*self._step)
@@ -184,6 +197,8 @@ class Heart:
         """Advance one beat and return its time (seconds)."""
         p = self.p
         t = self.t_s
+        while self._pending and self._pending[0][0] <= t:
+            self._follow(self._pending.pop(0)[1])
         wander = self._wander
         wander.advance_to(t)
         self._advance_responses(t, self._last_rr_s)

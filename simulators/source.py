@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -95,6 +95,8 @@ class SimulatedSource:
         self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
         self.truth = Truth()
         self.description = f"simulator:{self.scenario.name}"
+        # With spoken cues: seconds until the person has heard an event (its cue said).
+        self.listen: Callable[[SessionEvent], float] | None = None
         self._items = self._generate()
 
     async def __aenter__(self) -> Self:
@@ -109,7 +111,7 @@ class SimulatedSource:
         return None
 
     def observe(self, event: SessionEvent) -> None:
-        self.heart.hear(event)
+        self.heart.hear(event, self.listen(event) if self.listen is not None else 0.0)
 
     def items(self) -> Iterator[SourceItem]:
         """The same endless stream as async iteration, for code without a loop."""

@@ -23,8 +23,9 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.pacing.breath import breath_phase
 from biofeedback.ui.state import SessionState, Trend, TrendPoint
-from biofeedback.ui.widgets import breath_phase, column_groups, columns, whole_seconds_left
+from biofeedback.ui.widgets import column_groups, columns, whole_seconds_left
 
 
 def release(t: float, planned_s: float = 15.0) -> StepStarted:

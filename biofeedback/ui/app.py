@@ -57,6 +57,9 @@ class BiofeedbackApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("v", "mute", "Sound on/off", show=False, id="audio.mute"),
+        Binding("plus", "volume(1)", "Louder", show=False, id="audio.louder"),
+        Binding("minus", "volume(-1)", "Softer", show=False, id="audio.softer"),
     ]
 
     def __init__(
@@ -83,6 +86,20 @@ class BiofeedbackApp(App[None]):
         # Set by end_session(): the session was ended from outside (a signal).
         self.ended_by: str | None = None
         self._session_task: asyncio.Task[SessionResult] | None = None
+
+    def action_mute(self) -> None:
+        sound = self.plan.sound if self.plan is not None else None
+        if sound is None:
+            self.notify("This session has no sound.")
+            return
+        self.notify("Sound off." if sound.toggle_mute() else "Sound on.")
+
+    def action_volume(self, steps: int) -> None:
+        sound = self.plan.sound if self.plan is not None else None
+        if sound is None:
+            self.notify("This session has no sound.")
+            return
+        self.notify(f"Volume {round(sound.change_volume(steps) * 100)} %.")
 
     @property
     def reduced_motion(self) -> bool:

@@ -23,6 +23,7 @@ from textual.widgets import Digits, Static
 
 from biofeedback.models import StepKind, Zone
 from biofeedback.pacing import texts
+from biofeedback.pacing.breath import breath_phase
 from biofeedback.ui.state import TrendPoint
 
 # --------------------------------------------------------------------------
@@ -76,19 +77,6 @@ def whole_seconds_left(remaining_s: float) -> int:
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 PACER_FPS = 12.0
-
-
-def breath_phase(t_s: float, in_s: float, out_s: float) -> tuple[bool, float, float]:
-    """(inhaling, lung fill 0..1, seconds left in this half) at ``t_s`` into the pattern."""
-    p = t_s % (in_s + out_s)
-    if p < in_s:
-        return True, _ease(p / in_s), in_s - p
-    return False, 1.0 - _ease((p - in_s) / out_s), in_s + out_s - p
-
-
-def _ease(x: float) -> float:
-    # Breath speeds up and slows down at the turns, like a sine.
-    return (1.0 - math.cos(math.pi * min(max(x, 0.0), 1.0))) / 2.0
 
 
 class StyledLines(Widget):

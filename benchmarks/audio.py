@@ -1,0 +1,224 @@
+"""Audio: the phrase cache, rendering a track, and live sound on the null backend.
+
+Prints:
+- the phrase cache for all eight protocols, cold (empty cache: espeak-ng runs)
+  and warm (every clip read back), goal <= 2 s cold and ~0 warm;
+- rendering a 14.5-minute session to WAV at --speed max (time, and the share
+  of it the audio costs against the same session without it);
+- a real-time session on miniaudio's null backend (simulated anxious person,
+  sessions back to back for --minutes, default 60): buffer underruns (goal 0),
+  the audio's CPU share of one core (callback rendering plus the sink's event
+  handling, goal <= 2 %), and how long after an extension, a zone change or a
+  step start its sound was rendered into the output (goal <= 50 ms; a real
+  card adds its own buffer, BUFFER_MS).
+
+    .venv/bin/python benchmarks/audio.py [--minutes 60] [--skip-live]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.device import BUFFER_MS, Device
+from biofeedback.audio.phrases import build_book
+from biofeedback.audio.render import WavSink
+from biofeedback.audio.score import Score
+from biofeedback.audio.sink import AudioSink, Player
+from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
+from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_all, load_protocol
+from biofeedback.session import Sink, VirtualClock, run_session
+from simulators.source import SimulatedSource
+
+SOUNDING = {"step_started", "step_extended", "advice", "signal_lost", "signal_restored"}
+PROTOCOLS = ("full", "anxiety-downshift", "back-care", "work-reset", "bedtime", "pelvic-release")
+
+
+def phrase_cache() -> dict[str, dict[str, Samples]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = VoiceSettings(cache_dir=Path(tmp))
+        for label in ("cold", "warm"):
+            began = time.perf_counter()
+            phrases = synthesized = 0
+            clips: dict[str, dict[str, Samples]] = {}
+            for protocol in load_all():
+                book = build_book(protocol)
+                voices = load_voices(book, settings)
+                clips[protocol.name] = voices.clips
+                phrases += len(book)
+                synthesized += voices.synthesized
+            took = time.perf_counter() - began
+            print(
+                f"phrase cache, 8 protocols, {label}: {took:.2f} s"
+                f" ({phrases} phrases, {synthesized} synthesized by espeak-ng)"
+            )
+    return clips
+
+
+def controller(name: str, *, sides: bool = False) -> PacingController:
+    return PacingController(
+        load_protocol(name, sides=sides),
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+    )
+
+
+async def render_track(speech: dict[str, Samples]) -> None:
+    protocol = load_protocol("full", sides=True)
+    book = build_book(protocol)
+    times = []
+    for with_audio in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            sinks: list[Sink] = (
+                [WavSink(Path(tmp) / "t.wav", Score(book, speech))] if with_audio else []
+            )
+            began = time.perf_counter()
+            result = await run_session(
+                SimulatedSource("anxious", seed=2),
+                ArousalEstimator(),
+                controller("full", sides=True),
+                sinks,
+                VirtualClock(None),
+                SessionInfo("bench", "full", "sim", 0.0),
+            )
+            times.append(time.perf_counter() - began)
+    print(
+        f"track: {result.duration_s / 60:.1f}-minute session to WAV at --speed max:"
+        f" {times[1]:.2f} s ({times[0]:.2f} s without audio; the audio adds"
+        f" {times[1] - times[0]:.2f} s, {result.duration_s / max(times[1], 1e-9):.0f}x real time)"
+    )
+
+
+class TimedPlayer(Player):
+    """A player that notes when each block was asked for and what it held."""
+
+    def __init__(self) -> None:
+        super().__init__(volume=0.8)
+        self.blocks: list[tuple[float, int, int]] = []
+
+    def render(self, frames: int) -> npt.NDArray[np.float32]:
+        called = time.monotonic()
+        with self._lock:
+            start = self._device_frame - self._offset
+        block = super().render(frames)
+        self.blocks.append((called, start, frames))
+        return block
+
+
+class TimedSink(AudioSink):
+    def __init__(self, score: Score, player: TimedPlayer, device: Device) -> None:
+        super().__init__(score, player, device)
+        self.handle_s = 0.0
+        self.sounded: list[tuple[SessionEvent, float]] = []
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        began = time.perf_counter()
+        before = len(self.lateness.by_type.get(getattr(item, "type", ""), []))
+        await super().handle(item)
+        if isinstance(item, SessionEvent) and item.type in SOUNDING:
+            after = self.lateness.by_type.get(item.type, [])
+            if len(after) > before:
+                self.sounded.append((item, item.t + after[-1]))
+        self.handle_s += time.perf_counter() - began
+
+
+async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
+    deadline = time.monotonic() + minutes * 60
+    underruns = callbacks = 0
+    busy_s = handle_s = wall_s = cpu_s = 0.0
+    latencies: dict[str, list[float]] = {}
+    sessions = 0
+    while time.monotonic() < deadline - 5:
+        name = PROTOCOLS[sessions % len(PROTOCOLS)]
+        sessions += 1
+        protocol = load_protocol(name)
+        book = build_book(protocol)
+        player = TimedPlayer()
+        device = Device(player.render, backend="null")
+        sink = TimedSink(Score(book, speech[name]), player, device)
+        clock = VirtualClock(1.0)
+        began, cpu_began = time.monotonic(), time.process_time()
+        left_s = deadline - began
+        await run_session(
+            SimulatedSource("anxious", seed=sessions),
+            ArousalEstimator(),
+            controller(name),
+            [sink],
+            clock,
+            SessionInfo("bench", name, "sim", 0.0),
+            duration_s=left_s,
+        )
+        wall_s += time.monotonic() - began
+        cpu_s += time.process_time() - cpu_began
+        stats = device.stats
+        underruns += stats.underruns
+        callbacks += stats.callbacks
+        busy_s += stats.busy_s
+        handle_s += sink.handle_s
+        _latencies(player, sink, clock, latencies)
+        print(
+            f"  session {sessions} ({name}): {stats.callbacks} blocks,"
+            f" {stats.underruns} underruns, {len(sink.sounded)} sounding events",
+            flush=True,
+        )
+    print(
+        f"live on the null backend: {wall_s / 60:.1f} min of real-time sessions"
+        f" ({sessions} back to back), {callbacks} blocks of {BUFFER_MS} ms,"
+        f" {underruns} underruns"
+    )
+    print(
+        f"audio CPU: rendering {100 * busy_s / wall_s:.2f} % + event handling"
+        f" {100 * handle_s / wall_s:.3f} % of one core"
+        f" (the whole process, simulator and pacing included: {100 * cpu_s / wall_s:.1f} %)"
+    )
+    for kind, values in sorted(latencies.items()):
+        ms = np.array(values) * 1000
+        print(
+            f"event -> sound rendered, {kind}: n={len(ms)} median {np.median(ms):.1f} ms,"
+            f" p95 {np.percentile(ms, 95):.1f} ms, max {ms.max():.1f} ms"
+        )
+
+
+def _latencies(
+    player: TimedPlayer, sink: TimedSink, clock: VirtualClock, out: dict[str, list[float]]
+) -> None:
+    """Wall time from each sounding event to the block that first held its sound."""
+    starts = np.array([b[1] for b in player.blocks])
+    for event, at_s in sink.sounded:
+        frame = round(at_s * SAMPLE_RATE_HZ)
+        i = int(np.searchsorted(starts, frame, side="right")) - 1
+        if i < 0 or i >= len(player.blocks):
+            continue
+        called, start, _ = player.blocks[i]
+        heard = called + (frame - start) / SAMPLE_RATE_HZ
+        # VirtualClock(1.0) puts session time t at wall time start + t.
+        emitted = clock._wall_start + event.t
+        out.setdefault(event.type, []).append(heard - emitted)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--skip-live", action="store_true")
+    args = parser.parse_args()
+    clips = phrase_cache()
+    with tempfile.TemporaryDirectory() as tmp:
+        book = build_book(load_protocol("full", sides=True))
+        full = load_voices(book, VoiceSettings(cache_dir=Path(tmp)))
+    asyncio.run(render_track(full.clips))
+    if not args.skip_live:
+        asyncio.run(live(args.minutes, clips))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Every phrase a session can speak, known before it starts.
+
+The texts come from walking the real controller through the protocol in each
+zone (skipping from step to step), so whatever the controller can say is found
+here without a second copy of its words. A few short phrases belong to audio
+alone: the extension phrase and the announcement of the next group.
+
+Each phrase has an id (the name of its file in a voice folder) and a style:
+release cues are spoken slower and lower, as a breath out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from biofeedback.models import Action, Advice, SessionEvent, StepKind, StepStarted, Zone
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
+from biofeedback.pacing.rules import PacingConfig
+from biofeedback.pacing.texts import OVERRUN_ADVICE, STOP_RULES, ZONE_ADVICE
+
+EXTEND_RELEASE = "Stay with the release a little longer."
+EXTEND_REST = "Stay here a little longer. There is no hurry."
+EXTEND_SETTLE = "Keep breathing slowly, a little longer."
+YELLOW_ROUTINE = "breath-partial"
+RED_ROUTINE = "passive-rest"
+# A walk never needs more steps than this; it guards against a routine that repeats.
+_MAX_WALK_STEPS = 2000
+_WALK_STEP_S = 600.0
+
+
+class Style(StrEnum):
+    """How a phrase is voiced."""
+
+    PLAIN = "plain"
+    RELEASE = "release"  # drawn out and lower, on the out-breath
+    SOFT = "soft"  # quieter asides: extensions, the next group
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    id: str
+    text: str
+    style: Style = Style.PLAIN
+
+
+def next_group_text(region: str) -> str:
+    return f"Next, your {region.replace('-', ' ')}."
+
+
+def extension_text(kind: StepKind, step_id: str) -> str:
+    if step_id == "settle":
+        return EXTEND_SETTLE
+    return EXTEND_RELEASE if kind is StepKind.RELEASE else EXTEND_REST
+
+
+@dataclass(frozen=True)
+class PhraseBook:
+    """The phrases of one session's protocol, by text, and the region of each cue."""
+
+    phrases: Mapping[str, Phrase]
+    region_of_cue: Mapping[str, str]
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+    def __iter__(self) -> Iterator[Phrase]:
+        return iter(self.phrases.values())
+
+    def get(self, text: str) -> Phrase | None:
+        return self.phrases.get(text)
+
+
+def build_book(
+    protocol: Routine,
+    *,
+    yellow: Routine | None = None,
+    red: Routine | None = None,
+    config: PacingConfig | None = None,
+) -> PhraseBook:
+    """Every phrase a session of ``protocol`` can speak."""
+    yellow = yellow or load_protocol(YELLOW_ROUTINE)
+    red = red or load_protocol(RED_ROUTINE)
+    phrases: dict[str, Phrase] = {}
+    regions: dict[str, str] = {}
+
+    ids: set[str] = set()
+
+    def add(phrase_id: str, text: str, style: Style = Style.PLAIN) -> None:
+        if text in phrases:
+            return
+        base = unique = _slug(phrase_id)
+        n = 1
+        while unique in ids:  # one file name per text, always
+            n += 1
+            unique = f"{base}-{n}"
+        ids.add(unique)
+        phrases[text] = Phrase(unique, text, style)
+
+    def origin(step_id: str) -> str:
+        bare = step_id.removesuffix("-imagery")
+        for routine in (yellow, red):
+            if any(s.id == bare for s in routine.steps):
+                return routine.name
+        # The protocol's own steps, and the frame (its settle and closing words).
+        return protocol.name
+
+    every_region = sorted(
+        {r for p in (protocol, yellow, red) for r in p.regions}, key=BODY_ORDER.index
+    )
+    for zone in Zone:
+        for imagery in ((), every_region):
+            for step in walk(protocol, yellow, red, zone, config, imagery):
+                style = Style.RELEASE if step.kind is StepKind.RELEASE else Style.PLAIN
+                add(f"{origin(step.step)}.{step.step}", step.cue, style)
+                if step.region is not None:
+                    regions.setdefault(step.cue, step.region)
+    for (low, high), text in ZONE_ADVICE.items():
+        add(f"zone.{low.value}-{high.value}", text)
+    add("session.overrun", OVERRUN_ADVICE)
+    add("session.stop-rules", STOP_RULES)
+    add("extend.release", EXTEND_RELEASE, Style.SOFT)
+    add("extend.rest", EXTEND_REST, Style.SOFT)
+    add("extend.settle", EXTEND_SETTLE, Style.SOFT)
+    for region in every_region:
+        add(f"next.{region}", next_group_text(region), Style.SOFT)
+    return PhraseBook(phrases, regions)
+
+
+def walk(
+    protocol: Routine,
+    yellow: Routine,
+    red: Routine,
+    zone: Zone,
+    config: PacingConfig | None = None,
+    imagery: Iterable[str] = (),
+) -> list[StepStarted]:
+    """Every step a session started in ``zone`` runs, by skipping through it."""
+    controller = PacingController(
+        protocol,
+        yellow=yellow,
+        red=red,
+        config=config,
+        start_zone=zone,
+        imagery_regions=imagery,
+    )
+    events: list[SessionEvent] = list(controller.start(0.0))
+    t_s = 0.0
+    # Small strides first, so the budget leaves every step in; then big ones
+    # run it past its budget, so a fallback routine that would repeat while
+    # the protocol waits gives way to the closing.
+    small = len(protocol.steps) + len(yellow.steps) + len(red.steps) + 10
+    for n in range(_MAX_WALK_STEPS):
+        if controller.finished:
+            break
+        t_s += 1.0 if n < small else _WALK_STEP_S
+        events += controller.on_action(t_s, Action.SKIP)
+    return [e for e in events if isinstance(e, StepStarted)]
+
+
+def advice_texts(events: Iterable[SessionEvent]) -> list[str]:
+    return [e.text for e in events if isinstance(e, Advice)]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")

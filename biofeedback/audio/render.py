@@ -1,0 +1,91 @@
+"""A whole session's sound, written to a WAV file in session time.
+
+Works at any ``--speed`` (``max`` too): frame ``n`` of the file is session
+time ``n / 22050`` s, so a guided track can be made from any protocol in
+seconds, and a test can check every sound against its event's time.
+"""
+
+from __future__ import annotations
+
+import os
+import wave
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
+from biofeedback.audio.mixer import render
+from biofeedback.audio.score import Score
+from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+
+# What an event can still change lies at most this far before it (a cut's
+# fade, tones giving way ahead of speech); everything earlier is final.
+_SETTLED_S = 0.5
+_BLOCK_FRAMES = SAMPLE_RATE_HZ * 4
+
+
+def open_wav(path: Path) -> wave.Wave_write:
+    """``path`` opened for a mono 16-bit WAV (0600), or one line saying why not."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise AudioOutError(
+            f"cannot write --audio-out {path}: {exc.strerror or exc}; choose a writable path"
+        ) from None
+    fh: BinaryIO = os.fdopen(fd, "wb")
+    out = wave.open(fh, "wb")  # noqa: SIM115 (closed by WavSink.stop)
+    out.setnchannels(1)
+    out.setsampwidth(2)
+    out.setframerate(SAMPLE_RATE_HZ)
+    return out
+
+
+class WavSink:
+    """A session sink that writes the score's sound to a WAV file as events arrive."""
+
+    name = "audio-out"
+    # Every event counts: a dropped one would be a missing cue in the track.
+    queue_size = 1_000_000
+
+    def __init__(self, path: Path, score: Score) -> None:
+        self.path = path
+        self.score = score
+        self._wav: wave.Wave_write | None = open_wav(path)
+        self.frames = 0
+
+    async def start(self, info: SessionInfo) -> None:
+        return None
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        if isinstance(item, HeartSample):
+            return
+        self.score.hear(item)
+        self._render_until(item.t - _SETTLED_S)
+
+    async def stop(self) -> None:
+        if self._wav is None:
+            return
+        schedule = self.score.schedule()
+        tail = max((c.end_s for c in schedule.clips), default=0.0)
+        self._render_until(tail + 0.1)
+        self._wav.close()
+        self._wav = None
+
+    def _render_until(self, t_s: float) -> None:
+        assert self._wav is not None
+        target = int(t_s * SAMPLE_RATE_HZ)
+        schedule = self.score.schedule()
+        while self.frames < target:
+            n = min(_BLOCK_FRAMES, target - self.frames)
+            block = render(schedule, self.frames, n)
+            self._wav.writeframes((block * 32767.0).astype("<i2").tobytes())
+            self.frames += n
+
+
+def read_session_wav(path: Path) -> npt.NDArray[np.float32]:
+    """A WAV written here, as float samples (for tests and benchmarks)."""
+    with wave.open(str(path), "rb") as wav:
+        raw = wav.readframes(wav.getnframes())
+    return np.frombuffer(raw, "<i2").astype(np.float32) / 32767.0

@@ -1,0 +1,106 @@
+"""From settings to sinks: what sound a session gets, and one line for each problem.
+
+``run`` asks for audio ``on`` (speech, tones, bells), ``tones`` (no speech) or
+``off``; sound is played live when a card can be opened and the session runs
+in real time, and written to ``--audio-out`` when asked. Nothing here can stop
+a session except an ``--audio-out`` path that cannot be written (a bad
+command line).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.device import Device, NoDeviceError
+from biofeedback.audio.phrases import PhraseBook, build_book
+from biofeedback.audio.render import WavSink
+from biofeedback.audio.score import Score
+from biofeedback.audio.sink import AudioSink, Player
+from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
+from biofeedback.config import AudioConfig
+from biofeedback.models import SessionEvent, StepStarted
+from biofeedback.pacing.protocols import Routine
+
+# "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
+BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
+
+
+@dataclass
+class AudioPlan:
+    sinks: list[Any] = field(default_factory=list)
+    player: Player | None = None
+    notes: list[str] = field(default_factory=list)
+    speech: dict[str, Samples] = field(default_factory=dict)
+    live: AudioSink | None = None
+
+    def heard_after(self, event: SessionEvent) -> float:
+        """Seconds until a listener has heard ``event``'s cue (0: nothing spoken)."""
+        if isinstance(event, StepStarted):
+            clip = self.speech.get(event.cue)
+            if clip is not None:
+                return len(clip) / SAMPLE_RATE_HZ
+        return 0.0
+
+
+def prepare(
+    protocol: Routine,
+    cfg: AudioConfig,
+    *,
+    mode: str | None = None,
+    out_path: Path | None = None,
+    real_time: bool = True,
+    tell_missing: bool = False,
+    yellow: Routine | None = None,
+    red: Routine | None = None,
+) -> AudioPlan:
+    """The audio sinks for a session of ``protocol``; raises only for ``out_path``."""
+    # Asked for by name (flag or config) or with a person at the dashboard: a
+    # missing sound output is worth a line. A piped run without it stays quiet.
+    named = mode is not None or cfg.mode is not None
+    asked = named or tell_missing
+    mode = mode or cfg.mode or "on"
+    plan = AudioPlan()
+    wav: WavSink | None = None
+    if out_path is not None:
+        wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
+    if mode == "off" and wav is None:
+        return plan
+    device: Device | None = None
+    player: Player | None = None
+    if mode != "off" and real_time:
+        player = Player(cfg.volume)
+        try:
+            device = Device(player.render, backend=os.environ.get(BACKEND_ENV, "auto"))
+        except NoDeviceError as exc:
+            player = None
+            if asked:
+                plan.notes.append(
+                    f"audio: {exc}, so the session goes on silently"
+                    " (--audio-out FILE.wav still records it; --audio off hides this line)"
+                )
+    elif mode != "off" and named:
+        plan.notes.append(
+            "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
+        )
+    if device is None and wav is None:
+        return plan
+    book = build_book(protocol, yellow=yellow, red=red)
+    speech: dict[str, Samples] = {}
+    if mode != "tones":
+        voices = load_voices(book, VoiceSettings(cfg.voice, cfg.rate, cfg.voice_folder))
+        speech = voices.clips
+        plan.notes += voices.notes
+    plan.speech = speech
+    if wav is not None:
+        wav.score = Score(book, speech, tones=cfg.tones)
+        plan.sinks.append(wav)
+    if device is not None and player is not None:
+        live = AudioSink(Score(book, speech, tones=cfg.tones), player, device)
+        plan.sinks.append(live)
+        plan.live = live
+        plan.player = player
+    return plan

@@ -1,0 +1,228 @@
+"""Speech clips for a phrase book: a person's own recordings, else espeak-ng.
+
+A voice folder holds WAV files named by phrase id (``full.feet-tense.wav``);
+a file there wins over the synthetic voice. espeak-ng is called as a separate
+program and its output cached in the user's cache dir, keyed by text, voice,
+rate and style, so editing a text re-renders just that phrase. Without either
+the session has tones and bells only. Every problem is one line in ``notes``;
+none of them stops a session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import platformdirs
+
+from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.phrases import Phrase, PhraseBook, Style
+
+Samples = npt.NDArray[np.float32]
+
+ESPEAK = "espeak-ng"
+HOW_TO_GET_A_VOICE = (
+    "install espeak-ng (sudo apt-get install espeak-ng) or set voice_folder in"
+    " [audio] of config.toml to your own recordings"
+)
+_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    voice: str = "en-us"
+    rate_wpm: int = 150
+    folder: Path | None = None
+    cache_dir: Path | None = None
+    # None: look espeak-ng up on PATH.
+    espeak: str | None = None
+
+
+@dataclass
+class Voices:
+    """Clips by phrase text, and one line for each thing that went wrong."""
+
+    clips: dict[str, Samples] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    from_folder: int = 0
+    synthesized: int = 0
+    cached: int = 0
+
+
+def cache_dir() -> Path:
+    return platformdirs.user_cache_path("biofeedback") / "voice"
+
+
+def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) -> Voices:
+    """A clip for every phrase that can have one."""
+    phrases = list(book)
+    out = Voices()
+    missing = _from_folder(phrases, settings.folder, out)
+    if not missing:
+        return out
+    espeak = settings.espeak or shutil.which(ESPEAK)
+    if espeak is None:
+        if settings.folder is None:
+            out.notes.append(f"audio: no voice, so tones and bells only; {HOW_TO_GET_A_VOICE}")
+        else:
+            out.notes.append(
+                f"audio: {len(missing)} phrases have no file in {settings.folder} and"
+                f" espeak-ng is not installed, so those are silent; {HOW_TO_GET_A_VOICE}"
+            )
+        return out
+    _synthesize(missing, espeak, settings, out)
+    return out
+
+
+def _from_folder(phrases: list[Phrase], folder: Path | None, out: Voices) -> list[Phrase]:
+    if folder is None:
+        return phrases
+    if not folder.is_dir():
+        out.notes.append(
+            f"audio: voice folder {folder} does not exist; using the synthetic voice"
+            " (set voice_folder in [audio] of config.toml to a folder of WAV files)"
+        )
+        return phrases
+    missing: list[Phrase] = []
+    broken: list[str] = []
+    for phrase in phrases:
+        path = folder / f"{phrase.id}.wav"
+        if not path.exists():
+            missing.append(phrase)
+            continue
+        try:
+            out.clips[phrase.text] = read_wav(path)
+            out.from_folder += 1
+        except (OSError, EOFError, wave.Error, ValueError) as exc:
+            broken.append(f"{path.name} ({exc})")
+            missing.append(phrase)
+    if broken:
+        out.notes.append(
+            f"audio: {len(broken)} file(s) in {folder} cannot be read, the synthetic voice"
+            f" says those instead: {', '.join(broken[:3])}{' ...' if len(broken) > 3 else ''}"
+            " (save them as PCM WAV)"
+        )
+    elif missing and out.from_folder:
+        out.notes.append(
+            f"audio: {len(missing)} of {len(phrases)} phrases have no file in {folder};"
+            " the synthetic voice says those (`biofeedback phrases` lists their ids)"
+        )
+    return missing
+
+
+def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out: Voices) -> None:
+    folder = settings.cache_dir or cache_dir()
+    try:
+        _private_dir(folder)
+    except OSError as exc:
+        out.notes.append(f"audio: cannot use the voice cache {folder} ({exc}); no speech")
+        return
+    todo: list[tuple[Phrase, Path]] = []
+    for phrase in phrases:
+        path = folder / f"{cache_key(phrase, settings)}.wav"
+        try:
+            out.clips[phrase.text] = read_wav(path)
+            out.cached += 1
+        except (OSError, EOFError, wave.Error, ValueError):
+            todo.append((phrase, path))
+    if not todo:
+        return
+    failures: list[str] = []
+
+    def one(item: tuple[Phrase, Path]) -> None:
+        phrase, path = item
+        try:
+            _espeak(espeak, phrase, settings, path)
+            out.clips[phrase.text] = read_wav(path)
+            out.synthesized += 1
+        except (OSError, subprocess.SubprocessError, wave.Error, EOFError, ValueError) as exc:
+            failures.append(str(exc))
+
+    # espeak-ng is single-threaded; one process per core renders a book at once.
+    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2)) as pool:
+        list(pool.map(one, todo))
+    if failures:
+        out.notes.append(
+            f"audio: espeak-ng failed on {len(failures)} phrase(s), those are silent: {failures[0]}"
+        )
+
+
+def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
+    raw = f"espeak-ng|{settings.voice}|{settings.rate_wpm}|{phrase.style}|{phrase.text}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _espeak(espeak: str, phrase: Phrase, settings: VoiceSettings, path: Path) -> None:
+    rate, pitch, amplitude = settings.rate_wpm, 45, 100
+    if phrase.style is Style.RELEASE:
+        # Drawn out and lower: a release is said as a breath out.
+        rate, pitch = round(rate * 0.8), 30
+    elif phrase.style is Style.SOFT:
+        amplitude = 70
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        args = [espeak, "-v", settings.voice, "-s", str(rate), "-p", str(pitch)]
+        subprocess.run(
+            [*args, "-a", str(amplitude), "-w", tmp, "--", phrase.text],
+            check=True,
+            capture_output=True,
+            timeout=_TIMEOUT_S,
+        )
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def read_wav(path: Path) -> Samples:
+    """A PCM WAV file as mono float samples at our rate, quiet ends trimmed."""
+    with wave.open(str(path), "rb") as wav:
+        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+        raw = wav.readframes(wav.getnframes())
+    decode: dict[int, Callable[[bytes], npt.NDArray[np.float32]]] = {
+        1: lambda b: (np.frombuffer(b, np.uint8).astype(np.float32) - 128.0) / 128.0,
+        2: lambda b: np.frombuffer(b, "<i2").astype(np.float32) / 32768.0,
+        4: lambda b: np.frombuffer(b, "<i4").astype(np.float32) / 2147483648.0,
+    }
+    if width not in decode:
+        raise ValueError(f"{width * 8}-bit samples; use 8, 16 or 32-bit PCM")
+    samples = decode[width](raw)
+    if channels > 1:
+        samples = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
+    if rate != SAMPLE_RATE_HZ:
+        n = round(len(samples) * SAMPLE_RATE_HZ / rate)
+        samples = np.interp(
+            np.arange(n) * (rate / SAMPLE_RATE_HZ), np.arange(len(samples)), samples
+        ).astype(np.float32)
+    samples = _trim(samples.astype(np.float32))
+    if len(samples) == 0:
+        raise ValueError("no sound in it")
+    return samples
+
+
+def _trim(samples: Samples, threshold: float = 0.01) -> Samples:
+    # A clip that starts with silence would start late; the score places its
+    # first sound on the event.
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if len(loud) == 0:
+        return samples[:0]
+    return samples[loud[0] : loud[-1] + 1]
+
+
+def _private_dir(folder: Path) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)

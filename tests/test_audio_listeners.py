@@ -1,0 +1,45 @@
+"""What hears the sound: the simulated person (cues heard once said) and the dashboard's keys."""
+
+from __future__ import annotations
+
+from biofeedback.audio.sink import Player
+from biofeedback.models import HeartSample, StepKind, StepStarted
+from biofeedback.ui.app import DashboardSettings, create_app
+from simulators.source import SimulatedSource
+from tests.support.ui import SteppedSource, step_to, stepped_plan, until
+
+
+def _activity_at(source: SimulatedSource, t_s: float) -> str:
+    for item in source.items():
+        if isinstance(item, HeartSample) and item.t_s >= t_s:
+            return source.heart.activity
+    raise AssertionError("the simulator ran dry")
+
+
+def test_a_spoken_cue_is_followed_once_it_has_been_said() -> None:
+    tense = StepStarted(0.0, "feet-tense", StepKind.TENSE, "feet", "Curl your toes.", 5.0)
+    reading = SimulatedSource("calm", seed=1)
+    reading.observe(tense)
+    assert _activity_at(reading, 1.0) == "tense"
+    listening = SimulatedSource("calm", seed=1)
+    listening.listen = lambda event: 2.5 if event is tense else 0.0
+    listening.observe(tense)
+    assert _activity_at(listening, 1.5) != "tense"
+    assert _activity_at(listening, 3.5) == "tense"
+
+
+async def test_keys_mute_and_change_the_volume() -> None:
+    source = SteppedSource()
+    plan = stepped_plan(source)
+    player = Player(volume=0.5)
+    plan.sound = player
+    app = create_app(plan, DashboardSettings(reduced_motion=True, keymap={"audio.mute": "x"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step_to(pilot, source, 2)
+        await pilot.press("x")
+        await until(pilot, lambda: player.muted)
+        await pilot.press("plus")
+        await until(pilot, lambda: player.volume == 0.6)
+        assert not player.muted
+        await pilot.press("minus", "minus")
+        await until(pilot, lambda: player.volume == 0.4)

@@ -1,0 +1,67 @@
+"""Every protocol can be followed with the eyes closed: each step is heard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from biofeedback.audio.phrases import PhraseBook, build_book, walk
+from biofeedback.audio.score import Kind, Score
+from biofeedback.audio.voice import VoiceSettings, load_voices
+from biofeedback.models import SessionStarted, Zone
+from biofeedback.pacing.protocols import load_all, load_protocol
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/test adds it)"
+)
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[PhraseBook, Score]]:
+    cache = tmp_path_factory.mktemp("voice-cache")
+    out = {}
+    for protocol in load_all():
+        book = build_book(protocol)
+        voices = load_voices(book, VoiceSettings(cache_dir=cache))
+        assert voices.notes == []
+        out[protocol.name] = (book, Score(book, voices.clips))
+    return out
+
+
+@pytest.mark.parametrize("name", [p.name for p in load_all()])
+@pytest.mark.parametrize("zone", list(Zone))
+def test_each_step_of_every_protocol_has_a_spoken_cue_or_a_tone_pattern(
+    books: dict[str, tuple[PhraseBook, Score]], name: str, zone: Zone
+) -> None:
+    book, template = books[name]
+    protocol = load_protocol(name)
+    yellow, red = load_protocol("breath-partial"), load_protocol("passive-rest")
+    steps = walk(protocol, yellow, red, zone, imagery=protocol.regions[:1])
+    assert steps[-1].step == "closing-breath"
+    score = Score(book, template.speech)
+    score.hear(SessionStarted(0.0, "s", name, "sim", zone))
+    unheard = []
+    for step in steps:
+        score.hear(step)
+        spoken = [c for c in score.clips if c.label == f"cue:{step.step}" and c.start_s == step.t]
+        toned = [r for r in score.runs if r.start_s == step.t]
+        if not spoken and not toned:
+            unheard.append(step.step)
+        assert not spoken or spoken[0].kind is Kind.SPEECH
+    assert unheard == []
+
+
+def test_the_phrase_cache_is_keyed_by_text_and_voice(tmp_path: Path) -> None:
+    book = build_book(load_protocol("work-reset"))
+    first = load_voices(book, VoiceSettings(cache_dir=tmp_path))
+    assert first.synthesized == len(book)
+    assert first.cached == 0
+    again = load_voices(book, VoiceSettings(cache_dir=tmp_path))
+    assert again.cached == len(book)
+    assert again.synthesized == 0
+    other = load_voices(book, VoiceSettings(voice="en-gb", cache_dir=tmp_path))
+    assert other.synthesized == len(book)
+    for path in tmp_path.iterdir():
+        assert path.stat().st_mode & 0o077 == 0
