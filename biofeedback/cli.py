@@ -44,6 +44,30 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def format_help(self) -> str:
+        if self.prog.endswith(" run"):
+            self.epilog = _run_epilog()
+        return super().format_help()
+
+
+def _run_epilog() -> str:
+    """The routines and simulated people ``run`` can use, read only when help is asked for."""
+    from biofeedback.pacing.protocols import load_all
+    from simulators.scenario import load_scenario, scenario_names
+
+    routines = "\n".join(f"  {p.name:<18} {p.title}" for p in load_all())
+    people = "\n".join(
+        f"  {name:<18} {load_scenario(name).description}" for name in scenario_names()
+    )
+    return (
+        f"routines for --protocol:\n{routines}\n\n"
+        f"simulated people for --sim SCENARIO:\n{people}\n\n"
+        "examples:\n"
+        "  biofeedback run --sim                    try it without a strap\n"
+        "  biofeedback run --protocol back-care     with your paired strap\n"
+        "  biofeedback run --replay old.db          a recorded session again"
+    )
+
 
 def _speed(value: str) -> float | None:
     if value == "max":
@@ -118,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a guided session",
         description="Run a guided session from a strap, the simulator, a file or a broker.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = run.add_mutually_exclusive_group()
     src.add_argument(
@@ -128,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated person (default scenario: calm)",
     )
     src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
-    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
+    src.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="an RR file (one ms value a line, or CSV), or a session store:"
+        " STORE for its latest session, STORE#SESSION for one",
+    )
     src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
     run.add_argument(
         "--protocol",
@@ -190,22 +220,42 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     review.set_defaults(handler=_cmd_review)
 
-    history = sub.add_parser("history", help="past sessions and trends")
-    history.add_argument("--json", action="store_true")
+    history = sub.add_parser(
+        "history",
+        help="past sessions and trends",
+        description="Your recorded sessions, newest first, with the trend of your resting"
+        " heart rate and RMSSD (simulated and replayed sessions count only when there"
+        " are too few of your own).",
+    )
+    history.add_argument("--json", action="store_true", help="sessions and trends as JSON")
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     history.set_defaults(handler=_cmd_history)
 
-    delete = sub.add_parser("delete", help="remove one recorded session for good")
+    delete = sub.add_parser(
+        "delete",
+        help="remove one recorded session for good",
+        description="Remove one recorded session, with all its samples and events, for good.",
+    )
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
 
-    protocols = sub.add_parser("protocols", help="list the guided routines")
-    protocols.add_argument("--json", action="store_true")
+    protocols = sub.add_parser(
+        "protocols",
+        help="list the guided routines",
+        description="The guided routines, their zone (green: full practice, yellow:"
+        " gentle and breath-led, red: rest only), length and what each is for.",
+    )
+    protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
     protocols.set_defaults(handler=_cmd_protocols)
 
-    monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
-    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
+    monitor = sub.add_parser(
+        "monitor",
+        help="watch every runner on an MQTT broker",
+        description="A live table of every session publishing to an MQTT broker"
+        " (see `run --mqtt`).",
+    )
+    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
     monitor.set_defaults(handler=_cmd_monitor)
     return parser
 
@@ -216,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
     import json
+    import textwrap
 
     from biofeedback.pacing.controller import planned_session_s
     from biofeedback.pacing.protocols import load_all
@@ -238,6 +289,12 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
         else:
             sides = "  (--sides)" if p.has_sides else ""
             print(f"{p.name:<18} {p.zone:<7} {session_s / 60:4.1f} min  {p.title}{sides}")
+            if p.description:
+                print(
+                    textwrap.fill(
+                        p.description, width=78, initial_indent=" " * 4, subsequent_indent=" " * 4
+                    )
+                )
     return EXIT_OK
 
 
@@ -598,9 +655,34 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 
 
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, "command", None) or "")
+            if isinstance(chosen, argparse.ArgumentParser):
+                return chosen
+    return parser
+
+
+def _print_overview(parser: argparse.ArgumentParser) -> None:
+    """``biofeedback`` alone: what it is and what to type next, in a few lines."""
+    lines = [f"biofeedback {__version__}: heart-paced progressive muscle relaxation.", ""]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                lines.append(f"  biofeedback {choice.dest:<10} {choice.help}")
+    lines += ["", "Start without a strap:  biofeedback run --sim", "More:  biofeedback --help"]
+    print("\n".join(lines))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # A mistake in a command's options names that command's help, not the top level's.
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -612,8 +694,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("bleak").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
+        _print_overview(parser)
+        return EXIT_OK
     try:
         return handler(args)
     except BiofeedbackError as exc:

@@ -213,6 +213,7 @@ class StepExtended(SessionEvent):
     step: str
     by_s: float
     reason: str
+    plain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +230,14 @@ class ZoneChanged(SessionEvent):
     from_zone: Zone
     to_zone: Zone
     reason: str
+    plain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class SignalLost(SessionEvent):
     type: ClassVar[str] = "signal_lost"
     reason: str
+    plain: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,12 +104,21 @@ async def test_history_lists_sessions_and_enter_reviews_one() -> None:
         table = app.screen.query_one(DataTable)
         assert table.row_count == 4
         # Newest first.
-        assert [str(table.get_row_at(i)[1]) for i in range(4)] == [
+        # Rows are keyed by the whole id; the screen shows enough of it to tell them apart.
+        assert [table.coordinate_to_cell_key((i, 0))[0].value for i in range(4)] == [
             "day4-anxious",
             "day3-calm",
             "day2-calm",
             "day1-anxious",
         ]
+        assert [str(table.get_row_at(i)[1]) for i in range(4)] == [
+            "day4-anx",
+            "day3-cal",
+            "day2-cal",
+            "day1-anx",
+        ]
+        # Protocol and source are there, within 80 columns.
+        assert [str(c) for c in table.get_row_at(0)[5:]] == ["full", "sim", "time up"]
         notes = str(app.screen.query_one("#history-notes", Static).render())
         assert "Resting heart rate:" in notes
         assert "simulated" in notes
@@ -132,4 +141,4 @@ def test_review_and_history_open_on_a_terminal() -> None:
     shown = run_on_terminal(["review"], until=b"Review \xc2\xb7", then=b"q")
     assert "Heart rate" in shown
     listed = run_on_terminal(["history"], until=b"History \xc2\xb7 1 session", then=b"q")
-    assert "Rest HR" in listed
+    assert "HR bpm" in listed
