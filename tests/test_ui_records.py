@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from biofeedback import review
@@ -105,7 +106,7 @@ async def test_history_lists_sessions_and_enter_reviews_one() -> None:
         assert table.row_count == 4
         # Newest first.
         # Rows are keyed by the whole id; the screen shows enough of it to tell them apart.
-        assert [table.coordinate_to_cell_key((i, 0))[0].value for i in range(4)] == [
+        assert [table.coordinate_to_cell_key(Coordinate(i, 0))[0].value for i in range(4)] == [
             "day4-anxious",
             "day3-calm",
             "day2-calm",
