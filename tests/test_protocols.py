@@ -14,8 +14,8 @@ from biofeedback.pacing.controller import planned_session_s
 from biofeedback.pacing.protocols import (
     BODY_ORDER,
     ZONE_KINDS,
-    Protocol,
     ProtocolError,
+    Routine,
     builtin_names,
     check_regions,
     load_all,
@@ -34,15 +34,15 @@ REQUIRED = {
 }
 
 
-def minutes(protocol: Protocol) -> float:
+def minutes(protocol: Routine) -> float:
     return planned_session_s(protocol) / 60
 
 
-def releases(protocol: Protocol) -> list[float]:
+def releases(protocol: Routine) -> list[float]:
     return [s.planned_s for s in protocol.steps if s.kind is StepKind.RELEASE]
 
 
-def tense_groups(protocol: Protocol) -> int:
+def tense_groups(protocol: Routine) -> int:
     return sum(s.kind is StepKind.TENSE for s in protocol.steps)
 
 

@@ -80,7 +80,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.protocols import BODY_ORDER, Protocol, ProtocolError
+from biofeedback.pacing.protocols import BODY_ORDER, ProtocolError, Routine
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +250,7 @@ class _ZoneState:
     saved: dict[Zone, list[Step]] = field(default_factory=dict)
 
 
-def planned_session_s(protocol: Protocol, config: PacingConfig | None = None) -> float:
+def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
     """Planned length of a whole session of ``protocol``, frame included."""
     cfg = config or PacingConfig()
     return (
@@ -263,10 +263,10 @@ class PacingController:
 
     def __init__(
         self,
-        protocol: Protocol,
+        protocol: Routine,
         *,
-        yellow: Protocol,
-        red: Protocol,
+        yellow: Routine,
+        red: Routine,
         config: PacingConfig | None = None,
         start_zone: StartZone = Zone.GREEN,
         stored_baseline: StoredBaseline | None = None,
@@ -285,7 +285,7 @@ class PacingController:
         self._zs = _ZoneState(Zone.GREEN if start_zone == "auto" else Zone(start_zone))
         self._imagery: set[str] = set(imagery_regions)
         self._phase = _Phase.SETTLE
-        self._routine: Protocol | None = None
+        self._routine: Routine | None = None
         self._queue: list[Step] = []
         self._main_pos = 0
         self._run: _Running | None = None
@@ -593,10 +593,10 @@ class PacingController:
     # ------------------------------------------------------------------
     # Routines and steps
 
-    def _routine_for(self, zone: Zone) -> Protocol:
+    def _routine_for(self, zone: Zone) -> Routine:
         return self.protocol if self.protocol.safe_in(zone) else self._fallbacks[zone]
 
-    def _routine_steps(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+    def _routine_steps(self, zone: Zone) -> tuple[Routine, list[Step]]:
         """The routine for ``zone`` and the steps it would run from here."""
         routine = self._routine_for(zone)
         if routine is self.protocol:
@@ -604,12 +604,12 @@ class PacingController:
         saved = self._zs.saved.get(zone)
         return routine, list(saved) if saved is not None else self._ordered(routine)
 
-    def _take_routine(self, zone: Zone) -> tuple[Protocol, list[Step]]:
+    def _take_routine(self, zone: Zone) -> tuple[Routine, list[Step]]:
         taken = self._routine_steps(zone)
         self._zs.saved.pop(zone, None)
         return taken
 
-    def _ordered(self, routine: Protocol) -> list[Step]:
+    def _ordered(self, routine: Routine) -> list[Step]:
         """A fallback routine with its region steps continuing the body order."""
         main_regions = [BODY_ORDER.index(r) for r in self.protocol.regions]
         steps = list(routine.steps)

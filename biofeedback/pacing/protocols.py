@@ -76,7 +76,7 @@ _NEEDS_REGION = frozenset({StepKind.TENSE, StepKind.MASSAGE, StepKind.IMAGERY})
 
 
 @dataclass(frozen=True, slots=True)
-class Protocol:
+class Routine:
     name: str
     title: str
     zone: Zone
@@ -149,7 +149,7 @@ class _Defaults:
     breath_out_s: float
 
 
-def load_protocol_file(path: Path, *, sides: bool = False) -> Protocol:
+def load_protocol_file(path: Path, *, sides: bool = False) -> Routine:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -161,7 +161,7 @@ def load_protocol_file(path: Path, *, sides: bool = False) -> Protocol:
     return parse_protocol(data, origin=str(path), sides=sides)
 
 
-def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False) -> Protocol:
+def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False) -> Routine:
     """Build and validate a protocol from parsed TOML; ``origin`` names it in errors."""
 
     def fail(where: str, what: str) -> ProtocolError:
@@ -207,7 +207,7 @@ def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False)
     if duplicates:
         raise fail("steps", f"step ids must be unique; repeated: {', '.join(duplicates)}")
     _check_safety(steps, zone, effort, fail)
-    return Protocol(
+    return Routine(
         name=data["name"],
         title=data["title"],
         zone=zone,
@@ -406,7 +406,7 @@ def builtin_names() -> list[str]:
     )
 
 
-def load_protocol(name_or_path: str, *, sides: bool = False) -> Protocol:
+def load_protocol(name_or_path: str, *, sides: bool = False) -> Routine:
     """A built-in protocol by name, or a protocol file by path.
 
     ``sides=True`` expands every group marked ``sides = true`` into a left and
@@ -423,5 +423,5 @@ def load_protocol(name_or_path: str, *, sides: bool = False) -> Protocol:
         return load_protocol_file(path, sides=sides)
 
 
-def load_all() -> list[Protocol]:
+def load_all() -> list[Routine]:
     return [load_protocol(name) for name in builtin_names()]

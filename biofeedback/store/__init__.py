@@ -1,0 +1,46 @@
+"""The session store: one SQLite file holding every recorded session.
+
+WAL journal, a schema version with forward migrations, and an application
+id so a foreign database is refused rather than written into. The recorder
+sink writes as the session runs, in a worker thread, and commits at least once
+a second; a session that never wrote its end (crash, power loss) stays
+readable and is reported as unfinished.
+
+Where things live: ``files`` (paths, private modes), ``schema`` (identity,
+version, migrations: add a table there), ``database`` (the open store and its
+queries), ``writer`` and ``rows`` (rows in and out), ``recorder`` (the sink).
+"""
+
+from biofeedback.store.database import BUSY_TIMEOUT_MS, Store
+from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
+from biofeedback.store.files import (
+    ENV_DB,
+    default_db_path,
+    is_store_file,
+    make_private_dir,
+    open_private,
+    resolve_db_path,
+)
+from biofeedback.store.recorder import COMMIT_EVERY_S, RecorderSink
+from biofeedback.store.rows import RestingBaseline
+from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT_MS",
+    "COMMIT_EVERY_S",
+    "ENV_DB",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "RecorderSink",
+    "RestingBaseline",
+    "SessionNotFoundError",
+    "Store",
+    "StoreError",
+    "StoreOpenError",
+    "default_db_path",
+    "is_store_file",
+    "make_private_dir",
+    "open_private",
+    "resolve_db_path",
+]

@@ -1,0 +1,299 @@
+"""The open store: opening it safely, reading sessions back, deleting one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import statistics
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from biofeedback import __version__
+from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, event_from_dict
+from biofeedback.store import schema
+from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
+from biofeedback.store.files import make_private_dir, tighten
+from biofeedback.store.rows import SESSION_COLUMNS, RestingBaseline, SampleRows, session_from_row
+from biofeedback.store.writer import SessionWriter
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Store:
+    """An open session store. Not for concurrent use from several threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db = self._open()
+
+    # -- opening
+
+    def _open(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        if fresh:
+            try:
+                make_private_dir(self.path.parent)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass  # another process created it a moment ago
+            except OSError as exc:
+                raise StoreOpenError(
+                    f"cannot create the session store {self.path}: {exc}"
+                ) from None
+        elif self.path.is_dir():
+            raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        else:
+            tighten(self.path)
+        try:
+            db = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
+        try:
+            self._prepare_patiently(db)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if not _is_busy(exc):
+                raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
+            raise StoreOpenError(
+                f"the session store {self.path} stayed locked by another program for"
+                f" {BUSY_TIMEOUT_MS / 1000:g} s; try again"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreOpenError(
+                f"{self.path} is not a biofeedback session store or is damaged ({exc});"
+                " move it away or choose another file with --db"
+            ) from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare_patiently(self, db: sqlite3.Connection) -> None:
+        # When two processes create a store at once, SQLite may refuse a lock
+        # at once instead of waiting (waiting could deadlock): back off, retry.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._prepare(db)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # One snapshot: another process may be creating the schema right now.
+        db.execute("BEGIN")
+        try:
+            schema.check_identity(db, self.path)
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            log.warning("the session store %s could not switch to WAL", self.path)
+        db.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
+        # Deleted health data is overwritten, not just unlinked from the b-tree.
+        db.execute("PRAGMA secure_delete = ON")
+        if schema.needs_migration(db):
+            schema.migrate(db, self.path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot; SQLite errors become one clear StoreError."""
+        try:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the session store {self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full) leaves the transaction open: the
+                # next write could never begin.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write the session store {self.path}: {exc}") from None
+
+    # -- queries
+
+    def sessions(self, limit: int | None = None) -> list[StoredSession]:
+        """Recorded sessions, newest first."""
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at_unix_s DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._reading() as db:
+            return [session_from_row(r) for r in db.execute(sql)]
+
+    def session(self, ref: str = "latest") -> StoredSession:
+        """A session by id, unique id prefix, or ``latest``."""
+        return self._find(ref)[1]
+
+    def _find(self, ref: str) -> tuple[int, StoredSession]:
+        with self._reading() as db:
+            if ref == "latest":
+                rows = db.execute(
+                    f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+                    " ORDER BY started_at_unix_s DESC, id DESC LIMIT 1"
+                ).fetchall()
+                if not rows:
+                    raise SessionNotFoundError(
+                        f"no sessions recorded in {self.path} yet; start one with"
+                        " `biofeedback run --sim`"
+                    )
+            else:
+                escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                rows = db.execute(
+                    f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+                    " WHERE session_id LIKE ? ESCAPE '\\' LIMIT 2",
+                    (escaped + "%",),
+                ).fetchall()
+                exact = [r for r in rows if r[1] == ref]
+                rows = exact or rows
+                if not rows:
+                    raise SessionNotFoundError(
+                        f"no session {ref!r} in {self.path}; see `biofeedback history`"
+                    )
+                if len(rows) > 1:
+                    raise SessionNotFoundError(
+                        f"{ref!r} matches more than one session; give more of its id"
+                    )
+        return rows[0][0], session_from_row(rows[0][1:])
+
+    def load(self, ref: str = "latest") -> Recording:
+        """Everything recorded for one session."""
+        key, session = self._find(ref)
+        with self._reading() as db:
+            events = tuple(
+                event_from_dict(json.loads(data))
+                for (data,) in db.execute(
+                    "SELECT data FROM events WHERE session = ? ORDER BY seq", (key,)
+                )
+            )
+            # Enum lookups by dict: a day holds ~170,000 of them.
+            quality = {q.value: q for q in Quality}
+            estimates = tuple(
+                (t, hr, rmssd, arousal, quality[q], artifacts)
+                for t, hr, rmssd, arousal, q, artifacts in db.execute(
+                    "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate"
+                    " FROM estimates WHERE session = ? ORDER BY seq",
+                    (key,),
+                ).fetchall()
+            )
+            rows = db.execute(
+                "SELECT t_s, hr_bpm, contact, energy_kj, beats FROM samples"
+                " WHERE session = ? ORDER BY seq",
+                (key,),
+            ).fetchall()
+        # Every beat at once (what review and plots need) without making a
+        # tuple per notification; those are made if someone reads them.
+        everything = b"".join(row[4] for row in rows)
+        pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
+        return Recording(session, events, estimates, SampleRows(rows), pairs[0::2], pairs[1::2])
+
+    def resting_baseline(
+        self, *, recent: int = 5, include_virtual: bool = False
+    ) -> RestingBaseline | None:
+        """Median baseline of the ``recent`` latest completed sessions, or None.
+
+        Simulated and replayed sessions are left out unless asked for: they are
+        not this person's heart.
+        """
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT baseline_hr_bpm, baseline_rmssd_ms FROM sessions"
+                " WHERE ended_at_unix_s IS NOT NULL AND baseline_hr_bpm IS NOT NULL"
+                " AND (? OR virtual = 0)"
+                " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
+                (include_virtual, recent),
+            ).fetchall()
+        if not rows:
+            return None
+        rmssd = [r[1] for r in rows if r[1] is not None]
+        return RestingBaseline(
+            hr_bpm=statistics.median(r[0] for r in rows),
+            rmssd_ms=statistics.median(rmssd) if rmssd else None,
+            sessions=len(rows),
+        )
+
+    # -- changes
+
+    def delete(self, ref: str) -> StoredSession:
+        """Remove one session and everything recorded with it."""
+        if ref == "latest":
+            raise StoreError("name the session to delete by its id (see `biofeedback history`)")
+        key, session = self._find(ref)
+        with self._writing() as db:
+            for table in ("samples", "estimates", "events", "sessions"):
+                column = "id" if table == "sessions" else "session"
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
+        # Do not leave the deleted pages readable in the write-ahead log.
+        with contextlib.suppress(sqlite3.DatabaseError):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return session
+
+    def begin_session(self, info: SessionInfo, *, virtual: bool = False) -> SessionWriter:
+        """Register a new session and return the writer that appends to it."""
+        extra = dict(info.extra)
+        with self._writing() as db:
+            cur = db.execute(
+                "INSERT INTO sessions (session_id, started_at_unix_s, protocol, source, device,"
+                " software_version, virtual, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.session_id,
+                    info.started_at_unix_s,
+                    info.protocol,
+                    info.source,
+                    info.device,
+                    __version__,
+                    int(virtual or bool(extra.get("virtual", False))),
+                    json.dumps(extra, default=str),
+                ),
+            )
+        assert cur.lastrowid is not None
+        return SessionWriter(self, cur.lastrowid)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)

@@ -1,0 +1,101 @@
+"""Where the store lives and how its files are kept private (0600 in 0700)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+from typing import IO, Any
+
+from biofeedback.store.errors import StoreError
+
+ENV_DB = "BIOFEEDBACK_DB"
+
+
+def default_db_path() -> Path:
+    """``$BIOFEEDBACK_DB``, else ``sessions.db`` in the user data dir (XDG)."""
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("biofeedback") / "sessions.db"
+
+
+def resolve_db_path(option: str | None) -> Path:
+    """``--db`` beats the environment, which beats the default."""
+    return Path(option).expanduser() if option else default_db_path()
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and any missing parents as 0700; existing ones are left alone."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)
+
+
+def tighten(db_path: Path) -> None:
+    """Make an existing store 0600, and our own default folder 0700.
+
+    SQLite gives the -wal and -shm files the database's mode, so a store
+    copied in or made by an older version would spill health data into files
+    others can read. A folder the user chose is theirs and is left alone.
+    """
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                os.chmod(path, 0o600)
+    if os.environ.get(ENV_DB) is None and db_path == default_db_path():
+        with contextlib.suppress(OSError):
+            os.chmod(db_path.parent, 0o700)
+
+
+def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> IO[Any]:
+    """Open a file for writing that only the user can read (0600), even if it existed."""
+    path = Path(path)
+    if is_database(path):
+        # An export aimed at a store by mistake would truncate every session in it.
+        raise StoreError(f"{path} is a database; choose another file to export to")
+    try:
+        make_private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
+
+
+# The first bytes of SQLite's write-ahead log (either byte order).
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def is_database(path: Path) -> bool:
+    """A database or its write-ahead log: ours or anyone's, never to be overwritten."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return head == b"SQLite format 3\x00" or head[:4] in _WAL_MAGIC
+
+
+def is_store_file(path: Path) -> bool:
+    """True when ``path`` is an SQLite database (ours or not: opening tells)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False

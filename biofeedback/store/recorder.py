@@ -1,0 +1,179 @@
+"""The recorder sink: writes a running session into the store as it happens.
+
+Durability: ``synchronous=NORMAL``, so a commit is safe from a crash of the
+program the moment it is made, and a second thread fsyncs the write-ahead log
+about once a second, so a power cut loses about a second too. A slow disk then
+delays only that fsync, never the commits (with ``FULL`` one stalled fsync
+held back every commit behind it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from biofeedback.models import HeartSample, SessionEnded, SessionEvent, SessionInfo
+from biofeedback.store.database import Store
+from biofeedback.store.errors import StoreError
+from biofeedback.store.writer import SessionWriter
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVERY_S = 1.0
+
+
+def _item_t_s(item: SessionEvent | HeartSample) -> float:
+    return item.t_s if isinstance(item, HeartSample) else item.t
+
+
+class RecorderSink:
+    """Writes a running session into the store (session.Sink).
+
+    ``handle`` only queues in memory; a writer task hands batches to one worker
+    thread, so the pacing loop never waits on the disk. A batch is committed as
+    soon as it holds a heart sample (about once a second of session time) and
+    at the latest one second of wall time after its first item, so a crash
+    loses at most about a second.
+    """
+
+    name = "recorder"
+    # The record must be complete: never let the session drop an item for us.
+    queue_size = 50_000_000
+
+    def __init__(self, path: Path | str, *, virtual: bool = False) -> None:
+        self.path = Path(path)
+        self.virtual = virtual
+        self.items_written = 0
+        self.commits = 0
+        self._store: Store | None = None
+        self._writer: SessionWriter | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        self._sync_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-sync")
+        self._sync: asyncio.Future[None] | None = None
+        self._synced_at = time.monotonic()
+        self._dir_synced = False
+        self._pending: list[SessionEvent | HeartSample] = []
+        self._has_items = asyncio.Event()
+        self._urgent = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+        self._stop_requested = asyncio.Event()
+        # Set after each commit, for whoever wants to know the record is on disk.
+        self.committed = asyncio.Event()
+        # Set when a write fails (the items are kept and retried).
+        self.write_failed = asyncio.Event()
+
+    async def start(self, info: SessionInfo) -> None:
+        loop = asyncio.get_running_loop()
+        self._store = await loop.run_in_executor(self._executor, Store, self.path)
+        self._writer = await loop.run_in_executor(self._executor, lambda: self._begin(info))
+        self._task = asyncio.create_task(self._write_loop(), name="recorder-writer")
+
+    def _begin(self, info: SessionInfo) -> SessionWriter:
+        assert self._store is not None
+        return self._store.begin_session(info, virtual=self.virtual)
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        # Even while writes fail: the items wait in memory for the disk.
+        self._pending.append(item)
+        self._has_items.set()
+        if isinstance(item, HeartSample | SessionEnded):
+            self._urgent.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._stop_requested.set()
+        self._has_items.set()
+        self._urgent.set()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            loop = asyncio.get_running_loop()
+            if self._store is not None:
+                if self._sync is not None:
+                    with contextlib.suppress(OSError):
+                        await self._sync
+                # Closing checkpoints the log into the database, with fsync.
+                await loop.run_in_executor(self._executor, self._store.close)
+            self._executor.shutdown(wait=False)
+            self._sync_executor.shutdown(wait=False)
+        if self._pending:
+            first_t_s = min(_item_t_s(item) for item in self._pending)
+            raise StoreError(
+                f"the session from {first_t_s:.0f} s on ({len(self._pending)} items) could not"
+                f" be saved: {self._error}; free some disk space or choose another file with --db"
+            )
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._has_items.wait()
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), COMMIT_EVERY_S)
+            batch, self._pending = self._pending, []
+            self._has_items.clear()
+            self._urgent.clear()
+            stopping = self._stopping
+            if batch:
+                assert self._writer is not None
+                try:
+                    await loop.run_in_executor(self._executor, self._writer.write, batch)
+                except Exception as exc:
+                    # Keep everything and retry each second: a full disk can get
+                    # space back, and the record must not get a hole. Whatever is
+                    # still unsaved at stop is reported there, once.
+                    log.info("the recorder could not write, will retry: %s", exc)
+                    self._error = exc
+                    self._pending[:0] = batch
+                    self.write_failed.set()
+                    if stopping:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_requested.wait(), COMMIT_EVERY_S)
+                    self._has_items.set()
+                    self._urgent.set()
+                    continue
+                self._error = None
+                self.items_written += len(batch)
+                self.commits += 1
+                self.committed.set()
+                self._sync_soon(loop)
+            if stopping and not self._pending:
+                return
+
+    def _sync_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sync is not None and not self._sync.done():
+            return
+        if time.monotonic() - self._synced_at < COMMIT_EVERY_S:
+            return
+        self._synced_at = time.monotonic()
+        self._sync = loop.run_in_executor(self._sync_executor, self._fsync_log)
+
+    def _fsync_log(self) -> None:
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            log.warning("could not flush the session log to disk: %s", exc)
+        finally:
+            os.close(fd)
+        if not self._dir_synced:
+            # The log file's own name must reach the disk once, too.
+            with contextlib.suppress(OSError):
+                dir_fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+            self._dir_synced = True

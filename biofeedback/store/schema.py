@@ -1,0 +1,131 @@
+"""The store's schema: who the file belongs to, its version, and the migrations.
+
+To change the schema, append one function to ``MIGRATIONS`` (it takes the
+store from the previous version to the next, inside the migration's single
+transaction); ``SCHEMA_VERSION`` follows from the list. Never edit a migration
+that has shipped: stores in the wild already ran it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from biofeedback.store.errors import StoreOpenError
+
+# "BFSS" in the header's application_id field: our files say whose they are.
+APPLICATION_ID = 0x42465353
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, and a migration must be one transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# A notification's beats live in its row as one BLOB of little-endian
+# float64 pairs (beat time s, RR ms): a day is ~86,000 rows, not ~200,000, and
+# reads back in a fraction of a second.
+def _schema_v1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL UNIQUE,
+            started_at_unix_s REAL NOT NULL,
+            protocol TEXT NOT NULL,
+            source TEXT NOT NULL,
+            device TEXT,
+            software_version TEXT NOT NULL,
+            virtual INTEGER NOT NULL DEFAULT 0,
+            extra TEXT NOT NULL DEFAULT '{}',
+            start_zone TEXT,
+            baseline_hr_bpm REAL,
+            baseline_rmssd_ms REAL,
+            last_t_s REAL NOT NULL DEFAULT 0,
+            ended_at_unix_s REAL,
+            end_reason TEXT,
+            duration_s REAL
+        );
+        CREATE TABLE samples (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            hr_bpm REAL,
+            contact TEXT NOT NULL,
+            energy_kj INTEGER,
+            beats BLOB NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE estimates (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            hr_bpm REAL,
+            rmssd_ms REAL,
+            arousal REAL,
+            quality TEXT NOT NULL,
+            artifact_rate REAL NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+# MIGRATIONS[n] takes a store from schema version n to n + 1.
+
+
+# MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_schema_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def check_identity(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database of another program, or one written by a newer biofeedback."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if app_id != 0 or tables or version:
+            raise StoreOpenError(
+                f"{path} is a database of another program, not a biofeedback"
+                " session store; choose another file with --db"
+            )
+    if version > SCHEMA_VERSION:
+        raise StoreOpenError(
+            f"{path} was written by a newer biofeedback (store version {version},"
+            f" this one reads up to {SCHEMA_VERSION}); upgrade biofeedback"
+        )
+
+
+def needs_migration(db: sqlite3.Connection) -> bool:
+    return int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the store to ``SCHEMA_VERSION`` in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        check_identity(db, path)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise

@@ -1,0 +1,116 @@
+"""Appending one session's items to the store, one short transaction per batch."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from biofeedback.models import (
+    Baseline,
+    Estimate,
+    HeartSample,
+    SessionEnded,
+    SessionEvent,
+    SessionStarted,
+)
+from biofeedback.store.rows import finite_or_none, pack_beats
+
+if TYPE_CHECKING:
+    from biofeedback.store.database import Store
+
+
+class SessionWriter:
+    """Appends one session's items; each ``write`` is one short transaction."""
+
+    def __init__(self, store: Store, key: int) -> None:
+        self.store = store
+        self.key = key
+        self._sample_seq = 0
+        self._estimate_seq = 0
+        self._event_seq = 0
+
+    def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+        seqs = (self._sample_seq, self._estimate_seq, self._event_seq)
+        try:
+            self._write(items)
+        except BaseException:
+            # Nothing was stored: the same items are written again later.
+            self._sample_seq, self._estimate_seq, self._event_seq = seqs
+            raise
+
+    def _write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+        key = self.key
+        samples: list[tuple[Any, ...]] = []
+        estimates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        updates: list[tuple[str, tuple[Any, ...]]] = []
+        last_t_s = 0.0
+        for item in items:
+            if isinstance(item, HeartSample):
+                times = item.beat_t_s
+                if len(times) != len(item.rr_ms):
+                    # A source without beat times: the arrival time is the best guess.
+                    times = (item.t_s,) * len(item.rr_ms)
+                samples.append(
+                    (
+                        key,
+                        self._sample_seq,
+                        item.t_s,
+                        item.hr_bpm,
+                        item.contact.value,
+                        item.energy_kj,
+                        pack_beats(times, item.rr_ms),
+                    )
+                )
+                self._sample_seq += 1
+                last_t_s = max(last_t_s, item.t_s)
+                continue
+            last_t_s = max(last_t_s, item.t)
+            if isinstance(item, Estimate):
+                estimates.append(
+                    (
+                        key,
+                        self._estimate_seq,
+                        item.t,
+                        finite_or_none(item.hr_bpm),
+                        finite_or_none(item.rmssd_ms),
+                        finite_or_none(item.arousal),
+                        item.quality.value,
+                        item.artifact_rate,
+                    )
+                )
+                self._estimate_seq += 1
+                continue
+            data = item.to_dict()
+            events.append((key, self._event_seq, item.t, item.type, json.dumps(data)))
+            self._event_seq += 1
+            if isinstance(item, SessionStarted):
+                updates.append(("start_zone = ?", (item.zone.value,)))
+            elif isinstance(item, Baseline):
+                updates.append(
+                    (
+                        "baseline_hr_bpm = ?, baseline_rmssd_ms = ?",
+                        (finite_or_none(item.hr_bpm), finite_or_none(item.rmssd_ms)),
+                    )
+                )
+            elif isinstance(item, SessionEnded):
+                updates.append(
+                    (
+                        "ended_at_unix_s = ?, end_reason = ?, duration_s = ?",
+                        (time.time(), item.reason, item.duration_s),
+                    )
+                )
+        with self.store._writing() as db:
+            if samples:
+                db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", samples)
+            if estimates:
+                db.executemany("INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", estimates)
+            if events:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
+            for assignment, values in updates:
+                db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
+            db.execute(
+                "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
+            )
