@@ -708,6 +708,8 @@ class PacingController:
             main_index = self._main_pos
             self._main_pos += 1
         step = self._adapt(source)
+        # The settle and closing frame belong to the protocol the person chose.
+        routine = self._routine if self._phase is _Phase.BODY and self._routine else self.protocol
         self._run = _Running(step, source, now_s, now_s + step.planned_s, main_index)
         upcoming = self.next_step
         events.append(
@@ -722,6 +724,10 @@ class PacingController:
                 step.breath_out_s,
                 next_kind=upcoming.kind if upcoming else None,
                 next_cue=upcoming.cue if upcoming else None,
+                steps_left=sum(1 for _ in self._upcoming()),
+                session_left_s=self.session_remaining_s(now_s),
+                routine=routine.title,
+                routine_zone=routine.zone,
             )
         )
         return events
