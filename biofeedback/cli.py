@@ -366,14 +366,24 @@ async def _run(args: argparse.Namespace) -> int:
             source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
         )
         plan.title = protocol.title
+        plan.saved_to = str(db_path)
         result = await _run_dashboard(plan)
         if result is None:
             return EXIT_OK
-        print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
+        print(
+            f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}."
+            f" Saved in {db_path}; see `biofeedback review {result.session_id}`."
+        )
     else:
         _end_on_sigterm()
         result = await run_session(
             source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
+        )
+        # On stderr: stdout is the session's events (maybe JSON Lines).
+        print(
+            f"biofeedback: session {result.session_id} saved in {db_path}"
+            f" (see `biofeedback review {result.session_id}`)",
+            file=sys.stderr,
         )
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
@@ -422,9 +432,16 @@ async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, _dashboard_settings())
+    _report_keys(app)
     await app.run_async()
     _check_app(app)
     return app.session_result
+
+
+def _report_keys(app: BiofeedbackApp) -> None:
+    """Key settings the dashboard left out, one line each (it shows them too)."""
+    for problem in app.key_problems:
+        print(f"biofeedback: {problem}", file=sys.stderr)
 
 
 def _check_app(app: BiofeedbackApp) -> None:
@@ -531,6 +548,7 @@ async def _choose_strap() -> tuple[str, str | None] | None:
         settings=_dashboard_settings(),
         scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
     )
+    _report_keys(app)
     await app.run_async()
     _check_app(app)
     return None if app.paired is None else (app.paired.address, app.paired.name)
@@ -638,6 +656,7 @@ def _show_records(
     app = create_app(
         settings=_dashboard_settings(), review=review, history=history, open_review=open_review
     )
+    _report_keys(app)
     app.run()
     _check_app(app)
     return EXIT_OK

@@ -33,7 +33,7 @@ from biofeedback.session import RealClock
 from biofeedback.store import RecorderSink, Store
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
-from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
+from biofeedback.ui.screens import ConfirmStop, HelpScreen, SafetyNotice, SessionScreen
 from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
 from tests.ui_support import (
     SteppedSource,
@@ -158,22 +158,34 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         ended = [e for e in recorder.events if isinstance(e, StepEnded)]
         assert (ended[-1].step, ended[-1].reason) == ("feet-tense", "it hurts")
         assert started(recorder)[-1].step != "feet-tense"  # the step stopped at once
-        # The stop rules and the region's move to imagery are on screen.
-        assert "imagery" in "\n".join(e.text for e in screen.state.log)
+        # The stop rules and red flags are said once, in a dialog, while the
+        # session waits; the log keeps the region's move to imagery.
+        await until(pilot, lambda: isinstance(app.screen, SafetyNotice))
+        notice = str(app.screen.query_one("#notice-text", Static).render())
+        assert "Stop and rest" in notice
+        assert "medical help" in notice
+        logged = "\n".join(e.text for e in screen.state.log)
+        assert "imagery" in logged
+        assert "medical help" not in logged
+        await step_to(pilot, source, 44)
+        assert screen.state.paused
+        assert recorder.actions()[-1][1] is Action.PAUSE
+        assert await act(pilot, source, recorder, "enter", 45) is Action.RESUME
+        assert isinstance(app.screen, SessionScreen)
 
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
         await pilot.press("n")  # keep going: nothing is sent
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
-        await step_to(pilot, source, 44)
-        assert recorder.actions()[-1][1] is Action.HURTS
+        await step_to(pilot, source, 46)
+        assert recorder.actions()[-1][1] is Action.RESUME
         pressed_at_s = source.last_t_s
 
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
         await pilot.press("y")
         await until(pilot, lambda: screen.stop_requested)
-        await source.advance_to(45)
+        await source.advance_to(47)
         # The session ends, the recorder drains, and the dashboard closes itself.
         await until(pilot, lambda: app.session_result is not None and not app.is_running)
     t_s, action = recorder.actions()[-1]
@@ -192,6 +204,8 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         Action.RESUME,
         Action.SKIP,
         Action.HURTS,
+        Action.PAUSE,
+        Action.RESUME,
         Action.STOP,
     ]
     assert stored.events[-1].type == "session_ended"
@@ -264,10 +278,25 @@ async def test_help_names_the_keys_and_the_red_flags() -> None:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = "\n".join(str(w.render()) for w in app.screen.query(Static))
-        for words in ("It hurts", "numbness", "fever", "bladder", "seek medical help"):
+        for words in ("It hurts", "numbness", "fever", "bladder", "get medical help", "escape"):
             assert words.lower() in text.lower()
+        # Everything fits 80x24: nothing to scroll to find how to close it.
+        assert app.screen.query_one("#help").max_scroll_y == 0
+        # Each key once: a key with two meanings (never at once) is one line.
+        keys = [
+            line.split()[0]
+            for line in str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+        ]
+        assert keys.count("space") == 1
+        assert keys.count("q") == 1
+        # The session waits while help is open, and goes on when it closes.
+        await step_to(pilot, source, 5)
+        screen = session_screen(app)
+        assert screen.state.paused
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        await step_to(pilot, source, 7)
+        assert not screen.state.paused
 
 
 async def test_reduced_motion_stops_the_pacer_animation() -> None:
@@ -359,3 +388,24 @@ async def test_closing_after_the_end_waits_for_the_recorder() -> None:
     assert recorder.finished
     assert app.session_result is not None
     assert app.session_result.reason == "duration reached"
+
+
+async def test_a_clashing_key_setting_is_left_out_and_q_still_stops() -> None:
+    source = SteppedSource()
+    recorder = Recorder()
+    plan = stepped_plan(source, sinks=(recorder,))
+    keymap = {"session.skip": "q", "session.hurts": "space", "session.motion": "x"}
+    app = create_app(plan, DashboardSettings(reduced_motion=True, keymap=keymap))
+    assert app.keymap == {"session.motion": "x"}
+    assert len(app.key_problems) == 2
+    assert all(line.count("\n") == 0 for line in app.key_problems)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step_to(pilot, source, 5)
+        footer = {b.binding.action: key for key, b in app.screen.active_bindings.items()}
+        assert footer["stop"] == "q"
+        assert footer["hurts"] == "h"
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        assert recorder.actions() == []

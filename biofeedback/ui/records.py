@@ -85,7 +85,7 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review-series"):
                 yield TrendPlot("hr_bpm", 8.0, band="zone", id="review-hr")
                 yield TrendPlot("rmssd_ms", 10.0, band="zone", id="review-rmssd")
-                yield TrendPlot("arousal", 2.0, band="zone", id="review-arousal")
+                yield TrendPlot("arousal", 2.0, band="zone", digits=1, id="review-arousal")
                 yield KindStrip(band="zone", id="review-zones")
                 yield KindStrip(band="kind", id="review-steps")
         with VerticalScroll(id="review-summary"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +21,7 @@ from biofeedback.models import (
     SessionEvent,
     StepKind,
     StepStarted,
+    Zone,
 )
 from biofeedback.session import ActionInbox
 from biofeedback.ui.messages import (
@@ -82,8 +85,12 @@ class SessionScreen(Screen[None]):
         source: str,
         rate: float,
         motion: bool,
+        saved_to: str = "",
     ) -> None:
         super().__init__(id="session")
+        self.saved_to = saved_to
+        self._safety_shown = 0
+        self._notice: SafetyNotice | None = None
         self.inbox = inbox
         self.title_text = title
         self.source_text = source
@@ -102,7 +109,7 @@ class SessionScreen(Screen[None]):
         yield Static(id="alert")
         with Horizontal(id="guide"):
             with Vertical(id="cuebox"):
-                yield Static("Getting ready…", id="cue")
+                yield Static("Connecting… the session starts with your first heartbeats.", id="cue")
                 yield Static(id="next")
             with Vertical(id="clockbox"):
                 yield Countdown("0:00", id="countdown")
@@ -111,6 +118,7 @@ class SessionScreen(Screen[None]):
             with Vertical(id="numbers"):
                 yield Static(id="hr-value")
                 yield Static(id="rmssd-value")
+                yield Static(id="window")
             with Vertical(id="plots"):
                 yield TrendPlot("hr_bpm", 8.0, id="hr-plot")
                 yield TrendPlot("rmssd_ms", 10.0, id="rmssd-plot")
@@ -153,6 +161,31 @@ class SessionScreen(Screen[None]):
             self._refresh_all(guide=not isinstance(item, Estimate))
         else:
             self._refresh_status()
+        if len(self.state.safety) > self._safety_shown:
+            self._show_safety()
+
+    def _show_safety(self) -> None:
+        """The stop rules and red flags, once a session, in a dialog; the session
+        waits while it is open."""
+        first = self._safety_shown == 0
+        self._safety_shown = len(self.state.safety)
+        texts = list(dict.fromkeys(self.state.safety))
+        if self._notice is not None:
+            # The controller says its texts one event at a time: all go in one dialog.
+            self._notice.show_texts(texts)
+        if not first or self.state.ended is not None:
+            return
+        paused_here = bool(self.check_action("pause", ()))
+        if paused_here:
+            self.action_pause()
+
+        def closed(_: None) -> None:
+            self._notice = None
+            if paused_here and self.check_action("resume", ()):
+                self.action_resume()
+
+        self._notice = SafetyNotice(texts)
+        self.app.push_screen(self._notice, closed)
 
     # -- drawing
 
@@ -162,7 +195,7 @@ class SessionScreen(Screen[None]):
             self._refresh_guide()
         self.query_one(Countdown).seconds = whole_seconds_left(state.remaining_s)
         self._refresh_pacer()
-        self.query_one(ZoneBadge).zone = state.zone
+        self.query_one(ZoneBadge).zone = shown_zone(state)
         self._refresh_vitals()
         self._refresh_log()
         self._refresh_status()
@@ -172,8 +205,10 @@ class SessionScreen(Screen[None]):
         step = state.step
         title = self.title_text
         if step is not None:
+            # The routine running now: a step down runs another one.
+            title = step.routine or title
             where = f" · {step.region}" if step.region else ""
-            title = f"{title} · step {state.steps_started} · {KIND_WORD[step.kind]}{where}"
+            title = f"{title} · {KIND_WORD[step.kind]}{where}"
         if state.ended is not None:
             title = f"{self.title_text} · ended after {clock_text(state.ended.duration_s)}"
         elif state.paused:
@@ -185,7 +220,8 @@ class SessionScreen(Screen[None]):
                 state.ended is None and step is not None and step.kind is kind, f"-{kind.value}"
             )
         if state.ended is not None:
-            self._put("#cue", _ending_text(state.ended.reason))
+            saved = f"\nSaved in {escape(self.saved_to)}" if self.saved_to else ""
+            self._put("#cue", _ending_text(state.ended.reason) + saved)
             self._put("#next", f"Press {self._key_for('close')} to close.")
         elif step is not None:
             self._put("#cue", step.cue)
@@ -236,6 +272,7 @@ class SessionScreen(Screen[None]):
         rmssd = "--" if rmssd_ms is None else f"{rmssd_ms:.0f}"
         self._put("#rmssd-value", f"RMSSD\n[b]{rmssd}[/b] ms")
         window = time_window(self.trend, TREND_WINDOW_S)
+        self._put("#window", f"last {window / 60:.0f} min" if window >= 90 else "last minute")
         self.query_one("#hr-plot", TrendPlot).show(self.trend, window)
         self.query_one("#rmssd-plot", TrendPlot).show(self.trend, window)
         self.query_one(KindStrip).show(self.trend, window)
@@ -253,25 +290,21 @@ class SessionScreen(Screen[None]):
         self._logged = self.state.notes_total
 
     def _refresh_status(self) -> None:
+        """Session time, progress and strap on one line, most important first (the
+        end of a long line is cut at 80 columns, never the clock)."""
         state = self.state
-        parts: list[str] = []
-        if state.connected is None:
-            parts.append(self.source_text)
-        elif state.connected:
-            parts.append("strap ✓ connected")
-        else:
-            # The alert and the log say why; a stale contact flag would only confuse.
-            parts.append("strap ✕ disconnected")
-        if state.connected is not False and state.contact is Contact.DETECTED:
-            parts.append("contact ✓")
-        elif state.connected is not False and state.contact is Contact.NOT_DETECTED:
-            parts.append("contact ✕ (moisten the strap)")
-        if state.battery_pct is not None:
-            low = " low" if state.battery_pct <= 15 else ""
-            parts.append(f"battery {state.battery_pct}%{low}")
-        if state.quality is not None:
-            parts.append(QUALITY_TEXT[state.quality])
-        parts.append(clock_text(state.t_s))
+        parts = [clock_text(state.t_s)]
+        if state.started is None:
+            self._put("#status", f"{parts[0]} · connecting to {self.source_text}…")
+            return
+        total = state.steps_total
+        if state.step is not None and total is not None and state.ended is None:
+            parts.append(f"step {state.steps_started} of {total}")
+        left = state.session_left_s
+        if left is not None and state.ended is None:
+            minutes, seconds = divmod(int(left), 60)
+            parts.append(f"{minutes}:{seconds:02d} left")
+        parts.append(strap_text(state, self.source_text))
         self._put("#status", " · ".join(parts))
 
     def _put(self, selector: str, text: str) -> None:
@@ -341,6 +374,43 @@ class SessionScreen(Screen[None]):
         self.notify("Motion on." if self.motion else "Motion off: the pacer shows words only.")
 
 
+_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
+
+
+def shown_zone(state: SessionState) -> Zone | None:
+    """The zone to show: the person's, or the routine's when it is gentler (a rest
+    routine chosen in Green is rest, and says so)."""
+    zone = state.zone
+    routine = None if state.step is None else state.step.routine_zone
+    if zone is None or routine is None:
+        return zone or routine
+    return max(zone, routine, key=_ZONE_ORDER.index)
+
+
+def strap_text(state: SessionState, source: str) -> str:
+    """The heart data's source in a few words that never contradict each other."""
+    if state.connected is False:
+        # The alert and the log say why; contact and quality would be stale.
+        battery = "" if state.battery_pct is None else f" · battery {state.battery_pct}%"
+        return f"strap ✕ disconnected{battery}"
+    parts = [source if state.connected is None else "strap ✓ connected"]
+    if state.contact is Contact.DETECTED:
+        parts.append("contact ✓")
+    elif state.contact is Contact.NOT_DETECTED:
+        parts.append("contact ✕ moisten it")
+    if state.battery_pct is not None:
+        low = " low" if state.battery_pct <= 15 else ""
+        parts.append(f"battery {state.battery_pct}%{low}")
+    if state.signal_lost is not None:
+        parts.append("no heart data")
+    elif state.quality is not None and state.quality is not Quality.OK:
+        # A good signal goes without saying; less than that is worth a word.
+        parts.append(QUALITY_TEXT[state.quality])
+    elif state.quality is None and not state.heard:
+        parts.append("waiting for heart data")
+    return " · ".join(parts)
+
+
 def key_display_fallback(action: str) -> str:
     return {"resume": "space", "pause": "space"}.get(action, action)
 
@@ -392,42 +462,100 @@ class ConfirmStop(ModalScreen[bool]):
 
 SAFETY_TEXT = """\
 [b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,
-dizziness or shortness of breath. Press [b]{hurts}[/b]: that part of the body
+dizziness or shortness of breath: press [b]{hurts}[/b]. That part of the body
 moves to imagery only, and the session goes on gently.
+[b]Please get medical help[/b], not this program, for back pain that is severe,
+lasting or spreading, numbness or weakness, fever, loss of bladder or bowel
+control, or panic or sleeplessness that keeps coming back.
+[b]Zones[/b]: ● GREEN full practice · ▲ YELLOW gentle, breath-led · ■ RED rest
+only. The session steps down when your body works hard, and back up once you
+have settled. This is a wellness aid, not a medical device or a treatment."""
 
-[b]Please seek medical help[/b], and do not use this program instead, for:
-  • severe, persistent or spreading back pain
-  • numbness or weakness
-  • fever
-  • loss of bladder or bowel control
-  • panic attacks or sleep loss that keep coming back
+REVIEW_HELP = """\
+The plots show the whole session: heart rate, RMSSD (beat-to-beat variation,
+higher is calmer) and arousal (0 is your resting level), shaded by zone.
+[b]Zone[/b] row: green, yellow or red, as the session judged you.
+[b]Steps[/b] row, by word or first letter: [b]T[/b] tense · [b]R[/b] release ·
+[b]B[/b] breath · [b]·[/b] rest, body scan or imagery.
+The summary below lists every decision with its reason and the figures."""
 
-[b]Zones[/b]: ● GREEN full tense-and-release practice · ▲ YELLOW gentle,
-breath-led work · ■ RED rest only, no tensing. The session steps down when
-your body is working hard, and back up once you have settled for a while.
+HISTORY_HELP = """\
+Your sessions, newest first. Highlight one and press enter to review it.
+The trends compare your resting heart rate and RMSSD (from the first minute
+of each session) over the latest sessions with the ones before."""
 
-This is a wellness aid, not a medical device or a treatment."""
+PAIR_HELP = """\
+Put the strap on (it sleeps until it touches damp skin) and wait for it to be
+listed. Highlight it and press enter to pair it: `biofeedback run` then uses
+it. The signal column shows how close it is; battery is read when it answers."""
+
+
+def help_body(screen_id: str, hurts_key: str) -> str:
+    """What the help says beside the keys, for the screen it was opened on."""
+    return {
+        "review": REVIEW_HELP,
+        "history": HISTORY_HELP,
+        "pair": PAIR_HELP,
+    }.get(screen_id, SAFETY_TEXT.format(hurts=hurts_key))
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys, the stop rules and the red flags."""
+    """Keys, and what the screen under it needs explained (for a session: the
+    stop rules and the red flags). Fits 80x24 without scrolling."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")
     ]
 
-    def __init__(self, keys: list[tuple[str, str]], hurts_key: str) -> None:
+    def __init__(self, keys: list[tuple[str, str]], body: str) -> None:
         super().__init__()
         self.keys = keys
-        self.hurts_key = hurts_key
+        self.body = body
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Label("[b]Keys[/b]")
-            yield Static("\n".join(f"  {key:<8} {what}" for key, what in self.keys))
-            yield Label("")
-            yield Static(SAFETY_TEXT.format(hurts=self.hurts_key), id="safety")
-            yield Label("\n[dim]Press escape to close.[/dim]")
+            yield Label("[b]Help[/b] · press escape to close", id="help-title")
+            cells = [f"[b]{key:<7}[/b] {what}" for key, what in self.keys]
+            # Two columns of keys: the safety text must fit below them at 80x24.
+            half = (len(cells) + 1) // 2
+            rows = [
+                _pad(left, 38) + right
+                for left, right in zip_longest(cells[:half], cells[half:], fillvalue="")
+            ]
+            yield Static("\n".join(rows), id="help-keys")
+            yield Static(self.body, id="safety")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
+
+
+def _pad(markup: str, width: int) -> str:
+    """``markup`` padded to ``width`` visible cells (the [b] tags take none)."""
+    visible = len(markup.replace("[b]", "").replace("[/b]", ""))
+    return markup + " " * max(width - visible, 0)
+
+
+class SafetyNotice(ModalScreen[None]):
+    """What to do about pain, said once after the first "it hurts" (not in the log)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,space", "dismiss", "Go on", id="safety.close")
+    ]
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__()
+        self.texts = texts
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="notice"):
+            yield Label("[b]You said it hurts[/b]", id="notice-title")
+            yield Static("\n\n".join(self.texts), id="notice-text")
+            yield Label("[dim]The session is paused. Press enter to go on gently.[/dim]")
+
+    def show_texts(self, texts: list[str]) -> None:
+        self.texts = texts
+        if self.is_mounted:
+            self.query_one("#notice-text", Static).update("\n\n".join(texts))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

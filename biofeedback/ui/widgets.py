@@ -367,14 +367,26 @@ def _runs(cells: list[tuple[str, Style]], width: int) -> Strip:
 class TrendPlot(_TrendLines):
     """One series over the last minutes as a filled area, coloured by step kind."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = _TrendLines.COMPONENT_CLASSES | {"trendplot--area"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = _TrendLines.COMPONENT_CLASSES | {
+        "trendplot--area",
+        "trendplot--scale",
+    }
 
     def __init__(
-        self, field: str, min_span: float, *, band: str = "kind", id: str | None = None
+        self,
+        field: str,
+        min_span: float,
+        *,
+        band: str = "kind",
+        digits: int = 0,
+        id: str | None = None,
     ) -> None:
         super().__init__(band=band, id=id)
         self.field = field
         self.min_span = min_span
+        self.digits = digits
+        # The values at the top and bottom of the plot, once drawn.
+        self.scale: tuple[float, float] | None = None
 
     def heights(self, width: int, levels: int) -> list[int | None]:
         """Filled height of each column in 0..levels (None: no data there)."""
@@ -389,6 +401,7 @@ class TrendPlot(_TrendLines):
         if hi - lo < self.min_span:
             mid = (hi + lo) / 2
             lo, hi = mid - self.min_span / 2, mid + self.min_span / 2
+        self.scale = (lo, hi)
         # The lowest value still shows as a sliver, so the area never vanishes.
         floor = lo - (hi - lo) * 0.1
         return [
@@ -397,10 +410,18 @@ class TrendPlot(_TrendLines):
         ]
 
     def build(self, width: int, height: int) -> list[Strip]:
+        self.scale = None
         heights = self.heights(width, height * 8)
         groups = column_groups(self.points, width, self.window_s, self.band)
         area = self.style_of("trendplot--area")
         styles = [area + self.shade(g) if g else area for g in groups]
+        # The scale on the left edge (the oldest data; the newest is on the right):
+        # the top row's value and the bottom row's.
+        labels: dict[int, str] = {}
+        if self.scale is not None and height >= 2:
+            lo, hi = self.scale
+            labels = {0: f"{hi:.{self.digits}f}", height - 1: f"{lo:.{self.digits}f}"}
+        scale_style = self.style_of("trendplot--scale")
         lines = []
         for row in range(height):
             below = (height - 1 - row) * 8
@@ -408,6 +429,9 @@ class TrendPlot(_TrendLines):
                 (_BLOCKS[0 if h is None else min(max(h - below, 0), 8)], styles[col])
                 for col, h in enumerate(heights)
             ]
+            label = labels.get(row)
+            if label and len(label) < width:
+                cells[: len(label) + 1] = [(c, scale_style) for c in f"{label} "]
             lines.append(_runs(cells, width))
         return lines
 
