@@ -92,10 +92,14 @@ class SteppedSource:
 
 
 def stepped_plan(
-    source: SteppedSource, *, sinks: tuple[object, ...] = (), zone: Zone = Zone.GREEN
+    source: SteppedSource,
+    *,
+    sinks: tuple[object, ...] = (),
+    zone: Zone = Zone.GREEN,
+    protocol: str = "full",
 ) -> SessionPlan:
     controller = PacingController(
-        load_protocol("full"),
+        load_protocol(protocol),
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
         start_zone=zone,

@@ -247,6 +247,17 @@ KIND_GROUP = {
     StepKind.IMAGERY: "rest",
 }
 KIND_GROUPS = ("tense", "release", "breath", "rest")
+# A stretch too short for its word shows one character (the review's help lists them):
+# rest gets a dot, so R always means release.
+INITIALS = {
+    "tense": "T",
+    "release": "R",
+    "breath": "B",
+    "rest": "·",
+    "green": "G",
+    "yellow": "Y",
+    "red": "R",
+}
 ZONE_GROUPS = tuple(z.value for z in Zone)
 
 
@@ -449,7 +460,7 @@ class KindStrip(_TrendLines):
             while end < width and groups[end] == group:
                 end += 1
             run = end - start
-            label = "" if group is None else group if run > len(group) else group[0].upper()
+            label = "" if group is None else group if run > len(group) else INITIALS[group]
             segments.append(Segment(label[:run].ljust(run), self.shade(group)))
             start = end
         return [Strip(segments, width)]
