@@ -32,7 +32,8 @@ from benchmarks.arousal_data import (
     run_stream,
     samples_from_rr,
 )
-from biofeedback.pacing.arousal import ArousalEstimator, estimate_series
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
 from biofeedback.pacing.rr_clean import RRCleaner
 

@@ -24,7 +24,8 @@ from benchmarks.arousal_data import (
     samples_from_rr,
 )
 from biofeedback.models import Contact, HeartSample, Quality
-from biofeedback.pacing.arousal import ArousalEstimator, estimate_series
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
 
 STRAP_AT_REST = "polar_h10_slow_breathing_rr.csv"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from biofeedback.models import Recording, StepKind, StepStarted, ZoneChanged
-from biofeedback.pacing.controller import PacingConfig
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review import render_plot, summarize
 from biofeedback.review.plot import ZONE_NAMES, build_figure
 from biofeedback.store import Store

@@ -62,7 +62,7 @@ import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
 from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.rr_clean import CleanedChunk, CleanerConfig, RRCleaner
+from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class EstimatorConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class _Measures:
+class Measures:
     hr_bpm: np.ndarray
     rmssd_ms: np.ndarray
     rmssd_60s_ms: np.ndarray
@@ -104,9 +104,9 @@ class _Measures:
     artifact_rate: np.ndarray
 
 
-def _measure(
+def measure_windows(
     beats: BeatWindows, rate: np.ndarray, t_s: np.ndarray, cfg: EstimatorConfig
-) -> _Measures:
+) -> Measures:
     """Windowed metrics at each of ``t_s`` (the streaming and the batch path)."""
     spans = np.array([cfg.hr_window_s, cfg.rmssd_window_s, cfg.rmssd_long_window_s])
     st = beats.stats(t_s[:, None], spans)
@@ -114,7 +114,7 @@ def _measure(
     nan = np.nan
     # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
     rmssd = np.maximum(st.rmssd_ms, 1.0)
-    return _Measures(
+    return Measures(
         hr_bpm=np.where(st.beats[:, 0] >= cfg.min_hr_beats, st.hr_bpm[:, 0], nan),
         rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), rmssd[:, 1], nan),
         rmssd_60s_ms=np.where(
@@ -127,7 +127,7 @@ def _measure(
     )
 
 
-def _score(
+def score(
     hr_bpm: np.ndarray,
     ln_rmssd: np.ndarray,
     baseline_hr_bpm: np.ndarray,
@@ -154,7 +154,7 @@ def _beats_of(sample: HeartSample) -> tuple[np.ndarray, np.ndarray]:
     return ends, rr
 
 
-def _nan_to_none(value: float) -> float | None:
+def nan_to_none(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
@@ -232,7 +232,7 @@ class ArousalEstimator:
                 baseline_hr_bpm=self._baseline.hr_bpm,
                 baseline_rmssd_ms=self._baseline.rmssd_ms,
             )
-        m = _measure(self._beats, rates, now, cfg)
+        m = measure_windows(self._beats, rates, now, cfg)
         hr = float(m.hr_bpm[0])
         if math.isnan(hr):
             hr = self._strap_hr_bpm(now_s)
@@ -250,22 +250,22 @@ class ArousalEstimator:
             reference = min(reference, self._reference.mean)
         base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
         x = np.array([hr, ln_rmssd, base_hr, reference])
-        scored = _score(x[0:1], x[1:2], x[2:3], x[3:4], cfg)
+        scored = score(x[0:1], x[1:2], x[2:3], x[3:4], cfg)
         hr_z, drop_z, arousal = (float(v[0]) for v in scored)
         return ArousalEstimate(
             now_s,
-            _nan_to_none(hr),
-            _nan_to_none(rmssd),
-            _nan_to_none(arousal),
+            nan_to_none(hr),
+            nan_to_none(rmssd),
+            nan_to_none(arousal),
             Quality.OK if ok else Quality.HR_ONLY,
             rate,
-            hr_delta_bpm=_nan_to_none(hr - base_hr),
-            ln_rmssd_delta=_nan_to_none(ln_rmssd - reference),
+            hr_delta_bpm=nan_to_none(hr - base_hr),
+            ln_rmssd_delta=nan_to_none(ln_rmssd - reference),
             baseline_hr_bpm=base.hr_bpm,
             baseline_rmssd_ms=base.rmssd_ms,
-            hr_z=_nan_to_none(hr_z),
-            rmssd_drop_z=_nan_to_none(drop_z),
-            rmssd_60s_ms=_nan_to_none(float(m.rmssd_60s_ms[0])),
+            hr_z=nan_to_none(hr_z),
+            rmssd_drop_z=nan_to_none(drop_z),
+            rmssd_60s_ms=nan_to_none(float(m.rmssd_60s_ms[0])),
         )
 
     def _ingest(self, now_s: float) -> None:
@@ -334,166 +334,3 @@ class _RunningMean:
         self._sum += value
         while self._items[0][0] <= t_s - self.span_s:
             self._sum -= self._items.popleft()[1]
-
-
-# --------------------------------------------------------------------------
-# A whole recording at once (review): the same cleaner, windows and scoring.
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesEstimate:
-    """Per-tick estimates over a recording, plus its cleaned beats.
-
-    Tick arrays hold NaN where the streaming estimator would say None.
-    ``quality`` holds the ``Quality`` values as strings.
-    """
-
-    t_s: np.ndarray
-    hr_bpm: np.ndarray
-    rmssd_ms: np.ndarray
-    rmssd_60s_ms: np.ndarray
-    sdnn_60s_ms: np.ndarray
-    artifact_rate: np.ndarray
-    quality: np.ndarray
-    hr_z: np.ndarray
-    rmssd_drop_z: np.ndarray
-    arousal: np.ndarray
-    reference_ln_rmssd: np.ndarray
-    baseline_hr_bpm: float | None
-    baseline_rmssd_ms: float | None
-    baseline_from_s: float | None
-    beats: CleanedChunk
-
-    @property
-    def flagged_share(self) -> float:
-        """Share of the raw beats the cleaner flagged."""
-        kind = self.beats.kind
-        return float(np.count_nonzero(kind) / kind.size) if kind.size else 0.0
-
-    def estimate_at(self, i: int) -> ArousalEstimate:
-        """Tick ``i`` as the streaming estimator would have reported it."""
-        t = float(self.t_s[i])
-        ready = self.baseline_from_s is not None and t >= self.baseline_from_s
-        base_hr = self.baseline_hr_bpm if ready else None
-        v = {
-            name: _nan_to_none(float(getattr(self, name)[i]))
-            for name in ("hr_bpm", "rmssd_ms", "arousal", "hr_z", "rmssd_drop_z", "rmssd_60s_ms")
-        }
-        ref = float(self.reference_ln_rmssd[i])
-        rmssd = v["rmssd_ms"]
-        return ArousalEstimate(
-            t,
-            v["hr_bpm"],
-            rmssd,
-            v["arousal"],
-            Quality(str(self.quality[i])),
-            float(self.artifact_rate[i]),
-            hr_delta_bpm=None if base_hr is None or v["hr_bpm"] is None else v["hr_bpm"] - base_hr,
-            ln_rmssd_delta=None if rmssd is None or math.isnan(ref) else math.log(rmssd) - ref,
-            baseline_hr_bpm=base_hr,
-            baseline_rmssd_ms=self.baseline_rmssd_ms if ready else None,
-            hr_z=v["hr_z"],
-            rmssd_drop_z=v["rmssd_drop_z"],
-            rmssd_60s_ms=v["rmssd_60s_ms"],
-        )
-
-
-def estimate_series(
-    rr_ms: np.ndarray,
-    t_s: np.ndarray | None = None,
-    *,
-    ticks_s: np.ndarray | None = None,
-    config: EstimatorConfig | None = None,
-    baseline_hr_bpm: float | None = None,
-    baseline_rmssd_ms: float | None = None,
-) -> SeriesEstimate:
-    """Estimates once a second (or at ``ticks_s``) over a whole RR recording.
-
-    ``t_s`` are the beat end times (default: the running sum of ``rr_ms``).
-    """
-    cfg = config or EstimatorConfig()
-    rr = np.asarray(rr_ms, float)
-    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
-    cleaner = RRCleaner(cfg.cleaner)
-    cleaner.push(t, rr)
-    beats = cleaner.process(final=True)
-    windows = BeatWindows()
-    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
-    flags = FlagWindows()
-    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
-    ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
-    m = _measure(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
-    last = np.searchsorted(t, ticks, side="right") - 1
-    signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
-    hr = np.where(signal, m.hr_bpm, np.nan)
-    rmssd = np.where(signal, m.rmssd_ms, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ln_rmssd = np.log(rmssd)
-        ln_60 = np.where(signal, np.log(m.rmssd_60s_ms), np.nan)
-    quality = np.where(
-        signal, np.where(np.isfinite(rmssd), Quality.OK.value, Quality.HR_ONLY.value), "no_signal"
-    )
-    elapsed = ticks - t[0]
-    if baseline_hr_bpm is not None:
-        base_hr: float | None = baseline_hr_bpm
-        hr_from = -math.inf
-    else:
-        opening, hr_from = _series_opening(
-            hr, elapsed, cfg.hr_window_s, cfg.baseline_min_ticks, cfg
-        )
-        base_hr = float(np.median(opening)) if opening.size else None
-    if baseline_rmssd_ms:
-        base_ln: float | None = math.log(baseline_rmssd_ms)
-        ln_from = -math.inf
-    else:
-        ln_opening, ln_from = _series_opening(
-            ln_rmssd, elapsed, cfg.rmssd_window_s, cfg.baseline_min_ticks // 2, cfg
-        )
-        base_ln = float(np.median(ln_opening)) if ln_opening.size else None
-    base_hr_t = np.where(elapsed >= hr_from, np.nan if base_hr is None else base_hr, np.nan)
-    base_ln_t = np.where(elapsed >= ln_from, np.nan if base_ln is None else base_ln, np.nan)
-    reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
-    reference = np.where(np.isnan(base_ln_t), np.nan, reference)
-    hr_z, drop_z, arousal = _score(hr, ln_rmssd, base_hr_t, reference, cfg)
-    return SeriesEstimate(
-        t_s=ticks,
-        hr_bpm=hr,
-        rmssd_ms=rmssd,
-        rmssd_60s_ms=np.where(signal, m.rmssd_60s_ms, np.nan),
-        sdnn_60s_ms=np.where(signal, m.sdnn_60s_ms, np.nan),
-        artifact_rate=m.artifact_rate,
-        quality=quality,
-        hr_z=hr_z,
-        rmssd_drop_z=drop_z,
-        arousal=arousal,
-        reference_ln_rmssd=reference,
-        baseline_hr_bpm=base_hr,
-        baseline_rmssd_ms=math.exp(base_ln) if base_ln is not None else None,
-        baseline_from_s=float(t[0] + hr_from) if base_hr is not None else None,
-        beats=beats,
-    )
-
-
-def _series_opening(
-    values: np.ndarray, elapsed_s: np.ndarray, skip_s: float, min_ticks: int, cfg: EstimatorConfig
-) -> tuple[np.ndarray, float]:
-    """The readings ``_BaselineCollector`` takes, and the elapsed time it decides at."""
-    taken = (elapsed_s >= skip_s) & np.isfinite(values)
-    count = np.cumsum(taken)
-    ready = np.flatnonzero((elapsed_s >= cfg.baseline_s) & (count >= min_ticks))
-    if ready.size == 0:
-        return np.empty(0), math.inf
-    k = int(ready[0])
-    return values[: k + 1][taken[: k + 1]], float(elapsed_s[k])
-
-
-def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
-    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
-    ok = np.isfinite(values)
-    sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
-    counts = np.concatenate(([0], np.cumsum(ok)))
-    hi = np.arange(1, t_s.size + 1)
-    lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    n = counts[hi] - counts[lo]
-    mean = np.divide(sums[hi] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
-    return np.where(n >= span_s / 2, mean, np.nan)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
-from biofeedback.pacing.controller import PacingConfig
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local

@@ -23,6 +23,7 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.pacing import texts
 from biofeedback.session import ActionInbox
 from biofeedback.ui.messages import (
     EstimatePosted,
@@ -169,10 +170,10 @@ class SessionScreen(Screen[None]):
         waits while it is open."""
         first = self._safety_shown == 0
         self._safety_shown = len(self.state.safety)
-        texts = list(dict.fromkeys(self.state.safety))
+        said = list(dict.fromkeys(self.state.safety))
         if self._notice is not None:
             # The controller says its texts one event at a time: all go in one dialog.
-            self._notice.show_texts(texts)
+            self._notice.show_texts(said)
         if not first or self.state.ended is not None:
             return
         paused_here = bool(self.check_action("pause", ()))
@@ -184,7 +185,7 @@ class SessionScreen(Screen[None]):
             if paused_here and self.check_action("resume", ()):
                 self.action_resume()
 
-        self._notice = SafetyNotice(texts)
+        self._notice = SafetyNotice(said)
         self.app.push_screen(self._notice, closed)
 
     # -- drawing
@@ -255,7 +256,7 @@ class SessionScreen(Screen[None]):
             breath = (step.breath_in_s, step.breath_out_s)
         rate = 0.0 if self.state.paused else self.rate
         pacer = self.query_one(Pacer)
-        pacer.idle_text = "" if self.state.ended else "Breathe easily, at your own pace."
+        pacer.idle_text = "" if self.state.ended else texts.IDLE_PACER
         pacer.show(breath, self.state.step_elapsed_s, rate, self.motion)
 
     def _refresh_vitals(self) -> None:
@@ -460,17 +461,6 @@ class ConfirmStop(ModalScreen[bool]):
         self.dismiss(stop)
 
 
-SAFETY_TEXT = """\
-[b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,
-dizziness or shortness of breath: press [b]{hurts}[/b]. That part of the body
-moves to imagery only, and the session goes on gently.
-[b]Please get medical help[/b], not this program, for back pain that is severe,
-lasting or spreading, numbness or weakness, fever, loss of bladder or bowel
-control, or panic or sleeplessness that keeps coming back.
-[b]Zones[/b]: ● GREEN full practice · ▲ YELLOW gentle, breath-led · ■ RED rest
-only. The session steps down when your body works hard, and back up once you
-have settled. This is a wellness aid, not a medical device or a treatment."""
-
 REVIEW_HELP = """\
 The plots show the whole session: heart rate, RMSSD (beat-to-beat variation,
 higher is calmer) and arousal (0 is your resting level), shaded by zone.
@@ -496,7 +486,7 @@ def help_body(screen_id: str, hurts_key: str) -> str:
         "review": REVIEW_HELP,
         "history": HISTORY_HELP,
         "pair": PAIR_HELP,
-    }.get(screen_id, SAFETY_TEXT.format(hurts=hurts_key))
+    }.get(screen_id, texts.help_safety_text(hurts_key))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -542,20 +532,20 @@ class SafetyNotice(ModalScreen[None]):
         Binding("escape,enter,space", "dismiss", "Go on", id="safety.close")
     ]
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, lines: list[str]) -> None:
         super().__init__()
-        self.texts = texts
+        self.lines = lines
 
     def compose(self) -> ComposeResult:
         with Vertical(id="notice"):
             yield Label("[b]You said it hurts[/b]", id="notice-title")
-            yield Static("\n\n".join(self.texts), id="notice-text")
+            yield Static("\n\n".join(self.lines), id="notice-text")
             yield Label("[dim]The session is paused. Press enter to go on gently.[/dim]")
 
-    def show_texts(self, texts: list[str]) -> None:
-        self.texts = texts
+    def show_texts(self, lines: list[str]) -> None:
+        self.lines = lines
         if self.is_mounted:
-            self.query_one("#notice-text", Static).update("\n\n".join(texts))
+            self.query_one("#notice-text", Static).update("\n\n".join(lines))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

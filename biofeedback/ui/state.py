@@ -35,7 +35,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.controller import RED_FLAGS, STOP_RULES
+from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
 
 UiItem = SessionEvent | HeartSample | SourceStatus
 

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from biofeedback.models import StepKind, Zone
+from biofeedback.pacing import texts
 from biofeedback.ui.state import TrendPoint
 
 # --------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class Pacer(StyledLines):
         self.anchor_s = time.monotonic()
         self.rate = 0.0
         self.motion = True
-        self.idle_text = "Breathe easily, at your own pace."
+        self.idle_text = texts.IDLE_PACER
         self.animating = False
         self._drawn: tuple[bool, int] | None = None
         self._timer: Timer | None = None

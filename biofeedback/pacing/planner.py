@@ -1,0 +1,200 @@
+"""The routine planner: which step comes next.
+
+It holds the session's frame (settle, body, closing), the routine of the
+current zone, each routine's place (so stepping back up resumes the protocol
+where it was left), the fallback routines' body order, and the regions done
+by imagery. Pure: no clock; the controller asks it for the next step.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import replace
+
+from biofeedback.models import Step, StepKind, Zone
+from biofeedback.pacing import texts
+from biofeedback.pacing.protocols import BODY_ORDER, Routine
+from biofeedback.pacing.rules import PacingConfig
+
+SETTLE = "settle"
+CLOSING_SCAN = "closing-scan"
+CLOSING_REST = "closing-rest"
+CLOSING_BREATH = "closing-breath"
+
+
+def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
+    """Planned length of a whole session of ``protocol``, frame included."""
+    cfg = config or PacingConfig()
+    return (
+        cfg.settle_s + protocol.duration_s + cfg.closing_scan_s + cfg.breath_in_s + cfg.breath_out_s
+    )
+
+
+class Phase(enum.Enum):
+    SETTLE = "settle"
+    BODY = "body"
+    CLOSING = "closing"
+    DONE = "done"
+
+
+class RoutinePlanner:
+    """The steps of one session, as the zones have shaped them so far."""
+
+    def __init__(
+        self,
+        protocol: Routine,
+        fallbacks: dict[Zone, Routine],
+        config: PacingConfig,
+        imagery_regions: set[str],
+    ) -> None:
+        self.protocol = protocol
+        self.config = config
+        self._fallbacks = fallbacks
+        self.imagery = imagery_regions
+        self.phase = Phase.SETTLE
+        self.routine: Routine | None = None
+        self.queue: list[Step] = []
+        self.main_pos = 0
+        self.saved: dict[Zone, list[Step]] = {}
+        self.overran = False
+
+    def settle_step(self) -> Step:
+        cfg = self.config
+        return Step(
+            SETTLE,
+            StepKind.BREATH,
+            texts.settle_cue(cfg.breath_in_s, cfg.breath_out_s, self.protocol.setup),
+            cfg.settle_s,
+            breath_in_s=cfg.breath_in_s,
+            breath_out_s=cfg.breath_out_s,
+        )
+
+    def routine_for(self, zone: Zone) -> Routine:
+        return self.protocol if self.protocol.safe_in(zone) else self._fallbacks[zone]
+
+    def routine_steps(self, zone: Zone) -> tuple[Routine, list[Step]]:
+        """The routine for ``zone`` and the steps it would run from here."""
+        routine = self.routine_for(zone)
+        if routine is self.protocol:
+            return routine, list(self.protocol.steps[self.main_pos :])
+        saved = self.saved.get(zone)
+        return routine, list(saved) if saved is not None else self.ordered(routine)
+
+    def take_routine(self, zone: Zone) -> None:
+        self.routine, self.queue = self.routine_steps(zone)
+        self.saved.pop(zone, None)
+
+    def switch(self, to_zone: Zone) -> None:
+        """Run ``to_zone``'s routine from its place; forget places of gentler zones."""
+        for zone in list(self.saved):
+            if zone.rank > to_zone.rank:
+                del self.saved[zone]
+        self.take_routine(to_zone)
+
+    def leave(
+        self, from_zone: Zone, down: bool, source: Step | None, main_index: int | None
+    ) -> None:
+        """Remember where the routine being left had got to.
+
+        ``source`` is the step cut short before half its plan (None when the
+        step in progress had run long enough to count as done).
+        """
+        if self.routine is self.protocol:
+            if source is not None and main_index is not None:
+                self.main_pos = main_index
+        elif down:
+            again = [source] if source is not None else []
+            self.saved[from_zone] = again + self.queue
+
+    def ordered(self, routine: Routine) -> list[Step]:
+        """A fallback routine with its region steps continuing the body order."""
+        main_regions = [BODY_ORDER.index(r) for r in self.protocol.regions]
+        steps = list(routine.steps)
+        if not main_regions:
+            return steps
+        direction = 1 if main_regions[-1] >= main_regions[0] else -1
+        ahead = [s.region for s in self.protocol.steps[self.main_pos :] if s.region]
+        here = BODY_ORDER.index(ahead[0]) if ahead else main_regions[-1] + direction
+        slots = [i for i, s in enumerate(steps) if s.region]
+
+        def distance(step: Step) -> int:
+            assert step.region is not None
+            return ((BODY_ORDER.index(step.region) - here) * direction) % len(BODY_ORDER)
+
+        for slot, step in zip(slots, sorted((steps[i] for i in slots), key=distance), strict=True):
+            steps[slot] = step
+        return steps
+
+    def closing_steps(self, zone: Zone) -> list[Step]:
+        cfg = self.config
+        if zone is Zone.RED:
+            first = Step(CLOSING_REST, StepKind.REST, texts.CLOSING_REST_CUE, cfg.closing_scan_s)
+        else:
+            first = Step(CLOSING_SCAN, StepKind.SCAN, texts.CLOSING_SCAN_CUE, cfg.closing_scan_s)
+        last = Step(
+            CLOSING_BREATH,
+            StepKind.BREATH,
+            texts.closing_breath_cue(self.protocol.closing_word),
+            cfg.breath_in_s + cfg.breath_out_s,
+            breath_in_s=cfg.breath_in_s,
+            breath_out_s=cfg.breath_out_s,
+        )
+        return [first, last]
+
+    def fallback_repeats(self) -> bool:
+        return (
+            self.routine is not None
+            and self.routine is not self.protocol
+            and self.main_pos < len(self.protocol.steps)
+            and not self.overran
+        )
+
+    def upcoming(self, zone: Zone) -> Iterator[Step]:
+        """The steps planned after the current one, as things stand."""
+        yield from map(self.adapt, self.queue)
+        if self.phase is Phase.SETTLE:
+            yield from map(self.adapt, self.routine_steps(zone)[1])
+        if self.phase is Phase.BODY and self.fallback_repeats():
+            assert self.routine is not None
+            yield from map(self.adapt, self.ordered(self.routine))
+        if self.phase in (Phase.SETTLE, Phase.BODY):
+            yield from self.closing_steps(zone)
+
+    def take_next(self, zone: Zone, over_budget: bool) -> tuple[Step | None, int | None, bool]:
+        """The next step as planned, its index in the protocol when it is one of its,
+        and whether the session has just been cut to its closing (``over_budget``)."""
+        overran_now = False
+        while True:
+            if self.phase is Phase.BODY and not self.overran and over_budget:
+                self.overran = overran_now = True
+                self.phase, self.queue = Phase.CLOSING, self.closing_steps(zone)
+            if self.queue:
+                source = self.queue.pop(0)
+                break
+            if self.phase is Phase.SETTLE:
+                self.phase = Phase.BODY
+                self.take_routine(zone)
+            elif self.phase is Phase.BODY and self.fallback_repeats():
+                assert self.routine is not None
+                self.queue = self.ordered(self.routine)
+            elif self.phase is Phase.BODY:
+                self.phase, self.queue = Phase.CLOSING, self.closing_steps(zone)
+            else:
+                self.phase = Phase.DONE
+                return None, None, overran_now
+        main_index = None
+        if self.phase is Phase.BODY and self.routine is self.protocol:
+            # The protocol's queue is always protocol.steps[main_pos:].
+            main_index = self.main_pos
+            self.main_pos += 1
+        return source, main_index, overran_now
+
+    def adapt(self, step: Step) -> Step:
+        """``step`` as shown: a region done by imagery gets an imagery cue."""
+        if step.region not in self.imagery:
+            return step
+        cue = texts.imagery_cue(step.kind, step.region)
+        if cue is None:
+            return step
+        return replace(step, id=f"{step.id}-imagery", kind=StepKind.IMAGERY, cue=cue)
