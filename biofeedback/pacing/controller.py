@@ -425,6 +425,7 @@ class PacingController:
         if region is not None and region not in self._plan.imagery:
             self._plan.imagery.add(region)
             events.append(Advice(now_s, texts.imagery_from_now(region)))
+        self._plan.check_in()
         events += self._advance(now_s, "it hurts")
         return events
 

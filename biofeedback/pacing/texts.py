@@ -56,6 +56,10 @@ def settle_cue(breath_in_s: float, breath_out_s: float, setup: str = "") -> str:
     return f"{setup} {cue}" if setup else cue
 
 
+CHECK_IN_CUE = (
+    "Let's pause here. Rest and breathe gently, and notice how that part feels."
+    " If the pain stays, stop the session; if it eases, we go on gently."
+)
 CLOSING_REST_CUE = "Feel the support under you and the room around you. Take your time."
 CLOSING_SCAN_CUE = "Scan slowly from your head down to your toes. Let anything still held go."
 
