@@ -8,6 +8,7 @@ live session takes them at its next moment.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -409,3 +410,51 @@ async def test_a_clashing_key_setting_is_left_out_and_q_still_stops() -> None:
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
         assert recorder.actions() == []
+
+
+class LateStrap:
+    """A live strap that sends its first heartbeat only when the test says so."""
+
+    description = "ble:Late Strap"
+    virtual = False
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[HeartSample | None] = asyncio.Queue()
+
+    async def __aenter__(self) -> LateStrap:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[HeartSample]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[HeartSample]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+
+async def test_the_dashboard_says_connecting_until_the_first_heartbeat() -> None:
+    from biofeedback.session import RealClock
+
+    source = LateStrap()
+    plan = stepped_plan(SteppedSource())
+    clock = RealClock()
+    plan.source, plan.clock = source, clock
+    plan.info = dataclasses.replace(plan.info, source=source.description)
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = session_screen(app)
+        assert "connecting to ble:Late Strap" in text_of(screen, "#status")
+        assert "Connecting" in text_of(screen, "#cue")
+        assert screen.state.started is None
+        source.queue.put_nowait(HeartSample(clock.now() + 4.0, 62.0, (968.0,)))
+        await until(pilot, lambda: screen.state.started is not None)
+        started = screen.state.started
+        assert started is not None
+        assert started.t < 1.0  # the clock started with the heartbeat
+        await until(pilot, lambda: "step 1 of" in text_of(screen, "#status"))
+        plan.actions.put(Action.STOP)
+        await until(pilot, lambda: app.session_result is not None)

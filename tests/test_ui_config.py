@@ -52,6 +52,8 @@ def test_the_dashboard_uses_the_keys_from_the_config() -> None:
         then=b"x",
     )
     assert "duration reached after 0:10." in out
+    # Where the session went, at the end of the stop line.
+    assert f"Saved in {os.environ['BIOFEEDBACK_DB']}" in out
 
 
 def test_a_key_setting_cannot_take_stop_away() -> None:

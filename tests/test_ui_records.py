@@ -17,6 +17,7 @@ from biofeedback.session import VirtualClock, run_session
 from biofeedback.store import RecorderSink, Store
 from biofeedback.ui.app import create_app
 from biofeedback.ui.records import HistoryScreen, ReviewScreen, ReviewView
+from biofeedback.ui.screens import HelpScreen
 from biofeedback.ui.widgets import KindStrip
 from simulators.source import SimulatedSource
 from tests.test_ui_cli import run_on_terminal
@@ -86,6 +87,15 @@ async def test_review_shows_the_session_in_zone_bands_with_steps_and_summary() -
         assert "breath" in steps
         summary = str(screen.query_one("#review-summary Static", Static).render())
         assert "zone green -> yellow" in summary
+        # Its help explains this screen's letters, not a live session's keys.
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        assert "T tense · R release" in text
+        assert "It hurts" not in text
+        assert "Press h" not in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         await pilot.press("q")
     assert not app.is_running
 
