@@ -33,8 +33,9 @@ from biofeedback.sensors import SourceError
 from biofeedback.session import RealClock
 from biofeedback.store import RecorderSink, Store
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, SafetyNotice
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
-from biofeedback.ui.screens import ConfirmStop, HelpScreen, SafetyNotice, SessionScreen
+from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
 from tests.ui_support import (
     SteppedSource,

@@ -16,9 +16,9 @@ from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import VirtualClock, run_session
 from biofeedback.store import RecorderSink, Store
 from biofeedback.ui.app import create_app
+from biofeedback.ui.dialogs import HelpScreen
 from biofeedback.ui.records import HistoryScreen, ReviewScreen, ReviewView
-from biofeedback.ui.screens import HelpScreen
-from biofeedback.ui.widgets import KindStrip
+from biofeedback.ui.trend_widgets import KindStrip
 from simulators.source import SimulatedSource
 from tests.test_ui_cli import run_on_terminal
 from tests.ui_support import until

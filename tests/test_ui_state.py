@@ -24,7 +24,8 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.ui.state import SessionState, Trend, TrendPoint
-from biofeedback.ui.widgets import breath_phase, column_groups, columns, whole_seconds_left
+from biofeedback.ui.trend_widgets import column_groups, columns
+from biofeedback.ui.widgets import breath_phase, whole_seconds_left
 
 
 def release(t: float, planned_s: float = 15.0) -> StepStarted:

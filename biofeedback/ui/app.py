@@ -32,11 +32,12 @@ from biofeedback.session import (
     VirtualClock,
     run_session,
 )
+from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, help_body
 from biofeedback.ui.keys import SHARED, check_keymap
 from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed
 from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.records import HistoryLike, HistoryScreen, OpenReview, ReviewScreen, ReviewView
-from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen, help_body
+from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.sink import DashboardSink
 
 SESSION_WORKER = "session"

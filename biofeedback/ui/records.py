@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from biofeedback.models import Recording
 from biofeedback.ui.messages import ReviewRequested
 from biofeedback.ui.state import TrendPoint, recording_trend
-from biofeedback.ui.widgets import KindStrip, TrendPlot
+from biofeedback.ui.trend_widgets import KindStrip, TrendPlot
 
 
 def local_time(unix_s: float) -> str:
