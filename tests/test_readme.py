@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.cli import ROOT
 
 README = ROOT / "README.md"
 VENV = Path(sys.executable).parent.parent

@@ -12,7 +12,7 @@ from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review import render_plot, summarize
 from biofeedback.review.plot import ZONE_NAMES, build_figure
 from biofeedback.store import Store
-from tests.test_cli import run_cli
+from tests.support.cli import run_cli
 
 pytest.importorskip("matplotlib", reason="the plot extra is not installed")
 

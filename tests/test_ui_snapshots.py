@@ -22,8 +22,8 @@ from biofeedback.sensors.ble import FoundStrap
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.dialogs import SafetyNotice
 from biofeedback.ui.pairing import PairScreen
-from tests.test_ui_records import FIRST_START_S, history_of, record, recorded_week, review_view
-from tests.ui_support import SteppedSource, step_to, stepped_app, stepped_plan, until
+from tests.support.records import FIRST_START_S, history_of, record, recorded_week, review_view
+from tests.support.ui import SteppedSource, step_to, stepped_app, stepped_plan, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -70,7 +70,7 @@ def test_session_red(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_session_passive_rest_chosen_in_green(snap_compare: Any) -> None:
     # A rest-only routine says rest: the badge and the title match the routine.
     source = SteppedSource(battery_pct=80)
-    plan = stepped_plan(source, protocol="passive-rest")
+    plan = stepped_plan(source, argv=["--protocol", "passive-rest"])
     app = create_app(plan, DashboardSettings(reduced_motion=True))
     assert snap_compare(app, run_before=held_at(source, 80))
 

@@ -19,6 +19,7 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.review.series import (
     RecordSeries,
     clean_rr,
@@ -32,10 +33,6 @@ from biofeedback.review.text import clock, iso, local, num, rounded
 
 FINAL_WINDOW_S = 120.0
 BEFORE_STEP_S = 10.0
-# Events a reader of the record wants to see: decisions and what caused them.
-CHANGE_TYPES = frozenset(
-    {"step_extended", "zone_changed", "signal_lost", "signal_restored", "user_action", "advice"}
-)
 
 
 @dataclass(frozen=True, slots=True)
