@@ -113,6 +113,8 @@ def test_session_ended(snap_compare: Any) -> None:
     source = SteppedSource(battery_pct=80)
     plan = stepped_plan(source)
     plan.duration_s = 120.0
+    # The store is a fresh temporary file each run: the picture shows a fixed name.
+    plan.saved_to = "~/.local/share/biofeedback/sessions.db"
     app = create_app(plan, DashboardSettings(reduced_motion=True))
 
     async def run_before(pilot: Pilot[Any]) -> None:
