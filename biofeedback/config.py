@@ -13,14 +13,13 @@ import dataclasses
 import json
 import os
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from biofeedback import BiofeedbackError
+from biofeedback import BiofeedbackError, inputs
 
 APP_NAME = "biofeedback"
 FILE_NAME = "config.toml"
@@ -73,18 +72,25 @@ def read_text(path: Path) -> str:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             if stat.S_IMODE(target.stat().st_mode) & 0o077:
                 os.chmod(target, private)
-    return path.read_text(encoding="utf-8")
+    return inputs.read_text(path)
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The config file parsed, None when there is none; ConfigError when it is unusable."""
+    try:
+        return inputs.parse_toml(read_text(path))
+    except inputs.InputMissingError:
+        return None
+    except inputs.InputFileError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
 
 
 def load(path: Path | None = None) -> Settings:
     """The saved settings; defaults when there is no file yet."""
     path = path or config_path()
-    try:
-        data = tomllib.loads(read_text(path))
-    except FileNotFoundError:
+    data = read_toml(path)
+    if data is None:
         return Settings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
     return _settings_from(data, path)
 
 
@@ -95,12 +101,7 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     pairing a strap must never drop them.
     """
     path = path or config_path()
-    try:
-        existing = tomllib.loads(read_text(path))
-    except FileNotFoundError:
-        existing = {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+    existing = read_toml(path) or {}
     for owned in ("device", "dashboard"):
         existing.pop(owned, None)
     try:

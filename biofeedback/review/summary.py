@@ -13,7 +13,10 @@ import numpy as np
 from biofeedback.models import (
     Baseline,
     Recording,
+    SessionEnded,
     SessionEvent,
+    SignalLost,
+    SignalRestored,
     StepExtended,
     StepKind,
     StepStarted,
@@ -89,6 +92,8 @@ class SessionSummary:
     measured_artifact_rate: float | None = None
     peak_artifact_rate: float | None = None
     final_window_s: float = FINAL_WINDOW_S
+    # Samples left out at the boundary as impossible heart data (never stored).
+    rejected_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +127,7 @@ class SessionSummary:
             "artifact_rate": rounded(self.artifact_rate),
             "measured_artifact_rate": rounded(self.measured_artifact_rate),
             "peak_artifact_rate": rounded(self.peak_artifact_rate),
+            "rejected_samples": self.rejected_samples,
         }
 
 
@@ -190,11 +196,31 @@ def summarize(rec: Recording) -> SessionSummary:
         regions=regions,
         samples=len(rec.sample_rows),
         beats=int(series.rr_ms.size),
-        no_signal_s=float(series.est_no_signal.sum()) * tick_s,
+        # Estimates say "no signal" only once the window runs dry; the lost and
+        # restored events count every link loss, however short.
+        no_signal_s=max(
+            float(series.est_no_signal.sum()) * tick_s, _signal_lost_s(rec.events, end_s)
+        ),
         artifact_rate=flagged_share(beats),
         measured_artifact_rate=float(measured.mean()) if measured.size else None,
         peak_artifact_rate=float(measured.max()) if measured.size else None,
+        rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
     )
+
+
+def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
+    """Seconds between each signal_lost and the signal_restored after it."""
+    total_s = 0.0
+    lost_at_s: float | None = None
+    for event in events:
+        if isinstance(event, SignalLost) and lost_at_s is None:
+            lost_at_s = event.t
+        elif isinstance(event, SignalRestored) and lost_at_s is not None:
+            total_s += event.t - lost_at_s
+            lost_at_s = None
+    if lost_at_s is not None:
+        total_s += max(end_s - lost_at_s, 0.0)
+    return total_s
 
 
 @dataclass
@@ -321,6 +347,11 @@ def format_summary(summary: SessionSummary) -> str:
             f" average, {100 * s.peak_artifact_rate:.1f} % at worst)"
         )
     lines.append(artifacts)
+    if s.rejected_samples:
+        lines.append(
+            f"  {s.rejected_samples} samples from the source could not be heart data"
+            " (out of range) and were left out"
+        )
     if s.changes:
         lines.append("  changes:")
         lines += [f"    {clock(e.t)}  {describe_change(e)}" for e in s.changes]

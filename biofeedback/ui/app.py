@@ -9,6 +9,7 @@ CLI builds those sinks and hands them in with the plan.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -85,6 +86,9 @@ class BiofeedbackApp(App[None]):
         self.keymap = checked.keymap
         # Key settings left out, one line each: the CLI prints them, the app shows them.
         self.key_problems = checked.problems
+        # Set by end_session(): the session was ended from outside (a signal).
+        self.ended_by: str | None = None
+        self._session_task: asyncio.Task[SessionResult] | None = None
 
     @classmethod
     def binding_groups(cls) -> list[list[BindingType]]:
@@ -132,7 +136,10 @@ class BiofeedbackApp(App[None]):
             )
 
     async def _run_session(self, plan: SessionPlan, screen: SessionScreen) -> SessionResult:
-        return await plan.run(first=[DashboardSink(screen)])
+        self._session_task = asyncio.current_task()
+        dashboard = DashboardSink(screen)
+        # A recorder that cannot write is shown the moment it happens.
+        return await plan.run(first=[dashboard], trouble=dashboard.sink_trouble)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -145,6 +152,18 @@ class BiofeedbackApp(App[None]):
                 self.exit()
         elif event.state is WorkerState.ERROR:
             self.error = worker.error
+            self.exit()
+        elif event.state is WorkerState.CANCELLED and self.ended_by is not None:
+            self.exit()
+
+    def end_session(self, reason: str) -> None:
+        """End the session now and leave, recording ``reason`` (the terminal closed,
+        or the system asked the program to stop): saved as ended, not unfinished."""
+        self.ended_by = reason
+        task = self._session_task
+        if task is not None and not task.done():
+            task.cancel(reason)
+        else:
             self.exit()
 
     @on(LeaveWhenDone)
