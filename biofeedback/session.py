@@ -296,9 +296,14 @@ class _Loop:
                 self.started = True
                 items = aiter(self.source)
                 if self.clock.virtual:
+                    self._announce()
                     self._begin()
                     await self._run_virtual(items)
                 else:
+                    # The session exists from now (its record, and a watcher sees it
+                    # connecting); its clock and opening wait for the heart data.
+                    self._restart_clock()
+                    self._announce()
                     await self._run_live(items)
         except asyncio.CancelledError as exc:
             # Ctrl-C, a signal, the app closing: the person's session was
@@ -321,13 +326,11 @@ class _Loop:
             self.first_rejection,
         )
 
-    def _begin(self) -> None:
-        now = self.clock.now()
-        self.begun = True
+    def _announce(self) -> None:
         self._emit(
             [
                 SessionStarted(
-                    now,
+                    self.clock.now(),
                     self.info.session_id,
                     self.controller.protocol_name,
                     self.info.source,
@@ -335,14 +338,20 @@ class _Loop:
                 )
             ]
         )
-        self._emit(self.controller.start(now))
+
+    def _begin(self) -> None:
+        self.begun = True
+        self._emit(self.controller.start(self.clock.now()))
+
+    def _restart_clock(self) -> None:
+        if isinstance(self.clock, RealClock):
+            self.clock.restart()
 
     def _begin_live(self, first: HeartSample, held: list[SourceStatus]) -> HeartSample:
         """A strap can take seconds to send its first heart data: the session, its
         clock and the sources' stamps start with it, so the opening has a signal.
         Returns the first sample as stamped on the new clock."""
-        if isinstance(self.clock, RealClock):
-            self.clock.restart()
+        self._restart_clock()
         shift = first.t_s
         first = dataclasses.replace(
             first, t_s=0.0, beat_t_s=tuple(b - shift for b in first.beat_t_s)

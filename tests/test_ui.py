@@ -455,12 +455,12 @@ async def test_the_dashboard_says_connecting_until_the_first_heartbeat() -> None
         screen = session_screen(app)
         assert "connecting to ble:Late Strap" in text_of(screen, "#status")
         assert "Connecting" in text_of(screen, "#cue")
-        assert screen.state.started is None
+        assert screen.state.step is None
         source.queue.put_nowait(HeartSample(clock.now() + 4.0, 62.0, (968.0,)))
-        await until(pilot, lambda: screen.state.started is not None)
-        started = screen.state.started
-        assert started is not None
-        assert started.t < 1.0  # the clock started with the heartbeat
+        await until(pilot, lambda: screen.state.step is not None)
+        step = screen.state.step
+        assert step is not None
+        assert step.t < 1.0  # the opening started with the heartbeat, on a new clock
         await until(pilot, lambda: "step 1 of" in text_of(screen, "#status"))
         plan.actions.put(Action.STOP)
         await until(pilot, lambda: app.session_result is not None)

@@ -299,7 +299,8 @@ class SessionScreen(Screen[None]):
         end of a long line is cut at 80 columns, never the clock)."""
         state = self.state
         parts = [clock_text(state.t_s)]
-        if state.started is None:
+        if state.step is None and state.ended is None:
+            # A live session waits for the strap's first heartbeats to begin.
             self._put("#status", f"{parts[0]} · connecting to {self.source_text}…")
             return
         total = state.steps_total
