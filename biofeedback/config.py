@@ -94,16 +94,37 @@ def load(path: Path | None = None) -> Settings:
     return _settings_from(data, path)
 
 
-def save(settings: Settings, path: Path | None = None) -> Path:
+def load_table(name: str, path: Path | None = None) -> dict[str, Any] | None:
+    """One top-level table of the file as parsed (e.g. ``[plan]``), None when absent."""
+    path = path or config_path()
+    data = read_toml(path)
+    if data is None:
+        return None
+    table = data.get(name)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name} must be a table ([{name}])")
+    return table
+
+
+def save_table(name: str, table: dict[str, Any], path: Path | None = None) -> Path:
+    """Write one top-level table (e.g. ``[plan]``), keeping every other setting."""
+    return save(load(path), path, tables={name: table})
+
+
+def save(
+    settings: Settings, path: Path | None = None, *, tables: dict[str, Any] | None = None
+) -> Path:
     """Write ``settings``, keeping every table of the file this module does not own.
 
     The file also holds other settings (``[mqtt]``, credentials included):
-    pairing a strap must never drop them.
+    pairing a strap must never drop them. ``tables`` replaces whole top-level
+    tables (plain tables of scalars and lists).
     """
     path = path or config_path()
     existing = read_toml(path) or {}
     for owned in ("device", "dashboard"):
         existing.pop(owned, None)
+    existing.update(tables or {})
     try:
         _ensure_private_dir(path.parent)
         _write_private(path, _to_toml(settings) + _dump_tables(existing))
