@@ -63,7 +63,7 @@ def test_a_key_setting_cannot_take_stop_away() -> None:
         '[dashboard.keys]\n"session.skip" = "q"\n"session.nap" = "z"\n"session.motion" = "shift+"\n'
     )
     out = run_on_terminal(
-        ["run", "--sim", "--speed", "max", "--duration", "10"],
+        ["run", "--sim", "--speed", "max", "--duration", "10", "--no-ratings"],
         until=b"to close",
         then=b"q",
     )
