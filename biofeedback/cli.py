@@ -51,6 +51,30 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def format_help(self) -> str:
+        if self.prog.endswith(" run"):
+            self.epilog = _run_epilog()
+        return super().format_help()
+
+
+def _run_epilog() -> str:
+    """The routines and simulated people ``run`` can use, read only when help is asked for."""
+    from biofeedback.pacing.protocols import load_all
+    from simulators.scenario import load_scenario, scenario_names
+
+    routines = "\n".join(f"  {p.name:<18} {p.title}" for p in load_all())
+    people = "\n".join(
+        f"  {name:<18} {load_scenario(name).description}" for name in scenario_names()
+    )
+    return (
+        f"routines for --protocol:\n{routines}\n\n"
+        f"simulated people for --sim SCENARIO:\n{people}\n\n"
+        "examples:\n"
+        "  biofeedback run --sim                    try it without a strap\n"
+        "  biofeedback run --protocol back-care     with your paired strap\n"
+        "  biofeedback run --replay old.db          a recorded session again"
+    )
+
 
 def _speed(value: str) -> float | None:
     if value == "max":
@@ -134,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a guided session",
         description="Run a guided session from a strap, the simulator, a file or a broker.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_session_options(run)
     run.add_argument(
@@ -209,8 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     review.set_defaults(handler=_cmd_review)
 
-    history = sub.add_parser("history", help="past sessions and trends")
-    history.add_argument("--json", action="store_true")
+    history = sub.add_parser(
+        "history",
+        help="past sessions and trends",
+        description="Your recorded sessions, newest first, with the trend of your resting"
+        " heart rate and RMSSD (simulated and replayed sessions count only when there"
+        " are too few of your own).",
+    )
+    history.add_argument("--json", action="store_true", help="sessions and trends as JSON")
     history.add_argument(
         "--last",
         type=_positive_int,
@@ -221,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     history.set_defaults(handler=_cmd_history)
 
-    delete = sub.add_parser("delete", help="remove one recorded session for good")
+    delete = sub.add_parser(
+        "delete",
+        help="remove one recorded session for good",
+        description="Remove one recorded session, with all its samples and events, for good.",
+    )
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
     delete.add_argument(
         "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
@@ -229,8 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
 
-    protocols = sub.add_parser("protocols", help="list the guided routines")
-    protocols.add_argument("--json", action="store_true")
+    protocols = sub.add_parser(
+        "protocols",
+        help="list the guided routines",
+        description="The guided routines, their zone (green: full practice, yellow:"
+        " gentle and breath-led, red: rest only), length and what each is for.",
+    )
+    protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
     protocols.set_defaults(handler=_cmd_protocols)
     practice_cli.add_commands(sub, start_run=_start_run)
 
@@ -242,8 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     phrases.add_argument("--sides", action="store_true")
     phrases.set_defaults(handler=_cmd_phrases)
 
-    monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
-    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
+    monitor = sub.add_parser(
+        "monitor",
+        help="watch every runner on an MQTT broker",
+        description="A live table of every session publishing to an MQTT broker"
+        " (see `run --mqtt`).",
+    )
+    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
     monitor.set_defaults(handler=_cmd_monitor)
     return parser
 
@@ -259,7 +304,12 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         help="simulated person (default scenario: calm)",
     )
     src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
-    src.add_argument("--replay", metavar="FILE", help="an RR file (one value a line, or CSV)")
+    src.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="an RR file (one ms value a line, or CSV), or a session store:"
+        " STORE for its latest session, STORE#SESSION for one",
+    )
     src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
     parser.add_argument("--headless", action="store_true", help="no dashboard; print events")
     parser.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
@@ -297,6 +347,7 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
     import json
+    import textwrap
 
     from biofeedback.pacing.controller import planned_session_s
     from biofeedback.pacing.protocols import load_all
@@ -319,6 +370,12 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
         else:
             sides = "  (--sides)" if p.has_sides else ""
             print(f"{p.name:<18} {p.zone:<7} {session_s / 60:4.1f} min  {p.title}{sides}")
+            if p.description:
+                print(
+                    textwrap.fill(
+                        p.description, width=78, initial_indent=" " * 4, subsequent_indent=" " * 4
+                    )
+                )
     return EXIT_OK
 
 
@@ -441,6 +498,7 @@ def plan_session(
         duration_s=args.duration,
         title=protocol.title,
         sound=audio.player,
+        saved_to=str(db_path),
     )
 
 
@@ -463,10 +521,19 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         result = await _run_dashboard(plan, ended_by)
         if result is None:
             return EXIT_OK
-        print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
+        print(
+            f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}."
+            f" Saved in {plan.saved_to}; see `biofeedback review {result.session_id}`."
+        )
     else:
         _end_on_signals(ended_by)
         result = await plan.run(trouble=_print_trouble)
+        # On stderr: stdout is the session's events (maybe JSON Lines).
+        print(
+            f"biofeedback: session {result.session_id} saved in {plan.saved_to}"
+            f" (see `biofeedback review {result.session_id}`)",
+            file=sys.stderr,
+        )
     if result.rejected_samples:
         print(
             f"biofeedback: left out {result.rejected_samples} samples that cannot be heart"
@@ -628,6 +695,7 @@ async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> S
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, _dashboard_settings())
+    _report_keys(app)
     loop = asyncio.get_running_loop()
 
     def end(sig: signal.Signals) -> None:
@@ -644,6 +712,12 @@ async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> S
         raise asyncio.CancelledError
     _check_app(app)
     return app.session_result
+
+
+def _report_keys(app: BiofeedbackApp) -> None:
+    """Key settings the dashboard left out, one line each (it shows them too)."""
+    for problem in app.key_problems:
+        print(f"biofeedback: {problem}", file=sys.stderr)
 
 
 def _check_app(app: BiofeedbackApp) -> None:
@@ -750,6 +824,7 @@ async def _choose_strap() -> tuple[str, str | None] | None:
         settings=_dashboard_settings(),
         scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
     )
+    _report_keys(app)
     await app.run_async()
     _check_app(app)
     return None if app.paired is None else (app.paired.address, app.paired.name)
@@ -973,6 +1048,7 @@ def _show_records(
     app = create_app(
         settings=_dashboard_settings(), review=review, history=history, open_review=open_review
     )
+    _report_keys(app)
     app.run()
     _check_app(app)
     return EXIT_OK
@@ -1005,9 +1081,34 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 
 
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, "command", None) or "")
+            if isinstance(chosen, argparse.ArgumentParser):
+                return chosen
+    return parser
+
+
+def _print_overview(parser: argparse.ArgumentParser) -> None:
+    """``biofeedback`` alone: what it is and what to type next, in a few lines."""
+    lines = [f"biofeedback {__version__}: heart-paced progressive muscle relaxation.", ""]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                lines.append(f"  biofeedback {choice.dest:<10} {choice.help}")
+    lines += ["", "Start without a strap:  biofeedback run --sim", "More:  biofeedback --help"]
+    print("\n".join(lines))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # A mistake in a command's options names that command's help, not the top level's.
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -1019,8 +1120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("bleak").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
+        _print_overview(parser)
+        return EXIT_OK
     try:
         return handler(args)
     except BiofeedbackError as exc:

@@ -49,6 +49,9 @@ class ConsoleSink:
         return None
 
 
+_SCREEN_ONLY = frozenset({"steps_left", "session_left_s", "routine", "routine_zone"})
+
+
 def format_event(event: SessionEvent) -> str:
     """A short human line: time, type, then the fields that matter."""
     data = event.to_dict()
@@ -58,8 +61,9 @@ def format_event(event: SessionEvent) -> str:
     stamp = f"{int(minutes):02d}:{seconds:04.1f}"
     parts = []
     for key, value in data.items():
-        if value is None or value == "":
-            continue  # fields added later stay quiet when unset
+        # Progress and routine are for screens and JSON: a text line stays short.
+        if value is None or value == "" or key in _SCREEN_ONLY:
+            continue
         if isinstance(value, float):
             value = f"{value:g}"
         elif isinstance(value, tuple | list):

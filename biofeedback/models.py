@@ -231,6 +231,14 @@ class StepStarted(SessionEvent):
     # live view can say what is next.
     next_kind: StepKind | None = None
     next_cue: str | None = None
+    # Where the session stands, for "step X of N" and the time left: the steps
+    # planned after this one and the planned seconds left (this step included),
+    # as things stand now; and the routine this step belongs to, with its zone
+    # (a session can run a rest-only routine while the person is in Green).
+    steps_left: int | None = None
+    session_left_s: float | None = None
+    routine: str = ""
+    routine_zone: Zone | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +402,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "quality": Quality,
     "kind": StepKind,
     "next_kind": StepKind,
+    "routine_zone": Zone,
     "action": Action,
     "how": BaselineHow,
 }

@@ -69,6 +69,10 @@ class RealClock:
     def now(self) -> float:
         return time.monotonic() - self._start
 
+    def restart(self) -> None:
+        """Count session time from now (a live session starts with its first heart data)."""
+        self._start = time.monotonic()
+
     async def advance_to(self, t_s: float) -> None:
         delay = t_s - self.now()
         if delay > 0:
@@ -233,6 +237,8 @@ class SessionPlan:
     title: str = ""
     # The session's sound, when it has any: the dashboard's mute and volume keys reach it here.
     sound: SoundControl | None = None
+    # Where the session is saved, said when it ends (empty: not saved).
+    saved_to: str = ""
 
     async def run(
         self,
@@ -283,6 +289,8 @@ class _Loop:
         self.next_tick_s = TICK_S
         self.end_reason: str | None = None
         self.started = False
+        # The session has started (its opening events emitted).
+        self.begun = False
         self.rejected_samples = 0
         self.first_rejection: str | None = None
         self._listener = source if isinstance(source, EventAware) else None
@@ -298,23 +306,16 @@ class _Loop:
                 for runner in self.runners:
                     await runner.start(self.info)
                 self.started = True
-                now = self.clock.now()
-                self._emit(
-                    [
-                        SessionStarted(
-                            now,
-                            self.info.session_id,
-                            self.controller.protocol_name,
-                            self.info.source,
-                            self.controller.zone,
-                        )
-                    ]
-                )
-                self._emit(self.controller.start(now))
                 items = aiter(self.source)
                 if self.clock.virtual:
+                    self._announce()
+                    self._begin()
                     await self._run_virtual(items)
                 else:
+                    # The session exists from now (its record, and a watcher sees it
+                    # connecting); its clock and opening wait for the heart data.
+                    self._restart_clock()
+                    self._announce()
                     await self._run_live(items)
         except asyncio.CancelledError as exc:
             # Ctrl-C, a signal, the app closing: the person's session was
@@ -336,6 +337,41 @@ class _Loop:
             self.rejected_samples,
             self.first_rejection,
         )
+
+    def _announce(self) -> None:
+        self._emit(
+            [
+                SessionStarted(
+                    self.clock.now(),
+                    self.info.session_id,
+                    self.controller.protocol_name,
+                    self.info.source,
+                    self.controller.zone,
+                )
+            ]
+        )
+
+    def _begin(self) -> None:
+        self.begun = True
+        self._emit(self.controller.start(self.clock.now()))
+
+    def _restart_clock(self) -> None:
+        if isinstance(self.clock, RealClock):
+            self.clock.restart()
+
+    def _begin_live(self, first: HeartSample, held: list[SourceStatus]) -> HeartSample:
+        """A strap can take seconds to send its first heart data: the session, its
+        clock and the sources' stamps start with it, so the opening has a signal.
+        Returns the first sample as stamped on the new clock."""
+        self._restart_clock()
+        shift = first.t_s
+        first = dataclasses.replace(
+            first, t_s=0.0, beat_t_s=tuple(b - shift for b in first.beat_t_s)
+        )
+        self._begin()
+        for status in held:
+            self._handle_item(dataclasses.replace(status, t_s=0.0))
+        return first
 
     # Virtual time: the source's item times are the timeline. Items are pulled
     # one at a time, so a closed-loop simulator has heard every event up to
@@ -368,24 +404,44 @@ class _Loop:
     async def _run_live(self, items: AsyncIterator[SourceItem]) -> None:
         pending: asyncio.Task[SourceItem | None] = asyncio.ensure_future(anext(items, None))
         action_wait: asyncio.Task[None] = asyncio.ensure_future(self.actions.wait())
+        held: list[SourceStatus] = []
         try:
             while self.end_reason is None:
                 wake_s = min(self.next_tick_s, self.actions.next_scripted_s(), self.limit_s)
-                timeout = max(wake_s - self.clock.now(), 0.0)
+                # Before the first heart data nothing is timed: only stop is heard.
+                timeout = max(wake_s - self.clock.now(), 0.0) if self.begun else None
                 done, _ = await asyncio.wait(
                     {pending, action_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if action_wait in done:
                     action_wait = asyncio.ensure_future(self.actions.wait())
+                if not self.begun and Action.STOP in self.actions.due(self.clock.now()):
+                    self._begin()
+                    self._finish("stopped by user")
+                    return
                 self._handle_actions()
                 if pending in done:
                     item = pending.result()
                     if item is None:
+                        if not self.begun:
+                            self._begin()
                         self._finish("source ended")
                         return
+                    if not self.begun:
+                        if isinstance(item, SourceStatus) or implausible(item) is not None:
+                            # Only real heart data starts the session (a bad sample is
+                            # counted and left out as always).
+                            if isinstance(item, SourceStatus):
+                                held.append(item)
+                            else:
+                                self._handle_item(item)
+                            pending = asyncio.ensure_future(anext(items, None))
+                            continue
+                        item = self._begin_live(item, held)
                     self._handle_item(item)
                     pending = asyncio.ensure_future(anext(items, None))
-                self._tick_if_due()
+                if self.begun:
+                    self._tick_if_due()
         finally:
             for task in (pending, action_wait):
                 task.cancel()
@@ -431,6 +487,8 @@ class _Loop:
             self._emit(self.controller.on_source_status(self.clock.now(), item))
 
     def _handle_actions(self) -> None:
+        if not self.begun:
+            return
         for action in self.actions.due(self.clock.now()):
             self._emit(self.controller.on_action(self.clock.now(), action))
             self._check_finished()
@@ -442,6 +500,9 @@ class _Loop:
     def _finish(self, reason: str) -> None:
         if self.end_reason is not None or not self.started:
             return
+        if not self.begun:
+            # Ended before the strap sent any heart data: still a whole record.
+            self._begin()
         self.end_reason = reason
         now = self.clock.now()
         # However the session ends, the step under way gets its step_ended, so

@@ -62,7 +62,12 @@ def samples(items: list[SourceItem]) -> list[HeartSample]:
 
 
 def statuses(items: list[SourceItem]) -> list[SourceStatus]:
-    return [i for i in items if isinstance(i, SourceStatus)]
+    """Changes of the link: every status but the one announcing the first data."""
+    return [i for i in items if isinstance(i, SourceStatus) and i.reason != "connected"]
+
+
+def announced(items: list[SourceItem]) -> list[SourceStatus]:
+    return [i for i in items if isinstance(i, SourceStatus) and i.reason == "connected"]
 
 
 async def test_streams_samples_with_rr_beat_times_contact_and_energy(
@@ -75,6 +80,10 @@ async def test_streams_samples_with_rr_beat_times_contact_and_energy(
         assert source.description == f"ble:{STRAP_NAME}"
         got = await take_until(aiter(source), lambda got: len(samples(got)) >= 3)
     assert statuses(got) == []
+    # The first heart data comes with the strap's battery, once, before the sample.
+    (first,) = announced(got)
+    assert (first.connected, first.battery_pct) == (True, 87)
+    assert got.index(first) < got.index(samples(got)[0])
     times = [s.t_s for s in samples(got)]
     assert times == sorted(times)
     for sample in samples(got):

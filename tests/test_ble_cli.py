@@ -131,8 +131,10 @@ def test_run_device_survives_two_drops(bus: PrivateSystemBus) -> None:
         assert restored["reason"].startswith("strap reconnected after")
         # Out of range for 2 s: back only once the strap is.
         assert 1.5 <= restored["t"] - lost["t"] <= 8
-    assert 7 <= signal[0]["t"] <= 11
-    assert 17 <= signal[2]["t"] <= 21
+    # Drops are at 8 s and 18 s of strap time; the session's clock starts with the
+    # first heart data, up to a notification or two after the subscription.
+    assert 6 <= signal[0]["t"] <= 11
+    assert 16 <= signal[2]["t"] <= 21
     # Given by address, named by what was found: the record says which strap.
     assert events[0]["source"] == f"ble:{STRAP_NAME}"
     ended = events[-1]

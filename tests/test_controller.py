@@ -543,7 +543,10 @@ def test_hurts_during_massage_turns_later_massage_of_that_region_to_imagery() ->
     run = drive(make("pelvic-release"), steady(0.0), actions={80.0: [Action.HURTS]})
     belly = [e for e in run.started if e.region == "lower-belly"]
     assert [e.kind for e in belly] == [StepKind.MASSAGE, StepKind.IMAGERY]
-    assert belly[1].t == 80.0
+    # After the check-in's rest, the belly goes on by imagery.
+    check_in = next(e for e in run.started if e.step == "check-in")
+    assert check_in.t == 80.0
+    assert belly[1].t == 80.0 + check_in.planned_s
 
 
 def test_stop_ends_the_session_and_later_inputs_are_ignored() -> None:
@@ -630,3 +633,22 @@ def test_closing_in_red_rests_instead_of_scanning() -> None:
     ids = [e.step for e in run.started]
     assert ids[-2:] == ["closing-rest", "closing-breath"]
     assert "closing-scan" not in ids
+
+
+def test_it_hurts_rests_and_checks_in_before_the_next_step() -> None:
+    """Issue 18, item 8: the next tense step never starts at the moment it hurt."""
+    run = drive(make("full"), steady(0.0), actions={62.0: [Action.HURTS]})
+    after = [e for e in run.started if e.t >= 62.0]
+    check_in = after[0]
+    assert (check_in.t, check_in.step, check_in.kind) == (62.0, "check-in", StepKind.REST)
+    assert "If the pain stays, stop" in check_in.cue
+    assert check_in.planned_s == PacingConfig().check_in_s
+    # The body work goes on after it (a tense step, now of another region).
+    assert after[1].t >= 62.0 + check_in.planned_s
+    assert any(e.kind is StepKind.TENSE for e in after[1:])
+    # "It hurts" again during the check-in starts it over, never the next step.
+    twice = drive(make("full"), steady(0.0), actions={62.0: [Action.HURTS], 65.0: [Action.HURTS]})
+    again = [e for e in twice.started if e.t >= 62.0]
+    assert [(e.t, e.step) for e in again[:2]] == [(62.0, "check-in"), (65.0, "check-in")]
+    assert again[2].t >= 65.0 + check_in.planned_s
+    assert run.controller.end_reason == "completed"

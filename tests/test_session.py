@@ -343,3 +343,48 @@ async def test_the_session_names_its_source_as_it_is_once_open() -> None:
     )
     assert sink.info.source == "test:found-by-name"
     assert sink.events[0].to_dict()["source"] == "test:found-by-name"
+
+
+async def test_live_session_starts_with_the_first_heart_data() -> None:
+    """A strap takes seconds to connect and send data: the session's clock, its
+    opening and the samples' stamps all start with that first sample (issue 18, 14)."""
+    source = QueueSource()
+    sink = WatchingSink("step_started")
+    inbox = ActionInbox()
+    clock = RealClock()
+    task = asyncio.create_task(
+        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
+    )
+    # Stamped as a strap found 5 s after start would stamp them.
+    connected_s = clock.now() + 5.0
+    source.queue.put_nowait(SourceStatus(connected_s, True, "connected", 80))
+    source.queue.put_nowait(HeartSample(connected_s, 60.0, (1000.0,), (connected_s,)))
+    await asyncio.wait_for(sink.seen.wait(), timeout=10)
+    inbox.put(Action.STOP)
+    result = await asyncio.wait_for(task, timeout=10)
+    assert result.reason == "stopped by user"
+    started = sink.events[0]
+    assert started.type == "session_started"
+    assert started.t < 1.0
+    first = sink.samples[0]
+    assert (first.t_s, first.beat_t_s) == (0.0, (0.0,))
+    # Every event is on the new clock: nothing is stamped as if the connecting counted.
+    assert all(e.t < 4.0 for e in sink.events)
+
+
+async def test_stop_while_connecting_leaves_a_whole_record_and_no_ticks() -> None:
+    source = QueueSource()
+    sink = ListSink()
+    inbox = ActionInbox()
+    task = asyncio.create_task(
+        run_session(
+            source, ArousalEstimator(), controller(), [sink], RealClock(), info(), actions=inbox
+        )
+    )
+    inbox.put(Action.STOP)
+    result = await asyncio.wait_for(task, timeout=10)
+    assert result.reason == "stopped by user"
+    types = [e.type for e in sink.events]
+    assert types[0] == "session_started"
+    assert types[-1] == "session_ended"
+    assert "estimate" not in types

@@ -8,6 +8,7 @@ live session takes them at its next moment.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,8 +33,9 @@ from biofeedback.sensors import SourceError
 from biofeedback.session import RealClock
 from biofeedback.store import Store
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, SafetyNotice
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
-from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
+from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
 from tests.support.ui import (
     SteppedSource,
@@ -159,22 +161,34 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         ended = [e for e in recorder.events if isinstance(e, StepEnded)]
         assert (ended[-1].step, ended[-1].reason) == ("feet-tense", "it hurts")
         assert started(recorder)[-1].step != "feet-tense"  # the step stopped at once
-        # The stop rules and the region's move to imagery are on screen.
-        assert "imagery" in "\n".join(e.text for e in screen.state.log)
+        # The stop rules and red flags are said once, in a dialog, while the
+        # session waits; the log keeps the region's move to imagery.
+        await until(pilot, lambda: isinstance(app.screen, SafetyNotice))
+        notice = str(app.screen.query_one("#notice-text", Static).render())
+        assert "Stop and rest" in notice
+        assert "medical help" in notice
+        logged = "\n".join(e.text for e in screen.state.log)
+        assert "imagery" in logged
+        assert "medical help" not in logged
+        await step_to(pilot, source, 44)
+        assert screen.state.paused
+        assert recorder.actions()[-1][1] is Action.PAUSE
+        assert await act(pilot, source, recorder, "enter", 45) is Action.RESUME
+        assert isinstance(app.screen, SessionScreen)
 
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
         await pilot.press("n")  # keep going: nothing is sent
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
-        await step_to(pilot, source, 44)
-        assert recorder.actions()[-1][1] is Action.HURTS
+        await step_to(pilot, source, 46)
+        assert recorder.actions()[-1][1] is Action.RESUME
         pressed_at_s = source.last_t_s
 
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
         await pilot.press("y")
         await until(pilot, lambda: screen.stop_requested)
-        await source.advance_to(45)
+        await source.advance_to(47)
         # The session ends, the recorder drains, and the dashboard closes itself.
         await until(pilot, lambda: app.session_result is not None and not app.is_running)
     t_s, action = recorder.actions()[-1]
@@ -193,6 +207,8 @@ async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded()
         Action.RESUME,
         Action.SKIP,
         Action.HURTS,
+        Action.PAUSE,
+        Action.RESUME,
         Action.STOP,
     ]
     assert stored.events[-1].type == "session_ended"
@@ -265,10 +281,25 @@ async def test_help_names_the_keys_and_the_red_flags() -> None:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = "\n".join(str(w.render()) for w in app.screen.query(Static))
-        for words in ("It hurts", "numbness", "fever", "bladder", "seek medical help"):
+        for words in ("It hurts", "numbness", "fever", "bladder", "get medical help", "escape"):
             assert words.lower() in text.lower()
+        # Everything fits 80x24: nothing to scroll to find how to close it.
+        assert app.screen.query_one("#help").max_scroll_y == 0
+        # Each key once: a key with two meanings (never at once) is one line.
+        keys = [
+            line.split()[0]
+            for line in str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+        ]
+        assert keys.count("space") == 1
+        assert keys.count("q") == 1
+        # The session waits while help is open, and goes on when it closes.
+        await step_to(pilot, source, 5)
+        screen = session_screen(app)
+        assert screen.state.paused
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        await step_to(pilot, source, 7)
+        assert not screen.state.paused
 
 
 async def test_reduced_motion_stops_the_pacer_animation() -> None:
@@ -364,3 +395,72 @@ async def test_closing_after_the_end_waits_for_the_recorder() -> None:
     assert recorder.finished
     assert app.session_result is not None
     assert app.session_result.reason == "duration reached"
+
+
+async def test_a_clashing_key_setting_is_left_out_and_q_still_stops() -> None:
+    source = SteppedSource()
+    recorder = Recorder()
+    plan = stepped_plan(source, sinks=(recorder,))
+    keymap = {"session.skip": "q", "session.hurts": "space", "session.motion": "x"}
+    app = create_app(plan, DashboardSettings(reduced_motion=True, keymap=keymap))
+    assert app.keymap == {"session.motion": "x"}
+    assert len(app.key_problems) == 2
+    assert all(line.count("\n") == 0 for line in app.key_problems)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step_to(pilot, source, 5)
+        footer = {b.binding.action: key for key, b in app.screen.active_bindings.items()}
+        assert footer["stop"] == "q"
+        assert footer["hurts"] == "h"
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmStop))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        assert recorder.actions() == []
+
+
+class LateStrap:
+    """A live strap that sends its first heartbeat only when the test says so."""
+
+    description = "ble:Late Strap"
+    virtual = False
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[HeartSample | None] = asyncio.Queue()
+
+    async def __aenter__(self) -> LateStrap:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[HeartSample]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[HeartSample]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+
+async def test_the_dashboard_says_connecting_until_the_first_heartbeat() -> None:
+    from biofeedback.session import RealClock
+
+    source = LateStrap()
+    plan = stepped_plan(SteppedSource())
+    clock = RealClock()
+    plan.source, plan.clock = source, clock
+    plan.info = dataclasses.replace(plan.info, source=source.description)
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = session_screen(app)
+        assert "connecting to ble:Late Strap" in text_of(screen, "#status")
+        assert "Connecting" in text_of(screen, "#cue")
+        assert screen.state.step is None
+        source.queue.put_nowait(HeartSample(clock.now() + 4.0, 62.0, (968.0,)))
+        await until(pilot, lambda: screen.state.step is not None)
+        step = screen.state.step
+        assert step is not None
+        assert step.t < 1.0  # the opening started with the heartbeat, on a new clock
+        await until(pilot, lambda: "step 1 of" in text_of(screen, "#status"))
+        plan.actions.put(Action.STOP)
+        await until(pilot, lambda: app.session_result is not None)

@@ -52,3 +52,24 @@ def test_the_dashboard_uses_the_keys_from_the_config() -> None:
         then=b"x",
     )
     assert "duration reached after 0:10." in out
+    # Where the session went, at the end of the stop line.
+    assert f"Saved in {os.environ['BIOFEEDBACK_DB']}" in out
+
+
+def test_a_key_setting_cannot_take_stop_away() -> None:
+    """Issue 18, item 2: "session.skip" = "q" would leave no Stop; an unknown id and
+    a bad key name are named too. Each gets one line; q still stops."""
+    write_config(
+        '[dashboard.keys]\n"session.skip" = "q"\n"session.nap" = "z"\n"session.motion" = "shift+"\n'
+    )
+    out = run_on_terminal(
+        ["run", "--sim", "--speed", "max", "--duration", "10", "--no-ratings"],
+        until=b"to close",
+        then=b"q",
+    )
+    assert "session.skip = 'q' clashes with Stop (session.stop)" in out
+    assert "keeping 's'" in out
+    assert "'session.nap' is not a key setting" in out
+    assert "session.motion = 'shift+' is not a key name" in out
+    # q closed the ended session (Close shares q with Stop): skip never took it.
+    assert "duration reached after 0:10." in out

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from biofeedback.ui.app import create_app
+from biofeedback.ui.dialogs import HelpScreen
 from biofeedback.ui.records import HistoryScreen, ReviewScreen, ReviewView
-from biofeedback.ui.widgets import KindStrip
+from biofeedback.ui.trend_widgets import KindStrip
 from tests.support.cli import run_on_terminal
 from tests.support.records import (
     FIRST_START_S,
@@ -39,6 +41,15 @@ async def test_review_shows_the_session_in_zone_bands_with_steps_and_summary() -
         assert "breath" in steps
         summary = str(screen.query_one("#review-summary Static", Static).render())
         assert "zone green -> yellow" in summary
+        # Its help explains this screen's letters, not a live session's keys.
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        assert "T tense · R release" in text
+        assert "It hurts" not in text
+        assert "Press h" not in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         await pilot.press("q")
     assert not app.is_running
 
@@ -58,12 +69,21 @@ async def test_history_lists_sessions_and_enter_reviews_one() -> None:
         table = app.screen.query_one(DataTable)
         assert table.row_count == 4
         # Newest first.
-        assert [str(table.get_row_at(i)[1]) for i in range(4)] == [
+        # Rows are keyed by the whole id; the screen shows enough of it to tell them apart.
+        assert [table.coordinate_to_cell_key(Coordinate(i, 0))[0].value for i in range(4)] == [
             "day4-anxious",
             "day3-calm",
             "day2-calm",
             "day1-anxious",
         ]
+        assert [str(table.get_row_at(i)[1]) for i in range(4)] == [
+            "day4-anx",
+            "day3-cal",
+            "day2-cal",
+            "day1-anx",
+        ]
+        # Protocol and source are there, within 80 columns.
+        assert [str(c) for c in table.get_row_at(0)[5:]] == ["full", "sim", "time up"]
         notes = str(app.screen.query_one("#history-notes", Static).render())
         assert "Resting heart rate:" in notes
         assert "simulated" in notes
@@ -86,4 +106,4 @@ def test_review_and_history_open_on_a_terminal() -> None:
     shown = run_on_terminal(["review"], until=b"Review \xc2\xb7", then=b"q")
     assert "Heart rate" in shown
     listed = run_on_terminal(["history"], until=b"History \xc2\xb7 1 session", then=b"q")
-    assert "Rest HR" in listed
+    assert "HR bpm" in listed

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from biofeedback.models import Zone
 from biofeedback.sensors.ble import FoundStrap
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.dialogs import SafetyNotice
 from biofeedback.ui.pairing import PairScreen
 from tests.support.records import FIRST_START_S, history_of, record, recorded_week, review_view
 from tests.support.ui import SteppedSource, step_to, stepped_app, stepped_plan, until
@@ -58,10 +60,61 @@ def test_session_stepped_down(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(stepped_app(source), terminal_size=size, run_before=held_at(source, 185))
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_red(snap_compare: Any, size: tuple[int, int]) -> None:
+    source = SteppedSource(battery_pct=80)
+    app = create_app(stepped_plan(source, zone=Zone.RED), DashboardSettings(reduced_motion=True))
+    assert snap_compare(app, terminal_size=size, run_before=held_at(source, 95))
+
+
+def test_session_passive_rest_chosen_in_green(snap_compare: Any) -> None:
+    # A rest-only routine says rest: the badge and the title match the routine.
+    source = SteppedSource(battery_pct=80)
+    plan = stepped_plan(source, argv=["--protocol", "passive-rest"])
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    assert snap_compare(app, run_before=held_at(source, 80))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_it_hurts_notice(snap_compare: Any, size: tuple[int, int]) -> None:
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await step_to(pilot, source, 95)
+        await pilot.press("h")
+        await step_to(pilot, source, 96)
+        await until(pilot, lambda: isinstance(app.screen, SafetyNotice))
+        await step_to(pilot, source, 97)
+        await until(pilot, lambda: "medical" in str(app.screen.query_one("#notice-text").render()))
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_session_after_it_hurts(snap_compare: Any) -> None:
+    # Once the notice is read, the decision log is for decisions again.
+    source = SteppedSource(battery_pct=80)
+    app = stepped_app(source)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await step_to(pilot, source, 95)
+        await pilot.press("h")
+        await step_to(pilot, source, 96)
+        await until(pilot, lambda: isinstance(app.screen, SafetyNotice))
+        await step_to(pilot, source, 97)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.id == "session")
+        await step_to(pilot, source, 100)
+
+    assert snap_compare(app, run_before=run_before)
+
+
 def test_session_ended(snap_compare: Any) -> None:
     source = SteppedSource(battery_pct=80)
     plan = stepped_plan(source)
     plan.duration_s = 120.0
+    # The store is a fresh temporary file each run: the picture shows a fixed name.
+    plan.saved_to = "~/.local/share/biofeedback/sessions.db"
     app = create_app(plan, DashboardSettings(reduced_motion=True))
 
     async def run_before(pilot: Pilot[Any]) -> None:

@@ -25,7 +25,8 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.breath import breath_phase
 from biofeedback.ui.state import SessionState, Trend, TrendPoint
-from biofeedback.ui.widgets import column_groups, columns, whole_seconds_left
+from biofeedback.ui.trend_widgets import column_groups, columns
+from biofeedback.ui.widgets import whole_seconds_left
 
 
 def release(t: float, planned_s: float = 15.0) -> StepStarted:

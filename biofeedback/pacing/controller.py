@@ -312,6 +312,9 @@ class PacingController:
             self._finish("completed")
             return events
         step = self._plan.adapt(source)
+        # The settle and closing frame belong to the protocol the person chose.
+        plan = self._plan
+        routine = plan.routine if plan.phase is Phase.BODY and plan.routine else plan.protocol
         self._run = Running(step, source, now_s, now_s + step.planned_s, main_index)
         upcoming = self.next_step
         events.append(
@@ -326,6 +329,10 @@ class PacingController:
                 step.breath_out_s,
                 next_kind=upcoming.kind if upcoming else None,
                 next_cue=upcoming.cue if upcoming else None,
+                steps_left=sum(1 for _ in self._plan.upcoming(self.zone)),
+                session_left_s=self.session_remaining_s(now_s),
+                routine=routine.title,
+                routine_zone=routine.zone,
             )
         )
         return events
@@ -393,6 +400,7 @@ class PacingController:
         if region is not None and region not in self._plan.imagery:
             self._plan.imagery.add(region)
             events.append(Advice(now_s, texts.imagery_from_now(region)))
+        self._plan.check_in()
         events += self._advance(now_s, "it hurts")
         return events
 

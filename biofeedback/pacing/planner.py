@@ -21,6 +21,7 @@ SETTLE = "settle"
 CLOSING_SCAN = "closing-scan"
 CLOSING_REST = "closing-rest"
 CLOSING_BREATH = "closing-breath"
+CHECK_IN = "check-in"
 
 
 def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
@@ -159,6 +160,13 @@ class RoutinePlanner:
             breath_out_s=cfg.breath_out_s,
         )
         return [first, last]
+
+    def check_in(self) -> None:
+        """After "it hurts", rest a moment before the next step (a tense step must
+        not follow at once); only while body work is still to come."""
+        if self.phase is Phase.BODY and (not self.queue or self.queue[0].id != CHECK_IN):
+            step = Step(CHECK_IN, StepKind.REST, texts.CHECK_IN_CUE, self.config.check_in_s)
+            self.queue.insert(0, step)
 
     def fallback_repeats(self) -> bool:
         return (

@@ -62,6 +62,8 @@ class PacingConfig:
     breath_in_s: float = 4.0
     breath_out_s: float = 6.0
     closing_scan_s: float = 45.0
+    check_in_s: float = 20.0
+    """After "it hurts": a still moment before anything else is asked of the body."""
 
     # Extending releases.
     extend_above: float = 1.0

@@ -24,40 +24,23 @@ RED_FLAGS = (
     " and for panic or sleeplessness that keeps coming back."
 )
 
-# The help screen's longer form of the same rules (Rich markup; ``{hurts}`` is
-# the key that stops a step because it hurts).
-HELP_STOP_RULES = (
-    "[b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,\n"
-    "dizziness or shortness of breath. Press [b]{hurts}[/b]: that part of the body\n"
-    "moves to imagery only, and the session goes on gently."
-)
-HELP_RED_FLAGS_INTRO = "[b]Please seek medical help[/b], and do not use this program instead, for:"
-HELP_RED_FLAG_ITEMS = (
-    "severe, persistent or spreading back pain",
-    "numbness or weakness",
-    "fever",
-    "loss of bladder or bowel control",
-    "panic attacks or sleep loss that keep coming back",
-)
-HELP_ZONES = (
-    "[b]Zones[/b]: ● GREEN full tense-and-release practice · ▲ YELLOW gentle,\n"
-    "breath-led work · ■ RED rest only, no tensing. The session steps down when\n"
-    "your body is working hard, and back up once you have settled for a while."
-)
-NOT_A_DEVICE = "This is a wellness aid, not a medical device or a treatment."
+# The help screen's form of the same rules (Rich markup; ``{hurts}`` is the key
+# that stops a step because it hurts). Short enough to fit 80x24 under the keys.
+HELP_SAFETY = """\
+[b]Stop a step at once[/b] if you feel sharp or spreading pain, numbness,
+dizziness or shortness of breath: press [b]{hurts}[/b]. That part of the body
+moves to imagery only, and the session goes on gently.
+[b]Please get medical help[/b], not this program, for back pain that is severe,
+lasting or spreading, numbness or weakness, fever, loss of bladder or bowel
+control, or panic or sleeplessness that keeps coming back.
+[b]Zones[/b]: ● GREEN full practice · ▲ YELLOW gentle, breath-led · ■ RED rest
+only. The session steps down when your body works hard, and back up once you
+have settled. This is a wellness aid, not a medical device or a treatment."""
 
 
 def help_safety_text(hurts_key: str) -> str:
     """The help screen's safety section, with the key that stops a step."""
-    items = "\n".join(f"  • {item}" for item in HELP_RED_FLAG_ITEMS)
-    return "\n\n".join(
-        (
-            HELP_STOP_RULES.format(hurts=hurts_key),
-            f"{HELP_RED_FLAGS_INTRO}\n{items}",
-            HELP_ZONES,
-            NOT_A_DEVICE,
-        )
-    )
+    return HELP_SAFETY.format(hurts=hurts_key)
 
 
 # --------------------------------------------------------------------------
@@ -73,6 +56,10 @@ def settle_cue(breath_in_s: float, breath_out_s: float, setup: str = "") -> str:
     return f"{setup} {cue}" if setup else cue
 
 
+CHECK_IN_CUE = (
+    "Let's pause here. Rest and breathe gently, and notice how that part feels."
+    " If the pain stays, stop the session; if it eases, we go on gently."
+)
 CLOSING_REST_CUE = "Feel the support under you and the room around you. Take your time."
 CLOSING_SCAN_CUE = "Scan slowly from your head down to your toes. Let anything still held go."
 

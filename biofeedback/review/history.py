@@ -109,17 +109,33 @@ def _trend(newest_first: Sequence[float | None]) -> Trend | None:
 def format_history(history: History) -> str:
     if not history.entries:
         return "No sessions recorded yet. Try one with: biofeedback run --sim"
-    lines = [
-        f"{'when':<16}  {'session':<12}  {'protocol':<14}  {'length':>7}  "
-        f"{'rest HR':>8}  {'RMSSD':>8}  status / source"
-    ]
+    rows = [("when", "session", "protocol", "length", "rest HR", "RMSSD", "status / source")]
     for e in history.entries:
         status = (e.end_reason or "finished") if e.finished else "UNFINISHED"
-        lines.append(
-            f"{local(e.started_at_unix_s):<16}  {e.session_id:<12}  {e.protocol:<14}  "
-            f"{clock(e.duration_s):>7}  {num(e.resting_hr_bpm, 'bpm'):>8}  "
-            f"{num(e.resting_rmssd_ms, 'ms'):>8}  {status} / {e.source}"
+        rows.append(
+            (
+                local(e.started_at_unix_s),
+                e.session_id,
+                e.protocol,
+                clock(e.duration_s),
+                num(e.resting_hr_bpm, "bpm"),
+                num(e.resting_rmssd_ms, "ms"),
+                f"{status} / {e.source}",
+            )
         )
+    # Columns as wide as their widest cell: protocol names and ids vary in length.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    right = {3, 4, 5}
+    lines = [
+        "  ".join(
+            [
+                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                for i, cell in enumerate(row[:-1])
+            ]
+            + [row[-1]]
+        )
+        for row in rows
+    ]
     for label, trend, unit in (
         ("resting HR", history.hr_trend, "bpm"),
         ("resting RMSSD", history.rmssd_trend, "ms"),
@@ -130,6 +146,12 @@ def format_history(history: History) -> str:
             f"Trend of {label}: {trend.recent:.1f} {unit} over the latest"
             f" {trend.recent_sessions} session(s), {trend.change:+.1f} {unit} against the"
             f" {trend.earlier_sessions} before"
+        )
+    if history.hr_trend is None:
+        lines.append(
+            "No trend yet: it needs two sessions that reached their resting baseline"
+            " (the first minute); simulated or replayed ones count only while you have"
+            " fewer than two with your own strap."
         )
     if history.trend_includes_virtual:
         lines.append("(the trends include simulated or replayed sessions)")

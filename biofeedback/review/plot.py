@@ -9,16 +9,33 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 ZONE_COLOURS = {Zone.GREEN: "#d8f0d8", Zone.YELLOW: "#fbf0c0", Zone.RED: "#f6d0d0"}
+ZONE_NAMES = {Zone.GREEN: "green: full", Zone.YELLOW: "yellow: gentle", Zone.RED: "red: rest"}
+HR_COLOUR = "#b03030"
+RMSSD_COLOUR = "#3050a0"
+AROUSAL_COLOUR = "#404040"
+THRESHOLD_COLOUR = "#7a3b8a"
+# Tense steps in a strong orange, dashed; every other step start thin and grey.
+TENSE_COLOUR = "#d9731a"
+STEP_COLOUR = "#b8b8b8"
+GAP_COLOUR = "#e4e4e4"
+# Labels stay readable over the lines they sit on.
+LABEL_BOX = {"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5}
+# More tense steps than this and their names would overlap.
+MAX_REGION_LABELS = 60
 
 
 PLOT_BUCKETS = 2000
@@ -51,44 +68,97 @@ def _marker_lines(times: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
-    """HR, RMSSD and arousal over time, with zone bands and step markers, as
-    the bytes of a ``fmt`` ("png", "pdf", "svg") file."""
+def _runs_of(flags: np.ndarray, t_s: np.ndarray, tick_s: float) -> list[tuple[float, float]]:
+    """(start, width) of each run of True in ``flags`` sampled at ``t_s``."""
+    if not flags.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    starts, stops = edges[::2], edges[1::2] - 1
+    return [
+        (float(t_s[a]) - tick_s, float(t_s[b] - t_s[a]) + tick_s)
+        for a, b in zip(starts, stops, strict=True)
+    ]
+
+
+def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
+    """HR, RMSSD and arousal over time, with named zone bands, the resting
+    baseline, the controller's thresholds, step markers (tense steps named by
+    body region) and shaded signal gaps, and a legend saying which is which."""
     try:
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
     except ImportError:
-        raise ReviewError(f"--{fmt} needs matplotlib: pip install 'biofeedback[plot]'") from None
+        raise ReviewError("plots need matplotlib: pip install 'biofeedback[plot]'") from None
     series = RecordSeries.of(rec)
     end_s = max(summary.duration_s, 1.0)
     hours = end_s > 2 * 3600
     scale, unit = (3600.0, "h") if hours else (60.0, "min")
     x = series.est_t_s / scale
+    rules = PacingConfig()
 
-    fig = Figure(figsize=(11, 7), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True, height_ratios=(3, 2, 2))
     hr_ax, rmssd_ax, arousal_ax = axes
-    _trace(hr_ax, x, series.est_hr_bpm, "#b03030")
-    hr_ax.set_ylabel("HR (bpm)")
-    _trace(rmssd_ax, x, series.est_rmssd_ms, "#3050a0")
+    _trace(hr_ax, x, series.est_hr_bpm, HR_COLOUR)
+    hr_ax.set_ylabel("heart rate (bpm)")
+    _trace(rmssd_ax, x, series.est_rmssd_ms, RMSSD_COLOUR)
     rmssd_ax.set_ylabel("RMSSD (ms)")
-    _trace(arousal_ax, x, series.est_arousal, "#505050")
-    arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
-    arousal_ax.set_ylabel("arousal")
+    _trace(arousal_ax, x, series.est_arousal, AROUSAL_COLOUR)
+    arousal_ax.set_ylabel("arousal\n(x your resting swing)")
     arousal_ax.set_xlabel(f"session time ({unit})")
-    if summary.baseline.hr_bpm is not None:
-        hr_ax.axhline(summary.baseline.hr_bpm, color="#b03030", linewidth=0.6, linestyle=":")
-    if summary.baseline.rmssd_ms is not None:
-        rmssd_ax.axhline(summary.baseline.rmssd_ms, color="#3050a0", linewidth=0.6, linestyle=":")
+    arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
+    # The thresholds stay in view even when arousal never came near them.
+    low, high = arousal_ax.get_ylim()
+    arousal_ax.set_ylim(min(low, -1.0), max(high, rules.step_down_above + 0.6))
+    for level, style, words in (
+        (rules.extend_above, "--", "release extended above"),
+        (rules.step_down_above, "-.", "steps down above (if it lasts)"),
+    ):
+        arousal_ax.axhline(level, color=THRESHOLD_COLOUR, linewidth=0.8, linestyle=style)
+        arousal_ax.annotate(
+            f"{words} {level:g}",
+            (1.0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 2),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color=THRESHOLD_COLOUR,
+            bbox=LABEL_BOX,
+        )
+    for ax, value, label, colour in (
+        (hr_ax, summary.baseline.hr_bpm, "resting baseline {:.0f} bpm", HR_COLOUR),
+        (rmssd_ax, summary.baseline.rmssd_ms, "resting baseline {:.0f} ms", RMSSD_COLOUR),
+    ):
+        if value is None:
+            continue
+        ax.axhline(value, color=colour, linewidth=0.8, linestyle=":")
+        ax.annotate(
+            label.format(value),
+            (0.0, value),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 2),
+            textcoords="offset points",
+            fontsize=7,
+            color=colour,
+            bbox=LABEL_BOX,
+        )
 
     spans = zone_spans(rec.events, rec.session.start_zone, end_s)
     steps = [e for e in rec.events if isinstance(e, StepStarted)]
-    tense = [e.t / scale for e in steps if e.kind is StepKind.TENSE]
+    tense = [e for e in steps if e.kind is StepKind.TENSE]
     others = [e.t / scale for e in steps if e.kind is not StepKind.TENSE]
     changes = [e.t / scale for e in rec.events if isinstance(e, StepExtended | ZoneChanged)]
     marked = len(steps) <= MAX_MARKERS
     if not marked:
         tense, others = [], []
         changes = [e.t / scale for e in rec.events if isinstance(e, ZoneChanged)]
+    tick_s = float(np.median(np.diff(series.est_t_s))) if series.est_t_s.size > 1 else 1.0
+    gaps = [
+        (a / scale, w / scale) for a, w in _runs_of(series.est_no_signal, series.est_t_s, tick_s)
+    ]
     for ax in axes:
         for zone in Zone:
             bars = [(a / scale, (b - a) / scale) for z, a, b in spans if z is zone]
@@ -100,16 +170,64 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
                     facecolor=ZONE_COLOURS[zone],
                     zorder=0,
                 )
+        if gaps:
+            ax.broken_barh(
+                gaps,
+                (0, 1),
+                transform=ax.get_xaxis_transform(),
+                facecolor=GAP_COLOUR,
+                hatch="////",
+                edgecolor="#a0a0a0",
+                linewidth=0,
+                zorder=0.5,
+            )
         # One NaN-separated line per kind: a day has thousands of steps, and a
         # collection of that many segments draws ten times slower.
-        for times, colour in ((others, "#c0c0c0"), (tense, "#8a6d3b")):
-            ax.plot(
-                *_marker_lines(times),
-                transform=ax.get_xaxis_transform(),
-                color=colour,
-                linewidth=0.4,
-                zorder=1,
+        ax.plot(
+            *_marker_lines(others),
+            transform=ax.get_xaxis_transform(),
+            color=STEP_COLOUR,
+            linewidth=0.4,
+            zorder=1,
+        )
+        ax.plot(
+            *_marker_lines([e.t / scale for e in tense]),
+            transform=ax.get_xaxis_transform(),
+            color=TENSE_COLOUR,
+            linewidth=0.9,
+            linestyle=(0, (3, 2)),
+            zorder=1,
+        )
+    # Zone names on their bands, where a band is wide enough to hold one.
+    for zone, a, b in spans:
+        if (b - a) / end_s >= 0.06:
+            hr_ax.text(
+                (a + b) / 2 / scale,
+                0.97,
+                ZONE_NAMES[zone],
+                transform=hr_ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="#505050",
+                zorder=3,
             )
+    if len(tense) <= MAX_REGION_LABELS:
+        for step in tense:
+            if step.region:
+                rmssd_ax.text(
+                    step.t / scale,
+                    0.97,
+                    f" {step.region}",
+                    transform=rmssd_ax.get_xaxis_transform(),
+                    rotation=90,
+                    ha="left",
+                    va="top",
+                    fontsize=6.5,
+                    color=TENSE_COLOUR,
+                    zorder=3,
+                    bbox=LABEL_BOX,
+                )
     if changes:
         hr_ax.plot(
             changes,
@@ -121,17 +239,45 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
             clip_on=False,
         )
     hr_ax.set_xlim(0, end_s / scale)
-    status = "" if summary.finished else "  (unfinished)"
+
+    legend = [
+        Line2D([], [], color=HR_COLOUR, label="heart rate"),
+        Line2D([], [], color=RMSSD_COLOUR, label="RMSSD"),
+        Line2D([], [], color=AROUSAL_COLOUR, label="arousal"),
+        Line2D([], [], color="#606060", linestyle=":", label="resting baseline"),
+        Line2D([], [], color=THRESHOLD_COLOUR, linestyle="--", label="arousal thresholds"),
+        *(Patch(facecolor=ZONE_COLOURS[z], label=f"zone {ZONE_NAMES[z]}") for z in Zone),
+        Patch(facecolor=GAP_COLOUR, hatch="////", edgecolor="#a0a0a0", label="no signal"),
+    ]
+    if marked:
+        legend += [
+            Line2D([], [], color=TENSE_COLOUR, linestyle=(0, (3, 2)), label="tense step starts"),
+            Line2D([], [], color=STEP_COLOUR, label="other step starts"),
+            Line2D(
+                [], [], color="#202020", marker="v", linestyle="", label="extension or zone change"
+            ),
+        ]
+    else:
+        legend.append(
+            Line2D([], [], color="#202020", marker="v", linestyle="", label="zone change")
+        )
+    fig.legend(handles=legend, loc="outside lower center", ncol=6, fontsize=7, frameon=False)
+    status = "  (unfinished)" if not summary.finished else ""
+    steps_note = "" if marked else f"; {len(steps)} steps, too many to mark"
     fig.suptitle(
-        f"{summary.protocol} session {summary.session_id}, {local(summary.started_at_unix_s)}"
-        f"{status}: zones green/yellow/red as bands, "
-        + (
-            "step starts as lines (brown: tense), ▼ extension or zone change"
-            if marked
-            else f"{len(steps)} steps (too many to mark), ▼ zone change"
-        ),
+        f"{summary.protocol} session {summary.session_id},"
+        f" {local(summary.started_at_unix_s)}{status}{steps_note}",
         fontsize=9,
     )
+    return fig
+
+
+def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
+    """``build_figure`` as the bytes of a ``fmt`` ("png", "pdf", "svg") file."""
+    try:
+        fig = build_figure(rec, summary)
+    except ReviewError:
+        raise ReviewError(f"--{fmt} needs matplotlib: pip install 'biofeedback[plot]'") from None
     out = io.BytesIO()
     # Light PNG compression: a third of the encoding time, a slightly larger file.
     if fmt == "png":

@@ -22,10 +22,12 @@ from textual.worker import Worker, WorkerState
 
 from biofeedback import BiofeedbackError
 from biofeedback.session import Clock, SessionPlan, SessionResult, VirtualClock
+from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, help_body
+from biofeedback.ui.keys import SHARED, check_keymap
 from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed
 from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.records import HistoryLike, HistoryScreen, OpenReview, ReviewScreen, ReviewView
-from biofeedback.ui.screens import HelpScreen, SessionScreen
+from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.sink import DashboardSink
 
 SESSION_WORKER = "session"
@@ -83,6 +85,10 @@ class BiofeedbackApp(App[None]):
         self.paired: StrapChosen | None = None
         # Why the app ended on its own (a source or a scan failed), for the CLI to report.
         self.error: BaseException | None = None
+        checked = check_keymap(settings.keymap, self.binding_groups())
+        self.keymap = checked.keymap
+        # Key settings left out, one line each: the CLI prints them, the app shows them.
+        self.key_problems = checked.problems
         # Set by end_session(): the session was ended from outside (a signal).
         self.ended_by: str | None = None
         self._session_task: asyncio.Task[SessionResult] | None = None
@@ -101,13 +107,28 @@ class BiofeedbackApp(App[None]):
             return
         self.notify(f"Volume {round(sound.change_volume(steps) * 100)} %.")
 
+    @classmethod
+    def binding_groups(cls) -> list[list[BindingType]]:
+        """Each screen's bindings with the app's own: the keys active together."""
+        screens: list[type[Screen[Any]]] = [
+            SessionScreen,
+            HelpScreen,
+            ConfirmStop,
+            PairScreen,
+            ReviewScreen,
+            HistoryScreen,
+        ]
+        return [[*screen.BINDINGS, *cls.BINDINGS] for screen in screens]
+
     @property
     def reduced_motion(self) -> bool:
         return self.settings.reduced_motion or self.animation_level == "none"
 
     async def on_mount(self) -> None:
-        if self.settings.keymap:
-            self.set_keymap(dict(self.settings.keymap))
+        if self.keymap:
+            self.set_keymap(dict(self.keymap))
+        for problem in self.key_problems:
+            self.notify(problem, severity="warning", timeout=15)
         if self.scan is not None:
             await self.push_screen(PairScreen(self.scan))
         if self.history is not None:
@@ -121,6 +142,7 @@ class BiofeedbackApp(App[None]):
                 source=self.plan.info.source,
                 rate=pacer_rate(self.plan.clock),
                 motion=not self.reduced_motion,
+                saved_to=self.plan.saved_to,
             )
             await self.push_screen(screen)
             self.run_worker(
@@ -218,7 +240,22 @@ class BiofeedbackApp(App[None]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self._key_list(), self._key_display("session.hurts", "h")))
+        screen = self.screen
+        session = screen if isinstance(screen, SessionScreen) else None
+        # Reading help takes a while: the session waits, and goes on when help closes.
+        paused_here = session is not None and bool(session.check_action("pause", ()))
+        if session is not None and paused_here:
+            session.action_pause()
+        hurts = self._key_display("session.hurts", "h")
+        body = help_body(screen.id or "", hurts)
+        if paused_here:
+            body += "\n[dim]The session waits while you read this.[/dim]"
+
+        def closed(_: None) -> None:
+            if session is not None and paused_here and session.check_action("resume", ()):
+                session.action_resume()
+
+        self.push_screen(HelpScreen(self._key_list(), body), closed)
 
     def _key_list(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
@@ -228,8 +265,22 @@ class BiofeedbackApp(App[None]):
             if not isinstance(binding, Binding) or binding.id is None or binding.id in seen:
                 continue
             seen.add(binding.id)
-            rows.append((self._key_display(binding.id, binding.key), binding.description))
-        rows.append(("ctrl+p", "Commands: every action by name"))
+            if binding.id == "app.quit":
+                continue  # ctrl+q works everywhere; help lists what a person needs
+            keys = self._key_display(binding.id, binding.key)
+            description = binding.description
+            for pair in SHARED:
+                if binding.id in pair:
+                    # One key, two meanings, never both at once: one line.
+                    other = next(i for i in pair if i != binding.id)
+                    partner = next(
+                        b for b in node_bindings if isinstance(b, Binding) and b.id == other
+                    )
+                    if self._key_display(other, partner.key) == keys:
+                        seen.add(other)
+                        description = f"{description} / {partner.description.lower()}"
+            rows.append((keys, description))
+        rows.append(("ctrl+p", "Every action by name"))
         return rows
 
     def _key_display(self, binding_id: str, default: str) -> str:

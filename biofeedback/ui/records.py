@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from biofeedback.models import Recording
 from biofeedback.ui.messages import ReviewRequested
 from biofeedback.ui.state import TrendPoint, recording_trend
-from biofeedback.ui.widgets import KindStrip, TrendPlot
+from biofeedback.ui.trend_widgets import KindStrip, TrendPlot
 
 
 def local_time(unix_s: float) -> str:
@@ -85,7 +85,7 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review-series"):
                 yield TrendPlot("hr_bpm", 8.0, band="zone", id="review-hr")
                 yield TrendPlot("rmssd_ms", 10.0, band="zone", id="review-rmssd")
-                yield TrendPlot("arousal", 2.0, band="zone", id="review-arousal")
+                yield TrendPlot("arousal", 2.0, band="zone", digits=1, id="review-arousal")
                 yield KindStrip(band="zone", id="review-zones")
                 yield KindStrip(band="kind", id="review-steps")
         with VerticalScroll(id="review-summary"):
@@ -183,9 +183,39 @@ def _num(value: float | None, unit: str) -> str:
     return "–" if value is None else f"{value:.1f} {unit}"
 
 
+NO_TREND = (
+    "no trend yet; it needs two sessions that reached their resting baseline (the"
+    " first minute), your own strap's first, simulated or replayed ones only"
+    " while you have fewer than two"
+)
+# Enough of an id to tell sessions apart on screen (`biofeedback history` prints them whole).
+ID_SHOWN = 8
+_END_WORDS = {
+    "completed": "done",
+    "duration reached": "time up",
+    "stopped by user": "stopped",
+}
+
+
+def _short(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def source_word(source: str) -> str:
+    """One word for where the heart data came from."""
+    kind = source.split(":", 1)[0]
+    return {"simulator": "sim", "replay": "replay", "mqtt": "mqtt"}.get(kind, "strap")
+
+
+def end_word(finished: bool, reason: str | None) -> str:
+    if not finished:
+        return "unfinished"
+    return _END_WORDS.get(reason or "completed", (reason or "ended")[:10])
+
+
 def trend_text(label: str, trend: TrendLike | None, unit: str) -> str:
     if trend is None:
-        return f"{label}: not enough sessions for a trend yet."
+        return f"{label}: {NO_TREND}."
     latest = f"{label}: {trend.recent:.1f} {unit} over the latest {trend.recent_sessions}"
     earlier = f"the {trend.earlier_sessions} before"
     if round(trend.change, 1) == 0:
@@ -235,26 +265,28 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # Every column fits 80 terminal columns: units in the headers, short words.
         for key, label in (
             ("when", "When"),
             ("id", "Session"),
             ("length", "Length"),
-            ("hr", "Rest HR"),
-            ("rmssd", "RMSSD"),
-            ("status", "How it ended"),
+            ("hr", "HR bpm"),
+            ("rmssd", "RMSSD ms"),
             ("protocol", "Protocol"),
+            ("source", "Source"),
+            ("status", "Ended"),
         ):
             table.add_column(label, key=key)
         for e in self.history.entries:
-            status = (e.end_reason or "ended") if e.finished else "unfinished"
             table.add_row(
-                local_time(e.started_at_unix_s),
-                e.session_id,
+                time.strftime("%m-%d %H:%M", time.localtime(e.started_at_unix_s)),
+                e.session_id[:ID_SHOWN],
                 minutes(e.duration_s),
-                _num(e.resting_hr_bpm, "bpm"),
-                _num(e.resting_rmssd_ms, "ms"),
-                status,
+                _short(e.resting_hr_bpm),
+                _short(e.resting_rmssd_ms),
                 e.protocol,
+                source_word(e.source),
+                end_word(e.finished, e.end_reason),
                 key=e.session_id,
             )
         if not self.history.entries:

@@ -1,15 +1,16 @@
-"""The dashboard's screens: the live session, and the dialogs over it."""
+"""The dashboard's live session screen (its dialogs are in ``dialogs``)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Label, RichLog, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, Static
 
 from biofeedback.models import (
     Action,
@@ -19,9 +20,11 @@ from biofeedback.models import (
     SessionEvent,
     StepKind,
     StepStarted,
+    Zone,
 )
 from biofeedback.pacing import texts
 from biofeedback.session import ActionInbox
+from biofeedback.ui.dialogs import ConfirmStop, SafetyNotice
 from biofeedback.ui.messages import (
     EstimatePosted,
     LeaveWhenDone,
@@ -31,15 +34,8 @@ from biofeedback.ui.messages import (
     SourceStatusPosted,
 )
 from biofeedback.ui.state import TREND_WINDOW_S, SessionState, TrendPoint, UiItem
-from biofeedback.ui.widgets import (
-    Countdown,
-    KindStrip,
-    Pacer,
-    TrendPlot,
-    ZoneBadge,
-    time_window,
-    whole_seconds_left,
-)
+from biofeedback.ui.trend_widgets import KindStrip, TrendPlot, time_window
+from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge, whole_seconds_left
 
 KIND_WORD = {
     StepKind.TENSE: "Tense",
@@ -84,8 +80,12 @@ class SessionScreen(Screen[None]):
         source: str,
         rate: float,
         motion: bool,
+        saved_to: str = "",
     ) -> None:
         super().__init__(id="session")
+        self.saved_to = saved_to
+        self._safety_shown = 0
+        self._notice: SafetyNotice | None = None
         self.inbox = inbox
         self.title_text = title
         self.source_text = source
@@ -106,7 +106,7 @@ class SessionScreen(Screen[None]):
         yield Static(id="alert")
         with Horizontal(id="guide"):
             with Vertical(id="cuebox"):
-                yield Static("Getting ready…", id="cue")
+                yield Static("Connecting… the session starts with your first heartbeats.", id="cue")
                 yield Static(id="next")
             with Vertical(id="clockbox"):
                 yield Countdown("0:00", id="countdown")
@@ -115,6 +115,7 @@ class SessionScreen(Screen[None]):
             with Vertical(id="numbers"):
                 yield Static(id="hr-value")
                 yield Static(id="rmssd-value")
+                yield Static(id="window")
             with Vertical(id="plots"):
                 yield TrendPlot("hr_bpm", 8.0, id="hr-plot")
                 yield TrendPlot("rmssd_ms", 10.0, id="rmssd-plot")
@@ -162,6 +163,31 @@ class SessionScreen(Screen[None]):
             self._refresh_all(guide=not isinstance(item, Estimate))
         else:
             self._refresh_status()
+        if len(self.state.safety) > self._safety_shown:
+            self._show_safety()
+
+    def _show_safety(self) -> None:
+        """The stop rules and red flags, once a session, in a dialog; the session
+        waits while it is open."""
+        first = self._safety_shown == 0
+        self._safety_shown = len(self.state.safety)
+        said = list(dict.fromkeys(self.state.safety))
+        if self._notice is not None:
+            # The controller says its texts one event at a time: all go in one dialog.
+            self._notice.show_texts(said)
+        if not first or self.state.ended is not None:
+            return
+        paused_here = bool(self.check_action("pause", ()))
+        if paused_here:
+            self.action_pause()
+
+        def closed(_: None) -> None:
+            self._notice = None
+            if paused_here and self.check_action("resume", ()):
+                self.action_resume()
+
+        self._notice = SafetyNotice(said)
+        self.app.push_screen(self._notice, closed)
 
     # -- drawing
 
@@ -171,7 +197,7 @@ class SessionScreen(Screen[None]):
             self._refresh_guide()
         self.query_one(Countdown).seconds = whole_seconds_left(state.remaining_s)
         self._refresh_pacer()
-        self.query_one(ZoneBadge).zone = state.zone
+        self.query_one(ZoneBadge).zone = shown_zone(state)
         self._refresh_vitals()
         self._refresh_log()
         self._refresh_status()
@@ -181,8 +207,10 @@ class SessionScreen(Screen[None]):
         step = state.step
         title = self.title_text
         if step is not None:
+            # The routine running now: a step down runs another one.
+            title = step.routine or title
             where = f" · {step.region}" if step.region else ""
-            title = f"{title} · step {state.steps_started} · {KIND_WORD[step.kind]}{where}"
+            title = f"{title} · {KIND_WORD[step.kind]}{where}"
         if state.ended is not None:
             title = f"{self.title_text} · ended after {clock_text(state.ended.duration_s)}"
         elif state.paused:
@@ -194,7 +222,8 @@ class SessionScreen(Screen[None]):
                 state.ended is None and step is not None and step.kind is kind, f"-{kind.value}"
             )
         if state.ended is not None:
-            self._put("#cue", _ending_text(state.ended.reason))
+            saved = f"\nSaved in {escape(self.saved_to)}" if self.saved_to else ""
+            self._put("#cue", _ending_text(state.ended.reason) + saved)
             self._put("#next", f"Press {self._key_for('close')} to close.")
         elif step is not None:
             self._put("#cue", step.cue)
@@ -248,6 +277,7 @@ class SessionScreen(Screen[None]):
         rmssd = "--" if rmssd_ms is None else f"{rmssd_ms:.0f}"
         self._put("#rmssd-value", f"RMSSD\n[b]{rmssd}[/b] ms")
         window = time_window(self.trend, TREND_WINDOW_S)
+        self._put("#window", f"last {window / 60:.0f} min" if window >= 90 else "last minute")
         self.query_one("#hr-plot", TrendPlot).show(self.trend, window)
         self.query_one("#rmssd-plot", TrendPlot).show(self.trend, window)
         self.query_one(KindStrip).show(self.trend, window)
@@ -265,25 +295,22 @@ class SessionScreen(Screen[None]):
         self._logged = self.state.notes_total
 
     def _refresh_status(self) -> None:
+        """Session time, progress and strap on one line, most important first (the
+        end of a long line is cut at 80 columns, never the clock)."""
         state = self.state
-        parts: list[str] = []
-        if state.connected is None:
-            parts.append(self.source_text)
-        elif state.connected:
-            parts.append("strap ✓ connected")
-        else:
-            # The alert and the log say why; a stale contact flag would only confuse.
-            parts.append("strap ✕ disconnected")
-        if state.connected is not False and state.contact is Contact.DETECTED:
-            parts.append("contact ✓")
-        elif state.connected is not False and state.contact is Contact.NOT_DETECTED:
-            parts.append("contact ✕ (moisten the strap)")
-        if state.battery_pct is not None:
-            low = " low" if state.battery_pct <= 15 else ""
-            parts.append(f"battery {state.battery_pct}%{low}")
-        if state.quality is not None:
-            parts.append(QUALITY_TEXT[state.quality])
-        parts.append(clock_text(state.t_s))
+        parts = [clock_text(state.t_s)]
+        if state.step is None and state.ended is None:
+            # A live session waits for the strap's first heartbeats to begin.
+            self._put("#status", f"{parts[0]} · connecting to {self.source_text}…")
+            return
+        total = state.steps_total
+        if state.step is not None and total is not None and state.ended is None:
+            parts.append(f"step {state.steps_started} of {total}")
+        left = state.session_left_s
+        if left is not None and state.ended is None:
+            minutes, seconds = divmod(int(left), 60)
+            parts.append(f"{minutes}:{seconds:02d} left")
+        parts.append(strap_text(state, self.source_text))
         # Last: on a narrow screen it is the part that gets cut short.
         resonance = _resonance_text(state)
         if resonance:
@@ -357,6 +384,43 @@ class SessionScreen(Screen[None]):
         self.notify("Motion on." if self.motion else "Motion off: the pacer shows words only.")
 
 
+_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
+
+
+def shown_zone(state: SessionState) -> Zone | None:
+    """The zone to show: the person's, or the routine's when it is gentler (a rest
+    routine chosen in Green is rest, and says so)."""
+    zone = state.zone
+    routine = None if state.step is None else state.step.routine_zone
+    if zone is None or routine is None:
+        return zone or routine
+    return max(zone, routine, key=_ZONE_ORDER.index)
+
+
+def strap_text(state: SessionState, source: str) -> str:
+    """The heart data's source in a few words that never contradict each other."""
+    if state.connected is False:
+        # The alert and the log say why; contact and quality would be stale.
+        battery = "" if state.battery_pct is None else f" · battery {state.battery_pct}%"
+        return f"strap ✕ disconnected{battery}"
+    parts = [source if state.connected is None else "strap ✓ connected"]
+    if state.contact is Contact.DETECTED:
+        parts.append("contact ✓")
+    elif state.contact is Contact.NOT_DETECTED:
+        parts.append("contact ✕ moisten it")
+    if state.battery_pct is not None:
+        low = " low" if state.battery_pct <= 15 else ""
+        parts.append(f"battery {state.battery_pct}%{low}")
+    if state.signal_lost is not None:
+        parts.append("no heart data")
+    elif state.quality is not None and state.quality is not Quality.OK:
+        # A good signal goes without saying; less than that is worth a word.
+        parts.append(QUALITY_TEXT[state.quality])
+    elif state.quality is None and not state.heard:
+        parts.append("waiting for heart data")
+    return " · ".join(parts)
+
+
 def key_display_fallback(action: str) -> str:
     return {"resume": "space", "pause": "space"}.get(action, action)
 
@@ -382,58 +446,3 @@ def _resonance_text(state: SessionState) -> str:
     if reading is None or reading.coherence is None or not live:
         return ""
     return f"resonance ≈{reading.coherence:.2f} (estimate, {reading.window_s:.0f} s)"
-
-
-# --------------------------------------------------------------------------
-# Dialogs
-
-
-class ConfirmStop(ModalScreen[bool]):
-    """Stopping ends the session: ask once, default to going on."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Stop", id="confirm.stop"),
-        Binding("n,escape", "answer(False)", "Keep going", id="confirm.keep"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("Stop the session now?", id="question")
-            yield Label("What you have done so far is saved.")
-            with Horizontal(id="buttons"):
-                yield Button("Keep going (n)", id="keep", variant="primary")
-                yield Button("Stop (y)", id="stop")
-
-    def on_mount(self) -> None:
-        self.query_one("#keep", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "stop")
-
-    def action_answer(self, stop: bool) -> None:
-        self.dismiss(stop)
-
-
-class HelpScreen(ModalScreen[None]):
-    """Keys, the stop rules and the red flags."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")
-    ]
-
-    def __init__(self, keys: list[tuple[str, str]], hurts_key: str) -> None:
-        super().__init__()
-        self.keys = keys
-        self.hurts_key = hurts_key
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Label("[b]Keys[/b]")
-            yield Static("\n".join(f"  {key:<8} {what}" for key, what in self.keys))
-            yield Label("")
-            yield Static(texts.help_safety_text(self.hurts_key), id="safety")
-            yield Label("\n[dim]Press escape to close.[/dim]")
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)

@@ -37,12 +37,16 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
 from biofeedback.progress import Progress
 
 UiItem = SessionEvent | HeartSample | SourceStatus
 
 TREND_WINDOW_S = 300.0
 LOG_LINES = 100
+# What the controller says after "it hurts" about when to stop and when to seek
+# help: read once in a dialog, it would crowd the decision log out if logged.
+SAFETY_TEXTS = frozenset({STOP_RULES, RED_FLAGS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,12 @@ class SessionState:
         self.contact: Contact | None = None
         self.battery_pct: int | None = None
         self.log: deque[LogEntry] = deque(maxlen=LOG_LINES)
+        # Seconds the current step was extended by (the session's time left grows too).
+        self.step_extended_s = 0.0
+        # False until the first heart sample: a strap may take seconds to connect.
+        self.heard = False
+        # The safety texts said after "it hurts", newest last (shown once, not logged).
+        self.safety: list[str] = []
         # Counts every note ever made, so a view can tell which are new.
         self.notes_total = 0
 
@@ -166,6 +176,23 @@ class SessionState:
     def remaining_s(self) -> float:
         """Seconds left in the current step, frozen while paused; none once ended."""
         return self.progress.remaining_s
+
+    @property
+    def steps_total(self) -> int | None:
+        """How many steps the session has as things stand (None: not known yet)."""
+        if self.step is None or self.step.steps_left is None:
+            return None
+        return self.steps_started + self.step.steps_left
+
+    @property
+    def session_left_s(self) -> float | None:
+        """Planned seconds left in the whole session, frozen while paused."""
+        if self.step is None or self.step.session_left_s is None:
+            return None
+        if self.ended is not None:
+            return 0.0
+        done = self.step_elapsed_s
+        return max(self.step.session_left_s + self.step_extended_s - done, 0.0)
 
     @property
     def step_elapsed_s(self) -> float:
@@ -215,6 +242,7 @@ class SessionState:
         if isinstance(item, HeartSample):
             self.progress.at(item.t_s)
             self.contact = item.contact
+            self.heard = True
             return
         if isinstance(item, SourceStatus):
             self.progress.at(item.t_s)
@@ -226,22 +254,30 @@ class SessionState:
         self._note_event(item)
 
     def _note_event(self, event: SessionEvent) -> None:
-        if isinstance(event, StepExtended):
-            self._note(event.t, "extend", f"Longer by {event.by_s:.0f} s: {event.reason}.")
+        if isinstance(event, StepStarted):
+            self.step_extended_s = 0.0
+        elif isinstance(event, StepExtended):
+            self.step_extended_s += event.by_s
+            self._note(
+                event.t, "extend", event.plain or f"Longer by {event.by_s:.0f} s: {event.reason}."
+            )
         elif isinstance(event, UserActed):
             self._note(event.t, "you", _ACTION_TEXT[event.action])
         elif isinstance(event, ZoneChanged):
             self._note(
                 event.t,
                 "zone",
-                f"Zone {event.from_zone.value} → {event.to_zone.value}: {event.reason}.",
+                event.plain
+                or f"Zone {event.from_zone.value} → {event.to_zone.value}: {event.reason}.",
             )
         elif isinstance(event, SignalLost):
-            self._note(event.t, "signal", f"Signal lost: {event.reason}.")
+            self._note(event.t, "signal", event.plain or f"Signal lost: {event.reason}.")
         elif isinstance(event, SignalRestored):
             self._note(event.t, "signal", f"Signal back: {event.reason}.")
         elif isinstance(event, Baseline):
             self._note(event.t, "baseline", f"Baseline: {_baseline_text(event)}.")
+        elif isinstance(event, Advice) and event.text in SAFETY_TEXTS:
+            self.safety.append(event.text)
         elif isinstance(event, Advice):
             self._note(event.t, "advice", event.text)
         elif isinstance(event, ResonanceAssessed):

@@ -113,6 +113,7 @@ class BleSource:
         self._disconnected = asyncio.Event()
         self._closing = False
         self._signal_ok = True
+        self._announced = False
         self._lost_link_mono: float | None = None
         self._last_data_mono = time.monotonic()
         self._supervisor: asyncio.Task[None] | None = None
@@ -249,7 +250,13 @@ class BleSource:
         self._last_data_mono = time.monotonic()
         if not self._signal_ok:
             self._signal_ok = True
+            self._announced = True
             self._queue.put_nowait(SourceStatus(t_s, True, self._restored(), self.battery_pct))
+        elif not self._announced:
+            # The first heart data says the strap is there, with its battery level
+            # (which would otherwise be unknown until a reconnect).
+            self._announced = True
+            self._queue.put_nowait(SourceStatus(t_s, True, "connected", self.battery_pct))
         rr_ms = m.rr_ms
         self._queue.put_nowait(
             HeartSample(
