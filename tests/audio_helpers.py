@@ -56,7 +56,7 @@ async def render_session(
     cache: Path,
     *,
     scenario: str = "anxious",
-    seed: int = 2,
+    seed: int = 8,
     protocol: str = "full",
     sides: bool = True,
     tones: bool = True,

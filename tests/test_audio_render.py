@@ -1,6 +1,6 @@
 """A simulated session's sound, rendered to WAV in session time and checked on the samples.
 
-The anxious person (seed 2) on the full routine one side at a time runs 14.5
+The anxious person (seed 8) on the full routine one side at a time runs 14.5
 minutes with a lengthened release, a zone step-down and a step back up: every
 spoken cue must start within 50 ms of its event, and every breath tone must
 turn where the pacer's phase function turns.
