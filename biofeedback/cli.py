@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from biofeedback import BiofeedbackError, __version__
+from biofeedback import BiofeedbackError, __version__, setup_cli
 
 if TYPE_CHECKING:
     from biofeedback.models import Recording
@@ -132,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
     run.add_argument(
         "--protocol",
-        default="full",
         metavar="NAME",
-        help="guided routine (see `biofeedback protocols`; default full)",
+        help="guided routine (see `biofeedback protocols`; default full, or back-care"
+        " when your profile says your back is sore)",
     )
     run.add_argument(
         "--zone",
@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="body regions to do by imagery only, e.g. lower-back,neck",
     )
+    setup_cli.add_run_flags(run)
     run.add_argument("--headless", action="store_true", help="no dashboard; print events")
     run.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
     run.add_argument(
@@ -199,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
+
+    setup_cli.add_setup_parser(sub)
 
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
@@ -261,13 +264,14 @@ async def _run(args: argparse.Namespace) -> int:
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.pacing.protocols import load_protocol
     from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
 
-    protocol = load_protocol(args.protocol, sides=args.sides)
+    # The routine as this person does it: the profile (see `setup`) and the flags.
+    personal = setup_cli.run_plan(args)
+    protocol = personal.routine
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
-    imagery = check_regions(args.imagery.split(","))
     real_clock = RealClock()
     source = _choose_source(args, real_clock.now)
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
@@ -285,7 +289,8 @@ async def _run(args: argparse.Namespace) -> int:
         red=load_protocol("passive-rest"),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
-        imagery_regions=imagery,
+        imagery_regions=personal.imagery,
+        plan=personal if personal.notes else None,
     )
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()

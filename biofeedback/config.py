@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,36 @@ def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
     return save(dataclasses.replace(load(path), device=device), path)
 
 
+def read_table(name: str, path: Path | None = None) -> Any:
+    """One top-level table of the file as parsed (None when absent), for a module
+    that gives the table its meaning (e.g. ``[profile]``: ``pacing/profile.py``)."""
+    return _existing(path or config_path()).get(name)
+
+
+def write_table(name: str, table: Mapping[str, Any] | None, path: Path | None = None) -> Path:
+    """Replace (or with None, remove) one top-level table, keeping every other one."""
+    path = path or config_path()
+    existing = _existing(path)
+    existing.pop(name, None)
+    if table:
+        existing[name] = dict(table)
+    try:
+        _ensure_private_dir(path.parent)
+        _write_private(path, "# Written by biofeedback; safe to edit.\n" + _dump_tables(existing))
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _existing(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_text(path))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+
+
 def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
     """TOML for plain tables of scalars and lists (all our config file holds)."""
     scalars = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
@@ -124,11 +155,17 @@ def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
     if prefix and scalars:
         out.append(f"\n[{prefix}]")
     for key, value in scalars:
-        out.append(f"{json.dumps(key)} = {_toml_value(value)}")
+        out.append(f"{_toml_key(key)} = {_toml_value(value)}")
     text = "\n".join(out) + ("\n" if out else "")
     for key, value in tables:
-        text += _dump_tables(value, f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key))
+        text += _dump_tables(value, f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key))
     return text
+
+
+def _toml_key(key: str) -> str:
+    """A bare key when TOML allows one (easier to read and edit), else a quoted one."""
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:
