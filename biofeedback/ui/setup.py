@@ -48,6 +48,7 @@ class SetupScreen(Screen[Profile | None]):
     #eyes-set { layout: horizontal; }
     #setup Checkbox { width: 100%; }
     #tension-starts { width: 100%; }
+    .setup-label { height: 1; padding: 0 1; color: $text-muted; }
     #painful { height: 1fr; border-title-color: $text; }
     #setup-buttons { height: 3; align-horizontal: right; }
     #setup-buttons Button { margin: 0 1; min-width: 10; }
@@ -91,9 +92,10 @@ class SetupScreen(Screen[Profile | None]):
                     yield Button("Save", variant="primary", id="save", compact=True)
                     yield Button("Cancel", id="cancel", compact=True)
             with Vertical(id="setup-right"):
+                yield Static("Where your tension starts", classes="setup-label")
                 starts: Select[str] = Select(
                     [(region_words(r), r) for r in BODY_ORDER],
-                    prompt=f"Tension starts: {_NO_PREFERENCE}",
+                    prompt=_NO_PREFERENCE,
                     value=p.tension_starts if p.tension_starts else Select.NULL,
                     id="tension-starts",
                 )
