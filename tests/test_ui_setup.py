@@ -53,7 +53,8 @@ async def test_the_form_opens_on_the_stored_profile_and_escape_cancels() -> None
         screen = app.screen
         assert isinstance(screen, SetupScreen)
         pressed = screen.query_one("#position-set", RadioSet).pressed_button
-        assert pressed is not None and pressed.name == "side-lying"
+        assert pressed is not None
+        assert pressed.name == "side-lying"
         assert screen.query_one("#back-pain", Checkbox).value is True
         assert screen.query_one("#gentle-joints", Checkbox).value is False
         assert screen.query_one("#tension-starts", Select).value is Select.NULL
