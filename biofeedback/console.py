@@ -62,5 +62,7 @@ def format_event(event: SessionEvent) -> str:
             continue
         if isinstance(value, float):
             value = f"{value:g}"
+        elif isinstance(value, list):
+            value = "[" + "; ".join(map(str, value)) + "]"
         parts.append(f"{key}={value}")
     return f"{stamp}  {kind:<16} {' '.join(parts)}".rstrip()
