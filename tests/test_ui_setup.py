@@ -8,10 +8,16 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, RadioSet, Select, SelectionList
 
+from biofeedback.models import Zone
+from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.profile import Profile
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.setup_cli import session_plan
+from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.setup import SetupScreen, create_setup_app
 from tests.test_profile_cli import cli
 from tests.test_ui_cli import run_on_terminal
+from tests.ui_support import SteppedSource, step_to, step_until, stepped_plan
 
 
 async def test_choosing_and_saving_a_profile() -> None:
@@ -85,3 +91,30 @@ def test_setup_on_a_terminal_saves_what_the_form_shows() -> None:
     assert shown["painful"] == ["neck"]
     cancelled = run_on_terminal(["setup"], until=b"Your practice profile", then=b"\x1b")
     assert "nothing changed" in cancelled
+
+
+async def test_the_dashboard_says_what_the_profile_changed() -> None:
+    personal = session_plan(None, Profile(tension_starts="hands", painful=("neck",)))
+    source = SteppedSource()
+    plan = stepped_plan(source)
+    plan.controller = PacingController(
+        personal.routine,
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+        start_zone=Zone.GREEN,
+        imagery_regions=personal.imagery,
+        plan=personal,
+    )
+    app = create_app(plan, DashboardSettings(reduced_motion=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await step_to(pilot, source, 2)
+        log = [entry.text for entry in screen.state.log if entry.topic == "plan"]
+        assert log == [
+            "Adapted for you: starts at your hands, where your tension starts; then its usual"
+            " order; neck by imagery only, because it hurts."
+        ]
+        screen = await step_until(
+            pilot, source, lambda s: s.state.step is not None and s.state.step.region is not None
+        )
+        assert screen.state.step is not None
+        assert screen.state.step.region == "hands"

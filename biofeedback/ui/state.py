@@ -20,6 +20,7 @@ from biofeedback.models import (
     Contact,
     Estimate,
     HeartSample,
+    PlanChosen,
     Quality,
     Recording,
     SessionEnded,
@@ -223,6 +224,8 @@ class SessionState:
             self._note(event.t, "baseline", f"Baseline: {_baseline_text(event)}.")
         elif isinstance(event, Advice):
             self._note(event.t, "advice", event.text)
+        elif isinstance(event, PlanChosen) and event.notes:
+            self._note(event.t, "plan", f"Adapted for you: {'; '.join(event.notes)}.")
         elif isinstance(event, SessionEnded):
             self.ended = event
             self.paused_at_s = None
