@@ -158,8 +158,12 @@ def test_a_broken_profile_table_is_one_line_and_keeps_the_file() -> None:
     text = '[mqtt]\nrunner = "x"\n[profile]\nposition = "upside"\n'
     config_file().write_text(text)
     for args in (("setup", "--show"), ("run", "--sim", "--headless", "--speed", "max")):
-        assert_one_line_error(cli(*args), "[profile]", "position", "biofeedback setup")
+        assert_one_line_error(cli(*args), "[profile]", "position", "biofeedback setup --reset")
     assert config_file().read_text() == text
+    # The way out the message names works, and keeps the other settings.
+    assert cli("setup", "--reset").returncode == 0
+    assert cli("setup", "--show").returncode == 0
+    assert 'runner = "x"' in config_file().read_text()
 
 
 def test_setup_without_flags_off_a_terminal_prints_the_profile() -> None:

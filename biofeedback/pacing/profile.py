@@ -82,7 +82,6 @@ class Profile:
         imagery: Iterable[str] = (),
         start_region: str | None = None,
         gentle: bool | None = None,
-        eyes: str | None = None,
     ) -> Profile:
         """This profile with one session's flags laid over it.
 
@@ -99,7 +98,6 @@ class Profile:
                 else check_region(start_region, "--start-region")
             ),
             gentle_joints=self.gentle_joints if gentle is None else gentle,
-            eyes=self.eyes if eyes is None else check_choice(eyes, EYES, "eyes"),
         )
 
 
@@ -126,7 +124,9 @@ def profile_from_table(table: Any, where: str) -> Profile:
             back_pain=_flag(table.get("back_pain", False), "back_pain"),
         )
     except ProfileError as exc:
-        raise ProfileError(f"{where}: [profile] {exc}; fix it or run `biofeedback setup`") from None
+        raise ProfileError(
+            f"{where}: [profile] {exc}; fix it, or start again with `biofeedback setup --reset`"
+        ) from None
 
 
 def check_choice(value: Any, choices: tuple[str, ...], name: str) -> str:
