@@ -85,9 +85,12 @@ async def bare_bleak_first_notification_s() -> tuple[float, float]:
     device = await BleakScanner.find_device_by_address(ADDRESS, timeout=10)
     assert device is not None
     async with BleakClient(device) as client:
-        await client.start_notify(
-            HR_MEASUREMENT, lambda _c, _d: first.done() or first.set_result(time.monotonic())
-        )
+
+        def on_first(_char: object, _data: bytearray) -> None:
+            if not first.done():
+                first.set_result(time.monotonic())
+
+        await client.start_notify(HR_MEASUREMENT, on_first)
         subscribed = time.monotonic() - start
         arrived: float = await first
     return subscribed, arrived - start
@@ -123,8 +126,6 @@ async def ours_latencies(trace: Path) -> list[float]:
     sink = Stamps()
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     source = BleSource(ADDRESS, clock_now=clock.now)
     info = SessionInfo("bench", "full", source.description, time.time())

@@ -56,8 +56,6 @@ class CountingSink:
 def controller(protocol: str = "full", *, sides: bool = False) -> PacingController:
     return PacingController(
         load_protocol(protocol, sides=sides),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
 
 

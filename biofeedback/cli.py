@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
-    from biofeedback.session import SessionResult
+    from biofeedback.session import SessionPlan, SessionResult, Sink
     from biofeedback.store import Store
-    from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, SessionPlan
+    from biofeedback.ui.app import BiofeedbackApp, DashboardSettings
     from biofeedback.ui.records import ReviewView
 
 EXIT_OK = 0
@@ -256,7 +256,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 128 + signal.SIGTERM
 
 
-async def _run(args: argparse.Namespace) -> int:
+def plan_session(
+    args: argparse.Namespace,
+    *,
+    dashboard: bool,
+    source: HeartRateSource | None = None,
+    sinks: Sequence[Sink] = (),
+) -> SessionPlan:
+    """The session `biofeedback run ARGS` asks for: the one place a session is wired.
+
+    ``dashboard`` leaves the console printer out (the screen shows the events).
+    A test may hand in its own ``source`` (one it can hold still) and extra
+    ``sinks``; everything else comes from ``args`` as the command line gives it.
+    """
     import time
     import uuid
 
@@ -264,8 +276,8 @@ async def _run(args: argparse.Namespace) -> int:
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import load_protocol
-    from biofeedback.session import Clock, RealClock, Sink, VirtualClock, run_session
+    from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
+    from biofeedback.store import RecorderSink, Store, resolve_db_path
 
     # The routine as this person does it: the profile (see `setup`) and the flags.
     personal = setup_cli.run_plan(args)
@@ -273,61 +285,69 @@ async def _run(args: argparse.Namespace) -> int:
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
     real_clock = RealClock()
-    source = _choose_source(args, real_clock.now)
+    if source is None:
+        source = _choose_source(args, real_clock.now)
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
-    from biofeedback.store import RecorderSink, Store, resolve_db_path
-
     db_path = resolve_db_path(args.db)
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
     controller = PacingController(
         protocol,
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=personal.imagery,
         plan=personal if personal.notes else None,
     )
-    # The dashboard needs a terminal; piped, a session prints its events instead.
-    dashboard = not args.headless and _on_terminal()
     # The recorder first: it hears every item before anything is shown.
-    sinks: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
+    chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
     if not dashboard:
-        sinks.append(ConsoleSink(as_json=args.json))
-    publisher = _mqtt_publisher(args.mqtt) if args.mqtt else None
-    if publisher is not None:
-        sinks.append(publisher)
+        chosen.append(ConsoleSink(as_json=args.json))
+    if args.mqtt:
+        chosen.append(_mqtt_publisher(args.mqtt))
     info = SessionInfo(
         session_id=uuid.uuid4().hex[:12],
         protocol=protocol.name,
         source=source.description,
         started_at_unix_s=time.time(),
     )
-    if dashboard:
-        from biofeedback.ui.app import SessionPlan
+    return SessionPlan(
+        source,
+        ArousalEstimator(),
+        controller,
+        clock,
+        info,
+        [*chosen, *sinks],
+        duration_s=args.duration,
+        title=protocol.title,
+    )
 
-        plan = SessionPlan(
-            source, ArousalEstimator(), controller, clock, info, sinks, duration_s=args.duration
-        )
-        plan.title = protocol.title
+
+async def _run(args: argparse.Namespace) -> int:
+    from biofeedback.store import RecorderSink
+
+    # The dashboard needs a terminal; piped, a session prints its events instead.
+    dashboard = not args.headless and _on_terminal()
+    plan = plan_session(args, dashboard=dashboard)
+    if dashboard:
         result = await _run_dashboard(plan)
         if result is None:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
     else:
         _end_on_sigterm()
-        result = await run_session(
-            source, ArousalEstimator(), controller, sinks, clock, info, duration_s=args.duration
-        )
+        result = await plan.run()
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
-    if publisher is not None:
-        print(f"biofeedback: {publisher.report_line()}", file=sys.stderr)
+    if args.mqtt:
+        from biofeedback.mqtt import MqttPublisher
+
+        for sink in plan.sinks:
+            if isinstance(sink, MqttPublisher):
+                print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 

@@ -9,7 +9,6 @@ the CPU allows (``--speed max``, tests and benchmarks) with the same code.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import math
@@ -17,8 +16,12 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
+from biofeedback.fanout import Sink as Sink
+from biofeedback.fanout import SinkReport as SinkReport
+from biofeedback.fanout import SinkRunner
+from biofeedback.fanout import StatusAware as StatusAware
 from biofeedback.models import (
     Action,
     ArousalEstimate,
@@ -170,111 +173,6 @@ class Controller(Protocol):
 
 
 # --------------------------------------------------------------------------
-# Sinks
-
-
-class Sink(Protocol):
-    """Receives every event (and every raw sample) of a session, in order.
-
-    Each sink runs in its own task behind its own bounded queue, so a slow or
-    failing sink never delays the pacing loop or the other sinks.
-    """
-
-    name: str
-    queue_size: int
-
-    async def start(self, info: SessionInfo) -> None: ...
-
-    async def handle(self, item: SessionEvent | HeartSample) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-@runtime_checkable
-class StatusAware(Protocol):
-    """A sink that also hears the source's connection reports (e.g. battery level)."""
-
-    async def handle_status(self, status: SourceStatus) -> None: ...
-
-
-@dataclass
-class SinkReport:
-    name: str
-    dropped: int = 0
-    failed: str | None = None
-
-
-class _SinkRunner:
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-        self.report = SinkReport(sink.name)
-        self._queue: asyncio.Queue[SessionEvent | HeartSample | SourceStatus | None] = (
-            asyncio.Queue(maxsize=max(sink.queue_size, 1))
-        )
-        self._task: asyncio.Task[None] | None = None
-        self.wants_status = isinstance(sink, StatusAware)
-
-    async def start(self, info: SessionInfo) -> None:
-        await self.sink.start(info)
-        self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
-
-    def offer(self, item: SessionEvent | HeartSample | SourceStatus) -> None:
-        if self.report.failed is not None:
-            return
-        if self._queue.full():
-            # Drop the oldest item: the freshest state matters most to a live view.
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-                self._queue.task_done()
-            self.report.dropped += 1
-        self._queue.put_nowait(item)
-
-    async def _run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            try:
-                if item is None:
-                    return
-                if isinstance(item, SourceStatus):
-                    if isinstance(self.sink, StatusAware):
-                        await self.sink.handle_status(item)
-                else:
-                    await self.sink.handle(item)
-            except Exception as exc:  # a sink's failure must not end the session
-                log.warning("sink %s failed: %s", self.sink.name, exc)
-                self.report.failed = str(exc) or type(exc).__name__
-                # Nobody will take what is queued; emptying it lets finish() put
-                # its end marker without waiting.
-                while not self._queue.empty():
-                    self._queue.get_nowait()
-                return
-            finally:
-                self._queue.task_done()
-
-    async def _drain(self) -> None:
-        # A full queue is waited on, not skipped: without the end marker the
-        # sink would sit idle until the drain timeout.
-        assert self._task is not None
-        await self._queue.put(None)
-        await asyncio.shield(self._task)
-
-    async def finish(self, timeout_s: float) -> None:
-        if self._task is None:
-            return
-        if self.report.failed is None:
-            try:
-                await asyncio.wait_for(self._drain(), timeout_s)
-            except TimeoutError:
-                log.warning("sink %s did not drain within %.0f s", self.sink.name, timeout_s)
-                self._task.cancel()
-        try:
-            await self.sink.stop()
-        except Exception as exc:
-            log.info("sink %s failed to stop: %s", self.sink.name, exc)
-            self.report.failed = self.report.failed or str(exc)
-
-
-# --------------------------------------------------------------------------
 # The loop
 
 
@@ -304,6 +202,35 @@ async def run_session(
     return await loop.run(duration_s, drain_timeout_s)
 
 
+@dataclass
+class SessionPlan:
+    """Everything one session needs. ``cli.plan_session`` builds it from the command
+    line for a headless run, the dashboard and the tests alike; ``run`` runs it."""
+
+    source: HeartRateSource
+    estimator: Estimator
+    controller: Controller
+    clock: Clock
+    info: SessionInfo
+    sinks: Sequence[Sink] = ()
+    actions: ActionInbox = field(default_factory=ActionInbox)
+    duration_s: float | None = None
+    title: str = ""
+
+    async def run(self, *, first: Sequence[Sink] = ()) -> SessionResult:
+        """Run the session; ``first`` are sinks that hear each item before the plan's."""
+        return await run_session(
+            self.source,
+            self.estimator,
+            self.controller,
+            [*first, *self.sinks],
+            self.clock,
+            self.info,
+            actions=self.actions,
+            duration_s=self.duration_s,
+        )
+
+
 class _Loop:
     def __init__(
         self,
@@ -318,7 +245,7 @@ class _Loop:
         self.source = source
         self.estimator = estimator
         self.controller = controller
-        self.runners = [_SinkRunner(s) for s in sinks]
+        self.runners = [SinkRunner(s) for s in sinks]
         self.clock = clock
         self.info = info
         self.actions = actions

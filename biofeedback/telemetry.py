@@ -3,7 +3,8 @@
 Pure and library-free, so both the MQTT publisher and the monitor view (two
 siblings that must not import each other) share one schema:
 
-- ``RunnerTracker`` folds a session's events into the ~1 Hz state payload;
+- ``RunnerTracker`` projects a session's standing (``progress.Progress``) onto the
+  ~1 Hz state payload;
 - ``Board`` folds what a watcher hears (status, state, events of many
   runners) into one row per runner.
 """
@@ -17,19 +18,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from biofeedback.models import (
-    Action,
-    Estimate,
     SessionEnded,
     SessionEvent,
-    SessionStarted,
     SignalLost,
     SignalRestored,
-    StepEnded,
     StepExtended,
-    StepStarted,
-    UserActed,
     ZoneChanged,
 )
+from biofeedback.progress import CHANGE_TYPES, Progress
 
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"
@@ -110,78 +106,58 @@ def finite_number(value: object) -> float | None:
 
 
 class RunnerTracker:
-    """Folds one session's events, in order, into its current ``RunnerState``."""
+    """Projects one session's events, in order, onto its current ``RunnerState``.
+
+    The standing itself (step, countdown, pause, zone, latest decision) is
+    ``progress.Progress``, the fold the dashboard reads too, so the two agree.
+    """
 
     def __init__(self) -> None:
+        self.progress = Progress()
         self.state = RunnerState()
-        self._step_end_s: float | None = None
-        self._paused_at_s: float | None = None
 
     def apply(self, event: SessionEvent) -> RunnerState:
-        s = self.state
-        if isinstance(event, SessionStarted):
-            s = replace(
-                s,
-                session_id=event.session_id,
-                protocol=event.protocol,
-                zone=str(event.zone),
-                ended=False,
-            )
-        elif isinstance(event, Estimate):
-            s = replace(
-                s,
-                hr_bpm=event.hr_bpm,
-                rmssd_ms=event.rmssd_ms,
-                arousal=event.arousal,
-                quality=str(event.quality),
-            )
-        elif isinstance(event, StepStarted):
-            s = replace(s, step=event.step, step_kind=str(event.kind))
-            self._step_end_s = event.t + event.planned_s
-            self._paused_at_s = None
-        elif isinstance(event, StepExtended):
-            if self._step_end_s is not None:
-                self._step_end_s += event.by_s
-            s = replace(s, decision=f"{event.step} extended {event.by_s:g} s: {event.reason}")
-        elif isinstance(event, StepEnded):
-            if event.step == s.step:
-                s = replace(s, step=None, step_kind=None)
-                self._step_end_s = None
-        elif isinstance(event, ZoneChanged):
-            s = replace(
-                s,
-                zone=str(event.to_zone),
-                decision=f"{event.from_zone} to {event.to_zone}: {event.reason}",
-            )
-        elif isinstance(event, SignalLost | SignalRestored):
-            s = replace(s, decision=event.reason)
-        elif isinstance(event, UserActed):
-            s = self._user_acted(s, event)
-        elif isinstance(event, SessionEnded):
-            s = replace(s, ended=True, step=None, step_kind=None, decision=event.reason)
-            self._step_end_s = None
-        self.state = replace(s, t=event.t, step_left_s=self._left_s(event.t))
+        self.progress.apply(event)
+        self.state = runner_state(self.progress)
         return self.state
 
-    def _user_acted(self, s: RunnerState, event: UserActed) -> RunnerState:
-        if event.action is Action.PAUSE and self._paused_at_s is None:
-            self._paused_at_s = event.t
-            return replace(s, paused=True)
-        if event.action is Action.RESUME and self._paused_at_s is not None:
-            if self._step_end_s is not None:
-                self._step_end_s += event.t - self._paused_at_s
-            self._paused_at_s = None
-            return replace(s, paused=False)
-        if event.action is Action.SKIP:
-            self._paused_at_s = None
-            return replace(s, paused=False)
-        return s
 
-    def _left_s(self, now_s: float) -> float | None:
-        if self._step_end_s is None:
-            return None
-        ref = self._paused_at_s if self._paused_at_s is not None else now_s
-        return max(self._step_end_s - ref, 0.0)
+def runner_state(progress: Progress) -> RunnerState:
+    """The state payload for a session standing as ``progress`` says."""
+    started = progress.started
+    estimate = progress.estimate
+    step = progress.step if progress.step_running else None
+    if progress.ended is not None:
+        decision: str | None = progress.ended.reason
+    else:
+        decision = None if progress.decision is None else decision_text(progress.decision)
+    return RunnerState(
+        t=progress.t_s,
+        session_id=None if started is None else started.session_id,
+        protocol=None if started is None else started.protocol,
+        hr_bpm=None if estimate is None else estimate.hr_bpm,
+        rmssd_ms=None if estimate is None else estimate.rmssd_ms,
+        arousal=None if estimate is None else estimate.arousal,
+        quality=None if estimate is None else str(estimate.quality),
+        zone=None if progress.zone is None else str(progress.zone),
+        step=None if step is None else step.step,
+        step_kind=None if step is None else str(step.kind),
+        step_left_s=None if step is None else progress.remaining_s,
+        paused=progress.paused,
+        decision=decision,
+        ended=progress.ended is not None,
+    )
+
+
+def decision_text(event: SessionEvent) -> str:
+    """One line for a supervisor about a decision (``progress.DECISION_TYPES``)."""
+    if isinstance(event, StepExtended):
+        return f"{event.step} extended {event.by_s:g} s: {event.reason}"
+    if isinstance(event, ZoneChanged):
+        return f"{event.from_zone} to {event.to_zone}: {event.reason}"
+    if isinstance(event, SignalLost | SignalRestored):
+        return event.reason
+    return event.type
 
 
 # --------------------------------------------------------------------------
@@ -283,16 +259,8 @@ class BrokerLink:
 
 RunnerUpdate = StatusHeard | StateHeard | EventHeard | BrokerLink
 
-# Events whose reason is a decision worth showing a supervisor.
-_DECISIONS = {
-    "zone_changed",
-    "step_extended",
-    "signal_lost",
-    "signal_restored",
-    "user_action",
-    "advice",
-    "session_ended",
-}
+# Worth showing a supervisor: what changed the course, and how the session ended.
+_SHOWN = CHANGE_TYPES | {SessionEnded.type}
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +333,7 @@ def _fold_event(row: RunnerRow, event: dict[str, Any]) -> RunnerRow:
         row = replace(row, step=_text(event.get("step")))
     elif kind == "session_ended":
         row = replace(row, status="ended", step=None)
-    if kind in _DECISIONS:
+    if kind in _SHOWN:
         reason = _text(event.get("reason")) or _text(event.get("action"))
         reason = reason or _text(event.get("text"))
         if reason:

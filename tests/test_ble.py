@@ -23,7 +23,7 @@ from biofeedback.sensors.ble import (
 )
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.strap import HR_MEASUREMENT, StrapOptions, Window
-from tests.strap_harness import DECOY_ADDRESS, STRAP_ADDRESS, STRAP_NAME, strap_in_loop
+from tests.support.strap import DECOY_ADDRESS, STRAP_ADDRESS, STRAP_NAME, strap_in_loop
 
 WAIT_S = 20.0
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from simulators.bus import PrivateSystemBus
-from tests.strap_harness import (
+from tests.support.strap import (
     DECOY_ADDRESS,
     STRAP_ADDRESS,
     STRAP_NAME,
-    run_cli,
+    run_cli_on_bus,
     strap_process,
 )
 
@@ -47,8 +47,8 @@ def config_file() -> Path:
 
 def test_scan_lists_the_strap_and_not_the_other_device(bus: PrivateSystemBus) -> None:
     with strap_process(bus, "--decoy", "--battery", "64"):
-        as_json = run_cli(bus.address, "scan", "--timeout", "0.5", "--json")
-        as_text = run_cli(bus.address, "scan", "--timeout", "0.5")
+        as_json = run_cli_on_bus(bus.address, "scan", "--timeout", "0.5", "--json")
+        as_text = run_cli_on_bus(bus.address, "scan", "--timeout", "0.5")
     assert as_json.returncode == 0, as_json.stderr
     rows = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [(r["address"], r["name"], r["battery_pct"]) for r in rows] == [
@@ -64,7 +64,7 @@ def test_scan_lists_the_strap_and_not_the_other_device(bus: PrivateSystemBus) ->
 
 def test_pair_by_name_remembers_the_strap_privately(bus: PrivateSystemBus) -> None:
     with strap_process(bus, "--decoy"):
-        proc = run_cli(bus.address, "pair", STRAP_NAME.lower())
+        proc = run_cli_on_bus(bus.address, "pair", STRAP_NAME.lower())
     assert proc.returncode == 0, proc.stderr
     assert STRAP_NAME in proc.stdout
     path = config_file()
@@ -76,8 +76,8 @@ def test_pair_by_name_remembers_the_strap_privately(bus: PrivateSystemBus) -> No
 
 def test_pair_refuses_what_is_no_heart_rate_strap(bus: PrivateSystemBus) -> None:
     with strap_process(bus, "--decoy"):
-        by_name = run_cli(bus.address, "pair", "Heart Scale")
-        missing = run_cli(bus.address, "pair", "AA:BB:CC:DD:EE:FF", "--timeout", "0.5")
+        by_name = run_cli_on_bus(bus.address, "pair", "Heart Scale")
+        missing = run_cli_on_bus(bus.address, "pair", "AA:BB:CC:DD:EE:FF", "--timeout", "0.5")
     one_line_error(by_name, "no heart-rate strap", "biofeedback scan")
     one_line_error(missing, "AA:BB:CC:DD:EE:FF", "biofeedback scan")
     assert not config_file().exists()
@@ -86,18 +86,18 @@ def test_pair_refuses_what_is_no_heart_rate_strap(bus: PrivateSystemBus) -> None
 @pytest.mark.parametrize(("adapter", "words"), [("none", "--sim"), ("off", "turn it on")])
 def test_no_usable_adapter_is_one_line(bus: PrivateSystemBus, adapter: str, words: str) -> None:
     with strap_process(bus, "--adapter", adapter):
-        one_line_error(run_cli(bus.address, "scan", "--timeout", "0.5"), words)
+        one_line_error(run_cli_on_bus(bus.address, "scan", "--timeout", "0.5"), words)
 
 
 def test_no_bluetooth_service_is_one_line(bus: PrivateSystemBus) -> None:
-    one_line_error(run_cli(bus.address, "scan"), "bluetoothd")
-    one_line_error(run_cli("unix:path=/nonexistent/bus", "scan"), "D-Bus")
+    one_line_error(run_cli_on_bus(bus.address, "scan"), "bluetoothd")
+    one_line_error(run_cli_on_bus("unix:path=/nonexistent/bus", "scan"), "D-Bus")
 
 
 def test_run_without_source_uses_the_paired_strap(bus: PrivateSystemBus) -> None:
     with strap_process(bus):
-        assert run_cli(bus.address, "pair", STRAP_ADDRESS).returncode == 0
-        proc = run_cli(bus.address, "run", "--headless", "--json", "--duration", "4")
+        assert run_cli_on_bus(bus.address, "pair", STRAP_ADDRESS).returncode == 0
+        proc = run_cli_on_bus(bus.address, "run", "--headless", "--json", "--duration", "4")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[0]["type"] == "session_started"
@@ -110,7 +110,7 @@ def test_run_without_source_uses_the_paired_strap(bus: PrivateSystemBus) -> None
 def test_run_device_survives_two_drops(bus: PrivateSystemBus) -> None:
     # 30 s of strap time: the link drops at 8 s and at 18 s, out of range 2 s each.
     with strap_process(bus, "--drop", "8:2", "--drop", "18:2") as strap:
-        proc = run_cli(
+        proc = run_cli_on_bus(
             bus.address,
             "run",
             "--device",

@@ -22,7 +22,7 @@ from simulators.strap import (
     StrapOptions,
     battery_at,
 )
-from tests.strap_harness import STRAP_ADDRESS, strap_in_loop, strap_process
+from tests.support.strap import STRAP_ADDRESS, strap_in_loop, strap_process
 
 
 def test_packer_carries_rr_that_do_not_fit_to_the_next_notification() -> None:

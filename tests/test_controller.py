@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 
@@ -29,54 +30,9 @@ from biofeedback.pacing.controller import (
     STOP_RULES,
     PacingConfig,
     PacingController,
-    StartZone,
 )
 from biofeedback.pacing.protocols import ProtocolError, load_protocol
-
-BASE_HR = 60.0
-
-
-@dataclass(frozen=True)
-class RestingBaseline:
-    """Stands in for the store's resting baseline of earlier sessions."""
-
-    hr_bpm: float
-    rmssd_ms: float | None = None
-
-
-HR_PER_UNIT = 3.0  # the synthetic person's hr delta per unit of arousal
-
-
-def estimate(
-    t: float,
-    arousal: float | None = 0.0,
-    *,
-    quality: Quality = Quality.OK,
-    baseline: bool = True,
-    hr_delta: float | None = None,
-    baseline_hr: float = BASE_HR,
-    rmssd_drop_z: float | None = None,
-) -> ArousalEstimate:
-    if quality is Quality.NO_SIGNAL:
-        return ArousalEstimate(t, None, None, None, quality, 0.0)
-    if not baseline:
-        return ArousalEstimate(t, BASE_HR, 40.0, None, quality, 0.0)
-    delta = hr_delta if hr_delta is not None else (arousal or 0.0) * HR_PER_UNIT
-    return ArousalEstimate(
-        t,
-        baseline_hr + delta,
-        40.0,
-        arousal,
-        quality,
-        0.0,
-        hr_delta_bpm=delta if arousal is not None else None,
-        ln_rmssd_delta=None if arousal is None else -0.1 * arousal,
-        baseline_hr_bpm=baseline_hr,
-        baseline_rmssd_ms=40.0,
-        hr_z=None if arousal is None else delta / 3.0,
-        rmssd_drop_z=rmssd_drop_z,
-    )
-
+from tests.support.pacing import RestingBaseline, estimate, make
 
 Feed = Callable[[float], ArousalEstimate]
 
@@ -97,24 +53,7 @@ def segments(*parts: tuple[float, float | None], after: float | None = 0.0) -> F
     return feed
 
 
-def make(
-    protocol: str = "full",
-    *,
-    start_zone: StartZone = Zone.GREEN,
-    config: PacingConfig | None = None,
-    stored: RestingBaseline | None = None,
-    imagery: Sequence[str] = (),
-    sides: bool = False,
-) -> PacingController:
-    return PacingController(
-        load_protocol(protocol, sides=sides),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-        config=config,
-        start_zone=start_zone,
-        stored_baseline=stored,
-        imagery_regions=imagery,
-    )
+E = TypeVar("E", bound=SessionEvent)
 
 
 @dataclass
@@ -123,7 +62,7 @@ class Run:
     events: list[SessionEvent]
     end_s: float
 
-    def of(self, kind: type[SessionEvent]) -> list[SessionEvent]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
     @property
@@ -451,8 +390,8 @@ def test_no_signal_goes_on_unpaced_and_never_steps() -> None:
     lost, restored = run.of(SignalLost), run.of(SignalRestored)
     assert [e.t for e in lost] == [150]
     assert [e.t for e in restored] == [250]
-    assert "un-paced" in lost[0].reason  # type: ignore[attr-defined]
-    assert "after 100 s" in restored[0].reason  # type: ignore[attr-defined]
+    assert "un-paced" in lost[0].reason
+    assert "after 100 s" in restored[0].reason
     assert not run.zones
     assert not [e for e in run.extended if 150 <= e.t < 250]
     assert [e for e in run.started if 150 < e.t < 250], "steps go on during the gap"
@@ -536,8 +475,8 @@ def test_remaining_time_is_frozen_while_paused() -> None:
 
 def test_skip_moves_to_the_next_step() -> None:
     run = drive(make(), steady(0.0), actions={62.0: [Action.SKIP]})
-    skipped = next(e for e in run.of(StepEnded) if getattr(e, "reason", "") == "skipped")
-    assert skipped.step == "feet-tense"  # type: ignore[attr-defined]
+    skipped = next(e for e in run.of(StepEnded) if e.reason == "skipped")
+    assert skipped.step == "feet-tense"
     assert [e.step for e in run.started if e.t == 62.0] == ["feet-release"]
 
 

@@ -21,7 +21,7 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.controller import PacingConfig, StartZone
 from biofeedback.pacing.protocols import builtin_names
-from tests.test_controller import RestingBaseline, estimate, make
+from tests.support.pacing import RestingBaseline, estimate, make
 
 CFG = PacingConfig()
 
@@ -91,10 +91,10 @@ def test_rules_hold_and_the_session_always_ends(
     controller = make(protocol, start_zone=start_zone, stored=stored, sides=sides)
     scripted: dict[float, list[Action]] = {}
     pause_total = 0
-    for t, action, hold in actions:
-        scripted.setdefault(float(t), []).append(action)
+    for at_s, action, hold in actions:
+        scripted.setdefault(float(at_s), []).append(action)
         if action is Action.PAUSE:
-            scripted.setdefault(float(t + hold), []).append(Action.RESUME)
+            scripted.setdefault(float(at_s + hold), []).append(Action.RESUME)
             pause_total += hold
     timeline: list[Segment] = []
     for seg in plan:

@@ -32,7 +32,7 @@ from biofeedback.pacing.controller import RED_FLAGS, PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import ActionInbox, VirtualClock, run_session
 from simulators.source import SimulatedSource
-from tests.test_session import ListSink
+from tests.support.sinks import ListSink
 
 SEEDS = (0, 1, 2)
 E = TypeVar("E", bound=SessionEvent)
@@ -72,8 +72,6 @@ async def session(
     source = SimulatedSource(scenario, seed=seed)
     controller = PacingController(
         load_protocol(protocol),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     sink = ListSink()
     info = SessionInfo("scenario", protocol, source.description, 0.0)

@@ -1,11 +1,33 @@
-"""The core stays free of UI, BLE and MQTT libraries; the CLI imports lazily."""
+"""Each outside-world library has one owner; the core loads none of them; the CLI is light.
+
+The import-linter contracts in pyproject.toml check the import graph; these
+tests check what a fresh interpreter really loads, and that the contracts would
+catch a stray import.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-HEAVY = ("textual", "aiomqtt", "bleak")
+import pytest
+
+import biofeedback
+
+ROOT = Path(__file__).resolve().parent.parent
+# Library -> the only part of biofeedback that may load it.
+OWNERS = {
+    "textual": "biofeedback.ui",
+    "rich": "biofeedback.ui",
+    "aiomqtt": "biofeedback.mqtt",
+    "bleak": "biofeedback.sensors.ble",
+    "bleak_retry_connector": "biofeedback.sensors.ble",
+    "miniaudio": "biofeedback.audio",
+}
 
 
 def loaded_after(import_line: str, names: tuple[str, ...]) -> list[str]:
@@ -16,13 +38,89 @@ def loaded_after(import_line: str, names: tuple[str, ...]) -> list[str]:
     return [n for n in out.stdout.strip().split(",") if n]
 
 
-def test_core_does_not_load_ui_ble_or_mqtt() -> None:
-    core = (
-        "import biofeedback.models, biofeedback.session, biofeedback.pacing.arousal,"
-        " biofeedback.pacing.controller, biofeedback.pacing.protocols"
-    )
-    assert loaded_after(core, HEAVY) == []
+def modules() -> list[str]:
+    found = [
+        info.name
+        for info in pkgutil.walk_packages(biofeedback.__path__, "biofeedback.")
+        if not info.name.endswith("__main__")  # runs the CLI when imported
+    ]
+    return ["biofeedback", *sorted(found)]
+
+
+def owns(module: str, library: str) -> bool:
+    owner = OWNERS[library]
+    return module == owner or module.startswith(owner + ".")
+
+
+@pytest.mark.parametrize("module", modules())
+def test_a_module_loads_no_library_it_does_not_own(module: str) -> None:
+    foreign = tuple(lib for lib in OWNERS if not owns(module, lib))
+    assert loaded_after(f"import {module}", foreign) == []
 
 
 def test_cli_import_is_light() -> None:
-    assert loaded_after("import biofeedback.cli", (*HEAVY, "numpy")) == []
+    assert loaded_after("import biofeedback.cli", (*OWNERS, "numpy")) == []
+
+
+@pytest.fixture(scope="module")
+def lint_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packages and contracts copied aside, to break on purpose."""
+    if shutil.which("lint-imports", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("lint-imports is not installed beside this interpreter")
+    base = tmp_path_factory.mktemp("lint")
+    for package in ("biofeedback", "simulators"):
+        shutil.copytree(ROOT / package, base / package)
+    shutil.copy(ROOT / "pyproject.toml", base / "pyproject.toml")
+    return base
+
+
+def lint(base: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "lint-imports"
+    return subprocess.run(
+        [str(exe), "--no-cache"],
+        cwd=base,
+        env={"PYTHONPATH": str(base), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "library"),
+    [
+        ("biofeedback/sensors/payload.py", "aiomqtt"),
+        ("biofeedback/models.py", "textual"),
+        ("biofeedback/pacing/hrv.py", "bleak"),
+        ("biofeedback/cli.py", "miniaudio"),
+        ("simulators/physiology.py", "textual"),
+        ("simulators/physiology.py", "biofeedback.session"),
+    ],
+)
+def test_a_stray_import_breaks_the_contracts(lint_copy: Path, path: str, library: str) -> None:
+    target = lint_copy / path
+    original = target.read_text()
+    target.write_text(f"import {library}  # noqa\n{original}")
+    try:
+        proc = lint(lint_copy)
+    finally:
+        target.write_text(original)
+    assert proc.returncode != 0, proc.stdout
+    assert "BROKEN" in proc.stdout
+    module = path.removesuffix(".py").replace("/", ".")
+    assert f"{module} -> {library}" in proc.stdout
+
+
+def test_the_untouched_copy_keeps_every_contract(lint_copy: Path) -> None:
+    proc = lint(lint_copy)
+    assert proc.returncode == 0, proc.stdout
+    assert "0 broken" in proc.stdout
+
+
+def test_owned_libraries_are_installed_or_reserved() -> None:
+    # A contract on a library nobody installed would prove nothing: all but the
+    # reserved audio library must be importable here.
+    for library in OWNERS:
+        if library != "miniaudio":
+            assert importlib.util.find_spec(library) is not None, library

@@ -24,7 +24,7 @@ from biofeedback.models import (
 )
 from biofeedback.mqtt import Broker, MqttPublisher, watch_runners
 from biofeedback.ui.monitor import MonitorApp, RowsShown
-from tests.mqtt_broker import Mosquitto, mosquitto
+from tests.support.broker import Mosquitto, mosquitto
 
 __all__ = ["mosquitto"]
 

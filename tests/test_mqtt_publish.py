@@ -22,7 +22,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import SessionResult, Sink, VirtualClock, run_session
 from simulators.source import SimulatedSource
-from tests.mqtt_broker import Mosquitto, listening, make_tls, mosquitto
+from tests.support.broker import Mosquitto, listening, make_tls, mosquitto
 
 __all__ = ["mosquitto"]
 
@@ -83,8 +83,6 @@ async def simulated_session(
 ) -> SessionResult:
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
     )
     info = SessionInfo("s-mqtt", "full", "simulator:calm", 0.0)
     return await run_session(

@@ -58,9 +58,9 @@ def test_urls() -> None:
         parse_url("mqtt://me:pw123@h")
     assert "pw123" not in str(err.value)
     # Broken URLs are echoed back, but never with what could be a password.
-    for url, secret in [("mqtt://me:p/w1@h", "p/w1"), ("mqtt://me:p@ss@h:x", "ss@")]:
+    for broken, secret in [("mqtt://me:p/w1@h", "p/w1"), ("mqtt://me:p@ss@h:x", "ss@")]:
         with pytest.raises(MqttConfigError) as err:
-            parse_url(url)
+            parse_url(broken)
         assert secret not in str(err.value)
 
 

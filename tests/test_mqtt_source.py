@@ -16,7 +16,7 @@ from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.models import Contact, HeartSample, SourceStatus
 from biofeedback.mqtt import MqttSource
 from biofeedback.sensors.payload import decode_heart_payload
-from tests.mqtt_broker import Mosquitto, free_port, mosquitto
+from tests.support.broker import Mosquitto, free_port, mosquitto
 
 __all__ = ["mosquitto"]
 

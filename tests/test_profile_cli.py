@@ -6,13 +6,12 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_cli import assert_one_line_error
+from tests.support.cli import assert_one_line_error, run_cli
 
 SETUP = (
     "setup", "--position", "lying", "--eyes", "closed", "--painful", "lower-back",
@@ -22,13 +21,7 @@ RUN = ("run", "--sim", "--headless", "--json", "--speed", "max", "--zone", "gree
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "biofeedback", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, timeout=120)
 
 
 def config_file() -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from biofeedback.pacing.protocols import (
     load_all,
     load_protocol,
 )
+from tests.support.cli import run_cli
 
 REQUIRED = {
     "full": Zone.GREEN,
@@ -244,16 +243,6 @@ def test_header_mistakes_are_caught(tmp_path: Path) -> None:
     path.write_text("name = [")
     with pytest.raises(ProtocolError, match="not valid TOML"):
         load_protocol(str(path))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "biofeedback", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_protocols_command_lists_duration_and_zone() -> None:

@@ -17,7 +17,7 @@ from biofeedback.sensors.replay import (
     read_rr_file,
 )
 from biofeedback.store import Store
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 
 
 async def collect(source: ReplaySource) -> list:  # type: ignore[type-arg]

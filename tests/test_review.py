@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from biofeedback.models import Action, Zone
+from biofeedback.progress import CHANGE_TYPES
 from biofeedback.review import (
-    CHANGE_TYPES,
     build_history,
     clean_rr,
     flagged_share,
@@ -23,8 +23,8 @@ from biofeedback.review import (
 from biofeedback.sensors.replay import read_rr_file
 from biofeedback.session import ActionInbox
 from biofeedback.store import Store
-from tests.test_cli import assert_one_line_error, run_cli
-from tests.test_store import record_sim
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.store import record_sim
 
 
 def mode(path: Path) -> int:

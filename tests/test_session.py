@@ -26,27 +26,7 @@ from biofeedback.sensors import SourceError
 from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
 from biofeedback.store import RecorderSink, Store
 from simulators.source import SimulatedSource
-
-
-class ListSink:
-    name = "list"
-    queue_size = 100_000
-
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-        self.samples: list[HeartSample] = []
-
-    async def start(self, info: SessionInfo) -> None:
-        self.info = info
-
-    async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, HeartSample):
-            self.samples.append(item)
-        else:
-            self.events.append(item)
-
-    async def stop(self) -> None:
-        pass
+from tests.support.sinks import ListSink
 
 
 class StuckSink:
@@ -71,8 +51,6 @@ class StuckSink:
 def controller(zone: Zone = Zone.GREEN) -> PacingController:
     return PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=zone,
     )
 

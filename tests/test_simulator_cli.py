@@ -13,7 +13,7 @@ import pytest
 
 from simulators.__main__ import main
 from simulators.source import SimulatedSource
-from tests.simulator_helpers import drive
+from tests.support.simulator import drive
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:

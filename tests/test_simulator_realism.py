@@ -22,12 +22,11 @@ import numpy as np
 import pytest
 
 from biofeedback.models import StepKind
+from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
-from tests.simulator_helpers import (
+from tests.support.simulator import (
     drive,
     load_rr,
-    mean_hr_bpm,
-    rmssd_ms,
     spectral_peak_hz,
     step,
     window_spread,

@@ -19,12 +19,13 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.hrv import rmssd_ms
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import VirtualClock, run_session
 from simulators.artifacts import Label
 from simulators.scenario import ArtifactRates, ScenarioError, load_scenario, scenario_names
 from simulators.source import SimulatedSource
-from tests.simulator_helpers import drive, intervals, rmssd_ms, step, swing_ms, tense_release
+from tests.support.simulator import drive, intervals, step, swing_ms, tense_release
 
 ALL = ("anxious", "artifacts", "calm", "dropouts", "ectopy", "non-responder", "panic")
 
@@ -355,8 +356,6 @@ async def _session(name: str) -> tuple[list[SessionEvent], str]:
     sink = _Events()
     controller = PacingController(
         load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
         start_zone=Zone.GREEN,
     )
     info = SessionInfo("sim-test", "full", f"simulator:{name}", 0.0)

@@ -10,7 +10,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,10 @@ from biofeedback.models import (
     HeartSample,
     Quality,
     SessionEnded,
-    SessionInfo,
     SessionStarted,
     Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import ActionInbox, VirtualClock, run_session
+from biofeedback.session import ActionInbox
 from biofeedback.store import (
     RecorderSink,
     SessionNotFoundError,
@@ -40,36 +35,12 @@ from biofeedback.store import (
     default_db_path,
     resolve_db_path,
 )
-from simulators.source import SimulatedSource
-from tests.test_cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.store import info, record_sim
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def info(session_id: str, started: float = 1_700_000_000.0) -> SessionInfo:
-    return SessionInfo(session_id, "full", "simulator:calm", started)
-
-
-async def record_sim(
-    db: Path, session_id: str, *, duration_s: float = 120.0, actions: ActionInbox | None = None
-) -> None:
-    controller = PacingController(
-        load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-    )
-    await run_session(
-        SimulatedSource("calm", seed=3),
-        ArousalEstimator(),
-        controller,
-        [RecorderSink(db, virtual=True)],
-        VirtualClock(None),
-        info(session_id, time.time()),
-        actions=actions,
-        duration_s=duration_s,
-    )
 
 
 # -- where the store lives

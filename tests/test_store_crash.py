@@ -9,9 +9,10 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from biofeedback.store import Store
-from tests.test_cli import run_cli
+from tests.support.cli import run_cli
 
 KILLS = 20
 # --speed 20: a second of session time is 50 ms of wall time, so the
@@ -36,7 +37,7 @@ def test_kill_9_at_random_points_loses_at_most_a_second(tmp_path: Path) -> None:
         wanted = rng.randint(1, 40)
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert proc.stdout is not None
-        events = []
+        events: list[dict[str, Any]] = []
         try:
             while len(events) < wanted:
                 line = proc.stdout.readline()

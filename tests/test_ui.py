@@ -30,12 +30,12 @@ from biofeedback.models import (
 )
 from biofeedback.sensors import SourceError
 from biofeedback.session import RealClock
-from biofeedback.store import RecorderSink, Store
+from biofeedback.store import Store
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.messages import EstimatePosted, SamplePosted, SessionEventPosted
 from biofeedback.ui.screens import ConfirmStop, HelpScreen, SessionScreen
 from biofeedback.ui.widgets import Countdown, Pacer, ZoneBadge
-from tests.ui_support import (
+from tests.support.ui import (
     SteppedSource,
     session_screen,
     step_to,
@@ -134,9 +134,10 @@ async def test_the_screen_shows_cue_countdown_pacer_zone_and_vitals() -> None:
 async def test_pause_skip_hurts_and_stop_produce_their_events_and_are_recorded() -> None:
     source = SteppedSource()
     recorder = Recorder()
-    # The real store as well: the record on disk is what a person reviews later.
+    # The plan records into the real store (BIOFEEDBACK_DB), as `biofeedback run` does:
+    # the record on disk is what a person reviews later.
     db_path = os.environ["BIOFEEDBACK_DB"]
-    app = stepped_app(source, sinks=(RecorderSink(db_path, virtual=True), recorder))
+    app = stepped_app(source, sinks=(recorder,))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await step_to(pilot, source, 20)
         assert await act(pilot, source, recorder, "space", 21) is Action.PAUSE
@@ -276,6 +277,10 @@ async def test_reduced_motion_stops_the_pacer_animation() -> None:
     source = SteppedSource()
     plan = stepped_plan(source)
     plan.clock = VirtualClock(1.0)  # a pace a person can follow: the pacer may move
+    # No recorder here: with a real-paced clock, leaving the app mid-session while
+    # the recorder runs leaves its writer task pending at the loop's close (seen
+    # with pytest-asyncio; reported, not fixed here). This test is about the pacer.
+    plan.sinks = [s for s in plan.sinks if s.name != "recorder"]
     app = create_app(plan, DashboardSettings(reduced_motion=False))
     async with app.run_test(size=(80, 24)) as pilot:
         # The settling breath begins at 0 s: the pacer moves.

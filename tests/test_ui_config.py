@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from biofeedback import config
-from tests.test_ui_cli import run_on_terminal
+from tests.support.cli import run_on_terminal
 
 
 def config_file() -> Path:

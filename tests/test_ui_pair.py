@@ -23,14 +23,13 @@ from biofeedback.ui.pairing import PairScreen, signal_text
 from biofeedback.ui.state import StrapLike
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.strap import StrapOptions
-from tests.strap_harness import (
+from tests.support.cli import run_cli, run_on_terminal
+from tests.support.strap import (
     STRAP_ADDRESS,
     STRAP_NAME,
     strap_in_loop,
     strap_process,
 )
-from tests.test_cli import run_cli
-from tests.test_ui_cli import run_on_terminal
 
 WAIT_S = 30.0
 

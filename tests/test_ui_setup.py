@@ -8,16 +8,12 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, RadioSet, Select, SelectionList
 
-from biofeedback.models import Zone
-from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.profile import Profile
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.setup_cli import session_plan
+from biofeedback.setup_cli import save_profile
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.setup import SetupScreen, create_setup_app
-from tests.test_profile_cli import cli
-from tests.test_ui_cli import run_on_terminal
-from tests.ui_support import SteppedSource, step_to, step_until, stepped_plan
+from tests.support.cli import run_cli, run_on_terminal
+from tests.support.ui import SteppedSource, step_to, step_until, stepped_plan
 
 
 async def test_choosing_and_saving_a_profile() -> None:
@@ -83,10 +79,10 @@ def test_setup_screen_snapshot(snap_compare: Any) -> None:
 
 
 def test_setup_on_a_terminal_saves_what_the_form_shows() -> None:
-    assert cli("setup", "--position", "reclined", "--painful", "neck").returncode == 0
+    assert run_cli("setup", "--position", "reclined", "--painful", "neck").returncode == 0
     out = run_on_terminal(["setup"], until=b"Your practice profile", then=b"\x13")  # ctrl+s
     assert "saved your profile" in out
-    shown = json.loads(cli("setup", "--show", "--json").stdout)
+    shown = json.loads(run_cli("setup", "--show", "--json").stdout)
     assert shown["position"] == "reclined"
     assert shown["painful"] == ["neck"]
     cancelled = run_on_terminal(["setup"], until=b"Your practice profile", then=b"\x1b")
@@ -94,17 +90,9 @@ def test_setup_on_a_terminal_saves_what_the_form_shows() -> None:
 
 
 async def test_the_dashboard_says_what_the_profile_changed() -> None:
-    personal = session_plan(None, Profile(tension_starts="hands", painful=("neck",)))
+    save_profile(Profile(tension_starts="hands"))
     source = SteppedSource()
-    plan = stepped_plan(source)
-    plan.controller = PacingController(
-        personal.routine,
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-        start_zone=Zone.GREEN,
-        imagery_regions=personal.imagery,
-        plan=personal,
-    )
+    plan = stepped_plan(source, argv=["--imagery", "neck"])
     app = create_app(plan, DashboardSettings(reduced_motion=True))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await step_to(pilot, source, 2)

@@ -20,8 +20,8 @@ from textual.pilot import Pilot
 from biofeedback.sensors.ble import FoundStrap
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.pairing import PairScreen
-from tests.test_ui_records import FIRST_START_S, history_of, record, recorded_week, review_view
-from tests.ui_support import SteppedSource, step_to, stepped_app, stepped_plan, until
+from tests.support.records import FIRST_START_S, history_of, record, recorded_week, review_view
+from tests.support.ui import SteppedSource, step_to, stepped_app, stepped_plan, until
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -65,8 +65,8 @@ def test_countdown_stops_at_zero_when_the_session_ends_mid_step() -> None:
 def test_zone_signal_contact_battery_and_baseline() -> None:
     state = SessionState()
     state.apply(SessionStarted(0.0, "s", "full", "ble", Zone.GREEN))
-    assert state.zone is Zone.GREEN
-    assert state.connected is None  # not reported yet
+    # Tuples, so the type checker does not narrow what apply() changes next.
+    assert (state.zone, state.connected) == (Zone.GREEN, None)  # connection not reported yet
     state.apply(SourceStatus(0.5, True, "connected", battery_pct=77))
     state.apply(HeartSample(1.0, 61.0, contact=Contact.NOT_DETECTED))
     assert (state.connected, state.battery_pct, state.contact) == (True, 77, Contact.NOT_DETECTED)

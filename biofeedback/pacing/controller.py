@@ -62,7 +62,7 @@ from biofeedback.pacing.planner import (
     RoutinePlanner,
     planned_session_s,
 )
-from biofeedback.pacing.protocols import ProtocolError, Routine
+from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.signal_watch import SignalWatch
 from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
@@ -72,6 +72,8 @@ __all__ = [
     "CLOSING_BREATH",
     "CLOSING_REST",
     "CLOSING_SCAN",
+    "FALLBACK_RED",
+    "FALLBACK_YELLOW",
     "RED_FLAGS",
     "SETTLE",
     "STOP_RULES",
@@ -83,6 +85,10 @@ __all__ = [
 ]
 
 StartZone = Zone | Literal["auto"]
+
+# The routines a session falls back to in a zone its protocol is not safe in.
+FALLBACK_YELLOW = "breath-partial"
+FALLBACK_RED = "passive-rest"
 
 
 @dataclass
@@ -110,14 +116,17 @@ class PacingController:
         self,
         protocol: Routine,
         *,
-        yellow: Routine,
-        red: Routine,
+        yellow: Routine | None = None,
+        red: Routine | None = None,
         config: PacingConfig | None = None,
         start_zone: StartZone = Zone.GREEN,
         stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
         plan: PersonalPlan | None = None,
     ) -> None:
+        # The built-in fallbacks unless a caller (a test) wants others.
+        yellow = yellow or load_protocol(FALLBACK_YELLOW)
+        red = red or load_protocol(FALLBACK_RED)
         if not yellow.safe_in(Zone.YELLOW) or not red.safe_in(Zone.RED):
             raise ProtocolError(
                 f"fallback routines must suit their zones: {yellow.name!r} is {yellow.zone},"

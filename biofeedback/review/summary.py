@@ -21,6 +21,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
+from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
     RecordSeries,
@@ -35,10 +36,6 @@ from biofeedback.review.text import clock, iso, local, num, rounded
 
 FINAL_WINDOW_S = 120.0
 BEFORE_STEP_S = 10.0
-# Events a reader of the record wants to see: decisions and what caused them.
-CHANGE_TYPES = frozenset(
-    {"step_extended", "zone_changed", "signal_lost", "signal_restored", "user_action", "advice"}
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ CLI builds those sinks and hands them in with the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,18 +20,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from biofeedback import BiofeedbackError
-from biofeedback.models import SessionInfo
-from biofeedback.sensors import HeartRateSource
-from biofeedback.session import (
-    ActionInbox,
-    Clock,
-    Controller,
-    Estimator,
-    SessionResult,
-    Sink,
-    VirtualClock,
-    run_session,
-)
+from biofeedback.session import Clock, SessionPlan, SessionResult, VirtualClock
 from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed
 from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.records import HistoryLike, HistoryScreen, OpenReview, ReviewScreen, ReviewView
@@ -39,21 +28,6 @@ from biofeedback.ui.screens import HelpScreen, SessionScreen
 from biofeedback.ui.sink import DashboardSink
 
 SESSION_WORKER = "session"
-
-
-@dataclass
-class SessionPlan:
-    """Everything one session needs: the CLI (or a test) builds it, the app runs it."""
-
-    source: HeartRateSource
-    estimator: Estimator
-    controller: Controller
-    clock: Clock
-    info: SessionInfo
-    sinks: Sequence[Sink] = ()
-    actions: ActionInbox = field(default_factory=ActionInbox)
-    duration_s: float | None = None
-    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,16 +110,7 @@ class BiofeedbackApp(App[None]):
             )
 
     async def _run_session(self, plan: SessionPlan, screen: SessionScreen) -> SessionResult:
-        return await run_session(
-            plan.source,
-            plan.estimator,
-            plan.controller,
-            [DashboardSink(screen), *plan.sinks],
-            plan.clock,
-            plan.info,
-            actions=plan.actions,
-            duration_s=plan.duration_s,
-        )
+        return await plan.run(first=[DashboardSink(screen)])
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

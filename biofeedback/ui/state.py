@@ -1,4 +1,4 @@
-"""What the dashboard shows: a session folded from its stream of items, and straps.
+"""What the dashboard shows: a session projected from its stream of items, and straps.
 
 No Textual here: ``SessionState`` takes events, samples and source statuses in
 order and keeps the few facts a screen needs (current step and its countdown,
@@ -36,6 +36,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.progress import Progress
 
 UiItem = SessionEvent | HeartSample | SourceStatus
 
@@ -117,28 +118,19 @@ _ACTION_TEXT = {
 
 
 class SessionState:
-    """The dashboard's view of one session; feed it every item in order."""
+    """The dashboard's view of one session; feed it every item in order.
+
+    Step, countdown, pause, zone and vitals come from ``progress.Progress``
+    (the one fold every view shares); this adds what only a screen wants: the
+    strap's link, contact and battery, and a log of decisions in words.
+    """
 
     def __init__(self) -> None:
-        self.started: SessionStarted | None = None
-        self.t_s = 0.0
-        self.zone: Zone | None = None
-        self.step: StepStarted | None = None
-        self.steps_started = 0
-        self.step_end_s = 0.0
-        self.paused_at_s: float | None = None
-        self.step_paused_s = 0.0
-        self.hr_bpm: float | None = None
-        self.rmssd_ms: float | None = None
-        self.arousal: float | None = None
-        self.quality: Quality | None = None
-        self.baseline: Baseline | None = None
+        self.progress = Progress()
         # None until the source reports its connection (the simulator never does).
         self.connected: bool | None = None
-        self.signal_lost: SignalLost | None = None
         self.contact: Contact | None = None
         self.battery_pct: int | None = None
-        self.ended: SessionEnded | None = None
         self.log: deque[LogEntry] = deque(maxlen=LOG_LINES)
         # Counts every note ever made, so a view can tell which are new.
         self.notes_total = 0
@@ -146,99 +138,110 @@ class SessionState:
     # -- what screens read
 
     @property
+    def t_s(self) -> float:
+        return self.progress.t_s
+
+    @property
+    def started(self) -> SessionStarted | None:
+        return self.progress.started
+
+    @property
+    def zone(self) -> Zone | None:
+        return self.progress.zone
+
+    @property
+    def step(self) -> StepStarted | None:
+        return self.progress.step
+
+    @property
+    def steps_started(self) -> int:
+        return self.progress.steps_started
+
+    @property
     def paused(self) -> bool:
-        return self.paused_at_s is not None
+        return self.progress.paused
 
     @property
     def remaining_s(self) -> float:
         """Seconds left in the current step, frozen while paused; none once ended."""
-        # A session that ends mid-step (duration, stop) leaves no step to count down.
-        if self.step is None or self.ended is not None:
-            return 0.0
-        now = self.paused_at_s if self.paused_at_s is not None else self.t_s
-        return max(self.step_end_s - now, 0.0)
+        return self.progress.remaining_s
 
     @property
     def step_elapsed_s(self) -> float:
         """Seconds of the step done so far, pauses left out (the pacer goes on from there)."""
-        if self.step is None:
-            return 0.0
-        now = self.paused_at_s if self.paused_at_s is not None else self.t_s
-        return max(now - self.step.t - self.step_paused_s, 0.0)
+        return self.progress.step_elapsed_s
+
+    @property
+    def hr_bpm(self) -> float | None:
+        estimate = self.progress.estimate
+        return None if estimate is None else estimate.hr_bpm
+
+    @property
+    def rmssd_ms(self) -> float | None:
+        estimate = self.progress.estimate
+        return None if estimate is None else estimate.rmssd_ms
+
+    @property
+    def arousal(self) -> float | None:
+        estimate = self.progress.estimate
+        return None if estimate is None else estimate.arousal
+
+    @property
+    def quality(self) -> Quality | None:
+        estimate = self.progress.estimate
+        return None if estimate is None else estimate.quality
+
+    @property
+    def baseline(self) -> Baseline | None:
+        return self.progress.baseline
+
+    @property
+    def signal_lost(self) -> SignalLost | None:
+        return self.progress.signal_lost
+
+    @property
+    def ended(self) -> SessionEnded | None:
+        return self.progress.ended
 
     # -- input
 
     def apply(self, item: UiItem) -> None:
         if isinstance(item, HeartSample):
-            self.t_s = max(self.t_s, item.t_s)
+            self.progress.at(item.t_s)
             self.contact = item.contact
             return
         if isinstance(item, SourceStatus):
-            self.t_s = max(self.t_s, item.t_s)
+            self.progress.at(item.t_s)
             self.connected = item.connected
             if item.battery_pct is not None:
                 self.battery_pct = item.battery_pct
             return
-        self.t_s = max(self.t_s, item.t)
-        self._apply_event(item)
+        self.progress.apply(item)
+        self._note_event(item)
 
-    def _apply_event(self, event: SessionEvent) -> None:
-        if isinstance(event, Estimate):
-            self.hr_bpm = event.hr_bpm
-            self.rmssd_ms = event.rmssd_ms
-            self.arousal = event.arousal
-            self.quality = event.quality
-        elif isinstance(event, StepStarted):
-            self.step = event
-            self.steps_started += 1
-            self.step_end_s = event.t + event.planned_s
-            self.step_paused_s = 0.0
-            self.paused_at_s = None
-        elif isinstance(event, StepExtended):
-            self.step_end_s += event.by_s
+    def _note_event(self, event: SessionEvent) -> None:
+        if isinstance(event, StepExtended):
             self._note(event.t, "extend", f"Longer by {event.by_s:.0f} s: {event.reason}.")
         elif isinstance(event, UserActed):
-            self._on_action(event)
-        elif isinstance(event, SessionStarted):
-            self.started = event
-            self.zone = event.zone
+            self._note(event.t, "you", _ACTION_TEXT[event.action])
         elif isinstance(event, ZoneChanged):
-            self.zone = event.to_zone
             self._note(
                 event.t,
                 "zone",
                 f"Zone {event.from_zone.value} → {event.to_zone.value}: {event.reason}.",
             )
-        else:
-            self._apply_notice(event)
-
-    def _apply_notice(self, event: SessionEvent) -> None:
-        if isinstance(event, SignalLost):
-            self.signal_lost = event
+        elif isinstance(event, SignalLost):
             self._note(event.t, "signal", f"Signal lost: {event.reason}.")
         elif isinstance(event, SignalRestored):
-            self.signal_lost = None
             self._note(event.t, "signal", f"Signal back: {event.reason}.")
         elif isinstance(event, Baseline):
-            self.baseline = event
             self._note(event.t, "baseline", f"Baseline: {_baseline_text(event)}.")
         elif isinstance(event, Advice):
             self._note(event.t, "advice", event.text)
         elif isinstance(event, PlanChosen) and event.notes:
             self._note(event.t, "plan", f"Adapted for you: {'; '.join(event.notes)}.")
         elif isinstance(event, SessionEnded):
-            self.ended = event
-            self.paused_at_s = None
             self._note(event.t, "end", f"Session ended: {event.reason}.")
-
-    def _on_action(self, event: UserActed) -> None:
-        if event.action is Action.PAUSE and self.paused_at_s is None:
-            self.paused_at_s = event.t
-        elif event.action is Action.RESUME and self.paused_at_s is not None:
-            self.step_end_s += event.t - self.paused_at_s
-            self.step_paused_s += event.t - self.paused_at_s
-            self.paused_at_s = None
-        self._note(event.t, "you", _ACTION_TEXT[event.action])
 
     def _note(self, t_s: float, topic: str, text: str) -> None:
         self.log.append(LogEntry(t_s, topic, text))

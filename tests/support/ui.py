@@ -9,18 +9,16 @@ exactly what the session did up to T, whatever the machine's speed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from textual.pilot import Pilot
 
-from biofeedback.models import HeartSample, SessionEvent, SessionInfo, SourceStatus, Zone
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import ActionInbox, VirtualClock
-from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, SessionPlan, create_app
+from biofeedback.cli import build_parser, plan_session
+from biofeedback.models import HeartSample, SessionEvent, SourceStatus, Zone
+from biofeedback.session import SessionPlan, Sink
+from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, create_app
 from biofeedback.ui.screens import SessionScreen
 from simulators.source import SimulatedSource
 
@@ -92,32 +90,28 @@ class SteppedSource:
 
 
 def stepped_plan(
-    source: SteppedSource, *, sinks: tuple[object, ...] = (), zone: Zone = Zone.GREEN
+    source: SteppedSource,
+    *,
+    sinks: tuple[Sink, ...] = (),
+    zone: Zone = Zone.GREEN,
+    argv: Sequence[str] = (),
 ) -> SessionPlan:
-    controller = PacingController(
-        load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-        start_zone=zone,
+    """The plan `biofeedback run --sim --zone ZONE --speed max ARGV` makes, on ``source``."""
+    args = build_parser().parse_args(
+        ["run", "--sim", "--zone", zone.value, "--speed", "max", *argv]
     )
-    return SessionPlan(
-        source=source,
-        estimator=ArousalEstimator(),
-        controller=controller,
-        clock=VirtualClock(None),
-        info=SessionInfo("ui-test", "full", source.description, 0.0),
-        sinks=sinks,  # type: ignore[arg-type]
-        actions=ActionInbox(),
-        title="Full body",
-    )
+    return plan_session(args, dashboard=True, source=source, sinks=sinks)
 
 
 def stepped_app(
-    source: SteppedSource, *, sinks: tuple[object, ...] = (), motion: bool = False
+    source: SteppedSource,
+    *,
+    sinks: tuple[Sink, ...] = (),
+    motion: bool = False,
+    argv: Sequence[str] = (),
 ) -> BiofeedbackApp:
-    return create_app(
-        stepped_plan(source, sinks=sinks), DashboardSettings(reduced_motion=not motion)
-    )
+    plan = stepped_plan(source, sinks=sinks, argv=argv)
+    return create_app(plan, DashboardSettings(reduced_motion=not motion))
 
 
 async def until(pilot: Pilot[Any], done: Callable[[], bool], rounds: int = 500) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import selectors
 import subprocess
 import sys
@@ -19,8 +18,9 @@ from typing import Any
 
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.strap import Running, StrapOptions, serve
+from tests.support.cli import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 STRAP_ADDRESS = "C0:FF:EE:00:18:0D"
 STRAP_NAME = "Virtual Strap 180D"
 DECOY_ADDRESS = "C0:FF:EE:00:18:1D"
@@ -37,9 +37,8 @@ async def strap_in_loop(
         serve(options or StrapOptions(), ready=got.set_result, **kwargs), name="test:strap"
     )
     try:
-        done, _ = await asyncio.wait(
-            {got, task}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED"
-        )
+        waits: set[asyncio.Future[Any]] = {got, task}
+        done, _ = await asyncio.wait(waits, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED")
         if task in done:
             task.result()  # raises why it stopped
         assert got in done, "the virtual strap did not come up"
@@ -78,19 +77,11 @@ def strap_process(bus: PrivateSystemBus, *args: str) -> Iterator[subprocess.Pope
                 stream.close()
 
 
-def run_cli(bus_address: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli_on_bus(
+    bus_address: str, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """The CLI in its own process, with the system bus pointed at ``bus_address``."""
-    env = dict(os.environ)
-    env[ADDRESS_ENV] = bus_address
-    return subprocess.run(
-        [sys.executable, "-m", "biofeedback", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_cli(*args, timeout=timeout, env={ADDRESS_ENV: bus_address})
 
 
 def _line_within(proc: subprocess.Popen[str], timeout_s: float) -> str:

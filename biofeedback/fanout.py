@@ -1,0 +1,121 @@
+"""Fan-out to sinks: each sink hears a session through its own queue and task.
+
+A sink that is slow loses its oldest items (a live view wants the freshest),
+and a sink that fails is set aside with the reason; neither delays the loop in
+``session.py`` or the other sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from biofeedback.models import HeartSample, SessionEvent, SessionInfo, SourceStatus
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Receives every event (and every raw sample) of a session, in order.
+
+    Each sink runs in its own task behind its own bounded queue, so a slow or
+    failing sink never delays the pacing loop or the other sinks.
+    """
+
+    name: str
+    queue_size: int
+
+    async def start(self, info: SessionInfo) -> None: ...
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class StatusAware(Protocol):
+    """A sink that also hears the source's connection reports (e.g. battery level)."""
+
+    async def handle_status(self, status: SourceStatus) -> None: ...
+
+
+@dataclass
+class SinkReport:
+    name: str
+    dropped: int = 0
+    failed: str | None = None
+
+
+class SinkRunner:
+    """One sink behind its own bounded queue and task."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.report = SinkReport(sink.name)
+        self._queue: asyncio.Queue[SessionEvent | HeartSample | SourceStatus | None] = (
+            asyncio.Queue(maxsize=max(sink.queue_size, 1))
+        )
+        self._task: asyncio.Task[None] | None = None
+        self.wants_status = isinstance(sink, StatusAware)
+
+    async def start(self, info: SessionInfo) -> None:
+        await self.sink.start(info)
+        self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
+
+    def offer(self, item: SessionEvent | HeartSample | SourceStatus) -> None:
+        if self.report.failed is not None:
+            return
+        if self._queue.full():
+            # Drop the oldest item: the freshest state matters most to a live view.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+                self._queue.task_done()
+            self.report.dropped += 1
+        self._queue.put_nowait(item)
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                if item is None:
+                    return
+                if isinstance(item, SourceStatus):
+                    if isinstance(self.sink, StatusAware):
+                        await self.sink.handle_status(item)
+                else:
+                    await self.sink.handle(item)
+            except Exception as exc:  # a sink's failure must not end the session
+                log.warning("sink %s failed: %s", self.sink.name, exc)
+                self.report.failed = str(exc) or type(exc).__name__
+                # Nobody will take what is queued; emptying it lets finish() put
+                # its end marker without waiting.
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+                return
+            finally:
+                self._queue.task_done()
+
+    async def _drain(self) -> None:
+        # A full queue is waited on, not skipped: without the end marker the
+        # sink would sit idle until the drain timeout.
+        assert self._task is not None
+        await self._queue.put(None)
+        await asyncio.shield(self._task)
+
+    async def finish(self, timeout_s: float) -> None:
+        if self._task is None:
+            return
+        if self.report.failed is None:
+            try:
+                await asyncio.wait_for(self._drain(), timeout_s)
+            except TimeoutError:
+                log.warning("sink %s did not drain within %.0f s", self.sink.name, timeout_s)
+                self._task.cancel()
+        try:
+            await self.sink.stop()
+        except Exception as exc:
+            log.info("sink %s failed to stop: %s", self.sink.name, exc)
+            self.report.failed = self.report.failed or str(exc)

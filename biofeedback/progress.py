@@ -1,0 +1,171 @@
+"""Where a session stands, folded from its events: the one reading of the stream.
+
+The controller decides; everything that watches a session (the dashboard, the
+MQTT state payload, a review) only hears its events. ``Progress`` turns those
+events, in order, into the facts they all show: the current step and the time
+left in it, whether the session is paused, the zone, the latest estimate, the
+signal, the latest decision and the end. Each view projects from it instead of
+keeping its own copy of the rules.
+
+The rules follow the controller (``pacing/controller.py``), which is the truth:
+
+- a pause freezes the step's countdown; resuming moves the step's end by the
+  time held;
+- "skip" and "it hurts" resume first and then move on, so they end a pause
+  even though no resume event is sent;
+- a step's countdown stops when it ends (``remaining_s`` is 0 until the next
+  step starts), and nothing runs once the session has ended.
+
+``DECISION_TYPES`` is the one list of events that count as the controller's
+decisions (the MQTT state shows the latest); ``CHANGE_TYPES`` adds what the
+person did and was told, which a review lists and the monitor shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from biofeedback.models import (
+    Action,
+    Advice,
+    Baseline,
+    Estimate,
+    SessionEnded,
+    SessionEvent,
+    SessionStarted,
+    SignalLost,
+    SignalRestored,
+    StepEnded,
+    StepExtended,
+    StepStarted,
+    UserActed,
+    Zone,
+    ZoneChanged,
+)
+
+# What the controller decided on its own, each with its reason: the latest is
+# "the last decision" a watcher sees.
+DECISION_TYPES = frozenset(
+    {StepExtended.type, ZoneChanged.type, SignalLost.type, SignalRestored.type}
+)
+# What a reader of the record wants listed: the decisions, what the person did
+# that changed the course, and what they were told.
+CHANGE_TYPES = DECISION_TYPES | {UserActed.type, Advice.type}
+
+
+def is_decision(event: SessionEvent) -> bool:
+    """True for the events ``DECISION_TYPES`` names."""
+    return event.type in DECISION_TYPES
+
+
+class Progress:
+    """One session's standing; ``apply`` every event in order, ``at`` as time passes."""
+
+    def __init__(self) -> None:
+        self.t_s = 0.0
+        self.started: SessionStarted | None = None
+        self.zone: Zone | None = None
+        # The latest step started; kept after it ends so a view can still name it.
+        self.step: StepStarted | None = None
+        self.step_running = False
+        self.steps_started = 0
+        self.step_end_s = 0.0
+        self.paused_at_s: float | None = None
+        self.step_paused_s = 0.0
+        self.estimate: Estimate | None = None
+        self.baseline: Baseline | None = None
+        self.signal_lost: SignalLost | None = None
+        self.decision: SessionEvent | None = None
+        self.ended: SessionEnded | None = None
+
+    # -- what views read
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at_s is not None
+
+    @property
+    def signal_ok(self) -> bool:
+        return self.signal_lost is None
+
+    @property
+    def remaining_s(self) -> float:
+        """Seconds left in the running step, frozen while paused; 0 between steps."""
+        if not self.step_running:
+            return 0.0
+        return max(self.step_end_s - self._now_s(), 0.0)
+
+    @property
+    def step_elapsed_s(self) -> float:
+        """Seconds of the latest step done so far, pauses left out."""
+        if self.step is None:
+            return 0.0
+        return max(self._now_s() - self.step.t - self.step_paused_s, 0.0)
+
+    def _now_s(self) -> float:
+        return self.paused_at_s if self.paused_at_s is not None else self.t_s
+
+    # -- input
+
+    def at(self, t_s: float) -> None:
+        """Time has reached ``t_s`` (a heart sample or a status arrived)."""
+        self.t_s = max(self.t_s, t_s)
+
+    def apply(self, event: SessionEvent) -> None:
+        self.at(event.t)
+        if is_decision(event):
+            self.decision = event
+        if isinstance(event, Estimate):
+            self.estimate = event
+        elif isinstance(event, StepStarted):
+            self.step = event
+            self.step_running = True
+            self.steps_started += 1
+            self.step_end_s = event.t + event.planned_s
+            self.step_paused_s = 0.0
+            self.paused_at_s = None
+        elif isinstance(event, StepExtended):
+            self.step_end_s += event.by_s
+        elif isinstance(event, StepEnded):
+            if self.step is not None and event.step == self.step.step:
+                self.step_running = False
+        elif isinstance(event, UserActed):
+            self._on_action(event)
+        elif isinstance(event, SessionStarted):
+            self.started = event
+            self.zone = event.zone
+        elif isinstance(event, ZoneChanged):
+            self.zone = event.to_zone
+        elif isinstance(event, SignalLost):
+            self.signal_lost = event
+        elif isinstance(event, SignalRestored):
+            self.signal_lost = None
+        elif isinstance(event, Baseline):
+            self.baseline = event
+        elif isinstance(event, SessionEnded):
+            self.ended = event
+            self.step_running = False
+            self.paused_at_s = None
+
+    def _on_action(self, event: UserActed) -> None:
+        if event.action is Action.PAUSE:
+            if self.paused_at_s is None:
+                self.paused_at_s = event.t
+        elif event.action in (Action.RESUME, Action.SKIP, Action.HURTS):
+            self._resume(event.t)
+
+    def _resume(self, t_s: float) -> None:
+        if self.paused_at_s is None:
+            return
+        held_s = t_s - self.paused_at_s
+        self.step_end_s += held_s
+        self.step_paused_s += held_s
+        self.paused_at_s = None
+
+
+def fold(events: Iterable[SessionEvent]) -> Progress:
+    """The standing after ``events``."""
+    progress = Progress()
+    for event in events:
+        progress.apply(event)
+    return progress
