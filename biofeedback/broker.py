@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,11 +152,9 @@ def load_settings(env: Mapping[str, str] | None = None, path: Path | None = None
     path = config.config_path() if path is None else path
     values: dict[str, Any] = {"runner": _default_runner()}
     try:
-        table = tomllib.loads(config.read_text(path)).get("mqtt", {})
-    except FileNotFoundError:
-        table = {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MqttConfigError(f"cannot read {path}: {exc}") from None
+        table = (config.read_toml(path) or {}).get("mqtt", {})
+    except config.ConfigError as exc:
+        raise MqttConfigError(str(exc)) from None
     if not isinstance(table, dict):
         raise MqttConfigError(f"{path}: [mqtt] must be a table")
     for key, value in table.items():
@@ -176,8 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None, path: Path | None = None
         values[key] = _from_env(key, kind, raw)
     settings = MqttSettings(**values)
     validate_runner_id(settings.runner)
-    if settings.expire_after_s <= 0:
-        raise MqttConfigError("the MQTT expire_after_s setting must be positive")
+    if not 0 < settings.expire_after_s <= 86400:
+        raise MqttConfigError("the MQTT expire_after_s setting must be 1 to 86400 seconds")
     return settings
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from biofeedback import BiofeedbackError, __version__, setup_cli
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+SPEED_MIN = 0.1
+SPEED_MAX = 10_000.0
 
 
 class UsageError(BiofeedbackError):
@@ -55,8 +58,11 @@ def _speed(value: str) -> float | None:
     # float() takes "nan" and "inf", which would make the clock's waits meaningless.
     if not math.isfinite(speed):
         raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}")
-    if speed <= 0:
-        raise argparse.ArgumentTypeError("speed must be positive")
+    if not SPEED_MIN <= speed <= SPEED_MAX:
+        # 1e-9 would take decades a session; past 10,000 only "max" makes sense.
+        raise argparse.ArgumentTypeError(
+            f"speed must be {SPEED_MIN:g} to {SPEED_MAX:g} times real time, or max"
+        )
     return speed
 
 
@@ -198,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = sub.add_parser("delete", help="remove one recorded session for good")
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
+    delete.add_argument(
+        "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
+    )
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
 
@@ -249,11 +258,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--json needs --headless")
     if args.seed is not None and args.sim is None:
         raise UsageError("--seed works with --sim only")
+    ended_by: list[signal.Signals] = []
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, ended_by))
     except asyncio.CancelledError:
-        # Terminated (see _end_on_sigterm): the session has been saved as ended.
-        return 128 + signal.SIGTERM
+        # Ended by a signal (see _end_on_signals): the session has been saved as ended.
+        return 128 + (ended_by[0] if ended_by else signal.SIGTERM)
 
 
 def plan_session(
@@ -325,20 +335,26 @@ def plan_session(
     )
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
     from biofeedback.store import RecorderSink
 
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
     plan = plan_session(args, dashboard=dashboard)
     if dashboard:
-        result = await _run_dashboard(plan)
+        result = await _run_dashboard(plan, ended_by)
         if result is None:
             return EXIT_OK
         print(f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}.")
     else:
-        _end_on_sigterm()
-        result = await plan.run()
+        _end_on_signals(ended_by)
+        result = await plan.run(trouble=_print_trouble)
+    if result.rejected_samples:
+        print(
+            f"biofeedback: left out {result.rejected_samples} samples that cannot be heart"
+            f" data (first: {result.first_rejection})",
+            file=sys.stderr,
+        )
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
@@ -352,13 +368,36 @@ async def _run(args: argparse.Namespace) -> int:
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
-def _end_on_sigterm() -> None:
-    """Let `kill` or a service manager end a headless session as Ctrl-C does:
-    the loop is cancelled, so the session ends and is saved, instead of the
-    process dying with its record left unfinished."""
+# How each signal ends a session, as recorded.
+_SIGNAL_REASONS = {
+    signal.SIGINT: "interrupted",
+    signal.SIGTERM: "terminated",
+    signal.SIGHUP: "terminal closed",
+}
+
+
+def _end_on_signals(ended_by: list[signal.Signals]) -> None:
+    """Let Ctrl-C, `kill`, a service manager or a closed terminal end a headless
+    session cleanly: the loop is cancelled, so the session ends and is saved,
+    instead of the process dying with its record left unfinished."""
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            task.cancel(_SIGNAL_REASONS[sig])
+
+    for sig in _SIGNAL_REASONS:
+        loop.add_signal_handler(sig, end, sig)
+
+
+def _print_trouble(trouble: str | None) -> None:
+    if trouble is None:
+        print("biofeedback: the session is being saved again", file=sys.stderr)
+    else:
+        print(f"biofeedback: {trouble}", file=sys.stderr)
 
 
 def _mqtt_publisher(url: str) -> MqttPublisher:
@@ -386,11 +425,24 @@ def _dashboard_settings() -> DashboardSettings:
     return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
 
 
-async def _run_dashboard(plan: SessionPlan) -> SessionResult | None:
+async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, _dashboard_settings())
+    loop = asyncio.get_running_loop()
+
+    def end(sig: signal.Signals) -> None:
+        if not ended_by:
+            ended_by.append(sig)
+            app.end_session(_SIGNAL_REASONS[sig])
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # Textual reads Ctrl-C as a key; these two end the session cleanly.
+        loop.add_signal_handler(sig, end, sig)
     await app.run_async()
+    if ended_by:
+        # Saved as ended by the signal; _cmd_run turns this into 128 + its number.
+        raise asyncio.CancelledError
     _check_app(app)
     return app.session_result
 
@@ -534,38 +586,80 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from biofeedback import review
-    from biofeedback.store import open_private
 
+    targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
+    _check_export_targets(args)
     with _existing_store(args) as store:
         recording = store.load(args.session)
     summary = review.summarize(recording)
-    exports = (args.png, args.pdf, args.csv, args.rr, args.rr_corrected)
-    if not args.json and not any(exports) and _on_terminal():
+    if not args.json and not any(targets) and _on_terminal():
         return _show_records(args, review=_review_view(recording))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
         if target:
             image = review.render_plot(recording, summary, fmt)
-            with open_private(Path(target), "wb") as fh:
+            with _export(target, binary=True) as fh:
                 fh.write(image)
             written.append(target)
     if args.csv:
-        with open_private(Path(args.csv), newline="") as fh:
+        with _export(args.csv, newline="") as fh:
             review.write_csv(recording, fh)
         written.append(args.csv)
     for target, corrected in ((args.rr, False), (args.rr_corrected, True)):
         if target:
-            with open_private(Path(target)) as fh:
+            with _export(target) as fh:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
-    print(review.summary_json(summary) if args.json else review.format_summary(summary))
+    if "-" not in targets:
+        print(review.summary_json(summary) if args.json else review.format_summary(summary))
     for target in written:
-        print(f"biofeedback review: wrote {target}", file=sys.stderr)
+        shown = "standard output" if target == "-" else target
+        print(f"biofeedback review: wrote {shown}", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_export_targets(args: argparse.Namespace) -> None:
+    """Refuse what cannot be written as asked, before any work is done."""
+    from pathlib import Path
+
+    from biofeedback.store.files import is_database
+
+    names = ("png", "pdf", "csv", "rr", "rr_corrected")
+    given = {name: getattr(args, name) for name in names if getattr(args, name)}
+    if list(given.values()).count("-") > 1 or ("-" in given.values() and args.json):
+        raise UsageError("only one export can go to standard output (-), without --json")
+    for name, target in given.items():
+        folder = Path(target).parent
+        if target != "-" and not folder.is_dir():
+            flag = name.replace("_", "-")
+            raise UsageError(f"--{flag} {target}: there is no folder {folder}; create it first")
+        if target != "-" and is_database(Path(target)):
+            # An export aimed at a store by mistake would replace every session in it.
+            raise UsageError(f"{target} is a database; choose another file to export to")
+    for fmt in ("png", "pdf"):
+        target = given.get(fmt)
+        suffix = Path(target).suffix.lower() if target and target != "-" else ""
+        if suffix and suffix != f".{fmt}":
+            stem = Path(target or "").stem
+            raise UsageError(f"--{fmt} writes a {fmt.upper()} image; name the file {stem}.{fmt}")
+
+
+@contextlib.contextmanager
+def _export(target: str, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """An export file written atomically, or standard output for ``-``."""
+    from pathlib import Path
+
+    from biofeedback.store import exporting
+
+    if target == "-":
+        out: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield out
+        out.flush()
+        return
+    with exporting(Path(target), binary=binary, newline=newline) as fh:
+        yield fh
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -612,11 +706,26 @@ def _show_records(
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
+    import time
+
     from biofeedback.review import clock
 
+    if args.session == "latest":
+        raise UsageError("name the session to delete by its id (see `biofeedback history`)")
     with _existing_store(args) as store:
-        gone = store.delete(args.session)
-    print(f"deleted session {gone.session_id} ({gone.protocol}, {clock(gone.length_s)} long)")
+        session = store.session(args.session)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.started_at_unix_s))
+        what = f"session {session.session_id} ({when}, {session.protocol})"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                # Health data, gone for good: never from a script's guess or a short prefix.
+                raise UsageError(f"to delete {what} for good, add --yes")
+            answer = input(f"Delete {what} for good? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print(f"kept {what}")
+                return EXIT_OK
+        gone = store.delete(session.session_id)
+    print(f"deleted {what}, {clock(gone.length_s)} long")
     return EXIT_OK
 
 

@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import platformdirs
 
-from biofeedback import BiofeedbackError
+from biofeedback import BiofeedbackError, inputs
 
 APP_NAME = "biofeedback"
 FILE_NAME = "config.toml"
@@ -74,18 +73,25 @@ def read_text(path: Path) -> str:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             if stat.S_IMODE(target.stat().st_mode) & 0o077:
                 os.chmod(target, private)
-    return path.read_text(encoding="utf-8")
+    return inputs.read_text(path)
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The config file parsed, None when there is none; ConfigError when it is unusable."""
+    try:
+        return inputs.parse_toml(read_text(path))
+    except inputs.InputMissingError:
+        return None
+    except inputs.InputFileError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
 
 
 def load(path: Path | None = None) -> Settings:
     """The saved settings; defaults when there is no file yet."""
     path = path or config_path()
-    try:
-        data = tomllib.loads(read_text(path))
-    except FileNotFoundError:
+    data = read_toml(path)
+    if data is None:
         return Settings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
     return _settings_from(data, path)
 
 
@@ -96,12 +102,7 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     pairing a strap must never drop them.
     """
     path = path or config_path()
-    try:
-        existing = tomllib.loads(read_text(path))
-    except FileNotFoundError:
-        existing = {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
+    existing = read_toml(path) or {}
     for owned in ("device", "dashboard"):
         existing.pop(owned, None)
     try:
@@ -120,13 +121,13 @@ def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
 def read_table(name: str, path: Path | None = None) -> Any:
     """One top-level table of the file as parsed (None when absent), for a module
     that gives the table its meaning (e.g. ``[profile]``: ``pacing/profile.py``)."""
-    return _existing(path or config_path()).get(name)
+    return (read_toml(path or config_path()) or {}).get(name)
 
 
 def write_table(name: str, table: Mapping[str, Any] | None, path: Path | None = None) -> Path:
     """Replace (or with None, remove) one top-level table, keeping every other one."""
     path = path or config_path()
-    existing = _existing(path)
+    existing = read_toml(path) or {}
     existing.pop(name, None)
     if table:
         existing[name] = dict(table)
@@ -136,15 +137,6 @@ def write_table(name: str, table: Mapping[str, Any] | None, path: Path | None = 
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
-
-
-def _existing(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(read_text(path))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or delete the file") from None
 
 
 def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,16 @@ class StatusAware(Protocol):
     """A sink that also hears the source's connection reports (e.g. battery level)."""
 
     async def handle_status(self, status: SourceStatus) -> None: ...
+
+
+@runtime_checkable
+class TroubleReporting(Protocol):
+    """A sink that says at once when it stops doing its job, and when it is back.
+
+    The watcher gets one line for a person, or None when the trouble is over.
+    """
+
+    def watch_trouble(self, watcher: Callable[[str | None], None]) -> None: ...
 
 
 @dataclass

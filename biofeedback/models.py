@@ -289,6 +289,8 @@ class SessionEnded(SessionEvent):
     session_id: str
     reason: str
     duration_s: float
+    # Samples the source sent that cannot be heart data (see sensors.limits).
+    rejected_samples: int = 0
 
 
 EVENT_TYPES: Mapping[str, type[SessionEvent]] = {

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from biofeedback.fanout import Sink as Sink
 from biofeedback.fanout import SinkReport as SinkReport
 from biofeedback.fanout import SinkRunner
 from biofeedback.fanout import StatusAware as StatusAware
+from biofeedback.fanout import TroubleReporting as TroubleReporting
 from biofeedback.models import (
     Action,
     ArousalEstimate,
@@ -35,6 +36,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.sensors import EventAware, HeartRateSource, SourceItem
+from biofeedback.sensors.limits import implausible
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,9 @@ class SessionResult:
     duration_s: float
     events: int
     sinks: list[SinkReport] = field(default_factory=list)
+    # Samples left out at the boundary, and why the first one was.
+    rejected_samples: int = 0
+    first_rejection: str | None = None
 
 
 async def run_session(
@@ -217,8 +222,21 @@ class SessionPlan:
     duration_s: float | None = None
     title: str = ""
 
-    async def run(self, *, first: Sequence[Sink] = ()) -> SessionResult:
-        """Run the session; ``first`` are sinks that hear each item before the plan's."""
+    async def run(
+        self,
+        *,
+        first: Sequence[Sink] = (),
+        trouble: Callable[[str | None], None] | None = None,
+    ) -> SessionResult:
+        """Run the session; ``first`` are sinks that hear each item before the plan's.
+
+        ``trouble`` hears, the moment it happens, that a sink (the recorder on a
+        full disk) stopped doing its job, and when it is back.
+        """
+        if trouble is not None:
+            for sink in self.sinks:
+                if isinstance(sink, TroubleReporting):
+                    sink.watch_trouble(trouble)
         return await run_session(
             self.source,
             self.estimator,
@@ -253,6 +271,8 @@ class _Loop:
         self.next_tick_s = TICK_S
         self.end_reason: str | None = None
         self.started = False
+        self.rejected_samples = 0
+        self.first_rejection: str | None = None
         self._listener = source if isinstance(source, EventAware) else None
 
     async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
@@ -284,8 +304,11 @@ class _Loop:
                     await self._run_virtual(items)
                 else:
                     await self._run_live(items)
-        except asyncio.CancelledError:
-            self._finish("cancelled")
+        except asyncio.CancelledError as exc:
+            # Ctrl-C, a signal, the app closing: the person's session was
+            # interrupted. Whoever cancels may say how (``task.cancel(reason)``).
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else None
+            self._finish(said or "interrupted")
             raise
         finally:
             self._finish("interrupted")
@@ -298,6 +321,8 @@ class _Loop:
             self.clock.now(),
             self.events,
             [r.report for r in self.runners],
+            self.rejected_samples,
+            self.first_rejection,
         )
 
     # Virtual time: the source's item times are the timeline. Items are pulled
@@ -376,6 +401,14 @@ class _Loop:
 
     def _handle_item(self, item: SourceItem) -> None:
         if isinstance(item, HeartSample):
+            problem = implausible(item)
+            if problem is not None:
+                # Not a heart: counted and reported, never estimated or stored.
+                self.rejected_samples += 1
+                if self.first_rejection is None:
+                    self.first_rejection = problem
+                    log.info("left out a sample that cannot be heart data: %s", problem)
+                return
             self.estimator.add_sample(item)
             for runner in self.runners:
                 runner.offer(item)
@@ -403,7 +436,7 @@ class _Loop:
         # the record says how long it really ran (a no-op once the controller
         # has finished by itself).
         self._emit(self.controller.stop(now, reason))
-        self._emit([SessionEnded(now, self.info.session_id, reason, now)])
+        self._emit([SessionEnded(now, self.info.session_id, reason, now, self.rejected_samples)])
 
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:

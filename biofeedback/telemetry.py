@@ -102,7 +102,11 @@ def finite_number(value: object) -> float | None:
     """A JSON value as a float, or None when it is not a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        return None
+    return number if math.isfinite(number) else None
 
 
 class RunnerTracker:

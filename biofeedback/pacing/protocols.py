@@ -17,7 +17,8 @@ tense, or one in Red to do anything but rest.
 
 from __future__ import annotations
 
-import tomllib
+import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback import BiofeedbackError
+from biofeedback.inputs import InputFileError, InputMissingError, read_toml
 from biofeedback.models import Step, StepKind, Zone
 
 
@@ -71,6 +73,8 @@ ZONE_KINDS: Mapping[Zone, frozenset[StepKind]] = {
 # back-care micro-contractions last 1-2 s (DOMAIN.md section 1).
 MAX_TENSE_S: Mapping[str, float] = {"mild": 10.0, "micro": 2.0}
 MIN_RELEASE_S = 10.0
+# No single step (nor a breath) lasts longer than this.
+MAX_STEP_S = 3600.0
 
 _NEEDS_REGION = frozenset({StepKind.TENSE, StepKind.MASSAGE, StepKind.IMAGERY})
 
@@ -135,6 +139,7 @@ _GROUP_KEYS = {
     "release_side",
 }
 SIDES = ("left", "right")
+_KINDS: Mapping[object, StepKind] = {k.value: k for k in StepKind}
 
 Fail = Callable[[str, str], ProtocolError]
 
@@ -151,13 +156,11 @@ class _Defaults:
 
 def load_protocol_file(path: Path, *, sides: bool = False) -> Routine:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ProtocolError(f"{path}: no such protocol file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"{path}: cannot read protocol file ({exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{path}: not valid TOML ({exc})") from exc
+        data = read_toml(path)
+    except InputMissingError:
+        raise ProtocolError(f"{path}: no such protocol file") from None
+    except InputFileError as exc:
+        raise ProtocolError(f"{path}: {exc}") from None
     return parse_protocol(data, origin=str(path), sides=sides)
 
 
@@ -203,7 +206,7 @@ def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False)
         else:
             steps.append(_parse_step(entry, where, defaults, fail))
     ids = [s.id for s in steps]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     if duplicates:
         raise fail("steps", f"step ids must be unique; repeated: {', '.join(duplicates)}")
     _check_safety(steps, zone, effort, fail)
@@ -223,37 +226,46 @@ def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False)
 
 def _check_safety(steps: list[Step], zone: Zone, effort: str, fail: Fail) -> None:
     allowed = ZONE_KINDS[zone]
+    known_regions = frozenset(BODY_ORDER)
     for index, step in enumerate(steps):
-        where = f"step {step.id!r}"
         if step.kind not in allowed:
             raise fail(
-                where,
+                _at(step),
                 f"a {zone}-zone protocol must not contain {step.kind} steps"
                 f" (allowed: {', '.join(sorted(allowed))})",
             )
-        if step.region is not None and step.region not in BODY_ORDER:
-            raise fail(where, f"unknown region {step.region!r}; known: {', '.join(BODY_ORDER)}")
+        if step.region is not None and step.region not in known_regions:
+            raise fail(_at(step), f"unknown region {step.region!r}; known: {', '.join(BODY_ORDER)}")
         if step.kind in _NEEDS_REGION and step.region is None:
-            raise fail(where, f"a {step.kind} step needs a 'region'")
+            raise fail(_at(step), f"a {step.kind} step needs a 'region'")
         breath_in, breath_out = step.breath_in_s, step.breath_out_s
         if breath_in is not None and breath_out is not None and breath_out < breath_in:
-            raise fail(where, "breathe out at least as long as in (breath_out_s >= breath_in_s)")
+            raise fail(
+                _at(step), "breathe out at least as long as in (breath_out_s >= breath_in_s)"
+            )
         if step.kind is not StepKind.TENSE:
             continue
         limit = MAX_TENSE_S[effort]
         if step.planned_s > limit:
             raise fail(
-                where, f"a {effort} tense lasts at most {limit:g} s, not {step.planned_s:g} s"
+                _at(step), f"a {effort} tense lasts at most {limit:g} s, not {step.planned_s:g} s"
             )
         after = steps[index + 1] if index + 1 < len(steps) else None
         if after is None or after.kind is not StepKind.RELEASE or after.region != step.region:
-            raise fail(where, "a tense step must be followed at once by a release of its region")
+            raise fail(
+                _at(step), "a tense step must be followed at once by a release of its region"
+            )
         if after.planned_s < MIN_RELEASE_S:
             raise fail(
                 f"step {after.id!r}",
                 f"a release after tensing needs at least {MIN_RELEASE_S:g} s,"
                 f" not {after.planned_s:g} s",
             )
+
+
+def _at(step: Step) -> str:
+    # Built only for a message: 100,000 steps need not pay for it.
+    return f"step {step.id!r}"
 
 
 def _parse_defaults(raw: Any, fail: Fail) -> _Defaults:
@@ -280,16 +292,15 @@ def _parse_defaults(raw: Any, fail: Fail) -> _Defaults:
 
 
 def _parse_step(entry: dict[str, Any], where: str, defaults: _Defaults, fail: Fail) -> Step:
-    unknown = set(entry) - _STEP_KEYS
-    if unknown:
-        raise fail(where, f"unknown keys {sorted(unknown)}")
+    if not _STEP_KEYS.issuperset(entry):
+        raise fail(where, f"unknown keys {sorted(set(entry) - _STEP_KEYS)}")
     step_id = entry.get("id")
     if not isinstance(step_id, str) or not step_id:
         raise fail(where, "'id' must be a non-empty string")
     where = f"step {step_id!r}"
     try:
-        kind = StepKind(str(entry.get("kind")))
-    except ValueError:
+        kind = _KINDS[entry.get("kind")]
+    except (KeyError, TypeError):
         kinds = ", ".join(k.value for k in StepKind)
         raise fail(where, f"'kind' must be one of {kinds}") from None
     cue = _cue(entry.get("cue"), where, "cue", fail)
@@ -319,9 +330,8 @@ def _parse_step(entry: dict[str, Any], where: str, defaults: _Defaults, fail: Fa
 def _parse_group(
     entry: dict[str, Any], where: str, defaults: _Defaults, sides: bool, fail: Fail
 ) -> list[Step]:
-    unknown = set(entry) - _GROUP_KEYS
-    if unknown:
-        raise fail(where, f"unknown keys {sorted(unknown)}")
+    if not _GROUP_KEYS.issuperset(entry):
+        raise fail(where, f"unknown keys {sorted(set(entry) - _GROUP_KEYS)}")
     region = entry.get("region")
     if not isinstance(region, str) or not region:
         raise fail(where, "a tense/release group needs a 'region'")
@@ -383,8 +393,15 @@ def _side_template(value: Any, where: str, key: str, fail: Fail) -> str:
 
 
 def _seconds(value: Any, where: str, key: str, fail: Fail) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise fail(where, f"'{key}' must be a positive number of seconds")
+    # NaN compares false with every limit: a hold that is never too long, a
+    # step that never ends. Finite and positive, then, and at most an hour.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_STEP_S
+    ):
+        raise fail(where, f"'{key}' must be a positive number of seconds, at most {MAX_STEP_S:g}")
     return float(value)
 
 

@@ -14,7 +14,10 @@ from biofeedback.models import (
     Baseline,
     PlanChosen,
     Recording,
+    SessionEnded,
     SessionEvent,
+    SignalLost,
+    SignalRestored,
     StepExtended,
     StepKind,
     StepStarted,
@@ -95,6 +98,8 @@ class SessionSummary:
     # The frame (Recognise, Reduce, Restore) and what the profile changed.
     time_in_part_s: Mapping[Part, float] = field(default_factory=dict)
     plan: PlanChosen | None = None
+    # Samples left out at the boundary as impossible heart data (never stored).
+    rejected_samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +135,7 @@ class SessionSummary:
             "peak_artifact_rate": rounded(self.peak_artifact_rate),
             "time_in_part_s": {p.value: rounded(s) for p, s in self.time_in_part_s.items()},
             "plan": None if self.plan is None else self.plan.to_dict(),
+            "rejected_samples": self.rejected_samples,
         }
 
 
@@ -198,13 +204,33 @@ def summarize(rec: Recording) -> SessionSummary:
         regions=regions,
         samples=len(rec.sample_rows),
         beats=int(series.rr_ms.size),
-        no_signal_s=float(series.est_no_signal.sum()) * tick_s,
+        # Estimates say "no signal" only once the window runs dry; the lost and
+        # restored events count every link loss, however short.
+        no_signal_s=max(
+            float(series.est_no_signal.sum()) * tick_s, _signal_lost_s(rec.events, end_s)
+        ),
         artifact_rate=flagged_share(beats),
         measured_artifact_rate=float(measured.mean()) if measured.size else None,
         peak_artifact_rate=float(measured.max()) if measured.size else None,
         time_in_part_s=time_in_parts(rec.events, end_s),
         plan=plan_of(rec.events),
+        rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
     )
+
+
+def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
+    """Seconds between each signal_lost and the signal_restored after it."""
+    total_s = 0.0
+    lost_at_s: float | None = None
+    for event in events:
+        if isinstance(event, SignalLost) and lost_at_s is None:
+            lost_at_s = event.t
+        elif isinstance(event, SignalRestored) and lost_at_s is not None:
+            total_s += event.t - lost_at_s
+            lost_at_s = None
+    if lost_at_s is not None:
+        total_s += max(end_s - lost_at_s, 0.0)
+    return total_s
 
 
 @dataclass
@@ -334,6 +360,11 @@ def format_summary(summary: SessionSummary) -> str:
             f" average, {100 * s.peak_artifact_rate:.1f} % at worst)"
         )
     lines.append(artifacts)
+    if s.rejected_samples:
+        lines.append(
+            f"  {s.rejected_samples} samples from the source could not be heart data"
+            " (out of range) and were left out"
+        )
     if s.changes:
         lines.append("  changes:")
         lines += [f"    {clock(e.t)}  {describe_change(e)}" for e in s.changes]

@@ -9,15 +9,18 @@ import json
 
 from biofeedback.models import Contact, HeartSample
 from biofeedback.sensors import hrm
+from biofeedback.sensors.limits import PAYLOAD_MAX_BYTES, RR_PER_SAMPLE_MAX
 from biofeedback.telemetry import finite_number
 
 
 def decode_heart_payload(payload: bytes, t_s: float) -> HeartSample | None:
     """A sample from ``{"hr": 62, "rr_ms": [967, 951]}`` or raw 0x2A37 bytes.
 
-    None when the payload is neither. The last RR interval is taken to end at
-    arrival; earlier beats are placed back from it.
+    None when the payload is neither, or too big to be one. The last RR
+    interval is taken to end at arrival; earlier beats are placed back from it.
     """
+    if len(payload) > PAYLOAD_MAX_BYTES:
+        return None
     if payload[:1] == b"{":
         return _decode_json(payload, t_s)
     return _decode_hrm(payload, t_s)
@@ -26,13 +29,14 @@ def decode_heart_payload(payload: bytes, t_s: float) -> HeartSample | None:
 def _decode_json(payload: bytes, t_s: float) -> HeartSample | None:
     try:
         data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's stack.
         return None
     if not isinstance(data, dict):
         return None
     hr = finite_number(data.get("hr", data.get("hr_bpm")))
     rr_raw = data.get("rr_ms", [])
-    if not isinstance(rr_raw, list):
+    if not isinstance(rr_raw, list) or len(rr_raw) > RR_PER_SAMPLE_MAX:
         return None
     rr = [finite_number(v) for v in rr_raw]
     rr_ms = tuple(v for v in rr if v is not None and v > 0)

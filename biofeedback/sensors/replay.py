@@ -14,22 +14,23 @@ the CLI loads their samples (the store is a higher layer) and hands them over.
 from __future__ import annotations
 
 import csv
-import io
 import math
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from biofeedback.inputs import InputFileError, clip, text_lines
 from biofeedback.models import Contact, HeartSample
 from biofeedback.sensors import SourceError
+from biofeedback.sensors.limits import RR_MAX_MS, RR_MIN_MS
 
-RR_MIN_MS = 200.0
-RR_MAX_MS = 4000.0
 TIME_COLUMNS = ("t_s", "time_s", "arrival_s", "timestamp_s", "time", "t")
 # A time column running this far ahead of the summed intervals marks a dropout.
 GAP_S = 3.0
 NOTIFY_EVERY_S = 1.0
+
+__all__ = ["RR_MAX_MS", "RR_MIN_MS", "ReplayError", "ReplaySource", "open_rr_file"]
 
 
 class ReplayError(SourceError):
@@ -44,11 +45,19 @@ class ReplayError(SourceError):
 
 
 class ReplaySource:
-    """Yields prepared samples in their own (virtual) time."""
+    """Yields prepared samples in their own (virtual) time.
+
+    ``samples`` is a sequence, or a function giving a fresh iterator, so a
+    long file is read as it is replayed instead of held in memory.
+    """
 
     virtual = True
 
-    def __init__(self, samples: Sequence[HeartSample], description: str) -> None:
+    def __init__(
+        self,
+        samples: Iterable[HeartSample] | Callable[[], Iterable[HeartSample]],
+        description: str,
+    ) -> None:
         self.samples = samples
         self.description = description
 
@@ -67,38 +76,63 @@ class ReplaySource:
         return self._items()
 
     async def _items(self) -> AsyncIterator[HeartSample]:
-        for sample in self.samples:
+        samples = self.samples() if callable(self.samples) else self.samples
+        for sample in samples:
             yield sample
 
 
 def open_rr_file(path: Path | str) -> ReplaySource:
-    """A source replaying an RR text or CSV file; ReplayError when it is unusable."""
+    """A source replaying an RR text or CSV file; ReplayError when it is unusable.
+
+    The file is checked whole first (in constant memory), so a bad line is
+    one clear error before the session starts; then it is read again as the
+    session replays it.
+    """
     path = Path(path)
-    rr_ms, times_s = read_rr_file(path)
-    return ReplaySource(pack_beats(beat_times(rr_ms, times_s), rr_ms), f"replay:{path.name}")
+    count = sum(1 for _ in _rows(path))
+    if count == 0:
+        raise ReplayError(path, None, "no RR intervals in it")
+
+    def samples() -> Iterator[HeartSample]:
+        return iter_notifications(iter_beat_times((rr, t) for _, rr, t in _rows(path)))
+
+    return ReplaySource(samples, f"replay:{path.name}")
 
 
 def read_rr_file(path: Path | str) -> tuple[list[float], list[float] | None]:
     """The intervals (ms) of an RR file, and its time column when it has one."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReplayError(path, None, f"cannot read it ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ReplayError(path, None, "not a text file of RR intervals") from None
-    lines = text.splitlines()
-    first = next(
-        (i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")),
-        None,
-    )
-    if first is None:
+    rr_ms: list[float] = []
+    times_s: list[float] = []
+    for _, rr, t_s in _rows(path):
+        rr_ms.append(rr)
+        if t_s is not None:
+            times_s.append(t_s)
+    if not rr_ms:
         raise ReplayError(path, None, "no RR intervals in it")
-    if _number(lines[first].strip()) is None:
-        return _read_csv(path, lines, first)
-    return _read_plain(path, lines), None
+    return rr_ms, (times_s if times_s else None)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        yield from text_lines(path)
+    except InputFileError as exc:
+        raise ReplayError(path, None, str(exc)) from None
+
+
+def _rows(path: Path) -> Iterator[tuple[int, float, float | None]]:
+    """(line number, RR ms, time s or None) for each interval in the file."""
+    lines = _lines(path)
+    for number, line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if _number(text) is None:
+            yield from _csv_rows(path, number, line, lines)
+        else:
+            yield number, _interval(path, number, text), None
+            yield from _plain_rows(path, lines)
+        return
 
 
 def _number(text: str) -> float | None:
@@ -112,70 +146,68 @@ def _number(text: str) -> float | None:
 def _interval(path: Path, line: int, text: str) -> float:
     value = _number(text.strip())
     if value is None:
-        raise ReplayError(path, line, f"expected an RR interval in ms, found {text.strip()!r}")
+        raise ReplayError(
+            path, line, f"expected an RR interval in ms, found {clip(text.strip())!r}"
+        )
     if not RR_MIN_MS <= value <= RR_MAX_MS:
         hint = " (seconds? this reader wants milliseconds)" if 0 < value < 5 else ""
         raise ReplayError(
             path,
             line,
-            f"{text.strip()} is not an RR interval in ms (expected {RR_MIN_MS:.0f}"
+            f"{clip(text.strip())} is not an RR interval in ms (expected {RR_MIN_MS:.0f}"
             f" to {RR_MAX_MS:.0f}){hint}",
         )
     return value
 
 
-def _read_plain(path: Path, lines: Sequence[str]) -> list[float]:
-    rr_ms = []
-    for number, line in enumerate(lines, start=1):
+def _plain_rows(
+    path: Path, lines: Iterator[tuple[int, str]]
+) -> Iterator[tuple[int, float, float | None]]:
+    for number, line in lines:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        rr_ms.append(_interval(path, number, text))
-    return rr_ms
+        yield number, _interval(path, number, text), None
 
 
-def _read_csv(
-    path: Path, lines: Sequence[str], first: int
-) -> tuple[list[float], list[float] | None]:
-    header_line = lines[first]
+def _csv_rows(
+    path: Path, first: int, header_line: str, lines: Iterator[tuple[int, str]]
+) -> Iterator[tuple[int, float, float | None]]:
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(header_line, ",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = csv.reader(io.StringIO("\n".join(lines[first:])), dialect)
-    header = [name.strip().lower() for name in next(rows)]
+    header = [name.strip().lower() for name in next(csv.reader([header_line], dialect))]
     if "rr_ms" not in header:
         raise ReplayError(
             path,
-            first + 1,
+            first,
             f"expected one RR interval (ms) a line, or a CSV header with an rr_ms column;"
-            f" found {lines[first].strip()[:60]!r}",
+            f" found {clip(header_line.strip())!r}",
         )
     rr_col = header.index("rr_ms")
     t_col = next((header.index(c) for c in TIME_COLUMNS if c in header), None)
-    rr_ms: list[float] = []
-    times_s: list[float] = []
-    for offset, row in enumerate(rows, start=1):
-        number = first + 1 + offset
-        if not row or not any(cell.strip() for cell in row):
+    last_t_s: float | None = None
+    for number, line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        if row[0].lstrip().startswith("#"):
+        row = next(csv.reader([line], dialect), [])
+        if not any(cell.strip() for cell in row):
             continue
         if len(row) <= max(rr_col, t_col or 0):
             raise ReplayError(path, number, f"expected {len(header)} columns, found {len(row)}")
-        rr_ms.append(_interval(path, number, row[rr_col]))
+        rr = _interval(path, number, row[rr_col])
+        t_s: float | None = None
         if t_col is not None:
             t_s = _number(row[t_col].strip())
             if t_s is None:
                 raise ReplayError(
-                    path, number, f"expected a time in seconds, found {row[t_col].strip()!r}"
+                    path, number, f"expected a time in seconds, found {clip(row[t_col].strip())!r}"
                 )
-            if times_s and t_s < times_s[-1]:
-                raise ReplayError(path, number, f"time {t_s} goes back (before {times_s[-1]})")
-            times_s.append(t_s)
-    if not rr_ms:
-        raise ReplayError(path, None, "no RR intervals in it")
-    return rr_ms, (times_s if t_col is not None else None)
+            if last_t_s is not None and t_s < last_t_s:
+                raise ReplayError(path, number, f"time {t_s} goes back (before {last_t_s})")
+            last_t_s = t_s
+        yield number, rr, t_s
 
 
 def beat_times(rr_ms: Sequence[float], times_s: Sequence[float] | None = None) -> list[float]:
@@ -184,22 +216,27 @@ def beat_times(rr_ms: Sequence[float], times_s: Sequence[float] | None = None) -
     With a time column, a stretch where the file's clock runs more than
     ``GAP_S`` ahead of the sum is a dropout: the sum jumps forward to match.
     """
-    out: list[float] = []
+    times: Iterable[float | None] = times_s if times_s is not None else [None] * len(rr_ms)
+    pairs = zip(rr_ms, times, strict=True)
+    return [t_s for t_s, _ in iter_beat_times(pairs)]
+
+
+def iter_beat_times(pairs: Iterable[tuple[float, float | None]]) -> Iterator[tuple[float, float]]:
+    """(RR ms, file time s or None) in, (beat end s, RR ms) out, one at a time."""
     total_s = 0.0
     shift_s = 0.0
     offset_s: float | None = None
-    for i, rr in enumerate(rr_ms):
+    for rr, file_t_s in pairs:
         total_s += rr / 1000.0
         t_s = total_s + shift_s
-        if times_s is not None:
+        if file_t_s is not None:
             if offset_s is None:
-                offset_s = t_s - times_s[0]
-            ahead_s = times_s[i] + offset_s - t_s
+                offset_s = t_s - file_t_s
+            ahead_s = file_t_s + offset_s - t_s
             if ahead_s > GAP_S:
                 shift_s += ahead_s
                 t_s += ahead_s
-        out.append(t_s)
-    return out
+        yield t_s, rr
 
 
 def pack_beats(
@@ -208,31 +245,33 @@ def pack_beats(
     """Group beats into notifications at ``every_s``, ``2 * every_s``...: each
     carries the beats that ended since the previous one, as a strap does. A
     notification with no new beat repeats the last heart rate."""
-    samples: list[HeartSample] = []
+    return list(iter_notifications(zip(beat_t_s, rr_ms, strict=True), every_s))
+
+
+def iter_notifications(
+    beats: Iterable[tuple[float, float]], every_s: float = NOTIFY_EVERY_S
+) -> Iterator[HeartSample]:
+    """``pack_beats`` one notification at a time, from (beat end s, RR ms) pairs."""
     hr_bpm: float | None = None
-    i = 0
-    n = len(rr_ms)
-    if n == 0:
-        return samples
+    rr: list[float] = []
+    times: list[float] = []
     note_s = every_s
-    while i < n:
-        if beat_t_s[i] - note_s > GAP_S:
-            # A dropout: no notifications until the strap is back.
-            note_s = math.ceil(beat_t_s[i] / every_s) * every_s
-        rr: list[float] = []
-        times: list[float] = []
-        while i < n and beat_t_s[i] <= note_s:
-            rr.append(rr_ms[i])
-            times.append(beat_t_s[i])
-            i += 1
-        if rr:
-            hr_bpm = float(round(60000.0 * len(rr) / sum(rr)))
-        if rr or hr_bpm is not None:
-            samples.append(
-                HeartSample(note_s, hr_bpm, tuple(rr), tuple(times), Contact.UNSUPPORTED)
-            )
-        note_s += every_s
-    return samples
+    for beat_t_s, rr_ms in beats:
+        while beat_t_s > note_s:
+            if rr:
+                hr_bpm = float(round(60000.0 * len(rr) / sum(rr)))
+            if rr or hr_bpm is not None:
+                yield HeartSample(note_s, hr_bpm, tuple(rr), tuple(times), Contact.UNSUPPORTED)
+            rr, times = [], []
+            note_s += every_s
+            if beat_t_s - note_s > GAP_S:
+                # A dropout: no notifications until the strap is back.
+                note_s = math.ceil(beat_t_s / every_s) * every_s
+        rr.append(rr_ms)
+        times.append(beat_t_s)
+    if rr:
+        hr_bpm = float(round(60000.0 * len(rr) / sum(rr)))
+        yield HeartSample(note_s, hr_bpm, tuple(rr), tuple(times), Contact.UNSUPPORTED)
 
 
 def rr_lines(rr_ms: Iterable[float]) -> str:

@@ -16,6 +16,7 @@ from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpen
 from biofeedback.store.files import (
     ENV_DB,
     default_db_path,
+    exporting,
     is_store_file,
     make_private_dir,
     open_private,
@@ -39,6 +40,7 @@ __all__ = [
     "StoreError",
     "StoreOpenError",
     "default_db_path",
+    "exporting",
     "is_store_file",
     "make_private_dir",
     "open_private",

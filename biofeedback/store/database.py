@@ -14,18 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import quote
 
 from biofeedback import __version__
 from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, event_from_dict
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
+from biofeedback.store.locks import is_recording
 from biofeedback.store.rows import SESSION_COLUMNS, RestingBaseline, SampleRows, session_from_row
 from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+QUICK_CHECK_S = 1.0
 
 
 class Store:
@@ -51,15 +54,22 @@ class Store:
                 ) from None
         elif self.path.is_dir():
             raise StoreOpenError(f"{self.path} is a folder, not a session store file")
-        else:
-            tighten(self.path)
+        # A store in a folder we cannot write (a read-only mount, a shared
+        # archive) can still be reviewed: SQLite could not make its -shm file.
+        self.read_only = not fresh and not (
+            os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
+        )
         try:
-            db = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            if self.read_only:
+                uri = f"file:{quote(str(self.path.absolute()))}?mode=ro&immutable=1"
+                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                db = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
         except sqlite3.Error as exc:
             raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
         try:
@@ -105,6 +115,12 @@ class Store:
         finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+        self._quick_check(db)
+        if self.read_only:
+            return
+        # Only once the file is known to be ours: a file refused as a store
+        # keeps the mode it had.
+        tighten(self.path)
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             log.warning("the session store %s could not switch to WAL", self.path)
         db.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
@@ -112,6 +128,29 @@ class Store:
         db.execute("PRAGMA secure_delete = ON")
         if schema.needs_migration(db):
             schema.migrate(db, self.path)
+
+    def _quick_check(self, db: sqlite3.Connection) -> None:
+        """Refuse a damaged store now, not after a session that could not be saved.
+
+        Bounded in time: a store too big to check in ``QUICK_CHECK_S`` is
+        opened unchecked (SQLite still reports damage on the pages it reads).
+        """
+        deadline = time.monotonic() + QUICK_CHECK_S
+        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            rows = db.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+            log.debug("the store %s is too big to check in %g s", self.path, QUICK_CHECK_S)
+            return
+        finally:
+            db.set_progress_handler(None, 0)
+        if rows and rows[0][0] != "ok":
+            raise StoreOpenError(
+                f"{self.path} is damaged ({' '.join(str(rows[0][0]).split())[:80]});"
+                " move it away and keep it for recovery, or choose another file with --db"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -264,6 +303,11 @@ class Store:
         if ref == "latest":
             raise StoreError("name the session to delete by its id (see `biofeedback history`)")
         key, session = self._find(ref)
+        if is_recording(self.path, session.session_id):
+            raise StoreError(
+                f"session {session.session_id} is still being recorded; end it first,"
+                " then delete it"
+            )
         with self._writing() as db:
             for table in ("samples", "estimates", "events", "sessions"):
                 column = "id" if table == "sessions" else "session"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,12 +79,70 @@ def open_private(path: Path, mode: str = "w", *, newline: str | None = None) -> 
     return os.fdopen(fd, mode, encoding="utf-8", newline=newline)
 
 
+@contextlib.contextmanager
+def exporting(path: Path, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """Write an export whole or not at all: a private temp file, fsync, rename.
+
+    A crash or a full disk leaves the old file (or none), never half of one.
+    The folder must exist: an export never creates folders on its own. A
+    target that is not a regular file (a pipe, ``/dev/stdout``) is written
+    in place, since it cannot be renamed over.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"cannot write {path}: it is a folder; name a file")
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot write {path}: there is no folder {path.parent}; create it first")
+    in_place = path.exists() and not path.is_file()
+    if not in_place and is_database(path):
+        # An export aimed at a store by mistake would replace every session in it.
+        raise StoreError(f"{path} is a database; choose another file to export to")
+    temp = path if in_place else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        flags = os.O_WRONLY | (os.O_TRUNC if in_place else os.O_CREAT | os.O_EXCL)
+        fd = os.open(temp, flags, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        mode = "wb" if binary else "w"
+        encoding = None if binary else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
+            yield fh
+            fh.flush()
+            if not in_place:
+                os.fsync(fh.fileno())
+        if not in_place:
+            os.replace(temp, path)
+            _fsync_dir(path.parent)
+    except OSError as exc:
+        if not in_place:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        if not in_place:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 # The first bytes of SQLite's write-ahead log (either byte order).
 _WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
 
 
 def is_database(path: Path) -> bool:
     """A database or its write-ahead log: ours or anyone's, never to be overwritten."""
+    if not path.is_file():  # reading a pipe to find out would consume (or block on) it
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)

@@ -14,12 +14,14 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from biofeedback.models import HeartSample, SessionEnded, SessionEvent, SessionInfo
 from biofeedback.store.database import Store
 from biofeedback.store.errors import StoreError
+from biofeedback.store.locks import RecordingLock
 from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
@@ -68,11 +70,28 @@ class RecorderSink:
         self.committed = asyncio.Event()
         # Set when a write fails (the items are kept and retried).
         self.write_failed = asyncio.Event()
+        self._watchers: list[Callable[[str | None], None]] = []
+        self._lock: RecordingLock | None = None
+
+    def watch_trouble(self, watcher: Callable[[str | None], None]) -> None:
+        """Call ``watcher`` with a line the moment writes fail, and None once they work again."""
+        self._watchers.append(watcher)
+
+    def _tell(self, trouble: str | None) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(trouble)
+            except Exception as exc:  # a watcher's bug must not stop the recording
+                log.warning("a recorder watcher failed: %s", exc)
 
     async def start(self, info: SessionInfo) -> None:
         loop = asyncio.get_running_loop()
         self._store = await loop.run_in_executor(self._executor, Store, self.path)
         self._writer = await loop.run_in_executor(self._executor, lambda: self._begin(info))
+        try:
+            self._lock = RecordingLock(self.path, info.session_id)
+        except OSError as exc:  # a folder that takes the store takes its lock file
+            log.info("no recording lock for %s: %s", info.session_id, exc)
         self._task = asyncio.create_task(self._write_loop(), name="recorder-writer")
 
     def _begin(self, info: SessionInfo) -> SessionWriter:
@@ -102,6 +121,8 @@ class RecorderSink:
                         await self._sync
                 # Closing checkpoints the log into the database, with fsync.
                 await loop.run_in_executor(self._executor, self._store.close)
+            if self._lock is not None:
+                self._lock.release()
             self._executor.shutdown(wait=False)
             self._sync_executor.shutdown(wait=False)
         if self._pending:
@@ -131,6 +152,11 @@ class RecorderSink:
                     # space back, and the record must not get a hole. Whatever is
                     # still unsaved at stop is reported there, once.
                     log.info("the recorder could not write, will retry: %s", exc)
+                    if self._error is None:
+                        self._tell(
+                            f"your session is not being saved right now ({exc});"
+                            " it is kept and saved as soon as the disk takes it"
+                        )
                     self._error = exc
                     self._pending[:0] = batch
                     self.write_failed.set()
@@ -141,6 +167,8 @@ class RecorderSink:
                     self._has_items.set()
                     self._urgent.set()
                     continue
+                if self._error is not None:
+                    self._tell(None)
                 self._error = None
                 self.items_written += len(batch)
                 self.commits += 1

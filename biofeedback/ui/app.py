@@ -9,6 +9,7 @@ CLI builds those sinks and hands them in with the plan.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -79,6 +80,9 @@ class BiofeedbackApp(App[None]):
         self.paired: StrapChosen | None = None
         # Why the app ended on its own (a source or a scan failed), for the CLI to report.
         self.error: BaseException | None = None
+        # Set by end_session(): the session was ended from outside (a signal).
+        self.ended_by: str | None = None
+        self._session_task: asyncio.Task[SessionResult] | None = None
 
     @property
     def reduced_motion(self) -> bool:
@@ -110,7 +114,10 @@ class BiofeedbackApp(App[None]):
             )
 
     async def _run_session(self, plan: SessionPlan, screen: SessionScreen) -> SessionResult:
-        return await plan.run(first=[DashboardSink(screen)])
+        self._session_task = asyncio.current_task()
+        dashboard = DashboardSink(screen)
+        # A recorder that cannot write is shown the moment it happens.
+        return await plan.run(first=[dashboard], trouble=dashboard.sink_trouble)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -123,6 +130,18 @@ class BiofeedbackApp(App[None]):
                 self.exit()
         elif event.state is WorkerState.ERROR:
             self.error = worker.error
+            self.exit()
+        elif event.state is WorkerState.CANCELLED and self.ended_by is not None:
+            self.exit()
+
+    def end_session(self, reason: str) -> None:
+        """End the session now and leave, recording ``reason`` (the terminal closed,
+        or the system asked the program to stop): saved as ended, not unfinished."""
+        self.ended_by = reason
+        task = self._session_task
+        if task is not None and not task.done():
+            task.cancel(reason)
+        else:
             self.exit()
 
     @on(LeaveWhenDone)

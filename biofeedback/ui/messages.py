@@ -83,3 +83,10 @@ class ReviewRequested(Message):
     """The person asked to review one past session (from the history)."""
 
     session_id: str
+
+
+@dataclass
+class SinkTroublePosted(Message):
+    """A sink (the recorder) stopped doing its job, or is back (``text`` None)."""
+
+    text: str | None

@@ -27,6 +27,7 @@ from biofeedback.ui.messages import (
     LeaveWhenDone,
     SamplePosted,
     SessionEventPosted,
+    SinkTroublePosted,
     SourceStatusPosted,
 )
 from biofeedback.ui.state import TREND_WINDOW_S, SessionState, TrendPoint, UiItem
@@ -95,6 +96,8 @@ class SessionScreen(Screen[None]):
         self.stop_requested = False
         self._logged = 0
         self._shown: dict[str, str] = {}
+        # A sink's trouble (the recorder cannot write), shown in the alert banner.
+        self.sink_trouble: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -144,6 +147,11 @@ class SessionScreen(Screen[None]):
     @on(SourceStatusPosted)
     def _on_status(self, message: SourceStatusPosted) -> None:
         self._take(message.status)
+
+    @on(SinkTroublePosted)
+    def _on_sink_trouble(self, message: SinkTroublePosted) -> None:
+        self.sink_trouble = message.text
+        self._refresh_alert()
 
     def _take(self, item: UiItem) -> None:
         before = (self.state.paused, self.state.ended is not None)
@@ -195,7 +203,10 @@ class SessionScreen(Screen[None]):
 
     def _refresh_alert(self) -> None:
         state = self.state
-        if state.signal_lost is not None and state.ended is None:
+        if self.sink_trouble is not None:
+            text = f"⚠ {self.sink_trouble[:1].upper()}{self.sink_trouble[1:]}."
+            kind = "-lost"
+        elif state.signal_lost is not None and state.ended is None:
             text = (
                 f"⚠ Strap signal lost: {state.signal_lost.reason}."
                 " Keep going gently; check the strap is snug and damp."

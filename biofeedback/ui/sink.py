@@ -13,6 +13,7 @@ from biofeedback.ui.messages import (
     EstimatePosted,
     SamplePosted,
     SessionEventPosted,
+    SinkTroublePosted,
     SourceStatusPosted,
 )
 from biofeedback.ui.state import Trend
@@ -44,6 +45,10 @@ class DashboardSink:
 
     async def handle_status(self, status: SourceStatus) -> None:
         self.target.post_message(SourceStatusPosted(status))
+
+    def sink_trouble(self, text: str | None) -> None:
+        """Another sink's trouble (see ``session.TroubleReporting``), shown as a banner."""
+        self.target.post_message(SinkTroublePosted(text))
 
     async def stop(self) -> None:
         return None

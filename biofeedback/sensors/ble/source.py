@@ -1,10 +1,9 @@
-"""Heart-rate straps over Bluetooth LE: scan, find, connect, stream, reconnect.
+"""The live strap: connect, stream 0x2A37 notifications, say when the signal goes, reconnect.
 
-The only module that imports bleak. Straps are recognised by the Heart Rate
-service (0x180D) they advertise, never by their name. ``BleSource`` is a live
-``HeartRateSource``: it stamps samples with the session clock, says when the
-signal is lost (link down, or connected but silent) and when it is back, and
-reconnects on its own with backoff until the session ends.
+``BleSource`` is a live ``HeartRateSource``: it stamps samples with the
+session clock, says when the signal is lost (link down, or connected but
+silent) and when it is back, and reconnects on its own with backoff until
+the session ends.
 """
 
 from __future__ import annotations
@@ -13,18 +12,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
     BleakGATTProtocolError,
@@ -36,222 +31,29 @@ from bleak_retry_connector import (
 )
 
 from biofeedback.models import HeartSample, SourceStatus
-from biofeedback.sensors import SourceError, SourceItem
+from biofeedback.sensors import SourceItem
+from biofeedback.sensors.ble.scan import (
+    BATTERY_LEVEL,
+    BODY_SENSOR_LOCATION,
+    BODY_SENSOR_LOCATIONS,
+    CONNECT_TIMEOUT_S,
+    FIND_TIMEOUT_S,
+    HR_MEASUREMENT,
+    HR_SERVICE,
+    BleError,
+    NotAHeartRateStrapError,
+    StrapConnectionError,
+    bluetooth_errors,
+    find_device,
+    is_address,
+    not_hr_message,
+)
 from biofeedback.sensors.hrm import MalformedMeasurementError, beat_times, decode
 
 log = logging.getLogger(__name__)
 
-
-def _uuid16(short: int) -> str:
-    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
-
-
-HR_SERVICE = _uuid16(0x180D)
-HR_MEASUREMENT = _uuid16(0x2A37)
-BODY_SENSOR_LOCATION = _uuid16(0x2A38)
-BATTERY_LEVEL = _uuid16(0x2A19)
-
-BODY_SENSOR_LOCATIONS = ("other", "chest", "wrist", "finger", "hand", "ear lobe", "foot")
-
 WATCHDOG_S = 5.0
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-CONNECT_TIMEOUT_S = 15.0
-FIND_TIMEOUT_S = 10.0
-BATTERY_READ_TIMEOUT_S = 5.0
-
-
-class BleError(SourceError):
-    """A Bluetooth problem the user can act on."""
-
-
-class BluetoothUnavailableError(BleError):
-    """No adapter, Bluetooth off, or no BlueZ / D-Bus to talk to."""
-
-
-class StrapNotFoundError(BleError):
-    """No device with the given address or name answered a scan."""
-
-
-class NotAHeartRateStrapError(BleError):
-    """The device exists but serves no Heart Rate service."""
-
-
-class StrapConnectionError(BleError):
-    """The strap was found but the connection could not be made."""
-
-
-@dataclass(frozen=True, slots=True)
-class FoundStrap:
-    """A device seen by a scan (``address`` goes to debug logs only)."""
-
-    address: str
-    name: str | None
-    rssi_dbm: int | None
-    battery_pct: int | None = None
-    heart_rate: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# --------------------------------------------------------------------------
-# Errors from bleak and D-Bus, as one line a user can act on
-
-
-_NO_BLUEZ_ERRORS = (
-    "org.freedesktop.DBus.Error.ServiceUnknown",
-    "org.freedesktop.DBus.Error.NameHasNoOwner",
-)
-
-
-@contextlib.contextmanager
-def bluetooth_errors() -> Iterator[None]:
-    """Turn "no Bluetooth here" failures into BluetoothUnavailableError."""
-    try:
-        yield
-    except BleakBluetoothNotAvailableError as exc:
-        raise BluetoothUnavailableError(
-            f"Bluetooth is not available ({exc.args[0] if exc.args else exc}); turn it on,"
-            " or try the simulator: biofeedback run --sim"
-        ) from None
-    except BleakDBusError as exc:
-        if exc.dbus_error in _NO_BLUEZ_ERRORS:
-            raise BluetoothUnavailableError(
-                "the Bluetooth service (bluetoothd) is not running; start it,"
-                " or try the simulator: biofeedback run --sim"
-            ) from None
-        raise
-    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
-        raise BluetoothUnavailableError(
-            f"cannot reach the system D-Bus to talk to Bluetooth ({exc.strerror or exc});"
-            " or try the simulator: biofeedback run --sim"
-        ) from None
-
-
-# --------------------------------------------------------------------------
-# Scanning and finding
-
-
-def _is_address(text: str) -> bool:
-    parts = text.split(":")
-    return len(parts) == 6 and all(
-        len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts
-    )
-
-
-def _advertises_hr(adv: AdvertisementData) -> bool:
-    return HR_SERVICE in {u.lower() for u in adv.service_uuids}
-
-
-async def scan(timeout_s: float = 5.0, *, read_battery: bool = True) -> list[FoundStrap]:
-    """Straps advertising the Heart Rate service, strongest signal first."""
-    seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
-
-    def found(device: BLEDevice, adv: AdvertisementData) -> None:
-        if _advertises_hr(adv):
-            seen[device.address] = (device, adv)
-
-    with bluetooth_errors():
-        async with BleakScanner(found, service_uuids=[HR_SERVICE]):
-            await asyncio.sleep(timeout_s)
-        straps = [
-            FoundStrap(device.address, device.name, adv.rssi) for device, adv in seen.values()
-        ]
-        if read_battery and straps:
-            levels = await asyncio.gather(*(_read_battery(device) for device, _ in seen.values()))
-            straps = [
-                FoundStrap(s.address, s.name, s.rssi_dbm, level)
-                for s, level in zip(straps, levels, strict=True)
-            ]
-    return sorted(straps, key=lambda s: -(s.rssi_dbm if s.rssi_dbm is not None else -999))
-
-
-async def _read_battery(device: BLEDevice) -> int | None:
-    """The battery level, if the strap lets us connect and read it quickly."""
-    if _connected_elsewhere(device):
-        # BlueZ shares one link per device: our disconnect would cut the
-        # session that holds it.
-        return None
-    try:
-        async with asyncio.timeout(BATTERY_READ_TIMEOUT_S):
-            async with BleakClient(device, timeout=BATTERY_READ_TIMEOUT_S) as client:
-                char = client.services.get_characteristic(BATTERY_LEVEL)
-                if char is None:
-                    return None
-                data = await client.read_gatt_char(char)
-                return int(data[0]) if data else None
-    except (BleakError, TimeoutError, EOFError, OSError) as exc:
-        log.debug("battery of %s not readable: %s", device.address, exc)
-        return None
-
-
-def _connected_elsewhere(device: BLEDevice) -> bool:
-    details = device.details if isinstance(device.details, dict) else {}
-    props = details.get("props") or {}
-    return bool(props.get("Connected"))
-
-
-async def find_device(
-    device: str, timeout_s: float = FIND_TIMEOUT_S
-) -> tuple[BLEDevice, AdvertisementData]:
-    """Scan until a device whose address or name is ``device`` shows up."""
-    by_address = _is_address(device)
-    wanted = device.upper() if by_address else device.casefold()
-    hit: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
-        asyncio.get_running_loop().create_future()
-    )
-
-    def seen(found: BLEDevice, adv: AdvertisementData) -> None:
-        key = found.address.upper() if by_address else (found.name or "").casefold()
-        if key == wanted and not hit.done():
-            hit.set_result((found, adv))
-
-    with bluetooth_errors():
-        async with BleakScanner(seen):
-            try:
-                return await asyncio.wait_for(hit, timeout_s)
-            except TimeoutError:
-                raise StrapNotFoundError(
-                    f"no strap {device!r} answered within {timeout_s:g} s; is it on and worn"
-                    " (straps sleep without skin contact)? List straps with: biofeedback scan"
-                ) from None
-
-
-async def resolve(device: str, timeout_s: float = FIND_TIMEOUT_S) -> FoundStrap:
-    """Find ``device`` and make sure it is a heart-rate strap."""
-    found, adv = await find_device(device, timeout_s)
-    if not _advertises_hr(adv):
-        with bluetooth_errors():
-            await _check_serves_hr(found, device)
-    return FoundStrap(found.address, found.name, adv.rssi)
-
-
-async def _check_serves_hr(found: BLEDevice, label: str) -> None:
-    if _connected_elsewhere(found):
-        raise StrapConnectionError(
-            f"{label!r} is in use by another program; end that session and try again"
-        )
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            async with BleakClient(found, timeout=CONNECT_TIMEOUT_S) as client:
-                has_hr = client.services.get_service(HR_SERVICE) is not None
-    except (BleakError, TimeoutError, EOFError, OSError) as exc:
-        raise StrapConnectionError(
-            f"found {label!r} but could not connect to it ({exc}); move it closer and try again"
-        ) from None
-    if not has_hr:
-        raise NotAHeartRateStrapError(_not_hr_message(label))
-
-
-def _not_hr_message(label: str) -> str:
-    return (
-        f"{label!r} is no heart-rate strap (it serves no Heart Rate service 0x180D);"
-        " list straps with: biofeedback scan"
-    )
-
-
-# --------------------------------------------------------------------------
-# The live source
 
 
 async def _optional_read(client: BleakClient, char: BleakGATTCharacteristic) -> bytearray | None:
@@ -291,7 +93,7 @@ class BleSource:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.device = device
-        name = name or (None if _is_address(device) else device)
+        name = name or (None if is_address(device) else device)
         self.description = f"ble:{name}" if name else "ble:strap"
         self._start_mono = time.monotonic()
         self._now = clock_now or self._since_start
@@ -386,7 +188,7 @@ class BleSource:
         services = client.services
         hrm = services.get_characteristic(HR_MEASUREMENT)
         if services.get_service(HR_SERVICE) is None or hrm is None:
-            raise NotAHeartRateStrapError(_not_hr_message(self.device))
+            raise NotAHeartRateStrapError(not_hr_message(self.device))
         # Location and battery are nice to have: a strap that refuses them
         # still streams heart data.
         location = services.get_characteristic(BODY_SENSOR_LOCATION)
@@ -470,7 +272,10 @@ class BleSource:
             return "heart data is back"
         away_s = time.monotonic() - self._lost_link_mono
         self._lost_link_mono = None
-        return f"strap reconnected after {away_s:.1f} s"
+        # The session says how long the signal was gone; the link's own time
+        # (shorter by the watchdog) would only contradict it.
+        log.debug("strap link back after %.1f s", away_s)
+        return "strap reconnected"
 
     def _lose(self, reason: str) -> None:
         if self._signal_ok:

@@ -1,0 +1,135 @@
+"""Reading files a person hands us, with a size cap and without surprises.
+
+Every input file (a protocol, a scenario, the config, an RR file to replay)
+goes through here, so ``/dev/zero``, a folder, a 2 GB file or a TOML nested a
+thousand deep is one clear line instead of an exhausted memory or a traceback.
+Errors carry no path: callers add the file and raise their own error class.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from biofeedback import BiofeedbackError
+
+# A protocol, a scenario or the config file is a few kB; 1 MiB is generous.
+TOML_MAX_BYTES = 1 << 20
+# A day of beats written one a line is ~1 MB; a week of CSV with times ~30 MB.
+RR_FILE_MAX_BYTES = 256 << 20
+# No RR line, plain or CSV, needs more than this.
+LINE_MAX_CHARS = 4096
+
+
+class InputFileError(BiofeedbackError):
+    """An input file that cannot be read as asked (the message has no path)."""
+
+
+class InputMissingError(InputFileError):
+    """There is no file by that name."""
+
+
+def _size_text(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.0f} MB" if n_bytes >= 1 << 20 else f"{n_bytes} bytes"
+
+
+def open_bounded(path: Path, limit_bytes: int) -> IO[bytes]:
+    """Open ``path`` for reading when it is a file (or a pipe) of at most ``limit_bytes``."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - handed to the caller
+    except FileNotFoundError:
+        raise InputMissingError("cannot read it (no such file)") from None
+    except IsADirectoryError:
+        raise InputFileError("is a folder, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fh.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise InputFileError("is a folder, not a file")
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+            # /dev/zero, /dev/urandom, a disk: endless or not ours to read.
+            raise InputFileError("is a device, not a file")
+        if info.st_size > limit_bytes:
+            raise InputFileError(
+                f"is {_size_text(info.st_size)}; at most {_size_text(limit_bytes)} is read"
+            )
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def read_bounded(path: Path, limit_bytes: int) -> bytes:
+    """The whole of a small file; refused when it is bigger than ``limit_bytes``."""
+    with open_bounded(path, limit_bytes) as fh:
+        try:
+            data = fh.read(limit_bytes + 1)
+        except OSError as exc:
+            raise InputFileError(f"cannot read it ({exc.strerror or exc})") from None
+    if len(data) > limit_bytes:
+        raise InputFileError(f"is bigger than {_size_text(limit_bytes)}; that is not read")
+    return data
+
+
+def read_text(path: Path, limit_bytes: int = TOML_MAX_BYTES) -> str:
+    """A small UTF-8 text file."""
+    try:
+        return read_bounded(path, limit_bytes).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError("is not UTF-8 text") from None
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """TOML to a dict; InputFileError for bad TOML or nesting past the parser's stack."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(f"not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputFileError("not valid TOML here (nested too deeply)") from None
+
+
+def read_toml(path: Path, limit_bytes: int = TOML_MAX_BYTES) -> dict[str, Any]:
+    return parse_toml(read_text(path, limit_bytes))
+
+
+def text_lines(
+    path: Path, limit_bytes: int = RR_FILE_MAX_BYTES, line_max: int = LINE_MAX_CHARS
+) -> Iterator[tuple[int, str]]:
+    """A big text file one numbered line at a time, in constant memory.
+
+    A line longer than ``line_max`` (a one-line 50 MB file, binary junk) ends
+    the read with an error naming its number, without holding it whole.
+    """
+    with open_bounded(path, limit_bytes) as raw:
+        total = 0
+        number = 0
+        while True:
+            try:
+                chunk = raw.readline(line_max + 3)
+            except OSError as exc:
+                raise InputFileError(f"cannot read it ({exc.strerror or exc})") from None
+            if not chunk:
+                return
+            number += 1
+            total += len(chunk)
+            if total > limit_bytes:
+                raise InputFileError(f"is bigger than {_size_text(limit_bytes)}; that is not read")
+            content = chunk.rstrip(b"\r\n")
+            if len(content) > line_max:
+                raise InputFileError(f"line {number} is longer than {line_max} characters")
+            try:
+                text = content.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputFileError(f"line {number} is not UTF-8 text") from None
+            yield number, text
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """``text`` cut for a one-line message (a bad line can be 200 kB)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
