@@ -15,6 +15,7 @@ from biofeedback import config
 from biofeedback.pacing.personalise import (
     DEFAULT_ROUTINE,
     PersonalPlan,
+    audio_mode_for,
     personalise,
     routine_name_for,
 )
@@ -237,10 +238,19 @@ def run_plan(args: argparse.Namespace) -> PersonalPlan:
     )
 
 
+def audio_mode(args: argparse.Namespace) -> str | None:
+    """The sound mode for `run`: ``--audio`` when given, else "on" when the profile
+    says eyes closed (the guidance must be heard), else None (``[audio]`` decides).
+    For ``run --audio``'s wiring: ``mode=setup_cli.audio_mode(args)``."""
+    eyes = None if args.no_profile else load_profile().eyes
+    return audio_mode_for(eyes, getattr(args, "audio", None))
+
+
 __all__ = [
     "DEFAULT_ROUTINE",
     "add_run_flags",
     "add_setup_parser",
+    "audio_mode",
     "cmd_setup",
     "load_profile",
     "run_plan",

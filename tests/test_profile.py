@@ -22,7 +22,7 @@ from biofeedback.pacing.personalise import (
 from biofeedback.pacing.planner import CLOSING_BREATH, CLOSING_SCAN, SETTLE
 from biofeedback.pacing.profile import Profile, ProfileError, profile_from_table
 from biofeedback.pacing.protocols import MAX_TENSE_S, load_protocol, parse_protocol
-from biofeedback.setup_cli import load_profile, save_profile, session_plan
+from biofeedback.setup_cli import audio_mode, load_profile, save_profile, session_plan
 
 FULL_PROFILE = Profile(
     position="lying",
@@ -188,6 +188,16 @@ def test_eyes_closed_turns_sound_on_unless_a_flag_says_otherwise() -> None:
     assert audio_mode_for("closed", "off") == "off"
     assert audio_mode_for("open", None) is None
     assert audio_mode_for(None, "tones") == "tones"
+
+
+def test_run_picks_sound_from_the_profile_eyes() -> None:
+    from biofeedback.cli import build_parser
+
+    run = build_parser().parse_args(["run", "--sim"])
+    assert audio_mode(run) is None
+    save_profile(Profile(eyes="closed"))
+    assert audio_mode(run) == "on"
+    assert audio_mode(build_parser().parse_args(["run", "--sim", "--no-profile"])) is None
 
 
 def test_the_controller_records_the_plan_first_and_runs_the_adapted_routine() -> None:
