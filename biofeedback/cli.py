@@ -17,11 +17,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from biofeedback import BiofeedbackError, __version__, setup_cli
+from biofeedback import BiofeedbackError, __version__, practice_cli, setup_cli
 
 if TYPE_CHECKING:
     from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
+    from biofeedback.practice.ratings import Ratings
     from biofeedback.review import History
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -77,6 +78,12 @@ def _positive_seconds(value: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("expected a positive number of seconds")
     return seconds
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
     run.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
     run.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    practice_cli.add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
     review = sub.add_parser(
@@ -199,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help="past sessions and trends")
     history.add_argument("--json", action="store_true")
+    history.add_argument(
+        "--last",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="patterns over the latest N sessions (default 10)",
+    )
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     history.set_defaults(handler=_cmd_history)
 
@@ -215,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocols = sub.add_parser("protocols", help="list the guided routines")
     protocols.add_argument("--json", action="store_true")
     protocols.set_defaults(handler=_cmd_protocols)
+    practice_cli.add_commands(sub, start_run=_start_run)
 
     monitor = sub.add_parser("monitor", help="watch every runner on an MQTT broker")
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]")
@@ -285,7 +301,7 @@ def plan_session(
     from biofeedback.console import ConsoleSink
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.controller import PacingController
+    from biofeedback.practice.noted import NotedController
     from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
@@ -304,12 +320,15 @@ def plan_session(
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
-    controller = PacingController(
+        # Gentler after a session of this routine that left the body more wired.
+        protocol, adaptation = practice_cli.adapt_routine(store, protocol, virtual=source.virtual)
+    controller = NotedController(
         protocol,
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=personal.imagery,
         plan=personal if personal.notes else None,
+        notes=[adaptation.reason],
     )
     # The recorder first: it hears every item before anything is shown.
     chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
@@ -322,6 +341,7 @@ def plan_session(
         protocol=protocol.name,
         source=source.description,
         started_at_unix_s=time.time(),
+        extra={"adaptation": adaptation.to_dict()},
     )
     return SessionPlan(
         source,
@@ -336,11 +356,20 @@ def plan_session(
 
 
 async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
-    from biofeedback.store import RecorderSink
+    import json
 
+    from biofeedback.store import RecorderSink, resolve_db_path
+
+    ratings = practice_cli.ratings_from_args(args)
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
     plan = plan_session(args, dashboard=dashboard)
+    if "before" not in ratings.asked:
+        ratings.before = (
+            await practice_cli.ask_in_form("before")
+            if dashboard
+            else practice_cli.prompt_ratings("before")
+        )
     if dashboard:
         result = await _run_dashboard(plan, ended_by)
         if result is None:
@@ -355,6 +384,17 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
             f" data (first: {result.first_rejection})",
             file=sys.stderr,
         )
+    if "after" not in ratings.asked:
+        ratings.after = (
+            await practice_cli.ask_in_form("after")
+            if dashboard
+            else practice_cli.prompt_ratings("after")
+        )
+    if ratings.before is not None or ratings.after is not None:
+        session_id = plan.info.session_id
+        practice_cli.save_run_ratings(resolve_db_path(args.db), session_id, ratings)
+        if args.json:
+            print(json.dumps(ratings.to_event(session_id, result.duration_s)), flush=True)
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
@@ -366,6 +406,12 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
+
+
+def _start_run(protocol: str, db: str | None) -> int:
+    """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
+    argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
+    return _cmd_run(build_parser().parse_args(argv))
 
 
 # How each signal ends a session, as recorded.
@@ -586,15 +632,19 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import json
+
     from biofeedback import review
+    from biofeedback.review.practice import format_session_ratings, session_ratings
 
     targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
     _check_export_targets(args)
     with _existing_store(args) as store:
         recording = store.load(args.session)
+        before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
     if not args.json and not any(targets) and _on_terminal():
-        return _show_records(args, review=_review_view(recording))
+        return _show_records(args, review=_review_view(recording, (before, after)))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
@@ -613,7 +663,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
                 review.write_rr(recording, fh, corrected=corrected)
             written.append(target)
     if "-" not in targets:
-        print(review.summary_json(summary) if args.json else review.format_summary(summary))
+        if args.json:
+            data = {**summary.to_dict(), "ratings": session_ratings(summary, before, after)}
+            print(json.dumps(data, indent=2))
+        else:
+            print(review.format_summary(summary))
+            print(format_session_ratings(summary, before, after))
     for target in written:
         shown = "standard output" if target == "-" else target
         print(f"biofeedback review: wrote {shown}", file=sys.stderr)
@@ -666,25 +721,40 @@ def _cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.review.practice import format_practice_history
     from biofeedback.store import resolve_db_path
 
+    practice = None
     if resolve_db_path(args.db).exists():
         with _existing_store(args) as store:
             sessions = store.sessions()
+            practice = practice_cli.practice_history(store, args.last)
     else:
         sessions = []
     history = review.build_history(sessions)
     if not args.json and _on_terminal():
         return _show_records(args, history=history)
-    print(json.dumps(history.to_dict(), indent=2) if args.json else review.format_history(history))
+    if args.json:
+        data = history.to_dict()
+        data["practice"] = None if practice is None else practice.to_dict()
+        print(json.dumps(data, indent=2))
+    else:
+        print(review.format_history(history))
+        if practice is not None:
+            print(format_practice_history(practice))
     return EXIT_OK
 
 
-def _review_view(recording: Recording) -> ReviewView:
+def _review_view(
+    recording: Recording, ratings: tuple[Ratings | None, Ratings | None] = (None, None)
+) -> ReviewView:
     from biofeedback import review
+    from biofeedback.review.practice import format_session_ratings
     from biofeedback.ui.records import ReviewView
 
-    return ReviewView(recording, review.format_summary(review.summarize(recording)))
+    summary = review.summarize(recording)
+    text = review.format_summary(summary) + "\n" + format_session_ratings(summary, *ratings)
+    return ReviewView(recording, text)
 
 
 def _show_records(
@@ -695,7 +765,9 @@ def _show_records(
 
     def open_review(session_id: str) -> ReviewView:
         with _existing_store(args) as store:
-            return _review_view(store.load(session_id))
+            return _review_view(
+                store.load(session_id), practice_cli.review_ratings(store, session_id)
+            )
 
     app = create_app(
         settings=_dashboard_settings(), review=review, history=history, open_review=open_review

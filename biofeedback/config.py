@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,16 +94,37 @@ def load(path: Path | None = None) -> Settings:
     return _settings_from(data, path)
 
 
-def save(settings: Settings, path: Path | None = None) -> Path:
+def load_table(name: str, path: Path | None = None) -> dict[str, Any] | None:
+    """One top-level table of the file as parsed (e.g. ``[plan]``), None when absent."""
+    path = path or config_path()
+    data = read_toml(path)
+    if data is None:
+        return None
+    table = data.get(name)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name} must be a table ([{name}])")
+    return table
+
+
+def save_table(name: str, table: dict[str, Any], path: Path | None = None) -> Path:
+    """Write one top-level table (e.g. ``[plan]``), keeping every other setting."""
+    return save(load(path), path, tables={name: table})
+
+
+def save(
+    settings: Settings, path: Path | None = None, *, tables: dict[str, Any] | None = None
+) -> Path:
     """Write ``settings``, keeping every table of the file this module does not own.
 
     The file also holds other settings (``[mqtt]``, credentials included):
-    pairing a strap must never drop them.
+    pairing a strap must never drop them. ``tables`` replaces whole top-level
+    tables (plain tables of scalars and lists).
     """
     path = path or config_path()
     existing = read_toml(path) or {}
     for owned in ("device", "dashboard"):
         existing.pop(owned, None)
+    existing.update(tables or {})
     try:
         _ensure_private_dir(path.parent)
         _write_private(path, _to_toml(settings) + _dump_tables(existing))
@@ -118,27 +138,6 @@ def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
     return save(dataclasses.replace(load(path), device=device), path)
 
 
-def read_table(name: str, path: Path | None = None) -> Any:
-    """One top-level table of the file as parsed (None when absent), for a module
-    that gives the table its meaning (e.g. ``[profile]``: ``pacing/profile.py``)."""
-    return (read_toml(path or config_path()) or {}).get(name)
-
-
-def write_table(name: str, table: Mapping[str, Any] | None, path: Path | None = None) -> Path:
-    """Replace (or with None, remove) one top-level table, keeping every other one."""
-    path = path or config_path()
-    existing = read_toml(path) or {}
-    existing.pop(name, None)
-    if table:
-        existing[name] = dict(table)
-    try:
-        _ensure_private_dir(path.parent)
-        _write_private(path, "# Written by biofeedback; safe to edit.\n" + _dump_tables(existing))
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
-
-
 def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
     """TOML for plain tables of scalars and lists (all our config file holds)."""
     scalars = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
@@ -147,17 +146,11 @@ def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
     if prefix and scalars:
         out.append(f"\n[{prefix}]")
     for key, value in scalars:
-        out.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        out.append(f"{json.dumps(key)} = {_toml_value(value)}")
     text = "\n".join(out) + ("\n" if out else "")
     for key, value in tables:
-        text += _dump_tables(value, f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key))
+        text += _dump_tables(value, f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key))
     return text
-
-
-def _toml_key(key: str) -> str:
-    """A bare key when TOML allows one (easier to read and edit), else a quoted one."""
-    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
-    return key if bare else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:

@@ -38,13 +38,13 @@ NONE = "none"
 def load_profile(path: Path | None = None) -> Profile:
     """The stored profile; an empty one when there is none yet."""
     path = path or config.config_path()
-    table = config.read_table(TABLE, path)
+    table = config.load_table(TABLE, path)
     return Profile() if table is None else profile_from_table(table, str(path))
 
 
 def save_profile(profile: Profile, path: Path | None = None) -> Path:
     """Store ``profile`` as the ``[profile]`` table (an empty one removes it)."""
-    return config.write_table(TABLE, profile.to_table() or None, path)
+    return config.save_table(TABLE, profile.to_table(), path)
 
 
 # --------------------------------------------------------------------------

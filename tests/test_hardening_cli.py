@@ -410,7 +410,18 @@ def test_closing_the_terminal_ends_a_dashboard_session_cleanly(tmp_path: Path) -
     db = tmp_path / "s.db"
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback", "run", "--sim", "--speed", "20", "--db", str(db)],
+        [
+            sys.executable,
+            "-m",
+            "biofeedback",
+            "run",
+            "--sim",
+            "--speed",
+            "20",
+            "--no-ratings",
+            "--db",
+            str(db),
+        ],
         stdin=child,
         stdout=child,
         stderr=child,

@@ -7,7 +7,7 @@ from tests.support.cli import run_cli, run_on_terminal
 
 def test_run_on_a_terminal_opens_the_dashboard_and_closes_with_q() -> None:
     out = run_on_terminal(
-        ["run", "--sim", "--speed", "max", "--duration", "30"],
+        ["run", "--sim", "--speed", "max", "--duration", "30", "--no-ratings"],
         until=b"Press q to close",
         then=b"q",
     )

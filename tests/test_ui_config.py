@@ -47,7 +47,7 @@ def test_a_wrong_dashboard_table_is_one_clear_error(text: str) -> None:
 def test_the_dashboard_uses_the_keys_from_the_config() -> None:
     write_config('[dashboard.keys]\n"session.close" = "x"\n')
     out = run_on_terminal(
-        ["run", "--sim", "--speed", "max", "--duration", "10"],
+        ["run", "--sim", "--speed", "max", "--duration", "10", "--no-ratings"],
         until=b"Press x to close",
         then=b"x",
     )

@@ -78,7 +78,7 @@ async def test_history_lists_sessions_and_enter_reviews_one() -> None:
 
 def test_review_and_history_open_on_a_terminal() -> None:
     run = run_on_terminal(
-        ["run", "--sim", "--headless", "--speed", "max", "--duration", "120"],
+        ["run", "--sim", "--headless", "--speed", "max", "--duration", "120", "--no-ratings"],
         until=b"session_ended",
         then=b"",
     )

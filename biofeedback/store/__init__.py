@@ -8,7 +8,8 @@ readable and is reported as unfinished.
 
 Where things live: ``files`` (paths, private modes), ``schema`` (identity,
 version, migrations: add a table there), ``database`` (the open store and its
-queries), ``writer`` and ``rows`` (rows in and out), ``recorder`` (the sink).
+queries), ``practice`` (ratings, sessions as outcomes), ``writer`` and
+``rows`` (rows in and out), ``recorder`` (the sink).
 """
 
 from biofeedback.store.database import BUSY_TIMEOUT_MS, Store
@@ -22,6 +23,7 @@ from biofeedback.store.files import (
     open_private,
     resolve_db_path,
 )
+from biofeedback.store.practice import load_ratings, outcomes, save_ratings
 from biofeedback.store.recorder import COMMIT_EVERY_S, RecorderSink
 from biofeedback.store.rows import RestingBaseline
 from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -42,7 +44,10 @@ __all__ = [
     "default_db_path",
     "exporting",
     "is_store_file",
+    "load_ratings",
     "make_private_dir",
     "open_private",
+    "outcomes",
     "resolve_db_path",
+    "save_ratings",
 ]

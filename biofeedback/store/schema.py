@@ -83,11 +83,26 @@ def _schema_v1(db: sqlite3.Connection) -> None:
     )
 
 
-# MIGRATIONS[n] takes a store from schema version n to n + 1.
+# Self-ratings before and after a session (0-10; NULL is a scale left out).
+def _ratings_v2(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE ratings (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            phase TEXT NOT NULL CHECK (phase IN ('before', 'after')),
+            tension INTEGER CHECK (tension BETWEEN 0 AND 10),
+            pain INTEGER CHECK (pain BETWEEN 0 AND 10),
+            anxiety INTEGER CHECK (anxiety BETWEEN 0 AND 10),
+            rated_at_unix_s REAL NOT NULL,
+            PRIMARY KEY (session, phase)
+        ) WITHOUT ROWID
+        """,
+    )
 
 
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_schema_v1,)
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_schema_v1, _ratings_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

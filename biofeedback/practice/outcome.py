@@ -1,0 +1,36 @@
+"""What one past session left behind, as much as the practice decisions need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from biofeedback.models import Zone
+from biofeedback.practice.ratings import Ratings
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOutcome:
+    """One recorded session, reduced for cross-session decisions.
+
+    ``final_hr_bpm`` is the median heart rate of the final two minutes (as
+    review measures it); ``lowest_zone`` the most guarded zone the session
+    reached (red when it stepped down to passive rest).
+    """
+
+    session_id: str
+    protocol: str
+    started_at_unix_s: float
+    virtual: bool
+    finished: bool
+    length_s: float
+    baseline_hr_bpm: float | None = None
+    final_hr_bpm: float | None = None
+    lowest_zone: Zone | None = None
+    before: Ratings | None = None
+    after: Ratings | None = None
+
+    @property
+    def hr_change_bpm(self) -> float | None:
+        if self.baseline_hr_bpm is None or self.final_hr_bpm is None:
+            return None
+        return self.final_hr_bpm - self.baseline_hr_bpm

@@ -1,0 +1,347 @@
+"""The command line of personal practice: ratings around ``run``, ``today`` and ``plan``.
+
+Part of the CLI layer (``cli.py`` calls in here); kept apart so the practice
+commands and the run hooks stay small and in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from biofeedback.practice.ratings import Phase, RatingError, Ratings, parse_ratings, ratings_dict
+
+if TYPE_CHECKING:
+    from biofeedback.pacing.protocols import Routine
+    from biofeedback.practice.adapt import Adaptation
+    from biofeedback.practice.plan import Plan
+    from biofeedback.review.practice import PracticeHistory
+    from biofeedback.store import Store
+
+# How far back cross-session decisions look.
+HISTORY_SESSIONS = 30
+
+PROMPTS: dict[Phase, str] = {
+    "before": "Before you start: how tense, how much pain, how anxious, 0-10?",
+    "after": "How do you feel now: tension, pain, anxiety, 0-10?",
+}
+
+
+@dataclass
+class RunRatings:
+    """The ratings of one ``run``: from flags, a prompt or the dashboard form."""
+
+    before: Ratings | None = None
+    after: Ratings | None = None
+    asked: set[str] = field(default_factory=set)
+
+    def to_event(self, session_id: str, t_s: float) -> dict[str, Any]:
+        return {
+            "t": round(t_s, 3),
+            "type": "ratings",
+            "session_id": session_id,
+            **ratings_dict(self.before, self.after),
+        }
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--no-ratings",
+        action="store_true",
+        help="do not ask for ratings before and after this session",
+    )
+    for phase in ("before", "after"):
+        run.add_argument(
+            f"--rate-{phase}",
+            metavar="T,P,A",
+            help=f"tension, pain and anxiety {phase} the session, 0-10 each;"
+            " blanks skip one (e.g. 5,,3)",
+        )
+
+
+def ratings_from_args(args: argparse.Namespace) -> RunRatings:
+    """Flags parsed up front, so a typo stops the run before it starts."""
+    ratings = RunRatings()
+    if args.no_ratings:
+        if args.rate_before is not None or args.rate_after is not None:
+            raise RatingError("--no-ratings and --rate-before/--rate-after exclude each other")
+        ratings.asked = {"before", "after"}
+    for phase in ("before", "after"):
+        text = getattr(args, f"rate_{phase}", None)
+        if text is not None:
+            setattr(ratings, phase, parse_ratings(text, what=f"--rate-{phase}"))
+            ratings.asked.add(phase)
+    return ratings
+
+
+def prompt_ratings(phase: Phase) -> Ratings | None:
+    """Ask on the terminal; enter skips.
+
+    Never asks when stdin is not a terminal (a script or a pipe), nor when the
+    question could not be seen (stderr redirected).
+    """
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    print(f"{PROMPTS[phase]} (e.g. 5,2,4; enter to skip)", file=sys.stderr)
+    while True:
+        print("> ", end="", file=sys.stderr, flush=True)
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            return None
+        if not line.strip():
+            return None
+        try:
+            ratings = parse_ratings(line.strip())
+        except RatingError as exc:
+            print(f"{exc}; try again or press enter to skip", file=sys.stderr)
+            continue
+        return None if ratings.empty else ratings
+
+
+def adapt_routine(store: Store, routine: Routine, *, virtual: bool) -> tuple[Routine, Adaptation]:
+    """The routine made as gentle as this person's recent sessions of it ask for.
+
+    Simulated or replayed sessions count only for simulated or replayed runs:
+    they are not this person's heart.
+    """
+    from biofeedback.practice.adapt import decide, gentler
+    from biofeedback.store import outcomes
+
+    history = [o for o in outcomes(store, HISTORY_SESSIONS) if o.virtual == virtual]
+    adaptation = decide(history, routine.name)
+    return gentler(routine, adaptation.level), adaptation
+
+
+def save_run_ratings(db_path: Path, session_id: str, ratings: RunRatings) -> None:
+    from biofeedback.store import Store, save_ratings
+
+    with Store(db_path) as store:
+        phases: tuple[tuple[Phase, Ratings | None], ...] = (
+            ("before", ratings.before),
+            ("after", ratings.after),
+        )
+        for phase, value in phases:
+            if value is not None:
+                save_ratings(store, session_id, phase, value)
+
+
+# --------------------------------------------------------------------------
+# today and plan
+
+
+def add_commands(sub: Any, *, start_run: Callable[[str, str | None], int]) -> None:
+    """``today`` and ``plan``; ``start_run(routine, db)`` runs a session from the today screen."""
+    today = sub.add_parser(
+        "today",
+        help="which routine to do now, and why",
+        description="Suggest a routine from the time of day, your plan and recent sessions.",
+    )
+    today.add_argument("--json", action="store_true")
+    today.add_argument(
+        "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
+    )
+    today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    today.set_defaults(handler=cmd_today, start_run=start_run)
+
+    plan = sub.add_parser(
+        "plan",
+        help="your weekly practice plan; --ics writes calendar reminders",
+        description=(
+            "Show the weekly plan (the default until you save one; edit the [plan.NAME]"
+            " tables in config.toml). --ics writes it as recurring calendar events."
+        ),
+    )
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--ics", metavar="FILE", help="write the plan as an iCalendar file")
+    plan.add_argument(
+        "--save", action="store_true", help="write the plan into config.toml to edit it"
+    )
+    plan.set_defaults(handler=cmd_plan)
+
+
+def load_plan() -> Plan:
+    from biofeedback import config
+    from biofeedback.pacing.protocols import builtin_names
+    from biofeedback.practice.plan import PlanError, parse_plan
+
+    try:
+        return parse_plan(config.load_table("plan"), known_routines=frozenset(builtin_names()))
+    except PlanError as exc:
+        raise PlanError(f"{config.config_path()}: {exc}") from None
+
+
+def _now(at: str | None) -> datetime:
+    from biofeedback.practice import PracticeError
+
+    if at is None:
+        return datetime.now()
+    try:
+        return datetime.fromisoformat(at)
+    except ValueError:
+        raise PracticeError(
+            f"--at takes a local time like '2026-03-02 22:30', not {at!r}"
+        ) from None
+
+
+def cmd_today(args: argparse.Namespace) -> int:
+    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.practice.adapt import decide
+    from biofeedback.practice.today import suggest
+    from biofeedback.review import build_history
+    from biofeedback.store import Store, outcomes, resolve_db_path
+
+    now = _now(args.at)
+    plan = load_plan()
+    path = resolve_db_path(args.db)
+    history = []
+    trend = None
+    if path.exists():
+        with Store(path) as store:
+            history = outcomes(store, HISTORY_SESSIONS)
+            trend = build_history(store.sessions(limit=HISTORY_SESSIONS)).hr_trend
+    live = [o for o in history if not o.virtual]
+    # The person's own sessions decide; a simulator-only store still gets the clock.
+    pool = live or history
+    suggestion = suggest(
+        now,
+        plan,
+        pool,
+        resting_hr_change_bpm=trend.change if trend is not None and live else None,
+    )
+    adaptation = decide(pool, suggestion.routine)
+    command = f"biofeedback run --protocol {suggestion.routine}"
+    if args.json:
+        out = {
+            **suggestion.to_dict(),
+            "at": now.isoformat(timespec="minutes"),
+            "command": command,
+            "adaptation": adaptation.to_dict(),
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    title = load_protocol(suggestion.routine).title
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from biofeedback.ui.today import TodayApp, TodayView
+
+        view = TodayView(
+            suggestion.routine,
+            title,
+            suggestion.minutes,
+            suggestion.reason,
+            adaptation.reason,
+            [f"{i.time}  {i.cue()}" for i in plan.on(now.weekday())],
+            suggestion.sessions_today,
+        )
+        app = TodayApp(view)
+        app.run()
+        if app.chosen is not None:
+            start: Callable[[str, str | None], int] = args.start_run
+            return start(app.chosen, args.db)
+        return 0
+    length = f", about {suggestion.minutes} min" if suggestion.minutes else ""
+    print(f"Today: {title}{length}")
+    print(suggestion.reason)
+    if adaptation.reason:
+        print(adaptation.reason)
+    if suggestion.sessions_today:
+        print(f"(you have practised {suggestion.sessions_today} time(s) today already)")
+    print(f"Start it with: {command}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from biofeedback import config
+
+    plan = load_plan()
+    if args.save:
+        path = config.save_table("plan", plan.to_table())
+        print(f"biofeedback plan: saved to {path}; edit its [plan.NAME] tables", file=sys.stderr)
+    if args.ics:
+        write_ics(Path(args.ics), plan)
+        print(f"biofeedback plan: wrote {args.ics}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2))
+    elif not args.ics and not args.save:
+        print(format_plan(plan))
+    return 0
+
+
+def format_plan(plan: Plan) -> str:
+    note = " (the default; `biofeedback plan --save` to edit it)" if plan.default else ""
+    lines = [f"Your weekly plan{note}"]
+    for item in plan.items:
+        days = ",".join(item.day_names)
+        lines.append(
+            f"  {item.time}  {days:<27}  {item.minutes:>2} min  {item.routine:<17}  {item.cue()}"
+        )
+    return "\n".join(lines)
+
+
+def write_ics(path: Path, plan: Plan) -> None:
+    """The plan's calendar, written 0600 through a temporary file and a rename."""
+    import contextlib
+    import os
+
+    from biofeedback.practice.ics import plan_to_ics
+    from biofeedback.store import StoreError, make_private_dir
+    from biofeedback.store.files import is_database
+
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; name the .ics file to write")
+    if is_database(path):
+        raise StoreError(f"{path} is a database; choose another file for the calendar")
+    text = plan_to_ics(plan, now=datetime.now().astimezone(), first_day=date.today())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        make_private_dir(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def ask_in_form(phase: Phase) -> Ratings | None:
+    """The dashboard's ratings form, on its own screen; None when skipped."""
+    from biofeedback.ui.ratings import RatingsApp
+
+    app = RatingsApp(phase)
+    await app.run_async()
+    return app.ratings
+
+
+def review_ratings(store: Store, ref: str) -> tuple[Ratings | None, Ratings | None]:
+    from biofeedback.store import load_ratings
+
+    return load_ratings(store, ref)
+
+
+def practice_history(store: Store, window: int) -> PracticeHistory:
+    """History's practice part: rating patterns, practice days, where you brace."""
+    from biofeedback import review
+    from biofeedback.review.practice import build_practice_history
+    from biofeedback.store import outcomes
+
+    history = outcomes(store, max(window, HISTORY_SESSIONS))
+    recent = [o for o in history[:window] if o.finished]
+    # Where you brace is about your body: a simulated heart counts only when
+    # nothing else was recorded (so a first look with --sim shows something).
+    live = [o for o in recent if not o.virtual]
+    chosen = live or recent
+    summaries = [review.summarize(store.load(o.session_id)) for o in chosen]
+    return build_practice_history(
+        history, summaries, date.today(), window, brace_simulated=bool(chosen) and not live
+    )

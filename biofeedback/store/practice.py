@@ -1,0 +1,101 @@
+"""Practice records: the 0-10 ratings of a session, and past sessions as outcomes.
+
+Ratings live in their own table (one row per session and phase), written when
+the person gives them: the "after" ones come once the session has ended and
+its recorder has closed. ``outcomes`` reduces recent sessions to what the
+practice decisions read, without loading their beats.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+from biofeedback.models import Zone
+from biofeedback.practice.outcome import SessionOutcome
+from biofeedback.practice.ratings import SCALES, Phase, Ratings
+from biofeedback.store.rows import SESSION_COLUMNS, session_from_row
+
+if TYPE_CHECKING:
+    from biofeedback.store.database import Store
+
+# review measures the end of a session over its final two minutes; so do we.
+FINAL_WINDOW_S = 120.0
+
+
+def save_ratings(store: Store, session_ref: str, phase: Phase, ratings: Ratings) -> None:
+    """Record (or replace) one phase's ratings of a session; empty ratings are not stored."""
+    if ratings.empty:
+        return
+    key, _ = store._find(session_ref)
+    with store._writing() as db:
+        db.execute(
+            "INSERT OR REPLACE INTO ratings (session, phase, tension, pain, anxiety,"
+            " rated_at_unix_s) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, phase, ratings.tension, ratings.pain, ratings.anxiety, time.time()),
+        )
+
+
+def load_ratings(store: Store, session_ref: str) -> tuple[Ratings | None, Ratings | None]:
+    """(before, after) of one session; None for a phase not rated."""
+    key, _ = store._find(session_ref)
+    with store._reading() as db:
+        return _ratings_of(db, key)
+
+
+def _ratings_of(db: sqlite3.Connection, key: int) -> tuple[Ratings | None, Ratings | None]:
+    found: dict[str, Ratings] = {}
+    for phase, *values in db.execute(
+        f"SELECT phase, {', '.join(SCALES)} FROM ratings WHERE session = ?", (key,)
+    ):
+        found[phase] = Ratings(*values)
+    return found.get("before"), found.get("after")
+
+
+def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
+    """The ``limit`` latest sessions as outcomes, newest first."""
+    out: list[SessionOutcome] = []
+    with store._reading() as db:
+        rows = db.execute(
+            f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+            " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
+            (int(limit),),
+        ).fetchall()
+        for key, *row in rows:
+            s = session_from_row(row)
+            end_s = s.length_s
+            tail = [
+                hr
+                for (hr,) in db.execute(
+                    "SELECT hr_bpm FROM estimates WHERE session = ? AND t_s > ?"
+                    " AND hr_bpm IS NOT NULL",
+                    (key, end_s - FINAL_WINDOW_S),
+                )
+            ]
+            lowest = s.start_zone
+            for (data,) in db.execute(
+                "SELECT data FROM events WHERE session = ? AND type = 'zone_changed'", (key,)
+            ):
+                zone = Zone(json.loads(data)["to"])
+                if lowest is None or zone.rank > lowest.rank:
+                    lowest = zone
+            before, after = _ratings_of(db, key)
+            out.append(
+                SessionOutcome(
+                    session_id=s.session_id,
+                    protocol=s.protocol,
+                    started_at_unix_s=s.started_at_unix_s,
+                    virtual=s.virtual,
+                    finished=s.finished,
+                    length_s=s.length_s,
+                    baseline_hr_bpm=s.baseline_hr_bpm,
+                    final_hr_bpm=statistics.median(tail) if tail else None,
+                    lowest_zone=lowest,
+                    before=before,
+                    after=after,
+                )
+            )
+    return out
