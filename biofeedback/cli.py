@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from biofeedback import BiofeedbackError, __version__, practice_cli
+from biofeedback import BiofeedbackError, __version__, practice_cli, setup_cli
 
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
@@ -163,9 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_options(run)
     run.add_argument(
         "--protocol",
-        default="full",
         metavar="NAME",
-        help="guided routine (see `biofeedback protocols`; default full)",
+        help="guided routine (see `biofeedback protocols`; default full, or back-care"
+        " when your profile says your back is sore)",
     )
     run.add_argument(
         "--zone",
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="body regions to do by imagery only, e.g. lower-back,neck",
     )
+    setup_cli.add_run_flags(run)
     practice_cli.add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=_cmd_delete)
+
+    setup_cli.add_setup_parser(sub)
 
     protocols = sub.add_parser(
         "protocols",
@@ -421,7 +424,7 @@ def plan_session(
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.protocols import check_regions, load_protocol
+    from biofeedback.pacing.protocols import load_protocol
     from biofeedback.pacing.resonance_live import with_resonance
     from biofeedback.practice.noted import NotedController
     from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
@@ -429,13 +432,15 @@ def plan_session(
 
     # `biofeedback resonance` runs this same session with the assessment as its routine.
     assessment: resonance_plan.AssessmentPlan | None = getattr(args, "assessment", None)
+    personal = None
     if assessment is not None:
         protocol = resonance_plan.assessment_routine(assessment)
     else:
-        protocol = load_protocol(args.protocol, sides=args.sides)
+        # The routine as this person does it: the profile (see `setup`) and the flags.
+        personal = setup_cli.run_plan(args)
+        protocol = personal.routine
     if args.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
-    imagery = check_regions(args.imagery.split(","))
     real_clock = RealClock()
     if source is None:
         source = _choose_source(args, real_clock.now)
@@ -459,7 +464,12 @@ def plan_session(
         protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
     # Sound is prepared for the routine as it will run (adapted, resonant).
     audio = _audio_plan(
-        args, protocol, real_time=not source.virtual or args.speed == 1.0, dashboard=dashboard
+        args,
+        protocol,
+        # Eyes closed in the profile turns sound on unless --audio says otherwise.
+        mode=args.audio if personal is None else setup_cli.audio_mode(args),
+        real_time=not source.virtual or args.speed == 1.0,
+        dashboard=dashboard,
     )
     if audio.speech and args.sim is not None and hasattr(source, "listen"):
         # The simulated person hears each cue when it has been said.
@@ -470,7 +480,8 @@ def plan_session(
         config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
-        imagery_regions=imagery,
+        imagery_regions=() if personal is None else personal.imagery,
+        plan=personal if personal is not None and personal.notes else None,
         notes=[] if adaptation is None else [adaptation.reason],
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
@@ -567,7 +578,12 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
 
 
 def _audio_plan(
-    args: argparse.Namespace, protocol: Routine, *, real_time: bool, dashboard: bool
+    args: argparse.Namespace,
+    protocol: Routine,
+    *,
+    mode: str | None,
+    real_time: bool,
+    dashboard: bool,
 ) -> AudioPlan:
     from pathlib import Path
 
@@ -577,7 +593,7 @@ def _audio_plan(
     plan = prepare(
         protocol,
         config.load().audio,
-        mode=args.audio,
+        mode=mode,
         out_path=Path(args.audio_out) if args.audio_out else None,
         real_time=real_time,
         tell_missing=dashboard,

@@ -66,6 +66,8 @@ def format_event(event: SessionEvent) -> str:
             continue
         if isinstance(value, float):
             value = f"{value:g}"
+        elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+            value = "[" + "; ".join(map(str, value)) + "]"
         elif isinstance(value, tuple | list):
             # Nested records (a resonance assessment's scores) are for --json.
             value = f"<{len(value)}>"

@@ -300,6 +300,22 @@ class Advice(SessionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class PlanChosen(SessionEvent):
+    """What shaped this session's plan before it began (the practice profile and
+    one session's flags): one short note per change, and the settings behind them."""
+
+    type: ClassVar[str] = "plan"
+    routine: str
+    notes: tuple[str, ...] = ()
+    imagery: tuple[str, ...] = ()
+    start_region: str | None = None
+    gentle: bool = False
+    back_pain: bool = False
+    position: str | None = None
+    eyes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Estimate(SessionEvent):
     type: ClassVar[str] = "estimate"
     hr_bpm: float | None
@@ -362,6 +378,7 @@ EVENT_TYPES: Mapping[str, type[SessionEvent]] = {
         SignalRestored,
         UserActed,
         Advice,
+        PlanChosen,
         Estimate,
         ResonanceUpdate,
         ResonanceAssessed,
@@ -384,7 +401,9 @@ def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
     for f in dataclasses.fields(cls):
         key = _FIELD_ALIASES.get(f.name, f.name)
         if key in data:
-            kwargs[f.name] = data[key]
+            value = data[key]
+            # JSON has lists where the events hold tuples.
+            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
     for name, enum in _ENUM_FIELDS.items():
         if name in kwargs and kwargs[name] is not None:
             kwargs[name] = enum(kwargs[name])

@@ -50,6 +50,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing import texts
+from biofeedback.pacing.personalise import PersonalPlan, plan_event
 from biofeedback.pacing.planner import CLOSING_BREATH as CLOSING_BREATH
 from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
 from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
@@ -84,6 +85,7 @@ class PacingController:
         start_zone: StartZone = Zone.GREEN,
         stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
+        plan: PersonalPlan | None = None,
     ) -> None:
         # The built-in fallbacks unless a caller (a test) wants others.
         yellow = yellow or load_protocol(FALLBACK_YELLOW)
@@ -103,6 +105,8 @@ class PacingController:
         self._plan = RoutinePlanner(
             protocol, {Zone.YELLOW: yellow, Zone.RED: red}, self.config, set(imagery_regions)
         )
+        # The profile's changes, said once at the start (the routine is already adapted).
+        self._personal = plan
         self._run: Running | None = None
         self._last_tense_end_s: float | None = None
         self._pause = Pause()
@@ -184,7 +188,8 @@ class PacingController:
         self._judge.state.since_s = now_s
         self._signal.last_data_s = now_s
         self._plan.queue = [self._plan.settle_step()]
-        return self._advance(now_s, "start")
+        opening = [] if self._personal is None else [plan_event(now_s, self._personal)]
+        return opening + self._advance(now_s, "start")
 
     def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]:
         if self._finished:

@@ -12,6 +12,7 @@ import numpy as np
 
 from biofeedback.models import (
     Baseline,
+    PlanChosen,
     Recording,
     SessionEnded,
     SessionEvent,
@@ -22,7 +23,9 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.pacing.frame import Part
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
+from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
     RecordSeries,
     clean_rr,
@@ -92,6 +95,9 @@ class SessionSummary:
     measured_artifact_rate: float | None = None
     peak_artifact_rate: float | None = None
     final_window_s: float = FINAL_WINDOW_S
+    # The frame (Recognise, Reduce, Restore) and what the profile changed.
+    time_in_part_s: Mapping[Part, float] = field(default_factory=dict)
+    plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
 
@@ -127,6 +133,8 @@ class SessionSummary:
             "artifact_rate": rounded(self.artifact_rate),
             "measured_artifact_rate": rounded(self.measured_artifact_rate),
             "peak_artifact_rate": rounded(self.peak_artifact_rate),
+            "time_in_part_s": {p.value: rounded(s) for p, s in self.time_in_part_s.items()},
+            "plan": None if self.plan is None else self.plan.to_dict(),
             "rejected_samples": self.rejected_samples,
         }
 
@@ -204,6 +212,8 @@ def summarize(rec: Recording) -> SessionSummary:
         artifact_rate=flagged_share(beats),
         measured_artifact_rate=float(measured.mean()) if measured.size else None,
         peak_artifact_rate=float(measured.max()) if measured.size else None,
+        time_in_part_s=time_in_parts(rec.events, end_s),
+        plan=plan_of(rec.events),
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
     )
 
@@ -325,6 +335,9 @@ def format_summary(summary: SessionSummary) -> str:
     start = s.start_zone.value if s.start_zone else "-"
     final = s.final_zone.value if s.final_zone else "-"
     lines.append(f"  zone: started {start}, ended {final}; time in {zones}")
+    if s.time_in_part_s:
+        lines.append(f"  {parts_line(s.time_in_part_s)}")
+    lines += plan_lines(s.plan)
     change = _difference(s.final, s.baseline)
     lines.append(
         f"  baseline          HR {num(s.baseline.hr_bpm, 'bpm')}"

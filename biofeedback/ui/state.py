@@ -20,6 +20,7 @@ from biofeedback.models import (
     Contact,
     Estimate,
     HeartSample,
+    PlanChosen,
     Quality,
     Recording,
     ResonanceAssessed,
@@ -282,6 +283,8 @@ class SessionState:
             self._note(event.t, "advice", event.text)
         elif isinstance(event, ResonanceAssessed):
             self._note(event.t, "resonance", _assessed_text(event))
+        elif isinstance(event, PlanChosen) and event.notes:
+            self._note(event.t, "plan", f"Adapted for you: {'; '.join(event.notes)}.")
         elif isinstance(event, SessionEnded):
             self._note(event.t, "end", f"Session ended: {event.reason}.")
 

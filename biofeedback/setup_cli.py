@@ -1,0 +1,259 @@
+"""`biofeedback setup` and the profile side of `run`: the command-line shell around
+``pacing/profile.py`` (what the profile is) and ``pacing/personalise.py`` (what it
+does to a routine). ``cli.py`` adds these parsers and calls these handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from biofeedback import config
+from biofeedback.pacing.personalise import (
+    DEFAULT_ROUTINE,
+    PersonalPlan,
+    audio_mode_for,
+    personalise,
+    routine_name_for,
+)
+from biofeedback.pacing.profile import (
+    EYES,
+    POSITIONS,
+    Profile,
+    ProfileError,
+    check_region,
+    check_regions,
+    profile_from_table,
+    split_regions,
+)
+from biofeedback.pacing.protocols import load_protocol
+
+TABLE = "profile"
+NONE = "none"
+
+
+def load_profile(path: Path | None = None) -> Profile:
+    """The stored profile; an empty one when there is none yet."""
+    path = path or config.config_path()
+    table = config.load_table(TABLE, path)
+    return Profile() if table is None else profile_from_table(table, str(path))
+
+
+def save_profile(profile: Profile, path: Path | None = None) -> Path:
+    """Store ``profile`` as the ``[profile]`` table (an empty one removes it)."""
+    return config.save_table(TABLE, profile.to_table(), path)
+
+
+# --------------------------------------------------------------------------
+# setup
+
+
+def add_setup_parser(sub: Any) -> None:
+    """Add `setup` to ``sub`` (the CLI's subparsers)."""
+    setup = sub.add_parser(
+        "setup",
+        help="your practice profile: position, eyes, painful regions, where tension starts",
+        description=(
+            "Set how you practise; `run` then adapts every session to it (its flags override"
+            " it for one session). On a terminal without flags, a form opens."
+        ),
+        epilog=(
+            "Example: biofeedback setup --position lying --eyes closed --painful lower-back"
+            " --tension-starts shoulders --gentle-joints --back-pain"
+        ),
+    )
+    setup.add_argument("--position", choices=POSITIONS, help="how you usually practise")
+    setup.add_argument("--eyes", choices=EYES, help="eyes closed: guidance is spoken")
+    setup.add_argument(
+        "--painful",
+        metavar="REGION[,REGION]|none",
+        help="regions that hurt: done by imagery only (none: clear)",
+    )
+    setup.add_argument(
+        "--tension-starts",
+        metavar="REGION|none",
+        help="where your tension starts: routines start there (none: clear)",
+    )
+    setup.add_argument(
+        "--gentle-joints",
+        action=argparse.BooleanOptionalAction,
+        help="sensitive or hypermobile joints: micro-contractions, shorter holds",
+    )
+    setup.add_argument(
+        "--back-pain",
+        action=argparse.BooleanOptionalAction,
+        help="active back pain: the back-care routine and a supported position",
+    )
+    setup.add_argument("--show", action="store_true", help="print the profile and what it changes")
+    setup.add_argument("--json", action="store_true", help="with --show: the profile as JSON")
+    setup.add_argument("--reset", action="store_true", help="forget the profile")
+    setup.set_defaults(handler=cmd_setup)
+
+
+def _edits(args: argparse.Namespace) -> dict[str, object]:
+    """The fields the flags set (only those given)."""
+    edits: dict[str, object] = {}
+    if args.position is not None:
+        edits["position"] = args.position
+    if args.eyes is not None:
+        edits["eyes"] = args.eyes
+    if args.painful is not None:
+        regions = [] if args.painful.strip() == NONE else split_regions(args.painful)
+        edits["painful"] = check_regions(regions, "--painful")
+    if args.tension_starts is not None:
+        value = args.tension_starts.strip()
+        edits["tension_starts"] = None if value == NONE else check_region(value, "--tension-starts")
+    if args.gentle_joints is not None:
+        edits["gentle_joints"] = args.gentle_joints
+    if args.back_pain is not None:
+        edits["back_pain"] = args.back_pain
+    return edits
+
+
+def cmd_setup(args: argparse.Namespace, *, on_terminal: bool | None = None) -> int:
+    edits = _edits(args)
+    if args.json and not args.show:
+        raise ProfileError("--json goes with --show: biofeedback setup --show --json")
+    if args.reset and (edits or args.show):
+        raise ProfileError("--reset forgets the whole profile; give it alone")
+    path = config.config_path()
+    if args.reset:
+        save_profile(Profile(), path)
+        print("profile forgotten; sessions use each routine as written")
+        return 0
+    profile = load_profile(path)
+    if edits:
+        import dataclasses
+
+        profile = dataclasses.replace(profile, **edits)  # type: ignore[arg-type]
+        save_profile(profile, path)
+        print(f"saved your profile in {path}", file=sys.stderr)
+    elif not args.show:
+        terminal = (
+            sys.stdin.isatty() and sys.stdout.isatty() if on_terminal is None else on_terminal
+        )
+        if terminal:
+            chosen = _ask(profile)
+            if chosen is None:
+                print("nothing changed", file=sys.stderr)
+                return 0
+            profile = chosen
+            save_profile(profile, path)
+            print(f"saved your profile in {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(profile.to_dict()))
+    else:
+        print(format_profile(profile))
+    return 0
+
+
+def _ask(profile: Profile) -> Profile | None:
+    """The setup screen; the profile the person saved, or None when they cancelled."""
+    from biofeedback.ui.setup import create_setup_app
+
+    saved = config.load().dashboard
+    app = create_setup_app(profile, reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
+    app.run()
+    if app.error is not None:
+        raise app.error
+    return app.chosen
+
+
+def format_profile(profile: Profile) -> str:
+    """The profile in words, and what it does to a session of the default routine."""
+    if profile.empty:
+        return "no profile yet: routines run as written (set one with `biofeedback setup`)"
+
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "no"
+
+    rows = [
+        ("position", profile.position or "-"),
+        ("eyes", profile.eyes or "-"),
+        ("painful", ", ".join(profile.painful) or "-"),
+        ("tension starts", profile.tension_starts or "-"),
+        ("gentle joints", yes(profile.gentle_joints)),
+        ("back pain", yes(profile.back_pain)),
+    ]
+    lines = [f"{name:<15} {value}" for name, value in rows]
+    plan = session_plan(None, profile)
+    if plan.notes:
+        lines.append(f"`biofeedback run` will do {plan.routine.name}:")
+        lines += [f"  - {note}" for note in plan.notes]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# run
+
+
+def add_run_flags(run: argparse.ArgumentParser) -> None:
+    """`run`'s flags that override the profile for one session."""
+    run.add_argument(
+        "--start-region",
+        metavar="REGION",
+        help="start the routine at this body region (overrides the profile)",
+    )
+    run.add_argument(
+        "--gentle",
+        action=argparse.BooleanOptionalAction,
+        help="micro-contractions and shorter holds (overrides the profile)",
+    )
+    run.add_argument(
+        "--no-profile", action="store_true", help="run the routine as written, ignoring setup"
+    )
+
+
+def session_plan(
+    requested: str | None,
+    profile: Profile,
+    *,
+    sides: bool = False,
+    imagery: str = "",
+    start_region: str | None = None,
+    gentle: bool | None = None,
+) -> PersonalPlan:
+    """The routine this session runs, adapted to the profile and the flags."""
+    profile = profile.overridden(
+        imagery=split_regions(imagery), start_region=start_region, gentle=gentle
+    )
+    name, note = routine_name_for(requested, profile)
+    routine = load_protocol(name, sides=sides)
+    return personalise(routine, profile, chosen_note=note)
+
+
+def run_plan(args: argparse.Namespace) -> PersonalPlan:
+    """``session_plan`` from `run`'s arguments, the stored profile unless --no-profile."""
+    profile = Profile() if args.no_profile else load_profile()
+    return session_plan(
+        args.protocol,
+        profile,
+        sides=args.sides,
+        imagery=args.imagery,
+        start_region=args.start_region,
+        gentle=args.gentle,
+    )
+
+
+def audio_mode(args: argparse.Namespace) -> str | None:
+    """The sound mode for `run`: ``--audio`` when given, else "on" when the profile
+    says eyes closed (the guidance must be heard), else None (``[audio]`` decides).
+    For ``run --audio``'s wiring: ``mode=setup_cli.audio_mode(args)``."""
+    eyes = None if args.no_profile else load_profile().eyes
+    return audio_mode_for(eyes, getattr(args, "audio", None))
+
+
+__all__ = [
+    "DEFAULT_ROUTINE",
+    "add_run_flags",
+    "add_setup_parser",
+    "audio_mode",
+    "cmd_setup",
+    "load_profile",
+    "run_plan",
+    "save_profile",
+    "session_plan",
+]
