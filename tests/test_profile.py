@@ -226,3 +226,16 @@ def test_the_frame_names_its_parts() -> None:
     assert part_of(CLOSING_SCAN) is Part.RESTORE
     assert part_of(CLOSING_BREATH) is Part.RESTORE
     assert Part.RECOGNISE.meaning == "notice where you hold"
+
+
+async def test_the_plan_with_its_health_details_never_goes_to_the_broker() -> None:
+    from biofeedback.broker import MqttSettings, parse_url
+    from biofeedback.models import Action, PlanChosen, UserActed
+    from biofeedback.mqtt import MqttPublisher
+
+    publisher = MqttPublisher(parse_url("mqtt://127.0.0.1:1/"), MqttSettings(runner="zoe"))
+    await publisher.handle(PlanChosen(0.0, "full", ("lower back by imagery only",), back_pain=True))
+    assert len(publisher.outbox) == 0
+    # Everything else is still published.
+    await publisher.handle(UserActed(1.0, Action.PAUSE))
+    assert len(publisher.outbox) == 1

@@ -13,6 +13,7 @@ from biofeedback.broker import BrokerUrl, MqttSettings, validate_runner_id
 from biofeedback.models import (
     Estimate,
     HeartSample,
+    PlanChosen,
     SessionEnded,
     SessionEvent,
     SessionInfo,
@@ -89,7 +90,9 @@ class MqttPublisher:
         self._task = asyncio.create_task(self._run(), name=f"mqtt:{self.runner}")
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, HeartSample):
+        if isinstance(item, HeartSample | PlanChosen):
+            # The plan names painful regions and back pain: health details stay
+            # in the person's own record, never on a shared broker.
             return
         self.outbox.put_event(Outgoing(self._events_topic, dumps(item.to_dict()), 1, False))
         state = self.tracker.apply(item)
