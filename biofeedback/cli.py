@@ -447,6 +447,12 @@ def plan_session(
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
+    if args.audio_out:
+        from pathlib import Path
+
+        from biofeedback.audio.render import check_wav_path
+
+        check_wav_path(Path(args.audio_out))  # a bad path stops before anything is recorded
     db_path = resolve_db_path(args.db)
     with Store(db_path) as store:  # a foreign or damaged store is refused before the session
         # A simulated or replayed heart is not the person's: no stored baseline for it.

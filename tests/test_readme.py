@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,16 @@ def commands(block: str) -> list[str]:
 
 
 def bash(
-    command: str, *, timeout: float = 60, env: dict[str, str] | None = None
+    command: str,
+    *,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     """``command`` in bash after activating the environment, from the clone's root."""
     return subprocess.run(
         ["bash", "-c", f". {ACTIVATE} && {command}"],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -65,6 +70,7 @@ def test_every_readme_command_is_covered() -> None:
         ". .venv/bin/activate",
         "./scripts/test",
         "biofeedback run --sim --headless --json --speed max --duration 900",
+        GUIDED_TRACK,
         STRAP_RECIPE_START,
         "export DBUS_SYSTEM_BUS_ADDRESS=...",
         'biofeedback scan && biofeedback pair "Virtual Strap 180D"'
@@ -73,6 +79,22 @@ def test_every_readme_command_is_covered() -> None:
     }
     found = {c for block in sh_blocks() for c in commands(block)}
     assert found == covered, found ^ covered
+
+
+GUIDED_TRACK = (
+    "biofeedback run --sim --headless --speed max --protocol bedtime --audio-out bedtime.wav"
+)
+
+
+@needs_venv
+def test_the_guided_track_example_writes_a_wav(tmp_path: Path) -> None:
+    proc = bash(GUIDED_TRACK, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    track = tmp_path / "bedtime.wav"
+    with wave.open(str(track)) as wav:
+        # The whole routine (about seven minutes) in session time.
+        assert wav.getnframes() / wav.getframerate() > 300
+    assert track.stat().st_mode & 0o077 == 0
 
 
 # Need a broker at broker.local, which the README names as an example host.

@@ -26,6 +26,20 @@ _SETTLED_S = 0.5
 _BLOCK_FRAMES = SAMPLE_RATE_HZ * 4
 
 
+def check_wav_path(path: Path) -> None:
+    """Refuse, before a session begins, a path ``open_wav`` could not write."""
+    folder = path.parent if str(path.parent) else Path(".")
+    why = None
+    if path.is_dir():
+        why = "it is a folder"
+    elif not folder.is_dir():
+        why = "no such folder"
+    elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        why = "permission denied"
+    if why is not None:
+        raise AudioOutError(f"cannot write --audio-out {path}: {why}; choose a writable path")
+
+
 def open_wav(path: Path) -> wave.Wave_write:
     """``path`` opened for a mono 16-bit WAV (0600), or one line saying why not."""
     try:
