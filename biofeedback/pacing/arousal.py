@@ -5,9 +5,12 @@ clock, no I/O.
 
 How an estimate is made (about once a second):
 
-1. Beats are cleaned one by one (``rr_clean``: missed, extra and premature
-   beats are flagged and corrected; raw values kept). A beat is decided when the
-   next one has arrived, so the windows lag by one beat (~1 s).
+1. Beats are cleaned one by one (``rr_clean``'s rules: missed, extra and
+   premature beats are flagged and corrected; raw values kept). A beat is
+   decided when the next one has arrived, so the windows lag by one beat (~1 s).
+   Live, cleaning and the windowed sums run in plain Python (``live_beats``,
+   ~15 us an estimate); ``measure_windows`` is the vectorised twin the batch
+   path (``arousal_series``) uses, and both give the same figures.
 2. Over the corrected beats: HR over the last 12 s (and 5 s and 10 s for the
    step-down detector), RMSSD over 30 s and 60 s, and the share of flagged raw
    beats over 60 s (``artifact_rate``).
