@@ -9,7 +9,6 @@ correction plus hrv_time. Run: .venv/bin/python benchmarks/arousal.py
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 import warnings
@@ -32,6 +31,7 @@ from benchmarks.arousal_data import (
     run_stream,
     samples_from_rr,
 )
+from benchmarks.estimator_cost import cost_lines
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
@@ -87,28 +87,9 @@ def alarm_table(rng: np.random.Generator) -> None:
 
 def speed_table() -> None:
     print("\nSpeed")
+    for line in cost_lines():
+        print(f"  {line}")
     rr = load_rr("nsrdb_pyhrv_60min_nni.txt")
-    samples = samples_from_rr(rr)
-    est = ArousalEstimator()
-    tick_us = []
-    i = 0
-    start = time.perf_counter()
-    for now in np.arange(1.0, samples[-1].t_s + 1.0):
-        t0 = time.perf_counter()
-        while i < len(samples) and samples[i].t_s <= now:
-            est.add_sample(samples[i])
-            i += 1
-        est.estimate(float(now))
-        tick_us.append((time.perf_counter() - t0) * 1e6)
-    total = time.perf_counter() - start
-    beats_per_tick = rr.size / len(tick_us)
-    print(
-        f"  streaming, 1 Hz ticks: {rr.size / total:8.0f} beats/s;"
-        f" per tick median {statistics.median(tick_us):5.0f} us"
-        f" (= {statistics.median(tick_us) / beats_per_tick:4.0f} us per beat; goal < 50)"
-    )
-    session_ms = 900 * statistics.mean(tick_us) / 1e3
-    print(f"  a 15-min session's estimator work: about {session_ms:.0f} ms")
     big = np.tile(rr, int(np.ceil(100_000 / rr.size)))[:100_000]
     runs = []
     for _ in range(3):

@@ -14,7 +14,6 @@ artifacts and slow wander, a rise from t=0 stepped down within 60 s, and
 from __future__ import annotations
 
 import math
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.arousal_data import load_rr, samples_from_rr
 from benchmarks.detection_corpus import (
     RISES_BPM,
     Case,
@@ -35,7 +33,7 @@ from benchmarks.detection_corpus import (
     run_naive,
     run_program,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
+from benchmarks.estimator_cost import cost_lines
 
 
 def _spread(values: list[float]) -> str:
@@ -132,23 +130,7 @@ def start_table(cases: list[Case], runs: dict[str, list[Run]], stored: list[Run]
 
 
 def cost_line() -> None:
-    rr = load_rr("nsrdb_pyhrv_60min_nni.txt")
-    samples = samples_from_rr(rr)
-    est = ArousalEstimator()
-    tick_us = []
-    i = 0
-    for now in np.arange(1.0, samples[-1].t_s + 1.0):
-        while i < len(samples) and samples[i].t_s <= now:
-            est.add_sample(samples[i])
-            i += 1
-        t0 = time.perf_counter()
-        est.estimate(float(now))
-        tick_us.append((time.perf_counter() - t0) * 1e6)
-    print(
-        f"live estimator, 60-min recording at 1 Hz: per estimate median"
-        f" {statistics.median(tick_us):5.1f} us, p90 {np.percentile(tick_us, 90):5.1f} us"
-        " (goal <= 50 us median)"
-    )
+    print("\n".join(cost_lines()))
 
 
 def main() -> None:

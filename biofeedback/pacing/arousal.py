@@ -5,9 +5,12 @@ clock, no I/O.
 
 How an estimate is made (about once a second):
 
-1. Beats are cleaned one by one (``rr_clean``: missed, extra and premature
-   beats are flagged and corrected; raw values kept). A beat is decided when the
-   next one has arrived, so the windows lag by one beat (~1 s).
+1. Beats are cleaned one by one (``rr_clean``'s rules: missed, extra and
+   premature beats are flagged and corrected; raw values kept). A beat is
+   decided when the next one has arrived, so the windows lag by one beat (~1 s).
+   Live, cleaning and the windowed sums run in plain Python (``live_beats``,
+   ~15 us an estimate); ``measure_windows`` is the vectorised twin the batch
+   path (``arousal_series``) uses, and both give the same figures.
 2. Over the corrected beats: HR over the last 12 s (and 5 s and 10 s for the
    step-down detector), RMSSD over 30 s and 60 s, and the share of flagged raw
    beats over 60 s (``artifact_rate``).
@@ -66,8 +69,9 @@ import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
 from biofeedback.pacing.baseline import BaselineCollector, BaselineConfig
-from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
+from biofeedback.pacing.hrv import BeatWindows
+from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
+from biofeedback.pacing.rr_clean import CleanerConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +185,18 @@ def score(
     return hr_z, drop_z, arousal
 
 
-def _beats_of(sample: HeartSample) -> tuple[np.ndarray, np.ndarray]:
+def _beats_of(sample: HeartSample) -> tuple[list[float], list[float]]:
     """Beat end times and intervals; times are rebuilt from the arrival when absent."""
-    rr = np.asarray(sample.rr_ms, float)
-    if len(sample.beat_t_s) == rr.size:
-        return np.asarray(sample.beat_t_s, float), rr
+    rr = [float(v) for v in sample.rr_ms]
+    if len(sample.beat_t_s) == len(rr):
+        return [float(v) for v in sample.beat_t_s], rr
     # The last interval ended about when the notification was sent.
-    ends = sample.t_s - (np.sum(rr) - np.cumsum(rr)) / 1000.0
+    total = sum(rr)
+    ends = []
+    running = 0.0
+    for v in rr:
+        running += v
+        ends.append(sample.t_s - (total - running) / 1000.0)
     return ends, rr
 
 
@@ -206,9 +215,8 @@ class ArousalEstimator:
         baseline_rmssd_ms: float | None = None,
     ) -> None:
         self.config = cfg = config or EstimatorConfig()
-        self._cleaner = RRCleaner(cfg.cleaner)
-        self._beats = BeatWindows()
-        self._flags = FlagWindows()
+        self._cleaner = LiveCleaner(cfg.cleaner)
+        self._beats = LiveBeats()
         self._first_seen_s: float | None = None
         self._start_s: float | None = None  # start of the baseline period
         self._last_signal_s: float | None = None
@@ -240,10 +248,15 @@ class ArousalEstimator:
             return
         t_s, rr_ms = _beats_of(sample)
         # Rebuilt times can overlap the previous notification's: keep them ordered.
-        t_s = np.maximum.accumulate(np.maximum(t_s, self._last_beat_s))
-        self._last_beat_s = float(t_s[-1])
+        last = self._last_beat_s
+        for k, t in enumerate(t_s):
+            if t < last:
+                t_s[k] = last
+            else:
+                last = t
+        self._last_beat_s = last
         if self._start_s is None:
-            self._start_s = float(t_s[0])
+            self._start_s = t_s[0]
         self._cleaner.push(t_s, rr_ms)
 
     def estimate(self, now_s: float) -> ArousalEstimate:
@@ -251,9 +264,8 @@ class ArousalEstimator:
         if self._first_seen_s is None:
             self._first_seen_s = now_s
         self._ingest(now_s)
-        now = np.array([now_s])
-        rates = self._flags.rate(now, cfg.artifact_window_s)
-        rate = float(rates[0])
+        beats = self._beats
+        rate = beats.flagged_rate(now_s, cfg.artifact_window_s)
         if self._last_signal_s is None or now_s - self._last_signal_s > cfg.no_signal_after_s:
             # A session's first seconds are waiting, not lost signal.
             waiting = self._last_signal_s is None and (
@@ -273,22 +285,30 @@ class ArousalEstimator:
                 baseline_how=self._baseline.how,
                 baseline_rise_bpm=self._baseline.rise_bpm,
             )
-        m = measure_windows(self._beats, rates, now, cfg)
-        hr = float(m.hr_bpm[0])
-        hr_fast = float(m.hr_fast_bpm[0])
+        # The same figures as ``measure_windows`` (the batch path), for one time.
+        hi = beats.known(now_s)
+        hr = beats.hr_bpm(now_s, cfg.hr_window_s, hi, cfg.min_hr_beats)
         if math.isnan(hr):
             hr = self._strap_hr_bpm(now_s, cfg.hr_window_s)
+        hr_fast = beats.hr_bpm(now_s, cfg.hr_fast_window_s, hi, cfg.min_hr_beats)
         if math.isnan(hr_fast):
             hr_fast = self._strap_hr_bpm(now_s, cfg.hr_fast_window_s)
-        hr_mid = float(m.hr_mid_bpm[0])
+        hr_mid = beats.hr_bpm(now_s, cfg.hr_mid_window_s, hi, cfg.min_hr_beats)
         if math.isnan(hr_mid):
             hr_mid = self._strap_hr_bpm(now_s, cfg.hr_mid_window_s)
-        rmssd = float(m.rmssd_ms[0])
+        usable = rate <= cfg.hr_only_artifact_rate
+        rmssd = math.nan
+        rmssd_60 = math.nan
+        if usable:
+            # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+            rmssd = beats.rmssd_ms(now_s, cfg.rmssd_window_s, hi, cfg.min_rmssd_diffs)
+            rmssd = max(rmssd, 1.0) if rmssd == rmssd else rmssd
+            rmssd_60 = beats.rmssd_ms(now_s, cfg.rmssd_long_window_s, hi, 2 * cfg.min_rmssd_diffs)
+            rmssd_60 = max(rmssd_60, 1.0) if rmssd_60 == rmssd_60 else rmssd_60
         ok = self._gate.update(now_s, not math.isnan(rmssd), rate)
         if not ok:
             rmssd = math.nan
         ln_rmssd = math.log(rmssd) if ok else math.nan
-        rmssd_60 = float(m.rmssd_60s_ms[0])
         ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
         assert self._start_s is not None
         base = self._baseline
@@ -325,12 +345,9 @@ class ArousalEstimator:
         )
 
     def _ingest(self, now_s: float) -> None:
-        chunk = self._cleaner.process()
-        self._beats.extend(chunk.t_s, chunk.nn_ms, chunk.available_s)
-        self._flags.extend(chunk.raw_t_s, chunk.kind != 0, chunk.raw_available_s)
+        self._cleaner.decide(self._beats)
         horizon = now_s - 2 * max(self.config.rmssd_long_window_s, self.config.artifact_window_s)
         self._beats.forget_before(horizon)
-        self._flags.forget_before(horizon)
         while self._strap_hr and self._strap_hr[0][0] <= now_s - self.config.hr_window_s:
             self._strap_hr.popleft()
 

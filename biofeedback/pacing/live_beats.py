@@ -1,0 +1,256 @@
+"""The live estimator's beats: cleaning and windowed sums, one beat at a time.
+
+The same arithmetic as ``rr_clean.RRCleaner`` with ``hrv.BeatWindows`` and
+``hrv.FlagWindows`` (the batch path, which stays vectorised), in plain Python
+floats. A live tick brings a beat or two, and numpy's per-call overhead on
+arrays that small costs more than the sums themselves: this keeps an estimate
+within a few tens of microseconds, so one process can follow thousands of
+straps. Running sums are accumulated chunk by chunk exactly as the numpy path
+does (a partial sum per chunk added to the total), so both give the same
+figures to the last bit or two (``tests/test_live_beats.py`` holds them to it).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections import deque
+
+from biofeedback.pacing.rr_clean import BeatKind, CleanerConfig
+
+_NORMAL = int(BeatKind.NORMAL)
+_MISSED = int(BeatKind.MISSED)
+_EXTRA = int(BeatKind.EXTRA)
+_ECTOPIC = int(BeatKind.ECTOPIC)
+_LONG = int(BeatKind.LONG)
+_SHORT = int(BeatKind.SHORT)
+
+# Keep this many beats before trimming the oldest (a minute is ~60-200 beats).
+_TRIM_AT = 1024
+
+
+class LiveCleaner:
+    """``RRCleaner``'s decisions, beat by beat: each raw beat is decided once the
+    next one has arrived."""
+
+    def __init__(self, config: CleanerConfig | None = None) -> None:
+        self.config = cfg = config or CleanerConfig()
+        self._recent: deque[float] = deque(maxlen=cfg.median_beats)
+        # Running sum of clipped |change| before each of the last spread window's beats.
+        self._csums: deque[float] = deque([0.0], maxlen=cfg.spread_beats + 1)
+        self._seen = 0
+        # Raw beats waiting for their look-ahead: (t_s, rr_ms, reference, threshold).
+        self._pending: deque[tuple[float, float, float, float]] = deque()
+        self._prev_rr: float | None = None  # the last decided raw beat
+
+    def push(self, t_s: list[float], rr_ms: list[float]) -> None:
+        """Append one notification's raw beats (times ascending)."""
+        cfg = self.config
+        recent = self._recent
+        csums = self._csums
+        w = cfg.median_beats
+        mid = w // 2
+        base = csums[-1]
+        partial = 0.0
+        for t, x in zip(t_s, rr_ms, strict=True):
+            i = self._seen
+            if i >= w:
+                ref = sorted(recent)[mid]
+            elif i > 0:
+                s = sorted(recent)
+                n = len(s)
+                ref = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+            else:
+                ref = x
+            cap = cfg.cap_rel * ref
+            # The spread is over the changes before this beat (csums[-1] is its sum).
+            count = min(i, cfg.spread_beats, i - 1)
+            if count >= 3:
+                spread = (csums[-1] - csums[0]) / count
+                th = min(max(cfg.spread_gain * spread, cfg.floor_rel * ref), cap)
+            else:
+                th = cap
+            change = min(abs(x - recent[-1]), cap) if i > 0 else 0.0
+            partial += change
+            csums.append(base + partial)
+            recent.append(x)
+            self._pending.append((t, x, ref, th))
+            self._seen = i + 1
+
+    def decide(self, beats: LiveBeats) -> None:
+        """Decide every pending beat whose look-ahead has arrived, into ``beats``."""
+        pending = self._pending
+        if len(pending) < 2:
+            return
+        beats.start_chunk()
+        outlier_rel = self.config.outlier_rel
+        prev = self._prev_rr
+        while len(pending) >= 2:
+            t, x, ref, th = pending.popleft()
+            t_next, nxt = pending[0][0], pending[0][1]
+            if prev is None:
+                prev = x
+            kind = _NORMAL
+            pair_next = False
+            dev = x - ref
+            if abs(x - prev) > th or abs(dev) > th:
+                kind, pair_next = _classify(x, prev, nxt, ref, th, dev, outlier_rel)
+            if not pair_next:
+                beats.add_raw(t, t_next, kind != _NORMAL)
+                if kind == _NORMAL:
+                    beats.add_beat(t, x, t_next)
+                elif kind == _MISSED:
+                    count = round(x / ref)
+                    value = x / count
+                    for k in range(count):
+                        beats.add_beat(t - (count - 1 - k) * value / 1000.0, value, t_next)
+                else:  # an isolated long or short beat
+                    beats.add_beat(t, ref, t_next)
+                prev = x
+                continue
+            # A pair: this beat and its look-ahead, decided together.
+            pending.popleft()
+            beats.add_raw(t, t_next, True)
+            beats.add_raw(t_next, t_next, True)
+            pair_sum = x + nxt
+            if kind == _ECTOPIC:
+                beats.add_beat(t, pair_sum / 2, t_next)
+                beats.add_beat(t_next, pair_sum / 2, t_next)
+            else:
+                beats.add_beat(t_next, pair_sum, t_next)
+            prev = nxt
+        self._prev_rr = prev
+
+
+def _classify(
+    x: float, prev: float, nxt: float, ref: float, th: float, dev: float, outlier_rel: float
+) -> tuple[int, bool]:
+    """``rr_clean._classify`` for one beat: its kind, and whether it starts a pair."""
+    a = (x - prev) / th
+    b = (nxt - x) / th
+    multiple = round(x / ref)
+    missed = 2 <= multiple <= 3 and abs(x / multiple - ref) < th
+    dip = a < -1 and dev < -th
+    extra = dip and abs(x + nxt - ref) < th
+    ectopic = dip and not extra and b > 1 and nxt - ref > th
+    short = dip and not extra and not ectopic and b > 1
+    long = a > 1 and b < -1 and dev > th and not missed
+    kind = _NORMAL
+    if abs(dev) > outlier_rel * ref:
+        kind = _LONG if dev > 0 else _SHORT
+    if long:
+        kind = _LONG
+    if short:
+        kind = _SHORT
+    if missed:
+        kind = _MISSED
+    if extra:
+        kind = _EXTRA
+    if ectopic:
+        kind = _ECTOPIC
+    return kind, extra or ectopic
+
+
+class LiveBeats:
+    """Corrected beats and flagged raw beats with running sums; metrics at ``now``."""
+
+    def __init__(self, *, max_gap_s: float = 1.5) -> None:
+        self.max_gap_s = max_gap_s
+        self._t: list[float] = []
+        self._avail: list[float] = []
+        # Running sums with a leading 0: entry k sums the beats before beat k.
+        self._nn = [0.0]
+        self._nn2 = [0.0]
+        self._d2 = [0.0]
+        self._dn = [0.0]
+        # Totals before this chunk, and the chunk's partial sums.
+        self._base = (0.0, 0.0, 0.0, 0.0)
+        self._chunk = [0.0, 0.0, 0.0, 0.0]
+        self._last: tuple[float, float] | None = None  # (t_s, nn_ms) of the last beat
+        self._raw_t: list[float] = []
+        self._raw_avail: list[float] = []
+        self._flags = [0.0]
+        self._flag_base = 0.0
+        self._flag_chunk = 0.0
+
+    def start_chunk(self) -> None:
+        """Beats decided together are summed together first, as the batch path does."""
+        self._base = (self._nn[-1], self._nn2[-1], self._d2[-1], self._dn[-1])
+        self._chunk = [0.0, 0.0, 0.0, 0.0]
+        self._flag_base = self._flags[-1]
+        self._flag_chunk = 0.0
+
+    def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
+        last = self._last
+        if last is None:
+            d2 = 0.0
+            dn = 0.0
+        elif t_s - last[0] <= nn_ms / 1000.0 + self.max_gap_s:
+            diff = nn_ms - last[1]
+            d2 = diff * diff
+            dn = 1.0
+        else:
+            d2 = 0.0
+            dn = 0.0
+        self._last = (t_s, nn_ms)
+        c = self._chunk
+        c[0] += nn_ms
+        c[1] += nn_ms * nn_ms
+        c[2] += d2
+        c[3] += dn
+        self._t.append(t_s)
+        self._avail.append(available_s)
+        base = self._base
+        self._nn.append(base[0] + c[0])
+        self._nn2.append(base[1] + c[1])
+        self._d2.append(base[2] + c[2])
+        self._dn.append(base[3] + c[3])
+
+    def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
+        self._raw_t.append(t_s)
+        self._raw_avail.append(available_s)
+        self._flag_chunk += 1.0 if flagged else 0.0
+        self._flags.append(self._flag_base + self._flag_chunk)
+
+    def hr_bpm(self, now_s: float, span_s: float, hi: int, min_beats: int) -> float:
+        """Mean HR over the beats in ``(now - span, now]`` (``hi`` from ``known``);
+        NaN with fewer than ``min_beats``."""
+        lo = bisect_right(self._t, now_s - span_s)
+        beats = hi - lo
+        if beats < min_beats or beats <= 0:
+            return math.nan
+        return 60000.0 / ((self._nn[hi] - self._nn[lo]) / beats)
+
+    def rmssd_ms(self, now_s: float, span_s: float, hi: int, min_diffs: int) -> float:
+        """RMSSD over the same window; NaN with fewer than ``min_diffs`` differences."""
+        lo = bisect_right(self._t, now_s - span_s)
+        # The difference ending at beat j belongs to the window when j - 1 does too.
+        inner = min(lo + 1, hi)
+        dn = self._dn[hi] - self._dn[inner]
+        if dn < min_diffs or dn <= 0:
+            return math.nan
+        return math.sqrt((self._d2[hi] - self._d2[inner]) / dn)
+
+    def known(self, now_s: float) -> int:
+        """How many beats end by ``now`` and were decided by then."""
+        return min(bisect_right(self._t, now_s), bisect_right(self._avail, now_s))
+
+    def flagged_rate(self, now_s: float, span_s: float) -> float:
+        """Share of flagged raw beats in ``(now - span, now]`` known at ``now``; 0 if none."""
+        t = self._raw_t
+        hi = min(bisect_right(t, now_s), bisect_right(self._raw_avail, now_s))
+        lo = bisect_right(t, now_s - span_s)
+        if hi <= lo:
+            return 0.0
+        return (self._flags[hi] - self._flags[lo]) / (hi - lo)
+
+    def forget_before(self, t_s: float) -> None:
+        """Drop beats ending before ``t_s`` once there are many (memory stays flat)."""
+        if len(self._t) >= _TRIM_AT:
+            drop = bisect_left(self._t, t_s)
+            for buf in (self._t, self._avail, self._nn, self._nn2, self._d2, self._dn):
+                del buf[:drop]
+        if len(self._raw_t) >= _TRIM_AT:
+            drop = bisect_left(self._raw_t, t_s)
+            for buf in (self._raw_t, self._raw_avail, self._flags):
+                del buf[:drop]

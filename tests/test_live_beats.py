@@ -1,0 +1,124 @@
+"""The live estimator's scalar beat path against the vectorised one it replaces.
+
+``LiveCleaner`` + ``LiveBeats`` must give the figures of ``RRCleaner`` +
+``BeatWindows`` + ``FlagWindows`` (the batch path) at every tick, on real
+recordings and on random series full of artifacts, whatever the notifications'
+sizes and gaps; and the whole live estimator must replay like the batch one.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.arousal_data import (
+    beat_times,
+    inject_artifacts,
+    inject_ramp,
+    load_rr,
+    run_stream,
+    samples_from_rr,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
+from biofeedback.pacing.hrv import BeatWindows, FlagWindows
+from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
+from biofeedback.pacing.rr_clean import RRCleaner
+
+SPANS_S = (2.0, 5.0, 10.0, 12.0, 30.0, 60.0)
+
+
+def same(got: float, want: float) -> bool:
+    return (math.isnan(got) and math.isnan(want)) or math.isclose(got, want, rel_tol=1e-12)
+
+
+def compare_paths(t_s: np.ndarray, rr_ms: np.ndarray, sizes: list[int], tick_s: float) -> int:
+    """Feed both paths the same notifications; compare at a tick after each. Returns
+    how many ticks had a heart rate to compare."""
+    cleaner, windows, flags = RRCleaner(), BeatWindows(), FlagWindows()
+    live_cleaner, live = LiveCleaner(), LiveBeats()
+    at = 0
+    compared = 0
+    now = 0.0
+    for size in sizes:
+        if at >= rr_ms.size:
+            break
+        t, rr = t_s[at : at + size], rr_ms[at : at + size]
+        at += size
+        # An empty notification: a tick a second later with nothing new.
+        now = float(t[-1]) + tick_s if size else now + 1.0
+        cleaner.push(t, rr)
+        chunk = cleaner.process()
+        windows.extend(chunk.t_s, chunk.nn_ms, chunk.available_s)
+        flags.extend(chunk.raw_t_s, chunk.kind != 0, chunk.raw_available_s)
+        live_cleaner.push(t.tolist(), rr.tolist())
+        live_cleaner.decide(live)
+        stats = windows.stats(np.array([now])[:, None], np.array(SPANS_S))
+        hi = live.known(now)
+        for k, span in enumerate(SPANS_S):
+            beats = int(stats.beats[0, k])
+            want_hr = float(stats.hr_bpm[0, k]) if beats >= 1 else math.nan
+            assert same(live.hr_bpm(now, span, hi, 1), want_hr), (now, span)
+            diffs = int(stats.diffs[0, k])
+            want_rmssd = float(stats.rmssd_ms[0, k]) if diffs >= 1 else math.nan
+            assert same(live.rmssd_ms(now, span, hi, 1), want_rmssd), (now, span)
+            rate = float(flags.rate(np.array([now]), span)[0])
+            assert same(live.flagged_rate(now, span), rate), (now, span)
+        compared += not math.isnan(live.hr_bpm(now, 12.0, hi, 3))
+    return compared
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=300),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.0, 2.5),
+)
+def test_live_beats_match_the_vectorised_path_on_artifact_laden_series(
+    sizes: list[int], seed: int, tick_s: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    base = 850 + 90 * np.sin(np.arange(500) / 3.0) + rng.normal(0, 30, 500)
+    rr, _ = inject_artifacts(base, 0.08, rng)
+    t = beat_times(rr)
+    # Signal gaps: beats missing between notifications.
+    for gap_at in rng.integers(20, rr.size, 3):
+        t[gap_at:] += float(rng.uniform(2.0, 12.0))
+    compare_paths(t, rr, sizes, tick_s)
+
+
+def test_live_beats_match_the_vectorised_path_on_real_recordings(shared_rr: Path) -> None:
+    rng = np.random.default_rng(3)
+    for name in ("polar_h10_pvc_isolated_rr.csv", "polar_h10_slow_breathing_rr.csv"):
+        rr = load_rr(name, shared_rr)
+        rr_art, _ = inject_artifacts(rr, 0.03, rng)
+        for series in (rr, rr_art):
+            sizes = [int(v) for v in rng.integers(1, 4, series.size)]
+            assert compare_paths(beat_times(series), series, sizes, 0.5) > 10
+
+
+def test_live_estimator_replays_the_batch_on_an_hour_with_artifacts_and_a_ramp(
+    shared_rr: Path,
+) -> None:
+    rng = np.random.default_rng(11)
+    rr = inject_ramp(load_rr("nsrdb_pyhrv_60min_nni.txt", shared_rr), 1800.0, 20.0)
+    rr, _ = inject_artifacts(rr, 0.02, rng)
+    samples = samples_from_rr(rr)
+    ticks = np.arange(samples[0].t_s + 3.0, samples[-1].t_s)
+    live = run_stream(samples, ArousalEstimator(), ticks)
+    batch = estimate_series(rr, ticks_s=ticks)
+    fields = ("hr_bpm", "rmssd_ms", "rmssd_60s_ms", "hr_z", "rmssd_drop_z", "arousal")
+    for field in (*fields, "artifact_rate", "hr_fast_bpm", "hr_10s_bpm"):
+        got = np.array([math.nan if getattr(e, field) is None else getattr(e, field) for e in live])
+        np.testing.assert_allclose(got, getattr(batch, field), rtol=1e-9, err_msg=field)
+    assert [e.quality.value for e in live] == list(batch.quality)
+    # The hour is long enough for the live buffers to trim their oldest beats
+    # (sums accumulated in other chunks differ in the last bits, hence approx).
+    late = batch.estimate_at(3000)
+    assert late.baseline_hr_bpm == pytest.approx(live[3000].baseline_hr_bpm, rel=1e-12)
+    assert late.arousal == pytest.approx(live[3000].arousal, rel=1e-9)
