@@ -18,7 +18,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.arousal_data import (
+from benchmarks.estimator_cost import cost_lines
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
+from biofeedback.pacing.controller import PacingConfig
+from biofeedback.pacing.rr_clean import RRCleaner
+from tests.support.arousal_data import (
     PVC,
     RAMP_BPM,
     RESTING,
@@ -31,11 +36,6 @@ from benchmarks.arousal_data import (
     run_stream,
     samples_from_rr,
 )
-from benchmarks.estimator_cost import cost_lines
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
-from biofeedback.pacing.controller import PacingConfig
-from biofeedback.pacing.rr_clean import RRCleaner
 
 THRESHOLD = PacingConfig().step_down_above
 

@@ -27,17 +27,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.arousal_data import (
+from biofeedback.models import HeartSample, ZoneChanged
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from tests.support.arousal_data import (
     RESTING,
     inject_artifacts,
     inject_ramp,
     load_rr,
     samples_from_rr,
 )
-from biofeedback.models import HeartSample, ZoneChanged
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 
 RISES_BPM = (8.0, 10.0, 15.0, 25.0)
 SESSION_S = 660.0

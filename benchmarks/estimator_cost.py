@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.arousal_data import load_rr, samples_from_rr
 from biofeedback.models import HeartSample
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, measure_windows
 from biofeedback.pacing.hrv import BeatWindows, FlagWindows
 from biofeedback.pacing.rr_clean import RRCleaner
+from tests.support.arousal_data import load_rr, samples_from_rr
 
 RECORDING = "nsrdb_pyhrv_60min_nni.txt"
 # estimate() alone before live_beats.py: issue 13's figure (117-206 us measured

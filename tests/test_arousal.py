@@ -11,7 +11,11 @@ import neurokit2 as nk
 import numpy as np
 import pytest
 
-from benchmarks.arousal_data import (
+from biofeedback.models import Contact, HeartSample, Quality
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
+from biofeedback.pacing.controller import PacingConfig
+from tests.support.arousal_data import (
     RESTING,
     alarm_stats,
     beat_times,
@@ -23,10 +27,6 @@ from benchmarks.arousal_data import (
     run_stream,
     samples_from_rr,
 )
-from biofeedback.models import Contact, HeartSample, Quality
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
-from biofeedback.pacing.controller import PacingConfig
 
 STRAP_AT_REST = "polar_h10_slow_breathing_rr.csv"
 STEP_DOWN = PacingConfig().step_down_above

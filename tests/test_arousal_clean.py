@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.arousal_data import PVC, RESTING, beat_times, inject_artifacts, load_rr
 from biofeedback.pacing.hrv import rmssd_ms
 from biofeedback.pacing.rr_clean import BeatKind, CleanedChunk, RRCleaner
+from tests.support.arousal_data import PVC, RESTING, beat_times, inject_artifacts, load_rr
 
 
 def clean(rr_ms: np.ndarray) -> CleanedChunk:

@@ -26,7 +26,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.breath import breath_phase
-from tests.audio_helpers import HOP_S, Rendered, envelope, onsets, render_session, zero_cross_hz
+from tests.support.audio import HOP_S, Rendered, envelope, onsets, render_session, zero_cross_hz
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/test adds it)"

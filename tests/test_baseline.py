@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.arousal_data import run_stream, samples_from_rr
 from biofeedback.models import (
     ArousalEstimate,
     Baseline,
@@ -20,6 +19,7 @@ from biofeedback.models import (
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, QualityGate
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
+from tests.support.arousal_data import run_stream, samples_from_rr
 
 
 def heart(hr_of_t: object, seconds: float = 400.0, seed: int = 1) -> np.ndarray:

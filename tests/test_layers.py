@@ -124,3 +124,17 @@ def test_owned_libraries_are_installed_or_reserved() -> None:
     for library in OWNERS:
         if library != "miniaudio":
             assert importlib.util.find_spec(library) is not None, library
+
+
+def test_no_test_imports_another_test_module_or_a_benchmark() -> None:
+    # Shared helpers live in tests/support; benchmarks print figures and may change freely.
+    tests_dir = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests_dir.rglob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            words = line.split()
+            if words[:1] in (["from"], ["import"]) and len(words) > 1:
+                module = words[1]
+                if module.startswith(("benchmarks", "tests.test_")):
+                    offenders.append(f"{path.relative_to(tests_dir)}:{n}: {line.strip()}")
+    assert offenders == []

@@ -16,7 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.arousal_data import (
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.arousal_series import estimate_series
+from biofeedback.pacing.hrv import BeatWindows, FlagWindows
+from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
+from biofeedback.pacing.rr_clean import RRCleaner
+from tests.support.arousal_data import (
     beat_times,
     inject_artifacts,
     inject_ramp,
@@ -24,11 +29,6 @@ from benchmarks.arousal_data import (
     run_stream,
     samples_from_rr,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
-from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
-from biofeedback.pacing.rr_clean import RRCleaner
 
 SPANS_S = (2.0, 5.0, 10.0, 12.0, 30.0, 60.0)
 

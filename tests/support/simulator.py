@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import arousal_data
 from biofeedback.models import HeartSample, SessionEvent, SourceStatus, StepKind, StepStarted
 from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
+from tests.support import arousal_data
 
 
 @dataclass

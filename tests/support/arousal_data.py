@@ -17,7 +17,7 @@ import numpy as np
 from biofeedback.models import ArousalEstimate, Contact, HeartSample
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
 
-SHARED_RR = Path(__file__).resolve().parent.parent / "tests" / "data" / "rr"
+SHARED_RR = Path(__file__).resolve().parent.parent / "data" / "rr"
 # Long enough for a baseline and something after it; all taken at rest.
 RESTING = (
     "polar_h10_slow_breathing_rr.csv",
