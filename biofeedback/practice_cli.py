@@ -1,6 +1,6 @@
 """The command line of personal practice: ratings around ``run``, ``today`` and ``plan``.
 
-Part of the CLI layer (``cli.py`` calls in here); kept apart so the practice
+Part of the CLI layer (``biofeedback.cli`` calls in here); kept apart so the practice
 commands and the run hooks stay small and in one place.
 """
 

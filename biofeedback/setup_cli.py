@@ -1,6 +1,6 @@
 """`biofeedback setup` and the profile side of `run`: the command-line shell around
 ``pacing/profile.py`` (what the profile is) and ``pacing/personalise.py`` (what it
-does to a routine). ``cli.py`` adds these parsers and calls these handlers.
+does to a routine). ``biofeedback.cli`` adds these parsers and calls these handlers.
 """
 
 from __future__ import annotations

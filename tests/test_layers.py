@@ -93,7 +93,7 @@ def lint(base: Path) -> subprocess.CompletedProcess[str]:
         ("biofeedback/sensors/payload.py", "aiomqtt"),
         ("biofeedback/models.py", "textual"),
         ("biofeedback/pacing/hrv.py", "bleak"),
-        ("biofeedback/cli.py", "miniaudio"),
+        ("biofeedback/cli/running.py", "miniaudio"),
         ("simulators/physiology.py", "textual"),
         ("simulators/physiology.py", "biofeedback.session"),
     ],

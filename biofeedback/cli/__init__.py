@@ -1,0 +1,75 @@
+"""The command line: parse arguments, choose concrete sources and sinks, run.
+
+Heavy libraries (numpy, textual, bleak, aiomqtt) are imported inside the
+command that needs them, so ``biofeedback --help`` answers at once. The parts:
+``parser`` (every command and option), ``running`` (a session, wired once in
+``plan_session``), ``sources`` (straps, replay, broker), ``records`` (review,
+history, exports) and ``common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from biofeedback import BiofeedbackError
+from biofeedback.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
+from biofeedback.cli.parser import _command_parser, _print_overview, build_parser
+from biofeedback.cli.records import _review_view
+from biofeedback.cli.running import plan_session
+
+__all__ = [
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "_review_view",
+    "build_parser",
+    "main",
+    "plan_session",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # A mistake in a command's options names that command's help, not the top level's.
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+    debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not debug:
+        # bleak warns when bluetoothctl is missing (it then assumes a recent
+        # BlueZ): nothing a user can act on, and errors must stay one line.
+        logging.getLogger("bleak").setLevel(logging.ERROR)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        _print_overview(parser)
+        return EXIT_OK
+    try:
+        return handler(args)
+    except BiofeedbackError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing left to tell it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"biofeedback {args.command}: internal error: {type(exc).__name__}: {exc}"
+            " (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,55 @@
+"""What every command shares: exit codes, the usage error, the terminal, the dashboard settings."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from biofeedback import BiofeedbackError
+
+if TYPE_CHECKING:
+    from biofeedback.ui.app import BiofeedbackApp, DashboardSettings
+
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+SPEED_MIN = 0.1
+SPEED_MAX = 10_000.0
+
+
+class UsageError(BiofeedbackError):
+    """The command line asks for something that cannot be done as asked."""
+
+
+def _on_terminal() -> bool:
+    """Screens need a person at a terminal; piped, commands print instead."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _minutes(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _dashboard_settings() -> DashboardSettings:
+    from biofeedback import config
+    from biofeedback.ui.app import DashboardSettings
+
+    saved = config.load().dashboard
+    return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
+
+
+def _report_keys(app: BiofeedbackApp) -> None:
+    """Key settings the dashboard left out, one line each (it shows them too)."""
+    for problem in app.key_problems:
+        print(f"biofeedback: {problem}", file=sys.stderr)
+
+
+def _check_app(app: BiofeedbackApp) -> None:
+    """Raise why the dashboard ended, if it ended by a failure rather than a choice."""
+    if app.error is not None:
+        raise app.error
+    if app.return_code:
+        # Textual has already printed the traceback of its own failure.
+        raise RuntimeError("the dashboard stopped on an error")

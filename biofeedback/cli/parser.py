@@ -1,0 +1,348 @@
+"""The argument parser: every command, its options and its help."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, NoReturn
+
+from biofeedback import __version__, practice_cli, setup_cli
+
+if TYPE_CHECKING:
+    pass
+
+from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
+from biofeedback.cli.records import (
+    _cmd_delete,
+    _cmd_history,
+    _cmd_phrases,
+    _cmd_protocols,
+    _cmd_review,
+)
+from biofeedback.cli.running import _cmd_resonance, _cmd_run, _start_run
+from biofeedback.cli.sources import _cmd_monitor, _cmd_pair, _cmd_scan
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line naming what to do, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def format_help(self) -> str:
+        if self.prog.endswith(" run"):
+            self.epilog = _run_epilog()
+        return super().format_help()
+
+
+def _run_epilog() -> str:
+    """The routines and simulated people ``run`` can use, read only when help is asked for."""
+    from biofeedback.pacing.protocols import load_all
+    from simulators.scenario import load_scenario, scenario_names
+
+    routines = "\n".join(f"  {p.name:<18} {p.title}" for p in load_all())
+    people = "\n".join(
+        f"  {name:<18} {load_scenario(name).description}" for name in scenario_names()
+    )
+    return (
+        f"routines for --protocol:\n{routines}\n\n"
+        f"simulated people for --sim SCENARIO:\n{people}\n\n"
+        "examples:\n"
+        "  biofeedback run --sim                    try it without a strap\n"
+        "  biofeedback run --protocol back-care     with your paired strap\n"
+        "  biofeedback run --replay old.db          a recorded session again"
+    )
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = math.nan
+    # float() takes "nan" and "inf", which would make the clock's waits meaningless.
+    if not math.isfinite(speed):
+        raise argparse.ArgumentTypeError(f"expected a number or 'max', not {value!r}")
+    if not SPEED_MIN <= speed <= SPEED_MAX:
+        # 1e-9 would take decades a session; past 10,000 only "max" makes sense.
+        raise argparse.ArgumentTypeError(
+            f"speed must be {SPEED_MIN:g} to {SPEED_MAX:g} times real time, or max"
+        )
+    return speed
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    # "nan" parses but compares false with everything: a limit never reached.
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"expected seconds, not {value!r}")
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("expected a positive number of seconds")
+    return seconds
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="biofeedback",
+        description=(
+            "Heart-paced progressive muscle relaxation. A heart-rate strap (or the"
+            " simulator) paces a guided session that slows down, or steps down to"
+            " breath-led or passive rest, when your body says so."
+        ),
+        epilog="Start without hardware:  biofeedback run --sim",
+    )
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="list straps advertising the Heart Rate service")
+    scan.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="S",
+        help="seconds to listen (default 5)",
+    )
+    scan.add_argument("--json", action="store_true", help="one JSON object per strap")
+    scan.set_defaults(handler=_cmd_scan)
+
+    pair = sub.add_parser("pair", help="remember a strap as the default source")
+    pair.add_argument(
+        "device",
+        nargs="?",
+        metavar="DEVICE",
+        help="address (AA:BB:...) or name; none: choose from a live list on a terminal",
+    )
+    pair.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds to look for it (default 10)",
+    )
+    pair.set_defaults(handler=_cmd_pair)
+
+    run = sub.add_parser(
+        "run",
+        help="run a guided session",
+        description="Run a guided session from a strap, the simulator, a file or a broker.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_session_options(run)
+    run.add_argument(
+        "--protocol",
+        metavar="NAME",
+        help="guided routine (see `biofeedback protocols`; default full, or back-care"
+        " when your profile says your back is sore)",
+    )
+    run.add_argument(
+        "--zone",
+        choices=["auto", "green", "yellow", "red"],
+        default="auto",
+        help="start zone; auto decides from the baseline (default)",
+    )
+    run.add_argument(
+        "--sides",
+        action="store_true",
+        help="do arms and legs one side at a time (protocols that allow it)",
+    )
+    run.add_argument(
+        "--resonant",
+        action="store_true",
+        help="tense and release in gentle rounds at your resonance rhythm (0.1 Hz until assessed)",
+    )
+    run.add_argument(
+        "--imagery",
+        metavar="REGION[,REGION]",
+        default="",
+        help="body regions to do by imagery only, e.g. lower-back,neck",
+    )
+    setup_cli.add_run_flags(run)
+    practice_cli.add_run_arguments(run)
+    run.set_defaults(handler=_cmd_run)
+
+    resonance = sub.add_parser(
+        "resonance",
+        help="find the breathing rate your heart answers most",
+        description=(
+            "A stepped resonance assessment: paced breathing from 6.5 down to 4.5 breaths"
+            " a minute, each rate scored on your heart's response. The result is recorded;"
+            " later sessions pace their slow breaths at your rate."
+        ),
+    )
+    _add_session_options(resonance)
+    resonance.add_argument(
+        "--rates",
+        default="6.5-4.5/0.5",
+        metavar="LIST",
+        help="breaths a minute to try, e.g. 6.5,6,5.5 or 6.5-4.5/0.5 (default)",
+    )
+    resonance.add_argument(
+        "--step",
+        type=_positive_seconds,
+        default=150.0,
+        metavar="S",
+        help="seconds at each rate (default 150; at least 60)",
+    )
+    resonance.set_defaults(handler=_cmd_resonance)
+
+    review = sub.add_parser(
+        "review",
+        help="summarise a recorded session",
+        description="Summarise a recorded session; optionally plot or export it.",
+    )
+    review.add_argument("session", nargs="?", default="latest", metavar="SESSION|latest")
+    review.add_argument("--json", action="store_true", help="the whole summary as JSON")
+    review.add_argument("--png", metavar="F", help="plot HR, RMSSD and arousal (matplotlib)")
+    review.add_argument("--pdf", metavar="F", help="the same plot as PDF")
+    review.add_argument("--csv", metavar="F", help="samples, estimates and events as CSV")
+    review.add_argument(
+        "--rr", metavar="F", help="RR intervals as recorded, one ms value a line (Kubios)"
+    )
+    review.add_argument("--rr-corrected", metavar="F", help="RR intervals with artifacts corrected")
+    review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    review.set_defaults(handler=_cmd_review)
+
+    history = sub.add_parser(
+        "history",
+        help="past sessions and trends",
+        description="Your recorded sessions, newest first, with the trend of your resting"
+        " heart rate and RMSSD (simulated and replayed sessions count only when there"
+        " are too few of your own).",
+    )
+    history.add_argument("--json", action="store_true", help="sessions and trends as JSON")
+    history.add_argument(
+        "--last",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="patterns over the latest N sessions (default 10)",
+    )
+    history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    history.set_defaults(handler=_cmd_history)
+
+    delete = sub.add_parser(
+        "delete",
+        help="remove one recorded session for good",
+        description="Remove one recorded session, with all its samples and events, for good.",
+    )
+    delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
+    delete.add_argument(
+        "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
+    )
+    delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    delete.set_defaults(handler=_cmd_delete)
+
+    setup_cli.add_setup_parser(sub)
+
+    protocols = sub.add_parser(
+        "protocols",
+        help="list the guided routines",
+        description="The guided routines, their zone (green: full practice, yellow:"
+        " gentle and breath-led, red: rest only), length and what each is for.",
+    )
+    protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
+    protocols.set_defaults(handler=_cmd_protocols)
+    practice_cli.add_commands(sub, start_run=_start_run)
+
+    phrases = sub.add_parser(
+        "phrases",
+        help="what a protocol can say: phrase ids (voice folder file names) and texts",
+    )
+    phrases.add_argument("--protocol", default="full", metavar="NAME")
+    phrases.add_argument("--sides", action="store_true")
+    phrases.set_defaults(handler=_cmd_phrases)
+
+    monitor = sub.add_parser(
+        "monitor",
+        help="watch every runner on an MQTT broker",
+        description="A live table of every session publishing to an MQTT broker"
+        " (see `run --mqtt`).",
+    )
+    monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
+    monitor.set_defaults(handler=_cmd_monitor)
+    return parser
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """Where a session's heartbeats come from and where its events go (run, resonance)."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument(
+        "--sim",
+        nargs="?",
+        const="calm",
+        metavar="SCENARIO",
+        help="simulated person (default scenario: calm)",
+    )
+    src.add_argument("--device", metavar="DEVICE", help="a strap by address or name")
+    src.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="an RR file (one ms value a line, or CSV), or a session store:"
+        " STORE for its latest session, STORE#SESSION for one",
+    )
+    src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    parser.add_argument("--headless", action="store_true", help="no dashboard; print events")
+    parser.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X|max",
+        help="simulator and replay only: X times real time, or max",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        metavar="S",
+        help="stop after S seconds of session time",
+    )
+    parser.add_argument("--seed", type=int, help="simulator seed (default: the scenario's)")
+    parser.add_argument(
+        "--audio",
+        choices=["on", "off", "tones"],
+        help="spoken cues, breath tones and bells; tones: no speech (default: on, or [audio])",
+    )
+    parser.add_argument(
+        "--audio-out",
+        metavar="FILE.wav",
+        help="also write the session's sound to a WAV file in session time (any --speed)",
+    )
+    parser.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
+    parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, "command", None) or "")
+            if isinstance(chosen, argparse.ArgumentParser):
+                return chosen
+    return parser
+
+
+def _print_overview(parser: argparse.ArgumentParser) -> None:
+    """``biofeedback`` alone: what it is and what to type next, in a few lines."""
+    lines = [f"biofeedback {__version__}: heart-paced progressive muscle relaxation.", ""]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                lines.append(f"  biofeedback {choice.dest:<10} {choice.help}")
+    lines += ["", "Start without a strap:  biofeedback run --sim", "More:  biofeedback --help"]
+    print("\n".join(lines))

@@ -1,0 +1,149 @@
+"""Where heartbeats come from: choosing a source, scanning and pairing straps, the broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from biofeedback.mqtt import MqttPublisher
+    from biofeedback.sensors import HeartRateSource
+    from biofeedback.sensors.ble import BleSource
+
+from biofeedback.cli.common import (
+    EXIT_OK,
+    UsageError,
+    _check_app,
+    _dashboard_settings,
+    _on_terminal,
+    _report_keys,
+)
+
+
+def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
+    if args.sim is not None:
+        from simulators.source import ScenarioError, SimulatedSource
+
+        try:
+            return SimulatedSource(args.sim, seed=args.seed)
+        except ScenarioError as exc:
+            raise UsageError(str(exc)) from None
+    if args.device:
+        return _ble_source(args.device, None, clock_now)
+    if args.source:
+        from biofeedback.broker import load_settings, parse_url
+        from biofeedback.mqtt import MqttSource
+
+        return MqttSource(parse_url(args.source, topic=True), load_settings(), now=clock_now)
+    if args.replay:
+        return _replay_source(args.replay)
+    from biofeedback import config
+
+    paired = config.load().device
+    if paired is not None:
+        return _ble_source(paired.address, paired.name, clock_now)
+    raise UsageError(
+        "no strap paired; run `biofeedback run --sim` to try the simulator,"
+        " or `biofeedback pair DEVICE` first"
+    )
+
+
+def _ble_source(device: str, name: str | None, clock_now: Callable[[], float]) -> BleSource:
+    from biofeedback.sensors.ble import BleSource
+
+    return BleSource(device, name=name, clock_now=clock_now)
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import json
+
+    from biofeedback.sensors.ble import scan
+
+    straps = asyncio.run(scan(args.timeout))
+    for strap in straps:
+        if args.json:
+            print(json.dumps(strap.to_dict()))
+        else:
+            rssi = f"{strap.rssi_dbm} dBm" if strap.rssi_dbm is not None else "? dBm"
+            battery = f"battery {strap.battery_pct}%" if strap.battery_pct is not None else ""
+            print(f"{strap.address}  {rssi:>8}  {strap.name or '(no name)':<24} {battery}".rstrip())
+    if not straps:
+        print(
+            f"no heart-rate strap found in {args.timeout:g} s; wear it (straps sleep without"
+            " skin contact) and scan again",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _cmd_pair(args: argparse.Namespace) -> int:
+    from biofeedback import config
+
+    if args.device is None:
+        chosen = asyncio.run(_choose_strap())
+        if chosen is None:
+            return EXIT_OK
+        address, name = chosen
+    else:
+        from biofeedback.sensors.ble import resolve
+
+        strap = asyncio.run(resolve(args.device, args.timeout))
+        address, name = strap.address, strap.name
+    config.remember_device(config.PairedDevice(address, name))
+    print(f"paired {name or 'strap'} ({address}); `biofeedback run` now uses it")
+    return EXIT_OK
+
+
+async def _choose_strap() -> tuple[str, str | None] | None:
+    """The pair screen: the strap the person chose from the live list, if any."""
+    if not _on_terminal():
+        raise UsageError("name the strap: biofeedback pair DEVICE (see biofeedback scan)")
+    from biofeedback.sensors.ble import scan
+    from biofeedback.ui.app import create_app
+
+    app = create_app(
+        settings=_dashboard_settings(),
+        scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
+    )
+    _report_keys(app)
+    await app.run_async()
+    _check_app(app)
+    return None if app.paired is None else (app.paired.address, app.paired.name)
+
+
+def _replay_source(spec: str) -> HeartRateSource:
+    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``)."""
+    from pathlib import Path
+
+    from biofeedback.sensors.replay import ReplaySource, open_rr_file
+    from biofeedback.store import Store, is_store_file
+
+    path, ref = Path(spec), ""
+    if not path.exists() and "#" in spec:
+        head, _, ref = spec.rpartition("#")
+        path = Path(head)
+    if is_store_file(path):
+        with Store(path) as store:
+            recording = store.load(ref or "latest")
+        return ReplaySource(recording.samples, f"replay:{path.name}#{recording.session.session_id}")
+    return open_rr_file(path)
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from biofeedback.broker import load_settings, parse_url
+    from biofeedback.mqtt import Broker, watch_runners
+    from biofeedback.ui.monitor import MonitorApp
+
+    broker = Broker.prepare(parse_url(args.url), load_settings())
+    MonitorApp(watch_runners(broker), where=broker.url.where).run()
+    return EXIT_OK
+
+
+def _mqtt_publisher(url: str) -> MqttPublisher:
+    from biofeedback.broker import load_settings, parse_url
+    from biofeedback.mqtt import MqttPublisher
+
+    return MqttPublisher(parse_url(url), load_settings())
