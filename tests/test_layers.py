@@ -91,7 +91,7 @@ def lint(base: Path) -> subprocess.CompletedProcess[str]:
     ("path", "library"),
     [
         ("biofeedback/sensors/payload.py", "aiomqtt"),
-        ("biofeedback/models.py", "textual"),
+        ("biofeedback/models/core.py", "textual"),
         ("biofeedback/pacing/hrv.py", "bleak"),
         ("biofeedback/cli/running.py", "miniaudio"),
         ("simulators/physiology.py", "textual"),
