@@ -192,8 +192,14 @@ class ZoneJudge:
             assert zs.climb_from_bpm is not None
             climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast)
             level = self._climb.update(climb, dt, allowance_z=allowance)
-        if zs.zone is not Zone.RED and (
-            (level >= ecfg.needed and not in_dwell) or level >= ecfg.strong
+        # Evidence that piled up earlier does not step down on a tick whose heart
+        # rate is no longer up (it fell back, or came back low after a gap).
+        last = (self._climb if climbing else ev).last_delta_bpm
+        still_up = last is not None and last >= ecfg.min_hr_bpm
+        if (
+            zs.zone is not Zone.RED
+            and still_up
+            and ((level >= ecfg.needed and not in_dwell) or level >= ecfg.strong)
         ):
             needed = ecfg.strong if in_dwell else ecfg.needed
             delta = hr - ref
