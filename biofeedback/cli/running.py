@@ -168,13 +168,15 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
     ratings = practice_cli.ratings_from_args(args)
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not args.headless and _on_terminal()
-    plan = plan_session(args, dashboard=dashboard)
     if "before" not in ratings.asked:
         ratings.before = (
             await practice_cli.ask_in_form("before")
             if dashboard
             else practice_cli.prompt_ratings("before")
         )
+    # Wired once the person is ready: the session's clock starts here, so time
+    # spent on the ratings form is not counted (or fast-forwarded) as session time.
+    plan = plan_session(args, dashboard=dashboard)
     if dashboard:
         result = await _run_dashboard(plan, ended_by)
         if result is None:
