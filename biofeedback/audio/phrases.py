@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from biofeedback.models import Action, Advice, SessionEvent, StepKind, StepStarted, Zone
+from biofeedback.models import Action, SessionEvent, StepKind, StepStarted, Zone
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig
@@ -159,10 +159,6 @@ def walk(
         t_s += 1.0 if n < small else _WALK_STEP_S
         events += controller.on_action(t_s, Action.SKIP)
     return [e for e in events if isinstance(e, StepStarted)]
-
-
-def advice_texts(events: Iterable[SessionEvent]) -> list[str]:
-    return [e.text for e in events if isinstance(e, Advice)]
 
 
 def _slug(text: str) -> str:

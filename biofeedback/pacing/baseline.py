@@ -51,12 +51,6 @@ class BaselineConfig:
     """Readings in the "lowest stretch" (a rolling median) of a rising opening."""
 
 
-@dataclass(frozen=True, slots=True)
-class OpeningVerdict:
-    how: BaselineHow
-    rise_bpm: float | None
-
-
 class BaselineCollector:
     """Per-second readings over the opening; the baseline once it can be trusted."""
 

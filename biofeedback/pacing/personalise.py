@@ -47,7 +47,6 @@ _EYES_CUES = {
     "closed": "Close your eyes when you are ready.",
     "open": "Let your eyes rest softly on one spot.",
 }
-NOTICE_CUE = "Notice where you hold."
 GENTLE_PREFIX = "Just a trace of effort, no strain:"
 
 

@@ -9,7 +9,7 @@ Out-breaths are at least as long as in-breaths (``in_share`` <= 0.5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from biofeedback.models import SessionEvent, Step, StepEnded, StepKind, StepStarted, Zone
@@ -122,10 +122,6 @@ def parse_rates(text: str) -> tuple[float, ...]:
         raise ProtocolError(
             f"cannot read rates {text!r}; write them like 6.5,6,5.5,5,4.5 or 6.5-4.5/0.5"
         ) from None
-
-
-def rates_text(rates: Sequence[float]) -> str:
-    return ", ".join(f"{r:g}" for r in rates)
 
 
 # --------------------------------------------------------------------------
