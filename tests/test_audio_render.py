@@ -1,9 +1,12 @@
-"""A simulated session's sound, rendered to WAV in session time and checked on the samples.
+"""Simulated sessions' sound, rendered to WAV in session time and checked on the samples.
 
-The anxious person (seed 8) on the full routine one side at a time runs 14.5
-minutes with a lengthened release, a zone step-down and a step back up: every
-spoken cue must start within 50 ms of its event, and every breath tone must
-turn where the pacer's phase function turns.
+The anxious person on the full routine one side at a time, several seeds: each
+session runs about 13-19 minutes, and the seeds between them hold lengthened
+releases, zone step-downs and steps back up. In every session every spoken
+cue must start within 50 ms of its event, and every breath tone must turn where
+the pacer's phase function turns. Nothing here depends on one seed's timing: a
+change to the detection moves the events, and the checks follow the events.
+``benchmarks/audio_seeds.py`` runs the same checks over many more seeds.
 """
 
 from __future__ import annotations
@@ -32,12 +35,31 @@ pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/test adds it)"
 )
 TOLERANCE_S = 0.05
+# Under a second each to render; of seeds 0-19, 15 hold an extension, a
+# step-down and a step-up (the others settle without them).
+SEEDS = range(6)
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> list[Rendered]:
     tmp = tmp_path_factory.mktemp("render")
-    return asyncio.run(render_session(tmp / "session.wav", tmp / "cache"))
+
+    async def render_all() -> list[Rendered]:
+        return [
+            await render_session(tmp / f"seed{seed}.wav", tmp / "cache", seed=seed)
+            for seed in SEEDS
+        ]
+
+    return asyncio.run(render_all())
+
+
+def has_extension_step_down_and_up(r: Rendered) -> bool:
+    zones = [e for e in r.events if isinstance(e, ZoneChanged)]
+    return (
+        any(isinstance(e, StepExtended) for e in r.events)
+        and any(z.to_zone.rank > z.from_zone.rank for z in zones)
+        and any(z.to_zone.rank < z.from_zone.rank for z in zones)
+    )
 
 
 def _clip_s(r: Rendered, text: str) -> float:
@@ -64,46 +86,54 @@ def _expected_speech(r: Rendered) -> list[tuple[float, str]]:
             text = extension_text(step.kind, step.step)
         if text is None:
             continue
-        # Said at the same moment as an announcement: it follows it; anything
-        # said earlier gives way.
-        at = busy_until + GAP_S if busy_at == e.t else e.t
+        # A new step or advice cuts speech begun earlier, but follows what was
+        # said at this very moment (a step-down's announcement, then the cue);
+        # the word on a lengthened release waits for speech still sounding.
+        follows = busy_at == e.t or (isinstance(e, StepExtended) and busy_until > e.t)
+        at = busy_until + GAP_S if follows else e.t
         out.append((at, text))
         busy_at, busy_until = e.t, at + _clip_s(r, text)
     return out
 
 
-def test_the_session_has_an_extension_a_step_down_and_a_step_up(rendered: Rendered) -> None:
-    types = [e.type for e in rendered.events]
-    assert StepExtended.type in types
-    zones = [e for e in rendered.events if isinstance(e, ZoneChanged)]
-    assert any(z.to_zone.rank > z.from_zone.rank for z in zones)
-    ended = next(e for e in rendered.events if isinstance(e, SessionEnded))
-    assert ended.t >= 14 * 60
-    assert len(rendered.samples) >= ended.t * SAMPLE_RATE_HZ
+def test_the_sessions_hold_extensions_step_downs_and_step_ups(sessions: list[Rendered]) -> None:
+    long_ones = []
+    for r in sessions:
+        ended = next(e for e in r.events if isinstance(e, SessionEnded))
+        assert len(r.samples) >= ended.t * SAMPLE_RATE_HZ
+        if ended.t >= 14 * 60:
+            long_ones.append(r)
+    assert len([r for r in long_ones if has_extension_step_down_and_up(r)]) >= 2
 
 
-def test_every_spoken_cue_starts_within_50_ms_of_its_event(rendered: Rendered) -> None:
-    found = onsets(envelope(rendered.samples))
-    expected = _expected_speech(rendered)
-    assert len(expected) > 50
-    missing = []
-    for at, text in expected:
+def late_cues(r: Rendered) -> list[tuple[float, float, str]]:
+    """Spoken phrases whose onset is not within 50 ms of when the events say."""
+    found = onsets(envelope(r.samples))
+    late = []
+    for at, text in _expected_speech(r):
         nearest = min(found, key=lambda t: abs(t - at))
         if abs(nearest - at) > TOLERANCE_S:
-            missing.append((round(at, 2), round(nearest, 2), text))
-    assert not missing
+            late.append((round(at, 2), round(nearest, 2), text))
+    return late
 
 
-def test_breath_tones_turn_with_the_pacer_phase(rendered: Rendered) -> None:
-    r = rendered
+def test_every_spoken_cue_starts_within_50_ms_of_its_event(sessions: list[Rendered]) -> None:
+    for r in sessions:
+        assert len(_expected_speech(r)) > 30
+        assert not late_cues(r)
+
+
+def tone_turns(r: Rendered) -> tuple[int, list[tuple[str, float, str]]]:
+    """Breath turns checked away from speech, and those not heard where the pacer turns."""
     found = onsets(envelope(r.samples), floor=0.03)
     speech = [(at, at + _clip_s(r, text)) for at, text in _expected_speech(r)]
-    ends = {e.step: e.t for e in r.events if isinstance(e, StepEnded)}
     checked = 0
-    for step in (e for e in r.events if isinstance(e, StepStarted) and e.breath_in_s):
-        assert step.breath_in_s is not None
-        assert step.breath_out_s is not None
-        end = ends[step.step]
+    wrong: list[tuple[str, float, str]] = []
+    for i, step in enumerate(r.events):
+        if not isinstance(step, StepStarted) or not step.breath_in_s or not step.breath_out_s:
+            continue
+        # This step's own end: a routine entered twice runs the same step ids again.
+        end = next(e.t for e in r.events[i:] if isinstance(e, StepEnded))
         t = step.t
         was_in = True
         while t < end - 1.0:
@@ -116,20 +146,31 @@ def test_breath_tones_turn_with_the_pacer_phase(rendered: Rendered) -> None:
             half_s = left_s
             if t + half_s > end or any(a - 0.6 < t + half_s and t < b + 0.8 for a, b in speech):
                 continue
+            checked += 1
             nearest = min(found, key=lambda o: abs(o - t))
-            assert abs(nearest - t) <= TOLERANCE_S, (step.step, t, nearest)
+            if abs(nearest - t) > TOLERANCE_S:
+                wrong.append((step.step, round(t, 2), f"nearest onset {nearest:.2f}"))
+                continue
             early = zero_cross_hz(r.samples, t + 0.2 * half_s, 0.3)
             late = zero_cross_hz(r.samples, t + 0.7 * half_s - 0.3, 0.3)
             # Pitch rises through a breath in and falls through a breath out.
-            assert (late > early) == inhaling, (step.step, t, early, late)
-            checked += 1
-    assert checked >= 15
+            if (late > early) != inhaling:
+                wrong.append((step.step, round(t, 2), f"pitch {early:.0f} -> {late:.0f} Hz"))
+    return checked, wrong
 
 
-def test_no_sound_past_the_last_bell(rendered: Rendered) -> None:
-    env = envelope(rendered.samples)
-    ended = next(e for e in rendered.events if isinstance(e, SessionEnded))
-    # The last bell rings after the closing phrase, then the file ends.
-    after = env[int(ended.t / HOP_S) :]
-    assert after.max() > 0.02
-    assert np.all(env[-10:] < 0.05)
+def test_breath_tones_turn_with_the_pacer_phase(sessions: list[Rendered]) -> None:
+    for r in sessions:
+        checked, wrong = tone_turns(r)
+        assert checked >= 15
+        assert not wrong
+
+
+def test_no_sound_past_the_last_bell(sessions: list[Rendered]) -> None:
+    for r in sessions:
+        env = envelope(r.samples)
+        ended = next(e for e in r.events if isinstance(e, SessionEnded))
+        # The last bell rings after the closing phrase, then the file ends.
+        after = env[int(ended.t / HOP_S) :]
+        assert after.max() > 0.02
+        assert np.all(env[-10:] < 0.05)

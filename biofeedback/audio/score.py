@@ -233,14 +233,27 @@ class Score:
     # -- helpers
 
     def _say(self, t_s: float, text: str, label: str, gain: float = 1.0) -> float:
-        """Speak ``text`` at ``t_s``, after speech already said at this moment."""
+        """Speak ``text`` at ``t_s``, after speech already sounding (an announcement
+        said at this moment); speech planned for later that it would run into
+        gives way to it."""
         clip = self.speech.get(text)
         if clip is None:
             return t_s
-        busy = [c.end_s for c in self.clips if c.kind is Kind.SPEECH and c.end_s > t_s]
+        # Only speech begun by now delays this: waiting on a phrase merely planned
+        # (the next group's name, due in ten seconds) would push a step-down's
+        # words behind it, and the new step would then drop them unheard.
+        busy = [
+            c.end_s
+            for c in self.clips
+            if c.kind is Kind.SPEECH and c.start_s <= t_s and c.end_s > t_s
+        ]
         start = max([t_s, *(end + GAP_S for end in busy)])
+        end = start + len(clip) / SAMPLE_RATE_HZ
+        self.clips = [
+            c for c in self.clips if not (c.kind is Kind.SPEECH and t_s < c.start_s < end + GAP_S)
+        ]
         self._add(start, clip, Kind.SPEECH, label, gain)
-        return start + len(clip) / SAMPLE_RATE_HZ
+        return end
 
     def _add(self, t_s: float, samples: Samples, kind: Kind, label: str, gain: float = 1.0) -> None:
         self.clips.append(Clip(t_s, samples, kind, label, gain, owner=self.steps))
