@@ -44,24 +44,32 @@ SOUNDING = {"step_started", "step_extended", "advice", "signal_lost", "signal_re
 PROTOCOLS = ("full", "anxiety-downshift", "back-care", "work-reset", "bedtime", "pelvic-release")
 
 
-def phrase_cache() -> dict[str, dict[str, Samples]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = VoiceSettings(cache_dir=Path(tmp))
-        for label in ("cold", "warm"):
-            began = time.perf_counter()
-            phrases = synthesized = 0
-            clips: dict[str, dict[str, Samples]] = {}
-            for protocol in load_all():
-                book = build_book(protocol)
-                voices = load_voices(book, settings)
-                clips[protocol.name] = voices.clips
-                phrases += len(book)
-                synthesized += voices.synthesized
-            took = time.perf_counter() - began
-            print(
-                f"phrase cache, 8 protocols, {label}: {took:.2f} s"
-                f" ({phrases} phrases, {synthesized} synthesized by espeak-ng)"
-            )
+def phrase_cache(rounds: int = 3) -> dict[str, dict[str, Samples]]:
+    """Cold and warm builds, ``rounds`` times each in a fresh cache (median, range)."""
+    took: dict[str, list[float]] = {"cold": [], "warm": []}
+    counts: dict[str, tuple[int, int]] = {}
+    clips: dict[str, dict[str, Samples]] = {}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = VoiceSettings(cache_dir=Path(tmp))
+            for label in ("cold", "warm"):
+                began = time.perf_counter()
+                phrases = synthesized = 0
+                for protocol in load_all():
+                    book = build_book(protocol)
+                    voices = load_voices(book, settings)
+                    clips[protocol.name] = voices.clips
+                    phrases += len(book)
+                    synthesized += voices.synthesized
+                took[label].append(time.perf_counter() - began)
+                counts[label] = (phrases, synthesized)
+    for label, values in took.items():
+        phrases, synthesized = counts[label]
+        print(
+            f"phrase cache, 8 protocols one after another, {label}: median"
+            f" {np.median(values):.2f} s ({min(values):.2f}-{max(values):.2f} s, {rounds} runs;"
+            f" {phrases} phrases, {synthesized} synthesized by espeak-ng)"
+        )
     return clips
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from biofeedback.audio.phrases import PhraseBook, build_book, walk
+from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.phrases import Phrase, PhraseBook, Style, build_book, walk
 from biofeedback.audio.score import Kind, Score
 from biofeedback.audio.voice import VoiceSettings, load_voices
 from biofeedback.models import SessionStarted, Zone
@@ -65,3 +66,33 @@ def test_the_phrase_cache_is_keyed_by_text_and_voice(tmp_path: Path) -> None:
     assert other.synthesized == len(book)
     for path in tmp_path.iterdir():
         assert path.stat().st_mode & 0o077 == 0
+
+
+def test_phrases_said_together_are_each_the_phrase_said_alone(tmp_path: Path) -> None:
+    texts = [
+        "Breathe in.",
+        "Let your shoulders drop. Let them stay low and heavy.",
+        "...",  # says nothing: the cut finds one piece fewer, so each is said alone
+        "Open your hands.",
+        "Notice the warmth where the effort was, and let it spread.",
+    ]
+    words = [Phrase(f"p{i}", text) for i, text in enumerate(texts)]
+    together = load_voices(words, VoiceSettings(cache_dir=tmp_path / "together"))
+    assert set(together.clips) == set(texts) - {"..."}
+    assert len(together.notes) == 1
+    assert "p2" in together.notes[0]
+    for text, clip in together.clips.items():
+        alone = load_voices([Phrase("x", text)], VoiceSettings(cache_dir=tmp_path / "alone"))
+        # Same words, so the same length give or take espeak-ng's phrasing.
+        assert abs(len(clip) - len(alone.clips[text])) < 0.2 * SAMPLE_RATE_HZ, text
+
+
+def test_a_batch_is_cut_at_the_breaks_between_phrases(tmp_path: Path) -> None:
+    book = build_book(load_protocol("full"))
+    phrases = [p for p in book if p.style is Style.RELEASE][:12]
+    together = load_voices(phrases, VoiceSettings(cache_dir=tmp_path / "together"))
+    assert together.synthesized == len(phrases)
+    for phrase in phrases:
+        alone = load_voices([phrase], VoiceSettings(cache_dir=tmp_path / phrase.id))
+        clip = together.clips[phrase.text]
+        assert abs(len(clip) - len(alone.clips[phrase.text])) < 0.2 * SAMPLE_RATE_HZ, phrase.id

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
+import io
 import os
 import shutil
 import subprocess
@@ -140,18 +142,33 @@ def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out
         return
     failures: list[str] = []
 
-    def one(item: tuple[Phrase, Path]) -> None:
-        phrase, path = item
+    def batch(items: list[tuple[Phrase, Path]]) -> list[tuple[Phrase, Samples | str]]:
+        """Each phrase's clip, or why it has none."""
         try:
-            _espeak(espeak, phrase, settings, path)
-            out.clips[phrase.text] = read_wav(path)
-            out.synthesized += 1
+            clips = _espeak_batch(espeak, [phrase for phrase, _ in items], settings)
         except (OSError, subprocess.SubprocessError, wave.Error, EOFError, ValueError) as exc:
-            failures.append(str(exc))
+            return [(phrase, str(exc)) for phrase, _ in items]
+        said: list[tuple[Phrase, Samples | str]] = []
+        for (phrase, path), clip in zip(items, clips, strict=True):
+            if clip is None:
+                said.append((phrase, f"no sound for {phrase.id}"))
+                continue
+            said.append((phrase, clip))
+            with contextlib.suppress(OSError):  # not cached: said again next time
+                _write_cache(path, clip)
+        return said
 
-    # espeak-ng is single-threaded; one process per core renders a book at once.
-    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2)) as pool:
-        list(pool.map(one, todo))
+    # Starting espeak-ng costs more than saying most phrases (it maps its data
+    # anew each time), so each process says a batch of phrases of one style;
+    # a few processes at once keep both cores busy.
+    with ThreadPoolExecutor(max_workers=min(max(os.cpu_count() or 1, 2), 4)) as pool:
+        for said in pool.map(batch, _batches(todo)):
+            for phrase, clip in said:
+                if isinstance(clip, str):
+                    failures.append(clip)
+                else:
+                    out.clips[phrase.text] = clip
+                    out.synthesized += 1
     if failures:
         out.notes.append(
             f"audio: espeak-ng failed on {len(failures)} phrase(s), those are silent: {failures[0]}"
@@ -163,24 +180,99 @@ def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _espeak(espeak: str, phrase: Phrase, settings: VoiceSettings, path: Path) -> None:
+# Phrases said by one espeak-ng process.
+_BATCH = 24
+# Between two phrases of a batch: silence this long at 150 words a minute (longer
+# when slower), cut where the quiet lasts half of it. The longest pause inside
+# one phrase is about 0.6 s (a full stop, said slowly).
+_SEPARATOR_S = 1.6
+_QUIET = 0.01
+
+
+def _batches(todo: list[tuple[Phrase, Path]]) -> list[list[tuple[Phrase, Path]]]:
+    by_style: dict[Style, list[tuple[Phrase, Path]]] = {}
+    for item in todo:
+        by_style.setdefault(item[0].style, []).append(item)
+    return [
+        items[i : i + _BATCH] for items in by_style.values() for i in range(0, len(items), _BATCH)
+    ]
+
+
+def _voice(style: Style, settings: VoiceSettings) -> tuple[int, int, int]:
+    """Rate (words a minute), pitch and amplitude for phrases of ``style``."""
     rate, pitch, amplitude = settings.rate_wpm, 45, 100
-    if phrase.style is Style.RELEASE:
+    if style is Style.RELEASE:
         # Drawn out and lower: a release is said as a breath out.
         rate, pitch = round(rate * 0.8), 30
-    elif phrase.style is Style.SOFT:
+    elif style is Style.SOFT:
         amplitude = 70
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
+    return max(rate, 1), pitch, amplitude
+
+
+def _espeak_batch(
+    espeak: str, phrases: list[Phrase], settings: VoiceSettings
+) -> list[Samples | None]:
+    """Each phrase's clip (None: no sound), from one espeak-ng process.
+
+    espeak-ng reads stdin a line at a time and says each line on its own; each
+    line is one phrase followed by a long SSML break, and the sound is cut at
+    those breaks. Should the cut not give one piece per phrase (a voice whose
+    pauses are longer than we allow for), each phrase is said by a process of
+    its own instead.
+    """
+    rate, pitch, amplitude = _voice(phrases[0].style, settings)
+    separator_s = _SEPARATOR_S * max(1.0, 150 / rate)
+    lines = "".join(
+        f'<speak>{html.escape(" ".join(p.text.split()))}<break time="{separator_s * 1000:.0f}ms"/>'
+        "</speak>\n"
+        for p in phrases
+    )
+    args = [espeak, "-v", settings.voice, "-s", str(rate), "-p", str(pitch), "-a", str(amplitude)]
+    done = subprocess.run(
+        [*args, "-m", "--stdout"],
+        input=lines.encode(),
+        check=True,
+        capture_output=True,
+        timeout=_TIMEOUT_S,
+    )
+    samples = _decode(done.stdout)
+    if len(phrases) == 1:
+        clip = _trim(samples)
+        return [clip if len(clip) else None]
+    pieces = _split(samples, round(separator_s / 2 * SAMPLE_RATE_HZ))
+    if len(pieces) == len(phrases):
+        return list(pieces)
+    return [_espeak_batch(espeak, [p], settings)[0] for p in phrases]
+
+
+def _decode(wav_bytes: bytes) -> Samples:
+    """espeak-ng's --stdout WAV (its header does not know the length) as samples."""
+    with wave.open(io.BytesIO(wav_bytes), "rb") as wav:
+        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+        raw = wav.readframes(wav.getnframes())  # to the end, whatever the header says
+    return _to_samples(raw, width, channels, rate)
+
+
+def _split(samples: Samples, quiet_frames: int) -> list[Samples]:
+    """The sounds in ``samples`` that quiet of ``quiet_frames`` or more keeps apart."""
+    loud = np.flatnonzero(np.abs(samples) > _QUIET)
+    if len(loud) == 0:
+        return []
+    gaps = np.flatnonzero(np.diff(loud) > quiet_frames)
+    starts = [int(loud[0]), *(int(loud[g + 1]) for g in gaps)]
+    ends = [*(int(loud[g]) + 1 for g in gaps), int(loud[-1]) + 1]
+    return [samples[a:b].copy() for a, b in zip(starts, ends, strict=True)]
+
+
+def _write_cache(path: Path, clip: Samples) -> None:
+    """``clip`` as a 16-bit WAV at ``path``, the user's only, whole or not at all."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 0600
     try:
-        args = [espeak, "-v", settings.voice, "-s", str(rate), "-p", str(pitch)]
-        subprocess.run(
-            [*args, "-a", str(amplitude), "-w", tmp, "--", phrase.text],
-            check=True,
-            capture_output=True,
-            timeout=_TIMEOUT_S,
-        )
-        os.chmod(tmp, 0o600)
+        with os.fdopen(fd, "wb") as fh, wave.open(fh, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE_HZ)
+            out.writeframes((np.clip(clip, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -192,6 +284,13 @@ def read_wav(path: Path) -> Samples:
     with wave.open(str(path), "rb") as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         raw = wav.readframes(wav.getnframes())
+    samples = _trim(_to_samples(raw, width, channels, rate))
+    if len(samples) == 0:
+        raise ValueError("no sound in it")
+    return samples
+
+
+def _to_samples(raw: bytes, width: int, channels: int, rate: int) -> Samples:
     decode: dict[int, Callable[[bytes], npt.NDArray[np.float32]]] = {
         1: lambda b: (np.frombuffer(b, np.uint8).astype(np.float32) - 128.0) / 128.0,
         2: lambda b: np.frombuffer(b, "<i2").astype(np.float32) / 32768.0,
@@ -199,18 +298,16 @@ def read_wav(path: Path) -> Samples:
     }
     if width not in decode:
         raise ValueError(f"{width * 8}-bit samples; use 8, 16 or 32-bit PCM")
+    raw = raw[: len(raw) // (width * channels) * (width * channels)]
     samples = decode[width](raw)
     if channels > 1:
-        samples = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
+        samples = samples.reshape(-1, channels).mean(axis=1)
     if rate != SAMPLE_RATE_HZ:
         n = round(len(samples) * SAMPLE_RATE_HZ / rate)
         samples = np.interp(
             np.arange(n) * (rate / SAMPLE_RATE_HZ), np.arange(len(samples)), samples
         ).astype(np.float32)
-    samples = _trim(samples.astype(np.float32))
-    if len(samples) == 0:
-        raise ValueError("no sound in it")
-    return samples
+    return samples.astype(np.float32)
 
 
 def _trim(samples: Samples, threshold: float = 0.01) -> Samples:
