@@ -6,7 +6,9 @@ Prints:
 - rendering a 14.5-minute session to WAV at --speed max (time, and the share
   of it the audio costs against the same session without it);
 - a real-time session on miniaudio's null backend (simulated anxious person,
-  sessions back to back for --minutes, default 60): buffer underruns (goal 0),
+  sessions back to back for --minutes, default 60): buffer underruns (goal 0:
+  a block delivered after the card, holding PERIODS blocks, had played all
+  before it; also how many blocks were asked for late and the longest gap),
   the audio's CPU share of one core (callback rendering plus the sink's event
   handling, goal <= 2 %), and how long after an extension, a zone change or a
   step start its sound was rendered into the output (goal <= 50 ms; a real
@@ -27,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.audio import SAMPLE_RATE_HZ
-from biofeedback.audio.device import BUFFER_MS, Device
+from biofeedback.audio.device import BUFFER_MS, PERIODS, Device
 from biofeedback.audio.phrases import build_book
 from biofeedback.audio.render import WavSink
 from biofeedback.audio.score import Score
@@ -142,8 +144,9 @@ class TimedSink(AudioSink):
 
 async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
     deadline = time.monotonic() + minutes * 60
-    underruns = callbacks = 0
-    busy_s = handle_s = wall_s = cpu_s = 0.0
+    underruns = callbacks = late = 0
+    busy_s = handle_s = wall_s = cpu_s = silent_s = max_gap_s = max_busy_s = 0.0
+    paces: list[float] = []
     latencies: dict[str, list[float]] = {}
     sessions = 0
     while time.monotonic() < deadline - 5:
@@ -171,18 +174,31 @@ async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
         stats = device.stats
         underruns += stats.underruns
         callbacks += stats.callbacks
+        late += stats.late
+        silent_s += stats.silent_s
+        max_gap_s = max(max_gap_s, stats.max_gap_s)
+        max_busy_s = max(max_busy_s, stats.max_busy_s)
+        paces.append(_pace(player))
         busy_s += stats.busy_s
         handle_s += sink.handle_s
         _latencies(player, sink, clock, latencies)
         print(
             f"  session {sessions} ({name}): {stats.callbacks} blocks,"
-            f" {stats.underruns} underruns, {len(sink.sounded)} sounding events",
+            f" {stats.underruns} underruns, {stats.late} late, longest gap"
+            f" {1000 * stats.max_gap_s:.0f} ms, {len(sink.sounded)} sounding events",
             flush=True,
         )
     print(
         f"live on the null backend: {wall_s / 60:.1f} min of real-time sessions"
-        f" ({sessions} back to back), {callbacks} blocks of {BUFFER_MS} ms,"
-        f" {underruns} underruns"
+        f" ({sessions} back to back), {callbacks} blocks of {BUFFER_MS} ms;"
+        f" underruns (a card holding {PERIODS} blocks runs dry): {underruns},"
+        f" {silent_s * 1000:.0f} ms of gap in all"
+    )
+    print(
+        f"  blocks asked for over half a block late: {late}; longest time between two"
+        f" blocks {1000 * max_gap_s:.0f} ms (the buffer absorbs {(PERIODS - 1) * BUFFER_MS} ms);"
+        f" slowest block rendered in {1000 * max_busy_s:.1f} ms;"
+        f" the null card's pace {min(paces):.4f}-{max(paces):.4f} x the sample rate"
     )
     print(
         f"audio CPU: rendering {100 * busy_s / wall_s:.2f} % + event handling"
@@ -195,6 +211,13 @@ async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
             f"event -> sound rendered, {kind}: n={len(ms)} median {np.median(ms):.1f} ms,"
             f" p95 {np.percentile(ms, 95):.1f} ms, max {ms.max():.1f} ms"
         )
+
+
+def _pace(player: TimedPlayer) -> float:
+    """Frames asked for per second of wall time, over the sample rate (1: real time)."""
+    frames = sum(b[2] for b in player.blocks[:-1])
+    span_s = player.blocks[-1][0] - player.blocks[0][0]
+    return frames / max(span_s, 1e-9) / SAMPLE_RATE_HZ
 
 
 def _latencies(

@@ -10,10 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from biofeedback import config
@@ -200,3 +202,30 @@ def test_phrases_lists_one_file_name_per_text(capsys: pytest.CaptureFixture[str]
     assert len(names) == len(set(names)) > 50
     assert "full.settle.wav" in names
     assert "session.stop-rules.wav" in names
+
+
+def test_an_underrun_is_a_block_delivered_after_the_card_played_all_before_it() -> None:
+    slow_s = 0.0
+
+    def render(frames: int) -> npt.NDArray[np.float32]:
+        time.sleep(slow_s)  # a block that takes this long to make (not waiting on anything)
+        return np.zeros(frames, dtype=np.float32)
+
+    device = Device(render, backend="null")
+    stream = device._pull()
+    next(stream)
+    block = round(device.buffer_ms / 1000 * SAMPLE_RATE_HZ)
+    # Asked for at once (the card fills its buffer): all within the buffer.
+    for _ in range(3):
+        stream.send(block)
+    assert device.stats.underruns == 0
+    # One block taking far longer than the buffer holds: the card ran dry once.
+    slow_s = 0.3
+    stream.send(block)
+    assert device.stats.underruns == 1
+    # Due 150 ms after the first ask (two blocks of lead, three blocks played).
+    assert 0.1 < device.stats.silent_s < 0.3
+    slow_s = 0.0
+    stream.send(block)
+    assert device.stats.underruns == 1
+    device.close()

@@ -23,6 +23,8 @@ import numpy.typing as npt
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioError
 
 BUFFER_MS = 30
+# Blocks the card holds (miniaudio's default): one playing, the others ready.
+PERIODS = 3
 # Real outputs only: miniaudio would otherwise fall back to its null device,
 # and a person would hear nothing without being told.
 _REAL_BACKENDS = [miniaudio.Backend.PULSEAUDIO, miniaudio.Backend.ALSA, miniaudio.Backend.JACK]
@@ -36,12 +38,28 @@ class NoDeviceError(AudioError):
 
 @dataclass
 class DeviceStats:
+    """What the card asked for and how promptly it got it.
+
+    A card holds ``PERIODS`` blocks: while it plays one, the others wait, so a
+    block answered late is only heard as a gap (an underrun) when it comes after
+    the blocks before it have all been played. ``underruns`` counts those, from
+    the times the blocks were asked for and delivered, as a card playing at
+    exactly the sample rate would hear them; ``late`` counts the blocks asked for
+    more than half a block after due (jitter that the buffer absorbed, or not).
+    """
+
     callbacks: int = 0
     frames: int = 0
     underruns: int = 0
+    late: int = 0
+    silent_s: float = 0.0  # the gaps heard, in all
+    max_gap_s: float = 0.0  # longest time between two blocks asked for
     busy_s: float = 0.0
+    max_busy_s: float = 0.0
     peak: float = 0.0
     last_callback_s: float = 0.0
+    # When the card starts playing the stream's first frame (moved on by a gap).
+    play_start_s: float = 0.0
 
 
 class Device:
@@ -60,6 +78,7 @@ class Device:
                     nchannels=1,
                     sample_rate=SAMPLE_RATE_HZ,
                     buffersize_msec=buffer_ms,
+                    callback_periods=PERIODS,
                     backends=backends,
                     app_name="biofeedback",
                 )
@@ -80,23 +99,39 @@ class Device:
 
     def _pull(self) -> Generator[bytes, int, None]:
         stats = self.stats
+        period_s = self.buffer_ms / 1000
         frames = yield b""
         while True:
             began = time.perf_counter()
-            if stats.callbacks and began - stats.last_callback_s > 1.5 * self.buffer_ms / 1000:
-                # The card asked late or we answered late: a gap was heard.
-                stats.underruns += 1
+            if stats.callbacks == 0:
+                # The buffer is filled first; playing begins a buffer after the ask.
+                stats.play_start_s = began + (PERIODS - 1) * period_s
+            else:
+                gap_s = began - stats.last_callback_s
+                stats.max_gap_s = max(stats.max_gap_s, gap_s)
+                if gap_s > 1.5 * period_s:
+                    stats.late += 1
             try:
                 block = self._render(frames)
             except Exception:  # a bad block is silence, never a dead stream
                 block = np.zeros(frames, dtype=np.float32)
+            data = block.astype(np.float32).tobytes()
+            done = time.perf_counter()
+            # This block's first frame is due when the frames before it have played.
+            due_s = stats.play_start_s + stats.frames / SAMPLE_RATE_HZ
+            if done > due_s:
+                # The card ran dry and played silence until now.
+                stats.underruns += 1
+                stats.silent_s += done - due_s
+                stats.play_start_s += done - due_s
             stats.callbacks += 1
             if len(block):
                 stats.peak = max(stats.peak, float(np.abs(block).max()))
             stats.frames += frames
             stats.last_callback_s = began
-            stats.busy_s += time.perf_counter() - began
-            frames = yield block.astype(np.float32).tobytes()
+            stats.busy_s += done - began
+            stats.max_busy_s = max(stats.max_busy_s, done - began)
+            frames = yield data
 
 
 @contextlib.contextmanager
