@@ -115,7 +115,7 @@ class Device:
                 block = self._render(frames)
             except Exception:  # a bad block is silence, never a dead stream
                 block = np.zeros(frames, dtype=np.float32)
-            data = block.astype(np.float32).tobytes()
+            data = block.astype(np.float32, copy=False).tobytes()
             done = time.perf_counter()
             # This block's first frame is due when the frames before it have played.
             due_s = stats.play_start_s + stats.frames / SAMPLE_RATE_HZ
