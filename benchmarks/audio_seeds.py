@@ -6,7 +6,7 @@ tests/test_audio_render.py makes: every spoken cue within 50 ms of its event,
 every breath tone turning where the pacer turns. Prints one line per seed and
 the pass count, and how many seeds held an extension, a step-down and a step-up.
 
-    .venv/bin/python benchmarks/audio_seeds.py [--seeds 20]
+    .venv/bin/python benchmarks/audio_seeds.py [--seeds 20] [--scenario anxious]
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ from tests.support.audio import render_session
 from tests.test_audio_render import has_extension_step_down_and_up, late_cues, tone_turns
 
 
-async def sweep(seeds: int) -> None:
+async def sweep(seeds: int, scenario: str) -> None:
     passed = full = 0
     took: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(seeds):
             began = time.perf_counter()
-            r = await render_session(Path(tmp) / "s.wav", Path(tmp) / "cache", seed=seed)
+            r = await render_session(
+                Path(tmp) / "s.wav", Path(tmp) / "cache", scenario=scenario, seed=seed
+            )
             took.append(time.perf_counter() - began)
             late = late_cues(r)
             checked, wrong = tone_turns(r)
@@ -48,8 +50,9 @@ async def sweep(seeds: int) -> None:
                 flush=True,
             )
     print(
-        f"render checks: {passed} of {seeds} seeds pass; {full} hold an extension,"
-        f" a step-down and a step-up; render {sorted(took)[len(took) // 2]:.2f} s median"
+        f"render checks, {scenario} person: {passed} of {seeds} seeds pass;"
+        f" {full} hold an extension, a step-down and a step-up;"
+        f" render {sorted(took)[len(took) // 2]:.2f} s median"
         f" ({min(took):.2f}-{max(took):.2f} s; the first builds the phrase cache)"
     )
 
@@ -57,8 +60,9 @@ async def sweep(seeds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--scenario", default="anxious", help="a simulated person")
     args = parser.parse_args()
-    asyncio.run(sweep(args.seeds))
+    asyncio.run(sweep(args.seeds, args.scenario))
 
 
 if __name__ == "__main__":
