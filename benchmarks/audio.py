@@ -196,7 +196,8 @@ async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
     )
     print(
         f"  blocks asked for over half a block late: {late}; longest time between two"
-        f" blocks {1000 * max_gap_s:.0f} ms (the buffer absorbs {(PERIODS - 1) * BUFFER_MS} ms);"
+        f" blocks {1000 * max_gap_s:.0f} ms (a card holding {PERIODS} runs dry after"
+        f" {PERIODS * BUFFER_MS} ms);"
         f" slowest block rendered in {1000 * max_busy_s:.1f} ms;"
         f" the null card's pace {min(paces):.4f}-{max(paces):.4f} x the sample rate"
     )
