@@ -191,6 +191,9 @@ class ZoneJudge:
         ev = self.evidence
         fast = None if paced_breathing else est.hr_fast_bpm
         fast_noise = self._fast_noise.noise_bpm
+        if est.quality is Quality.HR_ONLY:
+            # What was learned over clean beats understates a run of flagged ones.
+            fast_noise *= cfg.hr_only_noise_factor
         ev.update(
             Reading(hr, ref, noise, vagal, fast, fast_noise),
             dt,
