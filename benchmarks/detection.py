@@ -129,6 +129,35 @@ def start_table(cases: list[Case], runs: dict[str, list[Run]], stored: list[Run]
     )
 
 
+def calm_spread(seeds: list[int]) -> None:
+    """False step-downs per hour on the calm sessions of more corpus seeds: one
+    seed holds under three hours of each kind, so one event moves it by 0.4/h."""
+    print(f"\n== calm sessions of corpus seeds {seeds[0]}-{seeds[-1]}: false step-downs per hour")
+    groups: dict[str, Callable[[Case], bool]] = {
+        "2 % artifacts + wander": lambda c: "art2%" in c.tags and "wander" in c.tags,
+        "all generated": lambda c: "real" not in c.tags,
+    }
+    counts = {(g, n): [0, 0.0] for g in groups for n in ("program", "naive")}
+    for seed in seeds:
+        for case in build_corpus(seed):
+            if case.kind != "calm":
+                continue
+            for name, runner in (("program", run_program), ("naive", run_naive)):
+                run = runner(case)
+                hours = (case.duration_s - (run.judged_from_s or case.duration_s)) / 3600
+                for label, keep in groups.items():
+                    if keep(case):
+                        counts[label, name][0] += len(run.step_downs_s)
+                        counts[label, name][1] += hours
+    print(f"  {'':26} {'this program':>22} {'naive':>22}")
+    for label in groups:
+        cells = []
+        for name in ("program", "naive"):
+            n, hours = counts[label, name]
+            cells.append(f"{n / hours if hours else 0:5.2f}/h ({int(n):3d} / {hours:5.2f} h)")
+        print(f"  {label:26} {cells[0]:>22} {cells[1]:>22}")
+
+
 def cost_line() -> None:
     print("\n".join(cost_lines()))
 
@@ -152,6 +181,7 @@ def main() -> None:
         ramp_table(cases, runs)
         calm_table(cases, runs)
         start_table(cases, runs, stored)
+    calm_spread(list(range(1, 7)))
     print()
     cost_line()
 

@@ -130,3 +130,15 @@ def test_quality_drops_at_once_and_comes_back_only_after_clean_beats() -> None:
     assert not back[0]
     assert back[-1]
     assert back.index(True) >= 29
+
+
+def test_a_rise_that_levels_off_high_is_not_taken_as_rest() -> None:
+    # +10 bpm from 20 s in: the first look at 50 s sees it still rising, and
+    # though it then levels off, that level is no resting one.
+    rr = heart(rising(62.0, 10.0, tau_s=12.0, onset_s=20.0))
+    est = first_baseline(run_stream(samples_from_rr(rr), ArousalEstimator()))
+    assert est.baseline_how is BaselineHow.RISING
+    assert est.baseline_rise_bpm is not None
+    assert est.baseline_rise_bpm >= 6
+    assert est.baseline_hr_bpm is not None
+    assert est.baseline_hr_bpm < 66

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -32,6 +33,7 @@ from biofeedback.pacing.controller import (
     PacingController,
 )
 from biofeedback.pacing.protocols import ProtocolError, load_protocol
+from biofeedback.pacing.rules import pressor_share, pressor_share_fast
 from tests.support.pacing import RestingBaseline, estimate, make
 
 Feed = Callable[[float], ArousalEstimate]
@@ -218,16 +220,17 @@ def test_release_that_settles_during_extension_ends_early() -> None:
 
 def test_sustained_arousal_steps_down_to_the_breath_led_routine() -> None:
     # Arousal climbs at 181 s, during the slow breaths after the legs.
-    run = drive(make(), segments((180, 0.0), (205, 2.5), after=1.0))
+    run = drive(make(), segments((180, 0.0), (205, 2.8), after=1.0))
     change = run.zones[0]
     assert (change.from_zone, change.to_zone) == (Zone.GREEN, Zone.YELLOW)
-    # +7.5 bpm held: the evidence piles up within about 13 s.
+    # +8.4 bpm held: the evidence piles up within about 13 s.
     assert 185 <= change.t <= 200
-    assert "+8 bpm over 60" in change.reason
+    assert "+8 bpm over 60 (the reference it follows; baseline 60)" in change.reason
+    assert "in units of 3.0 bpm" in change.reason
     assert change.evidence is not None
     assert change.evidence_needed is not None
     assert change.evidence >= change.evidence_needed
-    assert change.hr_delta_bpm == pytest.approx(7.5)
+    assert change.hr_delta_bpm == pytest.approx(8.4)
     assert "8 beats above your resting rate" in change.plain
     advice = [e for e in run.of(Advice) if e.t == change.t]
     assert advice
@@ -262,7 +265,7 @@ def test_yellow_routine_continues_the_body_order(climb_at: float, expected: list
 
 def test_step_up_after_sustained_calm_resumes_where_the_protocol_left_off() -> None:
     # Down at 200 s, 20 s into the 30 s legs-breath.
-    run = drive(make(), segments((190, 0.0), (205, 2.5)))
+    run = drive(make(), segments((190, 0.0), (205, 2.8)))
     down, up = run.zones
     assert (up.from_zone, up.to_zone) == (Zone.YELLOW, Zone.GREEN)
     assert up.t - down.t >= 60
@@ -308,10 +311,10 @@ def test_panic_steps_down_twice_quickly_then_rests_at_least_two_minutes() -> Non
 
 
 def test_moderate_arousal_waits_a_dwell_period_before_stepping_down_again() -> None:
-    run = drive(make(), segments((200, 0.0), (320, 2.5)))
+    run = drive(make(), segments((200, 0.0), (320, 2.8)))
     down1, down2, *_ = run.zones
     assert down2.to_zone is Zone.RED
-    # No further climb: the dwell holds, then the same +7.5 bpm counts again.
+    # No further climb: the dwell holds, then the same +8.4 bpm counts again.
     assert 60 <= down2.t - down1.t <= 80
 
 
@@ -319,7 +322,7 @@ def test_calm_index_with_a_fast_heart_does_not_step_up() -> None:
     # Slow breathing lifts RMSSD: the blended index reads calm while hr is +8.
     def feed(t: float) -> ArousalEstimate:
         if 180 < t <= 200:
-            return estimate(t, 2.5)
+            return estimate(t, 2.8)
         return estimate(t, 0.2 if t > 200 else 0.0, hr_delta=8.0 if t > 200 else 0.0)
 
     run = drive(make(), feed, until_s=900)
@@ -378,7 +381,7 @@ def test_falling_rmssd_while_tensing_is_arousal_not_effort() -> None:
 
     with_drop = drive(make(), feed)
     assert with_drop.zones[0].t <= 65
-    flat = drive(make(), segments((60, 0.0), (400, 3.0)))
+    flat = drive(make(), segments((60, 0.0), (400, 3.5)))
     assert flat.zones[0].t > with_drop.zones[0].t, "with RMSSD flat the pressor allowance holds"
 
 
@@ -445,7 +448,7 @@ def test_a_source_reported_loss_lasts_until_the_source_says_it_is_back() -> None
 def test_never_steps_up_on_missing_data() -> None:
     def feed(t: float) -> ArousalEstimate:
         if 180 < t <= 200:
-            return estimate(t, 2.5)
+            return estimate(t, 2.8)
         if t > 200 and t % 20 == 0:
             return estimate(t, None, quality=Quality.NO_SIGNAL)
         return estimate(t, 0.0)
@@ -597,7 +600,7 @@ def test_explicit_red_start_rests_first_then_climbs_to_the_protocol() -> None:
 
 def test_yellow_protocol_carries_on_when_stepping_down_to_yellow() -> None:
     # pelvic-release is safe in Yellow: the zone changes, the massage does not stop.
-    run = drive(make("pelvic-release"), segments((120, 0.0), (140, 2.5)))
+    run = drive(make("pelvic-release"), segments((120, 0.0), (140, 2.8)))
     change = run.zones[0]
     assert change.to_zone is Zone.YELLOW
     assert not [e for e in run.of(StepEnded) if e.t == change.t]
@@ -652,3 +655,15 @@ def test_it_hurts_rests_and_checks_in_before_the_next_step() -> None:
     assert [(e.t, e.step) for e in again[:2]] == [(62.0, "check-in"), (65.0, "check-in")]
     assert again[2].t >= 65.0 + check_in.planned_s
     assert run.controller.end_reason == "completed"
+
+
+def test_the_fast_heart_rate_lets_go_of_tensing_sooner() -> None:
+    cfg = PacingConfig()
+    assert pressor_share_fast(cfg, True, None) == 1.0
+    assert pressor_share_fast(cfg, False, None) == 0.0
+    assert pressor_share_fast(cfg, False, cfg.pressor_fast_hold_s - 0.5) == 1.0
+    # Past the hold it fades as a pressor bump does, well before the 10 s one.
+    at_8_s = pressor_share_fast(cfg, False, 8.0)
+    assert at_8_s == pytest.approx(math.exp(-(8.0 - cfg.pressor_fast_hold_s) / 6.0))
+    assert at_8_s < pressor_share(cfg, False, 8.0)
+    assert pressor_share_fast(cfg, False, 30.0) == 0.0

@@ -157,11 +157,13 @@ async def test_anxious_episodes_are_handled_over_20_seeds() -> None:
                 missed.append((seed, onset))
     first = out.source.scenario.onsets_s[0]
     assert not [m for m in missed if m[1] == first], missed
-    # Issue 13 asks for both episodes in 19 of 20 seeds; this detector reaches 14:
-    # in the other six the second episode lifts the 10 s heart rate by only
-    # 3-4 bpm over the baseline (the person had relaxed below it), within the
-    # wander a calm session must not step down on.
-    assert len({seed for seed, _ in missed}) <= 6, missed
+    # Issue 13 asks for both episodes in 19 of 20 seeds; this detector reaches 17
+    # (14 before the reference could follow a relaxed heart 6 bpm down): in the
+    # other three the second episode lifts the 10 s heart rate by 6-9 bpm from
+    # a heart that had relaxed below its baseline, for 30-40 s, partly within a
+    # tense step's allowance and the slow breaths after it (where only the 10 s
+    # heart rate is judged).
+    assert len({seed for seed, _ in missed}) <= 3, missed
 
 
 async def test_panic_reaches_red_in_every_seed() -> None:

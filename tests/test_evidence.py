@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from biofeedback.pacing.evidence import EvidenceConfig, Reading, RiseEvidence
+import pytest
+
+from biofeedback.pacing.evidence import EvidenceConfig, NoiseLearner, Reading, RiseEvidence
 
 BASE = 70.0
 NOISE = 3.0
@@ -87,3 +89,49 @@ def test_the_fast_heart_rate_speeds_up_a_big_rise_only() -> None:
     calm = RiseEvidence()
     calm.update(Reading(BASE + 2, BASE, NOISE, hr_fast_bpm=BASE + 6), 1.0)
     assert calm.evidence == 0.0
+
+
+def learn(deltas: list[float], learner: NoiseLearner | None = None) -> NoiseLearner:
+    noise = learner or NoiseLearner()
+    for d in deltas:
+        noise.push(d, 1.0, usable=True)
+    return noise
+
+
+def test_the_fast_heart_rates_own_swing_is_learned() -> None:
+    # A breath swing of +-4 bpm (RMS 2.8) for 15 minutes, from the 3 bpm prior.
+    swing = [4.0 * math.sin(2 * math.pi * t / 7.0) for t in range(900)]
+    assert learn(swing).noise_bpm == pytest.approx(4.0 / math.sqrt(2), rel=0.15)
+    steady = learn([0.3 * math.sin(t) for t in range(1800)])
+    assert steady.noise_bpm == CFG.learn_floor_bpm
+
+
+def test_a_rise_is_not_learned_as_noise() -> None:
+    calm = [3.0 * math.sin(2 * math.pi * t / 7.0) for t in range(600)]
+    # Readings are taken in only 30 s later: a rise that stepped down is forgotten.
+    risen = learn(calm + [15.0] * 20)
+    assert risen.noise_bpm == learn(calm + [0.0] * 20).noise_bpm
+    risen.forget_recent()
+    learn(calm[:120], risen)
+    assert risen.noise_bpm == pytest.approx(3.0 / math.sqrt(2), rel=0.15)
+    unforgotten = learn(calm + [15.0] * 20 + calm[:120])
+    assert unforgotten.noise_bpm > risen.noise_bpm + 0.3
+    # Readings a known cause explains (tensing) are never learned.
+    tensing = NoiseLearner()
+    for _ in range(200):
+        tensing.push(9.0, 1.0, usable=False)
+    assert tensing.noise_bpm == CFG.learn_prior_bpm
+
+
+def test_the_fast_heart_rate_is_judged_in_its_own_learned_units() -> None:
+    # The same +9 bpm on the fast heart rate: enough for a steady heart, not
+    # for one whose fast heart rate swings by 4 bpm.
+    steady = RiseEvidence()
+    swinging = RiseEvidence()
+    for _ in range(5):
+        steady.update(Reading(BASE + 2, BASE, NOISE, hr_fast_bpm=BASE + 9, fast_noise_bpm=1.5), 1.0)
+        swinging.update(
+            Reading(BASE + 2, BASE, NOISE, hr_fast_bpm=BASE + 9, fast_noise_bpm=4.0), 1.0
+        )
+    assert steady.evidence >= CFG.needed
+    assert swinging.evidence == 0.0

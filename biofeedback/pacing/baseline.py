@@ -40,6 +40,9 @@ class BaselineConfig:
     """Fewest per-second readings a baseline is taken from (HR; half that for RMSSD)."""
     trend_max_bpm: float = 4.0
     rise_alarm_bpm: float = 8.0
+    plateau_alarm_bpm: float = 6.0
+    """A rising opening that has levelled off is not a resting level when it is
+    this far above the opening's lowest stretch: the heart rose and stayed up."""
     baseline_window_s: float = 40.0
     baseline_max_s: float = 100.0
     noise_default_bpm: float = 3.0
@@ -119,7 +122,18 @@ class BaselineCollector:
         self.rise_bpm = rise
         if rise <= cfg.trend_max_bpm:
             hr = [v for t, v in self._hr if t > since]
-            self.hr_bpm = float(statistics.median(hr))
+            level = float(statistics.median(hr))
+            lowest = _lowest_stretch([v for _, v in self._mid], cfg.lowest_run)
+            if len(self._early) >= 3:
+                # The very first seconds: a heart rising from the start was lower there.
+                lowest = min(lowest, float(statistics.median(self._early)))
+            if not first and level - lowest >= cfg.plateau_alarm_bpm:
+                self.hr_bpm = lowest
+                self.rise_bpm = level - lowest
+                self.noise_bpm = cfg.noise_default_bpm
+                self.how = BaselineHow.RISING
+                return
+            self.hr_bpm = level
             self.noise_bpm = _noise(mid, cfg)
             self.how = BaselineHow.OPENING if first else BaselineHow.LONGER
             return

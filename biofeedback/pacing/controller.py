@@ -58,7 +58,7 @@ from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Run
 from biofeedback.pacing.planner import planned_session_s as planned_session_s
 from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig as PacingConfig
-from biofeedback.pacing.rules import pressor_share
+from biofeedback.pacing.rules import pressor_share, pressor_share_fast
 from biofeedback.pacing.signal_watch import SignalWatch
 from biofeedback.pacing.texts import RED_FLAGS as RED_FLAGS
 from biofeedback.pacing.texts import STOP_RULES as STOP_RULES
@@ -255,18 +255,25 @@ class PacingController:
     # ------------------------------------------------------------------
     # Zones
 
-    def _pressor_share(self, now_s: float) -> float:
+    def _pressor_shares(self, now_s: float) -> tuple[float, float]:
+        """How much of tensing's bump may still be in the 10 s and the fast heart rate."""
         tensing = self._run is not None and self._run.step.kind is StepKind.TENSE
         end = self._last_tense_end_s
-        return pressor_share(self.config, tensing, None if end is None else now_s - end)
+        since = None if end is None else now_s - end
+        return (
+            pressor_share(self.config, tensing, since),
+            pressor_share_fast(self.config, tensing, since),
+        )
 
     def _judge_zone(self, now_s: float, est: ArousalEstimate, dt: float) -> list[SessionEvent]:
+        pressor, pressor_fast = self._pressor_shares(now_s)
         decision = self._judge.judge(
             now_s,
             est,
             dt,
             signal_ok=self._signal.ok,
-            pressor=self._pressor_share(now_s),
+            pressor=pressor,
+            pressor_fast=pressor_fast,
             paced_breathing=self._run is not None and self._run.step.kind is StepKind.BREATH,
         )
         return [] if decision is None else self._apply(now_s, decision, est)

@@ -1,18 +1,30 @@
-"""Evidence of a rise in heart rate: a one-sided CUSUM in resting-noise units.
+"""Evidence of a rise in heart rate: a one-sided CUSUM in the person's own noise units.
 
-Each second, the fast heart rate's distance above the reference level, in units
-of the person's own resting noise (``hr_noise_bpm``, measured over the opening),
-less an allowance ``slack_z`` for ordinary wander, is added to the evidence;
-the evidence never goes below zero. A strong rise piles it up within seconds,
-a small one slowly, and wander within the allowance drains it again. When
-HRV is usable, RMSSD falling well below its reference adds a little, but only
-while heart rate is also up (RMSSD alone never steps down).
+Each second, two readings of heart rate are set against a reference level:
+
+- the 10 s heart rate (it spans a slow breath, so the breath's swing cancels),
+  in units of the resting noise measured over the opening (``hr_noise_bpm``,
+  never below ``noise_floor_bpm``), less ``slack_z`` for ordinary wander;
+- the fast (5 s) heart rate, which shows a rise 2-3 s sooner but swings with
+  each breath: in units of its own swing around the reference, learned while
+  the session goes on (``NoiseLearner``: a steady heart is judged finely, a
+  swinging one coarsely), less ``fast_slack_z``.
+
+The larger excess is added to the evidence, which never goes below zero and
+fades with ``leak_tau_s``. A strong rise piles it up within seconds, a small
+one slowly, and wander within the allowance drains it again. When HRV is
+usable, RMSSD falling well below its reference adds a little, but only while
+heart rate is also up (RMSSD alone never steps down).
 
 The reference follows the heart slowly (``follow_tau_s``) while there is no
 evidence, within ``follow_down_bpm`` below and ``follow_up_bpm`` above the
-baseline: a resting heart drifts over minutes, an arousal ramp takes seconds,
-and the reference stands still while the evidence grows, so a ramp is never
-absorbed into it.
+baseline: a resting heart drifts over minutes (and a relaxing one settles
+several beats lower, from where a new rise counts), an arousal ramp takes
+seconds, and the reference stands still while the evidence grows, so a ramp is
+never absorbed into it.
+
+benchmarks/detection.py measures the whole detector on a broad corpus against a
+naive rule; benchmarks/detection_corpus.py says what the corpus holds.
 
 Pure: ``update`` one reading at a time with the seconds since the last one.
 A gap (no reading) changes nothing: evidence is frozen, not reset.
@@ -21,13 +33,17 @@ A gap (no reading) changes nothing: evidence is frozen, not reset.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class EvidenceConfig:
-    slack_z: float = 2.0
+    slack_z: float = 2.3
     """Rises within this many resting-noise units are wander, not evidence."""
+    climb_slack_z: float = 2.0
+    """The same for a further climb right after a step-down, counted from the
+    heart rate at the step-down: that heart is already known to be rising."""
     needed: float = 4.0
     """Evidence (noise units x seconds) that steps down."""
     strong: float = 8.0
@@ -41,12 +57,16 @@ class EvidenceConfig:
     follow_up_tau_s: float = 90.0
     """The reference follows a heart settling lower within ``follow_tau_s`` but
     one creeping higher only within this: a slow climb is not absorbed."""
-    follow_down_bpm: float = 3.0
+    follow_down_bpm: float = 6.0
     follow_up_bpm: float = 8.0
     max_step_z: float = 2.0
     """Most one second can add: a single wild reading is not a panic."""
     fast_extra_z: float = 1.5
-    """The fast HR counts only above this much more allowance (its breath swing)."""
+    """The fast HR counts only above this much more allowance, in the units of
+    the opening noise (used until the fast heart rate's own noise is learned)."""
+    fast_slack_z: float = 2.5
+    """Rises of the fast heart rate within this many of its own learned noise
+    units are its ordinary swing (breath, wander)."""
     power: float = 1.5
     """Above the allowance, evidence grows as the excess to this power: above 1,
     a large rise counts for much more than a middling one held longer."""
@@ -56,6 +76,16 @@ class EvidenceConfig:
     noise_floor_bpm: float = 3.0
     """The resting noise measured over one opening minute cannot see a heart's
     slow wander (30 s HR SD 2-3 bpm at rest): never count in smaller units."""
+    learn_tau_s: float = 300.0
+    """The fast heart rate's own noise is learned over about this long..."""
+    learn_delay_s: float = 30.0
+    """...from readings this old: the start of a rise is judged before it
+    could be learned as noise (and forgotten once it steps down)."""
+    learn_prior_bpm: float = 3.0
+    """What the fast heart rate's noise is taken to be before anything is
+    learned: a typical resting heart's (tests/data/rr/README.md)."""
+    learn_floor_bpm: float = 1.5
+    """A learned noise is never smaller than this (a very steady heart)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +100,45 @@ class Reading:
     """RMSSD below its reference in its own units; None without usable HRV."""
     hr_fast_bpm: float | None = None
     """Over a few seconds: quicker, but swings with each breath."""
+    fast_noise_bpm: float | None = None
+    """The fast heart rate's learned noise around the reference (``NoiseLearner``);
+    None: not learned yet."""
+
+
+class NoiseLearner:
+    """A person's own noise of a heart-rate reading around its reference: an
+    exponentially weighted RMS of the distances, starting from a typical
+    heart's, each distance taken in only ``learn_delay_s`` after it was seen
+    (so a rise that steps down is forgotten, not learned as noise) and not
+    while a known cause (tensing) explains it. Pure; one ``push`` per reading."""
+
+    def __init__(self, config: EvidenceConfig | None = None) -> None:
+        self.config = config or EvidenceConfig()
+        self._pending: deque[tuple[float, float, bool]] = deque()
+        self._age_s = 0.0
+        self._var = self.config.learn_prior_bpm**2
+        self.learned_s = 0.0
+
+    def push(self, delta_bpm: float, dt_s: float, *, usable: bool) -> None:
+        cfg = self.config
+        self._age_s += dt_s
+        self._pending.append((self._age_s, delta_bpm, usable))
+        while self._pending and self._pending[0][0] <= self._age_s - cfg.learn_delay_s:
+            _, d, ok = self._pending.popleft()
+            if not ok or not math.isfinite(d):
+                continue
+            a = math.exp(-1.0 / cfg.learn_tau_s)
+            # One wild reading moves the estimate only so far.
+            self._var = a * self._var + (1.0 - a) * min(d * d, 9.0 * self._var)
+            self.learned_s += 1.0
+
+    def forget_recent(self) -> None:
+        """A rise was confirmed: what led up to it is not noise."""
+        self._pending.clear()
+
+    @property
+    def noise_bpm(self) -> float:
+        return max(math.sqrt(self._var), self.config.learn_floor_bpm)
 
 
 class RiseEvidence:
@@ -81,6 +150,11 @@ class RiseEvidence:
         self.reference_bpm: float | None = None
         self.rising_for_s = 0.0
         self.last_delta_bpm: float | None = None
+        self.last_fast_delta_bpm: float | None = None
+        self.last_reference_bpm: float | None = None
+        """The reference the last reading was judged against (after its limits)."""
+        self.last_unit_bpm: float | None = None
+        """The units of the 10 s heart rate's evidence in the last reading."""
         self.peak_delta_bpm = 0.0
 
     def reset(self, reference_bpm: float | None = None) -> None:
@@ -91,9 +165,18 @@ class RiseEvidence:
         self.rising_for_s = 0.0
         self.peak_delta_bpm = 0.0
 
-    def update(self, reading: Reading, dt_s: float, *, allowance_z: float = 0.0) -> float:
+    def update(
+        self,
+        reading: Reading,
+        dt_s: float,
+        *,
+        allowance_z: float = 0.0,
+        fast_allowance_bpm: float | None = None,
+    ) -> float:
         """Add one reading; ``allowance_z`` excuses a known cause (tensing's pressor
-        bump), during which evidence may grow on what exceeds it but never drains."""
+        bump), during which evidence may grow on what exceeds it but never drains;
+        ``fast_allowance_bpm``: the part of it still in the fast heart rate (None:
+        the same share as in the 10 s one)."""
         cfg = self.config
         base = reading.baseline_hr_bpm
         ref = self.reference_bpm
@@ -102,17 +185,29 @@ class RiseEvidence:
         ref = min(max(ref, base - cfg.follow_down_bpm), base + cfg.follow_up_bpm)
         delta = reading.hr_bpm - ref
         self.last_delta_bpm = delta
-        z = delta / max(reading.noise_bpm, cfg.noise_floor_bpm)
+        self.last_reference_bpm = ref
+        self.last_unit_bpm = max(reading.noise_bpm, cfg.noise_floor_bpm)
+        z = delta / self.last_unit_bpm
         excess = z - cfg.slack_z - allowance_z
+        self.last_fast_delta_bpm = None
         if reading.hr_fast_bpm is not None:
-            fast_z = (reading.hr_fast_bpm - ref) / max(reading.noise_bpm, cfg.noise_floor_bpm)
-            excess = max(excess, fast_z - cfg.slack_z - cfg.fast_extra_z - allowance_z)
+            fast_delta = reading.hr_fast_bpm - ref
+            self.last_fast_delta_bpm = fast_delta
+            unit = max(reading.noise_bpm, cfg.noise_floor_bpm)
+            allow_bpm = allowance_z * unit if fast_allowance_bpm is None else fast_allowance_bpm
+            if reading.fast_noise_bpm is not None:
+                fast_noise = reading.fast_noise_bpm
+                fast_z = (fast_delta - allow_bpm) / fast_noise - cfg.fast_slack_z
+            else:
+                fast_z = (fast_delta - allow_bpm) / unit - cfg.slack_z - cfg.fast_extra_z
+            excess = max(excess, fast_z)
         step = excess**cfg.power if excess > 0 else excess
         drop = reading.rmssd_drop_z
         if drop is not None and delta >= cfg.min_hr_bpm and drop > cfg.rmssd_from_z:
             step += cfg.rmssd_weight * (min(drop, cfg.rmssd_cap_z) - cfg.rmssd_from_z)
         step = min(step, cfg.max_step_z)
-        if step > 0 and delta < cfg.min_hr_bpm:
+        up_bpm = delta if self.last_fast_delta_bpm is None else max(delta, self.last_fast_delta_bpm)
+        if step > 0 and up_bpm < cfg.min_hr_bpm:
             step = 0.0
         if allowance_z > 0 and step < 0:
             step = 0.0

@@ -8,10 +8,12 @@ The rules, with their numbers in ``PacingConfig``:
   to ``extend_cap_s``.
 - *Step down* one zone (Green to Yellow: breath-partial; Yellow to Red: passive
   rest) when the evidence of a rise (``evidence.py``: a one-sided CUSUM of the
-  fast heart rate over the reference, in the person's resting-noise units)
-  reaches ``evidence.needed``. A strong rise gets there in seconds, wander
-  within the allowance never does; RMSSD alone never steps down. Missing data
-  freezes the evidence (a gap is not calm).
+  10 s and the fast heart rate over a slowly following reference, each in the
+  person's own noise units) reaches ``evidence.needed``. A strong rise gets
+  there in seconds, wander within the allowance never does; RMSSD alone never
+  steps down. Missing data freezes the evidence (a gap is not calm). During
+  slow paced breaths only the 10 s heart rate is judged (the breath swings the
+  fast one by several beats).
 - *Step up* one zone after ``step_up_after_s`` of calm: arousal below
   ``step_up_below`` *and* heart rate within ``calm_hr_margin_bpm`` of the
   reference (slow breathing raises RMSSD by itself, which can make a still-fast
@@ -22,8 +24,9 @@ The rules, with their numbers in ``PacingConfig``:
   the dwell, and after a step-down a continuing climb (counted from the heart
   rate at the step-down) steps down again, so a panic reaches Red quickly.
 - *Tensing* raises heart rate by itself (the pressor response). During a tense
-  step and ``pressor_recovery_s`` into the release after it, the evidence
-  allows ``tense_allowance_bpm`` more and does not drain, and calm timers
+  step and ``pressor_recovery_s`` into the release after it (the fast heart
+  rate: ``pressor_fast_hold_s``, then fading with ``pressor_fast_tau_s``), the
+  evidence allows ``tense_allowance_bpm`` more and does not drain, and calm timers
   neither start nor reset: releases are compared with releases. Tensing does
   not lower RMSSD, so a drop in it (``rmssd_drop_z`` above
   ``tense_rmssd_drop_z``) cancels the allowance.
@@ -39,6 +42,7 @@ The rules, with their numbers in ``PacingConfig``:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from biofeedback.models import StepKind
@@ -95,6 +99,12 @@ class PacingConfig:
     """The bump is allowed for in full ``pressor_hold_s`` into the following
     release, then less and less until ``pressor_recovery_s`` (the heart settles
     and the estimator's windows let go of the tensing beats)."""
+    pressor_fast_hold_s: float = 2.0
+    pressor_fast_tau_s: float = 6.0
+    """The fast (5 s) heart rate lets go of the tensing beats sooner: its share
+    of the bump is whole for ``pressor_fast_hold_s`` after the tense step, then
+    fades as the heart does (a pressor bump decays with a time constant of
+    about 6 s)."""
     tense_rmssd_drop_z: float = 2.0
     """Tensing leaves RMSSD flat or higher: a drop beyond this while tensing is
     arousal, and no allowance is made."""
@@ -137,3 +147,15 @@ def pressor_share(config: PacingConfig, tensing: bool, since_tense_s: float | No
         return 1.0
     fade = config.pressor_recovery_s - config.pressor_hold_s
     return max(1.0 - (since_tense_s - config.pressor_hold_s) / fade, 0.0) if fade > 0 else 0.0
+
+
+def pressor_share_fast(config: PacingConfig, tensing: bool, since_tense_s: float | None) -> float:
+    """As ``pressor_share``, for the fast heart rate: it carries the bump for less long."""
+    if tensing:
+        return 1.0
+    if since_tense_s is None:
+        return 0.0
+    if since_tense_s < config.pressor_fast_hold_s:
+        return 1.0
+    gone = math.exp(-(since_tense_s - config.pressor_fast_hold_s) / config.pressor_fast_tau_s)
+    return gone if gone > 0.05 else 0.0

@@ -9,12 +9,13 @@ described in ``rules.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass
 
 from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
 from biofeedback.pacing import texts
-from biofeedback.pacing.evidence import Reading, RiseEvidence
+from biofeedback.pacing.evidence import NoiseLearner, Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
 
 
@@ -78,7 +79,11 @@ class ZoneJudge:
         self.config = config
         self.state = ZoneState(zone)
         self.evidence = RiseEvidence(config.evidence)
-        self._climb = RiseEvidence(config.evidence)
+        self._climb = RiseEvidence(
+            dataclasses.replace(config.evidence, slack_z=config.evidence.climb_slack_z)
+        )
+        self._fast_noise = NoiseLearner(config.evidence)
+        """The fast heart rate's own swing around the reference, learned while calm."""
         self.reference_hr_bpm: float | None = None
         """What heart rate is judged against: the opening baseline, or the stored
         one when the opening was implausibly high (set by the controller)."""
@@ -154,6 +159,7 @@ class ZoneJudge:
         *,
         signal_ok: bool,
         pressor: float,
+        pressor_fast: float | None = None,
         paced_breathing: bool = False,
     ) -> Decision | None:
         """One estimate's verdict; ``pressor``: how much of a tense step's pressor
@@ -179,10 +185,23 @@ class ZoneJudge:
         if est.quality is Quality.HR_ONLY:
             noise *= cfg.hr_only_noise_factor
         allowance = pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0
+        share_fast = pressor if pressor_fast is None else pressor_fast
+        allowance_fast_bpm = share_fast * cfg.tense_allowance_bpm if tensing else 0.0
         vagal = drop if est.quality is Quality.OK else None
         ev = self.evidence
         fast = None if paced_breathing else est.hr_fast_bpm
-        ev.update(Reading(hr, ref, noise, vagal, fast), dt, allowance_z=allowance)
+        fast_noise = self._fast_noise.noise_bpm
+        if est.quality is Quality.HR_ONLY:
+            # What was learned over clean beats understates a run of flagged ones.
+            fast_noise *= cfg.hr_only_noise_factor
+        ev.update(
+            Reading(hr, ref, noise, vagal, fast, fast_noise),
+            dt,
+            allowance_z=allowance,
+            fast_allowance_bpm=allowance_fast_bpm,
+        )
+        if ev.last_fast_delta_bpm is not None:
+            self._fast_noise.push(ev.last_fast_delta_bpm, dt, usable=allowance == 0.0)
         ecfg = ev.config
         level = ev.evidence
         climbing = in_dwell and zs.climb_from_bpm is not None
@@ -190,12 +209,15 @@ class ZoneJudge:
             # Within the dwell after a step-down only a further climb, counted from
             # the heart rate at the step-down, may step down again.
             assert zs.climb_from_bpm is not None
-            climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast)
-            level = self._climb.update(climb, dt, allowance_z=allowance)
+            climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast, fast_noise)
+            level = self._climb.update(
+                climb, dt, allowance_z=allowance, fast_allowance_bpm=allowance_fast_bpm
+            )
         # Evidence that piled up earlier does not step down on a tick whose heart
         # rate is no longer up (it fell back, or came back low after a gap).
-        last = (self._climb if climbing else ev).last_delta_bpm
-        still_up = last is not None and last >= ecfg.min_hr_bpm
+        judged = self._climb if climbing else ev
+        ups = [d for d in (judged.last_delta_bpm, judged.last_fast_delta_bpm) if d is not None]
+        still_up = bool(ups) and max(ups) >= ecfg.min_hr_bpm
         if (
             zs.zone is not Zone.RED
             and still_up
@@ -203,14 +225,11 @@ class ZoneJudge:
         ):
             needed = ecfg.strong if in_dwell else ecfg.needed
             delta = hr - ref
-            rising_s = self._climb.rising_for_s if climbing else ev.rising_for_s
-            reason = (
-                f"{'still climbing: ' if climbing else ''}heart rate {hr:.0f} bpm,"
-                f" {delta:+.0f} bpm over {ref:.0f} (rising {rising_s:.0f} s):"
-                f" evidence {level:.1f} >= {needed:.0f} in units of your resting noise"
-                f" {noise:.1f} bpm ({measured_text(est)})"
+            reason = step_down_reason(
+                judged, hr, ref, level, needed, fast, fast_noise, climbing, est
             )
             to = zs.zone.lower()
+            self._fast_noise.forget_recent()
             return Decision(
                 to,
                 reason,
@@ -248,6 +267,35 @@ class ZoneJudge:
 def _reached(held_s: float, needed_s: float) -> bool:
     # Timers add fractions of a second (hr_only_calm_rate): allow for rounding.
     return held_s >= needed_s - 1e-6
+
+
+def step_down_reason(
+    judged: RiseEvidence,
+    hr_bpm: float,
+    baseline_bpm: float,
+    level: float,
+    needed: float,
+    fast_bpm: float | None,
+    fast_noise_bpm: float,
+    climbing: bool,
+    est: ArousalEstimate,
+) -> str:
+    """The figures a step-down was decided on, as the evidence used them: its
+    own reference (which follows a resting heart's slow drift) and its units."""
+    evref = judged.last_reference_bpm if judged.last_reference_bpm is not None else baseline_bpm
+    unit = judged.last_unit_bpm if judged.last_unit_bpm is not None else 0.0
+    fast_text = (
+        ""
+        if fast_bpm is None
+        else f"; fast heart rate {fast_bpm:.0f} bpm, in units of {fast_noise_bpm:.1f} bpm"
+    )
+    return (
+        f"{'still climbing: ' if climbing else ''}heart rate {hr_bpm:.0f} bpm,"
+        f" {hr_bpm - evref:+.0f} bpm over {evref:.0f} (the reference it follows;"
+        f" baseline {baseline_bpm:.0f}), rising {judged.rising_for_s:.0f} s:"
+        f" evidence {level:.1f} >= {needed:.0f} in units of {unit:.1f} bpm{fast_text}"
+        f" ({measured_text(est)})"
+    )
 
 
 def measured_text(est: ArousalEstimate) -> str:
