@@ -60,23 +60,25 @@ def test_a_step_down_is_announced_and_the_new_cue_follows(score: Score) -> None:
     assert speech[2].start_s == pytest.approx(4.0 + GAP_S)
 
 
+# A release whose next group (the shoulders) is announced ahead of its end.
+JAW_RELEASE = StepStarted(
+    0.0,
+    "jaw-release",
+    StepKind.RELEASE,
+    "jaw",
+    "Let your jaw drop open a little. Tongue soft.",
+    20.0,
+    next_kind=StepKind.TENSE,
+    next_cue="Pull your shoulders up toward your ears.",
+)
+
+
 def test_a_step_down_during_a_release_is_heard_before_the_next_group_was_due(
     score: Score,
 ) -> None:
     # The release has planned its "next: shoulders" for later; the step-down's
     # words must not queue behind that plan (the new step would then drop them).
-    score.hear(
-        StepStarted(
-            0.0,
-            "jaw-release",
-            StepKind.RELEASE,
-            "jaw",
-            "Let your jaw drop open a little. Tongue soft.",
-            20.0,
-            next_kind=StepKind.TENSE,
-            next_cue="Pull your shoulders up toward your ears.",
-        )
-    )
+    score.hear(JAW_RELEASE)
     assert [c.label for c in score.clips] == ["cue:jaw-release", "next:shoulders"]
     score.hear(ZoneChanged(10.0, Zone.GREEN, Zone.YELLOW, "arousal"))
     score.hear(Advice(10.0, ZONE_ADVICE[(Zone.GREEN, Zone.YELLOW)]))
@@ -87,18 +89,7 @@ def test_a_step_down_during_a_release_is_heard_before_the_next_group_was_due(
 
 
 def test_new_speech_takes_the_place_of_a_phrase_only_planned(score: Score) -> None:
-    score.hear(
-        StepStarted(
-            0.0,
-            "jaw-release",
-            StepKind.RELEASE,
-            "jaw",
-            "Let your jaw drop open a little. Tongue soft.",
-            20.0,
-            next_kind=StepKind.TENSE,
-            next_cue="Pull your shoulders up toward your ears.",
-        )
-    )
+    score.hear(JAW_RELEASE)
     planned = next(c for c in score.clips if c.label == "next:shoulders")
     score.hear(Advice(planned.start_s - 0.5, STOP_RULES))
     speech = [(c.label, c.start_s) for c in score.clips if c.kind is Kind.SPEECH]
