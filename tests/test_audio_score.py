@@ -99,16 +99,7 @@ def test_new_speech_takes_the_place_of_a_phrase_only_planned(score: Score) -> No
 
 def test_a_new_step_cuts_old_speech_and_drops_what_it_planned(score: Score) -> None:
     score.speech["Let your jaw drop open a little. Tongue soft."] = _clip(8.0)
-    release = StepStarted(
-        0.0,
-        "jaw-release",
-        StepKind.RELEASE,
-        "jaw",
-        "Let your jaw drop open a little. Tongue soft.",
-        20.0,
-        next_kind=StepKind.TENSE,
-        next_cue="Pull your shoulders up toward your ears.",
-    )
+    release = JAW_RELEASE
     score.hear(release)
     assert [c.label for c in score.clips] == ["cue:jaw-release", "next:shoulders"]
     score.hear(breath(5.0))
