@@ -123,11 +123,8 @@ class BaselineCollector:
         if rise <= cfg.trend_max_bpm:
             hr = [v for t, v in self._hr if t > since]
             level = float(statistics.median(hr))
-            lowest = _lowest_stretch([v for _, v in self._mid], cfg.lowest_run)
-            if len(self._early) >= 3:
-                # The very first seconds: a heart rising from the start was lower there.
-                lowest = min(lowest, float(statistics.median(self._early)))
-            if not first and level - lowest >= cfg.plateau_alarm_bpm:
+            lowest = None if first else self._lowest_of_opening()
+            if lowest is not None and level - lowest >= cfg.plateau_alarm_bpm:
                 self.hr_bpm = lowest
                 self.rise_bpm = level - lowest
                 self.noise_bpm = cfg.noise_default_bpm
@@ -143,6 +140,14 @@ class BaselineCollector:
             self.how = BaselineHow.RISING
             return
         self._postponed = True
+
+    def _lowest_of_opening(self) -> float:
+        """The opening's lowest stretch, or its very first seconds if lower (a heart
+        rising from the start was lower there)."""
+        lowest = _lowest_stretch([v for _, v in self._mid], self.cfg.lowest_run)
+        if len(self._early) >= 3:
+            lowest = min(lowest, float(statistics.median(self._early)))
+        return lowest
 
 
 def _rise(values: list[float], first: int = 5) -> float:

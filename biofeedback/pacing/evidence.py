@@ -61,9 +61,6 @@ class EvidenceConfig:
     follow_up_bpm: float = 8.0
     max_step_z: float = 2.0
     """Most one second can add: a single wild reading is not a panic."""
-    fast_extra_z: float = 1.5
-    """The fast HR counts only above this much more allowance, in the units of
-    the opening noise (used until the fast heart rate's own noise is learned)."""
     fast_slack_z: float = 2.5
     """Rises of the fast heart rate within this many of its own learned noise
     units are its ordinary swing (breath, wander)."""
@@ -102,7 +99,7 @@ class Reading:
     """Over a few seconds: quicker, but swings with each breath."""
     fast_noise_bpm: float | None = None
     """The fast heart rate's learned noise around the reference (``NoiseLearner``);
-    None: not learned yet."""
+    None: ``learn_prior_bpm``, what a learner starts from."""
 
 
 class NoiseLearner:
@@ -117,7 +114,7 @@ class NoiseLearner:
         self._pending: deque[tuple[float, float, bool]] = deque()
         self._age_s = 0.0
         self._var = self.config.learn_prior_bpm**2
-        self.learned_s = 0.0
+        self._kept = math.exp(-1.0 / self.config.learn_tau_s)  # per one-second reading
 
     def push(self, delta_bpm: float, dt_s: float, *, usable: bool) -> None:
         cfg = self.config
@@ -127,10 +124,9 @@ class NoiseLearner:
             _, d, ok = self._pending.popleft()
             if not ok or not math.isfinite(d):
                 continue
-            a = math.exp(-1.0 / cfg.learn_tau_s)
             # One wild reading moves the estimate only so far.
+            a = self._kept
             self._var = a * self._var + (1.0 - a) * min(d * d, 9.0 * self._var)
-            self.learned_s += 1.0
 
     def forget_recent(self) -> None:
         """A rise was confirmed: what led up to it is not noise."""
@@ -193,14 +189,10 @@ class RiseEvidence:
         if reading.hr_fast_bpm is not None:
             fast_delta = reading.hr_fast_bpm - ref
             self.last_fast_delta_bpm = fast_delta
-            unit = max(reading.noise_bpm, cfg.noise_floor_bpm)
-            allow_bpm = allowance_z * unit if fast_allowance_bpm is None else fast_allowance_bpm
-            if reading.fast_noise_bpm is not None:
-                fast_noise = reading.fast_noise_bpm
-                fast_z = (fast_delta - allow_bpm) / fast_noise - cfg.fast_slack_z
-            else:
-                fast_z = (fast_delta - allow_bpm) / unit - cfg.slack_z - cfg.fast_extra_z
-            excess = max(excess, fast_z)
+            if fast_allowance_bpm is None:
+                fast_allowance_bpm = allowance_z * self.last_unit_bpm
+            fast_noise = reading.fast_noise_bpm or cfg.learn_prior_bpm
+            excess = max(excess, (fast_delta - fast_allowance_bpm) / fast_noise - cfg.fast_slack_z)
         step = excess**cfg.power if excess > 0 else excess
         drop = reading.rmssd_drop_z
         if drop is not None and delta >= cfg.min_hr_bpm and drop > cfg.rmssd_from_z:

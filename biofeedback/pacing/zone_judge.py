@@ -159,7 +159,7 @@ class ZoneJudge:
         *,
         signal_ok: bool,
         pressor: float,
-        pressor_fast: float | None = None,
+        pressor_fast: float,
         paced_breathing: bool = False,
     ) -> Decision | None:
         """One estimate's verdict; ``pressor``: how much of a tense step's pressor
@@ -185,8 +185,7 @@ class ZoneJudge:
         if est.quality is Quality.HR_ONLY:
             noise *= cfg.hr_only_noise_factor
         allowance = pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0
-        share_fast = pressor if pressor_fast is None else pressor_fast
-        allowance_fast_bpm = share_fast * cfg.tense_allowance_bpm if tensing else 0.0
+        allowance_fast_bpm = pressor_fast * cfg.tense_allowance_bpm if tensing else 0.0
         vagal = drop if est.quality is Quality.OK else None
         ev = self.evidence
         fast = None if paced_breathing else est.hr_fast_bpm
