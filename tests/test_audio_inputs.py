@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -205,27 +204,41 @@ def test_phrases_lists_one_file_name_per_text(capsys: pytest.CaptureFixture[str]
 
 
 def test_an_underrun_is_a_block_delivered_after_the_card_played_all_before_it() -> None:
-    slow_s = 0.0
+    now_s = 0.0
+    render_s = 0.0  # how long making the next block takes, in the device's clock
+
+    def clock() -> float:
+        return now_s
 
     def render(frames: int) -> npt.NDArray[np.float32]:
-        time.sleep(slow_s)  # a block that takes this long to make (not waiting on anything)
+        nonlocal now_s
+        now_s += render_s
         return np.zeros(frames, dtype=np.float32)
 
-    device = Device(render, backend="null")
+    device = Device(render, backend="null", clock=clock)
     stream = device._pull()
     next(stream)
-    block = round(device.buffer_ms / 1000 * SAMPLE_RATE_HZ)
+    period_s = device.buffer_ms / 1000
+    block = round(period_s * SAMPLE_RATE_HZ)
     # Asked for at once (the card fills its buffer): all within the buffer.
     for _ in range(3):
         stream.send(block)
     assert device.stats.underruns == 0
-    # One block taking far longer than the buffer holds: the card ran dry once.
-    slow_s = 0.3
+    # Then one a period, each made in 5 ms: the card never runs dry.
+    for _ in range(5):
+        render_s = 0.005
+        stream.send(block)
+        now_s += period_s - render_s
+    assert device.stats.underruns == 0
+    # One block taking far longer than the buffer holds: the card ran dry once,
+    # for as long as that block came after its due time.
+    due_s = 2 * period_s + 8 * block / SAMPLE_RATE_HZ  # playing began two blocks in
+    asked_s = now_s
+    render_s = 0.3
     stream.send(block)
     assert device.stats.underruns == 1
-    # Due 150 ms after the first ask (two blocks of lead, three blocks played).
-    assert 0.1 < device.stats.silent_s < 0.3
-    slow_s = 0.0
+    assert device.stats.silent_s == pytest.approx(asked_s + 0.3 - due_s)
+    render_s = 0.0
     stream.send(block)
     assert device.stats.underruns == 1
     device.close()

@@ -65,8 +65,16 @@ class DeviceStats:
 class Device:
     """A playback stream that asks ``render(frames)`` for each block it needs."""
 
-    def __init__(self, render: Render, *, backend: str = "auto", buffer_ms: int = BUFFER_MS):
+    def __init__(
+        self,
+        render: Render,
+        *,
+        backend: str = "auto",
+        buffer_ms: int = BUFFER_MS,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         self.stats = DeviceStats()
+        self._clock = clock  # what the underrun count is timed by
         self.buffer_ms = buffer_ms
         self._render = render
         self._lock = threading.Lock()
@@ -102,7 +110,7 @@ class Device:
         period_s = self.buffer_ms / 1000
         frames = yield b""
         while True:
-            began = time.perf_counter()
+            began = self._clock()
             if stats.callbacks == 0:
                 # The buffer is filled first; playing begins a buffer after the ask.
                 stats.play_start_s = began + (PERIODS - 1) * period_s
@@ -116,7 +124,7 @@ class Device:
             except Exception:  # a bad block is silence, never a dead stream
                 block = np.zeros(frames, dtype=np.float32)
             data = block.astype(np.float32, copy=False).tobytes()
-            done = time.perf_counter()
+            done = self._clock()
             # This block's first frame is due when the frames before it have played.
             due_s = stats.play_start_s + stats.frames / SAMPLE_RATE_HZ
             if done > due_s:
