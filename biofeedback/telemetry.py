@@ -71,6 +71,10 @@ class RunnerState:
     resonance_peak_bpm: float | None = None
     resonance_swing_bpm: float | None = None
     resonance_rate_bpm: float | None = None
+    # How the baseline heart rate was taken (models.BaselineHow: opening,
+    # opening-longer, rising, stored, given): whether the zones are judged
+    # against this morning's opening or earlier sessions.
+    baseline_how: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -185,7 +189,13 @@ def runner_state(progress: Progress) -> RunnerState:
         resonance_peak_bpm=None if resonance is None else resonance.peak_bpm,
         resonance_swing_bpm=None if resonance is None else resonance.swing_bpm,
         resonance_rate_bpm=None if progress.assessed is None else progress.assessed.best_rate_bpm,
+        baseline_how=_baseline_how(progress),
     )
+
+
+def _baseline_how(progress: Progress) -> str | None:
+    baseline = progress.baseline
+    return None if baseline is None or baseline.how is None else str(baseline.how)
 
 
 def decision_text(event: SessionEvent) -> str:

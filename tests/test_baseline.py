@@ -3,23 +3,31 @@ quality with hysteresis."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from biofeedback.models import (
     ArousalEstimate,
     Baseline,
     BaselineHow,
+    Quality,
     SessionEvent,
     Zone,
     ZoneChanged,
+    event_from_dict,
 )
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, QualityGate
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.telemetry import RunnerTracker
+from biofeedback.ui.state import SessionState
 from tests.support.arousal_data import run_stream, samples_from_rr
+from tests.support.cli import run_cli
 
 
 def heart(hr_of_t: object, seconds: float = 400.0, seed: int = 1) -> np.ndarray:
@@ -142,3 +150,49 @@ def test_a_rise_that_levels_off_high_is_not_taken_as_rest() -> None:
     assert est.baseline_rise_bpm >= 6
     assert est.baseline_hr_bpm is not None
     assert est.baseline_hr_bpm < 66
+
+
+def test_how_the_baseline_was_taken_reaches_the_dashboard_mqtt_and_review(
+    tmp_path: Path,
+) -> None:
+    """A session rising from the start, replayed through the CLI: the dashboard's
+    log, the MQTT state and the review all say the baseline was a rising opening's
+    lowest stretch (fields added, none renamed)."""
+    rr_file = tmp_path / "rising.txt"
+    rr_file.write_text("\n".join(f"{v:.1f}" for v in heart(rising(64.0, 20.0), 300.0)) + "\n")
+    db = tmp_path / "r.db"
+    proc = run_cli(
+        "run", "--replay", str(rr_file), "--protocol", "full", "--headless", "--json",
+        "--speed", "max", "--db", str(db),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    emitted = [json.loads(line) for line in proc.stdout.splitlines()]
+    said = next(e for e in emitted if e["type"] == "baseline")
+    assert said["how"] == "rising"
+    events = [event_from_dict(e) for e in emitted]
+
+    state = SessionState()
+    tracker = RunnerTracker()
+    for event in events:
+        state.apply(event)
+        tracker.apply(event)
+    logged = next(n.text for n in state.log if n.topic == "baseline")
+    assert said["plain"].rstrip(".") in logged
+    assert tracker.state.baseline_how == "rising"
+    assert tracker.state.to_dict()["baseline_how"] == "rising"
+    assert tracker.state.without_measurements().baseline_how == "rising"
+
+    review = run_cli("review", "--db", str(db), "--json")
+    assert review.returncode == 0, review.stderr
+    baseline = json.loads(review.stdout)["baseline"]
+    assert baseline["how"] == "rising"
+    assert baseline["reason"] == said["reason"]
+    assert baseline["hr_bpm"] == pytest.approx(said["hr_bpm"], abs=0.01)
+    text = run_cli("review", "--db", str(db))
+    assert f"taken as rising: {said['reason']}" in text.stdout
+
+
+def test_an_opening_taken_as_usual_adds_no_words() -> None:
+    state = SessionState()
+    state.apply(Baseline(50.0, 64.0, 40.0, Quality.OK, how=BaselineHow.OPENING, plain="Thank you."))
+    assert [n.text for n in state.log] == ["Baseline: heart rate 64 bpm, RMSSD 40 ms."]

@@ -45,6 +45,7 @@ STATE_KEYS = {
     "resonance_peak_bpm",
     "resonance_swing_bpm",
     "resonance_rate_bpm",
+    "baseline_how",
 }
 
 

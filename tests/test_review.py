@@ -66,7 +66,12 @@ def test_review_json_matches_the_events_the_session_emitted(
     assert review["duration_s"] == ended["duration_s"]
     assert review["changes"] == [e for e in emitted if e["type"] in CHANGE_TYPES]
     baseline = next(e for e in emitted if e["type"] == "baseline")
-    assert review["baseline"] == {"hr_bpm": baseline["hr_bpm"], "rmssd_ms": baseline["rmssd_ms"]}
+    assert review["baseline"] == {
+        "hr_bpm": baseline["hr_bpm"],
+        "rmssd_ms": baseline["rmssd_ms"],
+        "how": baseline["how"],
+        "reason": baseline["reason"],
+    }
     assert review["steps"] == sum(e["type"] == "step_started" for e in emitted)
     extended = sum(e["by_s"] for e in emitted if e["type"] == "step_extended")
     assert review["extended_s"] == pytest.approx(extended)

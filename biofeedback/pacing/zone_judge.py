@@ -123,7 +123,7 @@ class ZoneJudge:
         self.reference_hr_bpm = base
         if how is BaselineHow.RISING:
             said = (
-                f"the opening kept rising ({rise_text[2:]}): baseline {base:.0f} bpm"
+                f"the opening kept rising ({rise or 0.0:+.1f} bpm): baseline {base:.0f} bpm"
                 " from its lowest stretch, starting gently"
             )
             decision = None

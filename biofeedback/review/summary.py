@@ -12,6 +12,7 @@ import numpy as np
 
 from biofeedback.models import (
     Baseline,
+    BaselineHow,
     PlanChosen,
     Recording,
     SessionEnded,
@@ -100,6 +101,10 @@ class SessionSummary:
     plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
+    # How the baseline was taken (opening, rising, stored...) and why, as the
+    # session's ``baseline`` event said: zones were judged against it.
+    baseline_how: BaselineHow | None = None
+    baseline_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +121,11 @@ class SessionSummary:
             "duration_s": rounded(self.duration_s),
             "start_zone": self.start_zone.value if self.start_zone else None,
             "final_zone": self.final_zone.value if self.final_zone else None,
-            "baseline": _vitals_dict(self.baseline),
+            "baseline": {
+                **_vitals_dict(self.baseline),
+                "how": None if self.baseline_how is None else self.baseline_how.value,
+                "reason": self.baseline_reason,
+            },
             "final": {**_vitals_dict(self.final), "window_s": self.final_window_s},
             "change": _vitals_dict(_difference(self.final, self.baseline)),
             "time_in_zone_s": {z.value: rounded(s) for z, s in self.time_in_zone_s.items()},
@@ -196,6 +205,8 @@ def summarize(rec: Recording) -> SessionSummary:
         start_zone=s.start_zone,
         final_zone=zones[-1][0] if zones else s.start_zone,
         baseline=base,
+        baseline_how=None if baseline is None else baseline.how,
+        baseline_reason="" if baseline is None else baseline.reason,
         final=final,
         time_in_zone_s=time_in_zone,
         steps=sum(isinstance(e, StepStarted) for e in rec.events),
@@ -343,6 +354,8 @@ def format_summary(summary: SessionSummary) -> str:
         f"  baseline          HR {num(s.baseline.hr_bpm, 'bpm')}"
         f"   RMSSD {num(s.baseline.rmssd_ms, 'ms')}"
     )
+    if s.baseline_how not in (None, BaselineHow.OPENING) and s.baseline_reason:
+        lines.append(f"    taken as {s.baseline_how}: {s.baseline_reason}")
     lines.append(
         f"  final {s.final_window_s / 60:g} minutes   HR {num(s.final.hr_bpm, 'bpm')}"
         f"   RMSSD {num(s.final.rmssd_ms, 'ms')}"

@@ -17,6 +17,7 @@ from biofeedback.models import (
     Action,
     Advice,
     Baseline,
+    BaselineHow,
     Contact,
     Estimate,
     HeartSample,
@@ -305,7 +306,11 @@ def _assessed_text(event: ResonanceAssessed) -> str:
 def _baseline_text(event: Baseline) -> str:
     hr = "?" if event.hr_bpm is None else f"{event.hr_bpm:.0f} bpm"
     rmssd = "not computable" if event.rmssd_ms is None else f"{event.rmssd_ms:.0f} ms"
-    return f"heart rate {hr}, RMSSD {rmssd}"
+    text = f"heart rate {hr}, RMSSD {rmssd}"
+    # An opening taken as usual needs no word; any other way says what it means.
+    if event.how not in (None, BaselineHow.OPENING) and event.plain:
+        text += f". {event.plain.rstrip('.')}"
+    return text
 
 
 class StrapLike(Protocol):
