@@ -31,6 +31,7 @@ from biofeedback.models import HeartSample, ZoneChanged
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.pacing.rules import PacingConfig
 from tests.support.arousal_data import (
     RESTING,
     inject_artifacts,
@@ -247,13 +248,17 @@ class Run:
     """When step-downs became possible (the baseline); None: never."""
 
 
-def run_program(case: Case, stored_hr_bpm: float | None = None) -> Run:
-    """The estimator and controller of a real session, at 1 Hz in virtual time."""
+def run_program(
+    case: Case, stored_hr_bpm: float | None = None, config: PacingConfig | None = None
+) -> Run:
+    """The estimator and controller of a real session, at 1 Hz in virtual time
+    (``config``: other pacing numbers, for what-ifs)."""
     stored = None if stored_hr_bpm is None else _Stored(stored_hr_bpm)
     controller = PacingController(
         load_protocol("full"),
         yellow=load_protocol("breath-partial"),
         red=load_protocol("passive-rest"),
+        config=config,
         stored_baseline=stored,
     )
     est = ArousalEstimator()
