@@ -8,7 +8,7 @@ import pytest
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.mixer import render
 from biofeedback.audio.phrases import EXTEND_RELEASE, build_book
-from biofeedback.audio.score import GAP_S, Kind, Score
+from biofeedback.audio.score import ANNOUNCE_LEAD_S, GAP_S, Kind, Score
 from biofeedback.models import (
     Action,
     Advice,
@@ -172,3 +172,25 @@ def test_blocks_render_the_same_samples_as_one_piece(score: Score) -> None:
     whole = render(schedule, 0, SAMPLE_RATE_HZ * 12)
     parts = np.concatenate([render(schedule, i, 661) for i in range(0, SAMPLE_RATE_HZ * 12, 661)])
     assert np.allclose(whole, parts[: len(whole)], atol=1e-6)
+
+
+def test_a_lengthened_release_names_the_next_group_again_before_its_new_end(
+    score: Score,
+) -> None:
+    score.hear(JAW_RELEASE)  # planned 20 s: "next: shoulders" ends 1.5 s before that
+    score.hear(StepExtended(20.0, "jaw-release", 5.0, "not settled"))
+    speech = [(c.label, c.start_s) for c in score.clips if c.kind is Kind.SPEECH]
+    # Said once before the old end, then the word on the longer release, then
+    # the next group again, finishing 1.5 s before the new end (25 s).
+    assert speech[-3:] == [
+        ("next:shoulders", pytest.approx(17.5)),
+        ("extend", 20.0),
+        ("next:shoulders", pytest.approx(25.0 - ANNOUNCE_LEAD_S - 1.0)),
+    ]
+    score.hear(StepExtended(25.0, "jaw-release", 5.0, "not settled"))
+    again = [c.start_s for c in score.clips if c.label == "next:shoulders"]
+    # The one already said stays; the new end gets its own.
+    assert again[-2:] == [pytest.approx(22.5), pytest.approx(30.0 - ANNOUNCE_LEAD_S - 1.0)]
+    # A step-down before then drops what was planned for the release.
+    score.hear(breath(26.0))
+    assert [c.start_s for c in score.clips if c.label == "next:shoulders"] == [pytest.approx(22.5)]

@@ -175,24 +175,38 @@ class Score:
             self.runs.append(ToneRun(t, t, event.breath_in_s, event.breath_out_s))
         self._announce_next(event, cue_end)
 
-    def _announce_next(self, event: StepStarted, cue_end_s: float) -> None:
+    def _announce_next(
+        self, event: StepStarted, said_until_s: float, end_s: float | None = None
+    ) -> None:
+        """Plan the next group's name to finish ``ANNOUNCE_LEAD_S`` before the
+        release ends (``end_s``; None: as planned), if it fits after what is said."""
         if event.kind is not StepKind.RELEASE or event.next_kind is not StepKind.TENSE:
             return
         region = self.book.region_of_cue.get(event.next_cue or "")
         clip = self.speech.get(next_group_text(region)) if region else None
         if clip is None:
             return
-        at_s = event.t + event.planned_s - ANNOUNCE_LEAD_S - len(clip) / SAMPLE_RATE_HZ
-        if at_s >= cue_end_s + 1.0:
+        end_s = event.t + event.planned_s if end_s is None else end_s
+        at_s = end_s - ANNOUNCE_LEAD_S - len(clip) / SAMPLE_RATE_HZ
+        if at_s >= said_until_s + 1.0:
             self._add(at_s, clip, Kind.SPEECH, f"next:{region}", gain=0.8)
 
     def _extended(self, event: StepExtended) -> None:
         step = self.progress.step
-        if step is None or self.extended_step == self.steps:
+        if step is None:
             return
-        # Once per step: the release simply goes on; one soft word is enough.
-        self.extended_step = self.steps
-        self._say(event.t, extension_text(step.kind, step.step), "extend", 0.8)
+        said_until = event.t
+        if self.extended_step != self.steps:
+            # Once per step: the release simply goes on; one soft word is enough.
+            self.extended_step = self.steps
+            said_until = self._say(event.t, extension_text(step.kind, step.step), "extend", 0.8)
+        # The next group was named before the old end: name it again before the
+        # new one, so what comes next is heard just before it comes.
+        self.clips = [
+            c for c in self.clips if not (c.label.startswith("next:") and c.start_s > event.t)
+        ]
+        if self._previous is not None and self.progress.step_running:
+            self._announce_next(self._previous, said_until, event.t + self.progress.remaining_s)
 
     def _advice(self, event: Advice) -> None:
         if event.text == STOP_RULES:
