@@ -214,3 +214,27 @@ def test_the_dashboard_asks_in_a_form_before_and_after(tmp_path: Path) -> None:
     assert "duration reached after 0:10." in out
     with Store(db) as store:
         assert load_ratings(store, "latest") == (Ratings(4, None, None), None)
+
+
+def test_ratings_given_before_are_kept_even_if_the_session_is_killed(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    args = ("run", "--sim", "--headless", "--json", "--duration", "600", "--db", str(db))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", *args, "--rate-before", "6,,4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # Running in real time: the first heart estimate means the record is open.
+        for line in proc.stdout:
+            if json.loads(line)["type"] == "estimate":
+                break
+        proc.kill()  # no chance to save anything at the end
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Store(db) as store:
+        assert load_ratings(store, "latest") == (Ratings(6, None, 4), None)

@@ -14,6 +14,7 @@ from biofeedback import practice_cli, setup_cli
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.pacing.protocols import Routine
+    from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
     from biofeedback.session import SessionPlan, SessionResult, Sink
     from biofeedback.store import Store
@@ -51,6 +52,7 @@ def plan_session(
     dashboard: bool,
     source: HeartRateSource | None = None,
     sinks: Sequence[Sink] = (),
+    ratings_before: Ratings | None = None,
 ) -> SessionPlan:
     """The session `biofeedback run ARGS` asks for: the one place a session is wired.
 
@@ -133,7 +135,9 @@ def plan_session(
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.
-    chosen: list[Sink] = [RecorderSink(db_path, virtual=source.virtual)]
+    chosen: list[Sink] = [
+        RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before)
+    ]
     if not dashboard:
         chosen.append(ConsoleSink(as_json=args.json))
     chosen += audio.sinks
@@ -176,7 +180,7 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         )
     # Wired once the person is ready: the session's clock starts here, so time
     # spent on the ratings form is not counted (or fast-forwarded) as session time.
-    plan = plan_session(args, dashboard=dashboard)
+    plan = plan_session(args, dashboard=dashboard, ratings_before=ratings.before)
     if dashboard:
         result = await _run_dashboard(plan, ended_by)
         if result is None:

@@ -19,9 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from biofeedback.models import HeartSample, SessionEnded, SessionEvent, SessionInfo
+from biofeedback.practice.ratings import Ratings
 from biofeedback.store.database import Store
 from biofeedback.store.errors import StoreError
 from biofeedback.store.locks import RecordingLock
+from biofeedback.store.practice import save_ratings
 from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,14 @@ class RecorderSink:
     # The record must be complete: never let the session drop an item for us.
     queue_size = 50_000_000
 
-    def __init__(self, path: Path | str, *, virtual: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, virtual: bool = False, ratings_before: Ratings | None = None
+    ) -> None:
         self.path = Path(path)
         self.virtual = virtual
+        # Asked before the session: kept with its record from the start, so a crash
+        # or a kill does not lose them (the after-ratings come once it has ended).
+        self.ratings_before = ratings_before
         self.items_written = 0
         self.commits = 0
         self._store: Store | None = None
@@ -96,7 +103,10 @@ class RecorderSink:
 
     def _begin(self, info: SessionInfo) -> SessionWriter:
         assert self._store is not None
-        return self._store.begin_session(info, virtual=self.virtual)
+        writer = self._store.begin_session(info, virtual=self.virtual)
+        if self.ratings_before is not None:
+            save_ratings(self._store, info.session_id, "before", self.ratings_before)
+        return writer
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         # Even while writes fail: the items wait in memory for the disk.
