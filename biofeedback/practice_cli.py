@@ -191,6 +191,7 @@ def _now(at: str | None) -> datetime:
 
 
 def cmd_today(args: argparse.Namespace) -> int:
+    from biofeedback import setup_cli
     from biofeedback.pacing.protocols import load_protocol
     from biofeedback.practice.adapt import decide
     from biofeedback.practice.today import suggest
@@ -214,6 +215,7 @@ def cmd_today(args: argparse.Namespace) -> int:
         plan,
         pool,
         resting_hr_change_bpm=trend.change if trend is not None and live else None,
+        back_pain=setup_cli.load_profile().back_pain,
     )
     adaptation = decide(pool, suggestion.routine)
     command = f"biofeedback run --protocol {suggestion.routine}"

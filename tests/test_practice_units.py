@@ -177,3 +177,11 @@ def test_today_on_a_weekend_morning_is_the_full_routine() -> None:
     s = suggest(saturday, Plan(()), [outcome("today", saturday - timedelta(hours=1))])
     assert (s.routine, s.rule) == ("full", "open_time")
     assert s.sessions_today == 1
+
+
+def test_today_with_a_sore_back_is_back_care_unless_red_came_first() -> None:
+    s = suggest(TUESDAY.replace(hour=22), default_plan(), [], back_pain=True)
+    assert (s.routine, s.rule) == ("back-care", "back_pain")
+    assert s.reason.count(".") == 1
+    history = [outcome("red", TUESDAY - timedelta(hours=20), zone=Zone.RED)]
+    assert suggest(TUESDAY, default_plan(), history, back_pain=True).rule == "stepped_down_to_red"

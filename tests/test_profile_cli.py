@@ -164,3 +164,13 @@ def test_setup_without_flags_off_a_terminal_prints_the_profile() -> None:
     proc = cli("setup")
     assert proc.returncode == 0, proc.stderr
     assert "no profile yet" in proc.stdout
+
+
+def test_today_follows_a_sore_back_in_the_profile() -> None:
+    at = ("--at", "2026-03-03 12:30")  # a weekday lunchtime: a work reset otherwise
+    before = json.loads(cli("today", "--json", *at).stdout)
+    assert before["routine"] == "work-reset"
+    assert cli("setup", "--back-pain").returncode == 0
+    after = json.loads(cli("today", "--json", *at).stdout)
+    assert (after["routine"], after["rule"]) == ("back-care", "back_pain")
+    assert after["command"] == "biofeedback run --protocol back-care"

@@ -6,10 +6,12 @@ matters more than the hour):
 1. the latest session, within ``RECENT_H`` hours, stepped down to Red ->
    breath-partial, to start below where it went wrong;
 2. resting heart rate trending up by ``HR_TREND_BPM`` or more -> anxiety-downshift;
-3. late evening (from ``LATE_EVENING_H`` until ``NIGHT_END_H``) -> bedtime;
-4. a plan entry for today within ``PLAN_WINDOW_MIN`` of its time -> its routine;
-5. a weekday during the working day -> work-reset;
-6. otherwise the full routine.
+3. the profile says the back is sore right now -> back-care (as ``run`` without
+   ``--protocol`` chooses);
+4. late evening (from ``LATE_EVENING_H`` until ``NIGHT_END_H``) -> bedtime;
+5. a plan entry for today within ``PLAN_WINDOW_MIN`` of its time -> its routine;
+6. a weekday during the working day -> work-reset;
+7. otherwise the full routine.
 
 Pure: ``now`` is handed in, naive local time.
 """
@@ -59,8 +61,9 @@ def suggest(
     history: Sequence[SessionOutcome],
     *,
     resting_hr_change_bpm: float | None = None,
+    back_pain: bool = False,
 ) -> Suggestion:
-    """What to practise now; ``history`` newest first."""
+    """What to practise now; ``history`` newest first; ``back_pain``: the profile's."""
     today = sum(
         1
         for o in history
@@ -84,6 +87,13 @@ def suggest(
             "resting_hr_up",
             f"Your resting heart rate has crept up by {resting_hr_change_bpm:.0f} bpm lately,"
             " so try the slower anxiety downshift.",
+            sessions_today=today,
+        )
+    if back_pain:
+        return Suggestion(
+            "back-care",
+            "back_pain",
+            "Your back is sore right now, so the back-care routine: gentle, well supported.",
             sessions_today=today,
         )
     if now.hour >= LATE_EVENING_H or now.hour < NIGHT_END_H:
