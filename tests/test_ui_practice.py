@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
-from biofeedback.cli import _review_view
+from biofeedback.cli import review_view
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import Store, load_ratings, save_ratings
 from biofeedback.ui.app import create_app
@@ -105,7 +105,7 @@ async def test_the_review_screen_shows_how_you_felt_beside_the_body(tmp_path: Pa
     with Store(db) as store:
         save_ratings(store, "rated-1", "before", Ratings(7, None, 5))
         save_ratings(store, "rated-1", "after", Ratings(4, None, 5))
-        view = _review_view(store.load("rated-1"), load_ratings(store, "rated-1"))
+        view = review_view(store.load("rated-1"), load_ratings(store, "rated-1"))
     app = create_app(review=view)
     async with app.run_test(size=(100, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ReviewScreen))

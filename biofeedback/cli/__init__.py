@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 from biofeedback import BiofeedbackError
 from biofeedback.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
-from biofeedback.cli.parser import _command_parser, _print_overview, build_parser
-from biofeedback.cli.records import _review_view
+from biofeedback.cli.parser import build_parser, command_parser, print_overview
+from biofeedback.cli.records import review_view
 from biofeedback.cli.running import plan_session
 
 __all__ = [
@@ -26,10 +26,10 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "UsageError",
-    "_review_view",
     "build_parser",
     "main",
     "plan_session",
+    "review_view",
 ]
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         # A mistake in a command's options names that command's help, not the top level's.
-        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+        command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("bleak").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
-        _print_overview(parser)
+        print_overview(parser)
         return EXIT_OK
     try:
         return handler(args)

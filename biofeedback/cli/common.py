@@ -22,17 +22,17 @@ class UsageError(BiofeedbackError):
     """The command line asks for something that cannot be done as asked."""
 
 
-def _on_terminal() -> bool:
+def on_terminal() -> bool:
     """Screens need a person at a terminal; piped, commands print instead."""
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _minutes(seconds: float) -> str:
+def as_minutes(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}:{secs:02d}"
 
 
-def _dashboard_settings() -> DashboardSettings:
+def dashboard_settings() -> DashboardSettings:
     from biofeedback import config
     from biofeedback.ui.app import DashboardSettings
 
@@ -40,13 +40,13 @@ def _dashboard_settings() -> DashboardSettings:
     return DashboardSettings(reduced_motion=saved.reduced_motion, keymap=dict(saved.keys))
 
 
-def _report_keys(app: BiofeedbackApp) -> None:
+def report_keys(app: BiofeedbackApp) -> None:
     """Key settings the dashboard left out, one line each (it shows them too)."""
     for problem in app.key_problems:
         print(f"biofeedback: {problem}", file=sys.stderr)
 
 
-def _check_app(app: BiofeedbackApp) -> None:
+def check_app(app: BiofeedbackApp) -> None:
     """Raise why the dashboard ended, if it ended by a failure rather than a choice."""
     if app.error is not None:
         raise app.error

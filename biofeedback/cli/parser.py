@@ -13,14 +13,14 @@ if TYPE_CHECKING:
 
 from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
 from biofeedback.cli.records import (
-    _cmd_delete,
-    _cmd_history,
-    _cmd_phrases,
-    _cmd_protocols,
-    _cmd_review,
+    cmd_delete,
+    cmd_history,
+    cmd_phrases,
+    cmd_protocols,
+    cmd_review,
 )
-from biofeedback.cli.running import _cmd_resonance, _cmd_run, _start_run
-from biofeedback.cli.sources import _cmd_monitor, _cmd_pair, _cmd_scan
+from biofeedback.cli.running import cmd_resonance, cmd_run, start_run
+from biofeedback.cli.sources import cmd_monitor, cmd_pair, cmd_scan
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to listen (default 5)",
     )
     scan.add_argument("--json", action="store_true", help="one JSON object per strap")
-    scan.set_defaults(handler=_cmd_scan)
+    scan.set_defaults(handler=cmd_scan)
 
     pair = sub.add_parser("pair", help="remember a strap as the default source")
     pair.add_argument(
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds to look for it (default 10)",
     )
-    pair.set_defaults(handler=_cmd_pair)
+    pair.set_defaults(handler=cmd_pair)
 
     run = sub.add_parser(
         "run",
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup_cli.add_run_flags(run)
     practice_cli.add_run_arguments(run)
-    run.set_defaults(handler=_cmd_run)
+    run.set_defaults(handler=cmd_run)
 
     resonance = sub.add_parser(
         "resonance",
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds at each rate (default 150; at least 60)",
     )
-    resonance.set_defaults(handler=_cmd_resonance)
+    resonance.set_defaults(handler=cmd_resonance)
 
     review = sub.add_parser(
         "review",
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     review.add_argument("--rr-corrected", metavar="F", help="RR intervals with artifacts corrected")
     review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    review.set_defaults(handler=_cmd_review)
+    review.set_defaults(handler=cmd_review)
 
     history = sub.add_parser(
         "history",
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="patterns over the latest N sessions (default 10)",
     )
     history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    history.set_defaults(handler=_cmd_history)
+    history.set_defaults(handler=cmd_history)
 
     delete = sub.add_parser(
         "delete",
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
     )
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    delete.set_defaults(handler=_cmd_delete)
+    delete.set_defaults(handler=cmd_delete)
 
     setup_cli.add_setup_parser(sub)
 
@@ -252,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
         " gentle and breath-led, red: rest only), length and what each is for.",
     )
     protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
-    protocols.set_defaults(handler=_cmd_protocols)
-    practice_cli.add_commands(sub, start_run=_start_run)
+    protocols.set_defaults(handler=cmd_protocols)
+    practice_cli.add_commands(sub, start_run=start_run)
 
     phrases = sub.add_parser(
         "phrases",
@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phrases.add_argument("--protocol", default="full", metavar="NAME")
     phrases.add_argument("--sides", action="store_true")
-    phrases.set_defaults(handler=_cmd_phrases)
+    phrases.set_defaults(handler=cmd_phrases)
 
     monitor = sub.add_parser(
         "monitor",
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         " (see `run --mqtt`).",
     )
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
-    monitor.set_defaults(handler=_cmd_monitor)
+    monitor.set_defaults(handler=cmd_monitor)
     return parser
 
 
@@ -326,7 +326,7 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 # Commands
 
 
-def _command_parser(
+def command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:
     for action in parser._actions:
@@ -337,7 +337,7 @@ def _command_parser(
     return parser
 
 
-def _print_overview(parser: argparse.ArgumentParser) -> None:
+def print_overview(parser: argparse.ArgumentParser) -> None:
     """``biofeedback`` alone: what it is and what to type next, in a few lines."""
     lines = [f"biofeedback {__version__}: heart-paced progressive muscle relaxation.", ""]
     for action in parser._actions:

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 from biofeedback.cli.common import (
     EXIT_OK,
     UsageError,
-    _check_app,
-    _dashboard_settings,
-    _on_terminal,
-    _report_keys,
+    check_app,
+    dashboard_settings,
+    on_terminal,
+    report_keys,
 )
 
 
-def _cmd_protocols(args: argparse.Namespace) -> int:
+def cmd_protocols(args: argparse.Namespace) -> int:
     import json
     import textwrap
 
@@ -62,7 +62,7 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_phrases(args: argparse.Namespace) -> int:
+def cmd_phrases(args: argparse.Namespace) -> int:
     from biofeedback.audio.phrases import build_book
     from biofeedback.pacing.protocols import load_protocol
 
@@ -71,7 +71,7 @@ def _cmd_phrases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _existing_store(args: argparse.Namespace) -> Store:
+def existing_store(args: argparse.Namespace) -> Store:
     from biofeedback.store import Store, StoreError, resolve_db_path
 
     path = resolve_db_path(args.db)
@@ -82,7 +82,7 @@ def _existing_store(args: argparse.Namespace) -> Store:
     return Store(path)
 
 
-def _cmd_review(args: argparse.Namespace) -> int:
+def cmd_review(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
@@ -90,12 +90,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
     targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
     _check_export_targets(args)
-    with _existing_store(args) as store:
+    with existing_store(args) as store:
         recording = store.load(args.session)
         before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
-    if not args.json and not any(targets) and _on_terminal():
-        return _show_records(args, review=_review_view(recording, (before, after)))
+    if not args.json and not any(targets) and on_terminal():
+        return _show_records(args, review=review_view(recording, (before, after)))
     written: list[str] = []
     for fmt in ("png", "pdf"):
         target = getattr(args, fmt)
@@ -169,7 +169,7 @@ def _export(target: str, *, binary: bool = False, newline: str | None = None) ->
         yield fh
 
 
-def _cmd_history(args: argparse.Namespace) -> int:
+def cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
@@ -179,14 +179,14 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
     practice = None
     if resolve_db_path(args.db).exists():
-        with _existing_store(args) as store:
+        with existing_store(args) as store:
             sessions = store.sessions()
             practice = practice_cli.practice_history(store, args.last)
     else:
         sessions = []
     history = review.build_history(sessions)
     assessments = _assessments(args, sessions)
-    if not args.json and _on_terminal():
+    if not args.json and on_terminal():
         return _show_records(args, history=history)
     if args.json:
         data = history.to_dict()
@@ -212,7 +212,7 @@ def _assessments(
     if not chosen:
         return []
     found: list[AssessmentEntry] = []
-    with _existing_store(args) as store:
+    with existing_store(args) as store:
         for session in chosen:
             item = resonance_review.entry(session, store.load(session.session_id).events)
             if item is not None:
@@ -220,7 +220,7 @@ def _assessments(
     return found
 
 
-def _review_view(
+def review_view(
     recording: Recording, ratings: tuple[Ratings | None, Ratings | None] = (None, None)
 ) -> ReviewView:
     from biofeedback import review
@@ -263,28 +263,28 @@ def _show_records(
     from biofeedback.ui.app import create_app
 
     def open_review(session_id: str) -> ReviewView:
-        with _existing_store(args) as store:
-            return _review_view(
+        with existing_store(args) as store:
+            return review_view(
                 store.load(session_id), practice_cli.review_ratings(store, session_id)
             )
 
     app = create_app(
-        settings=_dashboard_settings(), review=review, history=history, open_review=open_review
+        settings=dashboard_settings(), review=review, history=history, open_review=open_review
     )
-    _report_keys(app)
+    report_keys(app)
     app.run()
-    _check_app(app)
+    check_app(app)
     return EXIT_OK
 
 
-def _cmd_delete(args: argparse.Namespace) -> int:
+def cmd_delete(args: argparse.Namespace) -> int:
     import time
 
     from biofeedback.review import clock
 
     if args.session == "latest":
         raise UsageError("name the session to delete by its id (see `biofeedback history`)")
-    with _existing_store(args) as store:
+    with existing_store(args) as store:
         session = store.session(args.session)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.started_at_unix_s))
         what = f"session {session.session_id} ({when}, {session.protocol})"

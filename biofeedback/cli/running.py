@@ -23,17 +23,17 @@ from biofeedback.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
-    _check_app,
-    _dashboard_settings,
-    _minutes,
-    _on_terminal,
-    _report_keys,
+    as_minutes,
+    check_app,
+    dashboard_settings,
+    on_terminal,
+    report_keys,
 )
-from biofeedback.cli.records import _existing_store
-from biofeedback.cli.sources import _choose_source, _mqtt_publisher
+from biofeedback.cli.records import existing_store
+from biofeedback.cli.sources import choose_source, mqtt_publisher
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     if args.json and not args.headless:
         raise UsageError("--json needs --headless")
     if args.seed is not None and args.sim is None:
@@ -86,7 +86,7 @@ def plan_session(
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
     real_clock = RealClock()
     if source is None:
-        source = _choose_source(args, real_clock.now)
+        source = choose_source(args, real_clock.now)
     clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
     if not source.virtual and args.speed != 1.0:
         raise UsageError("--speed works with --sim and --replay only")
@@ -142,7 +142,7 @@ def plan_session(
         chosen.append(ConsoleSink(as_json=args.json))
     chosen += audio.sinks
     if args.mqtt:
-        chosen.append(_mqtt_publisher(args.mqtt))
+        chosen.append(mqtt_publisher(args.mqtt))
     info = SessionInfo(
         session_id=uuid.uuid4().hex[:12],
         protocol=protocol.name,
@@ -171,7 +171,7 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
 
     ratings = practice_cli.ratings_from_args(args)
     # The dashboard needs a terminal; piped, a session prints its events instead.
-    dashboard = not args.headless and _on_terminal()
+    dashboard = not args.headless and on_terminal()
     if "before" not in ratings.asked:
         ratings.before = (
             await practice_cli.ask_in_form("before")
@@ -186,7 +186,7 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         if result is None:
             return EXIT_OK
         print(
-            f"Session {result.session_id}: {result.reason} after {_minutes(result.duration_s)}."
+            f"Session {result.session_id}: {result.reason} after {as_minutes(result.duration_s)}."
             f" Saved in {plan.saved_to}; see `biofeedback review {result.session_id}`."
         )
     else:
@@ -256,15 +256,15 @@ def _audio_plan(
     return plan
 
 
-def _start_run(protocol: str, db: str | None) -> int:
+def start_run(protocol: str, db: str | None) -> int:
     """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
     from biofeedback.cli.parser import build_parser  # the parser names this module's commands
 
     argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
-    return _cmd_run(build_parser().parse_args(argv))
+    return cmd_run(build_parser().parse_args(argv))
 
 
-def _cmd_resonance(args: argparse.Namespace) -> int:
+def cmd_resonance(args: argparse.Namespace) -> int:
     from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
 
     args.assessment = AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step)
@@ -272,7 +272,7 @@ def _cmd_resonance(args: argparse.Namespace) -> int:
     args.protocol, args.zone, args.sides, args.imagery = "resonance", "auto", False, ""
     # Ratings are for practice sessions, not for the assessment.
     args.no_ratings, args.rate_before, args.rate_after = True, None, None
-    return _cmd_run(args)
+    return cmd_run(args)
 
 
 def _personal_rate(store: Store, virtual: bool) -> float | None:
@@ -297,7 +297,7 @@ def _personal_rate(store: Store, virtual: bool) -> float | None:
 def _print_assessment(args: argparse.Namespace, session_id: str) -> None:
     from biofeedback.review.resonance import assessment_in, format_assessment
 
-    with _existing_store(args) as store:
+    with existing_store(args) as store:
         found = assessment_in(store.load(session_id).events)
     if found is None:
         print("The assessment ended before its rates were done: nothing to score yet.")
@@ -340,8 +340,8 @@ def _print_trouble(trouble: str | None) -> None:
 async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
-    app = create_app(plan, _dashboard_settings())
-    _report_keys(app)
+    app = create_app(plan, dashboard_settings())
+    report_keys(app)
     loop = asyncio.get_running_loop()
 
     def end(sig: signal.Signals) -> None:
@@ -354,7 +354,7 @@ async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> S
         loop.add_signal_handler(sig, end, sig)
     await app.run_async()
     if ended_by:
-        # Saved as ended by the signal; _cmd_run turns this into 128 + its number.
+        # Saved as ended by the signal; cmd_run turns this into 128 + its number.
         raise asyncio.CancelledError
-    _check_app(app)
+    check_app(app)
     return app.session_result

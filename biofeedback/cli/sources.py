@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 from biofeedback.cli.common import (
     EXIT_OK,
     UsageError,
-    _check_app,
-    _dashboard_settings,
-    _on_terminal,
-    _report_keys,
+    check_app,
+    dashboard_settings,
+    on_terminal,
+    report_keys,
 )
 
 
-def _choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
+def choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
     if args.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
@@ -57,7 +57,7 @@ def _ble_source(device: str, name: str | None, clock_now: Callable[[], float]) -
     return BleSource(device, name=name, clock_now=clock_now)
 
 
-def _cmd_scan(args: argparse.Namespace) -> int:
+def cmd_scan(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback.sensors.ble import scan
@@ -79,7 +79,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_pair(args: argparse.Namespace) -> int:
+def cmd_pair(args: argparse.Namespace) -> int:
     from biofeedback import config
 
     if args.device is None:
@@ -99,18 +99,18 @@ def _cmd_pair(args: argparse.Namespace) -> int:
 
 async def _choose_strap() -> tuple[str, str | None] | None:
     """The pair screen: the strap the person chose from the live list, if any."""
-    if not _on_terminal():
+    if not on_terminal():
         raise UsageError("name the strap: biofeedback pair DEVICE (see biofeedback scan)")
     from biofeedback.sensors.ble import scan
     from biofeedback.ui.app import create_app
 
     app = create_app(
-        settings=_dashboard_settings(),
+        settings=dashboard_settings(),
         scan=lambda timeout_s, battery: scan(timeout_s, read_battery=battery),
     )
-    _report_keys(app)
+    report_keys(app)
     await app.run_async()
-    _check_app(app)
+    check_app(app)
     return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
@@ -132,7 +132,7 @@ def _replay_source(spec: str) -> HeartRateSource:
     return open_rr_file(path)
 
 
-def _cmd_monitor(args: argparse.Namespace) -> int:
+def cmd_monitor(args: argparse.Namespace) -> int:
     from biofeedback.broker import load_settings, parse_url
     from biofeedback.mqtt import Broker, watch_runners
     from biofeedback.ui.monitor import MonitorApp
@@ -142,7 +142,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _mqtt_publisher(url: str) -> MqttPublisher:
+def mqtt_publisher(url: str) -> MqttPublisher:
     from biofeedback.broker import load_settings, parse_url
     from biofeedback.mqtt import MqttPublisher
 
