@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, live_run, run_cli, wait_for_event
 
 
 def test_headless_json_session_from_start_to_end() -> None:
@@ -92,19 +90,10 @@ def test_protocols_json_lists_builtins() -> None:
 def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
     sig: signal.Signals, code: int, reason: str
 ) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback", "run", "--sim", "--headless", "--json"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = live_run("--sim")
     try:
-        assert proc.stdout is not None
         # The session is under way once its first step has been printed.
-        for line in proc.stdout:
-            if json.loads(line)["type"] == "step_started":
-                break
+        wait_for_event(proc, "step_started")
         proc.send_signal(sig)
         rest, err = proc.communicate(timeout=30)
     finally:

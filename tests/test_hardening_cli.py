@@ -24,7 +24,7 @@ import pytest
 from biofeedback import config
 from biofeedback.store import Store
 from tests.support.broker import Mosquitto, mosquitto
-from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, live_run, run_cli, wait_for_event
 
 __all__ = ["mosquitto"]
 
@@ -36,25 +36,6 @@ def record(db: Path, seconds: str = "60") -> str:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return str(json.loads(proc.stdout.splitlines()[0])["session_id"])
-
-
-def live_run(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "biofeedback", "run", "--headless", "--json", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_event(proc: subprocess.Popen[str], kind: str) -> dict[str, object]:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        event = json.loads(line)
-        if event["type"] == kind:
-            return dict(event)
-    raise AssertionError(f"the run ended before {kind}: {proc.stderr and proc.stderr.read()}")
 
 
 # -- 1, 3: hostile MQTT messages neither end a session nor become heart data

@@ -18,7 +18,7 @@ from pathlib import Path
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import SCHEMA_VERSION, Store, load_ratings, save_ratings
 from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS
-from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.cli import assert_one_line_error, live_run, run_cli, wait_for_event
 
 RUN = ("run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "240")
 
@@ -218,19 +218,10 @@ def test_the_dashboard_asks_in_a_form_before_and_after(tmp_path: Path) -> None:
 
 def test_ratings_given_before_are_kept_even_if_the_session_is_killed(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    args = ("run", "--sim", "--headless", "--json", "--duration", "600", "--db", str(db))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback", *args, "--rate-before", "6,,4"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = live_run("--sim", "--duration", "600", "--db", str(db), "--rate-before", "6,,4")
     try:
-        assert proc.stdout is not None
         # Running in real time: the first heart estimate means the record is open.
-        for line in proc.stdout:
-            if json.loads(line)["type"] == "estimate":
-                break
+        wait_for_event(proc, "estimate")
         proc.kill()  # no chance to save anything at the end
         proc.wait(timeout=10)
     finally:

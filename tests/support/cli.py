@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import select
 import struct
@@ -29,6 +30,28 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def live_run(*args: str) -> subprocess.Popen[str]:
+    """`biofeedback run --headless --json ARGS` started, its events on ``stdout``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "run", "--headless", "--json", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_event(proc: subprocess.Popen[str], kind: str) -> dict[str, object]:
+    """Read a live run's events up to the first of ``kind``, and return it."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["type"] == kind:
+            return dict(event)
+    raise AssertionError(f"the run ended before {kind}: {proc.stderr and proc.stderr.read()}")
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
