@@ -52,7 +52,14 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.detection_corpus import RISES_BPM, Case, build_corpus, latency, run_program
+from benchmarks.detection_corpus import (
+    RISES_BPM,
+    Case,
+    Run,
+    build_corpus,
+    latency,
+    run_program,
+)
 from biofeedback.pacing.rules import PacingConfig
 
 Series = npt.NDArray[np.float64]
@@ -218,30 +225,38 @@ RULES = (
 
 
 def evaluate(rule: Rule, cases: list[Case], sigs: list[Signals]) -> str:
+    runs = []
+    for case, sig in zip(cases, sigs, strict=True):
+        if case.kind == "start":  # not scored
+            runs.append(Run([], None))
+            continue
+        d = sig.windows[rule.window_s] - sig.reference
+        x = learned_units(d) if rule.learned else d
+        if rule.rmssd_weight:
+            x = x + rule.rmssd_weight * np.clip(sig.rmssd_drop, 0.0, 3.0)
+        # Reading k is second k + 1; the reference exists from second 61.
+        runs.append(Run([k + 1.0 for k in alarms(x, rule.threshold, rule.hold_s)], 61.0))
+    return tally(cases, runs)
+
+
+def tally(cases: list[Case], runs: list[Run]) -> str:
+    """Median onset -> alarm per ramp size and false alarms per hour, in one line."""
     latencies: dict[float, list[float]] = {r: [] for r in RISES_BPM}
     counts = {"wander 2 %": [0, 0.0], "generated": [0, 0.0]}
     groups: dict[str, Callable[[Case], bool]] = {
         "wander 2 %": lambda c: "wander" in c.tags and "art2%" in c.tags,
         "generated": lambda c: "real" not in c.tags,
     }
-    for case, sig in zip(cases, sigs, strict=True):
-        if case.kind == "start":
-            continue
-        d = sig.windows[rule.window_s] - sig.reference
-        x = learned_units(d) if rule.learned else d
-        if rule.rmssd_weight:
-            x = x + rule.rmssd_weight * np.clip(sig.rmssd_drop, 0.0, 3.0)
-        fired = alarms(x, rule.threshold, rule.hold_s)
+    for case, run in zip(cases, runs, strict=True):
         if case.kind == "ramp":
-            onset = case.onset_s or 0.0
-            after = [k + 1 - onset for k in fired if onset <= k + 1 <= onset + 120]
             assert case.rise_bpm is not None
-            latencies[case.rise_bpm].append(after[0] if after else math.inf)
-        else:
+            latencies[case.rise_bpm].append(latency(run, case.onset_s or 0.0))
+        elif case.kind == "calm":
+            hours = (case.duration_s - (run.judged_from_s or case.duration_s)) / 3600
             for name, keep in groups.items():
                 if keep(case):
-                    counts[name][0] += len(fired)
-                    counts[name][1] += (case.duration_s - 61) / 3600
+                    counts[name][0] += len(run.step_downs_s)
+                    counts[name][1] += hours
     ramps = " ".join(f"+{r:.0f} {float(np.median(v)):5.1f}" for r, v in latencies.items())
     false = " ".join(f"{name} {n / h:4.2f}/h" for name, (n, h) in counts.items())
     return f"{ramps}  | false: {false}"
@@ -255,26 +270,9 @@ def program_rows(cases: list[Case]) -> list[str]:
         ("this program", PacingConfig()),
         ("this program, no tensing allowance", PacingConfig(tense_allowance_bpm=0.0)),
     ):
-        latencies: dict[float, list[float]] = {r: [] for r in RISES_BPM}
-        counts = {"wander 2 %": [0, 0.0], "generated": [0, 0.0]}
-        for case in cases:
-            if case.kind == "start":
-                continue
-            run = run_program(case, config=config)
-            if case.kind == "ramp":
-                assert case.rise_bpm is not None
-                latencies[case.rise_bpm].append(latency(run, case.onset_s or 0.0))
-                continue
-            hours = (case.duration_s - (run.judged_from_s or case.duration_s)) / 3600
-            if "wander" in case.tags and "art2%" in case.tags:
-                counts["wander 2 %"][0] += len(run.step_downs_s)
-                counts["wander 2 %"][1] += hours
-            if "real" not in case.tags:
-                counts["generated"][0] += len(run.step_downs_s)
-                counts["generated"][1] += hours
-        ramps = " ".join(f"+{r:.0f} {float(np.median(v)):5.1f}" for r, v in latencies.items())
-        false = " ".join(f"{name} {n / h:4.2f}/h" for name, (n, h) in counts.items())
-        rows.append(f"  {label:50} {ramps}  | false: {false}")
+        judged = [c for c in cases if c.kind != "start"]
+        runs = [run_program(c, config=config) for c in judged]
+        rows.append(f"  {label:50} {tally(judged, runs)}")
     return rows
 
 

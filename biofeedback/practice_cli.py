@@ -119,17 +119,12 @@ def adapt_routine(store: Store, routine: Routine, *, virtual: bool) -> tuple[Rou
     return gentler(routine, adaptation.level), adaptation
 
 
-def save_run_ratings(db_path: Path, session_id: str, ratings: RunRatings) -> None:
+def save_after_ratings(db_path: Path, session_id: str, after: Ratings) -> None:
+    """The ratings given once a session ended (those before are saved as it starts)."""
     from biofeedback.store import Store, save_ratings
 
     with Store(db_path) as store:
-        phases: tuple[tuple[Phase, Ratings | None], ...] = (
-            ("before", ratings.before),
-            ("after", ratings.after),
-        )
-        for phase, value in phases:
-            if value is not None:
-                save_ratings(store, session_id, phase, value)
+        save_ratings(store, session_id, "after", after)
 
 
 # --------------------------------------------------------------------------

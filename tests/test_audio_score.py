@@ -99,8 +99,7 @@ def test_new_speech_takes_the_place_of_a_phrase_only_planned(score: Score) -> No
 
 def test_a_new_step_cuts_old_speech_and_drops_what_it_planned(score: Score) -> None:
     score.speech["Let your jaw drop open a little. Tongue soft."] = _clip(8.0)
-    release = JAW_RELEASE
-    score.hear(release)
+    score.hear(JAW_RELEASE)
     assert [c.label for c in score.clips] == ["cue:jaw-release", "next:shoulders"]
     score.hear(breath(5.0))
     labels = {c.label: c for c in score.clips}
@@ -109,16 +108,7 @@ def test_a_new_step_cuts_old_speech_and_drops_what_it_planned(score: Score) -> N
 
 
 def test_an_extension_is_said_once_and_the_step_goes_on(score: Score) -> None:
-    score.hear(
-        StepStarted(
-            0.0,
-            "jaw-release",
-            StepKind.RELEASE,
-            "jaw",
-            "Let your jaw drop open a little. Tongue soft.",
-            20.0,
-        )
-    )
+    score.hear(JAW_RELEASE)
     score.hear(StepExtended(20.0, "jaw-release", 5.0, "not settled"))
     score.hear(StepExtended(25.0, "jaw-release", 5.0, "not settled"))
     extends = [c for c in score.clips if c.label == "extend"]

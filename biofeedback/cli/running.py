@@ -212,7 +212,9 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         )
     if ratings.before is not None or ratings.after is not None:
         session_id = plan.info.session_id
-        practice_cli.save_run_ratings(resolve_db_path(args.db), session_id, ratings)
+        # The ratings before were saved by the recorder as the session began.
+        if ratings.after is not None:
+            practice_cli.save_after_ratings(resolve_db_path(args.db), session_id, ratings.after)
         if args.json:
             print(json.dumps(ratings.to_event(session_id, result.duration_s)), flush=True)
     failed = [r for r in result.sinks if r.failed]

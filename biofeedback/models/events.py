@@ -62,6 +62,11 @@ class Baseline(SessionEvent):
     reason: str = ""
     plain: str = ""
 
+    @property
+    def as_usual(self) -> bool:
+        """Taken from a steady opening (or not said): nothing to explain to anyone."""
+        return self.how in (None, BaselineHow.OPENING)
+
 
 @dataclass(frozen=True, slots=True)
 class StepStarted(SessionEvent):

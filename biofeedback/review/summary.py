@@ -12,7 +12,6 @@ import numpy as np
 
 from biofeedback.models import (
     Baseline,
-    BaselineHow,
     PlanChosen,
     Recording,
     SessionEnded,
@@ -101,10 +100,9 @@ class SessionSummary:
     plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
-    # How the baseline was taken (opening, rising, stored...) and why, as the
-    # session's ``baseline`` event said: zones were judged against it.
-    baseline_how: BaselineHow | None = None
-    baseline_reason: str = ""
+    # The session's ``baseline`` event: how the baseline was taken (opening,
+    # rising, stored...) and why; zones were judged against it.
+    baseline_said: Baseline | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,8 +121,8 @@ class SessionSummary:
             "final_zone": self.final_zone.value if self.final_zone else None,
             "baseline": {
                 **_vitals_dict(self.baseline),
-                "how": None if self.baseline_how is None else self.baseline_how.value,
-                "reason": self.baseline_reason,
+                "how": _how(self.baseline_said),
+                "reason": "" if self.baseline_said is None else self.baseline_said.reason,
             },
             "final": {**_vitals_dict(self.final), "window_s": self.final_window_s},
             "change": _vitals_dict(_difference(self.final, self.baseline)),
@@ -146,6 +144,10 @@ class SessionSummary:
             "plan": None if self.plan is None else self.plan.to_dict(),
             "rejected_samples": self.rejected_samples,
         }
+
+
+def _how(baseline: Baseline | None) -> str | None:
+    return None if baseline is None or baseline.how is None else baseline.how.value
 
 
 def _vitals_dict(v: Vitals) -> dict[str, float | None]:
@@ -205,8 +207,7 @@ def summarize(rec: Recording) -> SessionSummary:
         start_zone=s.start_zone,
         final_zone=zones[-1][0] if zones else s.start_zone,
         baseline=base,
-        baseline_how=None if baseline is None else baseline.how,
-        baseline_reason="" if baseline is None else baseline.reason,
+        baseline_said=baseline,
         final=final,
         time_in_zone_s=time_in_zone,
         steps=sum(isinstance(e, StepStarted) for e in rec.events),
@@ -354,8 +355,9 @@ def format_summary(summary: SessionSummary) -> str:
         f"  baseline          HR {num(s.baseline.hr_bpm, 'bpm')}"
         f"   RMSSD {num(s.baseline.rmssd_ms, 'ms')}"
     )
-    if s.baseline_how not in (None, BaselineHow.OPENING) and s.baseline_reason:
-        lines.append(f"    taken as {s.baseline_how}: {s.baseline_reason}")
+    said = s.baseline_said
+    if said is not None and not said.as_usual and said.reason:
+        lines.append(f"    taken as {_how(said)}: {said.reason}")
     lines.append(
         f"  final {s.final_window_s / 60:g} minutes   HR {num(s.final.hr_bpm, 'bpm')}"
         f"   RMSSD {num(s.final.rmssd_ms, 'ms')}"

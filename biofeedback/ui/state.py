@@ -17,7 +17,6 @@ from biofeedback.models import (
     Action,
     Advice,
     Baseline,
-    BaselineHow,
     Contact,
     Estimate,
     HeartSample,
@@ -308,7 +307,7 @@ def _baseline_text(event: Baseline) -> str:
     rmssd = "not computable" if event.rmssd_ms is None else f"{event.rmssd_ms:.0f} ms"
     text = f"heart rate {hr}, RMSSD {rmssd}"
     # An opening taken as usual needs no word; any other way says what it means.
-    if event.how not in (None, BaselineHow.OPENING) and event.plain:
+    if not event.as_usual and event.plain:
         text += f". {event.plain.rstrip('.')}"
     return text
 
