@@ -99,6 +99,22 @@ class HeartSample:
 
 
 @dataclass(frozen=True, slots=True)
+class ChestMotion:
+    """A batch of chest acceleration from the strap (e.g. Polar PMD ACC).
+
+    ``t_s`` is the session time of the last sample; sample ``i`` of ``n`` was
+    taken at ``t_s - (n - 1 - i) / rate_hz``. Axes in milli-g, equal lengths.
+    Sources that can see the chest yield these between heart samples.
+    """
+
+    t_s: float
+    rate_hz: float
+    x_mg: tuple[float, ...]
+    y_mg: tuple[float, ...]
+    z_mg: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SourceStatus:
     """A change in a source's connection, yielded between samples."""
 
