@@ -65,15 +65,15 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         )
 
 
-def ratings_from_args(args: argparse.Namespace) -> RunRatings:
-    """Flags parsed up front, so a typo stops the run before it starts."""
+def run_ratings(*, ask: bool, before: str | None, after: str | None) -> RunRatings:
+    """The ratings flags (--no-ratings: ``ask`` False; --rate-before, --rate-after),
+    parsed up front so a typo stops the run before it starts."""
     ratings = RunRatings()
-    if args.no_ratings:
-        if args.rate_before is not None or args.rate_after is not None:
+    if not ask:
+        if before is not None or after is not None:
             raise RatingError("--no-ratings and --rate-before/--rate-after exclude each other")
         ratings.asked = {"before", "after"}
-    for phase in ("before", "after"):
-        text = getattr(args, f"rate_{phase}", None)
+    for phase, text in (("before", before), ("after", after)):
         if text is not None:
             setattr(ratings, phase, parse_ratings(text, what=f"--rate-{phase}"))
             ratings.asked.add(phase)

@@ -225,25 +225,34 @@ def session_plan(
     return personalise(routine, profile, chosen_note=note)
 
 
-def run_plan(args: argparse.Namespace) -> PersonalPlan:
-    """``session_plan`` from `run`'s arguments, the stored profile unless --no-profile."""
-    profile = Profile() if args.no_profile else load_profile()
+def run_plan(
+    requested: str | None,
+    *,
+    use_profile: bool = True,
+    sides: bool = False,
+    imagery: str = "",
+    start_region: str | None = None,
+    gentle: bool | None = None,
+) -> PersonalPlan:
+    """``session_plan`` for `run`, with the stored profile unless ``use_profile`` is
+    False (--no-profile)."""
+    profile = load_profile() if use_profile else Profile()
     return session_plan(
-        args.protocol,
+        requested,
         profile,
-        sides=args.sides,
-        imagery=args.imagery,
-        start_region=args.start_region,
-        gentle=args.gentle,
+        sides=sides,
+        imagery=imagery,
+        start_region=start_region,
+        gentle=gentle,
     )
 
 
-def audio_mode(args: argparse.Namespace) -> str | None:
-    """The sound mode for `run`: ``--audio`` when given, else "on" when the profile
-    says eyes closed (the guidance must be heard), else None (``[audio]`` decides).
-    For ``run --audio``'s wiring: ``mode=setup_cli.audio_mode(args)``."""
-    eyes = None if args.no_profile else load_profile().eyes
-    return audio_mode_for(eyes, getattr(args, "audio", None))
+def audio_mode(flag: str | None, *, use_profile: bool = True) -> str | None:
+    """The sound mode for `run`: ``flag`` (--audio) when given, else "on" when the
+    profile says eyes closed (the guidance must be heard), else None (``[audio]``
+    decides)."""
+    eyes = load_profile().eyes if use_profile else None
+    return audio_mode_for(eyes, flag)
 
 
 __all__ = [

@@ -191,13 +191,11 @@ def test_eyes_closed_turns_sound_on_unless_a_flag_says_otherwise() -> None:
 
 
 def test_run_picks_sound_from_the_profile_eyes() -> None:
-    from biofeedback.cli import build_parser
-
-    run = build_parser().parse_args(["run", "--sim"])
-    assert audio_mode(run) is None
+    assert audio_mode(None) is None
     save_profile(Profile(eyes="closed"))
-    assert audio_mode(run) == "on"
-    assert audio_mode(build_parser().parse_args(["run", "--sim", "--no-profile"])) is None
+    assert audio_mode(None) == "on"
+    assert audio_mode("tones") == "tones"
+    assert audio_mode(None, use_profile=False) is None
 
 
 def test_the_controller_records_the_plan_first_and_runs_the_adapted_routine() -> None:

@@ -92,7 +92,7 @@ def test_setup_on_a_terminal_saves_what_the_form_shows() -> None:
 async def test_the_dashboard_says_what_the_profile_changed() -> None:
     save_profile(Profile(tension_starts="hands"))
     source = SteppedSource()
-    plan = stepped_plan(source, argv=["--imagery", "neck"])
+    plan = stepped_plan(source, imagery="neck")
     app = create_app(plan, DashboardSettings(reduced_motion=True))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await step_to(pilot, source, 2)

@@ -70,7 +70,7 @@ def test_session_red(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_session_passive_rest_chosen_in_green(snap_compare: Any) -> None:
     # A rest-only routine says rest: the badge and the title match the routine.
     source = SteppedSource(battery_pct=80)
-    plan = stepped_plan(source, argv=["--protocol", "passive-rest"])
+    plan = stepped_plan(source, protocol="passive-rest")
     app = create_app(plan, DashboardSettings(reduced_motion=True))
     assert snap_compare(app, run_before=held_at(source, 80))
 

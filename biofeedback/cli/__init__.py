@@ -2,9 +2,11 @@
 
 Heavy libraries (numpy, textual, bleak, aiomqtt) are imported inside the
 command that needs them, so ``biofeedback --help`` answers at once. The parts:
-``parser`` (every command and option), ``running`` (a session, wired once in
-``plan_session``), ``sources`` (straps, replay, broker), ``records`` (review,
-history, exports) and ``common``.
+``parser`` (every command and option), ``request`` (a session as asked for, the
+typed ``SessionRequest`` that leaves the parser), ``wiring`` (``build_session``,
+where every session is wired), ``running`` (running one, headless or on the
+dashboard), ``sources`` (straps, replay, broker), ``records`` (review, history,
+exports) and ``common``.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from biofeedback import BiofeedbackError
 from biofeedback.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
 from biofeedback.cli.parser import build_parser, command_parser, print_overview
 from biofeedback.cli.records import review_view
+from biofeedback.cli.request import SessionRequest
 from biofeedback.cli.running import plan_session
+from biofeedback.cli.wiring import build_session
 
 __all__ = [
     "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_USAGE",
+    "SessionRequest",
     "UsageError",
     "build_parser",
+    "build_session",
     "main",
     "plan_session",
     "review_view",

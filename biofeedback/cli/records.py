@@ -71,10 +71,10 @@ def cmd_phrases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def existing_store(args: argparse.Namespace) -> Store:
+def existing_store(db: str | None) -> Store:
     from biofeedback.store import Store, StoreError, resolve_db_path
 
-    path = resolve_db_path(args.db)
+    path = resolve_db_path(db)
     if not path.exists():
         raise StoreError(
             f"no sessions recorded yet (no store at {path}); start one with `biofeedback run --sim`"
@@ -90,7 +90,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
     _check_export_targets(args)
-    with existing_store(args) as store:
+    with existing_store(args.db) as store:
         recording = store.load(args.session)
         before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
@@ -179,7 +179,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     practice = None
     if resolve_db_path(args.db).exists():
-        with existing_store(args) as store:
+        with existing_store(args.db) as store:
             sessions = store.sessions()
             practice = practice_cli.practice_history(store, args.last)
     else:
@@ -212,7 +212,7 @@ def _assessments(
     if not chosen:
         return []
     found: list[AssessmentEntry] = []
-    with existing_store(args) as store:
+    with existing_store(args.db) as store:
         for session in chosen:
             item = resonance_review.entry(session, store.load(session.session_id).events)
             if item is not None:
@@ -263,7 +263,7 @@ def _show_records(
     from biofeedback.ui.app import create_app
 
     def open_review(session_id: str) -> ReviewView:
-        with existing_store(args) as store:
+        with existing_store(args.db) as store:
             return review_view(
                 store.load(session_id), practice_cli.review_ratings(store, session_id)
             )
@@ -284,7 +284,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     if args.session == "latest":
         raise UsageError("name the session to delete by its id (see `biofeedback history`)")
-    with existing_store(args) as store:
+    with existing_store(args.db) as store:
         session = store.session(args.session)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.started_at_unix_s))
         what = f"session {session.session_id} ({when}, {session.protocol})"

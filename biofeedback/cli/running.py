@@ -1,4 +1,8 @@
-"""Running a session: the one place it is wired (plan_session), headless or on the dashboard."""
+"""Running a session, headless or on the dashboard: `run`, `resonance` and `today`'s start.
+
+Each command turns its arguments into one ``SessionRequest``; the session is
+wired from it in ``wiring.build_session``.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from biofeedback import practice_cli, setup_cli
+from biofeedback import practice_cli
 
 if TYPE_CHECKING:
-    from biofeedback.audio.setup import AudioPlan
-    from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
     from biofeedback.session import SessionPlan, SessionResult, Sink
-    from biofeedback.store import Store
 
 from biofeedback.cli.common import (
     EXIT_OK,
@@ -30,17 +31,32 @@ from biofeedback.cli.common import (
     report_keys,
 )
 from biofeedback.cli.records import existing_store
-from biofeedback.cli.sources import choose_source, mqtt_publisher
+from biofeedback.cli.request import SessionRequest, assessment_request, request_from_args
+from biofeedback.cli.wiring import build_session
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.json and not args.headless:
+    return run_request(request_from_args(args))
+
+
+def cmd_resonance(args: argparse.Namespace) -> int:
+    return run_request(assessment_request(args))
+
+
+def start_run(protocol: str, db: str | None) -> int:
+    """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
+    return run_request(SessionRequest(protocol=protocol, db=db))
+
+
+def run_request(request: SessionRequest) -> int:
+    """Run the session ``request`` asks for; the exit code."""
+    if request.json and not request.headless:
         raise UsageError("--json needs --headless")
-    if args.seed is not None and args.sim is None:
+    if request.seed is not None and request.sim is None:
         raise UsageError("--seed works with --sim only")
     ended_by: list[signal.Signals] = []
     try:
-        return asyncio.run(_run(args, ended_by))
+        return asyncio.run(_run(request, ended_by))
     except asyncio.CancelledError:
         # Ended by a signal (see _end_on_signals): the session has been saved as ended.
         return 128 + (ended_by[0] if ended_by else signal.SIGTERM)
@@ -54,124 +70,26 @@ def plan_session(
     sinks: Sequence[Sink] = (),
     ratings_before: Ratings | None = None,
 ) -> SessionPlan:
-    """The session `biofeedback run ARGS` asks for: the one place a session is wired.
-
-    ``dashboard`` leaves the console printer out (the screen shows the events).
-    A test may hand in its own ``source`` (one it can hold still) and extra
-    ``sinks``; everything else comes from ``args`` as the command line gives it.
-    """
-    import time
-    import uuid
-
-    from biofeedback.console import ConsoleSink
-    from biofeedback.models import SessionInfo, Zone
-    from biofeedback.pacing import resonance_plan
-    from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.protocols import load_protocol
-    from biofeedback.pacing.resonance_live import with_resonance
-    from biofeedback.practice.noted import NotedController
-    from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
-    from biofeedback.store import RecorderSink, Store, resolve_db_path
-
-    # `biofeedback resonance` runs this same session with the assessment as its routine.
-    assessment: resonance_plan.AssessmentPlan | None = getattr(args, "assessment", None)
-    personal = None
-    if assessment is not None:
-        protocol = resonance_plan.assessment_routine(assessment)
-    else:
-        # The routine as this person does it: the profile (see `setup`) and the flags.
-        personal = setup_cli.run_plan(args)
-        protocol = personal.routine
-    if args.sides and not protocol.has_sides:
-        raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
-    real_clock = RealClock()
-    if source is None:
-        source = choose_source(args, real_clock.now)
-    clock: Clock = VirtualClock(args.speed) if source.virtual else real_clock
-    if not source.virtual and args.speed != 1.0:
-        raise UsageError("--speed works with --sim and --replay only")
-    if args.audio_out:
-        from pathlib import Path
-
-        from biofeedback.audio.render import check_wav_path
-
-        check_wav_path(Path(args.audio_out))  # a bad path stops before anything is recorded
-    db_path = resolve_db_path(args.db)
-    with Store(db_path) as store:  # a foreign or damaged store is refused before the session
-        # A simulated or replayed heart is not the person's: no stored baseline for it.
-        resting = None if source.virtual else store.resting_baseline()
-        # Slow breaths at the person's own rate, once an assessment has found it.
-        rate_bpm = None if assessment is not None else _personal_rate(store, source.virtual)
-        adaptation = None
-        if assessment is None:
-            # Gentler after a session of this routine that left the body more wired.
-            protocol, adaptation = practice_cli.adapt_routine(
-                store, protocol, virtual=source.virtual
-            )
-    yellow = load_protocol("breath-partial")
-    if getattr(args, "resonant", False):
-        protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
-    # Sound is prepared for the routine as it will run (adapted, resonant).
-    audio = _audio_plan(
-        args,
-        protocol,
-        # Eyes closed in the profile turns sound on unless --audio says otherwise.
-        mode=args.audio if personal is None else setup_cli.audio_mode(args),
-        real_time=not source.virtual or args.speed == 1.0,
+    """``build_session`` for `run`'s parsed arguments (kept for callers that have them)."""
+    return build_session(
+        request_from_args(args),
         dashboard=dashboard,
-    )
-    if audio.speech and args.sim is not None and hasattr(source, "listen"):
-        # The simulated person hears each cue when it has been said.
-        source.listen = audio.heard_after
-    controller = NotedController(
-        protocol,
-        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
-        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
-        start_zone="auto" if args.zone == "auto" else Zone(args.zone),
-        stored_baseline=resting,
-        imagery_regions=() if personal is None else personal.imagery,
-        plan=personal if personal is not None and personal.notes else None,
-        notes=[] if adaptation is None else [adaptation.reason],
-    )
-    estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
-    # The recorder first: it hears every item before anything is shown.
-    chosen: list[Sink] = [
-        RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before)
-    ]
-    if not dashboard:
-        chosen.append(ConsoleSink(as_json=args.json))
-    chosen += audio.sinks
-    if args.mqtt:
-        chosen.append(mqtt_publisher(args.mqtt))
-    info = SessionInfo(
-        session_id=uuid.uuid4().hex[:12],
-        protocol=protocol.name,
-        source=source.description,
-        started_at_unix_s=time.time(),
-        extra={} if adaptation is None else {"adaptation": adaptation.to_dict()},
-    )
-    return SessionPlan(
-        source,
-        estimator,
-        paced,
-        clock,
-        info,
-        [*chosen, *sinks],
-        duration_s=args.duration,
-        title=protocol.title,
-        sound=audio.player,
-        saved_to=str(db_path),
+        source=source,
+        sinks=sinks,
+        ratings_before=ratings_before,
     )
 
 
-async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
+async def _run(request: SessionRequest, ended_by: list[signal.Signals]) -> int:
     import json
 
     from biofeedback.store import RecorderSink, resolve_db_path
 
-    ratings = practice_cli.ratings_from_args(args)
+    ratings = practice_cli.run_ratings(
+        ask=request.ratings, before=request.rate_before, after=request.rate_after
+    )
     # The dashboard needs a terminal; piped, a session prints its events instead.
-    dashboard = not args.headless and on_terminal()
+    dashboard = not request.headless and on_terminal()
     if "before" not in ratings.asked:
         ratings.before = (
             await practice_cli.ask_in_form("before")
@@ -180,7 +98,7 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         )
     # Wired once the person is ready: the session's clock starts here, so time
     # spent on the ratings form is not counted (or fast-forwarded) as session time.
-    plan = plan_session(args, dashboard=dashboard, ratings_before=ratings.before)
+    plan = build_session(request, dashboard=dashboard, ratings_before=ratings.before)
     if dashboard:
         result = await _run_dashboard(plan, ended_by)
         if result is None:
@@ -214,92 +132,28 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         session_id = plan.info.session_id
         # The ratings before were saved by the recorder as the session began.
         if ratings.after is not None:
-            practice_cli.save_after_ratings(resolve_db_path(args.db), session_id, ratings.after)
-        if args.json:
+            practice_cli.save_after_ratings(resolve_db_path(request.db), session_id, ratings.after)
+        if request.json:
             print(json.dumps(ratings.to_event(session_id, result.duration_s)), flush=True)
     failed = [r for r in result.sinks if r.failed]
     for report in failed:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
-    if args.mqtt:
+    if request.mqtt:
         from biofeedback.mqtt import MqttPublisher
 
         for sink in plan.sinks:
             if isinstance(sink, MqttPublisher):
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
-    if getattr(args, "assessment", None) is not None and not args.json:
-        _print_assessment(args, result.session_id)
+    if request.assessment is not None and not request.json:
+        _print_assessment(request.db, result.session_id)
     # Telemetry is optional; a session that was not saved is not.
     return EXIT_USAGE if any(r.name == RecorderSink.name for r in failed) else EXIT_OK
 
 
-def _audio_plan(
-    args: argparse.Namespace,
-    protocol: Routine,
-    *,
-    mode: str | None,
-    real_time: bool,
-    dashboard: bool,
-) -> AudioPlan:
-    from pathlib import Path
-
-    from biofeedback import config
-    from biofeedback.audio.setup import prepare
-
-    plan = prepare(
-        protocol,
-        config.load().audio,
-        mode=mode,
-        out_path=Path(args.audio_out) if args.audio_out else None,
-        real_time=real_time,
-        tell_missing=dashboard,
-    )
-    for note in plan.notes:
-        print(f"biofeedback: {note}", file=sys.stderr)
-    return plan
-
-
-def start_run(protocol: str, db: str | None) -> int:
-    """A dashboard session of ``protocol``, as `run` with no other flags (from `today`)."""
-    from biofeedback.cli.parser import build_parser  # the parser names this module's commands
-
-    argv = ["run", "--protocol", protocol] + (["--db", db] if db else [])
-    return cmd_run(build_parser().parse_args(argv))
-
-
-def cmd_resonance(args: argparse.Namespace) -> int:
-    from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
-
-    args.assessment = AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step)
-    # The assessment is breathing only: no routine, zone or body-region choices.
-    args.protocol, args.zone, args.sides, args.imagery = "resonance", "auto", False, ""
-    # Ratings are for practice sessions, not for the assessment.
-    args.no_ratings, args.rate_before, args.rate_after = True, None, None
-    return cmd_run(args)
-
-
-def _personal_rate(store: Store, virtual: bool) -> float | None:
-    """The breathing rate of the latest assessment that found one with at least
-    medium confidence (a simulated heart's for simulated sessions only)."""
-    from biofeedback.pacing.resonance import confidence_label
-    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
-
-    for session in store.sessions():
-        if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
-            continue
-        found = assessment_in(store.load(session.session_id).events)
-        if (
-            found is not None
-            and found.best_rate_bpm is not None
-            and confidence_label(found.confidence) != "low"
-        ):
-            return found.best_rate_bpm
-    return None
-
-
-def _print_assessment(args: argparse.Namespace, session_id: str) -> None:
+def _print_assessment(db: str | None, session_id: str) -> None:
     from biofeedback.review.resonance import assessment_in, format_assessment
 
-    with existing_store(args) as store:
+    with existing_store(db) as store:
         found = assessment_in(store.load(session_id).events)
     if found is None:
         print("The assessment ended before its rates were done: nothing to score yet.")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from biofeedback.cli.request import SessionRequest
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -23,23 +24,23 @@ from biofeedback.cli.common import (
 )
 
 
-def choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
-    if args.sim is not None:
+def choose_source(request: SessionRequest, clock_now: Callable[[], float]) -> HeartRateSource:
+    if request.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
         try:
-            return SimulatedSource(args.sim, seed=args.seed)
+            return SimulatedSource(request.sim, seed=request.seed)
         except ScenarioError as exc:
             raise UsageError(str(exc)) from None
-    if args.device:
-        return _ble_source(args.device, None, clock_now)
-    if args.source:
+    if request.device:
+        return _ble_source(request.device, None, clock_now)
+    if request.source_url:
         from biofeedback.broker import load_settings, parse_url
         from biofeedback.mqtt import MqttSource
 
-        return MqttSource(parse_url(args.source, topic=True), load_settings(), now=clock_now)
-    if args.replay:
-        return _replay_source(args.replay)
+        return MqttSource(parse_url(request.source_url, topic=True), load_settings(), now=clock_now)
+    if request.replay:
+        return _replay_source(request.replay)
     from biofeedback import config
 
     paired = config.load().device

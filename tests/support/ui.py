@@ -9,13 +9,13 @@ exactly what the session did up to T, whatever the machine's speed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Self
 
 from textual.pilot import Pilot
 
-from biofeedback.cli import build_parser, plan_session
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SourceStatus, Zone
 from biofeedback.session import SessionPlan, Sink
 from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, create_app
@@ -94,13 +94,15 @@ def stepped_plan(
     *,
     sinks: tuple[Sink, ...] = (),
     zone: Zone = Zone.GREEN,
-    argv: Sequence[str] = (),
+    protocol: str | None = None,
+    imagery: str = "",
 ) -> SessionPlan:
-    """The plan `biofeedback run --sim --zone ZONE --speed max ARGV` makes, on ``source``."""
-    args = build_parser().parse_args(
-        ["run", "--sim", "--zone", zone.value, "--speed", "max", *argv]
+    """The plan `biofeedback run --sim --zone ZONE --speed max` (with --protocol and
+    --imagery when given) makes, on ``source``."""
+    request = SessionRequest(
+        sim="calm", zone=zone.value, speed=None, protocol=protocol, imagery=imagery
     )
-    return plan_session(args, dashboard=True, source=source, sinks=sinks)
+    return build_session(request, dashboard=True, source=source, sinks=sinks)
 
 
 def stepped_app(
@@ -108,9 +110,8 @@ def stepped_app(
     *,
     sinks: tuple[Sink, ...] = (),
     motion: bool = False,
-    argv: Sequence[str] = (),
 ) -> BiofeedbackApp:
-    plan = stepped_plan(source, sinks=sinks, argv=argv)
+    plan = stepped_plan(source, sinks=sinks)
     return create_app(plan, DashboardSettings(reduced_motion=not motion))
 
 

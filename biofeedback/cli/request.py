@@ -1,0 +1,111 @@
+"""The session a command asks for, as one typed value: what leaves the argument parser.
+
+``SessionRequest`` is filled from `run`'s (or `resonance`'s) arguments in one
+place, ``request_from_args``; past it nothing reads an argparse Namespace.
+Every field has the default the command line has, so a test or a benchmark asks
+for a session by naming only what it changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from biofeedback.pacing.resonance_plan import AssessmentPlan
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """One session as asked for: its source, its routine, how it runs and where it goes."""
+
+    # Where the heartbeats come from (at most one; none: the paired strap).
+    sim: str | None = None  # a simulated person (a scenario name)
+    seed: int | None = None  # the simulator's seed (None: the scenario's)
+    device: str | None = None  # a strap by address or name
+    replay: str | None = None  # an RR file, or STORE[#SESSION]
+    source_url: str | None = None  # mqtt://HOST[:PORT]/TOPIC
+    # The routine and how it is shaped.
+    protocol: str | None = None  # None: the profile's choice, else "full"
+    zone: str = "auto"  # start zone: auto, green, yellow or red
+    sides: bool = False
+    resonant: bool = False
+    imagery: str = ""  # REGION[,REGION] done by imagery only
+    start_region: str | None = None
+    gentle: bool | None = None  # None: as the profile says
+    use_profile: bool = True
+    # Set by `biofeedback resonance`: the stepped assessment is the routine.
+    assessment: AssessmentPlan | None = None
+    # How it runs and where its events go.
+    headless: bool = False
+    json: bool = False
+    speed: float | None = 1.0  # times real time; None: as fast as possible
+    duration_s: float | None = None
+    audio: str | None = None  # on, off, tones; None: the profile or [audio]
+    audio_out: str | None = None  # a WAV file of the session's sound
+    mqtt: str | None = None  # a broker to publish telemetry to
+    db: str | None = None  # the session store (None: BIOFEEDBACK_DB or the default)
+    # The ratings before and after (practice sessions only).
+    ratings: bool = True
+    rate_before: str | None = None
+    rate_after: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.sim is not None
+
+
+def request_from_args(args: argparse.Namespace) -> SessionRequest:
+    """The request `run`'s parsed arguments make (the one reader of the Namespace)."""
+    return SessionRequest(
+        sim=args.sim,
+        seed=args.seed,
+        device=args.device,
+        replay=args.replay,
+        source_url=args.source,
+        protocol=args.protocol,
+        zone=args.zone,
+        sides=args.sides,
+        resonant=args.resonant,
+        imagery=args.imagery,
+        start_region=args.start_region,
+        gentle=args.gentle,
+        use_profile=not args.no_profile,
+        headless=args.headless,
+        json=args.json,
+        speed=args.speed,
+        duration_s=args.duration,
+        audio=args.audio,
+        audio_out=args.audio_out,
+        mqtt=args.mqtt,
+        db=args.db,
+        ratings=not args.no_ratings,
+        rate_before=args.rate_before,
+        rate_after=args.rate_after,
+    )
+
+
+def assessment_request(args: argparse.Namespace) -> SessionRequest:
+    """The request `resonance`'s arguments make: breathing only, at the rates asked
+    for, with no routine, zone or body-region choices and no ratings."""
+    from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
+
+    return SessionRequest(
+        sim=args.sim,
+        seed=args.seed,
+        device=args.device,
+        replay=args.replay,
+        source_url=args.source,
+        protocol="resonance",
+        assessment=AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step),
+        headless=args.headless,
+        json=args.json,
+        speed=args.speed,
+        duration_s=args.duration,
+        audio=args.audio,
+        audio_out=args.audio_out,
+        mqtt=args.mqtt,
+        db=args.db,
+        ratings=False,
+    )

@@ -1,0 +1,216 @@
+"""The one place a session is wired: ``build_session(request)``.
+
+Every session is built here, whoever asks for it: `run` and `resonance` (headless
+or on the dashboard), `today`'s start button, the dashboard tests and the
+benchmarks. It chooses the concrete source and sinks the request names (the CLI
+is the only layer that may), reads what the store and the profile add (the
+resting baseline, the personal breathing rate, a gentler routine after a hard
+session), and hands the loop a ``SessionPlan`` of already-chosen parts.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from biofeedback import practice_cli, setup_cli
+from biofeedback.cli.common import UsageError
+from biofeedback.cli.request import SessionRequest
+from biofeedback.cli.sources import choose_source, mqtt_publisher
+
+if TYPE_CHECKING:
+    from biofeedback.audio.setup import AudioPlan
+    from biofeedback.pacing.protocols import Routine
+    from biofeedback.practice.ratings import Ratings
+    from biofeedback.sensors import HeartRateSource
+    from biofeedback.session import SessionPlan, Sink
+    from biofeedback.store import Store
+
+
+def _print_note(note: str) -> None:
+    print(f"biofeedback: {note}", file=sys.stderr)
+
+
+def build_session(
+    request: SessionRequest,
+    *,
+    source: HeartRateSource | None = None,
+    sinks: Sequence[Sink] = (),
+    dashboard: bool | None = None,
+    ratings_before: Ratings | None = None,
+    session_id: str | None = None,
+    started_at_unix_s: float | None = None,
+    tell: Callable[[str], None] = _print_note,
+) -> SessionPlan:
+    """The session ``request`` asks for, ready to ``run()``.
+
+    ``source``: one the caller chose (a test's, held still between steps), instead
+    of the one the request names. ``sinks`` hear every item after the ones the
+    request chooses (the recorder first). ``dashboard`` (default: not
+    ``request.headless``) leaves the console printer out, as the screen shows the
+    events. ``session_id`` and ``started_at_unix_s`` fix what is otherwise fresh
+    (a record a picture test must find again); ``tell`` hears a line for the
+    person about the sound (stderr by default).
+    """
+    import time
+    import uuid
+    from pathlib import Path
+
+    from biofeedback.console import ConsoleSink
+    from biofeedback.models import SessionInfo, Zone
+    from biofeedback.pacing import resonance_plan
+    from biofeedback.pacing.arousal import ArousalEstimator
+    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.pacing.resonance_live import with_resonance
+    from biofeedback.practice.noted import NotedController
+    from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
+    from biofeedback.store import RecorderSink, Store, resolve_db_path
+
+    if dashboard is None:
+        dashboard = not request.headless
+    assessment = request.assessment
+    personal = None
+    if assessment is not None:
+        # `biofeedback resonance`: the assessment is the routine.
+        protocol = resonance_plan.assessment_routine(assessment)
+    else:
+        # The routine as this person does it: the profile (see `setup`) and the flags.
+        personal = setup_cli.run_plan(
+            request.protocol,
+            use_profile=request.use_profile,
+            sides=request.sides,
+            imagery=request.imagery,
+            start_region=request.start_region,
+            gentle=request.gentle,
+        )
+        protocol = personal.routine
+    if request.sides and not protocol.has_sides:
+        raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
+    real_clock = RealClock()
+    if source is None:
+        source = choose_source(request, real_clock.now)
+    clock: Clock = VirtualClock(request.speed) if source.virtual else real_clock
+    if not source.virtual and request.speed != 1.0:
+        raise UsageError("--speed works with --sim and --replay only")
+    if request.audio_out:
+        from biofeedback.audio.render import check_wav_path
+
+        check_wav_path(Path(request.audio_out))  # a bad path stops before anything is recorded
+    db_path = resolve_db_path(request.db)
+    with Store(db_path) as store:  # a foreign or damaged store is refused before the session
+        # A simulated or replayed heart is not the person's: no stored baseline for it.
+        resting = None if source.virtual else store.resting_baseline()
+        # Slow breaths at the person's own rate, once an assessment has found it.
+        rate_bpm = None if assessment is not None else _personal_rate(store, source.virtual)
+        adaptation = None
+        if assessment is None:
+            # Gentler after a session of this routine that left the body more wired.
+            protocol, adaptation = practice_cli.adapt_routine(
+                store, protocol, virtual=source.virtual
+            )
+    yellow = load_protocol("breath-partial")
+    if request.resonant:
+        protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
+    # Sound is prepared for the routine as it will run (adapted, resonant).
+    audio = _audio_plan(
+        request,
+        protocol,
+        # Eyes closed in the profile turns sound on unless --audio says otherwise.
+        mode=(
+            request.audio
+            if personal is None
+            else setup_cli.audio_mode(request.audio, use_profile=request.use_profile)
+        ),
+        real_time=not source.virtual or request.speed == 1.0,
+        dashboard=dashboard,
+        tell=tell,
+    )
+    if audio.speech and request.sim is not None and hasattr(source, "listen"):
+        # The simulated person hears each cue when it has been said.
+        source.listen = audio.heard_after
+    controller = NotedController(
+        protocol,
+        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
+        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
+        start_zone="auto" if request.zone == "auto" else Zone(request.zone),
+        stored_baseline=resting,
+        imagery_regions=() if personal is None else personal.imagery,
+        plan=personal if personal is not None and personal.notes else None,
+        notes=[] if adaptation is None else [adaptation.reason],
+    )
+    estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
+    # The recorder first: it hears every item before anything is shown.
+    chosen: list[Sink] = [
+        RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before)
+    ]
+    if not dashboard:
+        chosen.append(ConsoleSink(as_json=request.json))
+    chosen += audio.sinks
+    if request.mqtt:
+        chosen.append(mqtt_publisher(request.mqtt))
+    info = SessionInfo(
+        session_id=session_id or uuid.uuid4().hex[:12],
+        protocol=protocol.name,
+        source=source.description,
+        started_at_unix_s=time.time() if started_at_unix_s is None else started_at_unix_s,
+        extra={} if adaptation is None else {"adaptation": adaptation.to_dict()},
+    )
+    return SessionPlan(
+        source,
+        estimator,
+        paced,
+        clock,
+        info,
+        [*chosen, *sinks],
+        duration_s=request.duration_s,
+        title=protocol.title,
+        sound=audio.player,
+        saved_to=str(db_path),
+    )
+
+
+def _audio_plan(
+    request: SessionRequest,
+    protocol: Routine,
+    *,
+    mode: str | None,
+    real_time: bool,
+    dashboard: bool,
+    tell: Callable[[str], None],
+) -> AudioPlan:
+    from pathlib import Path
+
+    from biofeedback import config
+    from biofeedback.audio.setup import prepare
+
+    plan = prepare(
+        protocol,
+        config.load().audio,
+        mode=mode,
+        out_path=Path(request.audio_out) if request.audio_out else None,
+        real_time=real_time,
+        tell_missing=dashboard,
+    )
+    for note in plan.notes:
+        tell(note)
+    return plan
+
+
+def _personal_rate(store: Store, virtual: bool) -> float | None:
+    """The breathing rate of the latest assessment that found one with at least
+    medium confidence (a simulated heart's for simulated sessions only)."""
+    from biofeedback.pacing.resonance import confidence_label
+    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
+
+    for session in store.sessions():
+        if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
+            continue
+        found = assessment_in(store.load(session.session_id).events)
+        if (
+            found is not None
+            and found.best_rate_bpm is not None
+            and confidence_label(found.confidence) != "low"
+        ):
+            return found.best_rate_bpm
+    return None
