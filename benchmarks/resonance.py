@@ -21,10 +21,13 @@ import argparse
 import asyncio
 import dataclasses
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import (
     HeartSample,
     ResonanceAssessed,
@@ -33,9 +36,7 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
 )
-from biofeedback.pacing.resonance_live import assessment_session
 from biofeedback.pacing.resonance_plan import AssessmentPlan
-from biofeedback.session import VirtualClock, run_session
 from simulators.scenario import load_scenario
 from simulators.source import SimulatedSource
 
@@ -68,10 +69,19 @@ async def one_run(
     calm = load_scenario("calm")
     person = dataclasses.replace(calm.person, resonance_bpm=planted_bpm)
     source = SimulatedSource(dataclasses.replace(calm, person=person), seed=seed)
-    estimator, controller = assessment_session(plan)
     sink = _Collect()
-    info = SessionInfo(f"bench-{seed}", controller.protocol_name, "sim", 0.0)
-    result = await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    # `biofeedback resonance --sim --speed max`, on this planted person, not recorded.
+    with tempfile.TemporaryDirectory() as folder:
+        request = SessionRequest(
+            sim="calm",
+            assessment=plan,
+            speed=None,
+            audio="off",
+            db=str(Path(folder) / "bench.db"),
+            record=False,
+        )
+        session = build_session(request, source=source, sinks=[sink], session_id=f"bench-{seed}")
+        result = await session.run()
     found = next(e for e in sink.events if isinstance(e, ResonanceAssessed))
     return found.best_rate_bpm, result.duration_s
 

@@ -18,7 +18,6 @@ from biofeedback.models import (
     Estimate,
     Quality,
     SessionEvent,
-    SessionInfo,
     SignalLost,
     StepEnded,
     StepExtended,
@@ -28,11 +27,10 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import RED_FLAGS, PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import ActionInbox, VirtualClock, run_session
+from biofeedback.session import ActionInbox
 from simulators.source import SimulatedSource
+from tests.support.sessions import pacing_of, simulated_plan
 from tests.support.sinks import ListSink
 
 SEEDS = (0, 1, 2)
@@ -70,16 +68,11 @@ async def session(
     protocol: str = "full",
     actions: ActionInbox | None = None,
 ) -> Outcome:
-    source = SimulatedSource(scenario, seed=seed)
-    controller = PacingController(
-        load_protocol(protocol),
-    )
     sink = ListSink()
-    info = SessionInfo("scenario", protocol, source.description, 0.0)
-    result = await run_session(
-        source, ArousalEstimator(), controller, [sink], VirtualClock(), info, actions=actions
-    )
-    return Outcome(source, controller, sink.events, result.reason, result.duration_s)
+    plan = simulated_plan(scenario, seed, protocol=protocol, sinks=[sink], actions=actions)
+    assert isinstance(plan.source, SimulatedSource)
+    result = await plan.run()
+    return Outcome(plan.source, pacing_of(plan), sink.events, result.reason, result.duration_s)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -17,12 +17,9 @@ import pytest
 from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 from biofeedback.mqtt import MqttPublisher
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import SessionResult, Sink, VirtualClock, run_session
-from simulators.source import SimulatedSource
+from biofeedback.session import SessionResult, Sink
 from tests.support.broker import Mosquitto, listening, make_tls, mosquitto
+from tests.support.sessions import simulated_plan
 
 __all__ = ["mosquitto"]
 
@@ -86,19 +83,10 @@ class Record:
 async def simulated_session(
     sinks: list[Sink], *, duration_s: float = 120, speed: float | None = None
 ) -> SessionResult:
-    controller = PacingController(
-        load_protocol("full"),
+    plan = simulated_plan(
+        "calm", 7, speed=speed, duration_s=duration_s, sinks=sinks, session_id="s-mqtt"
     )
-    info = SessionInfo("s-mqtt", "full", "simulator:calm", 0.0)
-    return await run_session(
-        SimulatedSource("calm", seed=7),
-        ArousalEstimator(),
-        controller,
-        sinks,
-        VirtualClock(speed),
-        info,
-        duration_s=duration_s,
-    )
+    return await plan.run()
 
 
 def unique(payloads: list[bytes]) -> list[dict[str, Any]]:
@@ -142,13 +130,18 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
         assert state["zone"] in ("green", "yellow", "red")
     assert states[-2]["ended"] is True
     assert states[-2]["hr_bpm"] is not None
-    # What stays on the broker says the session ended, without heart data.
+    # What stays on the broker says the session ended, without heart data (the
+    # resonance indicator that `run` wires in is heart data too).
+    assert states[-2]["resonance_coherence"] is not None
     assert states[-1] == {
         **states[-2],
         "hr_bpm": None,
         "rmssd_ms": None,
         "arousal": None,
         "quality": None,
+        "resonance_coherence": None,
+        "resonance_peak_bpm": None,
+        "resonance_swing_bpm": None,
     }
     with_hr = [s for s in states if s["hr_bpm"] is not None]
     assert with_hr, "no state carried a heart rate"

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import (
     ResonanceAssessed,
     ResonanceUpdate,
     SessionEvent,
-    SessionInfo,
     StepEnded,
     StepKind,
     event_from_dict,
@@ -28,7 +28,6 @@ from biofeedback.pacing.resonance import (
     clean_beats,
     score_window,
 )
-from biofeedback.pacing.resonance_live import assessment_session
 from biofeedback.pacing.resonance_plan import (
     AssessmentPlan,
     assessment_routine,
@@ -38,9 +37,9 @@ from biofeedback.pacing.resonance_plan import (
     personal_config,
     rate_windows,
 )
-from biofeedback.session import VirtualClock, run_session
 from simulators.scenario import load_scenario, scenario_names
 from simulators.source import SimulatedSource
+from tests.support.sessions import fresh_store
 from tests.support.simulator import drive, load_rr, step, tense_release
 from tests.support.sinks import ListSink
 
@@ -96,10 +95,11 @@ async def _assess(planted: float, seed: int, plan: AssessmentPlan) -> list[Sessi
     calm = load_scenario("calm")
     person = dataclasses.replace(calm.person, resonance_bpm=planted)
     source = SimulatedSource(dataclasses.replace(calm, person=person), seed=seed)
-    estimator, controller = assessment_session(plan)
     sink = ListSink()
-    info = SessionInfo("test", controller.protocol_name, "sim", 0.0)
-    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    request = SessionRequest(
+        sim="calm", assessment=plan, speed=None, audio="off", db=str(fresh_store()), record=False
+    )
+    await build_session(request, source=source, sinks=[sink]).run()
     return sink.events
 
 

@@ -15,16 +15,12 @@ from biofeedback.models import (
     SessionEvent,
     SessionInfo,
     StepKind,
-    Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.hrv import rmssd_ms
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
 from simulators.artifacts import Label
 from simulators.scenario import ArtifactRates, ScenarioError, load_scenario, scenario_names
 from simulators.source import SimulatedSource
+from tests.support.sessions import simulated_plan
 from tests.support.simulator import drive, intervals, step, swing_ms, tense_release
 
 ALL = ("anxious", "artifacts", "calm", "dropouts", "ectopy", "non-responder", "panic")
@@ -355,20 +351,7 @@ class _Events:
 
 async def _session(name: str) -> tuple[list[SessionEvent], str]:
     sink = _Events()
-    controller = PacingController(
-        load_protocol("full"),
-        start_zone=Zone.GREEN,
-    )
-    info = SessionInfo("sim-test", "full", f"simulator:{name}", 0.0)
-    result = await run_session(
-        SimulatedSource(name),
-        ArousalEstimator(),
-        controller,
-        [sink],
-        VirtualClock(),
-        info,
-        duration_s=1200.0,
-    )
+    result = await simulated_plan(name, sinks=[sink], duration_s=1200.0).run()
     return sink.events, result.reason
 
 

@@ -46,6 +46,9 @@ class SessionRequest:
     audio_out: str | None = None  # a WAV file of the session's sound
     mqtt: str | None = None  # a broker to publish telemetry to
     db: str | None = None  # the session store (None: BIOFEEDBACK_DB or the default)
+    # False leaves the recorder out (no flag: every run is recorded; for tests and
+    # benchmarks that read the events only).
+    record: bool = True
     # The ratings before and after (practice sessions only).
     ratings: bool = True
     rate_before: str | None = None

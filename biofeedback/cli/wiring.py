@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
-    from biofeedback.session import SessionPlan, Sink
+    from biofeedback.session import ActionInbox, SessionPlan, Sink
     from biofeedback.store import Store
 
 
@@ -39,6 +39,7 @@ def build_session(
     sinks: Sequence[Sink] = (),
     dashboard: bool | None = None,
     ratings_before: Ratings | None = None,
+    actions: ActionInbox | None = None,
     session_id: str | None = None,
     started_at_unix_s: float | None = None,
     tell: Callable[[str], None] = _print_note,
@@ -49,7 +50,8 @@ def build_session(
     of the one the request names. ``sinks`` hear every item after the ones the
     request chooses (the recorder first). ``dashboard`` (default: not
     ``request.headless``) leaves the console printer out, as the screen shows the
-    events. ``session_id`` and ``started_at_unix_s`` fix what is otherwise fresh
+    events. ``actions``: an inbox with actions scripted ahead (a test's).
+    ``session_id`` and ``started_at_unix_s`` fix what is otherwise fresh
     (a record a picture test must find again); ``tell`` hears a line for the
     person about the sound (stderr by default).
     """
@@ -64,7 +66,7 @@ def build_session(
     from biofeedback.pacing.protocols import load_protocol
     from biofeedback.pacing.resonance_live import with_resonance
     from biofeedback.practice.noted import NotedController
-    from biofeedback.session import Clock, RealClock, SessionPlan, VirtualClock
+    from biofeedback.session import ActionInbox, Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
     if dashboard is None:
@@ -141,9 +143,9 @@ def build_session(
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.
-    chosen: list[Sink] = [
-        RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before)
-    ]
+    chosen: list[Sink] = []
+    if request.record:
+        chosen.append(RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before))
     if not dashboard:
         chosen.append(ConsoleSink(as_json=request.json))
     chosen += audio.sinks
@@ -163,6 +165,7 @@ def build_session(
         clock,
         info,
         [*chosen, *sinks],
+        actions=actions or ActionInbox(),
         duration_s=request.duration_s,
         title=protocol.title,
         sound=audio.player,

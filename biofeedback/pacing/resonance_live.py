@@ -33,7 +33,6 @@ from biofeedback.models import (
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
 from biofeedback.pacing.buffers import Growable
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.pacing.resonance import (
     RESAMPLE_HZ,
     CleanBeats,
@@ -42,7 +41,7 @@ from biofeedback.pacing.resonance import (
     confidence_label,
     lf_spectrum,
 )
-from biofeedback.pacing.resonance_plan import AssessmentPlan, assessment_routine, rate_windows
+from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.pacing.rr_clean import RRCleaner
 
 WINDOW_S = 64.0
@@ -234,19 +233,6 @@ def assessed_event(
         result.peak_hz,
         tuple(score.to_dict() for score in result.scores),
     )
-
-
-def assessment_session(
-    plan: AssessmentPlan | None = None,
-) -> tuple[ResonanceEstimator, ResonanceController]:
-    """An estimator and controller that run the stepped assessment and report it."""
-    plan = plan or AssessmentPlan()
-    controller = PacingController(
-        assessment_routine(plan),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-    )
-    return with_resonance(ArousalEstimator(), controller, assessment=plan)
 
 
 def with_resonance(

@@ -13,12 +13,9 @@ from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.render import WavSink, read_session_wav
 from biofeedback.audio.score import Score
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
-from simulators.source import SimulatedSource
 
 HOP = 110
 HOP_S = HOP / SAMPLE_RATE_HZ  # about 5 ms
@@ -67,17 +64,21 @@ async def render_session(
     voices = load_voices(book, VoiceSettings(cache_dir=cache)) if speech else None
     clips = voices.clips if voices else {}
     log = EventLog()
-    controller = PacingController(
-        routine, yellow=load_protocol("breath-partial"), red=load_protocol("passive-rest")
+    # The session as `run` wires it; the sound is this test's own (its voices and cache).
+    request = SessionRequest(
+        sim=scenario,
+        seed=seed,
+        protocol=protocol,
+        sides=sides,
+        zone="green",
+        speed=None,
+        audio="off",
+        use_profile=False,
+        # Beside the track: a module's fixture runs before the per-test private dirs.
+        db=str(wav.with_suffix(".db")),
     )
-    await run_session(
-        SimulatedSource(scenario, seed=seed),
-        ArousalEstimator(),
-        controller,
-        [log, WavSink(wav, Score(book, clips, tones=tones))],
-        VirtualClock(None),
-        SessionInfo("test", routine.name, "sim", 0.0),
-    )
+    sound = WavSink(wav, Score(book, clips, tones=tones))
+    await build_session(request, sinks=[log, sound], session_id="test").run()
     return Rendered(log.events, read_session_wav(wav), clips, book, voices.notes if voices else [])
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from biofeedback import review
-from biofeedback.models import SessionInfo, Zone
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
-from biofeedback.store import RecorderSink, Store
+from biofeedback.cli import SessionRequest, build_session
+from biofeedback.store import Store
 from biofeedback.ui.records import ReviewView
-from simulators.source import SimulatedSource
 
 # 2026-03-02 08:00 UTC and the mornings after: fixed, so pictures do not move.
 FIRST_START_S = 1_772_438_400.0
@@ -23,21 +18,18 @@ async def record(
     db: Path, session_id: str, scenario: str, started_at_s: float, duration_s: float
 ) -> None:
     """One simulated session into the store, as `biofeedback run` records it."""
-    controller = PacingController(
-        load_protocol("full"),
-        start_zone=Zone.GREEN,
-    )
-    source = SimulatedSource(scenario)
-    info = SessionInfo(session_id, "full", source.description, started_at_s)
-    await run_session(
-        source,
-        ArousalEstimator(),
-        controller,
-        [RecorderSink(db, virtual=True)],
-        VirtualClock(None),
-        info,
+    request = SessionRequest(
+        sim=scenario,
+        protocol="full",
+        zone="green",
+        speed=None,
         duration_s=duration_s,
+        audio="off",
+        use_profile=False,
+        db=str(db),
     )
+    plan = build_session(request, session_id=session_id, started_at_unix_s=started_at_s)
+    await plan.run()
 
 
 async def recorded_week(db: Path) -> None:

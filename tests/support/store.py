@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import SessionInfo
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import ActionInbox, VirtualClock, run_session
-from biofeedback.store import RecorderSink
-from simulators.source import SimulatedSource
+from biofeedback.session import ActionInbox
 
 
 def info(session_id: str, started: float = 1_700_000_000.0) -> SessionInfo:
@@ -21,16 +16,17 @@ def info(session_id: str, started: float = 1_700_000_000.0) -> SessionInfo:
 async def record_sim(
     db: Path, session_id: str, *, duration_s: float = 120.0, actions: ActionInbox | None = None
 ) -> None:
-    controller = PacingController(
-        load_protocol("full"),
-    )
-    await run_session(
-        SimulatedSource("calm", seed=3),
-        ArousalEstimator(),
-        controller,
-        [RecorderSink(db, virtual=True)],
-        VirtualClock(None),
-        info(session_id, time.time()),
-        actions=actions,
+    """`biofeedback run --sim calm --seed 3 --protocol full --zone green --speed max`."""
+    request = SessionRequest(
+        sim="calm",
+        seed=3,
+        protocol="full",
+        zone="green",
+        speed=None,
         duration_s=duration_s,
+        audio="off",
+        use_profile=False,
+        db=str(db),
     )
+    plan = build_session(request, actions=actions, session_id=session_id)
+    await plan.run()
