@@ -234,7 +234,7 @@ def _latencies(
         called, start, _ = player.blocks[i]
         heard = called + (frame - start) / SAMPLE_RATE_HZ
         # VirtualClock(1.0) puts session time t at wall time start + t.
-        emitted = clock._wall_start + event.t
+        emitted = clock.wall_start_s + event.t
         out.setdefault(event.type, []).append(heard - emitted)
 
 

@@ -60,7 +60,8 @@ class VirtualClock:
             raise ValueError("speed must be positive")
         self.speed = speed
         self._t_s = 0.0
-        self._wall_start = time.monotonic()
+        # The monotonic wall time session time 0 stands for (a scaled clock's origin).
+        self.wall_start_s = time.monotonic()
 
     def now(self) -> float:
         return self._t_s
@@ -73,7 +74,7 @@ class VirtualClock:
             await asyncio.sleep(0)
         else:
             # Measured from the start, so rounding errors never accumulate.
-            due = self._wall_start + t_s / self.speed
+            due = self.wall_start_s + t_s / self.speed
             delay = due - time.monotonic()
             await asyncio.sleep(max(delay, 0.0))
         self._t_s = t_s

@@ -216,7 +216,8 @@ def test_an_underrun_is_a_block_delivered_after_the_card_played_all_before_it() 
         return np.zeros(frames, dtype=np.float32)
 
     device = Device(render, backend="null", clock=clock)
-    stream = device._pull()
+    # The pull the card's callback drives, driven here block by block (audio/device.py).
+    stream = device._pull()  # noqa: SLF001
     next(stream)
     period_s = device.buffer_ms / 1000
     block = round(period_s * SAMPLE_RATE_HZ)

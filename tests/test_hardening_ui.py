@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from biofeedback.store import RecorderSink
+from tests.support.store import fill_disk, free_disk
 from tests.support.ui import SteppedSource, session_screen, step_to, stepped_app, until
 
 
@@ -25,16 +26,12 @@ async def test_a_full_disk_shows_a_banner_until_the_recorder_can_write_again(
         await step_to(pilot, source, 5)
         await until(pilot, lambda: recorder.commits > 0)
         assert "not being saved" not in alert_text(app)
-        assert recorder._store is not None
-        db = recorder._store._db
-        # SQLite's own page limit answers SQLITE_FULL exactly as a full disk does.
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
+        fill_disk(recorder)
         await step_to(pilot, source, 120)
         await until(pilot, lambda: recorder.write_failed.is_set(), rounds=5000)
         await until(pilot, lambda: "not being saved" in alert_text(app), rounds=5000)
         assert session_screen(app).query_one("#alert").has_class("-lost")
-        db.execute("PRAGMA max_page_count = 1073741823")
+        free_disk(recorder)
         await step_to(pilot, source, 130)
         await until(pilot, lambda: "not being saved" not in alert_text(app), rounds=5000)
         await pilot.press("q")

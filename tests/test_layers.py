@@ -112,6 +112,63 @@ def test_a_stray_import_breaks_the_contracts(lint_copy: Path, path: str, library
     assert f"{module} -> {library}" in proc.stdout
 
 
+# One probe per contract (its id in pyproject.toml): a file, and the one import that,
+# added to it, breaks that contract.
+PROBES = {
+    "layers": ("biofeedback/progress.py", "from biofeedback import session"),
+    "bleak-owner": ("biofeedback/sensors/payload.py", "import bleak"),
+    "textual-owner": ("biofeedback/console.py", "import rich"),
+    "miniaudio-owner": ("biofeedback/audio/sink.py", "import miniaudio"),
+    "aiomqtt-owner": ("biofeedback/telemetry.py", "import aiomqtt"),
+    "ui-handed": ("biofeedback/ui/widgets.py", "from biofeedback import store"),
+    "simulators": ("simulators/physiology.py", "from biofeedback.pacing import hrv"),
+    # Miniaudio into the pure audio score, through the module that owns it.
+    "pure-core": ("biofeedback/audio/score.py", "from biofeedback.audio import device"),
+    # The controller into a view (the dashboard's state).
+    "views-no-controller": (
+        "biofeedback/ui/state.py",
+        "from biofeedback.pacing.controller import PacingController",
+    ),
+}
+
+
+def contract_ids() -> list[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return [c["id"] for c in config["tool"]["importlinter"]["contracts"]]
+
+
+def test_every_contract_has_a_probe() -> None:
+    assert sorted(contract_ids()) == sorted(PROBES)
+
+
+@pytest.mark.parametrize("contract", sorted(PROBES))
+def test_each_contract_breaks_on_its_probe(lint_copy: Path, contract: str) -> None:
+    path, line = PROBES[contract]
+    target = lint_copy / path
+    original = target.read_text()
+    exe = Path(sys.executable).parent / "lint-imports"
+    command = [str(exe), "--no-cache", "--contract", contract]
+    env = {"PYTHONPATH": str(lint_copy), "PATH": "/usr/bin:/bin"}
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command, cwd=lint_copy, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    kept = check()
+    assert kept.returncode == 0, kept.stdout
+    # At the end, where no docstring or __future__ import minds it.
+    target.write_text(f"{original}\n{line}  # noqa\n")
+    try:
+        broken = check()
+    finally:
+        target.write_text(original)
+    assert broken.returncode != 0, broken.stdout
+    assert "1 broken" in broken.stdout, broken.stdout
+
+
 def test_the_untouched_copy_keeps_every_contract(lint_copy: Path) -> None:
     proc = lint(lint_copy)
     assert proc.returncode == 0, proc.stdout
@@ -138,3 +195,21 @@ def test_no_test_imports_another_test_module_or_a_benchmark() -> None:
                 if module.startswith(("benchmarks", "tests.test_")):
                     offenders.append(f"{path.relative_to(tests_dir)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_no_import_circles() -> None:
+    # A circle (a module reaching itself through others, TYPE_CHECKING imports too)
+    # makes both ends one unit that can only be read and changed together.
+    import grimp
+
+    graph = grimp.build_graph("biofeedback", "simulators")
+    circles = sorted(
+        {
+            tuple(sorted((module, imported)))
+            for module in graph.modules
+            if module.startswith(("biofeedback", "simulators"))
+            for imported in graph.find_modules_directly_imported_by(module)
+            if graph.chain_exists(importer=imported, imported=module)
+        }
+    )
+    assert circles == []

@@ -155,8 +155,13 @@ def test_run_says_why_it_is_gentler_and_records_it(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     events = [json.loads(line) for line in second.stdout.splitlines()]
     assert events[-1]["type"] == "session_ended"  # nothing rated: no ratings line
+    # Said once, in the plan event that opens the session (as the profile's changes
+    # are), not again as advice.
+    (plan,) = [e for e in events if e["type"] == "plan"]
+    assert any("tension went from 2 to 5" in note for note in plan["notes"]), plan
+    assert plan["routine"] == "full"
     advice = [e["text"] for e in events if e["type"] == "advice"]
-    assert any("tension went from 2 to 5" in text for text in advice), advice
+    assert not any("tension went from" in text for text in advice), advice
     full = {s.id: s for s in load_protocol("full").steps}
     steps = [e for e in events if e["type"] == "step_started" and e["step"] in full]
     tense = next(e for e in steps if e["kind"] == "tense")

@@ -36,7 +36,7 @@ from biofeedback.store import (
     resolve_db_path,
 )
 from tests.support.cli import assert_one_line_error, run_cli
-from tests.support.store import info, record_sim
+from tests.support.store import fill_disk, free_disk, info, record_sim
 
 
 def mode(path: Path) -> int:
@@ -368,14 +368,6 @@ def test_review_and_history_without_a_store(tmp_path: Path) -> None:
 # -- a disk that fills up
 
 
-def _fill_disk(sink: RecorderSink) -> None:
-    # SQLite's own page limit answers SQLITE_FULL exactly like a full disk.
-    assert sink._store is not None
-    db = sink._store._db
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count = {pages}")
-
-
 def _sample(i: int) -> HeartSample:
     return HeartSample(
         float(i), 60.0, (1000.0,) * 8, tuple(i + k / 8 for k in range(8)), Contact.DETECTED
@@ -386,13 +378,12 @@ async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path) -> No
     db = tmp_path / "f.db"
     sink = RecorderSink(db)
     await sink.start(info("f1"))
-    _fill_disk(sink)
+    fill_disk(sink)
     for i in range(300):
         await sink.handle(_sample(i))
     await asyncio.wait_for(sink.write_failed.wait(), timeout=10)
     # Space comes back: everything written meanwhile reaches the disk, in order.
-    assert sink._store is not None
-    sink._store._db.execute("PRAGMA max_page_count = 1073741823")
+    free_disk(sink)
     await sink.handle(SessionEnded(300.0, "f1", "completed", 300.0))
     await sink.stop()
     with Store(db) as store:
@@ -407,7 +398,7 @@ def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path) -> 
         await sink.start(info("g1"))
         await sink.handle(_sample(0))
         await asyncio.wait_for(sink.committed.wait(), timeout=5)
-        _fill_disk(sink)
+        fill_disk(sink)
         for i in range(1, 300):
             await sink.handle(_sample(i))
         await sink.stop()

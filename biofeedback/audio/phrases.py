@@ -1,8 +1,8 @@
 """Every phrase a session can speak, known before it starts.
 
-The texts come from walking the real controller through the protocol in each
-zone (skipping from step to step), so whatever the controller can say is found
-here without a second copy of its words. A few short phrases belong to audio
+The texts come from walking the session's planner through the protocol in each
+zone (skipping from step to step, see ``planner.walk``), so whatever a session can
+say is found here without a second copy of its words. A few short phrases belong to audio
 alone: the extension phrase and the announcement of the next group.
 
 Each phrase has an id (the name of its file in a voice folder) and a style:
@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from biofeedback.models import Action, SessionEvent, StepKind, StepStarted, Zone
-from biofeedback.pacing.controller import PacingController
+from biofeedback.models import StepKind, StepStarted, Zone
+from biofeedback.pacing import planner
 from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.texts import OVERRUN_ADVICE, STOP_RULES, ZONE_ADVICE
@@ -27,9 +27,6 @@ EXTEND_REST = "Stay here a little longer. There is no hurry."
 EXTEND_SETTLE = "Keep breathing slowly, a little longer."
 YELLOW_ROUTINE = "breath-partial"
 RED_ROUTINE = "passive-rest"
-# A walk never needs more steps than this; it guards against a routine that repeats.
-_MAX_WALK_STEPS = 2000
-_WALK_STEP_S = 600.0
 
 
 class Style(StrEnum):
@@ -138,27 +135,22 @@ def walk(
     config: PacingConfig | None = None,
     imagery: Iterable[str] = (),
 ) -> list[StepStarted]:
-    """Every step a session started in ``zone`` runs, by skipping through it."""
-    controller = PacingController(
-        protocol,
-        yellow=yellow,
-        red=red,
-        config=config,
-        start_zone=zone,
-        imagery_regions=imagery,
-    )
-    events: list[SessionEvent] = list(controller.start(0.0))
-    t_s = 0.0
-    # Small strides first, so the budget leaves every step in; then big ones
-    # run it past its budget, so a fallback routine that would repeat while
-    # the protocol waits gives way to the closing.
-    small = len(protocol.steps) + len(yellow.steps) + len(red.steps) + 10
-    for n in range(_MAX_WALK_STEPS):
-        if controller.finished:
-            break
-        t_s += 1.0 if n < small else _WALK_STEP_S
-        events += controller.on_action(t_s, Action.SKIP)
-    return [e for e in events if isinstance(e, StepStarted)]
+    """Every step a session started in ``zone`` runs, skipping through it (the
+    planner's walk), as the events that start them."""
+    fallbacks = {Zone.YELLOW: yellow, Zone.RED: red}
+    return [
+        StepStarted(
+            t_s,
+            step.id,
+            step.kind,
+            step.region,
+            step.cue,
+            step.planned_s,
+            step.breath_in_s,
+            step.breath_out_s,
+        )
+        for t_s, step in planner.walk(protocol, fallbacks, zone, config, imagery)
+    ]
 
 
 def _slug(text: str) -> str:

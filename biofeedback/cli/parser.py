@@ -329,8 +329,9 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 def command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
+    # argparse has no public way to reach a parser's commands: its own names, here only.
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
             chosen = action.choices.get(getattr(args, "command", None) or "")
             if isinstance(chosen, argparse.ArgumentParser):
                 return chosen
@@ -340,9 +341,9 @@ def command_parser(
 def print_overview(parser: argparse.ArgumentParser) -> None:
     """``biofeedback`` alone: what it is and what to type next, in a few lines."""
     lines = [f"biofeedback {__version__}: heart-paced progressive muscle relaxation.", ""]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for choice in action._choices_actions:
+    for action in parser._actions:  # noqa: SLF001 (as in command_parser)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for choice in action._choices_actions:  # noqa: SLF001
                 lines.append(f"  biofeedback {choice.dest:<10} {choice.help}")
     lines += ["", "Start without a strap:  biofeedback run --sim", "More:  biofeedback --help"]
     print("\n".join(lines))

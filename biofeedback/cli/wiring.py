@@ -55,6 +55,7 @@ def build_session(
     (a record a picture test must find again); ``tell`` hears a line for the
     person about the sound (stderr by default).
     """
+    import dataclasses
     import time
     import uuid
     from pathlib import Path
@@ -63,9 +64,9 @@ def build_session(
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.arousal import ArousalEstimator
+    from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.protocols import load_protocol
     from biofeedback.pacing.resonance_live import with_resonance
-    from biofeedback.practice.noted import NotedController
     from biofeedback.session import ActionInbox, Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
@@ -131,7 +132,13 @@ def build_session(
     if audio.speech and request.sim is not None and hasattr(source, "listen"):
         # The simulated person hears each cue when it has been said.
         source.listen = audio.heard_after
-    controller = NotedController(
+    if personal is not None and adaptation is not None and adaptation.reason:
+        # Why this session is gentler than the routine file is said once, with the
+        # profile's changes, in the controller's plan event.
+        personal = dataclasses.replace(
+            personal, routine=protocol, notes=(*personal.notes, adaptation.reason)
+        )
+    controller = PacingController(
         protocol,
         yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
         config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
@@ -139,7 +146,6 @@ def build_session(
         stored_baseline=resting,
         imagery_regions=() if personal is None else personal.imagery,
         plan=personal if personal is not None and personal.notes else None,
-        notes=[] if adaptation is None else [adaptation.reason],
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.

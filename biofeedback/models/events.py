@@ -152,8 +152,9 @@ class Advice(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class PlanChosen(SessionEvent):
-    """What shaped this session's plan before it began (the practice profile and
-    one session's flags): one short note per change, and the settings behind them."""
+    """What shaped this session's plan before it began (the practice profile, one
+    session's flags, and a gentler routine after a hard session): one short note per
+    change, and the settings behind them."""
 
     type: ClassVar[str] = "plan"
     routine: str

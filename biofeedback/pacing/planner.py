@@ -9,7 +9,7 @@ by imagery. Pure: no clock; the controller asks it for the next step.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
@@ -224,3 +224,38 @@ class RoutinePlanner:
         if cue is None:
             return step
         return replace(step, id=f"{step.id}-imagery", kind=StepKind.IMAGERY, cue=cue)
+
+
+# A walk never needs more steps than this; it guards against a routine that repeats.
+_MAX_WALK_STEPS = 2000
+_WALK_STRIDE_S = 600.0
+
+
+def walk(
+    protocol: Routine,
+    fallbacks: dict[Zone, Routine],
+    zone: Zone,
+    config: PacingConfig | None = None,
+    imagery: Iterable[str] = (),
+) -> list[tuple[float, Step]]:
+    """Every step a session held in ``zone`` runs when each is skipped as it starts,
+    with the session time it starts at (what the phrase book must be able to say).
+
+    Small strides first, so the budget leaves every step in; then big ones run the
+    session past its budget, so a fallback routine that would repeat while the
+    protocol waits gives way to the closing, as the controller's skip would.
+    """
+    cfg = config or PacingConfig()
+    planner = RoutinePlanner(protocol, fallbacks, cfg, set(imagery))
+    budget_s = planned_session_s(protocol, cfg) + cfg.max_overrun_s
+    small = len(protocol.steps) + sum(len(r.steps) for r in fallbacks.values()) + 10
+    planner.queue = [planner.settle_step()]
+    steps: list[tuple[float, Step]] = []
+    t_s = 0.0
+    for n in range(_MAX_WALK_STEPS + 1):
+        source, _, _ = planner.take_next(zone, t_s > budget_s)
+        if source is None:
+            break
+        steps.append((t_s, planner.adapt(source)))
+        t_s += 1.0 if n < small else _WALK_STRIDE_S
+    return steps

@@ -167,7 +167,7 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         """One consistent snapshot; SQLite errors become one clear StoreError."""
         try:
             self._db.execute("BEGIN")
@@ -179,7 +179,9 @@ class Store:
             raise StoreError(f"cannot read the session store {self.path}: {exc}") from None
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back whole on any failure; SQLite errors
+        become one clear StoreError."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -202,15 +204,16 @@ class Store:
         sql = f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at_unix_s DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._reading() as db:
+        with self.reading() as db:
             return [session_from_row(r) for r in db.execute(sql)]
 
     def session(self, ref: str = "latest") -> StoredSession:
         """A session by id, unique id prefix, or ``latest``."""
-        return self._find(ref)[1]
+        return self.find(ref)[1]
 
-    def _find(self, ref: str) -> tuple[int, StoredSession]:
-        with self._reading() as db:
+    def find(self, ref: str) -> tuple[int, StoredSession]:
+        """The session ``ref`` names (see ``session``) and its key in the store."""
+        with self.reading() as db:
             if ref == "latest":
                 rows = db.execute(
                     f"SELECT id, {SESSION_COLUMNS} FROM sessions"
@@ -242,8 +245,8 @@ class Store:
 
     def load(self, ref: str = "latest") -> Recording:
         """Everything recorded for one session."""
-        key, session = self._find(ref)
-        with self._reading() as db:
+        key, session = self.find(ref)
+        with self.reading() as db:
             events = tuple(
                 event_from_dict(json.loads(data))
                 for (data,) in db.execute(
@@ -279,7 +282,7 @@ class Store:
         Simulated and replayed sessions are left out unless asked for: they are
         not this person's heart.
         """
-        with self._reading() as db:
+        with self.reading() as db:
             rows = db.execute(
                 "SELECT baseline_hr_bpm, baseline_rmssd_ms FROM sessions"
                 " WHERE ended_at_unix_s IS NOT NULL AND baseline_hr_bpm IS NOT NULL"
@@ -302,13 +305,13 @@ class Store:
         """Remove one session and everything recorded with it."""
         if ref == "latest":
             raise StoreError("name the session to delete by its id (see `biofeedback history`)")
-        key, session = self._find(ref)
+        key, session = self.find(ref)
         if is_recording(self.path, session.session_id):
             raise StoreError(
                 f"session {session.session_id} is still being recorded; end it first,"
                 " then delete it"
             )
-        with self._writing() as db:
+        with self.writing() as db:
             for table in ("samples", "estimates", "events", "ratings", "sessions"):
                 column = "id" if table == "sessions" else "session"
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
@@ -320,7 +323,7 @@ class Store:
     def begin_session(self, info: SessionInfo, *, virtual: bool = False) -> SessionWriter:
         """Register a new session and return the writer that appends to it."""
         extra = dict(info.extra)
-        with self._writing() as db:
+        with self.writing() as db:
             cur = db.execute(
                 "INSERT INTO sessions (session_id, started_at_unix_s, protocol, source, device,"
                 " software_version, virtual, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

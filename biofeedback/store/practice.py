@@ -30,8 +30,8 @@ def save_ratings(store: Store, session_ref: str, phase: Phase, ratings: Ratings)
     """Record (or replace) one phase's ratings of a session; empty ratings are not stored."""
     if ratings.empty:
         return
-    key, _ = store._find(session_ref)
-    with store._writing() as db:
+    key, _ = store.find(session_ref)
+    with store.writing() as db:
         db.execute(
             "INSERT OR REPLACE INTO ratings (session, phase, tension, pain, anxiety,"
             " rated_at_unix_s) VALUES (?, ?, ?, ?, ?, ?)",
@@ -41,8 +41,8 @@ def save_ratings(store: Store, session_ref: str, phase: Phase, ratings: Ratings)
 
 def load_ratings(store: Store, session_ref: str) -> tuple[Ratings | None, Ratings | None]:
     """(before, after) of one session; None for a phase not rated."""
-    key, _ = store._find(session_ref)
-    with store._reading() as db:
+    key, _ = store.find(session_ref)
+    with store.reading() as db:
         return _ratings_of(db, key)
 
 
@@ -58,7 +58,7 @@ def _ratings_of(db: sqlite3.Connection, key: int) -> tuple[Ratings | None, Ratin
 def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
     """The ``limit`` latest sessions as outcomes, newest first."""
     out: list[SessionOutcome] = []
-    with store._reading() as db:
+    with store.reading() as db:
         rows = db.execute(
             f"SELECT id, {SESSION_COLUMNS} FROM sessions"
             " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from biofeedback.models import (
     Baseline,
@@ -17,14 +19,17 @@ from biofeedback.models import (
 )
 from biofeedback.store.rows import finite_or_none, pack_beats
 
-if TYPE_CHECKING:
-    from biofeedback.store.database import Store
+
+class Transactions(Protocol):
+    """What a writer needs of its store (``Store`` fits): one write transaction."""
+
+    def writing(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 class SessionWriter:
     """Appends one session's items; each ``write`` is one short transaction."""
 
-    def __init__(self, store: Store, key: int) -> None:
+    def __init__(self, store: Transactions, key: int) -> None:
         self.store = store
         self.key = key
         self._sample_seq = 0
@@ -102,7 +107,7 @@ class SessionWriter:
                         (time.time(), item.reason, item.duration_s),
                     )
                 )
-        with self.store._writing() as db:
+        with self.store.writing() as db:
             if samples:
                 db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", samples)
             if estimates:

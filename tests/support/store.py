@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import SessionInfo
 from biofeedback.session import ActionInbox
+from biofeedback.store import RecorderSink
 
 
 def info(session_id: str, started: float = 1_700_000_000.0) -> SessionInfo:
@@ -30,3 +32,24 @@ async def record_sim(
     )
     plan = build_session(request, actions=actions, session_id=session_id)
     await plan.run()
+
+
+# SQLite's own page limit answers SQLITE_FULL exactly as a full disk does. The limit
+# belongs to one connection, so only the recorder's own can fill its disk: the one
+# place a test reaches inside it.
+def fill_disk(sink: RecorderSink) -> None:
+    """From now on the recorder's store is full."""
+    db = _connection(sink)
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def free_disk(sink: RecorderSink) -> None:
+    """Space has come back."""
+    _connection(sink).execute("PRAGMA max_page_count = 1073741823")
+
+
+def _connection(sink: RecorderSink) -> sqlite3.Connection:
+    store = sink._store  # noqa: SLF001 (see above)
+    assert store is not None, "the recorder has not started"
+    return store._db  # noqa: SLF001
