@@ -185,9 +185,9 @@ class PacingController:
 
     def start(self, now_s: float) -> list[SessionEvent]:
         self._started_s = now_s
-        self._judge.state.since_s = now_s
-        self._signal.last_data_s = now_s
-        self._plan.queue = [self._plan.settle_step()]
+        self._judge.start(now_s)
+        self._signal.start(now_s)
+        self._plan.start()
         opening = [] if self._personal is None else [plan_event(now_s, self._personal)]
         return opening + self._advance(now_s, "start")
 
@@ -409,8 +409,7 @@ class PacingController:
     def _hurts(self, now_s: float) -> list[SessionEvent]:
         events: list[SessionEvent] = [Advice(now_s, STOP_RULES), Advice(now_s, RED_FLAGS)]
         region = None if self._run is None else self._run.step.region
-        if region is not None and region not in self._plan.imagery:
-            self._plan.imagery.add(region)
+        if region is not None and self._plan.add_imagery(region):
             events.append(Advice(now_s, texts.imagery_from_now(region)))
         self._plan.check_in()
         events += self._advance(now_s, "it hurts")
@@ -418,6 +417,6 @@ class PacingController:
 
     def _finish(self, reason: str) -> None:
         self._run = None
-        self._plan.phase = Phase.DONE
+        self._plan.finish()
         self._finished = True
         self._end_reason = reason

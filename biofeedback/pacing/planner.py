@@ -78,6 +78,20 @@ class RoutinePlanner:
         self.saved: dict[Zone, list[Step]] = {}
         self.overran = False
 
+    def start(self) -> None:
+        """The session opens with the settle."""
+        self.queue = [self.settle_step()]
+
+    def finish(self) -> None:
+        self.phase = Phase.DONE
+
+    def add_imagery(self, region: str) -> bool:
+        """Do ``region`` by imagery from now on; False when it already was."""
+        if region in self.imagery:
+            return False
+        self.imagery.add(region)
+        return True
+
     def settle_step(self) -> Step:
         cfg = self.config
         return Step(
@@ -249,7 +263,7 @@ def walk(
     planner = RoutinePlanner(protocol, fallbacks, cfg, set(imagery))
     budget_s = planned_session_s(protocol, cfg) + cfg.max_overrun_s
     small = len(protocol.steps) + sum(len(r.steps) for r in fallbacks.values()) + 10
-    planner.queue = [planner.settle_step()]
+    planner.start()
     steps: list[tuple[float, Step]] = []
     t_s = 0.0
     for n in range(_MAX_WALK_STEPS + 1):

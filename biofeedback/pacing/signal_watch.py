@@ -23,6 +23,10 @@ class SignalWatch:
     def ok(self) -> bool:
         return self.connected and self.has_data
 
+    def start(self, now_s: float) -> None:
+        """The session starts now: no data is missing before it."""
+        self.last_data_s = now_s
+
     def on_status(self, now_s: float, connected: bool, reason: str) -> list[SessionEvent]:
         was_ok = self.ok
         self.connected = connected

@@ -86,7 +86,7 @@ class ZoneJudge:
         """The fast heart rate's own swing around the reference, learned while calm."""
         self.reference_hr_bpm: float | None = None
         """What heart rate is judged against: the opening baseline, or the stored
-        one when the opening was implausibly high (set by the controller)."""
+        one when the opening was implausibly high (set by ``opening``)."""
         self._calm_s = 0.0
 
     def opening(self, est: ArousalEstimate, stored: StoredBaseline | None, auto: bool) -> Opening:
@@ -151,6 +151,10 @@ class ZoneJudge:
         self._climb.reset()
         self._calm_s = 0.0
 
+    def start(self, now_s: float) -> None:
+        """The session starts now: the starting zone is held from here."""
+        self.state.since_s = now_s
+
     def judge(
         self,
         now_s: float,
@@ -165,7 +169,27 @@ class ZoneJudge:
         """One estimate's verdict; ``pressor``: how much of a tense step's pressor
         bump may be in the heart rate now (0-1); ``paced_breathing``: a slow-breath
         step, whose breaths swing the fast heart rate by several bpm (then the
-        10 s heart rate, which spans a whole breath, is judged alone)."""
+        10 s heart rate, which spans a whole breath, is judged alone).
+
+        A step down (safety first) is judged before a step up, which is only
+        considered on a tick that did not step down."""
+        tick = self._tick(now_s, est, signal_ok, pressor, pressor_fast, paced_breathing)
+        if tick is None:
+            # A gap freezes the evidence; calm must be seen again.
+            self._calm_s = 0.0
+            return None
+        return self._step_down(tick, est, dt) or self._step_up(tick, est, dt)
+
+    def _tick(
+        self,
+        now_s: float,
+        est: ArousalEstimate,
+        signal_ok: bool,
+        pressor: float,
+        pressor_fast: float,
+        paced_breathing: bool,
+    ) -> _Tick | None:
+        """What both judgements read of this estimate; None when it cannot be judged."""
         cfg = self.config
         arousal = est.arousal
         ref = self.reference_hr_bpm
@@ -173,44 +197,64 @@ class ZoneJudge:
             ref = est.baseline_hr_bpm
         hr = est.hr_10s_bpm if est.hr_10s_bpm is not None else est.hr_bpm
         if arousal is None or not signal_ok or ref is None or hr is None:
-            # A gap freezes the evidence; calm must be seen again.
-            self._calm_s = 0.0
             return None
         drop = est.rmssd_drop_z
         tensing = pressor > 0 and (drop is None or drop <= cfg.tense_rmssd_drop_z)
         zs = self.state
-        since = now_s - zs.since_s
-        in_dwell = zs.last_change != 0 and since < cfg.dwell_s
+        since_s = now_s - zs.since_s
         noise = est.hr_noise_bpm or 3.0
         if est.quality is Quality.HR_ONLY:
             noise *= cfg.hr_only_noise_factor
-        allowance = pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0
-        allowance_fast_bpm = pressor_fast * cfg.tense_allowance_bpm if tensing else 0.0
-        vagal = drop if est.quality is Quality.OK else None
-        ev = self.evidence
-        fast = None if paced_breathing else est.hr_fast_bpm
         fast_noise = self._fast_noise.noise_bpm
         if est.quality is Quality.HR_ONLY:
             # What was learned over clean beats understates a run of flagged ones.
             fast_noise *= cfg.hr_only_noise_factor
+        return _Tick(
+            arousal=arousal,
+            hr_bpm=hr,
+            ref_bpm=ref,
+            noise_bpm=noise,
+            tensing=tensing,
+            since_s=since_s,
+            in_dwell=zs.last_change != 0 and since_s < cfg.dwell_s,
+            allowance_z=pressor * cfg.tense_allowance_bpm / noise if tensing else 0.0,
+            allowance_fast_bpm=pressor_fast * cfg.tense_allowance_bpm if tensing else 0.0,
+            vagal=drop if est.quality is Quality.OK else None,
+            fast_bpm=None if paced_breathing else est.hr_fast_bpm,
+            fast_noise_bpm=fast_noise,
+        )
+
+    def _step_down(self, tick: _Tick, est: ArousalEstimate, dt: float) -> Decision | None:
+        """Gentler: the heart rate's rise, weighed as evidence, past what is needed
+        (more within the dwell after a change, and then only a further climb)."""
+        zs = self.state
+        hr, ref = tick.hr_bpm, tick.ref_bpm
+        ev = self.evidence
         ev.update(
-            Reading(hr, ref, noise, vagal, fast, fast_noise),
+            Reading(hr, ref, tick.noise_bpm, tick.vagal, tick.fast_bpm, tick.fast_noise_bpm),
             dt,
-            allowance_z=allowance,
-            fast_allowance_bpm=allowance_fast_bpm,
+            allowance_z=tick.allowance_z,
+            fast_allowance_bpm=tick.allowance_fast_bpm,
         )
         if ev.last_fast_delta_bpm is not None:
-            self._fast_noise.push(ev.last_fast_delta_bpm, dt, usable=allowance == 0.0)
+            self._fast_noise.push(ev.last_fast_delta_bpm, dt, usable=tick.allowance_z == 0.0)
         ecfg = ev.config
         level = ev.evidence
-        climbing = in_dwell and zs.climb_from_bpm is not None
+        climbing = tick.in_dwell and zs.climb_from_bpm is not None
         if climbing:
             # Within the dwell after a step-down only a further climb, counted from
             # the heart rate at the step-down, may step down again.
             assert zs.climb_from_bpm is not None
-            climb = Reading(hr, max(ref, zs.climb_from_bpm), noise, vagal, fast, fast_noise)
+            climb = Reading(
+                hr,
+                max(ref, zs.climb_from_bpm),
+                tick.noise_bpm,
+                tick.vagal,
+                tick.fast_bpm,
+                tick.fast_noise_bpm,
+            )
             level = self._climb.update(
-                climb, dt, allowance_z=allowance, fast_allowance_bpm=allowance_fast_bpm
+                climb, dt, allowance_z=tick.allowance_z, fast_allowance_bpm=tick.allowance_fast_bpm
             )
         # Evidence that piled up earlier does not step down on a tick whose heart
         # rate is no longer up (it fell back, or came back low after a gap).
@@ -218,49 +262,73 @@ class ZoneJudge:
         ups = [d for d in (judged.last_delta_bpm, judged.last_fast_delta_bpm) if d is not None]
         still_up = bool(ups) and max(ups) >= ecfg.min_hr_bpm
         if (
-            zs.zone is not Zone.RED
-            and still_up
-            and ((level >= ecfg.needed and not in_dwell) or level >= ecfg.strong)
+            zs.zone is Zone.RED
+            or not still_up
+            or not ((level >= ecfg.needed and not tick.in_dwell) or level >= ecfg.strong)
         ):
-            needed = ecfg.strong if in_dwell else ecfg.needed
-            delta = hr - ref
-            reason = step_down_reason(
-                judged, hr, ref, level, needed, fast, fast_noise, climbing, est
-            )
-            to = zs.zone.lower()
-            self._fast_noise.forget_recent()
-            return Decision(
-                to,
-                reason,
-                texts.step_down_plain(delta, to),
-                hr_delta_bpm=delta,
-                evidence=level,
-                evidence_needed=needed,
-            )
+            return None
+        needed = ecfg.strong if tick.in_dwell else ecfg.needed
+        delta = hr - ref
+        reason = step_down_reason(
+            judged, hr, ref, level, needed, tick.fast_bpm, tick.fast_noise_bpm, climbing, est
+        )
+        to = zs.zone.lower()
+        self._fast_noise.forget_recent()
+        return Decision(
+            to,
+            reason,
+            texts.step_down_plain(delta, to),
+            hr_delta_bpm=delta,
+            evidence=level,
+            evidence_needed=needed,
+        )
 
-        hr_ref = None if est.hr_bpm is None else est.hr_bpm - ref
+    def _step_up(self, tick: _Tick, est: ArousalEstimate, dt: float) -> Decision | None:
+        """Fuller: calm (low arousal, heart rate near the reference, not tensing)
+        held long enough, and long enough in this zone."""
+        cfg = self.config
+        zs = self.state
+        hr_ref = None if est.hr_bpm is None else est.hr_bpm - tick.ref_bpm
         hr_calm = hr_ref is None or hr_ref <= cfg.calm_hr_margin_bpm
-        calm = not tensing and arousal < cfg.step_up_below and hr_calm
+        calm = not tick.tensing and tick.arousal < cfg.step_up_below and hr_calm
         rate = cfg.hr_only_calm_rate if est.quality is Quality.HR_ONLY else 1.0
         if calm:
             self._calm_s += dt * rate
-        elif not tensing:
+        elif not tick.tensing:
             self._calm_s = 0.0
         if (
-            zs.zone is not Zone.GREEN
-            and _reached(self._calm_s, cfg.step_up_after_s)
-            and since >= cfg.dwell_s
-            and (zs.zone is not Zone.RED or since >= cfg.red_min_s)
+            zs.zone is Zone.GREEN
+            or not _reached(self._calm_s, cfg.step_up_after_s)
+            or tick.since_s < cfg.dwell_s
+            or (zs.zone is Zone.RED and tick.since_s < cfg.red_min_s)
         ):
-            to = zs.zone.higher()
-            return Decision(
-                to,
-                f"calm for {self._calm_s:.0f} s: arousal {arousal:.1f} below"
-                f" {cfg.step_up_below:.1f} ({measured_text(est)})",
-                texts.step_up_plain(to),
-                hr_delta_bpm=hr_ref,
-            )
-        return None
+            return None
+        to = zs.zone.higher()
+        return Decision(
+            to,
+            f"calm for {self._calm_s:.0f} s: arousal {tick.arousal:.1f} below"
+            f" {cfg.step_up_below:.1f} ({measured_text(est)})",
+            texts.step_up_plain(to),
+            hr_delta_bpm=hr_ref,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    """One estimate as both judgements read it."""
+
+    arousal: float
+    hr_bpm: float  # the 10 s heart rate when there is one
+    ref_bpm: float  # what it is judged against
+    noise_bpm: float
+    tensing: bool  # a tense step's pressor bump may be in it
+    since_s: float  # in this zone
+    in_dwell: bool
+    allowance_z: float
+    allowance_fast_bpm: float
+    vagal: float | None
+    fast_bpm: float | None
+    fast_noise_bpm: float
 
 
 def _reached(held_s: float, needed_s: float) -> bool:
