@@ -1,4 +1,4 @@
-"""The built-in protocols say what DOMAIN.md asks of them; bad files fail in one line."""
+"""The built-in protocols say what docs/domain.md asks of them; bad files fail in one line."""
 
 from __future__ import annotations
 

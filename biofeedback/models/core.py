@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class Zone(StrEnum):
-    """What practice is safe at the current arousal (DOMAIN.md section 2)."""
+    """What practice is safe at the current arousal (docs/domain.md section 2)."""
 
     GREEN = "green"
     YELLOW = "yellow"

@@ -1,4 +1,4 @@
-"""The session frame in the words of the care model (DOMAIN.md section 2).
+"""The session frame in the words of the care model (docs/domain.md section 2).
 
 A session opens in **Recognise** (slow breaths while the baseline is taken:
 notice where you hold), does its work in **Reduce** (the routine of the zone)

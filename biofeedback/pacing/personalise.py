@@ -1,4 +1,4 @@
-"""What a practice profile does to a routine (DOMAIN.md section 1, back-pain adaptation).
+"""What a practice profile does to a routine (docs/domain.md section 1, back-pain adaptation).
 
 Pure: a ``Routine`` and a ``Profile`` in, the adapted routine and one short
 note per change out, so the session's record can say what the profile
@@ -35,7 +35,7 @@ _POSITION_CUES = {
     "side-lying": "Lie on your side with a pillow between your knees.",
     "reclined": "Recline with your head and lower back supported.",
 }
-# A sore back wants support under it (DOMAIN.md: reclined, pillow under the knees).
+# A sore back wants support under it (docs/domain.md: reclined, pillow under the knees).
 _SUPPORTED_CUES = {
     "sitting": "Sit reclined if you can, a cushion behind your lower back, feet flat.",
     "lying": "Lie on your back with a pillow under your knees.",

@@ -1,4 +1,4 @@
-"""The person's practice profile: how this body practises (DOMAIN.md sections 1 and 6).
+"""The person's practice profile: how this body practises (docs/domain.md sections 1 and 6).
 
 Stored as the ``[profile]`` table of config.toml (``config.py`` reads and writes
 the file; this module gives the table its meaning and checks it). ``run`` uses

@@ -11,7 +11,7 @@ with ``sides = true``, ``tense_side``/``release_side`` cue templates holding
 
 Validation happens on load, and a bad file gives one line naming the file, the
 step and the fault. Besides shape and types it enforces the zone safety rules
-of DOMAIN.md sections 1-2, so a protocol file cannot ask a person in Yellow to
+of docs/domain.md sections 1-2, so a protocol file cannot ask a person in Yellow to
 tense, or one in Red to do anything but rest.
 """
 
@@ -34,7 +34,7 @@ class ProtocolError(BiofeedbackError):
     """A protocol file is missing or wrong; the message names file, step and fault."""
 
 
-# Body regions from the feet upward (DOMAIN.md section 1 plus the back-care and
+# Body regions from the feet upward (docs/domain.md section 1 plus the back-care and
 # massage regions). A protocol may only name these: it catches typos, and the
 # controller uses the order to continue "where the body had got to" when it
 # switches to another routine.
@@ -61,7 +61,7 @@ BODY_ORDER: tuple[str, ...] = (
     "face",
 )
 
-# What each zone allows (DOMAIN.md section 2): Yellow no contractions at all,
+# What each zone allows (docs/domain.md section 2): Yellow no contractions at all,
 # Red passive rest only (no tensing, no touch routines, no deep inward focus).
 ZONE_KINDS: Mapping[Zone, frozenset[StepKind]] = {
     Zone.GREEN: frozenset(StepKind),
@@ -70,7 +70,7 @@ ZONE_KINDS: Mapping[Zone, frozenset[StepKind]] = {
 }
 
 # Longest tense hold per effort level: mild PMR holds about 5 s, never long;
-# back-care micro-contractions last 1-2 s (DOMAIN.md section 1).
+# back-care micro-contractions last 1-2 s (docs/domain.md section 1).
 MAX_TENSE_S: Mapping[str, float] = {"mild": 10.0, "micro": 2.0}
 MIN_RELEASE_S = 10.0
 # No single step (nor a breath) lasts longer than this.

@@ -50,7 +50,7 @@ IDLE_PACER = "Breathe easily, at your own pace."
 
 
 def settle_cue(breath_in_s: float, breath_out_s: float, setup: str = "") -> str:
-    # The opening is Recognise (DOMAIN.md section 2): noticing where you brace.
+    # The opening is Recognise (docs/domain.md section 2): noticing where you brace.
     cue = (
         "Settle in, and notice where you hold."
         f" Breathe in for {count(breath_in_s)}, and out slowly for {count(breath_out_s)}."

@@ -1,14 +1,15 @@
 """Cross-session adaptation: after a session that left you more wired, go gentler.
 
-DOMAIN.md: "if you end the practice feeling more wired, the effort may have
-been too aggressive", and judge by patterns over sessions. A session of a kind
+docs/domain.md section 6: ending more wired suggests the effort was too much, and
+progress shows in patterns over sessions. A session of a kind
 (the same routine) is *rough* when its final two minutes had the heart above
 its own baseline by ``ROUGH_HR_BPM`` or more, or when a rating after was worse
 than before. Each rough session makes the next one of that kind one level
 gentler; ``CALM_TO_STEP_UP`` calm sessions in a row give one level back.
 
 Levels: 0 as written; 1 softer tension cue and longer releases; 2 barely-there
-micro-contractions (1-2 s, DOMAIN.md's back-care adaptation) and longer releases.
+micro-contractions (1-2 s, the back-care adaptation of docs/domain.md section 1)
+and longer releases.
 
 ``decide`` is a pure function of the recorded outcomes, so the same history
 always gives the same level; ``gentler`` applies it to the routine before the

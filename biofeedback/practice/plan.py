@@ -1,9 +1,9 @@
 """The weekly practice plan: when, how long, which routine, and the habit it hangs on.
 
-The default follows DOMAIN.md's guide: 5 minutes on weekdays, 10 minutes two
-or three evenings a week, a longer bedtime session when stress is high, and a
-check-in after long sitting, each attached to something the person already
-does. It is edited as ``[plan.NAME]`` tables in config.toml::
+The default follows the practice guide (docs/domain.md section 6): 5 minutes on
+weekdays, 10 minutes two or three evenings a week, a longer bedtime session when
+stress is high, and a check-in after long sitting, each attached to something the
+person already does. It is edited as ``[plan.NAME]`` tables in config.toml::
 
     [plan.weekday]
     title = "Weekday reset"

@@ -1,6 +1,6 @@
 """The Heart Rate Measurement characteristic (0x2A37): bytes to values and back.
 
-Pure: no I/O, no clock. Layout (Bluetooth Heart Rate Service, DOMAIN.md section 4),
+Pure: no I/O, no clock. Layout (Bluetooth Heart Rate Service, docs/domain.md section 4),
 all little-endian: a flags byte, the heart rate (uint8, or uint16 when bit 0 is
 set), energy expended in kJ (uint16, when bit 3 is set), then RR intervals in
 1/1024 s (uint16 each, when bit 4 is set) up to the end of the payload. Bits 1-2
