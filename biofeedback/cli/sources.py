@@ -24,6 +24,8 @@ from biofeedback.cli.common import (
 
 
 def choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> HeartRateSource:
+    if getattr(args, "replay_acc", None) and not args.replay:
+        raise UsageError("--replay-acc goes with --replay RR_FILE (the beats it was recorded with)")
     if args.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
@@ -39,7 +41,7 @@ def choose_source(args: argparse.Namespace, clock_now: Callable[[], float]) -> H
 
         return MqttSource(parse_url(args.source, topic=True), load_settings(), now=clock_now)
     if args.replay:
-        return _replay_source(args.replay)
+        return _replay_source(args.replay, getattr(args, "replay_acc", None))
     from biofeedback import config
 
     paired = config.load().device
@@ -114,13 +116,17 @@ async def _choose_strap() -> tuple[str, str | None] | None:
     return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
-def _replay_source(spec: str) -> HeartRateSource:
-    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``)."""
+def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
+    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``),
+    with the chest motion of ``acc_spec`` (an ACC CSV) between its samples."""
     from pathlib import Path
 
     from biofeedback.sensors.replay import ReplaySource, open_rr_file
+    from biofeedback.sensors.replay_acc import open_acc_file, with_motion
     from biofeedback.store import Store, is_store_file
 
+    # The ACC file is checked first: a bad one stops before any store is opened.
+    acc = open_acc_file(acc_spec) if acc_spec else None
     path, ref = Path(spec), ""
     if not path.exists() and "#" in spec:
         head, _, ref = spec.rpartition("#")
@@ -128,8 +134,14 @@ def _replay_source(spec: str) -> HeartRateSource:
     if is_store_file(path):
         with Store(path) as store:
             recording = store.load(ref or "latest")
-        return ReplaySource(recording.samples, f"replay:{path.name}#{recording.session.session_id}")
-    return open_rr_file(path)
+        source = ReplaySource(
+            recording.samples, f"replay:{path.name}#{recording.session.session_id}"
+        )
+    else:
+        source = open_rr_file(path)
+    if acc is not None:
+        source.samples = with_motion(source.samples, acc)
+    return source
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
