@@ -14,7 +14,18 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from biofeedback.models import ChestMotion, HeartSample, SourceStatus
+from biofeedback.models import (
+    Action,
+    ChestMotion,
+    HeartSample,
+    SessionEvent,
+    SessionInfo,
+    SourceStatus,
+    Zone,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
 from biofeedback.sensors import SourceItem
 from biofeedback.sensors.ble import BleSource
 from biofeedback.sensors.pmd import (
@@ -27,9 +38,11 @@ from biofeedback.sensors.pmd import (
     start_request,
     stop_request,
 )
+from biofeedback.session import ActionInbox, RealClock, run_session
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
 from simulators.strap import StrapOptions
+from tests.support.sinks import ListSink
 from tests.support.strap import STRAP_ADDRESS, counted_breath, strap_in_loop
 
 ACC = MeasurementType.ACC
@@ -43,9 +56,16 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivateSystemBus]:
         yield private
 
 
-def fast_source(acc_rate_hz: int = 50) -> BleSource:
+def fast_source(
+    acc_rate_hz: int = 50, ecg: bool = False, clock_now: Callable[[], float] | None = None
+) -> BleSource:
     return BleSource(
-        STRAP_ADDRESS, backoff_s=(0.05, 0.2), find_timeout_s=5.0, acc_rate_hz=acc_rate_hz
+        STRAP_ADDRESS,
+        backoff_s=(0.05, 0.2),
+        find_timeout_s=5.0,
+        acc_rate_hz=acc_rate_hz,
+        ecg=ecg,
+        clock_now=clock_now,
     )
 
 
@@ -57,6 +77,18 @@ async def take_until(
         while not done(got):
             got.append(await anext(items))
     return got
+
+
+class SampleCountingSink(ListSink):
+    def __init__(self, wanted: int) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.enough = asyncio.Event()
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        await super().handle(item)
+        if len(self.samples) >= self.wanted:
+            self.enough.set()
 
 
 def motions(items: list[SourceItem]) -> list[ChestMotion]:
@@ -131,13 +163,15 @@ async def test_h10_streams_chest_motion_beside_heart_rate(
     motion = functools.partial(counted_breath, 50.0, 0.5)
     async with (
         strap_in_loop(options, motion=motion) as running,
-        fast_source(acc_rate_hz=rate_hz) as source,
+        fast_source(acc_rate_hz=rate_hz, ecg=compressed) as source,
     ):
         got = await take_until(
             aiter(source), lambda got: len(motions(got)) >= 4 and len(hearts(got)) >= 2
         )
         assert running.strap is not None
         assert running.strap.pmd.rate_hz(ACC) == rate_hz
+        # ECG only when asked for.
+        assert (MeasurementType.ECG in running.strap.pmd.running) == compressed
     assert changes(got) == []
     check_motion(motions(got), 50 // rate_hz, float(rate_hz))
     times = [i.t_s for i in got if isinstance(i, ChestMotion)]
@@ -196,3 +230,31 @@ async def test_a_standard_strap_yields_no_chest_motion(bus: PrivateSystemBus) ->
         got = await take_until(aiter(source), lambda got: len(hearts(got)) >= 3)
     assert changes(got) == []
     assert motions(got) == []
+
+
+async def test_a_live_session_on_an_h10_runs_with_chest_motion(bus: PrivateSystemBus) -> None:
+    motion = functools.partial(counted_breath, 50.0, 0.5)
+    sink = SampleCountingSink(3)
+    inbox = ActionInbox()
+    clock = RealClock()
+    async with strap_in_loop(StrapOptions(h10=True, rate_hz=4.0), motion=motion):
+        source = fast_source(clock_now=clock.now)
+        protocol = load_protocol("full")
+        task = asyncio.create_task(
+            run_session(
+                source,
+                ArousalEstimator(),
+                PacingController(protocol, start_zone=Zone.GREEN),
+                [sink],
+                clock,
+                SessionInfo("test-session", "full", "ble", 0.0),
+                actions=inbox,
+            )
+        )
+        await asyncio.wait_for(sink.enough.wait(), timeout=WAIT_S)
+        inbox.put(Action.STOP)
+        result = await asyncio.wait_for(task, timeout=WAIT_S)
+    assert result.reason == "stopped by user"
+    assert source.chest is not None
+    assert source.chest.acc_frames > 0
+    assert len(sink.samples) >= 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -166,6 +167,25 @@ def test_fuzzed_frames_raise_only_our_errors() -> None:
         except PmdError:
             pass
     assert decoded > 1000  # the mutations leave many frames whole enough to read
+
+
+def test_fuzzed_control_point_bytes_raise_only_our_errors() -> None:
+    rng = random.Random(13)
+    seeds = [
+        encode_response(Op.GET_SETTINGS, ACC, 0, {0: (25, 50, 100, 200), 1: (16,), 2: (2, 4, 8)}),
+        start_request(ACC, {Setting.SAMPLE_RATE: 50, Setting.RANGE: 4}),
+        encode_features([ECG, ACC]),
+    ]
+    for i in range(10_000):
+        if i % 2:
+            raw = rng.randbytes(rng.randrange(0, 40))
+        else:
+            buf = bytearray(rng.choice(seeds))
+            buf[rng.randrange(len(buf))] = rng.getrandbits(8)
+            raw = bytes(buf[: rng.randrange(len(buf) + 1)])
+        for decoder in (decode_response, decode_command, decode_features):
+            with contextlib.suppress(PmdError):
+                decoder(raw)
 
 
 def test_chest_motion_from_an_acc_frame() -> None:

@@ -344,14 +344,14 @@ def _decode_plain(body: bytes, channels: int, size: int) -> tuple[tuple[int, ...
     step = channels * size
     if len(body) % step:
         raise MalformedFrameError(f"PMD frame ends inside a sample ({len(body)} bytes)")
+    n = len(body) // size
     code = _STRUCT.get(size)
     if code is not None:
-        values = struct.unpack(f"<{len(body) // size}{code}", body)
+        values: Sequence[int] = struct.unpack(f"<{n}{code}", body)
     else:
-        values = tuple(
-            int.from_bytes(body[i : i + size], "little", signed=True)
-            for i in range(0, len(body), size)
-        )
+        # Three bytes: the low two unsigned and the top one signed, in one unpack.
+        parts = struct.unpack("<" + "Hb" * n, body)
+        values = [lo + (hi << 16) for lo, hi in zip(parts[0::2], parts[1::2], strict=True)]
     return tuple(zip(*(values[c::channels] for c in range(channels)), strict=True))
 
 
