@@ -208,6 +208,19 @@ async def test_chest_motion_resumes_after_a_strap_drop(bus: PrivateSystemBus) ->
     assert times == sorted(times)
 
 
+async def test_a_stream_left_running_is_started_afresh(bus: PrivateSystemBus) -> None:
+    motion = functools.partial(counted_breath, 50.0, 0.5)
+    async with strap_in_loop(StrapOptions(h10=True, rate_hz=2.0), motion=motion) as running:
+        assert running.strap is not None
+        # As if an earlier link had started ACC at 200 Hz and the strap missed its end.
+        running.strap.pmd.running[ACC] = {Setting.SAMPLE_RATE: 200}
+        async with fast_source() as source:
+            got = await take_until(aiter(source), lambda got: len(motions(got)) >= 2)
+            assert running.strap.pmd.rate_hz(ACC) == 50
+    assert changes(got) == []
+    check_motion(motions(got), 1, 50.0)
+
+
 async def test_a_pmd_error_is_one_line_and_heart_rate_goes_on(bus: PrivateSystemBus) -> None:
     options = StrapOptions(h10=True, pmd_error=13, rate_hz=4.0)
     motion = functools.partial(counted_breath, 50.0, 0.5)

@@ -34,6 +34,7 @@ from biofeedback.sensors.pmd import (
     decode_response,
     settings_request,
     start_request,
+    stop_request,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ ACC_RATE_HZ = 50
 ACC_RANGE_G = 4
 ECG_RATE_HZ = 130
 ECG_RESOLUTION_BITS = 14
+ALREADY_STREAMING = 6
 
 
 class PmdAnswerTimeoutError(PmdError):
@@ -125,7 +127,13 @@ class ChestStreams:
         settings: dict[int, int] = {Setting.SAMPLE_RATE: rate, Setting.RESOLUTION: resolution}
         if Setting.RANGE in offered or not offered:
             settings[Setting.RANGE] = range_g
-        (await self._ask(client, start_request(acc, settings), acc)).check()
+        answer = await self._ask(client, start_request(acc, settings), acc)
+        if answer.error == ALREADY_STREAMING:
+            # Left running from a link the strap did not see go: start it afresh,
+            # so the settings are ours.
+            (await self._ask(client, stop_request(acc), acc)).check()
+            answer = await self._ask(client, start_request(acc, settings), acc)
+        answer.check()
         self.rate_hz = float(rate)
         self.acc_resolution_bits = resolution
         self.streaming = True
