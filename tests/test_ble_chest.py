@@ -7,6 +7,7 @@ ChestMotion can be traced back to the strap time it was taken at.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import itertools
@@ -41,7 +42,7 @@ from biofeedback.sensors.pmd import (
 from biofeedback.session import ActionInbox, RealClock, run_session
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
-from simulators.strap import StrapOptions
+from simulators.strap import StrapOptions, add_arguments, options_from
 from tests.support.sinks import ListSink
 from tests.support.strap import STRAP_ADDRESS, counted_breath, strap_in_loop
 
@@ -271,3 +272,12 @@ async def test_a_live_session_on_an_h10_runs_with_chest_motion(bus: PrivateSyste
     assert source.chest is not None
     assert source.chest.acc_frames > 0
     assert len(sink.samples) >= 3
+
+
+def test_the_strap_command_line_makes_an_h10() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = options_from(parser.parse_args(["--h10", "--pmd-error", "13", "--acc-delta"]))
+    assert (options.h10, options.pmd_error, options.acc_delta) == (True, 13, True)
+    plain = options_from(parser.parse_args([]))
+    assert (plain.h10, plain.pmd_error, plain.acc_delta) == (False, 0, False)
