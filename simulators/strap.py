@@ -27,11 +27,11 @@ import math
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from biofeedback.models import ChestMotion, Contact, SourceStatus
+from biofeedback.models import ChestMotion, Contact, HeartSample, SourceStatus
 from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
 from biofeedback.sensors.pmd import PMD_CONTROL, PMD_DATA, PMD_SERVICE
 from simulators.bluez import (
@@ -168,6 +168,8 @@ def battery_at(options: StrapOptions, t_s: float) -> int:
 SentCallback = Callable[[float, HeartRateMeasurement, bytes], None]
 # Chest motion in strap time, for a strap that does not take it from the scenario.
 MotionFactory = Callable[[], Iterable[ChestMotion]]
+# What the strap plays: the simulated person's items (a SimulatedSource by default).
+StrapSource = AsyncIterable[HeartSample | SourceStatus | ChestMotion]
 
 
 class VirtualStrap:
@@ -181,6 +183,7 @@ class VirtualStrap:
         *,
         on_sent: SentCallback | None = None,
         motion: MotionFactory | None = None,
+        source: StrapSource | None = None,
     ) -> None:
         self.options = options
         self.packer = Packer(options)
@@ -204,7 +207,9 @@ class VirtualStrap:
         self.device.on_notify_started.append(self._on_subscribed)
         self.device.on_disconnected.append(self._on_link_down)
         # Made now so that an unknown scenario fails at start, not at first use.
-        self.source = SimulatedSource(options.scenario, seed=options.seed)
+        self.source: StrapSource = (
+            SimulatedSource(options.scenario, seed=options.seed) if source is None else source
+        )
         self._scenario_contact = True
         self._t0: float | None = None
         self._battery = options.battery_pct
@@ -390,7 +395,7 @@ class VirtualStrap:
 Event = tuple[float, str, float | bool | ChestMotion]
 
 
-async def _timeline(source: SimulatedSource) -> AsyncIterator[Event]:
+async def _timeline(source: StrapSource) -> AsyncIterator[Event]:
     """The simulated strap's story in time order: ``(t_s, "beat", rr_ms)``,
     ``(t_s, "contact", detected)`` when contact changes, ``(t_s, "link", up)``
     for dropouts, ``(t_s, "chest", motion)`` for chest motion, and
@@ -453,6 +458,7 @@ async def serve(
     on_sent: SentCallback | None = None,
     ready: Callable[[Running], None] | None = None,
     motion: MotionFactory | None = None,
+    source: StrapSource | None = None,
 ) -> None:
     """Run the virtual BlueZ with the strap until cancelled."""
     bus, server = await open_server(bus_address)
@@ -461,7 +467,9 @@ async def serve(
         hci: Adapter | None = None
         if adapter != "none":
             hci = Adapter(server, powered=adapter == "on")
-            strap = VirtualStrap(server, hci, options, on_sent=on_sent, motion=motion)
+            strap = VirtualStrap(
+                server, hci, options, on_sent=on_sent, motion=motion, source=source
+            )
             if decoy:
                 add_decoy(server, hci)
         if ready is not None:

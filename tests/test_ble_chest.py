@@ -42,6 +42,7 @@ from biofeedback.sensors.pmd import (
 from biofeedback.session import ActionInbox, RealClock, run_session
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
+from simulators.source import SimulatedSource
 from simulators.strap import StrapOptions, add_arguments, options_from
 from tests.support.sinks import ListSink
 from tests.support.strap import STRAP_ADDRESS, counted_breath, strap_in_loop
@@ -179,6 +180,31 @@ async def test_h10_streams_chest_motion_beside_heart_rate(
     assert times == sorted(times)
     assert source.chest is not None
     assert source.chest.malformed == 0
+
+
+async def simulated_person_with_chest() -> AsyncIterator[HeartSample | SourceStatus | ChestMotion]:
+    """The calm scenario's heart with counted_breath's chest motion between its items,
+    as the simulator yields them once it breathes (issue 24)."""
+    motion = counted_breath(50.0, 0.5)
+    pending = next(motion)
+    async for item in SimulatedSource("calm", seed=1):
+        while pending.t_s <= item.t_s:
+            yield pending
+            pending = next(motion)
+        yield item
+
+
+async def test_the_virtual_h10_streams_the_chest_motion_its_person_yields(
+    bus: PrivateSystemBus,
+) -> None:
+    options = StrapOptions(h10=True, rate_hz=2.0)
+    async with (
+        strap_in_loop(options, source=simulated_person_with_chest()),
+        fast_source() as source,
+    ):
+        got = await take_until(aiter(source), lambda got: len(motions(got)) >= 3)
+    assert changes(got) == []
+    check_motion(motions(got), 1, 50.0)
 
 
 async def test_chest_motion_resumes_after_a_strap_drop(bus: PrivateSystemBus) -> None:
