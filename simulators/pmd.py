@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from biofeedback.models import ChestMotion
 from biofeedback.sensors.pmd import (
     HEADER_BYTES,
-    MalformedResponseError,
+    MalformedCommandError,
     MeasurementType,
     Op,
     Setting,
@@ -70,7 +70,7 @@ class PmdState:
     def answer(self, command: bytes) -> bytes:
         try:
             cmd = decode_command(command)
-        except MalformedResponseError:
+        except MalformedCommandError:
             op = command[0] if command else 0
             stream = command[1] if len(command) > 1 else 0
             code = INVALID_LENGTH if op in (Op.GET_SETTINGS, Op.START, Op.STOP) else INVALID_OP

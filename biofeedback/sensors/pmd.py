@@ -104,6 +104,10 @@ class MalformedResponseError(PmdError):
     """A control-point answer or feature read that does not follow the layout."""
 
 
+class MalformedCommandError(PmdError):
+    """A control-point write that does not follow the layout (the strap's side)."""
+
+
 class PmdValueError(PmdError, ValueError):
     """A value that cannot be put into a PMD command or frame."""
 
@@ -184,12 +188,15 @@ def decode_command(data: bytes | bytearray | memoryview) -> Command:
     """A control-point write, as the strap reads it."""
     raw = bytes(data)
     if len(raw) < 2 or raw[0] not in (Op.GET_SETTINGS, Op.START, Op.STOP):
-        raise MalformedResponseError(f"not a PMD command ({raw[:4].hex()})")
+        raise MalformedCommandError(f"not a PMD command ({raw[:4].hex()})")
     if raw[0] != Op.START:
         if len(raw) != 2:
-            raise MalformedResponseError(f"PMD command of {len(raw)} bytes, expected 2")
+            raise MalformedCommandError(f"PMD command of {len(raw)} bytes, expected 2")
         return Command(raw[0], raw[1])
-    values = _setting_blocks(raw, 2, single=True)
+    try:
+        values = _setting_blocks(raw, 2, single=True)
+    except MalformedResponseError as exc:
+        raise MalformedCommandError(str(exc)) from None
     return Command(raw[0], raw[1], {sid: v[0] for sid, v in values.items()})
 
 
