@@ -307,3 +307,24 @@ def test_the_strap_command_line_makes_an_h10() -> None:
     assert (options.h10, options.pmd_error, options.acc_delta) == (True, 13, True)
     plain = options_from(parser.parse_args([]))
     assert (plain.h10, plain.pmd_error, plain.acc_delta) == (False, 0, False)
+
+
+async def test_chest_times_follow_the_session_clock_restarted_at_the_first_heart_data(
+    bus: PrivateSystemBus,
+) -> None:
+    clock = RealClock()
+    motion = functools.partial(counted_breath, 50.0, 0.5)
+    async with (
+        strap_in_loop(StrapOptions(h10=True, rate_hz=2.0), motion=motion),
+        fast_source(clock_now=clock.now) as source,
+    ):
+        items = aiter(source)
+        before = motions(await take_until(items, lambda got: len(motions(got)) >= 5))
+        clock.restart()  # as a live session does when the first heart data comes
+        after = motions(await take_until(items, lambda got: len(motions(got)) >= 2))
+        now_s = clock.now()
+    # Stamped on the restarted clock: not held at the old clock's last time.
+    assert before[-1].t_s > 2.0
+    assert after[-1].t_s < 1.5
+    assert all(-0.5 < m.t_s <= now_s for m in after[1:])
+    assert [m.t_s for m in after] == sorted(m.t_s for m in after)

@@ -477,7 +477,9 @@ class SensorClock:
     delay than the first one had); later arrivals move it later only at
     ``max_drift`` seconds per second (clock drift, not radio delay). A sensor
     time that goes back, or a mapping that falls ``resync_s`` behind the
-    arrivals, anchors afresh. Mapped times never go back.
+    arrivals, anchors afresh. Mapped times never go back, unless the session clock itself
+    did: a live session restarts its clock at the first heart data, and the
+    chest motion heard before that is not part of the session.
     """
 
     def __init__(self, *, max_drift: float = 1e-3, resync_s: float = 2.0) -> None:
@@ -486,12 +488,18 @@ class SensorClock:
         self._offset_s: float | None = None
         self._last_sensor_s = 0.0
         self._last_t_s = float("-inf")
+        self._last_arrival_s = float("-inf")
 
     def map(self, sensor_ns: int, arrival_s: float) -> float:
         """The session time of the sample stamped ``sensor_ns``, heard at ``arrival_s``."""
         sensor_s = sensor_ns / 1e9
         candidate = arrival_s - sensor_s
         offset = self._offset_s
+        if arrival_s < self._last_arrival_s:
+            # The arrivals' clock itself went back (restarted): nothing before counts.
+            offset = None
+            self._last_t_s = float("-inf")
+        self._last_arrival_s = arrival_s
         if offset is None or sensor_s < self._last_sensor_s or candidate - offset > self.resync_s:
             offset = candidate
         else:
