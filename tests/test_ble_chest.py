@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import functools
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -45,7 +46,13 @@ from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
 from simulators.source import SimulatedSource
 from simulators.strap import StrapOptions, add_arguments, options_from
 from tests.support.sinks import ListSink
-from tests.support.strap import STRAP_ADDRESS, counted_breath, strap_in_loop
+from tests.support.strap import (
+    STRAP_ADDRESS,
+    counted_breath,
+    run_cli_on_bus,
+    strap_in_loop,
+    strap_process,
+)
 
 ACC = MeasurementType.ACC
 WAIT_S = 20.0
@@ -328,3 +335,18 @@ async def test_chest_times_follow_the_session_clock_restarted_at_the_first_heart
     assert after[-1].t_s < 1.5
     assert all(-0.5 < m.t_s <= now_s for m in after[1:])
     assert [m.t_s for m in after] == sorted(m.t_s for m in after)
+
+
+def test_run_on_an_h10_on_its_charger_says_so_in_one_line_and_runs_on_heart_rate() -> None:
+    with PrivateSystemBus() as private, strap_process(private, "--h10", "--pmd-error", "13"):
+        proc = run_cli_on_bus(private.address, "run", "--device", STRAP_ADDRESS, "--headless",
+                              "--json", "--duration", "4")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "chest" in line]
+    assert len(lines) == 1, proc.stderr
+    assert "on its charger" in lines[0]
+    assert "heart rate goes on" in lines[0]
+    assert STRAP_ADDRESS not in lines[0]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert any(e["type"] == "estimate" and e["hr_bpm"] for e in events)
+    assert events[-1]["type"] == "session_ended"
