@@ -108,6 +108,10 @@ class ChestStreams:
         except PmdError as exc:
             self._trouble(str(exc))
         except (BleakError, TimeoutError, EOFError, OSError) as exc:
+            if not client.is_connected:
+                # The link went while starting: the reconnect starts it again.
+                log.debug("chest motion start cut short by the link: %s", exc)
+                return
             self._trouble(f"chest motion could not be started ({exc or type(exc).__name__})")
 
     async def _start(self, client: BleakClient) -> None:
