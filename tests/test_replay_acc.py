@@ -55,8 +55,8 @@ async def test_replay_interleaves_motion_with_the_beats_in_time_order(tmp_path: 
     rr.write_text("1000\n" * 20)
     f = tmp_path / "acc.csv"
     f.write_text(acc_text(50.0, 30.0))  # ten seconds more than the beats
-    source = open_rr_file(rr)
-    source.samples = with_motion(source.samples, open_acc_file(f))
+    beats = open_rr_file(rr)
+    source = ReplaySource(with_motion(beats.samples, open_acc_file(f)), beats.description)
     items: list[SourceItem] = []
     async with source:
         items = [item async for item in source]
@@ -70,7 +70,6 @@ async def test_replay_interleaves_motion_with_the_beats_in_time_order(tmp_path: 
     assert motions[-1].t_s <= hearts[-1].t_s
     assert len(motions) == 20
     # Read afresh on a second pass, as the session's replays are.
-    assert isinstance(source, ReplaySource)
     async with source:
         assert len([i async for i in source]) == len(items)
 

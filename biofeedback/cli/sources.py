@@ -139,9 +139,9 @@ def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
         )
     else:
         source = open_rr_file(path)
-    if acc is not None:
-        source.samples = with_motion(source.samples, acc)
-    return source
+    if acc is None:
+        return source
+    return ReplaySource(with_motion(source.samples, acc), source.description)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
