@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from biofeedback.models import ChestMotion, HeartSample
 from biofeedback.sensors import SourceItem
@@ -154,3 +156,39 @@ def test_replay_acc_without_replay_is_refused(tmp_path: Path) -> None:
     proc = run_cli("run", "--sim", "--replay-acc", str(f), "--headless", "--db", str(db))
     assert_one_line_error(proc, "--replay-acc", "--replay")
     assert not db.exists()
+
+
+@pytest.mark.parametrize("where", ["/dev/zero", "folder", "binary"])
+def test_what_is_no_text_file_is_one_line(tmp_path: Path, where: str) -> None:
+    path = Path(where)
+    if where == "folder":
+        path = tmp_path
+    elif where == "binary":
+        path = tmp_path / "acc.bin"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 10)
+    with pytest.raises(ReplayError) as caught:
+        open_acc_file(path)
+    assert "\n" not in str(caught.value)
+
+
+cells = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.integers(-(10**6), 10**6).map(str),
+    st.text(alphabet="0123456789.,-+eE nai#", max_size=8),
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(cells, min_size=0, max_size=6), max_size=40))
+def test_fuzzed_acc_files_raise_only_replay_errors(tmp_path: Path, rows: list[list[str]]) -> None:
+    f = tmp_path / "fuzz.csv"
+    f.write_text("t_s,x_mg,y_mg,z_mg\n" + "".join(",".join(r) + "\n" for r in rows))
+    problem = ""
+    try:
+        for motion in open_acc_file(f).motions():
+            assert len(motion.x_mg) == len(motion.y_mg) == len(motion.z_mg) > 0
+    except ReplayError as exc:
+        problem = str(exc)
+    assert "\n" not in problem
