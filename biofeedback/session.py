@@ -28,6 +28,7 @@ from biofeedback.fanout import TroubleReporting as TroubleReporting
 from biofeedback.models import (
     Action,
     ArousalEstimate,
+    ChestMotion,
     Estimate,
     HeartSample,
     SessionEnded,
@@ -329,6 +330,11 @@ class _Loop:
                         self._finish("source ended")
                         return
                     if not self.begun:
+                        if isinstance(item, ChestMotion):
+                            # Chest motion alone does not start the session (issue 24:
+                            # the breath work reads it; until then it is skipped).
+                            pending = asyncio.ensure_future(anext(items, None))
+                            continue
                         if isinstance(item, SourceStatus) or implausible(item) is not None:
                             # Only real heart data starts the session (a bad sample is
                             # counted and left out as always).
@@ -369,6 +375,8 @@ class _Loop:
         self._check_finished()
 
     def _handle_item(self, item: SourceItem) -> None:
+        if isinstance(item, ChestMotion):
+            return  # read by the breath work of issue 24; nothing uses it yet
         if isinstance(item, HeartSample):
             problem = implausible(item)
             if problem is not None:

@@ -9,6 +9,11 @@ paced at real time (or ``speed`` times it) and encoded with our HRM encoder.
 Strap time starts when a central first subscribes to 0x2A37; scripted drops
 and contact loss are given in strap time. The heart keeps beating while the
 link is down: those beats are lost, as with a real strap.
+
+As a Polar H10 (``StrapOptions.h10``, ``--h10``) it also serves Polar
+Measurement Data: the control point answers by indication (``simulators.pmd``)
+and, once a central starts ACC, the chest motion of the simulated person (or
+of a ``motion`` given to it) is notified as ACC frames, stopped at each drop.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import math
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from biofeedback.models import Contact, SourceStatus
+from biofeedback.models import ChestMotion, Contact, HeartSample, SourceStatus
 from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
+from biofeedback.sensors.pmd import PMD_CONTROL, PMD_DATA, PMD_SERVICE
 from simulators.bluez import (
     Adapter,
     AttError,
@@ -38,6 +44,8 @@ from simulators.bluez import (
     open_server,
     uuid16,
 )
+from simulators.pmd import ACC, AccFramer, PmdState
+from simulators.pmd import features as pmd_features
 from simulators.source import SimulatedSource
 
 log = logging.getLogger(__name__)
@@ -101,6 +109,9 @@ class StrapOptions:
     body_location: int = 1  # chest
     rssi_dbm: int = -58
     connect_timeout_s: float = 4.0
+    h10: bool = False  # also serve Polar Measurement Data (chest acceleration)
+    pmd_error: int = 0  # answer every PMD start with this code (13: on its charger)
+    acc_delta: bool = False  # send ACC as delta-compressed frames
 
 
 # --------------------------------------------------------------------------
@@ -155,6 +166,10 @@ def battery_at(options: StrapOptions, t_s: float) -> int:
 
 
 SentCallback = Callable[[float, HeartRateMeasurement, bytes], None]
+# Chest motion in strap time, for a strap that does not take it from the scenario.
+MotionFactory = Callable[[], Iterable[ChestMotion]]
+# What the strap plays: the simulated person's items (a SimulatedSource by default).
+StrapSource = AsyncIterable[HeartSample | SourceStatus | ChestMotion]
 
 
 class VirtualStrap:
@@ -167,11 +182,17 @@ class VirtualStrap:
         options: StrapOptions,
         *,
         on_sent: SentCallback | None = None,
+        motion: MotionFactory | None = None,
+        source: StrapSource | None = None,
     ) -> None:
         self.options = options
         self.packer = Packer(options)
         self.on_sent = on_sent
         self.sent = 0
+        self.motion = motion
+        self.pmd = PmdState(start_error=options.pmd_error)
+        self.acc_sent = 0
+        self._framer: AccFramer | None = None
         self.device = Device(
             server,
             adapter,
@@ -184,14 +205,28 @@ class VirtualStrap:
             connect_timeout_s=options.connect_timeout_s,
         )
         self.device.on_notify_started.append(self._on_subscribed)
+        self.device.on_disconnected.append(self._on_link_down)
         # Made now so that an unknown scenario fails at start, not at first use.
-        self.source = SimulatedSource(options.scenario, seed=options.seed)
+        self.source: StrapSource = (
+            SimulatedSource(options.scenario, seed=options.seed) if source is None else source
+        )
         self._scenario_contact = True
         self._t0: float | None = None
         self._battery = options.battery_pct
         self._tasks: list[asyncio.Task[None]] = []
 
     def _services(self) -> list[ServiceSpec]:
+        pmd = [
+            ServiceSpec(
+                PMD_SERVICE,
+                [
+                    CharSpec(
+                        PMD_CONTROL, ("read", "write", "indicate"), pmd_features, self._pmd_write
+                    ),
+                    CharSpec(PMD_DATA, ("notify",)),
+                ],
+            )
+        ]
         return [
             ServiceSpec(
                 HR_SERVICE,
@@ -217,7 +252,32 @@ class VirtualStrap:
                     CharSpec(uuid16(0x2A26), ("read",), read=lambda: b"1.0"),
                 ],
             ),
+            *(pmd if self.options.h10 else []),
         ]
+
+    def _pmd_write(self, value: bytes) -> None:
+        answer = self.pmd.answer(value)
+        rate = self.pmd.rate_hz(ACC)
+        if rate is None:
+            self._framer = None
+        elif self._framer is None:
+            self._framer = AccFramer(float(rate), compressed=self.options.acc_delta)
+        # An H10 indicates its answer after it has acknowledged the write.
+        asyncio.get_running_loop().call_later(
+            0.005, lambda: self.device.notify(PMD_CONTROL, answer)
+        )
+
+    def _on_link_down(self, _why: str) -> None:
+        self.pmd.disconnected()
+        self._framer = None
+
+    def send_motion(self, motion: ChestMotion) -> None:
+        """Notify ``motion`` (strap time) as ACC frames, if a central streams ACC."""
+        if self._framer is None or not self.device.notifying(PMD_DATA):
+            return
+        for _t_s, payload in self._framer.frames(motion):
+            if self.device.notify(PMD_DATA, payload):
+                self.acc_sent += 1
 
     def _control_point(self, value: bytes) -> None:
         if value[:1] != bytes([RESET_ENERGY]):
@@ -241,6 +301,13 @@ class VirtualStrap:
         self._tasks.append(loop.create_task(self._heart(), name="strap:heart"))
         for drop in self.options.drops:
             self._tasks.append(loop.create_task(self._drop_at(drop), name="strap:drop"))
+        if self.motion is not None:
+            self._tasks.append(loop.create_task(self._chest(self.motion), name="strap:chest"))
+
+    async def _chest(self, motion: MotionFactory) -> None:
+        for item in motion():
+            await self._until(item.t_s)
+            self.send_motion(item)
 
     async def _until(self, t_s: float) -> None:
         assert self._t0 is not None
@@ -268,7 +335,11 @@ class VirtualStrap:
                 note_s += period_s
                 await self._until(note_s)
                 self._notify(note_s)
-            if kind == "beat":
+            if isinstance(value, ChestMotion):
+                if self.motion is None:
+                    await self._until(t_s)
+                    self.send_motion(value)
+            elif kind == "beat":
                 self._beat(t_s, float(value))
                 beats += 1
                 if batch and beats % batch == 0:
@@ -321,17 +392,21 @@ class VirtualStrap:
         self._tasks.clear()
 
 
-Event = tuple[float, str, float | bool]
+Event = tuple[float, str, float | bool | ChestMotion]
 
 
-async def _timeline(source: SimulatedSource) -> AsyncIterator[Event]:
+async def _timeline(source: StrapSource) -> AsyncIterator[Event]:
     """The simulated strap's story in time order: ``(t_s, "beat", rr_ms)``,
     ``(t_s, "contact", detected)`` when contact changes, ``(t_s, "link", up)``
-    for dropouts, and ``(t_s, "time", 0)`` for each of the source's notifications."""
+    for dropouts, ``(t_s, "chest", motion)`` for chest motion, and
+    ``(t_s, "time", 0)`` for each of the source's notifications."""
     contact = True
     async for item in source:
         if isinstance(item, SourceStatus):
             yield item.t_s, "link", item.connected
+            continue
+        if isinstance(item, ChestMotion):
+            yield item.t_s, "chest", item
             continue
         times = item.beat_t_s
         if len(times) != len(item.rr_ms):
@@ -382,6 +457,8 @@ async def serve(
     decoy: bool = False,
     on_sent: SentCallback | None = None,
     ready: Callable[[Running], None] | None = None,
+    motion: MotionFactory | None = None,
+    source: StrapSource | None = None,
 ) -> None:
     """Run the virtual BlueZ with the strap until cancelled."""
     bus, server = await open_server(bus_address)
@@ -390,7 +467,9 @@ async def serve(
         hci: Adapter | None = None
         if adapter != "none":
             hci = Adapter(server, powered=adapter == "on")
-            strap = VirtualStrap(server, hci, options, on_sent=on_sent)
+            strap = VirtualStrap(
+                server, hci, options, on_sent=on_sent, motion=motion, source=source
+            )
             if decoy:
                 add_decoy(server, hci)
         if ready is not None:
@@ -447,6 +526,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="drop the link at strap time AT, out of range FOR seconds (repeatable)",
     )
     parser.add_argument("--speed", type=float, default=1.0, help="X times real time")
+    parser.add_argument(
+        "--h10", action="store_true", help="be a Polar H10: also serve chest acceleration (PMD)"
+    )
+    parser.add_argument(
+        "--pmd-error",
+        type=int,
+        default=0,
+        metavar="CODE",
+        help="with --h10: refuse every stream start with this PMD error (13: on its charger)",
+    )
+    parser.add_argument(
+        "--acc-delta", action="store_true", help="with --h10: send delta-compressed ACC frames"
+    )
     parser.add_argument("--decoy", action="store_true", help="also advertise a non-HR device")
     parser.add_argument(
         "--adapter",
@@ -478,6 +570,9 @@ def options_from(args: argparse.Namespace) -> StrapOptions:
         drops=tuple(args.drop),
         silence=tuple(args.silence),
         speed=args.speed,
+        h10=args.h10,
+        pmd_error=args.pmd_error,
+        acc_delta=args.acc_delta,
     )
 
 

@@ -292,6 +292,12 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         " STORE for its latest session, STORE#SESSION for one",
     )
     src.add_argument("--source", metavar="URL", help="mqtt://HOST[:PORT]/TOPIC")
+    parser.add_argument(
+        "--replay-acc",
+        metavar="ACC.csv",
+        help="with --replay: chest motion recorded with it (CSV t_s,x_mg,y_mg,z_mg;"
+        " seconds from the first RR beat, milli-g, 25-200 Hz)",
+    )
     parser.add_argument("--headless", action="store_true", help="no dashboard; print events")
     parser.add_argument("--json", action="store_true", help="with --headless: JSON Lines")
     parser.add_argument(

@@ -25,6 +25,7 @@ class SessionRequest:
     seed: int | None = None  # the simulator's seed (None: the scenario's)
     device: str | None = None  # a strap by address or name
     replay: str | None = None  # an RR file, or STORE[#SESSION]
+    replay_acc: str | None = None  # chest motion to replay beside it (t_s,x_mg,y_mg,z_mg CSV)
     source_url: str | None = None  # mqtt://HOST[:PORT]/TOPIC
     # The routine and how it is shaped.
     protocol: str | None = None  # None: the profile's choice, else "full"
@@ -66,6 +67,7 @@ def request_from_args(args: argparse.Namespace) -> SessionRequest:
         seed=args.seed,
         device=args.device,
         replay=args.replay,
+        replay_acc=args.replay_acc,
         source_url=args.source,
         protocol=args.protocol,
         zone=args.zone,
@@ -99,6 +101,7 @@ def assessment_request(args: argparse.Namespace) -> SessionRequest:
         seed=args.seed,
         device=args.device,
         replay=args.replay,
+        replay_acc=args.replay_acc,
         source_url=args.source,
         protocol="resonance",
         assessment=AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step),

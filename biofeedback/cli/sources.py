@@ -25,6 +25,8 @@ from biofeedback.cli.common import (
 
 
 def choose_source(request: SessionRequest, clock_now: Callable[[], float]) -> HeartRateSource:
+    if request.replay_acc and not request.replay:
+        raise UsageError("--replay-acc goes with --replay RR_FILE (the beats it was recorded with)")
     if request.sim is not None:
         from simulators.source import ScenarioError, SimulatedSource
 
@@ -40,7 +42,7 @@ def choose_source(request: SessionRequest, clock_now: Callable[[], float]) -> He
 
         return MqttSource(parse_url(request.source_url, topic=True), load_settings(), now=clock_now)
     if request.replay:
-        return _replay_source(request.replay)
+        return _replay_source(request.replay, request.replay_acc)
     from biofeedback import config
 
     paired = config.load().device
@@ -115,13 +117,17 @@ async def _choose_strap() -> tuple[str, str | None] | None:
     return None if app.paired is None else (app.paired.address, app.paired.name)
 
 
-def _replay_source(spec: str) -> HeartRateSource:
-    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``)."""
+def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
+    """An RR file, or a session store (``FILE`` for its latest session, ``FILE#SESSION``),
+    with the chest motion of ``acc_spec`` (an ACC CSV) between its samples."""
     from pathlib import Path
 
     from biofeedback.sensors.replay import ReplaySource, open_rr_file
+    from biofeedback.sensors.replay_acc import open_acc_file, with_motion
     from biofeedback.store import Store, is_store_file
 
+    # The ACC file is checked first: a bad one stops before any store is opened.
+    acc = open_acc_file(acc_spec) if acc_spec else None
     path, ref = Path(spec), ""
     if not path.exists() and "#" in spec:
         head, _, ref = spec.rpartition("#")
@@ -129,8 +135,14 @@ def _replay_source(spec: str) -> HeartRateSource:
     if is_store_file(path):
         with Store(path) as store:
             recording = store.load(ref or "latest")
-        return ReplaySource(recording.samples, f"replay:{path.name}#{recording.session.session_id}")
-    return open_rr_file(path)
+        source = ReplaySource(
+            recording.samples, f"replay:{path.name}#{recording.session.session_id}"
+        )
+    else:
+        source = open_rr_file(path)
+    if acc is None:
+        return source
+    return ReplaySource(with_motion(source.samples, acc), source.description)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""Heart-rate sources: anything that yields HeartSample (and SourceStatus) items."""
+"""Heart-rate sources: anything that yields HeartSample (and SourceStatus) items.
+
+Sources that see the chest (a Polar H10, a replayed ACC file) also yield
+ChestMotion items between them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback import BiofeedbackError
-from biofeedback.models import HeartSample, SessionEvent, SourceStatus
+from biofeedback.models import ChestMotion, HeartSample, SessionEvent, SourceStatus
 
-SourceItem = HeartSample | SourceStatus
+SourceItem = HeartSample | SourceStatus | ChestMotion
 
 
 class SourceError(BiofeedbackError):

@@ -22,7 +22,7 @@ from typing import Self
 
 from biofeedback.inputs import InputFileError, clip, text_lines
 from biofeedback.models import Contact, HeartSample
-from biofeedback.sensors import SourceError
+from biofeedback.sensors import SourceError, SourceItem
 from biofeedback.sensors.limits import RR_MAX_MS, RR_MIN_MS
 
 TIME_COLUMNS = ("t_s", "time_s", "arrival_s", "timestamp_s", "time", "t")
@@ -45,7 +45,8 @@ class ReplayError(SourceError):
 
 
 class ReplaySource:
-    """Yields prepared samples in their own (virtual) time.
+    """Yields prepared samples (and chest motion, see ``replay_acc``) in their own
+    (virtual) time.
 
     ``samples`` is a sequence, or a function giving a fresh iterator, so a
     long file is read as it is replayed instead of held in memory.
@@ -55,7 +56,7 @@ class ReplaySource:
 
     def __init__(
         self,
-        samples: Iterable[HeartSample] | Callable[[], Iterable[HeartSample]],
+        samples: Iterable[SourceItem] | Callable[[], Iterable[SourceItem]],
         description: str,
     ) -> None:
         self.samples = samples
@@ -72,10 +73,10 @@ class ReplaySource:
     ) -> None:
         return None
 
-    def __aiter__(self) -> AsyncIterator[HeartSample]:
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
         return self._items()
 
-    async def _items(self) -> AsyncIterator[HeartSample]:
+    async def _items(self) -> AsyncIterator[SourceItem]:
         samples = self.samples() if callable(self.samples) else self.samples
         for sample in samples:
             yield sample

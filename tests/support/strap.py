@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import selectors
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from biofeedback.models import ChestMotion
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.strap import Running, StrapOptions, serve
 from tests.support.cli import run_cli
@@ -97,3 +99,24 @@ def _stderr_of(proc: subprocess.Popen[str]) -> str:
     if proc.poll() is None or proc.stderr is None:
         return ""
     return proc.stderr.read()
+
+
+def counted_breath(
+    rate_hz: float = 50.0, batch_s: float = 0.5, total_s: float = 120.0
+) -> Iterator[ChestMotion]:
+    """Chest motion in strap time: a sine breath (15 breaths/min) on sitting gravity.
+
+    ``x_mg`` counts the samples (0, 1, 2...), so a test can tell which sample of
+    the strap's stream it got and when the strap took it (``x / rate_hz``).
+    """
+    n = round(rate_hz * batch_s)
+    for k in range(round(total_s / batch_s)):
+        idx = range(k * n, (k + 1) * n)
+        phase = [2 * math.pi * 0.25 * i / rate_hz for i in idx]
+        yield ChestMotion(
+            t_s=((k + 1) * n - 1) / rate_hz,
+            rate_hz=rate_hz,
+            x_mg=tuple(float(i) for i in idx),
+            y_mg=tuple(-990.0 + 8.0 * math.sin(p) for p in phase),
+            z_mg=tuple(120.0 + 30.0 * math.sin(p) for p in phase),
+        )

@@ -3,7 +3,9 @@
 ``BleSource`` is a live ``HeartRateSource``: it stamps samples with the
 session clock, says when the signal is lost (link down, or connected but
 silent) and when it is back, and reconnects on its own with backoff until
-the session ends.
+the session ends. On a strap with Polar Measurement Data (a Polar H10) it also
+yields ``ChestMotion`` between the samples (see ``chest``), restarted on
+every connection.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bleak_retry_connector import (
 
 from biofeedback.models import HeartSample, SourceStatus
 from biofeedback.sensors import SourceItem
+from biofeedback.sensors.ble.chest import ACC_RATE_HZ, ChestStreams
 from biofeedback.sensors.ble.scan import (
     BATTERY_LEVEL,
     BODY_SENSOR_LOCATION,
@@ -91,6 +94,9 @@ class BleSource:
         backoff_s: Sequence[float] = BACKOFF_S,
         find_timeout_s: float = FIND_TIMEOUT_S,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        chest: bool = True,
+        acc_rate_hz: int = ACC_RATE_HZ,
+        ecg: bool = False,
     ) -> None:
         self.device = device
         name = name or (None if is_address(device) else device)
@@ -117,6 +123,19 @@ class BleSource:
         self._lost_link_mono: float | None = None
         self._last_data_mono = time.monotonic()
         self._supervisor: asyncio.Task[None] | None = None
+        # Chest motion when the strap offers it; heart rate never waits for it.
+        self.chest = (
+            ChestStreams(
+                self._now,
+                self._queue.put_nowait,
+                self._chest_trouble,
+                acc_rate_hz=acc_rate_hz,
+                ecg=ecg,
+            )
+            if chest
+            else None
+        )
+        self._chest_task: asyncio.Task[None] | None = None
 
     def _since_start(self) -> float:
         return time.monotonic() - self._start_mono
@@ -153,6 +172,8 @@ class BleSource:
         await self._drop_client()
         if self.malformed:
             log.warning("skipped %d malformed heart-rate notifications", self.malformed)
+        if self.chest is not None and self.chest.malformed:
+            log.warning("skipped %d malformed chest-motion frames", self.chest.malformed)
 
     def __aiter__(self) -> AsyncIterator[SourceItem]:
         return self._items()
@@ -184,6 +205,10 @@ class BleSource:
                 await self._drop_client()
                 raise
         self._last_data_mono = time.monotonic()
+        if self.chest is not None and ChestStreams.offered_by(client):
+            self._chest_task = asyncio.get_running_loop().create_task(
+                self.chest.start(client), name="ble:chest"
+            )
 
     async def _subscribe(self, client: BleakClient) -> None:
         services = client.services
@@ -222,6 +247,10 @@ class BleSource:
         self._disconnected.set()
 
     async def _drop_client(self) -> None:
+        if self._chest_task is not None:
+            self._chest_task.cancel()
+            await asyncio.gather(self._chest_task, return_exceptions=True)
+            self._chest_task = None
         client, self._client = self._client, None
         if client is None:
             return
@@ -269,6 +298,14 @@ class BleSource:
                 energy_kj=m.energy_kj,
             )
         )
+
+    def _chest_trouble(self, line: str) -> None:
+        # One line, no personal data: the session's status and the log carry it.
+        log.warning("%s; heart rate goes on", line)
+        if self._signal_ok:
+            self._queue.put_nowait(
+                SourceStatus(self._now(), True, f"{line}; heart rate goes on", self.battery_pct)
+            )
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         if data:

@@ -1,0 +1,119 @@
+"""Chest motion in the loop: a source that sees the chest does not upset a session.
+
+Until the breath work reads ChestMotion, the session skips it; these tests
+show a live and a virtual session run as before with it between the samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
+
+import pytest
+
+from biofeedback.models import (
+    Action,
+    ChestMotion,
+    HeartSample,
+    SessionEvent,
+    SessionInfo,
+    Zone,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.sensors import SourceItem
+from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
+from tests.support.sinks import ListSink
+
+
+def chest(t_s: float) -> ChestMotion:
+    return ChestMotion(t_s, 25.0, (1.0,) * 25, (-990.0,) * 25, (120.0,) * 25)
+
+
+class ChestSource:
+    """Yields what the test queued: heart samples with chest motion between them."""
+
+    description = "test:chest"
+
+    def __init__(self, *, virtual: bool) -> None:
+        self.virtual = virtual
+        self.queue: asyncio.Queue[SourceItem | None] = asyncio.Queue()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[SourceItem]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+
+class SampleCountingSink(ListSink):
+    def __init__(self, wanted: int) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.enough = asyncio.Event()
+
+    async def handle(self, item: SessionEvent | HeartSample) -> None:
+        await super().handle(item)
+        if len(self.samples) >= self.wanted:
+            self.enough.set()
+
+
+def controller() -> PacingController:
+    return PacingController(load_protocol("full"), start_zone=Zone.GREEN)
+
+
+def info() -> SessionInfo:
+    return SessionInfo("test-session", "full", "test:chest", 0.0)
+
+
+async def test_a_virtual_session_runs_with_chest_motion_between_the_samples() -> None:
+    source = ChestSource(virtual=True)
+    for i in range(1, 61):
+        source.queue.put_nowait(chest(i - 0.5))
+        source.queue.put_nowait(HeartSample(float(i), 60.0, (1000.0,)))
+    source.queue.put_nowait(None)
+    sink = ListSink()
+    result = await run_session(
+        source, ArousalEstimator(), controller(), [sink], VirtualClock(), info()
+    )
+    assert result.reason == "source ended"
+    assert result.duration_s == pytest.approx(60.0)
+    assert len(sink.samples) == 60
+    assert [e.type for e in sink.events].count("estimate") >= 50
+
+
+async def test_chest_motion_before_the_first_heart_data_does_not_start_a_live_session() -> None:
+    source = ChestSource(virtual=False)
+    sink = SampleCountingSink(2)
+    inbox = ActionInbox()
+    clock = RealClock()
+    task = asyncio.create_task(
+        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
+    )
+    at_s = clock.now() + 5.0
+    source.queue.put_nowait(chest(at_s - 1.0))
+    source.queue.put_nowait(HeartSample(at_s, 60.0, (1000.0,), (at_s,)))
+    source.queue.put_nowait(chest(at_s + 0.5))
+    source.queue.put_nowait(HeartSample(at_s + 1.0, 60.0, (1000.0,), (at_s + 1.0,)))
+    await asyncio.wait_for(sink.enough.wait(), timeout=10)
+    inbox.put(Action.STOP)
+    result = await asyncio.wait_for(task, timeout=10)
+    assert result.reason == "stopped by user"
+    # The session began with the heart data, not the chest motion before it.
+    assert sink.samples[0].t_s == 0.0
+    assert all(e.t < 4.0 for e in sink.events)
