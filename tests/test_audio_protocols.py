@@ -46,7 +46,9 @@ def test_each_step_of_every_protocol_has_a_spoken_cue_or_a_tone_pattern(
     unheard = []
     for step in steps:
         score.hear(step)
-        spoken = [c for c in score.clips if c.label == f"cue:{step.step}" and c.start_s == step.t]
+        spoken = [
+            c for c in score.clips if c.label == f"cue:{step.step}" and c.planned_at_s == step.t
+        ]
         toned = [r for r in score.runs if r.start_s == step.t]
         if not spoken and not toned:
             unheard.append(step.step)

@@ -47,14 +47,19 @@ class Phrase:
     style: Style = Style.PLAIN
 
 
+# A region by the word its cues use for it.
+_SPOKEN_REGION = {"glutes": "seat"}
+
+
 def next_group_text(region: str) -> str:
-    return f"Next, your {region.replace('-', ' ')}."
+    return f"Next, your {_SPOKEN_REGION.get(region, region.replace('-', ' '))}."
 
 
-def extension_text(kind: StepKind, step_id: str) -> str:
+def extension_text(kind: StepKind, step_id: str, *, tensed: bool = True) -> str:
+    """The soft word on a lengthened step; "the release" only after a tensed group."""
     if step_id == "settle":
         return EXTEND_SETTLE
-    return EXTEND_RELEASE if kind is StepKind.RELEASE else EXTEND_REST
+    return EXTEND_RELEASE if kind is StepKind.RELEASE and tensed else EXTEND_REST
 
 
 @dataclass(frozen=True)

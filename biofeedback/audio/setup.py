@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
 from biofeedback.audio.device import Device, NoDeviceError
 from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.render import WavSink
-from biofeedback.audio.score import Score
+from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
 from biofeedback.pacing.protocols import Routine
+from biofeedback.pacing.speaking import SpeechTimes
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
@@ -36,6 +37,10 @@ class AudioPlan:
     notes: list[str] = field(default_factory=list)
     speech: dict[str, Samples] = field(default_factory=dict)
     live: AudioSink | None = None
+
+    def speech_times(self) -> SpeechTimes:
+        """What the controller leaves room for in each step (nothing without speech)."""
+        return speech_times(self.speech) if self.speech else SpeechTimes()
 
     def heard_after(self, event: SessionEvent) -> float:
         """Seconds until a listener has heard ``event``'s cue (0: nothing spoken)."""
@@ -65,6 +70,12 @@ def prepare(
     mode = mode or cfg.mode or "on"
     plan = AudioPlan()
     wav: WavSink | None = None
+    if mode == "off" and out_path is not None:
+        # Off is off for the track as for the speaker: nothing would be in it.
+        raise AudioOutError(
+            f"--audio off makes no sound, so --audio-out {out_path} would hold nothing;"
+            " use --audio on (speech, tones, bells) or --audio tones"
+        )
     if out_path is not None:
         wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
     if mode == "off" and wav is None:
@@ -82,7 +93,7 @@ def prepare(
                     f"audio: {exc}, so the session goes on silently"
                     " (--audio-out FILE.wav still records it; --audio off hides this line)"
                 )
-    elif mode != "off" and named:
+    elif mode != "off" and named and wav is None:
         plan.notes.append(
             "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
         )

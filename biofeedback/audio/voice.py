@@ -29,6 +29,7 @@ import numpy.typing as npt
 import platformdirs
 
 from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.loudness import SPEECH_LUFS, normalise
 from biofeedback.audio.phrases import Phrase, PhraseBook, Style
 
 Samples = npt.NDArray[np.float32]
@@ -71,8 +72,15 @@ def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) ->
     phrases = list(book)
     out = Voices()
     missing = _from_folder(phrases, settings.folder, out)
-    if not missing:
-        return out
+    if missing:
+        _synthesize_missing(missing, settings, out)
+    # Every voice at one loudness: a recording made close to the microphone
+    # and a quiet synthetic one sound alike.
+    out.clips = {text: normalise(clip, SPEECH_LUFS) for text, clip in out.clips.items()}
+    return out
+
+
+def _synthesize_missing(missing: list[Phrase], settings: VoiceSettings, out: Voices) -> None:
     espeak = settings.espeak or shutil.which(ESPEAK)
     if espeak is None:
         if settings.folder is None:
@@ -82,9 +90,8 @@ def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) ->
                 f"audio: {len(missing)} phrases have no file in {settings.folder} and"
                 f" espeak-ng is not installed, so those are silent; {HOW_TO_GET_A_VOICE}"
             )
-        return out
+        return
     _synthesize(missing, espeak, settings, out)
-    return out
 
 
 def _from_folder(phrases: list[Phrase], folder: Path | None, out: Voices) -> list[Phrase]:

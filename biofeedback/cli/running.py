@@ -132,6 +132,7 @@ def plan_session(
         imagery_regions=() if personal is None else personal.imagery,
         plan=personal if personal is not None and personal.notes else None,
         notes=[] if adaptation is None else [adaptation.reason],
+        speech=audio.speech_times(),
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.
@@ -225,6 +226,12 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
 
         for sink in plan.sinks:
             if isinstance(sink, MqttPublisher):
+                print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
+    if args.audio_out:
+        from biofeedback.audio.render import WavSink
+
+        for sink in plan.sinks:
+            if isinstance(sink, WavSink):  # where the track is, and how loud each part
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     if getattr(args, "assessment", None) is not None and not args.json:
         _print_assessment(args, result.session_id)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.render import WavSink, read_session_wav
-from biofeedback.audio.score import Score
+from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 from biofeedback.pacing.arousal import ArousalEstimator
@@ -68,7 +68,10 @@ async def render_session(
     clips = voices.clips if voices else {}
     log = EventLog()
     controller = PacingController(
-        routine, yellow=load_protocol("breath-partial"), red=load_protocol("passive-rest")
+        routine,
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+        speech=speech_times(clips),
     )
     await run_session(
         SimulatedSource(scenario, seed=seed),
