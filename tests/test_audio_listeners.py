@@ -5,6 +5,7 @@ from __future__ import annotations
 from biofeedback.audio.sink import Player
 from biofeedback.models import HeartSample, StepKind, StepStarted
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.screens import SessionScreen
 from simulators.source import SimulatedSource
 from tests.support.ui import SteppedSource, step_to, stepped_plan, until
 
@@ -33,11 +34,17 @@ async def test_keys_mute_and_change_the_volume() -> None:
     plan = stepped_plan(source)
     player = Player(volume=0.5)
     plan.sound = player
+    plan.sound_status = "sound: voice, breath tones and bells"
     app = create_app(plan, DashboardSettings(reduced_motion=True, keymap={"audio.mute": "x"}))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 24)) as pilot:
         await step_to(pilot, source, 2)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        # The sound in words stays on the status line (not a note covered at once).
+        await until(pilot, lambda: "voice, breath tones" in screen._shown.get("#status", ""))
         await pilot.press("x")
         await until(pilot, lambda: player.muted)
+        await until(pilot, lambda: "sound muted" in screen._shown.get("#status", ""))
         await pilot.press("plus")
         await until(pilot, lambda: player.volume == 0.6)
         assert not player.muted

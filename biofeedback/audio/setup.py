@@ -37,6 +37,8 @@ class AudioPlan:
     notes: list[str] = field(default_factory=list)
     speech: dict[str, Samples] = field(default_factory=dict)
     live: AudioSink | None = None
+    # What the person hears, in words, for the dashboard's status line.
+    status: str = ""
 
     def speech_times(self) -> SpeechTimes:
         """What the controller leaves room for in each step (nothing without speech)."""
@@ -79,6 +81,7 @@ def prepare(
     if out_path is not None:
         wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
     if mode == "off" and wav is None:
+        plan.status = "sound off"
         return plan
     device: Device | None = None
     player: Player | None = None
@@ -93,6 +96,7 @@ def prepare(
                     f"audio: {exc}, so the session goes on silently"
                     " (--audio-out FILE.wav still records it; --audio off hides this line)"
                 )
+            plan.status = "no sound: no speaker or headphones found"
     elif mode != "off" and named and wav is None:
         plan.notes.append(
             "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
@@ -106,6 +110,13 @@ def prepare(
         speech = voices.clips
         plan.notes += voices.notes
     plan.speech = speech
+    if device is not None:
+        if speech:
+            plan.status = "sound: voice, breath tones and bells"
+        elif mode == "tones":
+            plan.status = "sound: tones and bells, no voice"
+        else:
+            plan.status = "sound: tones and bells (no voice installed)"
     if wav is not None:
         wav.score = Score(book, speech, tones=cfg.tones)
         plan.sinks.append(wav)

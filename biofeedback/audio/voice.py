@@ -15,6 +15,7 @@ import hashlib
 import html
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,7 +31,7 @@ import platformdirs
 
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.loudness import SPEECH_LUFS, normalise
-from biofeedback.audio.phrases import Phrase, PhraseBook, Style
+from biofeedback.audio.phrases import Phrase, PhraseBook, Style, spoken_text
 
 Samples = npt.NDArray[np.float32]
 
@@ -183,7 +184,7 @@ def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out
 
 
 def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
-    raw = f"espeak-ng|{settings.voice}|{settings.rate_wpm}|{phrase.style}|{phrase.text}"
+    raw = f"espeak-ng|{_VOICING}|{settings.voice}|{settings.rate_wpm}|{phrase.style}|{phrase.text}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -191,9 +192,35 @@ def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
 _BATCH = 24
 # Between two phrases of a batch: silence this long at 150 words a minute (longer
 # when slower), cut where the quiet lasts half of it. The longest pause inside
-# one phrase is about 0.6 s (a full stop, said slowly).
-_SEPARATOR_S = 1.6
+# one phrase is a sentence break (``Voicing.sentence_gap_ms``) and espeak-ng's
+# own pause at a full stop, well under half of it.
+_SEPARATOR_S = 3.0
 _QUIET = 0.01
+# The way phrases are voiced; a change here re-renders the cache.
+_VOICING = "v2"
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """How espeak-ng says phrases of one style: paced for relaxing, not reading."""
+
+    rate: float  # of the ``rate`` setting (espeak-ng's own speed, which runs fast
+    # on short phrases: 0.92 of 150 is about 135 words a minute, measured)
+    pitch: int  # 0-99; espeak-ng's default is 50
+    pitch_range: str  # SSML prosody range: how far the pitch moves
+    amplitude: int
+    word_gap: int  # extra pause between words, 10 ms units
+    sentence_gap_ms: int
+
+
+VOICINGS = {
+    # Cues: unhurried, with a melody (a flat voice sounds like a machine reading).
+    Style.PLAIN: Voicing(0.92, 45, "x-high", 100, 1, 700),
+    # Releases: slower and lower, on the out-breath.
+    Style.RELEASE: Voicing(0.8, 32, "high", 95, 2, 900),
+    # Asides (the next group, a longer release): soft, never faster than a cue.
+    Style.SOFT: Voicing(0.88, 40, "high", 80, 1, 700),
+}
 
 
 def _batches(todo: list[tuple[Phrase, Path]]) -> list[list[tuple[Phrase, Path]]]:
@@ -205,15 +232,12 @@ def _batches(todo: list[tuple[Phrase, Path]]) -> list[list[tuple[Phrase, Path]]]
     ]
 
 
-def _voice(style: Style, settings: VoiceSettings) -> tuple[int, int, int]:
-    """Rate (words a minute), pitch and amplitude for phrases of ``style``."""
-    rate, pitch, amplitude = settings.rate_wpm, 45, 100
-    if style is Style.RELEASE:
-        # Drawn out and lower: a release is said as a breath out.
-        rate, pitch = round(rate * 0.8), 30
-    elif style is Style.SOFT:
-        amplitude = 70
-    return max(rate, 1), pitch, amplitude
+def ssml(text: str, voicing: Voicing) -> str:
+    """One phrase as espeak-ng's SSML: numbers as words, a pause between sentences."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(spoken_text(text).split()))
+    pause = f'<break time="{voicing.sentence_gap_ms}ms"/>'
+    body = pause.join(html.escape(s) for s in sentences if s)
+    return f'<prosody range="{voicing.pitch_range}">{body}</prosody>'
 
 
 def _espeak_batch(
@@ -227,14 +251,18 @@ def _espeak_batch(
     pauses are longer than we allow for), each phrase is said by a process of
     its own instead.
     """
-    rate, pitch, amplitude = _voice(phrases[0].style, settings)
+    voicing = VOICINGS[phrases[0].style]
+    rate = max(round(settings.rate_wpm * voicing.rate), 80)
     separator_s = _SEPARATOR_S * max(1.0, 150 / rate)
     lines = "".join(
-        f'<speak>{html.escape(" ".join(p.text.split()))}<break time="{separator_s * 1000:.0f}ms"/>'
-        "</speak>\n"
+        f'<speak>{ssml(p.text, voicing)}<break time="{separator_s * 1000:.0f}ms"/></speak>\n'
         for p in phrases
     )
-    args = [espeak, "-v", settings.voice, "-s", str(rate), "-p", str(pitch), "-a", str(amplitude)]
+    args = [
+        espeak,
+        *("-v", settings.voice, "-s", str(rate), "-p", str(voicing.pitch)),
+        *("-a", str(voicing.amplitude), "-g", str(voicing.word_gap)),
+    ]
     done = subprocess.run(
         [*args, "-m", "--stdout"],
         input=lines.encode(),

@@ -161,6 +161,7 @@ def plan_session(
         duration_s=args.duration,
         title=protocol.title,
         sound=audio.player,
+        sound_status=audio.status,
         saved_to=str(db_path),
     )
 
