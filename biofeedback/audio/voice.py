@@ -1,10 +1,13 @@
 """Speech clips for a phrase book: a person's own recordings, else espeak-ng.
 
 A voice folder holds WAV files named by phrase id (``full.feet-tense.wav``);
-a file there wins over the synthetic voice. espeak-ng is called as a separate
-program and its output cached in the user's cache dir, keyed by text, voice,
-rate and style, so editing a text re-renders just that phrase. Without either
-the session has tones and bells only. Every problem is one line in ``notes``;
+a file there wins over the synthetic voice. Any PCM will do (``wavfile``):
+16, 24 or 32-bit, integer or float, any rate, mono or stereo; every clip,
+recorded or synthetic, is set to one loudness (``loudness.SPEECH_LUFS``).
+espeak-ng is called as a separate program and its output cached in the
+user's cache dir, keyed by text, voice, rate and style, so editing a text
+re-renders just that phrase. Without either the session has tones and bells
+only. Every problem is one line in ``notes``;
 none of them stops a session.
 """
 
@@ -32,6 +35,7 @@ import platformdirs
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.loudness import SPEECH_LUFS, normalise
 from biofeedback.audio.phrases import Phrase, PhraseBook, Style, spoken_text
+from biofeedback.audio.wavfile import read_any_wav, to_our_rate
 
 Samples = npt.NDArray[np.float32]
 
@@ -315,11 +319,10 @@ def _write_cache(path: Path, clip: Samples) -> None:
 
 
 def read_wav(path: Path) -> Samples:
-    """A PCM WAV file as mono float samples at our rate, quiet ends trimmed."""
-    with wave.open(str(path), "rb") as wav:
-        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    samples = _trim(_to_samples(raw, width, channels, rate))
+    """A WAV file (any PCM or float, any rate) as mono float samples at our rate,
+    quiet ends trimmed."""
+    samples, rate = read_any_wav(path)
+    samples = _trim(to_our_rate(samples, rate))
     if len(samples) == 0:
         raise ValueError("no sound in it")
     return samples
@@ -337,12 +340,7 @@ def _to_samples(raw: bytes, width: int, channels: int, rate: int) -> Samples:
     samples = decode[width](raw)
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != SAMPLE_RATE_HZ:
-        n = round(len(samples) * SAMPLE_RATE_HZ / rate)
-        samples = np.interp(
-            np.arange(n) * (rate / SAMPLE_RATE_HZ), np.arange(len(samples)), samples
-        ).astype(np.float32)
-    return samples.astype(np.float32)
+    return to_our_rate(samples, rate)
 
 
 def _trim(samples: Samples, threshold: float = 0.01) -> Samples:
