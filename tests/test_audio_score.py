@@ -238,3 +238,19 @@ def test_without_speech_each_moment_has_its_own_sign() -> None:
     sounds = {label: c.samples for (label, _), c in heard.items()}
     # Three distinct sounds (and the bell is the release's).
     assert len({s.tobytes() for s in [*sounds.values(), score.sounds.bell]}) == 4
+
+
+def test_breath_led_steps_without_a_pace_keep_the_last_breath_tones(score: Score) -> None:
+    yellow = Zone.YELLOW
+    score.hear(replace(breath(0.0), routine_zone=yellow))
+    soften = StepStarted(
+        20.0, "jaw-soften", StepKind.RELEASE, "jaw", "Soften.", 25.0, routine_zone=yellow
+    )
+    score.hear(soften)
+    assert [(r.start_s, r.in_s, r.out_s) for r in score.runs][-1] == (20.0, 4.0, 6.0)
+    scan = StepStarted(45.0, "closing-scan", StepKind.SCAN, None, "Scan.", 45.0)
+    score.hear(scan)
+    assert score.runs[-1].start_s == 45.0
+    # A Green release (after tensing) has no tone: the person rests with the words.
+    score.hear(replace(JAW_RELEASE, t=90.0, routine_zone=Zone.GREEN))
+    assert all(r.stop_s <= 90.0 for r in score.runs)

@@ -44,6 +44,7 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
     UserActed,
+    Zone,
     ZoneChanged,
 )
 from biofeedback.pacing.speaking import SpeechTimes
@@ -162,6 +163,9 @@ class Score:
     _previous: StepStarted | None = None
     _before: StepStarted | None = None
     _now_s: float = 0.0
+    # The breath pace of the step running (None: no tones), and the last one given.
+    _pace: tuple[float, float] | None = None
+    _last_pace: tuple[float, float] | None = None
 
     def schedule(self) -> Schedule:
         return Schedule(tuple(self.clips), tuple(self.runs))
@@ -226,9 +230,22 @@ class Score:
         elif event.kind is StepKind.TENSE and event.cue not in self.speech:
             self._sign(t, self.sounds.tense, "sign:tense")
         cue_end = self._say(t, event.cue, f"cue:{event.step}")
-        if event.breath_in_s and event.breath_out_s and self.tones:
-            self.runs.append(ToneRun(t, t, event.breath_in_s, event.breath_out_s))
+        self._pace = self._pace_of(event)
+        if self._pace is not None and self.tones:
+            self.runs.append(ToneRun(t, t, *self._pace))
         self._announce_next(event, cue_end)
+
+    def _pace_of(self, event: StepStarted) -> tuple[float, float] | None:
+        """The breath pace the tones follow in this step: its own, or, in a step
+        led by the breath that names none (the Yellow routine's softening, the
+        closing scan), the last pace given, so the breath is not left in silence."""
+        if event.breath_in_s and event.breath_out_s:
+            self._last_pace = (event.breath_in_s, event.breath_out_s)
+            return self._last_pace
+        breath_led = event.kind is StepKind.SCAN or (
+            event.kind is StepKind.RELEASE and event.routine_zone is Zone.YELLOW
+        )
+        return self._last_pace if breath_led else None
 
     def _announce_next(
         self, event: StepStarted, said_until_s: float, end_s: float | None = None
@@ -309,14 +326,13 @@ class Score:
             was_paused
             and not self.progress.paused
             and step is not None
-            and step.breath_in_s
-            and step.breath_out_s
+            and self._pace is not None
             and self.tones
             and self.progress.step_running
         ):
             # The breath goes on where it was when the pause began.
             origin_s = t - self.progress.step_elapsed_s
-            self.runs.append(ToneRun(t, origin_s, step.breath_in_s, step.breath_out_s))
+            self.runs.append(ToneRun(t, origin_s, *self._pace))
 
     def _ended(self, event: SessionEnded) -> None:
         self._stop_tones(event.t)
