@@ -71,11 +71,12 @@ class WavSink:
         self._wav: wave.Wave_write | None = open_wav(path)
         self.frames = 0
         # The track's loudness, and each source's apart, measured as it is written.
-        self.meters = {name: LoudnessMeter() for name in ("track", *STEMS)}
+        self.meters = {name: LoudnessMeter() for name in STEMS}
 
     def loudness_lufs(self) -> dict[str, float]:
         """Integrated loudness of the track and of its speech, tones and bells."""
-        return {name: meter.integrated_lufs() for name, meter in self.meters.items()}
+        parts = {name: meter.integrated_lufs() for name, meter in self.meters.items()}
+        return {"track": LoudnessMeter.of_sum(list(self.meters.values())), **parts}
 
     def report_line(self) -> str:
         """One line for the end of the session: where the track is and how loud."""
@@ -120,7 +121,6 @@ class WavSink:
             for name, part in stems.items():
                 self.meters[name].add(part)
             block = mix(stems)
-            self.meters["track"].add(block)
             self._wav.writeframes((block * 32767.0).astype("<i2").tobytes())
             self.frames += n
 

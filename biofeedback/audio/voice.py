@@ -66,6 +66,8 @@ class Voices:
     from_folder: int = 0
     synthesized: int = 0
     cached: int = 0
+    # The texts read from the voice folder (set to the voice's loudness on load).
+    recorded: list[str] = field(default_factory=list)
 
 
 def cache_dir() -> Path:
@@ -81,7 +83,9 @@ def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) ->
         _synthesize_missing(missing, settings, out)
     # Every voice at one loudness: a recording made close to the microphone
     # and a quiet synthetic one sound alike.
-    out.clips = {text: normalise(clip, SPEECH_LUFS) for text, clip in out.clips.items()}
+    # (Synthetic clips are set once, before they are cached.)
+    for text in out.recorded:
+        out.clips[text] = normalise(out.clips[text], SPEECH_LUFS)
     return out
 
 
@@ -117,6 +121,7 @@ def _from_folder(phrases: list[Phrase], folder: Path | None, out: Voices) -> lis
             continue
         try:
             out.clips[phrase.text] = read_wav(path)
+            out.recorded.append(phrase.text)
             out.from_folder += 1
         except (OSError, EOFError, wave.Error, ValueError) as exc:
             broken.append(f"{path.name} ({exc})")
@@ -165,6 +170,7 @@ def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out
             if clip is None:
                 said.append((phrase, f"no sound for {phrase.id}"))
                 continue
+            clip = normalise(clip, SPEECH_LUFS)
             said.append((phrase, clip))
             with contextlib.suppress(OSError):  # not cached: said again next time
                 _write_cache(path, clip)
@@ -201,7 +207,7 @@ _BATCH = 24
 _SEPARATOR_S = 3.0
 _QUIET = 0.01
 # The way phrases are voiced; a change here re-renders the cache.
-_VOICING = "v2"
+_VOICING = "v3"
 
 
 @dataclass(frozen=True)
