@@ -16,7 +16,7 @@ from typing import Any
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
 from biofeedback.audio.device import Device, NoDeviceError
-from biofeedback.audio.phrases import PhraseBook, build_book
+from biofeedback.audio.phrases import Phrase, PhraseBook, build_book
 from biofeedback.audio.render import WavSink
 from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.sink import AudioSink, Player
@@ -39,17 +39,29 @@ class AudioPlan:
     live: AudioSink | None = None
     # What the person hears, in words, for the dashboard's status line.
     status: str = ""
+    # A score of the speech alone, to know when each cue has been said.
+    ear: Score | None = None
 
     def speech_times(self) -> SpeechTimes:
         """What the controller leaves room for in each step (nothing without speech)."""
         return speech_times(self.speech) if self.speech else SpeechTimes()
 
     def heard_after(self, event: SessionEvent) -> float:
-        """Seconds until a listener has heard ``event``'s cue (0: nothing spoken)."""
-        if isinstance(event, StepStarted):
-            clip = self.speech.get(event.cue)
-            if clip is not None:
-                return len(clip) / SAMPLE_RATE_HZ
+        """Seconds until a listener has heard ``event``'s cue (0: nothing spoken).
+
+        Every event is to be given, in order: a cue can wait for what is said
+        before it (an announcement, the bell), as the session's own score places it.
+        """
+        if self.ear is None:
+            said = {text: Phrase(str(n), text) for n, text in enumerate(self.speech)}
+            self.ear = Score(PhraseBook(said, {}), self.speech, tones=False)
+        self.ear.hear(event)
+        if isinstance(event, StepStarted) and event.cue in self.speech:
+            label = f"cue:{event.step}"
+            for clip in self.ear.clips:
+                if clip.label == label and clip.owner == self.ear.steps:
+                    return max(clip.end_s - event.t, 0.0)
+            return len(self.speech[event.cue]) / SAMPLE_RATE_HZ
         return 0.0
 
 
