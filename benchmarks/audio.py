@@ -1,6 +1,13 @@
 """Audio: the phrase cache, rendering a track, and live sound on the null backend.
 
 Prints:
+- the mix, per rendered protocol and scenario (all eight protocols with the
+  anxious person, the full routine with the calm, panic, non-responder and
+  dropouts people): integrated loudness (LUFS) of speech, tones and bells
+  (with the signs) apart; speech-to-tone and speech-to-bell differences (goal:
+  tones >= 10 dB under speech; no bell or sign within 0.2 s of speech); cues
+  cut short (goal 0); how long after its step starts each cue begins (median
+  and max, announcements included); words per minute per style;
 - the phrase cache for all eight protocols, cold (empty cache: espeak-ng runs)
   and warm (every clip read back), goal <= 2 s cold and ~0 warm;
 - rendering a 14.5-minute session to WAV at --speed max (time, and the share
@@ -14,13 +21,15 @@ Prints:
   step start its sound was rendered into the output (goal <= 50 ms; a real
   card adds its own buffer, BUFFER_MS).
 
-    .venv/bin/python benchmarks/audio.py [--minutes 60] [--skip-live]
+    .venv/bin/python benchmarks/audio.py [--minutes 60] [--skip-live] [--mix-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,8 +51,60 @@ from biofeedback.pacing.protocols import load_all, load_protocol
 from biofeedback.session import Sink, VirtualClock, run_session
 from simulators.source import SimulatedSource
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.audio_mix import (
+    fmt_lufs,
+    load_speech,
+    measure,
+    run_logged,
+    spread,
+    words_per_minute,
+)
+
 SOUNDING = {"step_started", "step_extended", "advice", "signal_lost", "signal_restored"}
 PROTOCOLS = ("full", "anxiety-downshift", "back-care", "work-reset", "bedtime", "pelvic-release")
+
+
+MIX_RUNS = [(name, "anxious") for name in (*PROTOCOLS, "breath-partial", "passive-rest")] + [
+    ("full", scenario) for scenario in ("calm", "panic", "non-responder", "dropouts")
+]
+
+
+async def mix(cache: Path) -> None:
+    delays_all: list[float] = []
+    paces: dict[str, list[float]] = {}
+    print(
+        "mix per protocol/scenario (seed 1): LUFS speech/tones/bells;"
+        " speech-tones, speech-bells (dB); bells+signs within 0.2 s of speech;"
+        " cues cut; cue onset after step start (s); next-group names repeated"
+    )
+    for name, scenario in MIX_RUNS:
+        speech = load_speech(name, str(cache))
+        log = await run_logged(name, speech, scenario=scenario, seed=1)
+        r = measure(log)
+        delays_all += r.cue_delays_s
+        for style, values in words_per_minute(log.score.book, speech).items():
+            paces.setdefault(style, []).extend(values)
+        lufs = r.lufs
+        delay = (
+            f"median {statistics.median(r.cue_delays_s):.2f} max {max(r.cue_delays_s):.2f}"
+            if r.cue_delays_s
+            else "none"
+        )
+        print(
+            f"  {name:17s} {scenario:13s} {fmt_lufs(lufs['speech'])}/{fmt_lufs(lufs['tones'])}"
+            f"/{fmt_lufs(lufs['bells'])} LUFS; {r.speech_to_tones_db:+.1f},"
+            f" {r.speech_to_bells_db:+.1f} dB; {r.bells_near_speech} of {r.bells} near speech;"
+            f" {r.cues_cut} of {r.cues} cues cut; onset {delay};"
+            f" {r.repeated_next} repeated",
+            flush=True,
+        )
+    print(f"cue onset after step start, all runs: {spread(delays_all)} s")
+    for style, values in sorted(paces.items()):
+        print(
+            f"words per minute, {style}: n={len(values)} median {statistics.median(values):.0f}"
+            f" (range {min(values):.0f}-{max(values):.0f})"
+        )
 
 
 def phrase_cache(rounds: int = 3) -> dict[str, dict[str, Samples]]:
@@ -242,7 +303,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--mix-only", action="store_true", help="print the mix figures only")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(mix(Path(tmp)))
+    if args.mix_only:
+        return
     clips = phrase_cache()
     with tempfile.TemporaryDirectory() as tmp:
         book = build_book(load_protocol("full", sides=True))

@@ -141,6 +141,8 @@ class SessionPlan:
     sound: SoundControl | None = None
     # Where the session is saved, said when it ends (empty: not saved).
     saved_to: str = ""
+    # What the person hears, in words ("sound: voice, breath tones and bells").
+    sound_status: str = ""
 
     async def run(
         self,

@@ -108,8 +108,43 @@ def test_without_espeak_the_track_has_tones_and_bells_and_one_line(tmp_path: Pat
     assert "espeak-ng" in lines[0]
     assert "reason=completed" in result.stdout
     samples = read_session_wav(out)
-    assert np.abs(samples).max() > 0.1
+    assert np.abs(samples).max() > 0.02
     assert out.stat().st_mode & 0o077 == 0
+    # The closing summary measures the track: tones and bells, no speech.
+    summary = _summary(result.stderr)
+    assert "LUFS" in summary
+    assert "tones" in summary
+    assert "bells" in summary
+    assert "speech" not in summary
+
+
+def test_audio_off_with_a_track_is_a_bad_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "track.wav"
+    result = _run(
+        [
+            *("run", "--sim", "--headless", "--speed", "max", "--protocol", "work-reset"),
+            *("--audio", "off", "--audio-out", str(out)),
+        ],
+        {},
+    )
+    assert result.returncode == 2
+    assert "--audio off makes no sound" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_track_at_full_speed_is_not_told_to_make_a_track(tmp_path: Path) -> None:
+    out = tmp_path / "track.wav"
+    result = _run(
+        [
+            *("run", "--sim", "--headless", "--speed", "max", "--protocol", "work-reset"),
+            *("--audio", "tones", "--audio-out", str(out)),
+        ],
+        {},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "makes a track" not in result.stderr
+    assert _problems(result.stderr) == []
+    assert "speech" not in _summary(result.stderr)
 
 
 def test_an_unwritable_wav_path_is_a_bad_command_line(
@@ -126,8 +161,16 @@ def test_an_unwritable_wav_path_is_a_bad_command_line(
 
 
 def _problems(stderr: str) -> list[str]:
-    """Stderr's lines less the closing one that says where the session was saved."""
-    return [line for line in stderr.strip().splitlines() if " saved in " not in line]
+    """Stderr's lines less the closing ones that say where the session and track went."""
+    return [
+        line
+        for line in stderr.strip().splitlines()
+        if " saved in " not in line and "audio-out:" not in line
+    ]
+
+
+def _summary(stderr: str) -> str:
+    return next(line for line in stderr.splitlines() if "audio-out:" in line)
 
 
 def test_no_sound_card_is_one_line_and_the_session_goes_on() -> None:
@@ -145,7 +188,8 @@ def test_no_sound_card_is_one_line_and_the_session_goes_on() -> None:
     assert result.returncode == 0, result.stderr
     lines = _problems(result.stderr)
     assert len(lines) == 1
-    assert "no sound output" in lines[0]
+    assert "no speaker or headphones found" in lines[0]
+    assert "failed to init" not in lines[0]
     assert "silently" in lines[0]
     assert "session_ended" in result.stdout
 

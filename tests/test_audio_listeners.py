@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from biofeedback.audio.score import GAP_S
+from biofeedback.audio.setup import AudioPlan
 from biofeedback.audio.sink import Player
-from biofeedback.models import HeartSample, StepKind, StepStarted
+from biofeedback.models import Advice, HeartSample, StepKind, StepStarted
 from biofeedback.ui.app import DashboardSettings, create_app
+from biofeedback.ui.screens import SessionScreen
 from simulators.source import SimulatedSource
 from tests.support.ui import SteppedSource, step_to, stepped_plan, until
 
@@ -33,13 +39,33 @@ async def test_keys_mute_and_change_the_volume() -> None:
     plan = stepped_plan(source)
     player = Player(volume=0.5)
     plan.sound = player
+    plan.sound_status = "sound: voice, breath tones and bells"
     app = create_app(plan, DashboardSettings(reduced_motion=True, keymap={"audio.mute": "x"}))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 24)) as pilot:
         await step_to(pilot, source, 2)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        # The sound in words stays on the status line (not a note covered at once).
+        await until(
+            pilot, lambda: "voice, breath tones" in str(screen.query_one("#status").render())
+        )
         await pilot.press("x")
         await until(pilot, lambda: player.muted)
+        await until(pilot, lambda: "sound muted" in str(screen.query_one("#status").render()))
         await pilot.press("plus")
         await until(pilot, lambda: player.volume == 0.6)
         assert not player.muted
         await pilot.press("minus", "minus")
         await until(pilot, lambda: player.volume == 0.4)
+
+
+def test_a_cue_after_an_announcement_is_heard_once_both_are_said() -> None:
+    announce = "Let's go gentler."
+    cue = "Breathe in for four."
+    plan = AudioPlan(
+        speech={announce: np.zeros(22050 * 3, np.float32), cue: np.zeros(22050 * 2, np.float32)}
+    )
+    step = StepStarted(10.0, "breath-1", StepKind.BREATH, None, cue, 20.0, 4.0, 6.0)
+    assert plan.heard_after(Advice(10.0, announce)) == 0.0
+    # The announcement (3 s), a pause, then the cue (2 s).
+    assert plan.heard_after(step) == pytest.approx(3.0 + GAP_S + 2.0)

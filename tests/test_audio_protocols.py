@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 from pathlib import Path
 
 import pytest
 
 from biofeedback.audio import SAMPLE_RATE_HZ
-from biofeedback.audio.phrases import Phrase, PhraseBook, Style, build_book, walk
+from biofeedback.audio.phrases import (
+    Phrase,
+    PhraseBook,
+    Style,
+    build_book,
+    number_words,
+    spoken_text,
+    walk,
+)
 from biofeedback.audio.score import Kind, Score
-from biofeedback.audio.voice import VoiceSettings, load_voices
+from biofeedback.audio.voice import VOICINGS, VoiceSettings, load_voices, ssml
 from biofeedback.models import SessionStarted, Zone
 from biofeedback.pacing.protocols import load_all, load_protocol
+from tests.support.audio_mix import words_per_minute
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/test adds it)"
@@ -46,7 +56,9 @@ def test_each_step_of_every_protocol_has_a_spoken_cue_or_a_tone_pattern(
     unheard = []
     for step in steps:
         score.hear(step)
-        spoken = [c for c in score.clips if c.label == f"cue:{step.step}" and c.start_s == step.t]
+        spoken = [
+            c for c in score.clips if c.label == f"cue:{step.step}" and c.planned_at_s == step.t
+        ]
         toned = [r for r in score.runs if r.start_s == step.t]
         if not spoken and not toned:
             unheard.append(step.step)
@@ -96,3 +108,34 @@ def test_a_batch_is_cut_at_the_breaks_between_phrases(tmp_path: Path) -> None:
         alone = load_voices([phrase], VoiceSettings(cache_dir=tmp_path / phrase.id))
         clip = together.clips[phrase.text]
         assert abs(len(clip) - len(alone.clips[phrase.text])) < 0.2 * SAMPLE_RATE_HZ, phrase.id
+
+
+def test_speech_is_paced_for_relaxing_by_style(
+    books: dict[str, tuple[PhraseBook, Score]],
+) -> None:
+    paces: dict[str, list[float]] = {}
+    for book, score in books.values():
+        for style, values in words_per_minute(book, score.speech).items():
+            paces.setdefault(style, []).extend(values)
+    plain = statistics.median(paces[Style.PLAIN.value])
+    release = statistics.median(paces[Style.RELEASE.value])
+    soft = statistics.median(paces[Style.SOFT.value])
+    # Cues about 130-140 words a minute (pauses between sentences included);
+    # releases slower; asides never faster than cues.
+    assert 125 <= plain <= 145
+    assert release < plain - 10
+    assert soft <= plain
+
+
+def test_figures_are_said_as_words() -> None:
+    assert number_words(4.5) == "four and a half"
+    assert number_words(6) == "six"
+    assert number_words(0.5) == "a half"
+    assert number_words(3.7) == "about three and three quarters"
+    assert number_words(21) == "twenty-one"
+    assert spoken_text("In for 4.5, out for 6.") == "In for four and a half, out for six."
+    # Sentences are said with a pause between them, figures as words.
+    said = ssml("Breathe in for 4.5. Let go.", VOICINGS[Style.RELEASE])
+    assert "four and a half" in said
+    assert "4.5" not in said
+    assert said.count("<break") == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,9 @@ def test_a_step_down_is_announced_and_the_new_cue_follows(score: Score) -> None:
     assert speech[2].start_s == pytest.approx(4.0 + GAP_S)
 
 
+JAW_TENSE = StepStarted(
+    0.0, "jaw-tense", StepKind.TENSE, "jaw", "Clench your teeth lightly together.", 5.0
+)
 # A release whose next group (the shoulders) is announced ahead of its end.
 JAW_RELEASE = StepStarted(
     0.0,
@@ -97,17 +102,30 @@ def test_new_speech_takes_the_place_of_a_phrase_only_planned(score: Score) -> No
     assert speech == [("advice", planned.start_s - 0.5)]
 
 
-def test_a_new_step_cuts_old_speech_and_drops_what_it_planned(score: Score) -> None:
+def test_a_new_step_lets_old_speech_finish_and_drops_what_it_planned(score: Score) -> None:
     score.speech["Let your jaw drop open a little. Tongue soft."] = _clip(8.0)
     score.hear(JAW_RELEASE)
     assert [c.label for c in score.clips] == ["cue:jaw-release", "next:shoulders"]
-    score.hear(breath(5.0))
+    score.hear(breath(5.0, next(iter(score.book)).text))
     labels = {c.label: c for c in score.clips}
     assert "next:shoulders" not in labels
+    # Not cut by the pacing: the new cue follows it.
+    assert labels["cue:jaw-release"].end_s == pytest.approx(8.0)
+    assert labels["cue:settle"].start_s == pytest.approx(8.0 + GAP_S)
+
+
+def test_a_skip_cuts_what_is_being_said(score: Score) -> None:
+    score.speech["Let your jaw drop open a little. Tongue soft."] = _clip(8.0)
+    score.hear(JAW_RELEASE)
+    score.hear(UserActed(5.0, Action.SKIP))
+    score.hear(breath(5.0, next(iter(score.book)).text))
+    labels = {c.label: c for c in score.clips}
     assert labels["cue:jaw-release"].end_s == pytest.approx(4.9)
+    assert labels["cue:settle"].start_s == 5.0
 
 
 def test_an_extension_is_said_once_and_the_step_goes_on(score: Score) -> None:
+    score.hear(replace(JAW_TENSE, t=-5.0))
     score.hear(JAW_RELEASE)
     score.hear(StepExtended(20.0, "jaw-release", 5.0, "not settled"))
     score.hear(StepExtended(25.0, "jaw-release", 5.0, "not settled"))
@@ -145,15 +163,16 @@ def test_signs_bells_and_the_stop_rules_once(score: Score) -> None:
             20.0,
         )
     )
-    score.hear(SignalLost(6.0, "no data"))
-    score.hear(SignalRestored(7.0, "data again"))
-    score.hear(Advice(8.0, STOP_RULES))
-    score.hear(Advice(9.0, STOP_RULES))
+    score.hear(SignalLost(9.0, "no data"))
     kinds = [(c.kind, c.label) for c in score.clips]
+    score.hear(SignalRestored(11.0, "data again"))
+    score.hear(Advice(12.0, STOP_RULES))
+    score.hear(Advice(13.0, STOP_RULES))
+    kinds += [(c.kind, c.label) for c in score.clips]
     assert (Kind.BELL, "bell") in kinds
     assert (Kind.SIGN, "signal_lost") in kinds
     assert (Kind.SIGN, "signal_restored") in kinds
-    assert [c.start_s for c in score.clips if c.label == "advice"] == [8.0]
+    assert [c.start_s for c in score.clips if c.label == "advice"] == [12.0]
 
 
 def test_blocks_render_the_same_samples_as_one_piece(score: Score) -> None:
@@ -164,23 +183,74 @@ def test_blocks_render_the_same_samples_as_one_piece(score: Score) -> None:
     assert np.allclose(whole, parts[: len(whole)], atol=1e-6)
 
 
-def test_a_lengthened_release_names_the_next_group_again_before_its_new_end(
-    score: Score,
-) -> None:
+def test_a_lengthened_release_names_the_next_group_once(score: Score) -> None:
     score.hear(JAW_RELEASE)  # planned 20 s: "next: shoulders" ends 1.5 s before that
-    score.hear(StepExtended(20.0, "jaw-release", 5.0, "not settled"))
-    speech = [(c.label, c.start_s) for c in score.clips if c.kind is Kind.SPEECH]
-    # Said once before the old end, then the word on the longer release, then
-    # the next group again, finishing 1.5 s before the new end (25 s).
-    assert speech[-3:] == [
-        ("next:shoulders", pytest.approx(17.5)),
-        ("extend", 20.0),
-        ("next:shoulders", pytest.approx(25.0 - ANNOUNCE_LEAD_S - 1.0)),
-    ]
-    score.hear(StepExtended(25.0, "jaw-release", 5.0, "not settled"))
-    again = [c.start_s for c in score.clips if c.label == "next:shoulders"]
-    # The one already said stays; the new end gets its own.
-    assert again[-2:] == [pytest.approx(22.5), pytest.approx(30.0 - ANNOUNCE_LEAD_S - 1.0)]
+    heard: dict[tuple[str, float], None] = {}
+    for t in (20.0, 25.0, 30.0):
+        score.hear(StepExtended(t, "jaw-release", 5.0, "not settled"))
+        heard.update({(c.label, c.start_s): None for c in score.clips if c.kind is Kind.SPEECH})
+    # Said before the old end, then the word on the longer release; no repeat.
+    assert list(heard)[-2:] == [("next:shoulders", pytest.approx(17.5)), ("extend", 20.0)]
+
+
+def test_a_name_not_yet_said_moves_to_before_the_new_end(score: Score) -> None:
+    score.hear(JAW_RELEASE)
+    score.hear(StepExtended(10.0, "jaw-release", 5.0, "not settled"))
+    score.hear(StepExtended(16.0, "jaw-release", 5.0, "not settled"))
+    named = [c.start_s for c in score.clips if c.label == "next:shoulders"]
+    assert named == [pytest.approx(30.0 - ANNOUNCE_LEAD_S - 1.0)]
     # A step-down before then drops what was planned for the release.
     score.hear(breath(26.0))
-    assert [c.start_s for c in score.clips if c.label == "next:shoulders"] == [pytest.approx(22.5)]
+    assert not [c for c in score.clips if c.label == "next:shoulders"]
+
+
+def test_the_bell_rings_before_the_release_cue_and_no_sign_lies_over_speech(
+    score: Score,
+) -> None:
+    score.hear(JAW_TENSE)
+    score.hear(replace(JAW_RELEASE, t=5.0))
+    bell = next(c for c in score.clips if c.label == "bell")
+    cue = next(c for c in score.clips if c.label == "cue:jaw-release")
+    assert bell.start_s == 5.0
+    assert cue.start_s >= bell.end_s + 0.2
+    # Lost while the cue is said: the sign waits until the cue is over.
+    score.hear(SignalLost(cue.start_s + 0.3, "no data"))
+    lost = next(c for c in score.clips if c.label == "signal_lost")
+    assert lost.start_s >= cue.end_s + 0.2
+    # Back before the sign was heard: neither sign sounds.
+    score.hear(SignalRestored(cue.start_s + 0.6, "data again"))
+    assert not [c for c in score.clips if c.kind is Kind.SIGN]
+
+
+def test_without_speech_each_moment_has_its_own_sign() -> None:
+    book = build_book(load_protocol("work-reset"))
+    score = Score(book, {})
+    heard = {}
+    for event in (
+        JAW_TENSE,
+        ZoneChanged(3.0, Zone.GREEN, Zone.YELLOW, "arousal"),
+        ZoneChanged(30.0, Zone.YELLOW, Zone.GREEN, "settled"),
+    ):
+        score.hear(event)
+        heard.update({(c.label, c.start_s): c for c in score.clips})
+    signs = list(heard)
+    assert signs == [("sign:tense", 0.0), ("sign:step_down", 3.0), ("sign:step_up", 30.0)]
+    sounds = {label: c.samples for (label, _), c in heard.items()}
+    # Three distinct sounds (and the bell is the release's).
+    assert len({s.tobytes() for s in [*sounds.values(), score.sounds.bell]}) == 4
+
+
+def test_breath_led_steps_without_a_pace_keep_the_last_breath_tones(score: Score) -> None:
+    yellow = Zone.YELLOW
+    score.hear(replace(breath(0.0), routine_zone=yellow))
+    soften = StepStarted(
+        20.0, "jaw-soften", StepKind.RELEASE, "jaw", "Soften.", 25.0, routine_zone=yellow
+    )
+    score.hear(soften)
+    assert [(r.start_s, r.in_s, r.out_s) for r in score.runs][-1] == (20.0, 4.0, 6.0)
+    scan = StepStarted(45.0, "closing-scan", StepKind.SCAN, None, "Scan.", 45.0)
+    score.hear(scan)
+    assert score.runs[-1].start_s == 45.0
+    # A Green release (after tensing) has no tone: the person rests with the words.
+    score.hear(replace(JAW_RELEASE, t=90.0, routine_zone=Zone.GREEN))
+    assert all(r.stop_s <= 90.0 for r in score.runs)

@@ -90,8 +90,9 @@ class Device:
                     backends=backends,
                     app_name="biofeedback",
                 )
-        except miniaudio.MiniaudioError as exc:
-            raise NoDeviceError(f"no sound output ({exc.args[0] if exc.args else exc})") from None
+        except miniaudio.MiniaudioError:
+            # miniaudio's own words ("failed to init device") tell a person nothing.
+            raise NoDeviceError("no speaker or headphones found") from None
         self.backend = str(self._device.backend)
         self._stream: Generator[bytes, int, None] | None = None
 

@@ -7,7 +7,12 @@ blocks) and a whole session rendered to a file hold the same sound.
 Breath tones: one soft tone per half breath, rising in pitch as the lungs fill
 and falling as they empty, the fill given by the pacer's own phase function;
 each half starts from silence, so its start is heard as the turn of the breath.
-Tones fade out around speech, so they never talk over it.
+Tones fade out around speech (ducked to silence), so they never talk over it,
+and sit ``TONE_UNDER_SPEECH_DB`` under the voice: TONE_GAIN is set so a run of
+tones reads TONE_LUFS (tests/test_audio_levels.py measures it).
+
+``render_stems`` gives speech, tones and bells (with the signs) apart, so a
+track's loudness can be measured per source; ``render`` is their sum.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.loudness import SPEECH_LUFS
 from biofeedback.audio.score import Clip, Kind, Schedule, ToneRun
 from biofeedback.pacing.breath import breath_phase, fill_integral
 
@@ -25,7 +31,11 @@ Samples = npt.NDArray[np.float32]
 
 LOW_HZ = 196.0  # G3 at empty lungs
 HIGH_HZ = 294.0  # D4 at full lungs
-TONE_GAIN = 0.18
+TONE_UNDER_SPEECH_DB = 12.0
+TONE_LUFS = SPEECH_LUFS - TONE_UNDER_SPEECH_DB
+# A run of tones at gain 1 reads -3.9 LUFS (K-weighted, 4 s in, 6 s out).
+TONE_GAIN = 10 ** ((TONE_LUFS + 3.9) / 20)
+STEMS = ("speech", "tones", "bells")
 ATTACK_S = 0.06
 RELEASE_S = 0.35
 CUT_FADE_S = 0.03
@@ -37,10 +47,24 @@ DUCK_RAMP_S = 0.1
 
 def render(schedule: Schedule, start_frame: int, frames: int) -> Samples:
     """Frames ``start_frame`` to ``start_frame + frames`` of the schedule, in -1..1."""
-    out = np.zeros(frames, dtype=np.float32)
+    stems = render_stems(schedule, start_frame, frames)
+    return mix(stems)
+
+
+def mix(stems: dict[str, Samples]) -> Samples:
+    out = stems["speech"] + stems["tones"] + stems["bells"]
+    np.clip(out, -1.0, 1.0, out=out)
+    return out
+
+
+def render_stems(schedule: Schedule, start_frame: int, frames: int) -> dict[str, Samples]:
+    """The same frames as ``render``, speech, tones and bells (with signs) apart."""
+    stems = {name: np.zeros(frames, dtype=np.float32) for name in STEMS}
     end_frame = start_frame + frames
     for clip in schedule.clips:
-        _add_clip(out, clip, start_frame, end_frame)
+        _add_clip(
+            stems["speech" if clip.kind is Kind.SPEECH else "bells"], clip, start_frame, end_frame
+        )
     if schedule.tones:
         t0 = start_frame / SAMPLE_RATE_HZ
         t1 = end_frame / SAMPLE_RATE_HZ
@@ -51,9 +75,8 @@ def render(schedule: Schedule, start_frame: int, frames: int) -> Samples:
             for run in runs:
                 tone += _tone_run(run, times)
             tone *= _speech_gate(schedule.clips, times)
-            out += (TONE_GAIN * tone).astype(np.float32)
-    np.clip(out, -1.0, 1.0, out=out)
-    return out
+            stems["tones"] += (TONE_GAIN * tone).astype(np.float32)
+    return stems
 
 
 def _add_clip(out: Samples, clip: Clip, start_frame: int, end_frame: int) -> None:

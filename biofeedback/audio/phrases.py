@@ -44,14 +44,76 @@ class Phrase:
     style: Style = Style.PLAIN
 
 
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_PARTS = {0.25: "and a quarter", 0.5: "and a half", 0.75: "and three quarters"}
+
+
+def number_words(value: float) -> str:
+    """A figure as it is said aloud: 4.5 "four and a half", 6 "six", 3.7 "about
+    three and three quarters" (to the nearest quarter; a voice reading "three
+    point seven" to someone relaxing is a machine reading)."""
+    quarters = round(value * 4)
+    whole, part = divmod(quarters, 4)
+    words = _whole_words(whole)
+    if part:
+        words = f"{words} {_PARTS[part / 4]}" if whole else f"{_PARTS[part / 4][4:]}"
+    if abs(quarters / 4 - value) > 1e-9:
+        words = f"about {words}"
+    return words
+
+
+def _whole_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        return f"{_ONES[hundreds]} hundred" + (f" and {_whole_words(rest)}" if rest else "")
+    return str(n)
+
+
+def spoken_text(text: str) -> str:
+    """``text`` as a voice should say it: figures as words."""
+    return re.sub(r"\d+(?:\.\d+)?", lambda m: number_words(float(m.group())), text)
+
+
+# A region by the word its cues use for it.
+_SPOKEN_REGION = {"glutes": "seat"}
+
+
 def next_group_text(region: str) -> str:
-    return f"Next, your {region.replace('-', ' ')}."
+    return f"Next, your {_SPOKEN_REGION.get(region, region.replace('-', ' '))}."
 
 
-def extension_text(kind: StepKind, step_id: str) -> str:
+def extension_text(kind: StepKind, step_id: str, *, tensed: bool = True) -> str:
+    """The soft word on a lengthened step; "the release" only after a tensed group."""
     if step_id == "settle":
         return EXTEND_SETTLE
-    return EXTEND_RELEASE if kind is StepKind.RELEASE else EXTEND_REST
+    return EXTEND_RELEASE if kind is StepKind.RELEASE and tensed else EXTEND_REST
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ seconds, and a test can check every sound against its event's time.
 
 from __future__ import annotations
 
+import math
 import os
 import wave
 from pathlib import Path
@@ -16,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
-from biofeedback.audio.mixer import render
+from biofeedback.audio.loudness import LoudnessMeter
+from biofeedback.audio.mixer import STEMS, mix, render_stems
 from biofeedback.audio.score import Score
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 
@@ -68,6 +70,28 @@ class WavSink:
         self.score = score
         self._wav: wave.Wave_write | None = open_wav(path)
         self.frames = 0
+        # The track's loudness, and each source's apart, measured as it is written.
+        self.meters = {name: LoudnessMeter() for name in STEMS}
+
+    def loudness_lufs(self) -> dict[str, float]:
+        """Integrated loudness of the track and of its speech, tones and bells."""
+        parts = {name: meter.integrated_lufs() for name, meter in self.meters.items()}
+        return {"track": LoudnessMeter.of_sum(list(self.meters.values())), **parts}
+
+    def report_line(self) -> str:
+        """One line for the end of the session: where the track is and how loud."""
+        parts = [
+            f"{name} {lufs:.1f} LUFS"
+            for name, lufs in self.loudness_lufs().items()
+            if name != "track" and lufs > -math.inf
+        ]
+        track = self.loudness_lufs()["track"]
+        level = f"{track:.1f} LUFS" if track > -math.inf else "silent"
+        detail = f" ({', '.join(parts)})" if parts else ""
+        return (
+            f"audio-out: {self.frames / SAMPLE_RATE_HZ / 60:.1f} min track in {self.path},"
+            f" {level}{detail}"
+        )
 
     async def start(self, info: SessionInfo) -> None:
         return None
@@ -93,7 +117,10 @@ class WavSink:
         schedule = self.score.schedule()
         while self.frames < target:
             n = min(_BLOCK_FRAMES, target - self.frames)
-            block = render(schedule, self.frames, n)
+            stems = render_stems(schedule, self.frames, n)
+            for name, part in stems.items():
+                self.meters[name].add(part)
+            block = mix(stems)
             self._wav.writeframes((block * 32767.0).astype("<i2").tobytes())
             self.frames += n
 

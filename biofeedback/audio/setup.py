@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
 from biofeedback.audio.device import Device, NoDeviceError
-from biofeedback.audio.phrases import PhraseBook, build_book
+from biofeedback.audio.phrases import Phrase, PhraseBook, build_book
 from biofeedback.audio.render import WavSink
-from biofeedback.audio.score import Score
+from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
 from biofeedback.pacing.protocols import Routine
+from biofeedback.pacing.speaking import SpeechTimes
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
@@ -36,13 +37,31 @@ class AudioPlan:
     notes: list[str] = field(default_factory=list)
     speech: dict[str, Samples] = field(default_factory=dict)
     live: AudioSink | None = None
+    # What the person hears, in words, for the dashboard's status line.
+    status: str = ""
+    # A score of the speech alone, to know when each cue has been said.
+    ear: Score | None = None
+
+    def speech_times(self) -> SpeechTimes:
+        """What the controller leaves room for in each step (nothing without speech)."""
+        return speech_times(self.speech) if self.speech else SpeechTimes()
 
     def heard_after(self, event: SessionEvent) -> float:
-        """Seconds until a listener has heard ``event``'s cue (0: nothing spoken)."""
-        if isinstance(event, StepStarted):
-            clip = self.speech.get(event.cue)
-            if clip is not None:
-                return len(clip) / SAMPLE_RATE_HZ
+        """Seconds until a listener has heard ``event``'s cue (0: nothing spoken).
+
+        Every event is to be given, in order: a cue can wait for what is said
+        before it (an announcement, the bell), as the session's own score places it.
+        """
+        if self.ear is None:
+            said = {text: Phrase(str(n), text) for n, text in enumerate(self.speech)}
+            self.ear = Score(PhraseBook(said, {}), self.speech, tones=False)
+        self.ear.hear(event)
+        if isinstance(event, StepStarted) and event.cue in self.speech:
+            label = f"cue:{event.step}"
+            for clip in self.ear.clips:
+                if clip.label == label and clip.owner == self.ear.steps:
+                    return max(clip.end_s - event.t, 0.0)
+            return len(self.speech[event.cue]) / SAMPLE_RATE_HZ
         return 0.0
 
 
@@ -65,9 +84,16 @@ def prepare(
     mode = mode or cfg.mode or "on"
     plan = AudioPlan()
     wav: WavSink | None = None
+    if mode == "off" and out_path is not None:
+        # Off is off for the track as for the speaker: nothing would be in it.
+        raise AudioOutError(
+            f"--audio off makes no sound, so --audio-out {out_path} would hold nothing;"
+            " use --audio on (speech, tones, bells) or --audio tones"
+        )
     if out_path is not None:
         wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
     if mode == "off" and wav is None:
+        plan.status = "sound off"
         return plan
     device: Device | None = None
     player: Player | None = None
@@ -82,7 +108,8 @@ def prepare(
                     f"audio: {exc}, so the session goes on silently"
                     " (--audio-out FILE.wav still records it; --audio off hides this line)"
                 )
-    elif mode != "off" and named:
+            plan.status = "no sound: no speaker or headphones found"
+    elif mode != "off" and named and wav is None:
         plan.notes.append(
             "audio: live sound needs real time (--speed 1); --audio-out FILE.wav makes a track"
         )
@@ -95,6 +122,13 @@ def prepare(
         speech = voices.clips
         plan.notes += voices.notes
     plan.speech = speech
+    if device is not None:
+        if speech:
+            plan.status = "sound: voice, breath tones and bells"
+        elif mode == "tones":
+            plan.status = "sound: tones and bells, no voice"
+        else:
+            plan.status = "sound: tones and bells (no voice installed)"
     if wav is not None:
         wav.score = Score(book, speech, tones=cfg.tones)
         plan.sinks.append(wav)

@@ -1,10 +1,13 @@
 """Speech clips for a phrase book: a person's own recordings, else espeak-ng.
 
 A voice folder holds WAV files named by phrase id (``full.feet-tense.wav``);
-a file there wins over the synthetic voice. espeak-ng is called as a separate
-program and its output cached in the user's cache dir, keyed by text, voice,
-rate and style, so editing a text re-renders just that phrase. Without either
-the session has tones and bells only. Every problem is one line in ``notes``;
+a file there wins over the synthetic voice. Any PCM will do (``wavfile``):
+16, 24 or 32-bit, integer or float, any rate, mono or stereo; every clip,
+recorded or synthetic, is set to one loudness (``loudness.SPEECH_LUFS``).
+espeak-ng is called as a separate program and its output cached in the
+user's cache dir, keyed by text, voice, rate and style, so editing a text
+re-renders just that phrase. Without either the session has tones and bells
+only. Every problem is one line in ``notes``;
 none of them stops a session.
 """
 
@@ -15,6 +18,7 @@ import hashlib
 import html
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,7 +33,9 @@ import numpy.typing as npt
 import platformdirs
 
 from biofeedback.audio import SAMPLE_RATE_HZ
-from biofeedback.audio.phrases import Phrase, PhraseBook, Style
+from biofeedback.audio.loudness import SPEECH_LUFS, normalise
+from biofeedback.audio.phrases import Phrase, PhraseBook, Style, spoken_text
+from biofeedback.audio.wavfile import read_any_wav, to_our_rate
 
 Samples = npt.NDArray[np.float32]
 
@@ -60,6 +66,8 @@ class Voices:
     from_folder: int = 0
     synthesized: int = 0
     cached: int = 0
+    # The texts read from the voice folder (set to the voice's loudness on load).
+    recorded: list[str] = field(default_factory=list)
 
 
 def cache_dir() -> Path:
@@ -71,8 +79,17 @@ def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) ->
     phrases = list(book)
     out = Voices()
     missing = _from_folder(phrases, settings.folder, out)
-    if not missing:
-        return out
+    if missing:
+        _synthesize_missing(missing, settings, out)
+    # Every voice at one loudness: a recording made close to the microphone
+    # and a quiet synthetic one sound alike.
+    # (Synthetic clips are set once, before they are cached.)
+    for text in out.recorded:
+        out.clips[text] = normalise(out.clips[text], SPEECH_LUFS)
+    return out
+
+
+def _synthesize_missing(missing: list[Phrase], settings: VoiceSettings, out: Voices) -> None:
     espeak = settings.espeak or shutil.which(ESPEAK)
     if espeak is None:
         if settings.folder is None:
@@ -82,9 +99,8 @@ def load_voices(book: PhraseBook | Iterable[Phrase], settings: VoiceSettings) ->
                 f"audio: {len(missing)} phrases have no file in {settings.folder} and"
                 f" espeak-ng is not installed, so those are silent; {HOW_TO_GET_A_VOICE}"
             )
-        return out
+        return
     _synthesize(missing, espeak, settings, out)
-    return out
 
 
 def _from_folder(phrases: list[Phrase], folder: Path | None, out: Voices) -> list[Phrase]:
@@ -105,6 +121,7 @@ def _from_folder(phrases: list[Phrase], folder: Path | None, out: Voices) -> lis
             continue
         try:
             out.clips[phrase.text] = read_wav(path)
+            out.recorded.append(phrase.text)
             out.from_folder += 1
         except (OSError, EOFError, wave.Error, ValueError) as exc:
             broken.append(f"{path.name} ({exc})")
@@ -153,6 +170,7 @@ def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out
             if clip is None:
                 said.append((phrase, f"no sound for {phrase.id}"))
                 continue
+            clip = normalise(clip, SPEECH_LUFS)
             said.append((phrase, clip))
             with contextlib.suppress(OSError):  # not cached: said again next time
                 _write_cache(path, clip)
@@ -176,7 +194,7 @@ def _synthesize(phrases: list[Phrase], espeak: str, settings: VoiceSettings, out
 
 
 def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
-    raw = f"espeak-ng|{settings.voice}|{settings.rate_wpm}|{phrase.style}|{phrase.text}"
+    raw = f"espeak-ng|{_VOICING}|{settings.voice}|{settings.rate_wpm}|{phrase.style}|{phrase.text}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -184,9 +202,35 @@ def cache_key(phrase: Phrase, settings: VoiceSettings) -> str:
 _BATCH = 24
 # Between two phrases of a batch: silence this long at 150 words a minute (longer
 # when slower), cut where the quiet lasts half of it. The longest pause inside
-# one phrase is about 0.6 s (a full stop, said slowly).
-_SEPARATOR_S = 1.6
+# one phrase is a sentence break (``Voicing.sentence_gap_ms``) and espeak-ng's
+# own pause at a full stop, well under half of it.
+_SEPARATOR_S = 3.0
 _QUIET = 0.01
+# The way phrases are voiced; a change here re-renders the cache.
+_VOICING = "v3"
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """How espeak-ng says phrases of one style: paced for relaxing, not reading."""
+
+    rate: float  # of the ``rate`` setting (espeak-ng's own speed, which runs fast
+    # on short phrases: 0.92 of 150 is about 135 words a minute, measured)
+    pitch: int  # 0-99; espeak-ng's default is 50
+    pitch_range: str  # SSML prosody range: how far the pitch moves
+    amplitude: int
+    word_gap: int  # extra pause between words, 10 ms units
+    sentence_gap_ms: int
+
+
+VOICINGS = {
+    # Cues: unhurried, with a melody (a flat voice sounds like a machine reading).
+    Style.PLAIN: Voicing(0.92, 45, "x-high", 100, 1, 700),
+    # Releases: slower and lower, on the out-breath.
+    Style.RELEASE: Voicing(0.8, 32, "high", 95, 2, 900),
+    # Asides (the next group, a longer release): soft, never faster than a cue.
+    Style.SOFT: Voicing(0.88, 40, "high", 80, 1, 700),
+}
 
 
 def _batches(todo: list[tuple[Phrase, Path]]) -> list[list[tuple[Phrase, Path]]]:
@@ -198,15 +242,12 @@ def _batches(todo: list[tuple[Phrase, Path]]) -> list[list[tuple[Phrase, Path]]]
     ]
 
 
-def _voice(style: Style, settings: VoiceSettings) -> tuple[int, int, int]:
-    """Rate (words a minute), pitch and amplitude for phrases of ``style``."""
-    rate, pitch, amplitude = settings.rate_wpm, 45, 100
-    if style is Style.RELEASE:
-        # Drawn out and lower: a release is said as a breath out.
-        rate, pitch = round(rate * 0.8), 30
-    elif style is Style.SOFT:
-        amplitude = 70
-    return max(rate, 1), pitch, amplitude
+def ssml(text: str, voicing: Voicing) -> str:
+    """One phrase as espeak-ng's SSML: numbers as words, a pause between sentences."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(spoken_text(text).split()))
+    pause = f'<break time="{voicing.sentence_gap_ms}ms"/>'
+    body = pause.join(html.escape(s) for s in sentences if s)
+    return f'<prosody range="{voicing.pitch_range}">{body}</prosody>'
 
 
 def _espeak_batch(
@@ -220,14 +261,18 @@ def _espeak_batch(
     pauses are longer than we allow for), each phrase is said by a process of
     its own instead.
     """
-    rate, pitch, amplitude = _voice(phrases[0].style, settings)
+    voicing = VOICINGS[phrases[0].style]
+    rate = max(round(settings.rate_wpm * voicing.rate), 80)
     separator_s = _SEPARATOR_S * max(1.0, 150 / rate)
     lines = "".join(
-        f'<speak>{html.escape(" ".join(p.text.split()))}<break time="{separator_s * 1000:.0f}ms"/>'
-        "</speak>\n"
+        f'<speak>{ssml(p.text, voicing)}<break time="{separator_s * 1000:.0f}ms"/></speak>\n'
         for p in phrases
     )
-    args = [espeak, "-v", settings.voice, "-s", str(rate), "-p", str(pitch), "-a", str(amplitude)]
+    args = [
+        espeak,
+        *("-v", settings.voice, "-s", str(rate), "-p", str(voicing.pitch)),
+        *("-a", str(voicing.amplitude), "-g", str(voicing.word_gap)),
+    ]
     done = subprocess.run(
         [*args, "-m", "--stdout"],
         input=lines.encode(),
@@ -280,11 +325,10 @@ def _write_cache(path: Path, clip: Samples) -> None:
 
 
 def read_wav(path: Path) -> Samples:
-    """A PCM WAV file as mono float samples at our rate, quiet ends trimmed."""
-    with wave.open(str(path), "rb") as wav:
-        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    samples = _trim(_to_samples(raw, width, channels, rate))
+    """A WAV file (any PCM or float, any rate) as mono float samples at our rate,
+    quiet ends trimmed."""
+    samples, rate = read_any_wav(path)
+    samples = _trim(to_our_rate(samples, rate))
     if len(samples) == 0:
         raise ValueError("no sound in it")
     return samples
@@ -302,12 +346,7 @@ def _to_samples(raw: bytes, width: int, channels: int, rate: int) -> Samples:
     samples = decode[width](raw)
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != SAMPLE_RATE_HZ:
-        n = round(len(samples) * SAMPLE_RATE_HZ / rate)
-        samples = np.interp(
-            np.arange(n) * (rate / SAMPLE_RATE_HZ), np.arange(len(samples)), samples
-        ).astype(np.float32)
-    return samples.astype(np.float32)
+    return to_our_rate(samples, rate)
 
 
 def _trim(samples: Samples, threshold: float = 0.01) -> Samples:

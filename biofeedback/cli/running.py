@@ -144,6 +144,12 @@ async def _run(request: SessionRequest, ended_by: list[signal.Signals]) -> int:
         for sink in plan.sinks:
             if isinstance(sink, MqttPublisher):
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
+    if request.audio_out:
+        from biofeedback.audio.render import WavSink
+
+        for sink in plan.sinks:
+            if isinstance(sink, WavSink):  # where the track is, and how loud each part
+                print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     if request.assessment is not None and not request.json:
         _print_assessment(request.db, result.session_id)
     # Telemetry is optional; a session that was not saved is not.

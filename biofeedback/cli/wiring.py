@@ -22,6 +22,7 @@ from biofeedback.cli.sources import choose_source, mqtt_publisher
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.pacing.protocols import Routine
+    from biofeedback.pacing.speaking import SpeechTimes
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
     from biofeedback.session import ActionInbox, SessionPlan, Sink
@@ -42,6 +43,7 @@ def build_session(
     actions: ActionInbox | None = None,
     session_id: str | None = None,
     started_at_unix_s: float | None = None,
+    speech: SpeechTimes | None = None,
     tell: Callable[[str], None] = _print_note,
 ) -> SessionPlan:
     """The session ``request`` asks for, ready to ``run()``.
@@ -52,8 +54,10 @@ def build_session(
     ``request.headless``) leaves the console printer out, as the screen shows the
     events. ``actions``: an inbox with actions scripted ahead (a test's).
     ``session_id`` and ``started_at_unix_s`` fix what is otherwise fresh
-    (a record a picture test must find again); ``tell`` hears a line for the
-    person about the sound (stderr by default).
+    (a record a picture test must find again); ``speech``: how long the sound a
+    caller brings takes to say each cue (a test's own voices), instead of the
+    request's sound; ``tell`` hears a line for the person about the sound (stderr
+    by default).
     """
     import dataclasses
     import time
@@ -146,6 +150,7 @@ def build_session(
         stored_baseline=resting,
         imagery_regions=() if personal is None else personal.imagery,
         plan=personal if personal is not None and personal.notes else None,
+        speech=audio.speech_times() if speech is None else speech,
     )
     estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
     # The recorder first: it hears every item before anything is shown.
@@ -175,6 +180,7 @@ def build_session(
         duration_s=request.duration_s,
         title=protocol.title,
         sound=audio.player,
+        sound_status=audio.status,
         saved_to=str(db_path),
     )
 

@@ -30,7 +30,7 @@ Every decision is an event carrying what was measured.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from biofeedback.models import (
@@ -60,6 +60,7 @@ from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig as PacingConfig
 from biofeedback.pacing.rules import pressor_share, pressor_share_fast
 from biofeedback.pacing.signal_watch import SignalWatch
+from biofeedback.pacing.speaking import SpeechTimes
 from biofeedback.pacing.texts import RED_FLAGS as RED_FLAGS
 from biofeedback.pacing.texts import STOP_RULES as STOP_RULES
 from biofeedback.pacing.zone_judge import Decision, ZoneJudge, measured_text
@@ -86,6 +87,7 @@ class PacingController:
         stored_baseline: StoredBaseline | None = None,
         imagery_regions: Iterable[str] = (),
         plan: PersonalPlan | None = None,
+        speech: SpeechTimes | None = None,
     ) -> None:
         # The built-in fallbacks unless a caller (a test) wants others.
         yellow = yellow or load_protocol(FALLBACK_YELLOW)
@@ -118,6 +120,13 @@ class PacingController:
         self._opening: Decision | None = None
         self._finished = False
         self._end_reason = ""
+        # How long the sound takes to say each text (empty without speech).
+        self._speech = speech or SpeechTimes()
+        # Time steps ran past their plan so speech could be said: not the
+        # session's overrun (the budget is for the person's seconds).
+        self._spoken_s = 0.0
+        # When the last cue will have been said (speech is let finish, not cut).
+        self._said_until_s = 0.0
 
     # ------------------------------------------------------------------
     # What the session and the dashboard read
@@ -232,9 +241,11 @@ class PacingController:
             self._resume(now_s)
         elif action is Action.SKIP:
             self._resume(now_s)
+            self._said_until_s = now_s  # a skip cuts what is being said
             events += self._advance(now_s, "skipped")
         elif action is Action.HURTS:
             self._resume(now_s)
+            self._said_until_s = now_s
             events += self._hurts(now_s)
         elif action is Action.STOP:
             events += self.stop(now_s, "stopped by user")
@@ -309,17 +320,22 @@ class PacingController:
                 run.main_index if run is not None else None,
             )
             plan.switch(to_zone)
-            events += self._advance(now_s, f"zone changed to {to_zone}")
+            said = [advice] if advice else []
+            events += self._advance(now_s, f"zone changed to {to_zone}", said_first=said)
         return events
 
     # ------------------------------------------------------------------
     # Steps
 
-    def _advance(self, now_s: float, reason: str) -> list[SessionEvent]:
+    def _advance(
+        self, now_s: float, reason: str, said_first: Sequence[str] = ()
+    ) -> list[SessionEvent]:
+        ended = self._run
         events = self._end_step(now_s, reason)
         source, main_index, overran = self._plan.take_next(self.zone, self._over_budget(now_s))
         if overran:
             events.append(Advice(now_s, texts.OVERRUN_ADVICE))
+            said_first = [*said_first, texts.OVERRUN_ADVICE]
         if source is None:
             self._finish("completed")
             return events
@@ -327,7 +343,22 @@ class PacingController:
         # The settle and closing frame belong to the protocol the person chose.
         plan = self._plan
         routine = plan.routine if plan.phase is Phase.BODY and plan.routine else plan.protocol
-        self._run = Running(step, source, now_s, now_s + step.planned_s, main_index)
+        # Room for what is said first and for the cue itself (none without speech).
+        length_s = self._speech.step_s(
+            step.planned_s,
+            step.kind,
+            step.cue,
+            said_first=said_first,
+            bell=ended is not None
+            and ended.step.kind is StepKind.TENSE
+            and step.kind in (StepKind.RELEASE, StepKind.IMAGERY, StepKind.REST),
+            busy_s=max(self._said_until_s - now_s, 0.0),
+        )
+        self._said_until_s = self._speech.said_until_s(
+            now_s, length_s, step.kind, step.cue, step.planned_s
+        )
+        self._spoken_s += length_s - step.planned_s
+        self._run = Running(step, source, now_s, now_s + length_s, main_index)
         upcoming = self.next_step
         events.append(
             StepStarted(
@@ -336,7 +367,7 @@ class PacingController:
                 step.kind,
                 step.region,
                 step.cue,
-                step.planned_s,
+                length_s,
                 step.breath_in_s,
                 step.breath_out_s,
                 next_kind=upcoming.kind if upcoming else None,
@@ -391,7 +422,7 @@ class PacingController:
         return self._advance(now_s, "done")
 
     def _over_budget(self, now_s: float) -> bool:
-        active_s = now_s - self._started_s - self._pause.total_s
+        active_s = now_s - self._started_s - self._pause.total_s - self._spoken_s
         return active_s > self.planned_s + self.config.max_overrun_s
 
     # ------------------------------------------------------------------
@@ -412,7 +443,8 @@ class PacingController:
         if region is not None and self._plan.add_imagery(region):
             events.append(Advice(now_s, texts.imagery_from_now(region)))
         self._plan.check_in()
-        events += self._advance(now_s, "it hurts")
+        said = [e.text for e in events if isinstance(e, Advice)]
+        events += self._advance(now_s, "it hurts", said_first=said)
         return events
 
     def _finish(self, reason: str) -> None:

@@ -98,7 +98,9 @@ class BiofeedbackApp(App[None]):
         if sound is None:
             self.notify("This session has no sound.")
             return
-        self.notify("Sound off." if sound.toggle_mute() else "Sound on.")
+        muted = sound.toggle_mute()
+        self.notify("Sound off." if muted else "Sound on.")
+        self._sound_word("sound muted (v turns it on)" if muted else None)
 
     def action_volume(self, steps: int) -> None:
         sound = self.plan.sound if self.plan is not None else None
@@ -106,6 +108,13 @@ class BiofeedbackApp(App[None]):
             self.notify("This session has no sound.")
             return
         self.notify(f"Volume {round(sound.change_volume(steps) * 100)} %.")
+        self._sound_word(None)
+
+    def _sound_word(self, override: str | None) -> None:
+        """The session screen's sound status: muted, or as the session began."""
+        for screen in self.screen_stack:
+            if isinstance(screen, SessionScreen):
+                screen.set_sound(override)
 
     @classmethod
     def binding_groups(cls) -> list[list[BindingType]]:
@@ -143,6 +152,7 @@ class BiofeedbackApp(App[None]):
                 rate=pacer_rate(self.plan.clock),
                 motion=not self.reduced_motion,
                 saved_to=self.plan.saved_to,
+                sound=self.plan.sound_status,
             )
             await self.push_screen(screen)
             self.run_worker(

@@ -81,9 +81,14 @@ class SessionScreen(Screen[None]):
         rate: float,
         motion: bool,
         saved_to: str = "",
+        sound: str = "",
     ) -> None:
         super().__init__(id="session")
         self.saved_to = saved_to
+        # The session's sound in words, kept on the status line (a note printed
+        # before the dashboard opened would be covered at once).
+        self.sound_text = sound
+        self._sound_shown = sound
         self._safety_shown = 0
         self._notice: SafetyNotice | None = None
         self.inbox = inbox
@@ -311,11 +316,18 @@ class SessionScreen(Screen[None]):
             minutes, seconds = divmod(int(left), 60)
             parts.append(f"{minutes}:{seconds:02d} left")
         parts.append(strap_text(state, self.source_text))
+        if self._sound_shown and state.ended is None:
+            parts.append(self._sound_shown)
         # Last: on a narrow screen it is the part that gets cut short.
         resonance = _resonance_text(state)
         if resonance:
             parts.append(resonance)
         self._put("#status", " · ".join(parts))
+
+    def set_sound(self, override: str | None) -> None:
+        """Show ``override`` (muted) as the sound status, or the session's own again."""
+        self._sound_shown = override or self.sound_text
+        self._refresh_status()
 
     def _put(self, selector: str, text: str) -> None:
         """Show ``text`` in a fixed-size Static, skipping the work when it is unchanged."""

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.render import WavSink, read_session_wav
-from biofeedback.audio.score import Score
+from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
@@ -78,7 +78,9 @@ async def render_session(
         db=str(wav.with_suffix(".db")),
     )
     sound = WavSink(wav, Score(book, clips, tones=tones))
-    await build_session(request, sinks=[log, sound], session_id="test").run()
+    await build_session(
+        request, sinks=[log, sound], session_id="test", speech=speech_times(clips)
+    ).run()
     return Rendered(log.events, read_session_wav(wav), clips, book, voices.notes if voices else [])
 
 
