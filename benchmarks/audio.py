@@ -242,7 +242,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        # The phrase cache and the render; live audio runs at real speed.
+        args.skip_live = True
     clips = phrase_cache()
     with tempfile.TemporaryDirectory() as tmp:
         book = build_book(load_protocol("full", sides=True))

@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/estimator_cost.py
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -108,5 +109,14 @@ def cost_lines() -> list[str]:
     ]
 
 
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
+
+
 if __name__ == "__main__":
+    # --quick: the same figures (a 60-minute recording is a few seconds' work).
+    _quick()
     print("\n".join(cost_lines()))

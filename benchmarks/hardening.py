@@ -20,6 +20,7 @@ Run: .venv/bin/python benchmarks/hardening.py
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import resource
@@ -208,6 +209,11 @@ def protocol_100k(folder: Path) -> None:
 
 
 def main() -> None:
+    global DAY_S
+    if _quick():
+        # An hour's replay only (the protocol and the RR file stay full size:
+        # what they measure is the refusal of oversized input, which is quick).
+        DAY_S = 3600.0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         protocol_100k(folder)
@@ -215,6 +221,13 @@ def main() -> None:
         rr_file_50mb(folder)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this script's own peak: {own:.0f} MB)")
+
+
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
 
 
 if __name__ == "__main__":
