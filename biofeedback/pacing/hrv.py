@@ -124,10 +124,7 @@ class BeatWindows:
         ``lo``, per span (one row each). The batch path's cheaper ``stats``: each
         metric is then taken only for the spans that need it."""
         t = self._t.view
-        hi = np.minimum(
-            t.searchsorted(t_s, side="right"),
-            self._available.view.searchsorted(t_s, side="right"),
-        )
+        hi = _known_before(t, self._available.view, t_s)
         # One row per span: each row's window starts ascend, which the searches favour.
         lo = t.searchsorted(t_s[None, :] - span_s[:, None], side="right")
         return hi, lo
@@ -192,10 +189,7 @@ class FlagWindows:
         """Share of flagged raw beats in ``(t - span_s, t]`` already known at ``t``;
         0 for an empty window."""
         t = self._t.view
-        hi = np.minimum(
-            t.searchsorted(t_s, side="right"),
-            self._available.view.searchsorted(t_s, side="right"),
-        )
+        hi = _known_before(t, self._available.view, t_s)
         lo = t.searchsorted(t_s - span_s, side="right")
         flagged = self._flags.view[hi] - self._flags.view[lo]
         rate: np.ndarray = np.divide(flagged, hi - lo, out=np.zeros(hi.shape), where=hi > lo)
@@ -208,3 +202,13 @@ class FlagWindows:
         self._t.drop_front(drop)
         self._available.drop_front(drop)
         self._flags.drop_front(drop)
+
+
+def _known_before(t: np.ndarray, available: np.ndarray, at_s: np.ndarray) -> np.ndarray:
+    """How many beats had ended and were known at each of ``at_s``: the fewer of the
+    beats ended and the beats known by then. A beat is known once it has ended,
+    so when the known times ascend (as the cleaner's do) one search suffices."""
+    known = available.searchsorted(at_s, side="right")
+    if (np.diff(available) < 0).any() or (available < t).any():
+        return np.minimum(t.searchsorted(at_s, side="right"), known)
+    return known
