@@ -33,6 +33,7 @@ from benchmarks.detection_corpus import (
     Run,
     build_corpus,
     early,
+    few_of_each,
     latency,
     run_naive,
     run_program,
@@ -201,8 +202,8 @@ def seed_spread(seeds: list[int], done: dict[int, tuple[list[Case], dict[str, li
         print(f"  {label:24} {seeds_text}   {pooled[0]} / {pooled[1]}")
 
 
-def cost_line() -> None:
-    print("\n".join(cost_lines()))
+def cost_line(runs: int = 3) -> None:
+    print("\n".join(cost_lines(runs)))
 
 
 def main() -> None:
@@ -216,6 +217,8 @@ def main() -> None:
     for seed in seeds:
         t0 = time.perf_counter()
         cases = build_corpus(seed, hearts)
+        if args.quick:
+            cases = few_of_each(cases)
         runs = done.setdefault(seed, (cases, run_both(cases)))[1]
         # The same starts for a person whose earlier sessions are stored.
         stored = [run_program(c, stored_hr_bpm=_rest_of(c)) for c in cases if c.kind == "start"]
@@ -230,7 +233,7 @@ def main() -> None:
     if not args.quick:
         seed_spread(list(range(1, 7)), done)
     print()
-    cost_line()
+    cost_line(1 if args.quick else 3)
 
 
 def _rest_of(case: Case) -> float:

@@ -87,12 +87,14 @@ def _fig(values: list[float]) -> str:
     return f"median {statistics.median(values):6.1f} us, p90 {np.percentile(values, 90):6.1f} us"
 
 
-def cost_lines() -> list[str]:
+def cost_lines(runs: int = 3) -> list[str]:
     samples = samples_from_rr(load_rr(RECORDING))
     # Best of three runs each (the machine is shared); interleaved so both see the same load.
-    live = min((live_cost(samples) for _ in range(3)), key=lambda c: statistics.median(c.tick_us))
+    live = min(
+        (live_cost(samples) for _ in range(runs)), key=lambda c: statistics.median(c.tick_us)
+    )
     peer = min(
-        (vectorised_cost(samples) for _ in range(3)), key=lambda c: statistics.median(c.tick_us)
+        (vectorised_cost(samples) for _ in range(runs)), key=lambda c: statistics.median(c.tick_us)
     )
     live_med = statistics.median(live.estimate_us)
     peer_med = statistics.median(peer.estimate_us)
@@ -118,5 +120,4 @@ def _quick() -> bool:
 
 if __name__ == "__main__":
     # --quick: the same figures (a 60-minute recording is a few seconds' work).
-    _quick()
-    print("\n".join(cost_lines()))
+    print("\n".join(cost_lines(1 if _quick() else 3)))

@@ -143,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seconds", nargs="?", default="60", help="session length (default 60)")
     args = parse_args(__doc__, parser)
-    duration = "5" if args.quick else args.seconds
+    duration = "2" if args.quick else args.seconds
     starts = 1 if args.quick else STARTS
     limit_s = float(duration) * 3 + 60
     # Sessions are recorded: keep the benchmark's out of the user's own store.
