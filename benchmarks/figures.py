@@ -32,6 +32,18 @@ def runs_of(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
+def timings(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` calls. CPU time (this process's) is the
+    steadier figure when other programs share the cores."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return wall, cpu
+
+
 def spread(values_s: list[float], scale: float = 1e3, unit: str = "ms") -> str:
     """Median, p90 and range of some timings, in ``unit`` (seconds x ``scale``)."""
     v = sorted(x * scale for x in values_s)
