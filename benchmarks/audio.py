@@ -247,7 +247,7 @@ def main() -> None:
     if args.quick:
         # The phrase cache and the render; live audio runs at real speed.
         args.skip_live = True
-    clips = phrase_cache()
+    clips = phrase_cache(1 if args.quick else 3)
     with tempfile.TemporaryDirectory() as tmp:
         book = build_book(load_protocol("full", sides=True))
         full = load_voices(book, VoiceSettings(cache_dir=Path(tmp)))
