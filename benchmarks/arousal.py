@@ -3,14 +3,16 @@ flagged beats, and speed (streaming and batch) against NeuroKit2 on the same dat
 
 Goals (issue 5): median latency <= 15 s for a +15 bpm ramp; >= 99 % of the time
 below the step-down threshold at rest with 2 % artifacts; per-beat update
-< 50 us median; 100,000 beats in batch < 100 ms and >= 10x NeuroKit2's Kubios
-correction plus hrv_time. Run: .venv/bin/python benchmarks/arousal.py
+< 50 us median; 100,000 beats in batch <= 20 ms and >= 100x NeuroKit2's Kubios
+correction plus hrv_time, measured in the same run (issue 28). Also a digest of
+the batch path's outputs on the series corpus (the same before and after a speed
+change: the same decisions). Run: .venv/bin/python benchmarks/arousal.py [--quick]
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.estimator_cost import cost_lines
+from benchmarks.figures import load_line, parse_args, runs_of, spread, timings
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
@@ -36,6 +39,7 @@ from tests.support.arousal_data import (
     run_stream,
     samples_from_rr,
 )
+from tests.support.series_corpus import build_series_corpus, corpus_digest
 
 THRESHOLD = PacingConfig().step_down_above
 
@@ -85,52 +89,75 @@ def alarm_table(rng: np.random.Generator) -> None:
         print(f"  {name:34} {estimate_series(rr).flagged_share:7.2%}")
 
 
-def speed_table() -> None:
+def speed_table(quick: bool) -> None:
     print("\nSpeed")
-    for line in cost_lines():
-        print(f"  {line}")
+    if not quick:
+        for line in cost_lines():
+            print(f"  {line}")
+    size = 10_000 if quick else 100_000
+    runs = 1 if quick else 5
     rr = load_rr("nsrdb_pyhrv_60min_nni.txt")
-    big = np.tile(rr, int(np.ceil(100_000 / rr.size)))[:100_000]
-    runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        estimate_series(big)
-        runs.append(time.perf_counter() - t0)
-    ours = min(runs)
-    t0 = time.perf_counter()
-    cleaner = RRCleaner()
-    cleaner.push(np.cumsum(big) / 1000.0, big)
-    cleaner.process(final=True)
-    clean_only = time.perf_counter() - t0
+    big = np.tile(rr, int(np.ceil(size / rr.size)))[:size]
+    estimate_series(big)  # warm
+    ours, ours_cpu = timings(lambda: estimate_series(big), runs)
+
+    def clean() -> None:
+        cleaner = RRCleaner()
+        cleaner.push(np.cumsum(big) / 1000.0, big)
+        cleaner.process(final=True)
+
+    cleaning = runs_of(clean, runs)
     print(
-        f"  batch, 100,000 beats: {ours * 1e3:6.1f} ms (cleaning {clean_only * 1e3:.1f} ms, then"
-        f" HR/RMSSD/SDNN every second; goal < 100 ms) = {big.size / ours:,.0f} beats/s"
+        f"  batch, {size:,} beats, ours: {spread(ours)}"
+        f" = {big.size / statistics.median(ours):,.0f} beats/s"
+        f" (cleaning alone: median {statistics.median(cleaning) * 1e3:.1f} ms;"
+        " goal <= 20 ms per 100,000 beats)"
     )
+    print(f"  {'':<24} CPU {spread(ours_cpu)}")
     try:
         import neurokit2 as nk
     except ImportError:
         print("  NeuroKit2 not installed: no ratio")
         return
     peaks = nk.intervals_to_peaks(big, sampling_rate=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        _, fixed = nk.signal_fixpeaks(
-            peaks, sampling_rate=1000, method="Kubios", iterative=False, show=False
-        )
-        nk.hrv_time(fixed, sampling_rate=1000)
-        theirs = time.perf_counter() - t0
+
+    def neurokit() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, fixed = nk.signal_fixpeaks(
+                peaks, sampling_rate=1000, method="Kubios", iterative=False, show=False
+            )
+            nk.hrv_time(fixed, sampling_rate=1000)
+
+    theirs, theirs_cpu = timings(neurokit, 1 if quick else 3)
+    ratio = statistics.median(theirs) / statistics.median(ours)
     print(
-        f"  NeuroKit2 Kubios correction + hrv_time (one window, no per-second series):"
-        f" {theirs * 1e3:6.0f} ms; ratio NeuroKit2 / ours {theirs / ours:5.1f}x (goal >= 10x)"
+        f"  NeuroKit2 Kubios correction + hrv_time (one window, no per-second series),"
+        f" same run: {spread(theirs)}; NeuroKit2 / ours {ratio:5.1f}x (goal >= 100x)"
     )
+    cpu_ratio = statistics.median(theirs_cpu) / statistics.median(ours_cpu)
+    print(
+        f"  {'':<24} NeuroKit2 CPU {spread(theirs_cpu)}; NeuroKit2 / ours by CPU time"
+        f" {cpu_ratio:5.1f}x"
+    )
+    print(f"  {load_line()}")
+
+
+def decisions_line() -> None:
+    """A digest of every array the batch path returns on the series corpus: equal
+    before and after a speed change means the same decisions, to the bit."""
+    cases = build_series_corpus()
+    print(f"\nDecisions digest, {len(cases)} corpus cases: {corpus_digest()[:16]}")
 
 
 def main() -> None:
+    args = parse_args(__doc__)
     rng = np.random.default_rng(2024)
-    detection_table(rng)
-    alarm_table(rng)
-    speed_table()
+    if not args.quick:
+        detection_table(rng)
+        alarm_table(rng)
+    decisions_line()
+    speed_table(args.quick)
 
 
 if __name__ == "__main__":

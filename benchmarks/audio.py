@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ MIX_RUNS = [(name, "anxious") for name in (*PROTOCOLS, "breath-partial", "passiv
 ]
 
 
-async def mix(cache: Path) -> None:
+async def mix(cache: Path, runs: Sequence[tuple[str, str]] = MIX_RUNS) -> None:
     delays_all: list[float] = []
     paces: dict[str, list[float]] = {}
     print(
@@ -78,7 +79,7 @@ async def mix(cache: Path) -> None:
         " speech-tones, speech-bells (dB); bells+signs within 0.2 s of speech;"
         " cues cut; cue onset after step start (s); next-group names repeated"
     )
-    for name, scenario in MIX_RUNS:
+    for name, scenario in runs:
         speech = load_speech(name, str(cache))
         log = await run_logged(name, speech, scenario=scenario, seed=1)
         r = measure(log)
@@ -304,12 +305,16 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--mix-only", action="store_true", help="print the mix figures only")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        # The phrase cache and the render; live audio runs at real speed.
+        args.skip_live = True
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(mix(Path(tmp)))
+        asyncio.run(mix(Path(tmp), runs=MIX_RUNS[:1] if args.quick else MIX_RUNS))
     if args.mix_only:
         return
-    clips = phrase_cache()
+    clips = phrase_cache(1 if args.quick else 3)
     with tempfile.TemporaryDirectory() as tmp:
         book = build_book(load_protocol("full", sides=True))
         full = load_voices(book, VoiceSettings(cache_dir=Path(tmp)))

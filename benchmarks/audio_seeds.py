@@ -61,8 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--scenario", default="anxious", help="a simulated person")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
-    asyncio.run(sweep(args.seeds, args.scenario))
+    asyncio.run(sweep(1 if args.quick else args.seeds, args.scenario))
 
 
 if __name__ == "__main__":

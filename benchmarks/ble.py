@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/ble.py   (needs dbus-daemon)
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -161,6 +162,9 @@ def p99(values: list[float]) -> float:
 
 
 def main() -> None:
+    global RUNS, LATENCY_S
+    if _quick():
+        RUNS, LATENCY_S = 1, 2.0
     # bleak warns that bluetoothctl is missing; the figures are what we print.
     logging.getLogger("bleak").setLevel(logging.ERROR)
     ours: list[tuple[float, float]] = []
@@ -201,6 +205,13 @@ def main() -> None:
             f"  p99 {p99(values) * ms:.2f} ms"
         )
     print(f"  ratio ours/bare, median            {med(lat_ours) / med(lat_bare):.2f}")
+
+
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
 
 
 if __name__ == "__main__":

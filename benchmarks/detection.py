@@ -15,6 +15,7 @@ artifacts and slow wander, a rise from t=0 stepped down within 60 s, and
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -32,6 +33,7 @@ from benchmarks.detection_corpus import (
     Run,
     build_corpus,
     early,
+    few_of_each,
     latency,
     run_naive,
     run_program,
@@ -200,16 +202,23 @@ def seed_spread(seeds: list[int], done: dict[int, tuple[list[Case], dict[str, li
         print(f"  {label:24} {seeds_text}   {pooled[0]} / {pooled[1]}")
 
 
-def cost_line() -> None:
-    print("\n".join(cost_lines()))
+def cost_line(runs: int = 3) -> None:
+    print("\n".join(cost_lines(runs)))
 
 
 def main() -> None:
-    seeds = [int(a) for a in sys.argv[1:]] or [1, 2]
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("seeds", nargs="*", type=int, default=[1, 2], help="corpus seeds")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    args = parser.parse_args()
+    seeds = [1] if args.quick else args.seeds
+    hearts = 2 if args.quick else 24
     done: dict[int, tuple[list[Case], dict[str, list[Run]]]] = {}
     for seed in seeds:
         t0 = time.perf_counter()
-        cases = build_corpus(seed)
+        cases = build_corpus(seed, hearts)
+        if args.quick:
+            cases = few_of_each(cases)
         runs = done.setdefault(seed, (cases, run_both(cases)))[1]
         # The same starts for a person whose earlier sessions are stored.
         stored = [run_program(c, stored_hr_bpm=_rest_of(c)) for c in cases if c.kind == "start"]
@@ -221,9 +230,10 @@ def main() -> None:
         ramp_table(cases, runs)
         calm_table(cases, runs)
         start_table(cases, runs, stored)
-    seed_spread(list(range(1, 7)), done)
+    if not args.quick:
+        seed_spread(list(range(1, 7)), done)
     print()
-    cost_line()
+    cost_line(1 if args.quick else 3)
 
 
 def _rest_of(case: Case) -> float:

@@ -248,6 +248,11 @@ class Run:
     """When step-downs became possible (the baseline); None: never."""
 
 
+def few_of_each(cases: list[Case], count: int = 2) -> list[Case]:
+    """The first ``count`` cases of each kind (``--quick``)."""
+    return [c for k in ("ramp", "start", "calm") for c in [c for c in cases if c.kind == k][:count]]
+
+
 def run_program(
     case: Case, stored_hr_bpm: float | None = None, config: PacingConfig | None = None
 ) -> Run:

@@ -12,6 +12,7 @@ Run: .venv/bin/python benchmarks/estimator_cost.py
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -86,12 +87,14 @@ def _fig(values: list[float]) -> str:
     return f"median {statistics.median(values):6.1f} us, p90 {np.percentile(values, 90):6.1f} us"
 
 
-def cost_lines() -> list[str]:
+def cost_lines(runs: int = 3) -> list[str]:
     samples = samples_from_rr(load_rr(RECORDING))
     # Best of three runs each (the machine is shared); interleaved so both see the same load.
-    live = min((live_cost(samples) for _ in range(3)), key=lambda c: statistics.median(c.tick_us))
+    live = min(
+        (live_cost(samples) for _ in range(runs)), key=lambda c: statistics.median(c.tick_us)
+    )
     peer = min(
-        (vectorised_cost(samples) for _ in range(3)), key=lambda c: statistics.median(c.tick_us)
+        (vectorised_cost(samples) for _ in range(runs)), key=lambda c: statistics.median(c.tick_us)
     )
     live_med = statistics.median(live.estimate_us)
     peer_med = statistics.median(peer.estimate_us)
@@ -108,5 +111,13 @@ def cost_lines() -> list[str]:
     ]
 
 
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
+
+
 if __name__ == "__main__":
-    print("\n".join(cost_lines()))
+    # --quick: the same figures (a 60-minute recording is a few seconds' work).
+    print("\n".join(cost_lines(1 if _quick() else 3)))

@@ -20,6 +20,7 @@ Run: .venv/bin/python benchmarks/hardening.py
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import resource
@@ -45,6 +46,9 @@ from biofeedback.store.database import QUICK_CHECK_S  # noqa: E402
 RR_DIR = ROOT / "tests" / "data" / "rr"
 MB = 1 << 20
 DAY_S = 24 * 3600.0
+# Sizes (--quick makes them tiny).
+RR_FILE_MB = 50
+PROTOCOL_STEPS = 100_000
 
 
 def child_peak_mb(code: str, *args: str) -> tuple[float, float]:
@@ -158,7 +162,7 @@ def rr_file_50mb(folder: Path) -> None:
     rng = random.Random(16)
     with path.open("w") as fh:
         written = 0
-        while written < 50 * MB:
+        while written < RR_FILE_MB * MB:
             chunk = "".join(f"{rng.uniform(600.0, 1100.0):.1f}\n" for _ in range(10_000))
             fh.write(chunk)
             written += len(chunk)
@@ -166,7 +170,7 @@ def rr_file_50mb(folder: Path) -> None:
     base_mb, _ = child_peak_mb(IMPORTS_ONLY)
     peak_mb, wall_s = child_peak_mb(READ_FILE, str(path))
     print(
-        f"50 MB RR file ({size_mb:.1f} MB): checked and replayed in {wall_s:.0f} s,"
+        f"{RR_FILE_MB} MB RR file ({size_mb:.1f} MB): checked and replayed in {wall_s:.0f} s,"
         f" peak RSS {peak_mb:.0f} MB = {peak_mb / size_mb:.2f}x the file (goal <= 5x);"
         f" {peak_mb - base_mb:.0f} MB above the {base_mb:.0f} MB of the imports alone"
     )
@@ -175,16 +179,16 @@ def rr_file_50mb(folder: Path) -> None:
 def protocol_100k(folder: Path) -> None:
     steps = [
         {"id": f"s{i}", "kind": "rest", "cue": "Rest and let the body be heavy.", "s": 5}
-        for i in range(50_000)
+        for i in range(PROTOCOL_STEPS // 2)
     ] + [
         {"region": "hands", "id": f"g{i}", "tense": "Make fists", "release": "Let go"}
-        for i in range(25_000)
+        for i in range(PROTOCOL_STEPS // 4)
     ]
     data = {"name": "big", "title": "Big", "zone": "green", "steps": steps}
     started = time.perf_counter()
     protocol = parse_protocol(data, "benchmark")
     parse_s = time.perf_counter() - started
-    assert len(protocol.steps) == 100_000
+    assert len(protocol.steps) == PROTOCOL_STEPS
 
     lines = ['name = "big"', 'title = "Big"', 'zone = "green"']
     for step in steps:
@@ -201,13 +205,17 @@ def protocol_100k(folder: Path) -> None:
     except ProtocolError as exc:
         refused = f"refused by the size cap ({str(exc).split(': ', 1)[1]})"
     print(
-        f"protocol of 100,000 steps: validated in {parse_s:.2f} s (goal < 1 s);"
+        f"protocol of {PROTOCOL_STEPS:,} steps: validated in {parse_s:.2f} s (goal < 1 s);"
         f" as {path.stat().st_size / MB:.1f} MB of TOML, parsed and validated in"
         f" {file_s:.2f} s; that file given to --protocol is {refused}"
     )
 
 
 def main() -> None:
+    global DAY_S, RR_FILE_MB, PROTOCOL_STEPS
+    if _quick():
+        # Tiny sizes: a smoke test that every part still runs.
+        DAY_S, RR_FILE_MB, PROTOCOL_STEPS = 600.0, 1, 2_000
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         protocol_100k(folder)
@@ -215,6 +223,13 @@ def main() -> None:
         rr_file_50mb(folder)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this script's own peak: {own:.0f} MB)")
+
+
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
 
 
 if __name__ == "__main__":

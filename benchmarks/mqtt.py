@@ -239,7 +239,10 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--runners-process", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.runners, args.seconds = 5, 3.0
     if args.runners_process:
         mqtt = asyncio.run(run_runners(args.runners_process, args.runners, args.seconds, True))
         peer = asyncio.run(run_runners(args.runners_process, args.runners, args.seconds, False))

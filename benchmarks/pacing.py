@@ -198,7 +198,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.runs = 1, 1
     asyncio.run(scenarios(args.seeds))
 
     print()

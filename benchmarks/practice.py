@@ -18,6 +18,7 @@ Run: .venv/bin/python benchmarks/practice.py
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -86,6 +87,9 @@ def cli_s(*args: str, env: dict[str, str]) -> float:
 
 
 def main() -> None:
+    global SESSIONS, SESSION_S, RUNS
+    if _quick():
+        SESSIONS, SESSION_S, RUNS = 3, 120.0, 1
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "s.db"
         start = time.perf_counter()
@@ -118,6 +122,13 @@ def main() -> None:
         print(f"history --json (CLI):   {1000 * cli_s('history', '--json', env=env):7.0f} ms")
         print(f"today --json (CLI):     {1000 * cli_s('today', '--json', env=env):7.0f} ms")
         print(f"protocols (CLI, peer):  {1000 * cli_s('protocols', env=env):7.0f} ms")
+
+
+def _quick() -> bool:
+    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return bool(parser.parse_args().quick)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--rates", default="4.5,4.75,5,5.25,5.5,5.75,6,6.25,6.5")
     parser.add_argument("--step-s", type=float, default=AssessmentPlan().step_s)
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.rates = 1, "5.5"
     planted_rates = [float(r) for r in args.rates.split(",")]
     plan = AssessmentPlan(step_s=args.step_s)
 
@@ -162,8 +165,9 @@ def main() -> None:
         f" wall {time.perf_counter() - started:.0f} s for {total} sessions"
     )
 
-    slow = contraction_swing_bpm(4.0, 6.0, 10)
-    fast = contraction_swing_bpm(2.5, 2.5, 10)
+    swing_seeds = 1 if args.quick else 10
+    slow = contraction_swing_bpm(4.0, 6.0, swing_seeds)
+    fast = contraction_swing_bpm(2.5, 2.5, swing_seeds)
     print(
         f"contractions (calm, resonance 5.5/min, 10 seeds): HR swing at 6/min (0.1 Hz)"
         f" {slow:.2f} bpm vs 12/min {fast:.2f} bpm: x{slow / fast:.1f}"

@@ -45,7 +45,10 @@ def heart_only(name: str, seed: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs per figure (median)")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 1
 
     print(f"15 simulated minutes ({SESSION_S:.0f} s), median of {args.runs} runs")
     print(f"{'scenario':<15} {'beats':>6} {'ms':>8} {'beats/s':>12}  goal < {GOAL_S * 1000:.0f} ms")

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from biofeedback import BiofeedbackError, inputs
 
 APP_NAME = "biofeedback"
@@ -69,6 +67,8 @@ class Settings:
 
 
 def config_dir() -> Path:
+    import platformdirs  # only where a path is needed: it loads tempfile, lzma, bz2
+
     return platformdirs.user_config_path(APP_NAME)
 
 

@@ -338,7 +338,8 @@ def practice_history(store: Store, window: int) -> PracticeHistory:
     # nothing else was recorded (so a first look with --sim shows something).
     live = [o for o in recent if not o.virtual]
     chosen = live or recent
-    summaries = [review.summarize(store.load(o.session_id)) for o in chosen]
+    # A summary needs the beats, not each sample's row.
+    summaries = [review.summarize(store.load(o.session_id, sample_rows=False)) for o in chosen]
     return build_practice_history(
         history, summaries, date.today(), window, brace_simulated=bool(chosen) and not live
     )

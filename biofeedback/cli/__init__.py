@@ -16,14 +16,17 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from biofeedback import BiofeedbackError
 from biofeedback.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
 from biofeedback.cli.parser import build_parser, command_parser, print_overview
-from biofeedback.cli.records import review_view
 from biofeedback.cli.request import SessionRequest
-from biofeedback.cli.running import plan_session
-from biofeedback.cli.wiring import build_session
+
+if TYPE_CHECKING:
+    from biofeedback.cli.records import review_view
+    from biofeedback.cli.running import plan_session
+    from biofeedback.cli.wiring import build_session
 
 __all__ = [
     "EXIT_INTERNAL",
@@ -37,6 +40,23 @@ __all__ = [
     "plan_session",
     "review_view",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded when first asked for: `biofeedback --help` needs neither.
+    if name == "plan_session":
+        from biofeedback.cli.running import plan_session
+
+        return plan_session
+    if name == "build_session":
+        from biofeedback.cli.wiring import build_session
+
+        return build_session
+    if name == "review_view":
+        from biofeedback.cli.records import review_view
+
+        return review_view
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

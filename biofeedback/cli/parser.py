@@ -19,8 +19,44 @@ from biofeedback.cli.records import (
     cmd_protocols,
     cmd_review,
 )
-from biofeedback.cli.running import cmd_resonance, cmd_run, start_run
-from biofeedback.cli.sources import cmd_monitor, cmd_pair, cmd_scan
+
+
+# A session's modules (asyncio, the estimator, the sinks) load only when a
+# command runs one: `--help` and the record commands answer without them.
+def cmd_run(args: argparse.Namespace) -> int:
+    from biofeedback.cli.running import cmd_run as run
+
+    return run(args)
+
+
+def cmd_resonance(args: argparse.Namespace) -> int:
+    from biofeedback.cli.running import cmd_resonance as run
+
+    return run(args)
+
+
+def start_run(protocol: str, db: str | None) -> int:
+    from biofeedback.cli.running import start_run as run
+
+    return run(protocol, db)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from biofeedback.cli.sources import cmd_scan as run
+
+    return run(args)
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    from biofeedback.cli.sources import cmd_pair as run
+
+    return run(args)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from biofeedback.cli.sources import cmd_monitor as run
+
+    return run(args)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -90,11 +90,14 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     targets = [getattr(args, name) for name in ("png", "pdf", "csv", "rr", "rr_corrected")]
     _check_export_targets(args)
+    # The review screen and the CSV export show each sample; a summary, a plot
+    # and the RR exports need their beats only.
+    screen = not args.json and not any(targets) and on_terminal()
     with existing_store(args.db) as store:
-        recording = store.load(args.session)
+        recording = store.load(args.session, sample_rows=screen or bool(args.csv))
         before, after = practice_cli.review_ratings(store, recording.session.session_id)
     summary = review.summarize(recording)
-    if not args.json and not any(targets) and on_terminal():
+    if screen:
         return _show_records(args, review=review_view(recording, (before, after)))
     written: list[str] = []
     for fmt in ("png", "pdf"):

@@ -39,15 +39,25 @@ from biofeedback.models.events import (
     ZoneChanged,
     event_from_dict,
 )
-from biofeedback.models.records import EstimateRow, Recording, SampleRow, SessionInfo, StoredSession
+from biofeedback.models.records import (
+    QUALITY_ORDER,
+    ColumnRows,
+    EstimateRow,
+    Recording,
+    SampleRow,
+    SessionInfo,
+    StoredSession,
+)
 
 __all__ = [
+    "QUALITY_ORDER",
     "Action",
     "Advice",
     "ArousalEstimate",
     "Baseline",
     "BaselineHow",
     "ChestMotion",
+    "ColumnRows",
     "Contact",
     "Estimate",
     "EstimateRow",

@@ -250,12 +250,11 @@ def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
     except KeyError as exc:
         raise UnknownEventError(f"unknown event type: {data.get('type')!r}") from exc
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        key = _FIELD_ALIASES.get(f.name, f.name)
+    for name, key in _keys_of(cls):
         if key in data:
             value = data[key]
             # JSON has lists where the events hold tuples.
-            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+            kwargs[name] = tuple(value) if isinstance(value, list) else value
     for name, enum in _ENUM_FIELDS.items():
         if name in kwargs and kwargs[name] is not None:
             kwargs[name] = enum(kwargs[name])
@@ -264,6 +263,19 @@ def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
         if isinstance(value, list):
             kwargs[name] = tuple(value)
     return cls(**kwargs)
+
+
+def _keys_of(cls: type[SessionEvent]) -> tuple[tuple[str, str], ...]:
+    """(field, key in the dict) of an event class; a store holds thousands of each."""
+    keys = _KEYS.get(cls)
+    if keys is None:
+        keys = _KEYS[cls] = tuple(
+            (f.name, _FIELD_ALIASES.get(f.name, f.name)) for f in dataclasses.fields(cls)
+        )
+    return keys
+
+
+_KEYS: dict[type[SessionEvent], tuple[tuple[str, str], ...]] = {}
 
 
 _ENUM_FIELDS: dict[str, type[StrEnum]] = {

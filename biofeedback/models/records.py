@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from biofeedback.models.core import Contact, HeartSample, Quality, Zone
 from biofeedback.models.events import Estimate, SessionEvent
@@ -62,6 +62,18 @@ class StoredSession:
 # kept as plain tuples, and the objects are made only when someone asks.
 EstimateRow = tuple[float, float | None, float | None, float | None, Quality, float]
 SampleRow = tuple[float, float | None, tuple[float, ...], tuple[float, ...], Contact, int | None]
+# The order of ``Quality`` values when rows are held as numbers (``ColumnRows``).
+QUALITY_ORDER: tuple[Quality, ...] = tuple(Quality)
+
+
+@runtime_checkable
+class ColumnRows(Protocol):
+    """Rows a reader already holds as columns (the store's estimates), so review
+    takes them at once instead of a tuple per row."""
+
+    def columns(self) -> Any:
+        """A 2-D float array, one column per tuple field: NaN for None, the
+        quality as its index in ``QUALITY_ORDER``."""
 
 
 @dataclass(frozen=True)

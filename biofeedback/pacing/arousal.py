@@ -148,22 +148,19 @@ def measure_windows(
             cfg.hr_mid_window_s,
         ]
     )
-    st = beats.stats(t_s[:, None], spans)
+    hi, lo = beats.bounds(t_s, spans)
     usable = rate <= cfg.hr_only_artifact_rate
     nan = np.nan
     # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
-    rmssd = np.maximum(st.rmssd_ms, 1.0)
+    rmssd = np.maximum(beats.rmssd_ms_of(hi, lo[1], cfg.min_rmssd_diffs), 1.0)
+    rmssd_60 = np.maximum(beats.rmssd_ms_of(hi, lo[2], 2 * cfg.min_rmssd_diffs), 1.0)
     return Measures(
-        hr_bpm=np.where(st.beats[:, 0] >= cfg.min_hr_beats, st.hr_bpm[:, 0], nan),
-        hr_fast_bpm=np.where(st.beats[:, 3] >= cfg.min_hr_beats, st.hr_bpm[:, 3], nan),
-        hr_mid_bpm=np.where(st.beats[:, 4] >= cfg.min_hr_beats, st.hr_bpm[:, 4], nan),
-        rmssd_ms=np.where(usable & (st.diffs[:, 1] >= cfg.min_rmssd_diffs), rmssd[:, 1], nan),
-        rmssd_60s_ms=np.where(
-            usable & (st.diffs[:, 2] >= 2 * cfg.min_rmssd_diffs), rmssd[:, 2], nan
-        ),
-        sdnn_60s_ms=np.where(
-            usable & (st.beats[:, 2] >= 2 * cfg.min_rmssd_diffs), st.sdnn_ms[:, 2], nan
-        ),
+        hr_bpm=beats.hr_bpm_of(hi, lo[0], cfg.min_hr_beats),
+        hr_fast_bpm=beats.hr_bpm_of(hi, lo[3], cfg.min_hr_beats),
+        hr_mid_bpm=beats.hr_bpm_of(hi, lo[4], cfg.min_hr_beats),
+        rmssd_ms=np.where(usable, rmssd, nan),
+        rmssd_60s_ms=np.where(usable, rmssd_60, nan),
+        sdnn_60s_ms=np.where(usable, beats.sdnn_ms_of(hi, lo[2], 2 * cfg.min_rmssd_diffs), nan),
         artifact_rate=rate,
     )
 

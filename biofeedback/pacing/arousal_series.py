@@ -14,7 +14,6 @@ import numpy as np
 from biofeedback.models import ArousalEstimate, BaselineHow, Quality
 from biofeedback.pacing.arousal import (
     EstimatorConfig,
-    QualityGate,
     measure_windows,
     nan_to_none,
     score,
@@ -152,12 +151,7 @@ def estimate_series(
     hr = np.where(signal, m.hr_bpm, np.nan)
     hr_fast = np.where(signal, m.hr_fast_bpm, np.nan)
     hr_mid = np.where(signal, m.hr_mid_bpm, np.nan)
-    gate = QualityGate(cfg)
-    usable = [
-        bool(s) and gate.update(float(now), math.isfinite(v), float(r))
-        for now, s, v, r in zip(ticks, signal, m.rmssd_ms, m.artifact_rate, strict=True)
-    ]
-    ok = np.array(usable, bool)
+    ok = _gate_series(ticks, signal, np.isfinite(m.rmssd_ms), m.artifact_rate, cfg)
     rmssd = np.where(ok, m.rmssd_ms, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
@@ -215,30 +209,98 @@ def _opening(
     hr_bpm: float | None,
     rmssd_ms: float | None,
 ) -> _Opening:
-    """The baseline at every tick, as the streaming estimator's collector takes it."""
-    collector = BaselineCollector(cfg.opening, hr_bpm, rmssd_ms)
+    """The baseline at every tick, as the streaming estimator's collector takes it.
+
+    The collector itself judges the opening, but it is offered only the ticks that
+    can change it: every tick with signal until the HR baseline is decided (the
+    opening, at most ``baseline_max_s`` of readings), then only the ticks that add an
+    RMSSD reading, up to the one that decides it. Once both are taken the baseline
+    never changes, so the rest of the recording is filled in one step.
+    """
+    opening = cfg.opening
+    collector = BaselineCollector(opening, hr_bpm, rmssd_ms)
     n = elapsed_s.size
-    out = {k: np.full(n, np.nan) for k in ("hr", "rmssd", "noise", "rise")}
-    how = np.full(n, "", dtype=object)
-    for i in range(n):
-        if signal[i]:
-            collector.offer(
-                float(elapsed_s[i]),
-                float(hr[i]),
-                float(hr_mid[i]),
-                float(ln_rmssd[i]),
-                float(hr_fast[i]),
-            )
-        for key, value in (
-            ("hr", collector.hr_bpm),
-            ("rmssd", collector.rmssd_ms),
-            ("noise", collector.noise_bpm),
-            ("rise", collector.rise_bpm),
-        ):
+    changes: list[tuple[int, _State]] = [(0, _state(collector))]
+
+    def offer(i: int) -> None:
+        collector.offer(
+            float(elapsed_s[i]),
+            float(hr[i]),
+            float(hr_mid[i]),
+            float(ln_rmssd[i]),
+            float(hr_fast[i]),
+        )
+        state = _state(collector)
+        if state != changes[-1][1]:
+            changes.append((i, state))
+
+    ticks = np.flatnonzero(signal)
+    k = 0
+    while collector.hr_bpm is None and k < ticks.size:
+        offer(int(ticks[k]))
+        k += 1
+    if collector.ln_rmssd is None and collector.hr_bpm is not None and k < ticks.size:
+        rest = ticks[k:]
+        reading = (elapsed_s[rest] >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
+        held = collector.rmssd_readings
+        enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
+        decides = np.flatnonzero(enough & (elapsed_s[rest] >= opening.baseline_s))
+        stop = int(decides[0]) + 1 if decides.size else rest.size
+        for j in np.flatnonzero(reading[:stop]):
+            offer(int(rest[j]))
+        if decides.size and collector.ln_rmssd is None:
+            offer(int(rest[decides[0]]))
+    out = {key: np.full(n, np.nan) for key in ("hr", "rmssd", "noise", "rise")}
+    width = max(len(state[4]) for i, state in changes if i < n) if n else 1
+    how = np.full(n, "", dtype=f"<U{max(width, 1)}")
+    bounds = [i for i, _ in changes[1:]] + [n]
+    for (lo, state), hi in zip(changes, bounds, strict=True):
+        for key, value in zip(("hr", "rmssd", "noise", "rise"), state[:4], strict=True):
             if value is not None:
-                out[key][i] = value
-        how[i] = collector.how.value if collector.how is not None else ""
-    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how.astype(str))
+                out[key][lo:hi] = value
+        how[lo:hi] = state[4]
+    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how)
+
+
+_State = tuple[float | None, float | None, float | None, float | None, str]
+
+
+def _state(c: BaselineCollector) -> _State:
+    return (c.hr_bpm, c.rmssd_ms, c.noise_bpm, c.rise_bpm, c.how.value if c.how else "")
+
+
+def _gate_series(
+    t_s: np.ndarray,
+    signal: np.ndarray,
+    hrv_usable: np.ndarray,
+    rate: np.ndarray,
+    cfg: EstimatorConfig,
+) -> np.ndarray:
+    """``QualityGate.update`` at every tick with signal, at once (False without signal).
+
+    The gate is ok from a *trigger* until the first tick whose HRV is unusable. A
+    trigger is the first usable tick if it is clean, or any tick ending ``ok_after_s``
+    of consecutive clean ticks (ticks without signal are not offered to the gate, so
+    they neither break nor extend a run).
+    """
+    ok = np.zeros(t_s.size, bool)
+    idx = np.flatnonzero(signal)
+    if idx.size == 0:
+        return ok
+    t = t_s[idx]
+    usable = hrv_usable[idx]
+    clean = usable & (rate[idx] <= cfg.ok_artifact_rate)
+    pos = np.arange(idx.size)
+    run_first = np.maximum.accumulate(np.where(clean, 0, pos + 1))
+    run_first = np.minimum(run_first, idx.size - 1)
+    trigger = clean & (t - t[run_first] >= cfg.ok_after_s)
+    first_usable = np.flatnonzero(usable)
+    if first_usable.size and clean[first_usable[0]]:
+        trigger[first_usable[0]] = True
+    last_trigger = np.maximum.accumulate(np.where(trigger, pos, -1))
+    last_unusable = np.maximum.accumulate(np.where(usable, -1, pos))
+    ok[idx] = usable & (last_trigger > last_unusable)
+    return ok
 
 
 def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:

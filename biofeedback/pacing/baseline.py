@@ -76,6 +76,11 @@ class BaselineCollector:
     def rmssd_ms(self) -> float | None:
         return math.exp(self.ln_rmssd) if self.ln_rmssd is not None else None
 
+    @property
+    def rmssd_readings(self) -> int:
+        """RMSSD readings offered so far (the baseline needs ``baseline_min_ticks // 2``)."""
+        return len(self._ln)
+
     def offer(
         self,
         elapsed_s: float,

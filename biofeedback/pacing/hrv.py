@@ -119,6 +119,44 @@ class BeatWindows:
         rmssd = np.sqrt(np.divide(d2, dn, out=nan, where=dn > 0))
         return WindowStats(beats, dn, mean, np.sqrt(np.maximum(var, 0.0)), rmssd)
 
+    def bounds(self, t_s: np.ndarray, span_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hi, lo): the beats of each window are ``[lo, hi)``, per ``t_s`` and, for
+        ``lo``, per span (one row each). The batch path's cheaper ``stats``: each
+        metric is then taken only for the spans that need it."""
+        t = self._t.view
+        hi = _known_before(t, self._available.view, t_s)
+        # One row per span: each row's window starts ascend, which the searches favour.
+        lo = t.searchsorted(t_s[None, :] - span_s[:, None], side="right")
+        return hi, lo
+
+    def hr_bpm_of(self, hi: np.ndarray, lo: np.ndarray, min_beats: int) -> np.ndarray:
+        """``stats(...).hr_bpm`` where a window holds ``min_beats`` (>= 1), else NaN."""
+        nn = self._sums["nn"].view
+        beats = hi - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (nn[hi] - nn[lo]) / beats
+            return np.where(beats >= min_beats, 60000.0 / mean, np.nan)
+
+    def rmssd_ms_of(self, hi: np.ndarray, lo: np.ndarray, min_diffs: int) -> np.ndarray:
+        """``stats(...).rmssd_ms`` where a window holds ``min_diffs`` (>= 1), else NaN."""
+        inner = np.minimum(lo + 1, hi)
+        d2 = self._sums["d2"].view
+        dn = self._sums["dn"].view
+        count = dn[hi] - dn[inner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rmssd = np.sqrt((d2[hi] - d2[inner]) / count)
+        return np.where(count >= min_diffs, rmssd, np.nan)
+
+    def sdnn_ms_of(self, hi: np.ndarray, lo: np.ndarray, min_beats: int) -> np.ndarray:
+        """``stats(...).sdnn_ms`` where a window holds ``min_beats`` (>= 2), else NaN."""
+        nn = self._sums["nn"].view
+        nn2 = self._sums["nn2"].view
+        beats = hi - lo
+        total = nn[hi] - nn[lo]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = (nn2[hi] - nn2[lo] - total * (total / beats)) / (beats - 1)
+        return np.where(beats >= min_beats, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
     def forget_before(self, t_s: float) -> None:
         """Drop beats ending before ``t_s`` (keeps memory flat in long sessions)."""
         if len(self._t) < 4096:
@@ -151,10 +189,7 @@ class FlagWindows:
         """Share of flagged raw beats in ``(t - span_s, t]`` already known at ``t``;
         0 for an empty window."""
         t = self._t.view
-        hi = np.minimum(
-            t.searchsorted(t_s, side="right"),
-            self._available.view.searchsorted(t_s, side="right"),
-        )
+        hi = _known_before(t, self._available.view, t_s)
         lo = t.searchsorted(t_s - span_s, side="right")
         flagged = self._flags.view[hi] - self._flags.view[lo]
         rate: np.ndarray = np.divide(flagged, hi - lo, out=np.zeros(hi.shape), where=hi > lo)
@@ -167,3 +202,13 @@ class FlagWindows:
         self._t.drop_front(drop)
         self._available.drop_front(drop)
         self._flags.drop_front(drop)
+
+
+def _known_before(t: np.ndarray, available: np.ndarray, at_s: np.ndarray) -> np.ndarray:
+    """How many beats had ended and were known at each of ``at_s``: the fewer of the
+    beats ended and the beats known by then. A beat is known once it has ended,
+    so when the known times ascend (as the cleaner's do) one search suffices."""
+    known = available.searchsorted(at_s, side="right")
+    if (np.diff(available) < 0).any() or (available < t).any():
+        return np.minimum(t.searchsorted(at_s, side="right"), known)
+    return known

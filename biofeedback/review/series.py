@@ -9,7 +9,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from biofeedback import BiofeedbackError
-from biofeedback.models import Recording, SessionEvent, StepEnded, StepStarted, Zone, ZoneChanged
+from biofeedback.models import (
+    QUALITY_ORDER,
+    ColumnRows,
+    Quality,
+    Recording,
+    SessionEvent,
+    StepEnded,
+    StepStarted,
+    Zone,
+    ZoneChanged,
+)
 from biofeedback.pacing.arousal import EstimatorConfig
 from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
 
@@ -33,6 +43,20 @@ class RecordSeries:
 
     @classmethod
     def of(cls, rec: Recording) -> RecordSeries:
+        beats = (np.array(rec.beat_t_s, float), np.array(rec.rr_ms, float))
+        if isinstance(rec.estimate_rows, ColumnRows):
+            # The store's rows: their columns at once (a day is 86,400 rows).
+            block = rec.estimate_rows.columns()
+            no_signal = QUALITY_ORDER.index(Quality.NO_SIGNAL)
+            return cls(
+                block[:, 0].copy(),
+                block[:, 1].copy(),
+                block[:, 2].copy(),
+                block[:, 3].copy(),
+                block[:, 4] == no_signal,
+                block[:, 5].copy(),
+                *beats,
+            )
         n = len(rec.estimate_rows)
         t, hr, rmssd, arousal, quality, artifacts = (
             zip(*rec.estimate_rows, strict=True) if n else ((),) * 6
@@ -45,8 +69,8 @@ class RecordSeries:
             est_arousal=np.array(arousal, float),
             est_no_signal=np.array([q == "no_signal" for q in quality], bool),
             est_artifact_rate=np.array(artifacts, float),
-            beat_t_s=np.array(rec.beat_t_s, float),
-            rr_ms=np.array(rec.rr_ms, float),
+            beat_t_s=beats[0],
+            rr_ms=beats[1],
         )
 
 

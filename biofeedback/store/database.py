@@ -17,12 +17,20 @@ from typing import Self
 from urllib.parse import quote
 
 from biofeedback import __version__
-from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, event_from_dict
+from biofeedback.models import Recording, SessionInfo, StoredSession, event_from_dict
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
 from biofeedback.store.locks import is_recording
-from biofeedback.store.rows import SESSION_COLUMNS, RestingBaseline, SampleRows, session_from_row
+from biofeedback.store.rows import (
+    QUALITY_CODE_SQL,
+    SESSION_COLUMNS,
+    EstimateRows,
+    RestingBaseline,
+    SampleRows,
+    UnreadRows,
+    session_from_row,
+)
 from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
@@ -243,8 +251,12 @@ class Store:
                     )
         return rows[0][0], session_from_row(rows[0][1:])
 
-    def load(self, ref: str = "latest") -> Recording:
-        """Everything recorded for one session."""
+    def load(self, ref: str = "latest", *, sample_rows: bool = True) -> Recording:
+        """Everything recorded for one session.
+
+        ``sample_rows=False`` (a summary or a plot): the samples' beats and count
+        only, not their other columns; reading ``sample_rows`` is then an error.
+        """
         key, session = self.find(ref)
         with self.reading() as db:
             events = tuple(
@@ -253,26 +265,23 @@ class Store:
                     "SELECT data FROM events WHERE session = ? ORDER BY seq", (key,)
                 )
             )
-            # Enum lookups by dict: a day holds ~170,000 of them.
-            quality = {q.value: q for q in Quality}
-            estimates = tuple(
-                (t, hr, rmssd, arousal, quality[q], artifacts)
-                for t, hr, rmssd, arousal, q, artifacts in db.execute(
-                    "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate"
+            estimates = EstimateRows(
+                db.execute(
+                    f"SELECT t_s, hr_bpm, rmssd_ms, arousal, {QUALITY_CODE_SQL}, artifact_rate"
                     " FROM estimates WHERE session = ? ORDER BY seq",
                     (key,),
                 ).fetchall()
             )
+            columns = "t_s, hr_bpm, contact, energy_kj, beats" if sample_rows else "beats"
             rows = db.execute(
-                "SELECT t_s, hr_bpm, contact, energy_kj, beats FROM samples"
-                " WHERE session = ? ORDER BY seq",
-                (key,),
+                f"SELECT {columns} FROM samples WHERE session = ? ORDER BY seq", (key,)
             ).fetchall()
         # Every beat at once (what review and plots need) without making a
         # tuple per notification; those are made if someone reads them.
-        everything = b"".join(row[4] for row in rows)
+        everything = b"".join(row[-1] for row in rows)
         pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
-        return Recording(session, events, estimates, SampleRows(rows), pairs[0::2], pairs[1::2])
+        samples = SampleRows(rows) if sample_rows else UnreadRows(len(rows))
+        return Recording(session, events, estimates, samples, pairs[0::2], pairs[1::2])
 
     def resting_baseline(
         self, *, recent: int = 5, include_virtual: bool = False

@@ -56,46 +56,59 @@ def _ratings_of(db: sqlite3.Connection, key: int) -> tuple[Ratings | None, Ratin
 
 
 def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
-    """The ``limit`` latest sessions as outcomes, newest first."""
-    out: list[SessionOutcome] = []
+    """The ``limit`` latest sessions as outcomes, newest first.
+
+    One query per table for all of them (history reads many sessions)."""
     with store.reading() as db:
         rows = db.execute(
             f"SELECT id, {SESSION_COLUMNS} FROM sessions"
             " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
             (int(limit),),
         ).fetchall()
-        for key, *row in rows:
-            s = session_from_row(row)
-            end_s = s.length_s
-            tail = [
-                hr
-                for (hr,) in db.execute(
-                    "SELECT hr_bpm FROM estimates WHERE session = ? AND t_s > ?"
-                    " AND hr_bpm IS NOT NULL",
-                    (key, end_s - FINAL_WINDOW_S),
-                )
-            ]
-            lowest = s.start_zone
-            for (data,) in db.execute(
-                "SELECT data FROM events WHERE session = ? AND type = 'zone_changed'", (key,)
-            ):
-                zone = Zone(json.loads(data)["to"])
-                if lowest is None or zone.rank > lowest.rank:
-                    lowest = zone
-            before, after = _ratings_of(db, key)
-            out.append(
-                SessionOutcome(
-                    session_id=s.session_id,
-                    protocol=s.protocol,
-                    started_at_unix_s=s.started_at_unix_s,
-                    virtual=s.virtual,
-                    finished=s.finished,
-                    length_s=s.length_s,
-                    baseline_hr_bpm=s.baseline_hr_bpm,
-                    final_hr_bpm=statistics.median(tail) if tail else None,
-                    lowest_zone=lowest,
-                    before=before,
-                    after=after,
-                )
+        keys = [row[0] for row in rows]
+        chosen = f"({', '.join('?' * len(keys))})"
+        tails: dict[int, list[float]] = {key: [] for key in keys}
+        # The heart rate over the final window, however long each session ran.
+        for key, hr in db.execute(
+            "SELECT e.session, e.hr_bpm FROM estimates e JOIN sessions s ON s.id = e.session"
+            f" WHERE e.session IN {chosen} AND e.hr_bpm IS NOT NULL"
+            " AND e.t_s > COALESCE(s.duration_s, s.last_t_s) - ?",
+            (*keys, FINAL_WINDOW_S),
+        ):
+            tails[key].append(hr)
+        moves: dict[int, list[Zone]] = {key: [] for key in keys}
+        for key, data in db.execute(
+            f"SELECT session, data FROM events WHERE session IN {chosen} AND type = 'zone_changed'",
+            keys,
+        ):
+            moves[key].append(Zone(json.loads(data)["to"]))
+        rated: dict[int, dict[str, Ratings]] = {key: {} for key in keys}
+        for key, phase, *values in db.execute(
+            f"SELECT session, phase, {', '.join(SCALES)} FROM ratings WHERE session IN {chosen}",
+            keys,
+        ):
+            rated[key][phase] = Ratings(*values)
+    out: list[SessionOutcome] = []
+    for key, *row in rows:
+        s = session_from_row(row)
+        lowest = s.start_zone
+        for zone in moves[key]:
+            if lowest is None or zone.rank > lowest.rank:
+                lowest = zone
+        tail = tails[key]
+        out.append(
+            SessionOutcome(
+                session_id=s.session_id,
+                protocol=s.protocol,
+                started_at_unix_s=s.started_at_unix_s,
+                virtual=s.virtual,
+                finished=s.finished,
+                length_s=s.length_s,
+                baseline_hr_bpm=s.baseline_hr_bpm,
+                final_hr_bpm=statistics.median(tail) if tail else None,
+                lowest_zone=lowest,
+                before=rated[key].get("before"),
+                after=rated[key].get("after"),
             )
+        )
     return out

@@ -8,7 +8,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from biofeedback.models import Contact, SampleRow, StoredSession, Zone
+import numpy as np
+
+from biofeedback.models import (
+    QUALITY_ORDER,
+    Contact,
+    EstimateRow,
+    SampleRow,
+    StoredSession,
+    Zone,
+)
+from biofeedback.store.errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,76 @@ class SampleRows(Sequence[SampleRow]):
 
     def __iter__(self) -> Iterator[SampleRow]:
         return iter(self._decoded())
+
+
+# The quality as its index in QUALITY_ORDER, so an estimate row is numbers only.
+QUALITY_CODE_SQL = (
+    "CASE quality "
+    + " ".join(f"WHEN '{q.value}' THEN {i}" for i, q in enumerate(QUALITY_ORDER))
+    + " END"
+)
+
+
+class EstimateRows(Sequence[EstimateRow]):
+    """Estimate rows held as one float block (``ColumnRows``): review takes the
+    columns at once; tuples are made only if someone reads rows."""
+
+    def __init__(self, raw: list[Any]) -> None:
+        # SQLite keeps NaN as NULL, so NaN here always was None.
+        self._block = np.array(raw, float).reshape(-1, 6)
+        self._rows: tuple[EstimateRow, ...] | None = None
+
+    def columns(self) -> np.ndarray:
+        return self._block
+
+    def _decoded(self) -> tuple[EstimateRow, ...]:
+        if self._rows is None:
+            self._rows = tuple(
+                (t, _none(hr), _none(rmssd), _none(arousal), QUALITY_ORDER[int(q)], artifacts)
+                for t, hr, rmssd, arousal, q, artifacts in self._block.tolist()
+            )
+        return self._rows
+
+    def __len__(self) -> int:
+        return int(self._block.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> EstimateRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[EstimateRow, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> EstimateRow | tuple[EstimateRow, ...]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[EstimateRow]:
+        return iter(self._decoded())
+
+
+class UnreadRows(Sequence[SampleRow]):
+    """As many rows as were recorded, not read (``Store.load(sample_rows=False)``)."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> SampleRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[SampleRow, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> SampleRow | tuple[SampleRow, ...]:
+        raise StoreError("the sample rows were not read: load the session with sample_rows=True")
+
+    def __iter__(self) -> Iterator[SampleRow]:
+        raise StoreError("the sample rows were not read: load the session with sample_rows=True")
+
+
+def _none(value: float) -> float | None:
+    return None if value != value else value
 
 
 def beats_unpacker() -> Callable[[bytes], tuple[float, ...]]:

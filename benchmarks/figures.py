@@ -1,0 +1,61 @@
+"""What every benchmark prints its figures with: spreads (median, p90, range) over
+several runs, and the ``--quick`` flag (tests/test_benchmarks.py runs each
+benchmark that way so none rots). Absolute figures depend on the machine's load:
+compare ours with the peer measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+
+def parse_args(
+    doc: str | None, parser: argparse.ArgumentParser | None = None
+) -> argparse.Namespace:
+    """The benchmark's own flags plus ``--quick`` (a small, fast run: checks that it
+    still works; its figures mean little)."""
+    p = parser or argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    return p.parse_args()
+
+
+def runs_of(fn: Callable[[], object], runs: int) -> list[float]:
+    """Wall seconds of ``runs`` calls."""
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def timings(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` calls. CPU time (this process's) is the
+    steadier figure when other programs share the cores."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return wall, cpu
+
+
+def spread(values_s: list[float], scale: float = 1e3, unit: str = "ms") -> str:
+    """Median, p90 and range of some timings, in ``unit`` (seconds x ``scale``)."""
+    v = sorted(x * scale for x in values_s)
+    p90 = v[min(len(v) - 1, round(0.9 * (len(v) - 1)))]
+    digits = 1 if v[0] < 100 else 0
+    return (
+        f"median {statistics.median(v):.{digits}f} {unit}"
+        f" (p90 {p90:.{digits}f}, range {v[0]:.{digits}f}-{v[-1]:.{digits}f}, n={len(v)})"
+    )
+
+
+def load_line() -> str:
+    """The machine's load: absolute figures taken under load are slower than quiet."""
+    avg = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"load average {avg} on {os.cpu_count()} CPUs"
