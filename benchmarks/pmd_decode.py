@@ -11,6 +11,7 @@ Run: .venv/bin/python benchmarks/pmd_decode.py
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
 import statistics
@@ -92,6 +93,11 @@ def ours(raw: bytes) -> list[tuple[int, ...]] | list[int]:
 
 
 def main() -> None:
+    global ROUNDS, PER_ROUND
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="three rounds of 100 frames")
+    if parser.parse_args().quick:
+        ROUNDS, PER_ROUND = 3, 100
     batches = frames(random.Random(24))
     peer = bleakheart_decoders()
     if peer is None:

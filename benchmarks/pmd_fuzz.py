@@ -14,6 +14,7 @@ Run: .venv/bin/python benchmarks/pmd_fuzz.py [N]
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -96,7 +97,11 @@ def peer(n: int) -> None:
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else N
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("frames", nargs="?", type=int, default=N, help=f"how many (default {N:,})")
+    parser.add_argument("--quick", action="store_true", help="10,000 frames: a smoke test")
+    args = parser.parse_args()
+    n = 10_000 if args.quick else args.frames
     rng = random.Random(24)
     pool = seeds(rng)
     outcomes: Counter[str] = Counter()
