@@ -14,6 +14,7 @@ from biofeedback import practice_cli, setup_cli
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.pacing.protocols import Routine
+    from biofeedback.pacing.rules import PacingConfig
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
     from biofeedback.session import SessionPlan, SessionResult, Sink
@@ -109,12 +110,19 @@ def plan_session(
                 store, protocol, virtual=source.virtual
             )
     yellow = load_protocol("breath-partial")
+    config = None
+    if rate_bpm is not None:
+        yellow = resonance_plan.paced_routine(yellow, rate_bpm)
+        config = resonance_plan.personal_config(rate_bpm)
     if getattr(args, "resonant", False):
         protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
-    # Sound is prepared for the routine as it will run (adapted, resonant).
+    # Sound is prepared for the routines as they will run (adapted, resonant, at
+    # the person's rate), so every cue the controller can show can be spoken.
     audio = _audio_plan(
         args,
         protocol,
+        yellow=yellow,
+        pacing_config=config,
         # Eyes closed in the profile turns sound on unless --audio says otherwise.
         mode=args.audio if personal is None else setup_cli.audio_mode(args),
         real_time=not source.virtual or args.speed == 1.0,
@@ -125,8 +133,8 @@ def plan_session(
         source.listen = audio.heard_after
     controller = NotedController(
         protocol,
-        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
-        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
+        yellow=yellow,
+        config=config,
         start_zone="auto" if args.zone == "auto" else Zone(args.zone),
         stored_baseline=resting,
         imagery_regions=() if personal is None else personal.imagery,
@@ -236,6 +244,8 @@ def _audio_plan(
     args: argparse.Namespace,
     protocol: Routine,
     *,
+    yellow: Routine,
+    pacing_config: PacingConfig | None,
     mode: str | None,
     real_time: bool,
     dashboard: bool,
@@ -252,6 +262,8 @@ def _audio_plan(
         out_path=Path(args.audio_out) if args.audio_out else None,
         real_time=real_time,
         tell_missing=dashboard,
+        yellow=yellow,
+        config=pacing_config,
     )
     for note in plan.notes:
         print(f"biofeedback: {note}", file=sys.stderr)
