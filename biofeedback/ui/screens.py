@@ -20,7 +20,6 @@ from biofeedback.models import (
     SessionEvent,
     StepKind,
     StepStarted,
-    Zone,
 )
 from biofeedback.pacing import texts
 from biofeedback.session import ActionInbox
@@ -197,7 +196,9 @@ class SessionScreen(Screen[None]):
             self._refresh_guide()
         self.query_one(Countdown).seconds = whole_seconds_left(state.remaining_s)
         self._refresh_pacer()
-        self.query_one(ZoneBadge).zone = shown_zone(state)
+        self.query_one(ZoneBadge).show(
+            state.zone, None if state.step is None else state.step.routine_zone
+        )
         self._refresh_vitals()
         self._refresh_log()
         self._refresh_status()
@@ -382,19 +383,6 @@ class SessionScreen(Screen[None]):
         self.motion = not self.motion
         self._refresh_pacer()
         self.notify("Motion on." if self.motion else "Motion off: the pacer shows words only.")
-
-
-_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
-
-
-def shown_zone(state: SessionState) -> Zone | None:
-    """The zone to show: the person's, or the routine's when it is gentler (a rest
-    routine chosen in Green is rest, and says so)."""
-    zone = state.zone
-    routine = None if state.step is None else state.step.routine_zone
-    if zone is None or routine is None:
-        return zone or routine
-    return max(zone, routine, key=_ZONE_ORDER.index)
 
 
 def strap_text(state: SessionState, source: str) -> str:
