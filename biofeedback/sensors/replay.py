@@ -5,9 +5,9 @@ HRV convention; blank lines and ``#`` comments are skipped) and CSV files with
 an ``rr_ms`` column (the program's own ``review --csv`` export among them:
 its ``sample`` rows, several intervals to a cell). Beat times are the running
 sum of the intervals, packed into about one notification a second like a strap
-sends them. When the CSV has
-a time column (``t_s``, ``time_s``, ``arrival_s``...) it only serves to keep a
-recording gap (a dropout of the strap) as a gap instead of closing it up.
+sends them. When the CSV has a time column (``t_s``, ``time_s``, ``arrival_s``...)
+it only serves to keep a recording gap (a dropout of the strap) as a gap
+instead of closing it up.
 
 Recorded sessions from the store are replayed through ``ReplaySource`` too:
 the CLI loads their samples (the store is a higher layer) and hands them over.
