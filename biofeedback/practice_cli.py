@@ -340,5 +340,12 @@ def practice_history(store: Store, window: int) -> PracticeHistory:
     chosen = live or recent
     summaries = [review.summarize(store.load(o.session_id)) for o in chosen]
     return build_practice_history(
-        history, summaries, date.today(), window, brace_simulated=bool(chosen) and not live
+        history,
+        summaries,
+        date.today(),
+        window,
+        brace_simulated=bool(chosen) and not live,
+        # Ratings are read from the latest rated sessions, even when many
+        # unrated ones came after them.
+        rated=outcomes(store, window, rated=True),
     )

@@ -290,20 +290,16 @@ def cmd_resonance(args: argparse.Namespace) -> int:
 
 
 def _personal_rate(store: Store, virtual: bool) -> float | None:
-    """The breathing rate of the latest assessment that found one with at least
-    medium confidence (a simulated heart's for simulated sessions only)."""
-    from biofeedback.pacing.resonance import confidence_label
-    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
+    """The breathing rate of the latest assessment that ran all its rates and found
+    one with at least medium confidence (a simulated heart's for simulated sessions
+    only)."""
+    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in, counts
 
     for session in store.sessions():
         if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
             continue
         found = assessment_in(store.load(session.session_id).events)
-        if (
-            found is not None
-            and found.best_rate_bpm is not None
-            and confidence_label(found.confidence) != "low"
-        ):
+        if found is not None and counts(found, session.end_reason):
             return found.best_rate_bpm
     return None
 

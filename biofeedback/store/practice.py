@@ -55,12 +55,19 @@ def _ratings_of(db: sqlite3.Connection, key: int) -> tuple[Ratings | None, Ratin
     return found.get("before"), found.get("after")
 
 
-def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
-    """The ``limit`` latest sessions as outcomes, newest first."""
+def outcomes(store: Store, limit: int = 30, *, rated: bool = False) -> list[SessionOutcome]:
+    """The ``limit`` latest sessions as outcomes, newest first; ``rated``: only
+    those rated both before and after, however far back they lie."""
     out: list[SessionOutcome] = []
+    only_rated = (
+        " WHERE id IN (SELECT session FROM ratings WHERE phase = 'before')"
+        " AND id IN (SELECT session FROM ratings WHERE phase = 'after')"
+        if rated
+        else ""
+    )
     with store._reading() as db:
         rows = db.execute(
-            f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+            f"SELECT id, {SESSION_COLUMNS} FROM sessions{only_rated}"
             " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
             (int(limit),),
         ).fetchall()
