@@ -364,6 +364,8 @@ class SessionScreen(Screen[None]):
     def action_stop(self) -> None:
         if self.stop_requested or self.state.ended is not None:
             return
+        if isinstance(self.app.screen, ConfirmStop):
+            return  # already asking (a second ctrl+c or ctrl+q)
 
         def decided(stop: bool | None) -> None:
             if stop and self.state.ended is None:
