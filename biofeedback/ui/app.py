@@ -258,6 +258,9 @@ class BiofeedbackApp(App[None]):
             if session is not None and paused_here and session.check_action("resume", ()):
                 session.action_resume()
 
+        # Warnings shown as toasts (key settings left out) would cover the safety
+        # text; they were said once, and the CLI printed them too.
+        self.clear_notifications()
         self.push_screen(HelpScreen(self._key_list(), body), closed)
 
     def _key_list(self) -> list[tuple[str, str]]:
