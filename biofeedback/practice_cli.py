@@ -260,7 +260,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.ics:
         _check_ics_target(Path(args.ics))  # before anything is saved
     if args.save:
-        path = config.save_table("plan", plan.to_table())
+        path = config.save_table("plan", plan.to_table(), by="biofeedback plan --save")
         print(f"biofeedback plan: saved to {path}; edit its [plan.NAME] tables", file=sys.stderr)
     if args.ics:
         write_ics(Path(args.ics), plan)

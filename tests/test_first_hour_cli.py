@@ -76,3 +76,32 @@ def test_a_piped_monitor_prints_plain_lines(mosquitto: Mosquitto) -> None:
     assert any("zone_changed" in line or "green to yellow" in line for line in lines), text
     # Idle between changes: a few seconds of CPU at most over the whole session.
     assert cpu_s < 5.0, cpu_s
+
+
+def _config_first_line() -> str:
+    path = Path(os.environ["XDG_CONFIG_HOME"]) / "biofeedback" / "config.toml"
+    return path.read_text().splitlines()[0]
+
+
+def test_the_config_file_says_which_command_wrote_it() -> None:
+    setup = run_cli("setup", "--position", "lying")
+    assert setup.returncode == 0, setup.stderr
+    assert _config_first_line() == "# Written by `biofeedback setup`; safe to edit."
+    plan = run_cli("plan", "--save")
+    assert plan.returncode == 0, plan.stderr
+    assert _config_first_line() == "# Written by `biofeedback plan --save`; safe to edit."
+
+
+def test_the_key_warning_names_exactly_the_ids_the_readme_documents() -> None:
+    import re
+
+    from biofeedback.ui.app import BiofeedbackApp
+    from biofeedback.ui.keys import check_keymap
+
+    checked = check_keymap({"session.nap": "z"}, BiofeedbackApp.binding_groups())
+    (problem,) = checked.problems
+    named = set(problem.split("use one of: ", 1)[1].split(", "))
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme[readme.index("Every binding has an") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`([a-z]+\.[a-z]+)`", paragraph))
+    assert named == documented
