@@ -123,13 +123,20 @@ def load_table(name: str, path: Path | None = None) -> dict[str, Any] | None:
     return table
 
 
-def save_table(name: str, table: dict[str, Any], path: Path | None = None) -> Path:
-    """Write one top-level table (e.g. ``[plan]``), keeping every other setting."""
-    return save(load(path), path, tables={name: table})
+def save_table(
+    name: str, table: dict[str, Any], path: Path | None = None, *, by: str = "biofeedback"
+) -> Path:
+    """Write one top-level table (e.g. ``[plan]``), keeping every other setting;
+    ``by``: the command that wrote it, said in the file's first line."""
+    return save(load(path), path, tables={name: table}, by=by)
 
 
 def save(
-    settings: Settings, path: Path | None = None, *, tables: dict[str, Any] | None = None
+    settings: Settings,
+    path: Path | None = None,
+    *,
+    tables: dict[str, Any] | None = None,
+    by: str = "biofeedback",
 ) -> Path:
     """Write ``settings``, keeping every table of the file this module does not own.
 
@@ -144,7 +151,7 @@ def save(
     existing.update(tables or {})
     try:
         _ensure_private_dir(path.parent)
-        _write_private(path, _to_toml(settings) + _dump_tables(existing))
+        _write_private(path, _to_toml(settings, by) + _dump_tables(existing))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
@@ -152,7 +159,7 @@ def save(
 
 def remember_device(device: PairedDevice, path: Path | None = None) -> Path:
     """Store ``device`` as the default strap, keeping every other setting."""
-    return save(dataclasses.replace(load(path), device=device), path)
+    return save(dataclasses.replace(load(path), device=device), path, by="biofeedback pair")
 
 
 def _dump_tables(data: dict[str, Any], prefix: str = "") -> str:
@@ -246,8 +253,8 @@ def _dashboard_from(table: Any, path: Path) -> DashboardConfig:
     return DashboardConfig(motion, tuple(sorted(keys.items())))
 
 
-def _to_toml(settings: Settings) -> str:
-    lines = ["# Written by `biofeedback pair`; safe to edit.", ""]
+def _to_toml(settings: Settings, by: str) -> str:
+    lines = [f"# Written by `{by}`; safe to edit.", ""]
     if settings.device is not None:
         lines.append("[device]")
         # A JSON string is a valid TOML basic string.

@@ -59,7 +59,9 @@ def format_event(event: SessionEvent) -> str:
     kind = data.pop("type")
     minutes, seconds = divmod(float(t), 60.0)
     stamp = f"{int(minutes):02d}:{seconds:04.1f}"
-    parts = []
+    # The sentence for the person leads; the fields with the figures follow it.
+    plain = data.pop("plain", "")
+    parts = [plain, "·"] if isinstance(plain, str) and plain else []
     for key, value in data.items():
         # Progress and routine are for screens and JSON: a text line stays short.
         if value is None or value == "" or key in _SCREEN_ONLY:

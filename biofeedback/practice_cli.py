@@ -257,8 +257,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from biofeedback import config
 
     plan = load_plan()
+    if args.ics:
+        _check_ics_target(Path(args.ics))  # before anything is saved
     if args.save:
-        path = config.save_table("plan", plan.to_table())
+        path = config.save_table("plan", plan.to_table(), by="biofeedback plan --save")
         print(f"biofeedback plan: saved to {path}; edit its [plan.NAME] tables", file=sys.stderr)
     if args.ics:
         write_ics(Path(args.ics), plan)
@@ -281,34 +283,24 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _check_ics_target(path: Path) -> None:
+    from biofeedback.practice import PracticeError
+
+    # The rule of every output path (review's exports, --audio-out): its folder
+    # must exist; nothing creates folders on its own.
+    if not path.parent.is_dir():
+        raise PracticeError(f"--ics {path}: there is no folder {path.parent}; create it first")
+
+
 def write_ics(path: Path, plan: Plan) -> None:
-    """The plan's calendar, written 0600 through a temporary file and a rename."""
-    import contextlib
-    import os
-
+    """The plan's calendar, written as every export is (``store.exporting``): 0600,
+    whole or not at all, into a folder that must exist."""
     from biofeedback.practice.ics import plan_to_ics
-    from biofeedback.store import StoreError, make_private_dir
-    from biofeedback.store.files import is_database
+    from biofeedback.store.files import exporting
 
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder; name the .ics file to write")
-    if is_database(path):
-        raise StoreError(f"{path} is a database; choose another file for the calendar")
     text = plan_to_ics(plan, now=datetime.now().astimezone(), first_day=date.today())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        make_private_dir(path.parent)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with exporting(path, newline="") as out:
+        out.write(text)
 
 
 async def ask_in_form(phase: Phase) -> Ratings | None:
@@ -341,5 +333,12 @@ def practice_history(store: Store, window: int) -> PracticeHistory:
     # A summary needs the beats, not each sample's row.
     summaries = [review.summarize(store.load(o.session_id, sample_rows=False)) for o in chosen]
     return build_practice_history(
-        history, summaries, date.today(), window, brace_simulated=bool(chosen) and not live
+        history,
+        summaries,
+        date.today(),
+        window,
+        brace_simulated=bool(chosen) and not live,
+        # Ratings are read from the latest rated sessions, even when many
+        # unrated ones came after them.
+        rated=outcomes(store, window, rated=True),
     )

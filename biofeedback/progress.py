@@ -55,6 +55,16 @@ DECISION_TYPES = frozenset(
 CHANGE_TYPES = DECISION_TYPES | {UserActed.type, Advice.type}
 
 
+def said_then_figures(plain: object, reason: object) -> str:
+    """A decision as every text view says it: the plain sentence first, the
+    measured figures after it in brackets (either alone when the other is empty)."""
+    plain = plain if isinstance(plain, str) else ""
+    reason = reason if isinstance(reason, str) else ""
+    if plain and reason:
+        return f"{plain} ({reason})"
+    return plain or reason
+
+
 def is_decision(event: SessionEvent) -> bool:
     """True for the events ``DECISION_TYPES`` names."""
     return event.type in DECISION_TYPES

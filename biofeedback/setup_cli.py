@@ -44,7 +44,7 @@ def load_profile(path: Path | None = None) -> Profile:
 
 def save_profile(profile: Profile, path: Path | None = None) -> Path:
     """Store ``profile`` as the ``[profile]`` table (an empty one removes it)."""
-    return config.save_table(TABLE, profile.to_table(), path)
+    return config.save_table(TABLE, profile.to_table(), path, by="biofeedback setup")
 
 
 # --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from biofeedback.models import (
     StepExtended,
     ZoneChanged,
 )
-from biofeedback.progress import CHANGE_TYPES, Progress
+from biofeedback.progress import CHANGE_TYPES, Progress, said_then_figures
 
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"
@@ -201,10 +201,15 @@ def _baseline_how(progress: Progress) -> str | None:
 def decision_text(event: SessionEvent) -> str:
     """One line for a supervisor about a decision (``progress.DECISION_TYPES``)."""
     if isinstance(event, StepExtended):
-        return f"{event.step} extended {event.by_s:g} s: {event.reason}"
+        why = said_then_figures(event.plain, event.reason)
+        return f"{event.step} extended {event.by_s:g} s: {why}"
     if isinstance(event, ZoneChanged):
-        return f"{event.from_zone} to {event.to_zone}: {event.reason}"
-    if isinstance(event, SignalLost | SignalRestored):
+        return (
+            f"{event.from_zone} to {event.to_zone}: {said_then_figures(event.plain, event.reason)}"
+        )
+    if isinstance(event, SignalLost):
+        return said_then_figures(event.plain, event.reason)
+    if isinstance(event, SignalRestored):
         return event.reason
     return event.type
 
@@ -383,7 +388,8 @@ def _fold_event(row: RunnerRow, event: dict[str, Any]) -> RunnerRow:
     elif kind == "session_ended":
         row = replace(row, status="ended", step=None)
     if kind in _SHOWN:
-        reason = _text(event.get("reason")) or _text(event.get("action"))
+        reason: str | None = said_then_figures(event.get("plain"), event.get("reason"))
+        reason = reason or _text(event.get("action"))
         reason = reason or _text(event.get("text"))
         if reason:
             row = replace(row, decision=f"{kind}: {reason}")

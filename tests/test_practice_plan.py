@@ -121,6 +121,7 @@ def test_plan_is_edited_in_config_and_keeps_the_other_tables(tmp_path: Path) -> 
     assert tomllib.loads(path.read_text())["plan"]["evening"]["time"] == "19:15"
 
     ics = tmp_path / "cal" / "plan.ics"
+    ics.parent.mkdir()  # as every output path, --ics needs its folder to exist
     wrote = run_cli("plan", "--ics", str(ics))
     assert wrote.returncode == 0, wrote.stderr
     assert stat.S_IMODE(ics.stat().st_mode) == 0o600

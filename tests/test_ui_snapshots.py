@@ -68,7 +68,8 @@ def test_session_red(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 def test_session_passive_rest_chosen_in_green(snap_compare: Any) -> None:
-    # A rest-only routine says rest: the badge and the title match the routine.
+    # A rest-only routine chosen in Green: the badge names the recorded zone, Green,
+    # and says in words that this routine is rest only; the title names the routine.
     source = SteppedSource(battery_pct=80)
     plan = stepped_plan(source, protocol="passive-rest")
     app = create_app(plan, DashboardSettings(reduced_motion=True))

@@ -31,11 +31,17 @@ _BLOCK_FRAMES = SAMPLE_RATE_HZ * 4
 def check_wav_path(path: Path) -> None:
     """Refuse, before a session begins, a path ``open_wav`` could not write."""
     folder = path.parent if str(path.parent) else Path(".")
+    if path.suffix.lower() != ".wav" and not path.is_char_device():
+        # Only WAV is written: sound under another name would mislead every player.
+        raise AudioOutError(f"--audio-out writes a WAV sound file; name the file {path.stem}.wav")
     why = None
     if path.is_dir():
         why = "it is a folder"
     elif not folder.is_dir():
-        why = "no such folder"
+        # The rule of every output path: its folder must exist (exports, --ics too).
+        raise AudioOutError(
+            f"cannot write --audio-out {path}: there is no folder {folder}; create it first"
+        )
     elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         why = "permission denied"
     if why is not None:

@@ -24,6 +24,7 @@ from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
 from biofeedback.pacing.protocols import Routine
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.speaking import SpeechTimes
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
@@ -75,6 +76,7 @@ def prepare(
     tell_missing: bool = False,
     yellow: Routine | None = None,
     red: Routine | None = None,
+    config: PacingConfig | None = None,
 ) -> AudioPlan:
     """The audio sinks for a session of ``protocol``; raises only for ``out_path``."""
     # Asked for by name (flag or config) or with a person at the dashboard: a
@@ -115,7 +117,8 @@ def prepare(
         )
     if device is None and wav is None:
         return plan
-    book = build_book(protocol, yellow=yellow, red=red)
+    # The controller's own routines and config: the cues at a personal rate differ.
+    book = build_book(protocol, yellow=yellow, red=red, config=config)
     speech: dict[str, Samples] = {}
     if mode != "tones":
         voices = load_voices(book, VoiceSettings(cfg.voice, cfg.rate, cfg.voice_folder))

@@ -59,8 +59,29 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Options whose value may start with "-" (a negative rating): argparse would take
+# "-1,," for an option of its own and say only "expected one argument".
+_SIGNED_VALUES = frozenset({"--rate-before", "--rate-after"})
+
+
+def _join_signed_values(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        value = args[i + 1] if i + 1 < len(args) else ""
+        if args[i] in _SIGNED_VALUES and value.startswith("-") and not value.startswith("--"):
+            out.append(f"{args[i]}={value}")  # then checked as a rating
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = _join_signed_values(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         # A mistake in a command's options names that command's help, not the top level's.

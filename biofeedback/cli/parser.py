@@ -230,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds at each rate (default 150; at least 60)",
     )
+    resonance.add_argument(
+        "--no-ratings",
+        action="store_true",
+        help="accepted as run takes it; an assessment never asks for ratings",
+    )
     resonance.set_defaults(handler=cmd_resonance)
 
     review = sub.add_parser(

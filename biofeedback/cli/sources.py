@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
+    from biofeedback.telemetry import RunnerUpdate
 
 from biofeedback.cli.common import (
     EXIT_OK,
@@ -151,8 +152,39 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     from biofeedback.ui.monitor import MonitorApp
 
     broker = Broker.prepare(parse_url(args.url), load_settings())
+    if not on_terminal():
+        # Piped (a log, `| grep`): plain lines as runners change, no screen.
+        asyncio.run(print_runners(watch_runners(broker)))
+        return EXIT_OK
     MonitorApp(watch_runners(broker), where=broker.url.where).run()
     return EXIT_OK
+
+
+async def print_runners(feed: AsyncIterator[RunnerUpdate]) -> None:
+    """One line each time a runner's status, zone, step or last decision changes
+    (the heart rate alone, about once a second, is not a change), and one when the
+    watcher's own link to the broker does."""
+    import time
+
+    from biofeedback.telemetry import Board
+
+    board = Board()
+    shown: dict[str, tuple[object, ...]] = {}
+    async for update in feed:
+        row = board.apply(update)
+        stamp = time.strftime("%H:%M:%S")
+        if row is None:
+            if board.link is not None:
+                print(f"{stamp}  monitor: {board.link.reason}", flush=True)
+            continue
+        key = (row.status, row.zone, row.step, row.decision)
+        if shown.get(row.runner) == key:
+            continue
+        shown[row.runner] = key
+        hr = "-" if row.hr_bpm is None else f"{row.hr_bpm:.0f} bpm"
+        parts = [row.runner, row.status, hr, row.zone or "-", row.step or "-"]
+        decision = f"  {row.decision}" if row.decision else ""
+        print(f"{stamp}  {'  '.join(parts)}{decision}", flush=True)
 
 
 def mqtt_publisher(url: str) -> MqttPublisher:

@@ -22,6 +22,7 @@ from biofeedback.cli.sources import choose_source, mqtt_publisher
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
     from biofeedback.pacing.protocols import Routine
+    from biofeedback.pacing.rules import PacingConfig
     from biofeedback.pacing.speaking import SpeechTimes
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
@@ -117,12 +118,19 @@ def build_session(
                 store, protocol, virtual=source.virtual
             )
     yellow = load_protocol("breath-partial")
+    pacing_config = None
+    if rate_bpm is not None:
+        yellow = resonance_plan.paced_routine(yellow, rate_bpm)
+        pacing_config = resonance_plan.personal_config(rate_bpm)
     if request.resonant:
         protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
-    # Sound is prepared for the routine as it will run (adapted, resonant).
+    # Sound is prepared for the routines as they will run (adapted, resonant, at
+    # the person's rate), so every cue the controller can show can be spoken.
     audio = _audio_plan(
         request,
         protocol,
+        yellow=yellow,
+        pacing_config=pacing_config,
         # Eyes closed in the profile turns sound on unless --audio says otherwise.
         mode=(
             request.audio
@@ -144,8 +152,8 @@ def build_session(
         )
     controller = PacingController(
         protocol,
-        yellow=yellow if rate_bpm is None else resonance_plan.paced_routine(yellow, rate_bpm),
-        config=None if rate_bpm is None else resonance_plan.personal_config(rate_bpm),
+        yellow=yellow,
+        config=pacing_config,
         start_zone="auto" if request.zone == "auto" else Zone(request.zone),
         stored_baseline=resting,
         imagery_regions=() if personal is None else personal.imagery,
@@ -189,6 +197,8 @@ def _audio_plan(
     request: SessionRequest,
     protocol: Routine,
     *,
+    yellow: Routine,
+    pacing_config: PacingConfig | None,
     mode: str | None,
     real_time: bool,
     dashboard: bool,
@@ -206,6 +216,8 @@ def _audio_plan(
         out_path=Path(request.audio_out) if request.audio_out else None,
         real_time=real_time,
         tell_missing=dashboard,
+        yellow=yellow,
+        config=pacing_config,
     )
     for note in plan.notes:
         tell(note)
@@ -213,19 +225,15 @@ def _audio_plan(
 
 
 def _personal_rate(store: Store, virtual: bool) -> float | None:
-    """The breathing rate of the latest assessment that found one with at least
-    medium confidence (a simulated heart's for simulated sessions only)."""
-    from biofeedback.pacing.resonance import confidence_label
-    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in
+    """The breathing rate of the latest assessment that ran all its rates and found
+    one with at least medium confidence (a simulated heart's for simulated sessions
+    only)."""
+    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in, counts
 
     for session in store.sessions():
         if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
             continue
         found = assessment_in(store.load(session.session_id).events)
-        if (
-            found is not None
-            and found.best_rate_bpm is not None
-            and confidence_label(found.confidence) != "low"
-        ):
+        if found is not None and counts(found, session.end_reason):
             return found.best_rate_bpm
     return None

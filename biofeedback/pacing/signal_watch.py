@@ -38,7 +38,9 @@ class SignalWatch:
         if self.has_data:
             reason = "heart data is back"
         else:
-            reason = f"no usable heart data since {self.last_data_s:.0f} s (contact or range)"
+            # A clock time on the session clock (2:24), not a duration.
+            minutes, seconds = divmod(int(self.last_data_s), 60)
+            reason = f"no usable heart data since {minutes}:{seconds:02d} (contact or range)"
         events = self._transition(now_s, was_ok, reason)
         if self.has_data:
             self.last_data_s = now_s

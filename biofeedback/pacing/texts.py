@@ -9,6 +9,8 @@ second person.
 
 from __future__ import annotations
 
+import math
+
 from biofeedback.models import StepKind, Zone
 
 # --------------------------------------------------------------------------
@@ -107,7 +109,37 @@ def _beats(delta_bpm: float) -> str:
     return "1 beat" if n == 1 else f"{n} beats"
 
 
-def step_down_plain(delta_bpm: float, to_zone: Zone) -> str:
+def step_down_plain(
+    delta_bpm: float,
+    to_zone: Zone,
+    *,
+    rise_bpm: float | None = None,
+    rise_s: float = 0.0,
+    climbing: bool = False,
+    min_above_bpm: float = 3.0,
+) -> str:
+    """Why the session steps down, true of the figures that decided it.
+
+    ``delta_bpm``: heart rate over the resting rate; ``rise_bpm``: the climb the
+    evidence measured over the last ``rise_s`` seconds (against a reference that
+    may have followed a settling heart down, so it can be far larger than
+    ``delta_bpm``). A heart barely over its resting rate is never said to be
+    "above" it: the sentence says what climbed, and when.
+    """
+    if to_zone is Zone.RED and rise_bpm is not None:
+        still = "still climbing" if climbing else "climbing again"
+        above = (
+            f", {_beats(delta_bpm)} above your resting rate" if delta_bpm >= min_above_bpm else ""
+        )
+        return (
+            f"Your heart rate is {still}: up about {_beats(rise_bpm)} {_recently(rise_s)}"
+            f"{above}, so let's simply rest."
+        )
+    if delta_bpm < min_above_bpm and rise_bpm is not None:
+        return (
+            f"Your heart rate has gone up about {_beats(rise_bpm)} {_recently(rise_s)},"
+            " so we're easing off."
+        )
     if to_zone is Zone.RED:
         return (
             f"Your heart rate is still climbing, about {_beats(delta_bpm)} above your"
@@ -117,6 +149,14 @@ def step_down_plain(delta_bpm: float, to_zone: Zone) -> str:
         f"Your heart rate has stayed about {_beats(delta_bpm)} above your resting rate,"
         " so we're easing off."
     )
+
+
+def _recently(span_s: float) -> str:
+    if span_s < 20.0:
+        return "within seconds"
+    if span_s <= 60.0:
+        return "in the last minute"
+    return f"in the last {math.ceil(span_s / 60.0)} minutes"
 
 
 def step_up_plain(to_zone: Zone) -> str:

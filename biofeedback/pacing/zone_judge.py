@@ -277,7 +277,14 @@ class ZoneJudge:
         return Decision(
             to,
             reason,
-            texts.step_down_plain(delta, to),
+            texts.step_down_plain(
+                delta,
+                to,
+                rise_bpm=max(ups),
+                rise_s=judged.rising_for_s,
+                climbing=climbing,
+                min_above_bpm=ecfg.min_hr_bpm,
+            ),
             hr_delta_bpm=delta,
             evidence=level,
             evidence_needed=needed,

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from biofeedback.models import Zone
 from biofeedback.practice.ratings import Ratings
 
+# A session shorter than this is a try-out, not a practice.
+PRACTICE_MIN_S = 120.0
+
 
 @dataclass(frozen=True, slots=True)
 class SessionOutcome:
@@ -28,6 +31,12 @@ class SessionOutcome:
     lowest_zone: Zone | None = None
     before: Ratings | None = None
     after: Ratings | None = None
+
+    @property
+    def practised(self) -> bool:
+        """A practice of the person's own: finished, of their heart (not simulated
+        or replayed) and at least ``PRACTICE_MIN_S`` long."""
+        return self.finished and not self.virtual and self.length_s >= PRACTICE_MIN_S
 
     @property
     def hr_change_bpm(self) -> float | None:

@@ -67,7 +67,7 @@ def suggest(
     today = sum(
         1
         for o in history
-        if o.finished and datetime.fromtimestamp(o.started_at_unix_s).date() == now.date()
+        if o.practised and datetime.fromtimestamp(o.started_at_unix_s).date() == now.date()
     )
     latest = next(iter(history), None)
     if (

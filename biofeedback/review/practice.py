@@ -138,10 +138,12 @@ def build_practice_history(
     window: int = RECENT_SESSIONS,
     *,
     brace_simulated: bool = False,
+    rated: Sequence[SessionOutcome] | None = None,
 ) -> PracticeHistory:
-    """``outcomes`` newest first; ``summaries`` of the sessions to read the body from."""
+    """``outcomes`` newest first; ``summaries`` of the sessions to read the body from;
+    ``rated``: the latest rated sessions, however old (None: those in ``outcomes``)."""
     return PracticeHistory(
-        rating_pattern(outcomes, window),
+        rating_pattern(outcomes if rated is None else rated, window),
         practice_days(outcomes, today),
         where_you_brace(summaries),
         len(summaries),

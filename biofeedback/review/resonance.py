@@ -20,6 +20,7 @@ __all__ = [
     "AssessmentEntry",
     "assessment_in",
     "assessment_json",
+    "counts",
     "format_assessment",
     "format_trend",
     "trend_json",
@@ -71,12 +72,36 @@ def _num(value: object, digits: int = 2) -> str:
     return "-" if not isinstance(value, int | float) else f"{value:.{digits}f}"
 
 
+def counts(result: ResonanceAssessed, end_reason: str | None) -> bool:
+    """Whether an assessment says what the person's rate is: it ran all its rates
+    (a stopped one scored only some) and found one with more than low confidence.
+    Only such a one enters the trend or paces later sessions."""
+    return (
+        end_reason == "completed"
+        and result.best_rate_bpm is not None
+        and result.confidence_label != "low"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AssessmentEntry:
     session_id: str
     started_at_unix_s: float
     virtual: bool
     result: ResonanceAssessed
+    end_reason: str | None = "completed"
+
+    @property
+    def counts(self) -> bool:
+        return counts(self.result, self.end_reason)
+
+    @property
+    def why_not_counted(self) -> str:
+        if self.end_reason != "completed":
+            return "stopped before its last rate"
+        if self.result.best_rate_bpm is None:
+            return "no rate found"
+        return f"{self.result.confidence_label} confidence"
 
 
 def trend_json(entries: Sequence[AssessmentEntry]) -> list[dict[str, Any]]:
@@ -86,6 +111,7 @@ def trend_json(entries: Sequence[AssessmentEntry]) -> list[dict[str, Any]]:
             "session_id": e.session_id,
             "started_at_unix_s": round(e.started_at_unix_s, 3),
             "virtual": e.virtual,
+            "counts_in_trend": e.counts,
             **assessment_json(e.result),
         }
         for e in entries
@@ -103,10 +129,12 @@ def format_trend(entries: Sequence[AssessmentEntry]) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.started_at_unix_s))
         rate = "-" if e.result.best_rate_bpm is None else f"{e.result.best_rate_bpm:g}/min"
         sim = "  (simulated)" if e.virtual else ""
+        left_out = "" if e.counts else f"  (not counted: {e.why_not_counted})"
         lines.append(
-            f"  {when}  {e.session_id}  {rate:>8}  confidence {e.result.confidence_label}{sim}"
+            f"  {when}  {e.session_id}  {rate:>8}  confidence {e.result.confidence_label}"
+            f"{sim}{left_out}"
         )
-    rates = [e.result.best_rate_bpm for e in entries if e.result.best_rate_bpm is not None]
+    rates = [e.result.best_rate_bpm for e in entries if e.counts and e.result.best_rate_bpm]
     if len(rates) >= 2:
         change = rates[0] - rates[-1]
         lines.append(
@@ -119,4 +147,6 @@ def entry(session: StoredSession, events: Iterable[SessionEvent]) -> AssessmentE
     result = assessment_in(events)
     if result is None:
         return None
-    return AssessmentEntry(session.session_id, session.started_at_unix_s, session.virtual, result)
+    return AssessmentEntry(
+        session.session_id, session.started_at_unix_s, session.virtual, result, session.end_reason
+    )

@@ -25,6 +25,7 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.frame import Part
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
+from biofeedback.progress import said_then_figures
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
     RecordSeries,
@@ -317,7 +318,8 @@ def _region_responses(
 def describe_change(event: SessionEvent) -> str:
     """One line saying what changed and why."""
     data = event.to_dict()
-    reason = data.get("reason")
+    # The plain sentence the person was given first, the figures after it.
+    reason = said_then_figures(data.get("plain"), data.get("reason"))
     why = f": {reason}" if reason else ""
     match event.type:
         case "step_extended":
@@ -357,7 +359,7 @@ def format_summary(summary: SessionSummary) -> str:
     )
     said = s.baseline_said
     if said is not None and not said.as_usual and said.reason:
-        lines.append(f"    taken as {_how(said)}: {said.reason}")
+        lines.append(f"    taken as {_how(said)}: {said_then_figures(said.plain, said.reason)}")
     lines.append(
         f"  final {s.final_window_s / 60:g} minutes   HR {num(s.final.hr_bpm, 'bpm')}"
         f"   RMSSD {num(s.final.rmssd_ms, 'ms')}"

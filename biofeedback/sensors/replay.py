@@ -2,10 +2,12 @@
 
 Reads RR files with one interval in milliseconds a line (the Kubios and Elite
 HRV convention; blank lines and ``#`` comments are skipped) and CSV files with
-an ``rr_ms`` column. Beat times are the running sum of the intervals, packed
-into about one notification a second like a strap sends them. When the CSV has
-a time column (``t_s``, ``time_s``, ``arrival_s``...) it only serves to keep a
-recording gap (a dropout of the strap) as a gap instead of closing it up.
+an ``rr_ms`` column (the program's own ``review --csv`` export among them:
+its ``sample`` rows, several intervals to a cell). Beat times are the running
+sum of the intervals, packed into about one notification a second like a strap
+sends them. When the CSV has a time column (``t_s``, ``time_s``, ``arrival_s``...)
+it only serves to keep a recording gap (a dropout of the strap) as a gap
+instead of closing it up.
 
 Recorded sessions from the store are replayed through ``ReplaySource`` too:
 the CLI loads their samples (the store is a higher layer) and hands them over.
@@ -188,6 +190,10 @@ def _csv_rows(
         )
     rr_col = header.index("rr_ms")
     t_col = next((header.index(c) for c in TIME_COLUMNS if c in header), None)
+    # `review --csv` writes one row per item with its `type`: only `sample` rows
+    # carry beats, each the notification's intervals space separated (none: a
+    # notification with heart rate only).
+    type_col = header.index("type") if "type" in header else None
     last_t_s: float | None = None
     for number, line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
@@ -195,9 +201,13 @@ def _csv_rows(
         row = next(csv.reader([line], dialect), [])
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) <= max(rr_col, t_col or 0):
+        if len(row) <= max(rr_col, t_col or 0, type_col or 0):
             raise ReplayError(path, number, f"expected {len(header)} columns, found {len(row)}")
-        rr = _interval(path, number, row[rr_col])
+        cells = [row[rr_col]]
+        if type_col is not None:
+            if row[type_col].strip() != "sample":
+                continue
+            cells = row[rr_col].split()
         t_s: float | None = None
         if t_col is not None:
             t_s = _number(row[t_col].strip())
@@ -208,7 +218,8 @@ def _csv_rows(
             if last_t_s is not None and t_s < last_t_s:
                 raise ReplayError(path, number, f"time {t_s} goes back (before {last_t_s})")
             last_t_s = t_s
-        yield number, rr, t_s
+        for cell in cells:
+            yield number, _interval(path, number, cell), t_s
 
 
 def beat_times(rr_ms: Sequence[float], times_s: Sequence[float] | None = None) -> list[float]:

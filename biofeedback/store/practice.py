@@ -55,13 +55,20 @@ def _ratings_of(db: sqlite3.Connection, key: int) -> tuple[Ratings | None, Ratin
     return found.get("before"), found.get("after")
 
 
-def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
-    """The ``limit`` latest sessions as outcomes, newest first.
+def outcomes(store: Store, limit: int = 30, *, rated: bool = False) -> list[SessionOutcome]:
+    """The ``limit`` latest sessions as outcomes, newest first; ``rated``: only
+    those rated both before and after, however far back they lie.
 
     One query per table for all of them (history reads many sessions)."""
+    only_rated = (
+        " WHERE id IN (SELECT session FROM ratings WHERE phase = 'before')"
+        " AND id IN (SELECT session FROM ratings WHERE phase = 'after')"
+        if rated
+        else ""
+    )
     with store.reading() as db:
         rows = db.execute(
-            f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+            f"SELECT id, {SESSION_COLUMNS} FROM sessions{only_rated}"
             " ORDER BY started_at_unix_s DESC, id DESC LIMIT ?",
             (int(limit),),
         ).fetchall()
@@ -82,12 +89,12 @@ def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
             keys,
         ):
             moves[key].append(Zone(json.loads(data)["to"]))
-        rated: dict[int, dict[str, Ratings]] = {key: {} for key in keys}
+        given: dict[int, dict[str, Ratings]] = {key: {} for key in keys}
         for key, phase, *values in db.execute(
             f"SELECT session, phase, {', '.join(SCALES)} FROM ratings WHERE session IN {chosen}",
             keys,
         ):
-            rated[key][phase] = Ratings(*values)
+            given[key][phase] = Ratings(*values)
     out: list[SessionOutcome] = []
     for key, *row in rows:
         s = session_from_row(row)
@@ -107,8 +114,8 @@ def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
                 baseline_hr_bpm=s.baseline_hr_bpm,
                 final_hr_bpm=statistics.median(tail) if tail else None,
                 lowest_zone=lowest,
-                before=rated[key].get("before"),
-                after=rated[key].get("after"),
+                before=given[key].get("before"),
+                after=given[key].get("after"),
             )
         )
     return out

@@ -59,6 +59,9 @@ class BiofeedbackApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        # Ctrl-C as a terminal program's user expects: stop, through the
+        # session's own question (Textual's own binding only says to use ctrl+q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("v", "mute", "Sound on/off", show=False, id="audio.mute"),
         Binding("plus", "volume(1)", "Louder", show=False, id="audio.louder"),
         Binding("minus", "volume(-1)", "Softer", show=False, id="audio.softer"),
@@ -265,6 +268,9 @@ class BiofeedbackApp(App[None]):
             if session is not None and paused_here and session.check_action("resume", ()):
                 session.action_resume()
 
+        # Warnings shown as toasts (key settings left out) would cover the safety
+        # text; they were said once, and the CLI printed them too.
+        self.clear_notifications()
         self.push_screen(HelpScreen(self._key_list(), body), closed)
 
     def _key_list(self) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ CLI does before the session starts and after it ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -54,6 +55,10 @@ class RatingsScreen(Screen[Ratings | None]):
         # A binding, not Input.Submitted: keys typed ahead (4, enter, enter)
         # must each land in the field that has focus by then.
         Binding("enter", "enter", "Next", id="ratings.next", priority=True, show=False),
+        # Tab too: left to the screen, it moves focus only once the keys queued
+        # for the field behind it are handled ("7 Tab 2" typed fast gave 72).
+        Binding("tab", "move(1)", "Next field", priority=True, show=False),
+        Binding("shift+tab", "move(-1)", "Previous field", priority=True, show=False),
     ]
 
     def __init__(self, phase: Phase) -> None:
@@ -106,6 +111,12 @@ class RatingsScreen(Screen[Ratings | None]):
         summary.update(f"To save: {', '.join(given)}." if given else NOTHING_YET)
         summary.remove_class("error")
 
+    def action_move(self, step: int) -> None:
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
     def action_enter(self) -> None:
         """Enter moves down the form; on the last field it saves; on a button, presses it."""
         focused = self.focused
@@ -118,9 +129,25 @@ class RatingsScreen(Screen[Ratings | None]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
+        # Keys typed ahead of this one may still wait in a field's own queue
+        # (bindings run first): read the form once every field has taken them.
+        self._after_typed(self._save)
+
+    def _save(self) -> None:
         ratings = self.read()
         if ratings is not None:
             self.dismiss(None if ratings.empty else ratings)
+
+    def _after_typed(self, then: Callable[[], object]) -> None:
+        fields = list(self.query(Input))
+
+        def chain(i: int) -> None:
+            if i == len(fields):
+                then()
+            else:
+                fields[i].call_later(chain, i + 1)
+
+        chain(0)
 
     @on(Button.Pressed, "#skip")
     def action_skip(self) -> None:

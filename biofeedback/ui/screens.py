@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.markup import escape
@@ -20,7 +21,6 @@ from biofeedback.models import (
     SessionEvent,
     StepKind,
     StepStarted,
-    Zone,
 )
 from biofeedback.pacing import texts
 from biofeedback.session import ActionInbox
@@ -52,6 +52,9 @@ QUALITY_TEXT = {
     Quality.HR_ONLY: "heart rate only",
     Quality.NO_SIGNAL: "no heart data",
 }
+# The status line's room at 80 columns (its padding aside), before it is laid out.
+STATUS_WIDTH = 78
+QUALITY_SHORT = {Quality.OK: "signal ok", Quality.HR_ONLY: "HR only", Quality.NO_SIGNAL: "no data"}
 
 
 def clock_text(t_s: float) -> str:
@@ -202,7 +205,9 @@ class SessionScreen(Screen[None]):
             self._refresh_guide()
         self.query_one(Countdown).seconds = whole_seconds_left(state.remaining_s)
         self._refresh_pacer()
-        self.query_one(ZoneBadge).zone = shown_zone(state)
+        self.query_one(ZoneBadge).show(
+            state.zone, None if state.step is None else state.step.routine_zone
+        )
         self._refresh_vitals()
         self._refresh_log()
         self._refresh_status()
@@ -300,29 +305,33 @@ class SessionScreen(Screen[None]):
         self._logged = self.state.notes_total
 
     def _refresh_status(self) -> None:
-        """Session time, progress and strap on one line, most important first (the
-        end of a long line is cut at 80 columns, never the clock)."""
+        """Session time, progress and strap on one line, most important first,
+        fitted to the line's width by shorter words (never cut mid-word)."""
         state = self.state
-        parts = [clock_text(state.t_s)]
+        clock = clock_text(state.t_s)
         if state.step is None and state.ended is None:
             # A live session waits for the strap's first heartbeats to begin.
-            self._put("#status", f"{parts[0]} · connecting to {self.source_text}…")
+            self._put("#status", f"{clock} · connecting to {self.source_text}…")
             return
+        parts: list[Part] = [(clock, clock)]
         total = state.steps_total
         if state.step is not None and total is not None and state.ended is None:
-            parts.append(f"step {state.steps_started} of {total}")
+            parts.append(
+                (f"step {state.steps_started} of {total}", f"step {state.steps_started}/{total}")
+            )
         left = state.session_left_s
         if left is not None and state.ended is None:
             minutes, seconds = divmod(int(left), 60)
-            parts.append(f"{minutes}:{seconds:02d} left")
-        parts.append(strap_text(state, self.source_text))
+            parts.append((f"{minutes}:{seconds:02d} left",) * 2)
+        parts += strap_parts(state, self.source_text)
         if self._sound_shown and state.ended is None:
-            parts.append(self._sound_shown)
-        # Last: on a narrow screen it is the part that gets cut short.
+            # Short form: its first words ("sound", "no sound", "sound muted").
+            parts.append((self._sound_shown, self._sound_shown.split(":")[0]))
+        # Last, and the first to give way on a narrow screen.
         resonance = _resonance_text(state)
-        if resonance:
-            parts.append(resonance)
-        self._put("#status", " · ".join(parts))
+        extras = [(resonance, resonance.split(" (")[0])] if resonance else []
+        width = self.query_one("#status", Static).content_size.width or STATUS_WIDTH
+        self._put("#status", fit_line(parts, width, extras))
 
     def set_sound(self, override: str | None) -> None:
         """Show ``override`` (muted) as the sound status, or the session's own again."""
@@ -375,6 +384,8 @@ class SessionScreen(Screen[None]):
     def action_stop(self) -> None:
         if self.stop_requested or self.state.ended is not None:
             return
+        if isinstance(self.app.screen, ConfirmStop):
+            return  # already asking (a second ctrl+c or ctrl+q)
 
         def decided(stop: bool | None) -> None:
             if stop and self.state.ended is None:
@@ -396,41 +407,61 @@ class SessionScreen(Screen[None]):
         self.notify("Motion on." if self.motion else "Motion off: the pacer shows words only.")
 
 
-_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
+# Each part of the status line in full, and as it reads when the line is short of
+# room: the line is fitted by shortening words, never by cutting one in half.
+Part = tuple[str, str]
 
 
-def shown_zone(state: SessionState) -> Zone | None:
-    """The zone to show: the person's, or the routine's when it is gentler (a rest
-    routine chosen in Green is rest, and says so)."""
-    zone = state.zone
-    routine = None if state.step is None else state.step.routine_zone
-    if zone is None or routine is None:
-        return zone or routine
-    return max(zone, routine, key=_ZONE_ORDER.index)
+def strap_parts(state: SessionState, source: str) -> list[Part]:
+    """The heart data's source in a few words that never contradict each other."""
+    battery: list[Part] = []
+    if state.battery_pct is not None:
+        low = " low" if state.battery_pct <= 15 else ""
+        battery = [(f"battery {state.battery_pct}%{low}", f"batt {state.battery_pct}%{low}")]
+    if state.connected is False:
+        # The alert and the log say why; contact and quality would be stale.
+        return [("strap ✕ disconnected", "strap ✕"), *battery]
+    parts: list[Part] = [
+        (source, source) if state.connected is None else ("strap ✓ connected", "strap ✓")
+    ]
+    if state.contact is Contact.DETECTED:
+        parts.append(("contact ✓", "contact ✓"))
+    elif state.contact is Contact.NOT_DETECTED:
+        parts.append(("contact ✕ moisten it", "contact ✕"))
+    parts += battery
+    if state.signal_lost is not None:
+        parts.append(("no heart data", "no data"))
+    elif state.quality is not None and state.quality is not Quality.OK:
+        # A good signal goes without saying; less than that is worth a word.
+        parts.append((QUALITY_TEXT[state.quality], QUALITY_SHORT[state.quality]))
+    elif state.quality is None and not state.heard:
+        parts.append(("waiting for heart data", "waiting"))
+    return parts
 
 
 def strap_text(state: SessionState, source: str) -> str:
-    """The heart data's source in a few words that never contradict each other."""
-    if state.connected is False:
-        # The alert and the log say why; contact and quality would be stale.
-        battery = "" if state.battery_pct is None else f" · battery {state.battery_pct}%"
-        return f"strap ✕ disconnected{battery}"
-    parts = [source if state.connected is None else "strap ✓ connected"]
-    if state.contact is Contact.DETECTED:
-        parts.append("contact ✓")
-    elif state.contact is Contact.NOT_DETECTED:
-        parts.append("contact ✕ moisten it")
-    if state.battery_pct is not None:
-        low = " low" if state.battery_pct <= 15 else ""
-        parts.append(f"battery {state.battery_pct}%{low}")
-    if state.signal_lost is not None:
-        parts.append("no heart data")
-    elif state.quality is not None and state.quality is not Quality.OK:
-        # A good signal goes without saying; less than that is worth a word.
-        parts.append(QUALITY_TEXT[state.quality])
-    elif state.quality is None and not state.heard:
-        parts.append("waiting for heart data")
-    return " · ".join(parts)
+    return " · ".join(full for full, _ in strap_parts(state, source))
+
+
+def fit_line(parts: Sequence[Part], width: int, extras: Sequence[Part] = ()) -> str:
+    """``parts`` then ``extras`` joined by " · " within ``width`` cells: extras
+    are shortened, then left out; then, from the end, parts take their short
+    forms, then are left out; the first part (the clock) always stays, whole."""
+    texts = [full for full, _ in (*parts, *extras)]
+    shorts = [short for _, short in (*parts, *extras)]
+
+    def line() -> str:
+        return " · ".join(t for t in texts if t)
+
+    n = len(parts)
+    order = [*range(len(texts) - 1, n - 1, -1)]  # the extras, last first
+    steps = [(i, shorts[i]) for i in order] + [(i, "") for i in order]
+    steps += [(i, shorts[i]) for i in range(n - 1, 0, -1)] + [(i, "") for i in range(n - 1, 0, -1)]
+    for i, text in steps:
+        if len(line()) <= width:
+            break
+        texts[i] = text
+    return line()
 
 
 def key_display_fallback(action: str) -> str:

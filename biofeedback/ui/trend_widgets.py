@@ -241,7 +241,14 @@ class KindStrip(_TrendLines):
             while end < width and groups[end] == group:
                 end += 1
             run = end - start
-            label = "" if group is None else group if run > len(group) else INITIALS[group]
+            label = "" if group is None else INITIALS[group]
+            if group is not None:
+                # A word keeps a blank from its neighbours on both sides, so two
+                # bands never read as one word ("Yred"); else the initial.
+                lead = " " if start > 0 else ""
+                room = run - (1 if end < width else 0)
+                if room >= len(lead) + len(group):
+                    label = lead + group
             segments.append(Segment(label[:run].ljust(run), self.shade(group)))
             start = end
         return [Strip(segments, width)]

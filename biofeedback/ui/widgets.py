@@ -36,18 +36,30 @@ ZONE_TEXT = {
 
 
 class ZoneBadge(Static):
-    """The zone by shape, name and colour."""
+    """The person's zone (as recorded) by shape, name and colour; a routine gentler
+    than that zone (rest chosen in Green, the resonance assessment) is said in words
+    beside it, so the badge never names a zone the record does not."""
 
-    zone: reactive[Zone | None] = reactive(None)
+    shown: reactive[tuple[Zone | None, Zone | None]] = reactive((None, None))
 
-    def watch_zone(self, zone: Zone | None) -> None:
+    def show(self, zone: Zone | None, routine_zone: Zone | None) -> None:
+        self.shown = (zone, routine_zone)
+
+    def watch_shown(self, shown: tuple[Zone | None, Zone | None]) -> None:
+        zone, routine_zone = shown
+        zone = zone or routine_zone
         for z in Zone:
             self.set_class(zone is z, f"-{z.value}")
         if zone is None:
             self.update("")
             return
         shape, name, meaning = ZONE_TEXT[zone]
+        if routine_zone is not None and _ZONE_ORDER.index(routine_zone) > _ZONE_ORDER.index(zone):
+            meaning = f"this routine: {ZONE_TEXT[routine_zone][2]}"
         self.update(f"{shape} {name} · {meaning}")
+
+
+_ZONE_ORDER = (Zone.GREEN, Zone.YELLOW, Zone.RED)
 
 
 # --------------------------------------------------------------------------
