@@ -4,7 +4,7 @@ breathing routine safe in every zone) say their gentleness in words beside it.""
 
 from __future__ import annotations
 
-from biofeedback.cli import build_parser, plan_session
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import SessionStarted, ZoneChanged
 from biofeedback.pacing.resonance_plan import AssessmentPlan
 from biofeedback.session import SessionPlan
@@ -34,10 +34,8 @@ async def _badge_and_record(plan: SessionPlan, source: SteppedSource, sink: List
 
 async def test_a_yellow_routine_chosen_in_green_shows_green_and_says_the_routine() -> None:
     source, sink = SteppedSource(battery_pct=80), ListSink()
-    args = build_parser().parse_args(
-        ["run", "--sim", "--speed", "max", "--protocol", "pelvic-release"]
-    )
-    plan = plan_session(args, dashboard=True, source=source, sinks=(sink,))
+    request = SessionRequest(sim="calm", speed=None, protocol="pelvic-release")
+    plan = build_session(request, dashboard=True, source=source, sinks=(sink,))
     text = await _badge_and_record(plan, source, sink)
     assert "YELLOW" not in text
     assert "this routine: gentle, breath-led" in text
@@ -45,11 +43,11 @@ async def test_a_yellow_routine_chosen_in_green_shows_green_and_says_the_routine
 
 async def test_the_resonance_assessment_shows_the_recorded_zone_not_red() -> None:
     source, sink = SteppedSource(battery_pct=80), ListSink()
-    args = build_parser().parse_args(["resonance", "--sim", "--speed", "max"])
-    # As `biofeedback resonance` sets it up (cli.running.cmd_resonance).
-    args.assessment = AssessmentPlan()
-    args.protocol, args.zone, args.sides, args.imagery = "resonance", "auto", False, ""
-    plan = plan_session(args, dashboard=True, source=source, sinks=(sink,))
+    # As `biofeedback resonance --sim --speed max` asks for it (cli.request.assessment_request).
+    request = SessionRequest(
+        sim="calm", speed=None, protocol="resonance", assessment=AssessmentPlan(), ratings=False
+    )
+    plan = build_session(request, dashboard=True, source=source, sinks=(sink,))
     text = await _badge_and_record(plan, source, sink)
     assert "RED" not in text
     assert "this routine: rest only" in text
