@@ -68,16 +68,12 @@ def cpu_s(pid: int) -> float:
 
 async def run_runners(port: int, runners: int, seconds: float, with_mqtt: bool) -> dict[str, Any]:
     from biofeedback.broker import MqttSettings, parse_url
-    from biofeedback.models import SessionInfo
+    from biofeedback.cli import SessionRequest, build_session
     from biofeedback.mqtt import MqttPublisher
-    from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import load_protocol
-    from biofeedback.session import Sink, VirtualClock, run_session
-    from simulators.source import SimulatedSource
+    from biofeedback.session import Sink, VirtualClock
 
     url = parse_url(f"mqtt://127.0.0.1:{port}")
-    protocols = [load_protocol(n) for n in ("full", "breath-partial", "passive-rest")]
+    stores = tempfile.TemporaryDirectory()
     starts: dict[str, float] = {}
     publishers: dict[str, MqttPublisher] = {}
 
@@ -90,25 +86,29 @@ async def run_runners(port: int, runners: int, seconds: float, with_mqtt: bool) 
         if with_mqtt:
             publishers[name] = MqttPublisher(url, MqttSettings(runner=name))
             sinks.append(publishers[name])
-        controller = PacingController(protocols[0], yellow=protocols[1], red=protocols[2])
-        info = SessionInfo(name, "full", "simulator:calm", time.time())
-        source, estimator = SimulatedSource("calm", seed=i), ArousalEstimator()
-        # The clock counts from its creation: event t happens at start + t.
-        clock = VirtualClock(1.0)
-        starts[name] = time.monotonic()
-        result = await run_session(
-            source,
-            estimator,
-            controller,
-            sinks,
-            clock,
-            info,
+        # `run --sim calm --seed I --zone green --speed 1`, as `run` wires it (not recorded).
+        request = SessionRequest(
+            sim="calm",
+            seed=i,
+            protocol="full",
+            zone="green",
+            speed=1.0,
             duration_s=seconds,
+            audio="off",
+            use_profile=False,
+            db=str(Path(stores.name) / f"{name}.db"),
+            record=False,
         )
+        plan = build_session(request, sinks=sinks, session_id=name)
+        # The clock counts from its creation: event t happens at start + t.
+        assert isinstance(plan.clock, VirtualClock)
+        starts[name] = plan.clock.wall_start_s
+        result = await plan.run()
         return name, result.events
 
     cpu0 = time.process_time()
-    done = await asyncio.gather(*(one(i) for i in range(runners)))
+    with stores:
+        done = await asyncio.gather(*(one(i) for i in range(runners)))
     cpu = time.process_time() - cpu0
     return {
         "cpu_s": cpu,

@@ -2,9 +2,11 @@
 
 Prints, per scenario over several seeds: extensions, step-downs and step-ups,
 seconds from the injected onset to the first step-down and to Red, session
-length. Then the wall time of a 15-minute session in virtual time (simulator,
-estimator, controller, and the recorder when the store exists; goal < 0.5 s),
-with what each part costs on its own over the same data.
+length (each session built as `run` builds it, by ``build_session``). Then the
+wall time of a 15-minute session in virtual time as `run` wires it (with and
+without the recorder), the same session on the bare loop (simulator, estimator,
+controller only, as this benchmark measured it before; goal < 0.5 s), and what
+each part costs on its own over the same data.
 
     .venv/bin/python benchmarks/pacing.py [--seeds N]
 """
@@ -13,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import dataclasses
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import (
     ArousalEstimate,
     HeartSample,
@@ -32,6 +38,7 @@ from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
 from biofeedback.session import Sink, VirtualClock, run_session
+from biofeedback.store import RecorderSink
 from simulators.source import SimulatedSource, scenario_names
 
 
@@ -69,13 +76,30 @@ class Row:
     length_s: float
 
 
-async def one(scenario: str, seed: int) -> Row:
-    source = SimulatedSource(scenario, seed=seed)
-    sink = CountingSink()
-    info = SessionInfo("bench", "full", source.description, 0.0)
-    result = await run_session(
-        source, ArousalEstimator(), controller(), [sink], VirtualClock(), info
+def request(scenario: str, seed: int, folder: str, **changes: Any) -> SessionRequest:
+    """`run --sim SCENARIO --seed SEED --zone green --speed max`, no profile or sound, on
+    a store of its own (``changes``: other fields)."""
+    asked = SessionRequest(
+        sim=scenario,
+        seed=seed,
+        protocol="full",
+        zone="green",
+        speed=None,
+        audio="off",
+        use_profile=False,
+        db=str(Path(folder) / f"{scenario}-{seed}.db"),
+        record=False,
     )
+    return dataclasses.replace(asked, **changes)
+
+
+async def one(scenario: str, seed: int) -> Row:
+    sink = CountingSink()
+    with tempfile.TemporaryDirectory() as folder:
+        plan = build_session(request(scenario, seed, folder), sinks=[sink])
+        result = await plan.run()
+    source = plan.source
+    assert isinstance(source, SimulatedSource)
     zones = [e for e in sink.events if isinstance(e, ZoneChanged)]
     downs = [z for z in zones if z.to_zone.rank > z.from_zone.rank]
     onsets = source.scenario.onsets_s
@@ -124,41 +148,41 @@ async def scenarios(seeds: int) -> None:
         )
 
 
-def recorder() -> tuple[str, Sink] | None:
-    """The store's recorder sink, once the store (issue 8) is on this branch."""
-    if importlib.util.find_spec("biofeedback.store") is None:
-        return None
-    import tempfile
-    from pathlib import Path
-
-    from biofeedback import store
-
-    make = getattr(store, "RecorderSink", None) or getattr(store, "Recorder", None)
-    if make is None:
-        return None
-    path = Path(tempfile.mkdtemp()) / "bench.db"
-    return str(path), make(path)
+async def session_15_min(*, record: bool) -> tuple[float, int]:
+    """A 15-minute session as `run` wires it (build_session), timed from its start."""
+    with tempfile.TemporaryDirectory() as folder:
+        asked = request("panic", 0, folder, sides=True, duration_s=900.0, record=record)
+        plan = build_session(asked, sinks=[CountingSink()])
+        start = time.perf_counter()
+        result = await plan.run()
+        return time.perf_counter() - start, result.events
 
 
-async def session_15_min(with_recorder: bool) -> tuple[float, int, str]:
+async def bare_loop_15_min() -> float:
+    """The same session on the loop with the bare estimator and controller (no
+    resonance indicator) and the recorder: what this benchmark timed before sessions
+    were built by build_session, for comparison with its earlier figures."""
     source = SimulatedSource("panic", seed=0)
-    sinks: list[Sink] = [CountingSink()]
-    note = "no recorder (store not on this branch)"
-    if with_recorder and (rec := recorder()) is not None:
-        sinks.append(rec[1])
-        note = "with the SQLite recorder"
     info = SessionInfo("bench", "full", source.description, 0.0)
-    start = time.perf_counter()
-    result = await run_session(
-        source,
-        ArousalEstimator(),
-        controller(sides=True),
-        sinks,
-        VirtualClock(),
-        info,
-        duration_s=900.0,
-    )
-    return time.perf_counter() - start, result.events, note
+    with tempfile.TemporaryDirectory() as folder:
+        sinks: list[Sink] = [CountingSink(), RecorderSink(Path(folder) / "bench.db")]
+        start = time.perf_counter()
+        await run_session(
+            source,
+            ArousalEstimator(),
+            controller(sides=True),
+            sinks,
+            VirtualClock(),
+            info,
+            duration_s=900.0,
+        )
+        return time.perf_counter() - start
+
+
+def spread(values: Sequence[float]) -> str:
+    ms = sorted(v * 1000 for v in values)
+    p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]
+    return f"median {statistics.median(ms):.0f} ms, p90 {p90:.0f}, range {ms[0]:.0f}-{ms[-1]:.0f}"
 
 
 def parts_alone() -> tuple[float, float, float]:
@@ -205,15 +229,20 @@ def main() -> None:
     asyncio.run(scenarios(args.seeds))
 
     print()
-    timings = []
-    for _ in range(args.runs):
-        wall_s, events, note = asyncio.run(session_15_min(with_recorder=True))
-        timings.append(wall_s)
-    median = statistics.median(timings)
+    for record in (True, False):
+        runs = [asyncio.run(session_15_min(record=record)) for _ in range(args.runs)]
+        timings = [wall_s for wall_s, _ in runs]
+        note = "with the SQLite recorder" if record else "no recorder"
+        print(
+            f"15-min session (panic, full --sides, 900 s virtual) as `run` wires it, {note}:"
+            f" {spread(timings)} over {args.runs} runs, {runs[0][1]} events"
+            f"  ({900 / statistics.median(timings):.0f}x real time)"
+        )
+    bare = [asyncio.run(bare_loop_15_min()) for _ in range(args.runs)]
+    median = statistics.median(bare)
     print(
-        f"15-min session (panic, full --sides, 900 s virtual), {note}:"
-        f" median {median * 1000:.0f} ms over {args.runs} runs, {events} events"
-        f"  (goal < 500 ms; {900 / median:.0f}x real time)"
+        f"  the loop with the bare estimator and controller and the recorder (as this"
+        f" benchmark measured before build_session): {spread(bare)} (goal < 500 ms)"
     )
     parts = [parts_alone() for _ in range(args.runs)]
     sim_s, est_s, ctl_s = (statistics.median(p[k] for p in parts) for k in range(3))

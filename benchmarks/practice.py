@@ -1,7 +1,7 @@
 """What the practice features add to `run`, `today` and `history`.
 
-A store with 30 simulated 15-minute sessions (the real session loop, recorder
-and simulator), then, each the median of 5 runs:
+A store with 30 simulated 15-minute sessions (each built as `run` builds it, by
+``build_session``, and recorded), then, each the median of 5 runs:
 
 1. ``outcomes(store, 30)``: what `run` reads before a session to decide how
    gentle it is, and `today` to suggest a routine; beside ``store.sessions(30)``
@@ -33,16 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from biofeedback import review  # noqa: E402
-from biofeedback.models import SessionInfo  # noqa: E402
-from biofeedback.pacing.arousal import ArousalEstimator  # noqa: E402
-from biofeedback.pacing.controller import PacingController  # noqa: E402
-from biofeedback.pacing.protocols import load_protocol  # noqa: E402
+from biofeedback.cli import SessionRequest, build_session  # noqa: E402
 from biofeedback.practice.adapt import decide  # noqa: E402
 from biofeedback.practice.ratings import Ratings  # noqa: E402
 from biofeedback.practice_cli import practice_history  # noqa: E402
-from biofeedback.session import VirtualClock, run_session  # noqa: E402
-from biofeedback.store import RecorderSink, Store, outcomes, save_ratings  # noqa: E402
-from simulators.source import SimulatedSource  # noqa: E402
+from biofeedback.store import Store, outcomes, save_ratings  # noqa: E402
 
 SESSIONS = 30
 SESSION_S = 900.0
@@ -50,22 +45,23 @@ RUNS = 5
 
 
 async def record(db: Path, index: int) -> None:
-    controller = PacingController(
-        load_protocol("full"),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-    )
+    """`run --sim SCENARIO --seed I --protocol full --speed max`, one a day, recorded (and
+    made gentler by the ones before it, as `run` does)."""
     scenario = "anxious" if index % 3 == 0 else "calm"
-    info = SessionInfo(f"s{index:03d}", "full", f"simulator:{scenario}", 1.7e9 + index * 86400)
-    await run_session(
-        SimulatedSource(scenario, seed=index),
-        ArousalEstimator(),
-        controller,
-        [RecorderSink(db)],
-        VirtualClock(None),
-        info,
+    request = SessionRequest(
+        sim=scenario,
+        seed=index,
+        protocol="full",
+        speed=None,
         duration_s=SESSION_S,
+        audio="off",
+        use_profile=False,
+        db=str(db),
     )
+    plan = build_session(
+        request, session_id=f"s{index:03d}", started_at_unix_s=1.7e9 + index * 86400
+    )
+    await plan.run()
 
 
 def median_s(fn: Callable[[], object]) -> float:

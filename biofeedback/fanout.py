@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo, SourceStatus
+from biofeedback.progress import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,28 @@ class TroubleReporting(Protocol):
     def watch_trouble(self, watcher: Callable[[str | None], None]) -> None: ...
 
 
+@runtime_checkable
+class ProgressAware(Protocol):
+    """A sink that takes each event with where the session stood just after it (the
+    loop's one fold), instead of ``handle``: a dropped item cannot leave it behind."""
+
+    async def handle_progress(self, event: SessionEvent, snapshot: Snapshot) -> None: ...
+
+
 @dataclass
 class SinkReport:
     name: str
     dropped: int = 0
     failed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _WithProgress:
+    event: SessionEvent
+    snapshot: Snapshot
+
+
+_Queued = SessionEvent | HeartSample | SourceStatus | _WithProgress
 
 
 class SinkRunner:
@@ -66,17 +84,19 @@ class SinkRunner:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.report = SinkReport(sink.name)
-        self._queue: asyncio.Queue[SessionEvent | HeartSample | SourceStatus | None] = (
-            asyncio.Queue(maxsize=max(sink.queue_size, 1))
-        )
+        self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue(maxsize=max(sink.queue_size, 1))
         self._task: asyncio.Task[None] | None = None
         self.wants_status = isinstance(sink, StatusAware)
+        self.wants_progress = isinstance(sink, ProgressAware)
 
     async def start(self, info: SessionInfo) -> None:
         await self.sink.start(info)
         self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
 
-    def offer(self, item: SessionEvent | HeartSample | SourceStatus) -> None:
+    def offer(
+        self, item: SessionEvent | HeartSample | SourceStatus, snapshot: Snapshot | None = None
+    ) -> None:
+        """Queue ``item`` (an event with its ``snapshot`` for a ``ProgressAware`` sink)."""
         if self.report.failed is not None:
             return
         if self._queue.full():
@@ -85,7 +105,10 @@ class SinkRunner:
                 self._queue.get_nowait()
                 self._queue.task_done()
             self.report.dropped += 1
-        self._queue.put_nowait(item)
+        if snapshot is not None and self.wants_progress and isinstance(item, SessionEvent):
+            self._queue.put_nowait(_WithProgress(item, snapshot))
+        else:
+            self._queue.put_nowait(item)
 
     async def _run(self) -> None:
         while True:
@@ -96,6 +119,9 @@ class SinkRunner:
                 if isinstance(item, SourceStatus):
                     if isinstance(self.sink, StatusAware):
                         await self.sink.handle_status(item)
+                elif isinstance(item, _WithProgress):
+                    if isinstance(self.sink, ProgressAware):
+                        await self.sink.handle_progress(item.event, item.snapshot)
                 else:
                     await self.sink.handle(item)
             except Exception as exc:  # a sink's failure must not end the session

@@ -23,7 +23,9 @@ person did and was told, which a review lists and the monitor shows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from biofeedback.models import (
     Action,
@@ -82,6 +84,8 @@ class Progress:
         self.step_running = False
         self.steps_started = 0
         self.step_end_s = 0.0
+        # Seconds the latest step was extended by so far.
+        self.step_extended_s = 0.0
         self.paused_at_s: float | None = None
         self.step_paused_s = 0.0
         self.estimate: Estimate | None = None
@@ -121,7 +125,19 @@ class Progress:
     def _now_s(self) -> float:
         return self.paused_at_s if self.paused_at_s is not None else self.t_s
 
+    def snapshot(self) -> Snapshot:
+        """Where the session stands now, as an immutable value to hand a view."""
+        return Snapshot(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Snapshot)})
+
     # -- input
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Stand where ``snapshot`` says (the loop's fold, whatever this one missed);
+        time only moves forward."""
+        t_s = self.t_s
+        for f in dataclasses.fields(Snapshot):
+            setattr(self, f.name, getattr(snapshot, f.name))
+        self.t_s = max(t_s, snapshot.t_s)
 
     def at(self, t_s: float) -> None:
         """Time has reached ``t_s`` (a heart sample or a status arrived)."""
@@ -138,10 +154,12 @@ class Progress:
             self.step_running = True
             self.steps_started += 1
             self.step_end_s = event.t + event.planned_s
+            self.step_extended_s = 0.0
             self.step_paused_s = 0.0
             self.paused_at_s = None
         elif isinstance(event, StepExtended):
             self.step_end_s += event.by_s
+            self.step_extended_s += event.by_s
         elif isinstance(event, StepEnded):
             if self.step is not None and event.step == self.step.step:
                 self.step_running = False
@@ -181,6 +199,31 @@ class Progress:
         self.step_end_s += held_s
         self.step_paused_s += held_s
         self.paused_at_s = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A ``Progress`` as it stood just after one event. The loop folds every event
+    once and hands a view the snapshot with the event, so a view that missed items
+    (its queue dropped the oldest) still stands where the session does."""
+
+    t_s: float
+    started: SessionStarted | None
+    zone: Zone | None
+    step: StepStarted | None
+    step_running: bool
+    steps_started: int
+    step_end_s: float
+    step_extended_s: float
+    paused_at_s: float | None
+    step_paused_s: float
+    estimate: Estimate | None
+    baseline: Baseline | None
+    signal_lost: SignalLost | None
+    decision: SessionEvent | None
+    ended: SessionEnded | None
+    resonance: ResonanceUpdate | None
+    assessed: ResonanceAssessed | None
 
 
 def fold(events: Iterable[SessionEvent]) -> Progress:

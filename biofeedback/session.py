@@ -20,6 +20,7 @@ from biofeedback.clocks import ActionInbox as ActionInbox
 from biofeedback.clocks import Clock as Clock
 from biofeedback.clocks import RealClock as RealClock
 from biofeedback.clocks import VirtualClock as VirtualClock
+from biofeedback.fanout import ProgressAware as ProgressAware
 from biofeedback.fanout import Sink as Sink
 from biofeedback.fanout import SinkReport as SinkReport
 from biofeedback.fanout import SinkRunner
@@ -38,6 +39,7 @@ from biofeedback.models import (
     SourceStatus,
     Zone,
 )
+from biofeedback.progress import Progress
 from biofeedback.sensors import EventAware, HeartRateSource, SourceItem
 from biofeedback.sensors.limits import implausible
 
@@ -198,6 +200,8 @@ class _Loop:
         self.rejected_samples = 0
         self.first_rejection: str | None = None
         self._listener = source if isinstance(source, EventAware) else None
+        # The one fold of the stream, for views that take it with each event.
+        self.progress = Progress() if any(r.wants_progress for r in self.runners) else None
 
     async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
         self.limit_s = math.inf if duration_s is None else duration_s
@@ -427,5 +431,9 @@ class _Loop:
             self.events += 1
             if self._listener is not None:
                 self._listener.observe(event)
+            snapshot = None
+            if self.progress is not None:
+                self.progress.apply(event)
+                snapshot = self.progress.snapshot()
             for runner in self.runners:
-                runner.offer(event)
+                runner.offer(event, snapshot)

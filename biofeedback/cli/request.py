@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from biofeedback.pacing.resonance_plan import AssessmentPlan
@@ -55,20 +55,32 @@ class SessionRequest:
     rate_before: str | None = None
     rate_after: str | None = None
 
-    @property
-    def simulated(self) -> bool:
-        return self.sim is not None
+
+def _session_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options `run` and `resonance` share (``parser._add_session_options``): a
+    flag added there is read here, once, for both."""
+    return {
+        "sim": args.sim,
+        "seed": args.seed,
+        "device": args.device,
+        "replay": args.replay,
+        "replay_acc": args.replay_acc,
+        "source_url": args.source,
+        "headless": args.headless,
+        "json": args.json,
+        "speed": args.speed,
+        "duration_s": args.duration,
+        "audio": args.audio,
+        "audio_out": args.audio_out,
+        "mqtt": args.mqtt,
+        "db": args.db,
+    }
 
 
 def request_from_args(args: argparse.Namespace) -> SessionRequest:
     """The request `run`'s parsed arguments make (the one reader of the Namespace)."""
     return SessionRequest(
-        sim=args.sim,
-        seed=args.seed,
-        device=args.device,
-        replay=args.replay,
-        replay_acc=args.replay_acc,
-        source_url=args.source,
+        **_session_options(args),
         protocol=args.protocol,
         zone=args.zone,
         sides=args.sides,
@@ -77,14 +89,6 @@ def request_from_args(args: argparse.Namespace) -> SessionRequest:
         start_region=args.start_region,
         gentle=args.gentle,
         use_profile=not args.no_profile,
-        headless=args.headless,
-        json=args.json,
-        speed=args.speed,
-        duration_s=args.duration,
-        audio=args.audio,
-        audio_out=args.audio_out,
-        mqtt=args.mqtt,
-        db=args.db,
         ratings=not args.no_ratings,
         rate_before=args.rate_before,
         rate_after=args.rate_after,
@@ -97,21 +101,8 @@ def assessment_request(args: argparse.Namespace) -> SessionRequest:
     from biofeedback.pacing.resonance_plan import AssessmentPlan, parse_rates
 
     return SessionRequest(
-        sim=args.sim,
-        seed=args.seed,
-        device=args.device,
-        replay=args.replay,
-        replay_acc=args.replay_acc,
-        source_url=args.source,
+        **_session_options(args),
         protocol="resonance",
         assessment=AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step),
-        headless=args.headless,
-        json=args.json,
-        speed=args.speed,
-        duration_s=args.duration,
-        audio=args.audio,
-        audio_out=args.audio_out,
-        mqtt=args.mqtt,
-        db=args.db,
         ratings=False,
     )

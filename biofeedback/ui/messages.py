@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SourceStatus
+from biofeedback.progress import Snapshot
 from biofeedback.ui.state import StrapLike, TrendPoint
 
 
 @dataclass
 class SessionEventPosted(Message):
-    """A discrete session event (step, zone, signal, action, advice, end)."""
+    """A discrete session event (step, zone, signal, action, advice, end), with
+    where the session stood after it (``snapshot``, from the loop's one fold)."""
 
     event: SessionEvent
+    snapshot: Snapshot | None = None
 
 
 @dataclass
@@ -29,6 +32,7 @@ class EstimatePosted(Message):
 
     estimate: Estimate
     trend: tuple[TrendPoint, ...]
+    snapshot: Snapshot | None = None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, EstimatePosted)

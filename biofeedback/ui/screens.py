@@ -23,6 +23,7 @@ from biofeedback.models import (
     StepStarted,
 )
 from biofeedback.pacing import texts
+from biofeedback.progress import Snapshot
 from biofeedback.session import ActionInbox
 from biofeedback.ui.dialogs import ConfirmStop, SafetyNotice
 from biofeedback.ui.messages import (
@@ -142,12 +143,12 @@ class SessionScreen(Screen[None]):
 
     @on(SessionEventPosted)
     def _on_event(self, message: SessionEventPosted) -> None:
-        self._take(message.event)
+        self._take(message.event, message.snapshot)
 
     @on(EstimatePosted)
     def _on_estimate(self, message: EstimatePosted) -> None:
         self.trend = message.trend
-        self._take(message.estimate)
+        self._take(message.estimate, message.snapshot)
 
     @on(SamplePosted)
     def _on_sample(self, message: SamplePosted) -> None:
@@ -162,9 +163,9 @@ class SessionScreen(Screen[None]):
         self.sink_trouble = message.text
         self._refresh_alert()
 
-    def _take(self, item: UiItem) -> None:
+    def _take(self, item: UiItem, snapshot: Snapshot | None = None) -> None:
         before = (self.state.paused, self.state.ended is not None)
-        self.state.apply(item)
+        self.state.apply(item, snapshot)
         if before != (self.state.paused, self.state.ended is not None):
             self.refresh_bindings()
         if isinstance(item, SessionEvent):

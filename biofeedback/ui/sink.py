@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.message_pump import MessagePump
 
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SessionInfo, SourceStatus
+from biofeedback.progress import Snapshot
 from biofeedback.ui.messages import (
     EstimatePosted,
     SamplePosted,
@@ -36,12 +37,17 @@ class DashboardSink:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             self.target.post_message(SamplePosted(item))
-        elif isinstance(item, Estimate):
-            self.trend.add(item)
-            self.target.post_message(EstimatePosted(item, self.trend.points()))
         else:
-            self.trend.add(item)
-            self.target.post_message(SessionEventPosted(item))
+            await self.handle_progress(item, None)
+
+    async def handle_progress(self, event: SessionEvent, snapshot: Snapshot | None) -> None:
+        """An event with where the session stood after it (the loop's fold): the
+        screen stands there even when items before it were dropped."""
+        self.trend.add(event)
+        if isinstance(event, Estimate):
+            self.target.post_message(EstimatePosted(event, self.trend.points(), snapshot))
+        else:
+            self.target.post_message(SessionEventPosted(event, snapshot))
 
     async def handle_status(self, status: SourceStatus) -> None:
         self.target.post_message(SourceStatusPosted(status))

@@ -39,7 +39,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
-from biofeedback.progress import Progress
+from biofeedback.progress import Progress, Snapshot
 
 UiItem = SessionEvent | HeartSample | SourceStatus
 
@@ -138,8 +138,6 @@ class SessionState:
         self.contact: Contact | None = None
         self.battery_pct: int | None = None
         self.log: deque[LogEntry] = deque(maxlen=LOG_LINES)
-        # Seconds the current step was extended by (the session's time left grows too).
-        self.step_extended_s = 0.0
         # False until the first heart sample: a strap may take seconds to connect.
         self.heard = False
         # The safety texts said after "it hurts", newest last (shown once, not logged).
@@ -239,7 +237,14 @@ class SessionState:
 
     # -- input
 
-    def apply(self, item: UiItem) -> None:
+    @property
+    def step_extended_s(self) -> float:
+        """Seconds the current step was extended by (the session's time left grows too)."""
+        return self.progress.step_extended_s
+
+    def apply(self, item: UiItem, snapshot: Snapshot | None = None) -> None:
+        """Take the next item; with an event, ``snapshot`` (the loop's fold just
+        after it) says where the session stands, whatever was missed before it."""
         if isinstance(item, HeartSample):
             self.progress.at(item.t_s)
             self.contact = item.contact
@@ -251,14 +256,14 @@ class SessionState:
             if item.battery_pct is not None:
                 self.battery_pct = item.battery_pct
             return
-        self.progress.apply(item)
+        if snapshot is not None:
+            self.progress.restore(snapshot)
+        else:
+            self.progress.apply(item)
         self._note_event(item)
 
     def _note_event(self, event: SessionEvent) -> None:
-        if isinstance(event, StepStarted):
-            self.step_extended_s = 0.0
-        elif isinstance(event, StepExtended):
-            self.step_extended_s += event.by_s
+        if isinstance(event, StepExtended):
             self._note(
                 event.t, "extend", event.plain or f"Longer by {event.by_s:.0f} s: {event.reason}."
             )
