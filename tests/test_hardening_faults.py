@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import json
 import os
 import select
 import signal
@@ -14,10 +16,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
+from biofeedback.broker import MqttSettings, parse_url
+from biofeedback.mqtt import MqttSource
 from biofeedback.store import Store
-from tests.support.cli import ROOT
+from tests.support.broker import Mosquitto, mosquitto
+from tests.support.cli import ROOT, live_run, run_cli, wait_for_event
+
+__all__ = ["mosquitto"]
 
 # -- 1: a closed terminal ends the dashboard, and SIGTERM always ends it
 
@@ -117,3 +125,94 @@ def test_sigterm_ends_a_dashboard_stuck_on_a_terminal_that_reads_nothing(tmp_pat
         os.close(master)
     assert took_s < 3, f"took {took_s:.1f} s"
     assert code == 128 + signal.SIGTERM
+
+
+# -- 2, 3: a flooded topic takes bounded memory; what is skipped is counted and kept
+
+
+async def _until_async(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
+
+async def test_a_flood_on_the_topic_is_capped_and_counted(mosquitto: Mosquitto) -> None:
+    url = parse_url(f"{mosquitto.url}/straps/flood", topic=True)
+    source = MqttSource(url, MqttSettings())
+    junk = b"\x7f" * 4000
+    beat = json.dumps({"hr": 60, "rr_ms": [1000]}).encode()
+    async with source, aiomqtt.Client("127.0.0.1", mosquitto.port) as flood:
+        # Nobody reads the source meanwhile: the flood is all the client holds.
+        for _ in range(3000):
+            await flood.publish("straps/flood", junk)
+            await flood.publish("straps/flood", beat)
+        await _until_async(lambda: source.skipped + _queued(source) >= 6000, "flood not heard")
+        queued = _queued(source)
+    counts = source.skip_counts()
+    assert counts["not heart rate"] == 3000
+    # What a heart can give in the few seconds this took: some 15 s of buffered
+    # beats and one a second since; the rest is refused, or never queued at all.
+    assert queued <= 64
+    assert (
+        counts["more beats than time had passed"]
+        + counts.get("arrived faster than they could be read", 0)
+        >= 3000 - 64
+    )
+
+
+def _queued(source: MqttSource) -> int:
+    client = source._client  # the source's own client, to see its queue
+    assert client is not None
+    return len(client.messages)
+
+
+async def test_no_data_on_the_topic_says_the_topic_may_be_wrong(mosquitto: Mosquitto) -> None:
+    url = parse_url(f"{mosquitto.url}/straps/typo", topic=True)
+    source = MqttSource(url, MqttSettings(), no_data_hint_s=0.3)
+    said: list[str | None] = []
+    heard = asyncio.Event()
+
+    def watch(text: str | None) -> None:
+        said.append(text)
+        heard.set()
+
+    source.watch_trouble(watch)
+    async with source:
+        await asyncio.wait_for(heard.wait(), 10)
+    assert said == ["no data on straps/typo after 0.3 s; is the topic right?"]
+
+
+def test_skipped_broker_messages_are_in_the_record(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    proc = live_run("--source", f"{mosquitto.url}/straps/kim", "--duration", "3", "--db", str(db))
+
+    async def publish() -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as strap:
+            # A strap's "no reading yet" (flags 0, HR 0, no RR) does not start the clock.
+            await strap.publish("straps/kim", bytes([0x00, 0x00]))
+            await strap.publish("straps/kim", b"junk")
+            # A bad hr with good RR is skipped whole, as a bad RR is.
+            await strap.publish("straps/kim", json.dumps({"hr": "fast", "rr_ms": [1000]}))
+            await strap.publish("straps/kim", json.dumps({"hr": 60, "rr_ms": [1000, "x"]}))
+            for _ in range(8):
+                await strap.publish("straps/kim", json.dumps({"hr": 60, "rr_ms": [1000]}))
+                await asyncio.sleep(0.5)  # a heart's pace: one beat a second, as a strap sends
+
+    try:
+        wait_for_event(proc, "session_started")
+        asyncio.run(publish())
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    ended = json.loads(out.splitlines()[-1])
+    skipped = {"neither hr nor rr_ms": 1, "not heart rate": 1, "bad hr": 1, "bad rr_ms": 1}
+    assert ended["skipped_messages"] == skipped
+    with Store(db) as store:
+        rec = store.load("latest")
+    assert all(s.rr_ms == (1000.0,) and s.hr_bpm == 60.0 for s in rec.samples)
+    review = run_cli("review", "--db", str(db))
+    assert "4 broker messages were skipped (1 bad hr, 1 bad rr_ms," in review.stdout
+    as_json = json.loads(run_cli("review", "--json", "--db", str(db)).stdout)
+    assert as_json["skipped_messages"] == skipped

@@ -198,7 +198,7 @@ async def _run(args: argparse.Namespace, ending: _Ending) -> int:
         )
     else:
         _end_on_signals(ending.signals)
-        result = await plan.run(trouble=_print_trouble)
+        result = await plan.run(trouble=_print_trouble, source_trouble=_print_source_trouble)
         # On stderr: stdout is the session's events (maybe JSON Lines).
         print(
             f"biofeedback: session {result.session_id} saved in {plan.saved_to}"
@@ -337,6 +337,11 @@ def _end_on_signals(ended_by: list[signal.Signals]) -> None:
 
     for sig in _SIGNAL_REASONS:
         loop.add_signal_handler(sig, end, sig)
+
+
+def _print_source_trouble(trouble: str | None) -> None:
+    if trouble is not None:
+        print(f"biofeedback: {trouble}", file=sys.stderr)
 
 
 def _print_trouble(trouble: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -46,7 +47,12 @@ class Broker:
                 ) from None
         return cls(url, settings, tls)
 
-    def client(self, *, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    def client(
+        self,
+        *,
+        will: aiomqtt.Will | None = None,
+        queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+    ) -> aiomqtt.Client:
         client = aiomqtt.Client(
             self.url.host,
             self.url.port,
@@ -56,6 +62,7 @@ class Broker:
             keepalive=15,
             timeout=5.0,
             tls_context=self.tls,
+            queue_type=queue_type,
             # Small telemetry messages must leave at once, not wait for Nagle.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )

@@ -100,6 +100,8 @@ class SessionSummary:
     plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
+    # Broker messages the source skipped, by why (never stored themselves).
+    skipped_messages: Mapping[str, int] = field(default_factory=dict)
     # The session's ``baseline`` event: how the baseline was taken (opening,
     # rising, stored...) and why; zones were judged against it.
     baseline_said: Baseline | None = None
@@ -143,6 +145,7 @@ class SessionSummary:
             "time_in_part_s": {p.value: rounded(s) for p, s in self.time_in_part_s.items()},
             "plan": None if self.plan is None else self.plan.to_dict(),
             "rejected_samples": self.rejected_samples,
+            "skipped_messages": dict(self.skipped_messages),
         }
 
 
@@ -227,7 +230,17 @@ def summarize(rec: Recording) -> SessionSummary:
         time_in_part_s=time_in_parts(rec.events, end_s),
         plan=plan_of(rec.events),
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
+        skipped_messages=_skipped(rec.events),
     )
+
+
+def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in events:
+        if isinstance(event, SessionEnded):
+            for reason, n in event.skipped_messages.items():
+                counts[reason] = counts.get(reason, 0) + int(n)
+    return counts
 
 
 def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
@@ -379,6 +392,11 @@ def format_summary(summary: SessionSummary) -> str:
         lines.append(
             f"  {s.rejected_samples} samples from the source could not be heart data"
             " (out of range) and were left out"
+        )
+    if s.skipped_messages:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(s.skipped_messages.items()))
+        lines.append(
+            f"  {sum(s.skipped_messages.values())} broker messages were skipped ({reasons})"
         )
     if s.changes:
         lines.append("  changes:")
