@@ -216,3 +216,52 @@ def test_skipped_broker_messages_are_in_the_record(mosquitto: Mosquitto, tmp_pat
     assert "4 broker messages were skipped (1 bad hr, 1 bad rr_ms," in review.stdout
     as_json = json.loads(run_cli("review", "--json", "--db", str(db)).stdout)
     assert as_json["skipped_messages"] == skipped
+
+
+# -- 4: a store in a read-only folder never hides what its -wal holds
+
+
+def _as_a_plain_user(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as root without the powers that ignore file modes (as a user would be)."""
+    setpriv = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+    if os.geteuid() != 0:
+        setpriv = []
+    return subprocess.run(
+        [*setpriv, sys.executable, "-m", "biofeedback", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "s.db"
+    older = run_cli(
+        "run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "60",
+        "--db", str(db),
+    )  # fmt: skip
+    assert older.returncode == 0, older.stderr
+    proc = live_run("--sim", "--speed", "20", "--db", str(db))
+    try:
+        started = wait_for_event(proc, "session_started")
+        wait_for_event(proc, "estimate")
+        wait_for_event(proc, "estimate")  # a commit a second: the start is on disk
+    finally:
+        proc.kill()  # kill -9: no checkpoint, the session is only in the -wal
+        proc.wait()
+    wal = Path(f"{db}-wal")
+    assert wal.exists()
+    assert wal.stat().st_size > 0
+    folder.chmod(0o500)
+    try:
+        review = _as_a_plain_user("review", "--json", "--db", str(db))
+        history = _as_a_plain_user("history", "--json", "--db", str(db))
+    finally:
+        folder.chmod(0o700)
+    assert review.returncode == 0, review.stderr
+    assert json.loads(review.stdout)["session_id"] == started["session_id"]
+    assert started["session_id"] in history.stdout

@@ -6,9 +6,11 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import statistics
 import struct
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +38,45 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._db = self._open()
+        # A private copy of a read-only store and its log (see _open_private_copy).
+        self._copy: Path | None = None
+        try:
+            self._db = self._open()
+        except BaseException:
+            self._drop_copy()
+            raise
+
+    def _open_private_copy(self) -> sqlite3.Connection:
+        """A read-only store whose -wal holds its latest sessions (a recorder was
+        killed before it could fold the log in), opened as a private copy.
+
+        Opened ``immutable`` in place, SQLite would skip the -wal and show an
+        older state without a word; opened in place without it, SQLite needs
+        to write the -shm file next to it, which the folder does not allow.
+        The copy (store and log, 0600 in a 0700 folder of our own) is read
+        with the log and removed on close.
+        """
+        folder = Path(tempfile.mkdtemp(prefix="biofeedback-read-"))
+        self._copy = folder
+        copy = folder / self.path.name
+        try:
+            for suffix in ("", "-wal"):
+                source = Path(f"{self.path}{suffix}")
+                target = Path(f"{copy}{suffix}")
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                shutil.copyfile(source, target)
+        except OSError as exc:
+            raise StoreOpenError(
+                f"cannot read the latest sessions of {self.path}: they are in its -wal file,"
+                f" in a folder this program cannot write, and copying them failed ({exc});"
+                " copy the store and its -wal file to a folder you can write and open that"
+            ) from None
+        return sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+
+    def _drop_copy(self) -> None:
+        folder, self._copy = self._copy, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- opening
 
@@ -60,7 +100,9 @@ class Store:
             os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
         )
         try:
-            if self.read_only:
+            if self.read_only and _has_log(self.path):
+                db = self._open_private_copy()
+            elif self.read_only:
                 uri = f"file:{quote(str(self.path.absolute()))}?mode=ro&immutable=1"
                 db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             else:
@@ -154,6 +196,7 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        self._drop_copy()
 
     def __enter__(self) -> Self:
         return self
@@ -337,6 +380,14 @@ class Store:
             )
         assert cur.lastrowid is not None
         return SessionWriter(self, cur.lastrowid)
+
+
+def _has_log(db_path: Path) -> bool:
+    """True when the store's write-ahead log holds something."""
+    try:
+        return Path(f"{db_path}-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
