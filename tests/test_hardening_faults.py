@@ -264,4 +264,4 @@ def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -
         folder.chmod(0o700)
     assert review.returncode == 0, review.stderr
     assert json.loads(review.stdout)["session_id"] == started["session_id"]
-    assert started["session_id"] in history.stdout
+    assert str(started["session_id"]) in history.stdout
