@@ -265,3 +265,25 @@ def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -
     assert review.returncode == 0, review.stderr
     assert json.loads(review.stdout)["session_id"] == started["session_id"]
     assert str(started["session_id"]) in history.stdout
+
+
+# -- 4b: brief gaps in the heart data are counted, not announced
+
+
+def test_brief_gaps_are_not_announced_and_the_review_counts_them(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    run = run_cli(
+        "run", "--sim", "dropouts", "--headless", "--json", "--speed", "max", "--db", str(db)
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    lost = [e for e in events if e["type"] == "signal_lost"]
+    restored = [e for e in events if e["type"] == "signal_restored"]
+    # The scenario's contact loss at 240-244 s lasts 4 s: under the 5 s hold.
+    assert not [e for e in lost if 240 <= e["t"] <= 250]
+    for went, back in zip(lost, restored, strict=True):
+        assert back["t"] - went["t"] >= 5, "a return is announced after 5 s of data"
+    summary = json.loads(run_cli("review", "--json", "--db", str(db)).stdout)
+    assert summary["brief_signal_gaps"] >= 1
+    text = run_cli("review", "--db", str(db)).stdout
+    assert f"{summary['brief_signal_gaps']} brief gaps in the heart data" in text

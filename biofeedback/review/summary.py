@@ -24,6 +24,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
@@ -100,6 +101,8 @@ class SessionSummary:
     plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
+    # Gaps in the heart data too short to be announced as a signal loss.
+    brief_signal_gaps: int = 0
     # Broker messages the source skipped, by why (never stored themselves).
     skipped_messages: Mapping[str, int] = field(default_factory=dict)
     # The session's ``baseline`` event: how the baseline was taken (opening,
@@ -146,6 +149,7 @@ class SessionSummary:
             "plan": None if self.plan is None else self.plan.to_dict(),
             "rejected_samples": self.rejected_samples,
             "skipped_messages": dict(self.skipped_messages),
+            "brief_signal_gaps": self.brief_signal_gaps,
         }
 
 
@@ -231,7 +235,22 @@ def summarize(rec: Recording) -> SessionSummary:
         plan=plan_of(rec.events),
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
         skipped_messages=_skipped(rec.events),
+        brief_signal_gaps=_brief_gaps(series.est_t_s, series.est_no_signal, tick_s),
     )
+
+
+def _brief_gaps(t_s: np.ndarray, no_signal: np.ndarray, tick_s: float) -> int:
+    """Runs of estimates without usable data shorter than a loss is announced after."""
+    hold_s = PacingConfig().signal_loss_hold_s
+    gaps = 0
+    run_start: float | None = None
+    for t, missing in zip(t_s.tolist(), no_signal.tolist(), strict=True):
+        if missing and run_start is None:
+            run_start = t
+        elif not missing and run_start is not None:
+            gaps += t - run_start < hold_s + tick_s / 2
+            run_start = None
+    return gaps
 
 
 def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
@@ -392,6 +411,10 @@ def format_summary(summary: SessionSummary) -> str:
         lines.append(
             f"  {s.rejected_samples} samples from the source could not be heart data"
             " (out of range) and were left out"
+        )
+    if s.brief_signal_gaps:
+        lines.append(
+            f"  {s.brief_signal_gaps} brief gaps in the heart data (too short to announce)"
         )
     if s.skipped_messages:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(s.skipped_messages.items()))
