@@ -22,7 +22,7 @@ import pytest
 from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt import MqttSource
 from biofeedback.store import Store
-from tests.support.broker import Mosquitto, mosquitto
+from tests.support.broker import Mosquitto, listening, mosquitto
 from tests.support.cli import ROOT, live_run, run_cli, wait_for_event
 
 __all__ = ["mosquitto"]
@@ -287,3 +287,47 @@ def test_brief_gaps_are_not_announced_and_the_review_counts_them(tmp_path: Path)
     assert summary["brief_signal_gaps"] >= 1
     text = run_cli("review", "--db", str(db)).stdout
     assert f"{summary['brief_signal_gaps']} brief gaps in the heart data" in text
+
+
+# -- 5: nothing personal stays retained on the broker after the process dies
+
+
+async def _retained_states(port: int) -> list[dict[str, object]]:
+    """What a newcomer to the broker is handed on the runners' state topics."""
+    async with listening(port, "biofeedback/+/state", "probe/done") as newcomer:
+        async with aiomqtt.Client("127.0.0.1", port) as probe:
+            # Delivered after whatever was retained: the end of what was kept.
+            await probe.publish("probe/done", b"1", qos=1)
+        await newcomer.wait_for(lambda m: any(t == "probe/done" for t, _, _ in m))
+        return [json.loads(p) for t, p, kept in newcomer.messages if kept and t != "probe/done"]
+
+
+async def test_a_killed_runner_leaves_no_vitals_retained(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    argv = ["run", "--headless", "--json", "--sim", "--speed", "4", "--mqtt", mosquitto.url]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "biofeedback", *argv, "--db", str(tmp_path / "s.db"),
+        cwd=ROOT,
+        env=dict(
+            os.environ, XDG_CONFIG_HOME=str(tmp_path / "home"), BIOFEEDBACK_MQTT_EXPIRE_AFTER_S="1"
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with listening(mosquitto.port, "biofeedback/+/state") as watcher:
+            # The live state carries the heart rate while the session runs...
+            await watcher.wait_for(
+                lambda m: any(json.loads(p).get("hr_bpm") is not None for _, p, _ in m)
+            )
+        assert [s for s in await _retained_states(mosquitto.port) if s["hr_bpm"] is not None]
+    finally:
+        proc.kill()  # ...and then the runner dies without a word
+        await proc.wait()
+    # The broker lets the state go once it is expire_after_s old.
+    deadline = time.monotonic() + 10
+    while [s for s in await _retained_states(mosquitto.port) if s["hr_bpm"] is not None]:
+        assert time.monotonic() < deadline, "the vitals stayed retained"
+        await asyncio.sleep(0.2)
