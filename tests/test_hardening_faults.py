@@ -23,7 +23,7 @@ from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt import MqttSource
 from biofeedback.store import Store
 from tests.support.broker import Mosquitto, listening, mosquitto
-from tests.support.cli import ROOT, live_run, run_cli, wait_for_event
+from tests.support.cli import ROOT, assert_one_line_error, live_run, run_cli, wait_for_event
 
 __all__ = ["mosquitto"]
 
@@ -331,3 +331,43 @@ async def test_a_killed_runner_leaves_no_vitals_retained(
     while [s for s in await _retained_states(mosquitto.port) if s["hr_bpm"] is not None]:
         assert time.monotonic() < deadline, "the vitals stayed retained"
         await asyncio.sleep(0.2)
+
+
+# -- 6: a replay from a pipe reads its data once
+
+
+def test_a_replay_from_a_pipe_reads_it_once(tmp_path: Path) -> None:
+    rr = (ROOT / "tests" / "data" / "rr" / "nsrdb_pyhrv_5min_nni.txt").read_text()
+    db = tmp_path / "s.db"
+    argv = ["run", "--replay", "/dev/stdin", "--headless", "--json", "--speed", "max"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "biofeedback", *argv, "--db", str(db)],
+        input=rr,  # a pipe, as from `cat rr.txt |`
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    ended = json.loads(proc.stdout.splitlines()[-1])
+    assert ended["type"] == "session_ended"
+    assert ended["duration_s"] > 200, "the whole 5 minutes, not an empty session"
+    with Store(db) as store:
+        beats = sum(len(s.rr_ms) for s in store.load("latest").samples)
+    values = [line for line in rr.splitlines() if line.strip() and not line.startswith("#")]
+    assert beats >= len(values) - 5
+
+
+# -- 8: a FIFO as --protocol is refused before it is opened
+
+
+def test_a_fifo_as_protocol_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "routine.toml"
+    os.mkfifo(fifo)
+    proc = run_cli(
+        "run", "--sim", "--headless", "--speed", "max", "--protocol", str(fifo),
+        "--db", str(tmp_path / "s.db"), timeout=20,
+    )  # fmt: skip
+    assert_one_line_error(proc, "pipe")
+    assert not (tmp_path / "s.db").exists(), "nothing written"

@@ -152,8 +152,14 @@ def is_database(path: Path) -> bool:
 
 
 def is_store_file(path: Path) -> bool:
-    """True when ``path`` is an SQLite database (ours or not: opening tells)."""
+    """True when ``path`` is an SQLite database (ours or not: opening tells).
+
+    Only a regular file can be: a pipe (``/dev/stdin``) is never opened here,
+    as reading its first bytes would take them from whoever reads it next.
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             return fh.read(16) == b"SQLite format 3\x00"
     except OSError:
