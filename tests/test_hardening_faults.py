@@ -371,3 +371,59 @@ def test_a_fifo_as_protocol_is_refused_at_once(tmp_path: Path) -> None:
     )  # fmt: skip
     assert_one_line_error(proc, "pipe")
     assert not (tmp_path / "s.db").exists(), "nothing written"
+
+
+# -- 7: an export's temp file does not outlive a signal, and stale ones are swept
+
+_EXPORT_THEN_SIGNAL = """
+import os, signal, sys, threading
+from pathlib import Path
+from biofeedback.store.files import exporting
+with exporting(Path(sys.argv[1])) as fh:
+    fh.write("t_s,type\\n")
+    fh.flush()
+    print("writing", flush=True)
+    threading.Event().wait(30)  # a long export: the signal comes meanwhile
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_an_export_ended_by_a_signal_leaves_no_temp_file(tmp_path: Path, sig: int) -> None:
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _EXPORT_THEN_SIGNAL, str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "writing\n"
+    assert [p.name for p in tmp_path.iterdir()] == [f".out.csv.{proc.pid}.tmp"]
+    proc.send_signal(sig)
+    assert proc.wait(timeout=10) == 128 + sig
+    assert list(tmp_path.iterdir()) == [], "the temp file with heart data is gone"
+
+
+def test_stale_export_temp_files_are_swept(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    made = run_cli(
+        "run", "--sim", "--headless", "--speed", "max", "--duration", "30", "--db", str(db)
+    )
+    assert made.returncode == 0, made.stderr
+    dead_pid = _a_dead_pid()
+    stale = tmp_path / f".out.csv.{dead_pid}.tmp"
+    stale.write_text("heart data of a killed export")
+    other = tmp_path / ".notes.txt.123.tmp"  # not ours: left alone
+    other.write_text("x")
+    proc = run_cli("review", "--csv", str(tmp_path / "out.csv"), "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert not stale.exists()
+    assert other.exists()
+    assert (tmp_path / "out.csv").exists()
+
+
+def _a_dead_pid() -> int:
+    """The pid of a process that has ended (free, unless reused since)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
