@@ -183,12 +183,20 @@ def rr_file_50mb(folder: Path) -> None:
 
 
 def protocol_100k(folder: Path) -> None:
-    steps = [
-        {"id": f"s{i}", "kind": "rest", "cue": "Rest and let the body be heavy.", "s": 5}
-        for i in range(50_000)
+    # 100,000 steps (the most a routine may have) within its two days.
+    steps: list[dict[str, object]] = [
+        {"id": f"s{i}", "kind": "rest", "cue": "Rest and let the body be heavy.", "s": 1}
+        for i in range(90_000)
     ] + [
-        {"region": "hands", "id": f"g{i}", "tense": "Make fists", "release": "Let go"}
-        for i in range(25_000)
+        {
+            "region": "hands",
+            "id": f"g{i}",
+            "tense": "Make fists",
+            "release": "Let go",
+            "tense_s": 1,
+            "release_s": 10,
+        }
+        for i in range(5_000)
     ]
     data = {"name": "big", "title": "Big", "zone": "green", "steps": steps}
     started = time.perf_counter()

@@ -427,3 +427,45 @@ def _a_dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+# -- 9: protocol checks a person can make sense of
+
+
+def _protocol(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\ntitle = "Mine"\nzone = "green"\n' + body)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (
+            '[[steps]]\nid = "b"\nkind = "breath"\ncue = "Breathe."\ns = 60\n'
+            "breath_in_s = 0.001\nbreath_out_s = 0.001\n",
+            ["'breath_in_s' must be 1 to 30 s", "not 0.001 s"],
+        ),
+        (
+            "".join(
+                f'[[steps]]\nid = "r{i}"\nkind = "rest"\ncue = "Rest."\ns = 3600\n'
+                for i in range(2000)
+            ),
+            ["2,000.0 h", "at most 48 h"],
+        ),
+        (
+            '[[steps]]\nregion = "hands"\nid = "g"\ntense = "Fists."\nrelease = "Let go."\n'
+            "tense_s = 10.000001\n",
+            ["at most 10 s, not 10.000001 s"],
+        ),
+    ],
+    ids=["breath-phase", "two-thousand-hours", "tense-just-over"],
+)
+def test_protocol_checks_say_what_is_wrong(tmp_path: Path, body: str, words: list[str]) -> None:
+    path = _protocol(tmp_path, body)
+    proc = run_cli(
+        "run", "--sim", "--headless", "--speed", "max", "--protocol", str(path),
+        "--db", str(tmp_path / "s.db"),
+    )  # fmt: skip
+    assert_one_line_error(proc, *words)
+    assert not (tmp_path / "s.db").exists()
