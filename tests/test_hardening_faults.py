@@ -469,3 +469,43 @@ def test_protocol_checks_say_what_is_wrong(tmp_path: Path, body: str, words: lis
     )  # fmt: skip
     assert_one_line_error(proc, *words)
     assert not (tmp_path / "s.db").exists()
+
+
+# -- 10: an emptied store, stale locks, and the saved-in line after a signal
+
+
+def test_an_emptied_store_is_not_silently_made_new(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    db.touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(db, (an_hour_ago, an_hour_ago))
+    for args in (["review"], ["run", "--sim", "--headless", "--speed", "max"]):
+        assert_one_line_error(run_cli(*args, "--db", str(db)), "empty (0 bytes)")
+    assert db.stat().st_size == 0, "left as it was"
+
+
+def test_stale_recording_locks_are_swept(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    stale = tmp_path / "s.db-rec-0123456789ab.lock"  # a recorder killed with -9 left it
+    stale.touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    proc = run_cli(
+        "run", "--sim", "--headless", "--speed", "max", "--duration", "20", "--db", str(db)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp_path.glob("*.lock")) == []
+
+
+def test_a_session_ended_by_a_signal_says_where_it_is_saved(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    proc = live_run("--sim", "--speed", "20", "--db", str(db))
+    try:
+        started = wait_for_event(proc, "session_started")
+        wait_for_event(proc, "step_started")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert f"session {started['session_id']} (terminated) saved in {db}" in err

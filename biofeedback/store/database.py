@@ -23,7 +23,7 @@ from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, e
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
-from biofeedback.store.locks import is_recording
+from biofeedback.store.locks import is_recording, sweep_stale_locks
 from biofeedback.store.rows import SESSION_COLUMNS, RestingBaseline, SampleRows, session_from_row
 from biofeedback.store.writer import SessionWriter
 
@@ -94,6 +94,8 @@ class Store:
                 ) from None
         elif self.path.is_dir():
             raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        else:
+            _refuse_if_emptied(self.path)
         # A store in a folder we cannot write (a read-only mount, a shared
         # archive) can still be reviewed: SQLite could not make its -shm file.
         self.read_only = not fresh and not (
@@ -163,6 +165,7 @@ class Store:
         # Only once the file is known to be ours: a file refused as a store
         # keeps the mode it had.
         tighten(self.path)
+        sweep_stale_locks(self.path)
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             log.warning("the session store %s could not switch to WAL", self.path)
         db.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
@@ -380,6 +383,25 @@ class Store:
             )
         assert cur.lastrowid is not None
         return SessionWriter(self, cur.lastrowid)
+
+
+# A store file this long at 0 bytes is not one being created right now
+# (that takes milliseconds): something emptied it.
+EMPTY_GRACE_S = 5.0
+
+
+def _refuse_if_emptied(path: Path) -> None:
+    """A 0-byte file where a store should be is not silently made a new store:
+    the sessions it held are gone, and the person should know before we go on."""
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    if info.st_size == 0 and time.time() - info.st_mtime > EMPTY_GRACE_S:
+        raise StoreOpenError(
+            f"{path} is empty (0 bytes), so whatever sessions it held are gone;"
+            " restore it from a backup, or delete it to start a new store there"
+        )
 
 
 def _has_log(db_path: Path) -> bool:
