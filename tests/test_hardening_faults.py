@@ -125,6 +125,11 @@ def test_sigterm_ends_a_dashboard_stuck_on_a_terminal_that_reads_nothing(tmp_pat
         os.close(master)
     assert took_s < 3, f"took {took_s:.1f} s"
     assert code == 128 + signal.SIGTERM
+    # Its loop was stuck, so the watchdog wrote the end before leaving.
+    with Store(db) as store:
+        session = store.session("latest")
+    assert session.finished
+    assert session.end_reason == "terminated"
 
 
 # -- 2, 3: a flooded topic takes bounded memory; what is skipped is counted and kept

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -364,7 +364,7 @@ async def _run_dashboard(plan: SessionPlan, ending: _Ending) -> SessionResult | 
             return
         ending.signals.append(sig)
         # Whatever Textual is stuck in, the program ends (see END_GRACE_S).
-        _exit_after(END_GRACE_S, 128 + sig)
+        _exit_after(END_GRACE_S, 128 + sig, lambda: ending.record_end(_SIGNAL_REASONS[sig]))
         loop.call_soon_threadsafe(app.end_session, _SIGNAL_REASONS[sig])
 
     # Textual reads Ctrl-C as a key; these two end the session cleanly. Plain
@@ -389,8 +389,11 @@ async def _run_dashboard(plan: SessionPlan, ending: _Ending) -> SessionResult | 
 END_GRACE_S = 1.5
 
 
-def _exit_after(delay_s: float, code: int) -> None:
+def _exit_after(delay_s: float, code: int, first: Callable[[], None]) -> None:
     def leave() -> None:
+        # A watchdog's last act, whatever happens in it.
+        with contextlib.suppress(Exception):
+            first()
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
         os._exit(code)
@@ -410,6 +413,15 @@ class _Ending:
 
     def planned(self, plan: SessionPlan) -> None:
         self.session_id, self.saved_to = plan.info.session_id, plan.saved_to
+
+    def record_end(self, reason: str) -> None:
+        """The session's end, written straight into the store (see ``_exit_after``)."""
+        from pathlib import Path
+
+        from biofeedback.store import end_unfinished
+
+        if self.session_id and self.saved_to:
+            end_unfinished(Path(self.saved_to), self.session_id, reason)
 
     def say_saved(self, reason: str) -> None:
         if not self.session_id:

@@ -19,7 +19,14 @@ from typing import Self
 from urllib.parse import quote
 
 from biofeedback import __version__
-from biofeedback.models import Quality, Recording, SessionInfo, StoredSession, event_from_dict
+from biofeedback.models import (
+    Quality,
+    Recording,
+    SessionEnded,
+    SessionInfo,
+    StoredSession,
+    event_from_dict,
+)
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
@@ -383,6 +390,48 @@ class Store:
             )
         assert cur.lastrowid is not None
         return SessionWriter(self, cur.lastrowid)
+
+
+def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float = 0.5) -> bool:
+    """Record ``session_id`` as ended for ``reason`` when its recorder could not
+    (the program is about to exit hard, its loop stuck): True when it was written.
+
+    Its own short-lived connection, waiting at most ``timeout_s`` for the store:
+    this runs on the way out and must not hold the exit up.
+    """
+    try:
+        db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute(
+            "SELECT id, last_t_s FROM sessions WHERE session_id = ? AND end_reason IS NULL",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            db.execute("ROLLBACK")
+            return False
+        key, last_t_s = row
+        ended = SessionEnded(last_t_s, session_id, reason, last_t_s)
+        seq = db.execute(
+            "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE session = ?", (key,)
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+            (key, seq, last_t_s, ended.type, json.dumps(ended.to_dict())),
+        )
+        db.execute(
+            "UPDATE sessions SET ended_at_unix_s = ?, end_reason = ?, duration_s = ? WHERE id = ?",
+            (time.time(), reason, last_t_s, key),
+        )
+        db.execute("COMMIT")
+        return True
+    except sqlite3.Error as exc:
+        log.info("could not record the end of %s: %s", session_id, exc)
+        return False
+    finally:
+        db.close()
 
 
 # A store file this long at 0 bytes is not one being created right now
