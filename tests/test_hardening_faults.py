@@ -22,15 +22,23 @@ import pytest
 from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt import MqttSource
 from biofeedback.store import Store
+from simulators.bus import PrivateSystemBus
 from tests.support.broker import Mosquitto, listening, mosquitto
 from tests.support.cli import ROOT, assert_one_line_error, live_run, run_cli, wait_for_event
+from tests.support.strap import STRAP_ADDRESS, strap_process
 
 __all__ = ["mosquitto"]
 
 # -- 1: a closed terminal ends the dashboard, and SIGTERM always ends it
 
 
-def _dashboard_on_a_pty(db: Path, *, controlling: bool) -> tuple[subprocess.Popen[bytes], int]:
+def _dashboard_on_a_pty(
+    db: Path,
+    *,
+    controlling: bool,
+    source: tuple[str, ...] = ("--sim", "calm"),
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], int]:
     """`biofeedback run --sim calm` on the dashboard of a fresh pseudo-terminal.
 
     With ``controlling`` the terminal is the process's own (it is a session leader,
@@ -44,14 +52,14 @@ def _dashboard_on_a_pty(db: Path, *, controlling: bool) -> tuple[subprocess.Pope
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    argv = ["run", "--sim", "calm", "--no-ratings", "--audio", "off", "--db", str(db)]
+    argv = ["run", *source, "--no-ratings", "--audio", "off", "--db", str(db)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "biofeedback", *argv],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         cwd=ROOT,
-        env=dict(os.environ, TERM="xterm-256color"),
+        env=dict(os.environ, TERM="xterm-256color", **(env or {})),
         preexec_fn=take_terminal if controlling else None,
         start_new_session=not controlling,
     )
@@ -99,6 +107,33 @@ def test_closing_the_terminal_ends_the_dashboard_within_two_seconds(
     assert session.finished
     assert session.end_reason == "terminal closed"
     assert not _recording(db)(), "the recording lock (and with it the source) was let go"
+
+
+def test_closing_the_terminal_lets_go_of_the_strap(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with PrivateSystemBus() as bus, strap_process(bus):
+        proc, master = _dashboard_on_a_pty(
+            db, controlling=True, source=("--device", STRAP_ADDRESS), env=bus.env({})
+        )
+        try:
+            _until(_recording(db), "the session never started recording", master)
+            os.close(master)
+            assert proc.wait(timeout=10) == 128 + signal.SIGHUP
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        # The virtual BlueZ keeps a link its client merely left: false means we
+        # disconnected the strap on the way out.
+        device = f"/org/bluez/hci0/dev_{STRAP_ADDRESS.replace(':', '_')}"
+        connected = subprocess.run(
+            ["busctl", f"--address={bus.address}", "get-property", "org.bluez", device,
+             "org.bluez.Device1", "Connected"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+    assert connected == "b false"
+    with Store(db) as store:
+        assert store.session("latest").end_reason == "terminal closed"
 
 
 def test_sigterm_ends_a_dashboard_stuck_on_a_terminal_that_reads_nothing(tmp_path: Path) -> None:
