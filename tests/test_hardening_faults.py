@@ -126,14 +126,33 @@ def test_closing_the_terminal_lets_go_of_the_strap(tmp_path: Path) -> None:
         # The virtual BlueZ keeps a link its client merely left: false means we
         # disconnected the strap on the way out.
         device = f"/org/bluez/hci0/dev_{STRAP_ADDRESS.replace(':', '_')}"
-        connected = subprocess.run(
-            ["busctl", f"--address={bus.address}", "get-property", "org.bluez", device,
-             "org.bluez.Device1", "Connected"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-    assert connected == "b false"
+        connected = asyncio.run(_strap_connected(bus.address, device))
+    assert connected is False
     with Store(db) as store:
         assert store.session("latest").end_reason == "terminal closed"
+
+
+async def _strap_connected(bus_address: str, device: str) -> bool:
+    """The virtual BlueZ's ``Connected`` for ``device``, asked over its bus."""
+    from dbus_fast import Message
+    from dbus_fast.aio import MessageBus
+
+    bus = await MessageBus(bus_address=bus_address).connect()
+    try:
+        reply = await bus.call(
+            Message(
+                destination="org.bluez",
+                path=device,
+                interface="org.freedesktop.DBus.Properties",
+                member="Get",
+                signature="ss",
+                body=["org.bluez.Device1", "Connected"],
+            )
+        )
+    finally:
+        bus.disconnect()
+    assert reply is not None
+    return bool(reply.body[0].value)
 
 
 def test_sigterm_ends_a_dashboard_stuck_on_a_terminal_that_reads_nothing(tmp_path: Path) -> None:
