@@ -37,8 +37,18 @@ def _size_text(n_bytes: int) -> str:
     return f"{n_bytes / (1 << 20):.0f} MB" if n_bytes >= 1 << 20 else f"{n_bytes} bytes"
 
 
-def open_bounded(path: Path, limit_bytes: int) -> IO[bytes]:
-    """Open ``path`` for reading when it is a file (or a pipe) of at most ``limit_bytes``."""
+def open_bounded(path: Path, limit_bytes: int, *, pipes: bool = False) -> IO[bytes]:
+    """Open ``path`` for reading when it is a file of at most ``limit_bytes`` (or,
+    with ``pipes``, a pipe such as ``/dev/stdin``).
+
+    Looked at before it is opened: opening a FIFO nobody writes to waits for ever.
+    """
+    try:
+        _check_kind(os.stat(path), pipes=pipes)
+    except FileNotFoundError:
+        raise InputMissingError("cannot read it (no such file)") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read it ({exc.strerror or exc})") from None
     try:
         fh = open(path, "rb")  # noqa: SIM115 - handed to the caller
     except FileNotFoundError:
@@ -49,11 +59,7 @@ def open_bounded(path: Path, limit_bytes: int) -> IO[bytes]:
         raise InputFileError(f"cannot read it ({exc.strerror or exc})") from None
     try:
         info = os.fstat(fh.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise InputFileError("is a folder, not a file")
-        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
-            # /dev/zero, /dev/urandom, a disk: endless or not ours to read.
-            raise InputFileError("is a device, not a file")
+        _check_kind(info, pipes=pipes)
         if info.st_size > limit_bytes:
             raise InputFileError(
                 f"is {_size_text(info.st_size)}; at most {_size_text(limit_bytes)} is read"
@@ -62,6 +68,16 @@ def open_bounded(path: Path, limit_bytes: int) -> IO[bytes]:
         fh.close()
         raise
     return fh
+
+
+def _check_kind(info: os.stat_result, *, pipes: bool) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise InputFileError("is a folder, not a file")
+    if stat.S_ISFIFO(info.st_mode) and not pipes:
+        raise InputFileError("is a pipe (FIFO), not a file; give the file itself")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        # /dev/zero, /dev/urandom, a disk, a socket: endless or not ours to read.
+        raise InputFileError("is a device, not a file")
 
 
 def read_bounded(path: Path, limit_bytes: int) -> bytes:
@@ -106,7 +122,7 @@ def text_lines(
     A line longer than ``line_max`` (a one-line 50 MB file, binary junk) ends
     the read with an error naming its number, without holding it whole.
     """
-    with open_bounded(path, limit_bytes) as raw:
+    with open_bounded(path, limit_bytes, pipes=True) as raw:
         total = 0
         number = 0
         while True:

@@ -40,7 +40,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.progress import Progress
-from biofeedback.sensors import EventAware, HeartRateSource, SourceItem
+from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
 
 log = logging.getLogger(__name__)
@@ -151,16 +151,22 @@ class SessionPlan:
         *,
         first: Sequence[Sink] = (),
         trouble: Callable[[str | None], None] | None = None,
+        source_trouble: Callable[[str | None], None] | None = None,
     ) -> SessionResult:
         """Run the session; ``first`` are sinks that hear each item before the plan's.
 
         ``trouble`` hears, the moment it happens, that a sink (the recorder on a
-        full disk) stopped doing its job, and when it is back.
+        full disk) stopped doing its job, and when it is back; ``source_trouble``
+        (``trouble`` when not given) the same of the source.
         """
         if trouble is not None:
             for sink in self.sinks:
                 if isinstance(sink, TroubleReporting):
                     sink.watch_trouble(trouble)
+        source_trouble = source_trouble or trouble
+        if source_trouble is not None and isinstance(self.source, TroubleReporting):
+            # A source with nothing arriving says so (a broker topic that is wrong).
+            self.source.watch_trouble(source_trouble)
         return await run_session(
             self.source,
             self.estimator,
@@ -424,7 +430,10 @@ class _Loop:
         # the record says how long it really ran (a no-op once the controller
         # has finished by itself).
         self._emit(self.controller.stop(now, reason))
-        self._emit([SessionEnded(now, self.info.session_id, reason, now, self.rejected_samples)])
+        skipped = self.source.skip_counts() if isinstance(self.source, SkipCounting) else {}
+        self._emit(
+            [SessionEnded(now, self.info.session_id, reason, now, self.rejected_samples, skipped)]
+        )
 
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:

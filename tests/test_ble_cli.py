@@ -125,23 +125,25 @@ def test_run_device_survives_two_drops(bus: PrivateSystemBus) -> None:
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     signal = [e for e in events if e["type"] in ("signal_lost", "signal_restored")]
-    assert [e["type"] for e in signal] == ["signal_lost", "signal_restored"] * 2
+    # A loss is announced once the strap has been gone 5 s and its return after 5 s
+    # of data (issue 26, 4b): a drop that reconnects within the hold is not announced,
+    # so each 2 s drop gives a lost/restored pair only when reconnecting took long.
+    assert [e["type"] for e in signal] == ["signal_lost", "signal_restored"] * (len(signal) // 2)
+    assert len(signal) <= 4
     for lost, restored in zip(signal[::2], signal[1::2], strict=True):
         assert lost["reason"].startswith("strap disconnected")
-        assert restored["reason"].startswith("strap reconnected after")
-        # Out of range for 2 s: back only once the strap is.
-        assert 1.5 <= restored["t"] - lost["t"] <= 8
-    # Drops are at 8 s and 18 s of strap time; the session's clock starts with the
-    # first heart data, up to a notification or two after the subscription.
-    assert 6 <= signal[0]["t"] <= 11
-    assert 16 <= signal[2]["t"] <= 21
+        assert restored["reason"].startswith(
+            ("strap reconnected after", "heart data is back after")
+        )
+        assert restored["t"] - lost["t"] >= 5
     # Given by address, named by what was found: the record says which strap.
     assert events[0]["source"] == f"ble:{STRAP_NAME}"
     ended = events[-1]
     assert ended["type"] == "session_ended"
     assert ended["reason"] == "duration reached"
-    # Heart data before, between and after the drops.
+    # Heart data before, between and after the drops (at 8 s and 18 s of strap time;
+    # the session's clock starts with the first heart data, a second or two later).
     estimates = [e for e in events if e["type"] == "estimate" and e["hr_bpm"]]
-    for start, end in ((0, signal[0]["t"]), (signal[1]["t"], signal[2]["t"]), (signal[3]["t"], 31)):
+    for start, end in ((0, 6), (12, 16), (25, 31)):
         assert any(start < e["t"] < end for e in estimates), (start, end)
     assert all(40 <= e["hr_bpm"] <= 120 for e in estimates)

@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from biofeedback.store import default_db_path
 from tests.support.cli import assert_one_line_error, live_run, run_cli, wait_for_event
 
 
@@ -99,9 +100,13 @@ def test_a_signalled_headless_run_is_saved_as_ended_without_a_traceback(
     finally:
         proc.kill()
     assert proc.returncode == code, err
-    assert err == ""
     last = json.loads(rest.splitlines()[-1])
     assert (last["type"], last["reason"]) == ("session_ended", reason)
+    # One line on stderr, saying where it went (issue 26 item 10), and no traceback.
+    assert err.splitlines() == [
+        f"biofeedback: session {last['session_id']} ({reason}) saved in {default_db_path()}"
+        f" (see `biofeedback review {last['session_id']}`)"
+    ]
     saved = json.loads(run_cli("history", "--json").stdout)["sessions"][0]
     assert (saved["session_id"], saved["finished"]) == (last["session_id"], True)
 

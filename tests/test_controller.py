@@ -409,8 +409,9 @@ def test_no_signal_goes_on_unpaced_and_never_steps() -> None:
 
     run = drive(make(), feed)
     lost, restored = run.of(SignalLost), run.of(SignalRestored)
-    assert [e.t for e in lost] == [150]
-    assert [e.t for e in restored] == [250]
+    # Announced once the data has been gone 5 s, and back 5 s (issue 26, 4b).
+    assert [e.t for e in lost] == [155]
+    assert [e.t for e in restored] == [255]
     assert "un-paced" in lost[0].reason
     assert "after 100 s" in restored[0].reason
     assert not run.zones
@@ -422,14 +423,35 @@ def test_no_signal_goes_on_unpaced_and_never_steps() -> None:
 def test_strap_disconnect_and_reconnect() -> None:
     controller = make()
     controller.start(0.0)
-    lost = controller.on_source_status(5.0, SourceStatus(5.0, False, "strap out of range"))
+    # Announced once the strap has been gone 5 s (issue 26, 4b), with why it went.
+    assert controller.on_source_status(5.0, SourceStatus(5.0, False, "strap out of range")) == []
+    assert controller.on_source_status(6.0, SourceStatus(6.0, False, "still gone")) == []
+    assert controller.signal_ok, "not yet announced"
+    lost = [e for e in controller.on_estimate(10.0, estimate(10.0, 0.0)) if e.type == "signal_lost"]
+    assert len(lost) == 1
     assert isinstance(lost[0], SignalLost)
     assert lost[0].reason.startswith("strap out of range")
     assert not controller.signal_ok
-    assert controller.on_source_status(6.0, SourceStatus(6.0, False, "still gone")) == []
-    back = controller.on_source_status(9.0, SourceStatus(9.0, True, "strap reconnected"))
-    assert isinstance(back[0], SignalRestored)
+    assert controller.on_source_status(12.0, SourceStatus(12.0, True, "strap reconnected")) == []
+    back = controller.on_estimate(17.0, estimate(17.0, 0.0))
+    restored = [e for e in back if isinstance(e, SignalRestored)]
+    assert restored
+    assert "after 7 s" in restored[0].reason
     assert controller.signal_ok
+
+
+def test_a_brief_drop_is_not_announced_but_counted() -> None:
+    controller = make()
+    controller.start(0.0)
+    events = controller.on_source_status(5.0, SourceStatus(5.0, False, "strap out of range"))
+    for t in (6.0, 7.0):
+        events += controller.on_estimate(t, estimate(t, None, quality=Quality.NO_SIGNAL))
+    events += controller.on_source_status(8.0, SourceStatus(8.0, True, "strap reconnected"))
+    for t in (9.0, 10.0, 11.0, 12.0, 13.0, 14.0):
+        events += controller.on_estimate(t, estimate(t, 0.0))
+    assert not [e for e in events if isinstance(e, SignalLost | SignalRestored)]
+    assert controller.signal_ok
+    assert controller.brief_signal_gaps == 1
 
 
 def test_a_source_reported_loss_lasts_until_the_source_says_it_is_back() -> None:
@@ -437,12 +459,14 @@ def test_a_source_reported_loss_lasts_until_the_source_says_it_is_back() -> None
     controller.start(0.0)
     controller.on_source_status(5.0, SourceStatus(5.0, False, "strap out of range"))
     # The estimator still holds a few seconds of older beats: not a restoration.
-    for t in (6.0, 7.0, 8.0):
-        events = controller.on_estimate(t, estimate(t, 0.0))
-        assert not [e for e in events if isinstance(e, SignalRestored)]
+    events: list[SessionEvent] = []
+    for t in (6.0, 7.0, 8.0, 9.0, 10.0, 11.0):
+        events += controller.on_estimate(t, estimate(t, 0.0))
+    assert [type(e) for e in events if isinstance(e, SignalLost | SignalRestored)] == [SignalLost]
     assert not controller.signal_ok
-    back = controller.on_source_status(9.0, SourceStatus(9.0, True, "strap reconnected"))
-    assert isinstance(back[0], SignalRestored)
+    assert controller.on_source_status(12.0, SourceStatus(12.0, True, "strap reconnected")) == []
+    back = controller.on_estimate(17.0, estimate(17.0, 0.0))
+    assert [e for e in back if isinstance(e, SignalRestored)]
 
 
 def test_never_steps_up_on_missing_data() -> None:

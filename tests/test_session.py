@@ -22,6 +22,7 @@ from biofeedback.models import (
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.sensors import SourceError
 from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
 from biofeedback.store import RecorderSink, Store
@@ -199,8 +200,13 @@ async def test_live_loop_takes_samples_status_and_actions_as_they_come() -> None
     sink = WatchingSink("signal_restored")
     inbox = ActionInbox()
     clock = RealClock()
+    # Announced at once here: this is about the live loop, not the 5 s holds.
+    instant = PacingController(
+        load_protocol("full"),
+        config=PacingConfig(signal_loss_hold_s=0.0, signal_return_hold_s=0.0),
+    )
     task = asyncio.create_task(
-        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
+        run_session(source, ArousalEstimator(), instant, [sink], clock, info(), actions=inbox)
     )
     source.queue.put_nowait(HeartSample(clock.now(), 60.0, (1000.0,)))
     source.queue.put_nowait(SourceStatus(clock.now(), False, "strap out of range"))

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from biofeedback import practice_cli
@@ -54,12 +58,14 @@ def run_request(request: SessionRequest) -> int:
         raise UsageError("--json needs --headless")
     if request.seed is not None and request.sim is None:
         raise UsageError("--seed works with --sim only")
-    ended_by: list[signal.Signals] = []
+    ending = _Ending()
     try:
-        return asyncio.run(_run(request, ended_by))
+        return asyncio.run(_run(request, ending))
     except asyncio.CancelledError:
         # Ended by a signal (see _end_on_signals): the session has been saved as ended.
-        return 128 + (ended_by[0] if ended_by else signal.SIGTERM)
+        sig = ending.signals[0] if ending.signals else signal.SIGTERM
+        ending.say_saved(_SIGNAL_REASONS[sig])
+        return 128 + sig
 
 
 def plan_session(
@@ -80,7 +86,7 @@ def plan_session(
     )
 
 
-async def _run(request: SessionRequest, ended_by: list[signal.Signals]) -> int:
+async def _run(request: SessionRequest, ending: _Ending) -> int:
     import json
 
     from biofeedback.store import RecorderSink, resolve_db_path
@@ -99,8 +105,9 @@ async def _run(request: SessionRequest, ended_by: list[signal.Signals]) -> int:
     # Wired once the person is ready: the session's clock starts here, so time
     # spent on the ratings form is not counted (or fast-forwarded) as session time.
     plan = build_session(request, dashboard=dashboard, ratings_before=ratings.before)
+    ending.planned(plan)
     if dashboard:
-        result = await _run_dashboard(plan, ended_by)
+        result = await _run_dashboard(plan, ending)
         if result is None:
             return EXIT_OK
         print(
@@ -108,8 +115,8 @@ async def _run(request: SessionRequest, ended_by: list[signal.Signals]) -> int:
             f" Saved in {plan.saved_to}; see `biofeedback review {result.session_id}`."
         )
     else:
-        _end_on_signals(ended_by)
-        result = await plan.run(trouble=_print_trouble)
+        _end_on_signals(ending.signals)
+        result = await plan.run(trouble=_print_trouble, source_trouble=_print_source_trouble)
         # On stderr: stdout is the session's events (maybe JSON Lines).
         print(
             f"biofeedback: session {result.session_id} saved in {plan.saved_to}"
@@ -192,6 +199,11 @@ def _end_on_signals(ended_by: list[signal.Signals]) -> None:
         loop.add_signal_handler(sig, end, sig)
 
 
+def _print_source_trouble(trouble: str | None) -> None:
+    if trouble is not None:
+        print(f"biofeedback: {trouble}", file=sys.stderr)
+
+
 def _print_trouble(trouble: str | None) -> None:
     if trouble is None:
         print("biofeedback: the session is being saved again", file=sys.stderr)
@@ -199,24 +211,86 @@ def _print_trouble(trouble: str | None) -> None:
         print(f"biofeedback: {trouble}", file=sys.stderr)
 
 
-async def _run_dashboard(plan: SessionPlan, ended_by: list[signal.Signals]) -> SessionResult | None:
+async def _run_dashboard(plan: SessionPlan, ending: _Ending) -> SessionResult | None:
     from biofeedback.ui.app import create_app
 
     app = create_app(plan, dashboard_settings())
     report_keys(app)
     loop = asyncio.get_running_loop()
 
-    def end(sig: signal.Signals) -> None:
-        if not ended_by:
-            ended_by.append(sig)
-            app.end_session(_SIGNAL_REASONS[sig])
+    def end(signum: int, _frame: object) -> None:
+        sig = signal.Signals(signum)
+        if ending.signals:
+            return
+        ending.signals.append(sig)
+        # Whatever Textual is stuck in, the program ends (see END_GRACE_S).
+        _exit_after(END_GRACE_S, 128 + sig, lambda: ending.record_end(_SIGNAL_REASONS[sig]))
+        loop.call_soon_threadsafe(app.end_session, _SIGNAL_REASONS[sig])
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        # Textual reads Ctrl-C as a key; these two end the session cleanly.
-        loop.add_signal_handler(sig, end, sig)
-    await app.run_async()
-    if ended_by:
+    # Textual reads Ctrl-C as a key; these two end the session cleanly. Plain
+    # handlers, not the event loop's: theirs could not run while the loop is
+    # blocked (on a terminal that went away), these run in any case.
+    previous = {sig: signal.signal(sig, end) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        await app.run_async()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if ending.signals:
         # Saved as ended by the signal; cmd_run turns this into 128 + its number.
         raise asyncio.CancelledError
     check_app(app)
     return app.session_result
+
+
+# A session ended by a signal or a lost terminal gets this long to save its end
+# and let go of the strap (well under a second usually); then the program ends
+# regardless, so nothing (a terminal that cannot be written) can keep it alive.
+END_GRACE_S = 1.5
+
+
+def _exit_after(delay_s: float, code: int, first: Callable[[], None]) -> None:
+    def leave() -> None:
+        # A watchdog's last act, whatever happens in it.
+        with contextlib.suppress(Exception):
+            first()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(delay_s, leave)
+    timer.daemon = True
+    timer.start()
+
+
+@dataclass
+class _Ending:
+    """How a run ended by a signal, and where its session was saved."""
+
+    signals: list[signal.Signals] = field(default_factory=list)
+    session_id: str = ""
+    saved_to: str = ""
+
+    def planned(self, plan: SessionPlan) -> None:
+        self.session_id, self.saved_to = plan.info.session_id, plan.saved_to
+
+    def record_end(self, reason: str) -> None:
+        """The session's end, written straight into the store (see ``_exit_after``)."""
+        from pathlib import Path
+
+        from biofeedback.store import end_unfinished
+
+        if self.session_id and self.saved_to:
+            end_unfinished(Path(self.saved_to), self.session_id, reason)
+
+    def say_saved(self, reason: str) -> None:
+        if not self.session_id:
+            return
+        # The terminal may be gone (that may be why the session ended).
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"biofeedback: session {self.session_id} ({reason}) saved in {self.saved_to}"
+                f" (see `biofeedback review {self.session_id}`)",
+                file=sys.stderr,
+                flush=True,
+            )

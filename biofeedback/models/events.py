@@ -215,6 +215,8 @@ class SessionEnded(SessionEvent):
     duration_s: float
     # Samples the source sent that cannot be heart data (see sensors.limits).
     rejected_samples: int = 0
+    # Broker messages the source skipped, by why (e.g. "not heart rate": 12).
+    skipped_messages: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 EVENT_TYPES: Mapping[str, type[SessionEvent]] = {

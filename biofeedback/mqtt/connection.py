@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -9,8 +10,11 @@ import ssl
 from dataclasses import dataclass
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from biofeedback.broker import BrokerUrl, MqttConfigError, MqttSettings
+from biofeedback.mqtt.outbox import Outgoing
 from biofeedback.sensors import SourceError
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,13 @@ class Broker:
                 ) from None
         return cls(url, settings, tls)
 
-    def client(self, *, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    def client(
+        self,
+        *,
+        will: aiomqtt.Will | None = None,
+        queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+        mqtt5: bool = False,
+    ) -> aiomqtt.Client:
         client = aiomqtt.Client(
             self.url.host,
             self.url.port,
@@ -56,6 +66,8 @@ class Broker:
             keepalive=15,
             timeout=5.0,
             tls_context=self.tls,
+            queue_type=queue_type,
+            protocol=aiomqtt.ProtocolVersion.V5 if mqtt5 else None,
             # Small telemetry messages must leave at once, not wait for Nagle.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
@@ -74,3 +86,12 @@ def explain(exc: BaseException) -> str:
 
 def dumps(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def expiring(message: Outgoing) -> Properties | None:
+    """The MQTT 5 properties that make the broker drop ``message`` when it expires."""
+    if message.expiry_s is None:
+        return None
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho: untyped
+    properties.MessageExpiryInterval = message.expiry_s
+    return properties

@@ -13,6 +13,8 @@ class Outgoing:
     payload: bytes
     qos: int
     retain: bool
+    # Seconds the broker keeps it (MQTT 5 message expiry); None: for as long as it likes.
+    expiry_s: int | None = None
 
 
 class Outbox:

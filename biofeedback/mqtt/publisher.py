@@ -18,7 +18,7 @@ from biofeedback.models import (
     SessionEvent,
     SessionInfo,
 )
-from biofeedback.mqtt.connection import Broker, dumps, explain
+from biofeedback.mqtt.connection import Broker, dumps, expiring, explain
 from biofeedback.mqtt.outbox import Outbox, Outgoing
 from biofeedback.telemetry import (
     OFFLINE,
@@ -97,7 +97,13 @@ class MqttPublisher:
         self.outbox.put_event(Outgoing(self._events_topic, dumps(item.to_dict()), 1, False))
         state = self.tracker.apply(item)
         if isinstance(item, Estimate | SessionEnded):
-            self.outbox.put_state(Outgoing(self._state_topic, dumps(state.to_dict()), 0, True))
+            # Retained for whoever looks in, but only while it is fresh: the broker
+            # drops it ``expire_after_s`` after the last one, so a runner that dies
+            # does not leave the person's vitals there (MQTT 5 message expiry).
+            expiry_s = self.settings.expire_after_s
+            self.outbox.put_state(
+                Outgoing(self._state_topic, dumps(state.to_dict()), 0, True, expiry_s)
+            )
         self._wake.set()
 
     async def stop(self) -> None:
@@ -150,7 +156,7 @@ class MqttPublisher:
         will = aiomqtt.Will(self._status_topic, OFFLINE, qos=1, retain=True)
         while True:
             try:
-                async with self.broker.client(will=will) as client:
+                async with self.broker.client(will=will, mqtt5=True) as client:
                     self.connections += 1
                     self.connected.set()
                     if self.last_error is not None:
@@ -223,7 +229,12 @@ class MqttPublisher:
         batch = [*events, *([state] if state is not None else [])]
         try:
             results = await asyncio.gather(
-                *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch),
+                *(
+                    client.publish(
+                        m.topic, m.payload, qos=m.qos, retain=m.retain, properties=expiring(m)
+                    )
+                    for m in batch
+                ),
                 return_exceptions=True,
             )
         except asyncio.CancelledError:

@@ -112,7 +112,10 @@ class PacingController:
         self._run: Running | None = None
         self._last_tense_end_s: float | None = None
         self._pause = Pause()
-        self._signal = SignalWatch()
+        self._signal = SignalWatch(
+            loss_hold_s=self.config.signal_loss_hold_s,
+            return_hold_s=self.config.signal_return_hold_s,
+        )
         self._started_s = 0.0
         self._last_estimate_s: float | None = None
         self._baseline_sent = False
@@ -169,6 +172,11 @@ class PacingController:
     @property
     def signal_ok(self) -> bool:
         return self._signal.ok
+
+    @property
+    def brief_signal_gaps(self) -> int:
+        """Gaps in the heart data that ended before they were announced."""
+        return self._signal.brief_gaps
 
     @property
     def imagery_regions(self) -> frozenset[str]:
@@ -282,7 +290,8 @@ class PacingController:
             now_s,
             est,
             dt,
-            signal_ok=self._signal.ok,
+            # The data as it is now: a gap not yet announced is still no evidence.
+            signal_ok=self._signal.data_ok,
             pressor=pressor,
             pressor_fast=pressor_fast,
             paced_breathing=self._run is not None and self._run.step.kind is StepKind.BREATH,
@@ -395,14 +404,14 @@ class PacingController:
         assert run is not None
         by_s = 0.0
         reason = plain = ""
-        if run.step.id == SETTLE and est.baseline_hr_bpm is None and self._signal.ok:
+        if run.step.id == SETTLE and est.baseline_hr_bpm is None and self._signal.data_ok:
             by_s = min(cfg.extend_by_s, cfg.settle_max_s - run.source.planned_s - run.extended_s)
             reason = "no baseline yet: a little longer to learn your resting heart"
             plain = texts.SETTLE_LONGER_PLAIN
         elif (
             self._plan.phase is Phase.BODY
             and run.step.kind in cfg.extend_kinds
-            and self._signal.ok
+            and self._signal.data_ok
             and est.arousal is not None
             and est.arousal > cfg.extend_above
             and est.hr_delta_bpm is not None

@@ -75,6 +75,14 @@ MAX_TENSE_S: Mapping[str, float] = {"mild": 10.0, "micro": 2.0}
 MIN_RELEASE_S = 10.0
 # No single step (nor a breath) lasts longer than this.
 MAX_STEP_S = 3600.0
+# A breath phase a person can follow: no quicker than a second (30,000 breaths
+# a minute is a typo), no slower than half a minute.
+MIN_BREATH_PHASE_S = 1.0
+MAX_BREATH_PHASE_S = 30.0
+# A routine is one sitting: bounded in steps and in time (two days is far beyond
+# any practice, and still lets a day-long test routine through).
+MAX_STEPS = 100_000
+MAX_ROUTINE_S = 2 * 24 * 3600.0
 
 _NEEDS_REGION = frozenset({StepKind.TENSE, StepKind.MASSAGE, StepKind.IMAGERY})
 
@@ -205,6 +213,15 @@ def parse_protocol(data: Mapping[str, Any], origin: str, *, sides: bool = False)
             steps.extend(_parse_group(entry, where, defaults, sides, fail))
         else:
             steps.append(_parse_step(entry, where, defaults, fail))
+    if len(steps) > MAX_STEPS:
+        raise fail("steps", f"at most {MAX_STEPS:,} steps, not {len(steps):,}")
+    total_s = sum(step.planned_s for step in steps)
+    if total_s > MAX_ROUTINE_S:
+        raise fail(
+            "steps",
+            f"the steps add up to {total_s / 3600:,.1f} h; a routine lasts at most"
+            f" {MAX_ROUTINE_S / 3600:g} h",
+        )
     ids = [s.id for s in steps]
     duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     if duplicates:
@@ -239,6 +256,13 @@ def _check_safety(steps: list[Step], zone: Zone, effort: str, fail: Fail) -> Non
         if step.kind in _NEEDS_REGION and step.region is None:
             raise fail(_at(step), f"a {step.kind} step needs a 'region'")
         breath_in, breath_out = step.breath_in_s, step.breath_out_s
+        for key, phase_s in (("breath_in_s", breath_in), ("breath_out_s", breath_out)):
+            if phase_s is not None and not MIN_BREATH_PHASE_S <= phase_s <= MAX_BREATH_PHASE_S:
+                raise fail(
+                    _at(step),
+                    f"'{key}' must be {MIN_BREATH_PHASE_S:g} to {MAX_BREATH_PHASE_S:g} s"
+                    f" (a breath a person can follow), not {_exact(phase_s)} s",
+                )
         if breath_in is not None and breath_out is not None and breath_out < breath_in:
             raise fail(
                 _at(step), "breathe out at least as long as in (breath_out_s >= breath_in_s)"
@@ -248,7 +272,8 @@ def _check_safety(steps: list[Step], zone: Zone, effort: str, fail: Fail) -> Non
         limit = MAX_TENSE_S[effort]
         if step.planned_s > limit:
             raise fail(
-                _at(step), f"a {effort} tense lasts at most {limit:g} s, not {step.planned_s:g} s"
+                _at(step),
+                f"a {effort} tense lasts at most {limit:g} s, not {_exact(step.planned_s)} s",
             )
         after = steps[index + 1] if index + 1 < len(steps) else None
         if after is None or after.kind is not StepKind.RELEASE or after.region != step.region:
@@ -259,8 +284,14 @@ def _check_safety(steps: list[Step], zone: Zone, effort: str, fail: Fail) -> Non
             raise fail(
                 f"step {after.id!r}",
                 f"a release after tensing needs at least {MIN_RELEASE_S:g} s,"
-                f" not {after.planned_s:g} s",
+                f" not {_exact(after.planned_s)} s",
             )
+
+
+def _exact(seconds: float) -> str:
+    """A figure as given: 10.000001 stays that, not "10" beside "at most 10"."""
+    short = f"{seconds:g}"
+    return short if float(short) == seconds else repr(seconds)
 
 
 def _at(step: Step) -> str:

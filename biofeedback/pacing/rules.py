@@ -69,6 +69,14 @@ class PacingConfig:
     check_in_s: float = 20.0
     """After "it hurts": a still moment before anything else is asked of the body."""
 
+    # Signal.
+    signal_loss_hold_s: float = 5.0
+    """A loss of heart data is announced once it has lasted this long: optical
+    sensors drop a beat or two all the time, and each announcement is a sign
+    tone and a line in an eyes-closed session."""
+    signal_return_hold_s: float = 5.0
+    """...and its return once the data has been back this long."""
+
     # Extending releases.
     extend_above: float = 1.0
     """At a release's planned end, arousal above this means "not settled yet"."""

@@ -24,6 +24,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.progress import said_then_figures
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
@@ -101,6 +102,10 @@ class SessionSummary:
     plan: PlanChosen | None = None
     # Samples left out at the boundary as impossible heart data (never stored).
     rejected_samples: int = 0
+    # Gaps in the heart data too short to be announced as a signal loss.
+    brief_signal_gaps: int = 0
+    # Broker messages the source skipped, by why (never stored themselves).
+    skipped_messages: Mapping[str, int] = field(default_factory=dict)
     # The session's ``baseline`` event: how the baseline was taken (opening,
     # rising, stored...) and why; zones were judged against it.
     baseline_said: Baseline | None = None
@@ -144,6 +149,8 @@ class SessionSummary:
             "time_in_part_s": {p.value: rounded(s) for p, s in self.time_in_part_s.items()},
             "plan": None if self.plan is None else self.plan.to_dict(),
             "rejected_samples": self.rejected_samples,
+            "skipped_messages": dict(self.skipped_messages),
+            "brief_signal_gaps": self.brief_signal_gaps,
         }
 
 
@@ -228,7 +235,32 @@ def summarize(rec: Recording) -> SessionSummary:
         time_in_part_s=time_in_parts(rec.events, end_s),
         plan=plan_of(rec.events),
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
+        skipped_messages=_skipped(rec.events),
+        brief_signal_gaps=_brief_gaps(series.est_t_s, series.est_no_signal, tick_s),
     )
+
+
+def _brief_gaps(t_s: np.ndarray, no_signal: np.ndarray, tick_s: float) -> int:
+    """Runs of estimates without usable data shorter than a loss is announced after."""
+    hold_s = PacingConfig().signal_loss_hold_s
+    gaps = 0
+    run_start: float | None = None
+    for t, missing in zip(t_s.tolist(), no_signal.tolist(), strict=True):
+        if missing and run_start is None:
+            run_start = t
+        elif not missing and run_start is not None:
+            gaps += t - run_start < hold_s + tick_s / 2
+            run_start = None
+    return gaps
+
+
+def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in events:
+        if isinstance(event, SessionEnded):
+            for reason, n in event.skipped_messages.items():
+                counts[reason] = counts.get(reason, 0) + int(n)
+    return counts
 
 
 def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
@@ -381,6 +413,15 @@ def format_summary(summary: SessionSummary) -> str:
         lines.append(
             f"  {s.rejected_samples} samples from the source could not be heart data"
             " (out of range) and were left out"
+        )
+    if s.brief_signal_gaps:
+        lines.append(
+            f"  {s.brief_signal_gaps} brief gaps in the heart data (too short to announce)"
+        )
+    if s.skipped_messages:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(s.skipped_messages.items()))
+        lines.append(
+            f"  {sum(s.skipped_messages.values())} broker messages were skipped ({reasons})"
         )
     if s.changes:
         lines.append("  changes:")

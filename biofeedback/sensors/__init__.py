@@ -6,7 +6,7 @@ ChestMotion items between them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -49,3 +49,10 @@ class EventAware(Protocol):
     """A source that hears the session's events (the closed-loop simulator)."""
 
     def observe(self, event: SessionEvent) -> None: ...
+
+
+@runtime_checkable
+class SkipCounting(Protocol):
+    """A source that skips some of what it receives (broker messages) and counts why."""
+
+    def skip_counts(self) -> Mapping[str, int]: ...

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -92,6 +94,15 @@ def open_rr_file(path: Path | str) -> ReplaySource:
     session replays it.
     """
     path = Path(path)
+    if not _is_regular(path):
+        # A pipe (`cat rr.txt | biofeedback run --replay /dev/stdin`) can be read
+        # only once: its rows are kept (the file cap bounds them).
+        rows = [(rr, t) for _, rr, t in _rows(path)]
+        if not rows:
+            raise ReplayError(path, None, "no RR intervals in it")
+        return ReplaySource(
+            lambda: iter_notifications(iter_beat_times(rows)), f"replay:{path.name}"
+        )
     count = sum(1 for _ in _rows(path))
     if count == 0:
         raise ReplayError(path, None, "no RR intervals in it")
@@ -100,6 +111,13 @@ def open_rr_file(path: Path | str) -> ReplaySource:
         return iter_notifications(iter_beat_times((rr, t) for _, rr, t in _rows(path)))
 
     return ReplaySource(samples, f"replay:{path.name}")
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # the read itself says what is wrong
 
 
 def read_rr_file(path: Path | str) -> tuple[list[float], list[float] | None]:

@@ -12,7 +12,7 @@ queries), ``practice`` (ratings, sessions as outcomes), ``writer`` and
 ``rows`` (rows in and out), ``recorder`` (the sink).
 """
 
-from biofeedback.store.database import BUSY_TIMEOUT_MS, Store
+from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, end_unfinished
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import (
     ENV_DB,
@@ -42,6 +42,7 @@ __all__ = [
     "StoreError",
     "StoreOpenError",
     "default_db_path",
+    "end_unfinished",
     "exporting",
     "is_store_file",
     "load_ratings",

@@ -6,9 +6,11 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import statistics
 import struct
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +19,17 @@ from typing import Self
 from urllib.parse import quote
 
 from biofeedback import __version__
-from biofeedback.models import Recording, SessionInfo, StoredSession, event_from_dict
+from biofeedback.models import (
+    Recording,
+    SessionEnded,
+    SessionInfo,
+    StoredSession,
+    event_from_dict,
+)
 from biofeedback.store import schema
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import make_private_dir, tighten
-from biofeedback.store.locks import is_recording
+from biofeedback.store.locks import is_recording, sweep_stale_locks
 from biofeedback.store.rows import (
     QUALITY_CODE_SQL,
     SESSION_COLUMNS,
@@ -44,7 +52,45 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._db = self._open()
+        # A private copy of a read-only store and its log (see _open_private_copy).
+        self._copy: Path | None = None
+        try:
+            self._db = self._open()
+        except BaseException:
+            self._drop_copy()
+            raise
+
+    def _open_private_copy(self) -> sqlite3.Connection:
+        """A read-only store whose -wal holds its latest sessions (a recorder was
+        killed before it could fold the log in), opened as a private copy.
+
+        Opened ``immutable`` in place, SQLite would skip the -wal and show an
+        older state without a word; opened in place without it, SQLite needs
+        to write the -shm file next to it, which the folder does not allow.
+        The copy (store and log, 0600 in a 0700 folder of our own) is read
+        with the log and removed on close.
+        """
+        folder = Path(tempfile.mkdtemp(prefix="biofeedback-read-"))
+        self._copy = folder
+        copy = folder / self.path.name
+        try:
+            for suffix in ("", "-wal"):
+                source = Path(f"{self.path}{suffix}")
+                target = Path(f"{copy}{suffix}")
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                shutil.copyfile(source, target)
+        except OSError as exc:
+            raise StoreOpenError(
+                f"cannot read the latest sessions of {self.path}: they are in its -wal file,"
+                f" in a folder this program cannot write, and copying them failed ({exc});"
+                " copy the store and its -wal file to a folder you can write and open that"
+            ) from None
+        return sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+
+    def _drop_copy(self) -> None:
+        folder, self._copy = self._copy, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- opening
 
@@ -62,13 +108,17 @@ class Store:
                 ) from None
         elif self.path.is_dir():
             raise StoreOpenError(f"{self.path} is a folder, not a session store file")
+        else:
+            _refuse_if_emptied(self.path)
         # A store in a folder we cannot write (a read-only mount, a shared
         # archive) can still be reviewed: SQLite could not make its -shm file.
         self.read_only = not fresh and not (
             os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
         )
         try:
-            if self.read_only:
+            if self.read_only and _has_log(self.path):
+                db = self._open_private_copy()
+            elif self.read_only:
                 uri = f"file:{quote(str(self.path.absolute()))}?mode=ro&immutable=1"
                 db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             else:
@@ -129,6 +179,7 @@ class Store:
         # Only once the file is known to be ours: a file refused as a store
         # keeps the mode it had.
         tighten(self.path)
+        sweep_stale_locks(self.path)
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             log.warning("the session store %s could not switch to WAL", self.path)
         db.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
@@ -162,6 +213,7 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        self._drop_copy()
 
     def __enter__(self) -> Self:
         return self
@@ -349,6 +401,75 @@ class Store:
             )
         assert cur.lastrowid is not None
         return SessionWriter(self, cur.lastrowid)
+
+
+def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float = 0.5) -> bool:
+    """Record ``session_id`` as ended for ``reason`` when its recorder could not
+    (the program is about to exit hard, its loop stuck): True when it was written.
+
+    Its own short-lived connection, waiting at most ``timeout_s`` for the store:
+    this runs on the way out and must not hold the exit up.
+    """
+    try:
+        db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute(
+            "SELECT id, last_t_s FROM sessions WHERE session_id = ? AND end_reason IS NULL",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            db.execute("ROLLBACK")
+            return False
+        key, last_t_s = row
+        ended = SessionEnded(last_t_s, session_id, reason, last_t_s)
+        seq = db.execute(
+            "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE session = ?", (key,)
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+            (key, seq, last_t_s, ended.type, json.dumps(ended.to_dict())),
+        )
+        db.execute(
+            "UPDATE sessions SET ended_at_unix_s = ?, end_reason = ?, duration_s = ? WHERE id = ?",
+            (time.time(), reason, last_t_s, key),
+        )
+        db.execute("COMMIT")
+        return True
+    except sqlite3.Error as exc:
+        log.info("could not record the end of %s: %s", session_id, exc)
+        return False
+    finally:
+        db.close()
+
+
+# A store file this long at 0 bytes is not one being created right now
+# (that takes milliseconds): something emptied it.
+EMPTY_GRACE_S = 5.0
+
+
+def _refuse_if_emptied(path: Path) -> None:
+    """A 0-byte file where a store should be is not silently made a new store:
+    the sessions it held are gone, and the person should know before we go on."""
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    if info.st_size == 0 and time.time() - info.st_mtime > EMPTY_GRACE_S:
+        raise StoreOpenError(
+            f"{path} is empty (0 bytes), so whatever sessions it held are gone;"
+            " restore it from a backup, or delete it to start a new store there"
+        )
+
+
+def _has_log(db_path: Path) -> bool:
+    """True when the store's write-ahead log holds something."""
+    try:
+        return Path(f"{db_path}-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

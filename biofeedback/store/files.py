@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -98,22 +100,25 @@ def exporting(path: Path, *, binary: bool = False, newline: str | None = None) -
         # An export aimed at a store by mistake would replace every session in it.
         raise StoreError(f"{path} is a database; choose another file to export to")
     temp = path if in_place else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if not in_place:
+        _sweep_stale_temps(path)
     try:
         flags = os.O_WRONLY | (os.O_TRUNC if in_place else os.O_CREAT | os.O_EXCL)
         fd = os.open(temp, flags, 0o600)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        mode = "wb" if binary else "w"
-        encoding = None if binary else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
-            yield fh
-            fh.flush()
+        with _signals_end_cleanly():
+            mode = "wb" if binary else "w"
+            encoding = None if binary else "utf-8"
+            with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
+                yield fh
+                fh.flush()
+                if not in_place:
+                    os.fsync(fh.fileno())
             if not in_place:
-                os.fsync(fh.fileno())
-        if not in_place:
-            os.replace(temp, path)
-            _fsync_dir(path.parent)
+                os.replace(temp, path)
+                _fsync_dir(path.parent)
     except OSError as exc:
         if not in_place:
             with contextlib.suppress(OSError):
@@ -124,6 +129,52 @@ def exporting(path: Path, *, binary: bool = False, newline: str | None = None) -
             with contextlib.suppress(OSError):
                 os.unlink(temp)
         raise
+
+
+@contextlib.contextmanager
+def _signals_end_cleanly() -> Iterator[None]:
+    """While an export is written, SIGTERM and SIGHUP end the program through
+    Python (SystemExit), so the temp file with its heart data is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _sweep_stale_temps(path: Path) -> None:
+    """Remove the temp files of earlier exports to ``path`` whose process is gone
+    (killed with SIGKILL, or a power cut): they hold heart data nobody will finish."""
+    prefix, suffix = f".{path.name}.", ".tmp"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            pid = name[len(prefix) : -len(suffix)]
+            # Our own pid here is a dead process's that had it before: ours is not made yet.
+            stale = pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid)))
+            if stale and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -152,8 +203,14 @@ def is_database(path: Path) -> bool:
 
 
 def is_store_file(path: Path) -> bool:
-    """True when ``path`` is an SQLite database (ours or not: opening tells)."""
+    """True when ``path`` is an SQLite database (ours or not: opening tells).
+
+    Only a regular file can be: a pipe (``/dev/stdin``) is never opened here,
+    as reading its first bytes would take them from whoever reads it next.
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             return fh.read(16) == b"SQLite format 3\x00"
     except OSError:

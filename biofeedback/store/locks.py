@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 
 
@@ -55,3 +56,21 @@ def is_recording(db_path: Path, session_id: str) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def sweep_stale_locks(db_path: Path) -> None:
+    """Remove the lock files recorders that died (kill -9) left beside the store."""
+    prefix, suffix = f"{db_path.name}-rec-", ".lock"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(db_path.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            # A lock made a moment ago may not be taken yet: leave it to its maker.
+            if time.time() - entry.stat().st_mtime < _FRESH_LOCK_S:
+                continue
+            # Probing a lock nobody holds removes it; a held one is left alone.
+            is_recording(db_path, name[len(prefix) : -len(suffix)])
+
+
+_FRESH_LOCK_S = 10.0

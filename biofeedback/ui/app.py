@@ -10,6 +10,7 @@ CLI builds those sinks and hands them in with the plan.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from biofeedback.ui.pairing import PairScreen, ScanFn
 from biofeedback.ui.records import HistoryLike, HistoryScreen, OpenReview, ReviewScreen, ReviewView
 from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.sink import DashboardSink
+from biofeedback.ui.terminal import GuardedLinuxDriver
 
 SESSION_WORKER = "session"
 
@@ -77,7 +79,8 @@ class BiofeedbackApp(App[None]):
         history: HistoryLike | None = None,
         open_review: OpenReview | None = None,
     ) -> None:
-        super().__init__()
+        # A closed terminal ends the program instead of hanging it (see ui/terminal.py).
+        super().__init__(driver_class=None if sys.platform == "win32" else GuardedLinuxDriver)
         self.plan = plan
         self.settings = settings
         self.scan = scan
