@@ -28,6 +28,7 @@ from biofeedback.fanout import TroubleReporting as TroubleReporting
 from biofeedback.models import (
     Action,
     ArousalEstimate,
+    ChestMotion,
     Estimate,
     HeartSample,
     SessionEnded,
@@ -329,6 +330,10 @@ class _Loop:
                         self._finish("source ended")
                         return
                     if not self.begun:
+                        if isinstance(item, ChestMotion):
+                            # Chest motion before the first heart data has no session to join.
+                            pending = asyncio.ensure_future(anext(items, None))
+                            continue
                         if isinstance(item, SourceStatus) or implausible(item) is not None:
                             # Only real heart data starts the session (a bad sample is
                             # counted and left out as always).
@@ -369,6 +374,10 @@ class _Loop:
         self._check_finished()
 
     def _handle_item(self, item: SourceItem) -> None:
+        if isinstance(item, ChestMotion):
+            # Chest motion feeds the breath estimate only: never a sink, never stored raw.
+            self._add_motion(item)
+            return
         if isinstance(item, HeartSample):
             problem = implausible(item)
             if problem is not None:
@@ -386,6 +395,9 @@ class _Loop:
                 if runner.wants_status:
                     runner.offer(item)
             self._emit(self.controller.on_source_status(self.clock.now(), item))
+
+    def _add_motion(self, motion: ChestMotion) -> None:
+        return None
 
     def _handle_actions(self) -> None:
         if not self.begun:

@@ -86,6 +86,33 @@ class Person:
     # speeds up over this long to the full rate of the current activity, so a
     # long release calms more than its length alone would suggest.
     recovery_ramp_s: float = 10.0
+    # The breath actually taken (simulators/breathing.py). The defaults keep the
+    # breathing every scenario always had: a pacer's period from the next
+    # breath, in no particular phase, and arousal leaving the breath alone.
+    # Share of the way from their own period to the pacer's (1: all the way).
+    breath_compliance: float = 1.0
+    # How strongly each paced breath is nudged toward the pacer's phase, and
+    # how far behind the pacer the person settles (seconds).
+    breath_lock: float = 0.0
+    breath_lag_s: float = 0.0
+    # Arousal: breath rate up by this share at full drive, depth down by this
+    # share, and the chance of a sigh per breath.
+    breath_arousal_gain: float = 0.0
+    breath_shallow: float = 0.0
+    sigh_share: float = 0.0
+    # A breath-holder: the chance of holding the breath through a tense step.
+    hold_share: float = 0.0
+    hold_max_s: float = 20.0
+    # The chest as the strap's accelerometer sees it (simulators/chest.py):
+    # milli-g of tilt a usual breath makes, posture (tilt back from upright,
+    # roll to the side, degrees), how often they fidget or shift, sensor noise.
+    breath_mg: float = 12.0
+    tilt_deg: float = 20.0
+    roll_deg: float = 0.0
+    fidgets_per_h: float = 4.0
+    posture_shifts_per_h: float = 1.0
+    tremor_mg: float = 4.0
+    acc_noise_mg: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +385,21 @@ _RANGES: Mapping[str, tuple[float, float, bool]] = {
     "resonance_bpm": (2.0, 12.0, True),
     "baro_damping": (0.02, 0.9, True),
     "baro_tension": (0.0, 10.0, True),
+    "breath_compliance": (0.0, 1.0, True),
+    "breath_lock": (0.0, 1.0, True),
+    "breath_lag_s": (-5.0, 5.0, True),
+    "breath_arousal_gain": (0.0, 3.0, True),
+    "breath_shallow": (0.0, 0.9, True),
+    "sigh_share": (0.0, 1.0, True),
+    "hold_share": (0.0, 1.0, True),
+    "hold_max_s": (1.0, 120.0, True),
+    "breath_mg": (0.0, 200.0, True),
+    "tilt_deg": (0.0, 90.0, True),
+    "roll_deg": (-90.0, 90.0, True),
+    "fidgets_per_h": (0.0, 600.0, True),
+    "posture_shifts_per_h": (0.0, 120.0, True),
+    "tremor_mg": (0.0, 100.0, True),
+    "acc_noise_mg": (0.0, 100.0, True),
 }
 
 

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from biofeedback.models import Contact, SourceStatus
+from biofeedback.models import ChestMotion, Contact, SourceStatus
 from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
 from simulators.bluez import (
     Adapter,
@@ -332,6 +332,9 @@ async def _timeline(source: SimulatedSource) -> AsyncIterator[Event]:
     async for item in source:
         if isinstance(item, SourceStatus):
             yield item.t_s, "link", item.connected
+            continue
+        if isinstance(item, ChestMotion):
+            # The heart-rate service carries no chest motion.
             continue
         times = item.beat_t_s
         if len(times) != len(item.rr_ms):

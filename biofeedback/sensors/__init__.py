@@ -7,9 +7,9 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback import BiofeedbackError
-from biofeedback.models import HeartSample, SessionEvent, SourceStatus
+from biofeedback.models import ChestMotion, HeartSample, SessionEvent, SourceStatus
 
-SourceItem = HeartSample | SourceStatus
+SourceItem = HeartSample | SourceStatus | ChestMotion
 
 
 class SourceError(BiofeedbackError):
