@@ -28,6 +28,7 @@ import numpy as np
 
 from biofeedback.models import (
     Action,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     StepEnded,
@@ -180,6 +181,9 @@ class Heart:
             self._step = (str(event.kind), event.breath_in_s, event.breath_out_s)
             self.set_activity(*self._step)
             # The pacer's first in-breath starts with the step, heard or not yet.
+            self.lungs.pace(event.t, event.breath_in_s, event.breath_out_s)
+        elif isinstance(event, PaceChanged):
+            self._step = (self._step[0], event.breath_in_s, event.breath_out_s)
             self.lungs.pace(event.t, event.breath_in_s, event.breath_out_s)
         elif isinstance(event, StepEnded | SessionEnded):
             self._step = (IDLE, None, None)

@@ -190,6 +190,10 @@ class Scenario:
     contact_losses: tuple[Gap, ...] = ()
     # False when the RR series is not fit for HRV at all (frequent ectopy).
     hrv_usable: bool = True
+    # The strap's accelerometer (chest motion), samples a second; 0: a plain
+    # heart-rate strap. Off unless a scenario is about the breath: reading the
+    # chest costs a simulated session several times its heart alone.
+    acc_rate_hz: float = 0.0
 
     @property
     def onsets_s(self) -> tuple[float, ...]:
@@ -255,6 +259,7 @@ _TOP_KEYS = {
     "episodes",
     "dropouts",
     "contact_losses",
+    "acc_rate_hz",
 }
 
 
@@ -272,6 +277,9 @@ def _parse(data: dict[str, Any], where: str) -> Scenario:
     hrv_usable = data.get("hrv_usable", True)
     if not isinstance(hrv_usable, bool):
         raise ScenarioError(f"{where}: hrv_usable must be true or false")
+    acc_rate_hz = _number(data.get("acc_rate_hz", 0.0), f"{where} acc_rate_hz")
+    if acc_rate_hz != 0.0 and not 25.0 <= acc_rate_hz <= 200.0:
+        raise ScenarioError(f"{where}: acc_rate_hz must be 0 (none) or 25 to 200")
 
     person = _record(Person, _table(data, "person", where), f"{where} [person]")
     recovery = _default_recovery()
@@ -313,6 +321,7 @@ def _parse(data: dict[str, Any], where: str) -> Scenario:
         dropouts=tuple(sorted(dropouts, key=lambda g: g.start_s)),
         contact_losses=tuple(sorted(contact_losses, key=lambda g: g.start_s)),
         hrv_usable=hrv_usable,
+        acc_rate_hz=acc_rate_hz,
     )
 
 

@@ -95,9 +95,10 @@ class SimulatedSource:
     scenario file, or a ``Scenario``. The same scenario, seed and session
     events give the same items, beat for beat.
 
-    Between heart samples it yields the chest's acceleration (``ChestMotion``,
-    ``acc_rate_hz``, about a second a batch); ``acc_rate_hz=None`` makes a
-    plain heart-rate strap. The heart's items are the same either way.
+    Between heart samples it yields the chest's acceleration (``ChestMotion``
+    at ``acc_rate_hz``, about a second a batch); None takes the scenario's
+    own rate, 0 makes a plain heart-rate strap. The heart's items are the same
+    either way.
     """
 
     virtual = True
@@ -107,7 +108,7 @@ class SimulatedSource:
         scenario: str | Path | Scenario = "calm",
         seed: int | None = None,
         *,
-        acc_rate_hz: float | None = ACC_RATE_HZ,
+        acc_rate_hz: float | None = None,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.seed = self.scenario.seed if seed is None else seed
@@ -118,10 +119,12 @@ class SimulatedSource:
         self.heart = Heart(self.scenario, heart_seq)
         self.detector = Detector(self.scenario.artifacts, detector_seq)
         self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
+        if acc_rate_hz is None:
+            acc_rate_hz = self.scenario.acc_rate_hz
         self.chest = (
-            None
-            if acc_rate_hz is None
-            else Chest(self.scenario.person, np.random.default_rng(chest_seq), acc_rate_hz)
+            Chest(self.scenario.person, np.random.default_rng(chest_seq), acc_rate_hz)
+            if acc_rate_hz
+            else None
         )
         self.truth = Truth(breaths=self.heart.lungs.log)
         self.description = f"simulator:{self.scenario.name}"

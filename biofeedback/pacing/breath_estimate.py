@@ -28,6 +28,7 @@ slow breathing overlap: the confidence says how far to trust it).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import deque
@@ -42,8 +43,10 @@ from biofeedback.models import ChestMotion, HeartSample
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
 
-# Chest motion is averaged to this rate before anything else.
+# Chest motion is averaged to this rate before anything else (breaths are under 1 Hz).
 WORK_HZ = 10.0
+# Half a second of blocks: the smoothing, and the span a slope is read over.
+_HALF_S = 5
 
 
 class BreathQuality(StrEnum):
@@ -81,6 +84,9 @@ class BreathConfig:
     hold_band: float = 0.15
     hold_min_s: float = 2.5
     hold_period_share: float = 0.45
+    # The whole window is read this often; in between, only a hold is looked
+    # for (each second), and the rest of the last reading stands.
+    analyse_every_s: float = 2.0
     # Following a pacer: rate within these ratios, inhale onsets this consistent.
     follow_ratio: tuple[float, float] = (0.8, 1.25)
     follow_consistency: float = 0.6
@@ -179,9 +185,10 @@ class BreathEstimator:
 
     def __init__(self, config: BreathConfig | None = None) -> None:
         self.config = config or BreathConfig()
-        cap = int(self.config.window_s * WORK_HZ * 2)
-        self._t: deque[float] = deque(maxlen=cap)
-        self._xyz: deque[tuple[float, float, float]] = deque(maxlen=cap)
+        self._cap = int(self.config.window_s * WORK_HZ * 2)
+        # The 10 Hz blocks: time and the three axes, the newest last.
+        self._t = np.zeros(0)
+        self._xyz = np.zeros((0, 3))
         # Raw samples not yet making a whole 0.1 s block.
         self._carry = np.zeros((0, 3))
         self._carry_end_s = 0.0
@@ -199,6 +206,8 @@ class BreathEstimator:
         self._last_breath_onset_s = -math.inf
         self._depth_mg: float | None = None
         self._period_s: float | None = None
+        self._reading: BreathEstimate | None = None
+        self._read_s = -math.inf
         self._opening: list[tuple[float, float]] = []  # (per_min, depth) in the opening
         self._opening_rate: float | None = None
         self._opening_depth: float | None = None
@@ -243,8 +252,8 @@ class BreathEstimator:
         left = len(self._carry)
         ends = motion.t_s - (left + (whole - 1 - np.arange(whole)) * per_block) / motion.rate_hz
         self._mark_motion(ends, spread, means)
-        self._t.extend(ends.tolist())
-        self._xyz.extend(map(tuple, means.tolist()))
+        self._t = np.concatenate((self._t, ends))[-self._cap :]
+        self._xyz = np.concatenate((self._xyz, means))[-self._cap :]
 
     def add_sample(self, sample: HeartSample) -> None:
         """Heart beats, for the rate from the heart's rhythm when the chest says nothing."""
@@ -268,7 +277,11 @@ class BreathEstimator:
             self._end_hold(now_s)
             return self._fallback(now_s, BreathQuality.MOTION)
         if acc_fresh:
-            result = self._from_chest(now_s)
+            result = self._between(now_s)
+            if result is None:
+                result = self._from_chest(now_s)
+                self._reading = result
+                self._read_s = now_s
             if result is not None:
                 return result
             quality = BreathQuality.SETTLING
@@ -315,7 +328,7 @@ class BreathEstimator:
         # A posture change without much shaking still moves gravity: a jump of
         # the block means beyond any breath is motion too.
         if len(self._xyz) and len(means):
-            before = np.asarray(self._xyz[-1])
+            before = self._xyz[-1]
             jumps = np.abs(np.diff(np.vstack((before, means)), axis=0)).sum(axis=1)
             big = np.flatnonzero(jumps > 2.0 * cfg.motion_mg)
             if len(big):
@@ -326,12 +339,36 @@ class BreathEstimator:
     def _window(self, now_s: float) -> tuple[Floats, Floats] | None:
         cfg = self.config
         start = max(now_s - cfg.window_s, self._moved_s + 1.0)
-        t = np.fromiter(self._t, float, len(self._t))
+        t = self._t
         keep = (t > start) & (t <= now_s)
-        if keep.sum() < 8.0 * WORK_HZ:
+        if np.count_nonzero(keep) < 8.0 * WORK_HZ:
             return None
-        xyz = np.asarray(self._xyz, dtype=float)[keep]
-        return t[keep], xyz
+        return t[keep], self._xyz[keep]
+
+    def _between(self, now_s: float) -> BreathEstimate | None:
+        """Between whole readings: the last one, unless a breath is being held now."""
+        last = self._reading
+        if (
+            last is None
+            or last.holding
+            or now_s - self._read_s >= self.config.analyse_every_s
+            or self._moved_s > self._read_s
+        ):
+            return None
+        keep = self._t > now_s - 3.0 * self.config.hold_min_s
+        t, xyz = self._t[keep], self._xyz[keep]
+        if len(t) < 2:
+            return None
+        level = _moving_mean((xyz - xyz.mean(axis=0)) @ self._axis * self._sign, _HALF_S)
+        since = self._hold(t, level, now_s)
+        if since is not None:
+            return self._holding_estimate(now_s, since)
+        inhaling = last.inhaling
+        if len(level) > _HALF_S and last.depth_mg:
+            slope = float(level[-1] - level[-1 - _HALF_S])
+            if abs(slope) > 0.05 * last.depth_mg:
+                inhaling = slope > 0
+        return dataclasses.replace(last, t_s=now_s, inhaling=inhaling)
 
     def _from_chest(self, now_s: float) -> BreathEstimate | None:
         got = self._window(now_s)
@@ -339,7 +376,7 @@ class BreathEstimator:
             return None
         t, xyz = got
         signal = self._project(t, xyz)
-        smooth = _moving_mean(signal, 5)
+        smooth = _moving_mean(signal, _HALF_S)
         troughs, peaks, depth = self._extremes(smooth)
         # Troughs start in-breaths once the sign is right.
         rises = _half_lengths(t, troughs, peaks)
@@ -355,7 +392,7 @@ class BreathEstimator:
             self._depth_mg = depth
         # Holds on the signal without its trend: a held breath at the end of the
         # window would tilt a fitted line, and the line would tilt the hold.
-        level = _moving_mean((xyz - xyz.mean(axis=0)) @ self._axis * self._sign, 5)
+        level = _moving_mean((xyz - xyz.mean(axis=0)) @ self._axis * self._sign, _HALF_S)
         holding_since = self._hold(t, level, now_s)
         onsets = t[troughs]
         periods = np.diff(onsets)
@@ -375,7 +412,7 @@ class BreathEstimator:
         if since_turn > 1.2 * 60.0 / per_min:
             per_min = 60.0 / since_turn
         # The phase from the latest half second's slope; at a turn, from the last extreme.
-        slope = float(smooth[-1] - smooth[-6]) if len(smooth) > 6 else 0.0
+        slope = float(smooth[-1] - smooth[-1 - _HALF_S]) if len(smooth) > _HALF_S else 0.0
         if abs(slope) > 0.05 * depth:
             inhaling = slope > 0
         else:
@@ -444,29 +481,32 @@ class BreathEstimator:
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], float | None]:
         """Troughs and peaks with hysteresis; the median peak-to-trough depth."""
         cfg = self.config
-        spread = float(np.percentile(s, 95) - np.percentile(s, 5))
+        low, high = np.percentile(s, (5.0, 95.0))
+        spread = float(high - low)
         known = self._depth_mg if self._depth_mg is not None else spread
         h = max(cfg.hysteresis * min(known, spread), cfg.min_depth_mg)
         troughs: list[int] = []
         peaks: list[int] = []
         hi_i = lo_i = 0
+        # A plain list: this walk is sequential, and numpy scalars would slow it tenfold.
+        values = s.tolist()
+        hi = lo = values[0]
         rising: bool | None = None
-        for i in range(1, len(s)):
-            v = s[i]
-            if v > s[hi_i]:
-                hi_i = i
-            if v < s[lo_i]:
-                lo_i = i
-            if rising is not False and s[hi_i] - v > h:
+        for i, v in enumerate(values):
+            if v > hi:
+                hi, hi_i = v, i
+            if v < lo:
+                lo, lo_i = v, i
+            if rising is not False and hi - v > h:
                 if rising is True or hi_i > 0:
                     peaks.append(hi_i)
                 rising = False
-                lo_i = i
-            elif rising is not True and v - s[lo_i] > h:
+                lo, lo_i = v, i
+            elif rising is not True and v - lo > h:
                 if rising is False or lo_i > 0:
                     troughs.append(lo_i)
                 rising = True
-                hi_i = i
+                hi, hi_i = v, i
         tr = np.asarray(troughs, dtype=np.intp)
         pk = np.asarray(peaks, dtype=np.intp)
         depths = _depths(s, tr, pk)
@@ -531,7 +571,8 @@ class BreathEstimator:
             self._last_breath_onset_s = onset
 
     def _note_opening(self, now_s: float, per_min: float, depth: float) -> None:
-        if self._opening_rate is not None:
+        # The opening is the person's own breathing: paced breaths are the pacer's.
+        if self._opening_rate is not None or self._pacer is not None:
             return
         self._opening.append((per_min, depth))
         if len(self._opening) >= self.config.opening_s:
@@ -559,9 +600,9 @@ class BreathEstimator:
     def _ratio(self, per_min: float) -> float | None:
         return None if self._pacer is None else per_min / self._pacer.per_min
 
-    @staticmethod
-    def _vs(value: float | None, opening: float | None) -> float | None:
-        if value is None or opening is None or opening <= 0:
+    def _vs(self, value: float | None, opening: float | None) -> float | None:
+        """Against the opening, for breathing on one's own (a pacer sets its own rate)."""
+        if value is None or opening is None or opening <= 0 or self._pacer is not None:
             return None
         return value / opening
 
@@ -620,7 +661,7 @@ def rate_from_rr(
 
 def _exhale_inhale(s: Floats, depth: float) -> float | None:
     """Time breathing out over time breathing in: how long the signal falls and rises."""
-    step = 5
+    step = _HALF_S
     if len(s) <= step:
         return None
     change = s[step:] - s[:-step]
