@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from biofeedback.models import BreathReminder, Estimate, PaceChanged, StepStarted
+from biofeedback.models import (
+    BreathReminder,
+    Estimate,
+    PaceChanged,
+    ResonanceAssessed,
+    SessionInfo,
+    StepStarted,
+)
+from biofeedback.pacing.resonance_live import assessment_session
+from biofeedback.pacing.resonance_plan import AssessmentPlan
+from biofeedback.session import VirtualClock, run_session
+from simulators.source import SimulatedSource
 from tests.support.breath import breath_session
+from tests.support.sinks import ListSink
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -60,3 +72,22 @@ async def test_a_fast_breather_is_met_and_the_pace_glides_down() -> None:
         abs(60.0 / (g[-1].breath_in_s + g[-1].breath_out_s) - paced[s]) < 0.2
         for s, g in by_step.items()
     )
+
+
+async def _assessment(scenario: str, seed: int) -> ResonanceAssessed:
+    source = SimulatedSource(scenario, seed=seed, acc_rate_hz=50.0)
+    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.5, 5.0), step_s=90.0))
+    sink = ListSink()
+    info = SessionInfo("test", controller.protocol_name, "sim", 0.0)
+    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    return next(e for e in sink.events if isinstance(e, ResonanceAssessed))
+
+
+async def test_a_resonance_rate_not_breathed_is_marked_not_scored() -> None:
+    followed = await _assessment("calm", 1)
+    assert [s["followed"] for s in followed.scores] == [True, True]
+    assert followed.best_rate_bpm is not None
+    ignored = await _assessment("fast-breather", 1)
+    assert [s["followed"] for s in ignored.scores] == [False, False]
+    assert all(not s["usable"] for s in ignored.scores)
+    assert ignored.best_rate_bpm is None

@@ -39,6 +39,7 @@ STATE_KEYS = {
     "step_kind",
     "step_left_s",
     "paused",
+    "breath_per_min",
     "decision",
     "ended",
     "resonance_coherence",
@@ -149,6 +150,7 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
         "rmssd_ms": None,
         "arousal": None,
         "quality": None,
+        "breath_per_min": None,
     }
     with_hr = [s for s in states if s["hr_bpm"] is not None]
     assert with_hr, "no state carried a heart rate"

@@ -81,7 +81,7 @@ class BreathConfig:
     # A hold: the signal inside this share of the recent depth for this long,
     # and for at least this share of a breath (slow breaths dwell at their
     # turns: at 6 a minute the chest is near still for over two seconds).
-    hold_band: float = 0.15
+    hold_band: float = 0.2
     hold_min_s: float = 2.5
     hold_period_share: float = 0.45
     # The whole window is read this often; in between, only a hold is looked
@@ -207,6 +207,7 @@ class BreathEstimator:
         self._depth_mg: float | None = None
         self._period_s: float | None = None
         self._reading: BreathEstimate | None = None
+        self._paced_until = (-math.inf, 0.0)
         self._read_s = -math.inf
         self._opening: list[tuple[float, float]] = []  # (per_min, depth) in the opening
         self._opening_rate: float | None = None
@@ -266,6 +267,9 @@ class BreathEstimator:
 
     def pace(self, pacer: Pacer | None) -> None:
         """The pacer the person is asked to follow from now (None: breathing freely)."""
+        if pacer is None and self._pacer is not None:
+            # The breath under way when a pace ends is still a paced one.
+            self._paced_until = (self._last_acc_s + self._pacer.period_s, self._pacer.period_s)
         self._pacer = pacer
 
     # ------------------------------------------------------------------
@@ -423,7 +427,7 @@ class BreathEstimator:
             irregular = float(np.std(all_periods) / np.mean(all_periods))
         self._note_breaths(t, smooth, troughs, peaks)
         self._note_opening(now_s, per_min, depth)
-        ratio, lag, following = self._follow(per_min, onsets)
+        ratio, lag, following = self._follow(onsets)
         return BreathEstimate(
             now_s,
             BreathQuality.OK,
@@ -529,7 +533,13 @@ class BreathEstimator:
         start_s = float(t[len(s) - inside]) if inside < len(s) else float(t[0])
         # Paced slow breaths dwell longest at their turns; unpaced breaths are
         # quick enough for the shortest hold (a pace just ended is no guide).
-        period = self._pacer.period_s if self._pacer is not None else 0.0
+        until_s, last_period = self._paced_until
+        if self._pacer is not None:
+            period = self._pacer.period_s
+        elif now_s < until_s:
+            period = last_period
+        else:
+            period = 0.0
         least_s = max(cfg.hold_min_s, cfg.hold_period_share * period)
         # Measured to the last sample: the chest's data trail the clock a little.
         # The slow breath out after a hold is no second hold.
@@ -580,16 +590,15 @@ class BreathEstimator:
             self._opening_rate = float(np.median(rates))
             self._opening_depth = float(np.median(depths))
 
-    def _follow(
-        self, per_min: float, onsets: Floats
-    ) -> tuple[float | None, float | None, bool | None]:
+    def _follow(self, onsets: Floats) -> tuple[float | None, float | None, bool | None]:
         pacer = self._pacer
         if pacer is None:
             return None, None, None
-        ratio = per_min / pacer.per_min
+        # Only breaths since the pacer began: the window still holds the ones before.
         mine = onsets[onsets >= pacer.start_s + 0.5 * pacer.period_s]
-        if len(mine) < 2:
-            return ratio, None, None
+        if len(mine) < 3:
+            return None, None, None
+        ratio = 60.0 / float(np.median(np.diff(mine[-5:]))) / pacer.per_min
         angle = 2.0 * math.pi * (mine - pacer.start_s) / pacer.period_s
         mean = np.mean(np.exp(1j * angle))
         lag = float(np.angle(mean)) / (2.0 * math.pi) * pacer.period_s

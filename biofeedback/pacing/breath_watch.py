@@ -26,7 +26,7 @@ from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, Br
 @dataclass(frozen=True, slots=True)
 class BreathRules:
     # A hold this long (s) in a tense step is reminded of...
-    remind_after_s: float = 3.0
+    remind_after_s: float = 2.5
     # ...once a step, and not again sooner than this.
     remind_gap_s: float = 90.0
     # A hold that began this soon before the tense step (a breath drawn at the cue) counts.
@@ -39,7 +39,7 @@ class BreathRules:
     # The pace starts this share of their rate, and each breath slows by this
     # share (at least ``glide_min_per_min``) until it reaches the step's.
     meet_share: float = 0.9
-    glide_share: float = 0.2
+    glide_share: float = 0.25
     glide_min_per_min: float = 1.0
     # A rate from the heart's rhythm is trusted to meet someone from this confidence.
     rr_confidence: float = 0.5

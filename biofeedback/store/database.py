@@ -253,9 +253,10 @@ class Store:
             # Enum lookups by dict: a day holds ~170,000 of them.
             quality = {q.value: q for q in Quality}
             estimates = tuple(
-                (t, hr, rmssd, arousal, quality[q], artifacts)
-                for t, hr, rmssd, arousal, q, artifacts in db.execute(
-                    "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate"
+                (t, hr, rmssd, arousal, quality[q], artifacts, breath, source)
+                for t, hr, rmssd, arousal, q, artifacts, breath, source in db.execute(
+                    "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate,"
+                    " breath_per_min, breath_source"
                     " FROM estimates WHERE session = ? ORDER BY seq",
                     (key,),
                 ).fetchall()
