@@ -359,7 +359,7 @@ class BreathEstimator:
             or self._moved_s > self._read_s
         ):
             return None
-        keep = self._t > now_s - 3.0 * self.config.hold_min_s
+        keep = self._t > now_s - 6.0 * self.config.hold_min_s
         t, xyz = self._t[keep], self._xyz[keep]
         if len(t) < 2:
             return None
@@ -531,8 +531,9 @@ class BreathEstimator:
         spread = np.maximum.accumulate(rev) - np.minimum.accumulate(rev)
         inside = int(np.argmax(spread > band)) if np.any(spread > band) else len(s)
         start_s = float(t[len(s) - inside]) if inside < len(s) else float(t[0])
-        # Paced slow breaths dwell longest at their turns; unpaced breaths are
-        # quick enough for the shortest hold (a pace just ended is no guide).
+        # Paced slow breaths dwell longest at their turns, and so does the
+        # breath under way as a pace ends; unpaced breaths are quick enough for
+        # the shortest hold.
         until_s, last_period = self._paced_until
         if self._pacer is not None:
             period = self._pacer.period_s
@@ -541,6 +542,17 @@ class BreathEstimator:
         else:
             period = 0.0
         least_s = max(cfg.hold_min_s, cfg.hold_period_share * period)
+        before = s[: len(s) - inside]
+        # A breath drawn deeper than the slow ones before it and kept there is
+        # held, not a slow breath turning.
+        if (
+            least_s > cfg.hold_min_s
+            and inside >= 2
+            and len(before) >= 2 * _HALF_S
+            and float(np.mean(s[len(s) - inside :]))
+            > float(np.percentile(before, 90)) + 0.1 * depth
+        ):
+            least_s = cfg.hold_min_s
         # Measured to the last sample: the chest's data trail the clock a little.
         # The slow breath out after a hold is no second hold.
         fresh = start_s >= self._hold_end_s + cfg.hold_min_s
