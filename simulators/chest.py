@@ -29,7 +29,9 @@ from simulators.scenario import IDLE, Person
 
 G_MG = 1000.0
 _TREMOR_HZ = 10.0
-_BRACE_DEG = 0.6
+# Bracing tilts the strap a little (about 4 mg): less than a breath, so an
+# out-breath can be slowed by it but not stopped.
+_BRACE_DEG = 0.25
 _BRACE_TAU_S = 0.4
 _SHIFT_S = 3.0
 _SHIFT_MOTION_MG = 120.0

@@ -91,3 +91,23 @@ async def test_a_resonance_rate_not_breathed_is_marked_not_scored() -> None:
     assert [s["followed"] for s in ignored.scores] == [False, False]
     assert all(not s["usable"] for s in ignored.scores)
     assert ignored.best_rate_bpm is None
+
+
+async def test_a_heart_rate_strap_gets_its_breathing_rate_from_the_heart() -> None:
+    source = SimulatedSource("calm", seed=3)
+    assert source.chest is None
+    sink = ListSink()
+    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.0,), step_s=60.0))
+    info = SessionInfo("rr", controller.protocol_name, "sim", 0.0)
+    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    estimates = [e for e in sink.events if isinstance(e, Estimate)]
+    sources = {e.breath_source for e in estimates}
+    assert sources <= {"rr", None}
+    paced = [
+        e.breath_per_min
+        for e in estimates
+        if e.t > 110 and e.breath_source == "rr" and e.breath_per_min is not None
+    ]
+    # Paced at 6 a minute for a minute: the heart's rhythm says about that.
+    assert paced
+    assert abs(sorted(paced)[len(paced) // 2] - 6.0) < 1.0

@@ -553,6 +553,12 @@ class BreathEstimator:
             > float(np.percentile(before, 90)) + 0.1 * depth
         ):
             least_s = cfg.hold_min_s
+        # Tensing holds a breath drawn in: a still stretch low in the breath's
+        # range is an exhale slowed by the trunk bracing, not a hold.
+        if inside >= 2 and len(before) >= 2 * _HALF_S:
+            level = float(np.mean(s[len(s) - inside :]))
+            if level < float(np.percentile(before, 60)):
+                inside = 0
         # Measured to the last sample: the chest's data trail the clock a little.
         # The slow breath out after a hold is no second hold.
         fresh = start_s >= self._hold_end_s + cfg.hold_min_s
