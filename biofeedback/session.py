@@ -445,10 +445,9 @@ class _Loop:
     def _follow_pacer(self, event: SessionEvent) -> None:
         """The breath estimate measures following against the pacer the person hears."""
         if isinstance(event, StepStarted):
-            paced = event.breath_in_s and event.breath_out_s
             self.breath.pace(
                 Pacer(event.t, event.breath_in_s, event.breath_out_s)
-                if event.breath_in_s and event.breath_out_s and paced
+                if event.breath_in_s and event.breath_out_s
                 else None
             )
         elif isinstance(event, StepEnded | SessionEnded):

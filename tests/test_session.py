@@ -313,9 +313,7 @@ async def test_a_sink_with_a_full_queue_at_the_end_drains_without_waiting_out_th
     sink = LaggingSink()
     result = await asyncio.wait_for(
         run_session(
-            # A heart-rate-only strap: chest motion between the samples would give
-            # the sink turns to catch up in.
-            SimulatedSource("calm", acc_rate_hz=None),
+            SimulatedSource("calm"),
             ArousalEstimator(),
             controller(),
             [sink],
