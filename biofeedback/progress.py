@@ -31,7 +31,9 @@ from biofeedback.models import (
     Action,
     Advice,
     Baseline,
+    BreathReminder,
     Estimate,
+    PaceChanged,
     ResonanceAssessed,
     ResonanceUpdate,
     SessionEnded,
@@ -50,7 +52,14 @@ from biofeedback.models import (
 # What the controller decided on its own, each with its reason: the latest is
 # "the last decision" a watcher sees.
 DECISION_TYPES = frozenset(
-    {StepExtended.type, ZoneChanged.type, SignalLost.type, SignalRestored.type}
+    {
+        StepExtended.type,
+        ZoneChanged.type,
+        SignalLost.type,
+        SignalRestored.type,
+        BreathReminder.type,
+        PaceChanged.type,
+    }
 )
 # What a reader of the record wants listed: the decisions, what the person did
 # that changed the course, and what they were told.

@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from biofeedback.clocks import ActionInbox as ActionInbox
 from biofeedback.clocks import Clock as Clock
@@ -29,16 +29,21 @@ from biofeedback.fanout import TroubleReporting as TroubleReporting
 from biofeedback.models import (
     Action,
     ArousalEstimate,
+    BreathHeld,
     ChestMotion,
     Estimate,
     HeartSample,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     SessionInfo,
     SessionStarted,
     SourceStatus,
+    StepEnded,
+    StepStarted,
     Zone,
 )
+from biofeedback.pacing.breath_estimate import BreathEstimate, BreathEstimator, Pacer
 from biofeedback.progress import Progress
 from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
@@ -82,6 +87,13 @@ class Controller(Protocol):
     def stop(self, now_s: float, reason: str) -> list[SessionEvent]: ...
 
 
+@runtime_checkable
+class BreathAware(Protocol):
+    """A controller that hears the breath estimate each tick (before the heart's)."""
+
+    def on_breath(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]: ...
+
+
 # --------------------------------------------------------------------------
 # The loop
 
@@ -109,9 +121,12 @@ async def run_session(
     actions: ActionInbox | None = None,
     duration_s: float | None = None,
     drain_timeout_s: float = 10.0,
+    breath: BreathEstimator | None = None,
 ) -> SessionResult:
     """Run one session to its end and return how it ended."""
-    loop = _Loop(source, estimator, controller, sinks, clock, info, actions or ActionInbox())
+    loop = _Loop(
+        source, estimator, controller, sinks, clock, info, actions or ActionInbox(), breath
+    )
     return await loop.run(duration_s, drain_timeout_s)
 
 
@@ -189,9 +204,14 @@ class _Loop:
         clock: Clock,
         info: SessionInfo,
         actions: ActionInbox,
+        breath: BreathEstimator | None = None,
     ) -> None:
         self.source = source
         self.estimator = estimator
+        # The breath: from chest motion when the source sends it, else from the beats.
+        self.breath = breath or BreathEstimator()
+        self._holds_said = 0
+        self._breath_listener = controller if isinstance(controller, BreathAware) else None
         self.controller = controller
         self.runners = [SinkRunner(s) for s in sinks]
         self.clock = clock
@@ -343,8 +363,7 @@ class _Loop:
                         return
                     if not self.begun:
                         if isinstance(item, ChestMotion):
-                            # Chest motion alone does not start the session (issue 24:
-                            # the breath work reads it; until then it is skipped).
+                            # Chest motion before the first heart data has no session to join.
                             pending = asyncio.ensure_future(anext(items, None))
                             continue
                         if isinstance(item, SourceStatus) or implausible(item) is not None:
@@ -380,15 +399,38 @@ class _Loop:
 
     def _tick(self, now: float) -> None:
         est = self.estimator.estimate(now)
+        breath = self.breath.estimate(now)
+        per_min = breath.per_min if breath.source is not None else None
         self._emit(
-            [Estimate(now, est.hr_bpm, est.rmssd_ms, est.arousal, est.quality, est.artifact_rate)]
+            [
+                Estimate(
+                    now,
+                    est.hr_bpm,
+                    est.rmssd_ms,
+                    est.arousal,
+                    est.quality,
+                    est.artifact_rate,
+                    breath_per_min=None if per_min is None else round(per_min, 1),
+                    breath_source=None if per_min is None else str(breath.source),
+                )
+            ]
         )
+        holds = self.breath.holds
+        self._emit(
+            BreathHeld(now, round(h.started_s, 2), round(h.duration_s, 1))
+            for h in holds[self._holds_said :]
+        )
+        self._holds_said = len(holds)
+        if self._breath_listener is not None:
+            self._emit(self._breath_listener.on_breath(now, breath))
         self._emit(self.controller.on_estimate(now, est))
         self._check_finished()
 
     def _handle_item(self, item: SourceItem) -> None:
         if isinstance(item, ChestMotion):
-            return  # read by the breath work of issue 24; nothing uses it yet
+            # Chest motion feeds the breath estimate only: never a sink, never stored raw.
+            self._add_motion(item)
+            return
         if isinstance(item, HeartSample):
             problem = implausible(item)
             if problem is not None:
@@ -399,6 +441,7 @@ class _Loop:
                     log.info("left out a sample that cannot be heart data: %s", problem)
                 return
             self.estimator.add_sample(item)
+            self.breath.add_sample(item)
             for runner in self.runners:
                 runner.offer(item)
         else:
@@ -406,6 +449,23 @@ class _Loop:
                 if runner.wants_status:
                     runner.offer(item)
             self._emit(self.controller.on_source_status(self.clock.now(), item))
+
+    def _add_motion(self, motion: ChestMotion) -> None:
+        if self.begun:
+            self.breath.add_motion(motion)
+
+    def _follow_pacer(self, event: SessionEvent) -> None:
+        """The breath estimate measures following against the pacer the person hears."""
+        if isinstance(event, StepStarted):
+            self.breath.pace(
+                Pacer(event.t, event.breath_in_s, event.breath_out_s)
+                if event.breath_in_s and event.breath_out_s
+                else None
+            )
+        elif isinstance(event, StepEnded | SessionEnded):
+            self.breath.pace(None)
+        elif isinstance(event, PaceChanged):
+            self.breath.pace(Pacer(event.t, event.breath_in_s, event.breath_out_s))
 
     def _handle_actions(self) -> None:
         if not self.begun:
@@ -438,6 +498,7 @@ class _Loop:
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:
             self.events += 1
+            self._follow_pacer(event)
             if self._listener is not None:
                 self._listener.observe(event)
             snapshot = None

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from biofeedback.models import (
+    BreathReminder,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     SignalLost,
@@ -75,6 +77,9 @@ class RunnerState:
     # opening-longer, rising, stored, given): whether the zones are judged
     # against this morning's opening or earlier sessions.
     baseline_how: str | None = None
+    # Breaths a minute as last estimated (chest motion or the heart's rhythm);
+    # raw chest motion is never published.
+    breath_per_min: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -97,6 +102,7 @@ class RunnerState:
             resonance_coherence=None,
             resonance_peak_bpm=None,
             resonance_swing_bpm=None,
+            breath_per_min=None,
         )
 
     @classmethod
@@ -129,6 +135,7 @@ _NUMBERS = {
     "resonance_peak_bpm",
     "resonance_swing_bpm",
     "resonance_rate_bpm",
+    "breath_per_min",
 }
 
 
@@ -190,6 +197,7 @@ def runner_state(progress: Progress) -> RunnerState:
         resonance_swing_bpm=None if resonance is None else resonance.swing_bpm,
         resonance_rate_bpm=None if progress.assessed is None else progress.assessed.best_rate_bpm,
         baseline_how=_baseline_how(progress),
+        breath_per_min=None if estimate is None else estimate.breath_per_min,
     )
 
 
@@ -211,6 +219,11 @@ def decision_text(event: SessionEvent) -> str:
         return said_then_figures(event.plain, event.reason)
     if isinstance(event, SignalRestored):
         return event.reason
+    if isinstance(event, BreathReminder):
+        return f"{event.step}: reminded to breathe: {event.reason}"
+    if isinstance(event, PaceChanged):
+        pace = f"{event.breath_in_s:g} s in, {event.breath_out_s:g} s out"
+        return f"{event.step} paced {pace}: {event.reason}"
     return event.type
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from biofeedback.models import (
     Action,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     StepEnded,
@@ -35,12 +36,11 @@ from biofeedback.models import (
     UserActed,
 )
 from simulators.baroreflex import Baroreflex, natural_hz_for, rsa_gain
+from simulators.breathing import Lungs
 from simulators.scenario import IDLE, Person, Scenario
 
 _TWO_PI = 2.0 * math.pi
 _BLOCK = 1024
-# Spontaneous breaths spend about 40 % of the cycle breathing in.
-_SPONTANEOUS_IN_SHARE = 0.4
 # Mayer-wave phase diffusion (rad per sqrt(s)): a band about 0.01 Hz wide.
 _LF_PHASE_DIFFUSION = 0.25
 _WANDER_STEP_S = 0.5
@@ -110,14 +110,20 @@ class Heart:
         self.scenario = scenario
         self.p = scenario.person
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        beat_seq, breath_seq, wander_seq = seq.spawn(3)
+        # A fourth stream for the newer breathing (holds, sighs): spawning it
+        # leaves the first three, and so every existing scenario's beats, as they were.
+        beat_seq, breath_seq, wander_seq, lungs_seq = seq.spawn(4)
         rng = np.random.default_rng(beat_seq)
         # Separate streams: each beat takes one draw from its own, breaths from
         # theirs, slow wandering from a fixed time grid. Two runs with one seed
         # but different cues then differ only by what the cues do (tests
         # compare such pairs).
         self._normal = NormalDraws(rng)
-        self._breath_normal = NormalDraws(np.random.default_rng(breath_seq))
+        self.lungs = Lungs(
+            self.p,
+            NormalDraws(np.random.default_rng(breath_seq)),
+            np.random.default_rng(lungs_seq),
+        )
         self._wander = _Wander(self.p, np.random.default_rng(wander_seq))
         p = self.p
         self._rsa_norm = rsa_gain(p.breath_rate_hz, p.rsa_corner_hz)
@@ -135,27 +141,28 @@ class Heart:
         self._step: tuple[str, float | None, float | None] = (IDLE, None, None)
         # Events not yet heard (a cue still being spoken), with when they will be.
         self._pending: list[tuple[float, SessionEvent]] = []
-        self._paced: tuple[float, float] | None = None
         self._pressing = False
+        # (time, activity) at each change, for the chest's tensing.
+        self.activity_log: list[tuple[float, str]] = [(-math.inf, IDLE)]
         # When tensing last ended; recovery ramps up from there (-inf: never tensed).
         self._let_go_s = -math.inf
         # State, all of it a function of the seed and the cues heard so far.
         self.pressor_bpm = 0.0
         self.arousal_bpm = 0.0
         self.vagal_loss = 0.0
-        self._breath_in_s, self._breath_out_s = self._spontaneous_breath()
-        self._breath_pos_s = float(rng.uniform(0.0, self.breath_period_s))
+        breath_pos_s = float(rng.uniform(0.0, self.breath_period_s))
         self.hr_bpm = p.rest_hr_bpm
         self.vagal = 1.0
         self._last_rr_s = 60.0 / p.rest_hr_bpm
         # The first beat falls somewhere in the first interval before time 0.
         self.t_s = -float(rng.uniform(0.0, 60.0 / p.rest_hr_bpm))
+        self.lungs.start(self.t_s, breath_pos_s)
 
     # -- cues
 
     @property
     def breath_period_s(self) -> float:
-        return self._breath_in_s + self._breath_out_s
+        return self.lungs.period_s
 
     def hear(self, event: SessionEvent, after_s: float = 0.0) -> None:
         """Follow the session: the current step sets activity and breathing.
@@ -173,6 +180,11 @@ class Heart:
         if isinstance(event, StepStarted):
             self._step = (str(event.kind), event.breath_in_s, event.breath_out_s)
             self.set_activity(*self._step)
+            # The pacer's first in-breath starts with the step, heard or not yet.
+            self.lungs.pace(event.t, event.breath_in_s, event.breath_out_s)
+        elif isinstance(event, PaceChanged):
+            self._step = (self._step[0], event.breath_in_s, event.breath_out_s)
+            self.lungs.pace(event.t, event.breath_in_s, event.breath_out_s)
         elif isinstance(event, StepEnded | SessionEnded):
             self._step = (IDLE, None, None)
             self.set_activity(IDLE)
@@ -185,11 +197,13 @@ class Heart:
         self, activity: str, breath_in_s: float | None = None, breath_out_s: float | None = None
     ) -> None:
         self.activity = activity
+        self.activity_log.append((self.t_s, activity))
         if self._pressing and activity != "tense":
             self._let_go_s = self.t_s
         self._pressing = activity == "tense"
+        self.lungs.tension(self.t_s, self._pressing)
         # A pacer is followed from the next breath on: nobody cuts a breath short.
-        self._paced = (breath_in_s, breath_out_s) if breath_in_s and breath_out_s else None
+        self.lungs.pace(self.t_s, breath_in_s, breath_out_s)
 
     # -- beats
 
@@ -235,7 +249,7 @@ class Heart:
         # 0.1 Hz cycle later, so near resonance the loop swings heart rate up
         # with each contraction (a negative drive shortens RR).
         self._baro.step(breath_shape - p.baro_tension * pressor_share, rr_s)
-        self._advance_breath(rr_s)
+        self.lungs.advance(t, rr_s)
         self.hr_bpm = hr
         self.vagal = vagal
         self._last_rr_s = rr_s
@@ -251,10 +265,13 @@ class Heart:
 
         drive_bpm = 0.0
         drive_loss = 0.0
+        episode_on = False
         for ep in self.scenario.episodes:
             if ep.onset_s <= t_s < ep.end_s:
+                episode_on = True
                 drive_bpm = max(drive_bpm, ep.hr_rise_bpm)
                 drive_loss = max(drive_loss, 1.0 - ep.rmssd_factor)
+        self.lungs.drive(dt_s, episode_on)
         rise = 1.0 - math.exp(-dt_s / p.arousal_rise_tau_s)
         fall_rate = 1.0 / self.scenario.recovery_tau_for(self.activity)
         if p.recovery_ramp_s > 0:
@@ -271,23 +288,5 @@ class Heart:
         """Where the breathing cycle is (+1 at the start of the in-breath, -1 at its
         end, when RR is shortest) and the direct RSA swing (ms) at this breath rate."""
         p = self.p
-        period = self.breath_period_s
-        swing = p.rsa_ms * rsa_gain(1.0 / period, p.rsa_corner_hz) / self._rsa_norm
-        pos = self._breath_pos_s
-        if pos < self._breath_in_s:
-            return math.cos(math.pi * pos / self._breath_in_s), swing
-        return -math.cos(math.pi * (pos - self._breath_in_s) / self._breath_out_s), swing
-
-    def _advance_breath(self, dt_s: float) -> None:
-        self._breath_pos_s += dt_s
-        while self._breath_pos_s >= self.breath_period_s:
-            self._breath_pos_s -= self.breath_period_s
-            if self._paced is not None:
-                self._breath_in_s, self._breath_out_s = self._paced
-            else:
-                self._breath_in_s, self._breath_out_s = self._spontaneous_breath()
-
-    def _spontaneous_breath(self) -> tuple[float, float]:
-        p = self.p
-        period = math.exp(p.breath_jitter * self._breath_normal()) / p.breath_rate_hz
-        return period * _SPONTANEOUS_IN_SHARE, period * (1.0 - _SPONTANEOUS_IN_SHARE)
+        swing = p.rsa_ms * rsa_gain(1.0 / self.breath_period_s, p.rsa_corner_hz) / self._rsa_norm
+        return self.lungs.shape(), swing

@@ -86,6 +86,33 @@ class Person:
     # speeds up over this long to the full rate of the current activity, so a
     # long release calms more than its length alone would suggest.
     recovery_ramp_s: float = 10.0
+    # The breath actually taken (simulators/breathing.py). The defaults keep the
+    # breathing every scenario always had: a pacer's period from the next
+    # breath, in no particular phase, and arousal leaving the breath alone.
+    # Share of the way from their own period to the pacer's (1: all the way).
+    breath_compliance: float = 1.0
+    # How strongly each paced breath is nudged toward the pacer's phase, and
+    # how far behind the pacer the person settles (seconds).
+    breath_lock: float = 0.0
+    breath_lag_s: float = 0.0
+    # Arousal: breath rate up by this share at full drive, depth down by this
+    # share, and the chance of a sigh per breath.
+    breath_arousal_gain: float = 0.0
+    breath_shallow: float = 0.0
+    sigh_share: float = 0.0
+    # A breath-holder: the chance of holding the breath through a tense step.
+    hold_share: float = 0.0
+    hold_max_s: float = 20.0
+    # The chest as the strap's accelerometer sees it (simulators/chest.py):
+    # milli-g of tilt a usual breath makes, posture (tilt back from upright,
+    # roll to the side, degrees), how often they fidget or shift, sensor noise.
+    breath_mg: float = 12.0
+    tilt_deg: float = 20.0
+    roll_deg: float = 0.0
+    fidgets_per_h: float = 4.0
+    posture_shifts_per_h: float = 1.0
+    tremor_mg: float = 4.0
+    acc_noise_mg: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +190,10 @@ class Scenario:
     contact_losses: tuple[Gap, ...] = ()
     # False when the RR series is not fit for HRV at all (frequent ectopy).
     hrv_usable: bool = True
+    # The strap's accelerometer (chest motion), samples a second; 0: a plain
+    # heart-rate strap. Off unless a scenario is about the breath: reading the
+    # chest costs a simulated session several times its heart alone.
+    acc_rate_hz: float = 0.0
 
     @property
     def onsets_s(self) -> tuple[float, ...]:
@@ -228,6 +259,7 @@ _TOP_KEYS = {
     "episodes",
     "dropouts",
     "contact_losses",
+    "acc_rate_hz",
 }
 
 
@@ -245,6 +277,9 @@ def _parse(data: dict[str, Any], where: str) -> Scenario:
     hrv_usable = data.get("hrv_usable", True)
     if not isinstance(hrv_usable, bool):
         raise ScenarioError(f"{where}: hrv_usable must be true or false")
+    acc_rate_hz = _number(data.get("acc_rate_hz", 0.0), f"{where} acc_rate_hz")
+    if acc_rate_hz != 0.0 and not 25.0 <= acc_rate_hz <= 200.0:
+        raise ScenarioError(f"{where}: acc_rate_hz must be 0 (none) or 25 to 200")
 
     person = _record(Person, _table(data, "person", where), f"{where} [person]")
     recovery = _default_recovery()
@@ -286,6 +321,7 @@ def _parse(data: dict[str, Any], where: str) -> Scenario:
         dropouts=tuple(sorted(dropouts, key=lambda g: g.start_s)),
         contact_losses=tuple(sorted(contact_losses, key=lambda g: g.start_s)),
         hrv_usable=hrv_usable,
+        acc_rate_hz=acc_rate_hz,
     )
 
 
@@ -358,6 +394,21 @@ _RANGES: Mapping[str, tuple[float, float, bool]] = {
     "resonance_bpm": (2.0, 12.0, True),
     "baro_damping": (0.02, 0.9, True),
     "baro_tension": (0.0, 10.0, True),
+    "breath_compliance": (0.0, 1.0, True),
+    "breath_lock": (0.0, 1.0, True),
+    "breath_lag_s": (-5.0, 5.0, True),
+    "breath_arousal_gain": (0.0, 3.0, True),
+    "breath_shallow": (0.0, 0.9, True),
+    "sigh_share": (0.0, 1.0, True),
+    "hold_share": (0.0, 1.0, True),
+    "hold_max_s": (1.0, 120.0, True),
+    "breath_mg": (0.0, 200.0, True),
+    "tilt_deg": (0.0, 90.0, True),
+    "roll_deg": (-90.0, 90.0, True),
+    "fidgets_per_h": (0.0, 600.0, True),
+    "posture_shifts_per_h": (0.0, 120.0, True),
+    "tremor_mg": (0.0, 100.0, True),
+    "acc_noise_mg": (0.0, 100.0, True),
 }
 
 

@@ -22,8 +22,10 @@ from typing import Self
 
 import numpy as np
 
-from biofeedback.models import Contact, HeartSample, SessionEvent, SourceStatus
+from biofeedback.models import ChestMotion, Contact, HeartSample, SessionEvent, SourceStatus
 from simulators.artifacts import Detector, Label
+from simulators.breathing import BreathRecord
+from simulators.chest import Burst, Chest
 from simulators.physiology import Heart, NormalDraws
 from simulators.scenario import (
     Scenario,
@@ -40,7 +42,7 @@ __all__ = [
     "scenario_names",
 ]
 
-SourceItem = HeartSample | SourceStatus
+SourceItem = HeartSample | SourceStatus | ChestMotion
 
 TICKS_PER_S = 1024
 NOTIFY_EVERY_S = 1.0
@@ -48,6 +50,10 @@ NOTIFY_EVERY_S = 1.0
 _NOTIFY_JITTER_S = 0.02
 # The strap's own HR field averages the last few intervals, as straps do.
 _HR_FIELD_BEATS = 4
+# The accelerometer's default rate (the Polar H10 offers 25-200 Hz).
+ACC_RATE_HZ = 50.0
+# Breaths kept in view for the chest (a batch never reaches further back).
+_CHEST_BREATHS = 40
 DROPOUT_REASON = "strap out of range (simulated)"
 RESTORED_REASON = "strap back in range (simulated)"
 
@@ -59,6 +65,8 @@ class Truth:
     One entry per true sinus beat (``beat_t_s`` with the model's ``hr_bpm``,
     ``arousal_bpm`` and relative ``vagal`` tone behind it), and one label per
     RR interval the strap reported, in the order reported.
+    ``breaths`` is every breath the person took (holds marked ``held``) and
+    ``motion`` every fidget and posture shift the chest made.
     """
 
     beat_t_s: list[float] = field(default_factory=list)
@@ -66,6 +74,12 @@ class Truth:
     arousal_bpm: list[float] = field(default_factory=list)
     vagal: list[float] = field(default_factory=list)
     rr_labels: list[Label] = field(default_factory=list)
+    breaths: list[BreathRecord] = field(default_factory=list)
+    motion: list[Burst] = field(default_factory=list)
+
+    def holds(self) -> list[BreathRecord]:
+        """The breaths held (the truth a hold detector is checked against)."""
+        return [b for b in self.breaths if b.held]
 
     def artifact_share(self) -> float:
         """Share of reported intervals that are not normal sinus intervals."""
@@ -80,20 +94,39 @@ class SimulatedSource:
     ``scenario`` is a built-in name (see ``scenario_names()``), a path to a
     scenario file, or a ``Scenario``. The same scenario, seed and session
     events give the same items, beat for beat.
+
+    Between heart samples it yields the chest's acceleration (``ChestMotion``
+    at ``acc_rate_hz``, about a second a batch); None takes the scenario's
+    own rate, 0 makes a plain heart-rate strap. The heart's items are the same
+    either way.
     """
 
     virtual = True
 
-    def __init__(self, scenario: str | Path | Scenario = "calm", seed: int | None = None) -> None:
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "calm",
+        seed: int | None = None,
+        *,
+        acc_rate_hz: float | None = None,
+    ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.seed = self.scenario.seed if seed is None else seed
         if self.seed < 0:
             raise ScenarioError(f"seed must be a whole number >= 0, not {self.seed}")
-        heart_seq, detector_seq, strap_seq = np.random.SeedSequence(self.seed).spawn(3)
+        # The chest's stream is a fourth: the first three are as they always were.
+        heart_seq, detector_seq, strap_seq, chest_seq = np.random.SeedSequence(self.seed).spawn(4)
         self.heart = Heart(self.scenario, heart_seq)
         self.detector = Detector(self.scenario.artifacts, detector_seq)
         self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
-        self.truth = Truth()
+        if acc_rate_hz is None:
+            acc_rate_hz = self.scenario.acc_rate_hz
+        self.chest = (
+            Chest(self.scenario.person, np.random.default_rng(chest_seq), acc_rate_hz)
+            if acc_rate_hz
+            else None
+        )
+        self.truth = Truth(breaths=self.heart.lungs.log)
         self.description = f"simulator:{self.scenario.name}"
         # With spoken cues: seconds until the person has heard an event (its cue said).
         self.listen: Callable[[SessionEvent], float] | None = None
@@ -149,6 +182,8 @@ class SimulatedSource:
                 recent_rr_ms.clear()
                 last_tick = None
                 hr_field = None
+                if self.chest is not None:
+                    self.chest.skip_to(gap.end_s)
                 yield SourceStatus(gap.end_s, True, RESTORED_REASON)
                 note_s = self._next_note(gap.end_s)
                 continue
@@ -160,6 +195,10 @@ class SimulatedSource:
                     for t_s, label in self.detector.feed(beat_s):
                         pending.append((math.floor(t_s * TICKS_PER_S), label))
                 beat_s = self._beat()
+            # The chest up to this notification (the breath is known to the last beat).
+            motion = self._chest(note_s)
+            if motion is not None:
+                yield motion
             if contact_losses and scenario.in_contact_loss(note_s):
                 last_tick = None
                 recent_rr_ms.clear()
@@ -182,6 +221,21 @@ class SimulatedSource:
                 )
             pending.clear()
             note_s = self._next_note(note_s)
+
+    def _chest(self, until_s: float) -> ChestMotion | None:
+        if self.chest is None:
+            return None
+        heart = self.heart
+        batch = self.chest.batch(
+            until_s, heart.lungs.log[-_CHEST_BREATHS:], heart.activity_log[-_CHEST_BREATHS:]
+        )
+        self.truth.motion = self.chest.done
+        if batch is None:
+            return None
+        t_s, x, y, z = batch
+        return ChestMotion(
+            t_s, self.chest.rate_hz, tuple(x.tolist()), tuple(y.tolist()), tuple(z.tolist())
+        )
 
     def _beat(self) -> float:
         heart = self.heart

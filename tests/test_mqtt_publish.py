@@ -36,6 +36,7 @@ STATE_KEYS = {
     "step_kind",
     "step_left_s",
     "paused",
+    "breath_per_min",
     "decision",
     "ended",
     "resonance_coherence",
@@ -142,6 +143,7 @@ async def test_a_session_publishes_every_event_state_and_status(mosquitto: Mosqu
         "resonance_coherence": None,
         "resonance_peak_bpm": None,
         "resonance_swing_bpm": None,
+        "breath_per_min": None,
     }
     with_hr = [s for s in states if s["hr_bpm"] is not None]
     assert with_hr, "no state carried a heart rate"

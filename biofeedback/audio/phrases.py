@@ -20,7 +20,13 @@ from biofeedback.models import StepKind, StepStarted, Zone
 from biofeedback.pacing import planner
 from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig
-from biofeedback.pacing.texts import OVERRUN_ADVICE, STOP_RULES, ZONE_ADVICE
+from biofeedback.pacing.texts import (
+    KEEP_BREATHING,
+    MEET_PACE,
+    OVERRUN_ADVICE,
+    STOP_RULES,
+    ZONE_ADVICE,
+)
 
 EXTEND_RELEASE = "Stay with the release a little longer."
 EXTEND_REST = "Stay here a little longer. There is no hurry."
@@ -184,6 +190,8 @@ def build_book(
     add("extend.release", EXTEND_RELEASE, Style.SOFT)
     add("extend.rest", EXTEND_REST, Style.SOFT)
     add("extend.settle", EXTEND_SETTLE, Style.SOFT)
+    add("breath.keep-breathing", KEEP_BREATHING, Style.SOFT)
+    add("breath.meet-pace", MEET_PACE, Style.SOFT)
     for region in every_region:
         add(f"next.{region}", next_group_text(region), Style.SOFT)
     return PhraseBook(phrases, regions)

@@ -175,6 +175,48 @@ class Estimate(SessionEvent):
     arousal: float | None
     quality: Quality
     artifact_rate: float
+    # The breath: breaths a minute, and where the rate came from ("acc": chest
+    # motion; "rr": the heart's rhythm, less sure; None: no rate now).
+    breath_per_min: float | None = None
+    breath_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreathHeld(SessionEvent):
+    """A breath held: from ``started_t`` (session seconds) for ``duration_s``,
+    said once it is let go."""
+
+    type: ClassVar[str] = "breath_held"
+    started_t: float
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreathReminder(SessionEvent):
+    """The controller reminded the person to keep breathing: a breath held
+    ``hold_s`` seconds in a tense step. ``reason`` keeps the figures,
+    ``plain`` is what was said and shown."""
+
+    type: ClassVar[str] = "breath_reminder"
+    step: str
+    hold_s: float
+    reason: str
+    plain: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaceChanged(SessionEvent):
+    """The pacer of the running step now breathes ``breath_in_s`` in and
+    ``breath_out_s`` out, its first in-breath starting at ``t``: a person
+    breathing far faster than the step's pace is met near their own rate, and
+    the pace glides down to the step's from there."""
+
+    type: ClassVar[str] = "pace_changed"
+    step: str
+    breath_in_s: float
+    breath_out_s: float
+    reason: str
+    plain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +276,9 @@ EVENT_TYPES: Mapping[str, type[SessionEvent]] = {
         Advice,
         PlanChosen,
         Estimate,
+        BreathHeld,
+        BreathReminder,
+        PaceChanged,
         ResonanceUpdate,
         ResonanceAssessed,
         SessionEnded,

@@ -60,7 +60,9 @@ class StoredSession:
 
 # Field for field the arguments of Estimate and HeartSample: a day of them is
 # kept as plain tuples, and the objects are made only when someone asks.
-EstimateRow = tuple[float, float | None, float | None, float | None, Quality, float]
+EstimateRow = tuple[
+    float, float | None, float | None, float | None, Quality, float, float | None, str | None
+]
 SampleRow = tuple[float, float | None, tuple[float, ...], tuple[float, ...], Contact, int | None]
 # The order of ``Quality`` values when rows are held as numbers (``ColumnRows``).
 QUALITY_ORDER: tuple[Quality, ...] = tuple(Quality)

@@ -37,6 +37,7 @@ from biofeedback.models import (
     Action,
     Advice,
     ArousalEstimate,
+    PaceChanged,
     SessionEvent,
     SignalLost,
     SourceStatus,
@@ -50,6 +51,8 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing import texts
+from biofeedback.pacing.breath_estimate import BreathEstimate
+from biofeedback.pacing.breath_watch import BreathWatch, breath_signals
 from biofeedback.pacing.personalise import PersonalPlan, plan_event
 from biofeedback.pacing.planner import CLOSING_BREATH as CLOSING_BREATH
 from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
@@ -130,6 +133,7 @@ class PacingController:
         self._spoken_s = 0.0
         # When the last cue will have been said (speech is let finish, not cut).
         self._said_until_s = 0.0
+        self._breath = BreathWatch()
 
     # ------------------------------------------------------------------
     # What the session and the dashboard read
@@ -231,6 +235,19 @@ class PacingController:
         events += changed
         if not changed and self._run is not None and now_s >= self._run.end_s:
             events += self._end_or_extend(now_s, estimate)
+        return events
+
+    def on_breath(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]:
+        """The breath estimate (before the heart's, each tick): reminders and the glide."""
+        if self._finished:
+            return []
+        if self.paused:
+            return []
+        events = self._breath.check(now_s, breath)
+        events += [Advice(now_s, e.plain) for e in events if isinstance(e, PaceChanged) and e.plain]
+        glide = self._breath.glide(now_s)
+        if glide is not None:
+            events.append(glide)
         return events
 
     def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]:
@@ -387,6 +404,11 @@ class PacingController:
                 routine_zone=routine.zone,
             )
         )
+        met = self._breath.step_started(
+            now_s, step.id, step.kind, step.breath_in_s, step.breath_out_s
+        )
+        if met is not None:
+            events += [met, Advice(now_s, met.plain)]
         return events
 
     def _end_step(self, now_s: float, reason: str) -> list[SessionEvent]:
@@ -422,6 +444,23 @@ class PacingController:
             reason = (
                 f"not settled yet: arousal {est.arousal:.1f} above {cfg.extend_above:.1f}"
                 f" ({measured_text(est)})"
+            )
+            plain = texts.EXTEND_PLAIN
+        elif (
+            self._plan.phase is Phase.BODY
+            and run.step.kind in cfg.extend_kinds
+            and self._signal.ok
+            and est.hr_delta_bpm is not None
+            and est.hr_delta_bpm >= cfg.extend_hr_bpm / 2
+            and not self._over_budget(now_s)
+            and (crossed := breath_signals(self._breath.latest, self._breath.rules))
+        ):
+            # The breath answers arousal sooner than the heart: with the heart
+            # still a little up, a breath that has clearly changed is enough.
+            by_s = min(cfg.extend_by_s, cfg.extend_cap_s - run.extended_s)
+            reason = (
+                f"not settled yet: {'; '.join(crossed)};"
+                f" heart {est.hr_delta_bpm:+.1f} bpm over baseline ({measured_text(est)})"
             )
             plain = texts.EXTEND_PLAIN
         if by_s > 0:

@@ -24,6 +24,7 @@ Pure: arrays in, dataclasses out; no clock, no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,6 +74,9 @@ class RateScore:
     """Peak-to-trough of the one smooth wave at the pacing rate."""
     score: float = 0.0
     """0-1, relative to the best rate of the same assessment."""
+    followed: bool | None = None
+    """False when the chest showed the rate was not breathed (then not scored);
+    None when there was no chest motion to tell."""
 
     def to_dict(self) -> dict[str, Any]:
         def r(value: float | None, digits: int) -> float | None:
@@ -89,6 +93,7 @@ class RateScore:
             "smoothness": r(self.smoothness, 3),
             "artifact_share": round(self.artifact_share, 3),
             "usable": self.usable,
+            "followed": self.followed,
         }
 
 
@@ -257,10 +262,21 @@ def _sine_fit(grid: np.ndarray, hr: np.ndarray, freq_hz: float) -> tuple[float, 
 
 
 def assess(
-    beats: CleanBeats, windows: Sequence[RateWindow], *, skip_s: float = SKIP_S
+    beats: CleanBeats,
+    windows: Sequence[RateWindow],
+    *,
+    skip_s: float = SKIP_S,
+    followed: Sequence[bool | None] = (),
 ) -> ResonanceResult:
-    """Score each paced rate and pick the one the heart answered most."""
+    """Score each paced rate and pick the one the heart answered most.
+
+    ``followed`` (one per window, when the chest could tell): a rate the
+    person did not breathe is marked and left out, never scored."""
     raw_scores = [score_window(beats, w, skip_s=skip_s) for w in windows]
+    for i, was in enumerate(followed[: len(raw_scores)]):
+        if was is not None:
+            kept = raw_scores[i].usable and was
+            raw_scores[i] = dataclasses.replace(raw_scores[i], followed=was, usable=kept)
     usable = [s for s in raw_scores if s.usable and s.swing_bpm is not None]
     if not usable:
         return ResonanceResult(None, 0.0, tuple(raw_scores), None)
@@ -310,6 +326,7 @@ def _with_score(s: RateScore, score: float) -> RateScore:
         s.usable,
         s.paced_swing_bpm,
         score,
+        s.followed,
     )
 
 

@@ -31,6 +31,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
+from biofeedback.pacing.breath_estimate import BreathEstimate
 from biofeedback.pacing.buffers import Growable
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance import (
@@ -163,6 +164,8 @@ class ResonanceController:
         self._next_update_s = tracker.window_s
         self._events: list[SessionEvent] = []
         self._assessed = False
+        # (time, following the pacer) from the chest, to mark rates not breathed.
+        self._following: list[tuple[float, bool]] = []
 
     # The loop's view of a controller, passed through.
     @property
@@ -194,6 +197,11 @@ class ResonanceController:
             events = [*events, self.tracker.reading(now_s)]
         return self._seen(events, now_s)
 
+    def on_breath(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]:
+        if breath.following is not None:
+            self._following.append((now_s, breath.following))
+        return self._seen(self.inner.on_breath(now_s, breath), now_s)
+
     def on_source_status(self, now_s: float, status: SourceStatus) -> list[SessionEvent]:
         return self._seen(self.inner.on_source_status(now_s, status), now_s)
 
@@ -217,14 +225,31 @@ class ResonanceController:
         return rate_windows(self._events)
 
     def result_event(self, now_s: float) -> ResonanceAssessed:
-        return assessed_event(now_s, self.tracker.beats(), self.windows())
+        windows = self.windows()
+        followed = [rate_followed(self._following, w) for w in windows]
+        return assessed_event(now_s, self.tracker.beats(), windows, followed)
+
+
+def rate_followed(
+    following: Sequence[tuple[float, bool]], window: RateWindow, *, least: int = 20
+) -> bool | None:
+    """Whether the person breathed a rate, from the chest's readings past the
+    window's first half minute (a breath or two to take it up); None when too few."""
+    seen = [f for t, f in following if window.start_s + 30.0 <= t < window.end_s]
+    if len(seen) < least:
+        return None
+    return sum(seen) >= len(seen) / 2
 
 
 def assessed_event(
-    now_s: float, beats: CleanBeats, windows: Sequence[RateWindow]
+    now_s: float,
+    beats: CleanBeats,
+    windows: Sequence[RateWindow],
+    followed: Sequence[bool | None] = (),
 ) -> ResonanceAssessed:
-    """The assessment of ``windows`` as an event for the record."""
-    result = assess(beats, windows)
+    """The assessment of ``windows`` as an event for the record; a rate the chest
+    showed was not breathed is marked, not scored."""
+    result = assess(beats, windows, followed=followed)
     return ResonanceAssessed(
         now_s,
         result.best_rate_bpm,

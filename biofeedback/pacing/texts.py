@@ -50,6 +50,11 @@ def help_safety_text(hurts_key: str) -> str:
 
 IDLE_PACER = "Breathe easily, at your own pace."
 
+# A breath held while tensing: one gentle reminder (pacing/breath_watch.py).
+KEEP_BREATHING = "Keep your breath flowing as you tense: gently in, and out."
+# Breathing far faster than the pacer: it starts at your pace and slows with you.
+MEET_PACE = "Breathe with the guide at your own pace for now; it will slow down with you."
+
 
 def settle_cue(breath_in_s: float, breath_out_s: float, setup: str = "") -> str:
     # The opening is Recognise (docs/domain.md section 2): noticing where you brace.

@@ -58,8 +58,8 @@ class RecordSeries:
                 *beats,
             )
         n = len(rec.estimate_rows)
-        t, hr, rmssd, arousal, quality, artifacts = (
-            zip(*rec.estimate_rows, strict=True) if n else ((),) * 6
+        t, hr, rmssd, arousal, quality, artifacts, _, _ = (
+            zip(*rec.estimate_rows, strict=True) if n else ((),) * 8
         )
         # None becomes NaN in a float array.
         return cls(

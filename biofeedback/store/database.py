@@ -31,6 +31,7 @@ from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpen
 from biofeedback.store.files import make_private_dir, tighten
 from biofeedback.store.locks import is_recording, sweep_stale_locks
 from biofeedback.store.rows import (
+    BREATH_SOURCE_CODE_SQL,
     QUALITY_CODE_SQL,
     SESSION_COLUMNS,
     EstimateRows,
@@ -319,7 +320,8 @@ class Store:
             )
             estimates = EstimateRows(
                 db.execute(
-                    f"SELECT t_s, hr_bpm, rmssd_ms, arousal, {QUALITY_CODE_SQL}, artifact_rate"
+                    f"SELECT t_s, hr_bpm, rmssd_ms, arousal, {QUALITY_CODE_SQL}, artifact_rate,"
+                    f" breath_per_min, {BREATH_SOURCE_CODE_SQL}"
                     " FROM estimates WHERE session = ? ORDER BY seq",
                     (key,),
                 ).fetchall()

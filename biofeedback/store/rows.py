@@ -102,6 +102,14 @@ QUALITY_CODE_SQL = (
     + " END"
 )
 
+# Where the breath came from (``Estimate.breath_source``), as numbers in the block.
+BREATH_SOURCES: tuple[str, ...] = ("acc", "rr")
+BREATH_SOURCE_CODE_SQL = (
+    "CASE breath_source "
+    + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(BREATH_SOURCES))
+    + " END"
+)
+
 
 class EstimateRows(Sequence[EstimateRow]):
     """Estimate rows held as one float block (``ColumnRows``): review takes the
@@ -109,7 +117,7 @@ class EstimateRows(Sequence[EstimateRow]):
 
     def __init__(self, raw: list[Any]) -> None:
         # SQLite keeps NaN as NULL, so NaN here always was None.
-        self._block = np.array(raw, float).reshape(-1, 6)
+        self._block = np.array(raw, float).reshape(-1, 8)
         self._rows: tuple[EstimateRow, ...] | None = None
 
     def columns(self) -> np.ndarray:
@@ -118,8 +126,17 @@ class EstimateRows(Sequence[EstimateRow]):
     def _decoded(self) -> tuple[EstimateRow, ...]:
         if self._rows is None:
             self._rows = tuple(
-                (t, _none(hr), _none(rmssd), _none(arousal), QUALITY_ORDER[int(q)], artifacts)
-                for t, hr, rmssd, arousal, q, artifacts in self._block.tolist()
+                (
+                    t,
+                    _none(hr),
+                    _none(rmssd),
+                    _none(arousal),
+                    QUALITY_ORDER[int(q)],
+                    artifacts,
+                    _none(breath),
+                    None if source != source else BREATH_SOURCES[int(source)],
+                )
+                for t, hr, rmssd, arousal, q, artifacts, breath, source in self._block.tolist()
             )
         return self._rows
 

@@ -101,8 +101,24 @@ def _ratings_v2(db: sqlite3.Connection) -> None:
     )
 
 
+# The breath in each estimate: breaths a minute and where the rate came from
+# ("acc", "rr"; NULL: no rate). Older sessions read back with NULLs.
+def _breath_v3(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        ALTER TABLE estimates ADD COLUMN breath_per_min REAL;
+        ALTER TABLE estimates ADD COLUMN breath_source TEXT
+        """,
+    )
+
+
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_schema_v1, _ratings_v2)
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
+    _schema_v1,
+    _ratings_v2,
+    _breath_v3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -84,6 +84,8 @@ class SessionWriter:
                         finite_or_none(item.arousal),
                         item.quality.value,
                         item.artifact_rate,
+                        finite_or_none(item.breath_per_min),
+                        item.breath_source,
                     )
                 )
                 self._estimate_seq += 1
@@ -111,7 +113,9 @@ class SessionWriter:
             if samples:
                 db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", samples)
             if estimates:
-                db.executemany("INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", estimates)
+                db.executemany(
+                    "INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", estimates
+                )
             if events:
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
             for assignment, values in updates:

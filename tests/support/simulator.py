@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from biofeedback.models import HeartSample, SessionEvent, SourceStatus, StepKind, StepStarted
+from biofeedback.models import (
+    ChestMotion,
+    HeartSample,
+    SessionEvent,
+    SourceStatus,
+    StepKind,
+    StepStarted,
+)
 from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
 from tests.support import arousal_data
@@ -24,6 +31,7 @@ class Run:
     source: SimulatedSource
     samples: list[HeartSample] = field(default_factory=list)
     statuses: list[SourceStatus] = field(default_factory=list)
+    motion: list[ChestMotion] = field(default_factory=list)
 
     @property
     def rr_ms(self) -> np.ndarray:
@@ -55,6 +63,8 @@ def drive(source: SimulatedSource, until_s: float, events: Iterable[SessionEvent
             return run
         if isinstance(item, HeartSample):
             run.samples.append(item)
+        elif isinstance(item, ChestMotion):
+            run.motion.append(item)
         else:
             run.statuses.append(item)
     raise AssertionError("the simulated stream ended")

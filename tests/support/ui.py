@@ -16,13 +16,13 @@ from typing import Any, Self
 from textual.pilot import Pilot
 
 from biofeedback.cli import SessionRequest, build_session
-from biofeedback.models import HeartSample, SessionEvent, SourceStatus, Zone
+from biofeedback.models import ChestMotion, HeartSample, SessionEvent, SourceStatus, Zone
 from biofeedback.session import SessionPlan, Sink
 from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, create_app
 from biofeedback.ui.screens import SessionScreen
 from simulators.source import SimulatedSource
 
-Item = HeartSample | SourceStatus
+Item = HeartSample | SourceStatus | ChestMotion
 
 
 class SteppedSource:

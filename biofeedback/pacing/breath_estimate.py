@@ -1,0 +1,733 @@
+"""The breath the person takes, from chest motion or, without it, from the heart.
+
+Pure and clock-free like the arousal estimator: ``add_motion`` takes chest
+acceleration (``ChestMotion``), ``add_sample`` heart samples, ``pace`` the
+pacer the person is asked to follow, and ``estimate(now_s)`` says what the
+breath is doing at ``now_s``.
+
+From acceleration: the strap tilts a little with every breath, so breathing is
+a slow swing of a few to tens of milli-g on top of gravity. Samples are
+averaged to 10 Hz; a window since the last motion is detrended (gravity is
+steady while the person is still) and projected on its main axis; extremes
+found with a hysteresis of a share of the recent depth mark the breaths
+(trough to peak: in; peak to trough: out). The sign of the axis is the one
+that makes the in-breath the shorter half, as it is in nearly everyone. A
+breath held shows as the signal staying inside a narrow band for seconds.
+
+Motion (fidgeting, a posture shift) swamps the breath: the estimate says so
+(``BreathQuality.MOTION``) at once and stays so until the chest has been
+still for a few seconds, then settles on the new posture before it is trusted
+again, as the heart's quality states have hysteresis.
+
+Without usable acceleration: respiratory sinus arrhythmia makes heart rate
+swing with each breath, so the dominant oscillation of heart rate between
+0.05 and 0.5 Hz over the last minute is the breathing rate, with a confidence
+from how much of the band's power the peak holds (the 0.1 Hz Mayer wave and
+slow breathing overlap: the confidence says how far to trust it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.models import ChestMotion, HeartSample
+
+Floats = npt.NDArray[np.float64]
+Indices = npt.NDArray[np.intp]
+
+# Chest motion is averaged to this rate before anything else (breaths are under 1 Hz).
+WORK_HZ = 10.0
+# Half a second of blocks: the smoothing, and the span a slope is read over.
+_HALF_S = 5
+
+
+class BreathQuality(StrEnum):
+    """How far the breath estimate can be trusted, and why not."""
+
+    OK = "ok"  # breathing seen on the chest
+    SETTLING = "settling"  # the chest is still again: learning the new posture
+    MOTION = "motion"  # moving: the breath is lost in the motion
+    RR_ONLY = "rr_only"  # no usable chest motion: a rate from the heart's rhythm
+    NO_SIGNAL = "no_signal"  # nothing to go on
+
+
+class BreathSource(StrEnum):
+    ACC = "acc"
+    RR = "rr"
+
+
+@dataclass(frozen=True, slots=True)
+class BreathConfig:
+    """The estimator's numbers (seconds, milli-g, breaths a minute)."""
+
+    window_s: float = 40.0
+    # Average absolute deviation within a 0.1 s block (mg, summed over the
+    # axes) that counts as motion, and below which the chest is still again.
+    motion_mg: float = 30.0
+    still_mg: float = 15.0
+    still_for_s: float = 5.0
+    # The smallest breath worth the name (mg peak to trough).
+    min_depth_mg: float = 1.5
+    # Extremes must stand this share of the recent depth apart.
+    hysteresis: float = 0.35
+    # A hold: the signal inside this share of the recent depth for this long,
+    # and for at least this share of a breath (slow breaths dwell at their
+    # turns: at 6 a minute the chest is near still for over two seconds).
+    hold_band: float = 0.2
+    hold_min_s: float = 2.5
+    hold_period_share: float = 0.45
+    # The whole window is read this often; in between, only a hold is looked
+    # for (each second), and the rest of the last reading stands.
+    analyse_every_s: float = 2.0
+    # Following a pacer: rate within these ratios, inhale onsets this consistent.
+    follow_ratio: tuple[float, float] = (0.8, 1.25)
+    follow_consistency: float = 0.6
+    # The heart's rhythm: a minute of beats, refreshed every few seconds.
+    rr_window_s: float = 64.0
+    rr_every_s: float = 5.0
+    rr_min_confidence: float = 0.2
+    # The opening: the first stretch of good breathing the later breath is held against.
+    opening_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Breath:
+    """One breath seen on the chest: onset of the in-breath, its halves, depth."""
+
+    onset_s: float
+    inhale_s: float
+    exhale_s: float
+    depth_mg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A breath held: from ``started_s`` for ``duration_s``."""
+
+    started_s: float
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreathEstimate:
+    """The breath at ``t_s``.
+
+    ``per_min`` is the breathing rate, from ``source`` (``acc``: the chest;
+    ``rr``: the heart's rhythm, less sure; None: no rate), ``confidence`` 0..1.
+    From the chest only: ``inhaling`` (the phase), ``depth_mg`` (peak to trough),
+    ``exhale_inhale`` (the out-breath's length over the in-breath's),
+    ``irregularity`` (spread of breath lengths over their mean), and a hold
+    under way (``holding_since_s``, ``hold_s`` so far). With a pacer:
+    ``rate_ratio`` (breathed over paced rate), ``phase_lag_s`` (how far the
+    in-breaths fall behind the pacer's, + late), ``following``. Against the
+    person's opening: ``rate_vs_opening`` and ``depth_vs_opening`` (ratios).
+    """
+
+    t_s: float
+    quality: BreathQuality
+    source: BreathSource | None = None
+    per_min: float | None = None
+    confidence: float = 0.0
+    inhaling: bool | None = None
+    depth_mg: float | None = None
+    exhale_inhale: float | None = None
+    irregularity: float | None = None
+    holding_since_s: float | None = None
+    hold_s: float = 0.0
+    rate_ratio: float | None = None
+    phase_lag_s: float | None = None
+    following: bool | None = None
+    rate_vs_opening: float | None = None
+    depth_vs_opening: float | None = None
+    reason: str = ""
+
+    @property
+    def holding(self) -> bool:
+        return self.holding_since_s is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Pacer:
+    """The paced breath: the first in-breath starts at ``start_s``."""
+
+    start_s: float
+    in_s: float
+    out_s: float
+
+    @property
+    def period_s(self) -> float:
+        return self.in_s + self.out_s
+
+    @property
+    def per_min(self) -> float:
+        return 60.0 / self.period_s
+
+
+_REASONS = {
+    BreathQuality.OK: "breathing seen on the chest",
+    BreathQuality.SETTLING: "the chest is still again: learning the breath",
+    BreathQuality.MOTION: "moving: the breath is lost in the motion for now",
+    BreathQuality.RR_ONLY: "breathing rate from the heart's rhythm (no chest motion to read)",
+    BreathQuality.NO_SIGNAL: "no breath to read yet",
+}
+
+
+class BreathEstimator:
+    """One session's breath estimate; see the module docstring."""
+
+    def __init__(self, config: BreathConfig | None = None) -> None:
+        self.config = config or BreathConfig()
+        self._cap = int(self.config.window_s * WORK_HZ * 2)
+        # The 10 Hz blocks: time and the three axes, the newest last.
+        self._t = np.zeros(0)
+        self._xyz = np.zeros((0, 3))
+        # Raw samples not yet making a whole 0.1 s block.
+        self._carry = np.zeros((0, 3))
+        self._carry_end_s = 0.0
+        self._last_acc_s = -math.inf
+        self._moving = False
+        self._moved_s = -math.inf  # the last moment of motion
+        self._still_from_s = -math.inf  # first block of the current still stretch
+        self._sign = 1.0
+        self._axis: Floats = np.zeros(3)
+        self._pacer: Pacer | None = None
+        self._hold_from: float | None = None
+        self._hold_end_s = -math.inf
+        self.holds: list[Hold] = []
+        self.breaths: list[Breath] = []
+        self._last_breath_onset_s = -math.inf
+        self._depth_mg: float | None = None
+        self._period_s: float | None = None
+        self._reading: BreathEstimate | None = None
+        self._paced_until = (-math.inf, 0.0)
+        self._read_s = -math.inf
+        self._opening: list[tuple[float, float]] = []  # (per_min, depth) in the opening
+        self._opening_rate: float | None = None
+        self._opening_depth: float | None = None
+        # Heart beats for the RR fallback.
+        self._beat_t: deque[float] = deque(maxlen=400)
+        self._beat_rr: deque[float] = deque(maxlen=400)
+        self._rr_at_s = -math.inf
+        self._rr_result: tuple[float | None, float] = (None, 0.0)
+
+    # ------------------------------------------------------------------
+    # Inputs
+
+    def add_motion(self, motion: ChestMotion) -> None:
+        n = len(motion.x_mg)
+        if n == 0 or motion.rate_hz <= 0:
+            return
+        raw = np.column_stack(
+            (
+                np.asarray(motion.x_mg, dtype=float),
+                np.asarray(motion.y_mg, dtype=float),
+                np.asarray(motion.z_mg, dtype=float),
+            )
+        )
+        if not np.all(np.isfinite(raw)):
+            return
+        per_block = max(round(motion.rate_hz / WORK_HZ), 1)
+        # A gap (the strap dropped out) starts the blocks afresh.
+        first_s = motion.t_s - (n - 1) / motion.rate_hz
+        if first_s - self._carry_end_s > 2.0 / motion.rate_hz + 1e-9:
+            self._carry = np.zeros((0, 3))
+        samples = np.concatenate((self._carry, raw)) if len(self._carry) else raw
+        whole = len(samples) // per_block
+        self._carry = samples[whole * per_block :]
+        self._carry_end_s = motion.t_s
+        self._last_acc_s = motion.t_s
+        if whole == 0:
+            return
+        blocks = samples[: whole * per_block].reshape(whole, per_block, 3)
+        means = blocks.mean(axis=1)
+        spread = np.abs(blocks - means[:, None, :]).mean(axis=1).sum(axis=1)
+        # Block i ends at the time of its last sample.
+        left = len(self._carry)
+        ends = motion.t_s - (left + (whole - 1 - np.arange(whole)) * per_block) / motion.rate_hz
+        self._mark_motion(ends, spread, means)
+        self._t = np.concatenate((self._t, ends))[-self._cap :]
+        self._xyz = np.concatenate((self._xyz, means))[-self._cap :]
+
+    def add_sample(self, sample: HeartSample) -> None:
+        """Heart beats, for the rate from the heart's rhythm when the chest says nothing."""
+        if not sample.usable:
+            return
+        for t_s, rr in zip(sample.beat_t_s, sample.rr_ms, strict=False):
+            if 300.0 <= rr <= 2000.0:
+                self._beat_t.append(t_s)
+                self._beat_rr.append(rr)
+
+    def pace(self, pacer: Pacer | None) -> None:
+        """The pacer the person is asked to follow from now (None: breathing freely)."""
+        if pacer is None and self._pacer is not None:
+            # The breath under way when a pace ends is still a paced one.
+            self._paced_until = (self._last_acc_s + self._pacer.period_s, self._pacer.period_s)
+        self._pacer = pacer
+
+    # ------------------------------------------------------------------
+    # The estimate
+
+    def estimate(self, now_s: float) -> BreathEstimate:
+        acc_fresh = now_s - self._last_acc_s < 3.0
+        if acc_fresh and self._moving:
+            self._end_hold(now_s)
+            return self._fallback(now_s, BreathQuality.MOTION)
+        if acc_fresh:
+            result = self._between(now_s)
+            if result is None:
+                result = self._from_chest(now_s)
+                self._reading = result
+                self._read_s = now_s
+            if result is not None:
+                return result
+            quality = BreathQuality.SETTLING
+        else:
+            self._end_hold(now_s)
+            quality = BreathQuality.RR_ONLY
+        return self._fallback(now_s, quality)
+
+    def _fallback(self, now_s: float, quality: BreathQuality) -> BreathEstimate:
+        """The heart's rhythm says the rate, if it can; the quality says why."""
+        per_min, confidence = self._rr_rate(now_s)
+        if per_min is None or confidence < self.config.rr_min_confidence:
+            if quality is BreathQuality.RR_ONLY:
+                quality = BreathQuality.NO_SIGNAL
+            return BreathEstimate(now_s, quality, reason=_REASONS[quality])
+        return BreathEstimate(
+            now_s,
+            quality,
+            BreathSource.RR,
+            per_min,
+            confidence,
+            rate_ratio=self._ratio(per_min),
+            rate_vs_opening=self._vs(per_min, self._opening_rate),
+            reason=_REASONS[quality],
+        )
+
+    # ------------------------------------------------------------------
+    # Chest
+
+    def _mark_motion(self, ends: Floats, spread: Floats, means: Floats) -> None:
+        cfg = self.config
+        for t_s, dev in zip(ends.tolist(), spread.tolist(), strict=True):
+            if dev > cfg.motion_mg:
+                self._moving = True
+                self._moved_s = t_s
+                self._still_from_s = math.inf
+            elif dev < cfg.still_mg:
+                if self._still_from_s == math.inf:
+                    self._still_from_s = t_s
+                if self._moving and t_s - self._still_from_s >= cfg.still_for_s:
+                    self._moving = False
+            else:
+                self._still_from_s = math.inf
+        # A posture change without much shaking still moves gravity: a jump of
+        # the block means beyond any breath is motion too.
+        if len(self._xyz) and len(means):
+            before = self._xyz[-1]
+            jumps = np.abs(np.diff(np.vstack((before, means)), axis=0)).sum(axis=1)
+            big = np.flatnonzero(jumps > 2.0 * cfg.motion_mg)
+            if len(big):
+                self._moving = True
+                self._moved_s = max(self._moved_s, float(ends[big[-1]]))
+                self._still_from_s = math.inf
+
+    def _window(self, now_s: float) -> tuple[Floats, Floats] | None:
+        cfg = self.config
+        start = max(now_s - cfg.window_s, self._moved_s + 1.0)
+        t = self._t
+        keep = (t > start) & (t <= now_s)
+        if np.count_nonzero(keep) < 8.0 * WORK_HZ:
+            return None
+        return t[keep], self._xyz[keep]
+
+    def _between(self, now_s: float) -> BreathEstimate | None:
+        """Between whole readings: the last one, unless a breath is being held now."""
+        last = self._reading
+        if (
+            last is None
+            or last.holding
+            or now_s - self._read_s >= self.config.analyse_every_s
+            or self._moved_s > self._read_s
+        ):
+            return None
+        keep = self._t > now_s - 6.0 * self.config.hold_min_s
+        t, xyz = self._t[keep], self._xyz[keep]
+        if len(t) < 2:
+            return None
+        level = _moving_mean((xyz - xyz.mean(axis=0)) @ self._axis * self._sign, _HALF_S)
+        since = self._hold(t, level, now_s)
+        if since is not None:
+            return self._holding_estimate(now_s, since)
+        inhaling = last.inhaling
+        if len(level) > _HALF_S and last.depth_mg:
+            slope = float(level[-1] - level[-1 - _HALF_S])
+            if abs(slope) > 0.05 * last.depth_mg:
+                inhaling = slope > 0
+        return dataclasses.replace(last, t_s=now_s, inhaling=inhaling)
+
+    def _from_chest(self, now_s: float) -> BreathEstimate | None:
+        got = self._window(now_s)
+        if got is None:
+            return None
+        t, xyz = got
+        signal = self._project(t, xyz)
+        smooth = _moving_mean(signal, _HALF_S)
+        troughs, peaks, depth = self._extremes(smooth)
+        # Troughs start in-breaths once the sign is right.
+        rises = _half_lengths(t, troughs, peaks)
+        falls = _half_lengths(t, peaks, troughs)
+        if len(rises) >= 2 and len(falls) >= 2:
+            rise, fall = float(np.median(rises)), float(np.median(falls))
+            if abs(rise - fall) > 0.1 * (rise + fall) and rise > fall:
+                self._sign = -self._sign
+                signal, smooth = -signal, -smooth
+                troughs, peaks = peaks, troughs
+                rises, falls = falls, rises
+        if depth is not None:
+            self._depth_mg = depth
+        # Holds on the signal without its trend: a held breath at the end of the
+        # window would tilt a fitted line, and the line would tilt the hold.
+        level = _moving_mean((xyz - xyz.mean(axis=0)) @ self._axis * self._sign, _HALF_S)
+        holding_since = self._hold(t, level, now_s)
+        onsets = t[troughs]
+        periods = np.diff(onsets)
+        peak_periods = np.diff(t[peaks])
+        all_periods = np.concatenate((periods[-4:], peak_periods[-4:]))
+        if len(all_periods) < 2 or depth is None:
+            if holding_since is not None:
+                return self._holding_estimate(now_s, holding_since)
+            return None
+        per_min = 60.0 / float(np.median(all_periods))
+        self._period_s = 60.0 / per_min
+        if holding_since is not None:
+            return self._holding_estimate(now_s, holding_since)
+        # A breath that is taking far longer than the last ones slows the rate.
+        last_turn = float(max(t[troughs[-1]] if len(troughs) else -math.inf, t[peaks[-1]]))
+        since_turn = now_s - last_turn
+        if since_turn > 1.2 * 60.0 / per_min:
+            per_min = 60.0 / since_turn
+        # The phase from the latest half second's slope; at a turn, from the last extreme.
+        slope = float(smooth[-1] - smooth[-1 - _HALF_S]) if len(smooth) > _HALF_S else 0.0
+        if abs(slope) > 0.05 * depth:
+            inhaling = slope > 0
+        else:
+            inhaling = bool(len(troughs) and (not len(peaks) or troughs[-1] > peaks[-1]))
+        ie = _exhale_inhale(smooth[-int(3 * WORK_HZ * 60.0 / per_min) :], depth)
+        irregular = None
+        if len(all_periods) >= 3:
+            irregular = float(np.std(all_periods) / np.mean(all_periods))
+        self._note_breaths(t, smooth, troughs, peaks)
+        self._note_opening(now_s, per_min, depth)
+        ratio, lag, following = self._follow(onsets)
+        return BreathEstimate(
+            now_s,
+            BreathQuality.OK,
+            BreathSource.ACC,
+            per_min,
+            min(len(all_periods) / 4.0, 1.0),
+            inhaling,
+            depth,
+            ie,
+            irregular,
+            None,
+            0.0,
+            ratio,
+            lag,
+            following,
+            self._vs(per_min, self._opening_rate),
+            self._vs(depth, self._opening_depth),
+            _REASONS[BreathQuality.OK],
+        )
+
+    def _holding_estimate(self, now_s: float, since_s: float) -> BreathEstimate:
+        return BreathEstimate(
+            now_s,
+            BreathQuality.OK,
+            BreathSource.ACC,
+            0.0,
+            1.0,
+            None,
+            self._depth_mg,
+            holding_since_s=since_s,
+            hold_s=now_s - since_s,
+            rate_ratio=self._ratio(0.0),
+            following=False if self._pacer is not None else None,
+            reason="the breath is held",
+        )
+
+    def _project(self, t: Floats, xyz: Floats) -> Floats:
+        """The window on its main axis, gravity and slow drift removed."""
+        centred = xyz - xyz.mean(axis=0)
+        tc = t - t.mean()
+        slope = (tc @ centred) / max(float(tc @ tc), 1e-9)
+        detrended = centred - np.outer(tc, slope)
+        cov = detrended.T @ detrended
+        _, vectors = np.linalg.eigh(cov)
+        axis = vectors[:, -1]
+        # Keep the axis pointing the way it did, so the sign learnt sticks.
+        if float(axis @ self._axis) < 0:
+            axis = -axis
+        self._axis = axis
+        projected: Floats = detrended @ axis * self._sign
+        return projected
+
+    def _extremes(
+        self, s: Floats
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], float | None]:
+        """Troughs and peaks with hysteresis; the median peak-to-trough depth."""
+        cfg = self.config
+        low, high = np.percentile(s, (5.0, 95.0))
+        spread = float(high - low)
+        known = self._depth_mg if self._depth_mg is not None else spread
+        h = max(cfg.hysteresis * min(known, spread), cfg.min_depth_mg)
+        troughs: list[int] = []
+        peaks: list[int] = []
+        hi_i = lo_i = 0
+        # A plain list: this walk is sequential, and numpy scalars would slow it tenfold.
+        values = s.tolist()
+        hi = lo = values[0]
+        rising: bool | None = None
+        for i, v in enumerate(values):
+            if v > hi:
+                hi, hi_i = v, i
+            if v < lo:
+                lo, lo_i = v, i
+            if rising is not False and hi - v > h:
+                if rising is True or hi_i > 0:
+                    peaks.append(hi_i)
+                rising = False
+                lo, lo_i = v, i
+            elif rising is not True and v - lo > h:
+                if rising is False or lo_i > 0:
+                    troughs.append(lo_i)
+                rising = True
+                hi, hi_i = v, i
+        tr = np.asarray(troughs, dtype=np.intp)
+        pk = np.asarray(peaks, dtype=np.intp)
+        depths = _depths(s, tr, pk)
+        depth = float(np.median(depths[-4:])) if len(depths) else None
+        if depth is not None and depth < cfg.min_depth_mg:
+            depth = None
+        return tr, pk, depth
+
+    def _hold(self, t: Floats, s: Floats, now_s: float) -> float | None:
+        """When the breath being held now began, or None."""
+        cfg = self.config
+        depth = self._depth_mg
+        if depth is None or len(s) < 2:
+            self._end_hold(now_s)
+            return None
+        band = max(cfg.hold_band * depth, cfg.min_depth_mg)
+        rev = s[::-1]
+        spread = np.maximum.accumulate(rev) - np.minimum.accumulate(rev)
+        inside = int(np.argmax(spread > band)) if np.any(spread > band) else len(s)
+        start_s = float(t[len(s) - inside]) if inside < len(s) else float(t[0])
+        # Paced slow breaths dwell longest at their turns, and so does the
+        # breath under way as a pace ends; unpaced breaths are quick enough for
+        # the shortest hold.
+        until_s, last_period = self._paced_until
+        if self._pacer is not None:
+            period = self._pacer.period_s
+        elif now_s < until_s:
+            period = last_period
+        else:
+            period = 0.0
+        least_s = max(cfg.hold_min_s, cfg.hold_period_share * period)
+        before = s[: len(s) - inside]
+        # A breath drawn deeper than the slow ones before it and kept there is
+        # held, not a slow breath turning.
+        if (
+            least_s > cfg.hold_min_s
+            and inside >= 2
+            and len(before) >= 2 * _HALF_S
+            and float(np.mean(s[len(s) - inside :]))
+            > float(np.percentile(before, 90)) + 0.1 * depth
+        ):
+            least_s = cfg.hold_min_s
+        # Tensing holds a breath drawn in: a still stretch low in the breath's
+        # range is an exhale slowed by the trunk bracing, not a hold.
+        if inside >= 2 and len(before) >= 2 * _HALF_S:
+            level = float(np.mean(s[len(s) - inside :]))
+            if level < float(np.percentile(before, 60)):
+                inside = 0
+        # Measured to the last sample: the chest's data trail the clock a little.
+        # The slow breath out after a hold is no second hold.
+        fresh = start_s >= self._hold_end_s + cfg.hold_min_s
+        if inside >= 2 and float(t[-1]) - start_s >= least_s and (fresh or self._hold_from):
+            if self._hold_from is None or start_s > self._hold_from + cfg.hold_min_s:
+                self._hold_from = start_s
+            return self._hold_from
+        if self._hold_from is not None:
+            # It ended where the signal first left the band it was held in.
+            first = int(np.searchsorted(t, self._hold_from))
+            seg = s[first:]
+            spread = np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
+            out = np.flatnonzero(spread > band)
+            self._end_hold(float(t[first + out[0]]) if len(out) else now_s)
+        return None
+
+    def _end_hold(self, now_s: float) -> None:
+        if self._hold_from is not None:
+            self.holds.append(Hold(self._hold_from, now_s - self._hold_from))
+            self._hold_from = None
+            self._hold_end_s = now_s
+
+    def _note_breaths(
+        self, t: Floats, s: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]
+    ) -> None:
+        """Whole breaths (trough, peak, trough) not yet noted."""
+        for a, b in itertools.pairwise(troughs):
+            onset = float(t[a])
+            if onset <= self._last_breath_onset_s + 0.5:
+                continue
+            inside = peaks[(peaks > a) & (peaks < b)]
+            if not len(inside):
+                continue
+            p = inside[0]
+            self.breaths.append(
+                Breath(onset, float(t[p] - t[a]), float(t[b] - t[p]), float(s[p] - s[a]))
+            )
+            self._last_breath_onset_s = onset
+
+    def _note_opening(self, now_s: float, per_min: float, depth: float) -> None:
+        # The opening is the person's own breathing: paced breaths are the pacer's.
+        if self._opening_rate is not None or self._pacer is not None:
+            return
+        self._opening.append((per_min, depth))
+        if len(self._opening) >= self.config.opening_s:
+            rates, depths = zip(*self._opening, strict=True)
+            self._opening_rate = float(np.median(rates))
+            self._opening_depth = float(np.median(depths))
+
+    def _follow(self, onsets: Floats) -> tuple[float | None, float | None, bool | None]:
+        pacer = self._pacer
+        if pacer is None:
+            return None, None, None
+        # Only breaths since the pacer began: the window still holds the ones before.
+        mine = onsets[onsets >= pacer.start_s + 0.5 * pacer.period_s]
+        if len(mine) < 3:
+            return None, None, None
+        ratio = 60.0 / float(np.median(np.diff(mine[-5:]))) / pacer.per_min
+        angle = 2.0 * math.pi * (mine - pacer.start_s) / pacer.period_s
+        mean = np.mean(np.exp(1j * angle))
+        lag = float(np.angle(mean)) / (2.0 * math.pi) * pacer.period_s
+        low, high = self.config.follow_ratio
+        following = low <= ratio <= high and float(abs(mean)) >= self.config.follow_consistency
+        return ratio, lag, following
+
+    def _ratio(self, per_min: float) -> float | None:
+        return None if self._pacer is None else per_min / self._pacer.per_min
+
+    def _vs(self, value: float | None, opening: float | None) -> float | None:
+        """Against the opening, for breathing on one's own (a pacer sets its own rate)."""
+        if value is None or opening is None or opening <= 0 or self._pacer is not None:
+            return None
+        return value / opening
+
+    # ------------------------------------------------------------------
+    # Heart
+
+    def _rr_rate(self, now_s: float) -> tuple[float | None, float]:
+        cfg = self.config
+        if now_s - self._rr_at_s < cfg.rr_every_s:
+            return self._rr_result
+        self._rr_at_s = now_s
+        self._rr_result = rate_from_rr(
+            np.fromiter(self._beat_t, float, len(self._beat_t)),
+            np.fromiter(self._beat_rr, float, len(self._beat_rr)),
+            now_s,
+            cfg.rr_window_s,
+        )
+        return self._rr_result
+
+
+def rate_from_rr(
+    beat_t_s: Floats, rr_ms: Floats, now_s: float, window_s: float = 64.0
+) -> tuple[float | None, float]:
+    """Breaths a minute from the heart's rhythm over the last ``window_s``, and a
+    confidence 0..1 (the share of the 0.05-0.5 Hz power near the peak)."""
+    keep = (beat_t_s > now_s - window_s) & (beat_t_s <= now_s)
+    t, rr = beat_t_s[keep], rr_ms[keep]
+    if len(t) < 30 or t[-1] - t[0] < 0.75 * window_s:
+        return None, 0.0
+    # Beats that jump far from their neighbours are artifacts, not rhythm.
+    med = np.median(rr)
+    good = np.abs(rr - med) < 0.3 * med
+    t, rr = t[good], rr[good]
+    if len(t) < 30:
+        return None, 0.0
+    fs = 4.0
+    grid = np.arange(t[0], t[-1], 1.0 / fs)
+    hr = np.interp(grid, t, 60000.0 / rr)
+    hr = hr - np.polyval(np.polyfit(grid - grid[0], hr, 1), grid - grid[0])
+    hr = hr * np.hanning(len(hr))
+    n = 2048
+    power = np.abs(np.fft.rfft(hr, n)) ** 2
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    band = (freqs >= 0.05) & (freqs <= 0.5)
+    if not np.any(band) or power[band].sum() <= 0:
+        return None, 0.0
+    bf, bp = freqs[band], power[band]
+    peak = int(np.argmax(bp))
+    near = np.abs(bf - bf[peak]) <= 0.02
+    share = float(bp[near].sum() / bp.sum())
+    # What share the same bins would hold by chance, with no rhythm at all.
+    chance = float(near.sum() / len(bf))
+    confidence = max((share - chance) / (1.0 - chance), 0.0)
+    return 60.0 * float(bf[peak]), confidence
+
+
+def _exhale_inhale(s: Floats, depth: float) -> float | None:
+    """Time breathing out over time breathing in: how long the signal falls and rises."""
+    step = _HALF_S
+    if len(s) <= step:
+        return None
+    change = s[step:] - s[:-step]
+    # Turns are near still: leave them out rather than give them to either side.
+    moving = 0.05 * depth
+    rising = int(np.count_nonzero(change > moving))
+    falling = int(np.count_nonzero(change < -moving))
+    if rising == 0 or falling == 0:
+        return None
+    return falling / rising
+
+
+def _moving_mean(x: Floats, n: int) -> Floats:
+    if len(x) < n:
+        return x
+    c = np.cumsum(np.concatenate(([0.0], x)))
+    out = (c[n:] - c[:-n]) / n
+    # Centred, the ends padded with the nearest full average.
+    pad_lo = (n - 1) // 2
+    pad_hi = n - 1 - pad_lo
+    result: Floats = np.concatenate((np.full(pad_lo, out[0]), out, np.full(pad_hi, out[-1])))
+    return result
+
+
+def _half_lengths(t: Floats, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]) -> Floats:
+    """Seconds from each start to the next end after it."""
+    if not len(starts) or not len(ends):
+        return np.zeros(0)
+    j = np.searchsorted(ends, starts, side="right")
+    ok = j < len(ends)
+    lengths: Floats = t[ends[j[ok]]] - t[starts[ok]]
+    return lengths
+
+
+def _depths(s: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]) -> Floats:
+    """Peak minus the trough before it, for each peak that has one."""
+    if not len(troughs) or not len(peaks):
+        return np.zeros(0)
+    j = np.searchsorted(troughs, peaks, side="left") - 1
+    ok = j >= 0
+    depths: Floats = s[peaks[ok]] - s[troughs[j[ok]]]
+    return depths
