@@ -21,6 +21,11 @@ and the cost per acceleration sample at 200 Hz (must stay under 2 % of a core:
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import argparse
 import dataclasses
 import math
@@ -303,7 +308,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--quick", action="store_true", help="one seed of two minutes: a smoke test"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.minutes = 1, 2.0
     results: dict[str, list[Result]] = {}
     for seed in range(1, args.seeds + 1):
         for case in corpus(seed, args.minutes):

@@ -14,12 +14,18 @@ session loop, estimators and controller, with the simulated strap's chest motion
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import argparse
 import asyncio
 from dataclasses import dataclass
 
 import numpy as np
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import (
     BreathReminder,
     PaceChanged,
@@ -28,10 +34,6 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
 from simulators.source import SimulatedSource
 
 
@@ -60,16 +62,13 @@ class Run:
 
 
 async def _session(scenario: str, seed: int, protocol: str) -> Run:
+    # As `run --sim SCENARIO --seed SEED --speed max` wires it, with the chest streamed.
     source = SimulatedSource(scenario, seed=seed, acc_rate_hz=50.0)
     sink = _Events()
-    await run_session(
-        source,
-        ArousalEstimator(),
-        PacingController(load_protocol(protocol)),
-        [sink],
-        VirtualClock(),
-        SessionInfo(f"{scenario}-{seed}", protocol, source.description, 0.0),
+    request = SessionRequest(
+        sim=scenario, seed=seed, protocol=protocol, speed=None, use_profile=False, record=False
     )
+    await build_session(request, source=source, sinks=[sink], session_id=f"{scenario}-{seed}").run()
     return Run(source, sink.events)
 
 
@@ -86,8 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--protocol", default="full")
+    parser.add_argument("--quick", action="store_true", help="one seed: a smoke test")
     args = parser.parse_args(argv)
-    seeds = range(1, args.seeds + 1)
+    seeds = range(1, 2 if args.quick else args.seeds + 1)
 
     reminded_first = 0
     counts: list[int] = []

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import (
     BreathReminder,
     Estimate,
     PaceChanged,
     ResonanceAssessed,
-    SessionInfo,
     StepStarted,
 )
-from biofeedback.pacing.resonance_live import assessment_session
 from biofeedback.pacing.resonance_plan import AssessmentPlan
-from biofeedback.session import VirtualClock, run_session
 from simulators.source import SimulatedSource
 from tests.support.breath import breath_session
 from tests.support.sinks import ListSink
@@ -74,12 +72,27 @@ async def test_a_fast_breather_is_met_and_the_pace_glides_down() -> None:
     )
 
 
+def _assessment_request(scenario: str, seed: int, plan: AssessmentPlan) -> SessionRequest:
+    """`biofeedback resonance --sim SCENARIO --seed SEED --speed max`, unrecorded."""
+    return SessionRequest(
+        sim=scenario,
+        seed=seed,
+        protocol="resonance",
+        assessment=plan,
+        speed=None,
+        ratings=False,
+        record=False,
+    )
+
+
 async def _assessment(scenario: str, seed: int) -> ResonanceAssessed:
     source = SimulatedSource(scenario, seed=seed, acc_rate_hz=50.0)
-    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.5, 5.0), step_s=90.0))
     sink = ListSink()
-    info = SessionInfo("test", controller.protocol_name, "sim", 0.0)
-    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    await build_session(
+        _assessment_request(scenario, seed, AssessmentPlan(rates_bpm=(6.5, 5.0), step_s=90.0)),
+        source=source,
+        sinks=[sink],
+    ).run()
     return next(e for e in sink.events if isinstance(e, ResonanceAssessed))
 
 
@@ -97,9 +110,11 @@ async def test_a_heart_rate_strap_gets_its_breathing_rate_from_the_heart() -> No
     source = SimulatedSource("calm", seed=3)
     assert source.chest is None
     sink = ListSink()
-    estimator, controller = assessment_session(AssessmentPlan(rates_bpm=(6.0,), step_s=60.0))
-    info = SessionInfo("rr", controller.protocol_name, "sim", 0.0)
-    await run_session(source, estimator, controller, [sink], VirtualClock(None), info)
+    await build_session(
+        _assessment_request("calm", 3, AssessmentPlan(rates_bpm=(6.0,), step_s=60.0)),
+        source=source,
+        sinks=[sink],
+    ).run()
     estimates = [e for e in sink.events if isinstance(e, Estimate)]
     sources = {e.breath_source for e in estimates}
     assert sources <= {"rr", None}

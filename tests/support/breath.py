@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from biofeedback.models import SessionEvent, SessionInfo, StepKind, StepStarted
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
+from biofeedback.cli import SessionRequest, build_session
+from biofeedback.models import SessionEvent, StepKind, StepStarted
 from simulators.source import SimulatedSource
 from tests.support.sinks import ListSink
 
@@ -32,14 +29,14 @@ class BreathRun:
 
 
 async def breath_session(scenario: str, seed: int, protocol: str = "full") -> BreathRun:
+    # The session as `run --sim SCENARIO --seed SEED --speed max` wires it, on a
+    # source that also streams the chest (the scenarios' default is the heart only).
     source = SimulatedSource(scenario, seed=seed, acc_rate_hz=50.0)
     sink = ListSink()
-    await run_session(
-        source,
-        ArousalEstimator(),
-        PacingController(load_protocol(protocol)),
-        [sink],
-        VirtualClock(),
-        SessionInfo(f"breath-{scenario}-{seed}", protocol, source.description, 0.0),
+    request = SessionRequest(
+        sim=scenario, seed=seed, protocol=protocol, speed=None, use_profile=False, record=False
     )
+    await build_session(
+        request, source=source, sinks=[sink], session_id=f"breath-{scenario}-{seed}"
+    ).run()
     return BreathRun(source, sink.events)
