@@ -27,6 +27,7 @@ OWNERS = {
     "bleak": "biofeedback.sensors.ble",
     "bleak_retry_connector": "biofeedback.sensors.ble",
     "miniaudio": "biofeedback.audio",
+    "psycopg": "biofeedback.store.central",
 }
 
 

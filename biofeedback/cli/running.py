@@ -143,6 +143,14 @@ def plan_session(
     chosen += audio.sinks
     if args.mqtt:
         chosen.append(mqtt_publisher(args.mqtt))
+        # The whole record too, read back from the store as it commits (issue 27).
+        from biofeedback.broker import load_settings
+        from biofeedback.cli.central import record_publisher, records_wanted
+
+        if records_wanted(args, load_settings()):
+            chosen.append(record_publisher(args.mqtt, db_path))
+    elif getattr(args, "mqtt_record", False):
+        raise UsageError("--mqtt-record needs --mqtt URL (the broker to publish to)")
     info = SessionInfo(
         session_id=uuid.uuid4().hex[:12],
         protocol=protocol.name,
@@ -222,9 +230,10 @@ async def _run(args: argparse.Namespace, ended_by: list[signal.Signals]) -> int:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
     if args.mqtt:
         from biofeedback.mqtt import MqttPublisher
+        from biofeedback.mqtt.record import RecordPublisher
 
         for sink in plan.sinks:
-            if isinstance(sink, MqttPublisher):
+            if isinstance(sink, MqttPublisher | RecordPublisher):
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     if getattr(args, "assessment", None) is not None and not args.json:
         _print_assessment(args, result.session_id)
