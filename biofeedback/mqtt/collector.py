@@ -225,8 +225,7 @@ class Collector:
             return
         self._waiting.append(_Received(client, message.mid, runner, decoded, sent_at))
         self.counts.most_waiting = max(self.counts.most_waiting, len(self._waiting))
-        if len(self._waiting) >= self.batch_max:
-            self._arrived.set()
+        self._arrived.set()
 
     def _ack(self, received: _Received) -> None:
         # Once only: the broker may give the same packet id to a later message.
@@ -253,8 +252,9 @@ class Collector:
                 await self._arrived.wait()
                 continue
             if len(self._waiting) < self.batch_max and not self.stopping.is_set():
+                # A moment for the batch to fill: one commit for many messages.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), self.batch_every_s)
+                    await asyncio.wait_for(self._full(), self.batch_every_s)
             batch, self._waiting = self._waiting[: self.batch_max], self._waiting[self.batch_max :]
             try:
                 await self._write(batch)
@@ -268,6 +268,11 @@ class Collector:
                     return
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, high)
+
+    async def _full(self) -> None:
+        while len(self._waiting) < self.batch_max and not self.stopping.is_set():
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def _drop_writer(self) -> None:
         writer, self._writer = self._writer, None

@@ -1,0 +1,164 @@
+"""The record through a real mosquitto into a real PostgreSQL: runners, sync, collectors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+
+from biofeedback.broker import MqttSettings, parse_url
+from biofeedback.mqtt.collector import Collector
+from biofeedback.mqtt.connection import Broker
+from biofeedback.store.central import CentralStore
+from tests.support.broker import Mosquitto, free_port, mosquitto
+from tests.support.cli import run_cli
+from tests.support.postgres import central_db, postgres_cluster
+
+__all__ = ["central_db", "mosquitto", "postgres_cluster"]  # fixtures
+
+
+@contextlib.asynccontextmanager
+async def collecting(
+    broker_url: str, db_url: str, name: str = "c1", **options: int
+) -> AsyncIterator[Collector]:
+    with CentralStore(db_url) as central:
+        central.migrate()
+    lines: list[str] = []
+    collector = Collector(
+        Broker.prepare(parse_url(broker_url), MqttSettings()),
+        lambda: CentralStore(db_url),
+        name=name,
+        status=lines.append,
+        **options,  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(collector.run())
+    await asyncio.wait_for(collector.subscribed.wait(), 10)
+    try:
+        yield collector
+    finally:
+        collector.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def complete_sessions(db_url: str, want: int, timeout_s: float = 20) -> list[tuple[str, str]]:
+    async def poll() -> list[tuple[str, str]]:
+        while True:
+            with psycopg.connect(db_url) as db:
+                rows = db.execute(
+                    "SELECT runner, session_id FROM sessions WHERE complete_at IS NOT NULL"
+                ).fetchall()
+            if len(rows) >= want:
+                return [(str(r), str(s)) for r, s in rows]
+            await asyncio.sleep(0.1)
+
+    return await asyncio.wait_for(poll(), timeout_s)
+
+
+def run_session(db: Path, url: str, runner: str, *extra: str) -> str:
+    proc = run_cli(
+        "run", "--sim", "--speed", "max", "--headless", "--json", "--duration", "120",
+        "--no-ratings", "--db", str(db), "--mqtt", url, *extra,
+        env={"BIOFEEDBACK_MQTT_RUNNER": runner},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads(proc.stdout.splitlines()[0])
+    return str(first["session_id"])
+
+
+def review(db: str, session_id: str, *extra: str) -> str:
+    proc = run_cli("review", session_id, "--json", "--db", db, *extra)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+async def test_a_session_published_whole_arrives_complete_and_reviews_the_same(
+    mosquitto: Mosquitto, central_db: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "ana.db"
+    async with collecting(mosquitto.url, central_db):
+        session_id = await asyncio.to_thread(run_session, db, mosquitto.url, "ana", "--mqtt-record")
+        assert await complete_sessions(central_db, 1) == [("ana", session_id)]
+    local, remote = await asyncio.gather(
+        asyncio.to_thread(review, str(db), session_id),
+        asyncio.to_thread(review, central_db, session_id, "--runner", "ana"),
+    )
+    assert remote == local
+
+
+async def test_broker_down_all_along_then_sync_arrives_complete(
+    mosquitto: Mosquitto, central_db: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "bo.db"
+    nowhere = f"mqtt://127.0.0.1:{free_port()}"
+    session_id = await asyncio.to_thread(run_session, db, nowhere, "bo", "--mqtt-record")
+    with sqlite3.connect(db) as local:
+        assert local.execute("SELECT count(*) FROM shipped WHERE ended = 1").fetchone()[0] == 0
+    async with collecting(mosquitto.url, central_db):
+        env = {"BIOFEEDBACK_MQTT_RUNNER": "bo"}
+        proc = await asyncio.to_thread(
+            run_cli, "sync", "--mqtt", mosquitto.url, "--db", str(db), env=env
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert f"session {session_id}" in proc.stdout
+        assert await complete_sessions(central_db, 1) == [("bo", session_id)]
+        # Again: nothing left to send, nothing stored twice.
+        again = await asyncio.to_thread(
+            run_cli, "sync", "all", "--mqtt", mosquitto.url, "--db", str(db), env=env
+        )
+        assert "nothing to send" in again.stdout, again.stdout
+    local = await asyncio.to_thread(review, str(db), session_id)
+    assert await asyncio.to_thread(review, central_db, session_id) == local
+
+
+def test_sync_with_the_broker_away_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "cy.db"
+    run_session(db, f"mqtt://127.0.0.1:{free_port()}", "cy")
+    proc = run_cli("sync", "--mqtt", f"mqtt://127.0.0.1:{free_port()}", "--db", str(db))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "nothing is lost" in proc.stderr
+
+
+async def test_two_collectors_share_the_load_and_a_restart_loses_nothing(
+    mosquitto: Mosquitto, central_db: str, tmp_path: Path
+) -> None:
+    dbs = [tmp_path / f"r{i}.db" for i in range(4)]
+    await asyncio.gather(
+        *(asyncio.to_thread(run_session, db, mosquitto.url, f"r{i}") for i, db in enumerate(dbs))
+    )
+
+    def sync(i: int) -> None:
+        env = {"BIOFEEDBACK_MQTT_RUNNER": f"r{i}"}
+        proc = run_cli("sync", "--mqtt", mosquitto.url, "--db", str(dbs[i]), env=env)
+        assert proc.returncode == 0, proc.stderr
+
+    # Both collectors subscribe once (their MQTT sessions persist), then stop:
+    # what is published meanwhile waits on the broker for them.
+    async with (
+        collecting(mosquitto.url, central_db, "c1"),
+        collecting(mosquitto.url, central_db, "c2"),
+    ):
+        pass
+    await asyncio.gather(*(asyncio.to_thread(sync, i) for i in range(2)))
+    async with (
+        collecting(mosquitto.url, central_db, "c1") as c1,
+        collecting(mosquitto.url, central_db, "c2") as c2,
+    ):
+        await asyncio.gather(*(asyncio.to_thread(sync, i) for i in range(2, 4)))
+        done = await complete_sessions(central_db, 4)
+        assert sorted(r for r, _ in done) == ["r0", "r1", "r2", "r3"]
+        assert c1.counts.messages > 0
+        assert c2.counts.messages > 0
+    with psycopg.connect(central_db) as db:
+        for table in ("samples", "estimates", "events"):
+            dupes = db.execute(
+                f"SELECT count(*) - count(DISTINCT (session, seq)) FROM {table}"
+            ).fetchone()
+            assert dupes == (0,)
+    assert os.environ.get("PGPASSWORD")  # the password never went on a command line
