@@ -97,8 +97,8 @@ async def test_broker_down_all_along_then_sync_arrives_complete(
     db = tmp_path / "bo.db"
     nowhere = f"mqtt://127.0.0.1:{free_port()}"
     session_id = await asyncio.to_thread(run_session, db, nowhere, "bo", "--mqtt-record")
-    with sqlite3.connect(db) as local:
-        assert local.execute("SELECT count(*) FROM shipped WHERE ended = 1").fetchone()[0] == 0
+    with sqlite3.connect(db) as record:
+        assert record.execute("SELECT count(*) FROM shipped WHERE ended = 1").fetchone()[0] == 0
     async with collecting(mosquitto.url, central_db):
         env = {"BIOFEEDBACK_MQTT_RUNNER": "bo"}
         proc = await asyncio.to_thread(
