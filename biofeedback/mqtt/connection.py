@@ -46,13 +46,15 @@ class Broker:
                 ) from None
         return cls(url, settings, tls)
 
-    def client(self, *, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    def client(self, *, will: aiomqtt.Will | None = None, v5: bool = False) -> aiomqtt.Client:
         client = aiomqtt.Client(
             self.url.host,
             self.url.port,
             username=self.url.username or self.settings.username,
             password=self.settings.password,
             will=will,
+            # MQTT 5 where the broker's refusal of a publish must be heard (the record).
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else None,
             keepalive=15,
             timeout=5.0,
             tls_context=self.tls,

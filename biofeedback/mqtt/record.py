@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 
@@ -68,13 +68,22 @@ async def ship(
     counts: ShipCounts,
 ) -> None:
     """Publish until ``pending`` has nothing left; each message is done once acknowledged."""
+    refusals = _refusals(client)
     while True:
         batch = await blocking(pending)
         if not batch:
             return
+        refusals.clear()
         results = await asyncio.gather(
             *(client.publish(s.topic, s.payload, qos=1) for s in batch), return_exceptions=True
         )
+        if refusals:
+            # An acknowledgement that says "not stored" (MQTT 5): nothing of this
+            # batch counts as delivered; the account may not publish there.
+            raise aiomqtt.MqttError(
+                f"the broker refused the record ({refusals[0]}); check that this runner's"
+                f" account may publish under {batch[0].topic.rsplit('/', 2)[0]}/"
+            )
         for shipment, result in zip(batch, results, strict=True):
             if result is not None:
                 # Those after it may have arrived too: sent again, stored once.
@@ -100,7 +109,7 @@ async def sync_sessions(
 
     done: list[tuple[str, ShipCounts]] = []
     try:
-        async with broker.client() as client:
+        async with broker.client(v5=True) as client:
             for session_id in sessions:
                 counts = ShipCounts()
                 await ship(client, functools.partial(pending, session_id), blocking, counts)
@@ -110,6 +119,25 @@ async def sync_sessions(
     finally:
         executor.shutdown(wait=False)
     return done
+
+
+def _refusals(client: aiomqtt.Client) -> list[str]:
+    """Reason codes of PUBACKs that refused a message (aiomqtt does not report them)."""
+    found: list[str] = getattr(client, "_biofeedback_refusals", None) or []
+    if getattr(client, "_biofeedback_refusals", None) is None:
+        paho = client._client
+        original = paho.on_publish
+
+        def on_publish(*args: Any) -> None:
+            reason = args[3] if len(args) > 3 else None
+            if reason is not None and getattr(reason, "is_failure", False):
+                found.append(str(reason))
+            if original is not None:
+                original(*args)
+
+        paho.on_publish = on_publish
+        client._biofeedback_refusals = found  # type: ignore[attr-defined]
+    return found
 
 
 class RecordPublisher:
@@ -190,7 +218,7 @@ class RecordPublisher:
         pending = _Pending(self.feed, session_id)
         while True:
             try:
-                async with self.broker.client() as client:
+                async with self.broker.client(v5=True) as client:
                     self.connections += 1
                     backoff = low
                     await self._serve(client, pending)

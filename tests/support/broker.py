@@ -41,6 +41,7 @@ class Mosquitto:
         anonymous: bool = True,
         tls: TlsFiles | None = None,
         passwords: dict[str, str] | None = None,
+        acl_file: Path | None = None,
     ) -> None:
         self.folder = folder
         self.port = free_port()
@@ -66,6 +67,8 @@ class Mosquitto:
             password_file.chmod(0o600)
             subprocess.run(["mosquitto_passwd", "-U", str(password_file)], check=True)
             lines.append(f"password_file {password_file}")
+        if acl_file is not None:
+            lines.append(f"acl_file {acl_file}")
         conf.write_text("\n".join(lines) + "\n")
         self.conf = conf
 
