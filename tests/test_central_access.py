@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import psycopg
@@ -75,7 +76,8 @@ async def test_a_runner_may_publish_only_under_its_own_name(
 
         async def complete() -> None:
             while collector.counts.completed < 1:
-                await asyncio.sleep(0.05)
+                collector.committed.clear()
+                await collector.committed.wait()
 
         await asyncio.wait_for(complete(), 10)
     finally:
@@ -95,10 +97,9 @@ def test_collectors_write_and_reviewers_only_read(
         for statement in (DOCS / "postgres-roles.sql").read_text().split(";"):
             lines = [ln for ln in statement.splitlines() if not ln.strip().startswith("--")]
             if "".join(lines).strip():
-                try:
+                # Roles are cluster-wide: an earlier test database may have made them.
+                with contextlib.suppress(psycopg.errors.DuplicateObject):
                     admin.execute("\n".join(lines))
-                except psycopg.errors.DuplicateObject:
-                    pass  # roles are cluster-wide: made by an earlier test database
         admin.execute("ALTER ROLE biofeedback_collector PASSWORD 'collector-pw'")
         admin.execute("ALTER ROLE biofeedback_reviewer PASSWORD 'reviewer-pw'")
     writer_url = postgres_cluster.url(name, "biofeedback_collector")

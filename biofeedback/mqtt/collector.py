@@ -117,6 +117,8 @@ class Collector:
         self.counts = CollectorCounts()
         self.subscribed = asyncio.Event()
         self.stopping = asyncio.Event()
+        # Set after each commit, for whoever waits on what was written.
+        self.committed = asyncio.Event()
         self._waiting: list[_Received] = []
         self._arrived = asyncio.Event()
         self._writer: CentralWriter | None = None
@@ -309,6 +311,7 @@ class Collector:
             counts.rows_repeated += outcome.rows_repeated
             counts.completed += len(outcome.completed)
             counts.lags_s.extend(now - r.sent_at_unix_s for r in batch)
+        self.committed.set()
         if len(self.counts.lags_s) > 200_000:
             del self.counts.lags_s[:100_000]
 
