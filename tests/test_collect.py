@@ -6,19 +6,25 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sqlite3
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiomqtt
 import psycopg
 
 from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt.collector import Collector
 from biofeedback.mqtt.connection import Broker
 from biofeedback.store.central import CentralStore
+from biofeedback.wire import encode, record_topic
+from tests.support import central as synthetic
 from tests.support.broker import Mosquitto, free_port, mosquitto
 from tests.support.cli import run_cli
-from tests.support.postgres import central_db, postgres_cluster
+from tests.support.postgres import Postgres, central_db, postgres_cluster
 
 __all__ = ["central_db", "mosquitto", "postgres_cluster"]  # fixtures
 
@@ -162,3 +168,61 @@ async def test_two_collectors_share_the_load_and_a_restart_loses_nothing(
             ).fetchone()
             assert dupes == (0,)
     assert os.environ.get("PGPASSWORD")  # the password never went on a command line
+
+
+async def publish_sessions(port: int, sessions: int, seconds: int, runner: str = "flood") -> None:
+    """``sessions`` whole synthetic records at once, as fast as the broker takes them."""
+    started = time.time()
+    async with aiomqtt.Client("127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        for s in range(sessions):
+            session_id = f"flood{s:04d}"
+            topic = record_topic(runner, session_id)
+            messages = [synthetic.second(session_id, started, t) for t in range(seconds)]
+            await asyncio.gather(
+                *(client.publish(topic, encode(m, sent_at_unix_s=time.time()), qos=1)
+                  for m in [*messages, synthetic.end(session_id, started, seconds)])
+            )  # fmt: skip
+
+
+async def test_collect_under_a_flood_with_postgres_restarted_keeps_its_cap_and_loses_nothing(
+    mosquitto: Mosquitto, central_db: str, postgres_cluster: Postgres
+) -> None:
+    sessions, seconds, cap = 30, 40, 50
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "biofeedback", "collect", "--broker", mosquitto.url,
+        "--db", central_db, "--name", "flood-collector", "--max-waiting", str(cap),
+        "--status-every", "0.5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = await asyncio.wait_for(proc.stdout.readline(), 20)
+    assert b"collect flood-collector" in first
+    # Subscribed once its first status line comes (it subscribes before the writer's first turn).
+    await asyncio.wait_for(proc.stdout.readline(), 20)
+    await publish_sessions(mosquitto.port, sessions // 2, seconds)
+    # PostgreSQL goes away and comes back while the flood goes on.
+    await asyncio.to_thread(postgres_cluster.stop)
+    publishing = asyncio.create_task(publish_sessions(mosquitto.port, sessions // 2, seconds, "b"))
+    await asyncio.to_thread(postgres_cluster.start)
+    await publishing
+    done = await complete_sessions(central_db, sessions, timeout_s=60)
+    assert len(done) == sessions
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err
+    last = out.decode().strip().splitlines()[-1]
+    assert "messages/s" in last
+    assert "rows/s" in last
+    assert "lag" in last
+    assert f"{sessions} complete" in last
+    most = int(last.split(" most ")[1].split(")")[0])
+    assert 0 < most <= cap
+    with psycopg.connect(central_db) as db:
+        for table, each in (("samples", seconds), ("estimates", seconds)):
+            count = db.execute(f"SELECT count(*), count(DISTINCT (session, seq)) FROM {table}")
+            assert count.fetchone() == (sessions * each, sessions * each)
+        total = sum(
+            db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
+            for t in ("samples", "estimates", "events")
+        )
+    assert total == sessions * synthetic.rows_of(seconds)

@@ -178,7 +178,6 @@ def cmd_collect(args: argparse.Namespace) -> int:
             flush=True,
         )
         await collector.run()
-        print(await collector.status_line(), flush=True)
 
     asyncio.run(main())
     return EXIT_OK

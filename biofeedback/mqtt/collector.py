@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -79,12 +79,63 @@ class CollectorCounts:
 
 @dataclass(slots=True)
 class _Received:
-    client: aiomqtt.Client
+    client: _PausableClient
     mid: int
     runner: str
     message: Message
     sent_at_unix_s: float
     done: bool = False
+
+
+class _PausableClient(aiomqtt.Client):
+    """An aiomqtt client that can stop reading its socket for a while.
+
+    mosquitto 2.0 honours our Receive Maximum only until the first
+    acknowledgements flow (measured: 145 unacknowledged messages in flight with
+    a maximum of 5), so the cap on what waits in memory is kept here: past it
+    we stop reading and TCP pushes back on the broker, which queues the rest.
+    ``_on_socket_open`` is aiomqtt's own (2.x), keeping its reader callback.
+    """
+
+    _reader: Callable[[], None] | None = None
+    _fileno = -1
+    _paused = False
+    # Told how many messages wait in this client's queue; True: stop reading.
+    full: Callable[[int], bool] | None = None
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        super()._on_message(client, userdata, message)
+        if self.full is not None and self.full(self._queue.qsize()):
+            self.pause()
+
+    def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
+        def callback() -> None:
+            try:
+                while True:
+                    client.loop_read()
+                    if hasattr(client._sock, "pending") and client._sock.pending() > 0:
+                        continue
+                    break
+            except Exception as exc:
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        def create_misc_task() -> None:
+            self._misc_task = self._loop.create_task(self._misc_loop())
+
+        self._reader, self._fileno, self._paused = callback, sock.fileno(), False
+        self._loop.call_soon_threadsafe(self._loop.add_reader, sock.fileno(), callback)
+        self._loop.call_soon_threadsafe(create_misc_task)
+
+    def pause(self) -> None:
+        if not self._paused and self._fileno > -1:
+            self._paused = True
+            self._loop.remove_reader(self._fileno)
+
+    def resume(self) -> None:
+        if self._paused and self._reader is not None and self._fileno > -1:
+            self._paused = False
+            self._loop.add_reader(self._fileno, self._reader)
 
 
 class Collector:
@@ -125,6 +176,9 @@ class Collector:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collector-db")
         self._window_start = time.monotonic()
         self._window = CollectorCounts()
+        self._paused: set[_PausableClient] = set()
+        self._writing = 0  # messages in the batch being written
+        self._started = time.monotonic()
 
     # -- running
 
@@ -139,6 +193,8 @@ class Collector:
             writer_done = asyncio.ensure_future(writer)
             self._arrived.set()
             await writer_done
+            # The last line, while the database is still at hand for the session counts.
+            self.status(await self.status_line(final=True))
         finally:
             for task in (reader, writer, status):
                 task.cancel()
@@ -159,12 +215,12 @@ class Collector:
 
     # -- the broker side
 
-    def _client(self) -> aiomqtt.Client:
+    def _client(self) -> _PausableClient:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         # The broker sends at most this many unacknowledged messages: our memory cap.
         props.ReceiveMaximum = max(1, min(self.max_waiting, 65_535))
-        client = aiomqtt.Client(
+        client = _PausableClient(
             self.broker.url.host,
             self.broker.url.port,
             identifier=self.name,
@@ -178,6 +234,7 @@ class Collector:
             tls_context=self.broker.tls,
         )
         client.pending_calls_threshold = 10_000
+        client.full = lambda queued: self._full_with(client, queued)
         # aiomqtt has no manual acknowledgements of its own: paho's, on its client.
         client._client.manual_ack_set(True)
         return client
@@ -210,7 +267,7 @@ class Collector:
                 await asyncio.wait_for(self.stopping.wait(), backoff)
             backoff = min(backoff * 2, high)
 
-    def _take(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    def _take(self, client: _PausableClient, message: aiomqtt.Message) -> None:
         payload = message.payload
         try:
             runner, session_id = runner_of(message.topic.value)
@@ -226,7 +283,6 @@ class Collector:
             self._ack_mid(client, message.mid)
             return
         self._waiting.append(_Received(client, message.mid, runner, decoded, sent_at))
-        self.counts.most_waiting = max(self.counts.most_waiting, len(self._waiting))
         self._arrived.set()
 
     def _ack(self, received: _Received) -> None:
@@ -235,7 +291,16 @@ class Collector:
             received.done = True
             self._ack_mid(received.client, received.mid)
 
-    def _ack_mid(self, client: aiomqtt.Client, mid: int) -> None:
+    def _full_with(self, client: _PausableClient, queued: int) -> bool:
+        """Messages taken from the broker and not yet acknowledged, against the cap."""
+        waiting = len(self._waiting) + self._writing + queued
+        self.counts.most_waiting = max(self.counts.most_waiting, waiting)
+        if waiting >= self.max_waiting:
+            self._paused.add(client)
+            return True
+        return False
+
+    def _ack_mid(self, client: _PausableClient, mid: int) -> None:
         # A message from a connection that has since dropped is not ours to
         # acknowledge any more: the broker sends it again.
         with contextlib.suppress(Exception):
@@ -258,6 +323,7 @@ class Collector:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full(), self.batch_every_s)
             batch, self._waiting = self._waiting[: self.batch_max], self._waiting[self.batch_max :]
+            self._writing = len(batch)
             try:
                 await self._write(batch)
                 backoff = low
@@ -265,6 +331,7 @@ class Collector:
                 self.counts.write_failures += 1
                 log.warning("collect: cannot write to the central store: %s; retrying", exc)
                 self._waiting[:0] = [r for r in batch if not r.done]
+                self._writing = 0
                 await self._drop_writer()
                 if self.stopping.is_set():
                     return
@@ -305,6 +372,11 @@ class Collector:
         now = time.time()
         for r in batch:
             self._ack(r)
+        self._writing = 0
+        if len(self._waiting) < self.max_waiting:
+            for client in self._paused:
+                client.resume()
+            self._paused.clear()
         for counts in (self.counts, self._window):
             counts.messages += len(batch)
             counts.rows_new += outcome.rows_new
@@ -322,10 +394,15 @@ class Collector:
             await asyncio.sleep(self.status_every_s)
             self.status(await self.status_line())
 
-    async def status_line(self) -> str:
-        """Messages/s, rows/s and lag since the last line; sessions open and complete."""
+    async def status_line(self, *, final: bool = False) -> str:
+        """Messages/s, rows/s and lag since the last line; sessions open and complete.
+
+        The ``final`` line (at SIGTERM) counts the whole run instead.
+        """
         elapsed = max(time.monotonic() - self._window_start, 1e-9)
         w, self._window = self._window, CollectorCounts()
+        if final:
+            w, elapsed = self.counts, max(time.monotonic() - self._started, 1e-9)
         self._window_start = time.monotonic()
         sessions = "sessions ?"
         if self._writer is not None:
@@ -338,8 +415,9 @@ class Collector:
             lags = sorted(w.lags_s)
             p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))]
             lag = f"lag p50 {statistics.median(lags):.2f} s p99 {p99:.2f} s"
+        name = f"{self.name} (stopped)" if final else self.name
         return (
-            f"collect {self.name}: {w.messages / elapsed:.0f} messages/s,"
+            f"collect {name}: {w.messages / elapsed:.0f} messages/s,"
             f" {w.rows_new / elapsed:.0f} rows/s ({w.rows_repeated} repeated), {lag},"
             f" waiting {len(self._waiting)} (cap {self.max_waiting}, most"
             f" {self.counts.most_waiting}), {sessions}, refused {self.counts.refused}"
