@@ -20,7 +20,7 @@ from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt.collector import Collector
 from biofeedback.mqtt.connection import Broker
 from biofeedback.store.central import CentralStore
-from biofeedback.wire import encode, record_topic
+from biofeedback.wire import Message, encode, record_topic
 from tests.support import central as synthetic
 from tests.support.broker import Mosquitto, free_port, mosquitto
 from tests.support.cli import run_cli
@@ -177,10 +177,13 @@ async def publish_sessions(port: int, sessions: int, seconds: int, runner: str =
         for s in range(sessions):
             session_id = f"flood{s:04d}"
             topic = record_topic(runner, session_id)
-            messages = [synthetic.second(session_id, started, t) for t in range(seconds)]
+            messages: list[Message] = [
+                *(synthetic.second(session_id, started, t) for t in range(seconds)),
+                synthetic.end(session_id, started, seconds),
+            ]
             await asyncio.gather(
                 *(client.publish(topic, encode(m, sent_at_unix_s=time.time()), qos=1)
-                  for m in [*messages, synthetic.end(session_id, started, seconds)])
+                  for m in messages)
             )  # fmt: skip
 
 
