@@ -203,8 +203,9 @@ async def test_collect_under_a_flood_with_postgres_restarted_keeps_its_cap_and_l
     # Subscribed once its first status line comes (it subscribes before the writer's first turn).
     await asyncio.wait_for(proc.stdout.readline(), 20)
     await publish_sessions(mosquitto.port, sessions // 2, seconds)
-    # PostgreSQL goes away and comes back while the flood goes on.
-    await asyncio.to_thread(postgres_cluster.stop)
+    # PostgreSQL crashes and comes back while the flood goes on (the test cluster
+    # runs with synchronous_commit off: the collector must ask for it itself).
+    await asyncio.to_thread(postgres_cluster.stop, "immediate")  # a crash
     publishing = asyncio.create_task(publish_sessions(mosquitto.port, sessions // 2, seconds, "b"))
     await asyncio.to_thread(postgres_cluster.start)
     await publishing

@@ -182,6 +182,16 @@ class CentralStore:
             raise CentralError(
                 f"cannot reach the central database {self.where}: {_one_line(exc)}"
             ) from None
+        # A collector acknowledges a message once its commit returns: that commit
+        # must survive a crash, whatever the server's default says.
+        try:
+            self._db.execute("SET synchronous_commit TO on")
+            self._db.commit()
+        except psycopg.Error as exc:
+            self._db.close()
+            raise CentralError(
+                f"cannot use the central database {self.where}: {_one_line(exc)}"
+            ) from None
         self._months: set[dt.date] = set()
         self._staged = False
 

@@ -1,0 +1,380 @@
+"""Many runners' records through mosquitto into collectors and PostgreSQL.
+
+Real parts: a mosquitto and a throwaway PostgreSQL cluster on this machine,
+``biofeedback collect`` processes (MQTT 5 shared subscription, COPY batches).
+The runners are synthetic publishers in this process (one MQTT 5 connection
+each, at real speed: one QoS 1 record message a second holding one
+notification's sample with its beats and one estimate, an event every 10 s,
+and an end message with the counts), the traffic `run --mqtt-record` makes,
+without running a thousand sessions' estimators on two cores.
+
+Prints, for each run: rows sent (acknowledged by the broker) against rows in
+PostgreSQL, checked row by row (lost, duplicated), sessions complete, ingest lag
+(from the end of the second a row describes to its insert in PostgreSQL: the
+runner's one-second batching included) p50/p99, rows/s, and CPU seconds per
+component. Runs:
+
+    python benchmarks/collect.py [--runners 1000] [--seconds 600]
+        [--collectors 2] [--restarts] [--flood-rate 10000] [--flood-seconds 300]
+
+``--restarts`` kills one collector (SIGKILL) a third of the way and starts it
+again, and restarts PostgreSQL (immediate: a crash) half-way. ``--flood-rate``
+runs the collectors alone against a publisher replaying record messages at that
+many messages a second, as fast as the broker takes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiomqtt
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from biofeedback.wire import Message, encode, record_topic  # noqa: E402
+from tests.support import central as synthetic  # noqa: E402
+from tests.support.broker import Mosquitto  # noqa: E402
+from tests.support.postgres import SUPERUSER_PASSWORD, Postgres  # noqa: E402
+
+TICK_S = 1.0
+
+
+def cpu_s(pid: int, children: bool = False) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(cluster: Postgres) -> float:
+    try:
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return 0.0
+    total = cpu_s(postmaster, children=True)
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == postmaster:
+                    total += cpu_s(int(proc.name))
+    return total
+
+
+class Collectors:
+    def __init__(self, broker: Mosquitto, db_url: str, count: int) -> None:
+        self.broker = broker
+        self.db_url = db_url
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+        self.cpu_done_s = 0.0
+        for i in range(count):
+            self.start(f"bench-c{i}")
+
+    def start(self, name: str) -> None:
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "biofeedback", "collect", "--broker", self.broker.url,
+             "--db", self.db_url, "--name", name, "--status-every", "30"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PGPASSWORD": SUPERUSER_PASSWORD},
+        )  # fmt: skip
+        out = self.procs[name].stdout
+        assert out is not None
+        out.readline()  # its first line: connected and ready
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        self.cpu_done_s += cpu_s(proc.pid)
+        proc.kill()
+        proc.wait()
+
+    def cpu_s(self) -> float:
+        return self.cpu_done_s + sum(cpu_s(p.pid) for p in self.procs.values() if p.poll() is None)
+
+    def stop(self) -> list[str]:
+        self.cpu_done_s = self.cpu_s()
+        lines = []
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            out, _ = proc.communicate(timeout=120)
+            lines += [ln for ln in out.splitlines() if "(stopped)" in ln]
+        return lines
+
+
+async def runner(
+    port: int, name: str, seconds: int, start_at: float, sent: list[tuple[str, str, int, int]]
+) -> None:
+    """One runner's session at real speed; what the broker acknowledged goes in ``sent``."""
+    session_id = f"{name}-s"
+    topic = record_topic(name, session_id)
+    client = aiomqtt.Client(
+        "127.0.0.1", port, identifier=name, protocol=aiomqtt.ProtocolVersion.V5, timeout=30
+    )
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    started = time.time()
+    async with client:
+        for t in range(seconds + 1):
+            await asyncio.sleep(max(0.0, start_at + (t + 1) * TICK_S - time.monotonic()))
+            message: Message = (
+                synthetic.second(session_id, started, t)
+                if t < seconds
+                else synthetic.end(session_id, started, seconds)
+            )
+            while True:
+                try:
+                    await client.publish(
+                        topic, encode(message, sent_at_unix_s=time.time()), qos=1, timeout=30
+                    )
+                    break
+                except aiomqtt.MqttError:
+                    await asyncio.sleep(1)
+            if t < seconds:
+                for table in ("samples", "estimates", "events"):
+                    for row in getattr(message, table):
+                        sent.append((name, table, row[0], 0))
+
+
+async def run_runners(port: int, runners: int, seconds: int) -> list[tuple[str, str, int, int]]:
+    sent: list[tuple[str, str, int, int]] = []
+    begin = time.monotonic() + 2.0
+    await asyncio.gather(
+        *(
+            runner(port, f"r{i:05d}", seconds, begin + i * TICK_S / runners, sent)
+            for i in range(runners)
+        )
+    )
+    return sent
+
+
+def check(db_url: str, sent: list[tuple[str, str, int, int]]) -> dict[str, object]:
+    """Row by row: every row sent is there once; lag and counts from PostgreSQL."""
+    with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
+        stored: dict[tuple[str, str, int], int] = {}
+        for table in ("samples", "estimates", "events"):
+            for runner_name, seq, copies in db.execute(
+                f"SELECT s.runner, t.seq, count(*) FROM {table} t"
+                " JOIN sessions s ON s.id = t.session GROUP BY 1, 2"
+            ):
+                stored[(runner_name, table, seq)] = copies
+        want = {(r, table, seq) for r, table, seq, _ in sent}
+        lost = len(want - stored.keys())
+        duplicated = sum(c - 1 for c in stored.values() if c > 1)
+        extra = len(stored.keys() - want)
+        lag = db.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag) FROM ("
+            "  SELECT extract(epoch FROM t.received_at) - (s.started_at_unix_s + t.t_s) AS lag"
+            "  FROM samples t JOIN sessions s ON s.id = t.session) x"
+        ).fetchone()
+        complete = db.execute(
+            "SELECT count(*) FILTER (WHERE complete_at IS NOT NULL), count(*) FROM sessions"
+        ).fetchone()
+    assert lag is not None
+    assert complete is not None
+    return {
+        "sent": len(want),
+        "stored": len(stored),
+        "lost": lost,
+        "duplicated": duplicated,
+        "unexpected": extra,
+        "lag_p50_s": lag[0],
+        "lag_p99_s": lag[1],
+        "lag_max_s": lag[2],
+        "complete": f"{complete[0]}/{complete[1]}",
+    }
+
+
+async def real_speed(
+    broker: Mosquitto,
+    cluster: Postgres,
+    runners: int,
+    seconds: int,
+    collectors: int,
+    restarts: bool,
+) -> None:
+    db_name = cluster.fresh_database()
+    db_url = cluster.url(db_name)
+    group = Collectors(broker, db_url, collectors)
+    broker_cpu0, pg_cpu0, own_cpu0 = (
+        cpu_s(broker_pid(broker)),
+        postgres_cpu_s(cluster),
+        time.process_time(),
+    )
+    t0 = time.monotonic()
+    sending = asyncio.create_task(run_runners(broker.port, runners, seconds))
+    if restarts:
+        await asyncio.sleep(seconds / 3)
+        group.kill("bench-c0")
+        print(f"  killed collector bench-c0 at {time.monotonic() - t0:.0f} s", flush=True)
+        await asyncio.sleep(5)
+        group.start("bench-c0")
+        await asyncio.sleep(max(0.0, seconds / 2 - (time.monotonic() - t0)))
+        pg_cpu0 -= postgres_cpu_s(cluster)
+        await asyncio.to_thread(cluster.stop, "immediate")
+        print(f"  PostgreSQL stopped (immediate) at {time.monotonic() - t0:.0f} s", flush=True)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(cluster.start)
+        pg_cpu0 += postgres_cpu_s(cluster)
+    sent = await sending
+    runners_cpu = time.process_time() - own_cpu0
+    # Until every session is complete (or a minute passes), then stop the collectors.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
+            row = db.execute("SELECT count(*) FROM sessions WHERE complete_at IS NULL").fetchone()
+            total = db.execute("SELECT count(*) FROM sessions").fetchone()
+        if row == (0,) and total == (runners,):
+            break
+        await asyncio.sleep(1)
+    elapsed = time.monotonic() - t0
+    collectors_cpu = group.cpu_s()
+    lines = group.stop()
+    result = check(db_url, sent)
+    per = 1000 / runners
+    print(
+        f"  {runners} runners x {seconds} s, {collectors} collectors"
+        f"{' + restarts' if restarts else ''}:"
+        f" rows sent {result['sent']}, stored {result['stored']}, lost {result['lost']},"
+        f" duplicated {result['duplicated']}, unexpected {result['unexpected']},"
+        f" sessions complete {result['complete']}"
+    )
+    print(
+        f"  ingest lag p50 {result['lag_p50_s']:.2f} s, p99 {result['lag_p99_s']:.2f} s,"
+        f" max {result['lag_max_s']:.2f} s; rows/s {result['stored'] / seconds:.0f}"  # type: ignore[operator]
+    )
+    broker_cpu = cpu_s(broker_pid(broker)) - broker_cpu0
+    pg_cpu = postgres_cpu_s(cluster) - pg_cpu0
+    print(
+        f"  CPU s over {elapsed:.0f} s (per 1,000 runners): runners {runners_cpu:.1f}"
+        f" ({runners_cpu * per:.1f}), broker {broker_cpu:.1f} ({broker_cpu * per:.1f}),"
+        f" collectors {collectors_cpu:.1f} ({collectors_cpu * per:.1f}),"
+        f" PostgreSQL {pg_cpu:.1f} ({pg_cpu * per:.1f})"
+    )
+    for line in lines:
+        print(f"  {line}")
+
+
+async def flood(
+    broker: Mosquitto, cluster: Postgres, rate: int, seconds: int, collectors: int
+) -> None:
+    """The collectors alone: a publisher replaying record messages at ``rate`` a second."""
+    db_url = cluster.url(cluster.fresh_database())
+    group = Collectors(broker, db_url, collectors)
+    broker_cpu0, pg_cpu0 = cpu_s(broker_pid(broker)), postgres_cpu_s(cluster)
+    sessions = max(1, rate)  # one message a second per simulated runner
+    started = time.time()
+    published = 0
+    t0 = time.monotonic() - (time.time() - started)
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, protocol=aiomqtt.ProtocolVersion.V5, max_inflight_messages=1000
+    ) as client:
+        client.pending_calls_threshold = 1_000_000
+        for t in range(seconds):
+            # Second t's rows leave when it is over, as a runner's do.
+            await asyncio.sleep(max(0.0, t0 + t + 1 - time.monotonic()))
+            jobs = [
+                client.publish(
+                    record_topic(f"f{s:05d}", f"f{s:05d}-s"),
+                    encode(synthetic.second(f"f{s:05d}-s", started, t), sent_at_unix_s=time.time()),
+                    qos=1,
+                )
+                for s in range(sessions)
+            ]
+            await asyncio.gather(*jobs)
+            published += len(jobs)
+    publish_s = time.monotonic() - t0
+    want = (
+        published * 2
+        + sum(1 for t in range(seconds) if t % synthetic.EVENT_EVERY_S == 0) * sessions
+    )
+
+    async def stored() -> int:
+        with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
+            n = 0
+            for table in ("samples", "estimates", "events"):
+                row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+                n += int(row[0]) if row else 0
+            return n
+
+    deadline = time.monotonic() + 300
+    while (have := await stored()) < want and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(1)
+    drained_s = time.monotonic() - t0
+    collectors_cpu = group.cpu_s()
+    lines = group.stop()
+    with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
+        lag = db.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM ("
+            "  SELECT extract(epoch FROM t.received_at) - (s.started_at_unix_s + t.t_s) AS lag"
+            "  FROM samples t JOIN sessions s ON s.id = t.session) x"
+        ).fetchone()
+    assert lag is not None
+    print(
+        f"  flood: asked {rate} messages/s for {seconds} s; published {published} in"
+        f" {publish_s:.0f} s ({published / publish_s:.0f}/s); stored {have}/{want} rows, all in"
+        f" {drained_s:.0f} s ({published / drained_s:.0f} messages/s, {have / drained_s:.0f} rows/s"
+        f" end to end); lag p50 {lag[0]:.2f} s p99 {lag[1]:.2f} s"
+    )
+    print(
+        f"  CPU s: publisher {time.process_time():.1f} (whole process), broker"
+        f" {cpu_s(broker_pid(broker)) - broker_cpu0:.1f}, collectors {collectors_cpu:.1f},"
+        f" PostgreSQL {postgres_cpu_s(cluster) - pg_cpu0:.1f}"
+    )
+    for line in lines:
+        print(f"  {line}")
+
+
+def broker_pid(broker: Mosquitto) -> int:
+    assert broker._proc is not None
+    return broker._proc.pid
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runners", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--collectors", type=int, default=2)
+    parser.add_argument("--restarts", action="store_true", help="also the run with restarts")
+    parser.add_argument("--flood-rate", type=int, default=0, metavar="MESSAGES_PER_S")
+    parser.add_argument("--flood-seconds", type=int, default=300)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bf-bench-"))
+    os.chmod(folder, 0o755)
+    os.mkdir(folder / "broker")
+    os.mkdir(folder / "pg")
+    broker = Mosquitto(folder / "broker")
+    broker.start()
+    cluster = Postgres(folder / "pg")
+    cluster.start()
+    print(f"biofeedback collect benchmark ({os.cpu_count()} CPUs, mosquitto, PostgreSQL)")
+    try:
+        if args.runners:
+            await real_speed(broker, cluster, args.runners, args.seconds, args.collectors, False)
+            if args.restarts:
+                await real_speed(broker, cluster, args.runners, args.seconds, args.collectors, True)
+        if args.flood_rate:
+            await flood(broker, cluster, args.flood_rate, args.flood_seconds, args.collectors)
+    finally:
+        broker.stop()
+        cluster.stop("immediate")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
