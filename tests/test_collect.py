@@ -118,6 +118,11 @@ async def test_broker_down_all_along_then_sync_arrives_complete(
             run_cli, "sync", "all", "--mqtt", mosquitto.url, "--db", str(db), env=env
         )
         assert "nothing to send" in again.stdout, again.stdout
+        # --again: everything once more, as after a broker that lost messages.
+        forced = await asyncio.to_thread(
+            run_cli, "sync", "--again", "--mqtt", mosquitto.url, "--db", str(db), env=env
+        )
+        assert f"session {session_id}" in forced.stdout, forced.stdout
     local = await asyncio.to_thread(review, str(db), session_id)
     assert await asyncio.to_thread(review, central_db, session_id) == local
 

@@ -104,6 +104,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     broker = Broker.prepare(parse_url(args.mqtt), settings)
     feed = StoreFeed(path, broker.url.where, settings.runner)
     try:
+        if args.again:
+            feed.outbox.forget(args.session)
         sessions = feed.outbox.unsent_sessions(args.session)
         return asyncio.run(_sync(broker, feed, sessions))
     finally:

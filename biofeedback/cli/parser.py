@@ -291,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("session", nargs="?", default="all", metavar="SESSION|all")
     sync.add_argument("--mqtt", required=True, metavar="URL", help="the broker, mqtt[s]://HOST")
+    sync.add_argument(
+        "--again",
+        action="store_true",
+        help="send everything again, acknowledged or not (after a broker lost messages)",
+    )
     sync.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     sync.set_defaults(handler=cmd_sync)
 

@@ -137,6 +137,17 @@ class RecordOutbox:
             out.append(Outgoing(end, Mark(counts, True, len(ratings))))
         return out
 
+    def forget(self, ref: str = "all") -> None:
+        """Count nothing as acknowledged by this broker (to send everything again)."""
+        with self.store._writing() as db:
+            if ref == "all":
+                db.execute("DELETE FROM shipped WHERE broker = ?", (self.where,))
+            else:
+                key, _ = self.store._find(ref)
+                db.execute(
+                    "DELETE FROM shipped WHERE broker = ? AND session = ?", (self.where, key)
+                )
+
     def acknowledged(self, session_ref: str, mark: Mark) -> None:
         """The broker holds everything up to ``mark``: remember it."""
         key, _ = self.store._find(session_ref)
