@@ -235,3 +235,26 @@ async def test_collect_under_a_flood_with_postgres_restarted_keeps_its_cap_and_l
             for t in ("samples", "estimates", "events")
         )
     assert total == sessions * synthetic.rows_of(seconds)
+
+
+def test_record_true_in_the_config_publishes_the_record(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "biofeedback" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[mqtt]\nrunner = "dee"\nrecord = true\n')
+    db = tmp_path / "dee.db"
+    proc = run_cli(
+        "run", "--sim", "--speed", "max", "--headless", "--duration", "60", "--no-ratings",
+        "--db", str(db), "--mqtt", mosquitto.url,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "mqtt record:" in proc.stderr
+    with sqlite3.connect(db) as record:
+        shipped = record.execute("SELECT ended, samples FROM shipped").fetchall()
+    assert len(shipped) == 1
+    assert shipped[0][0] == 1
+    assert shipped[0][1] > 0
+    alone = run_cli("run", "--sim", "--mqtt-record", "--headless", "--db", str(db))
+    assert alone.returncode == 2
+    assert "--mqtt-record needs --mqtt" in alone.stderr

@@ -95,6 +95,8 @@ def lint(base: Path) -> subprocess.CompletedProcess[str]:
         ("biofeedback/models/core.py", "textual"),
         ("biofeedback/pacing/hrv.py", "bleak"),
         ("biofeedback/cli/running.py", "miniaudio"),
+        ("biofeedback/store/outgoing.py", "psycopg"),
+        ("biofeedback/review/summary.py", "psycopg"),
         ("simulators/physiology.py", "textual"),
         ("simulators/physiology.py", "biofeedback.session"),
     ],
