@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -374,6 +375,7 @@ async def main() -> None:
     finally:
         broker.stop()
         cluster.stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

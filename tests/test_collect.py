@@ -202,6 +202,23 @@ async def test_collect_under_a_flood_with_postgres_restarted_keeps_its_cap_and_l
         "--status-every", "0.5",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    try:
+        await flood_through(proc, mosquitto, central_db, postgres_cluster, sessions, seconds, cap)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def flood_through(
+    proc: asyncio.subprocess.Process,
+    mosquitto: Mosquitto,
+    central_db: str,
+    postgres_cluster: Postgres,
+    sessions: int,
+    seconds: int,
+    cap: int,
+) -> None:
     assert proc.stdout is not None
     first = await asyncio.wait_for(proc.stdout.readline(), 20)
     assert b"collect flood-collector" in first
