@@ -88,6 +88,14 @@ def record_publisher(url: str, db_path: Path) -> RecordPublisher:
     return RecordPublisher(broker, StoreFeed(db_path, broker.url.where, settings.runner))
 
 
+def need_psycopg() -> None:
+    """The central store's library is an extra: say how to get it, not a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
+        raise UsageError("the central database needs psycopg: pip install 'biofeedback[central]'")
+
+
 # --------------------------------------------------------------------------
 # sync
 
@@ -148,6 +156,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from biofeedback.mqtt.connection import Broker
     from biofeedback.store.central import CentralStore, check_url
 
+    need_psycopg()
     url = check_url(args.db)
     if args.max_waiting < 1:
         raise UsageError("--max-waiting must be at least 1")
@@ -199,12 +208,14 @@ def _shown(url: str) -> str:
 
 def central_reader(args: argparse.Namespace) -> CentralStore | None:
     """The central store when ``--db`` names one, else None (the local SQLite store)."""
-    from biofeedback.store.central import CentralStore, is_central
-
-    if not is_central(getattr(args, "db", None)):
+    db = getattr(args, "db", None)
+    if not (db and str(db).startswith(("postgresql://", "postgres://"))):
         if getattr(args, "runner", None):
             raise UsageError(
                 "--runner chooses a person in a central database: add --db postgresql://..."
             )
         return None
+    need_psycopg()
+    from biofeedback.store.central import CentralStore
+
     return CentralStore(args.db)
