@@ -283,9 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
     monitor.set_defaults(handler=cmd_monitor)
 
+    # sync and collect serve a central copy (README: "Many people, one place"): not
+    # in the short overview a new user reads, which stays under twenty lines.
     sync = sub.add_parser(
         "sync",
-        help="send a broker what it lacks of recorded sessions",
         description="Publish the record of sessions (or what of it the broker has not"
         " acknowledged yet) for a central copy; sending again is harmless.",
     )
@@ -301,7 +302,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     collect = sub.add_parser(
         "collect",
-        help="gather runners' records from a broker into PostgreSQL",
         description="Subscribe to every runner's record (an MQTT 5 shared subscription:"
         " start several to share the load) and write it into a PostgreSQL database."
         " The database password goes in PGPASSWORD or a password file, never the URL.",
