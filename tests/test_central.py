@@ -80,6 +80,21 @@ def test_review_from_postgres_equals_review_from_sqlite_for_every_scenario(
         assert remote == local
 
 
+def test_history_from_postgres_equals_history_from_sqlite(
+    records: Path, central_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with CentralStore(central_db) as central:
+        central.migrate()
+        ship_directly(records, central, "ana")
+    capsys.readouterr()
+    assert main(["history", "--json", "--db", str(records)]) == 0
+    local = capsys.readouterr().out
+    assert main(["history", "--json", "--db", central_db, "--runner", "ana"]) == 0
+    remote = capsys.readouterr().out
+    assert json.loads(local)["practice"]  # the practice part is there to compare
+    assert remote == local
+
+
 def test_each_row_is_stored_once_whatever_is_sent_again(records: Path, central_db: str) -> None:
     with CentralStore(central_db) as central:
         central.migrate()

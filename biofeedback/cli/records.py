@@ -195,9 +195,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     practice = None
     central = central_reader(args)
     if central is not None:
-        # The practice part (ratings patterns, where you brace) is the local store's only.
         with central:
             sessions = central.sessions(runner=args.runner)
+            practice = practice_cli.practice_history(central, args.last, runner=args.runner)
     elif resolve_db_path(args.db).exists():
         with existing_store(args) as store:
             sessions = store.sessions()

@@ -33,8 +33,10 @@ from urllib.parse import urlsplit
 import psycopg
 
 from biofeedback.models import Quality, Recording, StoredSession, event_from_dict
+from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Ratings
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
+from biofeedback.store.practice import FINAL_WINDOW_S, outcome_of
 from biofeedback.store.rows import SESSION_COLUMNS, SampleRows, session_from_row
 from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd
 
@@ -538,6 +540,43 @@ class CentralStore:
             ):
                 found[phase] = Ratings(*values)
         return found.get("before"), found.get("after")
+
+    def outcomes(self, limit: int = 30, *, runner: str | None = None) -> list[SessionOutcome]:
+        """The ``limit`` latest sessions as outcomes, newest first (as the local store's)."""
+        out: list[SessionOutcome] = []
+        with self._guard(), self._reading():
+            rows = self._db.execute(
+                f"SELECT id, {SESSION_COLUMNS} FROM sessions"
+                " WHERE (%s::text IS NULL OR runner = %s)"
+                " ORDER BY started_at_unix_s DESC, id DESC LIMIT %s",
+                (runner, runner, int(limit)),
+            ).fetchall()
+            for key, *row in rows:
+                s = session_from_row(row)
+                tail = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT hr_bpm FROM estimates WHERE session = %s AND t_s > %s"
+                        " AND hr_bpm IS NOT NULL ORDER BY seq",
+                        (key, s.length_s - FINAL_WINDOW_S),
+                    )
+                ]
+                changes = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT data FROM events WHERE session = %s AND type = 'zone_changed'"
+                        " ORDER BY seq",
+                        (key,),
+                    )
+                ]
+                found: dict[str, Ratings] = {}
+                for phase, *values in self._db.execute(
+                    f"SELECT phase, {', '.join(SCALES)} FROM ratings WHERE session = %s", (key,)
+                ):
+                    found[phase] = Ratings(*values)
+                ratings = (found.get("before"), found.get("after"))
+                out.append(outcome_of(s, tail, changes, ratings))
+        return out
 
     def _guard(self) -> _Guard:
         return _Guard(self.where)

@@ -12,9 +12,10 @@ import json
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from biofeedback.models import Zone
+from biofeedback.models import StoredSession, Zone
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Phase, Ratings
 from biofeedback.store.rows import SESSION_COLUMNS, session_from_row
@@ -66,36 +67,48 @@ def outcomes(store: Store, limit: int = 30) -> list[SessionOutcome]:
         ).fetchall()
         for key, *row in rows:
             s = session_from_row(row)
-            end_s = s.length_s
             tail = [
                 hr
                 for (hr,) in db.execute(
                     "SELECT hr_bpm FROM estimates WHERE session = ? AND t_s > ?"
                     " AND hr_bpm IS NOT NULL",
-                    (key, end_s - FINAL_WINDOW_S),
+                    (key, s.length_s - FINAL_WINDOW_S),
                 )
             ]
-            lowest = s.start_zone
-            for (data,) in db.execute(
-                "SELECT data FROM events WHERE session = ? AND type = 'zone_changed'", (key,)
-            ):
-                zone = Zone(json.loads(data)["to"])
-                if lowest is None or zone.rank > lowest.rank:
-                    lowest = zone
-            before, after = _ratings_of(db, key)
-            out.append(
-                SessionOutcome(
-                    session_id=s.session_id,
-                    protocol=s.protocol,
-                    started_at_unix_s=s.started_at_unix_s,
-                    virtual=s.virtual,
-                    finished=s.finished,
-                    length_s=s.length_s,
-                    baseline_hr_bpm=s.baseline_hr_bpm,
-                    final_hr_bpm=statistics.median(tail) if tail else None,
-                    lowest_zone=lowest,
-                    before=before,
-                    after=after,
+            changes = [
+                data
+                for (data,) in db.execute(
+                    "SELECT data FROM events WHERE session = ? AND type = 'zone_changed'", (key,)
                 )
-            )
+            ]
+            out.append(outcome_of(s, tail, changes, _ratings_of(db, key)))
     return out
+
+
+def outcome_of(
+    s: StoredSession,
+    tail_hr_bpm: Sequence[float],
+    zone_changes: Iterable[str],
+    ratings: tuple[Ratings | None, Ratings | None],
+) -> SessionOutcome:
+    """A session as an outcome: its heart rate over the final window (``tail_hr_bpm``),
+    the lowest zone its ``zone_changed`` events (their recorded JSON) reached."""
+    lowest = s.start_zone
+    for data in zone_changes:
+        zone = Zone(json.loads(data)["to"])
+        if lowest is None or zone.rank > lowest.rank:
+            lowest = zone
+    before, after = ratings
+    return SessionOutcome(
+        session_id=s.session_id,
+        protocol=s.protocol,
+        started_at_unix_s=s.started_at_unix_s,
+        virtual=s.virtual,
+        finished=s.finished,
+        length_s=s.length_s,
+        baseline_hr_bpm=s.baseline_hr_bpm,
+        final_hr_bpm=statistics.median(tail_hr_bpm) if tail_hr_bpm else None,
+        lowest_zone=lowest,
+        before=before,
+        after=after,
+    )
