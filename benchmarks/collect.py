@@ -77,6 +77,9 @@ def postgres_cpu_s(cluster: Postgres) -> float:
     return total
 
 
+STARTED: list[subprocess.Popen[str]] = []  # every collector, stopped at the end whatever happens
+
+
 class Collectors:
     def __init__(self, broker: Mosquitto, db_url: str, count: int) -> None:
         self.broker = broker
@@ -93,6 +96,7 @@ class Collectors:
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PGPASSWORD": SUPERUSER_PASSWORD},
         )  # fmt: skip
+        STARTED.append(self.procs[name])
         out = self.procs[name].stdout
         assert out is not None
         out.readline()  # its first line: connected and ready
@@ -409,6 +413,10 @@ async def main() -> None:
         if args.flood_rate:
             await flood(broker, cluster, args.flood_rate, args.flood_seconds, args.collectors)
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         broker.stop()
         cluster.stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
