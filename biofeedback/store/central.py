@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import re
 import struct
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -618,7 +617,3 @@ def _month(unix_s: float) -> dt.date:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
-
-
-def now_s() -> float:
-    return time.time()
