@@ -20,7 +20,7 @@ from biofeedback.broker import MqttSettings, parse_url
 from biofeedback.mqtt.collector import Collector
 from biofeedback.mqtt.connection import Broker
 from biofeedback.store.central import CentralStore
-from biofeedback.wire import Message, encode, record_topic
+from biofeedback.wire import Message, SessionEnd, encode, record_topic
 from tests.support import central as synthetic
 from tests.support.broker import Mosquitto, free_port, mosquitto
 from tests.support.cli import run_cli
@@ -277,3 +277,25 @@ def test_record_true_in_the_config_publishes_the_record(
     alone = run_cli("run", "--sim", "--mqtt-record", "--headless", "--db", str(db))
     assert alone.returncode == 2
     assert "--mqtt-record needs --mqtt" in alone.stderr
+
+
+async def test_a_message_the_database_refuses_is_counted_not_retried_forever(
+    mosquitto: Mosquitto, central_db: str
+) -> None:
+    started = time.time()
+    good: list[Message] = [synthetic.second("ok", started, t) for t in range(3)]
+    end = synthetic.end("ok", started, 3)
+    # A rating of 11 breaks the table's CHECK: the database refuses that message only.
+    bad = SessionEnd(end.head, end.counts, (("before", 11, 0, 0, started),))
+    async with collecting(mosquitto.url, central_db) as collector:
+        async with aiomqtt.Client(
+            "127.0.0.1", mosquitto.port, protocol=aiomqtt.ProtocolVersion.V5
+        ) as client:
+            topic = record_topic("eve", "ok")
+            await client.publish(topic, b"not a record", qos=1)
+            for m in [*good, bad]:
+                await client.publish(topic, encode(m, sent_at_unix_s=time.time()), qos=1)
+            # The same end without the bad rating, as a later sync would send it.
+            await client.publish(topic, encode(end, sent_at_unix_s=time.time()), qos=1)
+        assert await complete_sessions(central_db, 1) == [("eve", "ok")]
+        assert collector.counts.refused == 2

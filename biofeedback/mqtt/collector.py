@@ -59,6 +59,8 @@ class CentralWriter(Protocol):
 
     def write(self, messages: Sequence[tuple[str, Message]]) -> WriteOutcome: ...
 
+    def refuses(self, exc: BaseException) -> bool: ...
+
     def session_counts(self) -> tuple[int, int]: ...
 
     def close(self) -> None: ...
@@ -356,16 +358,16 @@ class Collector:
         items = [(r.runner, r.message) for r in batch]
         try:
             outcome = await self._blocking(lambda: writer.write(items))
-        except Exception:
-            if writer.broken or len(batch) == 1:
-                if not writer.broken:
-                    # One message the database refuses on its own: not retried forever.
-                    self.counts.refused += 1
-                    log.warning("collect: the central store refused a message of %s", items[0][0])
-                    self._ack(batch[0])
-                    return
-                raise
-            # A healthy database refused the batch: find the message it refuses.
+        except Exception as exc:
+            if writer.broken or not writer.refuses(exc):
+                raise  # the database is away or busy: the whole batch again, later
+            if len(batch) == 1:
+                # One message the database refuses for its data: not retried forever.
+                self.counts.refused += 1
+                log.warning("collect: the central store refused a message of %s", items[0][0])
+                self._ack(batch[0])
+                return
+            # Find the message it refuses; the others are written.
             for one in batch:
                 await self._write([one])
             return

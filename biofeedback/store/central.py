@@ -387,9 +387,11 @@ class CentralStore:
                         started = dt.datetime.fromtimestamp(m.head.started_at_unix_s, dt.UTC)
                         for row in getattr(m, table):
                             copy.write_row((key, started, *row))
+                # In key order: two collectors given the same rows take their
+                # locks in the same order, so neither waits on the other in a circle.
                 cur.execute(
                     f"INSERT INTO {table} ({_STAGED[table]}) SELECT {_STAGED[table]}"
-                    f" FROM stage_{table} ON CONFLICT DO NOTHING"
+                    f" FROM stage_{table} ORDER BY session, seq ON CONFLICT DO NOTHING"
                 )
                 new += max(cur.rowcount, 0)
                 cur.execute(f"TRUNCATE stage_{table}")
@@ -431,6 +433,10 @@ class CentralStore:
                 (list(keys),),
             ).fetchall()
         return tuple(r[0] for r in rows)
+
+    def refuses(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the data itself is refused (sending it again cannot help)."""
+        return isinstance(exc, psycopg.errors.DataError | psycopg.errors.IntegrityError)
 
     def session_counts(self) -> tuple[int, int]:
         """(open, complete) sessions."""
