@@ -131,6 +131,8 @@ class MqttSettings:
     discovery: bool = False
     discovery_prefix: str = "homeassistant"
     expire_after_s: int = 30
+    # Also publish the whole record (`run --mqtt-record`), for a central copy.
+    record: bool = False
 
 
 _SETTING_NAMES = {
@@ -143,6 +145,7 @@ _SETTING_NAMES = {
     "discovery": bool,
     "discovery_prefix": str,
     "expire_after_s": int,
+    "record": bool,
 }
 
 

@@ -7,6 +7,7 @@ commands and the run hooks stay small and in one place.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -18,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from biofeedback.practice.ratings import Phase, RatingError, Ratings, parse_ratings, ratings_dict
 
 if TYPE_CHECKING:
+    from biofeedback.models import Recording
     from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.adapt import Adaptation
     from biofeedback.practice.plan import Plan
     from biofeedback.review.practice import PracticeHistory
     from biofeedback.store import Store
+    from biofeedback.store.central import CentralStore
 
 # How far back cross-session decisions look.
 HISTORY_SESSIONS = 30
@@ -318,27 +321,40 @@ def review_ratings(store: Store, ref: str) -> tuple[Ratings | None, Ratings | No
     return load_ratings(store, ref)
 
 
-def practice_history(store: Store, window: int) -> PracticeHistory:
-    """History's practice part: rating patterns, practice days, where you brace."""
+def practice_history(
+    store: Store | CentralStore, window: int, *, runner: str | None = None
+) -> PracticeHistory:
+    """History's practice part: rating patterns, practice days, where you brace.
+
+    From the local store, or one person's sessions (``runner``) in the central one.
+    """
     from biofeedback import review
     from biofeedback.review.practice import build_practice_history
-    from biofeedback.store import outcomes
+    from biofeedback.store import Store, outcomes
 
-    history = outcomes(store, max(window, HISTORY_SESSIONS))
+    if isinstance(store, Store):
+        history = outcomes(store, max(window, HISTORY_SESSIONS))
+        load: Callable[[str], Recording] = functools.partial(store.load, sample_rows=False)
+        # Ratings are read from the latest rated sessions, even when many
+        # unrated ones came after them.
+        rated = outcomes(store, window, rated=True)
+    else:
+        history = store.outcomes(max(window, HISTORY_SESSIONS), runner=runner)
+        load = functools.partial(store.load, runner=runner)
+        rated = [o for o in history if o.before is not None and o.after is not None][:window]
+
     recent = [o for o in history[:window] if o.finished]
     # Where you brace is about your body: a simulated heart counts only when
     # nothing else was recorded (so a first look with --sim shows something).
     live = [o for o in recent if not o.virtual]
     chosen = live or recent
     # A summary needs the beats, not each sample's row.
-    summaries = [review.summarize(store.load(o.session_id, sample_rows=False)) for o in chosen]
+    summaries = [review.summarize(load(o.session_id)) for o in chosen]
     return build_practice_history(
         history,
         summaries,
         date.today(),
         window,
         brace_simulated=bool(chosen) and not live,
-        # Ratings are read from the latest rated sessions, even when many
-        # unrated ones came after them.
-        rated=outcomes(store, window, rated=True),
+        rated=rated,
     )

@@ -27,6 +27,7 @@ OWNERS = {
     "bleak": "biofeedback.sensors.ble",
     "bleak_retry_connector": "biofeedback.sensors.ble",
     "miniaudio": "biofeedback.audio",
+    "psycopg": "biofeedback.store.central",
 }
 
 
@@ -94,6 +95,8 @@ def lint(base: Path) -> subprocess.CompletedProcess[str]:
         ("biofeedback/models/core.py", "textual"),
         ("biofeedback/pacing/hrv.py", "bleak"),
         ("biofeedback/cli/running.py", "miniaudio"),
+        ("biofeedback/store/outgoing.py", "psycopg"),
+        ("biofeedback/review/summary.py", "psycopg"),
         ("simulators/physiology.py", "textual"),
         ("simulators/physiology.py", "biofeedback.session"),
     ],

@@ -76,6 +76,7 @@ def test_every_readme_command_is_covered() -> None:
         'biofeedback scan && biofeedback pair "Virtual Strap 180D"'
         " && biofeedback run --headless --duration 20",
         *MQTT_COMMANDS,
+        *CENTRAL_COMMANDS,
     }
     found = {c for block in sh_blocks() for c in commands(block)}
     assert found == covered, found ^ covered
@@ -104,6 +105,25 @@ MQTT_COMMANDS = (
     "biofeedback monitor mqtt://broker.local",
     "python -m simulators mqtt mqtt://broker.local/straps --straps 3",
 )
+# Run for real in tests/test_collect.py and tests/test_central.py; here they must parse.
+CENTRAL_COMMANDS = (
+    "biofeedback run --mqtt mqtts://broker.clinic --mqtt-record",
+    "biofeedback sync --mqtt mqtts://broker.clinic all",
+    "biofeedback collect --broker mqtts://broker.clinic"
+    " --db postgresql://biofeedback_collector@db.clinic/biofeedback",
+    "biofeedback review latest --runner ana"
+    " --db postgresql://biofeedback_reviewer@db.clinic/biofeedback",
+)
+
+
+def test_the_central_examples_parse() -> None:
+    import shlex
+
+    from biofeedback.cli.parser import build_parser
+
+    for command in CENTRAL_COMMANDS:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        assert args.handler is not None
 
 
 def test_the_readme_tells_to_activate_before_other_commands() -> None:

@@ -11,6 +11,7 @@ from biofeedback import __version__, practice_cli, setup_cli
 if TYPE_CHECKING:
     pass
 
+from biofeedback.cli.central import cmd_collect, cmd_sync
 from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
 from biofeedback.cli.records import (
     cmd_delete,
@@ -251,7 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rr", metavar="F", help="RR intervals as recorded, one ms value a line (Kubios)"
     )
     review.add_argument("--rr-corrected", metavar="F", help="RR intervals with artifacts corrected")
-    review.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    review.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the session store (env BIOFEEDBACK_DB), or postgresql://... for the central copy",
+    )
+    review.add_argument("--runner", metavar="NAME", help="with a central --db: whose session")
     review.set_defaults(handler=cmd_review)
 
     history = sub.add_parser(
@@ -269,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="patterns over the latest N sessions (default 10)",
     )
-    history.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    history.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the session store (env BIOFEEDBACK_DB), or postgresql://... for the central copy",
+    )
+    history.add_argument("--runner", metavar="NAME", help="with a central --db: whose sessions")
     history.set_defaults(handler=cmd_history)
 
     delete = sub.add_parser(
@@ -312,6 +323,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
     monitor.set_defaults(handler=cmd_monitor)
+
+    # sync and collect serve a central copy (README: "Many people, one place"): not
+    # in the short overview a new user reads, which stays under twenty lines.
+    sync = sub.add_parser(
+        "sync",
+        description="Publish the record of sessions (or what of it the broker has not"
+        " acknowledged yet) for a central copy; sending again is harmless.",
+    )
+    sync.add_argument("session", nargs="?", default="all", metavar="SESSION|all")
+    sync.add_argument("--mqtt", required=True, metavar="URL", help="the broker, mqtt[s]://HOST")
+    sync.add_argument(
+        "--again",
+        action="store_true",
+        help="send everything again, acknowledged or not (after a broker lost messages)",
+    )
+    sync.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    sync.set_defaults(handler=cmd_sync)
+
+    collect = sub.add_parser(
+        "collect",
+        description="Subscribe to every runner's record (an MQTT 5 shared subscription:"
+        " start several to share the load) and write it into a PostgreSQL database."
+        " The database password goes in PGPASSWORD or a password file, never the URL.",
+    )
+    collect.add_argument("--broker", required=True, metavar="URL", help="mqtt[s]://HOST[:PORT]")
+    collect.add_argument("--db", required=True, metavar="URL", help="postgresql://USER@HOST/DB")
+    collect.add_argument(
+        "--group", default="collectors", metavar="NAME", help="the shared subscription's group"
+    )
+    collect.add_argument(
+        "--name",
+        metavar="NAME",
+        help="this collector's MQTT client id, the same across restarts (default: from the host)",
+    )
+    collect.add_argument(
+        "--max-waiting",
+        type=int,
+        default=5_000,
+        metavar="N",
+        help="most messages taken and not yet written (default 5000)",
+    )
+    collect.add_argument(
+        "--status-every", type=_positive_seconds, default=60.0, metavar="S", help=argparse.SUPPRESS
+    )
+    collect.set_defaults(handler=cmd_collect)
     return parser
 
 
@@ -366,6 +422,12 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         help="also write the session's sound to a WAV file in session time (any --speed)",
     )
     parser.add_argument("--mqtt", metavar="URL", help="also publish telemetry to a broker")
+    parser.add_argument(
+        "--mqtt-record",
+        action="store_true",
+        help="with --mqtt: also publish the whole record, for a central copy"
+        " (or record = true in [mqtt]; see `biofeedback sync`)",
+    )
     parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
 
 

@@ -93,9 +93,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     # The review screen and the CSV export show each sample; a summary, a plot
     # and the RR exports need their beats only.
     screen = not args.json and not any(targets) and on_terminal()
-    with existing_store(args.db) as store:
-        recording = store.load(args.session, sample_rows=screen or bool(args.csv))
-        before, after = practice_cli.review_ratings(store, recording.session.session_id)
+    recording, (before, after) = _load_rated(
+        args, args.session, sample_rows=screen or bool(args.csv)
+    )
     summary = review.summarize(recording)
     if screen:
         return _show_records(args, review=review_view(recording, (before, after)))
@@ -128,6 +128,23 @@ def cmd_review(args: argparse.Namespace) -> int:
         shown = "standard output" if target == "-" else target
         print(f"biofeedback review: wrote {shown}", file=sys.stderr)
     return EXIT_OK
+
+
+def _load_rated(
+    args: argparse.Namespace, ref: str, *, sample_rows: bool = True
+) -> tuple[Recording, tuple[Ratings | None, Ratings | None]]:
+    """A session and its ratings, from the local store or the central one (--db
+    postgresql://); ``sample_rows=False``: the local store reads the beats only."""
+    from biofeedback.cli.central import central_reader
+
+    central = central_reader(args)
+    if central is not None:
+        with central:
+            recording = central.load(ref, runner=args.runner)
+            return recording, central.ratings(recording.session.session_id, runner=args.runner)
+    with existing_store(args.db) as store:
+        recording = store.load(ref, sample_rows=sample_rows)
+        return recording, practice_cli.review_ratings(store, recording.session.session_id)
 
 
 def _check_export_targets(args: argparse.Namespace) -> None:
@@ -176,12 +193,18 @@ def cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.cli.central import central_reader
     from biofeedback.review import resonance as resonance_review
     from biofeedback.review.practice import format_practice_history
     from biofeedback.store import resolve_db_path
 
     practice = None
-    if resolve_db_path(args.db).exists():
+    central = central_reader(args)
+    if central is not None:
+        with central:
+            sessions = central.sessions(runner=args.runner)
+            practice = practice_cli.practice_history(central, args.last, runner=args.runner)
+    elif resolve_db_path(args.db).exists():
         with existing_store(args.db) as store:
             sessions = store.sessions()
             practice = practice_cli.practice_history(store, args.last)
@@ -215,11 +238,11 @@ def _assessments(
     if not chosen:
         return []
     found: list[AssessmentEntry] = []
-    with existing_store(args.db) as store:
-        for session in chosen:
-            item = resonance_review.entry(session, store.load(session.session_id).events)
-            if item is not None:
-                found.append(item)
+    for session in chosen:
+        recording, _ = _load_rated(args, session.session_id)
+        item = resonance_review.entry(session, recording.events)
+        if item is not None:
+            found.append(item)
     return found
 
 
@@ -266,10 +289,7 @@ def _show_records(
     from biofeedback.ui.app import create_app
 
     def open_review(session_id: str) -> ReviewView:
-        with existing_store(args.db) as store:
-            return review_view(
-                store.load(session_id), practice_cli.review_ratings(store, session_id)
-            )
+        return review_view(*_load_rated(args, session_id))
 
     app = create_app(
         settings=dashboard_settings(), review=review, history=history, open_review=open_review

@@ -46,6 +46,7 @@ class SessionRequest:
     audio: str | None = None  # on, off, tones; None: the profile or [audio]
     audio_out: str | None = None  # a WAV file of the session's sound
     mqtt: str | None = None  # a broker to publish telemetry to
+    mqtt_record: bool = False  # the whole record too, for a central copy (issue 27)
     db: str | None = None  # the session store (None: BIOFEEDBACK_DB or the default)
     # False leaves the recorder out (no flag: every run is recorded; for tests and
     # benchmarks that read the events only).
@@ -73,6 +74,7 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
         "audio": args.audio,
         "audio_out": args.audio_out,
         "mqtt": args.mqtt,
+        "mqtt_record": args.mqtt_record,
         "db": args.db,
     }
 

@@ -147,9 +147,10 @@ async def _run(request: SessionRequest, ending: _Ending) -> int:
         print(f"biofeedback: {report.name} stopped early: {report.failed}", file=sys.stderr)
     if request.mqtt:
         from biofeedback.mqtt import MqttPublisher
+        from biofeedback.mqtt.record import RecordPublisher
 
         for sink in plan.sinks:
-            if isinstance(sink, MqttPublisher):
+            if isinstance(sink, MqttPublisher | RecordPublisher):
                 print(f"biofeedback: {sink.report_line()}", file=sys.stderr)
     if request.audio_out:
         from biofeedback.audio.render import WavSink

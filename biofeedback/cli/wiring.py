@@ -168,8 +168,16 @@ def build_session(
     if not dashboard:
         chosen.append(ConsoleSink(as_json=request.json))
     chosen += audio.sinks
-    if request.mqtt:
-        chosen.append(mqtt_publisher(request.mqtt))
+    if request.mqtt or request.mqtt_record:
+        from biofeedback.broker import load_settings
+        from biofeedback.cli.central import record_publisher, records_wanted
+
+        if request.mqtt:
+            chosen.append(mqtt_publisher(request.mqtt))
+        if records_wanted(request.mqtt_record, request.mqtt, load_settings()):
+            assert request.mqtt is not None
+            # The whole record too, read back from the store as it commits (issue 27).
+            chosen.append(record_publisher(request.mqtt, db_path))
     info = SessionInfo(
         session_id=session_id or uuid.uuid4().hex[:12],
         protocol=protocol.name,

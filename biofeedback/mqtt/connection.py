@@ -67,6 +67,8 @@ class Broker:
             timeout=5.0,
             tls_context=self.tls,
             queue_type=queue_type,
+            # MQTT 5 where it is needed: message expiry on the retained state, and
+            # hearing the broker refuse a publish (the record).
             protocol=aiomqtt.ProtocolVersion.V5 if mqtt5 else None,
             # Small telemetry messages must leave at once, not wait for Nagle.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],

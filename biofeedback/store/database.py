@@ -375,7 +375,7 @@ class Store:
                 " then delete it"
             )
         with self.writing() as db:
-            for table in ("samples", "estimates", "events", "ratings", "sessions"):
+            for table in ("samples", "estimates", "events", "ratings", "shipped", "sessions"):
                 column = "id" if table == "sessions" else "session"
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
         # Do not leave the deleted pages readable in the write-ahead log.

@@ -12,9 +12,10 @@ import json
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from biofeedback.models import Zone
+from biofeedback.models import StoredSession, Zone
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Phase, Ratings
 from biofeedback.store.rows import SESSION_COLUMNS, session_from_row
@@ -83,12 +84,12 @@ def outcomes(store: Store, limit: int = 30, *, rated: bool = False) -> list[Sess
             (*keys, FINAL_WINDOW_S),
         ):
             tails[key].append(hr)
-        moves: dict[int, list[Zone]] = {key: [] for key in keys}
+        changes: dict[int, list[str]] = {key: [] for key in keys}
         for key, data in db.execute(
             f"SELECT session, data FROM events WHERE session IN {chosen} AND type = 'zone_changed'",
             keys,
         ):
-            moves[key].append(Zone(json.loads(data)["to"]))
+            changes[key].append(data)
         given: dict[int, dict[str, Ratings]] = {key: {} for key in keys}
         for key, phase, *values in db.execute(
             f"SELECT session, phase, {', '.join(SCALES)} FROM ratings WHERE session IN {chosen}",
@@ -97,25 +98,35 @@ def outcomes(store: Store, limit: int = 30, *, rated: bool = False) -> list[Sess
             given[key][phase] = Ratings(*values)
     out: list[SessionOutcome] = []
     for key, *row in rows:
-        s = session_from_row(row)
-        lowest = s.start_zone
-        for zone in moves[key]:
-            if lowest is None or zone.rank > lowest.rank:
-                lowest = zone
-        tail = tails[key]
-        out.append(
-            SessionOutcome(
-                session_id=s.session_id,
-                protocol=s.protocol,
-                started_at_unix_s=s.started_at_unix_s,
-                virtual=s.virtual,
-                finished=s.finished,
-                length_s=s.length_s,
-                baseline_hr_bpm=s.baseline_hr_bpm,
-                final_hr_bpm=statistics.median(tail) if tail else None,
-                lowest_zone=lowest,
-                before=given[key].get("before"),
-                after=given[key].get("after"),
-            )
-        )
+        ratings = (given[key].get("before"), given[key].get("after"))
+        out.append(outcome_of(session_from_row(row), tails[key], changes[key], ratings))
     return out
+
+
+def outcome_of(
+    s: StoredSession,
+    tail_hr_bpm: Sequence[float],
+    zone_changes: Iterable[str],
+    ratings: tuple[Ratings | None, Ratings | None],
+) -> SessionOutcome:
+    """A session as an outcome: its heart rate over the final window (``tail_hr_bpm``),
+    the lowest zone its ``zone_changed`` events (their recorded JSON) reached."""
+    lowest = s.start_zone
+    for data in zone_changes:
+        zone = Zone(json.loads(data)["to"])
+        if lowest is None or zone.rank > lowest.rank:
+            lowest = zone
+    before, after = ratings
+    return SessionOutcome(
+        session_id=s.session_id,
+        protocol=s.protocol,
+        started_at_unix_s=s.started_at_unix_s,
+        virtual=s.virtual,
+        finished=s.finished,
+        length_s=s.length_s,
+        baseline_hr_bpm=s.baseline_hr_bpm,
+        final_hr_bpm=statistics.median(tail_hr_bpm) if tail_hr_bpm else None,
+        lowest_zone=lowest,
+        before=before,
+        after=after,
+    )

@@ -113,11 +113,32 @@ def _breath_v3(db: sqlite3.Connection) -> None:
     )
 
 
+# What of a session a broker has acknowledged (`run --mqtt-record`, `sync`): the
+# rows below each count, and the end message with that many ratings.
+def _shipped_v4(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE shipped (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            broker TEXT NOT NULL,
+            samples INTEGER NOT NULL DEFAULT 0,
+            estimates INTEGER NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL DEFAULT 0,
+            ended INTEGER NOT NULL DEFAULT 0,
+            ratings INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session, broker)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _schema_v1,
     _ratings_v2,
     _breath_v3,
+    _shipped_v4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

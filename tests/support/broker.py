@@ -41,6 +41,7 @@ class Mosquitto:
         anonymous: bool = True,
         tls: TlsFiles | None = None,
         passwords: dict[str, str] | None = None,
+        acl_file: Path | None = None,
     ) -> None:
         self.folder = folder
         self.port = free_port()
@@ -66,8 +67,15 @@ class Mosquitto:
             password_file.chmod(0o600)
             subprocess.run(["mosquitto_passwd", "-U", str(password_file)], check=True)
             lines.append(f"password_file {password_file}")
+        if acl_file is not None:
+            lines.append(f"acl_file {acl_file}")
         conf.write_text("\n".join(lines) + "\n")
         self.conf = conf
+
+    @property
+    def pid(self) -> int | None:
+        """The running broker's process id (None while stopped)."""
+        return None if self._proc is None else self._proc.pid
 
     def start(self, timeout_s: float = 10.0) -> None:
         assert Path(MOSQUITTO).exists(), "mosquitto is missing: scripts/test installs it"
