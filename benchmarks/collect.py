@@ -391,7 +391,12 @@ async def main() -> None:
     parser.add_argument("--restarts", action="store_true", help="also the run with restarts")
     parser.add_argument("--flood-rate", type=int, default=0, metavar="MESSAGES_PER_S")
     parser.add_argument("--flood-seconds", type=int, default=300)
+    parser.add_argument(
+        "--quick", action="store_true", help="10 runners for 10 s, no flood: a smoke test"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.runners, args.seconds, args.restarts, args.flood_rate = 10, 10, False, 0
     folder = Path(tempfile.mkdtemp(prefix="bf-bench-"))
     os.chmod(folder, 0o755)
     os.mkdir(folder / "broker")

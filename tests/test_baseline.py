@@ -189,7 +189,8 @@ def test_how_the_baseline_was_taken_reaches_the_dashboard_mqtt_and_review(
     assert baseline["reason"] == said["reason"]
     assert baseline["hr_bpm"] == pytest.approx(said["hr_bpm"], abs=0.01)
     text = run_cli("review", "--db", str(db))
-    assert f"taken as rising: {said['reason']}" in text.stdout
+    # The plain sentence first, the figures after it (as every text view says a decision).
+    assert f"taken as rising: {said['plain']} ({said['reason']})" in text.stdout
 
 
 def test_an_opening_taken_as_usual_adds_no_words() -> None:

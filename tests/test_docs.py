@@ -30,7 +30,7 @@ def test_the_documented_layers_are_the_contracted_ones() -> None:
 def test_a_changed_layer_is_noticed() -> None:
     # The check reads what it should: moving one module between layers shows.
     text = (ROOT / "docs" / "architecture.md").read_text()
-    moved = text.replace("`config | telemetry`", "`config`", 1)
+    moved = text.replace("`config | telemetry | wire`", "`config | telemetry`", 1)
     assert documented_layers(moved) != contracted_layers()
 
 

@@ -123,6 +123,7 @@ PROBES = {
     "textual-owner": ("biofeedback/console.py", "import rich"),
     "miniaudio-owner": ("biofeedback/audio/sink.py", "import miniaudio"),
     "aiomqtt-owner": ("biofeedback/telemetry.py", "import aiomqtt"),
+    "psycopg": ("biofeedback/store/outgoing.py", "import psycopg"),
     "ui-handed": ("biofeedback/ui/widgets.py", "from biofeedback import store"),
     "simulators": ("simulators/physiology.py", "from biofeedback.pacing import hrv"),
     # Miniaudio into the pure audio score, through the module that owns it.

@@ -326,8 +326,7 @@ class SessionScreen(Screen[None]):
             parts.append((f"{minutes}:{seconds:02d} left",) * 2)
         parts += strap_parts(state, self.source_text)
         if self._sound_shown and state.ended is None:
-            # Short form: its first words ("sound", "no sound", "sound muted").
-            parts.append((self._sound_shown, self._sound_shown.split(":")[0]))
+            parts.append((self._sound_shown, sound_short(self._sound_shown)))
         # Last, and the first to give way on a narrow screen.
         resonance = _resonance_text(state)
         extras = [(resonance, resonance.split(" (")[0])] if resonance else []
@@ -463,6 +462,15 @@ def fit_line(parts: Sequence[Part], width: int, extras: Sequence[Part] = ()) -> 
             break
         texts[i] = text
     return line()
+
+
+def sound_short(status: str) -> str:
+    """The sound's status in fewer words for a narrow line: what plays, not how
+    ("sound: voice, breath tones and bells" -> "voice, tones, bells")."""
+    head, _, what = status.partition(": ")
+    if not what or head == "no sound":
+        return head
+    return what.replace("breath tones", "tones").replace(" and ", ", ")
 
 
 def key_display_fallback(action: str) -> str:
