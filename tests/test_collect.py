@@ -52,7 +52,13 @@ async def collecting(
         await asyncio.wait_for(task, 10)
 
 
-async def complete_sessions(db_url: str, want: int, timeout_s: float = 20) -> list[tuple[str, str]]:
+async def complete_sessions(
+    db_url: str, want: int, timeout_s: float = 60, said: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """The complete sessions once ``want`` are; bounded by ``timeout_s`` (a generous
+    bound: it returns as soon as they are). ``said``: what the runners printed, shown
+    when the bound is reached."""
+
     async def poll() -> list[tuple[str, str]]:
         while True:
             with psycopg.connect(db_url) as db:
@@ -63,16 +69,23 @@ async def complete_sessions(db_url: str, want: int, timeout_s: float = 20) -> li
                 return [(str(r), str(s)) for r, s in rows]
             await asyncio.sleep(0.1)
 
-    return await asyncio.wait_for(poll(), timeout_s)
+    try:
+        return await asyncio.wait_for(poll(), timeout_s)
+    except TimeoutError:
+        raise AssertionError(
+            f"fewer than {want} sessions complete after {timeout_s:g} s; the runners said: {said!r}"
+        ) from None
 
 
-def run_session(db: Path, url: str, runner: str, *extra: str) -> str:
+def run_session(db: Path, url: str, runner: str, *extra: str, said: list[str] | None = None) -> str:
     proc = run_cli(
         "run", "--sim", "--speed", "max", "--headless", "--json", "--duration", "120",
         "--no-ratings", "--db", str(db), "--mqtt", url, *extra,
         env={"BIOFEEDBACK_MQTT_RUNNER": runner},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    if said is not None:
+        said.append(proc.stderr)
     first = json.loads(proc.stdout.splitlines()[0])
     return str(first["session_id"])
 
@@ -87,9 +100,12 @@ async def test_a_session_published_whole_arrives_complete_and_reviews_the_same(
     mosquitto: Mosquitto, central_db: str, tmp_path: Path
 ) -> None:
     db = tmp_path / "ana.db"
+    said: list[str] = []
     async with collecting(mosquitto.url, central_db):
-        session_id = await asyncio.to_thread(run_session, db, mosquitto.url, "ana", "--mqtt-record")
-        assert await complete_sessions(central_db, 1) == [("ana", session_id)]
+        session_id = await asyncio.to_thread(
+            run_session, db, mosquitto.url, "ana", "--mqtt-record", said=said
+        )
+        assert await complete_sessions(central_db, 1, said=said) == [("ana", session_id)]
     local, remote = await asyncio.gather(
         asyncio.to_thread(review, str(db), session_id),
         asyncio.to_thread(review, central_db, session_id, "--runner", "ana"),
