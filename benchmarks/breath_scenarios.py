@@ -21,64 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import asyncio
-from dataclasses import dataclass
 
 import numpy as np
 
-from biofeedback.cli import SessionRequest, build_session
-from biofeedback.models import (
-    BreathReminder,
-    PaceChanged,
-    SessionEvent,
-    SessionInfo,
-    StepKind,
-    StepStarted,
-)
-from simulators.source import SimulatedSource
+from biofeedback.models import BreathReminder, PaceChanged, StepStarted
+from tests.support.breath import BreathRun, breath_session
 
 
-class _Events:
-    name = "events"
-    queue_size = 1_000_000
-
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-
-    async def start(self, info: SessionInfo) -> None:
-        return None
-
-    async def handle(self, item: object) -> None:
-        if isinstance(item, SessionEvent):
-            self.events.append(item)
-
-    async def stop(self) -> None:
-        return None
-
-
-@dataclass
-class Run:
-    source: SimulatedSource
-    events: list[SessionEvent]
-
-
-async def _session(scenario: str, seed: int, protocol: str) -> Run:
-    # As `run --sim SCENARIO --seed SEED --speed max` wires it, with the chest streamed.
-    source = SimulatedSource(scenario, seed=seed, acc_rate_hz=50.0)
-    sink = _Events()
-    request = SessionRequest(
-        sim=scenario, seed=seed, protocol=protocol, speed=None, use_profile=False, record=False
-    )
-    await build_session(request, source=source, sinks=[sink], session_id=f"{scenario}-{seed}").run()
-    return Run(source, sink.events)
-
-
-def _first_held_tense_step(run: Run) -> str | None:
-    tense = [e for e in run.events if isinstance(e, StepStarted) and e.kind is StepKind.TENSE]
-    for hold in run.source.truth.holds():
-        for step in tense:
-            if step.t - 0.5 <= hold.start_s < step.t + step.planned_s:
-                return step.step
-    return None
+def _session(scenario: str, seed: int, protocol: str) -> BreathRun:
+    # The session as `run` wires it, with the chest streamed (tests/support/breath.py).
+    return asyncio.run(breath_session(scenario, seed, protocol))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,16 +39,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--protocol", default="full")
     parser.add_argument("--quick", action="store_true", help="one seed: a smoke test")
     args = parser.parse_args(argv)
-    seeds = range(1, 2 if args.quick else args.seeds + 1)
+    if args.quick:
+        args.seeds = 1
+    seeds = range(1, args.seeds + 1)
 
     reminded_first = 0
     counts: list[int] = []
     delays: list[float] = []
     for seed in seeds:
-        run = asyncio.run(_session("breath-holder", seed, args.protocol))
+        run = _session("breath-holder", seed, args.protocol)
         reminders = [e for e in run.events if isinstance(e, BreathReminder)]
         counts.append(len(reminders))
-        first = _first_held_tense_step(run)
+        first = run.first_held_tense_step()
         if first is not None and any(r.step == first for r in reminders):
             reminded_first += 1
             start = next(e.t for e in run.events if isinstance(e, StepStarted) and e.step == first)
@@ -112,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     calm_reminders = []
     calm_paces = []
     for seed in seeds:
-        run = asyncio.run(_session("calm", seed, args.protocol))
+        run = _session("calm", seed, args.protocol)
         calm_reminders.append(sum(isinstance(e, BreathReminder) for e in run.events))
         calm_paces.append(sum(isinstance(e, PaceChanged) for e in run.events))
     print(f"calm ({args.seeds} seeds):")
@@ -121,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     met = glided = 0
     start_ratio: list[float] = []
     for seed in seeds:
-        run = asyncio.run(_session("fast-breather", seed, args.protocol))
+        run = _session("fast-breather", seed, args.protocol)
         paced = {
             e.step: 60.0 / (e.breath_in_s + e.breath_out_s)
             for e in run.events

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import pytest
@@ -28,6 +26,7 @@ from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_sessio
 from biofeedback.store import RecorderSink, Store
 from simulators.source import SimulatedSource
 from tests.support.sinks import ListSink
+from tests.support.sources import QueueSource
 
 
 class StuckSink:
@@ -165,34 +164,6 @@ async def test_same_seed_same_session() -> None:
         )
         runs.append([e.to_dict() for e in sink.events])
     assert runs[0] == runs[1]
-
-
-class QueueSource:
-    """A live source fed by the test, as a strap's notifications would be."""
-
-    description = "test:queue"
-    virtual = False
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[HeartSample | SourceStatus | None] = asyncio.Queue()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    def __aiter__(self) -> AsyncIterator[HeartSample | SourceStatus]:
-        return self._items()
-
-    async def _items(self) -> AsyncIterator[HeartSample | SourceStatus]:
-        while (item := await self.queue.get()) is not None:
-            yield item
 
 
 async def test_live_loop_takes_samples_status_and_actions_as_they_come() -> None:

@@ -1,15 +1,13 @@
 """Chest motion in the loop: a source that sees the chest does not upset a session.
 
-Until the breath work reads ChestMotion, the session skips it; these tests
-show a live and a virtual session run as before with it between the samples.
+The loop hands ChestMotion to the breath estimate only; these tests show a live
+and a virtual session run as before with it between the samples, and that chest
+motion alone does not start a live session's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Self
 
 import pytest
 
@@ -24,41 +22,13 @@ from biofeedback.models import (
 from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
-from biofeedback.sensors import SourceItem
 from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
 from tests.support.sinks import ListSink
+from tests.support.sources import QueueSource
 
 
 def chest(t_s: float) -> ChestMotion:
     return ChestMotion(t_s, 25.0, (1.0,) * 25, (-990.0,) * 25, (120.0,) * 25)
-
-
-class ChestSource:
-    """Yields what the test queued: heart samples with chest motion between them."""
-
-    description = "test:chest"
-
-    def __init__(self, *, virtual: bool) -> None:
-        self.virtual = virtual
-        self.queue: asyncio.Queue[SourceItem | None] = asyncio.Queue()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    def __aiter__(self) -> AsyncIterator[SourceItem]:
-        return self._items()
-
-    async def _items(self) -> AsyncIterator[SourceItem]:
-        while (item := await self.queue.get()) is not None:
-            yield item
 
 
 class SampleCountingSink(ListSink):
@@ -78,11 +48,11 @@ def controller() -> PacingController:
 
 
 def info() -> SessionInfo:
-    return SessionInfo("test-session", "full", "test:chest", 0.0)
+    return SessionInfo("test-session", "full", "test:queue", 0.0)
 
 
 async def test_a_virtual_session_runs_with_chest_motion_between_the_samples() -> None:
-    source = ChestSource(virtual=True)
+    source = QueueSource(virtual=True)
     for i in range(1, 61):
         source.queue.put_nowait(chest(i - 0.5))
         source.queue.put_nowait(HeartSample(float(i), 60.0, (1000.0,)))
@@ -98,7 +68,7 @@ async def test_a_virtual_session_runs_with_chest_motion_between_the_samples() ->
 
 
 async def test_chest_motion_before_the_first_heart_data_does_not_start_a_live_session() -> None:
-    source = ChestSource(virtual=False)
+    source = QueueSource(virtual=False)
     sink = SampleCountingSink(2)
     inbox = ActionInbox()
     clock = RealClock()
