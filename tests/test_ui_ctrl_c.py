@@ -17,9 +17,10 @@ from pathlib import Path
 from tests.support.cli import ROOT, run_cli
 
 
-def _drive(args: list[str], steps: list[tuple[bytes, bytes]], timeout_s: float = 25.0) -> str:
+def _drive(args: list[str], steps: list[tuple[bytes, bytes]], timeout_s: float = 60.0) -> str:
     """Run the CLI on an 80x24 pseudo-terminal; for each step, once its text has
-    been drawn (after the previous step's keys), type its keys."""
+    been drawn (after the previous step's keys), type its keys. ``timeout_s`` is
+    a generous bound for a loaded machine: it returns as soon as the steps are done."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen(
