@@ -167,12 +167,14 @@ class SessionPlan:
         first: Sequence[Sink] = (),
         trouble: Callable[[str | None], None] | None = None,
         source_trouble: Callable[[str | None], None] | None = None,
+        drain_timeout_s: float = 10.0,
     ) -> SessionResult:
         """Run the session; ``first`` are sinks that hear each item before the plan's.
 
         ``trouble`` hears, the moment it happens, that a sink (the recorder on a
         full disk) stopped doing its job, and when it is back; ``source_trouble``
-        (``trouble`` when not given) the same of the source.
+        (``trouble`` when not given) the same of the source. ``drain_timeout_s``: how
+        long each sink may take to handle what it still holds once the session ends.
         """
         if trouble is not None:
             for sink in self.sinks:
@@ -191,6 +193,7 @@ class SessionPlan:
             self.info,
             actions=self.actions,
             duration_s=self.duration_s,
+            drain_timeout_s=drain_timeout_s,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
@@ -15,16 +16,12 @@ from biofeedback.models import (
     SessionEvent,
     SessionInfo,
     SourceStatus,
-    Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.pacing.rules import PacingConfig
-from biofeedback.sensors import SourceError
-from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
-from biofeedback.store import RecorderSink, Store
-from simulators.source import SimulatedSource
+from biofeedback.sensors import HeartRateSource, SourceError
+from biofeedback.session import ActionInbox, SessionPlan, Sink
+from biofeedback.store import Store
+from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink
 from tests.support.sources import QueueSource
 
@@ -48,27 +45,37 @@ class StuckSink:
         pass
 
 
-def controller(zone: Zone = Zone.GREEN) -> PacingController:
-    return PacingController(
-        load_protocol("full"),
-        start_zone=zone,
+def plan(
+    sinks: Sequence[Sink],
+    source: HeartRateSource | None = None,
+    *,
+    seed: int | None = None,
+    duration_s: float | None = None,
+    actions: ActionInbox | None = None,
+    pacing: PacingConfig | None = None,
+    db: Path | None = None,
+) -> SessionPlan:
+    """The session `run --sim calm --protocol full --zone green` wires, at max speed
+    for the simulator and a virtual ``source``, in real time for a live one."""
+    live = source is not None and not source.virtual
+    return simulated_plan(
+        "calm",
+        seed,
+        source=source,
+        speed=1.0 if live else None,
+        duration_s=duration_s,
+        sinks=sinks,
+        actions=actions,
+        pacing=pacing,
+        db=db,
+        record=db is not None,
+        session_id="test-session",
     )
-
-
-def info() -> SessionInfo:
-    return SessionInfo("test-session", "full", "simulator:calm", 0.0)
 
 
 async def test_virtual_session_runs_protocol_in_order() -> None:
     sink = ListSink()
-    result = await run_session(
-        SimulatedSource("calm", seed=3),
-        ArousalEstimator(),
-        controller(),
-        [sink],
-        VirtualClock(),
-        info(),
-    )
+    result = await plan([sink], seed=3).run()
     types = [e.type for e in sink.events]
     assert types[0] == "session_started"
     assert types[-1] == "session_ended"
@@ -89,15 +96,7 @@ async def test_virtual_session_runs_protocol_in_order() -> None:
 
 async def test_duration_stops_the_session_on_time() -> None:
     sink = ListSink()
-    result = await run_session(
-        SimulatedSource("calm"),
-        ArousalEstimator(),
-        controller(),
-        [sink],
-        VirtualClock(),
-        info(),
-        duration_s=90,
-    )
+    result = await plan([sink], duration_s=90).run()
     assert result.reason == "duration reached"
     assert result.duration_s == pytest.approx(90.0)
     assert sink.events[-1].t == pytest.approx(90.0)
@@ -109,15 +108,7 @@ async def test_scripted_actions_pause_resume_and_stop() -> None:
     inbox.schedule(10.0, Action.PAUSE)
     inbox.schedule(100.0, Action.RESUME)
     inbox.schedule(130.0, Action.STOP)
-    result = await run_session(
-        SimulatedSource("calm"),
-        ArousalEstimator(),
-        controller(),
-        [sink],
-        VirtualClock(),
-        info(),
-        actions=inbox,
-    )
+    result = await plan([sink], actions=inbox).run()
     actions = [(e.t, e.action) for e in sink.events if e.type == "user_action"]  # type: ignore[attr-defined]
     assert actions == [(10.0, Action.PAUSE), (100.0, Action.RESUME), (130.0, Action.STOP)]
     assert result.reason == "stopped by user"
@@ -130,16 +121,7 @@ async def test_a_stuck_sink_delays_neither_the_loop_nor_other_sinks() -> None:
     fast = ListSink()
     stuck = StuckSink()
     result = await asyncio.wait_for(
-        run_session(
-            SimulatedSource("calm"),
-            ArousalEstimator(),
-            controller(),
-            [stuck, fast],
-            VirtualClock(),
-            info(),
-            duration_s=200,
-            drain_timeout_s=0.05,
-        ),
+        plan([stuck, fast], duration_s=200).run(drain_timeout_s=0.05),
         timeout=30,
     )
     assert result.reason == "duration reached"
@@ -153,15 +135,7 @@ async def test_same_seed_same_session() -> None:
     runs = []
     for _ in range(2):
         sink = ListSink()
-        await run_session(
-            SimulatedSource("calm", seed=7),
-            ArousalEstimator(),
-            controller(),
-            [sink],
-            VirtualClock(),
-            info(),
-            duration_s=200,
-        )
+        await plan([sink], seed=7, duration_s=200).run()
         runs.append([e.to_dict() for e in sink.events])
     assert runs[0] == runs[1]
 
@@ -170,15 +144,11 @@ async def test_live_loop_takes_samples_status_and_actions_as_they_come() -> None
     source = QueueSource()
     sink = WatchingSink("signal_restored")
     inbox = ActionInbox()
-    clock = RealClock()
     # Announced at once here: this is about the live loop, not the 5 s holds.
-    instant = PacingController(
-        load_protocol("full"),
-        config=PacingConfig(signal_loss_hold_s=0.0, signal_return_hold_s=0.0),
-    )
-    task = asyncio.create_task(
-        run_session(source, ArousalEstimator(), instant, [sink], clock, info(), actions=inbox)
-    )
+    instant = PacingConfig(signal_loss_hold_s=0.0, signal_return_hold_s=0.0)
+    session = plan([sink], source, actions=inbox, pacing=instant)
+    clock = session.clock
+    task = asyncio.create_task(session.run())
     source.queue.put_nowait(HeartSample(clock.now(), 60.0, (1000.0,)))
     source.queue.put_nowait(SourceStatus(clock.now(), False, "strap out of range"))
     source.queue.put_nowait(SourceStatus(clock.now(), True, "strap reconnected"))
@@ -208,7 +178,7 @@ async def test_live_source_ending_ends_the_session() -> None:
     source.queue.put_nowait(None)
     sink = ListSink()
     result = await asyncio.wait_for(
-        run_session(source, ArousalEstimator(), controller(), [sink], RealClock(), info()),
+        plan([sink], source).run(),
         timeout=10,
     )
     assert result.reason == "source ended"
@@ -230,9 +200,7 @@ class FiniteVirtualSource(QueueSource):
 
 async def test_virtual_source_running_out_ends_the_session_with_its_data() -> None:
     sink = ListSink()
-    result = await run_session(
-        FiniteVirtualSource(42), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
-    )
+    result = await plan([sink], FiniteVirtualSource(42)).run()
     assert result.reason == "source ended"
     assert result.duration_s == pytest.approx(42.0)
     assert len(sink.samples) == 42
@@ -249,14 +217,8 @@ async def test_a_source_that_cannot_open_leaves_no_session_behind(tmp_path: Path
     sink = ListSink()
     db = tmp_path / "s.db"
     with pytest.raises(SourceError):
-        await run_session(
-            UnreachableSource(),
-            ArousalEstimator(),
-            controller(),
-            [RecorderSink(db, virtual=False), sink],
-            RealClock(),
-            info(),
-        )
+        # Recorded, as `run` records: the recorder must not start either.
+        await plan([sink], UnreachableSource(), db=db).run()
     assert sink.events == []
     with Store(db) as store:
         assert store.sessions() == []
@@ -264,9 +226,7 @@ async def test_a_source_that_cannot_open_leaves_no_session_behind(tmp_path: Path
 
 async def test_a_source_running_out_mid_step_still_ends_that_step() -> None:
     sink = ListSink()
-    await run_session(
-        FiniteVirtualSource(42), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
-    )
+    await plan([sink], FiniteVirtualSource(42)).run()
     last = [e.to_dict() for e in sink.events[-2:]]
     assert [(e["type"], e.get("step"), e["reason"]) for e in last] == [
         ("step_ended", "settle", "source ended"),
@@ -289,16 +249,7 @@ class LaggingSink(ListSink):
 async def test_a_sink_with_a_full_queue_at_the_end_drains_without_waiting_out_the_timeout() -> None:
     sink = LaggingSink()
     result = await asyncio.wait_for(
-        run_session(
-            SimulatedSource("calm"),
-            ArousalEstimator(),
-            controller(),
-            [sink],
-            VirtualClock(),
-            info(),
-            duration_s=60,
-            drain_timeout_s=3600,
-        ),
+        plan([sink], duration_s=60).run(drain_timeout_s=3600),
         timeout=10,
     )
     assert result.sinks[0].dropped > 0  # the queue did run full
@@ -315,9 +266,7 @@ class NamedOnOpenSource(FiniteVirtualSource):
 
 async def test_the_session_names_its_source_as_it_is_once_open() -> None:
     sink = ListSink()
-    await run_session(
-        NamedOnOpenSource(3), ArousalEstimator(), controller(), [sink], VirtualClock(), info()
-    )
+    await plan([sink], NamedOnOpenSource(3)).run()
     assert sink.info.source == "test:found-by-name"
     assert sink.events[0].to_dict()["source"] == "test:found-by-name"
 
@@ -328,10 +277,9 @@ async def test_live_session_starts_with_the_first_heart_data() -> None:
     source = QueueSource()
     sink = WatchingSink("step_started")
     inbox = ActionInbox()
-    clock = RealClock()
-    task = asyncio.create_task(
-        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
-    )
+    session = plan([sink], source, actions=inbox)
+    clock = session.clock
+    task = asyncio.create_task(session.run())
     # Stamped as a strap found 5 s after start would stamp them.
     connected_s = clock.now() + 5.0
     source.queue.put_nowait(SourceStatus(connected_s, True, "connected", 80))
@@ -353,11 +301,7 @@ async def test_stop_while_connecting_leaves_a_whole_record_and_no_ticks() -> Non
     source = QueueSource()
     sink = ListSink()
     inbox = ActionInbox()
-    task = asyncio.create_task(
-        run_session(
-            source, ArousalEstimator(), controller(), [sink], RealClock(), info(), actions=inbox
-        )
-    )
+    task = asyncio.create_task(plan([sink], source, actions=inbox).run())
     inbox.put(Action.STOP)
     result = await asyncio.wait_for(task, timeout=10)
     assert result.reason == "stopped by user"

@@ -45,6 +45,7 @@ def build_session(
     session_id: str | None = None,
     started_at_unix_s: float | None = None,
     speech: SpeechTimes | None = None,
+    pacing: PacingConfig | None = None,
     tell: Callable[[str], None] = _print_note,
 ) -> SessionPlan:
     """The session ``request`` asks for, ready to ``run()``.
@@ -57,8 +58,9 @@ def build_session(
     ``session_id`` and ``started_at_unix_s`` fix what is otherwise fresh
     (a record a picture test must find again); ``speech``: how long the sound a
     caller brings takes to say each cue (a test's own voices), instead of the
-    request's sound; ``tell`` hears a line for the person about the sound (stderr
-    by default).
+    request's sound; ``pacing``: the pacing rules instead of the defaults or the
+    person's rate (a test's shorter holds); ``tell`` hears a line for the person
+    about the sound (stderr by default).
     """
     import dataclasses
     import time
@@ -153,7 +155,7 @@ def build_session(
     controller = PacingController(
         protocol,
         yellow=yellow,
-        config=pacing_config,
+        config=pacing_config if pacing is None else pacing,
         start_zone="auto" if request.zone == "auto" else Zone(request.zone),
         stored_baseline=resting,
         imagery_regions=() if personal is None else personal.imagery,

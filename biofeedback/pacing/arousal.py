@@ -182,7 +182,7 @@ def score(
     return hr_z, drop_z, arousal
 
 
-def _beats_of(sample: HeartSample) -> tuple[list[float], list[float]]:
+def beats_of(sample: HeartSample) -> tuple[list[float], list[float]]:
     """Beat end times and intervals; times are rebuilt from the arrival when absent."""
     rr = [float(v) for v in sample.rr_ms]
     if len(sample.beat_t_s) == len(rr):
@@ -243,7 +243,7 @@ class ArousalEstimator:
             if self._start_s is None:
                 self._start_s = sample.t_s
             return
-        t_s, rr_ms = _beats_of(sample)
+        t_s, rr_ms = beats_of(sample)
         # Rebuilt times can overlap the previous notification's: keep them ordered.
         last = self._last_beat_s
         for k, t in enumerate(t_s):

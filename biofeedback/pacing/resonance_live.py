@@ -30,7 +30,7 @@ from biofeedback.models import (
     SourceStatus,
     Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
+from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.pacing.breath_estimate import BreathEstimate
 from biofeedback.pacing.buffers import Growable
 from biofeedback.pacing.controller import PacingController
@@ -67,7 +67,10 @@ class ResonanceTracker:
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
             return
-        self._cleaner.push(np.asarray(sample.beat_t_s, float), np.asarray(sample.rr_ms, float))
+        # Beat times rebuilt from the arrival when the source sent none, as the
+        # arousal estimator does (a source without them crashed the cleaner).
+        t_s = sample.beat_t_s if len(sample.beat_t_s) == len(sample.rr_ms) else beats_of(sample)[0]
+        self._cleaner.push(np.asarray(t_s, float), np.asarray(sample.rr_ms, float))
         chunk = self._cleaner.process()
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)

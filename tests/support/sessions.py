@@ -14,6 +14,7 @@ from pathlib import Path
 from biofeedback.cli import SessionRequest, build_session
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_live import ResonanceController
+from biofeedback.pacing.rules import PacingConfig
 from biofeedback.sensors import HeartRateSource
 from biofeedback.session import ActionInbox, SessionPlan, Sink
 
@@ -37,11 +38,13 @@ def simulated_plan(
     db: Path | None = None,
     record: bool = False,
     session_id: str | None = None,
+    pacing: PacingConfig | None = None,
 ) -> SessionPlan:
     """`biofeedback run --sim SCENARIO --seed SEED --protocol P --zone Z --speed max`,
     without a profile or sound; ``source`` replaces the simulator (a changed person).
     Not recorded unless ``record`` (the recorder triples a session's time at max speed);
-    the store is still read, as `run` reads it."""
+    the store is still read, as `run` reads it. A live ``source`` needs ``speed=1.0``,
+    as `run` refuses --speed for a strap; ``pacing``: other pacing rules."""
     request = SessionRequest(
         sim=scenario,
         seed=seed,
@@ -55,7 +58,12 @@ def simulated_plan(
         record=record,
     )
     return build_session(
-        request, source=source, sinks=sinks, actions=actions, session_id=session_id
+        request,
+        source=source,
+        sinks=sinks,
+        actions=actions,
+        session_id=session_id,
+        pacing=pacing,
     )
 
 
