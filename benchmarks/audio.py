@@ -45,12 +45,10 @@ from biofeedback.audio.render import WavSink
 from biofeedback.audio.score import Score
 from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
-from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
+from biofeedback.cli import SessionRequest, build_session
+from biofeedback.models import HeartSample, SessionEvent
 from biofeedback.pacing.protocols import load_all, load_protocol
-from biofeedback.session import Sink, VirtualClock, run_session
-from simulators.source import SimulatedSource
+from biofeedback.session import SessionPlan, Sink, VirtualClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.audio_mix import (
@@ -137,12 +135,32 @@ def phrase_cache(rounds: int = 3) -> dict[str, dict[str, Samples]]:
     return clips
 
 
-def controller(name: str, *, sides: bool = False) -> PacingController:
-    return PacingController(
-        load_protocol(name, sides=sides),
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
+def session(
+    name: str,
+    scenario: str,
+    seed: int,
+    sinks: Sequence[Sink],
+    folder: Path,
+    *,
+    sides: bool = False,
+    speed: float | None = None,
+    duration_s: float | None = None,
+) -> SessionPlan:
+    """`run --sim SCENARIO --protocol NAME --no-profile --audio off` as `run` wires it,
+    with ``sinks`` (this benchmark's own sound) and a store of its own in ``folder``."""
+    request = SessionRequest(
+        sim=scenario,
+        seed=seed,
+        protocol=name,
+        sides=sides,
+        speed=speed,
+        duration_s=duration_s,
+        audio="off",
+        use_profile=False,
+        db=str(folder / "sessions.db"),
+        record=False,
     )
+    return build_session(request, sinks=sinks, session_id="bench")
 
 
 async def render_track(speech: dict[str, Samples]) -> None:
@@ -154,15 +172,9 @@ async def render_track(speech: dict[str, Samples]) -> None:
             sinks: list[Sink] = (
                 [WavSink(Path(tmp) / "t.wav", Score(book, speech))] if with_audio else []
             )
+            plan = session("full", "anxious", 2, sinks, Path(tmp), sides=True)
             began = time.perf_counter()
-            result = await run_session(
-                SimulatedSource("anxious", seed=2),
-                ArousalEstimator(),
-                controller("full", sides=True),
-                sinks,
-                VirtualClock(None),
-                SessionInfo("bench", "full", "sim", 0.0),
-            )
+            result = await plan.run()
             times.append(time.perf_counter() - began)
     print(
         f"track: {result.duration_s / 60:.1f}-minute session to WAV at --speed max:"
@@ -219,18 +231,15 @@ async def live(minutes: float, speech: dict[str, dict[str, Samples]]) -> None:
         player = TimedPlayer()
         device = Device(player.render, backend="null")
         sink = TimedSink(Score(book, speech[name]), player, device)
-        clock = VirtualClock(1.0)
         began, cpu_began = time.monotonic(), time.process_time()
         left_s = deadline - began
-        await run_session(
-            SimulatedSource("anxious", seed=sessions),
-            ArousalEstimator(),
-            controller(name),
-            [sink],
-            clock,
-            SessionInfo("bench", name, "sim", 0.0),
-            duration_s=left_s,
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            plan = session(
+                name, "anxious", sessions, [sink], Path(tmp), speed=1.0, duration_s=left_s
+            )
+            clock = plan.clock
+            assert isinstance(clock, VirtualClock)
+            await plan.run()
         wall_s += time.monotonic() - began
         cpu_s += time.process_time() - cpu_began
         stats = device.stats

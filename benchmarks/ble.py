@@ -99,12 +99,8 @@ async def bare_bleak_first_notification_s() -> tuple[float, float]:
 
 async def ours_latencies(trace: Path) -> list[float]:
     """Notification sent -> sample handled by a sink of a live session."""
+    from biofeedback.cli import SessionRequest, build_session
     from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-    from biofeedback.pacing.arousal import ArousalEstimator
-    from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import load_protocol
-    from biofeedback.sensors.ble import BleSource
-    from biofeedback.session import RealClock, run_session
 
     class Stamps:
         name = "stamps"
@@ -123,16 +119,20 @@ async def ours_latencies(trace: Path) -> list[float]:
         async def stop(self) -> None:
             return None
 
-    clock = RealClock()
     sink = Stamps()
-    controller = PacingController(
-        load_protocol("full"),
-    )
-    source = BleSource(ADDRESS, clock_now=clock.now)
-    info = SessionInfo("bench", "full", source.description, time.time())
-    await run_session(
-        source, ArousalEstimator(), controller, [sink], clock, info, duration_s=LATENCY_S
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        # `run --device ADDRESS --duration S` as `run` wires it, without its sound,
+        # profile or recorder: the latency of the live path alone.
+        request = SessionRequest(
+            device=ADDRESS,
+            protocol="full",
+            duration_s=LATENCY_S,
+            audio="off",
+            use_profile=False,
+            db=str(Path(folder) / "sessions.db"),
+            record=False,
+        )
+        await build_session(request, sinks=[sink], session_id="bench").run()
     return pair_up(trace, sink.at)
 
 

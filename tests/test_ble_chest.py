@@ -21,13 +21,8 @@ from biofeedback.models import (
     ChestMotion,
     HeartSample,
     SessionEvent,
-    SessionInfo,
     SourceStatus,
-    Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.sensors import SourceItem
 from biofeedback.sensors.ble import BleSource
 from biofeedback.sensors.pmd import (
@@ -40,11 +35,12 @@ from biofeedback.sensors.pmd import (
     start_request,
     stop_request,
 )
-from biofeedback.session import ActionInbox, RealClock, run_session
+from biofeedback.session import ActionInbox, RealClock
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
 from simulators.source import SimulatedSource
 from simulators.strap import StrapOptions, add_arguments, options_from
+from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink
 from tests.support.strap import (
     STRAP_ADDRESS,
@@ -286,18 +282,10 @@ async def test_a_live_session_on_an_h10_runs_with_chest_motion(bus: PrivateSyste
     clock = RealClock()
     async with strap_in_loop(StrapOptions(h10=True, rate_hz=4.0), motion=motion):
         source = fast_source(clock_now=clock.now)
-        protocol = load_protocol("full")
-        task = asyncio.create_task(
-            run_session(
-                source,
-                ArousalEstimator(),
-                PacingController(protocol, start_zone=Zone.GREEN),
-                [sink],
-                clock,
-                SessionInfo("test-session", "full", "ble", 0.0),
-                actions=inbox,
-            )
+        session = simulated_plan(
+            source=source, speed=1.0, sinks=[sink], actions=inbox, real_clock=clock
         )
+        task = asyncio.create_task(session.run())
         await asyncio.wait_for(sink.enough.wait(), timeout=WAIT_S)
         inbox.put(Action.STOP)
         result = await asyncio.wait_for(task, timeout=WAIT_S)

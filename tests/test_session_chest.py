@@ -11,18 +11,9 @@ import asyncio
 
 import pytest
 
-from biofeedback.models import (
-    Action,
-    ChestMotion,
-    HeartSample,
-    SessionEvent,
-    SessionInfo,
-    Zone,
-)
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import ActionInbox, RealClock, VirtualClock, run_session
+from biofeedback.models import Action, ChestMotion, HeartSample, SessionEvent
+from biofeedback.session import ActionInbox
+from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink
 from tests.support.sources import QueueSource
 
@@ -43,14 +34,6 @@ class SampleCountingSink(ListSink):
             self.enough.set()
 
 
-def controller() -> PacingController:
-    return PacingController(load_protocol("full"), start_zone=Zone.GREEN)
-
-
-def info() -> SessionInfo:
-    return SessionInfo("test-session", "full", "test:queue", 0.0)
-
-
 async def test_a_virtual_session_runs_with_chest_motion_between_the_samples() -> None:
     source = QueueSource(virtual=True)
     for i in range(1, 61):
@@ -58,9 +41,7 @@ async def test_a_virtual_session_runs_with_chest_motion_between_the_samples() ->
         source.queue.put_nowait(HeartSample(float(i), 60.0, (1000.0,)))
     source.queue.put_nowait(None)
     sink = ListSink()
-    result = await run_session(
-        source, ArousalEstimator(), controller(), [sink], VirtualClock(), info()
-    )
+    result = await simulated_plan(source=source, sinks=[sink]).run()
     assert result.reason == "source ended"
     assert result.duration_s == pytest.approx(60.0)
     assert len(sink.samples) == 60
@@ -71,10 +52,9 @@ async def test_chest_motion_before_the_first_heart_data_does_not_start_a_live_se
     source = QueueSource(virtual=False)
     sink = SampleCountingSink(2)
     inbox = ActionInbox()
-    clock = RealClock()
-    task = asyncio.create_task(
-        run_session(source, ArousalEstimator(), controller(), [sink], clock, info(), actions=inbox)
-    )
+    session = simulated_plan(source=source, speed=1.0, sinks=[sink], actions=inbox)
+    clock = session.clock
+    task = asyncio.create_task(session.run())
     at_s = clock.now() + 5.0
     source.queue.put_nowait(chest(at_s - 1.0))
     source.queue.put_nowait(HeartSample(at_s, 60.0, (1000.0,), (at_s,)))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from biofeedback.pacing.speaking import SpeechTimes
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
-    from biofeedback.session import ActionInbox, SessionPlan, Sink
+    from biofeedback.session import ActionInbox, RealClock, SessionPlan, Sink
     from biofeedback.store import Store
 
 
@@ -46,6 +46,7 @@ def build_session(
     started_at_unix_s: float | None = None,
     speech: SpeechTimes | None = None,
     pacing: PacingConfig | None = None,
+    real_clock: RealClock | None = None,
     tell: Callable[[str], None] = _print_note,
 ) -> SessionPlan:
     """The session ``request`` asks for, ready to ``run()``.
@@ -59,7 +60,8 @@ def build_session(
     (a record a picture test must find again); ``speech``: how long the sound a
     caller brings takes to say each cue (a test's own voices), instead of the
     request's sound; ``pacing``: the pacing rules instead of the defaults or the
-    person's rate (a test's shorter holds); ``tell`` hears a line for the person
+    person's rate (a test's shorter holds); ``real_clock``: the wall clock a live
+    ``source`` the caller made stamps its items on; ``tell`` hears a line for the person
     about the sound (stderr by default).
     """
     import dataclasses
@@ -97,7 +99,7 @@ def build_session(
         protocol = personal.routine
     if request.sides and not protocol.has_sides:
         raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
-    real_clock = RealClock()
+    real_clock = real_clock or RealClock()
     if source is None:
         source = choose_source(request, real_clock.now)
     clock: Clock = VirtualClock(request.speed) if source.virtual else real_clock

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import statistics
+import tempfile
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -21,12 +23,9 @@ from biofeedback.audio.mixer import render
 from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.score import Clip, Kind, Schedule, Score, ToneRun, speech_times
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
+from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo, StepStarted
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import VirtualClock, run_session
-from simulators.source import SimulatedSource
 
 # A bell or sign nearer to speech than this counts as laid over it.
 BELL_CLEAR_S = 0.2
@@ -187,20 +186,23 @@ async def run_logged(
     routine = load_protocol(protocol, sides=sides)
     book = build_book(routine)
     log = ScoreLog(Score(book, speech, tones=tones))
-    controller = PacingController(
-        routine,
-        yellow=load_protocol("breath-partial"),
-        red=load_protocol("passive-rest"),
-        speech=speech_times(speech),
-    )
-    await run_session(
-        SimulatedSource(scenario, seed=seed),
-        ArousalEstimator(),
-        controller,
-        [log],
-        VirtualClock(None),
-        SessionInfo("test", routine.name, "sim", 0.0),
-    )
+    # A store of its own: a module's fixture (and a benchmark) runs outside the
+    # per-test private dirs, and an earlier session could make this one gentler.
+    with tempfile.TemporaryDirectory() as folder:
+        # The session as `run` wires it; the sound is this log's own (its voices).
+        request = SessionRequest(
+            sim=scenario,
+            seed=seed,
+            protocol=protocol,
+            sides=sides,
+            speed=None,
+            audio="off",
+            use_profile=False,
+            db=str(Path(folder) / "sessions.db"),
+            record=False,
+        )
+        plan = build_session(request, sinks=[log], session_id="test", speech=speech_times(speech))
+        await plan.run()
     return log
 
 

@@ -16,7 +16,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_live import ResonanceController
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.sensors import HeartRateSource
-from biofeedback.session import ActionInbox, SessionPlan, Sink
+from biofeedback.session import ActionInbox, RealClock, SessionPlan, Sink
 
 
 def fresh_store() -> Path:
@@ -39,12 +39,14 @@ def simulated_plan(
     record: bool = False,
     session_id: str | None = None,
     pacing: PacingConfig | None = None,
+    real_clock: RealClock | None = None,
 ) -> SessionPlan:
     """`biofeedback run --sim SCENARIO --seed SEED --protocol P --zone Z --speed max`,
     without a profile or sound; ``source`` replaces the simulator (a changed person).
     Not recorded unless ``record`` (the recorder triples a session's time at max speed);
     the store is still read, as `run` reads it. A live ``source`` needs ``speed=1.0``,
-    as `run` refuses --speed for a strap; ``pacing``: other pacing rules."""
+    as `run` refuses --speed for a strap, and ``real_clock`` when it stamps its items
+    on one; ``pacing``: other pacing rules."""
     request = SessionRequest(
         sim=scenario,
         seed=seed,
@@ -64,6 +66,7 @@ def simulated_plan(
         actions=actions,
         session_id=session_id,
         pacing=pacing,
+        real_clock=real_clock,
     )
 
 
