@@ -258,6 +258,9 @@ def run_program(
 ) -> Run:
     """The estimator and controller of a real session, at 1 Hz in virtual time
     (``config``: other pacing numbers, for what-ifs)."""
+    # No session loop and no build_session on purpose: this measures the detector
+    # alone (the estimator and the controller's zone decisions), tens of thousands
+    # of times per sweep, without sinks, clocks or the resonance indicator.
     stored = None if stored_hr_bpm is None else _Stored(stored_hr_bpm)
     controller = PacingController(
         load_protocol("full"),

@@ -131,6 +131,10 @@ async def record_day(db: Path, folder: Path, day_s: float = DAY_S) -> tuple[floa
     samples = pack_beats(beat_times(day_rr), day_rr)
     green_path, rest_path = day_protocols(folder)
     rest = load_protocol(str(rest_path))
+    # Wired by hand on purpose (not build_session): a day of long steps with its own
+    # rest routine as both fallbacks, and the bare estimator, so the figure is the
+    # loop and the recorder over a day (issue 28's "24 h replay"), comparable with
+    # its earlier runs; the resonance indicator `run` adds is timed in pacing.py.
     controller = PacingController(load_protocol(str(green_path)), yellow=rest, red=rest)
     sink = RecorderSink(db, virtual=True)
     start, start_cpu = time.perf_counter(), time.process_time()

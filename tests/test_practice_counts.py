@@ -21,7 +21,11 @@ from tests.support.store import record_sim
 
 
 async def _record(db: Path, session_id: str, *, duration_s: float, virtual: bool) -> None:
-    """A session recorded now; ``virtual`` False records it as a strap's would be."""
+    """A session recorded now; ``virtual`` False records it as a strap's would be.
+
+    Wired by hand, not by build_session: build_session records a simulated heart
+    as simulated, and a strap's session would need minutes of real time. What is
+    tested is `today`'s counting of stored sessions, not the wiring."""
     await run_session(
         SimulatedSource("calm", seed=3),
         ArousalEstimator(),
