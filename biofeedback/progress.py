@@ -90,11 +90,16 @@ class Progress:
         self.zone: Zone | None = None
         # The latest step started; kept after it ends so a view can still name it.
         self.step: StepStarted | None = None
+        # The step before it, and the breath pace (in, out seconds) of the latest
+        # step that named one (a step led by the breath without its own goes on at it).
+        self.previous_step: StepStarted | None = None
+        self.last_step_pace: tuple[float, float] | None = None
         self.step_running = False
         self.steps_started = 0
         self.step_end_s = 0.0
-        # Seconds the latest step was extended by so far.
+        # Seconds the latest step was extended by so far, and how many times.
         self.step_extended_s = 0.0
+        self.step_extensions = 0
         self.paused_at_s: float | None = None
         self.step_paused_s = 0.0
         self.estimate: Estimate | None = None
@@ -159,16 +164,21 @@ class Progress:
         if isinstance(event, Estimate):
             self.estimate = event
         elif isinstance(event, StepStarted):
+            self.previous_step = self.step
             self.step = event
+            if event.breath_in_s and event.breath_out_s:
+                self.last_step_pace = (event.breath_in_s, event.breath_out_s)
             self.step_running = True
             self.steps_started += 1
             self.step_end_s = event.t + event.planned_s
             self.step_extended_s = 0.0
+            self.step_extensions = 0
             self.step_paused_s = 0.0
             self.paused_at_s = None
         elif isinstance(event, StepExtended):
             self.step_end_s += event.by_s
             self.step_extended_s += event.by_s
+            self.step_extensions += 1
         elif isinstance(event, StepEnded):
             if self.step is not None and event.step == self.step.step:
                 self.step_running = False
@@ -220,10 +230,13 @@ class Snapshot:
     started: SessionStarted | None
     zone: Zone | None
     step: StepStarted | None
+    previous_step: StepStarted | None
+    last_step_pace: tuple[float, float] | None
     step_running: bool
     steps_started: int
     step_end_s: float
     step_extended_s: float
+    step_extensions: int
     paused_at_s: float | None
     step_paused_s: float
     estimate: Estimate | None

@@ -21,6 +21,7 @@ from biofeedback.audio.loudness import LoudnessMeter
 from biofeedback.audio.mixer import STEMS, mix, render_stems
 from biofeedback.audio.score import Score
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+from biofeedback.progress import Snapshot
 
 # What an event can still change lies at most this far before it (a cut's
 # fade, tones giving way ahead of speech); everything earlier is final.
@@ -105,8 +106,12 @@ class WavSink:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             return
-        self.score.hear(item)
-        self._render_until(item.t - _SETTLED_S)
+        await self.handle_progress(item, None)
+
+    async def handle_progress(self, event: SessionEvent, snapshot: Snapshot | None) -> None:
+        """An event with where the session stood after it (the loop's fold)."""
+        self.score.hear(event, snapshot)
+        self._render_until(event.t - _SETTLED_S)
 
     async def stop(self) -> None:
         if self._wav is None:

@@ -49,7 +49,7 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.speaking import SpeechTimes
 from biofeedback.pacing.texts import STOP_RULES, ZONE_ADVICE
-from biofeedback.progress import Progress
+from biofeedback.progress import Progress, Snapshot
 
 Samples = npt.NDArray[np.float32]
 
@@ -152,32 +152,41 @@ class Score:
     sounds: Sounds = field(default_factory=Sounds.make)
     clips: list[Clip] = field(default_factory=list)
     runs: list[ToneRun] = field(default_factory=list)
-    # Where the session stands (step, pause), read as every other view reads it.
+    # Where the session stands (the step, the one before it, the pace, pauses,
+    # extensions, the end), read as every other view reads it: the loop's fold
+    # when a snapshot comes with the event, else this score's own.
     progress: Progress = field(default_factory=Progress)
-    steps: int = 0
-    extended_step: int = -1
-    # The step (by count) whose next group has been named aloud: named once.
+    # What this score has said (its own memory, not the session's): the step (by
+    # count) whose next group has been named aloud, named once; the stop rules.
     named_next_step: int = -1
     said_stop_rules: bool = False
-    ended: bool = False
-    _previous: StepStarted | None = None
-    _before: StepStarted | None = None
     _now_s: float = 0.0
-    # The breath pace of the step running (None: no tones), and the last one given.
-    _pace: tuple[float, float] | None = None
-    _last_pace: tuple[float, float] | None = None
 
     def schedule(self) -> Schedule:
         return Schedule(tuple(self.clips), tuple(self.runs))
 
-    def hear(self, event: SessionEvent) -> bool:
-        """Take one event; True when the schedule changed."""
+    @property
+    def steps(self) -> int:
+        """Steps started so far (the owner of what each one planned)."""
+        return self.progress.steps_started
+
+    @property
+    def ended(self) -> bool:
+        return self.progress.ended is not None
+
+    def hear(self, event: SessionEvent, snapshot: Snapshot | None = None) -> bool:
+        """Take one event; True when the schedule changed. ``snapshot``: where the
+        session stood just after it (the loop's fold), so a score that missed
+        events still counts steps, pauses and extensions as the session does."""
         before = (len(self.clips), len(self.runs), self.clips[-1:], self.runs[-1:])
         if self.ended:
             return False
         was_paused = self.progress.paused
         self._now_s = event.t
-        self.progress.apply(event)
+        if snapshot is None:
+            self.progress.apply(event)
+        else:
+            self.progress.restore(snapshot)
         if any(
             c.label.startswith("next:") and c.owner == self.steps and c.start_s <= event.t
             for c in self.clips
@@ -208,10 +217,7 @@ class Score:
     # -- events
 
     def _step_started(self, event: StepStarted) -> None:
-        previous = self._previous
-        self._before = previous
-        self._previous = event
-        self.steps += 1
+        previous = self.progress.previous_step
         t = event.t
         self._stop_tones(t)
         # What the old step planned and has not begun is dropped, unless planned at
@@ -230,22 +236,26 @@ class Score:
         elif event.kind is StepKind.TENSE and event.cue not in self.speech:
             self._sign(t, self.sounds.tense, "sign:tense")
         cue_end = self._say(t, event.cue, f"cue:{event.step}")
-        self._pace = self._pace_of(event)
-        if self._pace is not None and self.tones:
-            self.runs.append(ToneRun(t, t, *self._pace))
+        pace = self._pace
+        if pace is not None and self.tones:
+            self.runs.append(ToneRun(t, t, *pace))
         self._announce_next(event, cue_end)
 
-    def _pace_of(self, event: StepStarted) -> tuple[float, float] | None:
-        """The breath pace the tones follow in this step: its own, or, in a step
-        led by the breath that names none (the Yellow routine's softening, the
-        closing scan), the last pace given, so the breath is not left in silence."""
-        if event.breath_in_s and event.breath_out_s:
-            self._last_pace = (event.breath_in_s, event.breath_out_s)
-            return self._last_pace
-        breath_led = event.kind is StepKind.SCAN or (
-            event.kind is StepKind.RELEASE and event.routine_zone is Zone.YELLOW
+    @property
+    def _pace(self) -> tuple[float, float] | None:
+        """The breath pace the tones follow in the latest step (None: no tones): its
+        own, or, in a step led by the breath that names none (the Yellow routine's
+        softening, the closing scan), the last pace given, so the breath is not left
+        in silence."""
+        step = self.progress.step
+        if step is None:
+            return None
+        if step.breath_in_s and step.breath_out_s:
+            return (step.breath_in_s, step.breath_out_s)
+        breath_led = step.kind is StepKind.SCAN or (
+            step.kind is StepKind.RELEASE and step.routine_zone is Zone.YELLOW
         )
-        return self._last_pace if breath_led else None
+        return self.progress.last_step_pace if breath_led else None
 
     def _announce_next(
         self, event: StepStarted, said_until_s: float, end_s: float | None = None
@@ -268,9 +278,8 @@ class Score:
         if step is None:
             return
         said_until = event.t
-        if self.extended_step != self.steps:
+        if self.progress.step_extensions == 1:
             # Once per step: the release simply goes on; one soft word is enough.
-            self.extended_step = self.steps
             text = extension_text(step.kind, step.step, tensed=self._tensed_before)
             said_until = self._say(event.t, text, "extend", SOFT_GAIN)
         if self.named_next_step == self.steps:
@@ -279,13 +288,14 @@ class Score:
         self.clips = [
             c for c in self.clips if not (c.label.startswith("next:") and c.start_s > event.t)
         ]
-        if self._previous is not None and self.progress.step_running:
-            self._announce_next(self._previous, said_until, event.t + self.progress.remaining_s)
+        if self.progress.step_running:
+            self._announce_next(step, said_until, event.t + self.progress.remaining_s)
 
     @property
     def _tensed_before(self) -> bool:
         """Whether the step before this one tensed (a release follows it)."""
-        return self._before is not None and self._before.kind is StepKind.TENSE
+        before = self.progress.previous_step
+        return before is not None and before.kind is StepKind.TENSE
 
     def _zone_changed(self, event: ZoneChanged) -> None:
         advice = ZONE_ADVICE.get((event.from_zone, event.to_zone))
@@ -336,7 +346,6 @@ class Score:
 
     def _ended(self, event: SessionEnded) -> None:
         self._stop_tones(event.t)
-        self.ended = True
         last = max((c.end_s for c in self.clips if c.kind is Kind.SPEECH), default=event.t)
         self._add(max(event.t, last + GAP_S), self.sounds.bell, Kind.BELL, "end")
 

@@ -23,6 +23,7 @@ from biofeedback.audio.device import Device
 from biofeedback.audio.mixer import render
 from biofeedback.audio.score import Schedule, Score
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+from biofeedback.progress import Snapshot
 
 # Session time and the card's frames may part by this much before re-anchoring:
 # a block and a half. Between two blocks they part by up to one block; more
@@ -121,9 +122,15 @@ class AudioSink:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             return
+        await self.handle_progress(item, None)
+
+    async def handle_progress(self, item: SessionEvent, snapshot: Snapshot | None) -> None:
+        """An event with where the session stood after it (the loop's fold): the
+        score counts steps, pauses and extensions as the session does, whatever
+        was dropped before it. Its sound is placed when it can still be heard."""
         at_s = self.player.place(item.t)
         event = dataclasses.replace(item, t=at_s) if at_s != item.t else item
-        if self.score.hear(event):
+        if self.score.hear(event, snapshot):
             self.player.schedule = self.score.schedule()
             self.lateness.add(item.type, at_s - item.t)
 

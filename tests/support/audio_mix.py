@@ -26,6 +26,7 @@ from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo, StepStarted
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.progress import Snapshot
 
 # A bell or sign nearer to speech than this counts as laid over it.
 BELL_CLEAR_S = 0.2
@@ -52,8 +53,12 @@ class ScoreLog:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             return
+        await self.handle_progress(item, None)
+
+    async def handle_progress(self, item: SessionEvent, snapshot: Snapshot | None) -> None:
+        """As the WAV sink hears it: each event with the loop's fold after it."""
         self.events.append(item)
-        self.score.hear(item)
+        self.score.hear(item, snapshot)
         if isinstance(item, StepStarted):
             self.steps.append((self.score.steps, item))
         now = {(c.start_s, c.label, c.kind.value, c.owner): c for c in self.score.clips}
