@@ -27,7 +27,7 @@ from biofeedback.models import (
     StepExtended,
     ZoneChanged,
 )
-from biofeedback.progress import CHANGE_TYPES, Progress, said_then_figures
+from biofeedback.progress import CHANGE_TYPES, Progress, Snapshot, said_then_figures
 
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"
@@ -161,8 +161,13 @@ class RunnerTracker:
         self.progress = Progress()
         self.state = RunnerState()
 
-    def apply(self, event: SessionEvent) -> RunnerState:
-        self.progress.apply(event)
+    def apply(self, event: SessionEvent, snapshot: Snapshot | None = None) -> RunnerState:
+        """Take one event; ``snapshot``: where the session stood just after it (the
+        loop's fold), so a publisher that missed events still says where it stands."""
+        if snapshot is None:
+            self.progress.apply(event)
+        else:
+            self.progress.restore(snapshot)
         self.state = runner_state(self.progress)
         return self.state
 

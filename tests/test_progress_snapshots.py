@@ -1,5 +1,6 @@
 """The loop folds each event once and hands views the snapshot with it: a view whose
-queue dropped an item still stands where the session does."""
+queue dropped an item (the dashboard, the audio score, the MQTT state) still stands
+where the session does."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from biofeedback.audio import SAMPLE_RATE_HZ
+from biofeedback.audio.phrases import build_book
+from biofeedback.audio.score import Score
 from biofeedback.models import (
     Action,
     HeartSample,
@@ -19,8 +24,10 @@ from biofeedback.models import (
     UserActed,
     ZoneChanged,
 )
+from biofeedback.pacing.protocols import load_protocol
 from biofeedback.progress import Snapshot, fold
 from biofeedback.session import ActionInbox
+from biofeedback.telemetry import RunnerState, RunnerTracker
 from biofeedback.ui.state import SessionState
 from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink
@@ -136,6 +143,71 @@ def test_one_dropped_event_does_not_desync_the_dashboard(
     # Folding on its own (as before), the loss stays with the screen.
     folded_alone = dashboard(taken, drop, snapshots=False)
     assert folded_alone[drop + 1 :] != heard_all[drop + 1 :]
+
+
+def score_heard(
+    taken: list[tuple[SessionEvent, Snapshot]], drop: int, *, snapshots: bool
+) -> list[tuple[object, ...]]:
+    """What the audio score planned at each event (clips and breath tones, with the
+    step that owns them), the ``drop``-th event never heard. The voice is silence as
+    long as each phrase would take to say: the score reads only its length."""
+    book = build_book(load_protocol("full"))
+    speech = {
+        p.text: np.zeros(round(0.06 * len(p.text) * SAMPLE_RATE_HZ), np.float32) for p in book
+    }
+    score = Score(book, speech)
+    planned: list[tuple[object, ...]] = []
+    for n, (event, snapshot) in enumerate(taken):
+        if n != drop:
+            score.hear(event, snapshot if snapshots else None)
+        clips = sorted(
+            (c.start_s, c.stop_s, c.label, c.owner)
+            for c in score.clips
+            if c.planned_at_s == event.t
+        )
+        tones = [
+            (r.start_s, r.origin_s, r.in_s, r.out_s) for r in score.runs if r.start_s == event.t
+        ]
+        planned.append((score.steps, score.progress.paused, tuple(clips), tuple(tones)))
+    return planned
+
+
+def published(
+    taken: list[tuple[SessionEvent, Snapshot]], drop: int, *, snapshots: bool
+) -> list[RunnerState]:
+    """The MQTT state payload after each event, the ``drop``-th event never heard."""
+    tracker = RunnerTracker()
+    states = []
+    for n, (event, snapshot) in enumerate(taken):
+        if n != drop:
+            tracker.apply(event, snapshot if snapshots else None)
+        states.append(tracker.state)
+    return states
+
+
+@pytest.mark.parametrize("kind", ["step_extended", "pause", "step_started"])
+def test_one_dropped_event_does_not_desync_the_audio_score(
+    taken: list[tuple[SessionEvent, Snapshot]], kind: str
+) -> None:
+    drop = dropped_kinds(taken)[kind]
+    heard_all = score_heard(taken, -1, snapshots=True)
+    assert heard_all == score_heard(taken, -1, snapshots=False), "the snapshots are the fold"
+    assert sum(bool(p[2]) for p in heard_all) > 20, "the score planned little; shows nothing"
+    # From the next event on, the score plans what it would have planned.
+    assert score_heard(taken, drop, snapshots=True)[drop + 1 :] == heard_all[drop + 1 :]
+    # Folding on its own (as before), it counts steps or pauses wrong from there.
+    assert score_heard(taken, drop, snapshots=False)[drop + 1 :] != heard_all[drop + 1 :]
+
+
+@pytest.mark.parametrize("kind", ["zone_changed", "step_extended", "pause", "step_started"])
+def test_one_dropped_event_does_not_desync_the_mqtt_state(
+    taken: list[tuple[SessionEvent, Snapshot]], kind: str
+) -> None:
+    drop = dropped_kinds(taken)[kind]
+    heard_all = published(taken, -1, snapshots=True)
+    assert heard_all == published(taken, -1, snapshots=False), "the snapshots are the fold"
+    assert published(taken, drop, snapshots=True)[drop + 1 :] == heard_all[drop + 1 :]
+    assert published(taken, drop, snapshots=False)[drop + 1 :] != heard_all[drop + 1 :]
 
 
 async def test_a_view_that_falls_behind_loses_items_but_not_its_place() -> None:

@@ -20,6 +20,7 @@ from biofeedback.models import (
 )
 from biofeedback.mqtt.connection import Broker, dumps, expiring, explain
 from biofeedback.mqtt.outbox import Outbox, Outgoing
+from biofeedback.progress import Snapshot
 from biofeedback.telemetry import (
     OFFLINE,
     ONLINE,
@@ -90,12 +91,19 @@ class MqttPublisher:
         self._task = asyncio.create_task(self._run(), name=f"mqtt:{self.runner}")
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, HeartSample | PlanChosen):
+        if isinstance(item, HeartSample):
+            return
+        await self.handle_progress(item, None)
+
+    async def handle_progress(self, item: SessionEvent, snapshot: Snapshot | None) -> None:
+        """An event with where the session stood after it (the loop's fold): the
+        state payload says where the session stands, whatever was dropped before."""
+        if isinstance(item, PlanChosen):
             # The plan names painful regions and back pain: health details stay
             # in the person's own record, never on a shared broker.
             return
         self.outbox.put_event(Outgoing(self._events_topic, dumps(item.to_dict()), 1, False))
-        state = self.tracker.apply(item)
+        state = self.tracker.apply(item, snapshot)
         if isinstance(item, Estimate | SessionEnded):
             # Retained for whoever looks in, but only while it is fresh: the broker
             # drops it ``expire_after_s`` after the last one, so a runner that dies
