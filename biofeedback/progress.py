@@ -24,6 +24,7 @@ person did and was told, which a review lists and the monitor shows.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -141,7 +142,7 @@ class Progress:
 
     def snapshot(self) -> Snapshot:
         """Where the session stands now, as an immutable value to hand a view."""
-        return Snapshot(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Snapshot)})
+        return Snapshot(*_read_fields(self))
 
     # -- input
 
@@ -149,8 +150,8 @@ class Progress:
         """Stand where ``snapshot`` says (the loop's fold, whatever this one missed);
         time only moves forward."""
         t_s = self.t_s
-        for f in dataclasses.fields(Snapshot):
-            setattr(self, f.name, getattr(snapshot, f.name))
+        for name, value in zip(_FIELDS, _read_fields(snapshot), strict=True):
+            setattr(self, name, value)
         self.t_s = max(t_s, snapshot.t_s)
 
     def at(self, t_s: float) -> None:
@@ -246,6 +247,12 @@ class Snapshot:
     ended: SessionEnded | None
     resonance: ResonanceUpdate | None
     assessed: ResonanceAssessed | None
+
+
+# A snapshot's fields, read in one call (the loop takes one per event for each
+# view that asks, and each view restores it).
+_FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot))
+_read_fields = operator.attrgetter(*_FIELDS)
 
 
 def fold(events: Iterable[SessionEvent]) -> Progress:
