@@ -3,11 +3,17 @@ session replayed with its breath (issue 24, item 5)."""
 
 from __future__ import annotations
 
+import csv
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from biofeedback.cli import main
+from biofeedback.models import BreathHeld
+from biofeedback.review import summarize
+from biofeedback.review.plot import build_figure
 from biofeedback.store import Store
 from tests.support.cli import run_cli
 
@@ -25,6 +31,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     replayed = run_cli("run", "--replay", f"{db}#", *RUN, "--db", str(db))
     assert replayed.returncode == 0, replayed.stderr
     return db
+
+
+def review(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """`biofeedback review ARGS` in this process: what it printed."""
+    capsys.readouterr()
+    assert main(["review", *args]) == 0
+    return capsys.readouterr().out
 
 
 def _ids(db: Path) -> list[str]:
@@ -80,3 +93,69 @@ def test_deleting_a_session_deletes_its_breaths_and_motion(recorded: Path, tmp_p
         # Only the replay's breaths are left.
         left = db.execute("SELECT count(DISTINCT session) FROM breaths").fetchone()[0]
     assert left == 1
+
+
+def test_review_shows_the_breath_with_the_pacer_beside_it(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live, _ = _ids(recorded)
+    text = review(capsys, live, "--db", str(recorded))
+    assert "breath (seen on the chest):" in text
+    assert "held " in text
+    assert "settle         paced 6.0; breathed" in text
+    summary = json.loads(review(capsys, live, "--json", "--db", str(recorded)))
+    with Store(recorded) as store:
+        rec = store.load(live)
+    breath = summary["breath"]
+    assert breath["breaths"] == len(rec.breaths)
+    assert breath["holds"] == [
+        {"started_t": e.started_t, "duration_s": e.duration_s}
+        for e in rec.events
+        if isinstance(e, BreathHeld)
+    ]
+    assert breath["reminders"] == 2
+    settle = breath["paced"][0]
+    assert (settle["step"], settle["paced_per_min"], settle["glide"]) == ("settle", 6.0, False)
+    # The breath-holder follows the pacer: it breathes near 6 a minute while paced.
+    assert 4.5 <= settle["breathed_per_min"] <= 7.5
+    out = tmp_path / "s.csv"
+    review(capsys, live, "--csv", str(out), "--db", str(recorded))
+    rows = list(csv.DictReader(out.open()))
+    breath_rows = [r for r in rows if r["type"] == "breath"]
+    assert len(breath_rows) == len(rec.breaths)
+    assert json.loads(breath_rows[0]["detail"])["inhale_s"] == round(rec.breaths[0].inhale_s, 2)
+    chest = [r for r in rows if r["type"] == "estimate" and r["detail"]]
+    assert chest
+    assert json.loads(chest[0]["detail"])["breath_source"] == "acc"
+    # The figure gains a fourth panel: breaths a minute, paced and taken.
+    figure = build_figure(rec, summarize(rec))
+    assert [ax.get_ylabel() for ax in figure.axes][-1] == "breaths a minute"
+
+
+GOLDEN = Path(__file__).parent / "data" / "review_without_breath"
+
+
+def test_a_session_without_chest_breath_reviews_byte_for_byte_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The files in tests/data/review_without_breath were written by the code before
+    breath was recorded (this replay; session id and start time taken out). The
+    replay's estimates carry a rate from the heart's rhythm: it must not show."""
+    db = tmp_path / "s.db"
+    rr = Path(__file__).parent / "data" / "rr" / "nsrdb_pyhrv_5min_nni.txt"
+    done = run_cli("run", "--replay", str(rr), *RUN, "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    with Store(db) as store:
+        rec = store.load()
+    sid = rec.session.session_id
+    assert any(e.breath_source == "rr" for e in rec.estimates)
+    as_json = json.loads(review(capsys, "--json", "--db", str(db)))
+    for key in ("session_id", "started_at_unix_s", "started_at"):
+        as_json[key] = None
+    assert json.dumps(as_json, indent=2) + "\n" == (GOLDEN / "review.json").read_text()
+    text = review(capsys, "--db", str(db))
+    assert text.split("\n", 1)[1] == (GOLDEN / "review.txt").read_text()
+    out = tmp_path / "s.csv"
+    review(capsys, "--csv", str(out), "--db", str(db))
+    assert out.read_text().replace(sid, "SESSION") == (GOLDEN / "export.csv").read_text()
+    assert len(build_figure(rec, summarize(rec)).axes) == 3
