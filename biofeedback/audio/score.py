@@ -35,6 +35,7 @@ from biofeedback.audio.phrases import PhraseBook, extension_text, next_group_tex
 from biofeedback.models import (
     Action,
     Advice,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     SignalLost,
@@ -166,6 +167,9 @@ class Score:
     # The breath pace of the step running (None: no tones), and the last one given.
     _pace: tuple[float, float] | None = None
     _last_pace: tuple[float, float] | None = None
+    # Seconds into the step (pauses left out) where the pace's first in-breath began:
+    # 0, or where the pace was changed (a fast breather met, gliding down).
+    _pace_from_s: float = 0.0
 
     def schedule(self) -> Schedule:
         return Schedule(tuple(self.clips), tuple(self.runs))
@@ -190,6 +194,8 @@ class Score:
             self._stop_tones(event.t)
         elif isinstance(event, StepExtended):
             self._extended(event)
+        elif isinstance(event, PaceChanged):
+            self._pace_changed(event)
         elif isinstance(event, Advice):
             self._advice(event)
         elif isinstance(event, UserActed):
@@ -231,6 +237,7 @@ class Score:
             self._sign(t, self.sounds.tense, "sign:tense")
         cue_end = self._say(t, event.cue, f"cue:{event.step}")
         self._pace = self._pace_of(event)
+        self._pace_from_s = 0.0
         if self._pace is not None and self.tones:
             self.runs.append(ToneRun(t, t, *self._pace))
         self._announce_next(event, cue_end)
@@ -246,6 +253,18 @@ class Score:
             event.kind is StepKind.RELEASE and event.routine_zone is Zone.YELLOW
         )
         return self._last_pace if breath_led else None
+
+    def _pace_changed(self, event: PaceChanged) -> None:
+        """The tones follow the pacer to its new pace, its first in-breath now: the
+        pace that met a fast breather, then each step of the glide down."""
+        step = self.progress.step
+        if step is None or step.step != event.step or not self.progress.step_running:
+            return
+        self._pace = (event.breath_in_s, event.breath_out_s)
+        self._pace_from_s = self.progress.step_elapsed_s
+        if self.tones and not self.progress.paused:
+            self._stop_tones(event.t)
+            self.runs.append(ToneRun(event.t, event.t, *self._pace))
 
     def _announce_next(
         self, event: StepStarted, said_until_s: float, end_s: float | None = None
@@ -331,7 +350,7 @@ class Score:
             and self.progress.step_running
         ):
             # The breath goes on where it was when the pause began.
-            origin_s = t - self.progress.step_elapsed_s
+            origin_s = t - (self.progress.step_elapsed_s - self._pace_from_s)
             self.runs.append(ToneRun(t, origin_s, *self._pace))
 
     def _ended(self, event: SessionEnded) -> None:

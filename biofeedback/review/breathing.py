@@ -22,7 +22,6 @@ from biofeedback.models import (
     BREATH_SOURCE_ORDER,
     BreathHeld,
     BreathReminder,
-    BreathTaken,
     ColumnRows,
     PaceChanged,
     Recording,
@@ -38,39 +37,48 @@ _ACC = BREATH_SOURCE_ORDER.index("acc")
 @dataclass(frozen=True, slots=True)
 class PacedSpan:
     """One stretch with one pace: the step, the paced and the breathed rate
-    (breaths a minute; breathed: the median of the breaths begun in it)."""
+    (breaths a minute; breathed: the median of the chest's rate over its second
+    half, as that rate lags a breath or two)."""
 
     start_s: float
     end_s: float
     step: str
     paced_per_min: float
     breathed_per_min: float | None
-    breaths: int
     glide: bool  # set by a pace_changed (meeting a fast breather, gliding down)
     step_per_min: float  # the step's own pace, which a glide ends on
 
 
 @dataclass(frozen=True, slots=True)
-class BreathSummary:
-    """The breath over a whole session (medians over the breaths seen on the chest)."""
+class BreathsTaken:
+    """Medians over each breath seen on the chest (the record's breaths table)."""
 
-    breaths: int
+    count: int
+    inhale_s: float
+    exhale_s: float
+    depth_mg: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreathSummary:
+    """The breath over a whole session: the chest's rate (median), holds, reminders,
+    and the pacer beside the rate breathed.
+
+    ``taken`` (each breath's halves and depth) is shown in the text only: the
+    central copy does not carry the breaths table, and ``to_dict`` (review
+    --json) must read the same from either store.
+    """
+
     per_min: float | None
-    inhale_s: float | None
-    exhale_s: float | None
-    depth_mg: float | None
     holds: tuple[BreathHeld, ...]
     reminders: int
     paced: tuple[PacedSpan, ...]
+    taken: BreathsTaken | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": "acc",
-            "breaths": self.breaths,
             "per_min": rounded(self.per_min, 1),
-            "inhale_s": rounded(self.inhale_s, 2),
-            "exhale_s": rounded(self.exhale_s, 2),
-            "depth_mg": rounded(self.depth_mg, 1),
             "holds": [{"started_t": h.started_t, "duration_s": h.duration_s} for h in self.holds],
             "reminders": self.reminders,
             "paced": [
@@ -80,7 +88,6 @@ class BreathSummary:
                     "step": p.step,
                     "paced_per_min": rounded(p.paced_per_min, 1),
                     "breathed_per_min": rounded(p.breathed_per_min, 1),
-                    "breaths": p.breaths,
                     "glide": p.glide,
                     "step_paced_per_min": rounded(p.step_per_min, 1),
                 }
@@ -106,27 +113,30 @@ def summarize_breath(rec: Recording, end_s: float) -> BreathSummary | None:
     """The session's breath, or None when it was never seen on the chest."""
     holds = tuple(e for e in rec.events if isinstance(e, BreathHeld))
     est_t, est_rate = chest_rate(rec)
-    breaths = rec.breaths
-    if not breaths and not holds and not est_t.size:
+    if not holds and not est_t.size:
         return None
+    breaths = rec.breaths
+    taken = (
+        BreathsTaken(
+            len(breaths),
+            statistics.median(b.inhale_s for b in breaths),
+            statistics.median(b.exhale_s for b in breaths),
+            statistics.median(b.depth_mg for b in breaths),
+        )
+        if breaths
+        else None
+    )
     return BreathSummary(
-        breaths=len(breaths),
-        per_min=_median([b.per_min for b in breaths]) or _median(est_rate.tolist()),
-        inhale_s=_median([b.inhale_s for b in breaths]),
-        exhale_s=_median([b.exhale_s for b in breaths]),
-        depth_mg=_median([b.depth_mg for b in breaths]),
+        per_min=_median(est_rate.tolist()),
         holds=holds,
         reminders=sum(isinstance(e, BreathReminder) for e in rec.events),
-        paced=_paced_spans(rec, breaths, est_t, est_rate, end_s),
+        paced=_paced_spans(rec, est_t, est_rate, end_s),
+        taken=taken,
     )
 
 
 def _paced_spans(
-    rec: Recording,
-    breaths: Sequence[BreathTaken],
-    est_t: np.ndarray,
-    est_rate: np.ndarray,
-    end_s: float,
+    rec: Recording, est_t: np.ndarray, est_rate: np.ndarray, end_s: float
 ) -> tuple[PacedSpan, ...]:
     spans: list[PacedSpan] = []
     # start, step, paced, glide, the step's own pace
@@ -136,14 +146,10 @@ def _paced_spans(
         if open_ is None or at_s <= open_[0]:
             return
         start, step, paced, glide, own = open_
-        rates = [b.per_min for b in breaths if start <= b.onset_t_s < at_s]
-        if not rates:
-            inside = (est_t >= start) & (est_t < at_s)
-            rates = est_rate[inside].tolist()
+        # The chest's rate lags a breath or two: it is read from the span's second half.
+        inside = (est_t >= (start + at_s) / 2) & (est_t <= at_s)
         spans.append(
-            PacedSpan(
-                start, at_s, step, paced, _median(rates), len(rates) if breaths else 0, glide, own
-            )
+            PacedSpan(start, at_s, step, paced, _median(est_rate[inside].tolist()), glide, own)
         )
 
     for event in rec.events:
@@ -205,16 +211,19 @@ def _median(values: Sequence[float]) -> float | None:
 
 def breath_lines(b: BreathSummary) -> list[str]:
     """The review's lines for the breath."""
-    lines = [
-        f"  breath (seen on the chest): {b.breaths} breaths, {num(b.per_min, 'a minute')}"
-        f" (median); in {num(b.inhale_s, 's')}, out {num(b.exhale_s, 's')},"
-        f" depth {num(b.depth_mg, 'mg')}"
-    ]
+    first = f"  breath (seen on the chest): {num(b.per_min, 'a minute')} (median)"
+    if b.taken is not None:
+        t = b.taken
+        first += (
+            f"; {t.count} breaths, in {t.inhale_s:.1f} s, out {t.exhale_s:.1f} s,"
+            f" depth {t.depth_mg:.1f} mg"
+        )
+    lines = [first]
     if b.holds:
         longest = max(h.duration_s for h in b.holds)
         total = sum(h.duration_s for h in b.holds)
         lines.append(
-            f"    held {len(b.holds)} times (longest {longest:g} s, {total:g} s in all);"
+            f"    held {len(b.holds)} times (longest {longest:g} s, {total:.1f} s in all);"
             f" reminded {b.reminders} times"
         )
     else:
