@@ -67,7 +67,7 @@ class RecorderSink:
         self.path = Path(path)
         self.virtual = virtual
         # Each breath is always kept; the chest motion itself only when asked
-        # (``run --keep-raw``): about 4.3 MB an hour at 200 Hz.
+        # (``run --keep-raw``): about 2.2 MB an hour at 200 Hz.
         self.keep_raw = keep_raw
         # Asked before the session: kept with its record from the start, so a crash
         # or a kill does not lose them (the after-ratings come once it has ended).

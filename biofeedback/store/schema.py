@@ -136,8 +136,10 @@ def _shipped_v4(db: sqlite3.Connection) -> None:
 # Each breath seen on the chest (onset of its in-breath in session seconds, the
 # two halves, depth trough to peak in milli-g), and, only with `run --keep-raw`,
 # the chest motion itself: one row per batch the strap sent, its samples as
-# little-endian int16 milli-g x, y, z triples (6 bytes a sample; a strap's
-# milli-g are whole numbers, so nothing is lost).
+# little-endian int16 milli-g x, y, z triples, zlib-compressed (see
+# rows.pack_motion; a strap's milli-g are whole numbers, so nothing is lost).
+# A rowid table: a second at 200 Hz can be more than a WITHOUT ROWID row keeps
+# on its page, and each would take an overflow page of its own.
 def _breaths_v5(db: sqlite3.Connection) -> None:
     _run_script(
         db,
@@ -158,7 +160,7 @@ def _breaths_v5(db: sqlite3.Connection) -> None:
             rate_hz REAL NOT NULL,
             xyz BLOB NOT NULL,
             PRIMARY KEY (session, seq)
-        ) WITHOUT ROWID
+        )
         """,
     )
 
