@@ -13,7 +13,9 @@ from biofeedback.audio.phrases import build_book
 from biofeedback.audio.score import Score
 from biofeedback.models import Action, PaceChanged, StepKind, StepStarted, UserActed
 from biofeedback.pacing.protocols import load_protocol
+from biofeedback.ui.breath_view import gliding, paced_breath
 from biofeedback.ui.screens import SessionScreen
+from biofeedback.ui.state import SessionState
 from biofeedback.ui.widgets import Pacer
 from tests.support.ui import SteppedSource, step_to, stepped_app
 
@@ -54,24 +56,47 @@ async def _step_by(
 
 
 async def test_the_dashboard_shows_the_glide_and_the_breath_taken_beside_the_pacer() -> None:
+    # Seed 1 is met at 39 s of the opening (4 s in, 6 s out) and glides down from there.
     source = SteppedSource("fast-breather", seed=1)
     app = stepped_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await step_to(pilot, source, 20)
+        screen = await step_to(pilot, source, 30)
         pacer = screen.query_one(Pacer)
         assert pacer.breath == (4.0, 6.0)
-        screen = await _step_by(pilot, source, lambda s: s.state.progress.pace is not None, 3)
-        pace = screen.state.progress.pace
-        assert pace is not None
+        estimate = screen.state.progress.estimate
+        assert estimate is not None
+        assert estimate.breath_source == "acc"
+        you = f"you {estimate.breath_per_min:.0f} a minute"
+        assert str(pacer.render_line(0).text).rstrip().endswith(f"(in 4 s, out 6 s)  {you}")
+        screen = await _step_by(pilot, source, lambda s: s.state.progress.pace is not None, 5)
+        met = screen.state.progress.pace
+        assert met is not None
         # The bar breathes at the pace that met the person, not the step's own.
-        assert pacer.breath == (pace.breath_in_s, pace.breath_out_s) != (4.0, 6.0)
+        assert pacer.breath == (met.breath_in_s, met.breath_out_s)
+        assert met.breath_in_s + met.breath_out_s < 10.0
         label = str(pacer.render_line(0).text)
-        paced = f"(in {pace.breath_in_s:.1f} s, out {pace.breath_out_s:.1f} s, slowing)"
-        assert paced in label
-        assert label.rstrip().endswith(" a minute")
-        screen = await _step_by(pilot, source, lambda s: s.query_one(Pacer).breath == (4, 6), 2)
-        label = str(pacer.render_line(0).text)
-        assert "(in 4 s, out 6 s)  you " in label
+        assert f"(in {met.breath_in_s:.1f} s, out {met.breath_out_s:.1f} s, slowing)  you " in label
+        screen = await step_to(pilot, source, met.t + 8)
+        glided = screen.state.progress.pace
+        assert glided is not None
+        assert glided.breath_in_s > met.breath_in_s  # a step of the glide down
+        assert pacer.breath == (glided.breath_in_s, glided.breath_out_s)
+
+
+def test_the_pacer_says_slowing_only_while_the_glide_is_faster_than_the_step() -> None:
+    state = SessionState()
+    state.apply(StepStarted(0.0, "settle", StepKind.BREATH, None, "Breathe.", 60.0, 4.0, 6.0))
+    assert paced_breath(state) == ((4.0, 6.0), 0.0)
+    assert not gliding(state)
+    state.apply(PaceChanged(39.0, "settle", 1.8, 2.7, "met"))
+    state.progress.at(41.0)
+    assert paced_breath(state) == ((1.8, 2.7), 2.0)
+    assert gliding(state)
+    state.apply(PaceChanged(60.0, "settle", 4.0, 6.0, "gliding down: the step's pace"))
+    assert not gliding(state)
+    state.apply(StepStarted(60.0, "feet-tense", StepKind.TENSE, "feet", "Curl.", 5.0))
+    assert paced_breath(state) == (None, 0.0)
+    assert not gliding(state)
 
 
 async def test_the_dashboard_shows_a_breath_held_while_tensing() -> None:
