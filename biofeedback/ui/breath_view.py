@@ -29,28 +29,26 @@ def paced_breath(state: SessionState) -> tuple[Breath | None, float]:
 
 
 def breath_taken_text(state: SessionState) -> str:
-    """The breath seen on the chest beside the pacer, and a breath held in this step;
+    """The breath seen on the chest beside the pacer, or a breath held just now;
     "" when the chest says nothing (a strap without chest motion)."""
     step = state.step
     if step is None or state.ended is not None:
         return ""
-    parts: list[str] = []
-    estimate = state.progress.estimate
-    you = None
-    if estimate is not None and estimate.breath_source == "acc":
-        you = estimate.breath_per_min
-    # Beside the pacer's in and out: the breath taken, a minute (none while held).
-    if you is not None and you >= 1.0:
-        parts.append(f"you {you:.0f} a minute")
     # Held: the reminder comes while it lasts, the whole length once it is let go;
-    # either stays in view a few seconds (a tense step may end the moment it came).
+    # either stays in view a few seconds (a tense step may end the moment it came),
+    # in place of the rate, which a hold leaves meaningless.
     held, reminder = state.progress.held, state.progress.reminder
     recent_s = state.t_s - HELD_SHOWN_S
     if held is not None and held.t >= recent_s:
-        parts.append(f"breath held {held.duration_s:.0f} s")
-    elif reminder is not None and reminder.t >= recent_s:
-        parts.append(f"breath held {reminder.hold_s:.0f} s")
-    return " · ".join(parts)
+        return f"breath held {held.duration_s:.0f} s"
+    if reminder is not None and reminder.t >= recent_s:
+        return f"breath held {reminder.hold_s:.0f} s"
+    # Beside the pacer's in and out: the breath taken, a minute.
+    estimate = state.progress.estimate
+    if estimate is None or estimate.breath_source != "acc":
+        return ""
+    you = estimate.breath_per_min
+    return "" if you is None or you < 1.0 else f"you {you:.0f} a minute"
 
 
 def gliding(state: SessionState) -> bool:
