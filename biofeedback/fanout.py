@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from biofeedback.models import HeartSample, SessionEvent, SessionInfo, SourceStatus
+from biofeedback.models import (
+    BreathTaken,
+    ChestMotion,
+    HeartSample,
+    SessionEvent,
+    SessionInfo,
+    SourceStatus,
+)
 from biofeedback.progress import Snapshot
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,16 @@ class ProgressAware(Protocol):
     async def handle_progress(self, event: SessionEvent, snapshot: Snapshot) -> None: ...
 
 
+@runtime_checkable
+class BreathRecording(Protocol):
+    """A sink that keeps each breath seen on the chest (the recorder), and with
+    ``keep_raw`` the chest motion itself. No other sink hears either."""
+
+    keep_raw: bool
+
+    async def handle_breath(self, item: BreathTaken | ChestMotion) -> None: ...
+
+
 @dataclass
 class SinkReport:
     name: str
@@ -75,7 +92,7 @@ class _WithProgress:
     snapshot: Snapshot
 
 
-_Queued = SessionEvent | HeartSample | SourceStatus | _WithProgress
+_Queued = SessionEvent | HeartSample | SourceStatus | _WithProgress | BreathTaken | ChestMotion
 
 
 class SinkRunner:
@@ -88,13 +105,17 @@ class SinkRunner:
         self._task: asyncio.Task[None] | None = None
         self.wants_status = isinstance(sink, StatusAware)
         self.wants_progress = isinstance(sink, ProgressAware)
+        self.wants_breaths = isinstance(sink, BreathRecording)
+        self.wants_motion = isinstance(sink, BreathRecording) and sink.keep_raw
 
     async def start(self, info: SessionInfo) -> None:
         await self.sink.start(info)
         self._task = asyncio.create_task(self._run(), name=f"sink:{self.sink.name}")
 
     def offer(
-        self, item: SessionEvent | HeartSample | SourceStatus, snapshot: Snapshot | None = None
+        self,
+        item: SessionEvent | HeartSample | SourceStatus | BreathTaken | ChestMotion,
+        snapshot: Snapshot | None = None,
     ) -> None:
         """Queue ``item`` (an event with its ``snapshot`` for a ``ProgressAware`` sink)."""
         if self.report.failed is not None:
@@ -119,6 +140,9 @@ class SinkRunner:
                 if isinstance(item, SourceStatus):
                     if isinstance(self.sink, StatusAware):
                         await self.sink.handle_status(item)
+                elif isinstance(item, BreathTaken | ChestMotion):
+                    if isinstance(self.sink, BreathRecording):
+                        await self.sink.handle_breath(item)
                 elif isinstance(item, _WithProgress):
                     if isinstance(self.sink, ProgressAware):
                         await self.sink.handle_progress(item.event, item.snapshot)

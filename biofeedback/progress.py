@@ -32,6 +32,7 @@ from biofeedback.models import (
     Action,
     Advice,
     Baseline,
+    BreathHeld,
     BreathReminder,
     Estimate,
     PaceChanged,
@@ -112,6 +113,12 @@ class Progress:
         # assessment's result.
         self.resonance: ResonanceUpdate | None = None
         self.assessed: ResonanceAssessed | None = None
+        # The pacer of the running step when it was changed from the step's own
+        # (met a fast breather and gliding down), the latest breath held (said
+        # once let go), and the latest reminder to breathe (said while it is held).
+        self.pace: PaceChanged | None = None
+        self.held: BreathHeld | None = None
+        self.reminder: BreathReminder | None = None
 
     # -- what views read
 
@@ -176,6 +183,13 @@ class Progress:
             self.step_extensions = 0
             self.step_paused_s = 0.0
             self.paused_at_s = None
+            self.pace = None
+        elif isinstance(event, PaceChanged):
+            self.pace = event
+        elif isinstance(event, BreathHeld):
+            self.held = event
+        elif isinstance(event, BreathReminder):
+            self.reminder = event
         elif isinstance(event, StepExtended):
             self.step_end_s += event.by_s
             self.step_extended_s += event.by_s
@@ -247,6 +261,9 @@ class Snapshot:
     ended: SessionEnded | None
     resonance: ResonanceUpdate | None
     assessed: ResonanceAssessed | None
+    pace: PaceChanged | None = None
+    held: BreathHeld | None = None
+    reminder: BreathReminder | None = None
 
 
 # A snapshot's fields, read in one call (the loop takes one per event for each

@@ -30,6 +30,7 @@ from biofeedback.models import (
     Action,
     ArousalEstimate,
     BreathHeld,
+    BreathTaken,
     ChestMotion,
     Estimate,
     HeartSample,
@@ -214,6 +215,7 @@ class _Loop:
         # The breath: from chest motion when the source sends it, else from the beats.
         self.breath = breath or BreathEstimator()
         self._holds_said = 0
+        self._breaths_said = 0
         self._breath_listener = controller if isinstance(controller, BreathAware) else None
         self.controller = controller
         self.runners = [SinkRunner(s) for s in sinks]
@@ -424,6 +426,7 @@ class _Loop:
             for h in holds[self._holds_said :]
         )
         self._holds_said = len(holds)
+        self._record_breaths(now)
         if self._breath_listener is not None:
             self._emit(self._breath_listener.on_breath(now, breath))
         self._emit(self.controller.on_estimate(now, est))
@@ -431,7 +434,7 @@ class _Loop:
 
     def _handle_item(self, item: SourceItem) -> None:
         if isinstance(item, ChestMotion):
-            # Chest motion feeds the breath estimate only: never a sink, never stored raw.
+            # Chest motion feeds the breath estimate; only a recorder told to keep it raw hears it.
             self._add_motion(item)
             return
         if isinstance(item, HeartSample):
@@ -456,6 +459,25 @@ class _Loop:
     def _add_motion(self, motion: ChestMotion) -> None:
         if self.begun:
             self.breath.add_motion(motion)
+            # Kept raw only by a recorder asked to (``run --keep-raw``).
+            for runner in self.runners:
+                if runner.wants_motion:
+                    runner.offer(motion)
+
+    def _record_breaths(self, now: float) -> None:
+        """Each breath the chest showed since the last tick, to the sinks that keep them."""
+        breaths = self.breath.breaths
+        if len(breaths) == self._breaths_said:
+            return
+        taken = [
+            BreathTaken(now, b.onset_s, b.inhale_s, b.exhale_s, b.depth_mg)
+            for b in breaths[self._breaths_said :]
+        ]
+        self._breaths_said = len(breaths)
+        for runner in self.runners:
+            if runner.wants_breaths:
+                for item in taken:
+                    runner.offer(item)
 
     def _follow_pacer(self, event: SessionEvent) -> None:
         """The breath estimate measures following against the pacer the person hears."""

@@ -8,7 +8,9 @@ goes, and drift toward the pacer's phase (``breath_lock``) a personal
 faster and shallower within a few breaths, with sighs now and then; it rises
 much faster than the heart's sympathetic drive, so the breath changes first.
 A breath-holder (``hold_share``) draws a quick breath when told to tense and
-holds it until the tension is let go, a moment longer.
+holds it until the tension is let go, a moment longer. A talker
+(``talks_per_h``, ``talk_s``; no scenario has one) breathes as speech does in
+spells, a quick breath in and a long uneven one out, whatever the pacer.
 
 The heart reads where the cycle is (``shape``) for its respiratory sinus
 arrhythmia; the chest (chest.py) reads the lung fill of every breath from
@@ -37,6 +39,11 @@ _HOLD_EXHALE_S = 3.0
 # A sigh: a deep, slower breath in.
 _SIGH_DEPTH = 2.4
 _SIGH_IN_SCALE = 1.6
+# Talking: each breath in (s), out (s) and depth (of the usual breath), drawn evenly.
+_TALK_IN_S = (0.4, 0.8)
+_TALK_OUT_S = (2.0, 6.0)
+_TALK_DEPTH = (0.5, 1.3)
+
 # How fast the breath's arousal follows an episode's drive (s): within 1-3 breaths.
 _BREATH_AROUSAL_RISE_S = 4.0
 _BREATH_AROUSAL_FALL_S = 20.0
@@ -60,6 +67,7 @@ class BreathRecord:
     end_s: float | None = None
     held: bool = False
     sigh: bool = False
+    talk: bool = False
 
     @property
     def stop_s(self) -> float:
@@ -113,6 +121,8 @@ class Lungs:
         self._holding_for_tension = False
         self.log: list[BreathRecord] = []
         self._record: BreathRecord | None = None
+        # The talking spell under way or next, (from, until); drawn when first needed.
+        self._spell: tuple[float, float] | None = None
 
     # -- what the heart reads
 
@@ -204,6 +214,14 @@ class Lungs:
         self._holding_for_tension = False
         depth = 1.0
         sigh = False
+        if self._talking(start_s):
+            # Speech: a quick breath in, a long and uneven breath out.
+            self.in_s = float(self._extra.uniform(*_TALK_IN_S))
+            self.out_s = float(self._extra.uniform(*_TALK_OUT_S))
+            depth = float(self._extra.uniform(*_TALK_DEPTH))
+            self._record = BreathRecord(start_s, self.in_s, 0.0, self.out_s, depth, talk=True)
+            self.log.append(self._record)
+            return
         if self._paced is not None:
             self.in_s, self.out_s = self._paced
             if self.p.breath_compliance < 1.0:
@@ -224,6 +242,20 @@ class Lungs:
                 self.in_s *= _SIGH_IN_SCALE
         self._record = BreathRecord(start_s, self.in_s, 0.0, self.out_s, depth, sigh=sigh)
         self.log.append(self._record)
+
+    def _talking(self, start_s: float) -> bool:
+        """Whether a breath starting at ``start_s`` falls in a talking spell (none
+        unless the person talks: no draw is made for those who do not)."""
+        p = self.p
+        if p.talks_per_h <= 0.0:
+            return False
+        if self._spell is None:
+            begin = start_s + float(self._extra.exponential(3600.0 / p.talks_per_h))
+            self._spell = (begin, begin + p.talk_s * float(self._extra.uniform(0.5, 1.5)))
+        while start_s >= self._spell[1]:
+            begin = self._spell[1] + float(self._extra.exponential(3600.0 / p.talks_per_h))
+            self._spell = (begin, begin + p.talk_s * float(self._extra.uniform(0.5, 1.5)))
+        return start_s >= self._spell[0]
 
     def _own_share(self, compliance: float) -> None:
         """Part of the way from their own rate to the pacer's."""

@@ -103,6 +103,10 @@ class Person:
     # A breath-holder: the chance of holding the breath through a tense step.
     hold_share: float = 0.0
     hold_max_s: float = 20.0
+    # Talking spells (0: none, the default): about this many an hour, each about
+    # ``talk_s`` long; while talking the breath is speech's, whatever the pacer.
+    talks_per_h: float = 0.0
+    talk_s: float = 20.0
     # The chest as the strap's accelerometer sees it (simulators/chest.py):
     # milli-g of tilt a usual breath makes, posture (tilt back from upright,
     # roll to the side, degrees), how often they fidget or shift, sensor noise.
@@ -402,6 +406,8 @@ _RANGES: Mapping[str, tuple[float, float, bool]] = {
     "sigh_share": (0.0, 1.0, True),
     "hold_share": (0.0, 1.0, True),
     "hold_max_s": (1.0, 120.0, True),
+    "talks_per_h": (0.0, 60.0, True),
+    "talk_s": (2.0, 300.0, True),
     "breath_mg": (0.0, 200.0, True),
     "tilt_deg": (0.0, 90.0, True),
     "roll_deg": (-90.0, 90.0, True),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import numpy as np
 
 from biofeedback.models import ChestMotion, StepKind, StepStarted
 from simulators.breathing import BreathRecord
+from simulators.scenario import load_scenario
 from simulators.source import SimulatedSource
 from tests.support.simulator import drive, step, tense_release
 
@@ -89,3 +93,24 @@ def test_anxious_breathing_changes_before_the_heart() -> None:
     arousal = np.array(truth.arousal_bpm)
     at = arousal[(beats > onset + 5.0) & (beats < onset + 10.0)]
     assert float(at.max()) < 0.5 * run.source.scenario.episodes[0].hr_rise_bpm
+
+
+def test_a_talker_breathes_as_speech_does_in_spells_whatever_the_pacer() -> None:
+    # Talking is scenario-optional ([person] talks_per_h, talk_s): no scenario has it,
+    # and a person without it makes no draw for it (tests/test_streams.py digests).
+    calm = load_scenario("calm")
+    talker = dataclasses.replace(
+        calm, person=dataclasses.replace(calm.person, talks_per_h=20.0, talk_s=40.0)
+    )
+    paced = [step(0.0, StepKind.BREATH, breath=(4.0, 6.0))]
+    run = drive(SimulatedSource(talker, seed=2, acc_rate_hz=50.0), 900.0, paced)
+    breaths = run.source.truth.breaths
+    talk = [b for b in breaths if b.talk]
+    assert len(talk) >= 10
+    assert all(0.4 <= b.in_s <= 0.8 and 2.0 <= b.out_s <= 6.0 for b in talk)
+    # In spells: most talking breaths follow another; between them the pacer leads.
+    runs = sum(1 for a, b in itertools.pairwise(breaths) if b.talk and not a.talk)
+    assert runs <= len(talk) / 3
+    assert abs(_rate_per_min([b for b in breaths if not b.talk], 60.0, 900.0) - 6.0) < 0.5
+    plain = drive(SimulatedSource("calm", seed=2), 300.0, paced)
+    assert not any(b.talk for b in plain.source.truth.breaths)

@@ -35,6 +35,7 @@ from biofeedback.audio.phrases import PhraseBook, extension_text, next_group_tex
 from biofeedback.models import (
     Action,
     Advice,
+    PaceChanged,
     SessionEnded,
     SessionEvent,
     SignalLost,
@@ -161,6 +162,9 @@ class Score:
     named_next_step: int = -1
     said_stop_rules: bool = False
     _now_s: float = 0.0
+    # Seconds into the step (pauses left out) where the pace's first in-breath began:
+    # 0, or where the pace was changed (a fast breather met, gliding down).
+    _pace_from_s: float = 0.0
 
     def schedule(self) -> Schedule:
         return Schedule(tuple(self.clips), tuple(self.runs))
@@ -199,6 +203,8 @@ class Score:
             self._stop_tones(event.t)
         elif isinstance(event, StepExtended):
             self._extended(event)
+        elif isinstance(event, PaceChanged):
+            self._pace_changed(event)
         elif isinstance(event, Advice):
             self._advice(event)
         elif isinstance(event, UserActed):
@@ -237,6 +243,7 @@ class Score:
             self._sign(t, self.sounds.tense, "sign:tense")
         cue_end = self._say(t, event.cue, f"cue:{event.step}")
         pace = self._pace
+        self._pace_from_s = 0.0
         if pace is not None and self.tones:
             self.runs.append(ToneRun(t, t, *pace))
         self._announce_next(event, cue_end)
@@ -250,12 +257,27 @@ class Score:
         step = self.progress.step
         if step is None:
             return None
+        changed = self.progress.pace
+        if changed is not None and changed.step == step.step:
+            # The pacer moved within the step (a fast breather met, gliding down).
+            return (changed.breath_in_s, changed.breath_out_s)
         if step.breath_in_s and step.breath_out_s:
             return (step.breath_in_s, step.breath_out_s)
         breath_led = step.kind is StepKind.SCAN or (
             step.kind is StepKind.RELEASE and step.routine_zone is Zone.YELLOW
         )
         return self.progress.last_step_pace if breath_led else None
+
+    def _pace_changed(self, event: PaceChanged) -> None:
+        """The tones follow the pacer to its new pace, its first in-breath now: the
+        pace that met a fast breather, then each step of the glide down."""
+        step = self.progress.step
+        if step is None or step.step != event.step or not self.progress.step_running:
+            return
+        self._pace_from_s = self.progress.step_elapsed_s
+        if self.tones and not self.progress.paused:
+            self._stop_tones(event.t)
+            self.runs.append(ToneRun(event.t, event.t, event.breath_in_s, event.breath_out_s))
 
     def _announce_next(
         self, event: StepStarted, said_until_s: float, end_s: float | None = None
@@ -341,7 +363,7 @@ class Score:
             and self.progress.step_running
         ):
             # The breath goes on where it was when the pause began.
-            origin_s = t - self.progress.step_elapsed_s
+            origin_s = t - (self.progress.step_elapsed_s - self._pace_from_s)
             self.runs.append(ToneRun(t, origin_s, *self._pace))
 
     def _ended(self, event: SessionEnded) -> None:

@@ -428,6 +428,12 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         help="with --mqtt: also publish the whole record, for a central copy"
         " (or record = true in [mqtt]; see `biofeedback sync`)",
     )
+    parser.add_argument(
+        "--keep-raw",
+        action="store_true",
+        help="also keep the strap's chest motion in the store (about 2.2 MB an hour at"
+        " 200 Hz; each breath is kept either way)",
+    )
     parser.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
 
 

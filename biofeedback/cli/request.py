@@ -48,6 +48,7 @@ class SessionRequest:
     mqtt: str | None = None  # a broker to publish telemetry to
     mqtt_record: bool = False  # the whole record too, for a central copy (issue 27)
     db: str | None = None  # the session store (None: BIOFEEDBACK_DB or the default)
+    keep_raw: bool = False  # the chest motion itself kept in the store too
     # False leaves the recorder out (no flag: every run is recorded; for tests and
     # benchmarks that read the events only).
     record: bool = True
@@ -76,6 +77,7 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
         "mqtt": args.mqtt,
         "mqtt_record": args.mqtt_record,
         "db": args.db,
+        "keep_raw": args.keep_raw,
     }
 
 

@@ -124,7 +124,7 @@ def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
     from pathlib import Path
 
     from biofeedback.sensors.replay import ReplaySource, open_rr_file
-    from biofeedback.sensors.replay_acc import open_acc_file, with_motion
+    from biofeedback.sensors.replay_acc import interleave, open_acc_file, with_motion
     from biofeedback.store import Store, is_store_file
 
     # The ACC file is checked first: a bad one stops before any store is opened.
@@ -136,9 +136,15 @@ def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
     if is_store_file(path):
         with Store(path) as store:
             recording = store.load(ref or "latest")
+            # Chest motion kept with it (`run --keep-raw`) replays with it, unless
+            # --replay-acc gives other motion.
+            kept = [] if acc is not None else store.motion(recording.session.session_id)
         source = ReplaySource(
             recording.samples, f"replay:{path.name}#{recording.session.session_id}"
         )
+        if kept:
+            samples = recording.samples
+            return ReplaySource(lambda: interleave(samples, kept), source.description)
     else:
         source = open_rr_file(path)
     if acc is None:

@@ -168,7 +168,14 @@ def build_session(
     # The recorder first: it hears every item before anything is shown.
     chosen: list[Sink] = []
     if request.record:
-        chosen.append(RecorderSink(db_path, virtual=source.virtual, ratings_before=ratings_before))
+        chosen.append(
+            RecorderSink(
+                db_path,
+                virtual=source.virtual,
+                ratings_before=ratings_before,
+                keep_raw=request.keep_raw,
+            )
+        )
     if not dashboard:
         chosen.append(ConsoleSink(as_json=request.json))
     chosen += audio.sinks

@@ -10,6 +10,7 @@ from biofeedback.models.core import (
     Action,
     ArousalEstimate,
     BaselineHow,
+    BreathTaken,
     ChestMotion,
     Contact,
     HeartSample,
@@ -43,6 +44,7 @@ from biofeedback.models.events import (
     event_from_dict,
 )
 from biofeedback.models.records import (
+    BREATH_SOURCE_ORDER,
     QUALITY_ORDER,
     ColumnRows,
     EstimateRow,
@@ -53,6 +55,7 @@ from biofeedback.models.records import (
 )
 
 __all__ = [
+    "BREATH_SOURCE_ORDER",
     "QUALITY_ORDER",
     "Action",
     "Advice",
@@ -61,6 +64,7 @@ __all__ = [
     "BaselineHow",
     "BreathHeld",
     "BreathReminder",
+    "BreathTaken",
     "ChestMotion",
     "ColumnRows",
     "Contact",

@@ -115,6 +115,27 @@ class ChestMotion:
 
 
 @dataclass(frozen=True, slots=True)
+class BreathTaken:
+    """One whole breath seen on the chest, for the record (not an event).
+
+    ``onset_t_s`` is when its in-breath began (session seconds), then the
+    in-breath and out-breath lengths and its depth (milli-g, trough to peak).
+    ``t_s`` is when the estimate saw it whole.
+    """
+
+    t_s: float
+    onset_t_s: float
+    inhale_s: float
+    exhale_s: float
+    depth_mg: float
+
+    @property
+    def per_min(self) -> float:
+        """The rate this one breath stands for (breaths a minute)."""
+        return 60.0 / (self.inhale_s + self.exhale_s)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceStatus:
     """A change in a source's connection, yielded between samples."""
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from biofeedback.models.core import Contact, HeartSample, Quality, Zone
+from biofeedback.models.core import BreathTaken, Contact, HeartSample, Quality, Zone
 from biofeedback.models.events import Estimate, SessionEvent
 
 
@@ -66,6 +66,8 @@ EstimateRow = tuple[
 SampleRow = tuple[float, float | None, tuple[float, ...], tuple[float, ...], Contact, int | None]
 # The order of ``Quality`` values when rows are held as numbers (``ColumnRows``).
 QUALITY_ORDER: tuple[Quality, ...] = tuple(Quality)
+# And of ``Estimate.breath_source`` (NaN: no rate).
+BREATH_SOURCE_ORDER: tuple[str, ...] = ("acc", "rr")
 
 
 @runtime_checkable
@@ -95,6 +97,8 @@ class Recording:
     sample_rows: Sequence[SampleRow] = field(repr=False)
     beat_t_s: Sequence[float] = field(repr=False, default=())
     rr_ms: Sequence[float] = field(repr=False, default=())
+    # Each breath seen on the chest (sessions with chest motion only).
+    breaths: Sequence[BreathTaken] = field(repr=False, default=())
 
     @functools.cached_property
     def estimates(self) -> tuple[Estimate, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from biofeedback.models import Recording
+from biofeedback.review.breathing import breath_csv_rows, chest_detail
 from biofeedback.review.series import clean_rr
 from biofeedback.sensors.replay import rr_lines
 
@@ -33,7 +34,9 @@ def write_csv(rec: Recording, out: IO[str]) -> None:
 
     ``sample`` rows carry the strap's HR, contact and the RR intervals of that
     notification (space separated, ms); ``estimate`` rows the estimator's
-    view; every other row is an event with its fields as JSON in ``detail``.
+    view (and its breath in ``detail`` when seen on the chest); ``breath`` rows
+    each breath seen on the chest, at its onset; every other row is an event with
+    its fields as JSON in ``detail``.
     """
     rows: list[tuple[float, int, list[Any]]] = []
     for s in rec.samples:
@@ -53,7 +56,7 @@ def write_csv(rec: Recording, out: IO[str]) -> None:
                     est.rmssd_ms,
                     est.arousal,
                     est.quality.value,
-                    "",
+                    chest_detail(est.breath_per_min, est.breath_source),
                 ],
             )
         )
@@ -62,6 +65,7 @@ def write_csv(rec: Recording, out: IO[str]) -> None:
         del data["t"], data["type"]
         detail = json.dumps(data, separators=(",", ":"))
         rows.append((event.t, 2, [event.t, event.type, "", "", "", "", "", "", detail]))
+    rows += [(t_s, 3, cells) for t_s, cells in breath_csv_rows(rec)]
     rows.sort(key=lambda row: (row[0], row[1]))
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

@@ -15,6 +15,7 @@ import numpy as np
 
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.review.breath_plot import breath_legend, draw_breath
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local
@@ -97,16 +98,22 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
     x = series.est_t_s / scale
     rules = PacingConfig()
 
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True, height_ratios=(3, 2, 2))
-    hr_ax, rmssd_ax, arousal_ax = axes
+    # A fourth panel for the breath, only when it was seen on the chest.
+    breath = summary.breath
+    fig = Figure(figsize=(11, 7.5 if breath is None else 9.5), layout="constrained")
+    axes = fig.subplots(
+        3 if breath is None else 4, 1, sharex=True, height_ratios=(3, 2, 2, 2)[: 3 + bool(breath)]
+    )
+    hr_ax, rmssd_ax, arousal_ax = axes[:3]
     _trace(hr_ax, x, series.est_hr_bpm, HR_COLOUR)
     hr_ax.set_ylabel("heart rate (bpm)")
     _trace(rmssd_ax, x, series.est_rmssd_ms, RMSSD_COLOUR)
     rmssd_ax.set_ylabel("RMSSD (ms)")
     _trace(arousal_ax, x, series.est_arousal, AROUSAL_COLOUR)
     arousal_ax.set_ylabel("arousal\n(x your resting swing)")
-    arousal_ax.set_xlabel(f"session time ({unit})")
+    axes[-1].set_xlabel(f"session time ({unit})")
+    if breath is not None:
+        draw_breath(axes[3], rec, breath, scale)
     arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
     # The thresholds stay in view even when arousal never came near them.
     low, high = arousal_ax.get_ylim()
@@ -249,6 +256,8 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
         *(Patch(facecolor=ZONE_COLOURS[z], label=f"zone {ZONE_NAMES[z]}") for z in Zone),
         Patch(facecolor=GAP_COLOUR, hatch="////", edgecolor="#a0a0a0", label="no signal"),
     ]
+    if breath is not None:
+        legend += breath_legend()
     if marked:
         legend += [
             Line2D([], [], color=TENSE_COLOUR, linestyle=(0, (3, 2)), label="tense step starts"),

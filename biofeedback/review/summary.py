@@ -27,6 +27,7 @@ from biofeedback.pacing.frame import Part
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.progress import said_then_figures
+from biofeedback.review.breathing import BreathSummary, breath_lines, summarize_breath
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
     RecordSeries,
@@ -109,9 +110,12 @@ class SessionSummary:
     # The session's ``baseline`` event: how the baseline was taken (opening,
     # rising, stored...) and why; zones were judged against it.
     baseline_said: Baseline | None = None
+    # The breath seen on the chest, with the pacer beside it (None: not seen;
+    # then the outputs are as they were before breath was recorded).
+    breath: BreathSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "session_id": self.session_id,
             "started_at_unix_s": self.started_at_unix_s,
             "started_at": iso(self.started_at_unix_s),
@@ -152,6 +156,9 @@ class SessionSummary:
             "skipped_messages": dict(self.skipped_messages),
             "brief_signal_gaps": self.brief_signal_gaps,
         }
+        if self.breath is not None:
+            out["breath"] = self.breath.to_dict()
+        return out
 
 
 def _how(baseline: Baseline | None) -> str | None:
@@ -237,6 +244,7 @@ def summarize(rec: Recording) -> SessionSummary:
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
         skipped_messages=_skipped(rec.events),
         brief_signal_gaps=_brief_gaps(series.est_t_s, series.est_no_signal, tick_s),
+        breath=summarize_breath(rec, end_s),
     )
 
 
@@ -423,6 +431,8 @@ def format_summary(summary: SessionSummary) -> str:
         lines.append(
             f"  {sum(s.skipped_messages.values())} broker messages were skipped ({reasons})"
         )
+    if s.breath is not None:
+        lines += breath_lines(s.breath)
     if s.changes:
         lines.append("  changes:")
         lines += [f"    {clock(e.t)}  {describe_change(e)}" for e in s.changes]

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 from biofeedback import __version__
 from biofeedback.models import (
+    BreathTaken,
+    ChestMotion,
     Recording,
     SessionEnded,
     SessionInfo,
@@ -39,6 +41,7 @@ from biofeedback.store.rows import (
     SampleRows,
     UnreadRows,
     session_from_row,
+    unpack_motion,
 )
 from biofeedback.store.writer import SessionWriter
 
@@ -326,6 +329,14 @@ class Store:
                     (key,),
                 ).fetchall()
             )
+            breaths = tuple(
+                BreathTaken(onset + inhale + exhale, onset, inhale, exhale, depth)
+                for onset, inhale, exhale, depth in db.execute(
+                    "SELECT onset_t_s, inhale_s, exhale_s, depth_mg FROM breaths"
+                    " WHERE session = ? ORDER BY seq",
+                    (key,),
+                )
+            )
             columns = "t_s, hr_bpm, contact, energy_kj, beats" if sample_rows else "beats"
             rows = db.execute(
                 f"SELECT {columns} FROM samples WHERE session = ? ORDER BY seq", (key,)
@@ -335,7 +346,19 @@ class Store:
         everything = b"".join(row[-1] for row in rows)
         pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
         samples = SampleRows(rows) if sample_rows else UnreadRows(len(rows))
-        return Recording(session, events, estimates, samples, pairs[0::2], pairs[1::2])
+        return Recording(session, events, estimates, samples, pairs[0::2], pairs[1::2], breaths)
+
+    def motion(self, ref: str = "latest") -> list[ChestMotion]:
+        """The chest motion kept raw with a session (``run --keep-raw``), in time order;
+        empty when it was not kept."""
+        key, _ = self.find(ref)
+        with self.reading() as db:
+            return [
+                unpack_motion(t_s, rate_hz, blob)
+                for t_s, rate_hz, blob in db.execute(
+                    "SELECT t_s, rate_hz, xyz FROM motion WHERE session = ? ORDER BY seq", (key,)
+                )
+            ]
 
     def resting_baseline(
         self, *, recent: int = 5, include_virtual: bool = False
@@ -375,7 +398,16 @@ class Store:
                 " then delete it"
             )
         with self.writing() as db:
-            for table in ("samples", "estimates", "events", "ratings", "shipped", "sessions"):
+            for table in (
+                "samples",
+                "estimates",
+                "events",
+                "ratings",
+                "shipped",
+                "breaths",
+                "motion",
+                "sessions",
+            ):
                 column = "id" if table == "sessions" else "session"
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
         # Do not leave the deleted pages readable in the write-ahead log.

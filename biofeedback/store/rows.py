@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -11,7 +12,9 @@ from typing import Any, overload
 import numpy as np
 
 from biofeedback.models import (
+    BREATH_SOURCE_ORDER,
     QUALITY_ORDER,
+    ChestMotion,
     Contact,
     EstimateRow,
     SampleRow,
@@ -61,6 +64,30 @@ def pack_beats(beat_t_s: Sequence[float], rr_ms: Sequence[float]) -> bytes:
     return struct.pack(f"<{len(pairs)}d", *pairs)
 
 
+# Raw chest motion (``run --keep-raw``): x, y, z triples of whole milli-g as
+# little-endian int16 (the range a strap reports; the H10's widest is 16 g),
+# zlib-compressed (level 1: about half the bytes of a still chest's motion, for
+# some microseconds a batch).
+MOTION_MG_MAX = 32767
+
+
+def pack_motion(motion: ChestMotion) -> bytes:
+    xyz = np.column_stack((motion.x_mg, motion.y_mg, motion.z_mg))
+    whole = np.clip(np.rint(xyz), -MOTION_MG_MAX, MOTION_MG_MAX).astype("<i2")
+    return zlib.compress(whole.tobytes(), 1)
+
+
+def unpack_motion(t_s: float, rate_hz: float, blob: bytes) -> ChestMotion:
+    xyz = np.frombuffer(zlib.decompress(blob), "<i2").reshape(-1, 3).astype(float)
+    return ChestMotion(
+        t_s,
+        rate_hz,
+        tuple(xyz[:, 0].tolist()),
+        tuple(xyz[:, 1].tolist()),
+        tuple(xyz[:, 2].tolist()),
+    )
+
+
 class SampleRows(Sequence[SampleRow]):
     """Sample rows decoded from the database rows on first use."""
 
@@ -103,7 +130,7 @@ QUALITY_CODE_SQL = (
 )
 
 # Where the breath came from (``Estimate.breath_source``), as numbers in the block.
-BREATH_SOURCES: tuple[str, ...] = ("acc", "rr")
+BREATH_SOURCES = BREATH_SOURCE_ORDER
 BREATH_SOURCE_CODE_SQL = (
     "CASE breath_source "
     + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(BREATH_SOURCES))

@@ -133,12 +133,45 @@ def _shipped_v4(db: sqlite3.Connection) -> None:
     )
 
 
+# Each breath seen on the chest (onset of its in-breath in session seconds, the
+# two halves, depth trough to peak in milli-g), and, only with `run --keep-raw`,
+# the chest motion itself: one row per batch the strap sent, its samples as
+# little-endian int16 milli-g x, y, z triples, zlib-compressed (see
+# rows.pack_motion; a strap's milli-g are whole numbers, so nothing is lost).
+# A rowid table: a second at 200 Hz can be more than a WITHOUT ROWID row keeps
+# on its page, and each would take an overflow page of its own.
+def _breaths_v5(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE breaths (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            onset_t_s REAL NOT NULL,
+            inhale_s REAL NOT NULL,
+            exhale_s REAL NOT NULL,
+            depth_mg REAL NOT NULL,
+            PRIMARY KEY (session, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE motion (
+            session INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            rate_hz REAL NOT NULL,
+            xyz BLOB NOT NULL,
+            PRIMARY KEY (session, seq)
+        )
+        """,
+    )
+
+
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _schema_v1,
     _ratings_v2,
     _breath_v3,
     _shipped_v4,
+    _breaths_v5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

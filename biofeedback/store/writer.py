@@ -11,13 +11,19 @@ from typing import Any, Protocol
 
 from biofeedback.models import (
     Baseline,
+    BreathTaken,
+    ChestMotion,
     Estimate,
     HeartSample,
     SessionEnded,
     SessionEvent,
     SessionStarted,
 )
-from biofeedback.store.rows import finite_or_none, pack_beats
+from biofeedback.store.rows import finite_or_none, pack_beats, pack_motion
+
+# What a writer takes: a session's events and samples, and (from a recorder
+# that keeps them) its breaths and raw chest motion.
+Item = SessionEvent | HeartSample | BreathTaken | ChestMotion
 
 
 class Transactions(Protocol):
@@ -35,24 +41,57 @@ class SessionWriter:
         self._sample_seq = 0
         self._estimate_seq = 0
         self._event_seq = 0
+        self._breath_seq = 0
+        self._motion_seq = 0
 
-    def write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
-        seqs = (self._sample_seq, self._estimate_seq, self._event_seq)
+    def write(self, items: Sequence[Item]) -> None:
+        seqs = (
+            self._sample_seq,
+            self._estimate_seq,
+            self._event_seq,
+            self._breath_seq,
+            self._motion_seq,
+        )
         try:
             self._write(items)
         except BaseException:
             # Nothing was stored: the same items are written again later.
-            self._sample_seq, self._estimate_seq, self._event_seq = seqs
+            (
+                self._sample_seq,
+                self._estimate_seq,
+                self._event_seq,
+                self._breath_seq,
+                self._motion_seq,
+            ) = seqs
             raise
 
-    def _write(self, items: Sequence[SessionEvent | HeartSample]) -> None:
+    def _write(self, items: Sequence[Item]) -> None:
         key = self.key
         samples: list[tuple[Any, ...]] = []
         estimates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
+        breaths: list[tuple[Any, ...]] = []
+        motion: list[tuple[Any, ...]] = []
         updates: list[tuple[str, tuple[Any, ...]]] = []
         last_t_s = 0.0
         for item in items:
+            if isinstance(item, BreathTaken):
+                breaths.append(
+                    (
+                        key,
+                        self._breath_seq,
+                        item.onset_t_s,
+                        item.inhale_s,
+                        item.exhale_s,
+                        item.depth_mg,
+                    )
+                )
+                self._breath_seq += 1
+                continue
+            if isinstance(item, ChestMotion):
+                motion.append((key, self._motion_seq, item.t_s, item.rate_hz, pack_motion(item)))
+                self._motion_seq += 1
+                continue
             if isinstance(item, HeartSample):
                 times = item.beat_t_s
                 if len(times) != len(item.rr_ms):
@@ -118,6 +157,10 @@ class SessionWriter:
                 )
             if events:
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
+            if breaths:
+                db.executemany("INSERT INTO breaths VALUES (?, ?, ?, ?, ?, ?)", breaths)
+            if motion:
+                db.executemany("INSERT INTO motion VALUES (?, ?, ?, ?, ?)", motion)
             for assignment, values in updates:
                 db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
             db.execute(

@@ -25,6 +25,7 @@ from biofeedback.models import (
 from biofeedback.pacing import texts
 from biofeedback.progress import Snapshot
 from biofeedback.session import ActionInbox
+from biofeedback.ui.breath_view import breath_taken_text, gliding, paced_breath
 from biofeedback.ui.dialogs import ConfirmStop, SafetyNotice
 from biofeedback.ui.messages import (
     EstimatePosted,
@@ -265,14 +266,14 @@ class SessionScreen(Screen[None]):
         alert.set_classes(kind)
 
     def _refresh_pacer(self) -> None:
-        step = self.state.step
-        breath = None
-        if step is not None and step.breath_in_s and step.breath_out_s and self.state.ended is None:
-            breath = (step.breath_in_s, step.breath_out_s)
+        # The pace a fast breather was met at glides down: the bar follows it.
+        breath, into_s = paced_breath(self.state)
         rate = 0.0 if self.state.paused else self.rate
         pacer = self.query_one(Pacer)
         pacer.idle_text = "" if self.state.ended else texts.IDLE_PACER
-        pacer.show(breath, self.state.step_elapsed_s, rate, self.motion)
+        pacer.taken = breath_taken_text(self.state)
+        pacer.gliding = gliding(self.state)
+        pacer.show(breath, into_s, rate, self.motion)
 
     def _refresh_vitals(self) -> None:
         state = self.state

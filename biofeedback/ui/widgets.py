@@ -145,6 +145,10 @@ class Pacer(StyledLines):
         self.rate = 0.0
         self.motion = True
         self.idle_text = texts.IDLE_PACER
+        # The breath taken, beside the paced one (``ui.breath_view``); "" for none.
+        self.taken = ""
+        # The pace shown is one that met a fast breather and glides down.
+        self.gliding = False
         self.animating = False
         self._drawn: tuple[bool, int] | None = None
         self._timer: Timer | None = None
@@ -196,7 +200,10 @@ class Pacer(StyledLines):
         if self.breath is None:
             if y == 0 and self.idle_text:
                 label = self.style_of("pacer--label")
-                return self.text_strip(Text().append(self.idle_text, style=label))
+                idle = Text().append(self.idle_text, style=label)
+                if self.taken:
+                    idle.append(f"  {self.taken}", style=label)
+                return self.text_strip(idle)
             return Strip.blank(width, self.style_of())
         inhaling, eighths, left_s = self._now()
         if y == 0:
@@ -215,7 +222,13 @@ class Pacer(StyledLines):
         if not self.motion:
             # Without the bar, the seconds left in this half carry the rhythm.
             text.append(f" · {math.ceil(left_s - 1e-6)} s", style=label + _BOLD)
-        text.append(f"   (in {in_s:g} s, out {out_s:g} s)", style=label)
+        # A glided pace is no whole number of seconds: a tenth is enough to read.
+        slowing = ", slowing" if self.gliding else ""
+        text.append(
+            f"   (in {round(in_s, 1):g} s, out {round(out_s, 1):g} s{slowing})", style=label
+        )
+        if self.taken:
+            text.append(f"  {self.taken}", style=label)
         return self.text_strip(text)
 
     def _bar(self, inhaling: bool, eighths: int, width: int) -> Strip:

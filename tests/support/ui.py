@@ -85,7 +85,10 @@ class SteppedSource:
                 self._moved.clear()
                 self._waiting.set()
                 await self._moved.wait()
-            self.last_t_s = item.t_s
+            if not isinstance(item, ChestMotion):
+                # Chest motion feeds the breath estimate only: the screen never sees
+                # its time, so it is not what a step waits for.
+                self.last_t_s = item.t_s
             yield item
 
 
