@@ -34,6 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from biofeedback.pacing.buffers import Growable
+from biofeedback.pacing.median import median
 
 
 class BeatKind(IntEnum):
@@ -171,7 +172,7 @@ class RRCleaner:
             if i >= w:
                 out[i - start] = np.partition(rr[i - w : i], mid)[mid]
             else:
-                out[i - start] = np.median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
+                out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
             windows = sliding_window_view(rr[first_full - w : rr.size - 1], w)
             out[first_full - start :] = np.partition(windows, w // 2, axis=1)[:, w // 2]
