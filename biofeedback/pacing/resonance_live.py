@@ -63,11 +63,21 @@ class ResonanceTracker:
         self._nn = Growable()
         self._raw_t = Growable()
         self._flag = Growable()
+        self._undecided = False
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
             return
+        # Pushed one notification at a time, as the estimator's cleaner is (its running
+        # sums are summed chunk by chunk), but decided only when a reading needs them:
+        # deciding is per beat, so one call for many notifications decides the same.
         self._cleaner.push(np.asarray(sample.beat_t_s, float), np.asarray(sample.rr_ms, float))
+        self._undecided = True
+
+    def _decide(self) -> None:
+        if not self._undecided:
+            return
+        self._undecided = False
         chunk = self._cleaner.process()
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
@@ -83,6 +93,7 @@ class ResonanceTracker:
             values.drop_front(count)
 
     def beats(self) -> CleanBeats:
+        self._decide()
         return CleanBeats(
             self._t.view.copy(),
             self._nn.view.copy(),
@@ -91,6 +102,7 @@ class ResonanceTracker:
         )
 
     def reading(self, now_s: float) -> ResonanceUpdate:
+        self._decide()
         t, nn = self._t.view, self._nn.view
         inside = t >= now_s - self.window_s
         t, nn = t[inside], nn[inside]
