@@ -16,6 +16,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,10 @@ def main() -> None:
     exe = [sys.executable, "-m", "biofeedback"]
     duration = "60" if args.quick else "900"
     session = [*exe, "run", "--sim", "--headless", "--json", "--no-ratings", "--speed", "max"]
-    session += ["--duration", duration]
+    # A store of its own: the person's store may be another version's (and keeps no
+    # benchmark sessions).
+    store = tempfile.TemporaryDirectory()
+    session += ["--duration", duration, "--db", str(Path(store.name) / "sessions.db")]
     # Interleaved, so that each sees the same load.
     python: tuple[list[float], list[float]] = ([], [])
     help_s: tuple[list[float], list[float]] = ([], [])
@@ -65,6 +69,7 @@ def main() -> None:
             wall, cpu = timed(argv, 1, warm=n == 0)
             figures[0].extend(wall)
             figures[1].extend(cpu)
+    store.cleanup()
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
     for label, (wall, cpu), goal in (
         ("python -c pass (peer)", python, ""),
