@@ -63,21 +63,29 @@ class ResonanceTracker:
         self._nn = Growable()
         self._raw_t = Growable()
         self._flag = Growable()
-        self._undecided = False
+        self._waiting_t: list[float] = []
+        self._waiting_rr: list[float] = []
+        self._arrivals: list[int] = []
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
             return
-        # Pushed one notification at a time, as the estimator's cleaner is (its running
-        # sums are summed chunk by chunk), but decided only when a reading needs them:
-        # deciding is per beat, so one call for many notifications decides the same.
-        self._cleaner.push(np.asarray(sample.beat_t_s, float), np.asarray(sample.rr_ms, float))
-        self._undecided = True
+        # Cleaned only when a reading needs the beats (every few seconds), all the
+        # notifications since in one call: the cleaner sums them notification by
+        # notification and decides per beat, so it decides exactly as a call each.
+        self._waiting_t.extend(sample.beat_t_s)
+        self._waiting_rr.extend(sample.rr_ms)
+        self._arrivals.append(len(sample.rr_ms))
 
     def _decide(self) -> None:
-        if not self._undecided:
+        if not self._arrivals:
             return
-        self._undecided = False
+        self._cleaner.push(
+            np.array(self._waiting_t, float),
+            np.array(self._waiting_rr, float),
+            arrivals=self._arrivals,
+        )
+        self._waiting_t, self._waiting_rr, self._arrivals = [], [], []
         chunk = self._cleaner.process()
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
