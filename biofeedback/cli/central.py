@@ -7,10 +7,7 @@ MQTT packages do not know each other, so their parts are joined here.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
-import signal
-import socket
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +99,10 @@ def need_psycopg() -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    # asyncio (with ssl and sockets) only for the commands that talk to a broker:
+    # every command's start, `--help` included, imports this module.
+    import asyncio
+
     from biofeedback.broker import load_settings, parse_url
     from biofeedback.mqtt.connection import Broker
     from biofeedback.store import StoreError, resolve_db_path
@@ -152,6 +153,9 @@ async def _sync(broker: Broker, feed: StoreFeed, sessions: list[str]) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
     from biofeedback.broker import load_settings, parse_url
     from biofeedback.mqtt.collector import Collector
     from biofeedback.mqtt.connection import Broker
@@ -196,6 +200,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _host() -> str:
+    import socket
+
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:40]
 
 

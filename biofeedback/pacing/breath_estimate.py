@@ -29,6 +29,7 @@ slow breathing overlap: the confidence says how far to trust it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections import deque
@@ -39,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.models import ChestMotion, HeartSample
+from biofeedback.pacing.median import median
 
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
@@ -386,7 +388,7 @@ class BreathEstimator:
         rises = _half_lengths(t, troughs, peaks)
         falls = _half_lengths(t, peaks, troughs)
         if len(rises) >= 2 and len(falls) >= 2:
-            rise, fall = float(np.median(rises)), float(np.median(falls))
+            rise, fall = median(rises), median(falls)
             if abs(rise - fall) > 0.1 * (rise + fall) and rise > fall:
                 self._sign = -self._sign
                 signal, smooth = -signal, -smooth
@@ -406,7 +408,7 @@ class BreathEstimator:
             if holding_since is not None:
                 return self._holding_estimate(now_s, holding_since)
             return None
-        per_min = 60.0 / float(np.median(all_periods))
+        per_min = 60.0 / median(all_periods)
         self._period_s = 60.0 / per_min
         if holding_since is not None:
             return self._holding_estimate(now_s, holding_since)
@@ -514,7 +516,7 @@ class BreathEstimator:
         tr = np.asarray(troughs, dtype=np.intp)
         pk = np.asarray(peaks, dtype=np.intp)
         depths = _depths(s, tr, pk)
-        depth = float(np.median(depths[-4:])) if len(depths) else None
+        depth = median(depths[-4:]) if len(depths) else None
         if depth is not None and depth < cfg.min_depth_mg:
             depth = None
         return tr, pk, depth
@@ -605,8 +607,8 @@ class BreathEstimator:
         self._opening.append((per_min, depth))
         if len(self._opening) >= self.config.opening_s:
             rates, depths = zip(*self._opening, strict=True)
-            self._opening_rate = float(np.median(rates))
-            self._opening_depth = float(np.median(depths))
+            self._opening_rate = median(rates)
+            self._opening_depth = median(depths)
 
     def _follow(self, onsets: Floats) -> tuple[float | None, float | None, bool | None]:
         pacer = self._pacer
@@ -616,7 +618,7 @@ class BreathEstimator:
         mine = onsets[onsets >= pacer.start_s + 0.5 * pacer.period_s]
         if len(mine) < 3:
             return None, None, None
-        ratio = 60.0 / float(np.median(np.diff(mine[-5:]))) / pacer.per_min
+        ratio = 60.0 / median(np.diff(mine[-5:])) / pacer.per_min
         angle = 2.0 * math.pi * (mine - pacer.start_s) / pacer.period_s
         mean = np.mean(np.exp(1j * angle))
         lag = float(np.angle(mean)) / (2.0 * math.pi) * pacer.period_s
@@ -660,23 +662,22 @@ def rate_from_rr(
     if len(t) < 30 or t[-1] - t[0] < 0.75 * window_s:
         return None, 0.0
     # Beats that jump far from their neighbours are artifacts, not rhythm.
-    med = np.median(rr)
+    med = median(rr)
     good = np.abs(rr - med) < 0.3 * med
     t, rr = t[good], rr[good]
     if len(t) < 30:
         return None, 0.0
-    fs = 4.0
-    grid = np.arange(t[0], t[-1], 1.0 / fs)
+    grid = np.arange(t[0], t[-1], 1.0 / _RR_FS_HZ)
     hr = np.interp(grid, t, 60000.0 / rr)
-    hr = hr - np.polyval(np.polyfit(grid - grid[0], hr, 1), grid - grid[0])
-    hr = hr * np.hanning(len(hr))
-    n = 2048
-    power = np.abs(np.fft.rfft(hr, n)) ** 2
-    freqs = np.fft.rfftfreq(n, 1.0 / fs)
-    band = (freqs >= 0.05) & (freqs <= 0.5)
-    if not np.any(band) or power[band].sum() <= 0:
+    x = grid - grid[0]
+    slope, offset = _line_fit(x, hr)
+    hr = hr - (slope * x + offset)
+    hr = hr * _hanning(len(hr))
+    power = np.abs(np.fft.rfft(hr, _RR_FFT_N)) ** 2
+    band, bf = _rr_band()
+    bp = power[band]
+    if bp.sum() <= 0:
         return None, 0.0
-    bf, bp = freqs[band], power[band]
     peak = int(np.argmax(bp))
     near = np.abs(bf - bf[peak]) <= 0.02
     share = float(bp[near].sum() / bp.sum())
@@ -684,6 +685,38 @@ def rate_from_rr(
     chance = float(near.sum() / len(bf))
     confidence = max((share - chance) / (1.0 - chance), 0.0)
     return 60.0 * float(bf[peak]), confidence
+
+
+_RR_FS_HZ = 4.0
+_RR_FFT_N = 2048
+
+
+# Every five seconds of a session asks for these: the same arrays each time.
+@functools.cache
+def _rr_band() -> tuple[npt.NDArray[np.bool_], Floats]:
+    """The FFT bins of 0.05-0.5 Hz, and their frequencies."""
+    freqs: Floats = np.fft.rfftfreq(_RR_FFT_N, 1.0 / _RR_FS_HZ).astype(np.float64)
+    band = (freqs >= 0.05) & (freqs <= 0.5)
+    in_band: Floats = freqs[band]
+    band.flags.writeable = in_band.flags.writeable = False
+    return band, in_band
+
+
+@functools.lru_cache(maxsize=16)
+def _hanning(n: int) -> Floats:
+    window: Floats = np.hanning(n)
+    window.flags.writeable = False
+    return window
+
+
+def _line_fit(x: Floats, y: Floats) -> tuple[float, float]:
+    """``np.polyfit(x, y, 1)`` to the bit (the same scaled least squares), without
+    its checks and options, which cost twice the fit itself."""
+    lhs = np.vander(x, 2)
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    lhs /= scale
+    c = np.linalg.lstsq(lhs, y, len(x) * np.finfo(np.float64).eps)[0] / scale
+    return float(c[0]), float(c[1])
 
 
 def _exhale_inhale(s: Floats, depth: float) -> float | None:

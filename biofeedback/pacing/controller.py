@@ -199,7 +199,7 @@ class PacingController:
 
     def session_remaining_s(self, now_s: float) -> float:
         """Planned time left in the session if nothing else changes."""
-        return self.remaining_s(now_s) + sum(s.planned_s for s in self._plan.upcoming(self.zone))
+        return self.remaining_s(now_s) + self._plan.upcoming_left(self.zone)[1]
 
     # ------------------------------------------------------------------
     # Inputs
@@ -386,6 +386,7 @@ class PacingController:
         self._spoken_s += length_s - step.planned_s
         self._run = Running(step, source, now_s, now_s + length_s, main_index)
         upcoming = self.next_step
+        left, left_s = self._plan.upcoming_left(self.zone)
         events.append(
             StepStarted(
                 now_s,
@@ -398,8 +399,8 @@ class PacingController:
                 step.breath_out_s,
                 next_kind=upcoming.kind if upcoming else None,
                 next_cue=upcoming.cue if upcoming else None,
-                steps_left=sum(1 for _ in self._plan.upcoming(self.zone)),
-                session_left_s=self.session_remaining_s(now_s),
+                steps_left=left,
+                session_left_s=self.remaining_s(now_s) + left_s,
                 routine=routine.title,
                 routine_zone=routine.zone,
             )

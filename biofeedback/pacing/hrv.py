@@ -125,8 +125,11 @@ class BeatWindows:
         metric is then taken only for the spans that need it."""
         t = self._t.view
         hi = _known_before(t, self._available.view, t_s)
-        # One row per span: each row's window starts ascend, which the searches favour.
-        lo = t.searchsorted(t_s[None, :] - span_s[:, None], side="right")
+        starts = t_s[None, :] - span_s[:, None]
+        lo = np.empty(starts.shape, np.intp)
+        at_ticks = _Counts(t, t_s)
+        for row, (span, keys) in enumerate(zip(span_s.tolist(), starts, strict=True)):
+            lo[row] = at_ticks.shifted(keys, span)
         return hi, lo
 
     def hr_bpm_of(self, hi: np.ndarray, lo: np.ndarray, min_beats: int) -> np.ndarray:
@@ -202,6 +205,45 @@ class FlagWindows:
         self._t.drop_front(drop)
         self._available.drop_front(drop)
         self._flags.drop_front(drop)
+
+
+# Below this many times a plain binary search per time is cheaper.
+_SHIFT_FROM = 256
+
+
+class _Counts:
+    """``t.searchsorted(keys, side="right")`` for window starts ``keys = times - span``.
+
+    On an evenly spaced grid of times (a whole recording, once a second) a window's
+    start is, to the last bit or nearly, an earlier grid time: the count there is
+    almost always the answer. Each guess is checked against its neighbours in
+    ``t`` and the few that miss are searched, so the answer is the search's own,
+    at a fraction of its cost (one search serves every span).
+    """
+
+    def __init__(self, t: np.ndarray, times: np.ndarray) -> None:
+        self._t = t
+        self._times = times
+        self._step = float(times[1] - times[0]) if times.size >= _SHIFT_FROM else 0.0
+        self._at: np.ndarray | None = None
+
+    def shifted(self, keys: np.ndarray, span: float) -> np.ndarray:
+        t = self._t
+        shift = round(span / self._step) if self._step > 0 else 0
+        if shift <= 0 or shift >= keys.size or t.size == 0:
+            counts: np.ndarray = t.searchsorted(keys, side="right")
+            return counts
+        if self._at is None:
+            self._at = t.searchsorted(self._times, side="right")
+        guess = np.concatenate((np.zeros(shift, np.intp), self._at[:-shift]))
+        n = t.size
+        after_last = t[np.maximum(guess - 1, 0)] <= keys
+        before_next = t[np.minimum(guess, n - 1)] > keys
+        right = ((guess == 0) | after_last) & ((guess == n) | before_next)
+        if not right.all():
+            wrong = np.flatnonzero(~right)
+            guess[wrong] = t.searchsorted(keys[wrong], side="right")
+        return guess
 
 
 def _known_before(t: np.ndarray, available: np.ndarray, at_s: np.ndarray) -> np.ndarray:

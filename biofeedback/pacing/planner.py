@@ -9,6 +9,8 @@ by imagery. Pure: no clock; the controller asks it for the next step.
 from __future__ import annotations
 
 import enum
+import itertools
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -22,6 +24,7 @@ CLOSING_SCAN = "closing-scan"
 CLOSING_REST = "closing-rest"
 CLOSING_BREATH = "closing-breath"
 CHECK_IN = "check-in"
+_PLANNED_S = operator.attrgetter("planned_s")
 
 
 def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
@@ -147,8 +150,9 @@ class RoutinePlanner:
         if not main_regions:
             return steps
         direction = 1 if main_regions[-1] >= main_regions[0] else -1
-        ahead = [s.region for s in self.protocol.steps[self.main_pos :] if s.region]
-        here = BODY_ORDER.index(ahead[0]) if ahead else main_regions[-1] + direction
+        steps_ahead = itertools.islice(self.protocol.steps, self.main_pos, None)
+        ahead = next((s.region for s in steps_ahead if s.region), None)
+        here = BODY_ORDER.index(ahead) if ahead else main_regions[-1] + direction
         slots = [i for i, s in enumerate(steps) if s.region]
 
         def distance(step: Step) -> int:
@@ -200,6 +204,20 @@ class RoutinePlanner:
             yield from map(self.adapt, self.ordered(self.routine))
         if self.phase in (Phase.SETTLE, Phase.BODY):
             yield from self.closing_steps(zone)
+
+    def upcoming_left(self, zone: Zone) -> tuple[int, float]:
+        """How many steps ``upcoming`` holds and their planned seconds (summed in
+        order): counted without building each step as shown, which only changes
+        its cue, so a long routine does not cost its square over a session."""
+        steps: list[Step] = list(self.queue)
+        if self.phase is Phase.SETTLE:
+            steps += self.routine_steps(zone)[1]
+        if self.phase is Phase.BODY and self.fallback_repeats():
+            assert self.routine is not None
+            steps += self.ordered(self.routine)
+        if self.phase in (Phase.SETTLE, Phase.BODY):
+            steps += self.closing_steps(zone)
+        return len(steps), sum(map(_PLANNED_S, steps))
 
     def take_next(self, zone: Zone, over_budget: bool) -> tuple[Step | None, int | None, bool]:
         """The next step as planned, its index in the protocol when it is one of its,

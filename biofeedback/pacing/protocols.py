@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,20 +100,28 @@ class Routine:
     # True when some groups can be done one side at a time (load with sides=True).
     has_sides: bool = False
     sides: bool = False
+    # Taken once: the controller asks for both at every step and every budget check,
+    # and walking the steps each time made a long routine cost its square.
+    _duration_s: float = field(init=False, repr=False, compare=False)
+    _regions: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def duration_s(self) -> float:
-        """Planned length of the protocol's own steps (no session frame)."""
-        return sum(step.planned_s for step in self.steps)
-
-    @property
-    def regions(self) -> tuple[str, ...]:
-        """Body regions in the order the protocol visits them."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_duration_s", sum(step.planned_s for step in self.steps))
         seen: dict[str, None] = {}
         for step in self.steps:
             if step.region:
                 seen.setdefault(step.region, None)
-        return tuple(seen)
+        object.__setattr__(self, "_regions", tuple(seen))
+
+    @property
+    def duration_s(self) -> float:
+        """Planned length of the protocol's own steps (no session frame)."""
+        return self._duration_s
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Body regions in the order the protocol visits them."""
+        return self._regions
 
     def safe_in(self, zone: Zone) -> bool:
         """True when every step of this protocol is allowed in ``zone``."""

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.pacing.median import median
 from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
 
 LF_BAND_HZ = (0.04, 0.15)
@@ -228,7 +229,7 @@ def _median_breath_swing(
     grid: np.ndarray, hr: np.ndarray, origin_s: float, period_s: float
 ) -> float | None:
     swings = [float(np.ptp(hr[m])) for m in _cycles(grid, origin_s, period_s)]
-    return float(np.median(swings)) if swings else None
+    return median(swings) if swings else None
 
 
 def _phase_agreement(

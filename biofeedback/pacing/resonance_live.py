@@ -63,14 +63,32 @@ class ResonanceTracker:
         self._nn = Growable()
         self._raw_t = Growable()
         self._flag = Growable()
+        self._waiting_t: list[float] = []
+        self._waiting_rr: list[float] = []
+        self._arrivals: list[int] = []
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
             return
+        # Cleaned only when a reading needs the beats (every few seconds), all the
+        # notifications since in one call: the cleaner sums them notification by
+        # notification and decides per beat, so it decides exactly as a call each.
         # Beat times rebuilt from the arrival when the source sent none, as the
         # arousal estimator does (a source without them crashed the cleaner).
         t_s = sample.beat_t_s if len(sample.beat_t_s) == len(sample.rr_ms) else beats_of(sample)[0]
-        self._cleaner.push(np.asarray(t_s, float), np.asarray(sample.rr_ms, float))
+        self._waiting_t.extend(t_s)
+        self._waiting_rr.extend(sample.rr_ms)
+        self._arrivals.append(len(sample.rr_ms))
+
+    def _decide(self) -> None:
+        if not self._arrivals:
+            return
+        self._cleaner.push(
+            np.array(self._waiting_t, float),
+            np.array(self._waiting_rr, float),
+            arrivals=self._arrivals,
+        )
+        self._waiting_t, self._waiting_rr, self._arrivals = [], [], []
         chunk = self._cleaner.process()
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
@@ -86,6 +104,7 @@ class ResonanceTracker:
             values.drop_front(count)
 
     def beats(self) -> CleanBeats:
+        self._decide()
         return CleanBeats(
             self._t.view.copy(),
             self._nn.view.copy(),
@@ -94,6 +113,7 @@ class ResonanceTracker:
         )
 
     def reading(self, now_s: float) -> ResonanceUpdate:
+        self._decide()
         t, nn = self._t.view, self._nn.view
         inside = t >= now_s - self.window_s
         t, nn = t[inside], nn[inside]

@@ -27,6 +27,7 @@ the local median. The raw intervals and a kind per raw beat are kept for review.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -34,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from biofeedback.pacing.buffers import Growable
+from biofeedback.pacing.median import median
 
 
 class BeatKind(IntEnum):
@@ -106,8 +108,15 @@ class RRCleaner:
         """Raw beats pushed but not yet decided (waiting for their look-ahead)."""
         return len(self._rr) - self._decided
 
-    def push(self, t_s: np.ndarray, rr_ms: np.ndarray) -> None:
-        """Append raw beats (times in s, ascending; intervals in ms)."""
+    def push(
+        self, t_s: np.ndarray, rr_ms: np.ndarray, *, arrivals: Sequence[int] | None = None
+    ) -> None:
+        """Append raw beats (times in s, ascending; intervals in ms).
+
+        ``arrivals``: the beats came in notifications of these sizes. The running
+        sum of changes is then summed notification by notification, to the bit
+        what a push per notification gives, in one call.
+        """
         if rr_ms.size == 0:
             return
         self._compact()
@@ -122,7 +131,18 @@ class RRCleaner:
         change = np.minimum(np.abs(rr[start:] - prev), cfg.cap_rel * ref)
         if self._seen == 0:
             change[0] = 0.0  # the first beat has no predecessor
-        self._clip_sum.extend(self._clip_sum.view[-1] + np.cumsum(change))
+        if arrivals is None:
+            self._clip_sum.extend(self._clip_sum.view[-1] + np.cumsum(change))
+        else:
+            sums = np.empty(change.size)
+            base = self._clip_sum.view[-1]
+            lo = 0
+            for size in arrivals:
+                hi = lo + size
+                sums[lo:hi] = base + np.cumsum(change[lo:hi])
+                base = sums[hi - 1]
+                lo = hi
+            self._clip_sum.extend(sums)
         self._th.extend(self._threshold(start, ref))
         self._seen += rr_ms.size
 
@@ -171,7 +191,7 @@ class RRCleaner:
             if i >= w:
                 out[i - start] = np.partition(rr[i - w : i], mid)[mid]
             else:
-                out[i - start] = np.median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
+                out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
             windows = sliding_window_view(rr[first_full - w : rr.size - 1], w)
             out[first_full - start :] = np.partition(windows, w // 2, axis=1)[:, w // 2]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
+from biofeedback.pacing.median import median
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.breath_plot import breath_legend, draw_breath
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
@@ -162,7 +163,7 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
     if not marked:
         tense, others = [], []
         changes = [e.t / scale for e in rec.events if isinstance(e, ZoneChanged)]
-    tick_s = float(np.median(np.diff(series.est_t_s))) if series.est_t_s.size > 1 else 1.0
+    tick_s = median(np.diff(series.est_t_s)) if series.est_t_s.size > 1 else 1.0
     gaps = [
         (a / scale, w / scale) for a, w in _runs_of(series.est_no_signal, series.est_t_s, tick_s)
     ]

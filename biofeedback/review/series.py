@@ -21,6 +21,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.arousal import EstimatorConfig
+from biofeedback.pacing.median import median
 from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
 
 
@@ -99,7 +100,7 @@ def flagged_share(chunk: CleanedChunk) -> float:
 
 def median_of(values: np.ndarray) -> float | None:
     values = values[~np.isnan(values)]
-    return float(np.median(values)) if values.size else None
+    return median(values) if values.size else None
 
 
 def mean_hr(beat_t_s: np.ndarray, hr_bpm: np.ndarray, start_s: float, end_s: float) -> float | None:

@@ -24,6 +24,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
+from biofeedback.pacing.median import median
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
 from biofeedback.progress import said_then_figures
@@ -208,7 +209,7 @@ def summarize(rec: Recording) -> SessionSummary:
     regions = _region_responses(rec.events, beats.t_s, beat_hr, end_s)
     measured = series.est_artifact_rate[~series.est_no_signal]
     measured = measured[~np.isnan(measured)]
-    tick_s = float(np.median(np.diff(series.est_t_s))) if series.est_t_s.size > 1 else 1.0
+    tick_s = median(np.diff(series.est_t_s)) if series.est_t_s.size > 1 else 1.0
     return SessionSummary(
         session_id=s.session_id,
         started_at_unix_s=s.started_at_unix_s,

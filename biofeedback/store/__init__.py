@@ -12,6 +12,8 @@ queries), ``practice`` (ratings, sessions as outcomes), ``writer`` and
 ``rows`` (rows in and out), ``recorder`` (the sink).
 """
 
+from typing import TYPE_CHECKING
+
 from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, end_unfinished
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import (
@@ -24,9 +26,11 @@ from biofeedback.store.files import (
     resolve_db_path,
 )
 from biofeedback.store.practice import load_ratings, outcomes, save_ratings
-from biofeedback.store.recorder import COMMIT_EVERY_S, RecorderSink
 from biofeedback.store.rows import RestingBaseline
 from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from biofeedback.store.recorder import COMMIT_EVERY_S, RecorderSink
 
 __all__ = [
     "APPLICATION_ID",
@@ -52,3 +56,13 @@ __all__ = [
     "resolve_db_path",
     "save_ratings",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The recorder brings asyncio and a thread pool (~40 ms of a start): the
+    # commands that only read the store (review, history, export) never need it.
+    if name in ("COMMIT_EVERY_S", "RecorderSink"):
+        from biofeedback.store import recorder
+
+        return getattr(recorder, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,47 @@
+"""The planner's count of the steps still to come is the walk through them, summed.
+
+``upcoming_left`` gives each StepStarted its ``steps_left`` and ``session_left_s``
+without building every step as shown; the figures must be the ones a walk through
+``upcoming`` gives, to the bit, in every phase and zone, with imagery, a check-in
+and a fallback routine that repeats.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from biofeedback.models import Zone
+from biofeedback.pacing.planner import Phase, RoutinePlanner
+from biofeedback.pacing.protocols import load_all, load_protocol
+from biofeedback.pacing.rules import PacingConfig
+
+FALLBACKS = {Zone.YELLOW: load_protocol("breath-partial"), Zone.RED: load_protocol("passive-rest")}
+
+
+def walked(planner: RoutinePlanner, zone: Zone) -> tuple[int, float]:
+    steps = list(planner.upcoming(zone))
+    return len(steps), sum(s.planned_s for s in steps)
+
+
+@pytest.mark.parametrize("name", [p.name for p in load_all()])
+def test_the_count_and_the_time_left_are_the_walks(name: str) -> None:
+    protocol = load_protocol(name)
+    imagery = set(protocol.regions[:1])
+    planner = RoutinePlanner(protocol, dict(FALLBACKS), PacingConfig(), imagery)
+    planner.start()
+    zones = [Zone.GREEN, Zone.YELLOW, Zone.RED, Zone.YELLOW, Zone.GREEN]
+    seen_phases = set()
+    for n in range(300):
+        zone = zones[(n // 4) % len(zones)]
+        if n % 4 == 0 and planner.phase is Phase.BODY:
+            planner.leave(zone, True, None, None)
+            planner.switch(zone)
+        if n == 6:
+            planner.check_in()
+        for asked in Zone:
+            assert planner.upcoming_left(asked) == walked(planner, asked), (n, asked)
+        seen_phases.add(planner.phase)
+        step, _, _ = planner.take_next(zone, over_budget=False)
+        if step is None:
+            break
+    assert {Phase.SETTLE, Phase.BODY, Phase.CLOSING} <= seen_phases
