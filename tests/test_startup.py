@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("asyncio", "ssl", "socket", "numpy")
 
@@ -40,3 +41,58 @@ def test_reading_the_store_loads_no_event_loop() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False", "True", "RecorderSink"]
+
+
+# What a headless simulated session never uses: the screen, plots, sound (no sound is
+# made at --speed max), the central store, the broker, the strap's radio, the mail and
+# web modules the sound library pulls in, masked arrays, and the summaries of review.
+NOT_FOR_A_HEADLESS_RUN = (
+    "textual",
+    "rich",
+    "matplotlib",
+    "miniaudio",
+    "soxr",
+    "psycopg",
+    "aiomqtt",
+    "bleak",
+    "email",
+    "http.client",
+    "numpy.ma",
+    "biofeedback.ui",
+    "biofeedback.audio.device",
+    "biofeedback.audio.voice",
+    "biofeedback.review.summary",
+    "biofeedback.review.plot",
+)
+
+
+def test_a_headless_simulated_session_loads_only_what_it_uses(tmp_path: Path) -> None:
+    # Long enough for every part of the loop to run (the resonance readings among them).
+    code = (
+        "import contextlib, io, sys\n"
+        "from biofeedback.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['run', '--sim', '--headless', '--json', '--no-ratings', '--speed',"
+        f" 'max', '--duration', '180', '--db', {str(tmp_path / 's.db')!r}])\n"
+        "assert code == 0, code\n"
+        'assert \'"type":"session_ended"\' in out.getvalue()\n'
+        f"print(','.join(n for n in {NOT_FOR_A_HEADLESS_RUN!r} if n in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "", f"a headless session imported {run.stdout.strip()}"
+
+
+def test_review_names_load_on_first_use() -> None:
+    # biofeedback.review loads each part when one of its names is first used; every
+    # public name must say where it lives, and load.
+    code = (
+        "import sys\n"
+        "import biofeedback.review as review\n"
+        "print('biofeedback.review.summary' in sys.modules)\n"
+        "missing = [n for n in review.__all__ if getattr(review, n, None) is None]\n"
+        "print(missing, 'biofeedback.review.summary' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["False", "[] True"]

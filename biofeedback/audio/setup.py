@@ -12,20 +12,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
-from biofeedback.audio.device import Device, NoDeviceError
 from biofeedback.audio.phrases import Phrase, PhraseBook, build_book
-from biofeedback.audio.render import WavSink
 from biofeedback.audio.score import Score, speech_times
-from biofeedback.audio.sink import AudioSink, Player
-from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
 from biofeedback.pacing.protocols import Routine
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.speaking import SpeechTimes
+
+if TYPE_CHECKING:
+    # The sound library, the resampler and the voices are loaded where sound is made:
+    # a session without sound (headless at --speed max, --audio off) never pays them.
+    from biofeedback.audio.device import Device
+    from biofeedback.audio.render import WavSink
+    from biofeedback.audio.sink import AudioSink, Player
+    from biofeedback.audio.voice import Samples
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
@@ -93,6 +97,8 @@ def prepare(
             " use --audio on (speech, tones, bells) or --audio tones"
         )
     if out_path is not None:
+        from biofeedback.audio.render import WavSink
+
         wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
     if mode == "off" and wav is None:
         plan.status = "sound off"
@@ -100,6 +106,9 @@ def prepare(
     device: Device | None = None
     player: Player | None = None
     if mode != "off" and real_time:
+        from biofeedback.audio.device import Device, NoDeviceError
+        from biofeedback.audio.sink import Player
+
         player = Player(cfg.volume)
         try:
             device = Device(player.render, backend=os.environ.get(BACKEND_ENV, "auto"))
@@ -121,6 +130,8 @@ def prepare(
     book = build_book(protocol, yellow=yellow, red=red, config=config)
     speech: dict[str, Samples] = {}
     if mode != "tones":
+        from biofeedback.audio.voice import VoiceSettings, load_voices
+
         voices = load_voices(book, VoiceSettings(cfg.voice, cfg.rate, cfg.voice_folder))
         speech = voices.clips
         plan.notes += voices.notes
@@ -136,6 +147,8 @@ def prepare(
         wav.score = Score(book, speech, tones=cfg.tones)
         plan.sinks.append(wav)
     if device is not None and player is not None:
+        from biofeedback.audio.sink import AudioSink
+
         live = AudioSink(Score(book, speech, tones=cfg.tones), player, device)
         plan.sinks.append(live)
         plan.live = live

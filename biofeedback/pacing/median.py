@@ -29,3 +29,30 @@ def median(values: npt.ArrayLike) -> float:
     if n % 2:
         return float(part[k])
     return float((part[k - 1] + part[k]) / 2.0)
+
+
+def percentile(values: npt.ArrayLike, q_pct: float) -> float:
+    """The ``q_pct``-th percentile of ``values``, to the bit what ``np.percentile``
+    gives by default (linear between the two nearest order statistics), without the
+    masked-array check that imports ``numpy.ma``. NaN if any value is NaN or there
+    are none."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    n = x.size
+    if n == 0:
+        return math.nan
+    virtual = (n - 1) * (q_pct / 100.0)
+    below = float(math.floor(virtual))
+    if virtual >= n - 1:
+        # numpy marks both neighbours as the last (index -1), and its weight
+        # is then measured from -1: kept, so the lerp below is numpy's to the bit.
+        below, lo, hi = -1.0, n - 1, n - 1
+    else:
+        lo, hi = int(below), int(below) + 1
+    part = np.partition(x, sorted({0, lo, hi, n - 1}))
+    if math.isnan(part[-1]):
+        return math.nan
+    a, b = float(part[lo]), float(part[hi])
+    weight = virtual - below
+    diff = b - a
+    # The side nearer the percentile is the anchor, as numpy's lerp does.
+    return b - diff * (1.0 - weight) if weight >= 0.5 else a + diff * weight

@@ -34,6 +34,7 @@ from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, beats_
 from biofeedback.pacing.breath_estimate import BreathEstimate
 from biofeedback.pacing.buffers import Growable
 from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.median import percentile
 from biofeedback.pacing.resonance import (
     RESAMPLE_HZ,
     CleanBeats,
@@ -127,7 +128,7 @@ class ResonanceTracker:
         hr = np.interp(grid, t, 60000.0 / nn)
         hr = hr - np.polyval(np.polyfit(grid - grid[0], hr, 1), grid - grid[0])
         coherence, peak_hz = _coherence(hr)
-        swing = float(np.percentile(hr, 95) - np.percentile(hr, 5))
+        swing = percentile(hr, 95) - percentile(hr, 5)
         return ResonanceUpdate(
             now_s,
             self.window_s,
