@@ -241,6 +241,7 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
     await record_sim(db, "gone", duration_s=30)
     with Store(db) as store:
         kept = store.load("keep").samples
+        store.load("gone")  # a read keeps its columns as a block: deleted with it
     # Not on a terminal: nothing is deleted without --yes.
     assert_one_line_error(run_cli("delete", "gone", "--db", str(db)), "--yes", "gone")
     proc = run_cli("delete", "gone", "--yes", "--db", str(db))
@@ -251,7 +252,7 @@ async def test_delete_removes_one_session_and_all_its_rows(tmp_path: Path) -> No
         assert [s.session_id for s in store.sessions()] == ["keep"]
         assert store.load("keep").samples == kept
     raw = sqlite3.connect(db)
-    for table in ("samples", "estimates", "events"):
+    for table in ("samples", "estimates", "events", "column_blocks"):
         sessions = raw.execute(f"SELECT count(DISTINCT session) FROM {table}").fetchone()[0]
         assert sessions == 1, table
     raw.close()

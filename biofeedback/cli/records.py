@@ -118,7 +118,9 @@ def cmd_review(args: argparse.Namespace) -> int:
             written.append(target)
     if "-" not in targets:
         if args.json:
-            data = json.loads(_summary_json(summary, recording))
+            # Encoded once (indented JSON is encoded in Python: a day's changes are
+            # tens of thousands of values).
+            data = _summary_dict(summary, recording)
             data["ratings"] = session_ratings(summary, before, after)
             print(json.dumps(data, indent=2))
         else:
@@ -268,18 +270,14 @@ def _summary_text(summary: SessionSummary, recording: Recording) -> str:
     return text if found is None else f"{text}\n\n{format_assessment(found)}"
 
 
-def _summary_json(summary: SessionSummary, recording: Recording) -> str:
-    import json
-
-    from biofeedback import review
+def _summary_dict(summary: SessionSummary, recording: Recording) -> dict[str, Any]:
     from biofeedback.review.resonance import assessment_in, assessment_json
 
+    data = summary.to_dict()
     found = assessment_in(recording.events)
-    if found is None:
-        return review.summary_json(summary)
-    data = json.loads(review.summary_json(summary))
-    data["resonance"] = assessment_json(found)
-    return json.dumps(data, indent=2)
+    if found is not None:
+        data["resonance"] = assessment_json(found)
+    return data
 
 
 def _show_records(

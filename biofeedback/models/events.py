@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -297,32 +297,49 @@ def event_from_dict(data: Mapping[str, Any]) -> SessionEvent:
     except KeyError as exc:
         raise UnknownEventError(f"unknown event type: {data.get('type')!r}") from exc
     kwargs: dict[str, Any] = {}
-    for name, key in _keys_of(cls):
+    for name, key, to_enum in _keys_of(cls):
         if key in data:
             value = data[key]
-            # JSON has lists where the events hold tuples.
-            kwargs[name] = tuple(value) if isinstance(value, list) else value
-    for name, enum in _ENUM_FIELDS.items():
-        if name in kwargs and kwargs[name] is not None:
-            kwargs[name] = enum(kwargs[name])
-    for name, value in kwargs.items():
-        # JSON has arrays only; events hold tuples.
-        if isinstance(value, list):
-            kwargs[name] = tuple(value)
+            if isinstance(value, list):
+                value = tuple(value)  # JSON has lists where the events hold tuples
+            elif to_enum is not None and value is not None:
+                value = to_enum(value)
+            kwargs[name] = value
     return cls(**kwargs)
 
 
-def _keys_of(cls: type[SessionEvent]) -> tuple[tuple[str, str], ...]:
-    """(field, key in the dict) of an event class; a store holds thousands of each."""
+_ToEnum = Callable[[Any], StrEnum]
+
+
+def _keys_of(cls: type[SessionEvent]) -> tuple[tuple[str, str, _ToEnum | None], ...]:
+    """(field, key in the dict, its enum's converter) of an event class; a store holds
+    thousands of each, so this is worked out once per class."""
     keys = _KEYS.get(cls)
     if keys is None:
         keys = _KEYS[cls] = tuple(
-            (f.name, _FIELD_ALIASES.get(f.name, f.name)) for f in dataclasses.fields(cls)
+            (f.name, _FIELD_ALIASES.get(f.name, f.name), _to_enum(_ENUM_FIELDS.get(f.name)))
+            for f in dataclasses.fields(cls)
         )
     return keys
 
 
-_KEYS: dict[type[SessionEvent], tuple[tuple[str, str], ...]] = {}
+def _to_enum(enum: type[StrEnum] | None) -> _ToEnum | None:
+    """The member of ``enum`` a stored value names, by a dict lookup (calling the enum
+    class costs a microsecond a value); anything else goes to the class, which raises."""
+    if enum is None:
+        return None
+    members: dict[Any, StrEnum] = {m.value: m for m in enum}
+
+    def convert(value: Any) -> StrEnum:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            return enum(value)
+
+    return convert
+
+
+_KEYS: dict[type[SessionEvent], tuple[tuple[str, str, _ToEnum | None], ...]] = {}
 
 
 _ENUM_FIELDS: dict[str, type[StrEnum]] = {

@@ -9,14 +9,15 @@ import os
 import shutil
 import sqlite3
 import statistics
-import struct
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import quote
+
+import numpy as np
 
 from biofeedback import __version__
 from biofeedback.models import (
@@ -323,14 +324,18 @@ class Store:
                 )
             ]
             events = tuple(map(event_from_dict, json.loads(f"[{','.join(texts)}]")))
-            estimates = EstimateRows(
-                db.execute(
-                    f"SELECT t_s, hr_bpm, rmssd_ms, arousal, {QUALITY_CODE_SQL}, artifact_rate,"
-                    f" breath_per_min, {BREATH_SOURCE_CODE_SQL}"
-                    " FROM estimates WHERE session = ? ORDER BY seq",
-                    (key,),
-                ).fetchall()
-            )
+            block = _column_block(db, key)
+            if block is not None:
+                estimates = EstimateRows.from_block(block[2])
+            else:
+                estimates = EstimateRows(
+                    db.execute(
+                        f"SELECT t_s, hr_bpm, rmssd_ms, arousal, {QUALITY_CODE_SQL},"
+                        f" artifact_rate, breath_per_min, {BREATH_SOURCE_CODE_SQL}"
+                        " FROM estimates WHERE session = ? ORDER BY seq",
+                        (key,),
+                    ).fetchall()
+                )
             breaths = tuple(
                 BreathTaken(onset + inhale + exhale, onset, inhale, exhale, depth)
                 for onset, inhale, exhale, depth in db.execute(
@@ -339,16 +344,48 @@ class Store:
                     (key,),
                 )
             )
-            columns = "t_s, hr_bpm, contact, energy_kj, beats" if sample_rows else "beats"
-            rows = db.execute(
-                f"SELECT {columns} FROM samples WHERE session = ? ORDER BY seq", (key,)
-            ).fetchall()
+            rows: list[Any] = []
+            if sample_rows or block is None:
+                columns = "t_s, hr_bpm, contact, energy_kj, beats" if sample_rows else "beats"
+                rows = db.execute(
+                    f"SELECT {columns} FROM samples WHERE session = ? ORDER BY seq", (key,)
+                ).fetchall()
         # Every beat at once (what review and plots need) without making a
         # tuple per notification; those are made if someone reads them.
-        everything = b"".join(row[-1] for row in rows)
-        pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
-        samples = SampleRows(rows) if sample_rows else UnreadRows(len(rows))
-        return Recording(session, events, estimates, samples, pairs[0::2], pairs[1::2], breaths)
+        everything = b"".join(row[-1] for row in rows) if block is None else block[3]
+        pairs = np.frombuffer(everything, "<f8")
+        count = len(rows) if block is None else block[1]
+        samples = SampleRows(rows) if sample_rows else UnreadRows(count)
+        if block is None and session.end_reason is not None and not self.read_only:
+            self._keep_block(key, estimates, len(rows), everything)
+        return Recording(
+            session,
+            events,
+            estimates,
+            samples,
+            tuple(pairs[0::2].tolist()),
+            tuple(pairs[1::2].tolist()),
+            breaths,
+        )
+
+    def _keep_block(self, key: int, estimates: EstimateRows, samples: int, beats: bytes) -> None:
+        """Keep an ended session's columns as one block for the next read (a cache:
+        a store that is busy, full or older keeps none, and nothing is lost)."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] < schema.COLUMN_BLOCKS_VERSION:
+            return
+        # Never wait on a recorder that holds the store: the next read tries again.
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            with self.writing() as tx:
+                tx.execute(
+                    "INSERT OR REPLACE INTO column_blocks VALUES (?, ?, ?, ?, ?)",
+                    (key, len(estimates), samples, estimates.pack(), beats),
+                )
+        except StoreError as exc:
+            log.debug("no column block kept for session %d: %s", key, exc)
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def motion(self, ref: str = "latest") -> list[ChestMotion]:
         """The chest motion kept raw with a session (``run --keep-raw``), in time order;
@@ -408,6 +445,7 @@ class Store:
                 "shipped",
                 "breaths",
                 "motion",
+                "column_blocks",
                 "sessions",
             ):
                 column = "id" if table == "sessions" else "session"
@@ -484,6 +522,30 @@ def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float
 # A store file this long at 0 bytes is not one being created right now
 # (that takes milliseconds): something emptied it.
 EMPTY_GRACE_S = 5.0
+
+
+def _column_block(db: sqlite3.Connection, key: int) -> tuple[int, int, bytes, bytes] | None:
+    """The session's kept block (estimates, samples, estimate block, beats) while it
+    holds every row of both tables, else None (none kept, older, or an older store)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] < schema.COLUMN_BLOCKS_VERSION:
+        return None
+    row = db.execute(
+        "SELECT estimates, samples, estimate_block, beats FROM column_blocks WHERE session = ?",
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    # Rows are appended with gapless seq numbers from 0: the last + 1 is the count.
+    counts = tuple(
+        db.execute(
+            f"SELECT coalesce(max(seq) + 1, 0) FROM {table} WHERE session = ?", (key,)
+        ).fetchone()[0]
+        for table in ("estimates", "samples")
+    )
+    estimates, samples, block, beats = row
+    if counts != (estimates, samples) or len(block) != estimates * 64 or len(beats) % 16:
+        return None
+    return estimates, samples, block, beats
 
 
 def _refuse_if_emptied(path: Path) -> None:

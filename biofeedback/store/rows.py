@@ -147,6 +147,17 @@ class EstimateRows(Sequence[EstimateRow]):
         self._block = np.array(raw, float).reshape(-1, 8)
         self._rows: tuple[EstimateRow, ...] | None = None
 
+    @classmethod
+    def from_block(cls, blob: bytes) -> EstimateRows:
+        """The rows of a stored block (``pack_estimate_block``), as they were read."""
+        rows = cls([])
+        rows._block = np.frombuffer(blob, "<f8").reshape(-1, 8)
+        return rows
+
+    def pack(self) -> bytes:
+        """The block as the store keeps it (``column_blocks.estimate_block``)."""
+        return self._block.astype("<f8").tobytes()
+
     def columns(self) -> np.ndarray:
         return self._block
 

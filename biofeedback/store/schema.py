@@ -165,6 +165,27 @@ def _breaths_v5(db: sqlite3.Connection) -> None:
     )
 
 
+# Derived, never the source of truth: a finished session's estimates as one block
+# (rows x 8 little-endian float64, in rows.ESTIMATE_BLOCK order, NaN for NULL) and
+# all its beats as one BLOB of (beat time s, RR ms) pairs, so a review reads two
+# BLOBs instead of ~86,000 rows a day. Written by the first read of an ended session
+# that may write; used only while it holds as many rows of each as the tables do
+# (rows are only ever appended, with gapless seq numbers), rebuilt otherwise.
+def _column_blocks_v6(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE column_blocks (
+            session INTEGER PRIMARY KEY REFERENCES sessions(id),
+            estimates INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            estimate_block BLOB NOT NULL,
+            beats BLOB NOT NULL
+        )
+        """,
+    )
+
+
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _schema_v1,
@@ -172,7 +193,10 @@ MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _breath_v3,
     _shipped_v4,
     _breaths_v5,
+    _column_blocks_v6,
 )
+# The first version with column_blocks (a read-only store may be older).
+COLUMN_BLOCKS_VERSION = 6
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
