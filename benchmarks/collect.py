@@ -1,26 +1,30 @@
 """Many runners' records through mosquitto into collectors and PostgreSQL.
 
-Real parts: a mosquitto and a throwaway PostgreSQL cluster on this machine,
-``biofeedback collect`` processes (MQTT 5 shared subscription, COPY batches).
-The runners are synthetic publishers in this process (one MQTT 5 connection
-each, at real speed: one QoS 1 record message a second holding one
-notification's sample with its beats and one estimate, an event every 10 s,
-and an end message with the counts), the traffic `run --mqtt-record` makes,
-without running a thousand sessions' estimators on two cores.
+Real parts: a mosquitto and a throwaway PostgreSQL cluster on this machine
+(durable: fsync on), ``biofeedback collect`` processes (MQTT 5 shared
+subscription, COPY batches). The runners are synthetic: load processes
+(tests/support/loadgen.py, 500 runners each, one MQTT 5 connection a runner)
+publish at real speed what `run --mqtt-record` sends: one QoS 1 record message
+a second per runner holding one notification's sample with its beats and one
+estimate, an event every 10 s, and an end message with the counts. They speak
+bare MQTT and build each second's payload once, so a thousand runners cost
+little CPU and publish on time; their lateness is printed apart.
 
-Prints, for each run: rows sent (acknowledged by the broker) against rows in
-PostgreSQL, checked row by row (lost, duplicated), sessions complete, ingest lag
-(from the end of the second a row describes to its insert in PostgreSQL: the
-runner's one-second batching included) p50/p99, rows/s, and CPU seconds per
-component. Runs:
+Prints, for each run: rows of the messages the broker acknowledged against
+rows in PostgreSQL, checked row by row in PostgreSQL (lost, duplicated,
+unexpected), sessions complete, ingest lag per message (its publish time,
+which it carries, to the commit that stored it: ``track_commit_timestamp``)
+p50/p90/p99/max, rows/s, and CPU per component. Runs:
 
     python benchmarks/collect.py [--runners 1000] [--seconds 600]
-        [--collectors 2] [--restarts] [--flood-rate 10000] [--flood-seconds 300]
+        [--collectors 2] [--restarts [--restart-seconds S] [--no-plain]]
+        [--flood-rate 1000,2000,5000,10000] [--flood-seconds 300] [--publishers 2]
 
-``--restarts`` kills one collector (SIGKILL) a third of the way and starts it
-again, and restarts PostgreSQL (immediate: a crash) half-way. ``--flood-rate``
-runs the collectors alone against a publisher replaying record messages at that
-many messages a second, as fast as the broker takes them.
+``--restarts`` also runs with one collector killed (SIGKILL) a third of the
+way and started again 5 s later, and PostgreSQL crashed (immediate stop) half
+way and started 3 s later; ``--no-plain`` runs that one only. ``--flood-rate``
+runs the collectors alone against publishers replaying that many runners'
+seconds (a message each a second), each rate in turn on a fresh database.
 """
 
 from __future__ import annotations
