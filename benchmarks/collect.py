@@ -82,6 +82,30 @@ def postgres_cpu_s(cluster: Postgres) -> float:
     return total
 
 
+def waited_s(pid: int) -> float:
+    """Seconds the process's threads were ready to run but waited for a CPU (run queue)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, IndexError):
+                total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
+def postgres_pids(cluster: Postgres) -> list[int]:
+    try:
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return []
+    found = [postmaster]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    found.append(int(proc.name))
+    return found
+
+
 STARTED: list[subprocess.Popen[str]] = []  # every collector, stopped at the end whatever happens
 
 
@@ -377,6 +401,9 @@ async def flood(
     db_url = cluster.url(cluster.fresh_database())
     group = Collectors(broker, db_url, collectors)
     cpu = Cpu(broker, cluster)
+    waited0 = {p.pid: waited_s(p.pid) for p in group.procs.values()}
+    waited0[broker_pid(broker)] = waited_s(broker_pid(broker))
+    waited0 |= {pid: waited_s(pid) for pid in postgres_pids(cluster)}
     begin = time.time() + 3.0
     load = Load(folder, "flood", broker.port, begin)
     split = [
@@ -403,6 +430,15 @@ async def flood(
         await asyncio.sleep(2)
     drain_s = time.time() - begin
     per_collector = {name: cpu_s(p.pid) for name, p in group.procs.items()}
+
+    def waited(pids: list[int]) -> float:
+        return sum(waited_s(pid) - waited0.get(pid, 0.0) for pid in pids)
+
+    waits = (
+        waited([p.pid for p in group.procs.values()]),
+        waited(postgres_pids(cluster)),
+        waited([broker_pid(broker)]),
+    )
     collectors_cpu = group.cpu_s()
     broker_cpu, pg_cpu = cpu.broker_s(), cpu.pg_s()
     lines = group.stop()
@@ -423,6 +459,11 @@ async def flood(
         f" broker {broker_cpu / drain_s:.0%}, collectors {collectors_cpu / drain_s:.0%} ({each}),"
         f" PostgreSQL {pg_cpu / drain_s:.0%} (the machine has {os.cpu_count()} cores, shared;"
         f" load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
+    print(
+        f"  waiting for a CPU (ready to run, in the run queue) over {drain_s:.0f} s:"
+        f" collectors {waits[0]:.1f} thread-s ({waits[0] / drain_s:.2f} a second),"
+        f" PostgreSQL {waits[1]:.1f} s, broker {waits[2]:.1f} s"
     )
     for line in lines:
         print(f"  {line}")
