@@ -1,26 +1,30 @@
 """Many runners' records through mosquitto into collectors and PostgreSQL.
 
-Real parts: a mosquitto and a throwaway PostgreSQL cluster on this machine,
-``biofeedback collect`` processes (MQTT 5 shared subscription, COPY batches).
-The runners are synthetic publishers in this process (one MQTT 5 connection
-each, at real speed: one QoS 1 record message a second holding one
-notification's sample with its beats and one estimate, an event every 10 s,
-and an end message with the counts), the traffic `run --mqtt-record` makes,
-without running a thousand sessions' estimators on two cores.
+Real parts: a mosquitto and a throwaway PostgreSQL cluster on this machine
+(durable: fsync on), ``biofeedback collect`` processes (MQTT 5 shared
+subscription, COPY batches). The runners are synthetic: load processes
+(tests/support/loadgen.py, 500 runners each, one MQTT 5 connection a runner)
+publish at real speed what `run --mqtt-record` sends: one QoS 1 record message
+a second per runner holding one notification's sample with its beats and one
+estimate, an event every 10 s, and an end message with the counts. They speak
+bare MQTT and build each second's payload once, so a thousand runners cost
+little CPU and publish on time; their lateness is printed apart.
 
-Prints, for each run: rows sent (acknowledged by the broker) against rows in
-PostgreSQL, checked row by row (lost, duplicated), sessions complete, ingest lag
-(from the end of the second a row describes to its insert in PostgreSQL: the
-runner's one-second batching included) p50/p99, rows/s, and CPU seconds per
-component. Runs:
+Prints, for each run: rows of the messages the broker acknowledged against
+rows in PostgreSQL, checked row by row in PostgreSQL (lost, duplicated,
+unexpected), sessions complete, ingest lag per message (its publish time,
+which it carries, to the commit that stored it: ``track_commit_timestamp``)
+p50/p90/p99/max, rows/s, and CPU per component. Runs:
 
     python benchmarks/collect.py [--runners 1000] [--seconds 600]
-        [--collectors 2] [--restarts] [--flood-rate 10000] [--flood-seconds 300]
+        [--collectors 2] [--restarts [--restart-seconds S] [--no-plain]]
+        [--flood-rate 1000,2000,5000,10000] [--flood-seconds 300] [--publishers 2]
 
-``--restarts`` kills one collector (SIGKILL) a third of the way and starts it
-again, and restarts PostgreSQL (immediate: a crash) half-way. ``--flood-rate``
-runs the collectors alone against a publisher replaying record messages at that
-many messages a second, as fast as the broker takes them.
+``--restarts`` also runs with one collector killed (SIGKILL) a third of the
+way and started again 5 s later, and PostgreSQL crashed (immediate stop) half
+way and started 3 s later; ``--no-plain`` runs that one only. ``--flood-rate``
+runs the collectors alone against publishers replaying that many runners'
+seconds (a message each a second), each rate in turn on a fresh database.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -36,14 +41,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import aiomqtt
+import numpy as np
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from biofeedback.wire import Message, encode, record_topic  # noqa: E402
 from tests.support import central as synthetic  # noqa: E402
 from tests.support.broker import Mosquitto  # noqa: E402
 from tests.support.postgres import SUPERUSER_PASSWORD, Postgres  # noqa: E402
@@ -75,6 +80,30 @@ def postgres_cpu_s(cluster: Postgres) -> float:
                 if ppid == postmaster:
                     total += cpu_s(int(proc.name))
     return total
+
+
+def waited_s(pid: int) -> float:
+    """Seconds the process's threads were ready to run but waited for a CPU (run queue)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, IndexError):
+                total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
+def postgres_pids(cluster: Postgres) -> list[int]:
+    try:
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return []
+    found = [postmaster]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    found.append(int(proc.name))
+    return found
 
 
 STARTED: list[subprocess.Popen[str]] = []  # every collector, stopped at the end whatever happens
@@ -122,222 +151,271 @@ class Collectors:
         return lines
 
 
-SLIPS_S: list[float] = []  # how late each runner message left (this process starved of CPU)
+class Load:
+    """Load generator processes (tests/support/loadgen.py): what they published, their CPU."""
+
+    def __init__(self, folder: Path, mode: str, port: int, begin: float) -> None:
+        self.folder = folder
+        self.mode = mode
+        self.port = port
+        self.begin = begin
+        self.procs: list[tuple[subprocess.Popen[str], Path]] = []
+
+    def start(self, first: int, count: int, total: int, seconds: int, connections: int) -> None:
+        out = self.folder / f"{self.mode}-{first}.npz"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.loadgen", self.mode, "--port", str(self.port),
+             "--first", str(first), "--count", str(count), "--total", str(total),
+             "--seconds", str(seconds), "--begin", repr(self.begin),
+             "--connections", str(connections), "--out", str(out)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        STARTED.append(proc)
+        self.procs.append((proc, out))
+
+    async def ready(self) -> None:
+        for proc, _ in self.procs:
+            assert proc.stdout is not None
+            line = await asyncio.to_thread(proc.stdout.readline)
+            if line.strip() != "ready":
+                raise RuntimeError(f"a load process did not start: {line!r}")
+        if time.time() > self.begin:
+            print(f"  (the load connected {time.time() - self.begin:.1f} s after its start)")
+
+    async def results(
+        self, first_of: list[int]
+    ) -> tuple[list[tuple[str, int, float]], dict[str, Any]]:
+        """Every acknowledged (session's runner, second, publish time); lateness and CPU."""
+        sent: list[tuple[str, int, float]] = []
+        lates: list[np.ndarray] = []
+        cpu = 0.0
+        prefix = "r" if self.mode == "runners" else "f"
+        for (proc, out), first in zip(self.procs, first_of, strict=True):
+            await asyncio.to_thread(proc.wait)
+            data = np.load(out)
+            published, late = data["published"], data["late"]
+            cpu += float(data["cpu_s"])
+            lates.append(late[np.isfinite(late)])
+            for i, t in zip(*np.nonzero(np.isfinite(published)), strict=True):
+                sent.append((f"{prefix}{first + int(i):05d}", int(t), float(published[i, t])))
+        late_all = np.concatenate(lates) if lates else np.zeros(1)
+        return sent, {"cpu_s": cpu, "late": late_all}
 
 
-async def runner(
-    port: int, name: str, seconds: int, start_at: float, sent: list[tuple[str, str, int, int]]
-) -> None:
-    """One runner's session at real speed; what the broker acknowledged goes in ``sent``."""
-    session_id = f"{name}-s"
-    topic = record_topic(name, session_id)
-    client = aiomqtt.Client(
-        "127.0.0.1", port, identifier=name, protocol=aiomqtt.ProtocolVersion.V5, timeout=30
-    )
-    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    started = time.time()
-    async with client:
-        for t in range(seconds + 1):
-            await asyncio.sleep(max(0.0, start_at + (t + 1) * TICK_S - time.monotonic()))
-            message: Message = (
-                synthetic.second(session_id, started, t)
-                if t < seconds
-                else synthetic.end(session_id, started, seconds)
-            )
-            SLIPS_S.append(time.time() - (started + (t + 1) * TICK_S))
-            while True:
-                try:
-                    await client.publish(
-                        topic, encode(message, sent_at_unix_s=time.time()), qos=1, timeout=30
-                    )
-                    break
-                except aiomqtt.MqttError:
-                    await asyncio.sleep(1)
-            if t < seconds:
-                for table in ("samples", "estimates", "events"):
-                    for row in getattr(message, table):
-                        sent.append((name, table, row[0], 0))
+def spread(values: np.ndarray) -> str:
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    return f"p50 {p50:.3f} s, p90 {p90:.3f} s, p99 {p99:.3f} s, max {values.max():.3f} s"
 
 
-async def run_runners(port: int, runners: int, seconds: int) -> list[tuple[str, str, int, int]]:
-    sent: list[tuple[str, str, int, int]] = []
-    begin = time.monotonic() + 2.0
-    await asyncio.gather(
-        *(
-            runner(port, f"r{i:05d}", seconds, begin + i * TICK_S / runners, sent)
-            for i in range(runners)
-        )
-    )
-    return sent
+def check(db_url: str, sent: list[tuple[str, int, float]], seconds: int) -> dict[str, Any]:
+    """Row by row, in PostgreSQL: every row of every acknowledged message is there once.
 
-
-def check(db_url: str, sent: list[tuple[str, str, int, int]]) -> dict[str, object]:
-    """Row by row: every row sent is there once; lag and counts from PostgreSQL."""
+    The messages the load acknowledged go into a table of their own; the rows
+    each one carries follow from its second (``tests/support/central.second``).
+    Lag is per message: its publish time to the commit of the transaction that
+    inserted its sample (``track_commit_timestamp``).
+    """
     with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
-        stored: dict[tuple[str, str, int], int] = {}
-        for table in ("samples", "estimates", "events"):
-            for runner_name, seq, copies in db.execute(
-                f"SELECT s.runner, t.seq, count(*) FROM {table} t"
-                " JOIN sessions s ON s.id = t.session GROUP BY 1, 2"
-            ):
-                stored[(runner_name, table, seq)] = copies
-        want = {(r, table, seq) for r, table, seq, _ in sent}
-        lost = len(want - stored.keys())
-        duplicated = sum(c - 1 for c in stored.values() if c > 1)
-        extra = len(stored.keys() - want)
-        lag = db.execute(
-            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),"
-            " percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag) FROM ("
-            "  SELECT extract(epoch FROM t.received_at) - (s.started_at_unix_s + t.t_s) AS lag"
-            "  FROM samples t JOIN sessions s ON s.id = t.session) x"
+        db.execute("CREATE TEMP TABLE sent (runner text, t int, published float8)")
+        with db.cursor().copy("COPY sent FROM STDIN") as copy:
+            for row in sent:
+                copy.write_row(row)
+        db.execute("CREATE INDEX ON sent (runner, t)")
+        db.execute(
+            "CREATE TEMP TABLE want AS"
+            " SELECT runner, 'samples' AS tbl, t AS seq FROM sent WHERE t < %(s)s"
+            " UNION ALL SELECT runner, 'estimates', t FROM sent WHERE t < %(s)s"
+            " UNION ALL SELECT runner, 'events', t / %(e)s FROM sent"
+            "  WHERE t < %(s)s AND t %% %(e)s = 0",
+            {"s": seconds, "e": synthetic.EVENT_EVERY_S},
+        )
+        db.execute(
+            "CREATE TEMP TABLE have AS "
+            + " UNION ALL ".join(
+                f"SELECT s.runner, '{table}' AS tbl, x.seq, count(*) AS copies FROM {table} x"
+                " JOIN sessions s ON s.id = x.session GROUP BY 1, 2, 3"
+                for table in ("samples", "estimates", "events")
+            )
+        )
+        counts = db.execute(
+            "SELECT (SELECT count(*) FROM want), (SELECT count(*) FROM have),"
+            " (SELECT count(*) FROM want w WHERE NOT EXISTS (SELECT 1 FROM have h"
+            "   WHERE h.runner = w.runner AND h.tbl = w.tbl AND h.seq = w.seq)),"
+            " (SELECT coalesce(sum(copies - 1), 0) FROM have),"
+            " (SELECT count(*) FROM have h WHERE NOT EXISTS (SELECT 1 FROM want w"
+            "   WHERE h.runner = w.runner AND h.tbl = w.tbl AND h.seq = w.seq)),"
+            " (SELECT count(*) FILTER (WHERE complete_at IS NOT NULL) FROM sessions),"
+            " (SELECT count(*) FROM sessions)"
         ).fetchone()
+        lags = db.execute(
+            "SELECT extract(epoch FROM pg_xact_commit_timestamp(x.xmin)) - sent.published"
+            " FROM samples x JOIN sessions s ON s.id = x.session"
+            " JOIN sent ON sent.runner = s.runner AND sent.t = x.seq"
+        ).fetchall()
         size = db.execute(
             "SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i"
             " JOIN pg_class p ON p.oid = i.inhparent"
             " WHERE p.relname IN ('samples', 'estimates', 'events')"
         ).fetchone()
-        complete = db.execute(
-            "SELECT count(*) FILTER (WHERE complete_at IS NOT NULL), count(*) FROM sessions"
-        ).fetchone()
-    assert lag is not None
-    assert complete is not None
+    assert counts is not None
     return {
-        "sent": len(want),
-        "stored": len(stored),
-        "lost": lost,
-        "duplicated": duplicated,
-        "unexpected": extra,
-        "lag_p50_s": lag[0],
-        "lag_p99_s": lag[1],
-        "lag_max_s": lag[2],
-        "complete": f"{complete[0]}/{complete[1]}",
-        "bytes_per_row": (int(size[0] or 0) / max(1, len(stored))) if size else 0.0,
+        "sent": counts[0],
+        "stored": counts[1],
+        "lost": counts[2],
+        "duplicated": counts[3],
+        "unexpected": counts[4],
+        "complete": f"{counts[5]}/{counts[6]}",
+        "lag": np.array([float(r[0]) for r in lags]) if lags else np.zeros(1),
+        "bytes_per_row": (int(size[0] or 0) / max(1, counts[1])) if size else 0.0,
     }
 
 
+class Cpu:
+    """CPU seconds of the broker and PostgreSQL from a starting point."""
+
+    def __init__(self, broker: Mosquitto, cluster: Postgres) -> None:
+        self.broker, self.cluster = broker, cluster
+        self.broker0 = cpu_s(broker_pid(broker))
+        self.pg0 = postgres_cpu_s(cluster)
+        self.pg_done = 0.0
+
+    def pg_restarting(self) -> None:
+        self.pg_done += postgres_cpu_s(self.cluster) - self.pg0
+
+    def pg_restarted(self) -> None:
+        self.pg0 = postgres_cpu_s(self.cluster)
+
+    def broker_s(self) -> float:
+        return cpu_s(broker_pid(self.broker)) - self.broker0
+
+    def pg_s(self) -> float:
+        return self.pg_done + postgres_cpu_s(self.cluster) - self.pg0
+
+
+async def wait_complete(db_url: str, sessions: int, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
+            row = db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE complete_at IS NULL) FROM sessions"
+            ).fetchone()
+        if row == (sessions, 0):
+            return
+        await asyncio.sleep(1)
+
+
+def runner_split(runners: int) -> list[tuple[int, int]]:
+    """(first, count) per load process: 500 runners a process."""
+    per = 500
+    return [(f, min(per, runners - f)) for f in range(0, runners, per)]
+
+
 async def real_speed(
+    folder: Path,
     broker: Mosquitto,
     cluster: Postgres,
     runners: int,
     seconds: int,
+    *,
     collectors: int,
     restarts: bool,
 ) -> None:
-    db_name = cluster.fresh_database()
-    db_url = cluster.url(db_name)
+    db_url = cluster.url(cluster.fresh_database())
     group = Collectors(broker, db_url, collectors)
-    broker_cpu0, pg_cpu0, own_cpu0 = (
-        cpu_s(broker_pid(broker)),
-        postgres_cpu_s(cluster),
-        time.process_time(),
-    )
-    t0 = time.monotonic()
-    sending = asyncio.create_task(run_runners(broker.port, runners, seconds))
+    cpu = Cpu(broker, cluster)
+    begin = time.time() + 3.0 + runners / 500
+    load = Load(folder, "runners", broker.port, begin)
+    split = runner_split(runners)
+    for first, count in split:
+        load.start(first, count, runners, seconds, 1)
+    await load.ready()
     if restarts:
-        await asyncio.sleep(seconds / 3)
+        await asyncio.sleep(max(0.0, begin + seconds / 3 - time.time()))
         group.kill("bench-c0")
-        print(f"  killed collector bench-c0 at {time.monotonic() - t0:.0f} s", flush=True)
+        print(f"  killed collector bench-c0 (SIGKILL) at {time.time() - begin:.0f} s", flush=True)
         await asyncio.sleep(5)
         group.start("bench-c0")
-        await asyncio.sleep(max(0.0, seconds / 2 - (time.monotonic() - t0)))
-        pg_cpu0 -= postgres_cpu_s(cluster)
+        await asyncio.sleep(max(0.0, begin + seconds / 2 - time.time()))
+        cpu.pg_restarting()
         await asyncio.to_thread(cluster.stop, "immediate")
-        print(f"  PostgreSQL stopped (immediate) at {time.monotonic() - t0:.0f} s", flush=True)
+        print(f"  PostgreSQL stopped (immediate) at {time.time() - begin:.0f} s", flush=True)
         await asyncio.sleep(3)
         await asyncio.to_thread(cluster.start)
-        pg_cpu0 += postgres_cpu_s(cluster)
-    sent = await sending
-    runners_cpu = time.process_time() - own_cpu0
-    # Until every session is complete (or a minute passes), then stop the collectors.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
-            row = db.execute("SELECT count(*) FROM sessions WHERE complete_at IS NULL").fetchone()
-            total = db.execute("SELECT count(*) FROM sessions").fetchone()
-        if row == (0,) and total == (runners,):
-            break
-        await asyncio.sleep(1)
-    elapsed = time.monotonic() - t0
+        cpu.pg_restarted()
+        print(f"  PostgreSQL started again at {time.time() - begin:.0f} s", flush=True)
+    sent, own = await load.results([first for first, _ in split])
+    await wait_complete(db_url, runners, 120)
+    elapsed = time.time() - begin
     collectors_cpu = group.cpu_s()
+    broker_cpu, pg_cpu = cpu.broker_s(), cpu.pg_s()
     lines = group.stop()
-    result = check(db_url, sent)
+    result = check(db_url, sent, seconds)
     per = 1000 / runners
     print(
         f"  {runners} runners x {seconds} s, {collectors} collectors"
-        f"{' + restarts' if restarts else ''}:"
+        f"{' + restarts' if restarts else ''}: messages acknowledged {len(sent)},"
         f" rows sent {result['sent']}, stored {result['stored']}, lost {result['lost']},"
         f" duplicated {result['duplicated']}, unexpected {result['unexpected']},"
         f" sessions complete {result['complete']}"
     )
-    slips = sorted(SLIPS_S)
-    SLIPS_S.clear()
+    print(f"  runners' own lateness (publish after the due moment): {spread(own['late'])}")
     print(
-        f"  runners' own delay (a message leaving after its second ended): p50"
-        f" {slips[len(slips) // 2]:.2f} s, p99 {slips[int(len(slips) * 0.99)]:.2f} s;"
-        f" the runs took {elapsed:.0f} s for {seconds} s of traffic"
+        f"  ingest lag, publish to commit, per message ({len(result['lag'])}):"
+        f" {spread(result['lag'])}"
     )
     print(
-        f"  ingest lag (end of the row's second to its insert) p50 {result['lag_p50_s']:.2f} s,"
-        f" p99 {result['lag_p99_s']:.2f} s, max {result['lag_max_s']:.2f} s;"
-        f" rows/s {result['stored'] / elapsed:.0f} over the run"  # type: ignore[operator]
-        f"; {result['bytes_per_row']:.0f} bytes a row on disk with its indexes"
+        f"  rows/s {result['stored'] / elapsed:.0f} over {elapsed:.0f} s (start to all complete);"
+        f" {result['bytes_per_row']:.0f} bytes a row on disk with its indexes"
     )
-    broker_cpu = cpu_s(broker_pid(broker)) - broker_cpu0
-    pg_cpu = postgres_cpu_s(cluster) - pg_cpu0
+    runners_cpu = own["cpu_s"]
     print(
-        f"  CPU s over {elapsed:.0f} s (per 1,000 runners): runners {runners_cpu:.1f}"
-        f" ({runners_cpu * per:.1f}), broker {broker_cpu:.1f} ({broker_cpu * per:.1f}),"
-        f" collectors {collectors_cpu:.1f} ({collectors_cpu * per:.1f}),"
-        f" PostgreSQL {pg_cpu:.1f} ({pg_cpu * per:.1f})"
+        f"  CPU s over {elapsed:.0f} s (per 1,000 runners; share of one core):"
+        f" runners {runners_cpu:.1f} ({runners_cpu * per:.1f}; {runners_cpu / elapsed:.1%}),"
+        f" broker {broker_cpu:.1f} ({broker_cpu * per:.1f}; {broker_cpu / elapsed:.1%}),"
+        f" collectors {collectors_cpu:.1f} ({collectors_cpu * per:.1f};"
+        f" {collectors_cpu / elapsed:.1%}),"
+        f" PostgreSQL {pg_cpu:.1f} ({pg_cpu * per:.1f}; {pg_cpu / elapsed:.1%})"
     )
+    print(f"  load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for line in lines:
         print(f"  {line}")
 
 
 async def flood(
-    broker: Mosquitto, cluster: Postgres, rate: int, seconds: int, collectors: int
+    folder: Path,
+    broker: Mosquitto,
+    cluster: Postgres,
+    rate: int,
+    seconds: int,
+    collectors: int,
+    publishers: int,
 ) -> None:
     """The collectors alone against ``rate`` runners' traffic for ``seconds``.
 
-    One publisher process replays the messages of ``rate`` runners (one a
-    second each) as fast as it can, paced at ``rate`` a second at most; the
-    collectors keep up if the drain ends with the publishing and their lag
-    (publish to commit) stays small. Whatever is slower (the publisher, the
-    broker, the collectors, PostgreSQL) shows in the rates and CPU seconds.
-    (Queued for collectors away, mosquitto 2.0.11 gave a shared subscription's
-    backlog to one member only: measured that way, one collector drained all.)
+    ``publishers`` load processes replay the seconds of ``rate`` sessions
+    between them, each second's messages spread over that second, as fast as
+    the broker acknowledges them. The collectors keep up if every row is
+    stored soon after the publishing ends and the publish-to-commit lag stays
+    small; whichever part is short of CPU shows in the shares of a core.
     """
     db_url = cluster.url(cluster.fresh_database())
     group = Collectors(broker, db_url, collectors)
-    broker_cpu0, pg_cpu0 = cpu_s(broker_pid(broker)), postgres_cpu_s(cluster)
-    sessions = max(1, rate)
-    started = time.time()
-    published = 0
-    t0 = time.monotonic()
-    async with aiomqtt.Client(
-        "127.0.0.1", broker.port, protocol=aiomqtt.ProtocolVersion.V5, timeout=600
-    ) as client:
-        client.pending_calls_threshold = 10_000_000
-        for t in range(seconds):
-            await asyncio.sleep(max(0.0, t0 + t - time.monotonic()))
-            for first in range(0, sessions, 1000):
-                await asyncio.gather(
-                    *(
-                        client.publish(
-                            record_topic(f"f{s:05d}", f"f{s:05d}-s"),
-                            encode(
-                                synthetic.second(f"f{s:05d}-s", started, t),
-                                sent_at_unix_s=time.time(),
-                            ),
-                            qos=1,
-                        )
-                        for s in range(first, min(sessions, first + 1000))
-                    )
-                )
-            published += sessions
-    publish_s = time.monotonic() - t0
-    every = sum(1 for t in range(seconds) if t % synthetic.EVENT_EVERY_S == 0)
-    want = published * 2 + every * sessions
+    cpu = Cpu(broker, cluster)
+    waited0 = {p.pid: waited_s(p.pid) for p in group.procs.values()}
+    waited0[broker_pid(broker)] = waited_s(broker_pid(broker))
+    waited0 |= {pid: waited_s(pid) for pid in postgres_pids(cluster)}
+    begin = time.time() + 3.0
+    load = Load(folder, "flood", broker.port, begin)
+    split = [
+        (rate * k // publishers, rate * (k + 1) // publishers - rate * k // publishers)
+        for k in range(publishers)
+    ]
+    for first, count in split:
+        load.start(first, count, rate, seconds, 4)
+    await load.ready()
+    sent, own = await load.results([first for first, _ in split])
+    publish_s = time.time() - begin
+    want = len(sent) * 2 + sum(1 for _, t, _ in sent if t % synthetic.EVENT_EVERY_S == 0)
 
     def stored() -> int:
         with psycopg.connect(db_url, password=SUPERUSER_PASSWORD) as db:
@@ -347,23 +425,45 @@ async def flood(
                 n += int(row[0]) if row else 0
             return n
 
-    deadline = time.monotonic() + 900
-    while (have := stored()) < want and time.monotonic() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(1)
-    drain_s = time.monotonic() - t0
+    deadline = time.time() + 600
+    while (have := stored()) < want and time.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(2)
+    drain_s = time.time() - begin
+    per_collector = {name: cpu_s(p.pid) for name, p in group.procs.items()}
+
+    def waited(pids: list[int]) -> float:
+        return sum(waited_s(pid) - waited0.get(pid, 0.0) for pid in pids)
+
+    waits = (
+        waited([p.pid for p in group.procs.values()]),
+        waited(postgres_pids(cluster)),
+        waited([broker_pid(broker)]),
+    )
     collectors_cpu = group.cpu_s()
+    broker_cpu, pg_cpu = cpu.broker_s(), cpu.pg_s()
     lines = group.stop()
+    result = check(db_url, sent, seconds)
     print(
-        f"  flood: {published} messages ({rate} runners x {seconds} s) published in"
-        f" {publish_s:.0f} s ({published / publish_s:.0f}/s, one publisher process);"
-        f" all {have}/{want} rows stored {drain_s:.0f} s after the start:"
-        f" {published / drain_s:.0f} messages/s, {have / drain_s:.0f} rows/s end to end"
+        f"  flood {rate} runners' rate x {seconds} s: {len(sent)} messages acknowledged"
+        f" ({len(sent) / publish_s:.0f}/s while publishing, {publishers} publisher processes);"
+        f" {have}/{want} rows stored {drain_s:.0f} s after the start"
+        f" ({have / drain_s:.0f} rows/s); lost {result['lost']},"
+        f" duplicated {result['duplicated']}, unexpected {result['unexpected']}"
+    )
+    print(f"  publisher lateness (publish after the message's due moment): {spread(own['late'])}")
+    print(f"  lag, publish to commit, per message: {spread(result['lag'])}")
+    each = ", ".join(f"{name} {c / drain_s:.0%}" for name, c in per_collector.items())
+    print(
+        f"  CPU as a share of one core over {drain_s:.0f} s:"
+        f" publishers {own['cpu_s'] / drain_s:.0%},"
+        f" broker {broker_cpu / drain_s:.0%}, collectors {collectors_cpu / drain_s:.0%} ({each}),"
+        f" PostgreSQL {pg_cpu / drain_s:.0%} (the machine has {os.cpu_count()} cores, shared;"
+        f" load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())})"
     )
     print(
-        f"  CPU s: publisher {time.process_time():.1f} (whole process),"
-        f" broker {cpu_s(broker_pid(broker)) - broker_cpu0:.1f},"
-        f" collectors {collectors_cpu:.1f}, PostgreSQL {postgres_cpu_s(cluster) - pg_cpu0:.1f}"
-        f" (of {drain_s * (os.cpu_count() or 1):.0f} CPU-s the machine had, shared)"
+        f"  waiting for a CPU (ready to run, in the run queue) over {drain_s:.0f} s:"
+        f" collectors {waits[0]:.1f} thread-s ({waits[0] / drain_s:.2f} a second),"
+        f" PostgreSQL {waits[1]:.1f} s, broker {waits[2]:.1f} s"
     )
     for line in lines:
         print(f"  {line}")
@@ -389,34 +489,61 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--collectors", type=int, default=2)
     parser.add_argument("--restarts", action="store_true", help="also the run with restarts")
-    parser.add_argument("--flood-rate", type=int, default=0, metavar="MESSAGES_PER_S")
-    parser.add_argument("--flood-seconds", type=int, default=300)
     parser.add_argument(
-        "--quick", action="store_true", help="10 runners for 10 s, no flood: a smoke test"
+        "--restart-seconds", type=int, default=0, help="the run with restarts (default: --seconds)"
+    )
+    parser.add_argument("--no-plain", action="store_true", help="only the run with restarts")
+    parser.add_argument(
+        "--flood-rate",
+        type=lambda text: [int(r) for r in text.split(",")],
+        default=[],
+        metavar="MESSAGES_PER_S[,...]",
+        help="runs the collectors alone at each rate in turn",
+    )
+    parser.add_argument("--flood-seconds", type=int, default=300)
+    parser.add_argument("--publishers", type=int, default=2, help="flood publisher processes")
+    parser.add_argument(
+        "--quick", action="store_true", help="10 runners for 3 s, a 2 s flood: a smoke test"
     )
     args = parser.parse_args()
     if args.quick:
-        args.runners, args.seconds, args.restarts, args.flood_rate = 10, 10, False, 0
+        args.runners, args.seconds, args.restarts, args.no_plain = 10, 3, False, False
+        args.flood_rate, args.flood_seconds = [100], 2
     folder = Path(tempfile.mkdtemp(prefix="bf-bench-"))
     os.chmod(folder, 0o755)
-    os.mkdir(folder / "broker")
-    os.mkdir(folder / "pg")
+    for part in ("broker", "pg", "load"):
+        os.mkdir(folder / part)
     broker = Mosquitto(folder / "broker")
     # No cap on what the broker queues for a collector away (0: none).
     broker.conf.write_text(
         broker.conf.read_text().replace("max_queued_messages 100000", "max_queued_messages 0")
     )
     broker.start()
-    cluster = Postgres(folder / "pg")
+    # Durable as in production (the tests' cluster runs without fsync), and each
+    # commit's time kept, for the lag of every message.
+    cluster = Postgres(
+        folder / "pg",
+        options="-c fsync=on -c full_page_writes=on -c track_commit_timestamp=on",
+    )
     cluster.start()
-    print(f"biofeedback collect benchmark ({os.cpu_count()} CPUs, mosquitto, PostgreSQL)")
+    print(
+        f"biofeedback collect benchmark ({os.cpu_count()} CPUs, load average"
+        f" {' '.join(f'{x:.1f}' for x in os.getloadavg())}; mosquitto, PostgreSQL with fsync)"
+    )
+    load = folder / "load"
     try:
         if args.runners:
-            await real_speed(broker, cluster, args.runners, args.seconds, args.collectors, False)
-            if args.restarts:
-                await real_speed(broker, cluster, args.runners, args.seconds, args.collectors, True)
-        if args.flood_rate:
-            await flood(broker, cluster, args.flood_rate, args.flood_seconds, args.collectors)
+            run = functools.partial(
+                real_speed, load, broker, cluster, args.runners, collectors=args.collectors
+            )
+            if not args.no_plain:
+                await run(args.seconds, restarts=False)
+            if args.restarts or args.no_plain:
+                await run(args.restart_seconds or args.seconds, restarts=True)
+        for rate in args.flood_rate:
+            await flood(
+                load, broker, cluster, rate, args.flood_seconds, args.collectors, args.publishers
+            )
     finally:
         for proc in STARTED:
             if proc.poll() is None:

@@ -104,19 +104,31 @@ class _PausableClient(aiomqtt.Client):
     _paused = False
     # Told how many messages wait in this client's queue; True: stop reading.
     full: Callable[[int], bool] | None = None
+    # Given each of paho's messages as it is read, instead of aiomqtt's queue.
+    deliver: Callable[[Any], None] | None = None
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        super()._on_message(client, userdata, message)
+        if self.deliver is not None:
+            # aiomqtt's message, queue, task and wait for each message were a
+            # quarter of a collector's time: the message goes straight on.
+            self.deliver(message)
+        else:
+            super()._on_message(client, userdata, message)
         if self.full is not None and self.full(self._queue.qsize()):
             self.pause()
 
     def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
+        # paho reads a packet in three or more recv calls and one packet per
+        # wake-up; buffered, one recv serves many packets (measured: ~4 recv
+        # calls and an event-loop turn a message were a third of a collector).
+        client._sock = _BufferedSocket(sock)  # noqa: SLF001 (paho's socket)
+
         def callback() -> None:
             try:
-                while True:
+                while not self._paused:
                     client.loop_read()
-                    held = client._sock  # noqa: SLF001 (paho's socket: TLS may hold read bytes)
-                    if hasattr(held, "pending") and held.pending() > 0:
+                    held = client._sock  # noqa: SLF001 (paho's socket: bytes may wait in it)
+                    if held is not None and held.pending() > 0:
                         continue
                     break
             except Exception as exc:
@@ -139,6 +151,40 @@ class _PausableClient(aiomqtt.Client):
         if self._paused and self._reader is not None and self._fileno > -1:
             self._paused = False
             self._loop.add_reader(self._fileno, self._reader)
+            held: Any = self._client._sock  # noqa: SLF001 (paho's socket)
+            if held is not None and held.pending() > 0:
+                # Read already, so the socket will not say so: take it now.
+                self._loop.call_soon(self._reader)
+
+
+class _BufferedSocket:
+    """A socket whose ``recv`` serves small reads from one large read.
+
+    ``pending`` counts what waits here (and in TLS, below): the reader drains
+    it before waiting on the socket again. Everything else is the socket's.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buffer = b""
+        self._at = 0
+
+    def recv(self, size: int) -> bytes:
+        if self._at >= len(self._buffer):
+            data = self._sock.recv(max(size, 65_536))
+            if len(data) <= size:
+                return bytes(data)
+            self._buffer, self._at = data, 0
+        chunk = self._buffer[self._at : self._at + size]
+        self._at += len(chunk)
+        return chunk
+
+    def pending(self) -> int:
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buffer) - self._at + int(inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 class Collector:
@@ -237,7 +283,10 @@ class Collector:
             tls_context=self.broker.tls,
         )
         client.pending_calls_threshold = 10_000
+        # paho's log line for every packet in and out: a cost per message, read by no one.
+        client._client.disable_logger()  # noqa: SLF001
         client.full = lambda queued: self._full_with(client, queued)
+        client.deliver = lambda message: self._take(client, message)
         # aiomqtt has no manual acknowledgements of its own: paho's, on its client.
         client._client.manual_ack_set(True)  # noqa: SLF001
         return client
@@ -256,8 +305,10 @@ class Collector:
                     last_error = None
                     backoff = low
                     self.subscribed.set()
-                    async for message in client.messages:
-                        self._take(client, message)
+                    # The messages arrive through ``deliver``; this waits for the end.
+                    gone = client._disconnected  # noqa: SLF001 (aiomqtt's own end of a connection)
+                    await asyncio.wait((gone,))
+                    raise aiomqtt.MqttError("Disconnected") from gone.exception()
             except aiomqtt.MqttError as exc:
                 self.subscribed.clear()
                 reason = explain(exc)
@@ -270,10 +321,16 @@ class Collector:
                 await asyncio.wait_for(self.stopping.wait(), backoff)
             backoff = min(backoff * 2, high)
 
-    def _take(self, client: _PausableClient, message: aiomqtt.Message) -> None:
+    def _take(self, client: _PausableClient, message: Any) -> None:
+        """One of paho's messages (topic, payload, mid), as it is read."""
         payload = message.payload
+        topic = "(a topic that is not UTF-8)"
         try:
-            runner, session_id = runner_of(message.topic.value)
+            try:
+                topic = str(message.topic)
+            except UnicodeDecodeError:
+                raise WireError("a topic that is not UTF-8") from None
+            runner, session_id = runner_of(topic)
             if not isinstance(payload, bytes):
                 raise WireError("a record message must be bytes")
             decoded, sent_at = decode(payload)
@@ -282,7 +339,7 @@ class Collector:
         except WireError as exc:
             # Not ours to keep: acknowledged, so it does not come back, and counted.
             self.counts.refused += 1
-            log.warning("collect: refused a message on %s: %s", message.topic.value, exc)
+            log.warning("collect: refused a message on %s: %s", topic, exc)
             self._ack_mid(client, message.mid)
             return
         self._waiting.append(_Received(client, message.mid, runner, decoded, sent_at))

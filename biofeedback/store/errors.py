@@ -15,3 +15,12 @@ class StoreOpenError(StoreError):
 
 class SessionNotFoundError(StoreError):
     """No recorded session matches what was asked for."""
+
+
+class CentralError(StoreError):
+    """The central database refused, or cannot be reached."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's text on one short line, for a message to the person."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -40,8 +40,10 @@ def _bin_dir() -> Path:
 class Postgres:
     """One cluster; ``stop`` and ``start`` again keep its port and data."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, options: str = "") -> None:
         self.folder = folder
+        # More server settings (``-c name=value``), after and over the tests' own.
+        self.options = options
         self.data = folder / "data"
         self.port = free_port()
         self.bin = _bin_dir()
@@ -80,6 +82,7 @@ class Postgres:
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=200"
+            f" {self.options}"
         )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
 
