@@ -54,8 +54,12 @@ class BreathEvidenceConfig:
     """Least spread of the depth (natural log units)."""
     irregular_floor: float = 0.08
     """Least spread of the irregularity (spread of breath lengths over their mean)."""
-    from_z: float = 2.0
+    from_z: float = 1.5
     """A signal has crossed when it is this many of its own units past its opening."""
+    alone_z: float = 2.5
+    """One signal alone counts only this far past its opening; nearer, it needs a
+    second signal crossed with it (arousal moves rate and depth together, calm
+    breathing seldom does both at once)."""
     cap_z: float = 4.0
     """What one signal can add at most (units past ``from_z``)."""
     rate_weight: float = 1.0
@@ -132,8 +136,8 @@ class BreathEvidence:
             or not b.depth_mg
         ):
             return None
-        # Over the last two breaths: arousal shows within a few breaths, and the
-        # estimate's usual rate and depth (medians of four) would take twice as long.
+        # Over the last breath: arousal shows within a few breaths, and the
+        # estimate's usual rate and depth (medians of four) would take far longer.
         rate = b.recent_rate_ratio if paced else b.recent_per_min
         depth = b.recent_depth_mg
         if paced and b.rate_ratio is None:
@@ -170,8 +174,10 @@ class BreathEvidence:
         (rate_c, rate_s), (depth_c, depth_s), irr = opening.done
         score = 0.0
         crossed: list[str] = []
+        zs: list[float] = []
         z = (math.log(rate) - rate_c) / rate_s
         if z >= cfg.from_z:
+            zs.append(z)
             score += cfg.rate_weight * min(z - cfg.from_z, cfg.cap_z)
             if paced:
                 crossed.append(
@@ -185,6 +191,7 @@ class BreathEvidence:
                 )
         z = (depth_c - math.log(depth)) / depth_s
         if z >= cfg.from_z:
+            zs.append(z)
             score += cfg.depth_weight * min(z - cfg.from_z, cfg.cap_z)
             crossed.append(
                 f"breathing shallower ({math.exp(math.log(depth) - depth_c):.2f}x"
@@ -193,11 +200,14 @@ class BreathEvidence:
         if irr is not None and irregular is not None:
             z = (irregular - irr[0]) / irr[1]
             if z >= cfg.from_z:
+                zs.append(z)
                 score += cfg.irregular_weight * min(z - cfg.from_z, cfg.cap_z)
                 crossed.append(
                     f"breathing irregular (breath lengths spread {irregular:.2f};"
                     f" {irr[0]:.2f} at the start, {z:.1f} units)"
                 )
+        if len(zs) < 2 and not (zs and zs[0] >= cfg.alone_z):
+            return BreathReading(0.0, tuple(crossed))
         return BreathReading(score, tuple(crossed))
 
 

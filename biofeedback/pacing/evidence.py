@@ -14,7 +14,9 @@ The larger excess is added to the evidence, which never goes below zero and
 fades with ``leak_tau_s``. A strong rise piles it up within seconds, a small
 one slowly, and wander within the allowance drains it again. When HRV is
 usable, RMSSD falling well below its reference adds a little, but only while
-heart rate is also up (RMSSD alone never steps down).
+heart rate is also up (RMSSD alone never steps down). Breath seen on the chest
+past the person's opening (``breath_evidence.py``) adds to the excess in the
+same way, only while heart rate is ``breath_min_hr_bpm`` up.
 
 The reference follows the heart slowly (``follow_tau_s``) while there is no
 evidence, within ``follow_down_bpm`` below and ``follow_up_bpm`` above the
