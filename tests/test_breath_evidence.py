@@ -16,6 +16,7 @@ from biofeedback.models import SessionEvent, ZoneChanged
 from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 from biofeedback.pacing.breath_evidence import BreathEvidence
 from biofeedback.pacing.controller import PacingController
+from tests.support.breath import breath_session
 from tests.support.pacing import estimate, make
 
 ONSET_S = 240.0
@@ -188,3 +189,15 @@ def test_the_opening_is_the_persons_own_for_free_and_paced_breathing() -> None:
         reading = ev.update(float(k), chest(float(k), 6.0, per_min=40.0), paced=True)
         assert reading.score == 0.0
     assert ev.opening(True) is not None
+
+
+async def test_a_simulated_anxious_session_steps_down_with_the_breath_named() -> None:
+    """The whole loop (`run --sim anxious` with chest motion): the session hands the
+    controller the breath before the heart, and the step-down says what the breath did."""
+    run = await breath_session("anxious", 1)
+    downs = step_downs(run.events)
+    assert downs
+    first = downs[0]
+    assert "with the breath: breathing faster (" in first.reason
+    assert "units)" in first.reason
+    assert "and your breathing is faster" in first.plain
