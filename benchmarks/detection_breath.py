@@ -19,10 +19,14 @@ Printed: onset -> first step-down per ramp size (median / p90 / caught within
 sessions (after the baseline), the hard cases one by one, and each seed.
 
 The breath evidence's numbers (``BreathEvidenceConfig``, ``EvidenceConfig.
-breath_*``) were tuned on corpus seeds 1 and 2 (12 hearts each); the figures
-are printed for held-out seeds (default 11-14), none of which was looked at
-while tuning. Goal: +15 bpm median <= 12 s and +25 bpm <= 8 s at <= 0.5 false
-step-downs per hour, heart-only figures unchanged.
+breath_*``) were tuned on corpus seeds 1 and 2 (12 hearts each). Seeds 11-14
+were held out, and their figures showed two causes of false step-downs the
+tuning seeds had not (the depth after a posture shift, the breaths after a
+held breath); both were fixed, so 11-14 are no longer unseen. The figures are
+printed for seeds 21-24 (the default), looked at only after that.
+
+Goal: +15 bpm median <= 12 s and +25 bpm <= 8 s at <= 0.5 false step-downs per
+hour, heart-only figures unchanged.
 
 Run: .venv/bin/python benchmarks/detection_breath.py [--seeds 11 12 13 14] [--hearts 12]
 """
@@ -50,7 +54,8 @@ from benchmarks.detection_breath_corpus import (
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
 
 TUNED_ON = (1, 2)
-HELD_OUT = (11, 12, 13, 14)
+SEEN = (11, 12, 13, 14)
+HELD_OUT = (21, 22, 23, 24)
 NAMES = ("with breath", "heart only", "breath unusable", "naive")
 
 
@@ -182,10 +187,11 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [HELD_OUT[0]] if args.quick else args.seeds
     hearts = 1 if args.quick else args.hearts
-    tuned = [s for s in seeds if s in TUNED_ON]
+    seen = [s for s in seeds if s in TUNED_ON + SEEN]
     print(
         f"corpus seeds {seeds}, {hearts} hearts each; the breath evidence was tuned on seeds"
-        f" {list(TUNED_ON)}" + (f" (these include {tuned}: not held out)" if tuned else " only")
+        f" {list(TUNED_ON)} and corrected after seeds {list(SEEN)}"
+        + (f" (these include {seen}: not held out)" if seen else "; these are held out")
     )
     done: dict[int, tuple[list[BreathCase], dict[str, list[Run]]]] = {}
     all_cases: list[BreathCase] = []

@@ -201,3 +201,30 @@ async def test_a_simulated_anxious_session_steps_down_with_the_breath_named() ->
     assert "with the breath: breathing faster (" in first.reason
     assert "units)" in first.reason
     assert "and your breathing is faster" in first.plain
+
+
+def test_a_new_posture_and_the_breaths_after_a_hold_are_not_arousal() -> None:
+    """After motion the strap may sit at a new angle (a breath tilts it by fewer
+    milli-g): the depth is learned again before it is judged. The quick, deep
+    breaths after a held breath are not judged either."""
+    ev = BreathEvidence()
+    for k in range(60):
+        ev.update(float(k), chest(float(k), None), paced=False)
+    assert ev.opening(False) is not None
+    # Half the depth in milli-g on the strap's new angle, after a posture shift.
+    ev.update(60.0, chest(60.0, None, quality=BreathQuality.MOTION), paced=False)
+    for k in range(61, 120):
+        reading = ev.update(float(k), chest(float(k), None, depth_mg=5.0), paced=False)
+        assert not any("shallower" in c for c in reading.crossed), k
+    # Still judged against the opening: a shallower breath on the new angle counts.
+    shallow = ev.update(120.0, chest(120.0, None, per_min=22.0, depth_mg=3.0), paced=False)
+    assert any(c.startswith("breathing shallower") for c in shallow.crossed)
+    assert shallow.score > 0
+    # A held breath, then fast breaths: nothing for 15 s, then judged again.
+    held = dataclasses.replace(chest(121.0, None), holding_since_s=115.0, hold_s=6.0)
+    ev.update(121.0, held, paced=False)
+    fast = [
+        ev.update(float(k), chest(float(k), None, 22.0, 3.0), paced=False) for k in range(122, 140)
+    ]
+    assert all(r.score == 0.0 for r in fast[:13])
+    assert fast[-1].score > 0

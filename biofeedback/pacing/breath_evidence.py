@@ -46,6 +46,13 @@ class BreathEvidenceConfig:
     """Usable seconds of one kind of breathing (free or paced) that make its opening."""
     settle_s: float = 15.0
     """After free and paced breathing change places, readings mix both for this long."""
+    after_hold_s: float = 15.0
+    """The breaths after a held breath are quicker and deeper by nature: not used
+    for this long after a hold."""
+    depth_relearn: int = 15
+    """After motion the strap may sit at a new angle, where a breath tilts it by
+    a different number of milli-g: the depth is judged again only against the
+    median of this many usable seconds since (its opening spread is kept)."""
     min_confidence: float = 0.75
     """The chest estimate's confidence (how many breaths it rests on) that counts."""
     rate_floor: float = 0.10
@@ -84,6 +91,8 @@ class _Opening:
     irregular: list[float] = field(default_factory=list)
     # Once whole: centre and spread of each (logs for rate and depth).
     done: tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None] | None = None
+    # The depth since the last motion, while it is learned again; None: not since.
+    relearn: list[float] | None = None
 
 
 _NOTHING = BreathReading(0.0)
@@ -97,6 +106,7 @@ class BreathEvidence:
         self._openings = {False: _Opening(), True: _Opening()}
         self._paced: bool | None = None
         self._mode_from_s = -math.inf
+        self._held_s = -math.inf
         self.last: BreathReading = _NOTHING
 
     def opening(self, paced: bool) -> tuple[float, float] | None:
@@ -113,8 +123,17 @@ class BreathEvidence:
             self._paced = paced
             self._mode_from_s = t_s
         self.last = _NOTHING
+        if breath is not None and breath.holding:
+            self._held_s = t_s
+        if breath is not None and breath.quality is BreathQuality.MOTION:
+            for each in self._openings.values():
+                each.relearn = []
         values = self._usable(breath, paced)
-        if values is None or t_s - self._mode_from_s < cfg.settle_s:
+        if (
+            values is None
+            or t_s - self._mode_from_s < cfg.settle_s
+            or t_s - self._held_s < cfg.after_hold_s
+        ):
             return self.last
         rate, depth, irregular = values
         opening = self._openings[paced]
@@ -172,6 +191,15 @@ class BreathEvidence:
         cfg = self.config
         assert opening.done is not None
         (rate_c, rate_s), (depth_c, depth_s), irr = opening.done
+        if opening.relearn is not None:
+            opening.relearn.append(math.log(depth))
+            if len(opening.relearn) < cfg.depth_relearn:
+                depth_c = math.nan  # not judged until learned again
+            else:
+                centre = float(np.median(opening.relearn))
+                opening.done = ((rate_c, rate_s), (centre, depth_s), irr)
+                opening.relearn = None
+                depth_c = centre
         score = 0.0
         crossed: list[str] = []
         zs: list[float] = []
@@ -190,7 +218,7 @@ class BreathEvidence:
                     f" at the start, {z:.1f} units)"
                 )
         z = (depth_c - math.log(depth)) / depth_s
-        if z >= cfg.from_z:
+        if math.isfinite(z) and z >= cfg.from_z:
             zs.append(z)
             score += cfg.depth_weight * min(z - cfg.from_z, cfg.cap_z)
             crossed.append(
