@@ -67,8 +67,8 @@ from benchmarks.detection_breath_corpus import (
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
 
 TUNED_ON = (1, 2)
-SEEN = (11, 12, 13, 14)
-HELD_OUT = (21, 22, 23, 24)
+SEEN = (11, 12, 13, 14, 21, 22, 23, 24)
+HELD_OUT = (31, 32, 33, 34)
 NAMES = ("with breath", "heart only", "breath unusable", "naive")
 
 

@@ -183,6 +183,10 @@ def test_the_opening_is_the_persons_own_for_free_and_paced_breathing() -> None:
     assert reading.score > 0
     assert reading.crossed[0].startswith("breathing faster (40.0/min; 26.0/min at the start")
     assert reading.crossed[1].startswith("breathing shallower (0.60x")
+    # Irregular alone (a sigh, a held breath) is named but never counts.
+    uneven = ev.update(60.5, chest(60.5, None, 26.0, 5.0, 0.9), paced=False)
+    assert uneven.crossed[0].startswith("breathing irregular")
+    assert uneven.score == 0.0
     # A pacer starts: readings mix both kinds of breath for a while, then the
     # paced opening is learned before anything paced is judged.
     for k in range(61, 120):

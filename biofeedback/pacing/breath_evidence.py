@@ -64,9 +64,10 @@ class BreathEvidenceConfig:
     from_z: float = 1.5
     """A signal has crossed when it is this many of its own units past its opening."""
     alone_z: float = 2.5
-    """One signal alone counts only this far past its opening; nearer, it needs a
-    second signal crossed with it (arousal moves rate and depth together, calm
-    breathing seldom does both at once)."""
+    """Rate or depth alone counts only this far past its opening; nearer, it needs
+    the other crossed with it (arousal moves rate and depth together, calm
+    breathing seldom does both at once). Irregularity never counts without one
+    of them: a sigh, a held breath and the breaths after it are irregular too."""
     cap_z: float = 4.0
     """What one signal can add at most (units past ``from_z``)."""
     rate_weight: float = 1.0
@@ -202,7 +203,7 @@ class BreathEvidence:
                 depth_c = centre
         score = 0.0
         crossed: list[str] = []
-        zs: list[float] = []
+        zs: list[float] = []  # rate's and depth's, where crossed
         z = (math.log(rate) - rate_c) / rate_s
         if z >= cfg.from_z:
             zs.append(z)
@@ -228,7 +229,6 @@ class BreathEvidence:
         if irr is not None and irregular is not None:
             z = (irregular - irr[0]) / irr[1]
             if z >= cfg.from_z:
-                zs.append(z)
                 score += cfg.irregular_weight * min(z - cfg.from_z, cfg.cap_z)
                 crossed.append(
                     f"breathing irregular (breath lengths spread {irregular:.2f};"
