@@ -24,6 +24,7 @@ EXCLUDED = {
     "__init__.py": "not a benchmark",
     "figures.py": "what the benchmarks print figures with, not a benchmark",
     "detection_corpus.py": "the corpus detection.py and detection_frontier.py share, no figures",
+    "detection_breath_corpus.py": "the breathing corpus detection_breath.py runs, no figures",
     "ble.py": "needs a private D-Bus system bus and the virtual strap (see tests/test_ble*.py)",
     "mqtt.py": "needs a mosquitto broker (tests/test_mqtt_*.py cover the publisher)",
 }

@@ -131,6 +131,8 @@ class BreathEstimate:
     ``rate_ratio`` (breathed over paced rate), ``phase_lag_s`` (how far the
     in-breaths fall behind the pacer's, + late), ``following``. Against the
     person's opening: ``rate_vs_opening`` and ``depth_vs_opening`` (ratios).
+    Over the last breath only (quicker to answer, noisier; the chest only):
+    ``recent_per_min``, ``recent_rate_ratio`` (over the pacer's), ``recent_depth_mg``.
     """
 
     t_s: float
@@ -150,6 +152,9 @@ class BreathEstimate:
     rate_vs_opening: float | None = None
     depth_vs_opening: float | None = None
     reason: str = ""
+    recent_per_min: float | None = None
+    recent_rate_ratio: float | None = None
+    recent_depth_mg: float | None = None
 
     @property
     def holding(self) -> bool:
@@ -415,8 +420,14 @@ class BreathEstimator:
         # A breath that is taking far longer than the last ones slows the rate.
         last_turn = float(max(t[troughs[-1]] if len(troughs) else -math.inf, t[peaks[-1]]))
         since_turn = now_s - last_turn
+        recent = np.concatenate((periods[-1:], peak_periods[-1:]))
+        recent_per_min = 60.0 / float(np.median(recent)) if len(recent) >= 2 else per_min
         if since_turn > 1.2 * 60.0 / per_min:
             per_min = 60.0 / since_turn
+        if since_turn > 1.2 * 60.0 / recent_per_min:
+            recent_per_min = 60.0 / since_turn
+        recent_depths = _depths(smooth, troughs, peaks)[-1:]
+        recent_depth = float(np.median(recent_depths)) if len(recent_depths) else depth
         # The phase from the latest half second's slope; at a turn, from the last extreme.
         slope = float(smooth[-1] - smooth[-1 - _HALF_S]) if len(smooth) > _HALF_S else 0.0
         if abs(slope) > 0.05 * depth:
@@ -448,6 +459,9 @@ class BreathEstimator:
             self._vs(per_min, self._opening_rate),
             self._vs(depth, self._opening_depth),
             _REASONS[BreathQuality.OK],
+            recent_per_min,
+            self._ratio(recent_per_min),
+            recent_depth,
         )
 
     def _holding_estimate(self, now_s: float, since_s: float) -> BreathEstimate:

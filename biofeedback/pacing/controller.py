@@ -312,6 +312,10 @@ class PacingController:
             pressor=pressor,
             pressor_fast=pressor_fast,
             paced_breathing=self._run is not None and self._run.step.kind is StepKind.BREATH,
+            # The breath heard this tick (before the heart's), and whether a pacer runs.
+            breath=self._breath.latest,
+            paced=self._run is not None
+            and bool(self._run.step.breath_in_s and self._run.step.breath_out_s),
         )
         return [] if decision is None else self._apply(now_s, decision, est)
 

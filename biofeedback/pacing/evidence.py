@@ -14,7 +14,9 @@ The larger excess is added to the evidence, which never goes below zero and
 fades with ``leak_tau_s``. A strong rise piles it up within seconds, a small
 one slowly, and wander within the allowance drains it again. When HRV is
 usable, RMSSD falling well below its reference adds a little, but only while
-heart rate is also up (RMSSD alone never steps down).
+heart rate is also up (RMSSD alone never steps down). Breath seen on the chest
+past the person's opening (``breath_evidence.py``) adds to the excess in the
+same way, only while heart rate is ``breath_min_hr_bpm`` up.
 
 The reference follows the heart slowly (``follow_tau_s``) while there is no
 evidence, within ``follow_down_bpm`` below and ``follow_up_bpm`` above the
@@ -83,6 +85,12 @@ class EvidenceConfig:
     learned: a typical resting heart's (tests/data/rr/README.md)."""
     learn_floor_bpm: float = 1.5
     """A learned noise is never smaller than this (a very steady heart)."""
+    breath_weight: float = 1.0
+    """Breath seen on the chest past its opening (``breath_evidence.py``, weighted
+    units) adds this much to the heart's excess per unit..."""
+    breath_min_hr_bpm: float = 5.0
+    """...but only while heart rate is at least this far over the reference: the
+    breath alone (a sigh, a quick breath) never steps down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,9 @@ class Reading:
     fast_noise_bpm: float | None = None
     """The fast heart rate's learned noise around the reference (``NoiseLearner``);
     None: ``learn_prior_bpm``, what a learner starts from."""
+    breath_score: float | None = None
+    """How far the breath seen on the chest is past its opening (``BreathReading``);
+    None or 0: no breath evidence."""
 
 
 class NoiseLearner:
@@ -152,6 +163,8 @@ class RiseEvidence:
         self.last_unit_bpm: float | None = None
         """The units of the 10 s heart rate's evidence in the last reading."""
         self.peak_delta_bpm = 0.0
+        self.breath_counted = False
+        """The last reading's breath added to the excess."""
 
     def reset(self, reference_bpm: float | None = None) -> None:
         """After a zone change: evidence starts again from nothing, and the slow
@@ -193,12 +206,17 @@ class RiseEvidence:
                 fast_allowance_bpm = allowance_z * self.last_unit_bpm
             fast_noise = reading.fast_noise_bpm or cfg.learn_prior_bpm
             excess = max(excess, (fast_delta - fast_allowance_bpm) / fast_noise - cfg.fast_slack_z)
+        up_bpm = delta if self.last_fast_delta_bpm is None else max(delta, self.last_fast_delta_bpm)
+        breath = reading.breath_score
+        self.breath_counted = bool(breath) and up_bpm >= cfg.breath_min_hr_bpm
+        if self.breath_counted:
+            assert breath is not None
+            excess += cfg.breath_weight * breath
         step = excess**cfg.power if excess > 0 else excess
         drop = reading.rmssd_drop_z
         if drop is not None and delta >= cfg.min_hr_bpm and drop > cfg.rmssd_from_z:
             step += cfg.rmssd_weight * (min(drop, cfg.rmssd_cap_z) - cfg.rmssd_from_z)
         step = min(step, cfg.max_step_z)
-        up_bpm = delta if self.last_fast_delta_bpm is None else max(delta, self.last_fast_delta_bpm)
         if step > 0 and up_bpm < cfg.min_hr_bpm:
             step = 0.0
         if allowance_z > 0 and step < 0:

@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass, field
 
 from biofeedback.models import StepKind
+from biofeedback.pacing.breath_evidence import BreathEvidenceConfig
 from biofeedback.pacing.evidence import EvidenceConfig
 
 
@@ -91,6 +92,9 @@ class PacingConfig:
 
     # Stepping down.
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    breath_evidence: BreathEvidenceConfig = field(default_factory=BreathEvidenceConfig)
+    """The breath seen on the chest against its opening, which joins ``evidence``
+    while heart rate is up (``breath_evidence.py``)."""
     step_down_above: float = 2.0
     """The arousal index level reports and benchmarks compare with (about +8 bpm);
     stepping down itself is decided on ``evidence``."""

@@ -122,8 +122,10 @@ def step_down_plain(
     rise_s: float = 0.0,
     climbing: bool = False,
     min_above_bpm: float = 3.0,
+    breath: tuple[str, ...] = (),
 ) -> str:
-    """Why the session steps down, true of the figures that decided it.
+    """Why the session steps down, true of the figures that decided it; ``breath``:
+    the breath signals that counted (``BreathReading.crossed``), said in a few words.
 
     ``delta_bpm``: heart rate over the resting rate; ``rise_bpm``: the climb the
     evidence measured over the last ``rise_s`` seconds (against a reference that
@@ -131,6 +133,32 @@ def step_down_plain(
     ``delta_bpm``). A heart barely over its resting rate is never said to be
     "above" it: the sentence says what climbed, and when.
     """
+    text = _step_down_heart(delta_bpm, to_zone, rise_bpm, rise_s, climbing, min_above_bpm)
+    if not breath:
+        return text
+    # The breath's part goes before the ", so ..." every heart sentence ends with.
+    return text.replace(", so", f", and your breathing is {_breath_words(breath)}, so", 1)
+
+
+def _breath_words(crossed: tuple[str, ...]) -> str:
+    words = [
+        word
+        for key, word in (("faster", "faster"), ("shallower", "shallower"), ("irregular", "uneven"))
+        if any(c.startswith(f"breathing {key}") for c in crossed)
+    ]
+    if len(words) > 1:
+        return ", ".join(words[:-1]) + " and " + words[-1]
+    return words[0] if words else "changing"
+
+
+def _step_down_heart(
+    delta_bpm: float,
+    to_zone: Zone,
+    rise_bpm: float | None,
+    rise_s: float,
+    climbing: bool,
+    min_above_bpm: float,
+) -> str:
     if to_zone is Zone.RED and rise_bpm is not None:
         still = "still climbing" if climbing else "climbing again"
         above = (

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
 from biofeedback.pacing import texts
+from biofeedback.pacing.breath_estimate import BreathEstimate
+from biofeedback.pacing.breath_evidence import BreathEvidence, BreathReading
 from biofeedback.pacing.evidence import NoiseLearner, Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
 
@@ -40,6 +42,8 @@ class Decision:
     hr_delta_bpm: float | None = None
     evidence: float | None = None
     evidence_needed: float | None = None
+    breath: tuple[str, ...] = ()
+    """The breath signals that crossed and counted, each in words and figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,10 @@ class ZoneJudge:
         """What heart rate is judged against: the opening baseline, or the stored
         one when the opening was implausibly high (set by ``opening``)."""
         self._calm_s = 0.0
+        self.breath = BreathEvidence(config.breath_evidence)
+        """The breath seen on the chest against the person's opening."""
+        self._breath_said: tuple[str, ...] = ()
+        """What the breath added to the evidence now building up, as last counted."""
 
     def opening(self, est: ArousalEstimate, stored: StoredBaseline | None, auto: bool) -> Opening:
         """Decide what to judge against once the estimator has a baseline."""
@@ -150,6 +158,7 @@ class ZoneJudge:
         self.evidence.reset(hr_bpm if zs.last_change < 0 else None)
         self._climb.reset()
         self._calm_s = 0.0
+        self._breath_said = ()
 
     def start(self, now_s: float) -> None:
         """The session starts now: the starting zone is held from here."""
@@ -165,20 +174,25 @@ class ZoneJudge:
         pressor: float,
         pressor_fast: float,
         paced_breathing: bool = False,
+        breath: BreathEstimate | None = None,
+        paced: bool = False,
     ) -> Decision | None:
         """One estimate's verdict; ``pressor``: how much of a tense step's pressor
         bump may be in the heart rate now (0-1); ``paced_breathing``: a slow-breath
         step, whose breaths swing the fast heart rate by several bpm (then the
-        10 s heart rate, which spans a whole breath, is judged alone).
+        10 s heart rate, which spans a whole breath, is judged alone); ``breath``:
+        the breath estimate of this tick, ``paced``: while a pacer runs.
 
         A step down (safety first) is judged before a step up, which is only
         considered on a tick that did not step down."""
+        # The breath's opening is learned from the start, baseline or not.
+        reading = self.breath.update(now_s, breath, paced)
         tick = self._tick(now_s, est, signal_ok, pressor, pressor_fast, paced_breathing)
         if tick is None:
             # A gap freezes the evidence; calm must be seen again.
             self._calm_s = 0.0
             return None
-        return self._step_down(tick, est, dt) or self._step_up(tick, est, dt)
+        return self._step_down(tick, est, dt, reading) or self._step_up(tick, est, dt)
 
     def _tick(
         self,
@@ -224,14 +238,17 @@ class ZoneJudge:
             fast_noise_bpm=fast_noise,
         )
 
-    def _step_down(self, tick: _Tick, est: ArousalEstimate, dt: float) -> Decision | None:
+    def _step_down(
+        self, tick: _Tick, est: ArousalEstimate, dt: float, breath: BreathReading
+    ) -> Decision | None:
         """Gentler: the heart rate's rise, weighed as evidence, past what is needed
         (more within the dwell after a change, and then only a further climb)."""
         zs = self.state
         hr, ref = tick.hr_bpm, tick.ref_bpm
         ev = self.evidence
+        score = breath.score or None
         ev.update(
-            Reading(hr, ref, tick.noise_bpm, tick.vagal, tick.fast_bpm, tick.fast_noise_bpm),
+            Reading(hr, ref, tick.noise_bpm, tick.vagal, tick.fast_bpm, tick.fast_noise_bpm, score),
             dt,
             allowance_z=tick.allowance_z,
             fast_allowance_bpm=tick.allowance_fast_bpm,
@@ -252,6 +269,7 @@ class ZoneJudge:
                 tick.vagal,
                 tick.fast_bpm,
                 tick.fast_noise_bpm,
+                score,
             )
             level = self._climb.update(
                 climb, dt, allowance_z=tick.allowance_z, fast_allowance_bpm=tick.allowance_fast_bpm
@@ -259,6 +277,10 @@ class ZoneJudge:
         # Evidence that piled up earlier does not step down on a tick whose heart
         # rate is no longer up (it fell back, or came back low after a gap).
         judged = self._climb if climbing else ev
+        if judged.breath_counted:
+            self._breath_said = breath.crossed
+        elif judged.evidence <= 0:
+            self._breath_said = ()
         ups = [d for d in (judged.last_delta_bpm, judged.last_fast_delta_bpm) if d is not None]
         still_up = bool(ups) and max(ups) >= ecfg.min_hr_bpm
         if (
@@ -269,9 +291,12 @@ class ZoneJudge:
             return None
         needed = ecfg.strong if tick.in_dwell else ecfg.needed
         delta = hr - ref
+        said = self._breath_said
         reason = step_down_reason(
             judged, hr, ref, level, needed, tick.fast_bpm, tick.fast_noise_bpm, climbing, est
         )
+        if said:
+            reason += f"; with the breath: {'; '.join(said)}"
         to = zs.zone.lower()
         self._fast_noise.forget_recent()
         return Decision(
@@ -284,10 +309,12 @@ class ZoneJudge:
                 rise_s=judged.rising_for_s,
                 climbing=climbing,
                 min_above_bpm=ecfg.min_hr_bpm,
+                breath=said,
             ),
             hr_delta_bpm=delta,
             evidence=level,
             evidence_needed=needed,
+            breath=said,
         )
 
     def _step_up(self, tick: _Tick, est: ArousalEstimate, dt: float) -> Decision | None:

@@ -1,0 +1,241 @@
+"""Step-down detection with the breath (issue 24): heart and chest, heart only, the naive rule.
+
+On the corpus of benchmarks/detection_breath_corpus.py (the generated ramps and
+calm sessions of the detection corpus, each with a person breathing through it
+whose breath answers arousal within breaths), side by side per case:
+
+- *with breath*: the estimators and controller as a session runs them, the
+  chest read at 25 Hz, closed loop (a step-down changes the breath that follows);
+- *heart only*: the same with a standard strap: the breath estimate from the
+  beats alone, which never counts as evidence, so this is heart rate alone; the
+  benchmark checks it steps down exactly when the detector without any breath
+  estimate does (``detection_corpus.run_program``);
+- *breath unusable*: the same people with the chest read, but fidgeting all
+  the time (about 300 bursts an hour), so the breath is mostly lost in motion;
+- *naive*: the 10 s median heart rate 8 bpm over the first minute's, held 5 s.
+
+Printed: onset -> first step-down per ramp size (median / p90 / caught within
+120 s; a miss counts as infinitely late), false step-downs per hour on the calm
+sessions (after the baseline), the hard cases one by one, and each seed.
+
+The breath evidence's numbers (``BreathEvidenceConfig``, ``EvidenceConfig.
+breath_*``) were tuned on corpus seeds 1 and 2 (12 hearts each). Held-out seeds
+showed false step-downs the tuning seeds had not, twice: seeds 11-14 (the depth
+after a posture shift, the breaths after a held breath) and then 21-24
+(irregular breathing alone, from breath-holders and posture shifts). Each was
+fixed, so those seeds are no longer unseen; the figures are printed for seeds
+31-34 (the default), run once after the last change.
+
+Goal: +15 bpm median <= 12 s and +25 bpm <= 8 s at <= 0.5 false step-downs per
+hour, heart-only figures unchanged.
+
+December 2026, seeds 31-34, 12 hearts each (192 ramps, 96 calm sessions, 16.2
+calm hours), medians (p90): with breath +15 bpm in 16.8 s (27.3), +25 in 13.7 s
+(18.0), 0.43 false step-downs an hour; heart only 22.2 (31.3) and 15.1 (18.8) at
+0.37/h, the same step-downs as no breath estimate at all on 288/288 cases; the
+naive rule 21.9 (39.3) and 16.3 (22.8) at 1.38/h. (Seeds 21-24 after the last
+change: 16.6 and 13.5 s at 0.55/h, heart only 23.4 and 14.8 s at 0.55/h.) The
+false-alarm goal is met; the speed goals are not. The breath answers within
+one to three breaths, but a breath is seen only once it is complete: on the
+tuning seeds the breath signals first crossed a median of about 10 s after a
++25 bpm onset, when the heart alone was already 5 bpm up, so a step-down by
+8 s would have to come from heart rate alone. The breath gains most on the
+smaller rises (+8: 47.4 -> 38.2 s; +15: 22.2 -> 16.8 s).
+
+Run: .venv/bin/python benchmarks/detection_breath.py [--seeds 11 12 13 14] [--hearts 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.detection_breath_corpus import (
+    KINDS,
+    BreathCase,
+    build_breath_corpus,
+    run_with_breath,
+)
+from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
+
+TUNED_ON = (1, 2)
+SEEN = (11, 12, 13, 14, 21, 22, 23, 24)
+HELD_OUT = (31, 32, 33, 34)
+NAMES = ("with breath", "heart only", "breath unusable", "naive")
+
+
+def _unusable(bc: BreathCase) -> BreathCase:
+    person = dataclasses.replace(bc.person, fidgets_per_h=300.0)
+    return dataclasses.replace(bc, person=person)
+
+
+def run_all(cases: list[BreathCase]) -> tuple[dict[str, list[Run]], int]:
+    """Every case through each detector; and on how many the heart-only run
+    stepped down exactly as the detector with no breath estimate at all."""
+    runs: dict[str, list[Run]] = {name: [] for name in NAMES}
+    same = 0
+    for bc in cases:
+        runs["with breath"].append(run_with_breath(bc))
+        hr_only = run_with_breath(bc, chest=False)
+        runs["heart only"].append(hr_only)
+        same += hr_only.step_downs_s == run_program(bc.case).step_downs_s
+        runs["breath unusable"].append(run_with_breath(_unusable(bc)))
+        runs["naive"].append(run_naive(bc.case))
+    return runs, same
+
+
+def _cell(values: list[float]) -> str:
+    if not values:
+        return f"{'-':>18}"
+    med = float(np.median(values))
+    p90 = float(np.percentile(values, 90, method="higher"))
+    caught = sum(math.isfinite(v) for v in values)
+    return f"{_fmt(med)} /{_fmt(p90)} {caught:3d}/{len(values):<3d}"
+
+
+def _fmt(value: float) -> str:
+    return "  inf" if math.isinf(value) else f"{value:5.1f}"
+
+
+def where(kind: str | None = None, rise: float | None = None) -> Callable[[BreathCase], bool]:
+    """The cases of one hard-case kind and one ramp size (None: any)."""
+
+    def keep(bc: BreathCase) -> bool:
+        return (kind is None or bc.kind == kind) and (rise is None or bc.case.rise_bpm == rise)
+
+    return keep
+
+
+def _latencies(
+    cases: list[BreathCase], runs: list[Run], keep: Callable[[BreathCase], bool]
+) -> list[float]:
+    return [
+        latency(run, bc.case.onset_s or 0.0)
+        for bc, run in zip(cases, runs, strict=True)
+        if bc.case.kind == "ramp" and keep(bc)
+    ]
+
+
+def _false(
+    cases: list[BreathCase], runs: list[Run], keep: Callable[[BreathCase], bool]
+) -> tuple[int, float]:
+    n, hours = 0, 0.0
+    for bc, run in zip(cases, runs, strict=True):
+        if bc.case.kind == "calm" and keep(bc):
+            n += len(run.step_downs_s)
+            hours += (bc.case.duration_s - (run.judged_from_s or bc.case.duration_s)) / 3600
+    return n, hours
+
+
+def _rate(n: int, hours: float) -> str:
+    return f"{n / hours if hours else 0.0:4.2f}/h ({n:2d} / {hours:4.1f} h)"
+
+
+def ramp_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
+    print("  onset -> first step-down, s: median / p90, caught within 120 s (a miss is inf)")
+    print("  " + f"{'ramp':9}" + "".join(f"{name:>26}" for name in NAMES))
+    for rise in RISES_BPM:
+        cells = [_cell(_latencies(cases, runs[name], where(rise=rise))) for name in NAMES]
+        print(f"  +{rise:<3.0f} bpm " + "".join(f"{c:>26}" for c in cells))
+    print("  false step-downs per hour on calm sessions (count / hours judged)")
+    cells = [_rate(*_false(cases, runs[name], where())) for name in NAMES]
+    print(f"  {'calm':9}" + "".join(f"{c:>26}" for c in cells))
+    early = [
+        sum(
+            any(d < (bc.case.onset_s or 0.0) for d in run.step_downs_s)
+            for bc, run in zip(cases, runs[name], strict=True)
+            if bc.case.kind == "ramp"
+        )
+        for name in NAMES
+    ]
+    ramps = sum(bc.case.kind == "ramp" for bc in cases)
+    print(f"  {'ramps with a step-down before the onset':48}" + " / ".join(map(str, early)))
+    print(f"  {'(of ' + str(ramps) + ' ramps; same order as the columns)':48}")
+
+
+def kinds_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
+    print(
+        "  hard cases: +15 / +25 bpm median s and calm false step-downs per hour,"
+        " with breath | heart only"
+    )
+    for kind in KINDS:
+        cells = []
+        for name in ("with breath", "heart only"):
+            meds = []
+            for rise in (15.0, 25.0):
+                lat = _latencies(cases, runs[name], where(kind, rise))
+                meds.append(_fmt(float(np.median(lat))) if lat else "    -")
+            n, hours = _false(cases, runs[name], where(kind))
+            cells.append(f"{meds[0]} {meds[1]}  {n / hours if hours else 0.0:4.2f}/h")
+        print(f"  {kind:10} {cells[0]}  | {cells[1]}")
+
+
+def seeds_table(done: dict[int, tuple[list[BreathCase], dict[str, list[Run]]]]) -> None:
+    print("  per seed: +15 / +25 median s, calm false per hour; with breath | heart only")
+    for seed, (cases, runs) in done.items():
+        cells = []
+        for name in ("with breath", "heart only"):
+            meds = [
+                _fmt(float(np.median(_latencies(cases, runs[name], where(rise=r)))))
+                for r in (15.0, 25.0)
+            ]
+            n, hours = _false(cases, runs[name], where())
+            cells.append(f"{meds[0]} {meds[1]}  {_rate(n, hours)}")
+        print(f"  seed {seed:<4} {cells[0]}  | {cells[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seeds", nargs="*", type=int, default=list(HELD_OUT))
+    parser.add_argument("--hearts", type=int, default=12, help="generated hearts a seed")
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    args = parser.parse_args()
+    seeds = [HELD_OUT[0]] if args.quick else args.seeds
+    hearts = 1 if args.quick else args.hearts
+    seen = [s for s in seeds if s in TUNED_ON + SEEN]
+    print(
+        f"corpus seeds {seeds}, {hearts} hearts each; the breath evidence was tuned on seeds"
+        f" {list(TUNED_ON)} and corrected after seeds {list(SEEN)}"
+        + (f" (these include {seen}: not held out)" if seen else "; these are held out")
+    )
+    done: dict[int, tuple[list[BreathCase], dict[str, list[Run]]]] = {}
+    all_cases: list[BreathCase] = []
+    pooled: dict[str, list[Run]] = {name: [] for name in NAMES}
+    same = 0
+    t0 = time.perf_counter()
+    for seed in seeds:
+        cases = build_breath_corpus(seed, hearts)
+        runs, agree = run_all(cases)
+        same += agree
+        done[seed] = cases, runs
+        all_cases += cases
+        for name in NAMES:
+            pooled[name] += runs[name]
+    ramps = sum(bc.case.kind == "ramp" for bc in all_cases)
+    calm = len(all_cases) - ramps
+    print(
+        f"\n== {ramps} ramps and {calm} calm sessions of {len(seeds)} seeds, pooled"
+        f" ({time.perf_counter() - t0:.0f} s)"
+    )
+    ramp_table(all_cases, pooled)
+    print(
+        f"  heart only = no breath estimate at all: identical step-downs on"
+        f" {same}/{len(all_cases)} cases"
+    )
+    print()
+    kinds_table(all_cases, pooled)
+    print()
+    seeds_table(done)
+
+
+if __name__ == "__main__":
+    main()

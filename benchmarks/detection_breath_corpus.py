@@ -1,0 +1,256 @@
+"""The detection corpus with a breathing chest: arousal changes the breath as
+well as the heart, and the program runs closed-loop on both.
+
+The hearts are the generated cases of ``detection_corpus.build_corpus`` (ramps
+of +8/+10/+15/+25 bpm with tau 10-20 s over wandering and steady hearts, 0-5 %
+artifacts, gaps, ectopy; calm sessions for false alarms), drawn exactly as
+there, so the heart-rate-only figures here are that benchmark's on the same
+cases. Each case gets a breathing person of its own (``simulators/breathing.py``
+and ``simulators/chest.py``, from a stream of their own): a resting rate of
+11-19 a minute, following the session's pacer with their own compliance, lock
+and lag, a chest of 6-20 mg a breath in a posture of their own. From a ramp's
+onset the breath answers its drive within one to three breaths (DOMAIN.md
+section 7): faster, shallower, with sighs, more so for a larger rise.
+
+The lungs run beside the session: every step the controller starts is the
+pacer they hear and the tensing they do, so a step-down changes the breath
+that follows, as in a real session. The chest is read at 25 Hz (the H10's
+lowest rate, the cheapest to simulate).
+
+Hard cases, one kind a person, in turn (``KINDS``):
+
+- ``plain``: as above;
+- ``posture``: a posture shift every 5 minutes;
+- ``fidgets``: a fidget every 2 minutes;
+- ``sigher``: calm, sighing about one breath in twelve;
+- ``fast-calm``: breathes 24-30 a minute at rest and hardly slows to a pacer;
+- ``holder``: holds the breath through most tense steps;
+- ``side``: lying on the side, where a breath tilts the strap least;
+- ``unmoved``: the breath does not change with arousal (the heart alone tells).
+
+Tensing (every tense step: tremor and brace) is in every case. Talking is not:
+the simulator has no talking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.detection_corpus import Case, Run, build_corpus
+from biofeedback.models import (
+    ChestMotion,
+    PaceChanged,
+    SessionEnded,
+    SessionEvent,
+    StepEnded,
+    StepKind,
+    StepStarted,
+    ZoneChanged,
+)
+from biofeedback.pacing.arousal import ArousalEstimator
+from biofeedback.pacing.breath_estimate import BreathEstimator, Pacer
+from biofeedback.pacing.controller import PacingController
+from biofeedback.pacing.protocols import load_protocol
+from biofeedback.pacing.rules import PacingConfig
+from simulators.breathing import Lungs
+from simulators.chest import Chest
+from simulators.scenario import IDLE, Person
+
+KINDS = ("plain", "posture", "fidgets", "sigher", "fast-calm", "holder", "side", "unmoved")
+ACC_HZ = 25.0
+# A calm sigher sighs about this share of breaths.
+_CALM_SIGH_SHARE = 1.0 / 12.0
+_SIGH_DEPTH = 2.4
+_SIGH_IN_SCALE = 1.6
+# Breaths and activities the chest needs in view (a batch reaches back one second).
+_KEEP = 40
+
+
+@dataclass(frozen=True, slots=True)
+class BreathCase:
+    """A corpus case (the heart) with the person who breathes through it."""
+
+    case: Case
+    kind: str
+    person: Person
+    calm_sigh_share: float
+    seed: tuple[int, ...]
+    """The breath's and the chest's own random stream."""
+
+
+def breather(rng: np.random.Generator, kind: str, rise_bpm: float | None) -> tuple[Person, float]:
+    """A breathing person of ``kind``; the breath's answer to arousal grows with the rise."""
+    scale = 0.0 if rise_bpm is None or kind == "unmoved" else min(rise_bpm / 20.0, 1.0)
+    person = Person(
+        breath_rate_hz=float(rng.uniform(11, 19)) / 60.0,
+        breath_jitter=float(rng.uniform(0.06, 0.14)),
+        breath_compliance=float(rng.uniform(0.75, 1.0)),
+        breath_lock=float(rng.uniform(0.3, 0.8)),
+        breath_lag_s=float(rng.uniform(0.0, 1.5)),
+        breath_arousal_gain=float(rng.uniform(0.4, 0.9)) * scale,
+        breath_shallow=float(rng.uniform(0.25, 0.5)) * scale,
+        sigh_share=float(rng.uniform(0.08, 0.2)),
+        breath_mg=float(rng.uniform(6, 20)),
+        tilt_deg=float(rng.uniform(0, 60)),
+        roll_deg=float(rng.uniform(-20, 20)),
+        fidgets_per_h=float(rng.uniform(1, 5)),
+        posture_shifts_per_h=float(rng.uniform(0.3, 1.5)),
+    )
+    sigh = 0.0
+    if kind == "posture":
+        person = dataclasses.replace(person, posture_shifts_per_h=12.0)
+    elif kind == "fidgets":
+        person = dataclasses.replace(person, fidgets_per_h=30.0)
+    elif kind == "sigher":
+        sigh = _CALM_SIGH_SHARE
+    elif kind == "fast-calm":
+        person = dataclasses.replace(
+            person,
+            breath_rate_hz=float(rng.uniform(24, 30)) / 60.0,
+            breath_compliance=float(rng.uniform(0.1, 0.3)),
+            breath_lock=0.0,
+        )
+    elif kind == "holder":
+        person = dataclasses.replace(person, hold_share=0.8)
+    elif kind == "side":
+        person = dataclasses.replace(
+            person, tilt_deg=float(rng.uniform(80, 90)), roll_deg=float(rng.uniform(70, 90))
+        )
+    return person, sigh
+
+
+def build_breath_corpus(seed: int, hearts: int = 24) -> list[BreathCase]:
+    """The generated ramps and calm sessions of ``build_corpus(seed, hearts)``, each
+    with a breathing person of one of ``KINDS`` in turn."""
+    cases = [c for c in build_corpus(seed, hearts) if c.kind != "start" and "real" not in c.tags]
+    out = []
+    for i, case in enumerate(cases):
+        kind = KINDS[i % len(KINDS)]
+        stream = (seed, i, 24)
+        person, sigh = breather(np.random.default_rng(stream), kind, case.rise_bpm)
+        out.append(BreathCase(case, kind, person, sigh, stream))
+    return out
+
+
+@dataclass
+class _Body:
+    """The lungs and chest of one case, following what the session says."""
+
+    lungs: Lungs
+    chest: Chest
+    rng: np.random.Generator
+    calm_sigh_share: float
+    activity: list[tuple[float, str]]
+
+    def hear(self, events: list[SessionEvent], breath: BreathEstimator | None) -> None:
+        for ev in events:
+            if isinstance(ev, StepStarted):
+                self._act(ev.t, str(ev.kind), ev.breath_in_s, ev.breath_out_s)
+                if breath is not None:
+                    breath.pace(
+                        Pacer(ev.t, ev.breath_in_s, ev.breath_out_s)
+                        if ev.breath_in_s and ev.breath_out_s
+                        else None
+                    )
+            elif isinstance(ev, PaceChanged):
+                self.lungs.pace(ev.t, ev.breath_in_s, ev.breath_out_s)
+                if breath is not None:
+                    breath.pace(Pacer(ev.t, ev.breath_in_s, ev.breath_out_s))
+            elif isinstance(ev, StepEnded | SessionEnded):
+                self._act(ev.t, IDLE, None, None)
+                if breath is not None:
+                    breath.pace(None)
+
+    def _act(
+        self, t_s: float, what: str, breath_in_s: float | None, breath_out_s: float | None
+    ) -> None:
+        self.activity.append((t_s, what))
+        del self.activity[:-_KEEP]
+        self.lungs.tension(t_s, what == StepKind.TENSE)
+        self.lungs.pace(t_s, breath_in_s, breath_out_s)
+
+    def breathe(self, t_s: float, dt_s: float, aroused: bool) -> ChestMotion | None:
+        """From ``t_s`` on by ``dt_s``: the breaths taken, and the chest's samples."""
+        lungs = self.lungs
+        before = len(lungs.log)
+        lungs.drive(dt_s, aroused)
+        lungs.advance(t_s, dt_s)
+        if self.calm_sigh_share and len(lungs.log) > before:
+            record = lungs.log[-1]
+            # A sigh now and then, calm or not: a deeper, slower breath in.
+            if (
+                not record.held
+                and not record.sigh
+                and lungs.pos_s < record.in_s
+                and self.rng.uniform() < self.calm_sigh_share
+            ):
+                record.sigh = True
+                record.depth = _SIGH_DEPTH
+                record.in_s *= _SIGH_IN_SCALE
+                lungs.in_s = record.in_s
+        batch = self.chest.batch(t_s + dt_s, lungs.log[-_KEEP:], self.activity)
+        if batch is None:
+            return None
+        last, x, y, z = batch
+        return ChestMotion(last, ACC_HZ, tuple(x.tolist()), tuple(y.tolist()), tuple(z.tolist()))
+
+
+def _body(bc: BreathCase) -> _Body:
+    lungs_seq, chest_seq, sigh_seq = np.random.SeedSequence(list(bc.seed)).spawn(3)
+    lungs_rng = np.random.default_rng(lungs_seq)
+    lungs = Lungs(
+        bc.person, lungs_rng.standard_normal, np.random.default_rng(lungs_rng.integers(1 << 32))
+    )
+    lungs.start(0.0, float(lungs_rng.uniform(0.0, lungs.cycle_s)))
+    chest = Chest(bc.person, np.random.default_rng(chest_seq), ACC_HZ)
+    return _Body(lungs, chest, np.random.default_rng(sigh_seq), bc.calm_sigh_share, [(0.0, IDLE)])
+
+
+def run_with_breath(
+    bc: BreathCase, *, chest: bool = True, config: PacingConfig | None = None
+) -> Run:
+    """The estimators and controller of a real session at 1 Hz in virtual time, with
+    the breath estimate each tick before the heart's as the session gives it;
+    ``chest`` False: a standard strap (the breath estimate from the beats alone)."""
+    case = bc.case
+    controller = PacingController(
+        load_protocol("full"),
+        yellow=load_protocol("breath-partial"),
+        red=load_protocol("passive-rest"),
+        config=config,
+    )
+    est = ArousalEstimator()
+    breath = BreathEstimator()
+    body = _body(bc)
+    events = controller.start(0.0)
+    body.hear(events, breath)
+    onset = case.onset_s if case.onset_s is not None else math.inf
+    downs: list[float] = []
+    judged: float | None = None
+    i = 0
+    samples = case.samples
+    for now in np.arange(1.0, case.duration_s + 1.0):
+        t = float(now)
+        motion = body.breathe(t - 1.0, 1.0, t > onset) if chest else None
+        if motion is not None:
+            breath.add_motion(motion)
+        while i < len(samples) and samples[i].t_s <= t:
+            est.add_sample(samples[i])
+            breath.add_sample(samples[i])
+            i += 1
+        e = est.estimate(t)
+        if judged is None and e.baseline_hr_bpm is not None:
+            judged = t
+        events = controller.on_breath(t, breath.estimate(t))
+        events += controller.on_estimate(t, e)
+        body.hear(events, breath)
+        for ev in events:
+            if isinstance(ev, ZoneChanged) and ev.to_zone.rank > ev.from_zone.rank:
+                downs.append(ev.t)
+        if controller.finished:
+            break
+    return Run(downs, judged)

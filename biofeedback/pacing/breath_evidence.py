@@ -1,0 +1,247 @@
+"""Breath as evidence of arousal: rate, depth and irregularity against the person's own opening.
+
+Arousal changes the breath within one to three breaths (faster, shallower,
+irregular), well before heart rate has climbed far. This module says, each
+second, how far the breath seen on the chest has moved from the person's own
+breathing at the start of the session, in that person's own units, and which
+signals crossed, in words and figures. ``evidence.py`` adds it to the heart's
+evidence of a rise, and only while heart rate is up too: the breath alone
+never steps down (a sigh, a yawn or a quick breath is no panic).
+
+Only breath seen on the chest counts (``BreathSource.ACC`` with
+``BreathQuality.OK``, not held, with at least ``min_confidence``). The rate
+from the heart's rhythm (``BreathSource.RR``) does not: it is read over a
+minute of beats (it answers within tens of seconds, not within breaths), its
+confidence is low exactly when arousal makes breathing fast and shallow and
+shrinks the heart's breathing swing, and it comes from the same beats as the
+heart rate, so it adds no independent evidence. Without chest motion the
+decisions are therefore exactly those of heart rate alone.
+
+Paced and free breathing differ in kind (a pacer sets the rate; slow breaths
+are deeper), so each has its own opening: the first ``opening_readings``
+usable seconds of each. Free breathing is judged by its rate a minute; paced
+breathing by its rate over the pacer's (``rate_ratio``), so a person who never
+slows to the pacer is judged against their own not-following. For
+``settle_s`` after the pace changes the estimate still mixes breaths of both
+and is not used. An opening's spread is measured (robustly) but never taken
+below a floor: a minute of one person's breathing cannot show how much it
+varies over an hour.
+
+Pure: ``update(t_s, breath, paced)`` once a tick; no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, BreathSource
+
+
+@dataclass(frozen=True, slots=True)
+class BreathEvidenceConfig:
+    opening_readings: int = 30
+    """Usable seconds of one kind of breathing (free or paced) that make its opening."""
+    settle_s: float = 15.0
+    """After free and paced breathing change places, readings mix both for this long."""
+    after_hold_s: float = 15.0
+    """The breaths after a held breath are quicker and deeper by nature: not used
+    for this long after a hold."""
+    depth_relearn: int = 15
+    """After motion the strap may sit at a new angle, where a breath tilts it by
+    a different number of milli-g: the depth is judged again only against the
+    median of this many usable seconds since (its opening spread is kept)."""
+    min_confidence: float = 0.75
+    """The chest estimate's confidence (how many breaths it rests on) that counts."""
+    rate_floor: float = 0.10
+    """Least spread of the rate (natural log units: 0.10 is about 10 %)."""
+    depth_floor: float = 0.15
+    """Least spread of the depth (natural log units)."""
+    irregular_floor: float = 0.08
+    """Least spread of the irregularity (spread of breath lengths over their mean)."""
+    from_z: float = 1.5
+    """A signal has crossed when it is this many of its own units past its opening."""
+    alone_z: float = 2.5
+    """Rate or depth alone counts only this far past its opening; nearer, it needs
+    the other crossed with it (arousal moves rate and depth together, calm
+    breathing seldom does both at once). Irregularity never counts without one
+    of them: a sigh, a held breath and the breaths after it are irregular too."""
+    cap_z: float = 4.0
+    """What one signal can add at most (units past ``from_z``)."""
+    rate_weight: float = 1.0
+    depth_weight: float = 0.7
+    irregular_weight: float = 0.4
+    """Irregularity alone is what a sigh makes: it weighs least."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreathReading:
+    """How far the breath is from the opening now: ``score`` (0: nothing crossed;
+    weighted units past ``from_z``) and each crossed signal in words and figures."""
+
+    score: float
+    crossed: tuple[str, ...] = ()
+
+
+@dataclass
+class _Opening:
+    rates: list[float] = field(default_factory=list)
+    depths: list[float] = field(default_factory=list)
+    irregular: list[float] = field(default_factory=list)
+    # Once whole: centre and spread of each (logs for rate and depth).
+    done: tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None] | None = None
+    # The depth since the last motion, while it is learned again; None: not since.
+    relearn: list[float] | None = None
+
+
+_NOTHING = BreathReading(0.0)
+
+
+class BreathEvidence:
+    """One session's breath against its opening; see the module docstring."""
+
+    def __init__(self, config: BreathEvidenceConfig | None = None) -> None:
+        self.config = config or BreathEvidenceConfig()
+        self._openings = {False: _Opening(), True: _Opening()}
+        self._paced: bool | None = None
+        self._mode_from_s = -math.inf
+        self._held_s = -math.inf
+        self.last: BreathReading = _NOTHING
+
+    def opening(self, paced: bool) -> tuple[float, float] | None:
+        """The opening's typical rate (a minute, or over the pacer's) and depth (mg)."""
+        done = self._openings[paced].done
+        if done is None:
+            return None
+        return math.exp(done[0][0]), math.exp(done[1][0])
+
+    def update(self, t_s: float, breath: BreathEstimate | None, paced: bool) -> BreathReading:
+        """The breath at ``t_s``; ``paced``: a pacer is running."""
+        cfg = self.config
+        if paced != self._paced:
+            self._paced = paced
+            self._mode_from_s = t_s
+        self.last = _NOTHING
+        if breath is not None and breath.holding:
+            self._held_s = t_s
+        if breath is not None and breath.quality is BreathQuality.MOTION:
+            for each in self._openings.values():
+                each.relearn = []
+        values = self._usable(breath, paced)
+        if (
+            values is None
+            or t_s - self._mode_from_s < cfg.settle_s
+            or t_s - self._held_s < cfg.after_hold_s
+        ):
+            return self.last
+        rate, depth, irregular = values
+        opening = self._openings[paced]
+        if opening.done is None:
+            self._learn(opening, rate, depth, irregular)
+            return self.last
+        self.last = self._judge(opening, rate, depth, irregular, paced)
+        return self.last
+
+    def _usable(
+        self, b: BreathEstimate | None, paced: bool
+    ) -> tuple[float, float, float | None] | None:
+        if (
+            b is None
+            or b.source is not BreathSource.ACC
+            or b.quality is not BreathQuality.OK
+            or b.holding
+            or b.confidence < self.config.min_confidence
+            or not b.depth_mg
+        ):
+            return None
+        # Over the last breath: arousal shows within a few breaths, and the
+        # estimate's usual rate and depth (medians of four) would take far longer.
+        rate = b.recent_rate_ratio if paced else b.recent_per_min
+        depth = b.recent_depth_mg
+        if paced and b.rate_ratio is None:
+            # Too few breaths yet since the pace began to tell following from not.
+            return None
+        if rate is None or rate <= 0 or not depth or depth <= 0:
+            return None
+        return rate, depth, b.irregularity
+
+    def _learn(self, opening: _Opening, rate: float, depth: float, irregular: float | None) -> None:
+        cfg = self.config
+        opening.rates.append(math.log(rate))
+        opening.depths.append(math.log(depth))
+        if irregular is not None:
+            opening.irregular.append(irregular)
+        if len(opening.rates) < cfg.opening_readings:
+            return
+        irr = (
+            _centre_spread(opening.irregular, cfg.irregular_floor)
+            if len(opening.irregular) >= cfg.opening_readings // 2
+            else None
+        )
+        opening.done = (
+            _centre_spread(opening.rates, cfg.rate_floor),
+            _centre_spread(opening.depths, cfg.depth_floor),
+            irr,
+        )
+
+    def _judge(
+        self, opening: _Opening, rate: float, depth: float, irregular: float | None, paced: bool
+    ) -> BreathReading:
+        cfg = self.config
+        assert opening.done is not None
+        (rate_c, rate_s), (depth_c, depth_s), irr = opening.done
+        if opening.relearn is not None:
+            opening.relearn.append(math.log(depth))
+            if len(opening.relearn) < cfg.depth_relearn:
+                depth_c = math.nan  # not judged until learned again
+            else:
+                centre = float(np.median(opening.relearn))
+                opening.done = ((rate_c, rate_s), (centre, depth_s), irr)
+                opening.relearn = None
+                depth_c = centre
+        score = 0.0
+        crossed: list[str] = []
+        zs: list[float] = []  # rate's and depth's, where crossed
+        z = (math.log(rate) - rate_c) / rate_s
+        if z >= cfg.from_z:
+            zs.append(z)
+            score += cfg.rate_weight * min(z - cfg.from_z, cfg.cap_z)
+            if paced:
+                crossed.append(
+                    f"breathing faster ({rate:.2f}x the pace; {math.exp(rate_c):.2f}x"
+                    f" at the start, {z:.1f} units)"
+                )
+            else:
+                crossed.append(
+                    f"breathing faster ({rate:.1f}/min; {math.exp(rate_c):.1f}/min"
+                    f" at the start, {z:.1f} units)"
+                )
+        z = (depth_c - math.log(depth)) / depth_s
+        if math.isfinite(z) and z >= cfg.from_z:
+            zs.append(z)
+            score += cfg.depth_weight * min(z - cfg.from_z, cfg.cap_z)
+            crossed.append(
+                f"breathing shallower ({math.exp(math.log(depth) - depth_c):.2f}x"
+                f" the depth at the start, {z:.1f} units)"
+            )
+        if irr is not None and irregular is not None:
+            z = (irregular - irr[0]) / irr[1]
+            if z >= cfg.from_z:
+                score += cfg.irregular_weight * min(z - cfg.from_z, cfg.cap_z)
+                crossed.append(
+                    f"breathing irregular (breath lengths spread {irregular:.2f};"
+                    f" {irr[0]:.2f} at the start, {z:.1f} units)"
+                )
+        if len(zs) < 2 and not (zs and zs[0] >= cfg.alone_z):
+            return BreathReading(0.0, tuple(crossed))
+        return BreathReading(score, tuple(crossed))
+
+
+def _centre_spread(values: list[float], floor: float) -> tuple[float, float]:
+    """Median and a robust spread (1.4826 MAD), the spread never below ``floor``."""
+    arr = np.asarray(values, dtype=float)
+    centre = float(np.median(arr))
+    spread = 1.4826 * float(np.median(np.abs(arr - centre)))
+    return centre, max(spread, floor)
