@@ -134,8 +134,30 @@ def save_after_ratings(db_path: Path, session_id: str, after: Ratings) -> None:
 # today and plan
 
 
-def add_commands(sub: Any, *, start_run: Callable[[str, str | None], int]) -> None:
-    """``today`` and ``plan``; ``start_run(routine, db)`` runs a session from the today screen."""
+@dataclass(frozen=True, slots=True)
+class TodayRequest:
+    """What `today` was asked (filled from its flags by ``cli.request``)."""
+
+    json: bool = False
+    at: str | None = None  # 'YYYY-MM-DD HH:MM', as if it were then
+    db: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What `plan` was asked (filled from its flags by ``cli.request``)."""
+
+    json: bool = False
+    ics: str | None = None  # a calendar file to write
+    save: bool = False
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_commands(sub: Any, *, today_handler: Handler, plan_handler: Handler) -> None:
+    """``today`` and ``plan``; each handler turns its command's arguments into a
+    ``TodayRequest`` or ``PlanRequest`` for ``cmd_today`` or ``cmd_plan``."""
     today = sub.add_parser(
         "today",
         help="which routine to do now, and why",
@@ -146,7 +168,7 @@ def add_commands(sub: Any, *, start_run: Callable[[str, str | None], int]) -> No
         "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
     )
     today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    today.set_defaults(handler=cmd_today, start_run=start_run)
+    today.set_defaults(handler=today_handler)
 
     plan = sub.add_parser(
         "plan",
@@ -161,7 +183,7 @@ def add_commands(sub: Any, *, start_run: Callable[[str, str | None], int]) -> No
     plan.add_argument(
         "--save", action="store_true", help="write the plan into config.toml to edit it"
     )
-    plan.set_defaults(handler=cmd_plan)
+    plan.set_defaults(handler=plan_handler)
 
 
 def load_plan() -> Plan:
@@ -188,7 +210,8 @@ def _now(at: str | None) -> datetime:
         ) from None
 
 
-def cmd_today(args: argparse.Namespace) -> int:
+def cmd_today(request: TodayRequest, *, start_run: Callable[[str, str | None], int]) -> int:
+    """Suggest a routine; ``start_run(routine, db)`` runs the one chosen on the screen."""
     from biofeedback import setup_cli
     from biofeedback.pacing.protocols import load_protocol
     from biofeedback.practice.adapt import decide
@@ -196,9 +219,9 @@ def cmd_today(args: argparse.Namespace) -> int:
     from biofeedback.review import build_history
     from biofeedback.store import Store, outcomes, resolve_db_path
 
-    now = _now(args.at)
+    now = _now(request.at)
     plan = load_plan()
-    path = resolve_db_path(args.db)
+    path = resolve_db_path(request.db)
     history = []
     trend = None
     if path.exists():
@@ -217,7 +240,7 @@ def cmd_today(args: argparse.Namespace) -> int:
     )
     adaptation = decide(pool, suggestion.routine)
     command = f"biofeedback run --protocol {suggestion.routine}"
-    if args.json:
+    if request.json:
         out = {
             **suggestion.to_dict(),
             "at": now.isoformat(timespec="minutes"),
@@ -242,8 +265,7 @@ def cmd_today(args: argparse.Namespace) -> int:
         app = TodayApp(view)
         app.run()
         if app.chosen is not None:
-            start: Callable[[str, str | None], int] = args.start_run
-            return start(app.chosen, args.db)
+            return start_run(app.chosen, request.db)
         return 0
     length = f", about {suggestion.minutes} min" if suggestion.minutes else ""
     print(f"Today: {title}{length}")
@@ -256,21 +278,21 @@ def cmd_today(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def cmd_plan(request: PlanRequest) -> int:
     from biofeedback import config
 
     plan = load_plan()
-    if args.ics:
-        _check_ics_target(Path(args.ics))  # before anything is saved
-    if args.save:
+    if request.ics:
+        _check_ics_target(Path(request.ics))  # before anything is saved
+    if request.save:
         path = config.save_table("plan", plan.to_table(), by="biofeedback plan --save")
         print(f"biofeedback plan: saved to {path}; edit its [plan.NAME] tables", file=sys.stderr)
-    if args.ics:
-        write_ics(Path(args.ics), plan)
-        print(f"biofeedback plan: wrote {args.ics}", file=sys.stderr)
-    if args.json:
+    if request.ics:
+        write_ics(Path(request.ics), plan)
+        print(f"biofeedback plan: wrote {request.ics}", file=sys.stderr)
+    if request.json:
         print(json.dumps(plan.to_dict(), indent=2))
-    elif not args.ics and not args.save:
+    elif not request.ics and not request.save:
         print(format_plan(plan))
     return 0
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,21 @@ TABLE = "profile"
 NONE = "none"
 
 
+@dataclass(frozen=True, slots=True)
+class SetupRequest:
+    """What `setup` was asked to do (filled from its flags by ``cli.request``)."""
+
+    position: str | None = None
+    eyes: str | None = None
+    painful: str | None = None  # REGION[,REGION], or "none" to clear
+    tension_starts: str | None = None  # REGION, or "none" to clear
+    gentle_joints: bool | None = None
+    back_pain: bool | None = None
+    show: bool = False
+    json: bool = False
+    reset: bool = False
+
+
 def load_profile(path: Path | None = None) -> Profile:
     """The stored profile; an empty one when there is none yet."""
     path = path or config.config_path()
@@ -51,8 +68,9 @@ def save_profile(profile: Profile, path: Path | None = None) -> Path:
 # setup
 
 
-def add_setup_parser(sub: Any) -> None:
-    """Add `setup` to ``sub`` (the CLI's subparsers)."""
+def add_setup_parser(sub: Any, *, handler: Callable[[argparse.Namespace], int]) -> None:
+    """Add `setup` to ``sub`` (the CLI's subparsers); ``handler`` turns its arguments
+    into a ``SetupRequest`` for ``cmd_setup``."""
     setup = sub.add_parser(
         "setup",
         help="your practice profile: position, eyes, painful regions, where tension starts",
@@ -90,37 +108,37 @@ def add_setup_parser(sub: Any) -> None:
     setup.add_argument("--show", action="store_true", help="print the profile and what it changes")
     setup.add_argument("--json", action="store_true", help="with --show: the profile as JSON")
     setup.add_argument("--reset", action="store_true", help="forget the profile")
-    setup.set_defaults(handler=cmd_setup)
+    setup.set_defaults(handler=handler)
 
 
-def _edits(args: argparse.Namespace) -> dict[str, object]:
+def _edits(request: SetupRequest) -> dict[str, object]:
     """The fields the flags set (only those given)."""
     edits: dict[str, object] = {}
-    if args.position is not None:
-        edits["position"] = args.position
-    if args.eyes is not None:
-        edits["eyes"] = args.eyes
-    if args.painful is not None:
-        regions = [] if args.painful.strip() == NONE else split_regions(args.painful)
+    if request.position is not None:
+        edits["position"] = request.position
+    if request.eyes is not None:
+        edits["eyes"] = request.eyes
+    if request.painful is not None:
+        regions = [] if request.painful.strip() == NONE else split_regions(request.painful)
         edits["painful"] = check_regions(regions, "--painful")
-    if args.tension_starts is not None:
-        value = args.tension_starts.strip()
+    if request.tension_starts is not None:
+        value = request.tension_starts.strip()
         edits["tension_starts"] = None if value == NONE else check_region(value, "--tension-starts")
-    if args.gentle_joints is not None:
-        edits["gentle_joints"] = args.gentle_joints
-    if args.back_pain is not None:
-        edits["back_pain"] = args.back_pain
+    if request.gentle_joints is not None:
+        edits["gentle_joints"] = request.gentle_joints
+    if request.back_pain is not None:
+        edits["back_pain"] = request.back_pain
     return edits
 
 
-def cmd_setup(args: argparse.Namespace, *, on_terminal: bool | None = None) -> int:
-    edits = _edits(args)
-    if args.json and not args.show:
+def cmd_setup(request: SetupRequest, *, on_terminal: bool | None = None) -> int:
+    edits = _edits(request)
+    if request.json and not request.show:
         raise ProfileError("--json goes with --show: biofeedback setup --show --json")
-    if args.reset and (edits or args.show):
+    if request.reset and (edits or request.show):
         raise ProfileError("--reset forgets the whole profile; give it alone")
     path = config.config_path()
-    if args.reset:
+    if request.reset:
         save_profile(Profile(), path)
         print("profile forgotten; sessions use each routine as written")
         return 0
@@ -131,7 +149,7 @@ def cmd_setup(args: argparse.Namespace, *, on_terminal: bool | None = None) -> i
         profile = dataclasses.replace(profile, **edits)  # type: ignore[arg-type]
         save_profile(profile, path)
         print(f"saved your profile in {path}", file=sys.stderr)
-    elif not args.show:
+    elif not request.show:
         terminal = (
             sys.stdin.isatty() and sys.stdout.isatty() if on_terminal is None else on_terminal
         )
@@ -143,7 +161,7 @@ def cmd_setup(args: argparse.Namespace, *, on_terminal: bool | None = None) -> i
             profile = chosen
             save_profile(profile, path)
             print(f"saved your profile in {path}", file=sys.stderr)
-    if args.json:
+    if request.json:
         print(json.dumps(profile.to_dict()))
     else:
         print(format_profile(profile))
@@ -257,6 +275,7 @@ def audio_mode(flag: str | None, *, use_profile: bool = True) -> str | None:
 
 __all__ = [
     "DEFAULT_ROUTINE",
+    "SetupRequest",
     "add_run_flags",
     "add_setup_parser",
     "audio_mode",

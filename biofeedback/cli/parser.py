@@ -42,6 +42,24 @@ def start_run(protocol: str, db: str | None) -> int:
     return run(protocol, db)
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    from biofeedback.cli.request import setup_request
+
+    return setup_cli.cmd_setup(setup_request(args))
+
+
+def cmd_today(args: argparse.Namespace) -> int:
+    from biofeedback.cli.request import today_request
+
+    return practice_cli.cmd_today(today_request(args), start_run=start_run)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from biofeedback.cli.request import plan_request
+
+    return practice_cli.cmd_plan(plan_request(args))
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from biofeedback.cli.sources import cmd_scan as run
 
@@ -295,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=cmd_delete)
 
-    setup_cli.add_setup_parser(sub)
+    setup_cli.add_setup_parser(sub, handler=cmd_setup)
 
     protocols = sub.add_parser(
         "protocols",
@@ -305,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
     protocols.set_defaults(handler=cmd_protocols)
-    practice_cli.add_commands(sub, start_run=start_run)
+    practice_cli.add_commands(sub, today_handler=cmd_today, plan_handler=cmd_plan)
 
     phrases = sub.add_parser(
         "phrases",

@@ -1,7 +1,9 @@
 """The session a command asks for, as one typed value: what leaves the argument parser.
 
 ``SessionRequest`` is filled from `run`'s (or `resonance`'s) arguments in one
-place, ``request_from_args``; past it nothing reads an argparse Namespace.
+place, ``request_from_args``; past it nothing reads an argparse Namespace. The
+practice and setup commands get theirs here too (``setup_request``,
+``today_request``, ``plan_request``).
 Every field has the default the command line has, so a test or a benchmark asks
 for a session by naming only what it changes.
 """
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from biofeedback.pacing.resonance_plan import AssessmentPlan
+    from biofeedback.practice_cli import PlanRequest, TodayRequest
+    from biofeedback.setup_cli import SetupRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +114,34 @@ def assessment_request(args: argparse.Namespace) -> SessionRequest:
         assessment=AssessmentPlan(rates_bpm=parse_rates(args.rates), step_s=args.step),
         ratings=False,
     )
+
+
+def setup_request(args: argparse.Namespace) -> SetupRequest:
+    """What `setup`'s arguments ask for."""
+    from biofeedback.setup_cli import SetupRequest
+
+    return SetupRequest(
+        position=args.position,
+        eyes=args.eyes,
+        painful=args.painful,
+        tension_starts=args.tension_starts,
+        gentle_joints=args.gentle_joints,
+        back_pain=args.back_pain,
+        show=args.show,
+        json=args.json,
+        reset=args.reset,
+    )
+
+
+def today_request(args: argparse.Namespace) -> TodayRequest:
+    """What `today`'s arguments ask for."""
+    from biofeedback.practice_cli import TodayRequest
+
+    return TodayRequest(json=args.json, at=args.at, db=args.db)
+
+
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    """What `plan`'s arguments ask for."""
+    from biofeedback.practice_cli import PlanRequest
+
+    return PlanRequest(json=args.json, ics=args.ics, save=args.save)
