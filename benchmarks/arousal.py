@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.estimator_cost import cost_lines
 from benchmarks.figures import load_line, parse_args, runs_of, spread, timings
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
-from biofeedback.pacing.rr_clean import RRCleaner
+from biofeedback.signals.arousal import ArousalEstimator
+from biofeedback.signals.arousal_series import estimate_series
+from biofeedback.signals.rr_clean import RRCleaner
 from tests.support.arousal_data import (
     PVC,
     RAMP_BPM,

@@ -46,9 +46,9 @@ from biofeedback.audio.score import Score
 from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import SessionPlan, Sink, VirtualClock
 from biofeedback.models import HeartSample, SessionEvent
-from biofeedback.pacing.protocols import load_all, load_protocol
-from biofeedback.session import SessionPlan, Sink, VirtualClock
+from biofeedback.routines.protocols import load_all, load_protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.audio_mix import (

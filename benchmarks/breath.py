@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biofeedback.models import ChestMotion
-from biofeedback.pacing.breath_estimate import BreathEstimate, BreathEstimator, BreathSource, Pacer
+from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, BreathSource, Pacer
 from simulators.breathing import BreathRecord
 from simulators.chest import Chest
 from simulators.scenario import IDLE, Person

@@ -51,11 +51,11 @@ from biofeedback.models import (
     StepStarted,
     ZoneChanged,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.breath_estimate import BreathEstimator, Pacer
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.signals.arousal import ArousalEstimator
+from biofeedback.signals.breath_estimate import BreathEstimator, Pacer
 from simulators.breathing import Lungs
 from simulators.chest import Chest
 from simulators.scenario import IDLE, Person

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biofeedback.models import HeartSample, ZoneChanged
-from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.signals.arousal import ArousalEstimator
 from tests.support.arousal_data import (
     RESTING,
     inject_artifacts,

@@ -1,7 +1,7 @@
 """What one live estimate costs, against the vectorised per-tick path it replaced.
 
 The live estimator keeps its beats in plain Python running sums
-(``biofeedback/pacing/live_beats.py``). The peer here does a tick the way the
+(``biofeedback/signals/live_beats.py``). The peer here does a tick the way the
 estimator did before: push the notification's beats into ``RRCleaner``, decide
 them, extend ``BeatWindows``/``FlagWindows`` and ``measure_windows`` at one time,
 all numpy (without the baseline, quality gate and result object, which both
@@ -24,9 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from biofeedback.models import HeartSample
-from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, measure_windows
-from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.rr_clean import RRCleaner
+from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, measure_windows
+from biofeedback.signals.hrv import BeatWindows, FlagWindows
+from biofeedback.signals.rr_clean import RRCleaner
 from tests.support.arousal_data import load_rr, samples_from_rr
 
 RECORDING = "nsrdb_pyhrv_60min_nni.txt"

@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from biofeedback.pacing.protocols import (  # noqa: E402
+from biofeedback.routines.protocols import (  # noqa: E402
     ProtocolError,
     load_protocol_file,
     parse_protocol,

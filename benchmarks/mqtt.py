@@ -69,8 +69,8 @@ def cpu_s(pid: int) -> float:
 async def run_runners(port: int, runners: int, seconds: float, with_mqtt: bool) -> dict[str, Any]:
     from biofeedback.broker import MqttSettings, parse_url
     from biofeedback.cli import SessionRequest, build_session
+    from biofeedback.loop.session import Sink, VirtualClock
     from biofeedback.mqtt import MqttPublisher
-    from biofeedback.session import Sink, VirtualClock
 
     url = parse_url(f"mqtt://127.0.0.1:{port}")
     stores = tempfile.TemporaryDirectory()

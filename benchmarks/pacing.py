@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import Sink, VirtualClock, run_session
 from biofeedback.models import (
     ArousalEstimate,
     HeartSample,
@@ -34,10 +35,9 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.session import Sink, VirtualClock, run_session
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.signals.arousal import ArousalEstimator
 from biofeedback.store import RecorderSink
 from simulators.source import SimulatedSource, scenario_names
 

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from biofeedback import review  # noqa: E402
 from biofeedback.cli import SessionRequest, build_session  # noqa: E402
+from biofeedback.cli.practice import practice_history  # noqa: E402
 from biofeedback.practice.adapt import decide  # noqa: E402
 from biofeedback.practice.ratings import Ratings  # noqa: E402
-from biofeedback.practice_cli import practice_history  # noqa: E402
 from biofeedback.store import Store, outcomes, save_ratings  # noqa: E402
 
 SESSIONS = 30

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
+from biofeedback.loop.session import VirtualClock, run_session  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
     Estimate,
@@ -44,11 +45,10 @@ from biofeedback.models import (  # noqa: E402
     Quality,
     SessionInfo,
 )
-from biofeedback.pacing.arousal import ArousalEstimator  # noqa: E402
 from biofeedback.pacing.controller import PacingController  # noqa: E402
-from biofeedback.pacing.protocols import load_protocol  # noqa: E402
+from biofeedback.routines.protocols import load_protocol  # noqa: E402
 from biofeedback.sensors.replay import ReplaySource, beat_times, pack_beats  # noqa: E402
-from biofeedback.session import VirtualClock, run_session  # noqa: E402
+from biofeedback.signals.arousal import ArousalEstimator  # noqa: E402
 from biofeedback.store import RecorderSink, Store  # noqa: E402
 
 SHARED_RR = ROOT / "tests" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from biofeedback.loop.progress import CHANGE_TYPES, Progress, Snapshot, said_then_figures
 from biofeedback.models import (
     BreathReminder,
     PaceChanged,
@@ -27,7 +28,6 @@ from biofeedback.models import (
     StepExtended,
     ZoneChanged,
 )
-from biofeedback.progress import CHANGE_TYPES, Progress, Snapshot, said_then_figures
 
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from biofeedback.models import Contact, HeartSample, Quality
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
 from biofeedback.pacing.controller import PacingConfig
+from biofeedback.signals.arousal import ArousalEstimator
+from biofeedback.signals.arousal_series import estimate_series
 from tests.support.arousal_data import (
     RESTING,
     alarm_stats,

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biofeedback.pacing.hrv import rmssd_ms
-from biofeedback.pacing.rr_clean import BeatKind, CleanedChunk, RRCleaner
+from biofeedback.signals.hrv import rmssd_ms
+from biofeedback.signals.rr_clean import BeatKind, CleanedChunk, RRCleaner
 from tests.support.arousal_data import PVC, RESTING, beat_times, inject_artifacts, load_rr
 
 

@@ -27,7 +27,7 @@ from biofeedback.audio.sink import AudioSink, Player
 from biofeedback.audio.voice import VoiceSettings, load_voices
 from biofeedback.cli import main
 from biofeedback.models import SessionInfo, StepKind, StepStarted
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
 from tests.conftest import ROOT
 
 needs_espeak = pytest.mark.skipif(

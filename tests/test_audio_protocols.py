@@ -21,7 +21,7 @@ from biofeedback.audio.phrases import (
 from biofeedback.audio.score import Kind, Score
 from biofeedback.audio.voice import VOICINGS, VoiceSettings, load_voices, ssml
 from biofeedback.models import SessionStarted, Zone
-from biofeedback.pacing.protocols import load_all, load_protocol
+from biofeedback.routines.protocols import load_all, load_protocol
 from tests.support.audio_mix import words_per_minute
 
 pytestmark = pytest.mark.skipif(

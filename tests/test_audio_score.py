@@ -23,8 +23,8 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.pacing.texts import STOP_RULES, ZONE_ADVICE
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.routines.texts import STOP_RULES, ZONE_ADVICE
 
 
 def _clip(seconds: float) -> np.ndarray:

@@ -16,8 +16,8 @@ from biofeedback.audio.voice import VoiceSettings, load_voices, read_wav
 from biofeedback.audio.wavfile import read_any_wav, to_our_rate
 from biofeedback.models import StepKind, StepStarted
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.pacing.speaking import SpeechTimes
+from biofeedback.routines.protocols import load_protocol
 
 
 def _wav(

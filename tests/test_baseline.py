@@ -21,9 +21,9 @@ from biofeedback.models import (
     ZoneChanged,
     event_from_dict,
 )
-from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, QualityGate
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, QualityGate
 from biofeedback.telemetry import RunnerTracker
 from biofeedback.ui.state import SessionState
 from tests.support.arousal_data import run_stream, samples_from_rr

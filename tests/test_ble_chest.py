@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from biofeedback.loop.session import ActionInbox, RealClock
 from biofeedback.models import (
     Action,
     ChestMotion,
@@ -35,7 +36,6 @@ from biofeedback.sensors.pmd import (
     start_request,
     stop_request,
 )
-from biofeedback.session import ActionInbox, RealClock
 from simulators.bus import ADDRESS_ENV, PrivateSystemBus
 from simulators.pmd import SENSOR_EPOCH_NS, AccFramer, PmdState
 from simulators.source import SimulatedSource

@@ -1,4 +1,4 @@
-"""The breath estimator (biofeedback/pacing/breath_estimate.py) on chest motion and RR."""
+"""The breath estimator (biofeedback/signals/breath_estimate.py) on chest motion and RR."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from biofeedback.models import ChestMotion, HeartSample
-from biofeedback.pacing.breath_estimate import (
+from biofeedback.signals.breath_estimate import (
     BreathEstimate,
     BreathEstimator,
     BreathQuality,

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 
 from biofeedback.models import SessionEvent, ZoneChanged
-from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 from biofeedback.pacing.breath_evidence import BreathEvidence
 from biofeedback.pacing.controller import PacingController
+from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 from tests.support.breath import breath_session
 from tests.support.pacing import estimate, make
 

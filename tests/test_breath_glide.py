@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from biofeedback.audio.phrases import build_book
 from biofeedback.audio.score import Score
 from biofeedback.models import Action, PaceChanged, StepKind, StepStarted, UserActed
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
 from biofeedback.ui.breath_view import gliding, paced_breath
 from biofeedback.ui.screens import SessionScreen
 from biofeedback.ui.state import SessionState

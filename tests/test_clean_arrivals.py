@@ -12,7 +12,7 @@ import numpy as np
 
 from biofeedback.models import HeartSample
 from biofeedback.pacing.resonance_live import ResonanceTracker
-from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
 from tests.support.arousal_data import (
     PVC,
     RESTING,

@@ -8,11 +8,12 @@ import typing
 
 import pytest
 
-from biofeedback import practice_cli, setup_cli
+from biofeedback.cli import practice as practice_cli
+from biofeedback.cli import setup as setup_cli
 from biofeedback.cli.parser import build_parser
+from biofeedback.cli.practice import PlanRequest, TodayRequest
 from biofeedback.cli.request import plan_request, setup_request, today_request
-from biofeedback.practice_cli import PlanRequest, TodayRequest
-from biofeedback.setup_cli import SetupRequest
+from biofeedback.cli.setup import SetupRequest
 
 
 def test_every_flag_lands_in_its_request() -> None:

@@ -32,8 +32,8 @@ from biofeedback.pacing.controller import (
     PacingConfig,
     PacingController,
 )
-from biofeedback.pacing.protocols import ProtocolError, load_protocol
 from biofeedback.pacing.rules import pressor_share, pressor_share_fast
+from biofeedback.routines.protocols import ProtocolError, load_protocol
 from tests.support.pacing import RestingBaseline, estimate, make
 
 Feed = Callable[[float], ArousalEstimate]

@@ -20,7 +20,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.controller import PacingConfig, StartZone
-from biofeedback.pacing.protocols import builtin_names
+from biofeedback.routines.protocols import builtin_names
 from tests.support.pacing import RestingBaseline, estimate, make
 
 CFG = PacingConfig()

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import pytest
 
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import (
     Action,
     Advice,
@@ -28,7 +29,6 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.controller import RED_FLAGS, PacingController
-from biofeedback.session import ActionInbox
 from simulators.source import SimulatedSource
 from tests.support.sessions import pacing_of, simulated_plan
 from tests.support.sinks import ListSink

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from biofeedback import BiofeedbackError, config
 from biofeedback.broker import load_settings
 from biofeedback.models import HeartSample
-from biofeedback.pacing.protocols import load_protocol_file, parse_protocol
+from biofeedback.routines.protocols import load_protocol_file, parse_protocol
 from biofeedback.sensors.limits import implausible
 from biofeedback.sensors.payload import decode_heart_payload
 from simulators.scenario import ScenarioError, load_scenario

@@ -97,12 +97,12 @@ def lint(base: Path) -> subprocess.CompletedProcess[str]:
     [
         ("biofeedback/sensors/payload.py", "aiomqtt"),
         ("biofeedback/models/core.py", "textual"),
-        ("biofeedback/pacing/hrv.py", "bleak"),
+        ("biofeedback/signals/hrv.py", "bleak"),
         ("biofeedback/cli/running.py", "miniaudio"),
         ("biofeedback/store/outgoing.py", "psycopg"),
         ("biofeedback/review/summary.py", "psycopg"),
         ("simulators/physiology.py", "textual"),
-        ("simulators/physiology.py", "biofeedback.session"),
+        ("simulators/physiology.py", "biofeedback.loop.session"),
     ],
 )
 def test_a_stray_import_breaks_the_contracts(lint_copy: Path, path: str, library: str) -> None:
@@ -122,14 +122,14 @@ def test_a_stray_import_breaks_the_contracts(lint_copy: Path, path: str, library
 # One probe per contract (its id in pyproject.toml): a file, and the one import that,
 # added to it, breaks that contract.
 PROBES = {
-    "layers": ("biofeedback/progress.py", "from biofeedback import session"),
+    "layers": ("biofeedback/loop/progress.py", "from biofeedback.loop import session"),
     "bleak-owner": ("biofeedback/sensors/payload.py", "import bleak"),
     "textual-owner": ("biofeedback/console.py", "import rich"),
     "miniaudio-owner": ("biofeedback/audio/sink.py", "import miniaudio"),
     "aiomqtt-owner": ("biofeedback/telemetry.py", "import aiomqtt"),
     "psycopg": ("biofeedback/store/outgoing.py", "import psycopg"),
     "ui-handed": ("biofeedback/ui/widgets.py", "from biofeedback import store"),
-    "simulators": ("simulators/physiology.py", "from biofeedback.pacing import hrv"),
+    "simulators": ("simulators/physiology.py", "from biofeedback.signals import hrv"),
     # Miniaudio into the pure audio score, through the module that owns it.
     "pure-core": ("biofeedback/audio/score.py", "from biofeedback.audio import device"),
     # The controller into a view (the dashboard's state).

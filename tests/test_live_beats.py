@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import estimate_series
-from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
-from biofeedback.pacing.rr_clean import RRCleaner
+from biofeedback.signals.arousal import ArousalEstimator
+from biofeedback.signals.arousal_series import estimate_series
+from biofeedback.signals.hrv import BeatWindows, FlagWindows
+from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
+from biofeedback.signals.rr_clean import RRCleaner
 from tests.support.arousal_data import (
     beat_times,
     inject_artifacts,

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from biofeedback.pacing.median import median, percentile
+from biofeedback.signals.median import median, percentile
 
 
 def test_the_median_is_numpys_to_the_bit() -> None:
@@ -47,8 +47,8 @@ def test_the_percentile_is_numpys_to_the_bit() -> None:
 def test_it_does_not_import_numpy_ma() -> None:
     # numpy.ma costs ~30 ms of a command's start: np.median imports it on first use.
     code = (
-        "import sys, numpy as np; from biofeedback.pacing.median import median;"
-        " from biofeedback.pacing.median import percentile; percentile(np.arange(10.0), 95);"
+        "import sys, numpy as np; from biofeedback.signals.median import median;"
+        " from biofeedback.signals.median import percentile; percentile(np.arange(10.0), 95);"
         " median(np.arange(10.0)); print('numpy.ma' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,9 +15,9 @@ import aiomqtt
 import pytest
 
 from biofeedback.broker import MqttSettings, parse_url
+from biofeedback.loop.session import SessionResult, Sink
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 from biofeedback.mqtt import MqttPublisher
-from biofeedback.session import SessionResult, Sink
 from tests.support.broker import Mosquitto, listening, make_tls, mosquitto
 from tests.support.sessions import simulated_plan
 

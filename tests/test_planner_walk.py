@@ -7,7 +7,7 @@ import pytest
 from biofeedback.models import Action, SessionEvent, StepStarted, Zone
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.planner import walk
-from biofeedback.pacing.protocols import load_all, load_protocol
+from biofeedback.routines.protocols import load_all, load_protocol
 
 YELLOW, RED = load_protocol("breath-partial"), load_protocol("passive-rest")
 

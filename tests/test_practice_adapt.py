@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from biofeedback.cli.practice import adapt_routine
 from biofeedback.models import (
     Baseline,
     Estimate,
@@ -20,10 +21,9 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.protocols import MAX_TENSE_S, load_protocol
 from biofeedback.practice.adapt import decide, gentler
 from biofeedback.practice.ratings import Ratings
-from biofeedback.practice_cli import adapt_routine
+from biofeedback.routines.protocols import MAX_TENSE_S, load_protocol
 from biofeedback.store import Store, outcomes, save_ratings
 from tests.support.cli import run_cli
 

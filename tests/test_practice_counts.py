@@ -8,12 +8,12 @@ import json
 import time
 from pathlib import Path
 
+from biofeedback.loop.session import VirtualClock, run_session
 from biofeedback.models import SessionInfo
-from biofeedback.pacing.arousal import ArousalEstimator
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.protocols import load_protocol
 from biofeedback.practice.ratings import Ratings
-from biofeedback.session import VirtualClock, run_session
+from biofeedback.routines.protocols import load_protocol
+from biofeedback.signals.arousal import ArousalEstimator
 from biofeedback.store import RecorderSink, Store, save_ratings
 from simulators.source import SimulatedSource
 from tests.support.cli import run_cli

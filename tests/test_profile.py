@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 
 from biofeedback import config
+from biofeedback.cli.setup import audio_mode, load_profile, save_profile, session_plan
 from biofeedback.models import PlanChosen, StepKind, event_from_dict
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.frame import Part, part_of
-from biofeedback.pacing.personalise import (
+from biofeedback.pacing.planner import CLOSING_BREATH, CLOSING_SCAN, SETTLE
+from biofeedback.routines.personalise import (
     GENTLE_PREFIX,
     audio_mode_for,
     personalise,
     routine_name_for,
 )
-from biofeedback.pacing.planner import CLOSING_BREATH, CLOSING_SCAN, SETTLE
-from biofeedback.pacing.profile import Profile, ProfileError, profile_from_table
-from biofeedback.pacing.protocols import MAX_TENSE_S, load_protocol, parse_protocol
-from biofeedback.setup_cli import audio_mode, load_profile, save_profile, session_plan
+from biofeedback.routines.profile import Profile, ProfileError, profile_from_table
+from biofeedback.routines.protocols import MAX_TENSE_S, load_protocol, parse_protocol
 
 FULL_PROFILE = Profile(
     position="lying",

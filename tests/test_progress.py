@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from biofeedback.loop.progress import CHANGE_TYPES, DECISION_TYPES, Progress, fold
 from biofeedback.models import (
     Action,
     ArousalEstimate,
@@ -22,7 +23,6 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.controller import PacingController
-from biofeedback.progress import CHANGE_TYPES, DECISION_TYPES, Progress, fold
 from biofeedback.telemetry import Board, EventHeard, RunnerTracker
 from biofeedback.ui.state import SessionState
 from tests.support.pacing import estimate, make

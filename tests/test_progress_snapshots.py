@@ -14,6 +14,8 @@ import pytest
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.phrases import build_book
 from biofeedback.audio.score import Score
+from biofeedback.loop.progress import Snapshot, fold
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import (
     Action,
     HeartSample,
@@ -24,9 +26,7 @@ from biofeedback.models import (
     UserActed,
     ZoneChanged,
 )
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.progress import Snapshot, fold
-from biofeedback.session import ActionInbox
+from biofeedback.routines.protocols import load_protocol
 from biofeedback.telemetry import RunnerState, RunnerTracker
 from biofeedback.ui.state import SessionState
 from tests.support.sessions import simulated_plan

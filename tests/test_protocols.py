@@ -9,7 +9,7 @@ import pytest
 
 from biofeedback.models import StepKind, Zone
 from biofeedback.pacing.controller import planned_session_s
-from biofeedback.pacing.protocols import (
+from biofeedback.routines.protocols import (
     BODY_ORDER,
     ZONE_KINDS,
     ProtocolError,

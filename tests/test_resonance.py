@@ -20,14 +20,6 @@ from biofeedback.models import (
     StepKind,
     event_from_dict,
 )
-from biofeedback.pacing.protocols import ProtocolError, load_protocol
-from biofeedback.pacing.resonance import (
-    RateWindow,
-    assess,
-    breathing_peak_hz,
-    clean_beats,
-    score_window,
-)
 from biofeedback.pacing.resonance_plan import (
     AssessmentPlan,
     assessment_routine,
@@ -36,6 +28,14 @@ from biofeedback.pacing.resonance_plan import (
     parse_rates,
     personal_config,
     rate_windows,
+)
+from biofeedback.routines.protocols import ProtocolError, load_protocol
+from biofeedback.signals.resonance import (
+    RateWindow,
+    assess,
+    breathing_peak_hz,
+    clean_beats,
+    score_window,
 )
 from simulators.scenario import load_scenario, scenario_names
 from simulators.source import SimulatedSource

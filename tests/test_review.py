@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biofeedback.loop.progress import CHANGE_TYPES
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import Action, Zone
-from biofeedback.progress import CHANGE_TYPES
 from biofeedback.review import (
     build_history,
     clean_rr,
@@ -21,7 +22,6 @@ from biofeedback.review import (
     summarize,
 )
 from biofeedback.sensors.replay import read_rr_file
-from biofeedback.session import ActionInbox
 from biofeedback.store import Store
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.store import record_sim

@@ -9,6 +9,7 @@ from typing import Self
 
 import pytest
 
+from biofeedback.loop.session import ActionInbox, SessionPlan, Sink
 from biofeedback.models import (
     Action,
     Contact,
@@ -19,7 +20,6 @@ from biofeedback.models import (
 )
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.sensors import HeartRateSource, SourceError
-from biofeedback.session import ActionInbox, SessionPlan, Sink
 from biofeedback.store import Store
 from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink

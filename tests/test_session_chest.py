@@ -11,8 +11,8 @@ import asyncio
 
 import pytest
 
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import Action, ChestMotion, HeartSample, SessionEvent
-from biofeedback.session import ActionInbox
 from tests.support.sessions import simulated_plan
 from tests.support.sinks import ListSink
 from tests.support.sources import QueueSource

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from biofeedback.models import StepKind
-from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
+from biofeedback.signals.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
 from tests.support.simulator import (
     drive,

@@ -16,7 +16,7 @@ from biofeedback.models import (
     SessionInfo,
     StepKind,
 )
-from biofeedback.pacing.hrv import rmssd_ms
+from biofeedback.signals.hrv import rmssd_ms
 from simulators.artifacts import Label
 from simulators.scenario import ArtifactRates, ScenarioError, load_scenario, scenario_names
 from simulators.source import SimulatedSource

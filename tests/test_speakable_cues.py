@@ -11,7 +11,7 @@ import pytest
 from biofeedback.audio.render import WavSink
 from biofeedback.cli import build_parser, plan_session
 from biofeedback.models import Action, SessionEvent, StepStarted
-from biofeedback.pacing.protocols import builtin_names
+from biofeedback.routines.protocols import builtin_names
 from tests.support.cli import run_cli
 
 ZONES = ("green", "yellow", "red")

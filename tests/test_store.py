@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import (
     Action,
     Baseline,
@@ -25,7 +26,6 @@ from biofeedback.models import (
     SessionStarted,
     Zone,
 )
-from biofeedback.session import ActionInbox
 from biofeedback.store import (
     RecorderSink,
     SessionNotFoundError,

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import RichLog, Static
 
+from biofeedback.loop.session import RealClock
 from biofeedback.models import (
     Action,
     Estimate,
@@ -30,7 +31,6 @@ from biofeedback.models import (
     UserActed,
 )
 from biofeedback.sensors import SourceError
-from biofeedback.session import RealClock
 from biofeedback.store import Store
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, SafetyNotice
@@ -303,7 +303,7 @@ async def test_help_names_the_keys_and_the_red_flags() -> None:
 
 
 async def test_reduced_motion_stops_the_pacer_animation() -> None:
-    from biofeedback.session import VirtualClock
+    from biofeedback.loop.session import VirtualClock
 
     source = SteppedSource()
     plan = stepped_plan(source)
@@ -442,7 +442,7 @@ class LateStrap:
 
 
 async def test_the_dashboard_says_connecting_until_the_first_heartbeat() -> None:
-    from biofeedback.session import RealClock
+    from biofeedback.loop.session import RealClock
 
     source = LateStrap()
     plan = stepped_plan(SteppedSource())

@@ -8,8 +8,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, RadioSet, Select, SelectionList
 
-from biofeedback.pacing.profile import Profile
-from biofeedback.setup_cli import save_profile
+from biofeedback.cli.setup import save_profile
+from biofeedback.routines.profile import Profile
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.setup import SetupScreen, create_setup_app
 from tests.support.cli import run_cli, run_on_terminal

@@ -5,9 +5,9 @@ breathing routine safe in every zone) say their gentleness in words beside it.""
 from __future__ import annotations
 
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import SessionPlan
 from biofeedback.models import SessionStarted, ZoneChanged
 from biofeedback.pacing.resonance_plan import AssessmentPlan
-from biofeedback.session import SessionPlan
 from biofeedback.ui.app import DashboardSettings, create_app
 from biofeedback.ui.widgets import ZoneBadge
 from tests.support.sinks import ListSink

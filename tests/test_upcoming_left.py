@@ -12,8 +12,8 @@ import pytest
 
 from biofeedback.models import Zone
 from biofeedback.pacing.planner import Phase, RoutinePlanner
-from biofeedback.pacing.protocols import load_all, load_protocol
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines.protocols import load_all, load_protocol
 
 FALLBACKS = {Zone.YELLOW: load_protocol("breath-partial"), Zone.RED: load_protocol("passive-rest")}
 

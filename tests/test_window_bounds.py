@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biofeedback.pacing.hrv import BeatWindows
+from biofeedback.signals.hrv import BeatWindows
 
 
 def test_window_starts_are_the_searchs_on_any_grid() -> None:

@@ -18,9 +18,9 @@ from enum import StrEnum
 
 from biofeedback.models import StepKind, StepStarted, Zone
 from biofeedback.pacing import planner
-from biofeedback.pacing.protocols import BODY_ORDER, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig
-from biofeedback.pacing.texts import (
+from biofeedback.routines.protocols import BODY_ORDER, Routine, load_protocol
+from biofeedback.routines.texts import (
     KEEP_BREATHING,
     MEET_PACE,
     OVERRUN_ADVICE,

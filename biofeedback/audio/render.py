@@ -20,8 +20,8 @@ from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
 from biofeedback.audio.loudness import LoudnessMeter
 from biofeedback.audio.mixer import STEMS, mix, render_stems
 from biofeedback.audio.score import Score
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-from biofeedback.progress import Snapshot
 
 # What an event can still change lies at most this far before it (a cut's
 # fade, tones giving way ahead of speech); everything earlier is final.

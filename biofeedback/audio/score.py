@@ -32,6 +32,7 @@ import numpy.typing as npt
 from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.loudness import normalise
 from biofeedback.audio.phrases import PhraseBook, extension_text, next_group_text
+from biofeedback.loop.progress import Progress, Snapshot
 from biofeedback.models import (
     Action,
     Advice,
@@ -49,8 +50,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from biofeedback.pacing.speaking import SpeechTimes
-from biofeedback.pacing.texts import STOP_RULES, ZONE_ADVICE
-from biofeedback.progress import Progress, Snapshot
+from biofeedback.routines.texts import STOP_RULES, ZONE_ADVICE
 
 Samples = npt.NDArray[np.float32]
 

@@ -19,9 +19,9 @@ from biofeedback.audio.phrases import Phrase, PhraseBook, build_book
 from biofeedback.audio.score import Score, speech_times
 from biofeedback.config import AudioConfig
 from biofeedback.models import SessionEvent, StepStarted
-from biofeedback.pacing.protocols import Routine
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.speaking import SpeechTimes
+from biofeedback.routines.protocols import Routine
 
 if TYPE_CHECKING:
     # The sound library, the resampler and the voices are loaded where sound is made:

@@ -22,8 +22,8 @@ from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.device import Device
 from biofeedback.audio.mixer import render
 from biofeedback.audio.score import Schedule, Score
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-from biofeedback.progress import Snapshot
 
 # Session time and the card's frames may part by this much before re-anchoring:
 # a block and a half. Between two blocks they part by up to one block; more

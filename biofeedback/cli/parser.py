@@ -6,7 +6,9 @@ import argparse
 import math
 from typing import TYPE_CHECKING, NoReturn
 
-from biofeedback import __version__, practice_cli, setup_cli
+from biofeedback import __version__
+from biofeedback.cli import practice as practice_cli
+from biofeedback.cli import setup as setup_cli
 
 if TYPE_CHECKING:
     pass
@@ -92,7 +94,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _run_epilog() -> str:
     """The routines and simulated people ``run`` can use, read only when help is asked for."""
-    from biofeedback.pacing.protocols import load_all
+    from biofeedback.routines.protocols import load_all
     from simulators.scenario import load_scenario, scenario_names
 
     routines = "\n".join(f"  {p.name:<18} {p.title}" for p in load_all())

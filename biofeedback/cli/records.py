@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from biofeedback import practice_cli
+from biofeedback.cli import practice as practice_cli
 
 if TYPE_CHECKING:
     from biofeedback.models import Recording, StoredSession
@@ -33,7 +33,7 @@ def cmd_protocols(args: argparse.Namespace) -> int:
     import textwrap
 
     from biofeedback.pacing.controller import planned_session_s
-    from biofeedback.pacing.protocols import load_all
+    from biofeedback.routines.protocols import load_all
 
     for p in load_all():
         # A whole session's length: the settle and closing frame included.
@@ -64,7 +64,7 @@ def cmd_protocols(args: argparse.Namespace) -> int:
 
 def cmd_phrases(args: argparse.Namespace) -> int:
     from biofeedback.audio.phrases import build_book
-    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.routines.protocols import load_protocol
 
     for phrase in build_book(load_protocol(args.protocol, sides=args.sides)):
         print(f"{phrase.id}.wav\t{phrase.text}")

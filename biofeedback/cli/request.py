@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from biofeedback.cli.practice import PlanRequest, TodayRequest
+    from biofeedback.cli.setup import SetupRequest
     from biofeedback.pacing.resonance_plan import AssessmentPlan
-    from biofeedback.practice_cli import PlanRequest, TodayRequest
-    from biofeedback.setup_cli import SetupRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ def assessment_request(args: argparse.Namespace) -> SessionRequest:
 
 def setup_request(args: argparse.Namespace) -> SetupRequest:
     """What `setup`'s arguments ask for."""
-    from biofeedback.setup_cli import SetupRequest
+    from biofeedback.cli.setup import SetupRequest
 
     return SetupRequest(
         position=args.position,
@@ -135,13 +135,13 @@ def setup_request(args: argparse.Namespace) -> SetupRequest:
 
 def today_request(args: argparse.Namespace) -> TodayRequest:
     """What `today`'s arguments ask for."""
-    from biofeedback.practice_cli import TodayRequest
+    from biofeedback.cli.practice import TodayRequest
 
     return TodayRequest(json=args.json, at=args.at, db=args.db)
 
 
 def plan_request(args: argparse.Namespace) -> PlanRequest:
     """What `plan`'s arguments ask for."""
-    from biofeedback.practice_cli import PlanRequest
+    from biofeedback.cli.practice import PlanRequest
 
     return PlanRequest(json=args.json, ics=args.ics, save=args.save)

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from biofeedback import practice_cli
+from biofeedback.cli import practice as practice_cli
 
 if TYPE_CHECKING:
+    from biofeedback.loop.session import SessionPlan, SessionResult, Sink
     from biofeedback.practice.ratings import Ratings
     from biofeedback.sensors import HeartRateSource
-    from biofeedback.session import SessionPlan, SessionResult, Sink
 
 from biofeedback.cli.common import (
     EXIT_OK,

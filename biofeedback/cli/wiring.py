@@ -14,19 +14,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from biofeedback import practice_cli, setup_cli
+from biofeedback.cli import practice as practice_cli
+from biofeedback.cli import setup as setup_cli
 from biofeedback.cli.common import UsageError
 from biofeedback.cli.request import SessionRequest
 from biofeedback.cli.sources import choose_source, mqtt_publisher
 
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
-    from biofeedback.pacing.protocols import Routine
+    from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, Sink
     from biofeedback.pacing.rules import PacingConfig
     from biofeedback.pacing.speaking import SpeechTimes
     from biofeedback.practice.ratings import Ratings
+    from biofeedback.routines.protocols import Routine
     from biofeedback.sensors import HeartRateSource
-    from biofeedback.session import ActionInbox, RealClock, SessionPlan, Sink
     from biofeedback.store import Store
 
 
@@ -70,13 +71,13 @@ def build_session(
     from pathlib import Path
 
     from biofeedback.console import ConsoleSink
+    from biofeedback.loop.session import ActionInbox, Clock, RealClock, SessionPlan, VirtualClock
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing import resonance_plan
-    from biofeedback.pacing.arousal import ArousalEstimator
     from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.protocols import load_protocol
     from biofeedback.pacing.resonance_live import with_resonance
-    from biofeedback.session import ActionInbox, Clock, RealClock, SessionPlan, VirtualClock
+    from biofeedback.routines.protocols import load_protocol
+    from biofeedback.signals.arousal import ArousalEstimator
     from biofeedback.store import RecorderSink, Store, resolve_db_path
 
     if dashboard is None:

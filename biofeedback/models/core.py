@@ -166,13 +166,13 @@ class ArousalEstimate:
     baseline_rmssd_ms: float | None = None
     # The two parts of ``arousal``, each in natural-variation units: HR above
     # baseline, and RMSSD below its reference (negative when RMSSD is up, e.g.
-    # during slow breathing). See biofeedback/pacing/arousal.py for their use.
+    # during slow breathing). See biofeedback/signals/arousal.py for their use.
     hr_z: float | None = None
     rmssd_drop_z: float | None = None
     rmssd_60s_ms: float | None = None
     # For the step-down detector: HR over the last 5 and 10 seconds, the person's
     # resting noise of it (bpm, measured over the opening), and how the
-    # baseline was taken (see biofeedback/pacing/baseline.py).
+    # baseline was taken (see biofeedback/signals/baseline.py).
     hr_fast_bpm: float | None = None
     hr_10s_bpm: float | None = None
     hr_noise_bpm: float | None = None

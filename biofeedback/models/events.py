@@ -239,7 +239,7 @@ class ResonanceUpdate(SessionEvent):
 class ResonanceAssessed(SessionEvent):
     """The result of a stepped resonance assessment: the rate this heart
     answered most (breaths a minute), how sure, and every paced rate's scores
-    (dicts as ``pacing.resonance.RateScore.to_dict`` makes them)."""
+    (dicts as ``signals.resonance.RateScore.to_dict`` makes them)."""
 
     type: ClassVar[str] = "resonance_assessed"
     best_rate_bpm: float | None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from biofeedback.broker import BrokerUrl, MqttSettings, validate_runner_id
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import (
     Estimate,
     HeartSample,
@@ -20,7 +21,6 @@ from biofeedback.models import (
 )
 from biofeedback.mqtt.connection import Broker, dumps, expiring, explain
 from biofeedback.mqtt.outbox import Outbox, Outgoing
-from biofeedback.progress import Snapshot
 from biofeedback.telemetry import (
     OFFLINE,
     ONLINE,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, BreathSource
+from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biofeedback.models import Advice, BreathReminder, PaceChanged, SessionEvent, StepKind
-from biofeedback.pacing import texts
-from biofeedback.pacing.breath_estimate import BreathEstimate, BreathQuality, BreathSource
+from biofeedback.routines import texts
+from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
 
 @dataclass(frozen=True, slots=True)

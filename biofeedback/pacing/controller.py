@@ -50,24 +50,24 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing import texts
-from biofeedback.pacing.breath_estimate import BreathEstimate
 from biofeedback.pacing.breath_watch import BreathWatch, breath_signals
-from biofeedback.pacing.personalise import PersonalPlan, plan_event
 from biofeedback.pacing.planner import CLOSING_BREATH as CLOSING_BREATH
 from biofeedback.pacing.planner import CLOSING_REST as CLOSING_REST
 from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
 from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Running
 from biofeedback.pacing.planner import planned_session_s as planned_session_s
-from biofeedback.pacing.protocols import ProtocolError, Routine, load_protocol
 from biofeedback.pacing.rules import PacingConfig as PacingConfig
 from biofeedback.pacing.rules import pressor_share, pressor_share_fast
 from biofeedback.pacing.signal_watch import SignalWatch
 from biofeedback.pacing.speaking import SpeechTimes
-from biofeedback.pacing.texts import RED_FLAGS as RED_FLAGS
-from biofeedback.pacing.texts import STOP_RULES as STOP_RULES
 from biofeedback.pacing.zone_judge import Decision, ZoneJudge, measured_text
 from biofeedback.pacing.zone_judge import StoredBaseline as StoredBaseline
+from biofeedback.routines import texts
+from biofeedback.routines.personalise import PersonalPlan, plan_event
+from biofeedback.routines.protocols import ProtocolError, Routine, load_protocol
+from biofeedback.routines.texts import RED_FLAGS as RED_FLAGS
+from biofeedback.routines.texts import STOP_RULES as STOP_RULES
+from biofeedback.signals.breath_estimate import BreathEstimate
 
 StartZone = Zone | Literal["auto"]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
-from biofeedback.pacing import texts
-from biofeedback.pacing.protocols import BODY_ORDER, Routine
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines import texts
+from biofeedback.routines.protocols import BODY_ORDER, Routine
 
 SETTLE = "settle"
 CLOSING_SCAN = "closing-scan"

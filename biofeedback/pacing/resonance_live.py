@@ -30,12 +30,13 @@ from biofeedback.models import (
     SourceStatus,
     Zone,
 )
-from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig, beats_of
-from biofeedback.pacing.breath_estimate import BreathEstimate
-from biofeedback.pacing.buffers import Growable
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.median import percentile
-from biofeedback.pacing.resonance import (
+from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
+from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
+from biofeedback.signals.breath_estimate import BreathEstimate
+from biofeedback.signals.buffers import Growable
+from biofeedback.signals.median import percentile
+from biofeedback.signals.resonance import (
     RESAMPLE_HZ,
     CleanBeats,
     RateWindow,
@@ -43,8 +44,7 @@ from biofeedback.pacing.resonance import (
     confidence_label,
     lf_spectrum,
 )
-from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
-from biofeedback.pacing.rr_clean import RRCleaner
+from biofeedback.signals.rr_clean import RRCleaner
 
 WINDOW_S = 64.0
 UPDATE_S = 5.0

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from biofeedback.models import SessionEvent, Step, StepEnded, StepKind, StepStarted, Zone
-from biofeedback.pacing.protocols import ProtocolError, Routine
-from biofeedback.pacing.resonance import RateWindow
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines.protocols import ProtocolError, Routine
+from biofeedback.signals.resonance import RateWindow
 
 STEP_PREFIX = "resonance-"
 NAME = "resonance"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from biofeedback.models import ArousalEstimate, Quality, SessionEvent, SignalLost, SignalRestored
-from biofeedback.pacing import texts
+from biofeedback.routines import texts
 
 LOSS_HOLD_S = 5.0
 RETURN_HOLD_S = 5.0

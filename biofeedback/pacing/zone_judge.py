@@ -14,11 +14,11 @@ import typing
 from dataclasses import dataclass
 
 from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
-from biofeedback.pacing import texts
-from biofeedback.pacing.breath_estimate import BreathEstimate
 from biofeedback.pacing.breath_evidence import BreathEvidence, BreathReading
 from biofeedback.pacing.evidence import NoiseLearner, Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
+from biofeedback.routines import texts
+from biofeedback.signals.breath_estimate import BreathEstimate
 
 
 class StoredBaseline(typing.Protocol):

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from biofeedback.models import Step, StepKind
-from biofeedback.pacing.protocols import MAX_TENSE_S, Routine
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import worse
+from biofeedback.routines.protocols import MAX_TENSE_S, Routine
 
 ROUGH_HR_BPM = 3.0
 CALM_TO_STEP_UP = 3

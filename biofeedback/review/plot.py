@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
-from biofeedback.pacing.median import median
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.breath_plot import breath_legend, draw_breath
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local
+from biofeedback.signals.median import median
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -20,9 +20,9 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.arousal import EstimatorConfig
-from biofeedback.pacing.median import median
-from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.arousal import EstimatorConfig
+from biofeedback.signals.median import median
+from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
 
 
 class ReviewError(BiofeedbackError):

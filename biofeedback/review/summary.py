@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.loop.progress import CHANGE_TYPES as CHANGE_TYPES
+from biofeedback.loop.progress import said_then_figures
 from biofeedback.models import (
     Baseline,
     PlanChosen,
@@ -24,10 +26,7 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
-from biofeedback.pacing.median import median
 from biofeedback.pacing.rules import PacingConfig
-from biofeedback.progress import CHANGE_TYPES as CHANGE_TYPES
-from biofeedback.progress import said_then_figures
 from biofeedback.review.breathing import BreathSummary, breath_lines, summarize_breath
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
@@ -40,6 +39,7 @@ from biofeedback.review.series import (
     zone_spans,
 )
 from biofeedback.review.text import clock, iso, local, num, rounded
+from biofeedback.signals.median import median
 
 FINAL_WINDOW_S = 120.0
 BEFORE_STEP_S = 10.0

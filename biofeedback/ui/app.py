@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from biofeedback import BiofeedbackError
-from biofeedback.session import Clock, SessionPlan, SessionResult, VirtualClock
+from biofeedback.loop.session import Clock, SessionPlan, SessionResult, VirtualClock
 from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, help_body
 from biofeedback.ui.keys import SHARED, check_keymap
 from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from biofeedback.pacing import texts
+from biofeedback.routines import texts
 
 
 class ConfirmStop(ModalScreen[bool]):

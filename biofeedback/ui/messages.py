@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SourceStatus
-from biofeedback.progress import Snapshot
 from biofeedback.ui.state import StrapLike, TrendPoint
 
 

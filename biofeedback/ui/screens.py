@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
+from biofeedback.loop.progress import Snapshot
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import (
     Action,
     Contact,
@@ -22,9 +24,7 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
 )
-from biofeedback.pacing import texts
-from biofeedback.progress import Snapshot
-from biofeedback.session import ActionInbox
+from biofeedback.routines import texts
 from biofeedback.ui.breath_view import breath_taken_text, gliding, paced_breath
 from biofeedback.ui.dialogs import ConfirmStop, SafetyNotice
 from biofeedback.ui.messages import (

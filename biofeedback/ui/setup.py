@@ -25,9 +25,9 @@ from textual.widgets import (
     Static,
 )
 
-from biofeedback.pacing.profile import EYES, POSITIONS, Profile
-from biofeedback.pacing.protocols import BODY_ORDER
-from biofeedback.pacing.texts import region_words
+from biofeedback.routines.profile import EYES, POSITIONS, Profile
+from biofeedback.routines.protocols import BODY_ORDER
+from biofeedback.routines.texts import region_words
 from biofeedback.ui.app import BiofeedbackApp, DashboardSettings
 
 _NO_PREFERENCE = "no preference"

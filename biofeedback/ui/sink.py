@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from textual.message_pump import MessagePump
 
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SessionInfo, SourceStatus
-from biofeedback.progress import Snapshot
 from biofeedback.ui.messages import (
     EstimatePosted,
     SamplePosted,

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from biofeedback.loop.progress import Progress, Snapshot
 from biofeedback.models import (
     Action,
     Advice,
@@ -38,8 +39,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
-from biofeedback.pacing.texts import RED_FLAGS, STOP_RULES
-from biofeedback.progress import Progress, Snapshot
+from biofeedback.routines.texts import RED_FLAGS, STOP_RULES
 
 UiItem = SessionEvent | HeartSample | SourceStatus
 

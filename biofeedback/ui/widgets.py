@@ -21,8 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from biofeedback.models import Zone
-from biofeedback.pacing import texts
 from biofeedback.pacing.breath import breath_phase
+from biofeedback.routines import texts
 
 # --------------------------------------------------------------------------
 # Zone

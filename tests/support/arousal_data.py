@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, Contact, HeartSample
-from biofeedback.pacing.arousal import ArousalEstimator, EstimatorConfig
+from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig
 
 SHARED_RR = Path(__file__).resolve().parent.parent / "data" / "rr"
 # Long enough for a baseline and something after it; all taken at rest.

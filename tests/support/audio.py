@@ -15,7 +15,7 @@ from biofeedback.audio.score import Score, speech_times
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.cli import SessionRequest, build_session
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
 
 HOP = 110
 HOP_S = HOP / SAMPLE_RATE_HZ  # about 5 ms

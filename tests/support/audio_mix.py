@@ -24,9 +24,9 @@ from biofeedback.audio.phrases import PhraseBook, build_book
 from biofeedback.audio.score import Clip, Kind, Schedule, Score, ToneRun, speech_times
 from biofeedback.audio.voice import Samples, VoiceSettings, load_voices
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo, StepStarted
-from biofeedback.pacing.protocols import load_protocol
-from biofeedback.progress import Snapshot
+from biofeedback.routines.protocols import load_protocol
 
 # A bell or sign nearer to speech than this counts as laid over it.
 BELL_CLEAR_S = 0.2

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from biofeedback.models import ArousalEstimate, Quality, Zone
 from biofeedback.pacing.controller import PacingConfig, PacingController, StartZone
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
 
 BASE_HR = 60.0
 

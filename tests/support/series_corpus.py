@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback.models import Contact, HeartSample
-from biofeedback.pacing.arousal import ArousalEstimator
-from biofeedback.pacing.arousal_series import SeriesEstimate, estimate_series
+from biofeedback.signals.arousal import ArousalEstimator
+from biofeedback.signals.arousal_series import SeriesEstimate, estimate_series
 from tests.support.arousal_data import (
     PVC,
     RESTING,

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, Sink
 from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_live import ResonanceController
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.sensors import HeartRateSource
-from biofeedback.session import ActionInbox, RealClock, SessionPlan, Sink
 
 
 def fresh_store() -> Path:

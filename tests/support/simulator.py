@@ -1,6 +1,6 @@
 """Driving a simulated person through a scripted session, and measuring what comes out.
 
-The metrics are the project's own (``biofeedback.pacing.hrv``, checked against
+The metrics are the project's own (``biofeedback.signals.hrv``, checked against
 NeuroKit2 in tests/test_arousal.py), so the same code measures the real
 recordings and the simulator.
 """
@@ -21,7 +21,7 @@ from biofeedback.models import (
     StepKind,
     StepStarted,
 )
-from biofeedback.pacing.hrv import mean_hr_bpm, rmssd_ms
+from biofeedback.signals.hrv import mean_hr_bpm, rmssd_ms
 from simulators.source import SimulatedSource
 from tests.support import arousal_data
 

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import ActionInbox
 from biofeedback.models import SessionInfo
-from biofeedback.session import ActionInbox
 from biofeedback.store import RecorderSink
 
 

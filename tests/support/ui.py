@@ -16,8 +16,8 @@ from typing import Any, Self
 from textual.pilot import Pilot
 
 from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import SessionPlan, Sink
 from biofeedback.models import ChestMotion, HeartSample, SessionEvent, SourceStatus, Zone
-from biofeedback.session import SessionPlan, Sink
 from biofeedback.ui.app import BiofeedbackApp, DashboardSettings, create_app
 from biofeedback.ui.screens import SessionScreen
 from simulators.source import SimulatedSource

@@ -68,10 +68,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
-from biofeedback.pacing.baseline import BaselineCollector, BaselineConfig
-from biofeedback.pacing.hrv import BeatWindows
-from biofeedback.pacing.live_beats import LiveBeats, LiveCleaner
-from biofeedback.pacing.rr_clean import CleanerConfig
+from biofeedback.signals.baseline import BaselineCollector, BaselineConfig
+from biofeedback.signals.hrv import BeatWindows
+from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
+from biofeedback.signals.rr_clean import CleanerConfig
 
 
 @dataclass(frozen=True, slots=True)

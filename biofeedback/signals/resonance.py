@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from biofeedback.pacing.median import median
-from biofeedback.pacing.rr_clean import CleanerConfig, RRCleaner
+from biofeedback.signals.median import median
+from biofeedback.signals.rr_clean import CleanerConfig, RRCleaner
 
 LF_BAND_HZ = (0.04, 0.15)
 RESAMPLE_HZ = 4.0

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from biofeedback.loop.progress import Snapshot
 from biofeedback.models import (
     BreathTaken,
     ChestMotion,
@@ -22,7 +23,6 @@ from biofeedback.models import (
     SessionInfo,
     SourceStatus,
 )
-from biofeedback.progress import Snapshot
 
 log = logging.getLogger(__name__)
 

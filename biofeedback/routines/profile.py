@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from biofeedback import BiofeedbackError
-from biofeedback.pacing.protocols import BODY_ORDER
+from biofeedback.routines.protocols import BODY_ORDER
 
 POSITIONS = ("sitting", "lying", "side-lying", "reclined")
 EYES = ("open", "closed")

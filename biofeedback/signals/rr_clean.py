@@ -34,8 +34,8 @@ from enum import IntEnum
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from biofeedback.pacing.buffers import Growable
-from biofeedback.pacing.median import median
+from biofeedback.signals.buffers import Growable
+from biofeedback.signals.median import median
 
 
 class BeatKind(IntEnum):

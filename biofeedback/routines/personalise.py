@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from biofeedback.models import PlanChosen, Step, StepKind
-from biofeedback.pacing.profile import Profile
-from biofeedback.pacing.protocols import MAX_TENSE_S, Routine
-from biofeedback.pacing.texts import region_words
+from biofeedback.routines.profile import Profile
+from biofeedback.routines.protocols import MAX_TENSE_S, Routine
+from biofeedback.routines.texts import region_words
 
 BACK_CARE = "back-care"
 DEFAULT_ROUTINE = "full"

@@ -16,16 +16,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from biofeedback.clocks import ActionInbox as ActionInbox
-from biofeedback.clocks import Clock as Clock
-from biofeedback.clocks import RealClock as RealClock
-from biofeedback.clocks import VirtualClock as VirtualClock
-from biofeedback.fanout import ProgressAware as ProgressAware
-from biofeedback.fanout import Sink as Sink
-from biofeedback.fanout import SinkReport as SinkReport
-from biofeedback.fanout import SinkRunner
-from biofeedback.fanout import StatusAware as StatusAware
-from biofeedback.fanout import TroubleReporting as TroubleReporting
+from biofeedback.loop.clocks import ActionInbox as ActionInbox
+from biofeedback.loop.clocks import Clock as Clock
+from biofeedback.loop.clocks import RealClock as RealClock
+from biofeedback.loop.clocks import VirtualClock as VirtualClock
+from biofeedback.loop.fanout import ProgressAware as ProgressAware
+from biofeedback.loop.fanout import Sink as Sink
+from biofeedback.loop.fanout import SinkReport as SinkReport
+from biofeedback.loop.fanout import SinkRunner
+from biofeedback.loop.fanout import StatusAware as StatusAware
+from biofeedback.loop.fanout import TroubleReporting as TroubleReporting
+from biofeedback.loop.progress import Progress
 from biofeedback.models import (
     Action,
     ArousalEstimate,
@@ -44,10 +45,9 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
-from biofeedback.pacing.breath_estimate import BreathEstimate, BreathEstimator, Pacer
-from biofeedback.progress import Progress
 from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
+from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, Pacer
 
 log = logging.getLogger(__name__)
 

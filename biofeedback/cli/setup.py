@@ -1,5 +1,5 @@
 """`biofeedback setup` and the profile side of `run`: the command-line shell around
-``pacing/profile.py`` (what the profile is) and ``pacing/personalise.py`` (what it
+``routines/profile.py`` (what the profile is) and ``routines/personalise.py`` (what it
 does to a routine). ``biofeedback.cli`` adds these parsers and calls these handlers.
 """
 
@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback import config
-from biofeedback.pacing.personalise import (
+from biofeedback.routines.personalise import (
     DEFAULT_ROUTINE,
     PersonalPlan,
     audio_mode_for,
     personalise,
     routine_name_for,
 )
-from biofeedback.pacing.profile import (
+from biofeedback.routines.profile import (
     EYES,
     POSITIONS,
     Profile,
@@ -31,7 +31,7 @@ from biofeedback.pacing.profile import (
     profile_from_table,
     split_regions,
 )
-from biofeedback.pacing.protocols import load_protocol
+from biofeedback.routines.protocols import load_protocol
 
 TABLE = "profile"
 NONE = "none"

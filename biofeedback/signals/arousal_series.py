@@ -12,15 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, BaselineHow, Quality
-from biofeedback.pacing.arousal import (
+from biofeedback.signals.arousal import (
     EstimatorConfig,
     measure_windows,
     nan_to_none,
     score,
 )
-from biofeedback.pacing.baseline import BaselineCollector
-from biofeedback.pacing.hrv import BeatWindows, FlagWindows
-from biofeedback.pacing.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.baseline import BaselineCollector
+from biofeedback.signals.hrv import BeatWindows, FlagWindows
+from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
 
 
 @dataclass(frozen=True, slots=True)

@@ -456,7 +456,7 @@ def check_regions(regions: Iterable[str]) -> frozenset[str]:
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("biofeedback.pacing") / "protocols"
+    folder = resources.files("biofeedback.routines") / "protocols"
     return sorted(
         p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
     )
@@ -470,7 +470,7 @@ def load_protocol(name_or_path: str, *, sides: bool = False) -> Routine:
     """
     if name_or_path.endswith(".toml") or "/" in name_or_path:
         return load_protocol_file(Path(name_or_path), sides=sides)
-    folder = resources.files("biofeedback.pacing") / "protocols"
+    folder = resources.files("biofeedback.routines") / "protocols"
     entry = folder / f"{name_or_path}.toml"
     if not entry.is_file():
         names = ", ".join(builtin_names())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biofeedback.pacing.buffers import Growable
+from biofeedback.signals.buffers import Growable
 
 
 def mean_hr_bpm(nn_ms: np.ndarray) -> float:

@@ -20,10 +20,10 @@ from biofeedback.practice.ratings import Phase, RatingError, Ratings, parse_rati
 
 if TYPE_CHECKING:
     from biofeedback.models import Recording
-    from biofeedback.pacing.protocols import Routine
     from biofeedback.practice.adapt import Adaptation
     from biofeedback.practice.plan import Plan
     from biofeedback.review.practice import PracticeHistory
+    from biofeedback.routines.protocols import Routine
     from biofeedback.store import Store
     from biofeedback.store.central import CentralStore
 
@@ -188,8 +188,8 @@ def add_commands(sub: Any, *, today_handler: Handler, plan_handler: Handler) -> 
 
 def load_plan() -> Plan:
     from biofeedback import config
-    from biofeedback.pacing.protocols import builtin_names
     from biofeedback.practice.plan import PlanError, parse_plan
+    from biofeedback.routines.protocols import builtin_names
 
     try:
         return parse_plan(config.load_table("plan"), known_routines=frozenset(builtin_names()))
@@ -212,11 +212,11 @@ def _now(at: str | None) -> datetime:
 
 def cmd_today(request: TodayRequest, *, start_run: Callable[[str, str | None], int]) -> int:
     """Suggest a routine; ``start_run(routine, db)`` runs the one chosen on the screen."""
-    from biofeedback import setup_cli
-    from biofeedback.pacing.protocols import load_protocol
+    from biofeedback.cli import setup as setup_cli
     from biofeedback.practice.adapt import decide
     from biofeedback.practice.today import suggest
     from biofeedback.review import build_history
+    from biofeedback.routines.protocols import load_protocol
     from biofeedback.store import Store, outcomes, resolve_db_path
 
     now = _now(request.at)

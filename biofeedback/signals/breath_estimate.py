@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.models import ChestMotion, HeartSample
-from biofeedback.pacing.median import median
+from biofeedback.signals.median import median
 
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]

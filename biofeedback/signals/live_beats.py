@@ -16,7 +16,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 
-from biofeedback.pacing.rr_clean import BeatKind, CleanerConfig
+from biofeedback.signals.rr_clean import BeatKind, CleanerConfig
 
 _NORMAL = int(BeatKind.NORMAL)
 _MISSED = int(BeatKind.MISSED)

@@ -1,0 +1,1 @@
+"""Estimation, pure: clean beats, HRV windows, arousal, the breath, resonance."""
