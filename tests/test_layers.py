@@ -123,6 +123,12 @@ def test_a_stray_import_breaks_the_contracts(lint_copy: Path, path: str, library
 # added to it, breaks that contract.
 PROBES = {
     "layers": ("biofeedback/loop/progress.py", "from biofeedback.loop import session"),
+    # The fold below the per-sink queues, inside loop/.
+    "loop-layers": ("biofeedback/loop/progress.py", "from biofeedback.loop import fanout"),
+    # setup below the other command modules (the package-wide layers see one cli).
+    "cli-layers": ("biofeedback/cli/setup.py", "from biofeedback.cli import common"),
+    # A source reaching estimation, a floor below it since the regroup.
+    "plumbing-apart": ("biofeedback/sensors/replay.py", "from biofeedback.signals import rr_clean"),
     "bleak-owner": ("biofeedback/sensors/payload.py", "import bleak"),
     "textual-owner": ("biofeedback/console.py", "import rich"),
     "miniaudio-owner": ("biofeedback/audio/sink.py", "import miniaudio"),
