@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def contracted_layers() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers"]
     found: list[str] = layers["layers"]
     return found
 
@@ -25,6 +25,15 @@ def documented_layers(text: str) -> list[str]:
 def test_the_documented_layers_are_the_contracted_ones() -> None:
     documented = documented_layers((ROOT / "docs" / "architecture.md").read_text())
     assert documented == contracted_layers()
+
+
+def test_every_contract_is_named_in_the_architecture() -> None:
+    # The layers inside loop/ and cli/, and every other contract, by its id.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    ids = [c["id"] for c in config["tool"]["importlinter"]["contracts"]]
+    named_by_id = [i for i in ids if i.endswith(("-layers", "-apart"))]
+    assert [i for i in named_by_id if f"`{i}`" not in text] == []
 
 
 def test_a_changed_layer_is_noticed() -> None:
