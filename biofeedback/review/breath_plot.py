@@ -9,18 +9,20 @@ import numpy as np
 
 from biofeedback.models import Recording
 from biofeedback.review.breathing import BreathSummary, chest_rate
+from biofeedback.review.trace import draw_trace
 
 BREATH_COLOUR = "#2a8a6a"
 PACED_COLOUR = "#303030"
 HOLD_COLOUR = "#e0b0e0"
 
 
-def draw_breath(ax: Any, rec: Recording, breath: BreathSummary, scale: float) -> None:
+def draw_breath(ax: Any, rec: Recording, breath: BreathSummary, scale: float, columns: int) -> None:
     """Each breath's rate (dots; the chest's running rate as a line), the pacer's
-    rate as steps (a glide shows as its stairs down), and holds shaded."""
+    rate as steps (a glide shows as its stairs down), and holds shaded. The
+    running rate is thinned to ``columns`` pixel columns' lows and highs."""
     est_t, est_rate = chest_rate(rec)
     if est_t.size:
-        ax.plot(est_t / scale, est_rate, color=BREATH_COLOUR, linewidth=0.8, alpha=0.6)
+        draw_trace(ax, est_t / scale, est_rate, BREATH_COLOUR, columns, width=0.8, alpha=0.6)
     if rec.breaths:
         onset = np.array([b.onset_t_s for b in rec.breaths]) / scale
         ax.plot(onset, [b.per_min for b in rec.breaths], ".", color=BREATH_COLOUR, markersize=3)

@@ -7,9 +7,8 @@ when a plot is asked for.
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from biofeedback.review.breath_plot import breath_legend, draw_breath
 from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local
+from biofeedback.review.trace import draw_trace
 from biofeedback.signals.median import median
 
 if TYPE_CHECKING:
@@ -40,27 +40,29 @@ LABEL_BOX = {"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5
 MAX_REGION_LABELS = 60
 
 
-PLOT_BUCKETS = 2000
 # More markers than this would paint the whole plot: leave them out.
 MAX_MARKERS = 400
+DPI = 100
+# A fixed layout, in inches (what constrained layout chose for this figure,
+# without its cost: it measured every label, and drew the figure twice to do
+# so). The bottom holds the x label and the legend's rows.
+LEFT_IN, RIGHT_IN, TOP_IN, GAP_IN = 0.75, 0.09, 0.3, 0.13
+BOTTOM_IN, LEGEND_ROW_IN, LEGEND_COLUMNS = 0.56, 0.167, 6
 
 
-def _trace(ax: Any, x: np.ndarray, y: np.ndarray, colour: str) -> None:
-    """A line, or for long records (a day has 86,400 estimates; a figure is
-    about 1,000 pixels wide) the mean of each bucket over a band from its
-    minimum to its maximum, so no peak is lost."""
-    if x.size <= 2 * PLOT_BUCKETS:
-        ax.plot(x, y, color=colour, linewidth=0.9)
-        return
-    per = -(-x.size // PLOT_BUCKETS)
-    usable = x.size // per * per
-    xb = x[:usable].reshape(-1, per)[:, 0]
-    yb = y[:usable].reshape(-1, per)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bucket stays NaN
-        low, mean, high = np.nanmin(yb, axis=1), np.nanmean(yb, axis=1), np.nanmax(yb, axis=1)
-    ax.fill_between(xb, low, high, color=colour, alpha=0.25, linewidth=0)
-    ax.plot(xb, mean, color=colour, linewidth=0.7)
+def _fixed_layout(fig: Figure, ratios: Sequence[int], legend_rows: int) -> None:
+    """The panels stacked with fixed margins, for ``legend_rows`` rows of legend."""
+    width_in, height_in = fig.get_size_inches()
+    bottom_in = BOTTOM_IN + legend_rows * LEGEND_ROW_IN
+    n = len(ratios)
+    mean_in = (height_in - TOP_IN - bottom_in - (n - 1) * GAP_IN) / n
+    fig.subplots_adjust(
+        left=LEFT_IN / width_in,
+        right=1 - RIGHT_IN / width_in,
+        bottom=bottom_in / height_in,
+        top=1 - TOP_IN / height_in,
+        hspace=GAP_IN / mean_in,
+    )
 
 
 def _marker_lines(times: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,20 +103,21 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
 
     # A fourth panel for the breath, only when it was seen on the chest.
     breath = summary.breath
-    fig = Figure(figsize=(11, 7.5 if breath is None else 9.5), layout="constrained")
-    axes = fig.subplots(
-        3 if breath is None else 4, 1, sharex=True, height_ratios=(3, 2, 2, 2)[: 3 + bool(breath)]
-    )
+    fig = Figure(figsize=(11, 7.5 if breath is None else 9.5), dpi=DPI)
+    ratios = (3, 2, 2, 2)[: 3 + bool(breath)]
+    axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     hr_ax, rmssd_ax, arousal_ax = axes[:3]
-    _trace(hr_ax, x, series.est_hr_bpm, HR_COLOUR)
+    # The panels' width in pixels (the fixed layout's, set at the end).
+    columns = round((fig.get_figwidth() - LEFT_IN - RIGHT_IN) * DPI)
+    draw_trace(hr_ax, x, series.est_hr_bpm, HR_COLOUR, columns)
     hr_ax.set_ylabel("heart rate (bpm)")
-    _trace(rmssd_ax, x, series.est_rmssd_ms, RMSSD_COLOUR)
+    draw_trace(rmssd_ax, x, series.est_rmssd_ms, RMSSD_COLOUR, columns)
     rmssd_ax.set_ylabel("RMSSD (ms)")
-    _trace(arousal_ax, x, series.est_arousal, AROUSAL_COLOUR)
+    draw_trace(arousal_ax, x, series.est_arousal, AROUSAL_COLOUR, columns)
     arousal_ax.set_ylabel("arousal\n(x your resting swing)")
     axes[-1].set_xlabel(f"session time ({unit})")
     if breath is not None:
-        draw_breath(axes[3], rec, breath, scale)
+        draw_breath(axes[3], rec, breath, scale, columns)
     arousal_ax.axhline(0.0, color="#909090", linewidth=0.5)
     # The thresholds stay in view even when arousal never came near them.
     low, high = arousal_ax.get_ylim()
@@ -271,13 +274,15 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
         legend.append(
             Line2D([], [], color="#202020", marker="v", linestyle="", label="zone change")
         )
-    fig.legend(handles=legend, loc="outside lower center", ncol=6, fontsize=7, frameon=False)
+    _fixed_layout(fig, ratios, -(-len(legend) // LEGEND_COLUMNS))
+    fig.legend(handles=legend, loc="lower center", ncol=LEGEND_COLUMNS, fontsize=7, frameon=False)
     status = "  (unfinished)" if not summary.finished else ""
     steps_note = "" if marked else f"; {len(steps)} steps, too many to mark"
     fig.suptitle(
         f"{summary.protocol} session {summary.session_id},"
         f" {local(summary.started_at_unix_s)}{status}{steps_note}",
         fontsize=9,
+        y=1 - 0.042 / fig.get_figheight(),
     )
     return fig
 
@@ -289,9 +294,13 @@ def render_plot(rec: Recording, summary: SessionSummary, fmt: str) -> bytes:
     except ReviewError:
         raise ReviewError(f"--{fmt} needs matplotlib: pip install 'biofeedback[plot]'") from None
     out = io.BytesIO()
-    # Light PNG compression: a third of the encoding time, a slightly larger file.
     if fmt == "png":
-        fig.savefig(out, format=fmt, dpi=100, pil_kwargs={"compress_level": 1})
+        # The Agg canvas straight away (savefig finds it by the format, a detour).
+        # Light compression: a third of the encoding time, a slightly larger file.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.print_png(out, pil_kwargs={"compress_level": 1})  # type: ignore[no-untyped-call]
     else:
-        fig.savefig(out, format=fmt, dpi=100)
+        fig.savefig(out, format=fmt, dpi=DPI)
     return out.getvalue()
