@@ -16,6 +16,7 @@ from biofeedback.review import summarize
 from biofeedback.review.plot import build_figure
 from biofeedback.store import Store
 from tests.support.cli import run_cli
+from tests.support.figure import assert_laid_out
 
 RUN = ("--headless", "--json", "--speed", "max", "--audio", "off")
 
@@ -131,6 +132,7 @@ def test_review_shows_the_breath_with_the_pacer_beside_it(
     # The figure gains a fourth panel: breaths a minute, paced and taken.
     figure = build_figure(rec, summarize(rec))
     assert [ax.get_ylabel() for ax in figure.axes][-1] == "breaths a minute"
+    assert_laid_out(figure)  # the fixed layout holds the fourth panel and its legend
 
 
 GOLDEN = Path(__file__).parent / "data" / "review_without_breath"

@@ -1,18 +1,25 @@
 """The review figure names what it shows (issue 18, item 10): a legend, named zone
 bands, a labelled baseline and thresholds, body regions on tense steps, and
-shaded signal gaps. Read from the matplotlib figure itself."""
+shaded signal gaps. Read from the matplotlib figure itself. A long session is
+drawn per pixel column, its spikes kept, in a fixed layout (issue 28)."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
 
-from biofeedback.models import Recording, StepKind, StepStarted, ZoneChanged
+from biofeedback.models import Quality, Recording, StepKind, StepStarted, ZoneChanged
+from biofeedback.models.records import EstimateRow
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review import render_plot, summarize
 from biofeedback.review.plot import ZONE_NAMES, build_figure
+from biofeedback.review.series import RecordSeries
 from biofeedback.store import Store
 from tests.support.cli import run_cli
+from tests.support.figure import assert_laid_out
 
 pytest.importorskip("matplotlib", reason="the plot extra is not installed")
 
@@ -100,3 +107,66 @@ def test_png_is_written_with_changes_marked(dropouts: Recording) -> None:
     fig = build_figure(dropouts, summarize(dropouts))
     markers = [line for line in fig.axes[0].lines if line.get_marker() == "v"]
     assert len(markers) == (1 if changes or summarize(dropouts).extended_s else 0)
+
+
+def test_a_short_session_is_drawn_point_for_point_in_a_fixed_layout(dropouts: Recording) -> None:
+    fig = build_figure(dropouts, summarize(dropouts))
+    series = RecordSeries.of(dropouts)
+    # Fewer points than pixels: every estimate is on the line, as before issue 28.
+    line = fig.axes[0].lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), series.est_t_s / 60.0)
+    np.testing.assert_array_equal(line.get_ydata(), series.est_hr_bpm)
+    assert fig.get_layout_engine() is None
+    assert_laid_out(fig)
+
+
+def day_of(rec: Recording, spikes: dict[int, float]) -> Recording:
+    """``rec``'s estimates repeated to a day (86,400 one-second rows; the copies
+    with a signal throughout: hatching thousands of gaps is slow), with the heart
+    rate of the rows at ``spikes`` set to their values."""
+    rows = list(rec.estimate_rows)
+    period = len(rows)
+    day: list[EstimateRow] = rows + [
+        (row[0] + period * (n // period), row[1], row[2], row[3], Quality.OK, *row[5:])
+        for n, row in ((n, rows[n % period]) for n in range(period, 86_400))
+    ]
+    for n, hr_bpm in spikes.items():
+        t_s, _, rmssd_ms, arousal, quality, artifacts, rate, source = day[n]
+        day[n] = (t_s, hr_bpm, rmssd_ms, arousal, quality, artifacts, rate, source)
+    return dataclasses.replace(rec, estimate_rows=day)
+
+
+def test_a_day_is_drawn_per_pixel_column_and_keeps_its_spikes(dropouts: Recording) -> None:
+    """A spike one second wide, in the middle and in the very last second (the
+    old buckets left out the samples after the last whole one), reaches its
+    height in the drawn band and colours its pixel column."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PolyCollection
+
+    last = 86_399
+    day = day_of(dropouts, {40_000: 180.0, last: 200.0})
+    summary = dataclasses.replace(summarize(dropouts), duration_s=86_400.0)
+    fig = build_figure(day, summary)
+    hr_ax = fig.axes[0]
+    # The band is the one translucent patch (zone bands and gaps are opaque).
+    (band,) = [c for c in hr_ax.collections if isinstance(c, PolyCollection) and c.get_alpha()]
+    (mean,) = [line for line in hr_ax.lines if line.get_linewidth() == 0.7]
+    canvas: Any = FigureCanvasAgg(fig)  # matplotlib's canvas is untyped
+    canvas.draw()
+    pixels: np.ndarray = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    panel = hr_ax.get_window_extent()
+    # One point per pixel column of the panel (a day is 86,400 estimates).
+    assert np.asarray(mean.get_xdata()).size <= panel.width + 1
+    edge: np.ndarray = np.asarray(band.get_paths()[0].vertices)
+    t_s = np.array([row[0] for row in day.estimate_rows])
+    for n, hr_bpm in ((40_000, 180.0), (last, 200.0)):
+        near = np.abs(edge[:, 0] - t_s[n] / 3600.0) <= 86_400 / 3600.0 / panel.width
+        assert edge[near, 1].max() == hr_bpm
+        # In the picture: the spike's column is tinted just under its top, where
+        # its neighbours five pixels away show the zone band alone.
+        top = edge[near & (edge[:, 1] == hr_bpm), 0].mean()
+        x, y = hr_ax.transData.transform((top, hr_bpm - 2.0))
+        row = pixels.shape[0] - 1 - round(y)
+        column = min(round(x), round(panel.x1) - 1)
+        assert np.abs(pixels[row, column] - pixels[row, column - 5]).sum() > 30
+    assert_laid_out(fig)

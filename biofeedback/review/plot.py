@@ -45,8 +45,9 @@ MAX_MARKERS = 400
 DPI = 100
 # A fixed layout, in inches (what constrained layout chose for this figure,
 # without its cost: it measured every label, and drew the figure twice to do
-# so). The bottom holds the x label and the legend's rows.
-LEFT_IN, RIGHT_IN, TOP_IN, GAP_IN = 0.75, 0.09, 0.3, 0.13
+# so). The right margin holds half of a three-digit tick label at the end of
+# the axis; the bottom, the x label and the legend's rows.
+LEFT_IN, RIGHT_IN, TOP_IN, GAP_IN = 0.75, 0.15, 0.3, 0.13
 BOTTOM_IN, LEGEND_ROW_IN, LEGEND_COLUMNS = 0.56, 0.167, 6
 
 

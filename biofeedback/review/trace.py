@@ -25,5 +25,7 @@ def draw_trace(
     if env is None:
         ax.plot(x, y, color=colour, linewidth=width, **line)
         return
-    ax.fill_between(env.x, env.low, env.high, color=colour, alpha=0.25, linewidth=0)
+    # Steps: each column a bar a pixel wide, so a one-second spike keeps its height
+    # (a polygon through the columns' tops would narrow it to a sliver).
+    ax.fill_between(env.x, env.low, env.high, step="mid", color=colour, alpha=0.25, linewidth=0)
     ax.plot(env.x, env.mean, color=colour, linewidth=0.7, **line)
