@@ -119,6 +119,19 @@ class Progress:
         self.pace: PaceChanged | None = None
         self.held: BreathHeld | None = None
         self.reminder: BreathReminder | None = None
+        # The session's course so far, for a reader of the whole record (the
+        # review folds the stored events here): each step that ran with when it
+        # started and really ended, the extensions in order and their seconds in
+        # all, and the seconds without signal (a loss until its restore). Off the
+        # snapshot (a view needs where the session stands, not its course), and
+        # each touched only by the rare event it follows, so an estimate costs
+        # the live loop nothing more.
+        self.step_spans: list[tuple[StepStarted, float, float]] = []
+        self.extensions: list[StepExtended] = []
+        self.extended_s = 0.0
+        self.signal_lost_s = 0.0
+        self._span_open = False
+        self._lost_since_s: float | None = None
 
     # -- what views read
 
@@ -143,6 +156,19 @@ class Progress:
         if self.step is None:
             return 0.0
         return max(self._now_s() - self.step.t - self.step_paused_s, 0.0)
+
+    def steps_until(self, end_s: float) -> list[tuple[StepStarted, float, float]]:
+        """Each step that ran, (step, from, to), the one still open closed at ``end_s``."""
+        if self._span_open and self.step is not None:
+            return [*self.step_spans, (self.step, self.step.t, max(end_s, self.step.t))]
+        return list(self.step_spans)
+
+    def no_signal_until(self, end_s: float) -> float:
+        """Seconds between each loss and the restore after it, a loss still open
+        counted to ``end_s``."""
+        if self._lost_since_s is None:
+            return self.signal_lost_s
+        return self.signal_lost_s + max(end_s - self._lost_since_s, 0.0)
 
     def _now_s(self) -> float:
         return self.paused_at_s if self.paused_at_s is not None else self.t_s
@@ -172,6 +198,9 @@ class Progress:
         if isinstance(event, Estimate):
             self.estimate = event
         elif isinstance(event, StepStarted):
+            if self._span_open and self.step is not None:
+                self.step_spans.append((self.step, self.step.t, event.t))
+            self._span_open = True
             self.previous_step = self.step
             self.step = event
             if event.breath_in_s and event.breath_out_s:
@@ -194,9 +223,14 @@ class Progress:
             self.step_end_s += event.by_s
             self.step_extended_s += event.by_s
             self.step_extensions += 1
+            self.extensions.append(event)
+            self.extended_s += event.by_s
         elif isinstance(event, StepEnded):
             if self.step is not None and event.step == self.step.step:
                 self.step_running = False
+                if self._span_open:
+                    self.step_spans.append((self.step, self.step.t, event.t))
+                    self._span_open = False
         elif isinstance(event, UserActed):
             self._on_action(event)
         elif isinstance(event, SessionStarted):
@@ -206,8 +240,13 @@ class Progress:
             self.zone = event.to_zone
         elif isinstance(event, SignalLost):
             self.signal_lost = event
+            if self._lost_since_s is None:
+                self._lost_since_s = event.t
         elif isinstance(event, SignalRestored):
             self.signal_lost = None
+            if self._lost_since_s is not None:
+                self.signal_lost_s += event.t - self._lost_since_s
+                self._lost_since_s = None
         elif isinstance(event, Baseline):
             self.baseline = event
         elif isinstance(event, ResonanceUpdate):

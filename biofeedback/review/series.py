@@ -1,5 +1,5 @@
 """A recording as numpy columns, its beats cleaned as the live estimator cleans
-them, and the spans (zones, steps) that review measures over."""
+them, and the zone spans that review measures over (the steps come from the loop's fold)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from biofeedback.models import (
     Quality,
     Recording,
     SessionEvent,
-    StepEnded,
-    StepStarted,
     Zone,
     ZoneChanged,
 )
@@ -122,24 +120,3 @@ def zone_spans(
             zone, since = event.to_zone, event.t
     spans.append((zone, since, max(end_s, since)))
     return [span for span in spans if span[2] > span[1]] or spans[-1:]
-
-
-def step_spans(
-    events: Sequence[SessionEvent], end_s: float
-) -> list[tuple[StepStarted, float, float]]:
-    """Each step with the time it started and the time it really ended."""
-    out: list[tuple[StepStarted, float, float]] = []
-    open_step: StepStarted | None = None
-    for event in events:
-        if isinstance(event, StepStarted):
-            if open_step is not None:
-                out.append((open_step, open_step.t, event.t))
-            open_step = event
-        elif (
-            isinstance(event, StepEnded) and open_step is not None and event.step == open_step.step
-        ):
-            out.append((open_step, open_step.t, event.t))
-            open_step = None
-    if open_step is not None:
-        out.append((open_step, open_step.t, max(end_s, open_step.t)))
-    return out
