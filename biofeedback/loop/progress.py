@@ -121,12 +121,15 @@ class Progress:
         self.reminder: BreathReminder | None = None
         # The session's course so far, for a reader of the whole record (the
         # review folds the stored events here): each step that ran with when it
-        # started and really ended, the extensions in order and their seconds in
+        # started and really ended, each zone left with its span (from the
+        # session's start at 0 s), the extensions in order and their seconds in
         # all, and the seconds without signal (a loss until its restore). Off the
         # snapshot (a view needs where the session stands, not its course), and
         # each touched only by the rare event it follows, so an estimate costs
         # the live loop nothing more.
         self.step_spans: list[tuple[StepStarted, float, float]] = []
+        self.zone_spans: list[tuple[Zone, float, float]] = []
+        self._zone_since_s = 0.0
         self.extensions: list[StepExtended] = []
         self.extended_s = 0.0
         self.signal_lost_s = 0.0
@@ -162,6 +165,15 @@ class Progress:
         if self._span_open and self.step is not None:
             return [*self.step_spans, (self.step, self.step.t, max(end_s, self.step.t))]
         return list(self.step_spans)
+
+    def zones_until(self, end_s: float) -> list[tuple[Zone, float, float]]:
+        """Each zone the session was in, (zone, from, to), the current one to
+        ``end_s``; spans of no time are left out unless nothing else is left."""
+        if self.zone is None:
+            return []
+        since_s = self._zone_since_s
+        spans = [*self.zone_spans, (self.zone, since_s, max(end_s, since_s))]
+        return [span for span in spans if span[2] > span[1]] or spans[-1:]
 
     def no_signal_until(self, end_s: float) -> float:
         """Seconds between each loss and the restore after it, a loss still open
@@ -237,6 +249,9 @@ class Progress:
             self.started = event
             self.zone = event.zone
         elif isinstance(event, ZoneChanged):
+            if self.zone is not None:
+                self.zone_spans.append((self.zone, self._zone_since_s, event.t))
+            self._zone_since_s = event.t
             self.zone = event.to_zone
         elif isinstance(event, SignalLost):
             self.signal_lost = event

@@ -1,5 +1,5 @@
 """A recording as numpy columns, its beats cleaned as the live estimator cleans
-them, and the zone spans that review measures over (the steps come from the loop's fold)."""
+them (the zones and steps review measures over come from the loop's fold)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ from biofeedback.models import (
     ColumnRows,
     Quality,
     Recording,
-    SessionEvent,
-    Zone,
-    ZoneChanged,
 )
 from biofeedback.signals.arousal import EstimatorConfig
 from biofeedback.signals.median import median
@@ -104,19 +101,3 @@ def median_of(values: np.ndarray) -> float | None:
 def mean_hr(beat_t_s: np.ndarray, hr_bpm: np.ndarray, start_s: float, end_s: float) -> float | None:
     lo, hi = np.searchsorted(beat_t_s, [start_s, end_s], side="right")
     return float(hr_bpm[lo:hi].mean()) if hi > lo else None
-
-
-def zone_spans(
-    events: Sequence[SessionEvent], start_zone: Zone | None, end_s: float
-) -> list[tuple[Zone, float, float]]:
-    """(zone, from, to) for the whole session, in order."""
-    if start_zone is None:
-        return []
-    spans: list[tuple[Zone, float, float]] = []
-    zone, since = start_zone, 0.0
-    for event in events:
-        if isinstance(event, ZoneChanged):
-            spans.append((zone, since, event.t))
-            zone, since = event.to_zone, event.t
-    spans.append((zone, since, max(end_s, since)))
-    return [span for span in spans if span[2] > span[1]] or spans[-1:]

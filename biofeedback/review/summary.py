@@ -32,7 +32,6 @@ from biofeedback.review.series import (
     flagged_share,
     mean_hr,
     median_of,
-    zone_spans,
 )
 from biofeedback.review.text import clock, iso, local, num, rounded
 from biofeedback.signals.median import median
@@ -181,8 +180,8 @@ def summarize(rec: Recording) -> SessionSummary:
     """What happened in one recorded session, as numbers a reader can check."""
     s = rec.session
     series = RecordSeries.of(rec)
-    # The live loop's fold over the stored events: the steps as they ran, the
-    # extensions and the signal losses, read as every live view reads them.
+    # The live loop's fold over the stored events: the zones and steps as they
+    # ran, the extensions and the signal losses, read as every live view reads them.
     course = fold(rec.events)
     end_s = s.length_s
     if series.est_t_s.size:
@@ -197,7 +196,7 @@ def summarize(rec: Recording) -> SessionSummary:
     tail = series.est_t_s > end_s - FINAL_WINDOW_S
     final = Vitals(median_of(series.est_hr_bpm[tail]), median_of(series.est_rmssd_ms[tail]))
 
-    zones = zone_spans(rec.events, s.start_zone, end_s)
+    zones = course.zones_until(end_s)
     time_in_zone = {z: 0.0 for z in Zone}
     for zone, start, stop in zones:
         time_in_zone[zone] += stop - start
