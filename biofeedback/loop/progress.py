@@ -204,11 +204,18 @@ class Progress:
         self.t_s = max(self.t_s, t_s)
 
     def apply(self, event: SessionEvent) -> None:
-        self.at(event.t)
-        if is_decision(event):
+        # ``at`` and ``is_decision`` written out: this runs for every event of
+        # the live loop and of each review.
+        if event.t > self.t_s:
+            self.t_s = event.t
+        if event.type in DECISION_TYPES:
             self.decision = event
+        # The two kinds that come every few seconds first (the resonance
+        # indicator is most of a stored session's events).
         if isinstance(event, Estimate):
             self.estimate = event
+        elif isinstance(event, ResonanceUpdate):
+            self.resonance = event
         elif isinstance(event, StepStarted):
             if self._span_open and self.step is not None:
                 self.step_spans.append((self.step, self.step.t, event.t))
@@ -264,8 +271,6 @@ class Progress:
                 self._lost_since_s = None
         elif isinstance(event, Baseline):
             self.baseline = event
-        elif isinstance(event, ResonanceUpdate):
-            self.resonance = event
         elif isinstance(event, ResonanceAssessed):
             self.assessed = event
         elif isinstance(event, SessionEnded):
