@@ -5,36 +5,43 @@ of at least two minutes, and `history` finds ratings however far back they lie."
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from biofeedback.loop.session import VirtualClock, run_session
-from biofeedback.models import SessionInfo
-from biofeedback.pacing.controller import PacingController
+from biofeedback.cli import SessionRequest, build_session
+from biofeedback.loop.session import VirtualClock
 from biofeedback.practice.ratings import Ratings
-from biofeedback.routines.protocols import load_protocol
-from biofeedback.signals.arousal import ArousalEstimator
-from biofeedback.store import RecorderSink, Store, save_ratings
+from biofeedback.store import Store, save_ratings
 from simulators.source import SimulatedSource
 from tests.support.cli import run_cli
 from tests.support.store import record_sim
 
 
-async def _record(db: Path, session_id: str, *, duration_s: float, virtual: bool) -> None:
-    """A session recorded now; ``virtual`` False records it as a strap's would be.
+class OwnHeart(SimulatedSource):
+    """The simulated person's heart as their strap brings it: a strap is not
+    virtual, so its session is recorded as the person's own."""
 
-    Wired by hand, not by build_session: build_session records a simulated heart
-    as simulated, and a strap's session would need minutes of real time. What is
-    tested is `today`'s counting of stored sessions, not the wiring."""
-    await run_session(
-        SimulatedSource("calm", seed=3),
-        ArousalEstimator(),
-        PacingController(load_protocol("work-reset")),
-        [RecorderSink(db, virtual=virtual)],
-        VirtualClock(None),
-        SessionInfo(session_id, "work-reset", "strap:test", time.time()),
+    virtual = False
+
+
+async def _record(db: Path, session_id: str, *, duration_s: float, virtual: bool) -> None:
+    """A session recorded now, wired as `run` wires it; ``virtual`` False records
+    it as a strap's would be. A strap's session runs on the clock ``build_session``
+    is handed for a live source: here a virtual one, so minutes of session take
+    well under a second."""
+    source = SimulatedSource("calm", seed=3) if virtual else OwnHeart("calm", seed=3)
+    request = SessionRequest(
+        protocol="work-reset",
+        speed=None if virtual else 1.0,
         duration_s=duration_s,
+        audio="off",
+        use_profile=False,
+        headless=True,
+        db=str(db),
     )
+    plan = build_session(
+        request, source=source, session_id=session_id, real_clock=VirtualClock(None)
+    )
+    await plan.run()
 
 
 def _today(db: Path) -> int:

@@ -15,7 +15,10 @@ from biofeedback.models import (
     SessionEnded,
     SessionEvent,
     SessionStarted,
+    SignalLost,
+    SignalRestored,
     StepEnded,
+    StepExtended,
     StepKind,
     StepStarted,
     UserActed,
@@ -116,6 +119,43 @@ def test_a_step_that_ended_counts_down_nothing_until_the_next_starts() -> None:
     assert progress.remaining_s == 0.0
     assert progress.step is not None  # still named for a view that shows it
     assert not progress.step_running
+
+
+def test_the_fold_keeps_the_course_a_review_reads() -> None:
+    """Steps as they really ran (a skip ends one early, the last is still open at
+    the end), the zones, every extension, and the seconds without signal (a second loss
+    before the restore does not restart the count; one still open runs to the end)."""
+    tense = StepStarted(10.0, "hands-tense", StepKind.TENSE, "hands", "Make fists.", 5.0)
+    release = StepStarted(12.0, "hands-release", StepKind.RELEASE, "hands", "Let go.", 20.0)
+    progress = fold(
+        [
+            SessionStarted(0.0, "s", "full", "test", Zone.GREEN),
+            tense,
+            UserActed(11.0, Action.SKIP),
+            StepEnded(11.0, "hands-tense", 1.0, "skipped"),
+            StepEnded(11.5, "hands-tense", 1.0, "late, for a step already over"),
+            release,
+            StepExtended(30.0, "hands-release", 5.0, "not settled"),
+            ZoneChanged(30.0, Zone.GREEN, Zone.YELLOW, "arousal up"),
+            ZoneChanged(30.0, Zone.YELLOW, Zone.RED, "arousal up again"),
+            SignalLost(31.0, "no beats"),
+            SignalLost(33.0, "still no beats"),
+            SignalRestored(35.0, "beats again"),
+            StepExtended(36.0, "hands-release", 2.5, "not settled"),
+            SignalLost(40.0, "no beats"),
+            SessionEnded(41.0, "s", "stopped by user", 41.0),
+        ]
+    )
+    assert progress.steps_until(50.0) == [(tense, 10.0, 11.0), (release, 12.0, 50.0)]
+    assert progress.steps_until(5.0)[-1] == (release, 12.0, 12.0)
+    assert progress.steps_started == 2
+    assert [e.by_s for e in progress.extensions] == [5.0, 2.5]
+    assert progress.extended_s == 7.5
+    assert progress.no_signal_until(50.0) == 4.0 + 10.0
+    assert progress.no_signal_until(30.0) == 4.0
+    # The zones from the session's start; the yellow of no time is left out.
+    assert progress.zones_until(50.0) == [(Zone.GREEN, 0.0, 30.0), (Zone.RED, 30.0, 50.0)]
+    assert fold([]).zones_until(50.0) == []
 
 
 def test_decisions_are_one_list_shared_by_mqtt_the_monitor_and_review() -> None:

@@ -22,7 +22,7 @@ from biofeedback.cli.sources import choose_source, mqtt_publisher
 
 if TYPE_CHECKING:
     from biofeedback.audio.setup import AudioPlan
-    from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, Sink
+    from biofeedback.loop.session import ActionInbox, Clock, SessionPlan, Sink
     from biofeedback.pacing.rules import PacingConfig
     from biofeedback.pacing.speaking import SpeechTimes
     from biofeedback.practice.ratings import Ratings
@@ -47,7 +47,7 @@ def build_session(
     started_at_unix_s: float | None = None,
     speech: SpeechTimes | None = None,
     pacing: PacingConfig | None = None,
-    real_clock: RealClock | None = None,
+    real_clock: Clock | None = None,
     tell: Callable[[str], None] = _print_note,
 ) -> SessionPlan:
     """The session ``request`` asks for, ready to ``run()``.
@@ -61,8 +61,9 @@ def build_session(
     (a record a picture test must find again); ``speech``: how long the sound a
     caller brings takes to say each cue (a test's own voices), instead of the
     request's sound; ``pacing``: the pacing rules instead of the defaults or the
-    person's rate (a test's shorter holds); ``real_clock``: the wall clock a live
-    ``source`` the caller made stamps its items on; ``tell`` hears a line for the person
+    person's rate (a test's shorter holds); ``real_clock``: the clock a live
+    ``source`` runs on, the wall clock its items are stamped on (a test's virtual
+    clock runs a live source's session at once); ``tell`` hears a line for the person
     about the sound (stderr by default).
     """
     import dataclasses
@@ -71,7 +72,7 @@ def build_session(
     from pathlib import Path
 
     from biofeedback.console import ConsoleSink
-    from biofeedback.loop.session import ActionInbox, Clock, RealClock, SessionPlan, VirtualClock
+    from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, VirtualClock
     from biofeedback.models import SessionInfo, Zone
     from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.controller import PacingController

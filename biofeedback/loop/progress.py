@@ -119,6 +119,22 @@ class Progress:
         self.pace: PaceChanged | None = None
         self.held: BreathHeld | None = None
         self.reminder: BreathReminder | None = None
+        # The session's course so far, for a reader of the whole record (the
+        # review folds the stored events here): each step that ran with when it
+        # started and really ended, each zone left with its span (from the
+        # session's start at 0 s), the extensions in order and their seconds in
+        # all, and the seconds without signal (a loss until its restore). Off the
+        # snapshot (a view needs where the session stands, not its course), and
+        # each touched only by the rare event it follows, so an estimate costs
+        # the live loop nothing more.
+        self.step_spans: list[tuple[StepStarted, float, float]] = []
+        self.zone_spans: list[tuple[Zone, float, float]] = []
+        self._zone_since_s = 0.0
+        self.extensions: list[StepExtended] = []
+        self.extended_s = 0.0
+        self.signal_lost_s = 0.0
+        self._span_open = False
+        self._lost_since_s: float | None = None
 
     # -- what views read
 
@@ -144,6 +160,28 @@ class Progress:
             return 0.0
         return max(self._now_s() - self.step.t - self.step_paused_s, 0.0)
 
+    def steps_until(self, end_s: float) -> list[tuple[StepStarted, float, float]]:
+        """Each step that ran, (step, from, to), the one still open closed at ``end_s``."""
+        if self._span_open and self.step is not None:
+            return [*self.step_spans, (self.step, self.step.t, max(end_s, self.step.t))]
+        return list(self.step_spans)
+
+    def zones_until(self, end_s: float) -> list[tuple[Zone, float, float]]:
+        """Each zone the session was in, (zone, from, to), the current one to
+        ``end_s``; spans of no time are left out unless nothing else is left."""
+        if self.zone is None:
+            return []
+        since_s = self._zone_since_s
+        spans = [*self.zone_spans, (self.zone, since_s, max(end_s, since_s))]
+        return [span for span in spans if span[2] > span[1]] or spans[-1:]
+
+    def no_signal_until(self, end_s: float) -> float:
+        """Seconds between each loss and the restore after it, a loss still open
+        counted to ``end_s``."""
+        if self._lost_since_s is None:
+            return self.signal_lost_s
+        return self.signal_lost_s + max(end_s - self._lost_since_s, 0.0)
+
     def _now_s(self) -> float:
         return self.paused_at_s if self.paused_at_s is not None else self.t_s
 
@@ -166,12 +204,22 @@ class Progress:
         self.t_s = max(self.t_s, t_s)
 
     def apply(self, event: SessionEvent) -> None:
-        self.at(event.t)
-        if is_decision(event):
+        # ``at`` and ``is_decision`` written out: this runs for every event of
+        # the live loop and of each review.
+        if event.t > self.t_s:
+            self.t_s = event.t
+        if event.type in DECISION_TYPES:
             self.decision = event
+        # The two kinds that come every few seconds first (the resonance
+        # indicator is most of a stored session's events).
         if isinstance(event, Estimate):
             self.estimate = event
+        elif isinstance(event, ResonanceUpdate):
+            self.resonance = event
         elif isinstance(event, StepStarted):
+            if self._span_open and self.step is not None:
+                self.step_spans.append((self.step, self.step.t, event.t))
+            self._span_open = True
             self.previous_step = self.step
             self.step = event
             if event.breath_in_s and event.breath_out_s:
@@ -194,24 +242,35 @@ class Progress:
             self.step_end_s += event.by_s
             self.step_extended_s += event.by_s
             self.step_extensions += 1
+            self.extensions.append(event)
+            self.extended_s += event.by_s
         elif isinstance(event, StepEnded):
             if self.step is not None and event.step == self.step.step:
                 self.step_running = False
+                if self._span_open:
+                    self.step_spans.append((self.step, self.step.t, event.t))
+                    self._span_open = False
         elif isinstance(event, UserActed):
             self._on_action(event)
         elif isinstance(event, SessionStarted):
             self.started = event
             self.zone = event.zone
         elif isinstance(event, ZoneChanged):
+            if self.zone is not None:
+                self.zone_spans.append((self.zone, self._zone_since_s, event.t))
+            self._zone_since_s = event.t
             self.zone = event.to_zone
         elif isinstance(event, SignalLost):
             self.signal_lost = event
+            if self._lost_since_s is None:
+                self._lost_since_s = event.t
         elif isinstance(event, SignalRestored):
             self.signal_lost = None
+            if self._lost_since_s is not None:
+                self.signal_lost_s += event.t - self._lost_since_s
+                self._lost_since_s = None
         elif isinstance(event, Baseline):
             self.baseline = event
-        elif isinstance(event, ResonanceUpdate):
-            self.resonance = event
         elif isinstance(event, ResonanceAssessed):
             self.assessed = event
         elif isinstance(event, SessionEnded):

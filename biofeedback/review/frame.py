@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from biofeedback.models import PlanChosen, SessionEvent
+from biofeedback.models import PlanChosen, SessionEvent, StepStarted
 from biofeedback.pacing.frame import Part, part_of
-from biofeedback.review.series import step_spans
 from biofeedback.review.text import clock
 
 
-def time_in_parts(events: Sequence[SessionEvent], end_s: float) -> dict[Part, float]:
-    """Seconds spent in each part of the frame, from the steps as they ran."""
+def time_in_parts(steps: Sequence[tuple[StepStarted, float, float]]) -> dict[Part, float]:
+    """Seconds spent in each part of the frame, from the steps as they ran
+    (``Progress.steps_until``)."""
     spent = {part: 0.0 for part in Part}
-    for step, start, stop in step_spans(events, end_s):
+    for step, start, stop in steps:
         spent[part_of(step.step)] += stop - start
     return spent
 

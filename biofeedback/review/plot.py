@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from biofeedback.loop.progress import fold
 from biofeedback.models import Recording, StepExtended, StepKind, StepStarted, Zone, ZoneChanged
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.breath_plot import breath_legend, draw_breath
-from biofeedback.review.series import RecordSeries, ReviewError, zone_spans
+from biofeedback.review.series import RecordSeries, ReviewError
 from biofeedback.review.summary import SessionSummary
 from biofeedback.review.text import local
 from biofeedback.review.trace import draw_trace
@@ -158,7 +159,7 @@ def build_figure(rec: Recording, summary: SessionSummary) -> Figure:
             bbox=LABEL_BOX,
         )
 
-    spans = zone_spans(rec.events, rec.session.start_zone, end_s)
+    spans = fold(rec.events).zones_until(end_s)
     steps = [e for e in rec.events if isinstance(e, StepStarted)]
     tense = [e for e in steps if e.kind is StepKind.TENSE]
     others = [e.t / scale for e in steps if e.kind is not StepKind.TENSE]

@@ -1,5 +1,5 @@
 """A recording as numpy columns, its beats cleaned as the live estimator cleans
-them, and the spans (zones, steps) that review measures over."""
+them (the zones and steps review measures over come from the loop's fold)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,6 @@ from biofeedback.models import (
     ColumnRows,
     Quality,
     Recording,
-    SessionEvent,
-    StepEnded,
-    StepStarted,
-    Zone,
-    ZoneChanged,
 )
 from biofeedback.signals.arousal import EstimatorConfig
 from biofeedback.signals.median import median
@@ -106,40 +101,3 @@ def median_of(values: np.ndarray) -> float | None:
 def mean_hr(beat_t_s: np.ndarray, hr_bpm: np.ndarray, start_s: float, end_s: float) -> float | None:
     lo, hi = np.searchsorted(beat_t_s, [start_s, end_s], side="right")
     return float(hr_bpm[lo:hi].mean()) if hi > lo else None
-
-
-def zone_spans(
-    events: Sequence[SessionEvent], start_zone: Zone | None, end_s: float
-) -> list[tuple[Zone, float, float]]:
-    """(zone, from, to) for the whole session, in order."""
-    if start_zone is None:
-        return []
-    spans: list[tuple[Zone, float, float]] = []
-    zone, since = start_zone, 0.0
-    for event in events:
-        if isinstance(event, ZoneChanged):
-            spans.append((zone, since, event.t))
-            zone, since = event.to_zone, event.t
-    spans.append((zone, since, max(end_s, since)))
-    return [span for span in spans if span[2] > span[1]] or spans[-1:]
-
-
-def step_spans(
-    events: Sequence[SessionEvent], end_s: float
-) -> list[tuple[StepStarted, float, float]]:
-    """Each step with the time it started and the time it really ended."""
-    out: list[tuple[StepStarted, float, float]] = []
-    open_step: StepStarted | None = None
-    for event in events:
-        if isinstance(event, StepStarted):
-            if open_step is not None:
-                out.append((open_step, open_step.t, event.t))
-            open_step = event
-        elif (
-            isinstance(event, StepEnded) and open_step is not None and event.step == open_step.step
-        ):
-            out.append((open_step, open_step.t, event.t))
-            open_step = None
-    if open_step is not None:
-        out.append((open_step, open_step.t, max(end_s, open_step.t)))
-    return out

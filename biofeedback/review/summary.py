@@ -11,16 +11,13 @@ from typing import Any
 import numpy as np
 
 from biofeedback.loop.progress import CHANGE_TYPES as CHANGE_TYPES
-from biofeedback.loop.progress import said_then_figures
+from biofeedback.loop.progress import Progress, fold, said_then_figures
 from biofeedback.models import (
     Baseline,
     PlanChosen,
     Recording,
     SessionEnded,
     SessionEvent,
-    SignalLost,
-    SignalRestored,
-    StepExtended,
     StepKind,
     StepStarted,
     Zone,
@@ -35,8 +32,6 @@ from biofeedback.review.series import (
     flagged_share,
     mean_hr,
     median_of,
-    step_spans,
-    zone_spans,
 )
 from biofeedback.review.text import clock, iso, local, num, rounded
 from biofeedback.signals.median import median
@@ -185,6 +180,9 @@ def summarize(rec: Recording) -> SessionSummary:
     """What happened in one recorded session, as numbers a reader can check."""
     s = rec.session
     series = RecordSeries.of(rec)
+    # The live loop's fold over the stored events: the zones and steps as they
+    # ran, the extensions and the signal losses, read as every live view reads them.
+    course = fold(rec.events)
     end_s = s.length_s
     if series.est_t_s.size:
         end_s = max(end_s, float(series.est_t_s[-1]))
@@ -198,7 +196,7 @@ def summarize(rec: Recording) -> SessionSummary:
     tail = series.est_t_s > end_s - FINAL_WINDOW_S
     final = Vitals(median_of(series.est_hr_bpm[tail]), median_of(series.est_rmssd_ms[tail]))
 
-    zones = zone_spans(rec.events, s.start_zone, end_s)
+    zones = course.zones_until(end_s)
     time_in_zone = {z: 0.0 for z in Zone}
     for zone, start, stop in zones:
         time_in_zone[zone] += stop - start
@@ -206,7 +204,8 @@ def summarize(rec: Recording) -> SessionSummary:
     beats = clean_rr(series.rr_ms, series.beat_t_s)
     with np.errstate(divide="ignore"):
         beat_hr = 60000.0 / beats.nn_ms
-    regions = _region_responses(rec.events, beats.t_s, beat_hr, end_s)
+    steps = course.steps_until(end_s)
+    regions = _region_responses(course, steps, beats.t_s, beat_hr)
     measured = series.est_artifact_rate[~series.est_no_signal]
     measured = measured[~np.isnan(measured)]
     tick_s = median(np.diff(series.est_t_s)) if series.est_t_s.size > 1 else 1.0
@@ -226,21 +225,19 @@ def summarize(rec: Recording) -> SessionSummary:
         baseline_said=baseline,
         final=final,
         time_in_zone_s=time_in_zone,
-        steps=sum(isinstance(e, StepStarted) for e in rec.events),
-        extended_s=sum((e.by_s for e in rec.events if isinstance(e, StepExtended)), 0.0),
+        steps=course.steps_started,
+        extended_s=course.extended_s,
         changes=tuple(e for e in rec.events if e.type in CHANGE_TYPES),
         regions=regions,
         samples=len(rec.sample_rows),
         beats=int(series.rr_ms.size),
         # Estimates say "no signal" only once the window runs dry; the lost and
         # restored events count every link loss, however short.
-        no_signal_s=max(
-            float(series.est_no_signal.sum()) * tick_s, _signal_lost_s(rec.events, end_s)
-        ),
+        no_signal_s=max(float(series.est_no_signal.sum()) * tick_s, course.no_signal_until(end_s)),
         artifact_rate=flagged_share(beats),
         measured_artifact_rate=float(measured.mean()) if measured.size else None,
         peak_artifact_rate=float(measured.max()) if measured.size else None,
-        time_in_part_s=time_in_parts(rec.events, end_s),
+        time_in_part_s=time_in_parts(steps),
         plan=plan_of(rec.events),
         rejected_samples=sum(e.rejected_samples for e in rec.events if isinstance(e, SessionEnded)),
         skipped_messages=_skipped(rec.events),
@@ -272,21 +269,6 @@ def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
     return counts
 
 
-def _signal_lost_s(events: Sequence[SessionEvent], end_s: float) -> float:
-    """Seconds between each signal_lost and the signal_restored after it."""
-    total_s = 0.0
-    lost_at_s: float | None = None
-    for event in events:
-        if isinstance(event, SignalLost) and lost_at_s is None:
-            lost_at_s = event.t
-        elif isinstance(event, SignalRestored) and lost_at_s is not None:
-            total_s += event.t - lost_at_s
-            lost_at_s = None
-    if lost_at_s is not None:
-        total_s += max(end_s - lost_at_s, 0.0)
-    return total_s
-
-
 @dataclass
 class _Round:
     region: str
@@ -296,11 +278,14 @@ class _Round:
 
 
 def _region_responses(
-    events: Sequence[SessionEvent], beat_t_s: np.ndarray, beat_hr: np.ndarray, end_s: float
+    course: Progress,
+    steps: Sequence[tuple[StepStarted, float, float]],
+    beat_t_s: np.ndarray,
+    beat_hr: np.ndarray,
 ) -> tuple[RegionResponse, ...]:
     rounds: list[_Round] = []
     region_of: dict[str, str] = {}
-    for step, start, stop in step_spans(events, end_s):
+    for step, start, stop in steps:
         if step.region is None:
             continue
         region_of[step.step] = step.region
@@ -317,8 +302,8 @@ def _region_responses(
         return statistics.fmean(known) if known else None
 
     extended: dict[str, float] = {}
-    for event in events:
-        if isinstance(event, StepExtended) and event.step in region_of:
+    for event in course.extensions:
+        if event.step in region_of:
             region = region_of[event.step]
             extended[region] = extended.get(region, 0.0) + event.by_s
 
