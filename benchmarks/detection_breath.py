@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.detection_breath_corpus import (
     KINDS,
+    TALK_KINDS,
     BreathCase,
     build_breath_corpus,
     run_with_breath,
@@ -68,8 +69,8 @@ from benchmarks.detection_breath_corpus import (
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
 
 TUNED_ON = (1, 2)
-SEEN = (11, 12, 13, 14, 21, 22, 23, 24)
-HELD_OUT = (31, 32, 33, 34)
+SEEN = (11, 12, 13, 14, 21, 22, 23, 24, 31, 32, 33, 34)
+HELD_OUT = (41, 42, 43, 44)
 NAMES = ("with breath", "heart only", "breath unusable", "naive")
 
 
@@ -167,7 +168,7 @@ def kinds_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
         "  hard cases: +15 / +25 bpm median s and calm false step-downs per hour,"
         " with breath | heart only"
     )
-    for kind in KINDS:
+    for kind in KINDS + TALK_KINDS:
         cells = []
         for name in ("with breath", "heart only"):
             meds = []
@@ -179,9 +180,21 @@ def kinds_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
         print(f"  {kind:10} {cells[0]}  | {cells[1]}")
 
 
+def split(
+    cases: list[BreathCase], runs: dict[str, list[Run]], talk: bool
+) -> tuple[list[BreathCase], dict[str, list[Run]]]:
+    """The talkers' cases (``talk``) or the rest, with their runs."""
+    keep = [(bc.kind in TALK_KINDS) == talk for bc in cases]
+    return (
+        [bc for bc, k in zip(cases, keep, strict=True) if k],
+        {name: [r for r, k in zip(rs, keep, strict=True) if k] for name, rs in runs.items()},
+    )
+
+
 def seeds_table(done: dict[int, tuple[list[BreathCase], dict[str, list[Run]]]]) -> None:
     print("  per seed: +15 / +25 median s, calm false per hour; with breath | heart only")
-    for seed, (cases, runs) in done.items():
+    for seed, (all_cases, all_runs) in done.items():
+        cases, runs = split(all_cases, all_runs, talk=False)
         cells = []
         for name in ("with breath", "heart only"):
             meds = [
@@ -220,17 +233,25 @@ def main() -> None:
         all_cases += cases
         for name in NAMES:
             pooled[name] += runs[name]
-    ramps = sum(bc.case.kind == "ramp" for bc in all_cases)
-    calm = len(all_cases) - ramps
+    main_cases, main_runs = split(all_cases, pooled, talk=False)
+    ramps = sum(bc.case.kind == "ramp" for bc in main_cases)
+    calm = len(main_cases) - ramps
     print(
         f"\n== {ramps} ramps and {calm} calm sessions of {len(seeds)} seeds, pooled"
-        f" ({time.perf_counter() - t0:.0f} s)"
+        f" (talkers apart, below; {time.perf_counter() - t0:.0f} s)"
     )
-    ramp_table(all_cases, pooled)
+    ramp_table(main_cases, main_runs)
     print(
         f"  heart only = no breath estimate at all: identical step-downs on"
         f" {same}/{len(all_cases)} cases"
     )
+    talk_cases, talk_runs = split(all_cases, pooled, talk=True)
+    ramps = sum(bc.case.kind == "ramp" for bc in talk_cases)
+    print(
+        f"\n== talkers ({', '.join(TALK_KINDS)}): {ramps} ramps and"
+        f" {len(talk_cases) - ramps} calm sessions, the hearts of every fourth case above"
+    )
+    ramp_table(talk_cases, talk_runs)
     print()
     kinds_table(all_cases, pooled)
     print()
