@@ -249,7 +249,7 @@ def main() -> None:
     ramps = sum(bc.case.kind == "ramp" for bc in talk_cases)
     print(
         f"\n== talkers ({', '.join(TALK_KINDS)}): {ramps} ramps and"
-        f" {len(talk_cases) - ramps} calm sessions, the hearts of every fourth case above"
+        f" {len(talk_cases) - ramps} calm sessions, the hearts of every fifth case above"
     )
     ramp_table(talk_cases, talk_runs)
     print()

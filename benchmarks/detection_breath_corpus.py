@@ -33,7 +33,7 @@ Tensing (every tense step: tremor and brace) is in every case.
 Talkers (``TALK_KINDS``), the simulator's talking (``talks_per_h``, ``talk_s``
 in simulators/breathing.py: in a spell, a quick breath in and a long uneven one
 out, whatever the pacer), added beside the cases above so that those stay as
-they were: every fourth case is run once more, from a stream of its own, with
+they were: every fifth case is run once more, from a stream of its own, with
 
 - ``talker``: a calm person who talks in spells of 20-60 s, 10-20 an hour,
   from the start;
@@ -74,7 +74,7 @@ from simulators.scenario import IDLE, Person
 KINDS = ("plain", "posture", "fidgets", "sigher", "fast-calm", "holder", "side", "unmoved")
 TALK_KINDS = ("talker", "talk-ramp")
 # Every this many'th case is run once more with a talker.
-_TALK_EVERY = 4
+_TALK_EVERY = 5
 ACC_HZ = 25.0
 # A calm sigher sighs about this share of breaths.
 _CALM_SIGH_SHARE = 1.0 / 12.0
@@ -161,10 +161,11 @@ def build_breath_corpus(seed: int, hearts: int = 24) -> list[BreathCase]:
         stream = (seed, i, 24)
         person, sigh = breather(np.random.default_rng(stream), kind, case.rise_bpm)
         out.append(BreathCase(case, kind, person, sigh, stream))
-    for i, case in enumerate(cases):
-        if i % _TALK_EVERY:
-            continue
-        kind = TALK_KINDS[(i // _TALK_EVERY) % len(TALK_KINDS)]
+    for j, i in enumerate(range(0, len(cases), _TALK_EVERY)):
+        case = cases[i]
+        # Six in turn of each kind: with a stride of 5 over a heart's six cases
+        # (four ramps, two calm), each kind meets every ramp size and calm.
+        kind = TALK_KINDS[(j // 6) % len(TALK_KINDS)]
         stream = (seed, i, 25)
         rng = np.random.default_rng(stream)
         person, sigh = breather(rng, kind, case.rise_bpm)
