@@ -6,7 +6,8 @@ The corpus is our own, generated (there are no real chest recordings in the
 repository, and none with a licence we could add was found): breaths built as
 the simulated person takes them (simulators/breathing.py), the chest's
 acceleration from them (simulators/chest.py) at 50 Hz, in hard cases: lying,
-on the side, posture changes, tensing, talking, fidgeting, shallow fast
+on the side, posture changes, tensing, talking (the simulator's talker: all
+the time, or in spells of 30-90 s about 20 an hour), fidgeting, shallow fast
 breathing, sighs, and breath holds of 4-20 s; plus paced stretches where the
 person follows the pacer (a second behind it) or does not (their own rate, or
 near the pace but drifting).
@@ -37,7 +38,7 @@ import numpy as np
 
 from biofeedback.models import ChestMotion
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, BreathSource, Pacer
-from simulators.breathing import BreathRecord
+from simulators.breathing import BreathRecord, Lungs
 from simulators.chest import Chest
 from simulators.scenario import IDLE, Person
 
@@ -72,7 +73,6 @@ def _breaths(
     sighs: float = 0.0,
     holds_every_s: float = 0.0,
     hold_s: tuple[float, float] = (4.0, 20.0),
-    talk: bool = False,
 ) -> list[BreathRecord]:
     out: list[BreathRecord] = []
     t = float(rng.uniform(-5.0, 0.0))
@@ -84,14 +84,6 @@ def _breaths(
             t += 1.2 + held + 3.0
             next_hold = t + float(rng.uniform(0.6, 1.4)) * holds_every_s
             continue
-        if talk:
-            # Speech: quick breaths in, long and uneven breaths out.
-            in_s = float(rng.uniform(0.4, 0.8))
-            out_s = float(rng.uniform(2.0, 6.0))
-            d = float(rng.uniform(0.5, 1.3))
-            out.append(BreathRecord(t, in_s, 0.0, out_s, d))
-            t += in_s + out_s
-            continue
         period = math.exp(jitter * float(rng.standard_normal())) * 60.0 / per_min
         d = max(depth * (1.0 + depth_sd * float(rng.standard_normal())), 0.1)
         in_s = period * in_share
@@ -102,6 +94,28 @@ def _breaths(
         out.append(BreathRecord(t, in_s, 0.0, period * (1 - in_share), d, sigh=sigh))
         t += in_s + period * (1 - in_share)
     return out
+
+
+def _talker(
+    rng: np.random.Generator,
+    seconds: float,
+    per_min: float,
+    *,
+    talks_per_h: float,
+    talk_s: float,
+    all_along: bool = False,
+) -> list[BreathRecord]:
+    """The breaths of the simulator's talker (simulators/breathing.py): their own
+    rate between spells of speech; ``all_along``: one spell from start to end."""
+    person = Person(breath_rate_hz=per_min / 60.0, talks_per_h=talks_per_h, talk_s=talk_s)
+    lungs = Lungs(person, rng.standard_normal, np.random.default_rng(rng.integers(1 << 32)))
+    lungs.start(0.0, float(rng.uniform(0.0, lungs.cycle_s)))
+    if all_along:
+        lungs.talk_spell(-math.inf, seconds + 60.0)
+    step_s = 0.1
+    for i in range(int((seconds + 10.0) / step_s)):
+        lungs.advance(i * step_s, step_s)
+    return lungs.log
 
 
 def _paced(
@@ -155,7 +169,16 @@ def corpus(seed: int, minutes: float) -> list[Case]:
         ),
         Case("posture changes", _breaths(rng, s, 15.0), person=Person(posture_shifts_per_h=20.0)),
         Case("tensing", _breaths(rng, s, 15.0), _tensing(rng, s), person=still),
-        Case("talking", _breaths(rng, s, 15.0, talk=True), person=still),
+        Case(
+            "talking",
+            _talker(rng, s, 15.0, talks_per_h=1.0, talk_s=60.0, all_along=True),
+            person=still,
+        ),
+        Case(
+            "talking in spells",
+            _talker(rng, s, 15.0, talks_per_h=20.0, talk_s=60.0),
+            person=still,
+        ),
         Case("fidgeting", _breaths(rng, s, 15.0), person=Person(fidgets_per_h=40.0)),
         Case("shallow fast", _breaths(rng, s, 28.0, depth=0.4), person=still),
         Case("sighs", _breaths(rng, s, 16.0, sighs=0.15), person=still),

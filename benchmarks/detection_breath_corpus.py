@@ -28,8 +28,19 @@ Hard cases, one kind a person, in turn (``KINDS``):
 - ``side``: lying on the side, where a breath tilts the strap least;
 - ``unmoved``: the breath does not change with arousal (the heart alone tells).
 
-Tensing (every tense step: tremor and brace) is in every case. Talking is not:
-the simulator has no talking.
+Tensing (every tense step: tremor and brace) is in every case.
+
+Talkers (``TALK_KINDS``), the simulator's talking (``talks_per_h``, ``talk_s``
+in simulators/breathing.py: in a spell, a quick breath in and a long uneven one
+out, whatever the pacer), added beside the cases above so that those stay as
+they were: every fifth case is run once more, from a stream of its own, with
+
+- ``talker``: a calm person who talks in spells of 20-60 s, 10-20 an hour,
+  from the start;
+- ``talk-ramp``: a person who starts talking within 5 s of a ramp's onset
+  (a calm session: at its middle), a spell of 20-60 s, then 2-6 an hour.
+
+Talking moves only the breath here: the hearts are the corpus's as they are.
 """
 
 from __future__ import annotations
@@ -61,6 +72,9 @@ from simulators.chest import Chest
 from simulators.scenario import IDLE, Person
 
 KINDS = ("plain", "posture", "fidgets", "sigher", "fast-calm", "holder", "side", "unmoved")
+TALK_KINDS = ("talker", "talk-ramp")
+# Every this many'th case is run once more with a talker.
+_TALK_EVERY = 5
 ACC_HZ = 25.0
 # A calm sigher sighs about this share of breaths.
 _CALM_SIGH_SHARE = 1.0 / 12.0
@@ -80,6 +94,8 @@ class BreathCase:
     calm_sigh_share: float
     seed: tuple[int, ...]
     """The breath's and the chest's own random stream."""
+    talk_spell_s: tuple[float, float] | None = None
+    """A talking spell at a set time (``talk-ramp``), from and until."""
 
 
 def breather(rng: np.random.Generator, kind: str, rise_bpm: float | None) -> tuple[Person, float]:
@@ -116,6 +132,18 @@ def breather(rng: np.random.Generator, kind: str, rise_bpm: float | None) -> tup
         )
     elif kind == "holder":
         person = dataclasses.replace(person, hold_share=0.8)
+    elif kind == "talker":
+        person = dataclasses.replace(
+            person,
+            talks_per_h=float(rng.uniform(10, 20)),
+            talk_s=float(rng.uniform(20, 60)),
+        )
+    elif kind == "talk-ramp":
+        person = dataclasses.replace(
+            person,
+            talks_per_h=float(rng.uniform(2, 6)),
+            talk_s=float(rng.uniform(20, 60)),
+        )
     elif kind == "side":
         person = dataclasses.replace(
             person, tilt_deg=float(rng.uniform(80, 90)), roll_deg=float(rng.uniform(70, 90))
@@ -133,6 +161,20 @@ def build_breath_corpus(seed: int, hearts: int = 24) -> list[BreathCase]:
         stream = (seed, i, 24)
         person, sigh = breather(np.random.default_rng(stream), kind, case.rise_bpm)
         out.append(BreathCase(case, kind, person, sigh, stream))
+    for j, i in enumerate(range(0, len(cases), _TALK_EVERY)):
+        case = cases[i]
+        # Six in turn of each kind: with a stride of 5 over a heart's six cases
+        # (four ramps, two calm), each kind meets every ramp size and calm.
+        kind = TALK_KINDS[(j // 6) % len(TALK_KINDS)]
+        stream = (seed, i, 25)
+        rng = np.random.default_rng(stream)
+        person, sigh = breather(rng, kind, case.rise_bpm)
+        spell = None
+        if kind == "talk-ramp":
+            at_s = case.onset_s if case.onset_s is not None else case.duration_s / 2
+            begin = at_s + float(rng.uniform(-5.0, 5.0))
+            spell = (begin, begin + person.talk_s)
+        out.append(BreathCase(case, kind, person, sigh, stream, spell))
     return out
 
 
@@ -206,6 +248,8 @@ def _body(bc: BreathCase) -> _Body:
         bc.person, lungs_rng.standard_normal, np.random.default_rng(lungs_rng.integers(1 << 32))
     )
     lungs.start(0.0, float(lungs_rng.uniform(0.0, lungs.cycle_s)))
+    if bc.talk_spell_s is not None:
+        lungs.talk_spell(*bc.talk_spell_s)
     chest = Chest(bc.person, np.random.default_rng(chest_seq), ACC_HZ)
     return _Body(lungs, chest, np.random.default_rng(sigh_seq), bc.calm_sigh_share, [(0.0, IDLE)])
 

@@ -9,7 +9,7 @@ faster and shallower within a few breaths, with sighs now and then; it rises
 much faster than the heart's sympathetic drive, so the breath changes first.
 A breath-holder (``hold_share``) draws a quick breath when told to tense and
 holds it until the tension is let go, a moment longer. A talker
-(``talks_per_h``, ``talk_s``; no scenario has one) breathes as speech does in
+(``talks_per_h``, ``talk_s``; no built-in scenario has one) breathes as speech does in
 spells, a quick breath in and a long uneven one out, whatever the pacer.
 
 The heart reads where the cycle is (``shape``) for its respiratory sinus
@@ -242,6 +242,11 @@ class Lungs:
                 self.in_s *= _SIGH_IN_SCALE
         self._record = BreathRecord(start_s, self.in_s, 0.0, self.out_s, depth, sigh=sigh)
         self.log.append(self._record)
+
+    def talk_spell(self, from_s: float, until_s: float) -> None:
+        """A talking spell at a set time (a benchmark's hard case); the spells after
+        it come at the person's ``talks_per_h`` as usual."""
+        self._spell = (from_s, until_s)
 
     def _talking(self, start_s: float) -> bool:
         """Whether a breath starting at ``start_s`` falls in a talking spell (none
