@@ -156,19 +156,21 @@ async def record_day(db: Path, folder: Path, day_s: float = DAY_S) -> tuple[floa
     return time.perf_counter() - start, cpu_s, len(day_rr), sink.items_written
 
 
-def timed(argv: list[str], runs: int, *, warm: bool = False) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds (user + sys) of ``runs`` runs of a command.
+def timed(
+    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT
+) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (user + sys) of ``runs`` runs of a command (run in ``cwd``).
 
     CPU time is the steadier figure on a shared machine; wall time is what a
     user waits."""
     wall, cpu = [], []
     env = child_env()
     if warm:
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
         wall.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
