@@ -6,7 +6,8 @@ estimates (the NSRDB extract of tests/data/rr, repeated) is written through the
 recorder with ~900 dropouts of 2-40 s (seeded), then `biofeedback review day
 --png` is run on it: CPU seconds (user + sys) of the command, median of 3 after
 one untimed run, for this tree and, as the "before", for the package as it was
-at ``--base`` (extracted with `git archive`, run from its own folder).
+at ``--base`` (extracted with `git archive`, run from its own folder), and
+how many pixels of the two PNGs differ (the picture should not change).
 
 Goal (issue 28): `review --png` of a day <= 1.0 s.
 
@@ -26,6 +27,9 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
+from matplotlib.image import imread
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -115,11 +119,13 @@ def main() -> None:
         if old is not None:
             trees = {f"before ({args.base})": old, **trees}
         cpu_of: dict[str, float] = {}
+        pngs: list[Path] = []
         for label, tree in trees.items():
+            pngs.append(folder / f"day{len(pngs)}.png")
             argv = [sys.executable, "-m", "biofeedback", "review", "day", "--db", str(db)]
-            argv += ["--png", str(folder / "day.png")]
+            argv += ["--png", str(pngs[-1])]
             # From the tree's own folder, so `-m biofeedback` is that tree's package.
-            wall, cpu = timed(argv, runs, warm=True, cwd=tree)
+            wall, cpu = timed(argv, runs, warm=not args.quick, cwd=tree)
             cpu_of[label] = statistics.median(cpu)
             print(
                 f"review --png, {label:<22} CPU {spread(cpu, 1e3, 'ms')},"
@@ -128,6 +134,9 @@ def main() -> None:
         if len(cpu_of) == 2:
             before, after = cpu_of.values()
             print(f"  before / after (CPU medians): {before / after:.2f}x (goal: <= 1.0 s)")
+            old_px, new_px = (imread(png) for png in pngs)
+            differ = int(np.any(old_px != new_px, axis=-1).sum())
+            print(f"  pixels that differ between the two PNGs: {differ} of {old_px[..., 0].size}")
         print(load_line())
 
 
