@@ -288,12 +288,6 @@ async def ask_in_form(phase: Phase) -> Ratings | None:
     return app.ratings
 
 
-def review_ratings(store: Store, ref: str) -> tuple[Ratings | None, Ratings | None]:
-    from biofeedback.store import load_ratings
-
-    return load_ratings(store, ref)
-
-
 def practice_history(
     store: Store | CentralStore, window: int, *, runner: str | None = None
 ) -> PracticeHistory:
