@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.store import record_sim
 
 HEAVY = ("asyncio", "ssl", "socket", "numpy")
 
@@ -96,3 +100,30 @@ def test_review_names_load_on_first_use() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\n")[:2] == ["False", "[] True"]
+
+
+# What reading a record never uses: the profile's and the practice plan's command
+# modules and the shaping of a routine to a person (they load when `setup`, `today`,
+# `plan`, `history` or `run` runs).
+NOT_FOR_A_REVIEW = (
+    "biofeedback.cli.setup",
+    "biofeedback.cli.practice",
+    "biofeedback.routines.personalise",
+)
+
+
+def test_review_json_loads_no_profile_or_practice_commands(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "short", duration_s=60.0))
+    code = (
+        "import sys\n"
+        "from biofeedback.cli import main\n"
+        f"code = main(['review', 'short', '--json', '--db', {str(db)!r}])\n"
+        "assert code == 0, code\n"
+        f"print('loaded:' + ','.join(n for n in {NOT_FOR_A_REVIEW!r} if n in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    summary, _, loaded = run.stdout.rpartition("loaded:")
+    assert json.loads(summary)["session_id"] == "short"
+    assert loaded.strip() == "", f"review --json imported {loaded.strip()}"

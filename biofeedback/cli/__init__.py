@@ -12,7 +12,6 @@ exports) and ``common``.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -86,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         # A mistake in a command's options names that command's help, not the top level's.
         command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+    # Here, not at the top: `--help` has exited by now and never needs it.
+    import logging
+
     debug = args.debug or bool(os.environ.get("BIOFEEDBACK_DEBUG"))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,

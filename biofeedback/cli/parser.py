@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from biofeedback import __version__
-from biofeedback.cli import practice as practice_cli
-from biofeedback.cli import setup as setup_cli
-
-if TYPE_CHECKING:
-    pass
-
 from biofeedback.cli.central import cmd_collect, cmd_sync
 from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
 from biofeedback.cli.records import (
@@ -22,10 +17,12 @@ from biofeedback.cli.records import (
     cmd_protocols,
     cmd_review,
 )
+from biofeedback.routines.profile import EYES, POSITIONS
 
 
-# A session's modules (asyncio, the estimator, the sinks) load only when a
-# command runs one: `--help` and the record commands answer without them.
+# A command's modules load only when that command runs: a session's (asyncio, the
+# estimator, the sinks) and the profile's and practice's (routines.personalise,
+# the plan) alike, so `--help` and the record commands answer without them.
 def cmd_run(args: argparse.Namespace) -> int:
     from biofeedback.cli.running import cmd_run as run
 
@@ -45,18 +42,21 @@ def start_run(protocol: str, db: str | None) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from biofeedback.cli import setup as setup_cli
     from biofeedback.cli.request import setup_request
 
     return setup_cli.cmd_setup(setup_request(args))
 
 
 def cmd_today(args: argparse.Namespace) -> int:
+    from biofeedback.cli import practice as practice_cli
     from biofeedback.cli.request import today_request
 
     return practice_cli.cmd_today(today_request(args), start_run=start_run)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from biofeedback.cli import practice as practice_cli
     from biofeedback.cli.request import plan_request
 
     return practice_cli.cmd_plan(plan_request(args))
@@ -224,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="body regions to do by imagery only, e.g. lower-back,neck",
     )
-    setup_cli.add_run_flags(run)
-    practice_cli.add_run_arguments(run)
+    add_run_flags(run)
+    add_run_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     resonance = sub.add_parser(
@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=cmd_delete)
 
-    setup_cli.add_setup_parser(sub, handler=cmd_setup)
+    add_setup_parser(sub, handler=cmd_setup)
 
     protocols = sub.add_parser(
         "protocols",
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
     protocols.set_defaults(handler=cmd_protocols)
-    practice_cli.add_commands(sub, today_handler=cmd_today, plan_handler=cmd_plan)
+    add_practice_commands(sub, today_handler=cmd_today, plan_handler=cmd_plan)
 
     phrases = sub.add_parser(
         "phrases",
@@ -482,3 +482,114 @@ def print_overview(parser: argparse.ArgumentParser) -> None:
                 lines.append(f"  biofeedback {choice.dest:<10} {choice.help}")
     lines += ["", "Start without a strap:  biofeedback run --sim", "More:  biofeedback --help"]
     print("\n".join(lines))
+
+
+# The flags of the profile and practice commands live here, not beside their
+# handlers in setup.py and practice.py: building the parser must not load those.
+def add_setup_parser(sub: Any, *, handler: Callable[[argparse.Namespace], int]) -> None:
+    """Add `setup` to ``sub`` (the CLI's subparsers); ``handler`` turns its arguments
+    into a ``SetupRequest`` for ``cmd_setup``."""
+    setup = sub.add_parser(
+        "setup",
+        help="your practice profile: position, eyes, painful regions, where tension starts",
+        description=(
+            "Set how you practise; `run` then adapts every session to it (its flags override"
+            " it for one session). On a terminal without flags, a form opens."
+        ),
+        epilog=(
+            "Example: biofeedback setup --position lying --eyes closed --painful lower-back"
+            " --tension-starts shoulders --gentle-joints --back-pain"
+        ),
+    )
+    setup.add_argument("--position", choices=POSITIONS, help="how you usually practise")
+    setup.add_argument("--eyes", choices=EYES, help="eyes closed: guidance is spoken")
+    setup.add_argument(
+        "--painful",
+        metavar="REGION[,REGION]|none",
+        help="regions that hurt: done by imagery only (none: clear)",
+    )
+    setup.add_argument(
+        "--tension-starts",
+        metavar="REGION|none",
+        help="where your tension starts: routines start there (none: clear)",
+    )
+    setup.add_argument(
+        "--gentle-joints",
+        action=argparse.BooleanOptionalAction,
+        help="sensitive or hypermobile joints: micro-contractions, shorter holds",
+    )
+    setup.add_argument(
+        "--back-pain",
+        action=argparse.BooleanOptionalAction,
+        help="active back pain: the back-care routine and a supported position",
+    )
+    setup.add_argument("--show", action="store_true", help="print the profile and what it changes")
+    setup.add_argument("--json", action="store_true", help="with --show: the profile as JSON")
+    setup.add_argument("--reset", action="store_true", help="forget the profile")
+    setup.set_defaults(handler=handler)
+
+
+def add_run_flags(run: argparse.ArgumentParser) -> None:
+    """`run`'s flags that override the profile for one session."""
+    run.add_argument(
+        "--start-region",
+        metavar="REGION",
+        help="start the routine at this body region (overrides the profile)",
+    )
+    run.add_argument(
+        "--gentle",
+        action=argparse.BooleanOptionalAction,
+        help="micro-contractions and shorter holds (overrides the profile)",
+    )
+    run.add_argument(
+        "--no-profile", action="store_true", help="run the routine as written, ignoring setup"
+    )
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--no-ratings",
+        action="store_true",
+        help="do not ask for ratings before and after this session",
+    )
+    for phase in ("before", "after"):
+        run.add_argument(
+            f"--rate-{phase}",
+            metavar="T,P,A",
+            help=f"tension, pain and anxiety {phase} the session, 0-10 each;"
+            " blanks skip one (e.g. 5,,3)",
+        )
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_practice_commands(sub: Any, *, today_handler: Handler, plan_handler: Handler) -> None:
+    """``today`` and ``plan``; each handler turns its command's arguments into a
+    ``TodayRequest`` or ``PlanRequest`` for ``cmd_today`` or ``cmd_plan``."""
+    today = sub.add_parser(
+        "today",
+        help="which routine to do now, and why",
+        description="Suggest a routine from the time of day, your plan and recent sessions.",
+    )
+    today.add_argument("--json", action="store_true")
+    today.add_argument(
+        "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
+    )
+    today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
+    today.set_defaults(handler=today_handler)
+
+    plan = sub.add_parser(
+        "plan",
+        help="your weekly practice plan; --ics writes calendar reminders",
+        description=(
+            "Show the weekly plan (the default until you save one; edit the [plan.NAME]"
+            " tables in config.toml). --ics writes it as recurring calendar events."
+        ),
+    )
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--ics", metavar="FILE", help="write the plan as an iCalendar file")
+    plan.add_argument(
+        "--save", action="store_true", help="write the plan into config.toml to edit it"
+    )
+    plan.set_defaults(handler=plan_handler)

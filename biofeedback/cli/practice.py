@@ -1,12 +1,12 @@
 """The command line of personal practice: ratings around ``run``, ``today`` and ``plan``.
 
 Part of the CLI layer (``biofeedback.cli`` calls in here); kept apart so the practice
-commands and the run hooks stay small and in one place.
+commands and the run hooks stay small and in one place. Their flags are in
+``cli/parser.py``, so that building the parser does not load this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import sys
@@ -51,21 +51,6 @@ class RunRatings:
             "session_id": session_id,
             **ratings_dict(self.before, self.after),
         }
-
-
-def add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument(
-        "--no-ratings",
-        action="store_true",
-        help="do not ask for ratings before and after this session",
-    )
-    for phase in ("before", "after"):
-        run.add_argument(
-            f"--rate-{phase}",
-            metavar="T,P,A",
-            help=f"tension, pain and anxiety {phase} the session, 0-10 each;"
-            " blanks skip one (e.g. 5,,3)",
-        )
 
 
 def run_ratings(*, ask: bool, before: str | None, after: str | None) -> RunRatings:
@@ -150,40 +135,6 @@ class PlanRequest:
     json: bool = False
     ics: str | None = None  # a calendar file to write
     save: bool = False
-
-
-Handler = Callable[[argparse.Namespace], int]
-
-
-def add_commands(sub: Any, *, today_handler: Handler, plan_handler: Handler) -> None:
-    """``today`` and ``plan``; each handler turns its command's arguments into a
-    ``TodayRequest`` or ``PlanRequest`` for ``cmd_today`` or ``cmd_plan``."""
-    today = sub.add_parser(
-        "today",
-        help="which routine to do now, and why",
-        description="Suggest a routine from the time of day, your plan and recent sessions.",
-    )
-    today.add_argument("--json", action="store_true")
-    today.add_argument(
-        "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
-    )
-    today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    today.set_defaults(handler=today_handler)
-
-    plan = sub.add_parser(
-        "plan",
-        help="your weekly practice plan; --ics writes calendar reminders",
-        description=(
-            "Show the weekly plan (the default until you save one; edit the [plan.NAME]"
-            " tables in config.toml). --ics writes it as recurring calendar events."
-        ),
-    )
-    plan.add_argument("--json", action="store_true")
-    plan.add_argument("--ics", metavar="FILE", help="write the plan as an iCalendar file")
-    plan.add_argument(
-        "--save", action="store_true", help="write the plan into config.toml to edit it"
-    )
-    plan.set_defaults(handler=plan_handler)
 
 
 def load_plan() -> Plan:
@@ -335,12 +286,6 @@ async def ask_in_form(phase: Phase) -> Ratings | None:
     app = RatingsApp(phase)
     await app.run_async()
     return app.ratings
-
-
-def review_ratings(store: Store, ref: str) -> tuple[Ratings | None, Ratings | None]:
-    from biofeedback.store import load_ratings
-
-    return load_ratings(store, ref)
 
 
 def practice_history(

@@ -8,8 +8,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from biofeedback.cli import practice as practice_cli
-
 if TYPE_CHECKING:
     from biofeedback.models import Recording, StoredSession
     from biofeedback.practice.ratings import Ratings
@@ -144,9 +142,11 @@ def _load_rated(
         with central:
             recording = central.load(ref, runner=args.runner)
             return recording, central.ratings(recording.session.session_id, runner=args.runner)
+    from biofeedback.store import load_ratings
+
     with existing_store(args.db) as store:
         recording = store.load(ref, sample_rows=sample_rows)
-        return recording, practice_cli.review_ratings(store, recording.session.session_id)
+        return recording, load_ratings(store, recording.session.session_id)
 
 
 def _check_export_targets(args: argparse.Namespace) -> None:
@@ -195,6 +195,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from biofeedback import review
+    from biofeedback.cli import practice as practice_cli
     from biofeedback.cli.central import central_reader
     from biofeedback.review import resonance as resonance_review
     from biofeedback.review.practice import format_practice_history

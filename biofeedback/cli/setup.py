@@ -1,17 +1,15 @@
 """`biofeedback setup` and the profile side of `run`: the command-line shell around
 ``routines/profile.py`` (what the profile is) and ``routines/personalise.py`` (what it
-does to a routine). ``biofeedback.cli`` adds these parsers and calls these handlers.
+does to a routine). ``biofeedback.cli`` calls these handlers; their flags are in
+``cli/parser.py``, so that building the parser does not load this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from biofeedback import config
 from biofeedback.routines.personalise import (
@@ -22,8 +20,6 @@ from biofeedback.routines.personalise import (
     routine_name_for,
 )
 from biofeedback.routines.profile import (
-    EYES,
-    POSITIONS,
     Profile,
     ProfileError,
     check_region,
@@ -66,49 +62,6 @@ def save_profile(profile: Profile, path: Path | None = None) -> Path:
 
 # --------------------------------------------------------------------------
 # setup
-
-
-def add_setup_parser(sub: Any, *, handler: Callable[[argparse.Namespace], int]) -> None:
-    """Add `setup` to ``sub`` (the CLI's subparsers); ``handler`` turns its arguments
-    into a ``SetupRequest`` for ``cmd_setup``."""
-    setup = sub.add_parser(
-        "setup",
-        help="your practice profile: position, eyes, painful regions, where tension starts",
-        description=(
-            "Set how you practise; `run` then adapts every session to it (its flags override"
-            " it for one session). On a terminal without flags, a form opens."
-        ),
-        epilog=(
-            "Example: biofeedback setup --position lying --eyes closed --painful lower-back"
-            " --tension-starts shoulders --gentle-joints --back-pain"
-        ),
-    )
-    setup.add_argument("--position", choices=POSITIONS, help="how you usually practise")
-    setup.add_argument("--eyes", choices=EYES, help="eyes closed: guidance is spoken")
-    setup.add_argument(
-        "--painful",
-        metavar="REGION[,REGION]|none",
-        help="regions that hurt: done by imagery only (none: clear)",
-    )
-    setup.add_argument(
-        "--tension-starts",
-        metavar="REGION|none",
-        help="where your tension starts: routines start there (none: clear)",
-    )
-    setup.add_argument(
-        "--gentle-joints",
-        action=argparse.BooleanOptionalAction,
-        help="sensitive or hypermobile joints: micro-contractions, shorter holds",
-    )
-    setup.add_argument(
-        "--back-pain",
-        action=argparse.BooleanOptionalAction,
-        help="active back pain: the back-care routine and a supported position",
-    )
-    setup.add_argument("--show", action="store_true", help="print the profile and what it changes")
-    setup.add_argument("--json", action="store_true", help="with --show: the profile as JSON")
-    setup.add_argument("--reset", action="store_true", help="forget the profile")
-    setup.set_defaults(handler=handler)
 
 
 def _edits(request: SetupRequest) -> dict[str, object]:
@@ -208,23 +161,6 @@ def format_profile(profile: Profile) -> str:
 # run
 
 
-def add_run_flags(run: argparse.ArgumentParser) -> None:
-    """`run`'s flags that override the profile for one session."""
-    run.add_argument(
-        "--start-region",
-        metavar="REGION",
-        help="start the routine at this body region (overrides the profile)",
-    )
-    run.add_argument(
-        "--gentle",
-        action=argparse.BooleanOptionalAction,
-        help="micro-contractions and shorter holds (overrides the profile)",
-    )
-    run.add_argument(
-        "--no-profile", action="store_true", help="run the routine as written, ignoring setup"
-    )
-
-
 def session_plan(
     requested: str | None,
     profile: Profile,
@@ -276,8 +212,6 @@ def audio_mode(flag: str | None, *, use_profile: bool = True) -> str | None:
 __all__ = [
     "DEFAULT_ROUTINE",
     "SetupRequest",
-    "add_run_flags",
-    "add_setup_parser",
     "audio_mode",
     "cmd_setup",
     "load_profile",

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from biofeedback import BiofeedbackError
-from biofeedback.routines.protocols import BODY_ORDER
 
 POSITIONS = ("sitting", "lying", "side-lying", "reclined")
 EYES = ("open", "closed")
@@ -136,6 +135,10 @@ def check_choice(value: Any, choices: tuple[str, ...], name: str) -> str:
 
 
 def check_region(value: Any, name: str) -> str:
+    # Here, not at the top: the parser takes POSITIONS and EYES from this module,
+    # and every command would pay for loading the routines (and the models).
+    from biofeedback.routines.protocols import BODY_ORDER
+
     if not isinstance(value, str) or value.strip() not in BODY_ORDER:
         raise ProfileError(f"{name}: unknown body region {value!r}; known: {', '.join(BODY_ORDER)}")
     return value.strip()
@@ -143,6 +146,8 @@ def check_region(value: Any, name: str) -> str:
 
 def check_regions(values: Iterable[Any], name: str) -> tuple[str, ...]:
     """Known region names, without blanks or repeats, in body order."""
+    from biofeedback.routines.protocols import BODY_ORDER
+
     wanted = {check_region(v, name) for v in values if not (isinstance(v, str) and not v.strip())}
     return tuple(r for r in BODY_ORDER if r in wanted)
 
