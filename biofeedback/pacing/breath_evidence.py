@@ -63,11 +63,13 @@ class BreathEvidenceConfig:
     """Least spread of the irregularity (spread of breath lengths over their mean)."""
     from_z: float = 1.5
     """A signal has crossed when it is this many of its own units past its opening."""
-    alone_z: float = 2.5
+    alone_z: float = 3.5
     """Rate or depth alone counts only this far past its opening; nearer, it needs
     the other crossed with it (arousal moves rate and depth together, calm
     breathing seldom does both at once). Irregularity never counts without one
-    of them: a sigh, a held breath and the breaths after it are irregular too."""
+    of them: a sigh, a held breath and the breaths after it are irregular too.
+    (2.5 until seeds 41-44: a breath-holder's quick breaths after a tense step,
+    18-19/min against 14/min, 2.7-3.0 units alone, made a false step-down.)"""
     cap_z: float = 4.0
     """What one signal can add at most (units past ``from_z``)."""
     rate_weight: float = 1.0
