@@ -70,9 +70,9 @@ step-downs an hour (5 in 16.2 h); heart only 22.9 (36.2) and 14.3 (21.5) at
 breath unusable 22.0 (35.9) and 13.9 (21.5) at 0.25/h; naive 23.4 (41.2) and
 15.5 (21.7) at 1.44/h. The false-alarm goal is met on these seeds (their
 calm hearts were quieter: heart only 0.25/h against 0.49/h on 41-44); the
-extra one with breath came from a person lying on their side (`side`). Talkers: with breath +15 in
-15.6 s (24.2), +25 in 12.3 s (19.5), 0.49/h (2 in 4.1 h); heart only 20.8
-(44.2) and 12.8 (16.5) at 0.25/h (1).
+extra one with breath came from a person lying on their side (`side`).
+Talkers: with breath +15 in 15.6 s (24.2), +25 in 12.3 s (19.5), 0.49/h (2 in
+4.1 h); heart only 20.8 (44.2) and 12.8 (16.5) at 0.25/h (1).
 
 Run: .venv/bin/python benchmarks/detection_breath.py [--seeds 11 12 13 14] [--hearts 12]
 """
