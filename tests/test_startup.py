@@ -14,6 +14,19 @@ from tests.support.store import record_sim
 HEAVY = ("asyncio", "ssl", "socket", "numpy")
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter running ``code`` prints (it must succeed): the
+    modules a command loads can only be seen in a process of its own."""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def _which_loaded(names: tuple[str, ...]) -> str:
+    """A line of code printing which of ``names`` the process has loaded."""
+    return f"print(','.join(n for n in {names!r} if n in sys.modules))\n"
+
+
 def test_help_loads_no_event_loop_sockets_or_numpy() -> None:
     code = (
         "import contextlib, io, sys\n"
@@ -23,12 +36,10 @@ def test_help_loads_no_event_loop_sockets_or_numpy() -> None:
         "        main(['--help'])\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "assert 'usage' in out.getvalue()\n"
-        f"print(','.join(n for n in {HEAVY!r} if n in sys.modules))\n"
+        "assert 'usage' in out.getvalue()\n" + _which_loaded(HEAVY)
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "", f"--help imported {run.stdout.strip()}"
+    stdout = _python(code)
+    assert stdout.strip() == "", f"--help imported {stdout.strip()}"
 
 
 def test_reading_the_store_loads_no_event_loop() -> None:
@@ -42,9 +53,8 @@ def test_reading_the_store_loads_no_event_loop() -> None:
         "from biofeedback.store import RecorderSink\n"
         "print('asyncio' in sys.modules, RecorderSink.__name__)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["False", "True", "RecorderSink"]
+    stdout = _python(code)
+    assert stdout.split() == ["False", "True", "RecorderSink"]
 
 
 # What a headless simulated session never uses: the screen, plots, sound (no sound is
@@ -80,11 +90,10 @@ def test_a_headless_simulated_session_loads_only_what_it_uses(tmp_path: Path) ->
         f" 'max', '--duration', '180', '--db', {str(tmp_path / 's.db')!r}])\n"
         "assert code == 0, code\n"
         'assert \'"type":"session_ended"\' in out.getvalue()\n'
-        f"print(','.join(n for n in {NOT_FOR_A_HEADLESS_RUN!r} if n in sys.modules))\n"
+        + _which_loaded(NOT_FOR_A_HEADLESS_RUN)
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "", f"a headless session imported {run.stdout.strip()}"
+    stdout = _python(code)
+    assert stdout.strip() == "", f"a headless session imported {stdout.strip()}"
 
 
 def test_review_names_load_on_first_use() -> None:
@@ -97,9 +106,8 @@ def test_review_names_load_on_first_use() -> None:
         "missing = [n for n in review.__all__ if getattr(review, n, None) is None]\n"
         "print(missing, 'biofeedback.review.summary' in sys.modules)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split("\n")[:2] == ["False", "[] True"]
+    stdout = _python(code)
+    assert stdout.split("\n")[:2] == ["False", "[] True"]
 
 
 # What reading a record never uses: the profile's and the practice plan's command
@@ -120,10 +128,9 @@ def test_review_json_loads_no_profile_or_practice_commands(tmp_path: Path) -> No
         "from biofeedback.cli import main\n"
         f"code = main(['review', 'short', '--json', '--db', {str(db)!r}])\n"
         "assert code == 0, code\n"
-        f"print('loaded:' + ','.join(n for n in {NOT_FOR_A_REVIEW!r} if n in sys.modules))\n"
+        "print('loaded:')\n" + _which_loaded(NOT_FOR_A_REVIEW)
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    summary, _, loaded = run.stdout.rpartition("loaded:")
+    stdout = _python(code)
+    summary, _, loaded = stdout.rpartition("loaded:")
     assert json.loads(summary)["session_id"] == "short"
     assert loaded.strip() == "", f"review --json imported {loaded.strip()}"
