@@ -9,8 +9,10 @@ A record travels as messages on ``biofeedback/<runner>/record/<session_id>``
 
 - ``{"kind": "rows", ...}``: the session's header and a batch of its rows.
   Every row carries its sequence number within the session and its table
-  (samples, estimates, events: the numbering of the SQLite record), so a
-  row sent twice is stored once.
+  (samples, estimates, events, breaths, motion: the numbering of the SQLite
+  record), so a row sent twice is stored once. ``breaths`` and ``motion``
+  (chest sessions only) appear only when the batch holds some, so a session
+  without breath travels exactly as before they existed.
 - ``{"kind": "end", ...}``: the header, how many rows of each table the
   session holds, and its ratings. A session is complete at the far end once
   it holds that many rows, whatever order the messages arrived in.
@@ -22,6 +24,7 @@ a review of the local one.
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -30,8 +33,10 @@ from typing import Any, Literal
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "biofeedback"
-TABLES = ("samples", "estimates", "events")
-Table = Literal["samples", "estimates", "events"]
+TABLES = ("samples", "estimates", "events", "breaths", "motion")
+Table = Literal["samples", "estimates", "events", "breaths", "motion"]
+# The tables every message names; the chest's (breaths, motion) only when it has rows.
+_ALWAYS = TABLES[:3]
 
 
 class WireError(ValueError):
@@ -81,12 +86,17 @@ class SessionHead:
 # samples (seq, t_s, hr_bpm, contact, energy_kj, beats packed as <d pairs),
 # estimates (seq, t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate, breath_per_min,
 # breath_source),
-# events (seq, t_s, type, data), ratings (phase, tension, pain, anxiety, rated_at_unix_s).
+# events (seq, t_s, type, data), ratings (phase, tension, pain, anxiety, rated_at_unix_s),
+# breaths (seq, onset_t_s, inhale_s, exhale_s, depth_mg),
+# motion (seq, t_s, rate_hz, xyz: the record's zlib-compressed int16 milli-g, as it is;
+# base64 on the wire).
 SampleRow = tuple[int, float, float | None, str, int | None, bytes]
 EstimateRow = tuple[
     int, float, float | None, float | None, float | None, str, float, float | None, str | None
 ]
 EventRow = tuple[int, float, str, str]
+BreathRow = tuple[int, float, float, float, float]
+MotionRow = tuple[int, float, float, bytes]
 RatingRow = tuple[str, int | None, int | None, int | None, float]
 
 
@@ -96,18 +106,20 @@ class RowBatch:
     samples: tuple[SampleRow, ...] = ()
     estimates: tuple[EstimateRow, ...] = ()
     events: tuple[EventRow, ...] = ()
+    breaths: tuple[BreathRow, ...] = ()
+    motion: tuple[MotionRow, ...] = ()
 
     @property
     def rows(self) -> int:
-        return len(self.samples) + len(self.estimates) + len(self.events)
+        return sum(len(getattr(self, table)) for table in TABLES)
 
     def last_seqs(self) -> dict[str, int]:
         """The highest sequence number of each table in this batch (-1: none)."""
-        return {
-            "samples": self.samples[-1][0] if self.samples else -1,
-            "estimates": self.estimates[-1][0] if self.estimates else -1,
-            "events": self.events[-1][0] if self.events else -1,
-        }
+        last: dict[str, int] = {}
+        for table in TABLES:
+            rows = getattr(self, table)
+            last[table] = rows[-1][0] if rows else -1
+        return last
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +147,20 @@ def encode(message: Message, *, sent_at_unix_s: float) -> bytes:
             "estimates": [list(row) for row in message.estimates],
             "events": [list(row) for row in message.events],
         }
+        if message.breaths:
+            out["breaths"] = [list(row) for row in message.breaths]
+        if message.motion:
+            out["motion"] = [
+                [seq, t, rate, base64.b64encode(xyz).decode("ascii")]
+                for seq, t, rate, xyz in message.motion
+            ]
     else:
+        counts = {t: int(message.counts.get(t, 0)) for t in TABLES}
         out = {
             "v": WIRE_VERSION,
             "kind": "end",
             "session": head,
-            "counts": {t: int(message.counts.get(t, 0)) for t in TABLES},
+            "counts": {t: n for t, n in counts.items() if t in _ALWAYS or n},
             "ratings": [list(r) for r in message.ratings],
         }
     out["sent_at_unix_s"] = sent_at_unix_s
@@ -162,11 +182,15 @@ def decode(payload: bytes) -> tuple[Message, float]:
                     tuple(_sample(r) for r in data["samples"]),
                     tuple(_estimate(r) for r in data["estimates"]),
                     tuple(_event(r) for r in data["events"]),
+                    tuple(_breath(r) for r in data.get("breaths", ())),
+                    tuple(_motion(r) for r in data.get("motion", ())),
                 ),
                 sent,
             )
         if data["kind"] == "end":
-            counts = {t: int(data["counts"][t]) for t in TABLES}
+            # A runner from before the chest's tables sends none of them: it has none.
+            given = data["counts"]
+            counts = {t: int(given[t] if t in _ALWAYS else given.get(t, 0)) for t in TABLES}
             ratings = tuple(_rating(r) for r in data.get("ratings", ()))
             return SessionEnd(head, counts, ratings), sent
         raise WireError(f"unknown record message kind {data['kind']!r}")
@@ -228,6 +252,16 @@ def _estimate(r: Sequence[Any]) -> EstimateRow:
 
 def _event(r: Sequence[Any]) -> EventRow:
     return (int(r[0]), float(r[1]), str(r[2]), str(r[3]))
+
+
+def _breath(r: Sequence[Any]) -> BreathRow:
+    return (int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]))
+
+
+def _motion(r: Sequence[Any]) -> MotionRow:
+    if not isinstance(r[3], str):
+        raise WireError("chest motion must be base64 text")
+    return (int(r[0]), float(r[1]), float(r[2]), base64.b64decode(r[3], validate=True))
 
 
 def _rating(r: Sequence[Any]) -> RatingRow:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from biofeedback.models import Recording, StoredSession
+from biofeedback.models import ChestMotion, Recording, StoredSession
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import central_schema
@@ -147,6 +147,10 @@ class CentralStore:
     def load(self, ref: str = "latest", *, runner: str | None = None) -> Recording:
         """Everything recorded for one session: the same Recording the SQLite store gives."""
         return self._reader.load(ref, runner=runner)
+
+    def motion(self, ref: str = "latest", *, runner: str | None = None) -> list[ChestMotion]:
+        """The chest motion kept raw with a session; empty when it was not kept."""
+        return self._reader.motion(ref, runner=runner)
 
     def ratings(
         self, ref: str, *, runner: str | None = None

@@ -15,12 +15,19 @@ from typing import Any
 
 import psycopg
 
-from biofeedback.models import Quality, Recording, StoredSession, event_from_dict
+from biofeedback.models import (
+    BreathTaken,
+    ChestMotion,
+    Quality,
+    Recording,
+    StoredSession,
+    event_from_dict,
+)
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Ratings
 from biofeedback.store.errors import CentralError, SessionNotFoundError, one_line
 from biofeedback.store.practice import FINAL_WINDOW_S, outcome_of
-from biofeedback.store.rows import SESSION_COLUMNS, SampleRows, session_from_row
+from biofeedback.store.rows import SESSION_COLUMNS, SampleRows, session_from_row, unpack_motion
 
 
 class Reader:
@@ -102,6 +109,15 @@ class Reader:
                     (key,),
                 )
             )
+            # As the local store reads them: a breath is seen whole at its end.
+            breaths = tuple(
+                BreathTaken(onset + inhale + exhale, onset, inhale, exhale, depth)
+                for onset, inhale, exhale, depth in self._db.execute(
+                    "SELECT onset_t_s, inhale_s, exhale_s, depth_mg FROM breaths"
+                    " WHERE session = %s ORDER BY seq",
+                    (key,),
+                )
+            )
             rows = [
                 (t, hr, contact, energy, bytes(beats))
                 for t, hr, contact, energy, beats in self._db.execute(
@@ -112,7 +128,22 @@ class Reader:
             ]
         everything = b"".join(row[4] for row in rows)
         pairs = struct.unpack(f"<{len(everything) // 8}d", everything)
-        return Recording(session, events, estimates, SampleRows(rows), pairs[0::2], pairs[1::2])
+        return Recording(
+            session, events, estimates, SampleRows(rows), pairs[0::2], pairs[1::2], breaths
+        )
+
+    def motion(self, ref: str = "latest", *, runner: str | None = None) -> list[ChestMotion]:
+        """The chest motion a runner kept raw (``run --keep-raw``), in time order; empty
+        when it was not kept (as the local store's)."""
+        key, _ = self._find(ref, runner)
+        with self._guard(), self._reading():
+            return [
+                unpack_motion(t_s, rate_hz, bytes(xyz))
+                for t_s, rate_hz, xyz in self._db.execute(
+                    "SELECT t_s, rate_hz, xyz FROM motion WHERE session = %s ORDER BY seq",
+                    (key,),
+                )
+            ]
 
     def ratings(
         self, ref: str, *, runner: str | None = None

@@ -103,8 +103,44 @@ def _v1(db: psycopg.Connection[Any]) -> None:
     )
 
 
+# The chest's tables (issue 24): each breath seen on the chest, and the chest
+# motion a runner kept raw (`run --keep-raw`: its zlib-compressed int16 milli-g
+# exactly as the local record holds them), partitioned as the other rows are;
+# the months an older store already has get their partitions here.
+def _chest_v2(db: psycopg.Connection[Any]) -> None:
+    db.execute(
+        """
+        CREATE TABLE breaths (
+            session bigint NOT NULL,
+            started_at timestamptz NOT NULL,
+            seq integer NOT NULL,
+            onset_t_s double precision NOT NULL,
+            inhale_s double precision NOT NULL,
+            exhale_s double precision NOT NULL,
+            depth_mg double precision NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (session, seq, started_at)
+        ) PARTITION BY RANGE (started_at);
+        CREATE TABLE motion (
+            session bigint NOT NULL,
+            started_at timestamptz NOT NULL,
+            seq integer NOT NULL,
+            t_s double precision NOT NULL,
+            rate_hz double precision NOT NULL,
+            xyz bytea NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (session, seq, started_at)
+        ) PARTITION BY RANGE (started_at);
+        ALTER TABLE sessions ADD COLUMN expected_breaths integer,
+            ADD COLUMN expected_motion integer;
+        """
+    )
+    for (month,) in db.execute("SELECT month FROM partitions").fetchall():
+        _partitions(db, month, ("breaths", "motion"))
+
+
 # MIGRATIONS[n] takes the central schema from version n to n + 1. Add new ones at the end.
-MIGRATIONS: Sequence[Callable[[psycopg.Connection[Any]], None]] = (_v1,)
+MIGRATIONS: Sequence[Callable[[psycopg.Connection[Any]], None]] = (_v1, _chest_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -145,13 +181,17 @@ def make_months(db: psycopg.Connection[Any], months: Iterable[dt.date]) -> None:
         for month in sorted(months):
             if month in known:
                 continue
-            following = (month + dt.timedelta(days=32)).replace(day=1)
-            for table in TABLES:
-                db.execute(
-                    f"CREATE TABLE {table}_{month:%Y_%m} PARTITION OF {table}"
-                    f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
-                )
+            _partitions(db, month, TABLES)
             db.execute("INSERT INTO partitions VALUES (%s)", (month,))
+
+
+def _partitions(db: psycopg.Connection[Any], month: dt.date, tables: Iterable[str]) -> None:
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    for table in tables:
+        db.execute(
+            f"CREATE TABLE {table}_{month:%Y_%m} PARTITION OF {table}"
+            f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+        )
 
 
 def month_of(unix_s: float) -> dt.date:

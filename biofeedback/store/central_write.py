@@ -26,12 +26,20 @@ _ESTIMATE_COLUMNS = (
     " breath_per_min, breath_source"
 )
 _EVENT_COLUMNS = "session, started_at, seq, t_s, type, data"
-_STAGED = {"samples": _SAMPLE_COLUMNS, "estimates": _ESTIMATE_COLUMNS, "events": _EVENT_COLUMNS}
+_BREATH_COLUMNS = "session, started_at, seq, onset_t_s, inhale_s, exhale_s, depth_mg"
+_MOTION_COLUMNS = "session, started_at, seq, t_s, rate_hz, xyz"
+_STAGED = {
+    "samples": _SAMPLE_COLUMNS,
+    "estimates": _ESTIMATE_COLUMNS,
+    "events": _EVENT_COLUMNS,
+    "breaths": _BREATH_COLUMNS,
+    "motion": _MOTION_COLUMNS,
+}
 _SESSION_STAGED = (
     "runner, session_id, started_at, started_at_unix_s, protocol, source, device,"
     " software_version, virtual, extra, start_zone, baseline_hr_bpm, baseline_rmssd_ms,"
     " last_t_s, ended_at_unix_s, end_reason, duration_s, expected_samples,"
-    " expected_estimates, expected_events"
+    " expected_estimates, expected_events, expected_breaths, expected_motion"
 )
 
 
@@ -103,11 +111,7 @@ class BatchWriter:
                 h.ended_at_unix_s,
                 h.end_reason,
                 h.duration_s,
-                *(
-                    (counts["samples"], counts["estimates"], counts["events"])
-                    if counts
-                    else (None, None, None)
-                ),
+                *((counts.get(t, 0) for t in TABLES) if counts else (None for _ in TABLES)),
             ]
             old = heads.get(key)
             if old is not None:
@@ -138,7 +142,10 @@ class BatchWriter:
                 " coalesce(excluded.expected_samples, sessions.expected_samples),"
                 " expected_estimates ="
                 " coalesce(excluded.expected_estimates, sessions.expected_estimates),"
-                " expected_events = coalesce(excluded.expected_events, sessions.expected_events)"
+                " expected_events = coalesce(excluded.expected_events, sessions.expected_events),"
+                " expected_breaths ="
+                " coalesce(excluded.expected_breaths, sessions.expected_breaths),"
+                " expected_motion = coalesce(excluded.expected_motion, sessions.expected_motion)"
                 " RETURNING id, runner, session_id"
             )
             for key, runner, session_id in cur.fetchall():
@@ -195,8 +202,9 @@ class BatchWriter:
     def _mark_complete(self, keys: Sequence[int]) -> tuple[str, ...]:
         # After the commit, in a statement of its own: whichever of two collectors
         # commits last sees the other's rows, so a session is never left open.
+        # (An end message from before the chest's tables counted none of them.)
         counted = " AND ".join(
-            f"expected_{t} = (SELECT count(*) FROM {t} WHERE session = s.id"
+            f"coalesce(expected_{t}, 0) = (SELECT count(*) FROM {t} WHERE session = s.id"
             " AND started_at = s.started_at)"
             for t in TABLES
         )

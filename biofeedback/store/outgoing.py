@@ -3,10 +3,10 @@
 The local record is the source of the central copy: a runner publishes its
 rows from here (`run --mqtt-record`), and `sync` sends whatever did not get
 through. The ``shipped`` table remembers, per session and broker, how many rows
-of each table and whether the end message (with how many ratings) the broker
-acknowledged; sending again is harmless (the far end keeps one row per
-sequence number), so a crash between the broker's acknowledgement and ours
-costs a repeat, never a hole.
+of each table (the chest's breaths and kept motion too) and whether the end
+message (with how many ratings) the broker acknowledged; sending again is
+harmless (the far end keeps one row per sequence number), so a crash between
+the broker's acknowledgement and ours costs a repeat, never a hole.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from biofeedback.store.database import Store
 from biofeedback.store.locks import is_recording
 from biofeedback.store.rows import SESSION_COLUMNS
-from biofeedback.wire import TABLES, RatingRow, RowBatch, SessionEnd, SessionHead
+from biofeedback.wire import TABLES, MotionRow, RatingRow, RowBatch, SessionEnd, SessionHead
 
 ROWS_PER_MESSAGE = 500
+# Kept chest motion is bulky (a 200 Hz strap's second is ~1 kB compressed): a
+# message carries at most this many bytes of it (at least one batch), so it is
+# no bigger than one of 500 heart samples and estimates.
+MOTION_BYTES_PER_MESSAGE = 48_000
 
 _COLUMNS = {
     "samples": "seq, t_s, hr_bpm, contact, energy_kj, beats",
@@ -29,6 +33,8 @@ _COLUMNS = {
         "seq, t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate, breath_per_min, breath_source"
     ),
     "events": "seq, t_s, type, data",
+    "breaths": "seq, onset_t_s, inhale_s, exhale_s, depth_mg",
+    "motion": "seq, t_s, rate_hz, xyz",
 }
 
 
@@ -77,13 +83,14 @@ class RecordOutbox:
 
     def _mark(self, db: sqlite3.Connection, key: int) -> Mark:
         row = db.execute(
-            "SELECT samples, estimates, events, ended, ratings FROM shipped"
+            f"SELECT {', '.join(TABLES)}, ended, ratings FROM shipped"
             " WHERE session = ? AND broker = ?",
             (key, self.where),
         ).fetchone()
         if row is None:
             return Mark(dict.fromkeys(TABLES, 0))
-        return Mark(dict(zip(TABLES, row[:3], strict=True)), bool(row[3]), int(row[4]))
+        n = len(TABLES)
+        return Mark(dict(zip(TABLES, row[:n], strict=True)), bool(row[n]), int(row[n + 1]))
 
     def pending(self, session_ref: str, *, limit: int = 16) -> list[Outgoing]:
         """Up to ``limit`` messages, in order, from what the broker acknowledged on.
@@ -116,7 +123,14 @@ class RecordOutbox:
                 }
                 if not any(rows.values()):
                     break
-                batch = RowBatch(head, rows["samples"], rows["estimates"], rows["events"])
+                batch = RowBatch(
+                    head,
+                    rows["samples"],
+                    rows["estimates"],
+                    rows["events"],
+                    rows["breaths"],
+                    _within_budget(rows["motion"]),
+                )
                 for table, last in batch.last_seqs().items():
                     if last >= 0:
                         counts[table] = last + 1
@@ -154,24 +168,25 @@ class RecordOutbox:
         """The broker holds everything up to ``mark``: remember it."""
         key, _ = self.store.find(session_ref)
         c = mark.counts
+        raised = "".join(f" {t} = max({t}, excluded.{t})," for t in TABLES)
         with self.store.writing() as db:
             db.execute(
-                "INSERT INTO shipped (session, broker, samples, estimates, events, ended, ratings)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session, broker) DO UPDATE SET"
-                " samples = max(samples, excluded.samples),"
-                " estimates = max(estimates, excluded.estimates),"
-                " events = max(events, excluded.events),"
+                f"INSERT INTO shipped (session, broker, {', '.join(TABLES)}, ended, ratings)"
+                f" VALUES (?, ?, {'?, ' * len(TABLES)}?, ?) ON CONFLICT (session, broker)"
+                f" DO UPDATE SET{raised}"
                 " ended = max(ended, excluded.ended), ratings = max(ratings, excluded.ratings)",
-                (
-                    key,
-                    self.where,
-                    c["samples"],
-                    c["estimates"],
-                    c["events"],
-                    int(mark.ended),
-                    mark.ratings,
-                ),
+                (key, self.where, *(c[t] for t in TABLES), int(mark.ended), mark.ratings),
             )
+
+
+def _within_budget(motion: tuple[MotionRow, ...]) -> tuple[MotionRow, ...]:
+    """The first batches of ``motion`` that fit in one message (one at least)."""
+    size = 0
+    for i, row in enumerate(motion):
+        size += len(row[3])
+        if size > MOTION_BYTES_PER_MESSAGE and i:
+            return motion[:i]
+    return motion
 
 
 def _head(row: tuple[object, ...]) -> SessionHead:

@@ -186,6 +186,21 @@ def _column_blocks_v6(db: sqlite3.Connection) -> None:
     )
 
 
+# The chest's tables travel to the central copy too: how many breaths and kept
+# motion rows each broker acknowledged. A session they had been left out of is
+# no longer whole there, so its end message goes again after them (`sync`).
+def _shipped_chest_v7(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        ALTER TABLE shipped ADD COLUMN breaths INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE shipped ADD COLUMN motion INTEGER NOT NULL DEFAULT 0;
+        UPDATE shipped SET ended = 0
+            WHERE session IN (SELECT session FROM breaths UNION SELECT session FROM motion)
+        """,
+    )
+
+
 # MIGRATIONS[n] takes a store from schema version n to n + 1. Add new ones at the end.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _schema_v1,
@@ -194,6 +209,7 @@ MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _shipped_v4,
     _breaths_v5,
     _column_blocks_v6,
+    _shipped_chest_v7,
 )
 # The first version with column_blocks (a read-only store may be older).
 COLUMN_BLOCKS_VERSION = 6
