@@ -140,29 +140,31 @@ def test_breaths_and_kept_motion_travel_once_and_review_the_same_from_postgres(
         # Everything again, as after lost acknowledgements: stored once.
         ship(records, central, "ana")
         assert central.session_counts() == (0, 2)
-        remote_breaths = central.load(chest, runner="ana").breaths
-        remote_motion = central.motion(chest, runner="ana")
-        assert central.load(calm).breaths == ()
-        assert central.motion(calm) == []
-    with Store(records) as store:
-        local_breaths = store.load(chest).breaths
-        local_motion = store.motion(chest)
-    assert len(local_breaths) > 15
-    assert len(local_motion) > 150
-    assert remote_breaths == local_breaths
-    assert remote_motion == local_motion
-    for table in CHEST:
-        assert central_rows(central_db, table, chest) == local_rows(records, table, chest)
-        assert central_rows(central_db, table, calm) == local_rows(records, table, calm) == []
+    # Every review output that uses the breaths, from either store.
     seen: dict[str, str] = {}
     for session_id in (chest, calm):
         local = reviews(capsys, tmp_path, session_id, "--db", str(records))
         remote = reviews(capsys, tmp_path, session_id, "--db", central_db, "--runner", "ana")
-        assert remote == local
+        for output in ("text", "json", "csv", "png"):
+            assert remote[output] == local[output], output
         seen[session_id] = local["text"].decode()
+    with Store(records) as store:
+        local_breaths = store.load(chest).breaths
+        local_motion = store.motion(chest)
     # The text shows each breath's halves and depth (the breaths table) for the chest.
     assert f"{len(local_breaths)} breaths, in" in seen[chest]
     assert "breath (seen on the chest)" not in seen[calm]
+    # Row for row, and as the stores read them back.
+    for table in CHEST:
+        assert central_rows(central_db, table, chest) == local_rows(records, table, chest)
+        assert central_rows(central_db, table, calm) == local_rows(records, table, calm) == []
+    assert len(local_breaths) > 15
+    assert len(local_motion) > 150
+    with CentralStore(central_db) as central:
+        assert central.load(chest, runner="ana").breaths == local_breaths
+        assert central.motion(chest, runner="ana") == local_motion
+        assert central.load(calm).breaths == ()
+        assert central.motion(calm) == []
 
 
 def test_a_session_without_breath_travels_as_before(records: Path) -> None:
