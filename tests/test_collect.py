@@ -113,6 +113,32 @@ async def test_a_session_published_whole_arrives_complete_and_reviews_the_same(
     assert remote == local
 
 
+async def test_a_chest_session_published_whole_brings_its_breaths_and_kept_motion(
+    mosquitto: Mosquitto, central_db: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "cy.db"
+    said: list[str] = []
+    chest = ("--sim", "breath-holder", "--keep-raw", "--mqtt-record")
+    async with collecting(mosquitto.url, central_db):
+        session_id = await asyncio.to_thread(
+            run_session, db, mosquitto.url, "cy", *chest, said=said
+        )
+        assert await complete_sessions(central_db, 1, said=said) == [("cy", session_id)]
+    with sqlite3.connect(db) as record, psycopg.connect(central_db) as pg:
+        for table in ("breaths", "motion"):
+            local = record.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            remote = pg.execute(f"SELECT count(*), max(seq) + 1 FROM {table}").fetchone()
+            assert remote == (local, local), table
+            assert local > 10
+    # The review text shows the breaths table (each breath's halves and depth).
+    local_text, remote_text = await asyncio.gather(
+        asyncio.to_thread(run_cli, "review", session_id, "--db", str(db)),
+        asyncio.to_thread(run_cli, "review", session_id, "--db", central_db),
+    )
+    assert "breaths, in" in local_text.stdout
+    assert remote_text.stdout == local_text.stdout
+
+
 async def test_broker_down_all_along_then_sync_arrives_complete(
     mosquitto: Mosquitto, central_db: str, tmp_path: Path
 ) -> None:
