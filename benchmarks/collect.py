@@ -25,6 +25,14 @@ way and started again 5 s later, and PostgreSQL crashed (immediate stop) half
 way and started 3 s later; ``--no-plain`` runs that one only. ``--flood-rate``
 runs the collectors alone against publishers replaying that many runners'
 seconds (a message each a second), each rate in turn on a fresh database.
+
+First, the cost of the chest's rows (issue 24: each breath, and the motion kept
+raw with ``--keep-raw``) beside the heart's: real simulated sessions with a
+chest, recorded by the CLI, their record as it travels (bytes and messages per
+hour of session, live at about a message a second and by `sync`), and on disk
+in PostgreSQL. The synthetic runners above carry no chest rows; what the chest
+adds at 1,000 runners follows from the per-hour figures (printed).
+``--breath-only`` prints that part alone.
 """
 
 from __future__ import annotations
@@ -32,8 +40,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,6 +59,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from biofeedback.store import Store  # noqa: E402
+from biofeedback.store.central import CentralStore  # noqa: E402
+from biofeedback.store.outgoing import RecordOutbox  # noqa: E402
+from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd, encode  # noqa: E402
 from tests.support import central as synthetic  # noqa: E402
 from tests.support.broker import Mosquitto  # noqa: E402
 from tests.support.postgres import SUPERUSER_PASSWORD, Postgres  # noqa: E402
@@ -469,6 +483,148 @@ async def flood(
         print(f"  {line}")
 
 
+# The scenarios with a chest (50 Hz), and the breath-holder at the H10's top rate.
+CHEST_SCENARIOS = ("breath-holder", "fast-breather", "breath-holder@200")
+HEART = ("samples", "estimates", "events")
+CHEST = ("breaths", "motion")
+
+
+def record_chest(folder: Path, scenario: str, seconds: int) -> Path:
+    """One simulated session with a chest, its motion kept (`run --keep-raw`);
+    ``NAME@HZ``: the scenario with its chest read at HZ."""
+    db = folder / f"{scenario}.db"
+    sim = scenario
+    if "@" in scenario:
+        name, rate = scenario.split("@")
+        text = (ROOT / "simulators" / "scenarios" / f"{name}.toml").read_text()
+        changed = re.sub(r"(?m)^acc_rate_hz = .*$", f"acc_rate_hz = {rate}", text)
+        assert changed != text
+        sim = str(folder / f"{name}-{rate}.toml")
+        Path(sim).write_text(changed)
+    subprocess.run(
+        [sys.executable, "-m", "biofeedback", "run", "--sim", sim, "--duration",
+         str(seconds), "--headless", "--speed", "max", "--audio", "off", "--no-ratings",
+         "--keep-raw", "--db", str(db)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    return db
+
+
+def keeping(message: Message, tables: tuple[str, ...]) -> Message | None:
+    """The message with the rows of ``tables`` only (None: none left); an end message
+    counting those only."""
+    if isinstance(message, SessionEnd):
+        counts = {t: n for t, n in message.counts.items() if t in tables}
+        return dataclasses.replace(message, counts=counts)
+    kept = dataclasses.replace(
+        message,
+        breaths=message.breaths if "breaths" in tables else (),
+        motion=message.motion if "motion" in tables else (),
+    )
+    return kept if kept.rows else None
+
+
+def recorded_at(table: str, row: tuple[Any, ...]) -> float:
+    """When the store committed ``row``: a breath once it was seen whole."""
+    return float(row[1] + row[2] + row[3]) if table == "breaths" else float(row[1])
+
+
+def by_second(messages: list[Message]) -> list[Message]:
+    """The rows regrouped a second each, as `run --mqtt-record` sends them live
+    (what the store committed in the last second), then the end message."""
+    seconds: dict[int, dict[str, list[Any]]] = {}
+    batches = [m for m in messages if isinstance(m, RowBatch)]
+    for m in batches:
+        for table in TABLES:
+            for row in getattr(m, table):
+                second = int(recorded_at(table, row))
+                seconds.setdefault(second, {}).setdefault(table, []).append(row)
+    head = batches[-1].head
+    live: list[Message] = [
+        RowBatch(head, **{t: tuple(rows) for t, rows in seconds[s].items()})
+        for s in sorted(seconds)
+    ]
+    return live + [m for m in messages if isinstance(m, SessionEnd)]
+
+
+def wire_cost(messages: list[Message], tables: tuple[str, ...]) -> tuple[int, int]:
+    """(messages, bytes) of the record carrying the rows of ``tables``."""
+    kept = [k for m in messages if (k := keeping(m, tables)) is not None]
+    return len(kept), sum(len(encode(m, sent_at_unix_s=0.0)) for m in kept)
+
+
+def breath_cost(folder: Path, cluster: Postgres, seconds: int) -> None:
+    print(
+        "  the chest's rows beside the heart's, per hour of session (simulated sessions,"
+        " chest motion kept at the strap's rate; live: a message a second):"
+    )
+    db_url = cluster.url(cluster.fresh_database())
+    os.environ["PGPASSWORD"] = SUPERUSER_PASSWORD  # the central store reads it (libpq)
+    hours = 0.0
+    rows_per_h: dict[str, list[float]] = {t: [] for t in (*HEART, *CHEST)}
+    with CentralStore(db_url) as central:
+        central.migrate()
+        for scenario in CHEST_SCENARIOS:
+            db = record_chest(folder, scenario, seconds)
+            with Store(db) as store:
+                session = store.sessions()[0]
+                outbox = RecordOutbox(store, "cost")
+                sent = [i.message for i in outbox.pending(session.session_id, limit=1_000_000)]
+                rate = store.motion(session.session_id)[0].rate_hz
+            central.write([(scenario, m) for m in sent])
+            end = sent[-1]
+            assert isinstance(end, SessionEnd)
+            per_h = 3600.0 / session.length_s
+            hours += session.length_s / 3600.0
+            for table in rows_per_h:
+                rows_per_h[table].append(end.counts[table] * per_h)
+            parts = []
+            for path, messages in (("live", by_second(sent)), ("sync", sent)):
+                heart = wire_cost(messages, HEART)
+                breaths = wire_cost(messages, (*HEART, "breaths"))
+                both = wire_cost(messages, (*HEART, *CHEST))
+                parts.append(
+                    f"{path} {heart[0] * per_h:,.0f} messages {heart[1] * per_h / 1e6:.2f} MB;"
+                    f" + breaths {(breaths[0] - heart[0]) * per_h:+,.0f} messages"
+                    f" {(breaths[1] - heart[1]) * per_h / 1e6:+.3f} MB;"
+                    f" + motion {(both[0] - breaths[0]) * per_h:+,.0f} messages"
+                    f" {(both[1] - breaths[1]) * per_h / 1e6:+.2f} MB"
+                )
+            biggest = max(len(encode(m, sent_at_unix_s=0.0)) for m in sent)
+            n = {t: end.counts[t] * per_h for t in TABLES}
+            print(
+                f"    {scenario} ({session.length_s:.0f} s, motion {rate:g} Hz): rows/h heart"
+                f" {sum(n[t] for t in HEART):,.0f}, breaths {n['breaths']:,.0f},"
+                f" motion {n['motion']:,.0f}; {parts[0]}; {parts[1]}"
+                f" (largest message {biggest / 1e3:.1f} kB)"
+            )
+        with psycopg.connect(db_url) as pg:
+            disk = {
+                table: int(
+                    pg.execute(
+                        "SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)"
+                        " FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent"
+                        " WHERE p.relname = %s",
+                        (table,),
+                    ).fetchone()[0]  # type: ignore[index]
+                )
+                for table in (*HEART, *CHEST)
+            }
+    heart_disk = sum(disk[t] for t in HEART)
+    print(
+        f"    in PostgreSQL, per hour of session ({hours * 60:.0f} min in all, with indexes):"
+        f" heart {heart_disk / hours / 1e6:.2f} MB, breaths {disk['breaths'] / hours / 1e6:.3f} MB,"
+        f" motion {disk['motion'] / hours / 1e6:.2f} MB"
+    )
+    per_s = {t: float(np.median(v)) * 1000 / 3600 for t, v in rows_per_h.items()}
+    print(
+        f"    at 1,000 runners with a chest (median of the sessions): rows/s heart"
+        f" {sum(per_s[t] for t in HEART):,.0f}, + breaths {per_s['breaths']:,.0f},"
+        f" + kept motion {per_s['motion']:,.0f}; messages/s unchanged live (the chest's rows"
+        " ride in each second's message)"
+    )
+
+
 def broker_pid(broker: Mosquitto) -> int:
     assert broker.pid is not None
     return broker.pid
@@ -503,12 +659,23 @@ async def main() -> None:
     parser.add_argument("--flood-seconds", type=int, default=300)
     parser.add_argument("--publishers", type=int, default=2, help="flood publisher processes")
     parser.add_argument(
+        "--breath-only", action="store_true", help="only the cost of the chest's rows"
+    )
+    parser.add_argument(
+        "--breath-seconds",
+        type=int,
+        default=3600,
+        help="the chest sessions' length (a protocol ends them sooner)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="10 runners for 3 s, a 2 s flood: a smoke test"
     )
     args = parser.parse_args()
     if args.quick:
         args.runners, args.seconds, args.restarts, args.no_plain = 10, 3, False, False
-        args.flood_rate, args.flood_seconds = [100], 2
+        args.flood_rate, args.flood_seconds, args.breath_seconds = [100], 2, 60
+    if args.breath_only:
+        args.runners, args.flood_rate = 0, []
     folder = Path(tempfile.mkdtemp(prefix="bf-bench-"))
     os.chmod(folder, 0o755)
     for part in ("broker", "pg", "load"):
@@ -532,6 +699,7 @@ async def main() -> None:
     )
     load = folder / "load"
     try:
+        await asyncio.to_thread(breath_cost, load, cluster, args.breath_seconds)
         if args.runners:
             run = functools.partial(
                 real_speed, load, broker, cluster, args.runners, collectors=args.collectors
