@@ -27,7 +27,7 @@ from biofeedback.store import outgoing as outgoing_module
 from biofeedback.store.central import CentralStore
 from biofeedback.store.central_schema import MIGRATIONS, month_of
 from biofeedback.store.outgoing import RecordOutbox
-from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd, decode, encode
+from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd, WireError, decode, encode
 from tests.support.postgres import central_db, postgres_cluster
 
 __all__ = ["central_db", "postgres_cluster"]  # fixtures
@@ -273,3 +273,17 @@ def test_an_older_central_store_and_an_older_record_catch_up_in_place(
             (chest,),
         ).fetchone()
     assert row == (len(local_rows(db, "breaths", chest)), len(local_rows(db, "motion", chest)))
+
+
+def test_chest_motion_that_is_not_base64_is_refused_as_a_wire_error(records: Path) -> None:
+    chest, _ = ids(records)
+    with Store(records) as store:
+        first = RecordOutbox(store, "bad").pending(chest, limit=1)[0].message
+    assert isinstance(first, RowBatch)
+    assert first.motion
+    data = json.loads(encode(first, sent_at_unix_s=1.0))
+    assert decode(json.dumps(data).encode())[0] == first
+    for bad in ("not base64!", 12):
+        data["motion"][0][3] = bad
+        with pytest.raises(WireError, match=r"cannot be read|base64"):
+            decode(json.dumps(data).encode())
