@@ -237,13 +237,24 @@ def test_an_older_central_store_and_an_older_record_catch_up_in_place(
                 f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
             )
         pg.execute("INSERT INTO partitions VALUES (%s)", (month,))
+        # One session an older collector wrote.
+        pg.execute(
+            "INSERT INTO sessions (runner, session_id, started_at, started_at_unix_s, protocol,"
+            " source, software_version, virtual, extra, last_t_s, expected_samples,"
+            " expected_estimates, expected_events, complete_at) VALUES ('old', 'old1',"
+            " to_timestamp(%s), %s, 'full', 'strap', '0.1.0', false, '{}', 0, 0, 0, 0, now())",
+            (started, started),
+        )
     with CentralStore(central_db) as central:
         assert central.version() == 1
+        # A reviewer upgraded before the collectors reads it, without breaths.
+        assert central.load("old1").breaths == ()
+        assert central.motion("old1") == []
         central.migrate()
         assert central.version() == len(MIGRATIONS) == 2
         # What an older runner sent: no chest rows, end messages counting none.
         ship(db, central, "ana", broker="the-broker", old=True)
-        assert central.session_counts() == (0, 2)
+        assert central.session_counts() == (0, 3)
         assert central.load(chest, runner="ana").breaths == ()
     # The runner's record as that older runner left it (store schema 6).
     with sqlite3.connect(db) as conn:

@@ -112,10 +112,10 @@ class Reader:
             # As the local store reads them: a breath is seen whole at its end.
             breaths = tuple(
                 BreathTaken(onset + inhale + exhale, onset, inhale, exhale, depth)
-                for onset, inhale, exhale, depth in self._db.execute(
+                for onset, inhale, exhale, depth in self._chest_rows(
                     "SELECT onset_t_s, inhale_s, exhale_s, depth_mg FROM breaths"
                     " WHERE session = %s ORDER BY seq",
-                    (key,),
+                    key,
                 )
             )
             rows = [
@@ -139,11 +139,18 @@ class Reader:
         with self._guard(), self._reading():
             return [
                 unpack_motion(t_s, rate_hz, bytes(xyz))
-                for t_s, rate_hz, xyz in self._db.execute(
-                    "SELECT t_s, rate_hz, xyz FROM motion WHERE session = %s ORDER BY seq",
-                    (key,),
+                for t_s, rate_hz, xyz in self._chest_rows(
+                    "SELECT t_s, rate_hz, xyz FROM motion WHERE session = %s ORDER BY seq", key
                 )
             ]
+
+    def _chest_rows(self, sql: str, key: int) -> list[tuple[Any, ...]]:
+        """The rows of a chest table; none from a store no collector has brought to
+        schema 2 yet (it holds none: a reviewer may be upgraded first)."""
+        found = self._db.execute("SELECT to_regclass('motion')").fetchone()
+        if found is None or found[0] is None:
+            return []
+        return self._db.execute(sql, (key,)).fetchall()
 
     def ratings(
         self, ref: str, *, runner: str | None = None
