@@ -119,11 +119,22 @@ async def test_a_chest_session_published_whole_brings_its_breaths_and_kept_motio
     db = tmp_path / "cy.db"
     said: list[str] = []
     chest = ("--sim", "breath-holder", "--keep-raw", "--mqtt-record")
-    async with collecting(mosquitto.url, central_db):
+    async with collecting(mosquitto.url, central_db) as collector:
         session_id = await asyncio.to_thread(
             run_session, db, mosquitto.url, "cy", *chest, said=said
         )
         assert await complete_sessions(central_db, 1, said=said) == [("cy", session_id)]
+        # Everything once more (`sync --again`), chest rows too: stored once.
+        env = {"BIOFEEDBACK_MQTT_RUNNER": "cy"}
+        before = collector.counts.rows_repeated
+        forced = await asyncio.to_thread(
+            run_cli, "sync", "--again", "--mqtt", mosquitto.url, "--db", str(db), env=env
+        )
+        assert f"session {session_id}" in forced.stdout, forced.stdout
+        sent = int(forced.stdout.split("sessions, ")[1].split(" rows")[0])
+        while collector.counts.rows_repeated - before < sent:
+            collector.committed.clear()
+            await asyncio.wait_for(collector.committed.wait(), 10)
     with sqlite3.connect(db) as record, psycopg.connect(central_db) as pg:
         for table in ("breaths", "motion"):
             local = record.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
