@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from biofeedback.store.database import Store
 from biofeedback.store.locks import is_recording
 from biofeedback.store.rows import SESSION_COLUMNS
-from biofeedback.wire import TABLES, MotionRow, RatingRow, RowBatch, SessionEnd, SessionHead
+from biofeedback.wire import TABLES, RatingRow, RowBatch, SessionEnd, SessionHead
 
 ROWS_PER_MESSAGE = 500
 # Kept chest motion is bulky (a 200 Hz strap's second is ~1 kB compressed): a
@@ -110,12 +110,14 @@ class RecordOutbox:
             mark = self._mark(db, key)
             counts = dict(mark.counts)
             while len(out) < limit:
+                most = {t: ROWS_PER_MESSAGE for t in TABLES}
+                most["motion"] = _motion_that_fits(db, key, counts["motion"])
                 rows = {
                     table: tuple(
                         tuple(r)
                         for r in db.execute(
                             f"SELECT {_COLUMNS[table]} FROM {table} WHERE session = ?"
-                            f" AND seq >= ? ORDER BY seq LIMIT {ROWS_PER_MESSAGE}",
+                            f" AND seq >= ? ORDER BY seq LIMIT {most[table]}",
                             (key, counts[table]),
                         )
                     )
@@ -129,7 +131,7 @@ class RecordOutbox:
                     rows["estimates"],
                     rows["events"],
                     rows["breaths"],
-                    _within_budget(rows["motion"]),
+                    rows["motion"],
                 )
                 for table, last in batch.last_seqs().items():
                     if last >= 0:
@@ -179,14 +181,20 @@ class RecordOutbox:
             )
 
 
-def _within_budget(motion: tuple[MotionRow, ...]) -> tuple[MotionRow, ...]:
-    """The first batches of ``motion`` that fit in one message (one at least)."""
+def _motion_that_fits(db: sqlite3.Connection, key: int, first_seq: int) -> int:
+    """How many motion batches from ``first_seq`` on fit in one message (one at
+    least); their sizes only, so the batches themselves are read once."""
     size = 0
-    for i, row in enumerate(motion):
-        size += len(row[3])
+    sizes = db.execute(
+        f"SELECT length(xyz) FROM motion WHERE session = ? AND seq >= ? ORDER BY seq"
+        f" LIMIT {ROWS_PER_MESSAGE}",
+        (key, first_seq),
+    ).fetchall()
+    for i, (n,) in enumerate(sizes):
+        size += n
         if size > MOTION_BYTES_PER_MESSAGE and i:
-            return motion[:i]
-    return motion
+            return i
+    return ROWS_PER_MESSAGE
 
 
 def _head(row: tuple[object, ...]) -> SessionHead:
