@@ -553,7 +553,36 @@ def wire_cost(messages: list[Message], tables: tuple[str, ...]) -> tuple[int, in
     return len(kept), sum(len(encode(m, sent_at_unix_s=0.0)) for m in kept)
 
 
-def breath_cost(folder: Path, cluster: Postgres, seconds: int) -> None:
+def write_s(cluster: Postgres, messages: list[Message]) -> float:
+    """Seconds to write a session's row messages in one batch (as a collector does)
+    into a fresh central database, its months and staging tables made beforehand."""
+    with CentralStore(cluster.url(cluster.fresh_database())) as central:
+        central.migrate()
+        central.write([("w", m) for m in messages if isinstance(m, SessionEnd)])
+        rows = [("w", m) for m in messages if isinstance(m, RowBatch)]
+        start = time.perf_counter()
+        central.write(rows)
+        return time.perf_counter() - start
+
+
+def write_cost(cluster: Postgres, sent: list[Message], per_h: float, repeats: int) -> str:
+    """Writing into PostgreSQL, per hour of session: the heart's rows, and with the
+    chest's (median and range of ``repeats`` fresh databases each, in turn)."""
+    heart_only = [k for m in sent if (k := keeping(m, HEART)) is not None]
+    heart: list[float] = []
+    both: list[float] = []
+    for _ in range(repeats):
+        heart.append(write_s(cluster, heart_only) * per_h)
+        both.append(write_s(cluster, sent) * per_h)
+    h, b = np.array(heart) * 1e3, np.array(both) * 1e3
+    return (
+        f"write to PostgreSQL (ms an hour, median [range] of {repeats}): heart"
+        f" {np.median(h):.0f} [{h.min():.0f}-{h.max():.0f}], with the chest's"
+        f" {np.median(b):.0f} [{b.min():.0f}-{b.max():.0f}]"
+    )
+
+
+def breath_cost(folder: Path, cluster: Postgres, seconds: int, repeats: int) -> None:
     print(
         "  the chest's rows beside the heart's, per hour of session (simulated sessions,"
         " chest motion kept at the strap's rate; live: a message a second):"
@@ -591,12 +620,13 @@ def breath_cost(folder: Path, cluster: Postgres, seconds: int) -> None:
                     f" {(both[1] - breaths[1]) * per_h / 1e6:+.2f} MB"
                 )
             biggest = max(len(encode(m, sent_at_unix_s=0.0)) for m in sent)
+            written = write_cost(cluster, sent, per_h, repeats)
             n = {t: end.counts[t] * per_h for t in TABLES}
             print(
                 f"    {scenario} ({session.length_s:.0f} s, motion {rate:g} Hz): rows/h heart"
                 f" {sum(n[t] for t in HEART):,.0f}, breaths {n['breaths']:,.0f},"
                 f" motion {n['motion']:,.0f}; {parts[0]}; {parts[1]}"
-                f" (largest message {biggest / 1e3:.1f} kB)"
+                f" (largest message {biggest / 1e3:.1f} kB); {written}"
             )
         with psycopg.connect(db_url) as pg:
             disk = {
@@ -699,7 +729,9 @@ async def main() -> None:
     )
     load = folder / "load"
     try:
-        await asyncio.to_thread(breath_cost, load, cluster, args.breath_seconds)
+        await asyncio.to_thread(
+            breath_cost, load, cluster, args.breath_seconds, 1 if args.quick else 5
+        )
         if args.runners:
             run = functools.partial(
                 real_speed, load, broker, cluster, args.runners, collectors=args.collectors
