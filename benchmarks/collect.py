@@ -29,9 +29,10 @@ seconds (a message each a second), each rate in turn on a fresh database.
 First, the cost of the chest's rows (issue 24: each breath, and the motion kept
 raw with ``--keep-raw``) beside the heart's: real simulated sessions with a
 chest, recorded by the CLI, their record as it travels (bytes and messages per
-hour of session, live at about a message a second and by `sync`), and on disk
-in PostgreSQL. The synthetic runners above carry no chest rows; what the chest
-adds at 1,000 runners follows from the per-hour figures (printed).
+hour of session, live at about a message a second and by `sync`), the time to
+write them into PostgreSQL, and their size there. The synthetic runners above
+carry no chest rows; what the chest adds at 1,000 runners follows from the
+per-hour figures (printed).
 ``--breath-only`` prints that part alone.
 """
 
