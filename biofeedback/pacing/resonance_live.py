@@ -42,7 +42,8 @@ from biofeedback.signals.resonance import (
     RateWindow,
     assess,
     confidence_label,
-    lf_spectrum,
+    lf_of,
+    tapered_spectrum,
 )
 from biofeedback.signals.rr_clean import RRCleaner
 
@@ -140,13 +141,13 @@ class ResonanceTracker:
 
 
 def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
-    _, peak_hz = lf_spectrum(hr)
+    # One transform for the LF peak and the coherence (the same tapered, padded
+    # spectrum, so the figures are those of two).
+    spectrum, freqs, taper = tapered_spectrum(hr)
+    _, peak_hz = lf_of(spectrum, freqs, taper)
     if peak_hz is None:
         return None, None
-    n = max(8192, hr.size)
-    taper = np.hanning(hr.size)
-    power = np.abs(np.fft.rfft(hr * taper, n=n)) ** 2
-    freqs = np.fft.rfftfreq(n, 1.0 / RESAMPLE_HZ)
+    power = np.abs(spectrum) ** 2
     total_band = (freqs >= _TOTAL_BAND_HZ[0]) & (freqs <= _TOTAL_BAND_HZ[1])
     total = float(np.sum(power[total_band]))
     if total <= 0:

@@ -189,10 +189,26 @@ def score_window(beats: CleanBeats, window: RateWindow, *, skip_s: float = SKIP_
 
 def lf_spectrum(series: np.ndarray, fs_hz: float = RESAMPLE_HZ) -> tuple[float, float | None]:
     """Power (units² of the series) in the LF band and the frequency where it peaks."""
+    return lf_of(*tapered_spectrum(series, fs_hz), fs_hz)
+
+
+def tapered_spectrum(
+    series: np.ndarray, fs_hz: float = RESAMPLE_HZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Hann-tapered series' spectrum, zero-padded to at least ``_PAD_POINTS``, its
+    frequencies and the taper (one transform for a caller that needs more than
+    ``lf_spectrum`` from it)."""
     n = series.size
     taper = np.hanning(n)
     spectrum = np.fft.rfft(series * taper, n=max(_PAD_POINTS, n))
     freqs = np.fft.rfftfreq(max(_PAD_POINTS, n), 1.0 / fs_hz)
+    return spectrum, freqs, taper
+
+
+def lf_of(
+    spectrum: np.ndarray, freqs: np.ndarray, taper: np.ndarray, fs_hz: float = RESAMPLE_HZ
+) -> tuple[float, float | None]:
+    """``lf_spectrum`` from ``tapered_spectrum``'s result."""
     # One-sided density, scaled so that it sums to the series' variance.
     density = (np.abs(spectrum) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
     band = (freqs >= LF_BAND_HZ[0]) & (freqs <= LF_BAND_HZ[1])
