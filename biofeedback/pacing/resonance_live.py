@@ -41,6 +41,7 @@ from biofeedback.signals.resonance import (
     CleanBeats,
     RateWindow,
     assess,
+    band_span,
     confidence_label,
     lf_of,
     tapered_spectrum,
@@ -147,12 +148,12 @@ def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
     _, peak_hz = lf_of(spectrum, freqs, taper)
     if peak_hz is None:
         return None, None
-    power = np.abs(spectrum) ** 2
-    total_band = (freqs >= _TOTAL_BAND_HZ[0]) & (freqs <= _TOTAL_BAND_HZ[1])
-    total = float(np.sum(power[total_band]))
+    lo, hi = band_span(freqs, _TOTAL_BAND_HZ)
+    power = np.abs(spectrum[lo:hi]) ** 2
+    total = float(np.sum(power))
     if total <= 0:
         return None, peak_hz
-    near = total_band & (np.abs(freqs - peak_hz) <= _PEAK_HALF_WIDTH_HZ)
+    near = np.abs(freqs[lo:hi] - peak_hz) <= _PEAK_HALF_WIDTH_HZ
     return min(float(np.sum(power[near])) / total, 1.0), peak_hz
 
 

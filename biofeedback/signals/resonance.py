@@ -209,15 +209,24 @@ def lf_of(
     spectrum: np.ndarray, freqs: np.ndarray, taper: np.ndarray, fs_hz: float = RESAMPLE_HZ
 ) -> tuple[float, float | None]:
     """``lf_spectrum`` from ``tapered_spectrum``'s result."""
-    # One-sided density, scaled so that it sums to the series' variance.
-    density = (np.abs(spectrum) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
-    band = (freqs >= LF_BAND_HZ[0]) & (freqs <= LF_BAND_HZ[1])
-    if not band.any():
+    lo, hi = band_span(freqs, LF_BAND_HZ)
+    if lo >= hi:
         return 0.0, None
+    # One-sided density, scaled so that it sums to the series' variance (worked
+    # out for the band only: the same values as the whole spectrum's, element by element).
+    density = (np.abs(spectrum[lo:hi]) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
     df = freqs[1] - freqs[0]
-    power = float(np.sum(density[band]) * df)
-    peak = float(freqs[band][int(np.argmax(density[band]))])
+    power = float(np.sum(density) * df)
+    peak = float(freqs[lo + int(np.argmax(density))])
     return power, peak
+
+
+def band_span(freqs: np.ndarray, band_hz: tuple[float, float]) -> tuple[int, int]:
+    """The slice of rising ``freqs`` from ``band_hz[0]`` to ``band_hz[1]``, both
+    included: the indices where ``(freqs >= lo) & (freqs <= hi)``."""
+    lo = int(np.searchsorted(freqs, band_hz[0], side="left"))
+    hi = int(np.searchsorted(freqs, band_hz[1], side="right"))
+    return lo, hi
 
 
 def _detrend(series: np.ndarray) -> np.ndarray:
