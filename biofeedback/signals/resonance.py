@@ -25,6 +25,7 @@ Pure: arrays in, dataclasses out; no clock, no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,10 +200,25 @@ def tapered_spectrum(
     frequencies and the taper (one transform for a caller that needs more than
     ``lf_spectrum`` from it)."""
     n = series.size
-    taper = np.hanning(n)
+    taper = _taper(n)
     spectrum = np.fft.rfft(series * taper, n=max(_PAD_POINTS, n))
-    freqs = np.fft.rfftfreq(max(_PAD_POINTS, n), 1.0 / fs_hz)
-    return spectrum, freqs, taper
+    return spectrum, _freqs(max(_PAD_POINTS, n), fs_hz), taper
+
+
+# A live session asks for the same few sizes every few seconds: the taper and the
+# frequencies are made once per size (read-only, as they are shared).
+@functools.lru_cache(maxsize=64)
+def _taper(n: int) -> np.ndarray:
+    taper = np.hanning(n)
+    taper.setflags(write=False)
+    return taper
+
+
+@functools.lru_cache(maxsize=8)
+def _freqs(n: int, fs_hz: float) -> np.ndarray:
+    freqs = np.fft.rfftfreq(n, 1.0 / fs_hz)
+    freqs.setflags(write=False)
+    return freqs
 
 
 def lf_of(
