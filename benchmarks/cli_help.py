@@ -12,10 +12,13 @@ Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -24,63 +27,120 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
 
+# main when issue 28's session work began: the "before" of the figures above.
+BASE = "341feb4"
 
-def timed(argv: list[str], runs: int, *, warm: bool = False) -> tuple[list[float], list[float]]:
+
+def timed(
+    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT
+) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of ``runs`` runs of a command (each to its end)."""
     import time
 
     wall, cpu = [], []
     env = child_env()
     if warm:
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=cwd, env=env)
         wall.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return wall, cpu
 
 
+def base_tree(rev: str, folder: Path) -> Path | None:
+    """The package and the simulators at ``rev`` in ``folder`` (None, said why, when
+    git cannot give them)."""
+    proc = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def printed_events(argv: list[str], tree: Path, db: Path) -> str:
+    """What a session prints, with its fresh session id masked (the one thing that
+    differs between two runs of the same seed)."""
+    proc = subprocess.run(
+        [*argv, "--db", str(db)], check=True, capture_output=True, timeout=300, cwd=tree
+    )
+    return re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before")
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
-    # `python -m biofeedback` from this tree (an old checkout's benchmark times its own code).
+    # `python -m biofeedback` from each tree's folder (an old checkout's benchmark
+    # times its own code).
     exe = [sys.executable, "-m", "biofeedback"]
     duration = "60" if args.quick else "900"
     session = [*exe, "run", "--sim", "--headless", "--json", "--no-ratings", "--speed", "max"]
-    # A store of its own: the person's store may be another version's (and keeps no
-    # benchmark sessions).
-    store = tempfile.TemporaryDirectory()
-    session += ["--duration", duration, "--db", str(Path(store.name) / "sessions.db")]
-    # Interleaved, so that each sees the same load.
-    python: tuple[list[float], list[float]] = ([], [])
-    help_s: tuple[list[float], list[float]] = ([], [])
-    session_s: tuple[list[float], list[float]] = ([], [])
-    for n in range(runs):
-        for figures, argv in (
-            (python, [sys.executable, "-c", "pass"]),
-            (help_s, [*exe, "--help"]),
-            (session_s, session),
-        ):
-            wall, cpu = timed(argv, 1, warm=n == 0)
-            figures[0].extend(wall)
-            figures[1].extend(cpu)
-    store.cleanup()
+    session += ["--duration", duration]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        trees = {"this tree": ROOT}
+        old = base_tree(args.base, folder / "base")
+        if old is not None:
+            trees = {f"before ({args.base})": old, **trees}
+        # Decisions unchanged: each tree's events for the same seed, each with a
+        # fresh store (a store's past sessions shape the routine).
+        printed = {
+            label: printed_events(session, tree, folder / f"same{n}.db")
+            for n, (label, tree) in enumerate(trees.items())
+        }
+        # A store of its own per tree: the person's store may be another version's
+        # (and keeps no benchmark sessions).
+        argv_of = {
+            label: [*session, "--db", str(folder / f"timed{n}.db")] for n, label in enumerate(trees)
+        }
+        python: tuple[list[float], list[float]] = ([], [])
+        help_s: tuple[list[float], list[float]] = ([], [])
+        session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
+        # Interleaved, so that each sees the same load.
+        for n in range(runs):
+            commands: list[tuple[tuple[list[float], list[float]], list[str], Path]] = [
+                (python, [sys.executable, "-c", "pass"], ROOT),
+                (help_s, [*exe, "--help"], ROOT),
+            ]
+            commands += [(session_s[t], argv_of[t], tree) for t, tree in trees.items()]
+            for figures, argv, cwd in commands:
+                wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd)
+                figures[0].extend(wall)
+                figures[1].extend(cpu)
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
-    for label, (wall, cpu), goal in (
+    rows = [
         ("python -c pass (peer)", python, ""),
         ("biofeedback --help (-m)", help_s, "goal <= 5x python -c pass"),
-        (f"{duration} s session, max", session_s, "goal 900 s <= 0.3 s"),
-    ):
-        print(f"{label:<24} wall {spread(wall, 1e3, 'ms')}")
+    ]
+    rows += [(f"{duration} s session, {t}", session_s[t], "goal 900 s <= 0.3 s") for t in trees]
+    for label, (wall, cpu), goal in rows:
+        print(f"{label:<34} wall {spread(wall, 1e3, 'ms')}")
+        print(f"{'':<34} CPU  {spread(cpu, 1e3, 'ms')}")
         print(
-            f"{'':<24} = {statistics.median(wall) / peer_wall:.1f}x python -c pass wall,"
-            f" {statistics.median(cpu) / peer_cpu:.1f}x its CPU"
-            f" (CPU median {statistics.median(cpu) * 1e3:.0f} ms){'; ' + goal if goal else ''}"
+            f"{'':<34} = {statistics.median(wall) / peer_wall:.1f}x python -c pass wall,"
+            f" {statistics.median(cpu) / peer_cpu:.1f}x its CPU{'; ' + goal if goal else ''}"
+        )
+    if len(trees) == 2:
+        before, after = (statistics.median(cpu) for _, cpu in session_s.values())
+        lines = [p.count("\n") for p in printed.values()]
+        same = len(set(printed.values())) == 1
+        print(
+            f"session CPU {before * 1e3:.0f} -> {after * 1e3:.0f} ms ({after / before:.2f}x);"
+            f" printed events {'identical' if same else 'DIFFER'} ({lines[-1]} lines,"
+            " session id masked)"
         )
     print(load_line())
 
