@@ -58,8 +58,9 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 
 
 # What a headless simulated session never uses: the screen, plots, sound (no sound is
-# made at --speed max), the central store, the broker, the strap's radio, the mail and
-# web modules the sound library pulls in, masked arrays, and the summaries of review.
+# made at --speed max, so neither its phrases nor its timeline), the central store,
+# the broker, the strap's radio, the mail and web modules the sound library pulls in,
+# masked arrays, and the summaries of review.
 NOT_FOR_A_HEADLESS_RUN = (
     "textual",
     "rich",
@@ -75,6 +76,8 @@ NOT_FOR_A_HEADLESS_RUN = (
     "biofeedback.ui",
     "biofeedback.audio.device",
     "biofeedback.audio.voice",
+    "biofeedback.audio.phrases",
+    "biofeedback.audio.score",
     "biofeedback.review.summary",
     "biofeedback.review.plot",
 )
