@@ -137,3 +137,23 @@ def test_review_json_loads_no_profile_or_practice_commands(tmp_path: Path) -> No
     summary, _, loaded = stdout.rpartition("loaded:")
     assert json.loads(summary)["session_id"] == "short"
     assert loaded.strip() == "", f"review --json imported {loaded.strip()}"
+
+
+def test_numpy_loads_with_one_blas_thread_unless_the_person_chose() -> None:
+    # BLAS worker threads spin between calls on matrices of a few hundred values
+    # (~5 % of a session's CPU); the command sets one thread before numpy loads.
+    code = (
+        "import os, sys\n"
+        "from biofeedback.cli import main\n"
+        "os.environ.pop('OPENBLAS_NUM_THREADS', None)\n"
+        "main(['protocols'])\n"
+        "print('threads', os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "os.environ['OPENBLAS_NUM_THREADS'] = '2'\n"
+        "main(['protocols'])\n"
+        "print('threads', os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+    )
+    stdout = _python(code)
+    assert [line for line in stdout.splitlines() if line.startswith("threads")] == [
+        "threads 1",
+        "threads 2",
+    ]

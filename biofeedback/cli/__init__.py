@@ -78,7 +78,15 @@ def _join_signed_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+# numpy's BLAS starts a worker thread per core when numpy is imported, and they spin
+# after each call: every matrix here is a few hundred values (a line fitted to a
+# minute of heart rate), so they only cost time, ~5 % of a headless session's CPU.
+# Set before numpy loads (the commands import it lazily); a value the person set wins.
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault(*_BLAS_THREADS)
     parser = build_parser()
     argv = _join_signed_values(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
