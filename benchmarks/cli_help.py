@@ -1,12 +1,52 @@
 """How long `biofeedback --help` and a 15-minute simulated session take, whole
 process, beside bare `python -c pass` of the same virtual environment (the peer,
-measured in the same run).
+measured in the same run), and the session as it was at ``--base`` (the package
+and the simulators at that commit, extracted with `git archive` and run from their
+own folder), with whether both print the same events for the same seed.
 
 Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 --speed max --duration 900` <= 0.3 s. Wall time is what a user waits; CPU time
 (user + system) is the steadier figure on a shared machine.
 
-    .venv/bin/python benchmarks/cli_help.py [--runs N] [--quick]
+    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--quick]
+
+Figures (2 cores shared with six other sessions, load average 8-11; medians of 9
+interleaved runs; 2026-12-06, before = 341feb4):
+
+    python -c pass       CPU 23 ms
+    --help               CPU 44 ms = 1.9x python -c pass (goal <= 5x: met)
+    900 s session        CPU 475 -> 410 ms (0.86x; p90 489 -> 426), 17.5x
+                         python -c pass; printed events identical (809 lines).
+                         Goal 0.3 s: NOT met.
+
+Where a session's CPU went, before -> after (in-process timings, same machine):
+
+    interpreter                        ~22 ms
+    imports                            ~200 -> ~190 ms: numpy ~65 (plus ~20 of
+                                       OpenBLAS starting a spinning worker per
+                                       core, now one thread: cli/__init__.py),
+                                       asyncio with ssl, sqlite3, json, inspect
+                                       ~45, the package and simulators ~70 (about
+                                       100 dataclasses at ~0.4 ms each are half);
+                                       sound's phrases and score no longer load
+    the session itself                 ~200 -> ~165 ms: the resonance reading
+                                       every 5 s ~50 (RRCleaner push/process ~25,
+                                       one FFT instead of two ~12, fit and
+                                       percentiles ~10), the breath rate from the
+                                       beats ~25, the controller ~13, the arousal
+                                       estimate ~18, printing ~10 (a flush per
+                                       loop turn, not per line), the simulator
+                                       ~10, wiring ~8 (two store opens, each a
+                                       PRAGMA quick_check that grows with the
+                                       store); the recorder's writer thread ~45
+                                       of it (a run without the recorder is that
+                                       much less)
+    interpreter exit                   ~38 -> ~8 ms (the final collection of
+                                       every object; the program now freezes
+                                       them for the exit)
+
+What is left above 0.3 s is numpy's import, the estimators (signals/arousal.py,
+breath_estimate.py, rr_clean.py), the recorder and the store's open check.
 """
 
 from __future__ import annotations
