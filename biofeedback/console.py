@@ -30,11 +30,7 @@ class ConsoleSink:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             return
-        line = (
-            json.dumps(item.to_dict(), separators=(",", ":"))
-            if self.as_json
-            else format_event(item)
-        )
+        line = _JSON.encode(item.to_dict()) if self.as_json else format_event(item)
         if self.closed:
             return
         try:
@@ -68,6 +64,9 @@ class ConsoleSink:
     async def stop(self) -> None:
         self._flush()
 
+
+# One encoder for every line (``json.dumps`` with separators builds one a call).
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 _SCREEN_ONLY = frozenset({"steps_left", "session_left_s", "routine", "routine_zone"})
 
