@@ -1,21 +1,69 @@
 """How long `biofeedback --help` and a 15-minute simulated session take, whole
 process, beside bare `python -c pass` of the same virtual environment (the peer,
-measured in the same run).
+measured in the same run), and the session as it was at ``--base`` (the package
+and the simulators at that commit, extracted with `git archive` and run from their
+own folder), with whether both print the same events for the same seed.
 
 Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 --speed max --duration 900` <= 0.3 s. Wall time is what a user waits; CPU time
 (user + system) is the steadier figure on a shared machine.
 
-    .venv/bin/python benchmarks/cli_help.py [--runs N] [--quick]
+    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--quick]
+
+Figures (2 cores shared with six other sessions; medians of 9 interleaved runs;
+2026-12-06, before = 341feb4), two runs:
+
+                         load 6-8                    load 8-11
+    python -c pass       CPU 22 ms                   CPU 23 ms
+    --help               CPU 44 ms = 1.9x            CPU 44 ms = 1.9x (goal <= 5x: met)
+    900 s session CPU    496 -> 417 ms (0.84x)       475 -> 410 ms (0.86x)
+                         p90 532 -> 440              p90 489 -> 426
+                         = 18.5x python -c pass      = 17.5x python -c pass
+    900 s session wall   996 -> 787 ms               1531 -> 1042 ms
+    printed events       identical (809 lines)       identical (809 lines)
+
+Goal 0.3 s: NOT met (within 20x of this machine's python -c pass, not of a quiet one's).
+
+Where a session's CPU went, before -> after (in-process timings, same machine):
+
+    interpreter                        ~22 ms
+    imports                            ~200 -> ~190 ms: numpy ~65 (plus ~20 of
+                                       OpenBLAS starting a spinning worker per
+                                       core, now one thread: cli/__init__.py),
+                                       asyncio with ssl, sqlite3, json, inspect
+                                       ~45, the package and simulators ~70 (about
+                                       100 dataclasses at ~0.4 ms each are half);
+                                       sound's phrases and score no longer load
+    the session itself                 ~200 -> ~165 ms: the resonance reading
+                                       every 5 s ~50 (RRCleaner push/process ~25,
+                                       one FFT instead of two ~12, fit and
+                                       percentiles ~10), the breath rate from the
+                                       beats ~25, the controller ~13, the arousal
+                                       estimate ~18, printing ~10 (a flush per
+                                       loop turn, not per line), the simulator
+                                       ~10, wiring ~8 (two store opens, each a
+                                       PRAGMA quick_check that grows with the
+                                       store); the recorder's writer thread ~45
+                                       of it (a run without the recorder is that
+                                       much less)
+    interpreter exit                   ~38 -> ~8 ms (the final collection of
+                                       every object; the program now freezes
+                                       them for the exit)
+
+What is left above 0.3 s is numpy's import, the estimators (signals/arousal.py,
+breath_estimate.py, rr_clean.py), the recorder and the store's open check.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -24,63 +72,120 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
 
+# main when issue 28's session work began: the "before" of the figures above.
+BASE = "341feb4"
 
-def timed(argv: list[str], runs: int, *, warm: bool = False) -> tuple[list[float], list[float]]:
+
+def timed(
+    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT
+) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of ``runs`` runs of a command (each to its end)."""
     import time
 
     wall, cpu = [], []
     env = child_env()
     if warm:
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=ROOT, env=env)
+        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=cwd, env=env)
         wall.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return wall, cpu
 
 
+def base_tree(rev: str, folder: Path) -> Path | None:
+    """The package and the simulators at ``rev`` in ``folder`` (None, said why, when
+    git cannot give them)."""
+    proc = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def printed_events(argv: list[str], tree: Path, db: Path) -> str:
+    """What a session prints, with its fresh session id masked (the one thing that
+    differs between two runs of the same seed)."""
+    proc = subprocess.run(
+        [*argv, "--db", str(db)], check=True, capture_output=True, timeout=300, cwd=tree
+    )
+    return re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before")
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
-    # `python -m biofeedback` from this tree (an old checkout's benchmark times its own code).
+    # `python -m biofeedback` from each tree's folder (an old checkout's benchmark
+    # times its own code).
     exe = [sys.executable, "-m", "biofeedback"]
     duration = "60" if args.quick else "900"
     session = [*exe, "run", "--sim", "--headless", "--json", "--no-ratings", "--speed", "max"]
-    # A store of its own: the person's store may be another version's (and keeps no
-    # benchmark sessions).
-    store = tempfile.TemporaryDirectory()
-    session += ["--duration", duration, "--db", str(Path(store.name) / "sessions.db")]
-    # Interleaved, so that each sees the same load.
-    python: tuple[list[float], list[float]] = ([], [])
-    help_s: tuple[list[float], list[float]] = ([], [])
-    session_s: tuple[list[float], list[float]] = ([], [])
-    for n in range(runs):
-        for figures, argv in (
-            (python, [sys.executable, "-c", "pass"]),
-            (help_s, [*exe, "--help"]),
-            (session_s, session),
-        ):
-            wall, cpu = timed(argv, 1, warm=n == 0)
-            figures[0].extend(wall)
-            figures[1].extend(cpu)
-    store.cleanup()
+    session += ["--duration", duration]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        trees = {"this tree": ROOT}
+        old = base_tree(args.base, folder / "base")
+        if old is not None:
+            trees = {f"before ({args.base})": old, **trees}
+        # Decisions unchanged: each tree's events for the same seed, each with a
+        # fresh store (a store's past sessions shape the routine).
+        printed = {
+            label: printed_events(session, tree, folder / f"same{n}.db")
+            for n, (label, tree) in enumerate(trees.items())
+        }
+        # A store of its own per tree: the person's store may be another version's
+        # (and keeps no benchmark sessions).
+        argv_of = {
+            label: [*session, "--db", str(folder / f"timed{n}.db")] for n, label in enumerate(trees)
+        }
+        python: tuple[list[float], list[float]] = ([], [])
+        help_s: tuple[list[float], list[float]] = ([], [])
+        session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
+        # Interleaved, so that each sees the same load.
+        for n in range(runs):
+            commands: list[tuple[tuple[list[float], list[float]], list[str], Path]] = [
+                (python, [sys.executable, "-c", "pass"], ROOT),
+                (help_s, [*exe, "--help"], ROOT),
+            ]
+            commands += [(session_s[t], argv_of[t], tree) for t, tree in trees.items()]
+            for figures, argv, cwd in commands:
+                wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd)
+                figures[0].extend(wall)
+                figures[1].extend(cpu)
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
-    for label, (wall, cpu), goal in (
+    rows = [
         ("python -c pass (peer)", python, ""),
         ("biofeedback --help (-m)", help_s, "goal <= 5x python -c pass"),
-        (f"{duration} s session, max", session_s, "goal 900 s <= 0.3 s"),
-    ):
-        print(f"{label:<24} wall {spread(wall, 1e3, 'ms')}")
+    ]
+    rows += [(f"{duration} s session, {t}", session_s[t], "goal 900 s <= 0.3 s") for t in trees]
+    for label, (wall, cpu), goal in rows:
+        print(f"{label:<34} wall {spread(wall, 1e3, 'ms')}")
+        print(f"{'':<34} CPU  {spread(cpu, 1e3, 'ms')}")
         print(
-            f"{'':<24} = {statistics.median(wall) / peer_wall:.1f}x python -c pass wall,"
-            f" {statistics.median(cpu) / peer_cpu:.1f}x its CPU"
-            f" (CPU median {statistics.median(cpu) * 1e3:.0f} ms){'; ' + goal if goal else ''}"
+            f"{'':<34} = {statistics.median(wall) / peer_wall:.1f}x python -c pass wall,"
+            f" {statistics.median(cpu) / peer_cpu:.1f}x its CPU{'; ' + goal if goal else ''}"
+        )
+    if len(trees) == 2:
+        before, after = (statistics.median(cpu) for _, cpu in session_s.values())
+        lines = [p.count("\n") for p in printed.values()]
+        same = len(set(printed.values())) == 1
+        print(
+            f"session CPU {before * 1e3:.0f} -> {after * 1e3:.0f} ms ({after / before:.2f}x);"
+            f" printed events {'identical' if same else 'DIFFER'} ({lines[-1]} lines,"
+            " session id masked)"
         )
     print(load_line())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ class ConsoleSink:
         self.stream = stream if stream is not None else sys.stdout
         self.as_json = as_json
         self.closed = False
+        self._flush_due = False
 
     async def start(self, info: SessionInfo) -> None:
         return None
@@ -28,26 +30,43 @@ class ConsoleSink:
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         if isinstance(item, HeartSample):
             return
-        line = (
-            json.dumps(item.to_dict(), separators=(",", ":"))
-            if self.as_json
-            else format_event(item)
-        )
+        line = _JSON.encode(item.to_dict()) if self.as_json else format_event(item)
         if self.closed:
             return
         try:
             self.stream.write(line + "\n")
+        except BrokenPipeError:
+            self._reader_left()
+            return
+        if not self._flush_due:
+            # Flushed once the lines queued so far are written (the loop's next
+            # turn), not once a line: at --speed max hundreds of events come at a
+            # time, and a reader still gets each line as it happens live.
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if self.closed:
+            return
+        try:
             self.stream.flush()
         except BrokenPipeError:
-            # The reader left (`| head`); the session and its record go on.
-            self.closed = True
-            if self.stream is sys.stdout:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        # The reader left (`| head`); the session and its record go on.
+        self.closed = True
+        if self.stream is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
     async def stop(self) -> None:
-        return None
+        self._flush()
 
+
+# One encoder for every line (``json.dumps`` with separators builds one a call).
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 _SCREEN_ONLY = frozenset({"steps_left", "session_left_s", "routine", "routine_zone"})
 

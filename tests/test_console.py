@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -51,3 +52,40 @@ async def test_the_sink_prints_events_not_samples_as_text_or_json() -> None:
         await sink.handle(paused)
     assert text.getvalue() == format_event(paused) + "\n"
     assert json.loads(as_json.getvalue()) == {"t": 3.0, "type": "user_action", "action": "pause"}
+
+
+class _CountingStream(io.StringIO):
+    """A stream that counts its flushes (each is a write to the terminal or pipe)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+async def test_lines_are_flushed_once_per_turn_of_the_loop_not_once_a_line() -> None:
+    # At --speed max hundreds of events reach the sink at once: one flush for all of
+    # them (a write each was a tenth of the printing), and still at once, live.
+    stream = _CountingStream()
+    sink = ConsoleSink(stream, as_json=True)
+    events = [UserActed(float(t), Action.PAUSE) for t in range(5)]
+    for event in events:
+        await sink.handle(event)
+    assert len(stream.getvalue().splitlines()) == 5
+    assert stream.flushes == 0
+    await asyncio.sleep(0)  # the loop's next turn
+    assert stream.flushes == 1
+    await sink.handle(UserActed(5.0, Action.RESUME))
+    await sink.stop()  # what is written is flushed by the end, whatever the loop does
+    assert stream.flushes == 2
+    assert [json.loads(line)["t"] for line in stream.getvalue().splitlines()] == [
+        0.0,
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+    ]

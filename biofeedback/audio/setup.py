@@ -15,21 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
-from biofeedback.audio.phrases import Phrase, PhraseBook, build_book
-from biofeedback.audio.score import Score, speech_times
-from biofeedback.config import AudioConfig
-from biofeedback.models import SessionEvent, StepStarted
-from biofeedback.pacing.rules import PacingConfig
 from biofeedback.pacing.speaking import SpeechTimes
-from biofeedback.routines.protocols import Routine
 
 if TYPE_CHECKING:
     # The sound library, the resampler and the voices are loaded where sound is made:
-    # a session without sound (headless at --speed max, --audio off) never pays them.
+    # a session without sound (headless at --speed max, --audio off) never pays them,
+    # nor the phrases and the score (sound's timeline).
     from biofeedback.audio.device import Device
     from biofeedback.audio.render import WavSink
+    from biofeedback.audio.score import Score
     from biofeedback.audio.sink import AudioSink, Player
     from biofeedback.audio.voice import Samples
+    from biofeedback.config import AudioConfig
+    from biofeedback.models import SessionEvent
+    from biofeedback.pacing.rules import PacingConfig
+    from biofeedback.routines.protocols import Routine
 
 # "null" plays into nothing at real-time pace (tests, benchmarks, headless boxes).
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
@@ -49,7 +49,11 @@ class AudioPlan:
 
     def speech_times(self) -> SpeechTimes:
         """What the controller leaves room for in each step (nothing without speech)."""
-        return speech_times(self.speech) if self.speech else SpeechTimes()
+        if not self.speech:
+            return SpeechTimes()
+        from biofeedback.audio.score import speech_times
+
+        return speech_times(self.speech)
 
     def heard_after(self, event: SessionEvent) -> float:
         """Seconds until a listener has heard ``event``'s cue (0: nothing spoken).
@@ -57,6 +61,10 @@ class AudioPlan:
         Every event is to be given, in order: a cue can wait for what is said
         before it (an announcement, the bell), as the session's own score places it.
         """
+        from biofeedback.audio.phrases import Phrase, PhraseBook
+        from biofeedback.audio.score import Score
+        from biofeedback.models import StepStarted
+
         if self.ear is None:
             said = {text: Phrase(str(n), text) for n, text in enumerate(self.speech)}
             self.ear = Score(PhraseBook(said, {}), self.speech, tones=False)
@@ -97,7 +105,9 @@ def prepare(
             " use --audio on (speech, tones, bells) or --audio tones"
         )
     if out_path is not None:
+        from biofeedback.audio.phrases import PhraseBook
         from biofeedback.audio.render import WavSink
+        from biofeedback.audio.score import Score
 
         wav = WavSink(out_path, Score(PhraseBook({}, {})))  # opened now: a bad path is exit 2
     if mode == "off" and wav is None:
@@ -126,6 +136,9 @@ def prepare(
         )
     if device is None and wav is None:
         return plan
+    from biofeedback.audio.phrases import build_book
+    from biofeedback.audio.score import Score
+
     # The controller's own routines and config: the cues at a personal rate differ.
     book = build_book(protocol, yellow=yellow, red=red, config=config)
     speech: dict[str, Samples] = {}

@@ -24,13 +24,14 @@ class SessionEvent:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"t": round(self.t, 3), "type": self.type}
-        for f in dataclasses.fields(self):
-            if f.name == "t":
+        # The fields as worked out once per class (an event is printed and stored).
+        for name, key, _ in _keys_of(type(self)):
+            if name == "t":
                 continue
-            value = getattr(self, f.name)
+            value = getattr(self, name)
             if isinstance(value, float):
                 value = None if math.isnan(value) else round(value, 3)
-            out[_FIELD_ALIASES.get(f.name, f.name)] = value
+            out[key] = value
         return out
 
 

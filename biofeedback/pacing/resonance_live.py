@@ -41,8 +41,10 @@ from biofeedback.signals.resonance import (
     CleanBeats,
     RateWindow,
     assess,
+    band_span,
     confidence_label,
-    lf_spectrum,
+    lf_of,
+    tapered_spectrum,
 )
 from biofeedback.signals.rr_clean import RRCleaner
 
@@ -140,18 +142,18 @@ class ResonanceTracker:
 
 
 def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
-    _, peak_hz = lf_spectrum(hr)
+    # One transform for the LF peak and the coherence (the same tapered, padded
+    # spectrum, so the figures are those of two).
+    spectrum, freqs, taper = tapered_spectrum(hr)
+    _, peak_hz = lf_of(spectrum, freqs, taper)
     if peak_hz is None:
         return None, None
-    n = max(8192, hr.size)
-    taper = np.hanning(hr.size)
-    power = np.abs(np.fft.rfft(hr * taper, n=n)) ** 2
-    freqs = np.fft.rfftfreq(n, 1.0 / RESAMPLE_HZ)
-    total_band = (freqs >= _TOTAL_BAND_HZ[0]) & (freqs <= _TOTAL_BAND_HZ[1])
-    total = float(np.sum(power[total_band]))
+    lo, hi = band_span(freqs, _TOTAL_BAND_HZ)
+    power = np.abs(spectrum[lo:hi]) ** 2
+    total = float(np.sum(power))
     if total <= 0:
         return None, peak_hz
-    near = total_band & (np.abs(freqs - peak_hz) <= _PEAK_HALF_WIDTH_HZ)
+    near = np.abs(freqs[lo:hi] - peak_hz) <= _PEAK_HALF_WIDTH_HZ
     return min(float(np.sum(power[near])) / total, 1.0), peak_hz
 
 

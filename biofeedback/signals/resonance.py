@@ -25,6 +25,7 @@ Pure: arrays in, dataclasses out; no clock, no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -189,19 +190,59 @@ def score_window(beats: CleanBeats, window: RateWindow, *, skip_s: float = SKIP_
 
 def lf_spectrum(series: np.ndarray, fs_hz: float = RESAMPLE_HZ) -> tuple[float, float | None]:
     """Power (units² of the series) in the LF band and the frequency where it peaks."""
+    return lf_of(*tapered_spectrum(series, fs_hz), fs_hz)
+
+
+def tapered_spectrum(
+    series: np.ndarray, fs_hz: float = RESAMPLE_HZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Hann-tapered series' spectrum, zero-padded to at least ``_PAD_POINTS``, its
+    frequencies and the taper (one transform for a caller that needs more than
+    ``lf_spectrum`` from it)."""
     n = series.size
-    taper = np.hanning(n)
+    taper = _taper(n)
     spectrum = np.fft.rfft(series * taper, n=max(_PAD_POINTS, n))
-    freqs = np.fft.rfftfreq(max(_PAD_POINTS, n), 1.0 / fs_hz)
-    # One-sided density, scaled so that it sums to the series' variance.
-    density = (np.abs(spectrum) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
-    band = (freqs >= LF_BAND_HZ[0]) & (freqs <= LF_BAND_HZ[1])
-    if not band.any():
+    return spectrum, _freqs(max(_PAD_POINTS, n), fs_hz), taper
+
+
+# A live session asks for the same few sizes every few seconds: the taper and the
+# frequencies are made once per size (read-only, as they are shared).
+@functools.lru_cache(maxsize=64)
+def _taper(n: int) -> np.ndarray:
+    taper = np.hanning(n)
+    taper.setflags(write=False)
+    return taper
+
+
+@functools.lru_cache(maxsize=8)
+def _freqs(n: int, fs_hz: float) -> np.ndarray:
+    freqs = np.fft.rfftfreq(n, 1.0 / fs_hz)
+    freqs.setflags(write=False)
+    return freqs
+
+
+def lf_of(
+    spectrum: np.ndarray, freqs: np.ndarray, taper: np.ndarray, fs_hz: float = RESAMPLE_HZ
+) -> tuple[float, float | None]:
+    """``lf_spectrum`` from ``tapered_spectrum``'s result."""
+    lo, hi = band_span(freqs, LF_BAND_HZ)
+    if lo >= hi:
         return 0.0, None
+    # One-sided density, scaled so that it sums to the series' variance (worked
+    # out for the band only: the same values as the whole spectrum's, element by element).
+    density = (np.abs(spectrum[lo:hi]) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
     df = freqs[1] - freqs[0]
-    power = float(np.sum(density[band]) * df)
-    peak = float(freqs[band][int(np.argmax(density[band]))])
+    power = float(np.sum(density) * df)
+    peak = float(freqs[lo + int(np.argmax(density))])
     return power, peak
+
+
+def band_span(freqs: np.ndarray, band_hz: tuple[float, float]) -> tuple[int, int]:
+    """The slice of rising ``freqs`` from ``band_hz[0]`` to ``band_hz[1]``, both
+    included: the indices where ``(freqs >= lo) & (freqs <= hi)``."""
+    lo = int(np.searchsorted(freqs, band_hz[0], side="left"))
+    hi = int(np.searchsorted(freqs, band_hz[1], side="right"))
+    return lo, hi
 
 
 def _detrend(series: np.ndarray) -> np.ndarray:
