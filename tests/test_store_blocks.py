@@ -1,7 +1,8 @@
 """An ended session's columns kept as one block (issue 28: a review reads a few BLOBs,
 not ~86,000 rows a day): derived, never the source of truth. A read gives the same
-recording from the block as from the rows; a block that no longer holds every row
-is not used and is rebuilt; an older store without blocks, read-only, still reviews."""
+recording from the block as from the rows (the recorder keeps it when the session
+ends); a block that no longer holds every row is not used and is rebuilt; an older
+store without blocks, read-only, still reviews."""
 
 from __future__ import annotations
 
@@ -52,15 +53,33 @@ def _blocks(db: Path) -> list[tuple[int, int]]:
         raw.close()
 
 
+def _kept(db: Path) -> tuple[int, int, bytes, bytes]:
+    raw = sqlite3.connect(db)
+    try:
+        estimates, samples, block, beats = raw.execute(
+            "SELECT estimates, samples, estimate_block, beats FROM column_blocks"
+        ).fetchone()
+        return estimates, samples, block, beats
+    finally:
+        raw.close()
+
+
 async def test_a_read_keeps_a_block_that_gives_the_same_recording(tmp_path: Path) -> None:
     db = tmp_path / "b.db"
     await record_sim(db, "s", duration_s=120)
-    assert _blocks(db) == []
+    # The recorder kept the block when the session ended (so the first review
+    # reads it too), byte for byte the one a read of the rows keeps.
+    by_recorder = _kept(db)
+    raw = sqlite3.connect(db)
+    raw.execute("DELETE FROM column_blocks")
+    raw.commit()
+    raw.close()
     with Store(db) as store:
         from_rows = store.load("s", sample_rows=False)
     n_estimates, n_samples = len(from_rows.estimate_rows), len(from_rows.sample_rows)
     assert n_estimates > 100
     assert _blocks(db) == [(n_estimates, n_samples)]
+    assert _kept(db) == by_recorder
     with Store(db) as store:
         from_block = store.load("s", sample_rows=False)
         with_rows = store.load("s")  # the samples' other columns come from their rows
@@ -93,7 +112,7 @@ def test_an_older_read_only_store_without_blocks_still_reviews(tmp_path: Path) -
     asyncio.run(record_sim(db, "s", duration_s=60))
     review = run_cli("review", "s", "--json", "--db", str(db))
     assert review.returncode == 0, review.stderr
-    assert _blocks(db)  # the review kept one
+    assert _blocks(db)  # the recorder kept one
     # The same session in a store of the version before blocks, in a read-only folder.
     folder = tmp_path / "archive"
     folder.mkdir()

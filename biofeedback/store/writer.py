@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -19,7 +20,13 @@ from biofeedback.models import (
     SessionEvent,
     SessionStarted,
 )
-from biofeedback.store.rows import finite_or_none, pack_beats, pack_motion
+from biofeedback.store.rows import (
+    BREATH_SOURCES,
+    QUALITY_CODES,
+    finite_or_none,
+    pack_beats,
+    pack_motion,
+)
 
 # What a writer takes: a session's events and samples, and (from a recorder
 # that keeps them) its breaths and raw chest motion.
@@ -43,6 +50,12 @@ class SessionWriter:
         self._event_seq = 0
         self._breath_seq = 0
         self._motion_seq = 0
+        # The session's columns as the store's block holds them (``column_blocks``),
+        # gathered as they are written and kept with every write from the end on:
+        # the first review of a session then reads its block, as every later one does.
+        self._estimate_block = bytearray()
+        self._beats = bytearray()
+        self._ended = False
 
     def write(self, items: Sequence[Item]) -> None:
         seqs = (
@@ -52,6 +65,7 @@ class SessionWriter:
             self._breath_seq,
             self._motion_seq,
         )
+        sizes = (len(self._estimate_block), len(self._beats), self._ended)
         try:
             self._write(items)
         except BaseException:
@@ -63,6 +77,8 @@ class SessionWriter:
                 self._breath_seq,
                 self._motion_seq,
             ) = seqs
+            del self._estimate_block[sizes[0] :], self._beats[sizes[1] :]
+            self._ended = sizes[2]
             raise
 
     def _write(self, items: Sequence[Item]) -> None:
@@ -73,6 +89,7 @@ class SessionWriter:
         breaths: list[tuple[Any, ...]] = []
         motion: list[tuple[Any, ...]] = []
         updates: list[tuple[str, tuple[Any, ...]]] = []
+        block_rows: list[tuple[float, ...]] = []
         last_t_s = 0.0
         for item in items:
             if isinstance(item, BreathTaken):
@@ -97,6 +114,7 @@ class SessionWriter:
                 if len(times) != len(item.rr_ms):
                     # A source without beat times: the arrival time is the best guess.
                     times = (item.t_s,) * len(item.rr_ms)
+                beats = pack_beats(times, item.rr_ms)
                 samples.append(
                     (
                         key,
@@ -105,28 +123,27 @@ class SessionWriter:
                         item.hr_bpm,
                         item.contact.value,
                         item.energy_kj,
-                        pack_beats(times, item.rr_ms),
+                        beats,
                     )
                 )
+                self._beats += beats
                 self._sample_seq += 1
                 last_t_s = max(last_t_s, item.t_s)
                 continue
             last_t_s = max(last_t_s, item.t)
             if isinstance(item, Estimate):
-                estimates.append(
-                    (
-                        key,
-                        self._estimate_seq,
-                        item.t,
-                        finite_or_none(item.hr_bpm),
-                        finite_or_none(item.rmssd_ms),
-                        finite_or_none(item.arousal),
-                        item.quality.value,
-                        item.artifact_rate,
-                        finite_or_none(item.breath_per_min),
-                        item.breath_source,
-                    )
+                row = (
+                    item.t,
+                    finite_or_none(item.hr_bpm),
+                    finite_or_none(item.rmssd_ms),
+                    finite_or_none(item.arousal),
+                    item.quality.value,
+                    item.artifact_rate,
+                    finite_or_none(item.breath_per_min),
+                    item.breath_source,
                 )
+                estimates.append((key, self._estimate_seq, *row))
+                block_rows.append(_block_row(row))
                 self._estimate_seq += 1
                 continue
             data = item.to_dict()
@@ -142,6 +159,7 @@ class SessionWriter:
                     )
                 )
             elif isinstance(item, SessionEnded):
+                self._ended = True
                 updates.append(
                     (
                         "ended_at_unix_s = ?, end_reason = ?, duration_s = ?",
@@ -166,3 +184,44 @@ class SessionWriter:
             db.execute(
                 "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
             )
+            if block_rows:
+                self._estimate_block += struct.pack(
+                    f"<{8 * len(block_rows)}d", *(x for row in block_rows for x in row)
+                )
+            if self._ended:
+                # The block of an ended session, replaced by any later write (a
+                # late item), in the same transaction as the rows it holds.
+                db.execute(
+                    "INSERT OR REPLACE INTO column_blocks VALUES (?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        self._estimate_seq,
+                        self._sample_seq,
+                        bytes(self._estimate_block),
+                        bytes(self._beats),
+                    ),
+                )
+
+
+_NAN = float("nan")
+
+
+def _block_row(row: tuple[Any, ...]) -> tuple[float, ...]:
+    """An estimate row as the block holds it: as SQLite gives it back (NULL as NaN,
+    an integral float stored as an integer, so -0.0 comes back as 0.0), the quality
+    and the breath's source as codes."""
+    t, hr, rmssd, arousal, quality, artifacts, breath, source = row
+    return (
+        _stored(t),
+        _stored(hr),
+        _stored(rmssd),
+        _stored(arousal),
+        float(QUALITY_CODES[quality]),
+        _stored(artifacts),
+        _stored(breath),
+        float(BREATH_SOURCES.index(source)) if source in BREATH_SOURCES else _NAN,
+    )
+
+
+def _stored(value: float | None) -> float:
+    return _NAN if value is None else float(value) + 0.0
