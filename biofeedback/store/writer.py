@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
+import sys
 import time
+from array import array
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -53,7 +54,7 @@ class SessionWriter:
         # The session's columns as the store's block holds them (``column_blocks``),
         # gathered as they are written and kept with every write from the end on:
         # the first review of a session then reads its block, as every later one does.
-        self._estimate_block = bytearray()
+        self._estimate_block = array("d")
         self._beats = bytearray()
         self._ended = False
 
@@ -89,7 +90,6 @@ class SessionWriter:
         breaths: list[tuple[Any, ...]] = []
         motion: list[tuple[Any, ...]] = []
         updates: list[tuple[str, tuple[Any, ...]]] = []
-        block_rows: list[tuple[float, ...]] = []
         last_t_s = 0.0
         for item in items:
             if isinstance(item, BreathTaken):
@@ -143,7 +143,7 @@ class SessionWriter:
                     item.breath_source,
                 )
                 estimates.append((key, self._estimate_seq, *row))
-                block_rows.append(_block_row(row))
+                self._estimate_block.extend(_block_row(row))
                 self._estimate_seq += 1
                 continue
             data = item.to_dict()
@@ -184,10 +184,6 @@ class SessionWriter:
             db.execute(
                 "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
             )
-            if block_rows:
-                self._estimate_block += struct.pack(
-                    f"<{8 * len(block_rows)}d", *(x for row in block_rows for x in row)
-                )
             if self._ended:
                 # The block of an ended session, replaced by any later write (a
                 # late item), in the same transaction as the rows it holds.
@@ -197,31 +193,38 @@ class SessionWriter:
                         key,
                         self._estimate_seq,
                         self._sample_seq,
-                        bytes(self._estimate_block),
+                        _little_endian(self._estimate_block),
                         bytes(self._beats),
                     ),
                 )
 
 
 _NAN = float("nan")
+_QUALITY_CODES = {name: float(code) for name, code in QUALITY_CODES.items()}
+_SOURCE_CODES = {name: float(code) for code, name in enumerate(BREATH_SOURCES)}
 
 
 def _block_row(row: tuple[Any, ...]) -> tuple[float, ...]:
     """An estimate row as the block holds it: as SQLite gives it back (NULL as NaN,
-    an integral float stored as an integer, so -0.0 comes back as 0.0), the quality
-    and the breath's source as codes."""
+    an integral float stored as an integer, so -0.0 comes back as 0.0: ``+ 0.0``),
+    the quality and the breath's source as codes."""
     t, hr, rmssd, arousal, quality, artifacts, breath, source = row
     return (
-        _stored(t),
-        _stored(hr),
-        _stored(rmssd),
-        _stored(arousal),
-        float(QUALITY_CODES[quality]),
-        _stored(artifacts),
-        _stored(breath),
-        float(BREATH_SOURCES.index(source)) if source in BREATH_SOURCES else _NAN,
+        t + 0.0,
+        _NAN if hr is None else hr + 0.0,
+        _NAN if rmssd is None else rmssd + 0.0,
+        _NAN if arousal is None else arousal + 0.0,
+        _QUALITY_CODES[quality],
+        artifacts + 0.0,
+        _NAN if breath is None else breath + 0.0,
+        _SOURCE_CODES.get(source, _NAN),
     )
 
 
-def _stored(value: float | None) -> float:
-    return _NAN if value is None else float(value) + 0.0
+def _little_endian(values: array[float]) -> bytes:
+    """The block's bytes (little-endian float64, whatever this machine's order)."""
+    if sys.byteorder == "little":
+        return values.tobytes()
+    swapped = array("d", values)
+    swapped.byteswap()
+    return swapped.tobytes()
