@@ -144,3 +144,37 @@ def test_an_older_read_only_store_without_blocks_still_reviews(tmp_path: Path) -
     raw = sqlite3.connect(old)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 5  # left as it was
     raw.close()
+
+
+def test_the_recorders_block_holds_what_sqlite_gives_back(tmp_path: Path) -> None:
+    """Edge values as the rows read them back: NULL and NaN as NaN, -0.0 as 0.0
+    (SQLite keeps an integral REAL as an integer), whole numbers as floats, each
+    quality and breath source as its code; a late row replaces the block."""
+    from biofeedback.models import Contact, Estimate, HeartSample, Quality, SessionEnded
+    from tests.support.store import info
+
+    db = tmp_path / "e.db"
+    nan = float("nan")
+    edges = [
+        Estimate(0, -0.0, None, nan, Quality.OK, 0),
+        Estimate(1.0, 61.5, 42.25, -0.0, Quality.NO_SIGNAL, 0.5, 6.0, "rr"),
+        Estimate(2.5, None, 1e-300, -3.75, Quality.HR_ONLY, 1, 9.5, "acc"),
+        Estimate(3.0, float("inf"), 40.0, 0.0, Quality.OK, 0.25, None, "unknown"),
+    ]
+    beats = HeartSample(1.0, 60.0, (1000.0, 990.5), (0.5, 1.0), Contact.DETECTED)
+    with Store(db) as store:
+        writer = store.begin_session(info("e"))
+        writer.write([*edges[:2], beats])
+        writer.write([edges[2], SessionEnded(3.0, "e", "done", 3.0)])
+        first = _kept(db)
+        writer.write([edges[3]])  # after the end: the block follows
+    kept = _kept(db)
+    assert first[:2] == (3, 1)
+    assert kept[:2] == (4, 1)
+    raw = sqlite3.connect(db)
+    raw.execute("DELETE FROM column_blocks")
+    raw.commit()
+    raw.close()
+    with Store(db) as store:
+        store.load("e", sample_rows=False)
+    assert _kept(db) == kept
