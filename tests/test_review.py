@@ -327,3 +327,36 @@ def test_brief_gaps_counted_at_once_as_one_by_one_and_the_cleaner_is_the_live_on
     # Review cleans the beats with the cleaner's defaults, without loading the live
     # estimator: they are the live estimator's.
     assert EstimatorConfig().cleaner == CleanerConfig()
+
+
+# What a review of a stored session never needs (issue 28: review --json <= 0.3 s):
+# the planner and routines, the live estimator, the resonance assessment's plan,
+# plots and the event loop.
+NOT_FOR_A_REVIEW = (
+    "biofeedback.pacing.planner",
+    "biofeedback.routines.protocols",
+    "biofeedback.signals.arousal",
+    "biofeedback.pacing.resonance_plan",
+    "matplotlib",
+    "asyncio",
+)
+
+
+def test_review_json_loads_only_what_it_needs(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    import subprocess
+    import sys
+
+    db, _ = replayed
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from biofeedback.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    main(['review', 'latest', '--json', '--db', {str(db)!r}])\n"
+        "assert json.loads(out.getvalue())['beats'] > 0\n"
+        f"print(','.join(n for n in {NOT_FOR_A_REVIEW!r} if n in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "", f"review --json loaded {run.stdout.strip()}"
