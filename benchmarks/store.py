@@ -8,14 +8,44 @@
 2. A 24 h session (~100,000 real beats: the 60-minute NSRDB extract of
    tests/data/rr played 24 times) run through the real session loop into
    the store, then `biofeedback review --json` and `review --png` on it, as a
-   user runs them (wall time of the command; goal: under 2 s). The first review
-   of a session reads its rows and keeps its column block (timed on its own);
-   the others read the block.
+   user runs them (wall and CPU time of the command). The recorder keeps the
+   session's column block as it ends, so the first review reads the block as
+   the later ones do (timed on its own, on fresh copies of the store); a
+   session without a block (recorded by an older version) is timed too: that
+   first read builds the block from the rows and keeps it.
 
 3. The peer: the sqlite3 shell reading the rows review reads, in the same run.
 
 Goals (issue 28): `review --json` <= 0.3 s, `review --png` <= 1.0 s, the 24 h
 replay <= 10 s.
+
+Where a review's time goes (24 h, CPU, a quiet moment; `python -X importtime` and
+cProfile of the command): python and numpy ~110 ms; the package's modules ~50 ms;
+reading the store ~55 ms (7,000 events decoded ~25 ms, the beats ~10 ms); the
+summary ~45 ms (the beats' cleaner ~15, the region means ~10, the events' fold
+~3-12); the JSON ~12 ms. `--png` adds matplotlib's import (~0.27 s, of which its
+artists' set() docstrings were ~0.1 s, now skipped), the figure ~55 ms, drawing
+~125 ms (axes and their tick labels ~50, the legend ~23) and the PNG ~26 ms.
+Before this round (341feb4) a review also paid SQLite's whole-file check at
+open (~35 ms), the planner and routines loaded for four step ids, the live
+estimator for its cleaner's settings, and, the first time, reading every row
+(~0.2 s more).
+
+Figures (24 h: 112,416 beats, 86,385 estimates, 6,987 events; medians of 3 runs,
+wall and CPU of the command; taken while six other sessions shared the 2 CPUs,
+load average 7-9, so wall is 2-3x CPU and CPU the steadier figure):
+
+    figure                        before (341feb4)        after
+    sqlite3 shell (peer)          212 ms, CPU 101 ms      290 ms, CPU 111 ms
+    review --json, first          940 ms, CPU 524 ms      804 ms, CPU 312 ms
+      ..., without a block        -                      1390 ms, CPU 533 ms
+    review --json                 896 ms, CPU 351 ms      588 ms, CPU 295 ms
+    review --png                 1591 ms, CPU 871 ms     1158 ms, CPU 775 ms
+    python + numpy start          200 ms, CPU 107 ms      263 ms, CPU 121 ms
+
+Before and after interleaved on one store with its block (run by run, 9 runs each,
+load average ~10, CPU median): review --json 379 -> 323 ms, review --png 1,025 ->
+838 ms. On a quieter moment review --json took ~0.26-0.30 s of CPU and --png ~0.7 s.
 
 Run: .venv/bin/python benchmarks/store.py [--quick]
 """
@@ -237,23 +267,31 @@ def main() -> None:
             "review --json --png": ["--json", "--png", str(folder / "both.png")],
         }
         goals = {"review --json": "<= 0.3 s", "review --png": "<= 1.0 s"}
-        # The first read of an ended session keeps its column block (the runs below
-        # read it); each run here starts from a copy without one.
-        first_wall, first_cpu = [], []
-        for _ in range(runs):
-            fresh = folder / "first.db"
-            shutil.copyfile(db, fresh)
-            with sqlite3.connect(fresh) as raw:
-                raw.execute("DELETE FROM column_blocks")
-            raw.close()
-            wall, cpu = timed([*exe, "review", "day", "--json", "--db", str(fresh)], 1)
-            first_wall += wall
-            first_cpu += cpu
-            fresh.unlink()
-        print(
-            f"{'review --json, first':<22} wall {spread(first_wall, 1e3, 'ms')}, CPU median"
-            f" {statistics.median(first_cpu) * 1e3:.0f} ms (reads the rows, keeps the block)"
-        )
+        # The first review of a session, each run on a fresh copy of the store as
+        # the recorder left it (its column block kept when the session ended); and
+        # of a session without a block (recorded by an older version): that read
+        # builds the block from the rows and keeps it.
+        timed([*exe, "review", "day", "--json", "--db", str(db)], 1)  # compiles the modules
+        for label, drop_block, note in (
+            ("review --json, first", False, "the store as recorded"),
+            ("  ..., without a block", True, "reads the rows, keeps the block"),
+        ):
+            first_wall, first_cpu = [], []
+            for _ in range(runs):
+                fresh = folder / "first.db"
+                shutil.copyfile(db, fresh)
+                if drop_block:
+                    with sqlite3.connect(fresh) as raw:
+                        raw.execute("DELETE FROM column_blocks")
+                    raw.close()
+                wall, cpu = timed([*exe, "review", "day", "--json", "--db", str(fresh)], 1)
+                first_wall += wall
+                first_cpu += cpu
+                fresh.unlink()
+            print(
+                f"{label:<22} wall {spread(first_wall, 1e3, 'ms')}, CPU median"
+                f" {statistics.median(first_cpu) * 1e3:.0f} ms ({note})"
+            )
         for label, extra in flags.items():
             wall, cpu = timed([*exe, "review", "day", *extra, "--db", str(db)], runs, warm=True)
             ratio = statistics.median(wall) / statistics.median(peer_wall)

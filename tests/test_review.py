@@ -289,3 +289,74 @@ def test_review_mistakes_are_one_line(tmp_path: Path) -> None:
         assert_one_line_error(run_cli("review", flag, str(db), "--db", str(db)), "another file")
     with Store(db) as store:
         assert len(store.load("latest").samples) > 0
+
+
+def _brief_gaps_one_by_one(t_s: np.ndarray, no_signal: np.ndarray, tick_s: float) -> int:
+    """Review's count of brief gaps as it was written first: estimate by estimate."""
+    from biofeedback.pacing.rules import PacingConfig
+
+    hold_s = PacingConfig().signal_loss_hold_s
+    gaps = 0
+    run_start: float | None = None
+    for t, missing in zip(t_s.tolist(), no_signal.tolist(), strict=True):
+        if missing and run_start is None:
+            run_start = t
+        elif not missing and run_start is not None:
+            gaps += t - run_start < hold_s + tick_s / 2
+            run_start = None
+    return gaps
+
+
+def test_brief_gaps_counted_at_once_as_one_by_one_and_the_cleaner_is_the_live_one() -> None:
+    from biofeedback.review.summary import _brief_gaps
+    from biofeedback.signals.arousal import EstimatorConfig
+    from biofeedback.signals.rr_clean import CleanerConfig
+
+    rng = np.random.default_rng(5)
+    counted = 0
+    for n in (0, 1, 2, 50, 2_000):
+        t_s = np.cumsum(rng.uniform(0.5, 1.5, n))
+        for share in (0.0, 0.05, 0.3, 0.9, 1.0):
+            # Runs of every length, a run at the start and one the record ends in.
+            no_signal = rng.random(n) < share
+            no_signal = np.repeat(no_signal, rng.integers(1, 9, n))[:n]
+            gaps = _brief_gaps(t_s, no_signal, 1.0)
+            assert gaps == _brief_gaps_one_by_one(t_s, no_signal, 1.0), (n, share)
+            counted += gaps
+    assert counted > 20  # brief gaps came up (and long ones, not counted)
+    # Review cleans the beats with the cleaner's defaults, without loading the live
+    # estimator: they are the live estimator's.
+    assert EstimatorConfig().cleaner == CleanerConfig()
+
+
+# What a review of a stored session never needs (issue 28: review --json <= 0.3 s):
+# the planner and routines, the live estimator, the resonance assessment's plan,
+# plots and the event loop.
+NOT_FOR_A_REVIEW = (
+    "biofeedback.pacing.planner",
+    "biofeedback.routines.protocols",
+    "biofeedback.signals.arousal",
+    "biofeedback.pacing.resonance_plan",
+    "matplotlib",
+    "asyncio",
+)
+
+
+def test_review_json_loads_only_what_it_needs(
+    replayed: tuple[Path, list[dict]],  # type: ignore[type-arg]
+) -> None:
+    import subprocess
+    import sys
+
+    db, _ = replayed
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from biofeedback.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    main(['review', 'latest', '--json', '--db', {str(db)!r}])\n"
+        "assert json.loads(out.getvalue())['beats'] > 0\n"
+        f"print(','.join(n for n in {NOT_FOR_A_REVIEW!r} if n in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "", f"review --json loaded {run.stdout.strip()}"

@@ -193,3 +193,45 @@ def test_a_day_is_drawn_per_pixel_column_and_keeps_its_spikes(dropouts: Recordin
         column = min(round(x), round(panel.x1) - 1)
         assert np.abs(pixels[row, column] - pixels[row, column - 5]).sum() > 30
     assert_laid_out(fig)
+
+
+# A small figure of each kind of artist review draws, as PNG bytes on stdout.
+_DRAW = """
+import io, sys
+import numpy as np
+if sys.argv[1] == "light":
+    from biofeedback.review.plot import _skip_setter_docs
+    _skip_setter_docs()
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+# The light load skipped the docs (and the as-shipped one wrote them).
+assert (Line2D.set.__doc__ is None) == (sys.argv[1] == "light")
+fig = Figure(figsize=(4, 3), dpi=50)
+ax = fig.subplots()
+ax.plot(np.arange(50.0), np.sin(np.arange(50.0)), color="#b03030")
+ax.fill_between(np.arange(50.0), -1, 0, color="#3050a0")
+ax.broken_barh([(5, 10)], (0, 1), transform=ax.get_xaxis_transform(), facecolor="#d8f0d8")
+ax.annotate("thresholds", (1.0, 0.5), xycoords=("axes fraction", "data"), fontsize=7)
+text = ax.text(10, 0.5, "face", rotation=90)
+text.set(color="#d9731a", fontsize=6.5)  # a subclass's set still takes its properties
+fig.legend(handles=[Line2D([], [], label="heart rate"), Patch(hatch="////", label="gap")])
+out = io.BytesIO()
+FigureCanvasAgg(fig).print_png(out, metadata={"Software": None})
+sys.stdout.buffer.write(out.getvalue())
+"""
+
+
+def test_matplotlib_without_setter_docs_draws_the_same_pixels() -> None:
+    import subprocess
+    import sys
+
+    drawn = [
+        subprocess.run(
+            [sys.executable, "-c", _DRAW, how], capture_output=True, check=True, timeout=60
+        ).stdout
+        for how in ("light", "as-shipped")
+    ]
+    assert drawn[0].startswith(b"\x89PNG")
+    assert drawn[0] == drawn[1]

@@ -391,6 +391,12 @@ async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path) -> No
         recording = store.load("f1")
     assert [s.t_s for s in recording.samples] == [float(i) for i in range(300)]
     assert recording.session.finished
+    # The beats review reads (the block the recorder kept as the session ended)
+    # are the rows' beats: the failed writes left nothing twice in it.
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT samples FROM column_blocks").fetchall() == [(300,)]
+    raw.close()
+    assert recording.beat_t_s == tuple(t for s in recording.samples for t in s.beat_t_s)
 
 
 def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """An ended session's columns kept as one block (issue 28: a review reads a few BLOBs,
 not ~86,000 rows a day): derived, never the source of truth. A read gives the same
-recording from the block as from the rows; a block that no longer holds every row
-is not used and is rebuilt; an older store without blocks, read-only, still reviews."""
+recording from the block as from the rows (the recorder keeps it when the session
+ends); a block that no longer holds every row is not used and is rebuilt; an older
+store without blocks, read-only, still reviews."""
 
 from __future__ import annotations
 
@@ -52,15 +53,33 @@ def _blocks(db: Path) -> list[tuple[int, int]]:
         raw.close()
 
 
+def _kept(db: Path) -> tuple[int, int, bytes, bytes]:
+    raw = sqlite3.connect(db)
+    try:
+        estimates, samples, block, beats = raw.execute(
+            "SELECT estimates, samples, estimate_block, beats FROM column_blocks"
+        ).fetchone()
+        return estimates, samples, block, beats
+    finally:
+        raw.close()
+
+
 async def test_a_read_keeps_a_block_that_gives_the_same_recording(tmp_path: Path) -> None:
     db = tmp_path / "b.db"
     await record_sim(db, "s", duration_s=120)
-    assert _blocks(db) == []
+    # The recorder kept the block when the session ended (so the first review
+    # reads it too), byte for byte the one a read of the rows keeps.
+    by_recorder = _kept(db)
+    raw = sqlite3.connect(db)
+    raw.execute("DELETE FROM column_blocks")
+    raw.commit()
+    raw.close()
     with Store(db) as store:
         from_rows = store.load("s", sample_rows=False)
     n_estimates, n_samples = len(from_rows.estimate_rows), len(from_rows.sample_rows)
     assert n_estimates > 100
     assert _blocks(db) == [(n_estimates, n_samples)]
+    assert _kept(db) == by_recorder
     with Store(db) as store:
         from_block = store.load("s", sample_rows=False)
         with_rows = store.load("s")  # the samples' other columns come from their rows
@@ -93,7 +112,7 @@ def test_an_older_read_only_store_without_blocks_still_reviews(tmp_path: Path) -
     asyncio.run(record_sim(db, "s", duration_s=60))
     review = run_cli("review", "s", "--json", "--db", str(db))
     assert review.returncode == 0, review.stderr
-    assert _blocks(db)  # the review kept one
+    assert _blocks(db)  # the recorder kept one
     # The same session in a store of the version before blocks, in a read-only folder.
     folder = tmp_path / "archive"
     folder.mkdir()
@@ -125,3 +144,37 @@ def test_an_older_read_only_store_without_blocks_still_reviews(tmp_path: Path) -
     raw = sqlite3.connect(old)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 5  # left as it was
     raw.close()
+
+
+def test_the_recorders_block_holds_what_sqlite_gives_back(tmp_path: Path) -> None:
+    """Edge values as the rows read them back: NULL and NaN as NaN, -0.0 as 0.0
+    (SQLite keeps an integral REAL as an integer), whole numbers as floats, each
+    quality and breath source as its code; a late row replaces the block."""
+    from biofeedback.models import Contact, Estimate, HeartSample, Quality, SessionEnded
+    from tests.support.store import info
+
+    db = tmp_path / "e.db"
+    nan = float("nan")
+    edges = [
+        Estimate(0, -0.0, None, nan, Quality.OK, 0),
+        Estimate(1.0, 61.5, 42.25, -0.0, Quality.NO_SIGNAL, 0.5, 6.0, "rr"),
+        Estimate(2.5, None, 1e-300, -3.75, Quality.HR_ONLY, 1, 9.5, "acc"),
+        Estimate(3.0, float("inf"), 40.0, 0.0, Quality.OK, 0.25, None, "unknown"),
+    ]
+    beats = HeartSample(1.0, 60.0, (1000.0, 990.5), (0.5, 1.0), Contact.DETECTED)
+    with Store(db) as store:
+        writer = store.begin_session(info("e"))
+        writer.write([*edges[:2], beats])
+        writer.write([edges[2], SessionEnded(3.0, "e", "done", 3.0)])
+        first = _kept(db)
+        writer.write([edges[3]])  # after the end: the block follows
+    kept = _kept(db)
+    assert first[:2] == (3, 1)
+    assert kept[:2] == (4, 1)
+    raw = sqlite3.connect(db)
+    raw.execute("DELETE FROM column_blocks")
+    raw.commit()
+    raw.close()
+    with Store(db) as store:
+        store.load("e", sample_rows=False)
+    assert _kept(db) == kept

@@ -69,7 +69,7 @@ def cmd_phrases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def existing_store(db: str | None) -> Store:
+def existing_store(db: str | None, *, check: bool = True) -> Store:
     from biofeedback.store import Store, StoreError, resolve_db_path
 
     path = resolve_db_path(db)
@@ -77,7 +77,7 @@ def existing_store(db: str | None) -> Store:
         raise StoreError(
             f"no sessions recorded yet (no store at {path}); start one with `biofeedback run --sim`"
         )
-    return Store(path)
+    return Store(path, check=check)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -144,7 +144,9 @@ def _load_rated(
             return recording, central.ratings(recording.session.session_id, runner=args.runner)
     from biofeedback.store import load_ratings
 
-    with existing_store(args.db) as store:
+    # Checked for damage only if a read fails (the store's whole-file check is
+    # a tenth of a day's review).
+    with existing_store(args.db, check=False) as store:
         recording = store.load(ref, sample_rows=sample_rows)
         return recording, load_ratings(store, recording.session.session_id)
 

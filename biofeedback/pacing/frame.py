@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from biofeedback.pacing.planner import CLOSING_BREATH, CLOSING_REST, CLOSING_SCAN, SETTLE
+# The frame's own steps, by id: the planner places them (the controller and tests
+# import them from there); review reads them without loading the planner.
+SETTLE = "settle"
+CLOSING_SCAN = "closing-scan"
+CLOSING_REST = "closing-rest"
+CLOSING_BREATH = "closing-breath"
 
 
 class Part(StrEnum):

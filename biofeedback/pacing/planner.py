@@ -15,14 +15,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
+from biofeedback.pacing.frame import CLOSING_BREATH as CLOSING_BREATH
+from biofeedback.pacing.frame import CLOSING_REST as CLOSING_REST
+from biofeedback.pacing.frame import CLOSING_SCAN as CLOSING_SCAN
+from biofeedback.pacing.frame import SETTLE as SETTLE
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.routines import texts
 from biofeedback.routines.protocols import BODY_ORDER, Routine
 
-SETTLE = "settle"
-CLOSING_SCAN = "closing-scan"
-CLOSING_REST = "closing-rest"
-CLOSING_BREATH = "closing-breath"
 CHECK_IN = "check-in"
 _PLANNED_S = operator.attrgetter("planned_s")
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biofeedback.models import ResonanceAssessed, SessionEvent, StoredSession
-from biofeedback.pacing.resonance_plan import NAME as ASSESSMENT_PROTOCOL
+
+if TYPE_CHECKING:
+    from biofeedback.pacing.resonance_plan import NAME as ASSESSMENT_PROTOCOL
 
 __all__ = [
     "ASSESSMENT_PROTOCOL",
@@ -25,6 +27,16 @@ __all__ = [
     "format_trend",
     "trend_json",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The assessment's routine name, loaded when asked for (PEP 562): a review
+    # reads an assessment's result without loading the assessment's plan.
+    if name == "ASSESSMENT_PROTOCOL":
+        from biofeedback.pacing.resonance_plan import NAME
+
+        return NAME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def assessment_in(events: Iterable[SessionEvent]) -> ResonanceAssessed | None:

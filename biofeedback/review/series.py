@@ -15,9 +15,8 @@ from biofeedback.models import (
     Quality,
     Recording,
 )
-from biofeedback.signals.arousal import EstimatorConfig
 from biofeedback.signals.median import median
-from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.rr_clean import CleanedChunk, CleanerConfig, RRCleaner
 
 
 class ReviewError(BiofeedbackError):
@@ -83,7 +82,9 @@ def clean_rr(
     """
     rr = np.asarray(rr_ms, float)
     t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
-    cleaner = RRCleaner(EstimatorConfig().cleaner)
+    # The live estimator's default (``EstimatorConfig.cleaner``), without loading
+    # the live estimator (tests/test_review.py holds the two the same).
+    cleaner = RRCleaner(CleanerConfig())
     cleaner.push(t, rr)
     return cleaner.process(final=True)
 

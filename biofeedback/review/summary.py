@@ -23,7 +23,6 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.frame import Part
-from biofeedback.pacing.rules import PacingConfig
 from biofeedback.review.breathing import BreathSummary, breath_lines, summarize_breath
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
 from biofeedback.review.series import (
@@ -247,17 +246,19 @@ def summarize(rec: Recording) -> SessionSummary:
 
 
 def _brief_gaps(t_s: np.ndarray, no_signal: np.ndarray, tick_s: float) -> int:
-    """Runs of estimates without usable data shorter than a loss is announced after."""
+    """Runs of estimates without usable data shorter than a loss is announced after
+    (a run lasts from its first estimate to the first with data again; a run the
+    session ended in is not counted)."""
+    if not no_signal.any():
+        return 0  # without loading the pacing rules
+    from biofeedback.pacing.rules import PacingConfig
+
     hold_s = PacingConfig().signal_loss_hold_s
-    gaps = 0
-    run_start: float | None = None
-    for t, missing in zip(t_s.tolist(), no_signal.tolist(), strict=True):
-        if missing and run_start is None:
-            run_start = t
-        elif not missing and run_start is not None:
-            gaps += t - run_start < hold_s + tick_s / 2
-            run_start = None
-    return gaps
+    edges = np.diff(no_signal.astype(np.int8), prepend=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    lasted_s = t_s[ends] - t_s[starts[: ends.size]]
+    return int(np.count_nonzero(lasted_s < hold_s + tick_s / 2))
 
 
 def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:

@@ -129,6 +129,8 @@ QUALITY_CODE_SQL = (
     + " END"
 )
 
+QUALITY_CODES = {q.value: i for i, q in enumerate(QUALITY_ORDER)}
+
 # Where the breath came from (``Estimate.breath_source``), as numbers in the block.
 BREATH_SOURCES = BREATH_SOURCE_ORDER
 BREATH_SOURCE_CODE_SQL = (

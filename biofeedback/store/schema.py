@@ -168,8 +168,9 @@ def _breaths_v5(db: sqlite3.Connection) -> None:
 # Derived, never the source of truth: a finished session's estimates as one block
 # (rows x 8 little-endian float64, in rows.ESTIMATE_BLOCK order, NaN for NULL) and
 # all its beats as one BLOB of (beat time s, RR ms) pairs, so a review reads two
-# BLOBs instead of ~86,000 rows a day. Written by the first read of an ended session
-# that may write; used only while it holds as many rows of each as the tables do
+# BLOBs instead of ~86,000 rows a day. Written by the recorder as the session ends
+# (store/writer.py), or by the first read of an ended session without one that may
+# write; used only while it holds as many rows of each as the tables do
 # (rows are only ever appended, with gapless seq numbers), rebuilt otherwise.
 def _column_blocks_v6(db: sqlite3.Connection) -> None:
     _run_script(

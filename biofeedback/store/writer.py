@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
+from array import array
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -19,7 +21,13 @@ from biofeedback.models import (
     SessionEvent,
     SessionStarted,
 )
-from biofeedback.store.rows import finite_or_none, pack_beats, pack_motion
+from biofeedback.store.rows import (
+    BREATH_SOURCES,
+    QUALITY_CODES,
+    finite_or_none,
+    pack_beats,
+    pack_motion,
+)
 
 # What a writer takes: a session's events and samples, and (from a recorder
 # that keeps them) its breaths and raw chest motion.
@@ -43,6 +51,12 @@ class SessionWriter:
         self._event_seq = 0
         self._breath_seq = 0
         self._motion_seq = 0
+        # The session's columns as the store's block holds them (``column_blocks``),
+        # gathered as they are written and kept with every write from the end on:
+        # the first review of a session then reads its block, as every later one does.
+        self._estimate_block = array("d")
+        self._beats = bytearray()
+        self._ended = False
 
     def write(self, items: Sequence[Item]) -> None:
         seqs = (
@@ -52,6 +66,7 @@ class SessionWriter:
             self._breath_seq,
             self._motion_seq,
         )
+        sizes = (len(self._estimate_block), len(self._beats), self._ended)
         try:
             self._write(items)
         except BaseException:
@@ -63,6 +78,8 @@ class SessionWriter:
                 self._breath_seq,
                 self._motion_seq,
             ) = seqs
+            del self._estimate_block[sizes[0] :], self._beats[sizes[1] :]
+            self._ended = sizes[2]
             raise
 
     def _write(self, items: Sequence[Item]) -> None:
@@ -97,6 +114,7 @@ class SessionWriter:
                 if len(times) != len(item.rr_ms):
                     # A source without beat times: the arrival time is the best guess.
                     times = (item.t_s,) * len(item.rr_ms)
+                beats = pack_beats(times, item.rr_ms)
                 samples.append(
                     (
                         key,
@@ -105,28 +123,27 @@ class SessionWriter:
                         item.hr_bpm,
                         item.contact.value,
                         item.energy_kj,
-                        pack_beats(times, item.rr_ms),
+                        beats,
                     )
                 )
+                self._beats += beats
                 self._sample_seq += 1
                 last_t_s = max(last_t_s, item.t_s)
                 continue
             last_t_s = max(last_t_s, item.t)
             if isinstance(item, Estimate):
-                estimates.append(
-                    (
-                        key,
-                        self._estimate_seq,
-                        item.t,
-                        finite_or_none(item.hr_bpm),
-                        finite_or_none(item.rmssd_ms),
-                        finite_or_none(item.arousal),
-                        item.quality.value,
-                        item.artifact_rate,
-                        finite_or_none(item.breath_per_min),
-                        item.breath_source,
-                    )
+                row = (
+                    item.t,
+                    finite_or_none(item.hr_bpm),
+                    finite_or_none(item.rmssd_ms),
+                    finite_or_none(item.arousal),
+                    item.quality.value,
+                    item.artifact_rate,
+                    finite_or_none(item.breath_per_min),
+                    item.breath_source,
                 )
+                estimates.append((key, self._estimate_seq, *row))
+                self._estimate_block.extend(_block_row(row))
                 self._estimate_seq += 1
                 continue
             data = item.to_dict()
@@ -142,6 +159,7 @@ class SessionWriter:
                     )
                 )
             elif isinstance(item, SessionEnded):
+                self._ended = True
                 updates.append(
                     (
                         "ended_at_unix_s = ?, end_reason = ?, duration_s = ?",
@@ -166,3 +184,47 @@ class SessionWriter:
             db.execute(
                 "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
             )
+            if self._ended:
+                # The block of an ended session, replaced by any later write (a
+                # late item), in the same transaction as the rows it holds.
+                db.execute(
+                    "INSERT OR REPLACE INTO column_blocks VALUES (?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        self._estimate_seq,
+                        self._sample_seq,
+                        _little_endian(self._estimate_block),
+                        bytes(self._beats),
+                    ),
+                )
+
+
+_NAN = float("nan")
+_QUALITY_CODES = {name: float(code) for name, code in QUALITY_CODES.items()}
+_SOURCE_CODES = {name: float(code) for code, name in enumerate(BREATH_SOURCES)}
+
+
+def _block_row(row: tuple[Any, ...]) -> tuple[float, ...]:
+    """An estimate row as the block holds it: as SQLite gives it back (NULL as NaN,
+    an integral float stored as an integer, so -0.0 comes back as 0.0: ``+ 0.0``),
+    the quality and the breath's source as codes."""
+    t, hr, rmssd, arousal, quality, artifacts, breath, source = row
+    return (
+        t + 0.0,
+        _NAN if hr is None else hr + 0.0,
+        _NAN if rmssd is None else rmssd + 0.0,
+        _NAN if arousal is None else arousal + 0.0,
+        _QUALITY_CODES[quality],
+        artifacts + 0.0,
+        _NAN if breath is None else breath + 0.0,
+        _SOURCE_CODES.get(source, _NAN),
+    )
+
+
+def _little_endian(values: array[float]) -> bytes:
+    """The block's bytes (little-endian float64, whatever this machine's order)."""
+    if sys.byteorder == "little":
+        return values.tobytes()
+    swapped = array("d", values)
+    swapped.byteswap()
+    return swapped.tobytes()
