@@ -179,9 +179,9 @@ def test_the_breathed_rate_of_a_paced_span_comes_from_its_breaths(
     expected = 60.0 / _median([b.inhale_s + b.exhale_s for b in inside])
     # The breath-holder follows the 6-a-minute pacer between its holds; the chest's
     # running rate over the span's second half read 13 here, a breath or two behind.
-    assert (legs["from"], legs["breaths"]) == ("breaths", len(inside))
-    assert legs["breathed_per_min"] == round(expected, 1)
     assert 5.0 <= legs["breathed_per_min"] <= 7.5
+    assert legs["breathed_per_min"] == round(expected, 1)
+    assert (legs["from"], legs["breaths"]) == ("breaths", len(inside))
     text = review(capsys, sessions.live, "--db", db)
     assert (
         f"legs-breath    paced 6.0; breathed {legs['breathed_per_min']:.1f}"
