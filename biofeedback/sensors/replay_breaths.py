@@ -6,8 +6,11 @@ The store keeps every breath seen on the chest (the onset of its in-breath,
 in and out seconds, depth in milli-g) and each breath held (``breath_held``).
 From them this makes what a strap on a still, reclined chest would read at
 25 Hz: gravity, plus each breath tilting the strap by its depth (rising over
-its in-breath, falling over its out-breath, smoothly), a held breath kept near
-its top for as long as it was held. The rebuilt motion goes through the same
+its in-breath, falling over its out-breath, round at the bottom and sharp at
+the top), a held breath eased into and out of a stretch near its top for as
+long as it was held (or, when a reminder saw it held longer, until then). A
+breath noted while the estimate had in and out swapped for a moment (it begins
+well inside the breath before) is left out. The rebuilt motion goes through the same
 path as ``--replay-acc``, so the live breath estimate, holds, reminders and
 breath evidence run again on it. It is the breath as the record saw it, not
 the chest itself: no tensing, fidgeting or noise, and where the record has no
@@ -40,9 +43,10 @@ STILL_MAX_S = 8.0
 HOLD_LEVEL = 0.97
 # A hold's turns stay this far inside the breath it was held in.
 HOLD_MARGIN_S = 0.2
-# The eased turns into and out of a hold are near its top already: the hold is
-# seen from about this long before its plateau begins and after it ends.
-HOLD_TRIM_S = 0.5
+# A breath that begins this much (s) before the one before it ended is left out.
+OVERLAP_S = 0.5
+# A reminder speaks of the hold that began this near (s) to where its hold_s says.
+REMINDER_MATCH_S = 1.5
 # Neither half of a breath is drawn shorter than this.
 MIN_HALF_S = 0.1
 
@@ -56,6 +60,9 @@ class BreathShape:
 
     knot_t_s: Floats
     knot_mg: Floats
+    # Per knot: the stretch to the next one is eased round at both ends (a held
+    # breath, as it was recorded) rather than sharp at the top.
+    knot_round: npt.NDArray[np.bool_]
     spans: tuple[tuple[float, float], ...]
 
     def level(self, t_s: Floats) -> Floats:
@@ -69,18 +76,53 @@ class BreathShape:
         width = k[j] - k[i]
         u = np.where(width > 0, (t_s - k[i]) / np.where(width > 0, width, 1.0), 0.0)
         u = np.clip(u, 0.0, 1.0)
-        eased = (1.0 - np.cos(np.pi * u)) / 2.0
+        # Round at the bottom, sharp at the top: a breath that is not held must
+        # not dwell near its top as long as a held one (a broad top reads as a hold).
+        rising = v[j] >= v[i]
+        sharp = np.where(rising, 1.0 - np.cos(0.5 * np.pi * u), np.sin(0.5 * np.pi * u))
+        eased = np.where(self.knot_round[i], (1.0 - np.cos(np.pi * u)) / 2.0, sharp)
         out: Floats = v[i] + (v[j] - v[i]) * eased
         out[(t_s < k[0]) | (t_s > k[-1])] = 0.0
         return out
+
+
+def held_spans(
+    holds: Sequence[tuple[float, float]], reminders: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """Each hold (started s, seconds), lengthened to the moment a reminder saw it
+    still held: a ``breath_held``'s length ends where the chest first drifted out
+    of the band it was held in, while the live estimate, reading back from each
+    moment, can see the hold go on for seconds more (reminders: (t, hold_s))."""
+    out = []
+    for started, lasted in holds:
+        seen = [t for t, held in reminders if abs(t - held - started) <= REMINDER_MATCH_S]
+        out.append((started, max([lasted, *(t - started for t in seen)])))
+    return out
+
+
+def _chain(breaths: Sequence[BreathTaken]) -> list[BreathTaken]:
+    """The breaths in time order, each beginning where the one before ended.
+
+    A breath whose in-breath began well inside the one before is left out: the
+    estimate noted it while it had the chest's sign turned for a moment (in
+    and out swapped, half a breath off), and drawn too it would bend both.
+    """
+    chain: list[BreathTaken] = []
+    for b in sorted(breaths, key=lambda b: b.onset_t_s):
+        if chain:
+            last = chain[-1]
+            if b.onset_t_s < last.onset_t_s + last.inhale_s + last.exhale_s - OVERLAP_S:
+                continue
+        chain.append(b)
+    return chain
 
 
 def breath_shape(
     breaths: Sequence[BreathTaken], holds: Sequence[tuple[float, float]]
 ) -> BreathShape:
     """The knots of the breaths (in time order) and the holds ((started s, seconds))."""
-    ordered = sorted(breaths, key=lambda b: b.onset_t_s)
-    knots: list[tuple[float, float]] = []
+    ordered = _chain(breaths)
+    knots: list[tuple[float, float, bool]] = []
     spans: list[tuple[float, float]] = []
     for n, b in enumerate(ordered):
         onset = b.onset_t_s
@@ -91,14 +133,16 @@ def breath_shape(
         if end - onset < 2 * MIN_HALF_S or not 0 < b.depth_mg < math.inf:
             continue
         peak = min(max(onset + b.inhale_s, onset + MIN_HALF_S), end - MIN_HALF_S)
-        points = [(onset, 0.0), (peak, b.depth_mg), (end, 0.0)]
+        points = [(onset, 0.0, False), (peak, b.depth_mg, False), (end, 0.0, False)]
         for started, lasted in holds:
-            h0 = max(started + HOLD_TRIM_S, onset + HOLD_MARGIN_S)
-            h1 = min(started + lasted - HOLD_TRIM_S, end - HOLD_MARGIN_S)
+            h0 = max(started, onset + HOLD_MARGIN_S)
+            h1 = min(started + lasted, end - HOLD_MARGIN_S)
             if h1 > h0:
                 top = HOLD_LEVEL * b.depth_mg
                 points = [p for p in points if not h0 < p[0] < h1 or p[0] == peak]
-                points += [(h0, top), (h1, top)]
+                points += [(h0, top, True), (h1, top, True)]
+        if any(p[2] for p in points):
+            points = [(t, v, True) for t, v, _ in points]
         points.sort()
         if knots and knots[-1][0] >= points[0][0]:
             points = points[1:]  # the trough shared with the breath before
@@ -113,7 +157,8 @@ def breath_shape(
         spans[-1] = (spans[-1][0], spans[-1][1] + LEAD_S)
     t = np.array([p[0] for p in knots], dtype=np.float64)
     v = np.array([p[1] for p in knots], dtype=np.float64)
-    return BreathShape(t, v, tuple(spans))
+    rounded = np.array([p[2] for p in knots], dtype=np.bool_)
+    return BreathShape(t, v, rounded, tuple(spans))
 
 
 def chest_motion(
