@@ -22,7 +22,12 @@ from biofeedback.review import summarize
 from biofeedback.review.breath_plot import BREATH_COLOUR
 from biofeedback.review.plot import build_figure
 from biofeedback.sensors.replay import ReplaySource
-from biofeedback.sensors.replay_breaths import STILL_MAX_S, breath_shape, chest_motion
+from biofeedback.sensors.replay_breaths import (
+    STILL_MAX_S,
+    breath_shape,
+    chest_motion,
+    held_spans,
+)
 from biofeedback.store import Store
 from tests.support.cli import assert_one_line_error, run_cli
 
@@ -159,6 +164,24 @@ def test_the_rebuilt_chest_rises_holds_and_falls_and_is_silent_where_no_breath_w
     motion = list(chest_motion(breaths, [(11.5, 5.0)]))
     assert all(m.t_s <= 27.0 or m.t_s >= 36.0 for m in motion)
     assert list(chest_motion([], [])) == []
+
+
+def test_a_breath_noted_half_a_breath_off_is_left_out_and_a_reminded_hold_lasts() -> None:
+    # 0-10 s, then one noted with in and out swapped (it begins inside the first),
+    # then the next real one where the first ended.
+    breaths = [
+        BreathTaken(0.0, 0.0, 4.0, 6.0, 10.0),
+        BreathTaken(0.0, 4.0, 6.0, 4.0, 10.0),
+        BreathTaken(0.0, 10.0, 4.0, 6.0, 10.0),
+    ]
+    shape = breath_shape(breaths, [])
+    assert shape.knot_t_s.tolist() == [0.0, 4.0, 10.0, 14.0, 20.0]
+    assert shape.knot_mg.tolist() == [0.0, 10.0, 0.0, 10.0, 0.0]
+    # A hold recorded as 2.7 s that a reminder saw still held 4.2 s after it began.
+    assert held_spans([(11.8, 2.7), (40.0, 3.0)], [(16.0, 4.2)]) == [
+        (11.8, pytest.approx(4.2)),
+        (40.0, 3.0),
+    ]
 
 
 def review(capsys: pytest.CaptureFixture[str], *args: str) -> str:
