@@ -26,7 +26,6 @@ from biofeedback.sensors.replay_breaths import (
     STILL_MAX_S,
     breath_shape,
     chest_motion,
-    held_spans,
 )
 from biofeedback.store import Store
 from tests.support.cli import assert_one_line_error, run_cli
@@ -158,15 +157,25 @@ def test_the_rebuilt_chest_rises_holds_and_falls_and_is_silent_where_no_breath_w
     assert got[1] == pytest.approx(10.0)  # the peak
     assert min(got[2], got[3]) >= 9.5  # held near the top
     assert max(got[2], got[3]) <= 10.0
-    assert got[5] == pytest.approx(8.0)
-    # Motion from two seconds before the first breath; none through the long silence.
+    # A sharp top is drawn a little deeper than noted: the estimate's smoothing takes
+    # off the tip before it reads the depth.
+    assert 8.0 < got[5] < 9.0
+    # Motion from two seconds before the first breath to two after the last; through
+    # the long silence (the breath was unreadable) the strap shakes, and only there.
     assert shape.spans == ((8.0, 27.0), (36.0, 45.0))
     motion = list(chest_motion(breaths, [(11.5, 5.0)]))
-    assert all(m.t_s <= 27.0 or m.t_s >= 36.0 for m in motion)
+    assert motion[0].t_s == pytest.approx(8.96)
+    assert motion[-1].t_s == pytest.approx(45.0)
+    swing = {round(m.t_s): float(np.ptp(m.x_mg)) for m in motion}
+    assert all(swing[t] > 100.0 for t in range(28, 36))
+    assert all(swing[t] == 0.0 for t in (*range(9, 27), *range(37, 45)))
     assert list(chest_motion([], [])) == []
+    # A hold that no breath of the record holds gets a breath of the usual size around it.
+    lone = breath_shape(breaths, [(30.0, 4.0)])
+    assert lone.level(np.array([32.0]))[0] == pytest.approx(8.0, rel=0.05)
 
 
-def test_a_breath_noted_half_a_breath_off_is_left_out_and_a_reminded_hold_lasts() -> None:
+def test_a_breath_noted_half_a_breath_off_is_left_out() -> None:
     # 0-10 s, then one noted with in and out swapped (it begins inside the first),
     # then the next real one where the first ended.
     breaths = [
@@ -176,12 +185,7 @@ def test_a_breath_noted_half_a_breath_off_is_left_out_and_a_reminded_hold_lasts(
     ]
     shape = breath_shape(breaths, [])
     assert shape.knot_t_s.tolist() == [0.0, 4.0, 10.0, 14.0, 20.0]
-    assert shape.knot_mg.tolist() == [0.0, 10.0, 0.0, 10.0, 0.0]
-    # A hold recorded as 2.7 s that a reminder saw still held 4.2 s after it began.
-    assert held_spans([(11.8, 2.7), (40.0, 3.0)], [(16.0, 4.2)]) == [
-        (11.8, pytest.approx(4.2)),
-        (40.0, 3.0),
-    ]
+    assert [round(v) for v in shape.knot_mg.tolist()] == [0, 10, 0, 10, 0]
 
 
 def review(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -158,17 +158,13 @@ def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
 def _with_rebuilt_breath(recording: Recording, description: str) -> HeartRateSource:
     """A stored session kept without its chest motion: the motion rebuilt from its
     breaths and holds (see ``replay_breaths``), between its samples."""
-    from biofeedback.models import BreathHeld, BreathReminder
+    from biofeedback.models import BreathHeld
     from biofeedback.sensors.replay import ReplaySource
     from biofeedback.sensors.replay_acc import interleave
-    from biofeedback.sensors.replay_breaths import chest_motion, held_spans
+    from biofeedback.sensors.replay_breaths import chest_motion
 
     samples, breaths = recording.samples, recording.breaths
-    events = recording.events
-    holds = held_spans(
-        [(e.started_t, e.duration_s) for e in events if isinstance(e, BreathHeld)],
-        [(e.t, e.hold_s) for e in events if isinstance(e, BreathReminder)],
-    )
+    holds = [(e.started_t, e.duration_s) for e in recording.events if isinstance(e, BreathHeld)]
     return ReplaySource(lambda: interleave(samples, chest_motion(breaths, holds)), description)
 
 

@@ -8,19 +8,23 @@ From them this makes what a strap on a still, reclined chest would read at
 25 Hz: gravity, plus each breath tilting the strap by its depth (rising over
 its in-breath, falling over its out-breath, round at the bottom and sharp at
 the top), a held breath eased into and out of a stretch near its top for as
-long as it was held (or, when a reminder saw it held longer, until then). A
-breath noted while the estimate had in and out swapped for a moment (it begins
-well inside the breath before) is left out. The rebuilt motion goes through the same
-path as ``--replay-acc``, so the live breath estimate, holds, reminders and
+long as it was held (a hold no noted breath holds gets a breath of the usual
+size around it). A breath noted while the estimate had in and out swapped for
+a moment (it begins well inside the breath before) is left out. The rebuilt
+motion goes through the same path as ``--replay-acc``, so the live breath
+estimate, holds, reminders and
 breath evidence run again on it. It is the breath as the record saw it, not
-the chest itself: no tensing, fidgeting or noise, and where the record has no
-breath for longer than ``STILL_MAX_S`` (motion, a lost strap) no chest motion
-is replayed at all, as the breath was unreadable there the first time too.
+the chest itself: no tensing, fidgeting or noise; and where the record has no
+breath for longer than ``STILL_MAX_S`` (the breath was unreadable there: the
+person moved, most often) the chest is replayed moving, so the estimate loses
+the breath there again instead of taking the stillness for a hold.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -37,16 +41,27 @@ TILT_DEG = 40.0
 # Stillness before the first breath (and after the last), so its turns show.
 LEAD_S = 2.0
 # Between breaths the chest rests this long at most; a longer stretch without a
-# breath in the record replays no motion.
+# breath in the record was one the estimate could not read (the person moved,
+# most often): it is replayed as a strap shaking a few times a second, so the
+# estimate says "moving" there as it did, instead of a long stillness (a hold).
 STILL_MAX_S = 8.0
+SHAKE_MG = 100.0
+SHAKE_HZ = 3.0
 # A hold keeps the breath this near its top (inside any estimator's hold band).
 HOLD_LEVEL = 0.97
 # A hold's turns stay this far inside the breath it was held in.
 HOLD_MARGIN_S = 0.2
 # A breath that begins this much (s) before the one before it ended is left out.
 OVERLAP_S = 0.5
-# A reminder speaks of the hold that began this near (s) to where its hold_s says.
-REMINDER_MATCH_S = 1.5
+# A hold is eased into and out of: it is seen from about this long before its
+# plateau and until this long after. Its plateau is drawn this much shorter at
+# each end, but never shorter than HOLD_LEAST_S (nor than it was held).
+HOLD_TRIM_S = 0.45
+HOLD_LEAST_S = 2.5
+# The breath estimate smooths over half a second before it reads a depth; a
+# breath drawn so sharp that this would take more than this share is drawn so.
+SMOOTH_S = 0.5
+MAX_LOSS = 0.3
 # Neither half of a breath is drawn shorter than this.
 MIN_HALF_S = 0.1
 
@@ -64,6 +79,11 @@ class BreathShape:
     # breath, as it was recorded) rather than sharp at the top.
     knot_round: npt.NDArray[np.bool_]
     spans: tuple[tuple[float, float], ...]
+
+    @property
+    def moving(self) -> list[tuple[float, float]]:
+        """Between the stretches with breaths: where the chest is replayed moving."""
+        return [(a[1], b[0]) for a, b in zip(self.spans, self.spans[1:], strict=False)]
 
     def level(self, t_s: Floats) -> Floats:
         """The level at each time (0 outside the knots)."""
@@ -86,18 +106,39 @@ class BreathShape:
         return out
 
 
-def held_spans(
-    holds: Sequence[tuple[float, float]], reminders: Sequence[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    """Each hold (started s, seconds), lengthened to the moment a reminder saw it
-    still held: a ``breath_held``'s length ends where the chest first drifted out
-    of the band it was held in, while the live estimate, reading back from each
-    moment, can see the hold go on for seconds more (reminders: (t, hold_s))."""
-    out = []
+def _drawn_depth(depth_mg: float, in_s: float, out_s: float) -> float:
+    """How deep to draw a breath so that it reads ``depth_mg`` deep: a breath's
+    depth is read after ``SMOOTH_S`` of smoothing, which takes off a sharp top
+    about pi/16 of the smoothing times the two slopes' sum (a quick breath's the most)."""
+    loss = math.pi / 16.0 * SMOOTH_S * (1.0 / in_s + 1.0 / out_s)
+    return depth_mg / (1.0 - min(loss, MAX_LOSS))
+
+
+def _with_lone_holds(
+    chain: list[BreathTaken], holds: Sequence[tuple[float, float]]
+) -> list[BreathTaken]:
+    """The chain with a breath of the session's usual in, out and depth around each
+    hold that no breath of the record holds (the breath it was held in was not
+    noted whole), fitted between its neighbours."""
+    if not chain:
+        return chain
+    in_s = statistics.median(b.inhale_s for b in chain)
+    out_s = statistics.median(b.exhale_s for b in chain)
+    depth = statistics.median(b.depth_mg for b in chain)
+    onsets = [b.onset_t_s for b in chain]
+    ends = [b.onset_t_s + b.inhale_s + b.exhale_s for b in chain]
+    added: list[BreathTaken] = []
     for started, lasted in holds:
-        seen = [t for t, held in reminders if abs(t - held - started) <= REMINDER_MATCH_S]
-        out.append((started, max([lasted, *(t - started for t in seen)])))
-    return out
+        k = bisect.bisect_right(onsets, started)
+        if k and started < ends[k - 1]:
+            continue  # held in a breath of the record
+        onset = max(started - in_s, ends[k - 1] if k else -math.inf, 0.0)
+        end = started + lasted + out_s
+        if k < len(chain):
+            end = min(end, onsets[k])
+        if end - started > lasted / 2 and started - onset >= MIN_HALF_S:
+            added.append(BreathTaken(end, onset, started - onset, end - started, depth))
+    return sorted([*chain, *added], key=lambda b: b.onset_t_s)
 
 
 def _chain(breaths: Sequence[BreathTaken]) -> list[BreathTaken]:
@@ -121,7 +162,7 @@ def breath_shape(
     breaths: Sequence[BreathTaken], holds: Sequence[tuple[float, float]]
 ) -> BreathShape:
     """The knots of the breaths (in time order) and the holds ((started s, seconds))."""
-    ordered = _chain(breaths)
+    ordered = _with_lone_holds(_chain(breaths), holds)
     knots: list[tuple[float, float, bool]] = []
     spans: list[tuple[float, float]] = []
     for n, b in enumerate(ordered):
@@ -133,16 +174,19 @@ def breath_shape(
         if end - onset < 2 * MIN_HALF_S or not 0 < b.depth_mg < math.inf:
             continue
         peak = min(max(onset + b.inhale_s, onset + MIN_HALF_S), end - MIN_HALF_S)
-        points = [(onset, 0.0, False), (peak, b.depth_mg, False), (end, 0.0, False)]
+        # Sharp at the top unless held (then round, and no sharp top to lose).
+        sharp = _drawn_depth(b.depth_mg, peak - onset, end - peak)
+        points = [(onset, 0.0, False), (peak, sharp, False), (end, 0.0, False)]
         for started, lasted in holds:
-            h0 = max(started, onset + HOLD_MARGIN_S)
-            h1 = min(started + lasted, end - HOLD_MARGIN_S)
+            trim = min(HOLD_TRIM_S, max((lasted - HOLD_LEAST_S) / 2.0, 0.0))
+            h0 = max(started + trim, onset + HOLD_MARGIN_S)
+            h1 = min(started + lasted - trim, end - HOLD_MARGIN_S)
             if h1 > h0:
                 top = HOLD_LEVEL * b.depth_mg
                 points = [p for p in points if not h0 < p[0] < h1 or p[0] == peak]
                 points += [(h0, top, True), (h1, top, True)]
         if any(p[2] for p in points):
-            points = [(t, v, True) for t, v, _ in points]
+            points = [(t, b.depth_mg if t == peak else v, True) for t, v, _ in points]
         points.sort()
         if knots and knots[-1][0] >= points[0][0]:
             points = points[1:]  # the trough shared with the breath before
@@ -173,19 +217,28 @@ def chest_motion(
     tilt = math.radians(TILT_DEG)
     gy, gz = -math.cos(tilt), -math.sin(tilt)
     per_batch = max(round(batch_s * rate_hz), 1)
-    for start_s, end_s in shape.spans:
-        first = math.ceil(start_s * rate_hz)
-        last = math.floor(end_s * rate_hz)
-        for lo in range(first, last + 1, per_batch):
-            t = np.arange(lo, min(lo + per_batch, last + 1)) / rate_hz
-            # The breath pitches the strap about its x axis by its depth in milli-g.
-            alpha = shape.level(t) / G_MG
-            y = G_MG * (gy * np.cos(alpha) - gz * np.sin(alpha))
-            z = G_MG * (gy * np.sin(alpha) + gz * np.cos(alpha))
-            yield ChestMotion(
-                t_s=float(t[-1]),
-                rate_hz=rate_hz,
-                x_mg=(0.0,) * len(t),
-                y_mg=tuple(y.tolist()),
-                z_mg=tuple(z.tolist()),
-            )
+    if not shape.spans:
+        return
+    moving = shape.moving
+    first = math.ceil(shape.spans[0][0] * rate_hz)
+    last = math.floor(shape.spans[-1][1] * rate_hz)
+    for lo in range(first, last + 1, per_batch):
+        t = np.arange(lo, min(lo + per_batch, last + 1)) / rate_hz
+        # The breath pitches the strap about its x axis by its depth in milli-g.
+        alpha = shape.level(t) / G_MG
+        x = np.zeros_like(t)
+        y = G_MG * (gy * np.cos(alpha) - gz * np.sin(alpha))
+        z = G_MG * (gy * np.sin(alpha) + gz * np.cos(alpha))
+        shaking = np.zeros_like(t, dtype=np.bool_)
+        for start_s, end_s in moving:
+            shaking |= (t > start_s) & (t < end_s)
+        if shaking.any():
+            wave = SHAKE_MG * np.sin(2.0 * math.pi * SHAKE_HZ * t) * shaking
+            x, y, z = x + wave, y - wave, z + 0.5 * wave
+        yield ChestMotion(
+            t_s=float(t[-1]),
+            rate_hz=rate_hz,
+            x_mg=tuple(x.tolist()),
+            y_mg=tuple(y.tolist()),
+            z_mg=tuple(z.tolist()),
+        )
