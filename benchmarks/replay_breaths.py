@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import load_line, parse_args, spread  # noqa: E402
-from biofeedback.models import BreathHeld, BreathReminder, Recording  # noqa: E402
+from biofeedback.models import (  # noqa: E402
+    BreathHeld,
+    BreathReminder,
+    Recording,
+    StepStarted,
+)
 from biofeedback.review import summarize  # noqa: E402
 from biofeedback.store import Store  # noqa: E402
 
@@ -69,6 +74,8 @@ def main() -> None:
         extra_holds: list[float] = []
         same_steps = 0
         reminded = 0
+        same_course = 0
+        differ: list[str] = []
         now_vs_pace: list[float] = []
         before_vs_pace: list[float] = []
         with tempfile.TemporaryDirectory() as tmp:
@@ -105,24 +112,35 @@ def main() -> None:
                 steps_b = [e.step for e in b.events if isinstance(e, BreathReminder)]
                 reminded += bool(steps_a)
                 same_steps += bool(steps_a) and steps_a == steps_b
+                same_course += _course(a) == _course(b)
+                if steps_a != steps_b:
+                    differ.append(f"seed {seed}: {len(steps_a)} -> {len(steps_b)}")
                 now, before = _spans(a)
                 now_vs_pace += now
                 before_vs_pace += before
         print(f"\n{name}")
-        print(f"  breaths replayed / recorded: {pct(counts)}")
+        print(f"  breaths replayed / recorded: {spread(counts, 100.0, '%')}")
         print(f"  median breath length, error: {spread(length_err, 100.0, '%')}")
         print(f"  median in- and out-breath, error: {spread(half_err, 1.0, 's')}")
         print(f"  median depth, error: {spread(depth_err, 100.0, '%')}")
         if holds_seen:
-            print(f"  holds seen again (share of a session's): {pct(holds_seen)}")
+            print(f"  holds seen again (share of a session's): {spread(holds_seen, 100.0, '%')}")
             print(f"  held again, start off by: {spread(hold_start, 1.0, 's')}")
             print(f"  held again, length off by: {spread(hold_len, 1.0, 's')}")
         print(f"  holds in the replay only, a session: {pct(extra_holds)}")
         print(f"  reminded in the same steps: {same_steps} of {reminded} reminded sessions")
+        if differ:
+            print(f"    reminders counted, recorded -> replayed: {'; '.join(differ)}")
+        print(f"  every step started when it did: {same_course} of {len(seeds)} sessions")
         if now_vs_pace:
             print("  breathed minus paced per paced span (a minute):")
             print(f"    from the breaths (now):           {spread(now_vs_pace, 1.0, '')}")
             print(f"    running rate, second half (before): {spread(before_vs_pace, 1.0, '')}")
+
+
+def _course(rec: Recording) -> list[tuple[float, str]]:
+    """When each step started: a replay that decided otherwise (an extension) moves them."""
+    return [(e.t, e.step) for e in rec.events if isinstance(e, StepStarted)]
 
 
 def _spans(rec: Recording) -> tuple[list[float], list[float]]:

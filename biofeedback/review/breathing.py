@@ -79,7 +79,8 @@ class BreathSummary:
 
     ``taken`` (each breath's halves and depth) is shown in the text only: the
     central copy does not carry the breaths table, and ``to_dict`` (review
-    --json) must read the same from either store.
+    --json) reads the same from either store but for each paced span's
+    breathed rate, which says where it came from (``from``).
     """
 
     per_min: float | None
