@@ -105,6 +105,7 @@ def test_a_session_without_kept_motion_replays_with_its_breath(sessions: Session
     assert [e.step for e in said_b] == [e.step for e in said_a]
     assert [e.t for e in said_b] == pytest.approx([e.t for e in said_a], abs=2.0)
     assert any(e.breath_source == "acc" for e in again.estimates)
+    assert again.session.source == f"replay:sessions.db#{sessions.live} (breath rebuilt)"
 
 
 def test_which_motion_a_stored_replay_takes(sessions: Sessions) -> None:

@@ -165,7 +165,11 @@ def _with_rebuilt_breath(recording: Recording, description: str) -> HeartRateSou
 
     samples, breaths = recording.samples, recording.breaths
     holds = [(e.started_t, e.duration_s) for e in recording.events if isinstance(e, BreathHeld)]
-    return ReplaySource(lambda: interleave(samples, chest_motion(breaths, holds)), description)
+    # The session's source says so: its breath is the record's, drawn again, not the chest's.
+    return ReplaySource(
+        lambda: interleave(samples, chest_motion(breaths, holds)),
+        f"{description} (breath rebuilt)",
+    )
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
