@@ -151,15 +151,19 @@ def summarize_breath(rec: Recording, end_s: float) -> BreathSummary | None:
     )
 
 
-def breath_lengths(rec: Recording, start_s: float, end_s: float) -> list[float]:
-    """How long each breath lasted (in and out, s) whose in-breath began in
-    ``[start_s, end_s)``: the one place review reads the breaths table for a span."""
-    return [b.inhale_s + b.exhale_s for b in rec.breaths if start_s <= b.onset_t_s < end_s]
+def breath_lengths(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """(onset s, length s: in and out) of each breath, in onset order: the one place
+    review reads the breaths table for the paced spans."""
+    onsets = np.array([b.onset_t_s for b in rec.breaths], float)
+    lengths = np.array([b.inhale_s + b.exhale_s for b in rec.breaths], float)
+    order = np.argsort(onsets, kind="stable")
+    return onsets[order], lengths[order]
 
 
 def _paced_spans(
     rec: Recording, est_t: np.ndarray, est_rate: np.ndarray, end_s: float
 ) -> tuple[PacedSpan, ...]:
+    onsets, lengths = breath_lengths(rec)
     spans: list[PacedSpan] = []
     # start, step, paced, glide, the step's own pace
     open_: tuple[float, str, float, bool, float] | None = None
@@ -168,12 +172,12 @@ def _paced_spans(
         if open_ is None or at_s <= open_[0]:
             return
         start, step, paced, glide, own = open_
-        lengths = breath_lengths(rec, start, at_s)
-        if lengths:
-            breathed = 60.0 / statistics.median(lengths)
+        lo, hi = np.searchsorted(onsets, (start, at_s), side="left")
+        if hi > lo:
+            breathed = 60.0 / float(np.median(lengths[lo:hi]))
             spans.append(
                 PacedSpan(
-                    start, at_s, step, paced, breathed, glide, own, len(lengths), FROM_BREATHS
+                    start, at_s, step, paced, breathed, glide, own, int(hi - lo), FROM_BREATHS
                 )
             )
             return
