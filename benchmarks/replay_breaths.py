@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import load_line, parse_args, runs_of, spread  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     BreathHeld,
     BreathReminder,
@@ -136,6 +136,33 @@ def main() -> None:
             print("  breathed minus paced per paced span (a minute):")
             print(f"    from the breaths (now):           {spread(now_vs_pace, 1.0, '')}")
             print(f"    running rate, second half (before): {spread(before_vs_pace, 1.0, '')}")
+    _cost(1.0 if args.quick else 24.0, 1 if args.quick else 3)
+
+
+def _cost(hours: float, runs: int) -> None:
+    """Rebuilding the chest motion itself, for a long session (its breaths drawn at
+    random, a hold in every 50th, a 20 s stretch without breath in every 100th)."""
+    import numpy as np
+
+    from biofeedback.models import BreathTaken
+    from biofeedback.sensors.replay_breaths import chest_motion
+
+    rng = np.random.default_rng(0)
+    breaths: list[BreathTaken] = []
+    t = 1.0
+    while t < hours * 3600.0:
+        in_s, out_s = float(rng.uniform(1.5, 2.5)), float(rng.uniform(2.0, 3.5))
+        if rng.random() < 0.01:
+            t += 20.0
+        breaths.append(BreathTaken(t + in_s + out_s, t, in_s, out_s, 12.0))
+        t += in_s + out_s
+    holds = [(b.onset_t_s + b.inhale_s, 3.0) for b in breaths[::50]]
+    samples = sum(len(m.x_mg) for m in chest_motion(breaths, holds))
+    wall = runs_of(lambda: sum(1 for _ in chest_motion(breaths, holds)), runs)
+    print(
+        f"\nrebuilding {hours:g} h of chest motion ({len(breaths)} breaths,"
+        f" {samples} samples at 25 Hz): {spread(wall)}"
+    )
 
 
 def _course(rec: Recording) -> list[tuple[float, str]]:

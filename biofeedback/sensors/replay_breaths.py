@@ -35,6 +35,7 @@ from biofeedback.models import BreathTaken, ChestMotion
 
 RATE_HZ = 25.0
 BATCH_S = 1.0
+CHUNK_BATCHES = 60
 G_MG = 1000.0
 # A reclined seat: gravity 40 degrees from upright towards the back.
 TILT_DEG = 40.0
@@ -163,6 +164,9 @@ def breath_shape(
 ) -> BreathShape:
     """The knots of the breaths (in time order) and the holds ((started s, seconds))."""
     ordered = _with_lone_holds(_chain(breaths), holds)
+    held = sorted(holds)
+    starts = [h[0] for h in held]
+    longest = max((h[1] for h in held), default=0.0)
     knots: list[tuple[float, float, bool]] = []
     spans: list[tuple[float, float]] = []
     for n, b in enumerate(ordered):
@@ -177,7 +181,8 @@ def breath_shape(
         # Sharp at the top unless held (then round, and no sharp top to lose).
         sharp = _drawn_depth(b.depth_mg, peak - onset, end - peak)
         points = [(onset, 0.0, False), (peak, sharp, False), (end, 0.0, False)]
-        for started, lasted in holds:
+        near = held[bisect.bisect_left(starts, onset - longest) : bisect.bisect_left(starts, end)]
+        for started, lasted in near:
             trim = min(HOLD_TRIM_S, max((lasted - HOLD_LEAST_S) / 2.0, 0.0))
             h0 = max(started + trim, onset + HOLD_MARGIN_S)
             h1 = min(started + lasted - trim, end - HOLD_MARGIN_S)
@@ -219,26 +224,31 @@ def chest_motion(
     per_batch = max(round(batch_s * rate_hz), 1)
     if not shape.spans:
         return
-    moving = shape.moving
+    moving = np.array(shape.moving, dtype=np.float64).reshape(-1, 2)
     first = math.ceil(shape.spans[0][0] * rate_hz)
     last = math.floor(shape.spans[-1][1] * rate_hz)
-    for lo in range(first, last + 1, per_batch):
-        t = np.arange(lo, min(lo + per_batch, last + 1)) / rate_hz
+    # Made a minute at a time (numpy's cost is per call), handed out a batch at a time.
+    chunk = per_batch * CHUNK_BATCHES
+    for start in range(first, last + 1, chunk):
+        t = np.arange(start, min(start + chunk, last + 1)) / rate_hz
         # The breath pitches the strap about its x axis by its depth in milli-g.
         alpha = shape.level(t) / G_MG
         x = np.zeros_like(t)
         y = G_MG * (gy * np.cos(alpha) - gz * np.sin(alpha))
         z = G_MG * (gy * np.sin(alpha) + gz * np.cos(alpha))
-        shaking = np.zeros_like(t, dtype=np.bool_)
-        for start_s, end_s in moving:
-            shaking |= (t > start_s) & (t < end_s)
-        if shaking.any():
-            wave = SHAKE_MG * np.sin(2.0 * math.pi * SHAKE_HZ * t) * shaking
-            x, y, z = x + wave, y - wave, z + 0.5 * wave
-        yield ChestMotion(
-            t_s=float(t[-1]),
-            rate_hz=rate_hz,
-            x_mg=tuple(x.tolist()),
-            y_mg=tuple(y.tolist()),
-            z_mg=tuple(z.tolist()),
-        )
+        if len(moving):
+            k = np.searchsorted(moving[:, 0], t, side="left") - 1
+            shaking = (k >= 0) & (t < moving[np.maximum(k, 0), 1])
+            if shaking.any():
+                wave = SHAKE_MG * np.sin(2.0 * math.pi * SHAKE_HZ * t) * shaking
+                x, y, z = x + wave, y - wave, z + 0.5 * wave
+        xs, ys, zs, ts = x.tolist(), y.tolist(), z.tolist(), t.tolist()
+        for lo in range(0, len(ts), per_batch):
+            hi = min(lo + per_batch, len(ts))
+            yield ChestMotion(
+                t_s=ts[hi - 1],
+                rate_hz=rate_hz,
+                x_mg=tuple(xs[lo:hi]),
+                y_mg=tuple(ys[lo:hi]),
+                z_mg=tuple(zs[lo:hi]),
+            )
