@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from biofeedback.cli.request import SessionRequest
+    from biofeedback.models import Recording
     from biofeedback.mqtt import MqttPublisher
     from biofeedback.sensors import HeartRateSource
     from biofeedback.sensors.ble import BleSource
@@ -145,11 +146,30 @@ def _replay_source(spec: str, acc_spec: str | None = None) -> HeartRateSource:
         if kept:
             samples = recording.samples
             return ReplaySource(lambda: interleave(samples, kept), source.description)
+        if acc is None and recording.breaths:
+            return _with_rebuilt_breath(recording, source.description)
     else:
         source = open_rr_file(path)
     if acc is None:
         return source
     return ReplaySource(with_motion(source.samples, acc), source.description)
+
+
+def _with_rebuilt_breath(recording: Recording, description: str) -> HeartRateSource:
+    """A stored session kept without its chest motion: the motion rebuilt from its
+    breaths and holds (see ``replay_breaths``), between its samples."""
+    from biofeedback.models import BreathHeld
+    from biofeedback.sensors.replay import ReplaySource
+    from biofeedback.sensors.replay_acc import interleave
+    from biofeedback.sensors.replay_breaths import chest_motion
+
+    samples, breaths = recording.samples, recording.breaths
+    holds = [(e.started_t, e.duration_s) for e in recording.events if isinstance(e, BreathHeld)]
+    # The session's source says so: its breath is the record's, drawn again, not the chest's.
+    return ReplaySource(
+        lambda: interleave(samples, chest_motion(breaths, holds)),
+        f"{description} (breath rebuilt)",
+    )
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

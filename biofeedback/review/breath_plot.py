@@ -18,7 +18,9 @@ HOLD_COLOUR = "#e0b0e0"
 
 def draw_breath(ax: Any, rec: Recording, breath: BreathSummary, scale: float, columns: int) -> None:
     """Each breath's rate (dots; the chest's running rate as a line), the pacer's
-    rate as steps (a glide shows as its stairs down), and holds shaded. The
+    rate as steps (a glide shows as its stairs down) with the rate breathed in
+    each paced span beside it (a broad band, as review's text gives it), and
+    holds shaded. The
     running rate is thinned to ``columns`` pixel columns' lows and highs."""
     est_t, est_rate = chest_rate(rec)
     if est_t.size:
@@ -34,6 +36,16 @@ def draw_breath(ax: Any, rec: Recording, breath: BreathSummary, scale: float, co
             linewidth=1.4,
             linestyle="--" if p.glide else "-",
         )
+        if p.breathed_per_min is not None:
+            # What the text and --json say was breathed in the span, beside the pace.
+            ax.plot(
+                [p.start_s / scale, p.end_s / scale],
+                [p.breathed_per_min] * 2,
+                color=BREATH_COLOUR,
+                linewidth=3.0,
+                alpha=0.5,
+                solid_capstyle="butt",
+            )
     if breath.holds:
         ax.broken_barh(
             [(h.started_t / scale, h.duration_s / scale) for h in breath.holds],
@@ -53,6 +65,7 @@ def breath_legend() -> list[Any]:
 
     return [
         Line2D([], [], color=BREATH_COLOUR, marker=".", label="breath taken (chest)"),
+        Line2D([], [], color=BREATH_COLOUR, linewidth=3.0, alpha=0.5, label="breathed while paced"),
         Line2D([], [], color=PACED_COLOUR, label="breath paced"),
         Line2D([], [], color=PACED_COLOUR, linestyle="--", label="pacer gliding down"),
         Patch(facecolor=HOLD_COLOUR, label="breath held"),

@@ -34,11 +34,22 @@ from biofeedback.review.text import clock, num, rounded
 _ACC = BREATH_SOURCE_ORDER.index("acc")
 
 
+# Where a span's breathed rate comes from (review --json's ``from``).
+FROM_BREATHS = "breaths"
+FROM_ESTIMATES = "estimates"
+
+
 @dataclass(frozen=True, slots=True)
 class PacedSpan:
     """One stretch with one pace: the step, the paced and the breathed rate
-    (breaths a minute; breathed: the median of the chest's rate over its second
-    half, as that rate lags a breath or two)."""
+    (breaths a minute).
+
+    Breathed: 60 over the median length of the ``breaths`` whose in-breath began
+    in the span (``source`` FROM_BREATHS). Only where no breath of the record
+    began in it (the central copy keeps no breaths table) is it the median of
+    the chest's running rate over the span's second half (FROM_ESTIMATES), a
+    rate that lags a breath or two.
+    """
 
     start_s: float
     end_s: float
@@ -47,6 +58,8 @@ class PacedSpan:
     breathed_per_min: float | None
     glide: bool  # set by a pace_changed (meeting a fast breather, gliding down)
     step_per_min: float  # the step's own pace, which a glide ends on
+    breaths: int = 0
+    source: str = FROM_ESTIMATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +77,9 @@ class BreathSummary:
     """The breath over a whole session: the chest's rate (median), holds, reminders,
     and the pacer beside the rate breathed.
 
-    ``taken`` (each breath's halves and depth) is shown in the text only: the
-    central copy does not carry the breaths table, and ``to_dict`` (review
-    --json) must read the same from either store.
+    ``taken`` (each breath's halves and depth) is shown in the text only; each
+    paced span's breathed rate says where it came from (``from``): the breaths
+    taken in it, or the running rate where none began there.
     """
 
     per_min: float | None
@@ -90,6 +103,8 @@ class BreathSummary:
                     "breathed_per_min": rounded(p.breathed_per_min, 1),
                     "glide": p.glide,
                     "step_paced_per_min": rounded(p.step_per_min, 1),
+                    "from": p.source,
+                    "breaths": p.breaths,
                 }
                 for p in self.paced
             ],
@@ -135,9 +150,19 @@ def summarize_breath(rec: Recording, end_s: float) -> BreathSummary | None:
     )
 
 
+def breath_lengths(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """(onset s, length s: in and out) of each breath, in onset order: the one place
+    review reads the breaths table for the paced spans."""
+    onsets = np.array([b.onset_t_s for b in rec.breaths], float)
+    lengths = np.array([b.inhale_s + b.exhale_s for b in rec.breaths], float)
+    order = np.argsort(onsets, kind="stable")
+    return onsets[order], lengths[order]
+
+
 def _paced_spans(
     rec: Recording, est_t: np.ndarray, est_rate: np.ndarray, end_s: float
 ) -> tuple[PacedSpan, ...]:
+    onsets, lengths = breath_lengths(rec)
     spans: list[PacedSpan] = []
     # start, step, paced, glide, the step's own pace
     open_: tuple[float, str, float, bool, float] | None = None
@@ -146,6 +171,15 @@ def _paced_spans(
         if open_ is None or at_s <= open_[0]:
             return
         start, step, paced, glide, own = open_
+        lo, hi = np.searchsorted(onsets, (start, at_s), side="left")
+        if hi > lo:
+            breathed = 60.0 / float(np.median(lengths[lo:hi]))
+            spans.append(
+                PacedSpan(
+                    start, at_s, step, paced, breathed, glide, own, int(hi - lo), FROM_BREATHS
+                )
+            )
+            return
         # The chest's rate lags a breath or two: it is read from the span's second half.
         inside = (est_t >= (start + at_s) / 2) & (est_t <= at_s)
         spans.append(
@@ -173,7 +207,37 @@ def _paced_spans(
 
 def breath_csv_rows(rec: Recording) -> list[tuple[float, list[Any]]]:
     """(onset, cells) of a ``breath`` row in the CSV export for each breath seen on the
-    chest: the halves, depth and the rate it stands for, as JSON in ``detail``."""
+    chest: the halves, depth and the rate it stands for, as JSON in ``detail``; and
+    (start, cells) of a ``paced`` row for each paced span of a session whose breath
+    was seen on the chest, with what review --json says of it in ``detail``."""
+    return _breath_rows(rec) + _paced_rows(rec)
+
+
+def _paced_rows(rec: Recording) -> list[tuple[float, list[Any]]]:
+    summary = summarize_breath(rec, _end_s(rec))
+    if summary is None:
+        return []
+    rows: list[tuple[float, list[Any]]] = []
+    for span in summary.to_dict()["paced"]:
+        start = span.pop("start_t")
+        rows.append((start, [start, "paced", *([""] * 6), json.dumps(span, separators=(",", ":"))]))
+    return rows
+
+
+def _end_s(rec: Recording) -> float:
+    """How far the record reaches, as review's summary reckons it."""
+    end_s = rec.session.length_s
+    rows = rec.estimate_rows
+    if isinstance(rows, ColumnRows):
+        block = rows.columns()
+        if len(block):
+            end_s = max(end_s, float(block[-1, 0]))
+    elif len(rows):
+        end_s = max(end_s, float(rows[-1][0]))
+    return end_s
+
+
+def _breath_rows(rec: Recording) -> list[tuple[float, list[Any]]]:
     return [
         (
             b.onset_t_s,
@@ -259,4 +323,17 @@ def _step_line(group: list[PacedSpan]) -> str:
     breathed = _rate(first.breathed_per_min)
     if len(group) > 1:
         breathed += f" -> {_rate(last.breathed_per_min)}"
-    return f"      {clock(first.start_s)}  {first.step:<14} {paced}; breathed {breathed}"
+    return (
+        f"      {clock(first.start_s)}  {first.step:<14} {paced}; breathed {breathed}{_from(group)}"
+    )
+
+
+def _from(group: list[PacedSpan]) -> str:
+    """What the breathed rates stand on: the breaths taken, or the running rate."""
+    count = sum(p.breaths for p in group)
+    running = [p for p in group if p.source == FROM_ESTIMATES and p.breathed_per_min is not None]
+    if not running:
+        return f" ({count} breaths)" if count else ""
+    if not count:
+        return " (running rate: no whole breath)"
+    return f" ({count} breaths; running rate where none)"
