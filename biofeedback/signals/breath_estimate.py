@@ -782,8 +782,8 @@ def _hanning(n: int) -> Floats:
 
 # The compiled routines behind ``np.fft.rfft`` and ``np.linalg.lstsq`` (numpy 2),
 # called as those functions call them: the same results to the bit, without their
-# Python-level argument handling, a third of the heart's-rhythm rate's time when a
-# session calls it every five seconds. Older numpy: the public functions.
+# Python-level argument handling (about a fifth of a reading's time in a session,
+# which reads the heart's rhythm every five seconds). Older numpy: the public ones.
 @functools.cache
 def _compiled(module: str, name: str) -> Callable[..., Any] | None:
     try:
