@@ -47,11 +47,24 @@ Before and after interleaved on one store with its block (run by run, 9 runs eac
 load average ~10, CPU median): review --json 379 -> 323 ms, review --png 1,025 ->
 838 ms. On a quieter moment review --json took ~0.26-0.30 s of CPU and --png ~0.7 s.
 
-Run: .venv/bin/python benchmarks/store.py [--quick]
+Run: .venv/bin/python benchmarks/store.py [--quick] [--replay-only]
+(``--replay-only``: part 2's replay alone, median of 3, without the recorder's
+cost per sample and the reviews; with ``--quick`` a 10-minute one.)
+
+Where the replay's time goes (issue 28; CPU seconds of each part on the main
+thread, measured per call on a loaded machine, at f0eec85): the breathing rate
+from the heart's rhythm, read every 5 s over 64 s (an FFT and a least-squares
+line, ~140 us a reading in a session) 2.7 s (3.8 s before: every reading copied
+400 beats, masked and took numpy's median; the lead then put numpy's public rfft
+and lstsq back in place of their private compiled routines, ~20 us a reading
+dearer, so as not to depend on numpy's internals); the pacing controller's on_estimate 2.3 s; the live arousal
+estimate and its samples 2.3 s; the event fan-out 0.6 s; the rest of the loop
+(asyncio, source, clock) ~3 s; the recorder's writer thread 1.3 s beside them.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import resource
 import shutil
@@ -207,6 +220,21 @@ def timed(
     return wall, cpu
 
 
+def recorder_lines(folder: Path, seconds: int) -> None:
+    """Part 1: the recorder's cost per sample beside bare sqlite3's."""
+    items = items_for(seconds)
+    n_samples = sum(isinstance(i, HeartSample) for i in items)
+    loop_s, total_s = asyncio.run(recorder_cost(folder / "rec.db", items))
+    peer_s = bare_sqlite(folder / "bare.db", items)
+    print(f"recorder, {n_samples} samples + {len(items) - n_samples} estimates:")
+    print(f"  on the event loop   {loop_s / n_samples * 1e6:7.2f} µs per sample")
+    print(f"  end to end          {total_s / n_samples * 1e6:7.2f} µs per sample")
+    print(
+        f"  bare sqlite3 (peer) {peer_s / n_samples * 1e6:7.2f} µs per sample"
+        f"  (recorder / peer {total_s / peer_s:.2f})"
+    )
+
+
 # What review reads of a session, read by the sqlite3 shell: the peer.
 PEER_SQL = (
     "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate FROM estimates"
@@ -216,22 +244,19 @@ PEER_SQL = (
 
 
 def main() -> None:
-    args = parse_args(__doc__)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="the 24 h replay alone (no recorder cost, reviews)",
+    )
+    args = parse_args(__doc__, parser)
     day_s = 600.0 if args.quick else DAY_S
-    runs = 1 if args.quick else 3
+    runs = 1 if args.quick and not args.replay_only else 3
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        items = items_for(2_000 if args.quick else 20_000)
-        n_samples = sum(isinstance(i, HeartSample) for i in items)
-        loop_s, total_s = asyncio.run(recorder_cost(folder / "rec.db", items))
-        peer_s = bare_sqlite(folder / "bare.db", items)
-        print(f"recorder, {n_samples} samples + {len(items) - n_samples} estimates:")
-        print(f"  on the event loop   {loop_s / n_samples * 1e6:7.2f} µs per sample")
-        print(f"  end to end          {total_s / n_samples * 1e6:7.2f} µs per sample")
-        print(
-            f"  bare sqlite3 (peer) {peer_s / n_samples * 1e6:7.2f} µs per sample"
-            f"  (recorder / peer {total_s / peer_s:.2f})"
-        )
+        if not args.replay_only:
+            recorder_lines(folder, 2_000 if args.quick else 20_000)
 
         db = folder / "day.db"
         # The replay, median of ``runs`` (each into a fresh store; review reads the last).
@@ -255,6 +280,9 @@ def main() -> None:
             f" CPU {spread(cpus, 1.0, 's')} (the recorder's thread included;"
             " goal for 24 h <= 10 s)"
         )
+        if args.replay_only:
+            print(load_line())
+            return
         exe = [sys.executable, "-m", "biofeedback"]
         peer_wall, peer_cpu = timed(["sqlite3", str(db), PEER_SQL], runs)
         print(

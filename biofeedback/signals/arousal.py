@@ -222,6 +222,7 @@ class ArousalEstimator:
         self._baseline = BaselineCollector(cfg.opening, baseline_hr_bpm, baseline_rmssd_ms)
         self._gate = QualityGate(cfg)
         self._reference = _RunningMean(cfg.rmssd_reference_s)
+        self._rmssd_of: tuple[float | None, float] = (None, math.nan)  # (ln, its exp)
 
     @property
     def baseline_ready(self) -> bool:
@@ -316,30 +317,41 @@ class ArousalEstimator:
         if self._reference.full:
             reference = min(reference, self._reference.mean)
         base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
-        hr_z = (hr - base_hr) / cfg.hr_scale_bpm
+        hr_delta = hr - base_hr
+        hr_z = hr_delta / cfg.hr_scale_bpm
+        ln_delta = ln_rmssd - reference
         drop_z = (reference - ln_rmssd) / cfg.ln_rmssd_scale
         vagal = 0.0 if math.isnan(drop_z) else max(drop_z, 0.0)
         arousal = cfg.hr_weight * hr_z + cfg.rmssd_weight * vagal
+        # ``nan_to_none`` inline (ten a tick): NaN is the one value unequal to itself.
         return ArousalEstimate(
             now_s,
-            nan_to_none(hr),
-            nan_to_none(rmssd),
-            nan_to_none(arousal),
+            float(hr) if hr == hr else None,
+            float(rmssd) if rmssd == rmssd else None,
+            float(arousal) if arousal == arousal else None,
             Quality.OK if ok else Quality.HR_ONLY,
             rate,
-            hr_delta_bpm=nan_to_none(hr - base_hr),
-            ln_rmssd_delta=nan_to_none(ln_rmssd - reference),
+            hr_delta_bpm=float(hr_delta) if hr_delta == hr_delta else None,
+            ln_rmssd_delta=float(ln_delta) if ln_delta == ln_delta else None,
             baseline_hr_bpm=base.hr_bpm,
-            baseline_rmssd_ms=base.rmssd_ms,
-            hr_z=nan_to_none(hr_z),
-            rmssd_drop_z=nan_to_none(drop_z),
-            rmssd_60s_ms=nan_to_none(rmssd_60),
-            hr_fast_bpm=nan_to_none(hr_fast),
-            hr_10s_bpm=nan_to_none(hr_mid),
+            baseline_rmssd_ms=self._baseline_rmssd_ms(base.ln_rmssd),
+            hr_z=float(hr_z) if hr_z == hr_z else None,
+            rmssd_drop_z=float(drop_z) if drop_z == drop_z else None,
+            rmssd_60s_ms=float(rmssd_60) if rmssd_60 == rmssd_60 else None,
+            hr_fast_bpm=float(hr_fast) if hr_fast == hr_fast else None,
+            hr_10s_bpm=float(hr_mid) if hr_mid == hr_mid else None,
             hr_noise_bpm=base.noise_bpm,
             baseline_how=base.how,
             baseline_rise_bpm=base.rise_bpm,
         )
+
+    def _baseline_rmssd_ms(self, ln_rmssd: float | None) -> float | None:
+        """``BaselineCollector.rmssd_ms``, its ``exp`` taken once per baseline."""
+        if ln_rmssd is None:
+            return None
+        if ln_rmssd is not self._rmssd_of[0]:
+            self._rmssd_of = (ln_rmssd, math.exp(ln_rmssd))
+        return self._rmssd_of[1]
 
     def _ingest(self, now_s: float) -> None:
         self._cleaner.decide(self._beats)

@@ -32,7 +32,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections import deque
+from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -219,9 +219,12 @@ class BreathEstimator:
         self._opening: list[tuple[float, float]] = []  # (per_min, depth) in the opening
         self._opening_rate: float | None = None
         self._opening_depth: float | None = None
-        # Heart beats for the RR fallback.
-        self._beat_t: deque[float] = deque(maxlen=400)
-        self._beat_rr: deque[float] = deque(maxlen=400)
+        # Heart beats for the RR fallback: the last _RR_BEATS count, the newest last.
+        self._beat_t: list[float] = []
+        self._beat_rr: list[float] = []
+        # Index of the first beat from which the times never go back (NaN counts
+        # as going back): the window is found by bisection from there on.
+        self._beats_ordered_from = 0
         self._rr_at_s = -math.inf
         self._rr_result: tuple[float | None, float] = (None, 0.0)
 
@@ -267,10 +270,19 @@ class BreathEstimator:
         """Heart beats, for the rate from the heart's rhythm when the chest says nothing."""
         if not sample.usable:
             return
+        beat_t, beat_rr = self._beat_t, self._beat_rr
         for t_s, rr in zip(sample.beat_t_s, sample.rr_ms, strict=False):
             if 300.0 <= rr <= 2000.0:
-                self._beat_t.append(t_s)
-                self._beat_rr.append(rr)
+                t = float(t_s)
+                if beat_t and not t >= beat_t[-1]:
+                    self._beats_ordered_from = len(beat_t)
+                beat_t.append(t)
+                beat_rr.append(float(rr))
+        if len(beat_t) >= 2 * _RR_BEATS:
+            # Trimmed now and then, not per beat: the window reads the last _RR_BEATS.
+            drop = len(beat_t) - _RR_BEATS
+            del beat_t[:drop], beat_rr[:drop]
+            self._beats_ordered_from = max(self._beats_ordered_from - drop, 0)
 
     def pace(self, pacer: Pacer | None) -> None:
         """The pacer the person is asked to follow from now (None: breathing freely)."""
@@ -657,12 +669,20 @@ class BreathEstimator:
         if now_s - self._rr_at_s < cfg.rr_every_s:
             return self._rr_result
         self._rr_at_s = now_s
-        self._rr_result = rate_from_rr(
-            np.fromiter(self._beat_t, float, len(self._beat_t)),
-            np.fromiter(self._beat_rr, float, len(self._beat_rr)),
-            now_s,
-            cfg.rr_window_s,
-        )
+        beat_t, beat_rr = self._beat_t, self._beat_rr
+        first = max(len(beat_t) - _RR_BEATS, 0)
+        if self._beats_ordered_from <= first:
+            # Times in order: the window is a slice, the same beats the mask keeps.
+            lo = bisect_right(beat_t, now_s - cfg.rr_window_s, first)
+            hi = bisect_right(beat_t, now_s, lo)
+            self._rr_result = _rate_of_window(beat_t[lo:hi], beat_rr[lo:hi], cfg.rr_window_s)
+        else:
+            self._rr_result = rate_from_rr(
+                np.array(beat_t[first:], dtype=np.float64),
+                np.array(beat_rr[first:], dtype=np.float64),
+                now_s,
+                cfg.rr_window_s,
+            )
         return self._rr_result
 
 
@@ -672,48 +692,82 @@ def rate_from_rr(
     """Breaths a minute from the heart's rhythm over the last ``window_s``, and a
     confidence 0..1 (the share of the 0.05-0.5 Hz power near the peak)."""
     keep = (beat_t_s > now_s - window_s) & (beat_t_s <= now_s)
-    t, rr = beat_t_s[keep], rr_ms[keep]
-    if len(t) < 30 or t[-1] - t[0] < 0.75 * window_s:
+    return _rate_of_window(beat_t_s[keep].tolist(), rr_ms[keep].tolist(), window_s)
+
+
+def _rate_of_window(
+    t_s: list[float], rr_ms: list[float], window_s: float
+) -> tuple[float | None, float]:
+    """``rate_from_rr`` over the beats of its window, in plain floats.
+
+    Every five seconds of a session without chest motion asks for this: the
+    selection steps run on Python floats (the same IEEE operations numpy's
+    would be, so the same bits), and numpy only where the arrays are long.
+    """
+    if len(t_s) < 30 or t_s[-1] - t_s[0] < 0.75 * window_s:
         return None, 0.0
-    # Beats that jump far from their neighbours are artifacts, not rhythm.
-    med = median(rr)
-    good = np.abs(rr - med) < 0.3 * med
-    t, rr = t[good], rr[good]
-    if len(t) < 30:
-        return None, 0.0
+    # Beats that jump far from their neighbours are artifacts, not rhythm. The
+    # median is one middle value or the mean of two, however it is found.
+    ordered = sorted(rr_ms)
+    n = len(ordered)
+    k = n // 2
+    med = ordered[k] if n % 2 else (ordered[k - 1] + ordered[k]) / 2.0
+    limit = 0.3 * med
+    # |v - med| grows towards either end of the sorted values (IEEE subtraction is
+    # monotonic): when both ends are inside, every beat is.
+    if not (abs(ordered[0] - med) < limit and abs(ordered[-1] - med) < limit):
+        good = [abs(v - med) < limit for v in rr_ms]
+        t_s = list(itertools.compress(t_s, good))
+        rr_ms = list(itertools.compress(rr_ms, good))
+        if len(t_s) < 30:
+            return None, 0.0
+    t = np.array(t_s, dtype=np.float64)
     grid = np.arange(t[0], t[-1], 1.0 / _RR_FS_HZ)
-    hr = np.interp(grid, t, 60000.0 / rr)
+    hr = np.interp(grid, t, 60000.0 / np.array(rr_ms, dtype=np.float64))
     x = grid - grid[0]
     slope, offset = _line_fit(x, hr)
-    hr = hr - (slope * x + offset)
-    hr = hr * _hanning(len(hr))
-    power = np.abs(np.fft.rfft(hr, _RR_FFT_N)) ** 2
-    band, bf = _rr_band()
-    bp = power[band]
-    if bp.sum() <= 0:
+    hr -= slope * x + offset
+    hr *= _hanning(len(hr))
+    lo, hi, bf = _rr_band()
+    # |X| over the whole spectrum as before (the same loop, so the same bits), squared
+    # over the band alone.
+    bp = np.abs(np.fft.rfft(hr, _RR_FFT_N))[lo:hi] ** 2
+    total = float(bp.sum())
+    if total <= 0:
         return None, 0.0
-    peak = int(np.argmax(bp))
-    near = np.abs(bf - bf[peak]) <= 0.02
-    share = float(bp[near].sum() / bp.sum())
-    # What share the same bins would hold by chance, with no rhythm at all.
-    chance = float(near.sum() / len(bf))
+    peak = int(bp.argmax())
+    near_lo, near_hi, chance = _near_peak(peak)
+    share = float(bp[near_lo:near_hi].sum() / total)
     confidence = max((share - chance) / (1.0 - chance), 0.0)
     return 60.0 * float(bf[peak]), confidence
 
 
 _RR_FS_HZ = 4.0
 _RR_FFT_N = 2048
+# The most recent beats the heart's rhythm is read from (a 64 s window holds ~60-200).
+_RR_BEATS = 400
 
 
-# Every five seconds of a session asks for these: the same arrays each time.
+# Every five seconds of a session asks for these: the same each time.
 @functools.cache
-def _rr_band() -> tuple[npt.NDArray[np.bool_], Floats]:
-    """The FFT bins of 0.05-0.5 Hz, and their frequencies."""
+def _rr_band() -> tuple[int, int, Floats]:
+    """The FFT bins of 0.05-0.5 Hz (``lo:hi``, one run of bins), and their frequencies."""
     freqs: Floats = np.fft.rfftfreq(_RR_FFT_N, 1.0 / _RR_FS_HZ).astype(np.float64)
-    band = (freqs >= 0.05) & (freqs <= 0.5)
-    in_band: Floats = freqs[band]
-    band.flags.writeable = in_band.flags.writeable = False
-    return band, in_band
+    inside = np.flatnonzero((freqs >= 0.05) & (freqs <= 0.5))
+    lo, hi = int(inside[0]), int(inside[-1]) + 1
+    in_band: Floats = freqs[lo:hi]
+    in_band.flags.writeable = False
+    return lo, hi, in_band
+
+
+@functools.cache
+def _near_peak(peak: int) -> tuple[int, int, float]:
+    """The band's bins within 0.02 Hz of bin ``peak`` (``lo:hi``, one run of bins),
+    and the share of the band they are: what they would hold by chance, with no
+    rhythm at all."""
+    _, _, bf = _rr_band()
+    inside = np.flatnonzero(np.abs(bf - bf[peak]) <= 0.02)
+    return int(inside[0]), int(inside[-1]) + 1, float(len(inside) / len(bf))
 
 
 @functools.lru_cache(maxsize=16)
@@ -723,13 +777,21 @@ def _hanning(n: int) -> Floats:
     return window
 
 
+_EPS = 2.0**-52  # np.finfo(np.float64).eps
+
+
 def _line_fit(x: Floats, y: Floats) -> tuple[float, float]:
     """``np.polyfit(x, y, 1)`` to the bit (the same scaled least squares), without
     its checks and options, which cost twice the fit itself."""
-    lhs = np.vander(x, 2)
+    # ``np.vander(x, 2)`` to the bit: the values, then ones.
+    lhs = np.empty((len(x), 2))
+    lhs[:, 0] = x
+    lhs[:, 1] = 1.0
     scale = np.sqrt((lhs * lhs).sum(axis=0))
     lhs /= scale
-    c = np.linalg.lstsq(lhs, y, len(x) * np.finfo(np.float64).eps)[0] / scale
+    # numpy's public least squares, as polyfit calls it: its private compiled
+    # routine would save ~20 us a reading but ties us to numpy's internals.
+    c = np.linalg.lstsq(lhs, y, len(x) * _EPS)[0] / scale
     return float(c[0]), float(c[1])
 
 
