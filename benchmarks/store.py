@@ -57,9 +57,10 @@ from the heart's rhythm, read every 5 s over 64 s (an FFT and a least-squares
 line, ~140 us a reading in a session) 2.7 s (3.8 s before: every reading copied
 400 beats, masked and took numpy's median; the lead then put numpy's public rfft
 and lstsq back in place of their private compiled routines, ~20 us a reading
-dearer, so as not to depend on numpy's internals); the pacing controller's on_estimate 2.3 s; the live arousal
-estimate and its samples 2.3 s; the event fan-out 0.6 s; the rest of the loop
-(asyncio, source, clock) ~3 s; the recorder's writer thread 1.3 s beside them.
+dearer, so as not to depend on numpy's internals); the pacing controller's
+on_estimate 2.3 s; the live arousal estimate and its samples 2.3 s; the event
+fan-out 0.6 s; the rest of the loop (asyncio, source, clock) ~3 s; the
+recorder's writer thread 1.3 s beside them.
 """
 
 from __future__ import annotations
