@@ -14,6 +14,7 @@ import numpy as np
 from biofeedback.models import ArousalEstimate, BaselineHow, Quality
 from biofeedback.signals.arousal import (
     EstimatorConfig,
+    Measures,
     measure_windows,
     nan_to_none,
     score,
@@ -21,6 +22,7 @@ from biofeedback.signals.arousal import (
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.series_windows import measure_series
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +142,10 @@ def estimate_series(
     cleaner = RRCleaner(cfg.cleaner)
     cleaner.push(t, rr)
     beats = cleaner.process(final=True)
-    windows = BeatWindows()
-    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
-    flags = FlagWindows()
-    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
-    m = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
-    last = np.searchsorted(t, ticks, side="right") - 1
+    raw_at = np.searchsorted(t, ticks, side="right")
+    m = measure_series(beats, ticks, raw_at, cfg) or _measure(beats, ticks, cfg)
+    last = raw_at - 1
     signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
     hr = np.where(signal, m.hr_bpm, np.nan)
     hr_fast = np.where(signal, m.hr_fast_bpm, np.nan)
@@ -187,6 +186,15 @@ def estimate_series(
         baseline_how=opening.how,
         beats=beats,
     )
+
+
+def _measure(beats: CleanedChunk, ticks: np.ndarray, cfg: EstimatorConfig) -> Measures:
+    """The general path, for beat times out of order."""
+    windows = BeatWindows()
+    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
+    flags = FlagWindows()
+    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
+    return measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
 
 
 @dataclass(frozen=True, slots=True)
