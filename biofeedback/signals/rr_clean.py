@@ -255,12 +255,23 @@ def _window_medians(rr: np.ndarray, w: int) -> np.ndarray:
         return picked
     size = rr.size - w + 1
     wire = [rr[k : k + size] for k in range(w)]
+    # Every wire gets its own buffer on its first write, plus one spare: no new
+    # array per comparison (fresh pages cost as much as the comparisons).
+    spare = list(np.empty((w + 1, size)))
+    owned = [False] * w
     for i, j, low, high in _MEDIAN_OF_11:
         a, b = wire[i], wire[j]
+        if high and not owned[j]:
+            wire[j], owned[j] = spare.pop(), True
         if low:
-            wire[i] = np.minimum(a, b)
+            smaller = spare.pop()
+            np.minimum(a, b, out=smaller)
         if high:
-            wire[j] = np.maximum(a, b)
+            np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
+        if low:
+            if owned[i]:
+                spare.append(a)
+            wire[i], owned[i] = smaller, True
     return wire[w // 2]
 
 
