@@ -22,7 +22,7 @@ from biofeedback.signals.arousal import (
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
-from biofeedback.signals.series_windows import measure_series
+from biofeedback.signals.series_windows import Sorted, back, blank, measure_series
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,17 +147,18 @@ def estimate_series(
     m = measure_series(beats, ticks, raw_at, cfg) or _measure(beats, ticks, cfg)
     last = raw_at - 1
     signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
-    hr = np.where(signal, m.hr_bpm, np.nan)
-    hr_fast = np.where(signal, m.hr_fast_bpm, np.nan)
-    hr_mid = np.where(signal, m.hr_mid_bpm, np.nan)
+    # The measures are this call's own arrays: blank them in place.
+    silent = ~signal
+    hr = blank(silent, m.hr_bpm)
+    hr_fast = blank(silent, m.hr_fast_bpm)
+    hr_mid = blank(silent, m.hr_mid_bpm)
     ok = _gate_series(ticks, signal, np.isfinite(m.rmssd_ms), m.artifact_rate, cfg)
-    rmssd = np.where(ok, m.rmssd_ms, np.nan)
+    rmssd = blank(~ok, m.rmssd_ms)
+    rmssd_60 = blank(silent, m.rmssd_60s_ms)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
-        ln_60 = np.where(signal, np.log(m.rmssd_60s_ms), np.nan)
-    quality = np.where(
-        signal, np.where(ok, Quality.OK.value, Quality.HR_ONLY.value), Quality.NO_SIGNAL.value
-    )
+        ln_60 = np.log(rmssd_60)
+    quality = _quality(signal, ok)
     opening = _opening(
         ticks - t[0], hr, hr_mid, hr_fast, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
     )
@@ -171,8 +172,8 @@ def estimate_series(
         hr_fast_bpm=hr_fast,
         hr_10s_bpm=hr_mid,
         rmssd_ms=rmssd,
-        rmssd_60s_ms=np.where(signal, m.rmssd_60s_ms, np.nan),
-        sdnn_60s_ms=np.where(signal, m.sdnn_60s_ms, np.nan),
+        rmssd_60s_ms=rmssd_60,
+        sdnn_60s_ms=blank(silent, m.sdnn_60s_ms),
         artifact_rate=m.artifact_rate,
         quality=quality,
         hr_z=hr_z,
@@ -186,6 +187,17 @@ def estimate_series(
         baseline_how=opening.how,
         beats=beats,
     )
+
+
+_QUALITY_WIDTH = max(len(q.value) for q in (Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL))
+
+
+def _quality(signal: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The quality at every tick, as strings (``ok`` holds only with signal)."""
+    quality = np.full(signal.size, Quality.OK.value, dtype=f"<U{_QUALITY_WIDTH}")
+    quality[~ok] = Quality.HR_ONLY.value
+    quality[~signal] = Quality.NO_SIGNAL.value
+    return quality
 
 
 def _measure(beats: CleanedChunk, ticks: np.ndarray, cfg: EstimatorConfig) -> Measures:
@@ -317,7 +329,12 @@ def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> 
     sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
     counts = np.concatenate(([0], np.cumsum(ok)))
     hi = np.arange(1, t_s.size + 1)
-    lo = np.searchsorted(t_s, t_s - span_s, side="right")
+    if t_s.size and (t_s[1:] > t_s[:-1]).all():
+        # Strictly ascending: hi is each tick's own count, and a window's start
+        # nearly always an earlier tick.
+        lo = Sorted(t_s).counts(*back(t_s, hi, span_s))
+    else:
+        lo = np.searchsorted(t_s, t_s - span_s, side="right")
     n = counts[hi] - counts[lo]
     mean = np.divide(sums[hi] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
     return np.where(n >= span_s / 2, mean, np.nan)

@@ -167,15 +167,16 @@ def _measures(
         hr_bpm=hr(cfg.hr_window_s),
         hr_fast_bpm=hr(cfg.hr_fast_window_s),
         hr_mid_bpm=hr(cfg.hr_mid_window_s),
-        rmssd_ms=_unless(unusable, rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs)),
-        rmssd_60s_ms=_unless(unusable, rmssd(lo_long, 2 * cfg.min_rmssd_diffs)),
-        sdnn_60s_ms=_unless(unusable, sdnn),
+        rmssd_ms=blank(unusable, rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs)),
+        rmssd_60s_ms=blank(unusable, rmssd(lo_long, 2 * cfg.min_rmssd_diffs)),
+        sdnn_60s_ms=blank(unusable, sdnn),
         artifact_rate=rate,
     )
 
 
-def _unless(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values`` with NaN where ``mask`` holds (in place: ``values`` is ours)."""
+def blank(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN where ``mask`` holds, in place (for arrays of our own:
+    ``np.where`` would make a new one)."""
     if mask.any():
         values[mask] = np.nan
     return values
