@@ -245,6 +245,9 @@ _MEDIAN_OF_11 = (
 )  # fmt: skip
 
 
+_MEDIAN_BLOCK = 8192
+
+
 def _window_medians(rr: np.ndarray, w: int) -> np.ndarray:
     """Median of every ``w`` consecutive values of ``rr`` (``w`` odd): the middle
     of each window, the same value a partition picks."""
@@ -254,25 +257,32 @@ def _window_medians(rr: np.ndarray, w: int) -> np.ndarray:
         picked: np.ndarray = np.partition(windows, w // 2, axis=1)[:, w // 2]
         return picked
     size = rr.size - w + 1
-    wire = [rr[k : k + size] for k in range(w)]
-    # Every wire gets its own buffer on its first write, plus one spare: no new
-    # array per comparison (fresh pages cost as much as the comparisons).
-    spare = list(np.empty((w + 1, size)))
-    owned = [False] * w
-    for i, j, low, high in _MEDIAN_OF_11:
-        a, b = wire[i], wire[j]
-        if high and not owned[j]:
-            wire[j], owned[j] = spare.pop(), True
-        if low:
-            smaller = spare.pop()
-            np.minimum(a, b, out=smaller)
-        if high:
-            np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
-        if low:
-            if owned[i]:
-                spare.append(a)
-            wire[i], owned[i] = smaller, True
-    return wire[w // 2]
+    out = np.empty(size)
+    # Every wire gets a buffer of its own on its first write, plus one spare: no
+    # new array per comparison, and, a block of windows at a time, all of them
+    # stay in the cache (fresh pages and memory traffic cost more than the
+    # comparisons).
+    pool = np.empty((w + 1, min(size, _MEDIAN_BLOCK)))
+    for lo in range(0, size, _MEDIAN_BLOCK):
+        hi = min(lo + _MEDIAN_BLOCK, size)
+        spare = [row[: hi - lo] for row in pool]
+        wire = [rr[lo + k : hi + k] for k in range(w)]
+        owned = [False] * w
+        for i, j, low, high in _MEDIAN_OF_11:
+            a, b = wire[i], wire[j]
+            if high and not owned[j]:
+                wire[j], owned[j] = spare.pop(), True
+            if low:
+                smaller = spare.pop()
+                np.minimum(a, b, out=smaller)
+            if high:
+                np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
+            if low:
+                if owned[i]:
+                    spare.append(a)
+                wire[i], owned[i] = smaller, True
+        out[lo:hi] = wire[w // 2]
+    return out
 
 
 def _classify(

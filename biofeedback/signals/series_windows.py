@@ -10,8 +10,6 @@ neighbours, so each is the search's own answer at a fraction of its cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from biofeedback.signals.arousal import EstimatorConfig, Measures
@@ -39,11 +37,16 @@ class Sorted:
     ) -> np.ndarray:
         """The counts at ``keys``; ``guess`` (modified) is right wherever ``sure``."""
         np.clip(guess, 0, self.v.size, out=guess)
-        check = np.arange(keys.size) if sure is None else np.flatnonzero(~sure)
-        if check.size == 0:
-            return guess
-        g, k = guess[check], keys[check]
-        wrong = check[(self._padded[g] > k) | (self._padded[g + 1] <= k)]
+        if sure is None:
+            right = self._padded[guess] <= keys
+            guess += 1
+            right &= self._padded[guess] > keys
+            guess -= 1
+            wrong = np.flatnonzero(~right)
+        else:
+            check = np.flatnonzero(~sure)
+            g, k = guess[check], keys[check]
+            wrong = check[(self._padded[g] > k) | (self._padded[g + 1] <= k)]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -60,18 +63,20 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
 
 
 def back(
-    ticks: np.ndarray, counts: np.ndarray, span_s: float
+    ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, guess, sure) for the counts at ``ticks - span_s``, from ``counts`` at
-    the ticks: on an even grid a window's start is, to the bit or nearly, an earlier
-    tick, whose count is then the answer."""
-    keys = ticks - span_s
-    guess = np.zeros(ticks.size, counts.dtype)
-    sure = np.zeros(ticks.size, bool)
+    """(keys, guess, sure) for the counts at ``ticks[lo:hi] - span_s``, from ``counts``
+    at the ticks: on an even grid a window's start is, to the bit or nearly, an
+    earlier tick, whose count is then the answer."""
+    hi = ticks.size if hi is None else hi
+    keys = ticks[lo:hi] - span_s
+    guess = np.zeros(hi - lo, counts.dtype)
+    sure = np.zeros(hi - lo, bool)
     by = round(span_s / float(ticks[1] - ticks[0])) if ticks.size >= 2 else 0
-    if 0 < by < ticks.size:
-        guess[by:] = counts[:-by]
-        np.equal(keys[by:], ticks[:-by], out=sure[by:])
+    first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
+    if 0 < by < ticks.size and first < hi - lo:
+        guess[first:] = counts[lo + first - by : hi - by]
+        np.equal(keys[first:], ticks[lo + first - by : hi - by], out=sure[first:])
     return keys, guess, sure
 
 
@@ -115,61 +120,83 @@ def measure_series(
             known = np.minimum(known, at)
     else:
         t, known, at = raw_t, raw_known, raw_at
-    return _measures(
-        beats.t_s, beats.nn_ms, known, lambda span: t.counts(*back(ticks, at, span)), rate, cfg
-    )
+    return _measures(t, beats.nn_ms, known, at, ticks, rate, cfg)
+
+
+# Ticks per block: a block's arrays stay in the cache (and below the size that
+# makes the allocator map fresh pages for each).
+_BLOCK = 8192
 
 
 def _measures(
-    t: np.ndarray,
+    t: Sorted,
     nn: np.ndarray,
-    hi: np.ndarray,
-    start: Callable[[float], np.ndarray],
+    known: np.ndarray,
+    at: np.ndarray,
+    ticks: np.ndarray,
     rate: np.ndarray,
     cfg: EstimatorConfig,
 ) -> Measures:
-    """The metrics over the beats ``[start(span), hi)`` at each tick."""
+    """The metrics over the beats known at each tick, in windows ending there."""
     # The beats' running sums, as ``BeatWindows.extend`` keeps them for a first chunk.
-    prev_t = np.concatenate((t[:1] - nn[:1] / 1000.0, t))
+    prev_t = np.concatenate((t.v[:1] - nn[:1] / 1000.0, t.v))
     diff = np.diff(np.concatenate((nn[:1], nn)))
     valid = np.diff(prev_t) <= nn / 1000.0 + 1.5
     if valid.size:
         valid[0] = False
     s_nn = cumulative(nn)
+    s_nn2 = cumulative(nn * nn)
     s_d2 = cumulative(np.where(valid, diff * diff, 0.0))
     s_dn = cumulative(valid.astype(float))
-    nn_hi, d2_hi, dn_hi = s_nn[hi], s_d2[hi], s_dn[hi]
+    names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
+    out = {name: np.empty(ticks.size) for name in names}
+    for lo_tick in range(0, ticks.size, _BLOCK):
+        hi_tick = min(lo_tick + _BLOCK, ticks.size)
+        block = slice(lo_tick, hi_tick)
+        hi = known[block]
+        nn_hi, d2_hi, dn_hi = s_nn[hi], s_d2[hi], s_dn[hi]
 
-    def hr(span_s: float) -> np.ndarray:
-        lo = start(span_s)
-        beats_in = hi - lo
+        def start(span_s: float) -> np.ndarray:
+            return t.counts(*back(ticks, at, span_s, lo_tick, hi_tick))  # noqa: B023
+
+        def hr(span_s: float, into: np.ndarray) -> None:
+            lo = start(span_s)
+            beats_in = hi - lo  # noqa: B023
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = (nn_hi - s_nn[lo]) / beats_in  # noqa: B023
+                into[:] = 60000.0 / mean
+            into[beats_in < cfg.min_hr_beats] = np.nan
+
+        def rmssd(lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
+            inner = np.minimum(lo + 1, hi)  # noqa: B023
+            count = dn_hi - s_dn[inner]  # noqa: B023
+            with np.errstate(divide="ignore", invalid="ignore"):
+                into[:] = np.sqrt((d2_hi - s_d2[inner]) / count)  # noqa: B023
+            into[count < min_diffs] = np.nan
+            # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+            np.maximum(into, 1.0, out=into)
+
+        hr(cfg.hr_window_s, out["hr"][block])
+        hr(cfg.hr_fast_window_s, out["hr_fast"][block])
+        hr(cfg.hr_mid_window_s, out["hr_mid"][block])
+        rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
+        lo_long = start(cfg.rmssd_long_window_s)
+        rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
+        in_long = hi - lo_long
+        total = nn_hi - s_nn[lo_long]
+        sdnn = out["sdnn"][block]
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = (nn_hi - s_nn[lo]) / beats_in
-            return np.where(beats_in >= cfg.min_hr_beats, 60000.0 / mean, np.nan)
-
-    def rmssd(lo: np.ndarray, min_diffs: int) -> np.ndarray:
-        inner = np.minimum(lo + 1, hi)
-        count = dn_hi - s_dn[inner]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.sqrt((d2_hi - s_d2[inner]) / count)
-        # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
-        return np.maximum(np.where(count >= min_diffs, value, np.nan), 1.0)
-
-    lo_long = start(cfg.rmssd_long_window_s)
-    s_nn2 = cumulative(nn * nn)
-    in_long = hi - lo_long
-    total = nn_hi - s_nn[lo_long]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = (s_nn2[hi] - s_nn2[lo_long] - total * (total / in_long)) / (in_long - 1)
-    sdnn = np.where(in_long >= 2 * cfg.min_rmssd_diffs, np.sqrt(np.maximum(var, 0.0)), np.nan)
+            var = (s_nn2[hi] - s_nn2[lo_long] - total * (total / in_long)) / (in_long - 1)
+            np.sqrt(np.maximum(var, 0.0), out=sdnn)
+        sdnn[in_long < 2 * cfg.min_rmssd_diffs] = np.nan
     unusable = rate > cfg.hr_only_artifact_rate
     return Measures(
-        hr_bpm=hr(cfg.hr_window_s),
-        hr_fast_bpm=hr(cfg.hr_fast_window_s),
-        hr_mid_bpm=hr(cfg.hr_mid_window_s),
-        rmssd_ms=blank(unusable, rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs)),
-        rmssd_60s_ms=blank(unusable, rmssd(lo_long, 2 * cfg.min_rmssd_diffs)),
-        sdnn_60s_ms=blank(unusable, sdnn),
+        hr_bpm=out["hr"],
+        hr_fast_bpm=out["hr_fast"],
+        hr_mid_bpm=out["hr_mid"],
+        rmssd_ms=blank(unusable, out["rmssd"]),
+        rmssd_60s_ms=blank(unusable, out["rmssd_60"]),
+        sdnn_60s_ms=blank(unusable, out["sdnn"]),
         artifact_rate=rate,
     )
 
