@@ -298,10 +298,40 @@ def _classify(
     ``nxt`` is NaN where the look-ahead is unknown: no pair can start there.
     """
     dev = x - ref
-    no_pairs = np.zeros(x.size, bool)
+    ordinary = np.abs(x - prev) <= th
+    ordinary &= np.abs(dev) <= th
     # Nearly every beat is ordinary: no jump and near the median rules out every kind.
-    if (np.abs(x - prev) <= th).all() and (np.abs(dev) <= th).all():
-        return np.zeros(x.size, np.int8), no_pairs
+    if ordinary.all():
+        return np.zeros(x.size, np.int8), np.zeros(x.size, bool)
+    # Whatever the thresholds, only an outlier or a beat of 1.5 medians or more
+    # can be flagged without a jump or a distance beyond them: judge the rest
+    # only, each beat exactly as over the whole chunk.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ordinary &= np.abs(dev) <= outlier_rel * ref
+        ordinary &= ~(x / ref >= 1.5)
+    odd = np.flatnonzero(~ordinary)
+    odd_kind, odd_pair = _classify_odd(x[odd], prev[odd], nxt[odd], ref[odd], th[odd], outlier_rel)
+    kind = np.zeros(x.size, np.int8)
+    kind[odd] = odd_kind
+    candidate = np.zeros(x.size, bool)
+    candidate[odd] = odd_pair
+    start = _pair_starts(candidate)
+    consumed = np.concatenate(([False], start[:-1]))
+    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
+    return kind, start
+
+
+def _classify_odd(
+    x: np.ndarray,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    ref: np.ndarray,
+    th: np.ndarray,
+    outlier_rel: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind per beat, and whether it may start a pair, beat by beat (the pattern
+    of each beat with its neighbours, given as arrays)."""
+    dev = x - ref
     a = (x - prev) / th
     b = (nxt - x) / th
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -321,10 +351,7 @@ def _classify(
     kind[missed] = BeatKind.MISSED
     kind[extra] = BeatKind.EXTRA
     kind[ectopic] = BeatKind.ECTOPIC
-    start = _pair_starts(extra | ectopic)
-    consumed = np.concatenate(([False], start[:-1]))
-    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
-    return kind, start
+    return kind, extra | ectopic
 
 
 def _pair_starts(candidate: np.ndarray) -> np.ndarray:
