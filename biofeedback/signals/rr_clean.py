@@ -127,12 +127,18 @@ class RRCleaner:
         ref = self._reference(rr, start)
         self._ref.extend(ref)
         cfg = self.config
+        cap = cfg.cap_rel * ref
         prev = rr[start - 1 : -1] if start > 0 else np.concatenate(([rr[0]], rr[:-1]))
-        change = np.minimum(np.abs(rr[start:] - prev), cfg.cap_rel * ref)
+        # In place where a new array would do (a whole recording: fresh pages).
+        change = rr[start:] - prev
+        np.abs(change, out=change)
+        np.minimum(change, cap, out=change)
         if self._seen == 0:
             change[0] = 0.0  # the first beat has no predecessor
         if arrivals is None:
-            self._clip_sum.extend(self._clip_sum.view[-1] + np.cumsum(change))
+            sums = np.cumsum(change)
+            sums += self._clip_sum.view[-1]
+            self._clip_sum.extend(sums)
         else:
             sums = np.empty(change.size)
             base = self._clip_sum.view[-1]
@@ -143,7 +149,7 @@ class RRCleaner:
                 base = sums[hi - 1]
                 lo = hi
             self._clip_sum.extend(sums)
-        self._th.extend(self._threshold(start, ref))
+        self._th.extend(self._threshold(start, ref, cap))
         self._seen += rr_ms.size
 
     def process(self, *, final: bool = False) -> CleanedChunk:
@@ -193,32 +199,35 @@ class RRCleaner:
             else:
                 out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
-            out[first_full - start :] = _window_medians(rr[first_full - w : rr.size - 1], w)
+            _window_medians(rr[first_full - w : rr.size - 1], w, out[first_full - start :])
         return out
 
-    def _threshold(self, start: int, ref: np.ndarray) -> np.ndarray:
+    def _threshold(self, start: int, ref: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        """Per beat from ``start``: the spread of the changes before it, bounded by
+        shares of its reference (``cap`` = the upper share x ``ref``)."""
         cfg = self.config
         csum = self._clip_sum.view
         stop = start + ref.size
         idx = np.arange(start, stop)
         # Beats already dropped by compaction still count: a compacted buffer
         # always keeps a whole spread window behind the oldest undecided beat.
-        first = np.maximum(idx - cfg.spread_beats, 0)
-        count = idx - first
+        first = idx - cfg.spread_beats
+        np.maximum(first, 0, out=first)
+        total = csum[start:stop] - csum[first]
         if self._seen < cfg.spread_beats + 1:
             # In the warm-up the first beat's zero change is not a change.
             absolute = self._seen + (idx - start)
-            count = np.minimum(count, absolute - 1)
-        spread = np.divide(
-            csum[idx] - csum[first],
-            count,
-            out=np.zeros(ref.size),
-            where=count > 0,
-        )
-        th = cfg.spread_gain * spread
-        th = np.clip(th, cfg.floor_rel * ref, cfg.cap_rel * ref)
+            count = np.minimum(idx - first, absolute - 1)
+        else:
+            count = np.subtract(idx, first, out=idx)
+        th = np.divide(total, count, out=np.zeros(ref.size), where=count > 0)
+        th *= cfg.spread_gain
+        np.clip(th, cfg.floor_rel * ref, cap, out=th)
         # Too few changes to know the spread: only flag what the cap flags.
-        return np.where(count >= 3, th, cfg.cap_rel * ref)
+        few = count < 3
+        if few.any():
+            th[few] = cap[few]
+        return th
 
     def _compact(self) -> None:
         keep = self.config.spread_beats + self.config.median_beats + 2
@@ -248,16 +257,16 @@ _MEDIAN_OF_11 = (
 _MEDIAN_BLOCK = 8192
 
 
-def _window_medians(rr: np.ndarray, w: int) -> np.ndarray:
-    """Median of every ``w`` consecutive values of ``rr`` (``w`` odd): the middle
-    of each window, the same value a partition picks."""
+def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Median of every ``w`` consecutive values of ``rr`` (``w`` odd), into ``out``:
+    the middle of each window, the same value a partition picks."""
+    size = rr.size - w + 1
+    out = np.empty(size) if out is None else out
     if w != 11 or np.isnan(rr).any():
         # NaN sorts last in a partition but wins every min/max.
         windows = sliding_window_view(rr, w)
-        picked: np.ndarray = np.partition(windows, w // 2, axis=1)[:, w // 2]
-        return picked
-    size = rr.size - w + 1
-    out = np.empty(size)
+        out[:] = np.partition(windows, w // 2, axis=1)[:, w // 2]
+        return out
     # Every wire gets a buffer of its own on its first write, plus one spare: no
     # new array per comparison, and, a block of windows at a time, all of them
     # stay in the cache (fresh pages and memory traffic cost more than the
