@@ -220,7 +220,7 @@ class RRCleaner:
             count = np.minimum(idx - first, absolute - 1)
         else:
             count = np.subtract(idx, first, out=idx)
-        th = np.divide(total, count, out=np.zeros(ref.size), where=count > 0)
+        th: np.ndarray = np.divide(total, count, out=np.zeros(ref.size), where=count > 0)
         th *= cfg.spread_gain
         np.clip(th, cfg.floor_rel * ref, cap, out=th)
         # Too few changes to know the spread: only flag what the cap flags.
