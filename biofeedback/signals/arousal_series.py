@@ -22,7 +22,7 @@ from biofeedback.signals.arousal import (
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
-from biofeedback.signals.series_windows import Sorted, back, blank, measure_series
+from biofeedback.signals.series_windows import Sorted, back, blank, cumulative, measure_series
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +307,10 @@ def _gate_series(
     idx = np.flatnonzero(signal)
     if idx.size == 0:
         return ok
-    t = t_s[idx]
-    usable = hrv_usable[idx]
-    clean = usable & (rate[idx] <= cfg.ok_artifact_rate)
+    whole = idx.size == t_s.size  # signal throughout: no need to pick the ticks
+    t = t_s if whole else t_s[idx]
+    usable = hrv_usable if whole else hrv_usable[idx]
+    clean = usable & ((rate if whole else rate[idx]) <= cfg.ok_artifact_rate)
     pos = np.arange(idx.size)
     run_first = np.maximum.accumulate(np.where(clean, 0, pos + 1))
     run_first = np.minimum(run_first, idx.size - 1)
@@ -319,6 +320,8 @@ def _gate_series(
         trigger[first_usable[0]] = True
     last_trigger = np.maximum.accumulate(np.where(trigger, pos, -1))
     last_unusable = np.maximum.accumulate(np.where(usable, -1, pos))
+    if whole:
+        return usable & (last_trigger > last_unusable)
     ok[idx] = usable & (last_trigger > last_unusable)
     return ok
 
@@ -326,15 +329,16 @@ def _gate_series(
 def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
     ok = np.isfinite(values)
-    sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
+    sums = cumulative(np.where(ok, values, 0.0))
     counts = np.concatenate(([0], np.cumsum(ok)))
-    hi = np.arange(1, t_s.size + 1)
     if t_s.size and (t_s[1:] > t_s[:-1]).all():
-        # Strictly ascending: hi is each tick's own count, and a window's start
-        # nearly always an earlier tick.
-        lo = Sorted(t_s).counts(*back(t_s, hi, span_s))
+        # Strictly ascending: each tick's own count is its place + 1, and a
+        # window's start nearly always an earlier tick.
+        own = np.arange(1, t_s.size + 1)
+        lo = Sorted(t_s).counts(*back(t_s, own, span_s))
     else:
         lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    n = counts[hi] - counts[lo]
-    mean = np.divide(sums[hi] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
-    return np.where(n >= span_s / 2, mean, np.nan)
+    n = counts[1:] - counts[lo]
+    mean: np.ndarray = np.divide(sums[1:] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
+    mean[n < span_s / 2] = np.nan
+    return mean

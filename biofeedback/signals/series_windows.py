@@ -10,6 +10,8 @@ neighbours, so each is the search's own answer at a fraction of its cost.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from biofeedback.signals.arousal import EstimatorConfig, Measures
@@ -138,57 +140,24 @@ def _measures(
     cfg: EstimatorConfig,
 ) -> Measures:
     """The metrics over the beats known at each tick, in windows ending there."""
-    # The beats' running sums, as ``BeatWindows.extend`` keeps them for a first chunk.
-    prev_t = np.concatenate((t.v[:1] - nn[:1] / 1000.0, t.v))
-    diff = np.diff(np.concatenate((nn[:1], nn)))
-    valid = np.diff(prev_t) <= nn / 1000.0 + 1.5
-    if valid.size:
-        valid[0] = False
-    s_nn = cumulative(nn)
-    s_nn2 = cumulative(nn * nn)
-    s_d2 = cumulative(np.where(valid, diff * diff, 0.0))
-    s_dn = cumulative(valid.astype(float))
+    sums = _Sums.of(t.v, nn)
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
     out = {name: np.empty(ticks.size) for name in names}
     for lo_tick in range(0, ticks.size, _BLOCK):
         hi_tick = min(lo_tick + _BLOCK, ticks.size)
         block = slice(lo_tick, hi_tick)
-        hi = known[block]
-        nn_hi, d2_hi, dn_hi = s_nn[hi], s_d2[hi], s_dn[hi]
+        ends = _Ends(sums, known[block])
 
-        def start(span_s: float) -> np.ndarray:
-            return t.counts(*back(ticks, at, span_s, lo_tick, hi_tick))  # noqa: B023
+        def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
+            return t.counts(*back(ticks, at, span_s, lo, hi))
 
-        def hr(span_s: float, into: np.ndarray) -> None:
-            lo = start(span_s)
-            beats_in = hi - lo  # noqa: B023
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mean = (nn_hi - s_nn[lo]) / beats_in  # noqa: B023
-                into[:] = 60000.0 / mean
-            into[beats_in < cfg.min_hr_beats] = np.nan
-
-        def rmssd(lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
-            inner = np.minimum(lo + 1, hi)  # noqa: B023
-            count = dn_hi - s_dn[inner]  # noqa: B023
-            with np.errstate(divide="ignore", invalid="ignore"):
-                into[:] = np.sqrt((d2_hi - s_d2[inner]) / count)  # noqa: B023
-            into[count < min_diffs] = np.nan
-            # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
-            np.maximum(into, 1.0, out=into)
-
-        hr(cfg.hr_window_s, out["hr"][block])
-        hr(cfg.hr_fast_window_s, out["hr_fast"][block])
-        hr(cfg.hr_mid_window_s, out["hr_mid"][block])
-        rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
+        ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
+        ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
+        ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
+        ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
         lo_long = start(cfg.rmssd_long_window_s)
-        rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
-        in_long = hi - lo_long
-        total = nn_hi - s_nn[lo_long]
-        sdnn = out["sdnn"][block]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = (s_nn2[hi] - s_nn2[lo_long] - total * (total / in_long)) / (in_long - 1)
-            np.sqrt(np.maximum(var, 0.0), out=sdnn)
-        sdnn[in_long < 2 * cfg.min_rmssd_diffs] = np.nan
+        ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
+        ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
     unusable = rate > cfg.hr_only_artifact_rate
     return Measures(
         hr_bpm=out["hr"],
@@ -199,6 +168,68 @@ def _measures(
         sdnn_60s_ms=blank(unusable, out["sdnn"]),
         artifact_rate=rate,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """The beats' running sums, as ``BeatWindows.extend`` keeps them for a first chunk."""
+
+    nn: np.ndarray
+    nn2: np.ndarray
+    d2: np.ndarray
+    dn: np.ndarray
+
+    @classmethod
+    def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
+        prev_t = np.concatenate((t[:1] - nn[:1] / 1000.0, t))
+        diff = np.diff(np.concatenate((nn[:1], nn)))
+        # Two beats further apart than their interval plus 1.5 s were not consecutive.
+        valid = np.diff(prev_t) <= nn / 1000.0 + 1.5
+        if valid.size:
+            valid[0] = False
+        return cls(
+            cumulative(nn),
+            cumulative(nn * nn),
+            cumulative(np.where(valid, diff * diff, 0.0)),
+            cumulative(valid.astype(float)),
+        )
+
+
+class _Ends:
+    """Windows ending at some ticks (``hi``: the beats known there): the metrics
+    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays."""
+
+    def __init__(self, sums: _Sums, hi: np.ndarray) -> None:
+        self.sums = sums
+        self.hi = hi
+        self.nn_hi = sums.nn[hi]
+        self.d2_hi = sums.d2[hi]
+        self.dn_hi = sums.dn[hi]
+
+    def hr(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
+        beats = self.hi - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (self.nn_hi - self.sums.nn[lo]) / beats
+            np.divide(60000.0, mean, out=into)
+        into[beats < min_beats] = np.nan
+
+    def rmssd(self, lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
+        inner = np.minimum(lo + 1, self.hi)
+        count = self.dn_hi - self.sums.dn[inner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.sqrt((self.d2_hi - self.sums.d2[inner]) / count, out=into)
+        into[count < min_diffs] = np.nan
+        # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+        np.maximum(into, 1.0, out=into)
+
+    def sdnn(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
+        beats = self.hi - lo
+        total = self.nn_hi - self.sums.nn[lo]
+        nn2 = self.sums.nn2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = (nn2[self.hi] - nn2[lo] - total * (total / beats)) / (beats - 1)
+            np.sqrt(np.maximum(var, 0.0), out=into)
+        into[beats < min_beats] = np.nan
 
 
 def blank(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
