@@ -405,6 +405,13 @@ def _correct(
     nn = np.repeat(value, count)
     t_end = np.repeat(t_raw, count)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
-    ends = np.cumsum(count)
-    after = (np.repeat(ends, count) - 1) - np.arange(nn.size)
+    after = np.zeros(nn.size, np.int64)
+    split = np.flatnonzero(count > 1)
+    if split.size:
+        parts = count[split]
+        last = np.cumsum(count)[split] - 1  # each split beat's last part
+        owner = np.repeat(np.arange(split.size), parts)
+        # Parts after each part: 0 for a beat's last, counting up backwards.
+        behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
+        after[last[owner] + behind] = -behind
     return t_end - after * nn / 1000.0, nn, np.repeat(available_s, count)

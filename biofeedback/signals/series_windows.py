@@ -181,16 +181,18 @@ class _Sums:
 
     @classmethod
     def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
-        prev_t = np.concatenate((t[:1] - nn[:1] / 1000.0, t))
-        diff = np.diff(np.concatenate((nn[:1], nn)))
-        # Two beats further apart than their interval plus 1.5 s were not consecutive.
-        valid = np.diff(prev_t) <= nn / 1000.0 + 1.5
-        if valid.size:
-            valid[0] = False
+        # The first beat has no difference; two beats further apart than their
+        # interval plus 1.5 s were not consecutive (the signal dropped between).
+        valid = np.zeros(nn.size, bool)
+        np.less_equal(t[1:] - t[:-1], nn[1:] / 1000.0 + 1.5, out=valid[1:])
+        d2 = np.zeros(nn.size)
+        np.subtract(nn[1:], nn[:-1], out=d2[1:])
+        np.multiply(d2, d2, out=d2)
+        d2[~valid] = 0.0
         return cls(
             cumulative(nn),
             cumulative(nn * nn),
-            cumulative(np.where(valid, diff * diff, 0.0)),
+            cumulative(d2),
             cumulative(valid.astype(float)),
         )
 
