@@ -125,7 +125,7 @@ class RRCleaner:
         self._t.extend(t_s)
         rr = self._rr.view
         ref = self._reference(rr, start)
-        self._ref.extend(ref)
+        self._ref.extend(ref, own=True)
         cfg = self.config
         cap = cfg.cap_rel * ref
         prev = rr[start - 1 : -1] if start > 0 else np.concatenate(([rr[0]], rr[:-1]))
@@ -149,7 +149,7 @@ class RRCleaner:
                 base = sums[hi - 1]
                 lo = hi
             self._clip_sum.extend(sums)
-        self._th.extend(self._threshold(start, ref, cap))
+        self._th.extend(self._threshold(start, ref, cap), own=True)
         self._seen += rr_ms.size
 
     def process(self, *, final: bool = False) -> CleanedChunk:

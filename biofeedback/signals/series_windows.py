@@ -83,10 +83,19 @@ def back(
 
 
 def cumulative(values: np.ndarray) -> np.ndarray:
-    """Running sum with a leading 0, as ``BeatWindows`` keeps it."""
+    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it."""
     out = np.empty(values.size + 1)
     out[0] = 0.0
-    np.cumsum(values, out=out[1:])
+    np.cumsum(values, dtype=float, out=out[1:])
+    return out
+
+
+def squares_cumulative(values: np.ndarray) -> np.ndarray:
+    """``cumulative(values * values)`` without the squares' own array."""
+    out = np.empty(values.size + 1)
+    out[0] = 0.0
+    np.multiply(values, values, out=out[1:])
+    np.cumsum(out[1:], out=out[1:])
     return out
 
 
@@ -107,7 +116,7 @@ def measure_series(
     if (raw_avail.v < raw_t.v).any():
         raw_known = np.minimum(raw_known, raw_at)
     lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
-    flags = cumulative((beats.kind != 0).astype(float))
+    flags = cumulative(beats.kind != 0)
     rate: np.ndarray = np.divide(
         flags[raw_known] - flags[lo],
         raw_known - lo,
@@ -191,9 +200,9 @@ class _Sums:
         d2[~valid] = 0.0
         return cls(
             cumulative(nn),
-            cumulative(nn * nn),
+            squares_cumulative(nn),
             cumulative(d2),
-            cumulative(valid.astype(float)),
+            cumulative(valid),
         )
 
 
