@@ -206,25 +206,37 @@ class RRCleaner:
         """Per beat from ``start``: the spread of the changes before it, bounded by
         shares of its reference (``cap`` = the upper share x ``ref``)."""
         cfg = self.config
+        span = cfg.spread_beats
         csum = self._clip_sum.view
         stop = start + ref.size
-        idx = np.arange(start, stop)
-        # Beats already dropped by compaction still count: a compacted buffer
-        # always keeps a whole spread window behind the oldest undecided beat.
-        first = idx - cfg.spread_beats
-        np.maximum(first, 0, out=first)
-        total = csum[start:stop] - csum[first]
-        if self._seen < cfg.spread_beats + 1:
-            # In the warm-up the first beat's zero change is not a change.
-            absolute = self._seen + (idx - start)
-            count = np.minimum(idx - first, absolute - 1)
-        else:
-            count = np.subtract(idx, first, out=idx)
-        th: np.ndarray = np.divide(total, count, out=np.zeros(ref.size), where=count > 0)
+        th = np.empty(ref.size)
+        # Past the first ``span`` beats every window is whole (a compacted buffer
+        # always keeps one behind the oldest undecided beat) and the warm-up
+        # over: the mean change is the window's sum over ``span``, by slices.
+        head = min(max(span + 1 - start, 0), ref.size)
+        body = th[head:]
+        if body.size:
+            np.subtract(
+                csum[start + head : stop], csum[start + head - span : stop - span], out=body
+            )
+            body /= span
+        few = np.zeros(ref.size, bool)
+        if span < 3:
+            few[head:] = True
+        if head:
+            idx = np.arange(start, start + head)
+            first = np.maximum(idx - span, 0)
+            count = idx - first
+            if self._seen < span + 1:
+                # In the warm-up the first beat's zero change is not a change.
+                absolute = self._seen + (idx - start)
+                count = np.minimum(count, absolute - 1)
+            np.divide(csum[idx] - csum[first], count, out=th[:head], where=count > 0)
+            th[:head][count <= 0] = 0.0
+            few[:head] = count < 3
         th *= cfg.spread_gain
         np.clip(th, cfg.floor_rel * ref, cap, out=th)
         # Too few changes to know the spread: only flag what the cap flags.
-        few = count < 3
         if few.any():
             th[few] = cap[few]
         return th

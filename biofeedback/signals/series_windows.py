@@ -30,16 +30,21 @@ class Sorted:
 
     def __init__(self, v: np.ndarray) -> None:
         self.v = v
-        # padded[g] is v[g - 1], padded[g + 1] is v[g]: the answer is g when
-        # v[g - 1] <= key < v[g], with -inf/+inf standing in past either end.
-        self._padded = np.concatenate(([-np.inf], v, [np.inf]))
+        self._padded: np.ndarray | None = None
 
     def counts(
         self, keys: np.ndarray, guess: np.ndarray, sure: np.ndarray | None = None
     ) -> np.ndarray:
-        """The counts at ``keys``; ``guess`` (modified) is right wherever ``sure``."""
-        np.clip(guess, 0, self.v.size, out=guess)
+        """The counts at ``keys``; ``guess`` (modified, within ``0..len(v)``) is
+        right wherever ``sure``."""
+        if self.v.size == 0:
+            guess[:] = 0
+            return guess
         if sure is None:
+            if self._padded is None:
+                # padded[g] is v[g - 1], padded[g + 1] is v[g]: the answer is g when
+                # v[g - 1] <= key < v[g], with -inf/+inf standing in past either end.
+                self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
             right = self._padded[guess] <= keys
             guess += 1
             right &= self._padded[guess] > keys
@@ -48,7 +53,10 @@ class Sorted:
         else:
             check = np.flatnonzero(~sure)
             g, k = guess[check], keys[check]
-            wrong = check[(self._padded[g] > k) | (self._padded[g + 1] <= k)]
+            n = self.v.size
+            below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
+            above = np.where(g < n, self.v[np.minimum(g, n - 1)], np.inf) > k
+            wrong = check[~(below & above)]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -61,6 +69,7 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
     sample = np.arange(0, keys.size, block)
     offset = v.searchsorted(keys[sample], side="right") - base[sample]
     guess: np.ndarray = base + np.repeat(offset, block)[: keys.size]
+    np.clip(guess, 0, v.size, out=guess)
     return guess
 
 
@@ -112,7 +121,7 @@ def measure_series(
         return None
     raw_t, raw_avail = Sorted(beats.raw_t_s), Sorted(beats.raw_available_s)
     # A raw beat is known once the next one has ended (a pair's partner with it).
-    raw_known = raw_avail.counts(ticks, raw_at - 1)
+    raw_known = raw_avail.counts(ticks, np.maximum(raw_at - 1, 0))
     if (raw_avail.v < raw_t.v).any():
         raw_known = np.minimum(raw_known, raw_at)
     lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
@@ -126,7 +135,7 @@ def measure_series(
     if corrected:
         t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
         known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
-        at = t.counts(ticks, known + 1)
+        at = t.counts(ticks, np.minimum(known + 1, t.v.size))
         if (avail.v < t.v).any():
             known = np.minimum(known, at)
     else:
