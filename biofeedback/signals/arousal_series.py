@@ -22,7 +22,14 @@ from biofeedback.signals.arousal import (
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
-from biofeedback.signals.series_windows import Sorted, back, blank, cumulative, measure_series
+from biofeedback.signals.series_windows import (
+    MEASURES,
+    Sorted,
+    back,
+    blank,
+    cumulative,
+    measure_series,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +150,14 @@ def estimate_series(
     cleaner.push(t, rr)
     beats = cleaner.process(final=True)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
+    # Every per-tick figure is a row of one array: one allocation, not fifteen
+    # (a long recording's series are megabytes of fresh pages each).
+    rows = np.empty((15, ticks.size))
     raw_at = np.searchsorted(t, ticks, side="right")
-    m = measure_series(beats, ticks, raw_at, cfg) or _measure(beats, ticks, cfg)
+    m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
     last = raw_at - 1
     signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
-    # The measures are this call's own arrays: blank them in place.
+    # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
     hr_fast = blank(silent, m.hr_fast_bpm)
@@ -160,12 +170,24 @@ def estimate_series(
         ln_60 = np.log(rmssd_60)
     quality = _quality(signal, ok)
     opening = _opening(
-        ticks - t[0], hr, hr_mid, hr_fast, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
+        ticks - t[0],
+        hr,
+        hr_mid,
+        hr_fast,
+        ln_rmssd,
+        signal,
+        cfg,
+        baseline_hr_bpm,
+        baseline_rmssd_ms,
+        rows[7:11],
     )
     base_ln_t = np.log(opening.rmssd_ms)
-    reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
-    reference = np.where(np.isnan(base_ln_t), np.nan, reference)
-    hr_z, drop_z, arousal = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
+    reference = np.fmin(
+        base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s), out=rows[11]
+    )
+    reference[np.isnan(base_ln_t)] = np.nan
+    hr_z, drop_z, arousal = rows[12:15]
+    hr_z[:], drop_z[:], arousal[:] = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
     return SeriesEstimate(
         t_s=ticks,
         hr_bpm=hr,
@@ -200,13 +222,19 @@ def _quality(signal: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return quality
 
 
-def _measure(beats: CleanedChunk, ticks: np.ndarray, cfg: EstimatorConfig) -> Measures:
-    """The general path, for beat times out of order."""
+def _measure(
+    beats: CleanedChunk, ticks: np.ndarray, cfg: EstimatorConfig, into: np.ndarray
+) -> Measures:
+    """The general path, for beat times out of order (copied into ``into``'s rows,
+    in ``measure_series``'s order)."""
     windows = BeatWindows()
     windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
     flags = FlagWindows()
     flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
-    return measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
+    m = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
+    for row, name in zip(into, MEASURES, strict=True):
+        row[:] = getattr(m, name)
+    return Measures(*into)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +256,7 @@ def _opening(
     cfg: EstimatorConfig,
     hr_bpm: float | None,
     rmssd_ms: float | None,
+    into: np.ndarray,
 ) -> _Opening:
     """The baseline at every tick, as the streaming estimator's collector takes it.
 
@@ -270,7 +299,8 @@ def _opening(
             offer(int(rest[j]))
         if decides.size and collector.ln_rmssd is None:
             offer(int(rest[decides[0]]))
-    out = {key: np.full(n, np.nan) for key in ("hr", "rmssd", "noise", "rise")}
+    into.fill(np.nan)
+    out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
     width = max(len(state[4]) for i, state in changes if i < n) if n else 1
     how = np.full(n, "", dtype=f"<U{max(width, 1)}")
     bounds = [i for i, _ in changes[1:]] + [n]

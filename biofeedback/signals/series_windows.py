@@ -108,12 +108,21 @@ def squares_cumulative(values: np.ndarray) -> np.ndarray:
     return out
 
 
+# ``Measures``' fields, in order: the rows ``measure_series`` writes.
+MEASURES = tuple(Measures.__dataclass_fields__)
+
+
 def measure_series(
-    beats: CleanedChunk, ticks: np.ndarray, raw_at: np.ndarray, cfg: EstimatorConfig
+    beats: CleanedChunk,
+    ticks: np.ndarray,
+    raw_at: np.ndarray,
+    cfg: EstimatorConfig,
+    into: np.ndarray | None = None,
 ) -> Measures | None:
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
-    and ``raw_at`` (how many raw beats had ended by each tick). None when a time
-    array is not ascending: the caller then takes the general path."""
+    and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
+    ``into`` (one per field of ``Measures``, in order). None when a time array is
+    not ascending: the caller then takes the general path."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -125,13 +134,11 @@ def measure_series(
     if (raw_avail.v < raw_t.v).any():
         raw_known = np.minimum(raw_known, raw_at)
     lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     flags = cumulative(beats.kind != 0)
-    rate: np.ndarray = np.divide(
-        flags[raw_known] - flags[lo],
-        raw_known - lo,
-        out=np.zeros(ticks.shape),
-        where=raw_known > lo,
-    )
+    rate = rows[-1]
+    rate.fill(0.0)
+    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=rate, where=raw_known > lo)
     if corrected:
         t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
         known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
@@ -140,7 +147,7 @@ def measure_series(
             known = np.minimum(known, at)
     else:
         t, known, at = raw_t, raw_known, raw_at
-    return _measures(t, beats.nn_ms, known, at, ticks, rate, cfg)
+    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
 
 
 # Ticks per block: a block's arrays stay in the cache (and below the size that
@@ -154,13 +161,15 @@ def _measures(
     known: np.ndarray,
     at: np.ndarray,
     ticks: np.ndarray,
-    rate: np.ndarray,
+    rows: np.ndarray,
     cfg: EstimatorConfig,
 ) -> Measures:
-    """The metrics over the beats known at each tick, in windows ending there."""
+    """The metrics over the beats known at each tick, in windows ending there, into
+    ``rows`` (the last already holds the artifact rate)."""
     sums = _Sums.of(t.v, nn)
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
-    out = {name: np.empty(ticks.size) for name in names}
+    out = dict(zip(names, rows, strict=False))
+    rate = rows[-1]
     for lo_tick in range(0, ticks.size, _BLOCK):
         hi_tick = min(lo_tick + _BLOCK, ticks.size)
         block = slice(lo_tick, hi_tick)
