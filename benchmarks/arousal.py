@@ -7,13 +7,32 @@ below the step-down threshold at rest with 2 % artifacts; per-beat update
 correction plus hrv_time, measured in the same run (issue 28). Also a digest of
 the batch path's outputs on the series corpus (the same before and after a speed
 change: the same decisions). Run: .venv/bin/python benchmarks/arousal.py [--quick]
+
+Batch figures (issue 28), 100,000 beats, medians of 5 runs (NeuroKit2: 3) in one
+run each, on 2 CPUs shared with six other sessions (load average 6-8):
+
+- before (341feb4): CPU 58.8 ms, wall 100.4 ms; NeuroKit2 CPU 1,664 ms, 28.3x by
+  CPU time (21.2x by wall time).
+- after: CPU 35.3 ms (user 24.7 ms, system 12.0 ms for 5,760 page faults), wall
+  55.4 ms; NeuroKit2 CPU 1,665 ms, 47.1x by CPU time (60.8x by wall time).
+  Not yet the goal (<= 20 ms, >= 100x). Decisions digest unchanged: 6024756f8d5b670c.
+
+Where the CPU time went, stage by stage (same load, before -> after): cleaner
+push 12.3 -> 4.5 ms (window medians by a sorting network instead of a partition
+per window; thresholds by slices); decisions 4.8 -> 4.9 ms; windows at every tick
+27.4 -> 17.3 ms (one binary search instead of six: every other count guessed and
+checked); quality gate 1.8 -> 1.5 ms; quality strings and logs 2.5 -> 0.8 ms;
+opening 2.3 -> 1.8 ms; 5-minute RMSSD reference 4.5 -> 2.3 ms. A third of what is
+left is the kernel zero-filling fresh pages for the outputs and temporaries.
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +61,12 @@ from tests.support.arousal_data import (
 from tests.support.series_corpus import build_series_corpus, corpus_digest
 
 THRESHOLD = PacingConfig().step_down_above
+# The batch path on main before issue 28 (341feb4): this benchmark's figures, one
+# run on the same machine and load as the "after" figures in the docstring.
+BEFORE = (
+    "before (341feb4, recorded at load 6-8 on 2 CPUs): CPU median 58.8 ms, wall median"
+    " 100.4 ms; NeuroKit2 CPU median 1,664 ms in that run: 28.3x by CPU time"
+)
 
 
 def detection_table(rng: np.random.Generator) -> None:
@@ -100,6 +125,7 @@ def speed_table(quick: bool) -> None:
     big = np.tile(rr, int(np.ceil(size / rr.size)))[:size]
     estimate_series(big)  # warm
     ours, ours_cpu = timings(lambda: estimate_series(big), runs)
+    user, system, faults = _cpu_split(lambda: estimate_series(big), runs)
 
     def clean() -> None:
         cleaner = RRCleaner()
@@ -114,6 +140,13 @@ def speed_table(quick: bool) -> None:
         " goal <= 20 ms per 100,000 beats)"
     )
     print(f"  {'':<24} CPU {spread(ours_cpu)}")
+    print(
+        f"  {'':<24} of which user median {statistics.median(user) * 1e3:.1f} ms,"
+        f" system median {statistics.median(system) * 1e3:.1f} ms"
+        f" ({statistics.median(faults):,.0f} page faults: the kernel zero-fills each fresh page)"
+    )
+    if not quick:
+        print(f"  {'':<24} {BEFORE}")
     try:
         import neurokit2 as nk
     except ImportError:
@@ -141,6 +174,19 @@ def speed_table(quick: bool) -> None:
         f" {cpu_ratio:5.1f}x"
     )
     print(f"  {load_line()}")
+
+
+def _cpu_split(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float], list[int]]:
+    """User and system seconds and minor page faults of ``runs`` calls."""
+    user, system, faults = [], [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        fn()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        user.append(after.ru_utime - before.ru_utime)
+        system.append(after.ru_stime - before.ru_stime)
+        faults.append(after.ru_minflt - before.ru_minflt)
+    return user, system, faults
 
 
 def decisions_line() -> None:
