@@ -398,12 +398,15 @@ def _correct(
     """Corrected beats (times, intervals, decision times) for decided raw beats."""
     if not kind.any():
         return t_raw.copy(), x.astype(float, copy=True), available_s
+    # Flagged beats are few: each kind's beats picked by index among them.
+    flagged = np.flatnonzero(kind)
+    flagged_kind = kind[flagged]
     value = x.astype(float, copy=True)
     count = np.ones(x.size, np.int64)
-    missed = kind == BeatKind.MISSED
+    missed = flagged[flagged_kind == BeatKind.MISSED]
     count[missed] = np.rint(x[missed] / ref[missed]).astype(np.int64)
     value[missed] = x[missed] / count[missed]
-    single = (kind == BeatKind.LONG) | (kind == BeatKind.SHORT)
+    single = flagged[(flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT)]
     value[single] = ref[single]
     first = np.flatnonzero(start)
     second = first + 1
@@ -417,13 +420,21 @@ def _correct(
     nn = np.repeat(value, count)
     t_end = np.repeat(t_raw, count)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
+    # Only flagged beats have other than one part: where each ends, from them.
+    extra = count[flagged] - 1
+    is_split = extra > 0
+    split = flagged[is_split]
+    parts = count[split]
+    last = split + np.cumsum(extra)[is_split]  # each split beat's last part
+    owner = np.repeat(np.arange(split.size), parts)
+    # Parts after each part: 0 for a beat's last, counting up backwards.
+    behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
+    where = last[owner] + behind
+    available = np.repeat(available_s, count)
+    if np.isfinite(nn).all() and (nn >= 0).all():
+        # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
+        t_end[where] -= -behind * nn[where] / 1000.0
+        return t_end, nn, available
     after = np.zeros(nn.size, np.int64)
-    split = np.flatnonzero(count > 1)
-    if split.size:
-        parts = count[split]
-        last = np.cumsum(count)[split] - 1  # each split beat's last part
-        owner = np.repeat(np.arange(split.size), parts)
-        # Parts after each part: 0 for a beat's last, counting up backwards.
-        behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
-        after[last[owner] + behind] = -behind
-    return t_end - after * nn / 1000.0, nn, np.repeat(available_s, count)
+    after[where] = -behind
+    return t_end - after * nn / 1000.0, nn, available
