@@ -29,6 +29,7 @@ from biofeedback.signals.series_windows import (
     blank,
     cumulative,
     measure_series,
+    running_count,
 )
 
 
@@ -360,7 +361,7 @@ def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> 
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
     ok = np.isfinite(values)
     sums = cumulative(np.where(ok, values, 0.0))
-    counts = np.concatenate(([0], np.cumsum(ok)))
+    counts = running_count(ok)
     if t_s.size and (t_s[1:] > t_s[:-1]).all():
         # Strictly ascending: each tick's own count is its place + 1, and a
         # window's start nearly always an earlier tick.

@@ -99,6 +99,15 @@ def cumulative(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def running_count(flags: np.ndarray) -> np.ndarray:
+    """How many of ``flags`` hold before each place, with a leading 0 (as exact as
+    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast)."""
+    out = np.empty(flags.size + 1, np.int32)
+    out[0] = 0
+    np.cumsum(flags, dtype=np.int32, out=out[1:])
+    return out
+
+
 def squares_cumulative(values: np.ndarray) -> np.ndarray:
     """``cumulative(values * values)`` without the squares' own array."""
     out = np.empty(values.size + 1)
@@ -135,7 +144,7 @@ def measure_series(
         raw_known = np.minimum(raw_known, raw_at)
     lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
-    flags = cumulative(beats.kind != 0)
+    flags = running_count(beats.kind != 0)
     rate = rows[-1]
     rate.fill(0.0)
     np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=rate, where=raw_known > lo)
@@ -220,7 +229,7 @@ class _Sums:
             cumulative(nn),
             squares_cumulative(nn),
             cumulative(d2),
-            cumulative(valid),
+            running_count(valid),
         )
 
 
