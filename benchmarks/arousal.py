@@ -8,22 +8,26 @@ correction plus hrv_time, measured in the same run (issue 28). Also a digest of
 the batch path's outputs on the series corpus (the same before and after a speed
 change: the same decisions). Run: .venv/bin/python benchmarks/arousal.py [--quick]
 
-Batch figures (issue 28), 100,000 beats, medians of 5 runs (NeuroKit2: 3) in one
-run each, on 2 CPUs shared with six other sessions (load average 6-8):
+Batch figures (issue 28), 100,000 beats, medians of 5 runs (NeuroKit2: 3), each
+figure pair from one run, on 2 CPUs shared with six other sessions (load average
+2.0-2.6 during these runs; at 6-8 every figure is ~10-30 % higher):
 
-- before (341feb4): CPU 58.8 ms, wall 100.4 ms; NeuroKit2 CPU 1,664 ms, 28.3x by
-  CPU time (21.2x by wall time).
-- after: CPU 35.3 ms (user 24.7 ms, system 12.0 ms for 5,760 page faults), wall
-  55.4 ms; NeuroKit2 CPU 1,665 ms, 47.1x by CPU time (60.8x by wall time).
+- before (341feb4): CPU 55.5 ms, wall 55.8 ms; NeuroKit2 CPU 1,668 ms, 30.1x by
+  CPU time (31.3x by wall time).
+- after: CPU 30.5 ms (user 20.0 ms, system 8.0 ms for 4,876 page faults), wall
+  30.5 ms; NeuroKit2 CPU 1,505 ms, 49.4x by CPU time (66.0x by wall time).
   Not yet the goal (<= 20 ms, >= 100x). Decisions digest unchanged: 6024756f8d5b670c.
 
-Where the CPU time went, stage by stage (same load, before -> after): cleaner
-push 12.3 -> 4.5 ms (window medians by a sorting network instead of a partition
-per window; thresholds by slices); decisions 4.8 -> 4.9 ms; windows at every tick
-27.4 -> 17.3 ms (one binary search instead of six: every other count guessed and
-checked); quality gate 1.8 -> 1.5 ms; quality strings and logs 2.5 -> 0.8 ms;
-opening 2.3 -> 1.8 ms; 5-minute RMSSD reference 4.5 -> 2.3 ms. A third of what is
-left is the kernel zero-filling fresh pages for the outputs and temporaries.
+Where the CPU time went, stage by stage (medians of 15 calls in one process,
+before -> after): cleaner push 11.5 -> 5.7 ms (window medians by a sorting
+network instead of a partition per window; thresholds by slices); decisions and
+corrections 4.5 -> 3.6 ms (only the beats that can be flagged are judged); windows
+at every tick 26.1 -> 15.0 ms (one binary search instead of six: every other count
+guessed from it and checked); quality gate 1.7 -> 1.3 ms; quality strings and
+logs 2.5 -> 0.6 ms; opening 2.3 -> 1.5 ms; 5-minute RMSSD reference 4.5 -> 2.5 ms;
+53.6 -> 30.6 ms in all. A quarter of what is left is the kernel zero-filling fresh
+pages for the outputs (15 MB of per-second series and 5 MB of cleaned beats)
+and the temporaries.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ THRESHOLD = PacingConfig().step_down_above
 # The batch path on main before issue 28 (341feb4): this benchmark's figures, one
 # run on the same machine and load as the "after" figures in the docstring.
 BEFORE = (
-    "before (341feb4, recorded at load 6-8 on 2 CPUs): CPU median 58.8 ms, wall median"
-    " 100.4 ms; NeuroKit2 CPU median 1,664 ms in that run: 28.3x by CPU time"
+    "before (341feb4, recorded at load 2.3 on 2 CPUs): CPU median 55.5 ms, wall median"
+    " 55.8 ms; NeuroKit2 CPU median 1,668 ms in that run: 30.1x by CPU time"
 )
 
 
