@@ -38,6 +38,8 @@ def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
         ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, step)
         if trial % 6 == 5:
             ticks = np.sort(rng.uniform(t[0], t[-1] + 5.0, ticks.size))  # uneven times
+        if trial % 6 == 2:
+            ticks = np.repeat(ticks, 2)  # each time asked twice: no grid step
         fast = measure_series(beats, ticks, t.searchsorted(ticks, side="right"), cfg)
         windows, flags = BeatWindows(), FlagWindows()
         windows.extend(beats.t_s, beats.nn_ms, beats.available_s)

@@ -10,6 +10,7 @@ neighbours, so each is the search's own answer at a fraction of its cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,10 @@ def back(
     keys = ticks[lo:hi] - span_s
     guess = np.zeros(hi - lo, counts.dtype)
     sure = np.zeros(hi - lo, bool)
-    by = round(span_s / float(ticks[1] - ticks[0])) if ticks.size >= 2 else 0
+    step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
+    # Repeated, descending or NaN first ticks: no grid, every guess searched.
+    ticks_back = span_s / step if step > 0 else 0.0
+    by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
     first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
     if 0 < by < ticks.size and first < hi - lo:
         guess[first:] = counts[lo + first - by : hi - by]
