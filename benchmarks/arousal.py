@@ -7,13 +7,36 @@ below the step-down threshold at rest with 2 % artifacts; per-beat update
 correction plus hrv_time, measured in the same run (issue 28). Also a digest of
 the batch path's outputs on the series corpus (the same before and after a speed
 change: the same decisions). Run: .venv/bin/python benchmarks/arousal.py [--quick]
+
+Batch figures (issue 28), 100,000 beats, medians of 5 runs (NeuroKit2: 3), each
+figure pair from one run, on 2 CPUs shared with six other sessions (load average
+2.0-2.6 during these runs; at 6-8 every figure is ~10-30 % higher):
+
+- before (341feb4): CPU 55.5 ms, wall 55.8 ms; NeuroKit2 CPU 1,668 ms, 30.1x by
+  CPU time (31.3x by wall time).
+- after: CPU 30.5 ms (user 20.0 ms, system 8.0 ms for 4,876 page faults), wall
+  30.5 ms; NeuroKit2 CPU 1,505 ms, 49.4x by CPU time (66.0x by wall time).
+  Not yet the goal (<= 20 ms, >= 100x). Decisions digest unchanged: 6024756f8d5b670c.
+
+Where the CPU time went, stage by stage (medians of 15 calls in one process,
+before -> after): cleaner push 11.5 -> 5.7 ms (window medians by a sorting
+network instead of a partition per window; thresholds by slices); decisions and
+corrections 4.5 -> 3.6 ms (only the beats that can be flagged are judged); windows
+at every tick 26.1 -> 15.0 ms (one binary search instead of six: every other count
+guessed from it and checked); quality gate 1.7 -> 1.3 ms; quality strings and
+logs 2.5 -> 0.6 ms; opening 2.3 -> 1.5 ms; 5-minute RMSSD reference 4.5 -> 2.5 ms;
+53.6 -> 30.6 ms in all. A quarter of what is left is the kernel zero-filling fresh
+pages for the outputs (15 MB of per-second series and 5 MB of cleaned beats)
+and the temporaries.
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +65,12 @@ from tests.support.arousal_data import (
 from tests.support.series_corpus import build_series_corpus, corpus_digest
 
 THRESHOLD = PacingConfig().step_down_above
+# The batch path on main before issue 28 (341feb4): this benchmark's figures, one
+# run on the same machine and load as the "after" figures in the docstring.
+BEFORE = (
+    "before (341feb4, recorded at load 2.3 on 2 CPUs): CPU median 55.5 ms, wall median"
+    " 55.8 ms; NeuroKit2 CPU median 1,668 ms in that run: 30.1x by CPU time"
+)
 
 
 def detection_table(rng: np.random.Generator) -> None:
@@ -100,6 +129,7 @@ def speed_table(quick: bool) -> None:
     big = np.tile(rr, int(np.ceil(size / rr.size)))[:size]
     estimate_series(big)  # warm
     ours, ours_cpu = timings(lambda: estimate_series(big), runs)
+    user, system, faults = _cpu_split(lambda: estimate_series(big), runs)
 
     def clean() -> None:
         cleaner = RRCleaner()
@@ -114,6 +144,13 @@ def speed_table(quick: bool) -> None:
         " goal <= 20 ms per 100,000 beats)"
     )
     print(f"  {'':<24} CPU {spread(ours_cpu)}")
+    print(
+        f"  {'':<24} of which user median {statistics.median(user) * 1e3:.1f} ms,"
+        f" system median {statistics.median(system) * 1e3:.1f} ms"
+        f" ({statistics.median(faults):,.0f} page faults: the kernel zero-fills each fresh page)"
+    )
+    if not quick:
+        print(f"  {'':<24} {BEFORE}")
     try:
         import neurokit2 as nk
     except ImportError:
@@ -141,6 +178,19 @@ def speed_table(quick: bool) -> None:
         f" {cpu_ratio:5.1f}x"
     )
     print(f"  {load_line()}")
+
+
+def _cpu_split(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float], list[int]]:
+    """User and system seconds and minor page faults of ``runs`` calls."""
+    user, system, faults = [], [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        fn()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        user.append(after.ru_utime - before.ru_utime)
+        system.append(after.ru_stime - before.ru_stime)
+        faults.append(after.ru_minflt - before.ru_minflt)
+    return user, system, faults
 
 
 def decisions_line() -> None:

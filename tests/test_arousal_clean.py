@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
 
 from biofeedback.signals.hrv import rmssd_ms
-from biofeedback.signals.rr_clean import BeatKind, CleanedChunk, RRCleaner
+from biofeedback.signals.rr_clean import BeatKind, CleanedChunk, RRCleaner, _window_medians
 from tests.support.arousal_data import PVC, RESTING, beat_times, inject_artifacts, load_rr
 
 
@@ -104,3 +105,16 @@ def test_cleaning_in_any_chunks_matches_the_whole_recording(chunks: list[int], s
     for field in ("kind", "raw_rr_ms", "nn_ms", "t_s", "available_s"):
         joined = np.concatenate([getattr(p, field) for p in parts])
         np.testing.assert_array_equal(joined, getattr(whole, field), err_msg=field)
+
+
+def test_window_medians_are_the_partitions_across_blocks_and_ties() -> None:
+    """The batch reference (a sorting network, a block at a time) picks the very
+    value a partition of each window picks, and NaN still sorts last."""
+    rng = np.random.default_rng(11)
+    for size in (11, 12, 8202, 8203, 20_000):
+        rr = np.round(rng.normal(800.0, 40.0, size))  # whole ms: many ties
+        want = np.partition(sliding_window_view(rr, 11), 5, axis=1)[:, 5]
+        assert _window_medians(rr, 11).tobytes() == want.tobytes()
+    rr[100] = np.nan
+    want = np.partition(sliding_window_view(rr, 11), 5, axis=1)[:, 5]
+    assert _window_medians(rr, 11).tobytes() == want.tobytes()

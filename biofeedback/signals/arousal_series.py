@@ -14,6 +14,7 @@ import numpy as np
 from biofeedback.models import ArousalEstimate, BaselineHow, Quality
 from biofeedback.signals.arousal import (
     EstimatorConfig,
+    Measures,
     measure_windows,
     nan_to_none,
     score,
@@ -21,6 +22,15 @@ from biofeedback.signals.arousal import (
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.series_windows import (
+    MEASURES,
+    Sorted,
+    back,
+    blank,
+    cumulative,
+    measure_series,
+    running_count,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,40 +150,53 @@ def estimate_series(
     cleaner = RRCleaner(cfg.cleaner)
     cleaner.push(t, rr)
     beats = cleaner.process(final=True)
-    windows = BeatWindows()
-    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
-    flags = FlagWindows()
-    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
-    m = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
-    last = np.searchsorted(t, ticks, side="right") - 1
+    # Every per-tick figure is a row of one array: one allocation, not fifteen
+    # (a long recording's series are megabytes of fresh pages each).
+    rows = np.empty((15, ticks.size))
+    raw_at = np.searchsorted(t, ticks, side="right")
+    m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
+    last = raw_at - 1
     signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
-    hr = np.where(signal, m.hr_bpm, np.nan)
-    hr_fast = np.where(signal, m.hr_fast_bpm, np.nan)
-    hr_mid = np.where(signal, m.hr_mid_bpm, np.nan)
+    # The measures are rows of our own: blank them in place.
+    silent = ~signal
+    hr = blank(silent, m.hr_bpm)
+    hr_fast = blank(silent, m.hr_fast_bpm)
+    hr_mid = blank(silent, m.hr_mid_bpm)
     ok = _gate_series(ticks, signal, np.isfinite(m.rmssd_ms), m.artifact_rate, cfg)
-    rmssd = np.where(ok, m.rmssd_ms, np.nan)
+    rmssd = blank(~ok, m.rmssd_ms)
+    rmssd_60 = blank(silent, m.rmssd_60s_ms)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
-        ln_60 = np.where(signal, np.log(m.rmssd_60s_ms), np.nan)
-    quality = np.where(
-        signal, np.where(ok, Quality.OK.value, Quality.HR_ONLY.value), Quality.NO_SIGNAL.value
-    )
+        ln_60 = np.log(rmssd_60)
+    quality = _quality(signal, ok)
     opening = _opening(
-        ticks - t[0], hr, hr_mid, hr_fast, ln_rmssd, signal, cfg, baseline_hr_bpm, baseline_rmssd_ms
+        ticks - t[0],
+        hr,
+        hr_mid,
+        hr_fast,
+        ln_rmssd,
+        signal,
+        cfg,
+        baseline_hr_bpm,
+        baseline_rmssd_ms,
+        rows[7:11],
     )
     base_ln_t = np.log(opening.rmssd_ms)
-    reference = np.fmin(base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s))
-    reference = np.where(np.isnan(base_ln_t), np.nan, reference)
-    hr_z, drop_z, arousal = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
+    reference = np.fmin(
+        base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s), out=rows[11]
+    )
+    reference[np.isnan(base_ln_t)] = np.nan
+    hr_z, drop_z, arousal = rows[12:15]
+    hr_z[:], drop_z[:], arousal[:] = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
     return SeriesEstimate(
         t_s=ticks,
         hr_bpm=hr,
         hr_fast_bpm=hr_fast,
         hr_10s_bpm=hr_mid,
         rmssd_ms=rmssd,
-        rmssd_60s_ms=np.where(signal, m.rmssd_60s_ms, np.nan),
-        sdnn_60s_ms=np.where(signal, m.sdnn_60s_ms, np.nan),
+        rmssd_60s_ms=rmssd_60,
+        sdnn_60s_ms=blank(silent, m.sdnn_60s_ms),
         artifact_rate=m.artifact_rate,
         quality=quality,
         hr_z=hr_z,
@@ -187,6 +210,32 @@ def estimate_series(
         baseline_how=opening.how,
         beats=beats,
     )
+
+
+_QUALITY_WIDTH = max(len(q.value) for q in (Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL))
+
+
+def _quality(signal: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The quality at every tick, as strings (``ok`` holds only with signal)."""
+    quality = np.full(signal.size, Quality.OK.value, dtype=f"<U{_QUALITY_WIDTH}")
+    quality[~ok] = Quality.HR_ONLY.value
+    quality[~signal] = Quality.NO_SIGNAL.value
+    return quality
+
+
+def _measure(
+    beats: CleanedChunk, ticks: np.ndarray, cfg: EstimatorConfig, into: np.ndarray
+) -> Measures:
+    """The general path, for beat times out of order (copied into ``into``'s rows,
+    in ``measure_series``'s order)."""
+    windows = BeatWindows()
+    windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
+    flags = FlagWindows()
+    flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
+    m = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
+    for row, name in zip(into, MEASURES, strict=True):
+        row[:] = getattr(m, name)
+    return Measures(*into)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +257,7 @@ def _opening(
     cfg: EstimatorConfig,
     hr_bpm: float | None,
     rmssd_ms: float | None,
+    into: np.ndarray,
 ) -> _Opening:
     """The baseline at every tick, as the streaming estimator's collector takes it.
 
@@ -250,7 +300,8 @@ def _opening(
             offer(int(rest[j]))
         if decides.size and collector.ln_rmssd is None:
             offer(int(rest[decides[0]]))
-    out = {key: np.full(n, np.nan) for key in ("hr", "rmssd", "noise", "rise")}
+    into.fill(np.nan)
+    out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
     width = max(len(state[4]) for i, state in changes if i < n) if n else 1
     how = np.full(n, "", dtype=f"<U{max(width, 1)}")
     bounds = [i for i, _ in changes[1:]] + [n]
@@ -287,9 +338,10 @@ def _gate_series(
     idx = np.flatnonzero(signal)
     if idx.size == 0:
         return ok
-    t = t_s[idx]
-    usable = hrv_usable[idx]
-    clean = usable & (rate[idx] <= cfg.ok_artifact_rate)
+    whole = idx.size == t_s.size  # signal throughout: no need to pick the ticks
+    t = t_s if whole else t_s[idx]
+    usable = hrv_usable if whole else hrv_usable[idx]
+    clean = usable & ((rate if whole else rate[idx]) <= cfg.ok_artifact_rate)
     pos = np.arange(idx.size)
     run_first = np.maximum.accumulate(np.where(clean, 0, pos + 1))
     run_first = np.minimum(run_first, idx.size - 1)
@@ -299,6 +351,8 @@ def _gate_series(
         trigger[first_usable[0]] = True
     last_trigger = np.maximum.accumulate(np.where(trigger, pos, -1))
     last_unusable = np.maximum.accumulate(np.where(usable, -1, pos))
+    if whole:
+        return usable & (last_trigger > last_unusable)
     ok[idx] = usable & (last_trigger > last_unusable)
     return ok
 
@@ -306,10 +360,16 @@ def _gate_series(
 def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
     ok = np.isfinite(values)
-    sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
-    counts = np.concatenate(([0], np.cumsum(ok)))
-    hi = np.arange(1, t_s.size + 1)
-    lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    n = counts[hi] - counts[lo]
-    mean = np.divide(sums[hi] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
-    return np.where(n >= span_s / 2, mean, np.nan)
+    sums = cumulative(np.where(ok, values, 0.0))
+    counts = running_count(ok)
+    if t_s.size and (t_s[1:] > t_s[:-1]).all():
+        # Strictly ascending: each tick's own count is its place + 1, and a
+        # window's start nearly always an earlier tick.
+        own = np.arange(1, t_s.size + 1)
+        lo = Sorted(t_s).counts(*back(t_s, own, span_s))
+    else:
+        lo = np.searchsorted(t_s, t_s - span_s, side="right")
+    n = counts[1:] - counts[lo]
+    mean: np.ndarray = np.divide(sums[1:] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
+    mean[n < span_s / 2] = np.nan
+    return mean

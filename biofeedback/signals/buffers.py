@@ -20,7 +20,12 @@ class Growable:
         """The filled part (a view: valid until the next ``extend``/``drop_front``)."""
         return self._data[: self._n]
 
-    def extend(self, values: np.ndarray) -> None:
+    def extend(self, values: np.ndarray, *, own: bool = False) -> None:
+        """Append ``values``. ``own``: the caller hands over a fresh array of this
+        dtype; an empty buffer keeps it instead of copying it (a whole recording)."""
+        if own and self._n == 0 and values.dtype == self._data.dtype and values.ndim == 1:
+            self._data, self._n = values, values.size
+            return
         need = self._n + values.size
         if need > self._data.size:
             grown = np.empty(max(need, 2 * self._data.size), self._data.dtype)

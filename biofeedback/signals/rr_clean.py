@@ -125,14 +125,20 @@ class RRCleaner:
         self._t.extend(t_s)
         rr = self._rr.view
         ref = self._reference(rr, start)
-        self._ref.extend(ref)
+        self._ref.extend(ref, own=True)
         cfg = self.config
+        cap = cfg.cap_rel * ref
         prev = rr[start - 1 : -1] if start > 0 else np.concatenate(([rr[0]], rr[:-1]))
-        change = np.minimum(np.abs(rr[start:] - prev), cfg.cap_rel * ref)
+        # In place where a new array would do (a whole recording: fresh pages).
+        change = rr[start:] - prev
+        np.abs(change, out=change)
+        np.minimum(change, cap, out=change)
         if self._seen == 0:
             change[0] = 0.0  # the first beat has no predecessor
         if arrivals is None:
-            self._clip_sum.extend(self._clip_sum.view[-1] + np.cumsum(change))
+            sums = np.cumsum(change)
+            sums += self._clip_sum.view[-1]
+            self._clip_sum.extend(sums)
         else:
             sums = np.empty(change.size)
             base = self._clip_sum.view[-1]
@@ -143,7 +149,7 @@ class RRCleaner:
                 base = sums[hi - 1]
                 lo = hi
             self._clip_sum.extend(sums)
-        self._th.extend(self._threshold(start, ref))
+        self._th.extend(self._threshold(start, ref, cap), own=True)
         self._seen += rr_ms.size
 
     def process(self, *, final: bool = False) -> CleanedChunk:
@@ -193,33 +199,47 @@ class RRCleaner:
             else:
                 out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
-            windows = sliding_window_view(rr[first_full - w : rr.size - 1], w)
-            out[first_full - start :] = np.partition(windows, w // 2, axis=1)[:, w // 2]
+            _window_medians(rr[first_full - w : rr.size - 1], w, out[first_full - start :])
         return out
 
-    def _threshold(self, start: int, ref: np.ndarray) -> np.ndarray:
+    def _threshold(self, start: int, ref: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        """Per beat from ``start``: the spread of the changes before it, bounded by
+        shares of its reference (``cap`` = the upper share x ``ref``)."""
         cfg = self.config
+        span = cfg.spread_beats
         csum = self._clip_sum.view
         stop = start + ref.size
-        idx = np.arange(start, stop)
-        # Beats already dropped by compaction still count: a compacted buffer
-        # always keeps a whole spread window behind the oldest undecided beat.
-        first = np.maximum(idx - cfg.spread_beats, 0)
-        count = idx - first
-        if self._seen < cfg.spread_beats + 1:
-            # In the warm-up the first beat's zero change is not a change.
-            absolute = self._seen + (idx - start)
-            count = np.minimum(count, absolute - 1)
-        spread = np.divide(
-            csum[idx] - csum[first],
-            count,
-            out=np.zeros(ref.size),
-            where=count > 0,
-        )
-        th = cfg.spread_gain * spread
-        th = np.clip(th, cfg.floor_rel * ref, cfg.cap_rel * ref)
+        th = np.empty(ref.size)
+        # Past the first ``span`` beats every window is whole (a compacted buffer
+        # always keeps one behind the oldest undecided beat) and the warm-up
+        # over: the mean change is the window's sum over ``span``, by slices.
+        head = min(max(span + 1 - start, 0), ref.size)
+        body = th[head:]
+        if body.size:
+            np.subtract(
+                csum[start + head : stop], csum[start + head - span : stop - span], out=body
+            )
+            body /= span
+        few = np.zeros(ref.size, bool)
+        if span < 3:
+            few[head:] = True
+        if head:
+            idx = np.arange(start, start + head)
+            first = np.maximum(idx - span, 0)
+            count = idx - first
+            if self._seen < span + 1:
+                # In the warm-up the first beat's zero change is not a change.
+                absolute = self._seen + (idx - start)
+                count = np.minimum(count, absolute - 1)
+            np.divide(csum[idx] - csum[first], count, out=th[:head], where=count > 0)
+            th[:head][count <= 0] = 0.0
+            few[:head] = count < 3
+        th *= cfg.spread_gain
+        np.clip(th, cfg.floor_rel * ref, cap, out=th)
         # Too few changes to know the spread: only flag what the cap flags.
-        return np.where(count >= 3, th, cfg.cap_rel * ref)
+        if few.any():
+            th[few] = cap[few]
+        return th
 
     def _compact(self) -> None:
         keep = self.config.spread_beats + self.config.median_beats + 2
@@ -229,6 +249,61 @@ class RRCleaner:
         for buf in (self._rr, self._t, self._ref, self._th, self._clip_sum):
             buf.drop_front(drop)
         self._decided -= drop
+
+
+# Which comparisons of a sorting network for 11 values (Knuth's 35-comparator
+# network, layer by layer) reach the middle output, and which of each pair's min
+# and max are still needed there: 46 elementwise min/max over whole columns
+# instead of a partition per window (a row-by-row select costs ~2x as much).
+_MEDIAN_OF_11 = (
+    (0, 9, True, True), (1, 6, True, True), (2, 4, True, True), (3, 7, True, True),
+    (5, 8, True, True), (0, 1, True, True), (3, 5, True, True), (4, 10, True, True),
+    (6, 9, True, True), (7, 8, True, True), (1, 3, True, True), (2, 5, True, True),
+    (4, 7, True, True), (8, 10, True, False), (0, 4, False, True), (1, 2, False, True),
+    (3, 7, True, True), (5, 9, True, False), (6, 8, True, True), (2, 6, True, True),
+    (4, 5, True, True), (7, 8, True, False), (2, 4, False, True), (3, 6, True, True),
+    (5, 7, True, False), (3, 4, False, True), (5, 6, True, False), (4, 5, False, True),
+)  # fmt: skip
+
+
+_MEDIAN_BLOCK = 8192
+
+
+def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Median of every ``w`` consecutive values of ``rr`` (``w`` odd), into ``out``:
+    the middle of each window, the same value a partition picks."""
+    size = rr.size - w + 1
+    out = np.empty(size) if out is None else out
+    if w != 11 or np.isnan(rr).any():
+        # NaN sorts last in a partition but wins every min/max.
+        windows = sliding_window_view(rr, w)
+        out[:] = np.partition(windows, w // 2, axis=1)[:, w // 2]
+        return out
+    # Every wire gets a buffer of its own on its first write, plus one spare: no
+    # new array per comparison, and, a block of windows at a time, all of them
+    # stay in the cache (fresh pages and memory traffic cost more than the
+    # comparisons).
+    pool = np.empty((w + 1, min(size, _MEDIAN_BLOCK)))
+    for lo in range(0, size, _MEDIAN_BLOCK):
+        hi = min(lo + _MEDIAN_BLOCK, size)
+        spare = [row[: hi - lo] for row in pool]
+        wire = [rr[lo + k : hi + k] for k in range(w)]
+        owned = [False] * w
+        for i, j, low, high in _MEDIAN_OF_11:
+            a, b = wire[i], wire[j]
+            if high and not owned[j]:
+                wire[j], owned[j] = spare.pop(), True
+            if low:
+                smaller = spare.pop()
+                np.minimum(a, b, out=smaller)
+            if high:
+                np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
+            if low:
+                if owned[i]:
+                    spare.append(a)
+                wire[i], owned[i] = smaller, True
+        out[lo:hi] = wire[w // 2]
+    return out
 
 
 def _classify(
@@ -244,10 +319,40 @@ def _classify(
     ``nxt`` is NaN where the look-ahead is unknown: no pair can start there.
     """
     dev = x - ref
-    no_pairs = np.zeros(x.size, bool)
+    ordinary = np.abs(x - prev) <= th
+    ordinary &= np.abs(dev) <= th
     # Nearly every beat is ordinary: no jump and near the median rules out every kind.
-    if (np.abs(x - prev) <= th).all() and (np.abs(dev) <= th).all():
-        return np.zeros(x.size, np.int8), no_pairs
+    if ordinary.all():
+        return np.zeros(x.size, np.int8), np.zeros(x.size, bool)
+    # Whatever the thresholds, only an outlier or a beat of 1.5 medians or more
+    # can be flagged without a jump or a distance beyond them: judge the rest
+    # only, each beat exactly as over the whole chunk.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ordinary &= np.abs(dev) <= outlier_rel * ref
+        ordinary &= ~(x / ref >= 1.5)
+    odd = np.flatnonzero(~ordinary)
+    odd_kind, odd_pair = _classify_odd(x[odd], prev[odd], nxt[odd], ref[odd], th[odd], outlier_rel)
+    kind = np.zeros(x.size, np.int8)
+    kind[odd] = odd_kind
+    candidate = np.zeros(x.size, bool)
+    candidate[odd] = odd_pair
+    start = _pair_starts(candidate)
+    consumed = np.concatenate(([False], start[:-1]))
+    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
+    return kind, start
+
+
+def _classify_odd(
+    x: np.ndarray,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    ref: np.ndarray,
+    th: np.ndarray,
+    outlier_rel: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind per beat, and whether it may start a pair, beat by beat (the pattern
+    of each beat with its neighbours, given as arrays)."""
+    dev = x - ref
     a = (x - prev) / th
     b = (nxt - x) / th
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -267,10 +372,7 @@ def _classify(
     kind[missed] = BeatKind.MISSED
     kind[extra] = BeatKind.EXTRA
     kind[ectopic] = BeatKind.ECTOPIC
-    start = _pair_starts(extra | ectopic)
-    consumed = np.concatenate(([False], start[:-1]))
-    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
-    return kind, start
+    return kind, extra | ectopic
 
 
 def _pair_starts(candidate: np.ndarray) -> np.ndarray:
@@ -296,12 +398,15 @@ def _correct(
     """Corrected beats (times, intervals, decision times) for decided raw beats."""
     if not kind.any():
         return t_raw.copy(), x.astype(float, copy=True), available_s
+    # Flagged beats are few: each kind's beats picked by index among them.
+    flagged = np.flatnonzero(kind)
+    flagged_kind = kind[flagged]
     value = x.astype(float, copy=True)
     count = np.ones(x.size, np.int64)
-    missed = kind == BeatKind.MISSED
+    missed = flagged[flagged_kind == BeatKind.MISSED]
     count[missed] = np.rint(x[missed] / ref[missed]).astype(np.int64)
     value[missed] = x[missed] / count[missed]
-    single = (kind == BeatKind.LONG) | (kind == BeatKind.SHORT)
+    single = flagged[(flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT)]
     value[single] = ref[single]
     first = np.flatnonzero(start)
     second = first + 1
@@ -315,6 +420,21 @@ def _correct(
     nn = np.repeat(value, count)
     t_end = np.repeat(t_raw, count)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
-    ends = np.cumsum(count)
-    after = (np.repeat(ends, count) - 1) - np.arange(nn.size)
-    return t_end - after * nn / 1000.0, nn, np.repeat(available_s, count)
+    # Only flagged beats have other than one part: where each ends, from them.
+    extra = count[flagged] - 1
+    is_split = extra > 0
+    split = flagged[is_split]
+    parts = count[split]
+    last = split + np.cumsum(extra)[is_split]  # each split beat's last part
+    owner = np.repeat(np.arange(split.size), parts)
+    # Parts after each part: 0 for a beat's last, counting up backwards.
+    behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
+    where = last[owner] + behind
+    available = np.repeat(available_s, count)
+    if np.isfinite(nn).all() and (nn >= 0).all():
+        # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
+        t_end[where] -= -behind * nn[where] / 1000.0
+        return t_end, nn, available
+    after = np.zeros(nn.size, np.int64)
+    after[where] = -behind
+    return t_end - after * nn / 1000.0, nn, available

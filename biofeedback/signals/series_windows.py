@@ -1,0 +1,282 @@
+"""The batch path's windowed metrics at every tick of a whole recording.
+
+The figures of ``measure_windows`` over ``BeatWindows``/``FlagWindows``, to the
+bit, for one recording's cleaned beats at once. The cost of those is mostly
+binary searches (each ~1.5 ms per 100,000 beats): here one search finds how many
+raw beats had ended by each tick, and every other count (beats known, window
+starts, the corrected beats') is guessed from it and checked against its
+neighbours, so each is the search's own answer at a fraction of its cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from biofeedback.signals.arousal import EstimatorConfig, Measures
+from biofeedback.signals.rr_clean import CleanedChunk
+
+
+def ascending(v: np.ndarray) -> bool:
+    """Non-decreasing and without NaN: a binary search's answer is then unique."""
+    return bool(v.size == 0 or ((v[1:] >= v[:-1]).all() and not np.isnan(v[0])))
+
+
+class Sorted:
+    """An ascending array (no NaN), for many ``searchsorted(keys, side="right")``
+    whose answers are nearly known: each guess is checked against its neighbours
+    and only the ones that miss are searched."""
+
+    def __init__(self, v: np.ndarray) -> None:
+        self.v = v
+        self._padded: np.ndarray | None = None
+
+    def counts(
+        self, keys: np.ndarray, guess: np.ndarray, sure: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The counts at ``keys``; ``guess`` (modified, within ``0..len(v)``) is
+        right wherever ``sure``."""
+        if self.v.size == 0:
+            guess[:] = 0
+            return guess
+        if sure is None:
+            if self._padded is None:
+                # padded[g] is v[g - 1], padded[g + 1] is v[g]: the answer is g when
+                # v[g - 1] <= key < v[g], with -inf/+inf standing in past either end.
+                self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
+            right = self._padded[guess] <= keys
+            guess += 1
+            right &= self._padded[guess] > keys
+            guess -= 1
+            wrong = np.flatnonzero(~right)
+        else:
+            check = np.flatnonzero(~sure)
+            g, k = guess[check], keys[check]
+            n = self.v.size
+            below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
+            above = np.where(g < n, self.v[np.minimum(g, n - 1)], np.inf) > k
+            wrong = check[~(below & above)]
+        if wrong.size:
+            guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
+        return guess
+
+
+def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -> np.ndarray:
+    """A guess at ``v.searchsorted(keys, side="right")`` from counts ``base`` that are
+    off by an amount changing only now and then (corrected beats against raw ones):
+    ``base`` plus the offset searched at the start of each ``block`` of keys."""
+    sample = np.arange(0, keys.size, block)
+    offset = v.searchsorted(keys[sample], side="right") - base[sample]
+    guess: np.ndarray = base + np.repeat(offset, block)[: keys.size]
+    np.clip(guess, 0, v.size, out=guess)
+    return guess
+
+
+def back(
+    ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, guess, sure) for the counts at ``ticks[lo:hi] - span_s``, from ``counts``
+    at the ticks: on an even grid a window's start is, to the bit or nearly, an
+    earlier tick, whose count is then the answer."""
+    hi = ticks.size if hi is None else hi
+    keys = ticks[lo:hi] - span_s
+    guess = np.zeros(hi - lo, counts.dtype)
+    sure = np.zeros(hi - lo, bool)
+    step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
+    # Repeated, descending or NaN first ticks: no grid, every guess searched.
+    ticks_back = span_s / step if step > 0 else 0.0
+    by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
+    first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
+    if 0 < by < ticks.size and first < hi - lo:
+        guess[first:] = counts[lo + first - by : hi - by]
+        np.equal(keys[first:], ticks[lo + first - by : hi - by], out=sure[first:])
+    return keys, guess, sure
+
+
+def cumulative(values: np.ndarray) -> np.ndarray:
+    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it."""
+    out = np.empty(values.size + 1)
+    out[0] = 0.0
+    np.cumsum(values, dtype=float, out=out[1:])
+    return out
+
+
+def running_count(flags: np.ndarray) -> np.ndarray:
+    """How many of ``flags`` hold before each place, with a leading 0 (as exact as
+    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast)."""
+    out = np.empty(flags.size + 1, np.int32)
+    out[0] = 0
+    np.cumsum(flags, dtype=np.int32, out=out[1:])
+    return out
+
+
+def squares_cumulative(values: np.ndarray) -> np.ndarray:
+    """``cumulative(values * values)`` without the squares' own array."""
+    out = np.empty(values.size + 1)
+    out[0] = 0.0
+    np.multiply(values, values, out=out[1:])
+    np.cumsum(out[1:], out=out[1:])
+    return out
+
+
+# ``Measures``' fields, in order: the rows ``measure_series`` writes.
+MEASURES = tuple(Measures.__dataclass_fields__)
+
+
+def measure_series(
+    beats: CleanedChunk,
+    ticks: np.ndarray,
+    raw_at: np.ndarray,
+    cfg: EstimatorConfig,
+    into: np.ndarray | None = None,
+) -> Measures | None:
+    """``measure_windows`` at every tick, from the cleaned beats of a whole recording
+    and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
+    ``into`` (one per field of ``Measures``, in order). None when a time array is
+    not ascending: the caller then takes the general path."""
+    if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
+        return None
+    corrected = bool(beats.kind.any())
+    if corrected and not (ascending(beats.t_s) and ascending(beats.available_s)):
+        return None
+    raw_t, raw_avail = Sorted(beats.raw_t_s), Sorted(beats.raw_available_s)
+    # A raw beat is known once the next one has ended (a pair's partner with it).
+    raw_known = raw_avail.counts(ticks, np.maximum(raw_at - 1, 0))
+    if (raw_avail.v < raw_t.v).any():
+        raw_known = np.minimum(raw_known, raw_at)
+    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
+    flags = running_count(beats.kind != 0)
+    rate = rows[-1]
+    rate.fill(0.0)
+    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=rate, where=raw_known > lo)
+    if corrected:
+        t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
+        known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+        at = t.counts(ticks, np.minimum(known + 1, t.v.size))
+        if (avail.v < t.v).any():
+            known = np.minimum(known, at)
+    else:
+        t, known, at = raw_t, raw_known, raw_at
+    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
+
+
+# Ticks per block: a block's arrays stay in the cache (and below the size that
+# makes the allocator map fresh pages for each).
+_BLOCK = 8192
+
+
+def _measures(
+    t: Sorted,
+    nn: np.ndarray,
+    known: np.ndarray,
+    at: np.ndarray,
+    ticks: np.ndarray,
+    rows: np.ndarray,
+    cfg: EstimatorConfig,
+) -> Measures:
+    """The metrics over the beats known at each tick, in windows ending there, into
+    ``rows`` (the last already holds the artifact rate)."""
+    sums = _Sums.of(t.v, nn)
+    names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
+    out = dict(zip(names, rows, strict=False))
+    rate = rows[-1]
+    for lo_tick in range(0, ticks.size, _BLOCK):
+        hi_tick = min(lo_tick + _BLOCK, ticks.size)
+        block = slice(lo_tick, hi_tick)
+        ends = _Ends(sums, known[block])
+
+        def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
+            return t.counts(*back(ticks, at, span_s, lo, hi))
+
+        ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
+        ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
+        ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
+        ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
+        lo_long = start(cfg.rmssd_long_window_s)
+        ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
+        ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
+    unusable = rate > cfg.hr_only_artifact_rate
+    return Measures(
+        hr_bpm=out["hr"],
+        hr_fast_bpm=out["hr_fast"],
+        hr_mid_bpm=out["hr_mid"],
+        rmssd_ms=blank(unusable, out["rmssd"]),
+        rmssd_60s_ms=blank(unusable, out["rmssd_60"]),
+        sdnn_60s_ms=blank(unusable, out["sdnn"]),
+        artifact_rate=rate,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """The beats' running sums, as ``BeatWindows.extend`` keeps them for a first chunk."""
+
+    nn: np.ndarray
+    nn2: np.ndarray
+    d2: np.ndarray
+    dn: np.ndarray
+
+    @classmethod
+    def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
+        # The first beat has no difference; two beats further apart than their
+        # interval plus 1.5 s were not consecutive (the signal dropped between).
+        valid = np.zeros(nn.size, bool)
+        np.less_equal(t[1:] - t[:-1], nn[1:] / 1000.0 + 1.5, out=valid[1:])
+        d2 = np.zeros(nn.size)
+        np.subtract(nn[1:], nn[:-1], out=d2[1:])
+        np.multiply(d2, d2, out=d2)
+        d2[~valid] = 0.0
+        return cls(
+            cumulative(nn),
+            squares_cumulative(nn),
+            cumulative(d2),
+            running_count(valid),
+        )
+
+
+class _Ends:
+    """Windows ending at some ticks (``hi``: the beats known there): the metrics
+    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays."""
+
+    def __init__(self, sums: _Sums, hi: np.ndarray) -> None:
+        self.sums = sums
+        self.hi = hi
+        self.nn_hi = sums.nn[hi]
+        self.d2_hi = sums.d2[hi]
+        self.dn_hi = sums.dn[hi]
+
+    def hr(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
+        beats = self.hi - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (self.nn_hi - self.sums.nn[lo]) / beats
+            np.divide(60000.0, mean, out=into)
+        into[beats < min_beats] = np.nan
+
+    def rmssd(self, lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
+        inner = np.minimum(lo + 1, self.hi)
+        count = self.dn_hi - self.sums.dn[inner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.sqrt((self.d2_hi - self.sums.d2[inner]) / count, out=into)
+        into[count < min_diffs] = np.nan
+        # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+        np.maximum(into, 1.0, out=into)
+
+    def sdnn(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
+        beats = self.hi - lo
+        total = self.nn_hi - self.sums.nn[lo]
+        nn2 = self.sums.nn2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = (nn2[self.hi] - nn2[lo] - total * (total / beats)) / (beats - 1)
+            np.sqrt(np.maximum(var, 0.0), out=into)
+        into[beats < min_beats] = np.nan
+
+
+def blank(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN where ``mask`` holds, in place (for arrays of our own:
+    ``np.where`` would make a new one)."""
+    if mask.any():
+        values[mask] = np.nan
+    return values

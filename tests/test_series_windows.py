@@ -1,0 +1,66 @@
+"""The batch path's windows at every tick are the general path's, to the bit.
+
+``measure_series`` guesses every count (beats known, window starts, the corrected
+beats') from one binary search and checks each guess; whatever the beats, gaps,
+artifacts and ticks, its figures must be those of ``measure_windows`` over
+``BeatWindows``/``FlagWindows``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from biofeedback.signals.arousal import EstimatorConfig, measure_windows
+from biofeedback.signals.hrv import BeatWindows, FlagWindows
+from biofeedback.signals.rr_clean import RRCleaner
+from biofeedback.signals.series_windows import Sorted, measure_series
+from tests.support.arousal_data import inject_artifacts
+
+
+def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
+    rng = np.random.default_rng(7)
+    cfg = EstimatorConfig()
+    corrected = 0
+    for trial in range(24):
+        n = int(rng.integers(300, 3000))
+        rr = 850.0 + 50.0 * np.sin(np.arange(n) / 7.0) + rng.normal(0.0, 4.0, n)
+        if trial % 3:
+            rr, _ = inject_artifacts(rr, [0.02, 0.2][trial % 2], rng)
+        t = np.cumsum(rr) / 1000.0
+        if trial % 4 == 1:
+            keep = (t < t[-1] * 0.3) | (t > t[-1] * 0.3 + 40.0)  # a 40 s gap
+            t, rr = t[keep], rr[keep]
+        cleaner = RRCleaner(cfg.cleaner)
+        cleaner.push(t, rr)
+        beats = cleaner.process(final=True)
+        corrected += bool(beats.kind.any())
+        step = [1.0, 1.0, 0.5, 0.37][trial % 4]
+        ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, step)
+        if trial % 6 == 5:
+            ticks = np.sort(rng.uniform(t[0], t[-1] + 5.0, ticks.size))  # uneven times
+        if trial % 6 == 2:
+            ticks = np.repeat(ticks, 2)  # each time asked twice: no grid step
+        fast = measure_series(beats, ticks, t.searchsorted(ticks, side="right"), cfg)
+        windows, flags = BeatWindows(), FlagWindows()
+        windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
+        flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
+        want = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
+        assert fast is not None
+        for name in want.__slots__:
+            got, expected = getattr(fast, name), getattr(want, name)
+            assert got.tobytes() == expected.tobytes(), (trial, name)
+    assert 0 < corrected < 24  # both kinds of recording were checked
+
+
+def test_counts_from_guesses_are_the_searchs() -> None:
+    rng = np.random.default_rng(3)
+    v = np.sort(rng.uniform(0.0, 100.0, 500))
+    v[100:110] = v[100]  # repeated values
+    keys = np.sort(rng.uniform(-5.0, 105.0, 400))
+    want = v.searchsorted(keys, side="right")
+    for guess in (want.copy(), want + 1, want - 3, rng.integers(-10, 600, keys.size)):
+        guess = np.clip(guess, 0, v.size)
+        sure = np.zeros(keys.size, bool)
+        assert np.array_equal(Sorted(v).counts(keys, guess.copy(), sure), want)
+        assert np.array_equal(Sorted(v).counts(keys, guess.copy()), want)
+    assert Sorted(v[:0]).counts(keys, want.copy()).tolist() == [0] * keys.size
