@@ -125,7 +125,14 @@ def main() -> None:
             argv = [sys.executable, "-m", "biofeedback", "review", "day", "--db", str(db)]
             argv += ["--png", str(pngs[-1])]
             # From the tree's own folder, so `-m biofeedback` is that tree's package.
-            wall, cpu = timed(argv, runs, warm=not args.quick, cwd=tree)
+            try:
+                wall, cpu = timed(argv, runs, warm=not args.quick, cwd=tree)
+            except subprocess.CalledProcessError as err:
+                # An older tree refuses a store of a newer schema (exit 2, one line).
+                why = err.stderr.decode().strip().splitlines()[-1:] or ["no message"]
+                print(f"review --png, {label:<22} not measured: {why[0]}")
+                pngs.pop()
+                continue
             cpu_of[label] = statistics.median(cpu)
             print(
                 f"review --png, {label:<22} CPU {spread(cpu, 1e3, 'ms')},"
