@@ -101,8 +101,8 @@ from benchmarks.detection_breath_corpus import (
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
 
 TUNED_ON = (1, 2)
-SEEN = (11, 12, 13, 14, 21, 22, 23, 24, 31, 32, 33, 34, 41, 42, 43, 44)
-HELD_OUT = (51, 52, 53, 54)
+SEEN = (11, 12, 13, 14, 21, 22, 23, 24, 31, 32, 33, 34, 41, 42, 43, 44, 51, 52, 53, 54)
+HELD_OUT = (61, 62, 63, 64)
 NAMES = ("with breath", "heart only", "breath unusable", "naive")
 
 

@@ -92,8 +92,6 @@ class BreathReading:
 
     score: float
     crossed: tuple[str, ...] = ()
-    agree: bool = False
-    """Rate and depth both crossed: the two move together in arousal, seldom at rest."""
 
 
 @dataclass
@@ -301,7 +299,7 @@ class BreathEvidence:
                 )
         if len(zs) < 2 and not (zs and alone >= cfg.alone_z):
             return BreathReading(0.0, tuple(crossed))
-        return BreathReading(score, tuple(crossed), len(zs) >= 2)
+        return BreathReading(score, tuple(crossed))
 
 
 @dataclass(frozen=True, slots=True)

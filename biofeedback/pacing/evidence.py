@@ -91,8 +91,6 @@ class EvidenceConfig:
     breath_min_hr_bpm: float = 5.0
     """...but only while heart rate is at least this far over the reference: the
     breath alone (a sigh, a quick breath) never steps down."""
-    breath_agree_min_hr_bpm: float = 5.0
-    """...or this far, when the breath's rate and depth both crossed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +111,6 @@ class Reading:
     breath_score: float | None = None
     """How far the breath seen on the chest is past its opening (``BreathReading``);
     None or 0: no breath evidence."""
-    breath_agree: bool = False
-    """The breath's rate and depth both crossed (``BreathReading.agree``)."""
 
 
 class NoiseLearner:
@@ -212,8 +208,7 @@ class RiseEvidence:
             excess = max(excess, (fast_delta - fast_allowance_bpm) / fast_noise - cfg.fast_slack_z)
         up_bpm = delta if self.last_fast_delta_bpm is None else max(delta, self.last_fast_delta_bpm)
         breath = reading.breath_score
-        gate = cfg.breath_agree_min_hr_bpm if reading.breath_agree else cfg.breath_min_hr_bpm
-        self.breath_counted = bool(breath) and up_bpm >= gate
+        self.breath_counted = bool(breath) and up_bpm >= cfg.breath_min_hr_bpm
         if self.breath_counted:
             assert breath is not None
             excess += cfg.breath_weight * breath

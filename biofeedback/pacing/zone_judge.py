@@ -248,16 +248,7 @@ class ZoneJudge:
         ev = self.evidence
         score = breath.score or None
         ev.update(
-            Reading(
-                hr,
-                ref,
-                tick.noise_bpm,
-                tick.vagal,
-                tick.fast_bpm,
-                tick.fast_noise_bpm,
-                score,
-                breath.agree,
-            ),
+            Reading(hr, ref, tick.noise_bpm, tick.vagal, tick.fast_bpm, tick.fast_noise_bpm, score),
             dt,
             allowance_z=tick.allowance_z,
             fast_allowance_bpm=tick.allowance_fast_bpm,
@@ -279,7 +270,6 @@ class ZoneJudge:
                 tick.fast_bpm,
                 tick.fast_noise_bpm,
                 score,
-                breath.agree,
             )
             level = self._climb.update(
                 climb, dt, allowance_z=tick.allowance_z, fast_allowance_bpm=tick.allowance_fast_bpm
