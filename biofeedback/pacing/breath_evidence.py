@@ -21,7 +21,12 @@ Paced and free breathing differ in kind (a pacer sets the rate; slow breaths
 are deeper), so each has its own opening: the first ``opening_readings``
 usable seconds of each. Free breathing is judged by its rate a minute; paced
 breathing by its rate over the pacer's (``rate_ratio``), so a person who never
-slows to the pacer is judged against their own not-following. For
+slows to the pacer is judged against their own not-following. The rate is
+also read from the half breath completed last (the in-breath against the
+opening's in-breaths, the out-breath against its out-breaths): a quicker
+breath shows once its in-breath is done. One half is the least evidence (a
+word, a swallow cuts an out-breath short), so it counts only with the depth
+crossed beside it, never alone. For
 ``settle_s`` after the pace changes the estimate still mixes breaths of both
 and is not used. An opening's spread is measured (robustly) but never taken
 below a floor: a minute of one person's breathing cannot show how much it
