@@ -21,7 +21,12 @@ Paced and free breathing differ in kind (a pacer sets the rate; slow breaths
 are deeper), so each has its own opening: the first ``opening_readings``
 usable seconds of each. Free breathing is judged by its rate a minute; paced
 breathing by its rate over the pacer's (``rate_ratio``), so a person who never
-slows to the pacer is judged against their own not-following. For
+slows to the pacer is judged against their own not-following. The rate is
+also read from the half breath completed last (the in-breath against the
+opening's in-breaths, the out-breath against its out-breaths): a quicker
+breath shows once its in-breath is done. One half is the least evidence (a
+word, a swallow cuts an out-breath short), so it counts only with the depth
+crossed beside it, never alone. For
 ``settle_s`` after the pace changes the estimate still mixes breaths of both
 and is not used. An opening's spread is measured (robustly) but never taken
 below a floor: a minute of one person's breathing cannot show how much it
@@ -57,6 +62,13 @@ class BreathEvidenceConfig:
     """The chest estimate's confidence (how many breaths it rests on) that counts."""
     rate_floor: float = 0.10
     """Least spread of the rate (natural log units: 0.10 is about 10 %)."""
+    half_breaths: bool = True
+    """Judge the rate from the half breath completed last too (the in-breath
+    against the opening's in-breaths, the out-breath against its out-breaths):
+    a quicker breath shows as soon as its in-breath is done, half a breath
+    before the whole breath is, and twice as often."""
+    half_readings: int = 8
+    """Readings of one half (in or out) the opening needs before it is judged."""
     depth_floor: float = 0.15
     """Least spread of the depth (natural log units)."""
     irregular_floor: float = 0.08
@@ -92,6 +104,10 @@ class _Opening:
     rates: list[float] = field(default_factory=list)
     depths: list[float] = field(default_factory=list)
     irregular: list[float] = field(default_factory=list)
+    # The half breaths' speed (log of 1/length, or of the pace's length over it):
+    # in-breaths (True) and out-breaths (False) apart.
+    halves: dict[bool, list[float]] = field(default_factory=lambda: {True: [], False: []})
+    half_done: dict[bool, tuple[float, float]] = field(default_factory=dict)
     # Once whole: centre and spread of each (logs for rate and depth).
     done: tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None] | None = None
     # The depth since the last motion, while it is learned again; None: not since.
@@ -138,17 +154,17 @@ class BreathEvidence:
             or t_s - self._held_s < cfg.after_hold_s
         ):
             return self.last
-        rate, depth, irregular = values
+        rate, depth, irregular, half = values
         opening = self._openings[paced]
         if opening.done is None:
-            self._learn(opening, rate, depth, irregular)
+            self._learn(opening, rate, depth, irregular, half)
             return self.last
-        self.last = self._judge(opening, rate, depth, irregular, paced)
+        self.last = self._judge(opening, rate, depth, irregular, paced, half)
         return self.last
 
     def _usable(
         self, b: BreathEstimate | None, paced: bool
-    ) -> tuple[float, float, float | None] | None:
+    ) -> tuple[float, float, float | None, _Half | None] | None:
         if (
             b is None
             or b.source is not BreathSource.ACC
@@ -167,10 +183,27 @@ class BreathEvidence:
             return None
         if rate is None or rate <= 0 or not depth or depth <= 0:
             return None
-        return rate, depth, b.irregularity
+        return rate, depth, b.irregularity, self._half(b, paced)
 
-    def _learn(self, opening: _Opening, rate: float, depth: float, irregular: float | None) -> None:
+    def _half(self, b: BreathEstimate, paced: bool) -> _Half | None:
+        if not self.config.half_breaths or b.half_inhale is None or not b.half_s:
+            return None
+        speed = b.half_rate_ratio if paced else 1.0 / b.half_s
+        if speed is None or speed <= 0:
+            return None
+        return _Half(b.half_inhale, b.half_s, math.log(speed))
+
+    def _learn(
+        self,
+        opening: _Opening,
+        rate: float,
+        depth: float,
+        irregular: float | None,
+        half: _Half | None,
+    ) -> None:
         cfg = self.config
+        if half is not None:
+            opening.halves[half.inhale].append(half.log_speed)
         opening.rates.append(math.log(rate))
         opening.depths.append(math.log(depth))
         if irregular is not None:
@@ -182,6 +215,11 @@ class BreathEvidence:
             if len(opening.irregular) >= cfg.opening_readings // 2
             else None
         )
+        opening.half_done = {
+            inhale: _centre_spread(speeds, cfg.rate_floor)
+            for inhale, speeds in opening.halves.items()
+            if len(speeds) >= cfg.half_readings
+        }
         opening.done = (
             _centre_spread(opening.rates, cfg.rate_floor),
             _centre_spread(opening.depths, cfg.depth_floor),
@@ -189,7 +227,13 @@ class BreathEvidence:
         )
 
     def _judge(
-        self, opening: _Opening, rate: float, depth: float, irregular: float | None, paced: bool
+        self,
+        opening: _Opening,
+        rate: float,
+        depth: float,
+        irregular: float | None,
+        paced: bool,
+        half: _Half | None = None,
     ) -> BreathReading:
         cfg = self.config
         assert opening.done is not None
@@ -207,7 +251,28 @@ class BreathEvidence:
         crossed: list[str] = []
         zs: list[float] = []  # rate's and depth's, where crossed
         z = (math.log(rate) - rate_c) / rate_s
-        if z >= cfg.from_z:
+        half_z = -math.inf
+        known = opening.half_done.get(half.inhale) if half is not None else None
+        if half is not None and known is not None:
+            half_z = (half.log_speed - known[0]) / known[1]
+        alone = z  # the whole breaths' rate: a half never counts alone
+        if half is not None and known is not None and half_z > z and half_z >= cfg.from_z:
+            z = half_z
+            zs.append(z)
+            score += cfg.rate_weight * min(z - cfg.from_z, cfg.cap_z)
+            what = "in-breath" if half.inhale else "out-breath"
+            if paced:
+                crossed.append(
+                    f"breathing faster ({what} {half.length_s:.1f} s,"
+                    f" {math.exp(half.log_speed):.2f}x the pace; {math.exp(known[0]):.2f}x"
+                    f" at the start, {z:.1f} units)"
+                )
+            else:
+                crossed.append(
+                    f"breathing faster ({what} {half.length_s:.1f} s;"
+                    f" {math.exp(-known[0]):.1f} s at the start, {z:.1f} units)"
+                )
+        elif z >= cfg.from_z:
             zs.append(z)
             score += cfg.rate_weight * min(z - cfg.from_z, cfg.cap_z)
             if paced:
@@ -223,6 +288,7 @@ class BreathEvidence:
         z = (depth_c - math.log(depth)) / depth_s
         if math.isfinite(z) and z >= cfg.from_z:
             zs.append(z)
+            alone = max(alone, z)
             score += cfg.depth_weight * min(z - cfg.from_z, cfg.cap_z)
             crossed.append(
                 f"breathing shallower ({math.exp(math.log(depth) - depth_c):.2f}x"
@@ -236,9 +302,19 @@ class BreathEvidence:
                     f"breathing irregular (breath lengths spread {irregular:.2f};"
                     f" {irr[0]:.2f} at the start, {z:.1f} units)"
                 )
-        if len(zs) < 2 and not (zs and zs[0] >= cfg.alone_z):
+        if len(zs) < 2 and not (zs and alone >= cfg.alone_z):
             return BreathReading(0.0, tuple(crossed))
         return BreathReading(score, tuple(crossed))
+
+
+@dataclass(frozen=True, slots=True)
+class _Half:
+    """The half breath completed last: an in-breath or not, its length, and the
+    log of its speed (1/length; with a pacer, the pace's length over it)."""
+
+    inhale: bool
+    length_s: float
+    log_speed: float
 
 
 def _centre_spread(values: list[float], floor: float) -> tuple[float, float]:

@@ -133,6 +133,10 @@ class BreathEstimate:
     person's opening: ``rate_vs_opening`` and ``depth_vs_opening`` (ratios).
     Over the last breath only (quicker to answer, noisier; the chest only):
     ``recent_per_min``, ``recent_rate_ratio`` (over the pacer's), ``recent_depth_mg``.
+    Over the last half breath only (the in-breath or the out-breath completed
+    last, known half a breath sooner than the whole breath): ``half_inhale``
+    (which half it was), ``half_s`` (its length) and, with a pacer,
+    ``half_rate_ratio`` (the pacer's length of that half over the breathed one).
     """
 
     t_s: float
@@ -155,6 +159,9 @@ class BreathEstimate:
     recent_per_min: float | None = None
     recent_rate_ratio: float | None = None
     recent_depth_mg: float | None = None
+    half_inhale: bool | None = None
+    half_s: float | None = None
+    half_rate_ratio: float | None = None
 
     @property
     def holding(self) -> bool:
@@ -453,6 +460,7 @@ class BreathEstimator:
         self._note_breaths(t, smooth, troughs, peaks)
         self._note_opening(now_s, per_min, depth)
         ratio, lag, following = self._follow(onsets)
+        half_inhale, half_s, half_ratio = self._last_half(t, troughs, peaks)
         return BreathEstimate(
             now_s,
             BreathQuality.OK,
@@ -474,7 +482,31 @@ class BreathEstimator:
             recent_per_min,
             self._ratio(recent_per_min),
             recent_depth,
+            half_inhale,
+            half_s,
+            half_ratio,
         )
+
+    def _last_half(
+        self, t: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]
+    ) -> tuple[bool | None, float | None, float | None]:
+        """The half breath completed last: an in-breath (trough to peak) or an
+        out-breath (peak to trough), its length, and the pacer's over it."""
+        if not len(troughs) or not len(peaks):
+            return None, None, None
+        inhale = bool(peaks[-1] > troughs[-1])
+        end, before = (peaks, troughs) if inhale else (troughs, peaks)
+        start = before[before < end[-1]]
+        if not len(start):
+            return None, None, None
+        length = float(t[end[-1]] - t[start[-1]])
+        if length <= 0:
+            return None, None, None
+        pacer = self._pacer
+        ratio = None
+        if pacer is not None:
+            ratio = (pacer.in_s if inhale else pacer.out_s) / length
+        return inhale, length, ratio
 
     def _holding_estimate(self, now_s: float, since_s: float) -> BreathEstimate:
         return BreathEstimate(
