@@ -17,6 +17,8 @@ class ConsoleSink:
     name = "stdout"
     # Never drop a line of the printed record: a pipe reader expects all of it.
     queue_size = 1_000_000
+    # Raw samples are not printed: the fan-out need not queue them here.
+    hears_samples = False
 
     def __init__(self, stream: TextIO | None = None, *, as_json: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout

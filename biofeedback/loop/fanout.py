@@ -31,7 +31,8 @@ class Sink(Protocol):
     """Receives every event (and every raw sample) of a session, in order.
 
     Each sink runs in its own task behind its own bounded queue, so a slow or
-    failing sink never delays the pacing loop or the other sinks.
+    failing sink never delays the pacing loop or the other sinks. A sink with a
+    class attribute ``hears_samples = False`` is handed events only, no raw samples.
     """
 
     name: str
@@ -107,6 +108,9 @@ class SinkRunner:
         self.wants_progress = isinstance(sink, ProgressAware)
         self.wants_breaths = isinstance(sink, BreathRecording)
         self.wants_motion = isinstance(sink, BreathRecording) and sink.keep_raw
+        # A sink that says it ignores raw samples (``hears_samples = False``) is not
+        # handed them: at --speed max a queue trip per beat per sink adds up.
+        self.wants_samples = bool(getattr(sink, "hears_samples", True))
 
     async def start(self, info: SessionInfo) -> None:
         await self.sink.start(info)
