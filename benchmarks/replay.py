@@ -16,6 +16,41 @@ beats), and a green routine of tense/release steps a day long
 (benchmarks/hardening.py's). ``--quick``: the 5-minute extract, one run.
 
     .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--quick]
+
+Figures (2 cores shared with six other sessions, load 4-6; medians of 3
+interleaved runs; 2026-12-06, before = cfe7f57), two runs of the benchmark:
+
+                       before (integ)       this branch
+    CPU                23.2 s / 25.4 s      20.6 s / 23.3 s   (0.89x / 0.92x)
+    wall               30.7 s / 32.2 s      26.5 s / 28.7 s
+    printed lines      identical (111,995 lines, session id masked)
+
+Goal 10 s: NOT met. Where a day's CPU goes (cProfile of the first 16,000 beats,
+3.4 h; the session loop is ~80 % of the process):
+
+    the resonance reading every 5 s (17,265 of them a day), ~0.45 ms each:
+        cleaning the new beats (signals/rr_clean.py push/process: numpy calls on
+        a handful of beats) ~0.2 ms, the padded FFT ~0.04 ms and the rest of the
+        coherence ~0.05, the line fit (least squares) ~0.045, percentiles,
+        interpolation
+    the arousal estimate, the breath rate from RR and the controller with its
+        zone judge each tick (86,385 a day): together about as much again
+    printing and fan-out: a write a line and an asyncio.Queue trip per item per
+        sink were ~1/6 of the session's CPU (1.10 of 6.7 s profiled); now a
+        deque per sink, raw beats not queued for the console, one write a loop
+        turn: 0.55 s
+    the recorder's thread: a commit handed over each loop turn (a beat is
+        "urgent"), and every hand-over of the interpreter to it (each write,
+        each queue put) waits on it: store/recorder.py
+    fixed: imports, the day-long protocol's TOML parsed three times (~0.3 s)
+
+What this branch changed: loop/fanout.py (deque + one wake-up future; a sink
+with ``hears_samples = False`` is not handed raw beats), console.py (a turn's
+lines in one write), pacing/resonance_live.py (one power spectrum for the
+peak and the coherence, the bands' indices worked out once, the line fit
+without polyfit's checks: all to the bit). What would reach 10 s is outside
+it: the cleaner in plain Python for a live chunk of a few beats, the
+estimators per tick, the recorder's commits.
 """
 
 from __future__ import annotations
