@@ -17,39 +17,38 @@ class ConsoleSink:
     name = "stdout"
     # Never drop a line of the printed record: a pipe reader expects all of it.
     queue_size = 1_000_000
+    # Raw samples are not printed: the fan-out need not queue them here.
+    hears_samples = False
 
     def __init__(self, stream: TextIO | None = None, *, as_json: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.as_json = as_json
         self.closed = False
         self._flush_due = False
+        # Lines not yet written: one write a turn of the loop, not one a line.
+        self._lines: list[str] = []
 
     async def start(self, info: SessionInfo) -> None:
         return None
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, HeartSample):
+        if isinstance(item, HeartSample) or self.closed:
             return
-        line = _JSON.encode(item.to_dict()) if self.as_json else format_event(item)
-        if self.closed:
-            return
-        try:
-            self.stream.write(line + "\n")
-        except BrokenPipeError:
-            self._reader_left()
-            return
+        self._lines.append(_JSON.encode(item.to_dict()) if self.as_json else format_event(item))
         if not self._flush_due:
-            # Flushed once the lines queued so far are written (the loop's next
-            # turn), not once a line: at --speed max hundreds of events come at a
-            # time, and a reader still gets each line as it happens live.
+            # Written and flushed once the lines queued so far are in (the loop's
+            # next turn), not once a line: at --speed max hundreds of events come
+            # at a time, and a reader still gets each line as it happens live.
             self._flush_due = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_due = False
-        if self.closed:
+        if self.closed or not self._lines:
             return
+        lines, self._lines = self._lines, []
         try:
+            self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
         except BrokenPipeError:
             self._reader_left()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.pacing.resonance_live import _coherence
+from biofeedback.pacing.resonance_live import _coherence, _without_line
 from biofeedback.signals.resonance import LF_BAND_HZ, RESAMPLE_HZ, lf_spectrum, tapered_spectrum
 
 
@@ -60,3 +60,18 @@ def test_the_shared_taper_and_frequencies_cannot_be_changed_by_a_caller() -> Non
     for shared in (freqs, taper):
         with pytest.raises(ValueError, match="read-only"):
             shared[0] = 1.0
+
+
+def test_the_line_removed_is_polyfit_and_polyval_to_the_bit() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(32, 400))
+        start_s = rng.uniform(0.0, 90_000.0)
+        grid = np.arange(start_s, start_s + n / RESAMPLE_HZ, 1.0 / RESAMPLE_HZ)
+        x = grid - grid[0]
+        hr = rng.normal(70.0, 5.0, grid.size) + rng.uniform(-0.2, 0.2) * x
+        expected = hr - np.polyval(np.polyfit(x, hr, 1), x)
+        assert np.array_equal(_without_line(x, hr), expected)
+    flat = np.full(64, 61.5)
+    x = np.arange(64) / RESAMPLE_HZ
+    assert np.array_equal(_without_line(x, flat), flat - np.polyval(np.polyfit(x, flat, 1), x))

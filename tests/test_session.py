@@ -309,3 +309,19 @@ async def test_stop_while_connecting_leaves_a_whole_record_and_no_ticks() -> Non
     assert types[0] == "session_started"
     assert types[-1] == "session_ended"
     assert "estimate" not in types
+
+
+class EventsOnlySink(ListSink):
+    """Says it ignores raw samples, as the console does."""
+
+    name = "events-only"
+    hears_samples = False
+
+
+async def test_a_sink_that_ignores_samples_is_handed_events_only_the_others_both() -> None:
+    quiet, everything = EventsOnlySink(), ListSink()
+    await plan([quiet, everything], seed=3, duration_s=120).run()
+    assert quiet.samples == []
+    assert everything.samples  # the raw beats still reach a sink that keeps them
+    assert quiet.events == everything.events
+    assert quiet.events[-1].type == "session_ended"

@@ -449,7 +449,8 @@ class _Loop:
             self.estimator.add_sample(item)
             self.breath.add_sample(item)
             for runner in self.runners:
-                runner.offer(item)
+                if runner.wants_samples:
+                    runner.offer(item)
         else:
             for runner in self.runners:
                 if runner.wants_status:

@@ -37,13 +37,14 @@ from biofeedback.signals.breath_estimate import BreathEstimate
 from biofeedback.signals.buffers import Growable
 from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import (
+    LF_BAND_HZ,
     RESAMPLE_HZ,
     CleanBeats,
     RateWindow,
     assess,
     band_span,
     confidence_label,
-    lf_of,
+    taper_energy,
     tapered_spectrum,
 )
 from biofeedback.signals.rr_clean import RRCleaner
@@ -128,7 +129,7 @@ class ResonanceTracker:
         if grid.size < 32:
             return empty
         hr = np.interp(grid, t, 60000.0 / nn)
-        hr = hr - np.polyval(np.polyfit(grid - grid[0], hr, 1), grid - grid[0])
+        hr = _without_line(grid - grid[0], hr)
         coherence, peak_hz = _coherence(hr)
         swing = percentile(hr, 95) - percentile(hr, 5)
         return ResonanceUpdate(
@@ -141,20 +142,59 @@ class ResonanceTracker:
         )
 
 
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _without_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y - np.polyval(np.polyfit(x, y, 1), x)`` to the bit, for a rising 1-D ``x``
+    and ``y`` of floats: polyfit's own steps (its design matrix, scaled columns and
+    least squares) without its argument checks and copies, and the line evaluated
+    as polyval does (``0 * x + a`` is ``a`` exactly for a finite ``x``)."""
+    lhs = np.empty((x.size, 2))
+    lhs[:, 0] = x
+    lhs[:, 1] = 1.0
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    lhs /= scale
+    coef = np.linalg.lstsq(lhs, y, x.size * _EPS)[0] / scale
+    result: np.ndarray = y - (coef[0] * x + coef[1])
+    return result
+
+
 def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
     # One transform for the LF peak and the coherence (the same tapered, padded
-    # spectrum, so the figures are those of two).
+    # spectrum, so the figures are those of two), and one power spectrum: the LF
+    # band lies inside the total band, so its density is a slice of the same
+    # powers (element by element what ``lf_of`` works out; its LF power is not
+    # needed here). A reading every 5 s: the bands' indices are worked out once.
     spectrum, freqs, taper = tapered_spectrum(hr)
-    _, peak_hz = lf_of(spectrum, freqs, taper)
-    if peak_hz is None:
+    lo, hi, lf_lo, lf_hi = _spans(freqs.size, float(freqs[1]), freqs)
+    if lf_lo >= lf_hi:
         return None, None
-    lo, hi = band_span(freqs, _TOTAL_BAND_HZ)
     power = np.abs(spectrum[lo:hi]) ** 2
+    density = power[lf_lo - lo : lf_hi - lo] * 2.0 / (RESAMPLE_HZ * taper_energy(taper))
+    peak_hz = float(freqs[lf_lo + int(np.argmax(density))])
     total = float(np.sum(power))
     if total <= 0:
         return None, peak_hz
     near = np.abs(freqs[lo:hi] - peak_hz) <= _PEAK_HALF_WIDTH_HZ
     return min(float(np.sum(power[near])) / total, 1.0), peak_hz
+
+
+_SPANS: dict[tuple[int, float], tuple[int, int, int, int]] = {}
+
+
+def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int, int]:
+    """The total band's and the LF band's index spans in ``freqs`` (known by its
+    size and spacing: ``tapered_spectrum``'s frequencies are made once per size)."""
+    key = (size, step_hz)
+    spans = _SPANS.get(key)
+    if spans is None:
+        lo, hi = band_span(freqs, _TOTAL_BAND_HZ)
+        lf_lo, lf_hi = band_span(freqs, LF_BAND_HZ)
+        if lf_lo < lf_hi and not lo <= lf_lo <= lf_hi <= hi:
+            raise ValueError("the LF band must lie inside the total band")
+        spans = _SPANS[key] = (lo, hi, lf_lo, lf_hi)
+    return spans
 
 
 class ResonanceEstimator:

@@ -214,6 +214,17 @@ def _taper(n: int) -> np.ndarray:
     return taper
 
 
+def taper_energy(taper: np.ndarray) -> np.float64:
+    """``np.sum(taper**2)`` of a taper from ``tapered_spectrum`` (worked out once per size)."""
+    return _taper_energy(taper.size)
+
+
+@functools.lru_cache(maxsize=64)
+def _taper_energy(n: int) -> np.float64:
+    energy: np.float64 = np.sum(_taper(n) ** 2)
+    return energy
+
+
 @functools.lru_cache(maxsize=8)
 def _freqs(n: int, fs_hz: float) -> np.ndarray:
     freqs = np.fft.rfftfreq(n, 1.0 / fs_hz)

@@ -1,0 +1,173 @@
+"""How long a 24 h replay at --speed max takes, as a user runs it (issue 28: goal
+<= 10 s): the whole command
+
+    biofeedback run --replay DAY --headless --json --speed max --audio off
+        --no-ratings --db DB --protocol DAY.toml
+
+in a child process (the live resonance indicator, the printed JSON, the fan-out
+and the recorder included), wall and CPU (user + system of the child), median
+of --runs runs, beside the same command on the tree at ``--base`` (the package
+and the simulators at that commit, from `git archive`, run from their own
+folder), interleaved so that both see the same load; and whether both print the
+same lines (session id masked).
+
+The day: the 60-minute NSRDB extract of tests/data/rr written 24 times (112,416
+beats), and a green routine of tense/release steps a day long
+(benchmarks/hardening.py's). ``--quick``: the 5-minute extract, one run.
+
+    .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--quick]
+
+Figures (2 cores shared with six other sessions, load 4-6; medians of 3
+interleaved runs; 2026-12-06, before = cfe7f57), two runs of the benchmark:
+
+                       before (integ)       this branch
+    CPU                23.2 s / 25.4 s      20.6 s / 23.3 s   (0.89x / 0.92x)
+    wall               30.7 s / 32.2 s      26.5 s / 28.7 s
+    printed lines      identical (111,995 lines, session id masked)
+
+Goal 10 s: NOT met. Where a day's CPU goes (cProfile of the first 16,000 beats,
+3.4 h; the session loop is ~80 % of the process):
+
+    the resonance reading every 5 s (17,265 of them a day), ~0.45 ms each:
+        cleaning the new beats (signals/rr_clean.py push/process: numpy calls on
+        a handful of beats) ~0.2 ms, the padded FFT ~0.04 ms and the rest of the
+        coherence ~0.05, the line fit (least squares) ~0.045, percentiles,
+        interpolation
+    the arousal estimate, the breath rate from RR and the controller with its
+        zone judge each tick (86,385 a day): together about as much again
+    printing and fan-out: a write a line and an asyncio.Queue trip per item per
+        sink were ~1/6 of the session's CPU (1.10 of 6.7 s profiled); now a
+        deque per sink, raw beats not queued for the console, one write a loop
+        turn: 0.55 s
+    the recorder's thread: a commit handed over each loop turn (a beat is
+        "urgent"), and every hand-over of the interpreter to it (each write,
+        each queue put) waits on it: store/recorder.py
+    fixed: imports, the day-long protocol's TOML parsed three times (~0.3 s)
+
+What this branch changed: loop/fanout.py (deque + one wake-up future; a sink
+with ``hears_samples = False`` is not handed raw beats), console.py (a turn's
+lines in one write), pacing/resonance_live.py (one power spectrum for the
+peak and the coherence, the bands' indices worked out once, the line fit
+without polyfit's checks: all to the bit). What would reach 10 s is outside
+it: the cleaner in plain Python for a live chunk of a few beats, the
+estimators per tick, the recorder's commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
+
+# integ when this work began: the "before".
+BASE = "cfe7f57"
+TIMEOUT_S = 900
+
+
+def base_tree(rev: str, folder: Path) -> Path | None:
+    """The package and the simulators at ``rev`` in ``folder`` (None, said why, when
+    git cannot give them)."""
+    proc = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def timed_run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one run to its end, and what it printed (session id
+    masked: the one thing two runs of the same input differ in)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        argv,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        cwd=cwd,
+        env=child_env(),
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    printed = re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
+    return wall, cpu, printed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per tree (median)")
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    args = parse_args(__doc__, parser)
+    runs = 1 if args.quick else args.runs
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.quick:
+            rr = RR_DIR / "nsrdb_pyhrv_5min_nni.txt"
+        else:
+            rr = folder / "day.txt"
+            rr.write_text((RR_DIR / "nsrdb_pyhrv_60min_nni.txt").read_text() * 24)
+        beats = sum(1 for line in rr.read_text().splitlines() if line.strip())
+        protocol = day_protocol(folder)
+        trees = {"this tree": ROOT}
+        old = base_tree(args.base, folder / "base")
+        if old is not None:
+            trees = {f"before ({args.base})": old, **trees}
+        command = [sys.executable, "-m", "biofeedback", "run", "--replay", str(rr)]
+        command += ["--headless", "--json", "--speed", "max", "--audio", "off", "--no-ratings"]
+        command += ["--protocol", str(protocol)]
+        wall: dict[str, list[float]] = {t: [] for t in trees}
+        cpu: dict[str, list[float]] = {t: [] for t in trees}
+        printed: dict[str, set[str]] = {t: set() for t in trees}
+        for n in range(runs):
+            for i, (label, tree) in enumerate(trees.items()):
+                # A fresh store each run: past sessions shape the routine.
+                db = folder / f"run{n}_{i}.db"
+                w, c, out = timed_run([*command, "--db", str(db)], tree)
+                wall[label].append(w)
+                cpu[label].append(c)
+                printed[label].add(out)
+                db.unlink(missing_ok=True)
+    print(f"replay of {beats} beats ({rr.name}) at --speed max, whole CLI command:")
+    for label in trees:
+        print(f"  {label:<22} wall {spread(wall[label], 1.0, 's')}")
+        print(f"  {'':<22} CPU  {spread(cpu[label], 1.0, 's')}   goal (24 h): <= 10 s")
+    lines = {label: next(iter(p)).count("\n") for label, p in printed.items()}
+    if len(trees) == 2:
+        (b_label, after_label) = list(trees)
+        before_cpu, after_cpu = (statistics.median(cpu[t]) for t in trees)
+        before_wall, after_wall = (statistics.median(wall[t]) for t in trees)
+        outputs = printed[b_label] | printed[after_label]
+        print(
+            f"CPU {before_cpu:.2f} -> {after_cpu:.2f} s ({after_cpu / before_cpu:.2f}x),"
+            f" wall {before_wall:.2f} -> {after_wall:.2f} s;"
+            f" printed lines {'identical' if len(outputs) == 1 else 'DIFFER'}"
+            f" ({lines[after_label]} lines, session id masked)"
+        )
+    print(load_line())
+
+
+if __name__ == "__main__":
+    main()
