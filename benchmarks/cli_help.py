@@ -60,6 +60,7 @@ import argparse
 import io
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,17 @@ def base_tree(rev: str, folder: Path) -> Path | None:
     return folder
 
 
+def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:
+    """A store of past sessions of at least ``megabytes`` MB, recorded by this tree (a
+    person's store after weeks of practice: each open checks every page of it)."""
+    db = folder / "seed.db"
+    while not db.exists() or db.stat().st_size < megabytes * 1e6:
+        subprocess.run(
+            [*session, "--db", str(db)], check=True, capture_output=True, timeout=300, cwd=ROOT
+        )
+    return db
+
+
 def printed_events(argv: list[str], tree: Path, db: Path) -> str:
     """What a session prints, with its fresh session id masked (the one thing that
     differs between two runs of the same seed)."""
@@ -126,6 +138,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument(
+        "--store-mb",
+        type=float,
+        default=0.0,
+        metavar="MB",
+        help="time each session against a copy of a store this big (default: a new one)",
+    )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
     # `python -m biofeedback` from each tree's folder (an old checkout's benchmark
@@ -151,6 +170,11 @@ def main() -> None:
         argv_of = {
             label: [*session, "--db", str(folder / f"timed{n}.db")] for n, label in enumerate(trees)
         }
+        if args.store_mb > 0:
+            seed = seeded_store(session, folder, 0.5 if args.quick else args.store_mb)
+            for n in range(len(trees)):
+                shutil.copyfile(seed, folder / f"timed{n}.db")
+            print(f"each session's store: a copy of one of {seed.stat().st_size / 1e6:.1f} MB")
         python: tuple[list[float], list[float]] = ([], [])
         help_s: tuple[list[float], list[float]] = ([], [])
         session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
