@@ -187,6 +187,8 @@ def build_session(
                     ratings_before=ratings_before,
                     keep_raw=request.keep_raw,
                     store=store if kept else None,
+                    # As fast as it can go: nothing waits on the disk in real time.
+                    on_loop=source.virtual and request.speed is None,
                 )
             )
         if not dashboard:
