@@ -8,50 +8,79 @@ Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 --speed max --duration 900` <= 0.3 s. Wall time is what a user waits; CPU time
 (user + system) is the steadier figure on a shared machine.
 
-    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--quick]
+    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--store-mb MB] [--quick]
 
-Figures (2 cores shared with six other sessions; medians of 9 interleaved runs;
-2026-12-06, before = 341feb4), two runs:
+``--store-mb 7.5`` times each session against a copy of a store of that many MB
+of past sessions (a person's store after weeks; every open checks all its pages).
 
-                         load 6-8                    load 8-11
-    python -c pass       CPU 22 ms                   CPU 23 ms
-    --help               CPU 44 ms = 1.9x            CPU 44 ms = 1.9x (goal <= 5x: met)
-    900 s session CPU    496 -> 417 ms (0.84x)       475 -> 410 ms (0.86x)
-                         p90 532 -> 440              p90 489 -> 426
-                         = 18.5x python -c pass      = 17.5x python -c pass
-    900 s session wall   996 -> 787 ms               1531 -> 1042 ms
-    printed events       identical (809 lines)       identical (809 lines)
+Figures, second round (2026-12-07, before = integ 1ee3cee, after = this branch;
+medians of 11 interleaved runs, 2 cores shared with other sessions, load 1-3):
 
-Goal 0.3 s: NOT met (within 20x of this machine's python -c pass, not of a quiet one's).
+                         new store each run         a 7.6 MB store
+    python -c pass       CPU 23 ms                  CPU 22 ms
+    --help               CPU 42 ms = 1.8x           CPU 43 ms = 2.0x (goal <= 5x: met)
+    900 s session CPU    397 -> 383 ms (0.97x)      424 -> 410 ms (0.96x)
+                         p90 433 -> 396             p90 432 -> 427
+                         = 16.7x python -c pass     = 18.8x python -c pass
+    900 s session wall   578 -> 532 ms              599 -> 590 ms
+    printed events       identical (809 lines)      identical (809 lines)
 
-Where a session's CPU went, before -> after (in-process timings, same machine):
+An A/B of the recorder alone (same load, 11 runs each, the rest of this branch
+in all three): 438 ms writing through its worker thread, 418 on the loop's thread
+(below), 411 with no recorder at all.
+
+First round (before = 341feb4, load 6-8): 496 -> 417 ms CPU, p90 532 -> 440.
+
+Goal 0.3 s: NOT met.
+
+Where a session's CPU goes now (in-process timings, this machine):
 
     interpreter                        ~22 ms
-    imports                            ~200 -> ~190 ms: numpy ~65 (plus ~20 of
-                                       OpenBLAS starting a spinning worker per
-                                       core, now one thread: cli/__init__.py),
-                                       asyncio with ssl, sqlite3, json, inspect
-                                       ~45, the package and simulators ~70 (about
-                                       100 dataclasses at ~0.4 ms each are half);
-                                       sound's phrases and score no longer load
-    the session itself                 ~200 -> ~165 ms: the resonance reading
-                                       every 5 s ~50 (RRCleaner push/process ~25,
-                                       one FFT instead of two ~12, fit and
-                                       percentiles ~10), the breath rate from the
-                                       beats ~25, the controller ~13, the arousal
-                                       estimate ~18, printing ~10 (a flush per
-                                       loop turn, not per line), the simulator
-                                       ~10, wiring ~8 (two store opens, each a
-                                       PRAGMA quick_check that grows with the
-                                       store); the recorder's writer thread ~45
-                                       of it (a run without the recorder is that
-                                       much less)
-    interpreter exit                   ~38 -> ~8 ms (the final collection of
-                                       every object; the program now freezes
-                                       them for the exit)
+    imports                            ~190 ms: numpy ~65 (plus OpenBLAS, one
+                                       thread: cli/__init__.py), asyncio with ssl,
+                                       sqlite3, json, inspect ~45, the package and
+                                       the simulators ~70, of which creating the 92
+                                       dataclasses on this path is most (~0.65 ms
+                                       each: models.events 19, models.core 6,
+                                       simulators.scenario 5, ...; every one is
+                                       used by a headless simulated run, so none
+                                       can load lazily); simulators.chest now loads
+                                       only for a scenario with a chest
+    the session itself                 ~165 ms: the resonance reading every 5 s
+                                       ~50, the breath rate from the beats ~25,
+                                       the arousal estimate ~18, the controller
+                                       ~13, printing ~10, the simulator ~10, the
+                                       parser ~3 (it builds every command; left
+                                       as it is); the recorder ~40 -> ~7 (below)
+    interpreter exit                   ~8 ms (objects frozen for the exit)
 
-What is left above 0.3 s is numpy's import, the estimators (signals/arousal.py,
-breath_estimate.py, rr_clean.py), the recorder and the store's open check.
+The recorder, before -> after:
+
+    store opens                        two (the wiring's, then the recorder's),
+                                       each a PRAGMA quick_check reading every
+                                       page (~5 ms a 1.9 MB store, ~12 ms of the
+                                       run a 7.6 MB one, growing with it) -> one:
+                                       the wiring's checked store is handed to
+                                       the recorder (a damaged store is still
+                                       refused before the session)
+    the writer thread                  ~40 ms, of which SQLite's own work is ~3
+                                       and the Python building the rows ~8: the
+                                       rest was the interpreter handed back and
+                                       forth between the worker thread and the
+                                       session loop (sqlite3 lets other threads
+                                       run at each step of a statement, and
+                                       executemany steps once a row) and a commit
+                                       per batch (~30 a session) -> at --speed
+                                       max (a virtual clock, nothing waits in
+                                       real time) the writes are made on the
+                                       loop's thread once a second of wall time
+                                       (one commit a session of 0.4 s); elsewhere
+                                       many rows a statement (one step per ~99
+                                       rows, not per row); the same rows either way
+
+Left above 0.3 s: numpy's import, the dataclasses' creation (the interpreter's
+own code generation; not lazy-loadable here), the estimators (signals/arousal.py,
+breath_estimate.py, rr_clean.py: other helpers' files) and asyncio's import.
 """
 
 from __future__ import annotations
