@@ -13,16 +13,17 @@ Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 ``--store-mb 7.5`` times each session against a copy of a store of that many MB
 of past sessions (a person's store after weeks; every open checks all its pages).
 
-Figures, second round (2026-12-07, before = integ 1ee3cee, after = this branch;
-medians of 11 interleaved runs, 2 cores shared with other sessions, load 1-3):
+Figures, second round (2026-12-07, before = 1ee3cee, this branch's base; medians
+of 11 interleaved runs, 2 cores shared with other sessions, load 3-4):
 
                          new store each run         a 7.6 MB store
-    python -c pass       CPU 23 ms                  CPU 22 ms
-    --help               CPU 42 ms = 1.8x           CPU 43 ms = 2.0x (goal <= 5x: met)
-    900 s session CPU    397 -> 383 ms (0.97x)      424 -> 410 ms (0.96x)
-                         p90 433 -> 396             p90 432 -> 427
-                         = 16.7x python -c pass     = 18.8x python -c pass
-    900 s session wall   578 -> 532 ms              599 -> 590 ms
+    python -c pass       CPU 21-24 ms               CPU 21 ms
+    --help               CPU 41-47 ms = 1.9-2.0x    CPU 40 ms = 1.9x (goal <= 5x: met)
+    900 s session CPU    420 -> 408 ms (0.97x),     408 -> 380 ms (0.93x)
+                         382 -> 370 ms (0.97x)
+                         p90 436 -> 435, 406 -> 384 p90 438 -> 396
+                         = 17.3-17.5x python -c     = 18.2x python -c pass
+    900 s session wall   911 -> 888, 402 -> 396 ms  444 -> 396 ms
     printed events       identical (809 lines)      identical (809 lines)
 
 An A/B of the recorder alone (same load, 11 runs each, the rest of this branch
