@@ -8,50 +8,80 @@ Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 --speed max --duration 900` <= 0.3 s. Wall time is what a user waits; CPU time
 (user + system) is the steadier figure on a shared machine.
 
-    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--quick]
+    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--store-mb MB] [--quick]
 
-Figures (2 cores shared with six other sessions; medians of 9 interleaved runs;
-2026-12-06, before = 341feb4), two runs:
+``--store-mb 7.5`` times each session against a copy of a store of that many MB
+of past sessions (a person's store after weeks; every open checks all its pages).
 
-                         load 6-8                    load 8-11
-    python -c pass       CPU 22 ms                   CPU 23 ms
-    --help               CPU 44 ms = 1.9x            CPU 44 ms = 1.9x (goal <= 5x: met)
-    900 s session CPU    496 -> 417 ms (0.84x)       475 -> 410 ms (0.86x)
-                         p90 532 -> 440              p90 489 -> 426
-                         = 18.5x python -c pass      = 17.5x python -c pass
-    900 s session wall   996 -> 787 ms               1531 -> 1042 ms
-    printed events       identical (809 lines)       identical (809 lines)
+Figures, second round (2026-12-07, before = 1ee3cee, this branch's base; medians
+of 11 interleaved runs, 2 cores shared with other sessions, load 3-4):
 
-Goal 0.3 s: NOT met (within 20x of this machine's python -c pass, not of a quiet one's).
+                         new store each run         a 7.6 MB store
+    python -c pass       CPU 21-24 ms               CPU 21 ms
+    --help               CPU 41-47 ms = 1.9-2.0x    CPU 40 ms = 1.9x (goal <= 5x: met)
+    900 s session CPU    420 -> 408 ms (0.97x),     408 -> 380 ms (0.93x)
+                         382 -> 370 ms (0.97x)
+                         p90 436 -> 435, 406 -> 384 p90 438 -> 396
+                         = 17.3-17.5x python -c     = 18.2x python -c pass
+    900 s session wall   911 -> 888, 402 -> 396 ms  444 -> 396 ms
+    printed events       identical (809 lines)      identical (809 lines)
 
-Where a session's CPU went, before -> after (in-process timings, same machine):
+An A/B of the recorder alone (same load, 11 runs each, the rest of this branch
+in all three): 438 ms writing through its worker thread, 418 on the loop's thread
+(below), 411 with no recorder at all.
+
+First round (before = 341feb4, load 6-8): 496 -> 417 ms CPU, p90 532 -> 440.
+
+Goal 0.3 s: NOT met.
+
+Where a session's CPU goes now (in-process timings, this machine):
 
     interpreter                        ~22 ms
-    imports                            ~200 -> ~190 ms: numpy ~65 (plus ~20 of
-                                       OpenBLAS starting a spinning worker per
-                                       core, now one thread: cli/__init__.py),
-                                       asyncio with ssl, sqlite3, json, inspect
-                                       ~45, the package and simulators ~70 (about
-                                       100 dataclasses at ~0.4 ms each are half);
-                                       sound's phrases and score no longer load
-    the session itself                 ~200 -> ~165 ms: the resonance reading
-                                       every 5 s ~50 (RRCleaner push/process ~25,
-                                       one FFT instead of two ~12, fit and
-                                       percentiles ~10), the breath rate from the
-                                       beats ~25, the controller ~13, the arousal
-                                       estimate ~18, printing ~10 (a flush per
-                                       loop turn, not per line), the simulator
-                                       ~10, wiring ~8 (two store opens, each a
-                                       PRAGMA quick_check that grows with the
-                                       store); the recorder's writer thread ~45
-                                       of it (a run without the recorder is that
-                                       much less)
-    interpreter exit                   ~38 -> ~8 ms (the final collection of
-                                       every object; the program now freezes
-                                       them for the exit)
+    imports                            ~190 ms: numpy ~65 (plus OpenBLAS, one
+                                       thread: cli/__init__.py), asyncio with ssl,
+                                       sqlite3, json, inspect ~45, the package and
+                                       the simulators ~70, of which creating the 92
+                                       dataclasses on this path is most (~0.65 ms
+                                       each: models.events 19, models.core 6,
+                                       simulators.scenario 5, ...; every one is
+                                       used by a headless simulated run, so none
+                                       can load lazily); simulators.chest now loads
+                                       only for a scenario with a chest
+    the session itself                 ~165 ms: the resonance reading every 5 s
+                                       ~50, the breath rate from the beats ~25,
+                                       the arousal estimate ~18, the controller
+                                       ~13, printing ~10, the simulator ~10, the
+                                       parser ~3 (it builds every command; left
+                                       as it is); the recorder ~40 -> ~7 (below)
+    interpreter exit                   ~8 ms (objects frozen for the exit)
 
-What is left above 0.3 s is numpy's import, the estimators (signals/arousal.py,
-breath_estimate.py, rr_clean.py), the recorder and the store's open check.
+The recorder, before -> after:
+
+    store opens                        two (the wiring's, then the recorder's),
+                                       each a PRAGMA quick_check reading every
+                                       page (~5 ms a 1.9 MB store, ~12 ms of the
+                                       run a 7.6 MB one, growing with it) -> one:
+                                       the wiring's checked store is handed to
+                                       the recorder (a damaged store is still
+                                       refused before the session)
+    the writer thread                  ~40 ms, of which SQLite's own work is ~3
+                                       and the Python building the rows ~8: the
+                                       rest was the interpreter handed back and
+                                       forth between the worker thread and the
+                                       session loop (sqlite3 lets other threads
+                                       run at each step of a statement, and
+                                       executemany steps once a row) and a commit
+                                       per batch (~30 a session) -> at --speed
+                                       max (a virtual clock, nothing waits in
+                                       real time) the writes are made on the
+                                       loop's thread once a second of wall time
+                                       (one commit a session of 0.4 s); elsewhere
+                                       many rows a statement (one step per ~99
+                                       rows, not per row); the same rows either way
+
+Left above 0.3 s: numpy's import, the dataclasses' creation (the interpreter's
+own code generation; not lazy-loadable here), the estimators (signals/arousal.py,
+breath_estimate.py, rr_clean.py: other helpers' files) and asyncio's import.
 """
 
 from __future__ import annotations
@@ -60,6 +90,7 @@ import argparse
 import io
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -113,6 +144,17 @@ def base_tree(rev: str, folder: Path) -> Path | None:
     return folder
 
 
+def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:
+    """A store of past sessions of at least ``megabytes`` MB, recorded by this tree (a
+    person's store after weeks of practice: each open checks every page of it)."""
+    db = folder / "seed.db"
+    while not db.exists() or db.stat().st_size < megabytes * 1e6:
+        subprocess.run(
+            [*session, "--db", str(db)], check=True, capture_output=True, timeout=300, cwd=ROOT
+        )
+    return db
+
+
 def printed_events(argv: list[str], tree: Path, db: Path) -> str:
     """What a session prints, with its fresh session id masked (the one thing that
     differs between two runs of the same seed)."""
@@ -126,6 +168,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument(
+        "--store-mb",
+        type=float,
+        default=0.0,
+        metavar="MB",
+        help="time each session against a copy of a store this big (default: a new one)",
+    )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
     # `python -m biofeedback` from each tree's folder (an old checkout's benchmark
@@ -151,6 +200,11 @@ def main() -> None:
         argv_of = {
             label: [*session, "--db", str(folder / f"timed{n}.db")] for n, label in enumerate(trees)
         }
+        if args.store_mb > 0:
+            seed = seeded_store(session, folder, 0.5 if args.quick else args.store_mb)
+            for n in range(len(trees)):
+                shutil.copyfile(seed, folder / f"timed{n}.db")
+            print(f"each session's store: a copy of one of {seed.stat().st_size / 1e6:.1f} MB")
         python: tuple[list[float], list[float]] = ([], [])
         help_s: tuple[list[float], list[float]] = ([], [])
         session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}

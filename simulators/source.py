@@ -18,14 +18,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
 from biofeedback.models import ChestMotion, Contact, HeartSample, SessionEvent, SourceStatus
 from simulators.artifacts import Detector, Label
 from simulators.breathing import BreathRecord
-from simulators.chest import Burst, Chest
 from simulators.physiology import Heart, NormalDraws
 from simulators.scenario import (
     Scenario,
@@ -33,6 +32,9 @@ from simulators.scenario import (
     load_scenario,
     scenario_names,
 )
+
+if TYPE_CHECKING:
+    from simulators.chest import Burst, Chest
 
 __all__ = [
     "ScenarioError",
@@ -121,11 +123,12 @@ class SimulatedSource:
         self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
         if acc_rate_hz is None:
             acc_rate_hz = self.scenario.acc_rate_hz
-        self.chest = (
-            Chest(self.scenario.person, np.random.default_rng(chest_seq), acc_rate_hz)
-            if acc_rate_hz
-            else None
-        )
+        self.chest: Chest | None = None
+        if acc_rate_hz:
+            # Only a scenario with a chest loads its model.
+            from simulators.chest import Chest
+
+            self.chest = Chest(self.scenario.person, np.random.default_rng(chest_seq), acc_rate_hz)
         self.truth = Truth(breaths=self.heart.lungs.log)
         self.description = f"simulator:{self.scenario.name}"
         # With spoken cues: seconds until the person has heard an event (its cue said).

@@ -112,7 +112,11 @@ def build_session(
 
         check_wav_path(Path(request.audio_out))  # a bad path stops before anything is recorded
     db_path = resolve_db_path(request.db)
-    with Store(db_path) as store:  # a foreign or damaged store is refused before the session
+    store = Store(db_path)  # a foreign or damaged store is refused before the session
+    # Opened once: the recorder keeps this one (see below), unless it is not needed
+    # or cannot be written (a read-only store may be a private copy of itself).
+    kept = request.record and not store.read_only
+    try:
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
         # Slow breaths at the person's own rate, once an assessment has found it.
@@ -123,95 +127,108 @@ def build_session(
             protocol, adaptation = practice_cli.adapt_routine(
                 store, protocol, virtual=source.virtual
             )
-    yellow = load_protocol("breath-partial")
-    pacing_config = None
-    if rate_bpm is not None:
-        yellow = resonance_plan.paced_routine(yellow, rate_bpm)
-        pacing_config = resonance_plan.personal_config(rate_bpm)
-    if request.resonant:
-        protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
-    # Sound is prepared for the routines as they will run (adapted, resonant, at
-    # the person's rate), so every cue the controller can show can be spoken.
-    audio = _audio_plan(
-        request,
-        protocol,
-        yellow=yellow,
-        pacing_config=pacing_config,
-        # Eyes closed in the profile turns sound on unless --audio says otherwise.
-        mode=(
-            request.audio
-            if personal is None
-            else setup_cli.audio_mode(request.audio, use_profile=request.use_profile)
-        ),
-        real_time=not source.virtual or request.speed == 1.0,
-        dashboard=dashboard,
-        tell=tell,
-    )
-    if audio.speech and request.sim is not None and hasattr(source, "listen"):
-        # The simulated person hears each cue when it has been said.
-        source.listen = audio.heard_after
-    if personal is not None and adaptation is not None and adaptation.reason:
-        # Why this session is gentler than the routine file is said once, with the
-        # profile's changes, in the controller's plan event.
-        personal = dataclasses.replace(
-            personal, routine=protocol, notes=(*personal.notes, adaptation.reason)
+    except BaseException:
+        store.close()
+        raise
+    if not kept:
+        store.close()
+    try:
+        yellow = load_protocol("breath-partial")
+        pacing_config = None
+        if rate_bpm is not None:
+            yellow = resonance_plan.paced_routine(yellow, rate_bpm)
+            pacing_config = resonance_plan.personal_config(rate_bpm)
+        if request.resonant:
+            protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
+        # Sound is prepared for the routines as they will run (adapted, resonant, at
+        # the person's rate), so every cue the controller can show can be spoken.
+        audio = _audio_plan(
+            request,
+            protocol,
+            yellow=yellow,
+            pacing_config=pacing_config,
+            # Eyes closed in the profile turns sound on unless --audio says otherwise.
+            mode=(
+                request.audio
+                if personal is None
+                else setup_cli.audio_mode(request.audio, use_profile=request.use_profile)
+            ),
+            real_time=not source.virtual or request.speed == 1.0,
+            dashboard=dashboard,
+            tell=tell,
         )
-    controller = PacingController(
-        protocol,
-        yellow=yellow,
-        config=pacing_config if pacing is None else pacing,
-        start_zone="auto" if request.zone == "auto" else Zone(request.zone),
-        stored_baseline=resting,
-        imagery_regions=() if personal is None else personal.imagery,
-        plan=personal if personal is not None and personal.notes else None,
-        speech=audio.speech_times() if speech is None else speech,
-    )
-    estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
-    # The recorder first: it hears every item before anything is shown.
-    chosen: list[Sink] = []
-    if request.record:
-        chosen.append(
-            RecorderSink(
-                db_path,
-                virtual=source.virtual,
-                ratings_before=ratings_before,
-                keep_raw=request.keep_raw,
+        if audio.speech and request.sim is not None and hasattr(source, "listen"):
+            # The simulated person hears each cue when it has been said.
+            source.listen = audio.heard_after
+        if personal is not None and adaptation is not None and adaptation.reason:
+            # Why this session is gentler than the routine file is said once, with the
+            # profile's changes, in the controller's plan event.
+            personal = dataclasses.replace(
+                personal, routine=protocol, notes=(*personal.notes, adaptation.reason)
             )
+        controller = PacingController(
+            protocol,
+            yellow=yellow,
+            config=pacing_config if pacing is None else pacing,
+            start_zone="auto" if request.zone == "auto" else Zone(request.zone),
+            stored_baseline=resting,
+            imagery_regions=() if personal is None else personal.imagery,
+            plan=personal if personal is not None and personal.notes else None,
+            speech=audio.speech_times() if speech is None else speech,
         )
-    if not dashboard:
-        chosen.append(ConsoleSink(as_json=request.json))
-    chosen += audio.sinks
-    if request.mqtt or request.mqtt_record:
-        from biofeedback.broker import load_settings
-        from biofeedback.cli.central import record_publisher, records_wanted
+        estimator, paced = with_resonance(ArousalEstimator(), controller, assessment=assessment)
+        # The recorder first: it hears every item before anything is shown.
+        chosen: list[Sink] = []
+        if request.record:
+            chosen.append(
+                RecorderSink(
+                    db_path,
+                    virtual=source.virtual,
+                    ratings_before=ratings_before,
+                    keep_raw=request.keep_raw,
+                    store=store if kept else None,
+                    # As fast as it can go: nothing waits on the disk in real time.
+                    on_loop=source.virtual and request.speed is None,
+                )
+            )
+        if not dashboard:
+            chosen.append(ConsoleSink(as_json=request.json))
+        chosen += audio.sinks
+        if request.mqtt or request.mqtt_record:
+            from biofeedback.broker import load_settings
+            from biofeedback.cli.central import record_publisher, records_wanted
 
-        if request.mqtt:
-            chosen.append(mqtt_publisher(request.mqtt))
-        if records_wanted(request.mqtt_record, request.mqtt, load_settings()):
-            assert request.mqtt is not None
-            # The whole record too, read back from the store as it commits (issue 27).
-            chosen.append(record_publisher(request.mqtt, db_path))
-    info = SessionInfo(
-        session_id=session_id or uuid.uuid4().hex[:12],
-        protocol=protocol.name,
-        source=source.description,
-        started_at_unix_s=time.time() if started_at_unix_s is None else started_at_unix_s,
-        extra={} if adaptation is None else {"adaptation": adaptation.to_dict()},
-    )
-    return SessionPlan(
-        source,
-        estimator,
-        paced,
-        clock,
-        info,
-        [*chosen, *sinks],
-        actions=actions or ActionInbox(),
-        duration_s=request.duration_s,
-        title=protocol.title,
-        sound=audio.player,
-        sound_status=audio.status,
-        saved_to=str(db_path),
-    )
+            if request.mqtt:
+                chosen.append(mqtt_publisher(request.mqtt))
+            if records_wanted(request.mqtt_record, request.mqtt, load_settings()):
+                assert request.mqtt is not None
+                # The whole record too, read back from the store as it commits (issue 27).
+                chosen.append(record_publisher(request.mqtt, db_path))
+        info = SessionInfo(
+            session_id=session_id or uuid.uuid4().hex[:12],
+            protocol=protocol.name,
+            source=source.description,
+            started_at_unix_s=time.time() if started_at_unix_s is None else started_at_unix_s,
+            extra={} if adaptation is None else {"adaptation": adaptation.to_dict()},
+        )
+        return SessionPlan(
+            source,
+            estimator,
+            paced,
+            clock,
+            info,
+            [*chosen, *sinks],
+            actions=actions or ActionInbox(),
+            duration_s=request.duration_s,
+            title=protocol.title,
+            sound=audio.player,
+            sound_status=audio.status,
+            saved_to=str(db_path),
+        )
+    except BaseException:
+        if kept:
+            store.close()  # the recorder that would have closed it never runs
+        raise
 
 
 def _audio_plan(

@@ -6,18 +6,13 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import sqlite3
-import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
-
-import numpy as np
 
 from biofeedback import __version__
 from biofeedback.models import (
@@ -79,6 +74,9 @@ class Store:
         The copy (store and log, 0600 in a 0700 folder of our own) is read
         with the log and removed on close.
         """
+        import shutil
+        import tempfile
+
         folder = Path(tempfile.mkdtemp(prefix="biofeedback-read-"))
         self._copy = folder
         copy = folder / self.path.name
@@ -99,6 +97,8 @@ class Store:
     def _drop_copy(self) -> None:
         folder, self._copy = self._copy, None
         if folder is not None:
+            import shutil
+
             shutil.rmtree(folder, ignore_errors=True)
 
     # -- opening
@@ -364,6 +364,8 @@ class Store:
                 rows = db.execute(
                     f"SELECT {columns} FROM samples WHERE session = ? ORDER BY seq", (key,)
                 ).fetchall()
+        import numpy as np
+
         # Every beat at once (what review and plots need) without making a
         # tuple per notification; those are made if someone reads them.
         everything = b"".join(row[-1] for row in rows) if block is None else block[3]
@@ -431,6 +433,8 @@ class Store:
             ).fetchall()
         if not rows:
             return None
+        import statistics
+
         rmssd = [r[1] for r in rows if r[1] is not None]
         return RestingBaseline(
             hr_bpm=statistics.median(r[0] for r in rows),

@@ -7,9 +7,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, overload
 
 from biofeedback.models import (
     BREATH_SOURCE_ORDER,
@@ -22,6 +20,9 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.store.errors import StoreError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +73,16 @@ MOTION_MG_MAX = 32767
 
 
 def pack_motion(motion: ChestMotion) -> bytes:
+    import numpy as np
+
     xyz = np.column_stack((motion.x_mg, motion.y_mg, motion.z_mg))
     whole = np.clip(np.rint(xyz), -MOTION_MG_MAX, MOTION_MG_MAX).astype("<i2")
     return zlib.compress(whole.tobytes(), 1)
 
 
 def unpack_motion(t_s: float, rate_hz: float, blob: bytes) -> ChestMotion:
+    import numpy as np
+
     xyz = np.frombuffer(zlib.decompress(blob), "<i2").reshape(-1, 3).astype(float)
     return ChestMotion(
         t_s,
@@ -145,6 +150,8 @@ class EstimateRows(Sequence[EstimateRow]):
     columns at once; tuples are made only if someone reads rows."""
 
     def __init__(self, raw: list[Any]) -> None:
+        import numpy as np
+
         # SQLite keeps NaN as NULL, so NaN here always was None.
         self._block = np.array(raw, float).reshape(-1, 8)
         self._rows: tuple[EstimateRow, ...] | None = None
@@ -152,6 +159,8 @@ class EstimateRows(Sequence[EstimateRow]):
     @classmethod
     def from_block(cls, blob: bytes) -> EstimateRows:
         """The rows of a stored block (``pack_estimate_block``), as they were read."""
+        import numpy as np
+
         rows = cls([])
         rows._block = np.frombuffer(blob, "<f8").reshape(-1, 8)
         return rows

@@ -167,18 +167,11 @@ class SessionWriter:
                     )
                 )
         with self.store.writing() as db:
-            if samples:
-                db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", samples)
-            if estimates:
-                db.executemany(
-                    "INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", estimates
-                )
-            if events:
-                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
-            if breaths:
-                db.executemany("INSERT INTO breaths VALUES (?, ?, ?, ?, ?, ?)", breaths)
-            if motion:
-                db.executemany("INSERT INTO motion VALUES (?, ?, ?, ?, ?)", motion)
+            _insert(db, "samples", samples)
+            _insert(db, "estimates", estimates)
+            _insert(db, "events", events)
+            _insert(db, "breaths", breaths)
+            _insert(db, "motion", motion)
             for assignment, values in updates:
                 db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
             db.execute(
@@ -197,6 +190,25 @@ class SessionWriter:
                         bytes(self._beats),
                     ),
                 )
+
+
+# Rows a statement inserts at most: SQLite binds at most 999 values a statement in
+# builds before 3.32, and the widest table (estimates) has 10 columns.
+ROWS_PER_INSERT = 999 // 10
+
+
+def _insert(db: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """``rows`` appended to ``table``, many rows a statement: SQLite's module lets the
+    other threads run at each step of a statement, so ``executemany``'s step per row
+    hands the interpreter back and forth with the session loop hundreds of times a
+    batch (most of the recorder's cost); a statement of many rows is one step."""
+    if not rows:
+        return
+    one = f"({', '.join('?' * len(rows[0]))})"
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        values = ", ".join([one] * len(chunk))
+        db.execute(f"INSERT INTO {table} VALUES {values}", [x for row in chunk for x in row])
 
 
 _NAN = float("nan")
