@@ -87,21 +87,19 @@ breath_estimate.py, rr_clean.py: other helpers' files) and asyncio's import.
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import base_tree, child_env, load_line, parse_args, spread  # noqa: E402
 
 # main when issue 28's session work began: the "before" of the figures above.
 BASE = "341feb4"
@@ -125,23 +123,6 @@ def timed(
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return wall, cpu
-
-
-def base_tree(rev: str, folder: Path) -> Path | None:
-    """The package and the simulators at ``rev`` in ``folder`` (None, said why, when
-    git cannot give them)."""
-    proc = subprocess.run(
-        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=120,
-    )
-    if proc.returncode != 0:
-        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
-        return None
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:

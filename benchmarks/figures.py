@@ -6,10 +6,16 @@ compare ours with the peer measured in the same run."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
+import subprocess
+import tarfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(
@@ -71,3 +77,20 @@ def load_line() -> str:
     """The machine's load: absolute figures taken under load are slower than quiet."""
     avg = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"load average {avg} on {os.cpu_count()} CPUs"
+
+
+def base_tree(rev: str, folder: Path) -> Path | None:
+    """The package and the simulators at ``rev`` in ``folder``, for timing an older
+    tree beside this one (None, said why, when git cannot give them)."""
+    proc = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder

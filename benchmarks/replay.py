@@ -56,13 +56,11 @@ estimators per tick, the recorder's commits.
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -70,29 +68,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import base_tree, child_env, load_line, parse_args, spread  # noqa: E402
 from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
 
 # integ when this work began: the "before".
 BASE = "cfe7f57"
 TIMEOUT_S = 900
-
-
-def base_tree(rev: str, folder: Path) -> Path | None:
-    """The package and the simulators at ``rev`` in ``folder`` (None, said why, when
-    git cannot give them)."""
-    proc = subprocess.run(
-        ["git", "archive", "--format=tar", rev, "biofeedback", "simulators"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=120,
-    )
-    if proc.returncode != 0:
-        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
-        return None
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def timed_run(argv: list[str], cwd: Path) -> tuple[float, float, str]:

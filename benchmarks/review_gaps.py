@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import random
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ from matplotlib.image import imread
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import base_tree, load_line, parse_args, spread  # noqa: E402
 from benchmarks.store import timed  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
@@ -81,22 +79,6 @@ async def record(db: Path, seconds: int, silent: set[int]) -> int:
     await sink.handle(SessionEnded(end_s, "day", "completed", end_s))
     await sink.stop()
     return sum(1 for n in silent if n - 1 not in silent)
-
-
-def base_tree(rev: str, folder: Path) -> Path | None:
-    """The package at ``rev`` in ``folder`` (None, said why, when git cannot give it)."""
-    proc = subprocess.run(
-        ["git", "archive", "--format=tar", rev, "biofeedback"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=120,
-    )
-    if proc.returncode != 0:
-        print(f"before ({rev}): not measured: {proc.stderr.decode().strip()}")
-        return None
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def main() -> None:
