@@ -14,7 +14,9 @@ from biofeedback.signals.breath_estimate import (
     BreathSource,
     Pacer,
 )
-from tests.test_breath_estimate import _feed, _fill, _t
+from tests.support.chest import chest_times as _t
+from tests.support.chest import feed_chest as _feed
+from tests.support.chest import lung_fill as _fill
 
 
 def _chest(
