@@ -1,0 +1,57 @@
+"""Which half of the breath is the in-breath (biofeedback/signals/breath_estimate.py).
+
+Nearly everyone breathes in faster than out, so free breathing says which way
+the chest moves when breathing in; a pacer may ask for the longer half in, and
+the person follows it: that must not turn the breath over.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from biofeedback.models import StepKind
+from biofeedback.signals.breath_estimate import Breath, BreathEstimator, Pacer
+from simulators.source import SimulatedSource
+from tests.support.simulator import drive, step
+
+PACED_AT_S = 60.0
+IN_S, OUT_S = 5.5, 4.5
+
+
+def _estimate_breaths(seed: int) -> tuple[list[Breath], SimulatedSource]:
+    """A calm person breathes freely for a minute, then follows a pacer whose
+    in-breath is the longer half; the chest's breaths as the estimator notes them."""
+    paced = [step(PACED_AT_S, StepKind.BREATH, breath=(IN_S, OUT_S))]
+    run = drive(SimulatedSource("calm", seed=seed, acc_rate_hz=25.0), 300.0, paced)
+    est = BreathEstimator()
+    next_s = 1.0
+    paced_yet = False
+    for motion in run.motion:
+        if motion.t_s >= PACED_AT_S and not paced_yet:
+            est.pace(Pacer(PACED_AT_S, IN_S, OUT_S))
+            paced_yet = True
+        est.add_motion(motion)
+        if motion.t_s >= next_s:
+            est.estimate(motion.t_s + 0.02)
+            next_s += 1.0
+    return est.breaths, run.source
+
+
+def test_a_longer_paced_in_breath_is_not_taken_for_the_out_breath() -> None:
+    for seed in (1, 2):
+        breaths, source = _estimate_breaths(seed)
+        # No breath starts inside the one before it (an in/out swap would).
+        for before, after in itertools.pairwise(breaths):
+            assert after.onset_s >= before.onset_s + before.inhale_s + before.exhale_s - 0.5
+        truth = [b for b in source.truth.breaths if not b.held]
+        starts = np.array([b.start_s for b in truth])
+        paced = [b for b in breaths if b.onset_s > PACED_AT_S + 40.0]
+        assert len(paced) >= 15
+        for b in paced:
+            # The breath taken nearest: the chest lags the lungs a little.
+            near = truth[int(np.argmin(np.abs(starts - b.onset_s)))]
+            assert abs(near.start_s - b.onset_s) < 1.5, (seed, b, near)
+            assert abs(b.inhale_s - (near.in_s + near.hold_s)) < 1.5, (seed, b, near)
+            assert abs(b.exhale_s - near.out_s) < 1.5, (seed, b, near)
