@@ -15,7 +15,10 @@ that makes the in-breath the shorter half, as it is in nearly everyone,
 learnt while breathing freely (or with a pacer whose in-breath is the shorter
 half) and then kept: a pacer may ask for a longer in-breath, and the person
 following it must not turn the breath over. It is learnt afresh after motion.
-A breath held shows as the signal staying inside a narrow band for seconds.
+A breath held shows as the signal staying inside a narrow band for seconds;
+one hold is a run of such still stretches, each overlapping the last, and it
+ends where the signal leaves the last one's band: the hold recorded then
+(``holds``) lasts at least as long as the estimate said while it was under way.
 
 Motion (fidgeting, a posture shift) swamps the breath: the estimate says so
 (``BreathQuality.MOTION``) at once and stays so until the chest has been
@@ -227,6 +230,10 @@ class BreathEstimator:
         self._pacer: Pacer | None = None
         self._hold_from: float | None = None
         self._hold_end_s = -math.inf
+        # The hold under way: the start of the latest still stretch that made it
+        # one, and the last moment the estimate said the breath was held.
+        self._hold_stretch_s = -math.inf
+        self._hold_seen_s = -math.inf
         self.holds: list[Hold] = []
         self.breaths: list[Breath] = []
         self._last_breath_onset_s = -math.inf
@@ -320,7 +327,8 @@ class BreathEstimator:
     def estimate(self, now_s: float) -> BreathEstimate:
         acc_fresh = now_s - self._last_acc_s < 3.0
         if acc_fresh and self._moving:
-            self._end_hold(now_s)
+            # The hold ended when the chest began to move.
+            self._end_hold(min(now_s, self._moved_s))
             return self._fallback(now_s, BreathQuality.MOTION)
         if acc_fresh:
             result = self._between(now_s)
@@ -332,7 +340,8 @@ class BreathEstimator:
                 return result
             quality = BreathQuality.SETTLING
         else:
-            self._end_hold(now_s)
+            # ... or when the chest last said anything.
+            self._end_hold(min(now_s, self._last_acc_s))
             quality = BreathQuality.RR_ONLY
         return self._fallback(now_s, quality)
 
@@ -646,7 +655,7 @@ class BreathEstimator:
         cfg = self.config
         depth = self._depth_mg
         if depth is None or len(s) < 2:
-            self._end_hold(now_s)
+            self._end_hold(self._hold_seen_s)
             return None
         band = max(cfg.hold_band * depth, cfg.min_depth_mg)
         rev = s[::-1]
@@ -684,24 +693,40 @@ class BreathEstimator:
         # Measured to the last sample: the chest's data trail the clock a little.
         # The slow breath out after a hold is no second hold.
         fresh = start_s >= self._hold_end_s + cfg.hold_min_s
+        # One hold is one run of still stretches, each overlapping the one
+        # before: the estimate says it is held (``hold_s`` from its start) just
+        # as long as the hold recorded when it ends lasts.
         if inside >= 2 and float(t[-1]) - start_s >= least_s and (fresh or self._hold_from):
-            if self._hold_from is None or start_s > self._hold_from + cfg.hold_min_s:
+            if self._hold_from is not None and start_s > self._hold_seen_s:
+                # The chest left its band since it was last seen held: a new hold.
+                self._end_hold(self._hold_exit(t, s, band))
+            if self._hold_from is None:
                 self._hold_from = start_s
+            self._hold_stretch_s = start_s
+            self._hold_seen_s = now_s
             return self._hold_from
         if self._hold_from is not None:
-            # It ended where the signal first left the band it was held in.
-            first = int(np.searchsorted(t, self._hold_from))
-            seg = s[first:]
-            spread = np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
-            out = np.flatnonzero(spread > band)
-            self._end_hold(float(t[first + out[0]]) if len(out) else now_s)
+            self._end_hold(self._hold_exit(t, s, band))
         return None
 
-    def _end_hold(self, now_s: float) -> None:
+    def _hold_exit(self, t: Floats, s: Floats, band: float) -> float:
+        """When the hold under way ended: where the signal first left the band of
+        the last still stretch that held it, and no sooner than it was last said held."""
+        first = int(np.searchsorted(t, self._hold_stretch_s))
+        seg = s[first:]
+        if not len(seg):
+            return self._hold_seen_s
+        spread = np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
+        out = np.flatnonzero(spread > band)
+        exit_s = float(t[first + out[0]]) if len(out) else float(t[-1])
+        return max(exit_s, self._hold_seen_s)
+
+    def _end_hold(self, end_s: float) -> None:
         if self._hold_from is not None:
-            self.holds.append(Hold(self._hold_from, now_s - self._hold_from))
+            end_s = max(end_s, self._hold_seen_s)
+            self.holds.append(Hold(self._hold_from, end_s - self._hold_from))
             self._hold_from = None
-            self._hold_end_s = now_s
+            self._hold_end_s = end_s
 
     def _note_breaths(
         self, t: Floats, s: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]
