@@ -55,3 +55,6 @@ def test_a_longer_paced_in_breath_is_not_taken_for_the_out_breath() -> None:
             assert abs(near.start_s - b.onset_s) < 1.5, (seed, b, near)
             assert abs(b.inhale_s - (near.in_s + near.hold_s)) < 1.5, (seed, b, near)
             assert abs(b.exhale_s - near.out_s) < 1.5, (seed, b, near)
+        # Over the paced breaths, the halves are the pacer's, the longer one in.
+        assert abs(float(np.median([b.inhale_s for b in paced])) - IN_S) < 0.5
+        assert abs(float(np.median([b.exhale_s for b in paced])) - OUT_S) < 0.5
