@@ -11,7 +11,7 @@
 - A breath-holder tenses and lets go for five minutes: of the holds the
   estimator records, how many were said (live ``hold_s``, which a reminder
   quotes) to have lasted longer than recorded (``breath_held.duration_s``), and
-  by how much at most.
+  by how much at most; and how many of its breaths were swapped.
 """
 
 from __future__ import annotations
@@ -87,12 +87,18 @@ def _direction(seeds: int) -> None:
 
 
 def _holds(seeds: int) -> None:
-    holds = longer = 0
+    holds = longer = swapped = noted = 0
     worst = 0.0
     for seed in range(1, seeds + 1):
         source = SimulatedSource("breath-holder", seed=seed, acc_rate_hz=25.0)
         events = tense_release(30.0, 300.0, tense_s=5.0, release_s=15.0)
         est, live = _estimate(source, 300.0, None, list(events))
+        noted += len(est.breaths)
+        swapped += sum(
+            1
+            for a, b in itertools.pairwise(est.breaths)
+            if b.onset_s < a.onset_s + a.inhale_s + a.exhale_s - 0.5
+        )
         said: dict[float, float] = {}
         for e in live:
             if e.holding_since_s is not None:
@@ -111,7 +117,8 @@ def _holds(seeds: int) -> None:
                 worst = max(worst, hold_s)
     print(
         f"breath-holder ({seeds} seeds): {holds} holds recorded; said live to last longer"
-        f" than recorded: {longer}, by at most {worst:.1f} s"
+        f" than recorded: {longer}, by at most {worst:.1f} s; {noted} breaths noted,"
+        f" {swapped} swapped"
     )
 
 
