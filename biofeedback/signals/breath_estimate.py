@@ -11,8 +11,14 @@ averaged to 10 Hz; a window since the last motion is detrended (gravity is
 steady while the person is still) and projected on its main axis; extremes
 found with a hysteresis of a share of the recent depth mark the breaths
 (trough to peak: in; peak to trough: out). The sign of the axis is the one
-that makes the in-breath the shorter half, as it is in nearly everyone. A
-breath held shows as the signal staying inside a narrow band for seconds.
+that makes the in-breath the shorter half, as it is in nearly everyone,
+learnt while breathing freely (or with a pacer whose in-breath is the shorter
+half) and then kept: a pacer may ask for a longer in-breath, and the person
+following it must not turn the breath over. It is learnt afresh after motion.
+A breath held shows as the signal staying inside a narrow band for seconds;
+one hold is a run of such still stretches, each overlapping the last, and it
+ends where the signal leaves the last one's band: the hold recorded then
+(``holds``) lasts at least as long as the estimate said while it was under way.
 
 Motion (fidgeting, a posture shift) swamps the breath: the estimate says so
 (``BreathQuality.MOTION``) at once and stays so until the chest has been
@@ -211,13 +217,27 @@ class BreathEstimator:
         self._moved_s = -math.inf  # the last moment of motion
         self._still_from_s = -math.inf  # first block of the current still stretch
         self._sign = 1.0
+        # The sign is settled once the evidence has agreed with it for a while
+        # (the time it was, None: not yet since the last motion); a settled sign
+        # turns only on evidence against it in several readings running.
+        self._sign_settled_s: float | None = None
+        self._sign_agree = 0
+        self._sign_against = 0
+        # When the pacer last stopped (inf: pacing now): the window holds paced
+        # breaths, whose halves are the pacer's, for a window's length after.
+        self._free_since_s = -math.inf
         self._axis: Floats = np.zeros(3)
         self._pacer: Pacer | None = None
         self._hold_from: float | None = None
         self._hold_end_s = -math.inf
+        # The hold under way: the start of the latest still stretch that made it
+        # one, and the last moment the estimate said the breath was held.
+        self._hold_stretch_s = -math.inf
+        self._hold_seen_s = -math.inf
         self.holds: list[Hold] = []
         self.breaths: list[Breath] = []
         self._last_breath_onset_s = -math.inf
+        self._last_breath_end_s = -math.inf
         self._depth_mg: float | None = None
         self._period_s: float | None = None
         self._reading: BreathEstimate | None = None
@@ -296,6 +316,9 @@ class BreathEstimator:
         if pacer is None and self._pacer is not None:
             # The breath under way when a pace ends is still a paced one.
             self._paced_until = (self._last_acc_s + self._pacer.period_s, self._pacer.period_s)
+            self._free_since_s = self._last_acc_s
+        elif pacer is not None:
+            self._free_since_s = math.inf
         self._pacer = pacer
 
     # ------------------------------------------------------------------
@@ -304,7 +327,8 @@ class BreathEstimator:
     def estimate(self, now_s: float) -> BreathEstimate:
         acc_fresh = now_s - self._last_acc_s < 3.0
         if acc_fresh and self._moving:
-            self._end_hold(now_s)
+            # The hold ended when the chest began to move.
+            self._end_hold(min(now_s, self._moved_s))
             return self._fallback(now_s, BreathQuality.MOTION)
         if acc_fresh:
             result = self._between(now_s)
@@ -316,7 +340,8 @@ class BreathEstimator:
                 return result
             quality = BreathQuality.SETTLING
         else:
-            self._end_hold(now_s)
+            # ... or when the chest last said anything.
+            self._end_hold(min(now_s, self._last_acc_s))
             quality = BreathQuality.RR_ONLY
         return self._fallback(now_s, quality)
 
@@ -411,13 +436,11 @@ class BreathEstimator:
         # Troughs start in-breaths once the sign is right.
         rises = _half_lengths(t, troughs, peaks)
         falls = _half_lengths(t, peaks, troughs)
-        if len(rises) >= 2 and len(falls) >= 2:
-            rise, fall = median(rises), median(falls)
-            if abs(rise - fall) > 0.1 * (rise + fall) and rise > fall:
-                self._sign = -self._sign
-                signal, smooth = -signal, -smooth
-                troughs, peaks = peaks, troughs
-                rises, falls = falls, rises
+        if self._direction_turns(now_s, rises, falls):
+            self._sign = -self._sign
+            signal, smooth = -signal, -smooth
+            troughs, peaks = peaks, troughs
+            rises, falls = falls, rises
         if depth is not None:
             self._depth_mg = depth
         # Holds on the signal without its trend: a held breath at the end of the
@@ -486,6 +509,54 @@ class BreathEstimator:
             half_s,
             half_ratio,
         )
+
+    def _direction_turns(self, now_s: float, rises: Floats, falls: Floats) -> bool:
+        """Whether the breath's direction (which half is the in-breath) turns now.
+
+        The evidence: breathing freely (no pacer in the window), the in-breath
+        is the shorter half, as in nearly everyone. A pacer whose in-breath is
+        not clearly the shorter half says nothing: people follow it, so the
+        shorter-half rule would turn the breath over. Until the direction is
+        settled (at the start, after motion) one reading decides; once settled,
+        it takes evidence against it in ``_SIGN_AGAINST`` readings running.
+        """
+        if self._sign_settled_s is not None and self._moved_s > self._sign_settled_s:
+            self._sign_settled_s = None
+            self._sign_agree = self._sign_against = 0
+        vote = self._direction_vote(now_s, rises, falls)
+        if vote == 0:
+            return False
+        if vote > 0:
+            self._sign_against = 0
+            self._sign_agree += 1
+            if self._sign_settled_s is None and self._sign_agree >= _SIGN_AGREE:
+                self._sign_settled_s = now_s
+            return False
+        self._sign_agree = 0
+        self._sign_against += 1
+        if self._sign_settled_s is not None and self._sign_against < _SIGN_AGAINST:
+            return False
+        self._sign_against = 0
+        self._sign_settled_s = None
+        return True
+
+    def _direction_vote(self, now_s: float, rises: Floats, falls: Floats) -> int:
+        """+1: the evidence says the sign is right; -1: turned over; 0: it cannot say."""
+        pacer = self._pacer
+        if pacer is not None:
+            # A pacer's halves only speak when its in-breath is clearly the
+            # shorter, as a free breath's is. Its phase says nothing sure: people
+            # follow a pacer's rate a personal lag behind, up to half a breath.
+            if pacer.in_s > 0.8 * pacer.out_s:
+                return 0
+        elif now_s - self._free_since_s < self.config.window_s:
+            return 0
+        if len(rises) < 2 or len(falls) < 2:
+            return 0
+        rise, fall = median(rises), median(falls)
+        if abs(rise - fall) <= 0.1 * (rise + fall):
+            return 0
+        return 1 if rise < fall else -1
 
     def _last_half(
         self, t: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]
@@ -584,7 +655,7 @@ class BreathEstimator:
         cfg = self.config
         depth = self._depth_mg
         if depth is None or len(s) < 2:
-            self._end_hold(now_s)
+            self._end_hold(self._hold_seen_s)
             return None
         band = max(cfg.hold_band * depth, cfg.min_depth_mg)
         rev = s[::-1]
@@ -622,24 +693,40 @@ class BreathEstimator:
         # Measured to the last sample: the chest's data trail the clock a little.
         # The slow breath out after a hold is no second hold.
         fresh = start_s >= self._hold_end_s + cfg.hold_min_s
+        # One hold is one run of still stretches, each overlapping the one
+        # before: the estimate says it is held (``hold_s`` from its start) just
+        # as long as the hold recorded when it ends lasts.
         if inside >= 2 and float(t[-1]) - start_s >= least_s and (fresh or self._hold_from):
-            if self._hold_from is None or start_s > self._hold_from + cfg.hold_min_s:
+            if self._hold_from is not None and start_s > self._hold_seen_s:
+                # The chest left its band since it was last seen held: a new hold.
+                self._end_hold(self._hold_exit(t, s, band))
+            if self._hold_from is None:
                 self._hold_from = start_s
+            self._hold_stretch_s = start_s
+            self._hold_seen_s = now_s
             return self._hold_from
         if self._hold_from is not None:
-            # It ended where the signal first left the band it was held in.
-            first = int(np.searchsorted(t, self._hold_from))
-            seg = s[first:]
-            spread = np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
-            out = np.flatnonzero(spread > band)
-            self._end_hold(float(t[first + out[0]]) if len(out) else now_s)
+            self._end_hold(self._hold_exit(t, s, band))
         return None
 
-    def _end_hold(self, now_s: float) -> None:
+    def _hold_exit(self, t: Floats, s: Floats, band: float) -> float:
+        """When the hold under way ended: where the signal first left the band of
+        the last still stretch that held it, and no sooner than it was last said held."""
+        first = int(np.searchsorted(t, self._hold_stretch_s))
+        seg = s[first:]
+        if not len(seg):
+            return self._hold_seen_s
+        spread = np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
+        out = np.flatnonzero(spread > band)
+        exit_s = float(t[first + out[0]]) if len(out) else float(t[-1])
+        return max(exit_s, self._hold_seen_s)
+
+    def _end_hold(self, end_s: float) -> None:
         if self._hold_from is not None:
-            self.holds.append(Hold(self._hold_from, now_s - self._hold_from))
+            end_s = max(end_s, self._hold_seen_s)
+            self.holds.append(Hold(self._hold_from, end_s - self._hold_from))
             self._hold_from = None
-            self._hold_end_s = now_s
+            self._hold_end_s = end_s
 
     def _note_breaths(
         self, t: Floats, s: Floats, troughs: npt.NDArray[np.intp], peaks: npt.NDArray[np.intp]
@@ -647,7 +734,9 @@ class BreathEstimator:
         """Whole breaths (trough, peak, trough) not yet noted."""
         for a, b in itertools.pairwise(troughs):
             onset = float(t[a])
-            if onset <= self._last_breath_onset_s + 0.5:
+            # A slow breath's flat trough moves a little from reading to reading:
+            # a breath starting inside the one noted last is that one again.
+            if onset <= self._last_breath_end_s - 0.5 or onset <= self._last_breath_onset_s + 0.5:
                 continue
             inside = peaks[(peaks > a) & (peaks < b)]
             if not len(inside):
@@ -657,6 +746,7 @@ class BreathEstimator:
                 Breath(onset, float(t[p] - t[a]), float(t[b] - t[p]), float(s[p] - s[a]))
             )
             self._last_breath_onset_s = onset
+            self._last_breath_end_s = float(t[b])
 
     def _note_opening(self, now_s: float, per_min: float, depth: float) -> None:
         # The opening is the person's own breathing: paced breaths are the pacer's.
@@ -773,6 +863,10 @@ def _rate_of_window(
     confidence = max((share - chance) / (1.0 - chance), 0.0)
     return 60.0 * float(bf[peak]), confidence
 
+
+# Readings running that settle the breath's direction, and that turn a settled one.
+_SIGN_AGREE = 3
+_SIGN_AGAINST = 8
 
 _RR_FS_HZ = 4.0
 _RR_FFT_N = 2048
