@@ -11,8 +11,10 @@ import numpy as np
 
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, Hold
 from simulators.source import SimulatedSource
+from tests.support.chest import chest_times as _t
+from tests.support.chest import feed_chest as _feed
+from tests.support.chest import lung_fill as _fill
 from tests.support.simulator import drive, tense_release
-from tests.test_breath_estimate import _feed, _fill, _t
 
 
 def _agree(live: list[BreathEstimate], holds: list[Hold]) -> None:
