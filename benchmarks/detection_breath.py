@@ -152,13 +152,15 @@ from benchmarks.detection_breath_corpus import (
     TALK_KINDS,
     BreathCase,
     build_breath_corpus,
+    kind_table,
     run_with_breath,
 )
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
 
 TUNED_ON = (1, 2)
-SEEN = (11, 12, 13, 14, 21, 22, 23, 24, 31, 32, 33, 34, 41, 42, 43, 44, 51, 52, 53, 54)
-HELD_OUT = (61, 62, 63, 64)
+# 11-14, 21-24, ..., 71-74.
+SEEN = tuple(tens + k for tens in range(10, 80, 10) for k in range(1, 5))
+HELD_OUT = (81, 82, 83, 84)
 NAMES = ("with breath", "heart only", "breath unusable", "naive")
 
 
@@ -251,20 +253,32 @@ def ramp_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
     print(f"  {'(of ' + str(ramps) + ' ramps; same order as the columns)':48}")
 
 
+def balance_table(cases: list[BreathCase]) -> None:
+    """How many cases each breathing kind has of each ramp size and calm."""
+    table = kind_table(cases)
+    sizes = list(next(iter(table.values())))
+    print(
+        "  cases of each breathing kind: "
+        + " ".join(f"{'calm' if r is None else f'+{r:.0f}':>5}" for r in sizes)
+    )
+    for kind, row in table.items():
+        print(f"  {kind:29}" + " ".join(f"{n:5d}" for n in row.values()))
+
+
 def kinds_table(cases: list[BreathCase], runs: dict[str, list[Run]]) -> None:
     print(
-        "  hard cases: +15 / +25 bpm median s and calm false step-downs per hour,"
-        " with breath | heart only"
+        "  hard cases: median s by ramp size (+8 / +10 / +15 / +25 bpm) and calm false"
+        " step-downs per hour (count), with breath | heart only"
     )
     for kind in KINDS + TALK_KINDS:
         cells = []
         for name in ("with breath", "heart only"):
             meds = []
-            for rise in (15.0, 25.0):
+            for rise in RISES_BPM:
                 lat = _latencies(cases, runs[name], where(kind, rise))
                 meds.append(_fmt(float(np.median(lat))) if lat else "    -")
             n, hours = _false(cases, runs[name], where(kind))
-            cells.append(f"{meds[0]} {meds[1]}  {n / hours if hours else 0.0:4.2f}/h")
+            cells.append(f"{' '.join(meds)}  {n / hours if hours else 0.0:4.2f}/h ({n})")
         print(f"  {kind:10} {cells[0]}  | {cells[1]}")
 
 
@@ -299,9 +313,16 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=list(HELD_OUT))
     parser.add_argument("--hearts", type=int, default=12, help="generated hearts a seed")
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
+    parser.add_argument(
+        "--table", action="store_true", help="print only the breathing kinds' cases by ramp size"
+    )
     args = parser.parse_args()
     seeds = [HELD_OUT[0]] if args.quick else args.seeds
     hearts = 1 if args.quick else args.hearts
+    if args.table:
+        print(f"corpus seeds {seeds}, {hearts} hearts each")
+        balance_table([bc for seed in seeds for bc in build_breath_corpus(seed, hearts)])
+        return
     seen = [s for s in seeds if s in TUNED_ON + SEEN]
     print(
         f"corpus seeds {seeds}, {hearts} hearts each; the breath evidence was tuned on seeds"
@@ -341,6 +362,7 @@ def main() -> None:
     )
     ramp_table(talk_cases, talk_runs)
     print()
+    balance_table(all_cases)
     kinds_table(all_cases, pooled)
     print()
     seeds_table(done)
