@@ -141,6 +141,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,9 @@ from benchmarks.detection_breath_corpus import (
     run_with_breath,
 )
 from benchmarks.detection_corpus import RISES_BPM, Run, latency, run_naive, run_program
+from biofeedback.pacing.breath_evidence import BreathEvidenceConfig
+from biofeedback.pacing.controller import PacingController
+from simulators.breathing import Lungs
 
 TUNED_ON = (1, 2)
 # 11-14, 21-24, ..., 71-74.
@@ -308,6 +312,114 @@ def seeds_table(done: dict[int, tuple[list[BreathCase], dict[str, list[Run]]]]) 
         print(f"  seed {seed:<4} {cells[0]}  | {cells[1]}")
 
 
+@dataclass
+class _Probe:
+    """What happens after one ramp's onset, seen inside a run with breath, up to its
+    first step-down (after one, the heart is judged against a new reference)."""
+
+    bc: BreathCase
+    seen: int = 0
+    changed: tuple[float, float, float] | None = None
+    """The first clearly changed breath: its start, in-breath end and end, s after onset."""
+    hr_up: dict[float, float] = field(default_factory=dict)
+    crossed: float | None = None
+    """The breath evidence first past its opening (any signal)."""
+    counted: float | None = None
+    """The breath first added to the heart's evidence (heart rate 5 bpm up too)."""
+    down: float | None = None
+    stopped: bool = False
+
+    def __call__(self, t_s: float, controller: PacingController, lungs: Lungs) -> None:
+        onset = self.bc.case.onset_s or 0.0
+        new = lungs.log[self.seen :]
+        self.seen = len(lungs.log)
+        # The benchmark looks into the judge it runs: no seam of its own for this.
+        judge = controller._judge  # noqa: SLF001
+        if t_s <= onset or self.stopped:
+            return
+        self.stopped = judge.state.last_change != 0
+        after = t_s - onset
+        if self.changed is None:
+            # A breath starts at the lungs' arousal of the tick it starts in: clearly
+            # changed when rate and depth are each ``from_z`` of the evidence's
+            # least spreads past the unaroused breath (sighs and speech aside).
+            cfg = BreathEvidenceConfig()
+            person = self.bc.person
+            faster = math.log1p(person.breath_arousal_gain * lungs.arousal)
+            shallower = -math.log(max(1.0 - person.breath_shallow * lungs.arousal, 0.15))
+            for rec in new:
+                if (
+                    rec.start_s >= onset
+                    and not rec.sigh
+                    and not rec.talk
+                    and faster >= cfg.from_z * cfg.rate_floor
+                    and shallower >= cfg.from_z * cfg.depth_floor
+                ):
+                    start = rec.start_s - onset
+                    self.changed = (start, start + rec.in_s, start + rec.in_s + rec.out_s)
+                    break
+        ev = judge.evidence
+        ups = [d for d in (ev.last_delta_bpm, ev.last_fast_delta_bpm) if d is not None]
+        for bpm in (3.0, 5.0):
+            if bpm not in self.hr_up and ups and max(ups) >= bpm:
+                self.hr_up[bpm] = after
+        if self.crossed is None and judge.breath.last.score > 0:
+            self.crossed = after
+        if self.counted is None and ev.breath_counted:
+            self.counted = after
+
+    def step_down(self, run: Run) -> None:
+        onset = self.bc.case.onset_s or 0.0
+        later = [d - onset for d in run.step_downs_s if d >= onset]
+        self.down = min(later) if later else None
+
+
+def _spread(values: list[float | None], of: int) -> str:
+    got = [v for v in values if v is not None]
+    if not got:
+        return f"never (of {of})"
+    med = float(np.median(got))
+    p90 = float(np.percentile(got, 90, method="higher"))
+    by8 = sum(v <= 8.0 for v in got)
+    return f"median {med:5.1f} s, p90 {p90:5.1f} s; {len(got):3d}/{of} seen, {by8:3d} by 8 s"
+
+
+def timeline(seeds: list[int], hearts: int, rise: float) -> None:
+    """After each ramp's onset (``rise`` bpm; breathers whose breath answers):
+    the simulated breath, the heart and the breath evidence, in seconds."""
+    cases = [
+        bc
+        for seed in seeds
+        for bc in build_breath_corpus(seed, hearts)
+        if bc.case.rise_bpm == rise and bc.kind in KINDS and bc.kind != "unmoved"
+    ]
+    probes = []
+    for bc in cases:
+        probe = _Probe(bc)
+        run = run_with_breath(bc, watch=probe)
+        probe.step_down(run)
+        probes.append(probe)
+    n = len(probes)
+    print(
+        f"  +{rise:.0f} bpm ramps, seconds after onset ({n} ramps of seeds {seeds};"
+        " ``unmoved`` and talkers aside; until the first step-down with breath)"
+    )
+    rows: list[tuple[str, list[float | None]]] = [
+        ("changed breath starts", [p.changed[0] if p.changed else None for p in probes]),
+        ("  its in-breath ends", [p.changed[1] if p.changed else None for p in probes]),
+        ("  the breath ends", [p.changed[2] if p.changed else None for p in probes]),
+        ("heart rate 3 bpm up", [p.hr_up.get(3.0) for p in probes]),
+        ("heart rate 5 bpm up", [p.hr_up.get(5.0) for p in probes]),
+        ("breath evidence crosses", [p.crossed for p in probes]),
+        ("breath counted (HR 5 up)", [p.counted for p in probes]),
+        ("step-down with breath", [p.down for p in probes]),
+    ]
+    for label, values in rows:
+        print(f"  {label:26} {_spread(values, n)}")
+    first = [p.crossed is not None and (p.down is None or p.crossed <= p.down) for p in probes]
+    print(f"  breath crossed before the step-down (or none): {sum(first)}/{n}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", nargs="*", type=int, default=list(HELD_OUT))
@@ -316,9 +428,18 @@ def main() -> None:
     parser.add_argument(
         "--table", action="store_true", help="print only the breathing kinds' cases by ramp size"
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print only what happens after the +15 and +25 bpm onsets (breath, heart, evidence)",
+    )
     args = parser.parse_args()
     seeds = [HELD_OUT[0]] if args.quick else args.seeds
     hearts = 1 if args.quick else args.hearts
+    if args.timeline:
+        for rise in (25.0, 15.0):
+            timeline(seeds, hearts, rise)
+        return
     if args.table:
         print(f"corpus seeds {seeds}, {hearts} hearts each")
         balance_table([bc for seed in seeds for bc in build_breath_corpus(seed, hearts)])

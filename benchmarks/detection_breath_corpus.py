@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,10 @@ _SIGH_DEPTH = 2.4
 _SIGH_IN_SCALE = 1.6
 # Breaths and activities the chest needs in view (a batch reaches back one second).
 _KEEP = 40
+
+Watch = Callable[[float, PacingController, Lungs], None]
+"""Called once a tick (and once at the start, at 0) with the controller and the
+lungs, to look into a run (``detection_breath.py --timeline``); it changes nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +289,11 @@ def _body(bc: BreathCase) -> _Body:
 
 
 def run_with_breath(
-    bc: BreathCase, *, chest: bool = True, config: PacingConfig | None = None
+    bc: BreathCase,
+    *,
+    chest: bool = True,
+    config: PacingConfig | None = None,
+    watch: Watch | None = None,
 ) -> Run:
     """The estimators and controller of a real session at 1 Hz in virtual time, with
     the breath estimate each tick before the heart's as the session gives it;
@@ -301,6 +310,8 @@ def run_with_breath(
     body = _body(bc)
     events = controller.start(0.0)
     body.hear(events, breath)
+    if watch is not None:
+        watch(0.0, controller, body.lungs)
     onset = case.onset_s if case.onset_s is not None else math.inf
     downs: list[float] = []
     judged: float | None = None
@@ -321,6 +332,8 @@ def run_with_breath(
         events = controller.on_breath(t, breath.estimate(t))
         events += controller.on_estimate(t, e)
         body.hear(events, breath)
+        if watch is not None:
+            watch(t, controller, body.lungs)
         for ev in events:
             if isinstance(ev, ZoneChanged) and ev.to_zone.rank > ev.from_zone.rank:
                 downs.append(ev.t)
