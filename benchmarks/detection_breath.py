@@ -374,6 +374,10 @@ class _Probe:
         self.down = min(later) if later else None
 
 
+def _less(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 def _spread(values: list[float | None], of: int) -> str:
     got = [v for v in values if v is not None]
     if not got:
@@ -413,6 +417,8 @@ def timeline(seeds: list[int], hearts: int, rise: float) -> None:
         ("breath evidence crosses", [p.crossed for p in probes]),
         ("breath counted (HR 5 up)", [p.counted for p in probes]),
         ("step-down with breath", [p.down for p in probes]),
+        ("  after breath counted", [_less(p.down, p.counted) for p in probes]),
+        ("  after heart 5 bpm up", [_less(p.down, p.hr_up.get(5.0)) for p in probes]),
     ]
     for label, values in rows:
         print(f"  {label:26} {_spread(values, n)}")
