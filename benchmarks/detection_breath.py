@@ -164,7 +164,17 @@ Pooled over the two sets: 0.71 false step-downs an hour with the breath (23
 in 32.4 h) against 0.34 for the heart alone (11): the false-alarm goal is
 missed on 81-84 (seed 83 alone: 9 against 4) and met on 91-94. Of the 12
 extra, 6 came from ``posture`` breathers, 4 from ``side`` ones and 2 from
-``plain`` ones; the other kinds made none the heart alone did not. The
+``plain`` ones; the other kinds made none the heart alone did not. Looked into on
+81-84 (the judge's breath reading before each, beside the simulated lungs'
+own log): the ``side`` and ``posture`` ones were misread breaths, not a
+changed breath. Seed 83 case 16 (side): the chest read 31.9/min and 0.47x
+the depth, the lungs took steady breaths of 4.5 s (13.3/min) at full depth;
+seed 83 case 53 (posture): read 4.24-6.58x the pace, the lungs followed it
+(9.4 s breaths, full depth); seed 82 case 70 (posture): read 34.1/min, the
+lungs 17-18/min at full depth. The rate read on the chest doubled or more
+(after a posture shift, or with the small tilt of lying on the side), and the
+breath evidence took it at face value; the cure belongs to the breath
+estimate (signals/breath_estimate.py), not to this corpus. The
 breath gains on every ramp size (+15: 3.7-5.5 s, +25: 2.1-4.1 s). By kind
 (6 ramps each, so each median is rough), +15 and +25 bpm with breath |
 heart only, 81-84 then 91-94:
