@@ -166,8 +166,10 @@ missed on 81-84 (seed 83 alone: 9 against 4) and met on 91-94. Of the 12
 extra, 6 came from ``posture`` breathers, 4 from ``side`` ones and 2 from
 ``plain`` ones; the other kinds made none the heart alone did not. Looked into on
 81-84 (the judge's breath reading before each, beside the simulated lungs'
-own log): the ``side`` and ``posture`` ones were misread breaths, not a
-changed breath. Seed 83 case 16 (side): the chest read 31.9/min and 0.47x
+own log): before each of the six ``side`` and ``posture`` ones the chest
+read 31.9-62.5 breaths a minute, or 4.24-6.58x the pace, and the three
+checked against the lungs were misread breaths, not a changed breath. Seed
+83 case 16 (side): the chest read 31.9/min and 0.47x
 the depth, the lungs took steady breaths of 4.5 s (13.3/min) at full depth;
 seed 83 case 53 (posture): read 4.24-6.58x the pace, the lungs followed it
 (9.4 s breaths, full depth); seed 82 case 70 (posture): read 34.1/min, the
