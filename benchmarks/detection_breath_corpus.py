@@ -17,7 +17,8 @@ pacer they hear and the tensing they do, so a step-down changes the breath
 that follows, as in a real session. The chest is read at 25 Hz (the H10's
 lowest rate, the cheapest to simulate).
 
-Hard cases, one kind a person, in turn (``KINDS``):
+Hard cases, one kind a person, in turn (``KINDS``; ``kind_index`` makes each
+kind meet every ramp size and the calm sessions alike):
 
 - ``plain``: as above;
 - ``posture``: a posture shift every 5 minutes;
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +84,10 @@ _SIGH_DEPTH = 2.4
 _SIGH_IN_SCALE = 1.6
 # Breaths and activities the chest needs in view (a batch reaches back one second).
 _KEEP = 40
+
+Watch = Callable[[float, PacingController, Lungs], None]
+"""Called once a tick (and once at the start, at 0) with the controller and the
+lungs, to look into a run (``detection_breath.py --timeline``); it changes nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,21 +157,49 @@ def breather(rng: np.random.Generator, kind: str, rise_bpm: float | None) -> tup
     return person, sigh
 
 
+def kind_index(seed: int, hearts: int, per_heart: int, i: int) -> int:
+    """Which of ``KINDS`` breathes through the ``i``'th case of a seed.
+
+    A heart's cases come in a fixed order (its ramp sizes, then its calm
+    sessions), so taking the kinds in turn over the cases alone would tie a
+    kind to a place: with six cases a heart and eight kinds, a case's kind
+    keeps the parity of its place, and each ramp size would meet only half the
+    kinds. The turn moves on by one more at every heart, so over eight hearts
+    each kind meets each place once; and on by ``hearts`` at every seed, as if
+    the seeds' hearts were one run, so that the four hearts a seed of twelve
+    has past eight are other kinds' in the next seed (seeds in pairs: 6 ramps
+    of every kind and size over four seeds of 12 hearts).
+    """
+    return (i + i // per_heart + seed * hearts) % len(KINDS)
+
+
+def kind_table(cases: list[BreathCase]) -> dict[str, dict[float | None, int]]:
+    """How many cases each breathing kind has of each ramp size (None: calm)."""
+    sizes = sorted({bc.case.rise_bpm for bc in cases}, key=lambda r: -1.0 if r is None else r)
+    table = {kind: dict.fromkeys(sizes, 0) for kind in (*KINDS, *TALK_KINDS)}
+    for bc in cases:
+        table[bc.kind][bc.case.rise_bpm] += 1
+    return table
+
+
 def build_breath_corpus(seed: int, hearts: int = 24) -> list[BreathCase]:
     """The generated ramps and calm sessions of ``build_corpus(seed, hearts)``, each
-    with a breathing person of one of ``KINDS`` in turn."""
+    with a breathing person of one of ``KINDS`` in turn (``kind_index``)."""
     cases = [c for c in build_corpus(seed, hearts) if c.kind != "start" and "real" not in c.tags]
     out = []
+    per_heart = max(len(cases) // hearts, 1)
     for i, case in enumerate(cases):
-        kind = KINDS[i % len(KINDS)]
+        kind = KINDS[kind_index(seed, hearts, per_heart, i)]
         stream = (seed, i, 24)
         person, sigh = breather(np.random.default_rng(stream), kind, case.rise_bpm)
         out.append(BreathCase(case, kind, person, sigh, stream))
     for j, i in enumerate(range(0, len(cases), _TALK_EVERY)):
         case = cases[i]
         # Six in turn of each kind: with a stride of 5 over a heart's six cases
-        # (four ramps, two calm), each kind meets every ramp size and calm.
-        kind = TALK_KINDS[(j // 6) % len(TALK_KINDS)]
+        # (four ramps, two calm), each six meet every ramp size and calm once.
+        # The kinds swap at every seed, so the odd ones a seed has past its
+        # sixes (three of 15 with 12 hearts) fall to each kind in turn.
+        kind = TALK_KINDS[(j // 6 + seed) % len(TALK_KINDS)]
         stream = (seed, i, 25)
         rng = np.random.default_rng(stream)
         person, sigh = breather(rng, kind, case.rise_bpm)
@@ -255,7 +289,11 @@ def _body(bc: BreathCase) -> _Body:
 
 
 def run_with_breath(
-    bc: BreathCase, *, chest: bool = True, config: PacingConfig | None = None
+    bc: BreathCase,
+    *,
+    chest: bool = True,
+    config: PacingConfig | None = None,
+    watch: Watch | None = None,
 ) -> Run:
     """The estimators and controller of a real session at 1 Hz in virtual time, with
     the breath estimate each tick before the heart's as the session gives it;
@@ -272,6 +310,8 @@ def run_with_breath(
     body = _body(bc)
     events = controller.start(0.0)
     body.hear(events, breath)
+    if watch is not None:
+        watch(0.0, controller, body.lungs)
     onset = case.onset_s if case.onset_s is not None else math.inf
     downs: list[float] = []
     judged: float | None = None
@@ -292,6 +332,8 @@ def run_with_breath(
         events = controller.on_breath(t, breath.estimate(t))
         events += controller.on_estimate(t, e)
         body.hear(events, breath)
+        if watch is not None:
+            watch(t, controller, body.lungs)
         for ev in events:
             if isinstance(ev, ZoneChanged) and ev.to_zone.rank > ev.from_zone.rank:
                 downs.append(ev.t)
