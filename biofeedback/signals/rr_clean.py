@@ -171,8 +171,9 @@ class RRCleaner:
             return False
         rr = self._rr.view[start - w :].tolist()
         # Sorting matches a partition only for ordered values: no NaN, and no
-        # zeros whose sign a sort could pick differently.
-        if not all(0.0 < v < math.inf for v in rr):
+        # zeros whose sign a sort could pick differently. A finite sum has no NaN
+        # or infinity among its terms (an overflow only sends a push to numpy).
+        if not math.isfinite(sum(rr)) or min(rr) <= 0.0:
             return False
         mid = w // 2
         ref = [sorted(rr[k : k + w])[mid] for k in range(size)]
@@ -427,9 +428,9 @@ def _classify_small(
     xs, ps, rs, ts = x.tolist(), prev.tolist(), ref.tolist(), th.tolist()
     # The divisions below need positive divisors; a NaN look-ahead (the last beat
     # of a final call) compares false in floats as in arrays.
-    if not all(0.0 < v < math.inf for v in (*rs, *ts)):
+    if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
         return None
-    if not all(math.isfinite(v) for v in (*xs, *ps)):
+    if min(rs) <= 0.0 or min(ts) <= 0.0:
         return None
     kind = [0] * len(xs)
     candidate = [False] * len(xs)
