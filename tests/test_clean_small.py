@@ -91,7 +91,7 @@ def test_small_pushes_decide_as_large_batches_to_the_bit(monkeypatch: pytest.Mon
         small = clean(rr, t, sizes)
         # The same pushes with the float path switched off: the array path alone.
         with monkeypatch.context() as m:
-            m.setattr(rr_clean, "_SMALL", 0)
+            m.setattr(rr_clean, "SMALL_PUSH_BEATS", 0)
             assert_same(small, clean(rr, t, sizes))
         if not nan:
             # A NaN spoils the corrected times of the whole chunk it lands in,

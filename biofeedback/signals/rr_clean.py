@@ -91,7 +91,7 @@ _NO_KINDS = np.empty(0, np.int8)
 # A live push is the handful of beats since the last reading: up to this many go
 # through plain floats (numpy's per-call overhead is most of the cost of so few),
 # each step the same IEEE operation on the same values as the array path.
-_SMALL = 16
+SMALL_PUSH_BEATS = 16
 
 
 class RRCleaner:
@@ -165,7 +165,7 @@ class RRCleaner:
         (nothing done) where the array path must run."""
         cfg = self.config
         w, span = cfg.median_beats, cfg.spread_beats
-        if size > _SMALL or start < max(w, span + 1) or span < 3 or not w % 2:
+        if size > SMALL_PUSH_BEATS or start < max(w, span + 1) or span < 3 or not w % 2:
             return False
         if arrivals is not None and (sum(arrivals) != size or min(arrivals) < 1):
             return False
@@ -423,7 +423,7 @@ def _classify_small(
 ) -> tuple[list[int], list[bool]] | None:
     """``_classify`` for a few beats, in floats (None: too many, or values where a
     float could raise); kinds and pair starts as lists."""
-    if x.size > _SMALL:
+    if x.size > SMALL_PUSH_BEATS:
         return None
     xs, ps, rs, ts = x.tolist(), prev.tolist(), ref.tolist(), th.tolist()
     # The divisions below need positive divisors; a NaN look-ahead (the last beat
