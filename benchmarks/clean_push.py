@@ -9,9 +9,10 @@ Figures (2026-12-07, 2 cores shared, load ~2; medians of 7 runs of 500 pushes):
     5 beats   this tree 25.6 us   array path 54.2 us   (0.47x)
     7 beats   this tree 29.1 us   array path 63.3 us   (0.46x)
     50 beats  array path either way, 221.6 / 218.4 us
-In the whole command (benchmarks/replay.py --base integ --runs 1, a 24 h replay):
-CPU 17.8 -> 17.1 s, printed lines identical; benchmarks/cli_help.py --base integ
---runs 7, the 900 s session: CPU median 354 -> 342 ms, printed events identical.
+In the whole command, two runs of each benchmark against integ (shared machine):
+benchmarks/replay.py --runs 1 (a 24 h replay): CPU 17.8 -> 17.1 s and
+17.6 -> 16.0 s, printed lines identical (111,995); benchmarks/cli_help.py --runs 7
+(the 900 s session): CPU median 354 -> 342 ms and 351 -> 328 ms, events identical.
 """
 
 from __future__ import annotations
