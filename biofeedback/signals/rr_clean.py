@@ -27,6 +27,7 @@ the local median. The raw intervals and a kind per raw beat are kept for review.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -87,6 +88,11 @@ class CleanedChunk:
 _EMPTY = np.empty(0)
 _NO_KINDS = np.empty(0, np.int8)
 
+# A live push is the handful of beats since the last reading: up to this many go
+# through plain floats (numpy's per-call overhead is most of the cost of so few),
+# each step the same IEEE operation on the same values as the array path.
+SMALL_PUSH_BEATS = 16
+
 
 class RRCleaner:
     """Streaming cleaner: ``push`` raw beats, ``process`` to get decided ones."""
@@ -123,6 +129,8 @@ class RRCleaner:
         start = len(self._rr)
         self._rr.extend(rr_ms)
         self._t.extend(t_s)
+        if self._push_small(start, rr_ms.size, arrivals):
+            return
         rr = self._rr.view
         ref = self._reference(rr, start)
         self._ref.extend(ref, own=True)
@@ -152,6 +160,45 @@ class RRCleaner:
         self._th.extend(self._threshold(start, ref, cap), own=True)
         self._seen += rr_ms.size
 
+    def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
+        """``push``'s statistics for a few beats past the warm-up, in floats; False
+        (nothing done) where the array path must run."""
+        cfg = self.config
+        w, span = cfg.median_beats, cfg.spread_beats
+        if size > SMALL_PUSH_BEATS or start < max(w, span + 1) or span < 3 or not w % 2:
+            return False
+        if arrivals is not None and (sum(arrivals) != size or min(arrivals) < 1):
+            return False
+        rr = self._rr.view[start - w :].tolist()
+        # Sorting matches a partition only for ordered values: no NaN, and no
+        # zeros whose sign a sort could pick differently. A finite sum has no NaN
+        # or infinity among its terms (an overflow only sends a push to numpy).
+        if not math.isfinite(sum(rr)) or min(rr) <= 0.0:
+            return False
+        mid = w // 2
+        ref = [sorted(rr[k : k + w])[mid] for k in range(size)]
+        cap = [cfg.cap_rel * r for r in ref]
+        change = [min(abs(rr[w + k] - rr[w + k - 1]), cap[k]) for k in range(size)]
+        # np.cumsum adds in order; the base is added after, as the array path does.
+        sums: list[float] = []
+        base = float(self._clip_sum.view[-1])
+        for lo, hi in _spans(arrivals, size):
+            run = 0.0
+            for k in range(lo, hi):
+                run = change[k] if k == lo else run + change[k]
+                sums.append(base + run)
+            base = sums[-1]
+        self._clip_sum.extend(np.array(sums))
+        csum = self._clip_sum.view[start - span : start + size].tolist()
+        th = [
+            min(max((csum[span + k] - csum[k]) / span * cfg.spread_gain, cfg.floor_rel * r), c)
+            for k, (r, c) in enumerate(zip(ref, cap, strict=True))
+        ]
+        self._ref.extend(np.array(ref))
+        self._th.extend(np.array(th))
+        self._seen += size
+        return True
+
     def process(self, *, final: bool = False) -> CleanedChunk:
         """Decide every beat whose look-ahead has arrived (all of them if ``final``)."""
         n = len(self._rr)
@@ -167,7 +214,20 @@ class RRCleaner:
             nxt = np.concatenate((nxt, [np.nan]))
         ref = self._ref.view[lo:hi]
         th = self._th.view[lo:hi]
-        kind, start = _classify(x, prev, nxt, ref, th, self.config.outlier_rel)
+        small = _classify_small(x, prev, nxt, ref, th, self.config.outlier_rel)
+        if small is None:
+            kind, start = _classify(x, prev, nxt, ref, th, self.config.outlier_rel)
+        elif not any(small[0]) and not final:
+            # Nothing flagged (nearly every live call): what the array path returns.
+            t_raw = self._t.view[lo:hi]
+            available = self._t.view[lo + 1 : hi + 1].copy()
+            self._decided = hi
+            return CleanedChunk(
+                t_raw.copy(), x.copy(), np.zeros(x.size, np.int8), available,
+                t_raw.copy(), x.copy(), available,
+            )  # fmt: skip
+        else:
+            kind, start = np.array(small[0], np.int8), np.array(small[1], bool)
         # A pair that starts on the last beat takes its look-ahead beat with it.
         end = hi + 1 if start[-1] else hi
         if end > hi:
@@ -249,6 +309,17 @@ class RRCleaner:
         for buf in (self._rr, self._t, self._ref, self._th, self._clip_sum):
             buf.drop_front(drop)
         self._decided -= drop
+
+
+def _spans(arrivals: Sequence[int] | None, size: int) -> list[tuple[int, int]]:
+    """Index ranges of the notifications (one range for the whole push if none)."""
+    if arrivals is None:
+        return [(0, size)]
+    spans, lo = [], 0
+    for count in arrivals:
+        spans.append((lo, lo + count))
+        lo += count
+    return spans
 
 
 # Which comparisons of a sorting network for 11 values (Knuth's 35-comparator
@@ -340,6 +411,76 @@ def _classify(
     consumed = np.concatenate(([False], start[:-1]))
     kind[consumed] = kind[np.flatnonzero(consumed) - 1]
     return kind, start
+
+
+def _classify_small(
+    x: np.ndarray,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    ref: np.ndarray,
+    th: np.ndarray,
+    outlier_rel: float,
+) -> tuple[list[int], list[bool]] | None:
+    """``_classify`` for a few beats, in floats (None: too many, or values where a
+    float could raise); kinds and pair starts as lists."""
+    if x.size > SMALL_PUSH_BEATS:
+        return None
+    xs, ps, rs, ts = x.tolist(), prev.tolist(), ref.tolist(), th.tolist()
+    # The divisions below need positive divisors; a NaN look-ahead (the last beat
+    # of a final call) compares false in floats as in arrays.
+    if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
+        return None
+    if min(rs) <= 0.0 or min(ts) <= 0.0:
+        return None
+    kind = [0] * len(xs)
+    candidate = [False] * len(xs)
+    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, nxt.tolist(), rs, ts, strict=True)):
+        dev = xk - rk
+        near = abs(xk - pk) <= tk and abs(dev) <= tk and abs(dev) <= outlier_rel * rk
+        if near and not xk / rk >= 1.5:
+            continue
+        kind[k], candidate[k] = _classify_beat(xk, pk, nk, rk, tk, outlier_rel)
+    # Pairs: every other beat of a run of candidates starts one; its partner
+    # takes its kind.
+    start = [False] * len(xs)
+    run = 0
+    for k, c in enumerate(candidate):
+        run = run + 1 if c else 0
+        start[k] = c and run % 2 == 1
+        if k and start[k - 1]:
+            kind[k] = kind[k - 1]
+    return kind, start
+
+
+def _classify_beat(
+    x: float, prev: float, nxt: float, ref: float, th: float, outlier_rel: float
+) -> tuple[int, bool]:
+    """``_classify_odd`` for one beat."""
+    dev = x - ref
+    a = (x - prev) / th
+    b = (nxt - x) / th
+    ratio = x / ref
+    multiple = float(round(ratio)) if math.isfinite(ratio) else ratio  # half to even, as np.rint
+    missed = 2.0 <= multiple <= 3.0 and abs(x / multiple - ref) < th
+    dip = a < -1 and dev < -th
+    extra = dip and abs(x + nxt - ref) < th
+    ectopic = dip and not extra and b > 1 and nxt - ref > th
+    short = dip and not extra and not ectopic and b > 1
+    long = a > 1 and b < -1 and dev > th and not missed
+    kind = BeatKind.NORMAL
+    if abs(dev) > outlier_rel * ref:
+        kind = BeatKind.LONG if dev > 0 else BeatKind.SHORT if dev < 0 else kind
+    if long:
+        kind = BeatKind.LONG
+    if short:
+        kind = BeatKind.SHORT
+    if missed:
+        kind = BeatKind.MISSED
+    if extra:
+        kind = BeatKind.EXTRA
+    if ectopic:
+        kind = BeatKind.ECTOPIC
+    return int(kind), extra or ectopic
 
 
 def _classify_odd(
