@@ -10,7 +10,12 @@ a slow swing of a few to tens of milli-g on top of gravity. Samples are
 averaged to 10 Hz; a window since the last motion is detrended (gravity is
 steady while the person is still) and projected on its main axis; extremes
 found with a hysteresis of a share of the recent depth mark the breaths
-(trough to peak: in; peak to trough: out). The sign of the axis is the one
+(trough to peak: in; peak to trough: out). Lying on the side, or after a
+shift into a posture where the breath barely tilts the strap, a breath is a
+couple of milli-g, no more than the sensor's noise: the window is smoothed
+longer until its breaths stand clear of the noise, and the hysteresis never
+falls below what the noise can swing, else its wiggles count as breaths.
+The sign of the axis is the one
 that makes the in-breath the shorter half, as it is in nearly everyone,
 learnt while breathing freely (or with a pacer whose in-breath is the shorter
 half) and then kept: a pacer may ask for a longer in-breath, and the person
