@@ -15,11 +15,11 @@ shift into a posture where the breath barely tilts the strap, a breath is a
 couple of milli-g, no more than the sensor's noise: the window is smoothed
 longer until its breaths stand clear of the noise, and the hysteresis never
 falls below what the noise can swing, else its wiggles count as breaths.
-The sign of the axis is the one
-that makes the in-breath the shorter half, as it is in nearly everyone,
-learnt while breathing freely (or with a pacer whose in-breath is the shorter
-half) and then kept: a pacer may ask for a longer in-breath, and the person
-following it must not turn the breath over. It is learnt afresh after motion.
+The sign of the axis is the one that makes the in-breath the shorter half, as
+it is in nearly everyone, learnt while breathing freely (or with a pacer whose
+in-breath is the shorter half) and then kept: a pacer may ask for a longer
+in-breath, and the person following it must not turn the breath over. It is
+learnt afresh after motion.
 A breath held shows as the signal staying inside a narrow band for seconds;
 one hold is a run of such still stretches, each overlapping the last, and it
 ends where the signal leaves the last one's band: the hold recorded then
