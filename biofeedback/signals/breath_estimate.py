@@ -10,11 +10,16 @@ a slow swing of a few to tens of milli-g on top of gravity. Samples are
 averaged to 10 Hz; a window since the last motion is detrended (gravity is
 steady while the person is still) and projected on its main axis; extremes
 found with a hysteresis of a share of the recent depth mark the breaths
-(trough to peak: in; peak to trough: out). The sign of the axis is the one
-that makes the in-breath the shorter half, as it is in nearly everyone,
-learnt while breathing freely (or with a pacer whose in-breath is the shorter
-half) and then kept: a pacer may ask for a longer in-breath, and the person
-following it must not turn the breath over. It is learnt afresh after motion.
+(trough to peak: in; peak to trough: out). Lying on the side, or after a
+shift into a posture where the breath barely tilts the strap, a breath is a
+couple of milli-g, no more than the sensor's noise: the window is smoothed
+longer until its breaths stand clear of the noise, and the hysteresis never
+falls below what the noise can swing, else its wiggles count as breaths.
+The sign of the axis is the one that makes the in-breath the shorter half, as
+it is in nearly everyone, learnt while breathing freely (or with a pacer whose
+in-breath is the shorter half) and then kept: a pacer may ask for a longer
+in-breath, and the person following it must not turn the breath over. It is
+learnt afresh after motion.
 A breath held shows as the signal staying inside a narrow band for seconds;
 one hold is a run of such still stretches, each overlapping the last, and it
 ends where the signal leaves the last one's band: the hold recorded then
@@ -431,8 +436,8 @@ class BreathEstimator:
             return None
         t, xyz = got
         signal = self._project(t, xyz)
-        smooth = _moving_mean(signal, _HALF_S)
-        troughs, peaks, depth = self._extremes(smooth)
+        smooth, floor = _smooth_above_noise(signal)
+        troughs, peaks, depth = self._extremes(smooth, floor)
         # Troughs start in-breaths once the sign is right.
         rises = _half_lengths(t, troughs, peaks)
         falls = _half_lengths(t, peaks, troughs)
@@ -612,14 +617,19 @@ class BreathEstimator:
         return projected
 
     def _extremes(
-        self, s: Floats
+        self, s: Floats, noise_floor_mg: float = 0.0
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], float | None]:
-        """Troughs and peaks with hysteresis; the median peak-to-trough depth."""
+        """Troughs and peaks with hysteresis; the median peak-to-trough depth.
+
+        The hysteresis never falls below ``noise_floor_mg``: a share of a depth
+        that noise itself made would let the noise's wiggles count as breaths,
+        their depth shrink the hysteresis further, and the rate run away.
+        """
         cfg = self.config
         low, high = np.percentile(s, (5.0, 95.0))
         spread = float(high - low)
         known = self._depth_mg if self._depth_mg is not None else spread
-        h = max(cfg.hysteresis * min(known, spread), cfg.min_depth_mg)
+        h = max(cfg.hysteresis * min(known, spread), cfg.min_depth_mg, noise_floor_mg)
         troughs: list[int] = []
         peaks: list[int] = []
         hi_i = lo_i = 0
@@ -866,6 +876,14 @@ def _rate_of_window(
 
 # Readings running that settle the breath's direction, and that turn a settled one.
 _SIGN_AGREE = 3
+# Smoothing tried in turn (blocks): half a second, then up to 1.2 s.
+_SMOOTH_BLOCKS = (_HALF_S, 8, 12)
+# Noise's swing in the smoothed signal, in its standard deviations; and the
+# share of the signal's spread it may take before the smoothing lengthens.
+_NOISE_SWING = 4.0
+_CLEAR_SHARE = 0.4
+# Median absolute value to standard deviation, for Gaussian noise.
+_MAD_SIGMA = 1.4826
 _SIGN_AGAINST = 8
 
 _RR_FS_HZ = 4.0
@@ -934,6 +952,29 @@ def _exhale_inhale(s: Floats, depth: float) -> float | None:
     if rising == 0 or falling == 0:
         return None
     return falling / rising
+
+
+def _smooth_above_noise(signal: Floats) -> tuple[Floats, float]:
+    """The signal smoothed enough for its breaths to stand above its noise, and
+    the swing (mg) the noise can still make in it.
+
+    Lying on the side, or in a posture where the breath barely tilts the strap,
+    a breath is a couple of milli-g: no more than the sensor's noise after
+    half a second's smoothing. The noise is read from the block-to-block steps
+    (a breath hardly moves in a tenth of a second); the smoothing lengthens
+    until the breaths' swing is clear of what the noise can do.
+    """
+    steps = np.abs(np.diff(signal))
+    noise = _MAD_SIGMA * float(np.median(steps)) / math.sqrt(2.0) if len(steps) else 0.0
+    smooth = signal
+    floor = 0.0
+    for n in _SMOOTH_BLOCKS:
+        smooth = _moving_mean(signal, n)
+        floor = _NOISE_SWING * noise / math.sqrt(n)
+        low, high = np.percentile(smooth, (5.0, 95.0))
+        if floor <= _CLEAR_SHARE * float(high - low):
+            break
+    return smooth, floor
 
 
 def _moving_mean(x: Floats, n: int) -> Floats:
