@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from biofeedback.models import (
     BreathTaken,
@@ -36,6 +38,7 @@ from biofeedback.store.writer import Item, SessionWriter
 log = logging.getLogger(__name__)
 
 COMMIT_EVERY_S = 1.0
+_T = TypeVar("_T")
 
 
 def _item_t_s(item: Item) -> float:
@@ -121,15 +124,16 @@ class RecorderSink:
             except Exception as exc:  # a watcher's bug must not stop the recording
                 log.warning("a recorder watcher failed: %s", exc)
 
-    async def start(self, info: SessionInfo) -> None:
-        loop = asyncio.get_running_loop()
+    async def _on_writer(self, work: Callable[[], _T]) -> _T:
+        """``work`` on the writer's thread, or right here on the loop (``on_loop``)."""
         if self.on_loop:
-            self._store = self._store or Store(self.path)
-            self._writer = self._begin(info)
-        else:
-            if self._store is None:
-                self._store = await loop.run_in_executor(self._executor, Store, self.path)
-            self._writer = await loop.run_in_executor(self._executor, lambda: self._begin(info))
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    async def start(self, info: SessionInfo) -> None:
+        if self._store is None:
+            self._store = await self._on_writer(lambda: Store(self.path))
+        self._writer = await self._on_writer(lambda: self._begin(info))
         try:
             self._lock = RecordingLock(self.path, info.session_id)
         except OSError as exc:  # a folder that takes the store takes its lock file
@@ -165,16 +169,12 @@ class RecorderSink:
             if self._task is not None:
                 await self._task
         finally:
-            loop = asyncio.get_running_loop()
             if self._store is not None:
                 if self._sync is not None:
                     with contextlib.suppress(OSError):
                         await self._sync
                 # Closing checkpoints the log into the database, with fsync.
-                if self.on_loop:
-                    self._store.close()
-                else:
-                    await loop.run_in_executor(self._executor, self._store.close)
+                await self._on_writer(self._store.close)
             if self._lock is not None:
                 self._lock.release()
             self._executor.shutdown(wait=False)
@@ -204,10 +204,7 @@ class RecorderSink:
             if batch:
                 assert self._writer is not None
                 try:
-                    if self.on_loop:
-                        self._writer.write(batch)
-                    else:
-                        await loop.run_in_executor(self._executor, self._writer.write, batch)
+                    await self._on_writer(functools.partial(self._writer.write, batch))
                 except Exception as exc:
                     # Keep everything and retry each second: a full disk can get
                     # space back, and the record must not get a hole. Whatever is
