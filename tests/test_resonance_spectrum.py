@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.pacing.resonance_live import _coherence, _without_line
+from biofeedback.pacing.resonance_live import _coherence
+from biofeedback.signals.line_fit import without_line
 from biofeedback.signals.resonance import LF_BAND_HZ, RESAMPLE_HZ, lf_spectrum, tapered_spectrum
 
 
@@ -71,7 +72,7 @@ def test_the_line_removed_is_polyfit_and_polyval_to_the_bit() -> None:
         x = grid - grid[0]
         hr = rng.normal(70.0, 5.0, grid.size) + rng.uniform(-0.2, 0.2) * x
         expected = hr - np.polyval(np.polyfit(x, hr, 1), x)
-        assert np.array_equal(_without_line(x, hr), expected)
+        assert np.array_equal(without_line(x, hr), expected)
     flat = np.full(64, 61.5)
     x = np.arange(64) / RESAMPLE_HZ
-    assert np.array_equal(_without_line(x, flat), flat - np.polyval(np.polyfit(x, flat, 1), x))
+    assert np.array_equal(without_line(x, flat), flat - np.polyval(np.polyfit(x, flat, 1), x))

@@ -35,6 +35,7 @@ from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.signals.breath_estimate import BreathEstimate
 from biofeedback.signals.buffers import Growable
+from biofeedback.signals.line_fit import without_line
 from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import (
     LF_BAND_HZ,
@@ -129,7 +130,7 @@ class ResonanceTracker:
         if grid.size < 32:
             return empty
         hr = np.interp(grid, t, 60000.0 / nn)
-        hr = _without_line(grid - grid[0], hr)
+        hr = without_line(grid - grid[0], hr)
         coherence, peak_hz = _coherence(hr)
         swing = percentile(hr, 95) - percentile(hr, 5)
         return ResonanceUpdate(
@@ -140,24 +141,6 @@ class ResonanceTracker:
             None if peak_hz is None else round(peak_hz * 60.0, 2),
             round(swing, 2),
         )
-
-
-_EPS = float(np.finfo(np.float64).eps)
-
-
-def _without_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``y - np.polyval(np.polyfit(x, y, 1), x)`` to the bit, for a rising 1-D ``x``
-    and ``y`` of floats: polyfit's own steps (its design matrix, scaled columns and
-    least squares) without its argument checks and copies, and the line evaluated
-    as polyval does (``0 * x + a`` is ``a`` exactly for a finite ``x``)."""
-    lhs = np.empty((x.size, 2))
-    lhs[:, 0] = x
-    lhs[:, 1] = 1.0
-    scale = np.sqrt((lhs * lhs).sum(axis=0))
-    lhs /= scale
-    coef = np.linalg.lstsq(lhs, y, x.size * _EPS)[0] / scale
-    result: np.ndarray = y - (coef[0] * x + coef[1])
-    return result
 
 
 def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:

@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.models import ChestMotion, HeartSample
+from biofeedback.signals.line_fit import line_fit
 from biofeedback.signals.median import median
 
 Floats = npt.NDArray[np.float64]
@@ -857,7 +858,7 @@ def _rate_of_window(
     grid = np.arange(t[0], t[-1], 1.0 / _RR_FS_HZ)
     hr = np.interp(grid, t, 60000.0 / np.array(rr_ms, dtype=np.float64))
     x = grid - grid[0]
-    slope, offset = _line_fit(x, hr)
+    slope, offset = line_fit(x, hr)
     hr -= slope * x + offset
     hr *= _hanning(len(hr))
     lo, hi, bf = _rr_band()
@@ -919,24 +920,6 @@ def _hanning(n: int) -> Floats:
     window: Floats = np.hanning(n)
     window.flags.writeable = False
     return window
-
-
-_EPS = 2.0**-52  # np.finfo(np.float64).eps
-
-
-def _line_fit(x: Floats, y: Floats) -> tuple[float, float]:
-    """``np.polyfit(x, y, 1)`` to the bit (the same scaled least squares), without
-    its checks and options, which cost twice the fit itself."""
-    # ``np.vander(x, 2)`` to the bit: the values, then ones.
-    lhs = np.empty((len(x), 2))
-    lhs[:, 0] = x
-    lhs[:, 1] = 1.0
-    scale = np.sqrt((lhs * lhs).sum(axis=0))
-    lhs /= scale
-    # numpy's public least squares, as polyfit calls it: its private compiled
-    # routine would save ~20 us a reading but ties us to numpy's internals.
-    c = np.linalg.lstsq(lhs, y, len(x) * _EPS)[0] / scale
-    return float(c[0]), float(c[1])
 
 
 def _exhale_inhale(s: Floats, depth: float) -> float | None:

@@ -1,0 +1,39 @@
+"""A straight line through a series, as ``np.polyfit(x, y, 1)`` finds it, to the bit.
+
+Readings taken every few seconds (the breath rate from the beats, the live
+resonance reading) remove a line from a short series each time; polyfit's checks
+and options cost twice the fit itself, so its own steps are taken here directly.
+Pure: arrays in, numbers out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+_EPS = 2.0**-52  # np.finfo(np.float64).eps
+
+Floats = npt.NDArray[np.float64]
+
+
+def line_fit(x: Floats, y: Floats) -> tuple[float, float]:
+    """Slope and offset: ``np.polyfit(x, y, 1)`` to the bit (the same scaled least
+    squares) for 1-D float arrays."""
+    # ``np.vander(x, 2)`` to the bit: the values, then ones.
+    lhs = np.empty((len(x), 2))
+    lhs[:, 0] = x
+    lhs[:, 1] = 1.0
+    scale = np.sqrt((lhs * lhs).sum(axis=0))
+    lhs /= scale
+    # numpy's public least squares, as polyfit calls it (its private compiled
+    # routine would save ~20 us a reading but tie us to numpy's internals).
+    c = np.linalg.lstsq(lhs, y, len(x) * _EPS)[0] / scale
+    return float(c[0]), float(c[1])
+
+
+def without_line(x: Floats, y: Floats) -> Floats:
+    """``y - np.polyval(np.polyfit(x, y, 1), x)`` to the bit (``0 * x + b`` is ``b``
+    exactly for a finite ``x``, as polyval evaluates it)."""
+    slope, offset = line_fit(x, y)
+    result: Floats = y - (slope * x + offset)
+    return result
