@@ -241,7 +241,7 @@ def lf_of(
         return 0.0, None
     # One-sided density, scaled so that it sums to the series' variance (worked
     # out for the band only: the same values as the whole spectrum's, element by element).
-    density = (np.abs(spectrum[lo:hi]) ** 2) * 2.0 / (fs_hz * np.sum(taper**2))
+    density = (np.abs(spectrum[lo:hi]) ** 2) * 2.0 / (fs_hz * taper_energy(taper))
     df = freqs[1] - freqs[0]
     power = float(np.sum(density) * df)
     peak = float(freqs[lo + int(np.argmax(density))])
