@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -99,30 +98,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import base_tree, load_line, parse_args, spread, timed  # noqa: E402
 
 # main when issue 28's session work began: the "before" of the figures above.
 BASE = "341feb4"
-
-
-def timed(
-    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT
-) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of ``runs`` runs of a command (each to its end)."""
-    import time
-
-    wall, cpu = [], []
-    env = child_env()
-    if warm:
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd=cwd, env=env)
-        wall.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:
@@ -197,7 +176,7 @@ def main() -> None:
             ]
             commands += [(session_s[t], argv_of[t], tree) for t, tree in trees.items()]
             for figures, argv, cwd in commands:
-                wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd)
+                wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd, timeout_s=120)
                 figures[0].extend(wall)
                 figures[1].extend(cpu)
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import statistics
 import subprocess
 import tarfile
@@ -94,3 +95,41 @@ def base_tree(rev: str, folder: Path) -> Path | None:
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
         tar.extractall(folder, filter="data")
     return folder
+
+
+def run_child(
+    argv: list[str], cwd: Path = ROOT, timeout_s: float = 300
+) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system) of one run of a command to its end, and
+    what it printed. CPU time is the steadier figure on a shared machine; wall time
+    is what a user waits."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        argv,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout_s,
+        cwd=cwd,
+        env=child_env(),
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, proc.stdout.decode(errors="replace")
+
+
+def timed(
+    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT, timeout_s: float = 300
+) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` runs of a command (after one untimed run
+    with ``warm``: compiled modules, a warm disk cache)."""
+    if warm:
+        run_child(argv, cwd, timeout_s)
+    wall, cpu = [], []
+    for _ in range(runs):
+        w, c, _ = run_child(argv, cwd, timeout_s)
+        wall.append(w)
+        cpu.append(c)
+    return wall, cpu

@@ -57,18 +57,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import base_tree, load_line, parse_args, run_child, spread  # noqa: E402
 from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
 
 # integ when this work began: the "before".
@@ -79,22 +76,8 @@ TIMEOUT_S = 900
 def timed_run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall and CPU seconds of one run to its end, and what it printed (session id
     masked: the one thing two runs of the same input differ in)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(
-        argv,
-        check=True,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=TIMEOUT_S,
-        cwd=cwd,
-        env=child_env(),
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    printed = re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
-    return wall, cpu, printed
+    wall, cpu, printed = run_child(argv, cwd, TIMEOUT_S)
+    return wall, cpu, re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', printed)
 
 
 def main() -> None:

@@ -32,8 +32,7 @@ from matplotlib.image import imread
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, load_line, parse_args, spread  # noqa: E402
-from benchmarks.store import timed  # noqa: E402
+from benchmarks.figures import base_tree, load_line, parse_args, spread, timed  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
     Estimate,

@@ -67,11 +67,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -80,7 +78,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import child_env, load_line, parse_args, spread  # noqa: E402
+from benchmarks.figures import load_line, parse_args, spread, timed  # noqa: E402
 from biofeedback.loop.session import VirtualClock, run_session  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
@@ -198,27 +196,6 @@ async def record_day(db: Path, folder: Path, day_s: float = DAY_S) -> tuple[floa
     assert sink.items_written, "the recorder wrote nothing"
     cpu_s = time.process_time() - start_cpu
     return time.perf_counter() - start, cpu_s, len(day_rr), sink.items_written
-
-
-def timed(
-    argv: list[str], runs: int, *, warm: bool = False, cwd: Path = ROOT
-) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds (user + sys) of ``runs`` runs of a command (run in ``cwd``).
-
-    CPU time is the steadier figure on a shared machine; wall time is what a
-    user waits."""
-    wall, cpu = [], []
-    env = child_env()
-    if warm:
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, timeout=300, cwd=cwd, env=env)
-        wall.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def recorder_lines(folder: Path, seconds: int) -> None:
