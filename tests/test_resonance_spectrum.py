@@ -1,16 +1,29 @@
 """The live resonance reading takes one transform for its LF peak and its
 coherence, and sums over slices of the band: the figures must be those of the
 two-transform, whole-spectrum arithmetic it replaced, to the bit (issue 28: a
-session's events stay identical)."""
+session's events stay identical). So must its shortcuts: the window as a tail of
+ordered beats, the line fit's scaling, both percentiles from one partition."""
 
 from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from biofeedback.pacing.resonance_live import _coherence
-from biofeedback.signals.line_fit import without_line
+from biofeedback.models import HeartSample, ResonanceUpdate
+from biofeedback.pacing.resonance_live import (
+    ResonanceTracker,
+    _coherence,
+    _spread,
+    window_figures,
+)
+from biofeedback.signals.line_fit import line_fit, without_line
+from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import LF_BAND_HZ, RESAMPLE_HZ, lf_spectrum, tapered_spectrum
+from tests.support.arousal_data import load_rr, samples_from_rr
 
 
 def _lf_as_before(series: np.ndarray, fs_hz: float = RESAMPLE_HZ) -> tuple[float, float | None]:
@@ -76,3 +89,112 @@ def test_the_line_removed_is_polyfit_and_polyval_to_the_bit() -> None:
     flat = np.full(64, 61.5)
     x = np.arange(64) / RESAMPLE_HZ
     assert np.array_equal(without_line(x, flat), flat - np.polyval(np.polyfit(x, flat, 1), x))
+
+
+def test_the_line_fit_is_polyfit_to_the_bit_wherever_the_points_lie() -> None:
+    # The grids above, and points polyfit scales differently: unordered, negative,
+    # tiny and huge, squares that overflow (polyfit's own steps then).
+    rng = np.random.default_rng(11)
+    for k in range(400):
+        n = int(rng.integers(2, 500))
+        x = rng.normal(0.0, 10.0 ** rng.uniform(-6, 6), n)
+        if k % 3 == 0:
+            x = np.sort(np.abs(x))
+        y = rng.normal(0.0, 10.0 ** rng.uniform(-3, 3), n) + rng.uniform(-2, 2) * x
+        assert line_fit(x, y) == tuple(np.polyfit(x, y, 1)), k
+    huge = np.array([1e200, 2e200, 3e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert line_fit(huge, np.ones(3)) == tuple(np.polyfit(huge, np.ones(3), 1))
+
+
+def test_the_swing_is_two_percentiles_to_the_bit() -> None:
+    rng = np.random.default_rng(12)
+    for k in range(600):
+        n = int(rng.integers(1, 700))
+        values = rng.normal(0.0, 5.0, n)
+        if k % 4 == 0:
+            values = np.round(values)  # ties
+        want = percentile(values, 95) - percentile(values, 5)
+        assert (
+            _spread(values, 5, 95) == want == np.percentile(values, 95) - np.percentile(values, 5)
+        )
+    for odd in (np.array([1.0, np.nan, 3.0]), np.array([]), np.array([np.inf, 1.0, 2.0])):
+        want = percentile(odd, 95) - percentile(odd, 5)
+        assert np.array_equal(_spread(odd, 5, 95), want, equal_nan=True)
+
+
+def _figures_as_before(
+    t: np.ndarray, nn: np.ndarray, now_s: float, window_s: float
+) -> tuple[float | None, float | None, float] | None:
+    """The reading's arithmetic before issue 28's shortcuts: a mask for the window,
+    polyfit, two transforms, two percentiles."""
+    inside = t >= now_s - window_s
+    t, nn = t[inside], nn[inside]
+    if nn.size < 16 or float(np.sum(nn)) / 1000.0 < 0.75 * window_s:
+        return None
+    grid = np.arange(t[0], t[-1], 1.0 / RESAMPLE_HZ)
+    if grid.size < 32:
+        return None
+    hr = np.interp(grid, t, 60000.0 / nn)
+    x = grid - grid[0]
+    hr = hr - np.polyval(np.polyfit(x, hr, 1), x)
+    coherence, peak_hz = _coherence_as_before(hr)
+    return coherence, peak_hz, float(np.percentile(hr, 95) - np.percentile(hr, 5))
+
+
+def _stream_readings(samples: list[HeartSample]) -> tuple[ResonanceTracker, int]:
+    """Feed a tracker; at each reading (every 5 s) compare its figures, unrounded,
+    and its event with the arithmetic before. Returns the tracker and how many
+    readings had figures."""
+    tracker = ResonanceTracker()
+    scored = 0
+    next_s = samples[0].t_s + 64.0
+    for sample in samples:
+        tracker.add_sample(sample)
+        if sample.t_s < next_s:
+            continue
+        next_s += 5.0
+        now_s = sample.t_s
+        reading = tracker.reading(now_s)
+        beats = tracker.beats()  # every beat so far (none forgotten yet)
+        want = _figures_as_before(beats.t_s, beats.nn_ms, now_s, tracker.window_s)
+        inside = beats.t_s >= now_s - tracker.window_s
+        got = window_figures(beats.t_s[inside], beats.nn_ms[inside], tracker.window_s)
+        assert got == want, now_s
+        expected = ResonanceUpdate(now_s, tracker.window_s, None, None, None, None)
+        if want is not None:
+            scored += 1
+            coherence, peak_hz, swing = want
+            assert coherence is not None
+            assert peak_hz is not None
+            expected = ResonanceUpdate(
+                now_s,
+                tracker.window_s,
+                round(coherence, 3),
+                round(peak_hz, 4),
+                round(peak_hz * 60.0, 2),
+                round(swing, 2),
+            )
+        assert reading == expected, now_s
+    return tracker, scored
+
+
+def test_the_live_reading_is_the_arithmetic_before_on_ordered_and_unordered_beats(
+    shared_rr: Path,
+) -> None:
+    rr = load_rr("polar_h10_slow_breathing_rr.csv", shared_rr)[:700]
+    samples = samples_from_rr(rr)
+    tracker, scored = _stream_readings(samples)
+    assert tracker.beats_ordered
+    assert scored > 50
+    # A source whose beat times fall back once (a clock reset): the window is then
+    # found by the mask, and the figures are still the arithmetic before.
+    cut = len(samples) // 3
+    back = [
+        dataclasses.replace(s, beat_t_s=tuple(t - 30.0 for t in s.beat_t_s)) if i == cut else s
+        for i, s in enumerate(samples)
+    ]
+    tracker, scored = _stream_readings(back)
+    assert not tracker.beats_ordered
+    assert scored > 50

@@ -15,6 +15,7 @@ stopped). Both stay pure: no clock, no I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -36,7 +37,6 @@ from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats
 from biofeedback.signals.breath_estimate import BreathEstimate
 from biofeedback.signals.buffers import Growable
 from biofeedback.signals.line_fit import without_line
-from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import (
     LF_BAND_HZ,
     RESAMPLE_HZ,
@@ -71,6 +71,9 @@ class ResonanceTracker:
         self._waiting_t: list[float] = []
         self._waiting_rr: list[float] = []
         self._arrivals: list[int] = []
+        # While the cleaned beats' times never fall back (always, for a strap's
+        # beats), a reading's window is the tail from one search, not a mask.
+        self._ordered = True
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
@@ -95,6 +98,12 @@ class ResonanceTracker:
         )
         self._waiting_t, self._waiting_rr, self._arrivals = [], [], []
         chunk = self._cleaner.process()
+        if self._ordered and chunk.t_s.size:
+            times = chunk.t_s.tolist()
+            if len(self._t):
+                times.insert(0, float(self._t.view[-1]))
+            # ``<=`` is False for NaN too: a window then falls back to the mask.
+            self._ordered = all(a <= b for a, b in itertools.pairwise(times))
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
         self._raw_t.extend(chunk.raw_t_s)
@@ -108,6 +117,12 @@ class ResonanceTracker:
             times.drop_front(count)
             values.drop_front(count)
 
+    @property
+    def beats_ordered(self) -> bool:
+        """Whether the cleaned beats' times never fell back (then a reading's
+        window is a tail found by one search)."""
+        return self._ordered
+
     def beats(self) -> CleanBeats:
         self._decide()
         return CleanBeats(
@@ -120,19 +135,17 @@ class ResonanceTracker:
     def reading(self, now_s: float) -> ResonanceUpdate:
         self._decide()
         t, nn = self._t.view, self._nn.view
-        inside = t >= now_s - self.window_s
-        t, nn = t[inside], nn[inside]
-        empty = ResonanceUpdate(now_s, self.window_s, None, None, None, None)
-        # Most of the window must hold beats, or the estimate says nothing.
-        if nn.size < 16 or float(np.sum(nn)) / 1000.0 < 0.75 * self.window_s:
-            return empty
-        grid = np.arange(t[0], t[-1], 1.0 / RESAMPLE_HZ)
-        if grid.size < 32:
-            return empty
-        hr = np.interp(grid, t, 60000.0 / nn)
-        hr = without_line(grid - grid[0], hr)
-        coherence, peak_hz = _coherence(hr)
-        swing = percentile(hr, 95) - percentile(hr, 5)
+        if self._ordered:
+            # Ordered times: those at or after the window's start are a tail.
+            first = int(t.searchsorted(now_s - self.window_s))
+            t, nn = t[first:], nn[first:]
+        else:
+            inside = t >= now_s - self.window_s
+            t, nn = t[inside], nn[inside]
+        figures = window_figures(t, nn, self.window_s)
+        if figures is None:
+            return ResonanceUpdate(now_s, self.window_s, None, None, None, None)
+        coherence, peak_hz, swing = figures
         return ResonanceUpdate(
             now_s,
             self.window_s,
@@ -143,27 +156,49 @@ class ResonanceTracker:
         )
 
 
+def window_figures(
+    t_s: np.ndarray, nn_ms: np.ndarray, window_s: float
+) -> tuple[float | None, float | None, float] | None:
+    """Coherence, the LF peak (Hz) and heart rate's swing (bpm, 5th to 95th
+    percentile) of one window's cleaned beats, unrounded; None when most of the
+    window holds no beats."""
+    # Array methods here and below: numpy's functions of the same name add their
+    # dispatch to each call (the same arithmetic).
+    if nn_ms.size < 16 or float(nn_ms.sum()) / 1000.0 < 0.75 * window_s:
+        return None
+    grid = np.arange(t_s[0], t_s[-1], 1.0 / RESAMPLE_HZ)
+    if grid.size < 32:
+        return None
+    hr = np.interp(grid, t_s, 60000.0 / nn_ms)
+    hr = without_line(grid - grid[0], hr)
+    coherence, peak_hz = _coherence(hr)
+    return coherence, peak_hz, _spread(hr, 5, 95)
+
+
 def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
     # One transform for the LF peak and the coherence (the same tapered, padded
     # spectrum, so the figures are those of two), and one power spectrum: the LF
     # band lies inside the total band, so its density is a slice of the same
     # powers (element by element what ``lf_of`` works out; its LF power is not
-    # needed here). A reading every 5 s: the bands' indices are worked out once.
+    # needed here). A reading every 5 s: the bands' indices are worked out once,
+    # and the bins near each peak once per peak.
     spectrum, freqs, taper = tapered_spectrum(hr)
     lo, hi, lf_lo, lf_hi = _spans(freqs.size, float(freqs[1]), freqs)
     if lf_lo >= lf_hi:
         return None, None
     power = np.abs(spectrum[lo:hi]) ** 2
     density = power[lf_lo - lo : lf_hi - lo] * 2.0 / (RESAMPLE_HZ * taper_energy(taper))
-    peak_hz = float(freqs[lf_lo + int(np.argmax(density))])
-    total = float(np.sum(power))
+    peak = lf_lo + int(density.argmax())
+    peak_hz = float(freqs[peak])
+    total = float(power.sum())
     if total <= 0:
         return None, peak_hz
-    near = np.abs(freqs[lo:hi] - peak_hz) <= _PEAK_HALF_WIDTH_HZ
-    return min(float(np.sum(power[near])) / total, 1.0), peak_hz
+    near = _near(freqs.size, float(freqs[1]), peak, freqs)
+    return min(float(power[near].sum()) / total, 1.0), peak_hz
 
 
 _SPANS: dict[tuple[int, float], tuple[int, int, int, int]] = {}
+_NEAR: dict[tuple[int, float, int], np.ndarray] = {}
 
 
 def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int, int]:
@@ -178,6 +213,54 @@ def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int,
             raise ValueError("the LF band must lie inside the total band")
         spans = _SPANS[key] = (lo, hi, lf_lo, lf_hi)
     return spans
+
+
+def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> np.ndarray:
+    """Where the total band's powers lie within the half width of ``freqs[peak]``:
+    the indices of the mask ``|freqs - freqs[peak]| <= half width`` over the band
+    (the same bins, so the same sum), worked out once per peak bin. There are at
+    most the LF band's bins of one spectrum size, a few hundred."""
+    key = (size, step_hz, peak)
+    near = _NEAR.get(key)
+    if near is None:
+        lo, hi, _, _ = _spans(size, step_hz, freqs)
+        near = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
+        near.setflags(write=False)
+        _NEAR[key] = near
+    return near
+
+
+def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
+    """``percentile(values, high_pct) - percentile(values, low_pct)`` to the bit
+    (``signals.median.percentile``'s ranks and interpolation), from one partition
+    instead of two. NaN if any value is NaN or there are none."""
+    n = values.size
+    if n == 0:
+        return math.nan
+    low, high = _rank(n, low_pct), _rank(n, high_pct)
+    part = values.copy()
+    part.partition(sorted({0, low[0], low[1], high[0], high[1], n - 1}))
+    if math.isnan(part[-1]):
+        return math.nan
+    return _between(part, *high) - _between(part, *low)
+
+
+def _rank(n: int, q_pct: float) -> tuple[int, int, float]:
+    """The two order statistics a percentile lies between, and its weight (as
+    ``percentile`` finds them, numpy's linear method)."""
+    virtual = (n - 1) * (q_pct / 100.0)
+    below = float(math.floor(virtual))
+    if virtual >= n - 1:
+        below, lo, hi = -1.0, n - 1, n - 1
+    else:
+        lo, hi = int(below), int(below) + 1
+    return lo, hi, virtual - below
+
+
+def _between(part: np.ndarray, lo: int, hi: int, weight: float) -> float:
+    a, b = float(part[lo]), float(part[hi])
+    diff = b - a
+    return b - diff * (1.0 - weight) if weight >= 0.5 else a + diff * weight
 
 
 class ResonanceEstimator:
