@@ -115,10 +115,13 @@ def test_the_swing_is_two_percentiles_to_the_bit() -> None:
         values = rng.normal(0.0, 5.0, n)
         if k % 4 == 0:
             values = np.round(values)  # ties
+        if k % 4 == 1:
+            values = rng.choice([-0.0, 0.0, -1.0, 2.0], n)  # zeros of both signs
         want = percentile(values, 95) - percentile(values, 5)
-        assert (
-            _spread(values, 5, 95) == want == np.percentile(values, 95) - np.percentile(values, 5)
-        )
+        got = _spread(values, 5, 95)
+        assert got == want, k
+        assert np.signbit(got) == np.signbit(want), k
+        assert got == np.percentile(values, 95) - np.percentile(values, 5), k
     for odd in (np.array([1.0, np.nan, 3.0]), np.array([]), np.array([np.inf, 1.0, 2.0])):
         want = percentile(odd, 95) - percentile(odd, 5)
         assert np.array_equal(_spread(odd, 5, 95), want, equal_nan=True)

@@ -15,7 +15,6 @@ stopped). Both stay pure: no clock, no I/O.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -37,6 +36,7 @@ from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats
 from biofeedback.signals.breath_estimate import BreathEstimate
 from biofeedback.signals.buffers import Growable
 from biofeedback.signals.line_fit import without_line
+from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import (
     LF_BAND_HZ,
     RESAMPLE_HZ,
@@ -74,6 +74,7 @@ class ResonanceTracker:
         # While the cleaned beats' times never fall back (always, for a strap's
         # beats), a reading's window is the tail from one search, not a mask.
         self._ordered = True
+        self._last_t = -math.inf
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
@@ -98,12 +99,15 @@ class ResonanceTracker:
         )
         self._waiting_t, self._waiting_rr, self._arrivals = [], [], []
         chunk = self._cleaner.process()
-        if self._ordered and chunk.t_s.size:
-            times = chunk.t_s.tolist()
-            if len(self._t):
-                times.insert(0, float(self._t.view[-1]))
+        if self._ordered:
             # ``<=`` is False for NaN too: a window then falls back to the mask.
-            self._ordered = all(a <= b for a, b in itertools.pairwise(times))
+            last = self._last_t
+            for t in chunk.t_s.tolist():
+                if not last <= t:
+                    self._ordered = False
+                    break
+                last = t
+            self._last_t = last
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
         self._raw_t.extend(chunk.raw_t_s)
@@ -232,17 +236,23 @@ def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> np.ndarray
 
 def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     """``percentile(values, high_pct) - percentile(values, low_pct)`` to the bit
-    (``signals.median.percentile``'s ranks and interpolation), from one partition
-    instead of two. NaN if any value is NaN or there are none."""
+    (``signals.median.percentile``'s ranks and interpolation), from one sort instead
+    of two partitions (numpy sorts a few hundred floats faster than it selects).
+    NaN if any value is NaN or there are none."""
     n = values.size
     if n == 0:
         return math.nan
-    low, high = _rank(n, low_pct), _rank(n, high_pct)
-    part = values.copy()
-    part.partition(sorted({0, low[0], low[1], high[0], high[1], n - 1}))
-    if math.isnan(part[-1]):
+    ordered = values.copy()
+    ordered.sort()
+    if math.isnan(ordered[-1]):  # NaN sorts last, as in a partition
         return math.nan
-    return _between(part, *high) - _between(part, *low)
+    low, high = _rank(n, low_pct), _rank(n, high_pct)
+    picked = [float(ordered[i]) for i in (low[0], low[1], high[0], high[1])]
+    if 0.0 in picked:
+        # Zeros of both signs compare equal: a sort may place them differently
+        # from a partition, so the sign of such a zero is left to percentile.
+        return percentile(values, high_pct) - percentile(values, low_pct)
+    return _between(picked[2], picked[3], high[2]) - _between(picked[0], picked[1], low[2])
 
 
 def _rank(n: int, q_pct: float) -> tuple[int, int, float]:
@@ -257,9 +267,9 @@ def _rank(n: int, q_pct: float) -> tuple[int, int, float]:
     return lo, hi, virtual - below
 
 
-def _between(part: np.ndarray, lo: int, hi: int, weight: float) -> float:
-    a, b = float(part[lo]), float(part[hi])
+def _between(a: float, b: float, weight: float) -> float:
     diff = b - a
+    # The side nearer the percentile is the anchor, as numpy's lerp does.
     return b - diff * (1.0 - weight) if weight >= 0.5 else a + diff * weight
 
 
@@ -327,9 +337,12 @@ class ResonanceController:
                 1, math.floor((now_s - self._next_update_s) / self.update_s) + 1
             )
             events = [*events, self.tracker.reading(now_s)]
-        return self._seen(events, now_s)
+        # Every tick passes here: a session without an assessment keeps nothing.
+        return self._seen(events, now_s) if self.assessment else events
 
     def on_breath(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]:
+        if not self.assessment:
+            return self.inner.on_breath(now_s, breath)
         if breath.following is not None:
             self._following.append((now_s, breath.following))
         return self._seen(self.inner.on_breath(now_s, breath), now_s)
