@@ -1,0 +1,142 @@
+"""What the live resonance reading costs, beside the same reading at ``--base``.
+
+Every session takes a reading every 5 s (``pacing/resonance_live.py``: clean the
+beats since the last one, resample the last 64 s, remove a line, one padded
+transform, coherence, LF peak and heart rate's swing): 17,265 readings in the
+24 h replay of ``benchmarks/replay.py``. Here the same beats as that replay (the
+60-minute NSRDB extract written ``--hours`` times, in the replay's notifications)
+go into a ``ResonanceTracker`` and a reading is taken every 5 s of the
+recording; each reading is timed in-process (CPU, ``process_time_ns``) in a
+child process per tree (this one, and the package at ``--base`` from `git
+archive`, run from its own folder), runs interleaved so both see the same load.
+Prints per-reading median and p90 over all readings of all runs, the CPU of
+all readings of one run, and whether both trees' readings are identical (a
+digest of every reading event).
+
+    .venv/bin/python benchmarks/resonance_live.py [--hours H] [--runs N] [--base REV] [--quick]
+
+Figures (2 cores shared with six other sessions, load 3.1; 2026-12-07; 3 h,
+2,147 readings a run, 5 interleaved runs; before = 4fed2a8):
+
+                        a reading (median, p90)   a run's readings   add_sample
+    before (4fed2a8)    176.9 us, 265.9 us        413 ms             11 ms
+    this tree           151.9 us, 221.7 us        365 ms             11 ms   (0.86x)
+    readings identical
+
+Where a reading's time goes now (medians, 3 h): cleaning the new beats
+(``rr_clean``'s push and process, ~40 us), the 8192-point transform (~40 us:
+the zero padding sets the bins the peak and the coherence are read on, so a
+shorter one would read other values), the line fit's least squares (~15 us),
+and some twenty numpy calls on a few hundred values (~2 us each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.figures import base_tree, load_line, parse_args, run_child  # noqa: E402
+from benchmarks.hardening import RR_DIR  # noqa: E402
+
+BASE = "4fed2a8"
+UPDATE_S = 5.0
+
+# Run in each tree's folder (its package first on the path); public API only, so
+# that it runs on the older tree as on this one.
+CHILD = """
+import hashlib, json, sys, time
+from biofeedback.models import HeartSample
+from biofeedback.pacing.resonance_live import ResonanceTracker
+from biofeedback.sensors.replay import open_rr_file
+
+source = open_rr_file(sys.argv[1])
+items = source.samples() if callable(source.samples) else source.samples
+samples = [s for s in items if isinstance(s, HeartSample)]
+clock = time.process_time_ns
+tracker = ResonanceTracker()
+reading_ns, add_ns = [], 0
+digest = hashlib.sha256()
+next_s = samples[0].t_s + tracker.window_s
+for sample in samples:
+    start = clock()
+    tracker.add_sample(sample)
+    add_ns += clock() - start
+    if sample.t_s >= next_s:
+        next_s += float(sys.argv[2])
+        start = clock()
+        reading = tracker.reading(sample.t_s)
+        reading_ns.append(clock() - start)
+        digest.update(repr(reading).encode())
+print(json.dumps({"reading_ns": reading_ns, "add_ns": add_ns, "digest": digest.hexdigest()}))
+"""
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=3, help="hours of the recording replayed")
+    parser.add_argument("--runs", type=int, default=5, help="runs per tree (interleaved)")
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    args = parse_args(__doc__, parser)
+    runs = 1 if args.quick else args.runs
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.quick:
+            rr = RR_DIR / "nsrdb_pyhrv_5min_nni.txt"
+        else:
+            rr = folder / "day.txt"
+            rr.write_text((RR_DIR / "nsrdb_pyhrv_60min_nni.txt").read_text() * args.hours)
+        trees = {"this tree": ROOT}
+        old = base_tree(args.base, folder / "base")
+        if old is not None:
+            trees = {f"before ({args.base})": old, **trees}
+        reading_us: dict[str, list[float]] = {t: [] for t in trees}
+        run_ms: dict[str, list[float]] = {t: [] for t in trees}
+        add_ms: dict[str, list[float]] = {t: [] for t in trees}
+        digests: dict[str, set[str]] = {t: set() for t in trees}
+        count = 0
+        for _ in range(runs):
+            for label, tree in trees.items():
+                argv = [sys.executable, "-c", CHILD, str(rr), str(UPDATE_S)]
+                _, _, printed = run_child(argv, tree)
+                result = json.loads(printed)
+                ns = result["reading_ns"]
+                count = len(ns)
+                reading_us[label] += [v / 1e3 for v in ns]
+                run_ms[label].append(sum(ns) / 1e6)
+                add_ms[label].append(result["add_ns"] / 1e6)
+                digests[label].add(result["digest"])
+    print(f"live resonance reading, {count} readings a run ({rr.name}), {runs} run(s) per tree:")
+    for label in trees:
+        us = reading_us[label]
+        print(
+            f"  {label:<20} a reading: median {statistics.median(us):.1f} us"
+            f" (p90 {_p90(us):.1f});"
+            f" all readings of a run: median {statistics.median(run_ms[label]):.0f} ms;"
+            f" add_sample: median {statistics.median(add_ms[label]):.0f} ms"
+        )
+    if len(trees) == 2:
+        before, after = (statistics.median(reading_us[t]) for t in trees)
+        before_run, after_run = (statistics.median(run_ms[t]) for t in trees)
+        same = len(set().union(*digests.values())) == 1
+        print(
+            f"a reading {before:.1f} -> {after:.1f} us ({after / before:.2f}x), a run's readings"
+            f" {before_run:.0f} -> {after_run:.0f} ms ({after_run / before_run:.2f}x);"
+            f" readings {'identical' if same else 'DIFFER'}"
+        )
+    print(load_line())
+
+
+if __name__ == "__main__":
+    main()
