@@ -222,11 +222,14 @@ def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int,
 def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> np.ndarray:
     """Where the total band's powers lie within the half width of ``freqs[peak]``:
     the indices of the mask ``|freqs - freqs[peak]| <= half width`` over the band
-    (the same bins, so the same sum), worked out once per peak bin. There are at
-    most the LF band's bins of one spectrum size, a few hundred."""
+    (the same bins, so the same sum), worked out once per peak bin: the LF band's
+    bins of a spectrum size, a few hundred (windows longer than the padding give
+    other sizes: the cache then starts over past a bound)."""
     key = (size, step_hz, peak)
     near = _NEAR.get(key)
     if near is None:
+        if len(_NEAR) >= 4096:
+            _NEAR.clear()
         lo, hi, _, _ = _spans(size, step_hz, freqs)
         near = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
         near.setflags(write=False)
