@@ -111,7 +111,7 @@ class ResonanceTracker:
         self._t.extend(chunk.t_s)
         self._nn.extend(chunk.nn_ms)
         self._raw_t.extend(chunk.raw_t_s)
-        self._flag.extend(chunk.kind != 0)  # stored as 0.0 and 1.0
+        self._flag.extend((chunk.kind != 0).astype(float))
         if not self._keep_all and len(self._t) > 4096:
             self._forget_before(float(self._t.view[-1]) - 2.0 * self.window_s)
 
