@@ -15,19 +15,25 @@ digest of every reading event).
 
     .venv/bin/python benchmarks/resonance_live.py [--hours H] [--runs N] [--base REV] [--quick]
 
-Figures (2 cores shared with six other sessions, load 3.1; 2026-12-07; 3 h,
-2,147 readings a run, 5 interleaved runs; before = 4fed2a8):
+Figures (2 cores shared with six other sessions; 2026-12-07; 3 h, 2,147
+readings a run, 5 interleaved runs; before = 4fed2a8):
 
-                        a reading (median, p90)   a run's readings   add_sample
-    before (4fed2a8)    176.9 us, 265.9 us        413 ms             11 ms
-    this tree           151.9 us, 221.7 us        365 ms             11 ms   (0.86x)
-    readings identical
+                        a reading (median, p90)   a run's readings   load
+    before (4fed2a8)    176.9 us, 265.9 us        413 ms             3.1
+    this tree           151.9 us, 221.7 us        365 ms             (0.86x)
+    before (4fed2a8)    186.6 us, 308.1 us        461 ms             7.5
+    this tree           164.0 us, 276.7 us        397 ms             (0.88x, 0.86x)
+    readings identical (and, unrounded, to the bit: tests/test_resonance_spectrum.py)
 
-Where a reading's time goes now (medians, 3 h): cleaning the new beats
+Where a reading's time goes now (medians, 3 h, load ~3): cleaning the new beats
 (``rr_clean``'s push and process, ~40 us), the 8192-point transform (~40 us:
 the zero padding sets the bins the peak and the coherence are read on, so a
-shorter one would read other values), the line fit's least squares (~15 us),
-and some twenty numpy calls on a few hundred values (~2 us each).
+shorter one would read other values), the line fit's least squares (~11 us),
+and some twenty numpy calls on a few hundred values (~1-4 us each). A line fit
+by the normal equations (~3 us instead of ~15) was measured and left out: it
+changes the last bits, and on a heart rate that never changes (a metronome
+source) the line's residuals are those bits alone, so the shown coherence
+changes (0.071 becomes none).
 """
 
 from __future__ import annotations
