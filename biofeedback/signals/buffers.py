@@ -34,8 +34,28 @@ class Growable:
         self._data[self._n : need] = values
         self._n = need
 
-    def drop_front(self, count: int) -> None:
-        """Forget the oldest ``count`` entries (indices shift down by ``count``)."""
+    def grow(self, count: int) -> np.ndarray:
+        """Append ``count`` entries and return them, unset, for the caller to fill
+        in place (a whole recording's statistics: no array to copy in)."""
+        need = self._n + count
+        if need > self._data.size:
+            grown = np.empty(max(need, 2 * self._data.size), self._data.dtype)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._n = need
+        return self._data[need - count : need]
+
+    def drop_front(self, count: int, *, keep_views: bool = False) -> None:
+        """Forget the oldest ``count`` entries (indices shift down by ``count``).
+
+        ``keep_views``: move the rest into a new array instead of down in place, so
+        every view handed out before still shows what it showed (appends never
+        write over filled entries either)."""
         count = min(count, self._n)
-        self._data[: self._n - count] = self._data[count : self._n]
+        if keep_views:
+            data = np.empty_like(self._data)
+            data[: self._n - count] = self._data[count : self._n]
+            self._data = data
+        else:
+            self._data[: self._n - count] = self._data[count : self._n]
         self._n -= count

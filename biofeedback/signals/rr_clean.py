@@ -86,7 +86,9 @@ class CleanedChunk:
 
 
 _EMPTY = np.empty(0)
+_EMPTY.flags.writeable = False
 _NO_KINDS = np.empty(0, np.int8)
+_NO_KINDS.flags.writeable = False
 
 # A live push is the handful of beats since the last reading: up to this many go
 # through plain floats (numpy's per-call overhead is most of the cost of so few),
@@ -108,6 +110,11 @@ class RRCleaner:
         self._clip_sum.extend(np.zeros(1))
         self._decided = 0  # raw beats [0, _decided) are decided (buffer indices)
         self._seen = 0  # raw beats ever pushed (for warm-up)
+        cfg = self.config
+        # A threshold never exceeds the cap; with the cap a positive share of the
+        # median below both the outlier share and 0.4, a beat within it of the
+        # median is neither an outlier nor 1.5 medians long (see ``_classify``).
+        self._bounded = 0.0 < cfg.cap_rel <= min(cfg.outlier_rel, 0.4)
 
     @property
     def pending(self) -> int:
@@ -132,32 +139,30 @@ class RRCleaner:
         if self._push_small(start, rr_ms.size, arrivals):
             return
         rr = self._rr.view
-        ref = self._reference(rr, start)
-        self._ref.extend(ref, own=True)
+        size = rr.size - start
+        ref = self._ref.grow(size)
+        self._reference(rr, start, ref)
         cfg = self.config
-        cap = cfg.cap_rel * ref
-        prev = rr[start - 1 : -1] if start > 0 else np.concatenate(([rr[0]], rr[:-1]))
-        # In place where a new array would do (a whole recording: fresh pages).
-        change = rr[start:] - prev
+        # Two scratch arrays for the push however long it is (a whole recording:
+        # each new array is fresh pages): the caps, and the changes (then the floors).
+        cap = np.multiply(cfg.cap_rel, ref)
+        change = np.empty(size)
+        if start > 0:
+            np.subtract(rr[start:], rr[start - 1 : -1], out=change)
+        else:
+            np.subtract(rr[1:], rr[:-1], out=change[1:])
+            change[0] = 0.0
         np.abs(change, out=change)
         np.minimum(change, cap, out=change)
         if self._seen == 0:
             change[0] = 0.0  # the first beat has no predecessor
-        if arrivals is None:
-            sums = np.cumsum(change)
-            sums += self._clip_sum.view[-1]
-            self._clip_sum.extend(sums)
-        else:
-            sums = np.empty(change.size)
-            base = self._clip_sum.view[-1]
-            lo = 0
-            for size in arrivals:
-                hi = lo + size
-                sums[lo:hi] = base + np.cumsum(change[lo:hi])
-                base = sums[hi - 1]
-                lo = hi
-            self._clip_sum.extend(sums)
-        self._th.extend(self._threshold(start, ref, cap), own=True)
+        base = self._clip_sum.view[-1]
+        sums = self._clip_sum.grow(size)
+        for lo, hi in _spans(arrivals, size):
+            np.cumsum(change[lo:hi], out=sums[lo:hi])
+            sums[lo:hi] += base
+            base = sums[hi - 1]
+        self._threshold(start, ref, cap, self._th.grow(size), change)
         self._seen += rr_ms.size
 
     def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
@@ -207,49 +212,56 @@ class RRCleaner:
         if hi <= lo:
             return CleanedChunk(_EMPTY, _EMPTY, _NO_KINDS, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
         rr = self._rr.view
-        x = rr[lo:hi]
-        prev = rr[lo - 1 : hi - 1] if lo > 0 else np.concatenate(([rr[0]], rr[: hi - 1]))
-        nxt = rr[lo + 1 : hi + 1]
-        if nxt.size < x.size:
-            nxt = np.concatenate((nxt, [np.nan]))
         ref = self._ref.view[lo:hi]
         th = self._th.view[lo:hi]
-        small = _classify_small(x, prev, nxt, ref, th, self.config.outlier_rel)
+        outlier_rel = self.config.outlier_rel
+        small = None
+        if hi - lo <= SMALL_PUSH_BEATS:
+            x = rr[lo:hi]
+            prev = rr[lo - 1 : hi - 1] if lo > 0 else np.concatenate(([rr[0]], rr[: hi - 1]))
+            nxt = rr[lo + 1 : hi + 1]
+            if nxt.size < x.size:
+                nxt = np.concatenate((nxt, [np.nan]))
+            small = _classify_small(x, prev, nxt, ref, th, outlier_rel)
         if small is None:
-            kind, start = _classify(x, prev, nxt, ref, th, self.config.outlier_rel)
+            kind, first = _classify(rr, lo, hi, ref, th, outlier_rel, self._bounded)
         elif not any(small[0]) and not final:
             # Nothing flagged (nearly every live call): what the array path returns.
-            t_raw = self._t.view[lo:hi]
-            available = self._t.view[lo + 1 : hi + 1].copy()
+            t_raw = _frozen(self._t.view[lo:hi])
+            x = _frozen(rr[lo:hi])
+            available = _frozen(self._t.view[lo + 1 : hi + 1])
             self._decided = hi
             return CleanedChunk(
-                t_raw.copy(), x.copy(), np.zeros(x.size, np.int8), available,
-                t_raw.copy(), x.copy(), available,
-            )  # fmt: skip
+                t_raw, x, _frozen(np.zeros(x.size, np.int8)), available, t_raw, x, available
+            )
         else:
-            kind, start = np.array(small[0], np.int8), np.array(small[1], bool)
+            kind = np.array(small[0], np.int8)
+            first = np.array([k for k, s in enumerate(small[1]) if s], np.intp)
         # A pair that starts on the last beat takes its look-ahead beat with it.
-        end = hi + 1 if start[-1] else hi
+        end = hi + 1 if first.size and first[-1] == hi - lo - 1 else hi
         if end > hi:
-            kind = np.concatenate((kind, [kind[-1]]))
-            x = rr[lo:end]
-            ref = self._ref.view[lo:end]
+            kind = np.concatenate((kind, kind[-1:]))
         t_all = self._t.view
         t_raw = t_all[lo:end]
-        starts = np.concatenate((start, [False]))[: end - lo]
-        available = np.concatenate((t_all[lo + 1 : end + 1], t_all[n - 1 :]))[: end - lo]
-        partner = np.concatenate(([False], starts[:-1]))
+        # Each beat is decided when the next has ended (the last of a final call
+        # at once), a pair's partner with its start.
+        available = np.empty(end - lo)
+        ahead = min(end + 1, n) - lo - 1
+        available[:ahead] = t_all[lo + 1 : lo + 1 + ahead]
+        available[ahead:] = t_all[n - 1]
+        partner = first + 1
         available[partner] = t_raw[partner]
-        t_c, nn, avail_c = _correct(t_raw, x, ref, kind, starts, available)
+        x = rr[lo:end]
+        t_c, nn, avail_c = _correct(t_raw, x, self._ref.view[lo:end], kind, first, available)
         self._decided = end
-        return CleanedChunk(t_raw.copy(), x.copy(), kind, available, t_c, nn, avail_c)
+        return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
 
-    def _reference(self, rr: np.ndarray, start: int) -> np.ndarray:
-        """Median of the previous ``median_beats`` raw beats, for beats ``start..``."""
+    def _reference(self, rr: np.ndarray, start: int, out: np.ndarray) -> None:
+        """Median of the previous ``median_beats`` raw beats, for beats ``start..``,
+        into ``out``."""
         w = self.config.median_beats
-        out = np.empty(rr.size - start)
         # A live chunk is a beat or two: a loop beats building window views.
         first_full = max(start, w) if rr.size - start > 8 else rr.size
         mid = w // 2
@@ -260,16 +272,17 @@ class RRCleaner:
                 out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
             _window_medians(rr[first_full - w : rr.size - 1], w, out[first_full - start :])
-        return out
 
-    def _threshold(self, start: int, ref: np.ndarray, cap: np.ndarray) -> np.ndarray:
-        """Per beat from ``start``: the spread of the changes before it, bounded by
-        shares of its reference (``cap`` = the upper share x ``ref``)."""
+    def _threshold(
+        self, start: int, ref: np.ndarray, cap: np.ndarray, th: np.ndarray, scratch: np.ndarray
+    ) -> None:
+        """Per beat from ``start``, into ``th``: the spread of the changes before it,
+        bounded by shares of its reference (``cap`` = the upper share x ``ref``;
+        ``scratch``, as long, is overwritten)."""
         cfg = self.config
         span = cfg.spread_beats
         csum = self._clip_sum.view
         stop = start + ref.size
-        th = np.empty(ref.size)
         # Past the first ``span`` beats every window is whole (a compacted buffer
         # always keeps one behind the oldest undecided beat) and the warm-up
         # over: the mean change is the window's sum over ``span``, by slices.
@@ -280,9 +293,7 @@ class RRCleaner:
                 csum[start + head : stop], csum[start + head - span : stop - span], out=body
             )
             body /= span
-        few = np.zeros(ref.size, bool)
-        if span < 3:
-            few[head:] = True
+        few = np.zeros(head, bool)
         if head:
             idx = np.arange(start, start + head)
             first = np.maximum(idx - span, 0)
@@ -293,20 +304,25 @@ class RRCleaner:
                 count = np.minimum(count, absolute - 1)
             np.divide(csum[idx] - csum[first], count, out=th[:head], where=count > 0)
             th[:head][count <= 0] = 0.0
-            few[:head] = count < 3
+            few = count < 3
         th *= cfg.spread_gain
-        np.clip(th, cfg.floor_rel * ref, cap, out=th)
+        np.clip(th, np.multiply(cfg.floor_rel, ref, out=scratch), cap, out=th)
         # Too few changes to know the spread: only flag what the cap flags.
+        if span < 3:
+            th[head:] = cap[head:]
         if few.any():
-            th[few] = cap[few]
-        return th
+            th[:head][few] = cap[:head][few]
 
     def _compact(self) -> None:
         keep = self.config.spread_beats + self.config.median_beats + 2
         drop = self._decided - keep
         if drop <= 0 or len(self._rr) < 4096:
             return
-        for buf in (self._rr, self._t, self._ref, self._th, self._clip_sum):
+        # The raw beats' buffers are shared with the chunks handed out: moved, not
+        # overwritten.
+        for buf in (self._rr, self._t):
+            buf.drop_front(drop, keep_views=True)
+        for buf in (self._ref, self._th, self._clip_sum):
             buf.drop_front(drop)
         self._decided -= drop
 
@@ -378,39 +394,59 @@ def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np
 
 
 def _classify(
-    x: np.ndarray,
-    prev: np.ndarray,
-    nxt: np.ndarray,
+    rr: np.ndarray,
+    lo: int,
+    hi: int,
     ref: np.ndarray,
     th: np.ndarray,
     outlier_rel: float,
+    bounded: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kind per beat, and where an effective pair (this beat + the next) starts.
+    """Kind per raw beat ``lo..hi - 1`` of ``rr``, and where (from ``lo``) each
+    effective pair (this beat + the next) starts. Past the end of ``rr`` the
+    look-ahead is unknown: no pair can start there.
 
-    ``nxt`` is NaN where the look-ahead is unknown: no pair can start there.
+    ``bounded``: every threshold is at most a share of its median that makes a beat
+    within it neither an outlier nor 1.5 medians long, for positive medians (the
+    checks below would then change nothing).
     """
-    dev = x - ref
-    ordinary = np.abs(x - prev) <= th
-    ordinary &= np.abs(dev) <= th
+    x = rr[lo:hi]
+    # One scratch array, for the jumps and then the distances from the median.
+    gap = np.empty(x.size)
+    if lo > 0:
+        np.subtract(x, rr[lo - 1 : hi - 1], out=gap)
+    else:
+        np.subtract(x[1:], x[:-1], out=gap[1:])
+        gap[0] = x[0] - x[0]  # the first beat is its own predecessor
+    np.abs(gap, out=gap)
+    ordinary = gap <= th
+    np.subtract(x, ref, out=gap)
+    np.abs(gap, out=gap)
+    ordinary &= gap <= th
     # Nearly every beat is ordinary: no jump and near the median rules out every kind.
     if ordinary.all():
-        return np.zeros(x.size, np.int8), np.zeros(x.size, bool)
+        return np.zeros(x.size, np.int8), np.empty(0, np.intp)
     # Whatever the thresholds, only an outlier or a beat of 1.5 medians or more
     # can be flagged without a jump or a distance beyond them: judge the rest
     # only, each beat exactly as over the whole chunk.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ordinary &= np.abs(dev) <= outlier_rel * ref
-        ordinary &= ~(x / ref >= 1.5)
+    if not (bounded and ref.min() > 0.0):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ordinary &= gap <= outlier_rel * ref
+            ordinary &= ~(x / ref >= 1.5)
     odd = np.flatnonzero(~ordinary)
-    odd_kind, odd_pair = _classify_odd(x[odd], prev[odd], nxt[odd], ref[odd], th[odd], outlier_rel)
+    prev = rr[np.maximum(odd + (lo - 1), 0)]
+    ahead = odd + (lo + 1)
+    nxt = rr[np.minimum(ahead, rr.size - 1)]
+    nxt[ahead >= rr.size] = np.nan
+    odd_kind, odd_pair = _classify_odd(x[odd], prev, nxt, ref[odd], th[odd], outlier_rel)
     kind = np.zeros(x.size, np.int8)
     kind[odd] = odd_kind
-    candidate = np.zeros(x.size, bool)
-    candidate[odd] = odd_pair
-    start = _pair_starts(candidate)
-    consumed = np.concatenate(([False], start[:-1]))
-    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
-    return kind, start
+    first = _pair_starts(odd[odd_pair])
+    # A pair's partner takes its kind.
+    partner = first + 1
+    partner = partner[partner < x.size]
+    kind[partner] = kind[partner - 1]
+    return kind, first
 
 
 def _classify_small(
@@ -517,14 +553,17 @@ def _classify_odd(
 
 
 def _pair_starts(candidate: np.ndarray) -> np.ndarray:
-    """In each run of consecutive pair candidates, every other beat starts a pair
-    (the one after a start is its partner, so it cannot start one itself)."""
-    if not candidate.any():
+    """In each run of consecutive pair candidates (ascending indices), every other
+    beat starts a pair (the one after a start is its partner, so it cannot start
+    one itself)."""
+    if candidate.size == 0:
         return candidate
-    idx = np.arange(candidate.size)
-    # Index of the first beat of the run each candidate belongs to.
-    run_first = np.maximum.accumulate(np.where(~candidate, idx + 1, 0))
-    starts: np.ndarray = candidate & ((idx - run_first) % 2 == 0)
+    pos = np.arange(candidate.size)
+    opens = np.ones(candidate.size, bool)
+    np.not_equal(candidate[1:], candidate[:-1] + 1, out=opens[1:])
+    # Position of the first candidate of the run each candidate belongs to.
+    run_first = np.maximum.accumulate(np.where(opens, pos, 0))
+    starts: np.ndarray = candidate[(pos - run_first) % 2 == 0]
     return starts
 
 
@@ -533,31 +572,35 @@ def _correct(
     x: np.ndarray,
     ref: np.ndarray,
     kind: np.ndarray,
-    start: np.ndarray,
+    first: np.ndarray,
     available_s: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Corrected beats (times, intervals, decision times) for decided raw beats."""
+    """Corrected beats (times, intervals, decision times) for decided raw beats
+    (``first``: where each pair starts). Where nothing changes, the arrays given."""
     if not kind.any():
-        return t_raw.copy(), x.astype(float, copy=True), available_s
+        return t_raw, x, available_s
     # Flagged beats are few: each kind's beats picked by index among them.
     flagged = np.flatnonzero(kind)
     flagged_kind = kind[flagged]
-    value = x.astype(float, copy=True)
-    count = np.ones(x.size, np.int64)
+    value = x.copy()
     missed = flagged[flagged_kind == BeatKind.MISSED]
-    count[missed] = np.rint(x[missed] / ref[missed]).astype(np.int64)
-    value[missed] = x[missed] / count[missed]
+    missed_parts = np.rint(x[missed] / ref[missed]).astype(np.int64)
+    value[missed] = x[missed] / missed_parts
     single = flagged[(flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT)]
     value[single] = ref[single]
-    first = np.flatnonzero(start)
     second = first + 1
     pair_sum = x[first] + x[second]
     ectopic = kind[first] == BeatKind.ECTOPIC
     value[first[ectopic]] = pair_sum[ectopic] / 2
     value[second[ectopic]] = pair_sum[ectopic] / 2
     merged = ~ectopic
-    count[first[merged]] = 0
     value[second[merged]] = pair_sum[merged]
+    if not missed.size and ectopic.all() and np.isfinite(value).all() and (value >= 0).all():
+        # One part per beat: the times below would be the raw ones, to the bit.
+        return t_raw, value, available_s
+    count = np.ones(x.size, np.int64)
+    count[missed] = missed_parts
+    count[first[merged]] = 0
     nn = np.repeat(value, count)
     t_end = np.repeat(t_raw, count)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
@@ -579,3 +622,10 @@ def _correct(
     after = np.zeros(nn.size, np.int64)
     after[where] = -behind
     return t_end - after * nn / 1000.0, nn, available
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """``values``, read-only: a chunk's arrays may be views of the cleaner's own
+    buffers, or one array for two fields."""
+    values.flags.writeable = False
+    return values
