@@ -17,7 +17,7 @@ class Growable:
 
     @property
     def view(self) -> np.ndarray:
-        """The filled part (a view: valid until the next ``extend``/``drop_front``)."""
+        """The filled part (a view: valid until the next ``drop_front`` in place)."""
         return self._data[: self._n]
 
     def extend(self, values: np.ndarray, *, own: bool = False) -> None:
@@ -45,17 +45,19 @@ class Growable:
         self._n = need
         return self._data[need - count : need]
 
-    def drop_front(self, count: int, *, keep_views: bool = False) -> None:
+    def drop_front(self, count: int, *, fresh: bool = False) -> None:
         """Forget the oldest ``count`` entries (indices shift down by ``count``).
 
-        ``keep_views``: move the rest into a new array instead of down in place, so
-        every view handed out before still shows what it showed (appends never
-        write over filled entries either)."""
+        ``fresh``: move the rest into a new array with room for as many again,
+        instead of down in place: every view handed out before keeps what it
+        showed (appends never write over filled entries either), and a large
+        array's memory can go once no view holds it."""
         count = min(count, self._n)
-        if keep_views:
-            data = np.empty_like(self._data)
-            data[: self._n - count] = self._data[count : self._n]
+        left = self._n - count
+        if fresh:
+            data = np.empty(max(2 * left, 256), self._data.dtype)
+            data[:left] = self._data[count : self._n]
             self._data = data
         else:
-            self._data[: self._n - count] = self._data[count : self._n]
-        self._n -= count
+            self._data[:left] = self._data[count : self._n]
+        self._n = left

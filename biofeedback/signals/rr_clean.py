@@ -142,27 +142,27 @@ class RRCleaner:
         size = rr.size - start
         ref = self._ref.grow(size)
         self._reference(rr, start, ref)
-        cfg = self.config
-        # Two scratch arrays for the push however long it is (a whole recording:
-        # each new array is fresh pages): the caps, and the changes (then the floors).
-        cap = np.multiply(cfg.cap_rel, ref)
-        change = np.empty(size)
-        if start > 0:
-            np.subtract(rr[start:], rr[start - 1 : -1], out=change)
-        else:
-            np.subtract(rr[1:], rr[:-1], out=change[1:])
-            change[0] = 0.0
-        np.abs(change, out=change)
-        np.minimum(change, cap, out=change)
-        if self._seen == 0:
-            change[0] = 0.0  # the first beat has no predecessor
+        # The caps wait in the thresholds' places until each threshold is known,
+        # and the clipped changes are summed where their sums go: for a whole
+        # recording, no array beyond the ones kept (each new one is fresh pages).
+        th = self._th.grow(size)
+        cap = np.multiply(self.config.cap_rel, ref, out=th)
         base = self._clip_sum.view[-1]
         sums = self._clip_sum.grow(size)
+        if start > 0:
+            np.subtract(rr[start:], rr[start - 1 : -1], out=sums)
+        else:
+            np.subtract(rr[1:], rr[:-1], out=sums[1:])
+            sums[0] = 0.0
+        np.abs(sums, out=sums)
+        np.minimum(sums, cap, out=sums)
+        if self._seen == 0:
+            sums[0] = 0.0  # the first beat has no predecessor
         for lo, hi in _spans(arrivals, size):
-            np.cumsum(change[lo:hi], out=sums[lo:hi])
+            np.cumsum(sums[lo:hi], out=sums[lo:hi])
             sums[lo:hi] += base
             base = sums[hi - 1]
-        self._threshold(start, ref, cap, self._th.grow(size), change)
+        self._threshold(start, ref, th)
         self._seen += rr_ms.size
 
     def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
@@ -254,6 +254,7 @@ class RRCleaner:
         x = rr[lo:end]
         t_c, nn, avail_c = _correct(t_raw, x, self._ref.view[lo:end], kind, first, available)
         self._decided = end
+        self._compact()
         return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
@@ -273,28 +274,20 @@ class RRCleaner:
         if first_full < rr.size:
             _window_medians(rr[first_full - w : rr.size - 1], w, out[first_full - start :])
 
-    def _threshold(
-        self, start: int, ref: np.ndarray, cap: np.ndarray, th: np.ndarray, scratch: np.ndarray
-    ) -> None:
-        """Per beat from ``start``, into ``th``: the spread of the changes before it,
-        bounded by shares of its reference (``cap`` = the upper share x ``ref``;
-        ``scratch``, as long, is overwritten)."""
+    def _threshold(self, start: int, ref: np.ndarray, th: np.ndarray) -> None:
+        """Per beat from ``start``, into ``th`` (which holds the caps, the upper
+        share x ``ref``): the spread of the changes before it, bounded by shares of
+        its reference."""
         cfg = self.config
         span = cfg.spread_beats
         csum = self._clip_sum.view
-        stop = start + ref.size
+        size = ref.size
         # Past the first ``span`` beats every window is whole (a compacted buffer
         # always keeps one behind the oldest undecided beat) and the warm-up
         # over: the mean change is the window's sum over ``span``, by slices.
-        head = min(max(span + 1 - start, 0), ref.size)
-        body = th[head:]
-        if body.size:
-            np.subtract(
-                csum[start + head : stop], csum[start + head - span : stop - span], out=body
-            )
-            body /= span
-        few = np.zeros(head, bool)
+        head = min(max(span + 1 - start, 0), size)
         if head:
+            cap = th[:head].copy()
             idx = np.arange(start, start + head)
             first = np.maximum(idx - span, 0)
             count = idx - first
@@ -302,28 +295,39 @@ class RRCleaner:
                 # In the warm-up the first beat's zero change is not a change.
                 absolute = self._seen + (idx - start)
                 count = np.minimum(count, absolute - 1)
-            np.divide(csum[idx] - csum[first], count, out=th[:head], where=count > 0)
-            th[:head][count <= 0] = 0.0
+            spread = np.empty(head)
+            np.divide(csum[idx] - csum[first], count, out=spread, where=count > 0)
+            spread[count <= 0] = 0.0
+            spread *= cfg.spread_gain
+            np.clip(spread, cfg.floor_rel * ref[:head], cap, out=th[:head])
+            # Too few changes to know the spread: only flag what the cap flags.
             few = count < 3
-        th *= cfg.spread_gain
-        np.clip(th, np.multiply(cfg.floor_rel, ref, out=scratch), cap, out=th)
-        # Too few changes to know the spread: only flag what the cap flags.
+            th[:head][few] = cap[few]
         if span < 3:
-            th[head:] = cap[head:]
-        if few.any():
-            th[:head][few] = cap[:head][few]
+            return  # no spread is known: every threshold past the head is its cap
+        # A block at a time, so the two scratch arrays stay in the cache.
+        spread = np.empty(min(size - head, _BLOCK))
+        floor = np.empty(spread.size)
+        for lo in range(head, size, _BLOCK):
+            hi = min(lo + _BLOCK, size)
+            s, f = spread[: hi - lo], floor[: hi - lo]
+            np.subtract(
+                csum[start + lo : start + hi], csum[start + lo - span : start + hi - span], out=s
+            )
+            s /= span
+            s *= cfg.spread_gain
+            np.multiply(cfg.floor_rel, ref[lo:hi], out=f)
+            np.clip(s, f, th[lo:hi], out=th[lo:hi])
 
     def _compact(self) -> None:
         keep = self.config.spread_beats + self.config.median_beats + 2
         drop = self._decided - keep
         if drop <= 0 or len(self._rr) < 4096:
             return
-        # The raw beats' buffers are shared with the chunks handed out: moved, not
-        # overwritten.
-        for buf in (self._rr, self._t):
-            buf.drop_front(drop, keep_views=True)
-        for buf in (self._ref, self._th, self._clip_sum):
-            buf.drop_front(drop)
+        # Into fresh arrays: the raw beats' are shared with the chunks handed out,
+        # and a whole recording's statistics can go as soon as it is decided.
+        for buf in (self._rr, self._t, self._ref, self._th, self._clip_sum):
+            buf.drop_front(drop, fresh=True)
         self._decided -= drop
 
 
@@ -353,7 +357,7 @@ _MEDIAN_OF_11 = (
 )  # fmt: skip
 
 
-_MEDIAN_BLOCK = 8192
+_MEDIAN_BLOCK = _BLOCK = 8192
 
 
 def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -406,42 +410,53 @@ def _classify(
     effective pair (this beat + the next) starts. Past the end of ``rr`` the
     look-ahead is unknown: no pair can start there.
 
-    ``bounded``: every threshold is at most a share of its median that makes a beat
-    within it neither an outlier nor 1.5 medians long, for positive medians (the
-    checks below would then change nothing).
+    ``bounded``: no threshold is above the cap, a positive share of the median
+    at most the outlier share and 0.4 (``RRCleaner._bounded``).
     """
     x = rr[lo:hi]
-    # One scratch array, for the jumps and then the distances from the median.
-    gap = np.empty(x.size)
-    if lo > 0:
-        np.subtract(x, rr[lo - 1 : hi - 1], out=gap)
+    # Only a few beats can be flagged, and ``_classify_odd`` judges those alone
+    # (each exactly as over the whole chunk). A flag needs a jump from the
+    # previous beat beyond the threshold (a long or short beat, a pair: |a| > 1),
+    # an outlier, or 1.5 medians or more (missed). With ``bounded`` thresholds and
+    # positive medians it also needs a distance from the median beyond the
+    # threshold: an outlier or a beat of 1.5 medians is beyond the cap, and
+    # every other kind asks for it. That is the cheap test, so it goes first.
+    if bounded and ref.min() > 0.0:
+        # A block at a time: the distances need no array of their own.
+        near = np.empty(x.size, bool)
+        dist = np.empty(min(x.size, _BLOCK))
+        for b in range(0, x.size, _BLOCK):
+            d = dist[: min(_BLOCK, x.size - b)]
+            np.subtract(x[b : b + d.size], ref[b : b + d.size], out=d)
+            np.abs(d, out=d)
+            np.less_equal(d, th[b : b + d.size], out=near[b : b + d.size])
+        if near.all():  # nearly every live chunk
+            return np.zeros(x.size, np.int8), np.empty(0, np.intp)
+        some = np.flatnonzero(~near)
+        x_s, ref_s, th_s = x[some], ref[some], th[some]
+        dist_s = np.abs(x_s - ref_s)
     else:
-        np.subtract(x[1:], x[:-1], out=gap[1:])
-        gap[0] = x[0] - x[0]  # the first beat is its own predecessor
-    np.abs(gap, out=gap)
-    ordinary = gap <= th
-    np.subtract(x, ref, out=gap)
-    np.abs(gap, out=gap)
-    ordinary &= gap <= th
-    # Nearly every beat is ordinary: no jump and near the median rules out every kind.
-    if ordinary.all():
-        return np.zeros(x.size, np.int8), np.empty(0, np.intp)
-    # Whatever the thresholds, only an outlier or a beat of 1.5 medians or more
-    # can be flagged without a jump or a distance beyond them: judge the rest
-    # only, each beat exactly as over the whole chunk.
-    if not (bounded and ref.min() > 0.0):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ordinary &= gap <= outlier_rel * ref
-            ordinary &= ~(x / ref >= 1.5)
-    odd = np.flatnonzero(~ordinary)
-    prev = rr[np.maximum(odd + (lo - 1), 0)]
-    ahead = odd + (lo + 1)
+        some = np.arange(x.size)
+        x_s, ref_s, th_s = x, ref, th
+        dist_s = np.abs(x - ref)
+    prev = rr[np.maximum(some + (lo - 1), 0)]  # the first beat is its own predecessor
+    with np.errstate(invalid="ignore", divide="ignore"):
+        odd = ~(np.abs(x_s - prev) <= th_s)
+        odd |= ~(dist_s <= outlier_rel * ref_s)
+        odd |= x_s / ref_s >= 1.5
+    pick = np.flatnonzero(odd)
+    kind = np.zeros(x.size, np.int8)
+    if not pick.size:
+        return kind, np.empty(0, np.intp)
+    beat = some[pick]
+    ahead = beat + (lo + 1)
     nxt = rr[np.minimum(ahead, rr.size - 1)]
     nxt[ahead >= rr.size] = np.nan
-    odd_kind, odd_pair = _classify_odd(x[odd], prev, nxt, ref[odd], th[odd], outlier_rel)
-    kind = np.zeros(x.size, np.int8)
-    kind[odd] = odd_kind
-    first = _pair_starts(odd[odd_pair])
+    odd_kind, odd_pair = _classify_odd(
+        x_s[pick], prev[pick], nxt, ref_s[pick], th_s[pick], outlier_rel
+    )
+    kind[beat] = odd_kind
+    first = _pair_starts(beat[odd_pair])
     # A pair's partner takes its kind.
     partner = first + 1
     partner = partner[partner < x.size]
@@ -577,51 +592,91 @@ def _correct(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Corrected beats (times, intervals, decision times) for decided raw beats
     (``first``: where each pair starts). Where nothing changes, the arrays given."""
-    if not kind.any():
+    flagged = np.flatnonzero(kind != 0)
+    if not flagged.size:
         return t_raw, x, available_s
-    # Flagged beats are few: each kind's beats picked by index among them.
-    flagged = np.flatnonzero(kind)
+    # Flagged beats are few: their corrected values and parts, by index among them.
     flagged_kind = kind[flagged]
-    value = x.copy()
-    missed = flagged[flagged_kind == BeatKind.MISSED]
-    missed_parts = np.rint(x[missed] / ref[missed]).astype(np.int64)
-    value[missed] = x[missed] / missed_parts
-    single = flagged[(flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT)]
-    value[single] = ref[single]
+    value = x[flagged]
+    count = np.ones(flagged.size, np.int64)
+    missed = np.flatnonzero(flagged_kind == BeatKind.MISSED)
+    at = flagged[missed]
+    count[missed] = np.rint(x[at] / ref[at]).astype(np.int64)
+    value[missed] = x[at] / count[missed]
+    single = np.flatnonzero((flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT))
+    value[single] = ref[flagged[single]]
     second = first + 1
     pair_sum = x[first] + x[second]
     ectopic = kind[first] == BeatKind.ECTOPIC
-    value[first[ectopic]] = pair_sum[ectopic] / 2
-    value[second[ectopic]] = pair_sum[ectopic] / 2
     merged = ~ectopic
-    value[second[merged]] = pair_sum[merged]
-    if not missed.size and ectopic.all() and np.isfinite(value).all() and (value >= 0).all():
-        # One part per beat: the times below would be the raw ones, to the bit.
-        return t_raw, value, available_s
-    count = np.ones(x.size, np.int64)
-    count[missed] = missed_parts
-    count[first[merged]] = 0
-    nn = np.repeat(value, count)
-    t_end = np.repeat(t_raw, count)
+    start_at, partner_at = np.searchsorted(flagged, first), np.searchsorted(flagged, second)
+    value[start_at[ectopic]] = pair_sum[ectopic] / 2
+    value[partner_at[ectopic]] = pair_sum[ectopic] / 2
+    value[partner_at[merged]] = pair_sum[merged]
+    count[start_at[merged]] = 0
+    extra = count - 1
+    uneven = np.flatnonzero(extra)
+    if not uneven.size:
+        nn = x.copy()
+        nn[flagged] = value
+        if nn.min() >= 0.0 and nn.max() < math.inf:
+            # One part per beat: the times below would be the raw ones, to the bit.
+            return t_raw, nn, available_s
+    # Each flagged beat's first part in the corrected beats, and the parts of the
+    # split ones (a merged start has none).
+    out_at = flagged + np.cumsum(extra) - extra
+    nn, t_end, available = _repeat(
+        (x, t_raw, available_s), flagged[uneven], count[uneven], x.size + int(extra.sum())
+    )
+    parts = count[count > 0]
+    nn[np.repeat(out_at[count > 0], parts) + _part_of(parts)] = np.repeat(value[count > 0], parts)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
     # Only flagged beats have other than one part: where each ends, from them.
-    extra = count[flagged] - 1
     is_split = extra > 0
-    split = flagged[is_split]
-    parts = count[split]
-    last = split + np.cumsum(extra)[is_split]  # each split beat's last part
-    owner = np.repeat(np.arange(split.size), parts)
-    # Parts after each part: 0 for a beat's last, counting up backwards.
-    behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
-    where = last[owner] + behind
-    available = np.repeat(available_s, count)
-    if np.isfinite(nn).all() and (nn >= 0).all():
+    split_parts = count[is_split]
+    behind = _part_of(split_parts) - np.repeat(split_parts - 1, split_parts)
+    where = np.repeat(out_at[is_split], split_parts) + _part_of(split_parts)
+    if nn.min() >= 0.0 and nn.max() < math.inf:
         # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
         t_end[where] -= -behind * nn[where] / 1000.0
         return t_end, nn, available
     after = np.zeros(nn.size, np.int64)
     after[where] = -behind
     return t_end - after * nn / 1000.0, nn, available
+
+
+def _part_of(parts: np.ndarray) -> np.ndarray:
+    """0, 1, .. parts[i] - 1 for each i in turn: which part of its beat each part is."""
+    ends = np.cumsum(parts)
+    part: np.ndarray = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - parts, parts)
+    return part
+
+
+# Up to this many beats with other than one part (missed beats split, pairs
+# merged) are copied around slice by slice; past it a per-beat count is cheaper.
+FEW_UNEVEN = 128
+
+
+def _repeat(
+    arrays: tuple[np.ndarray, ...], at: np.ndarray, times: np.ndarray, total: int
+) -> list[np.ndarray]:
+    """``np.repeat(a, count)`` for each of ``arrays``, where ``count`` is 1 but
+    ``times`` at ``at`` (ascending), and ``total`` its sum."""
+    if at.size > FEW_UNEVEN:
+        count = np.ones(arrays[0].size, np.int64)
+        count[at] = times
+        return [np.repeat(a, count) for a in arrays]
+    outs = [np.empty(total, a.dtype) for a in arrays]
+    src = dst = 0
+    for j, c in zip(at.tolist(), times.tolist(), strict=True):
+        run = j - src
+        for a, out in zip(arrays, outs, strict=True):
+            out[dst : dst + run] = a[src:j]
+            out[dst + run : dst + run + c] = a[j]
+        src, dst = j + 1, dst + run + c
+    for a, out in zip(arrays, outs, strict=True):
+        out[dst:] = a[src:]
+    return outs
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:
