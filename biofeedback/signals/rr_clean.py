@@ -193,14 +193,18 @@ class RRCleaner:
                 run = change[k] if k == lo else run + change[k]
                 sums.append(base + run)
             base = sums[-1]
-        self._clip_sum.extend(np.array(sums))
-        csum = self._clip_sum.view[start - span : start + size].tolist()
+        self._clip_sum.grow(size)[:] = sums
+        # The sums of the changes before each beat and before the ``span`` beats
+        # before it (the running sum has a leading 0: beat i's is at i + 1).
+        csum = self._clip_sum.view
+        upto = csum[start : start + size].tolist()
+        upto_span_before = csum[start - span : start - span + size].tolist()
         th = [
-            min(max((csum[span + k] - csum[k]) / span * cfg.spread_gain, cfg.floor_rel * r), c)
-            for k, (r, c) in enumerate(zip(ref, cap, strict=True))
+            min(max((now - then) / span * cfg.spread_gain, cfg.floor_rel * r), c)
+            for now, then, r, c in zip(upto, upto_span_before, ref, cap, strict=True)
         ]
-        self._ref.extend(np.array(ref))
-        self._th.extend(np.array(th))
+        self._ref.grow(size)[:] = ref
+        self._th.grow(size)[:] = th
         self._seen += size
         return True
 
@@ -217,12 +221,14 @@ class RRCleaner:
         outlier_rel = self.config.outlier_rel
         small = None
         if hi - lo <= SMALL_PUSH_BEATS:
-            x = rr[lo:hi]
-            prev = rr[lo - 1 : hi - 1] if lo > 0 else np.concatenate(([rr[0]], rr[: hi - 1]))
-            nxt = rr[lo + 1 : hi + 1]
-            if nxt.size < x.size:
-                nxt = np.concatenate((nxt, [np.nan]))
-            small = _classify_small(x, prev, nxt, ref, th, outlier_rel)
+            # Each beat with the one before (the first beat its own) and after
+            # (none yet past the last).
+            around = rr[max(lo - 1, 0) : hi + 1].tolist()
+            if lo == 0:
+                around.insert(0, around[0])
+            if hi == n:
+                around.append(math.nan)
+            small = _classify_small(around, ref.tolist(), th.tolist(), outlier_rel)
         if small is None:
             kind, first = _classify(rr, lo, hi, ref, th, outlier_rel, self._bounded)
         elif not any(small[0]) and not final:
@@ -465,18 +471,12 @@ def _classify(
 
 
 def _classify_small(
-    x: np.ndarray,
-    prev: np.ndarray,
-    nxt: np.ndarray,
-    ref: np.ndarray,
-    th: np.ndarray,
-    outlier_rel: float,
+    around: list[float], rs: list[float], ts: list[float], outlier_rel: float
 ) -> tuple[list[int], list[bool]] | None:
-    """``_classify`` for a few beats, in floats (None: too many, or values where a
-    float could raise); kinds and pair starts as lists."""
-    if x.size > SMALL_PUSH_BEATS:
-        return None
-    xs, ps, rs, ts = x.tolist(), prev.tolist(), ref.tolist(), th.tolist()
+    """``_classify`` for a few beats, in floats (None: values where a float could
+    raise); ``around``: the beats with one before and one after; kinds and pair
+    starts as lists."""
+    xs, ps, ns = around[1:-1], around[:-2], around[2:]
     # The divisions below need positive divisors; a NaN look-ahead (the last beat
     # of a final call) compares false in floats as in arrays.
     if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
@@ -485,7 +485,7 @@ def _classify_small(
         return None
     kind = [0] * len(xs)
     candidate = [False] * len(xs)
-    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, nxt.tolist(), rs, ts, strict=True)):
+    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, ns, rs, ts, strict=True)):
         dev = xk - rk
         near = abs(xk - pk) <= tk and abs(dev) <= tk and abs(dev) <= outlier_rel * rk
         if near and not xk / rk >= 1.5:
