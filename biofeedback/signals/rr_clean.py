@@ -249,6 +249,14 @@ class RRCleaner:
             kind = np.concatenate((kind, kind[-1:]))
         t_all = self._t.view
         t_raw = t_all[lo:end]
+        x = rr[lo:end]
+        flagged = np.flatnonzero(kind != 0)
+        ref_flagged = self._ref.view[lo:end][flagged]
+        # Every statistic this call needed is read: a decided recording's go
+        # before the corrected beats take memory of their own.
+        del ref, th
+        self._decided = end
+        self._compact()
         # Each beat is decided when the next has ended (the last of a final call
         # at once), a pair's partner with its start.
         available = np.empty(end - lo)
@@ -257,10 +265,7 @@ class RRCleaner:
         available[ahead:] = t_all[n - 1]
         partner = first + 1
         available[partner] = t_raw[partner]
-        x = rr[lo:end]
-        t_c, nn, avail_c = _correct(t_raw, x, self._ref.view[lo:end], kind, first, available)
-        self._decided = end
-        self._compact()
+        t_c, nn, avail_c = _correct(t_raw, x, ref_flagged, kind, flagged, first, available)
         return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
@@ -652,14 +657,15 @@ def _pair_starts(candidate: np.ndarray) -> np.ndarray:
 def _correct(
     t_raw: np.ndarray,
     x: np.ndarray,
-    ref: np.ndarray,
+    ref_flagged: np.ndarray,
     kind: np.ndarray,
+    flagged: np.ndarray,
     first: np.ndarray,
     available_s: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Corrected beats (times, intervals, decision times) for decided raw beats
-    (``first``: where each pair starts). Where nothing changes, the arrays given."""
-    flagged = np.flatnonzero(kind != 0)
+    (``flagged``: where ``kind`` is not normal, ``ref_flagged`` their medians;
+    ``first``: where each pair starts). Where nothing changes, the arrays given."""
     if not flagged.size:
         return t_raw, x, available_s
     # Flagged beats are few: their corrected values and parts, by index among them.
@@ -668,10 +674,10 @@ def _correct(
     count = np.ones(flagged.size, np.int64)
     missed = np.flatnonzero(flagged_kind == BeatKind.MISSED)
     at = flagged[missed]
-    count[missed] = np.rint(x[at] / ref[at]).astype(np.int64)
+    count[missed] = np.rint(x[at] / ref_flagged[missed]).astype(np.int64)
     value[missed] = x[at] / count[missed]
     single = np.flatnonzero((flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT))
-    value[single] = ref[flagged[single]]
+    value[single] = ref_flagged[single]
     second = first + 1
     pair_sum = x[first] + x[second]
     ectopic = kind[first] == BeatKind.ECTOPIC
