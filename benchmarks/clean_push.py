@@ -17,16 +17,24 @@ Medians of --runs timings.
 
     .venv/bin/python benchmarks/clean_push.py [--runs N] [--base REV] [--quick]
 
-Figures (2026-12-07, 2 cores shared with six other sessions, load 4-8; medians of
-9 runs; before = 4fed2a8):
-    live push, 5 beats       28.6 -> 27.6 us (0.96x)      same chunks
-    live push, 7 beats       34.0 -> 32.2 us (0.95x)      same chunks
-    whole recording          11.0 -> 6.8 ms (0.62x)       same chunks
-        push 3.9 ms (944 page faults): window medians 1.8 ms (pool and medians'
-        first touch, 418 faults), thresholds 0.5 ms, the rest the beats' and
-        the running sums' arrays (3 x 196 faults) and their sums;
-        process 3.3 ms (806 faults): judging 1.1 ms, corrections 1.8 ms (three
-        new arrays of corrected beats, 588 faults)
+Figures (2026-12-07, 2 cores shared with six other sessions, load 7-8; two runs
+of the benchmark, medians of 9 runs each; before = 4fed2a8; chunks the same to
+the bit in every line):
+    live push, 5 beats       31.9 -> 29.6 us (0.93x), 32.9 -> 31.3 us (0.95x)
+    live push, 7 beats       35.2 -> 34.3 us (0.97x), 35.0 -> 33.9 us (0.97x)
+    whole recording, 100,000  8.1 -> 5.0 ms (0.62x),  7.7 -> 4.8 ms (0.62x)
+        this tree: push 2.4-2.5 ms, process 1.7-2.0 ms
+The page faults printed are this process's, whose allocator has pages to reuse
+by then (0 here). In a call that must map fresh pages, as estimate_series' is,
+this tree's cleaning takes ~1,360 (push 945: the beats, their medians, thresholds
+and running sums, the medians' scratch; process 415: the corrected beats) where
+the before took ~2,700; each costs about a microsecond of system time.
+Where this tree's batch time goes: window medians ~1.0 ms (two windows of 11 at
+a time through a pruned network of 48 min/max), thresholds ~0.4 ms, the beats'
+copies and running sums ~1 ms; judging ~0.6 ms (only beats beyond their
+threshold, then only those with a jump, an outlier or 1.5 medians: ~4,000 of
+100,000), corrections ~1 ms (three new arrays of corrected beats when a beat is
+split or merged). The live push was already plain floats; it gained little.
 """
 
 from __future__ import annotations
