@@ -20,7 +20,7 @@ from biofeedback.signals.rr_clean import (
     _classify_odd,
     _repeat,
 )
-from tests.test_clean_small import FIELDS, clean, joined, rr_stream, stream_sizes
+from tests.support.clean_streams import FIELDS, clean, joined, rr_stream, stream_sizes
 
 ODD_VALUES = (0.0, -0.0, -700.0, 5e-324, 1e-310, 1e308, np.inf, -np.inf, np.nan)
 

@@ -74,6 +74,11 @@ class CleanedChunk:
     ``*available_s`` is when each was decided: the end of its look-ahead beat.
     Windowing by it lets a whole recording replay exactly what a live
     estimator, which must wait for that beat, had at each moment.
+
+    The arrays are read-only: ``raw_t_s``/``raw_rr_ms`` are views of the
+    cleaner's own buffers (which never write over them); where no beat was
+    split or merged ``t_s``/``available_s`` are the raw arrays themselves, and
+    where none was flagged ``nn_ms`` is ``raw_rr_ms``.
     """
 
     raw_t_s: np.ndarray
