@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from biofeedback.signals.hrv import rmssd_ms
-from biofeedback.signals.rr_clean import BeatKind, CleanedChunk, RRCleaner, _window_medians
+from biofeedback.signals.rr_clean import (
+    _MIDDLE_OF_10,
+    BeatKind,
+    CleanedChunk,
+    RRCleaner,
+    _window_medians,
+)
 from tests.support.arousal_data import PVC, RESTING, beat_times, inject_artifacts, load_rr
 
 
@@ -111,10 +118,29 @@ def test_window_medians_are_the_partitions_across_blocks_and_ties() -> None:
     """The batch reference (a sorting network, a block at a time) picks the very
     value a partition of each window picks, and NaN still sorts last."""
     rng = np.random.default_rng(11)
-    for size in (11, 12, 8202, 8203, 20_000):
+    # Windows in pairs across their blocks (16,384 windows), an odd one last, and
+    # with zeros of both signs one by one, as before.
+    for size in (11, 12, 13, 8202, 8203, 16_394, 16_395, 16_396, 16_397, 20_000):
         rr = np.round(rng.normal(800.0, 40.0, size))  # whole ms: many ties
-        want = np.partition(sliding_window_view(rr, 11), 5, axis=1)[:, 5]
-        assert _window_medians(rr, 11).tobytes() == want.tobytes()
+        for zeros in (False, True):
+            if zeros:
+                rr[rng.choice(size, 2 + size // 50)] = rng.choice([0.0, -0.0], 2 + size // 50)
+            want = np.partition(sliding_window_view(rr, 11), 5, axis=1)[:, 5]
+            assert _window_medians(rr, 11).tobytes() == want.tobytes(), (size, zeros)
     rr[100] = np.nan
     want = np.partition(sliding_window_view(rr, 11), 5, axis=1)[:, 5]
     assert _window_medians(rr, 11).tobytes() == want.tobytes()
+
+
+def test_the_pairs_network_picks_the_two_middle_values_of_any_ten() -> None:
+    """A comparator network that picks a rank on every input of 0s and 1s picks it
+    on every input (the 0-1 principle): all 1,024 of them, the min and max of each
+    comparator taken only where the network says they are needed."""
+    for bits in itertools.product((0, 1), repeat=10):
+        wire = list(bits)
+        for i, j, low, high in _MIDDLE_OF_10:
+            a, b = wire[i], wire[j]
+            wire[i] = min(a, b) if low else -1  # -1: a value nobody may read
+            wire[j] = max(a, b) if high else -1
+        ordered = sorted(bits)
+        assert (wire[4], wire[5]) == (ordered[4], ordered[5]), bits

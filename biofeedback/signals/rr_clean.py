@@ -74,6 +74,11 @@ class CleanedChunk:
     ``*available_s`` is when each was decided: the end of its look-ahead beat.
     Windowing by it lets a whole recording replay exactly what a live
     estimator, which must wait for that beat, had at each moment.
+
+    The arrays are read-only: ``raw_t_s``/``raw_rr_ms`` are views of the
+    cleaner's own buffers (which never write over them); where no beat was
+    split or merged ``t_s``/``available_s`` are the raw arrays themselves, and
+    where none was flagged ``nn_ms`` is ``raw_rr_ms``.
     """
 
     raw_t_s: np.ndarray
@@ -86,7 +91,9 @@ class CleanedChunk:
 
 
 _EMPTY = np.empty(0)
+_EMPTY.flags.writeable = False
 _NO_KINDS = np.empty(0, np.int8)
+_NO_KINDS.flags.writeable = False
 
 # A live push is the handful of beats since the last reading: up to this many go
 # through plain floats (numpy's per-call overhead is most of the cost of so few),
@@ -108,6 +115,11 @@ class RRCleaner:
         self._clip_sum.extend(np.zeros(1))
         self._decided = 0  # raw beats [0, _decided) are decided (buffer indices)
         self._seen = 0  # raw beats ever pushed (for warm-up)
+        cfg = self.config
+        # A threshold never exceeds the cap; with the cap a positive share of the
+        # median below both the outlier share and 0.4, a beat within it of the
+        # median is neither an outlier nor 1.5 medians long (see ``_classify``).
+        self._bounded = 0.0 < cfg.cap_rel <= min(cfg.outlier_rel, 0.4)
 
     @property
     def pending(self) -> int:
@@ -132,32 +144,30 @@ class RRCleaner:
         if self._push_small(start, rr_ms.size, arrivals):
             return
         rr = self._rr.view
-        ref = self._reference(rr, start)
-        self._ref.extend(ref, own=True)
-        cfg = self.config
-        cap = cfg.cap_rel * ref
-        prev = rr[start - 1 : -1] if start > 0 else np.concatenate(([rr[0]], rr[:-1]))
-        # In place where a new array would do (a whole recording: fresh pages).
-        change = rr[start:] - prev
-        np.abs(change, out=change)
-        np.minimum(change, cap, out=change)
-        if self._seen == 0:
-            change[0] = 0.0  # the first beat has no predecessor
-        if arrivals is None:
-            sums = np.cumsum(change)
-            sums += self._clip_sum.view[-1]
-            self._clip_sum.extend(sums)
+        size = rr.size - start
+        ref = self._ref.grow(size)
+        self._reference(rr, start, ref)
+        # The caps wait in the thresholds' places until each threshold is known,
+        # and the clipped changes are summed where their sums go: for a whole
+        # recording, no array beyond the ones kept (each new one is fresh pages).
+        th = self._th.grow(size)
+        cap = np.multiply(self.config.cap_rel, ref, out=th)
+        base = self._clip_sum.view[-1]
+        sums = self._clip_sum.grow(size)
+        if start > 0:
+            np.subtract(rr[start:], rr[start - 1 : -1], out=sums)
         else:
-            sums = np.empty(change.size)
-            base = self._clip_sum.view[-1]
-            lo = 0
-            for size in arrivals:
-                hi = lo + size
-                sums[lo:hi] = base + np.cumsum(change[lo:hi])
-                base = sums[hi - 1]
-                lo = hi
-            self._clip_sum.extend(sums)
-        self._th.extend(self._threshold(start, ref, cap), own=True)
+            np.subtract(rr[1:], rr[:-1], out=sums[1:])
+            sums[0] = 0.0
+        np.abs(sums, out=sums)
+        np.minimum(sums, cap, out=sums)
+        if self._seen == 0:
+            sums[0] = 0.0  # the first beat has no predecessor
+        for lo, hi in _spans(arrivals, size):
+            np.cumsum(sums[lo:hi], out=sums[lo:hi])
+            sums[lo:hi] += base
+            base = sums[hi - 1]
+        self._threshold(start, ref, th)
         self._seen += rr_ms.size
 
     def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
@@ -188,14 +198,18 @@ class RRCleaner:
                 run = change[k] if k == lo else run + change[k]
                 sums.append(base + run)
             base = sums[-1]
-        self._clip_sum.extend(np.array(sums))
-        csum = self._clip_sum.view[start - span : start + size].tolist()
+        self._clip_sum.grow(size)[:] = sums
+        # The sums of the changes before each beat and before the ``span`` beats
+        # before it (the running sum has a leading 0: beat i's is at i + 1).
+        csum = self._clip_sum.view
+        upto = csum[start : start + size].tolist()
+        upto_span_before = csum[start - span : start - span + size].tolist()
         th = [
-            min(max((csum[span + k] - csum[k]) / span * cfg.spread_gain, cfg.floor_rel * r), c)
-            for k, (r, c) in enumerate(zip(ref, cap, strict=True))
+            min(max((now - then) / span * cfg.spread_gain, cfg.floor_rel * r), c)
+            for now, then, r, c in zip(upto, upto_span_before, ref, cap, strict=True)
         ]
-        self._ref.extend(np.array(ref))
-        self._th.extend(np.array(th))
+        self._ref.grow(size)[:] = ref
+        self._th.grow(size)[:] = th
         self._seen += size
         return True
 
@@ -207,49 +221,64 @@ class RRCleaner:
         if hi <= lo:
             return CleanedChunk(_EMPTY, _EMPTY, _NO_KINDS, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
         rr = self._rr.view
-        x = rr[lo:hi]
-        prev = rr[lo - 1 : hi - 1] if lo > 0 else np.concatenate(([rr[0]], rr[: hi - 1]))
-        nxt = rr[lo + 1 : hi + 1]
-        if nxt.size < x.size:
-            nxt = np.concatenate((nxt, [np.nan]))
         ref = self._ref.view[lo:hi]
         th = self._th.view[lo:hi]
-        small = _classify_small(x, prev, nxt, ref, th, self.config.outlier_rel)
+        outlier_rel = self.config.outlier_rel
+        small = None
+        if hi - lo <= SMALL_PUSH_BEATS:
+            # Each beat with the one before (the first beat its own) and after
+            # (none yet past the last).
+            around = rr[max(lo - 1, 0) : hi + 1].tolist()
+            if lo == 0:
+                around.insert(0, around[0])
+            if hi == n:
+                around.append(math.nan)
+            small = _classify_small(around, ref.tolist(), th.tolist(), outlier_rel)
         if small is None:
-            kind, start = _classify(x, prev, nxt, ref, th, self.config.outlier_rel)
+            kind, first = _classify(rr, lo, hi, ref, th, outlier_rel, self._bounded)
         elif not any(small[0]) and not final:
             # Nothing flagged (nearly every live call): what the array path returns.
-            t_raw = self._t.view[lo:hi]
-            available = self._t.view[lo + 1 : hi + 1].copy()
+            t_raw = _frozen(self._t.view[lo:hi])
+            x = _frozen(rr[lo:hi])
+            available = _frozen(self._t.view[lo + 1 : hi + 1])
             self._decided = hi
             return CleanedChunk(
-                t_raw.copy(), x.copy(), np.zeros(x.size, np.int8), available,
-                t_raw.copy(), x.copy(), available,
-            )  # fmt: skip
+                t_raw, x, _frozen(np.zeros(x.size, np.int8)), available, t_raw, x, available
+            )
         else:
-            kind, start = np.array(small[0], np.int8), np.array(small[1], bool)
+            kind = np.array(small[0], np.int8)
+            first = np.array([k for k, s in enumerate(small[1]) if s], np.intp)
         # A pair that starts on the last beat takes its look-ahead beat with it.
-        end = hi + 1 if start[-1] else hi
+        end = hi + 1 if first.size and first[-1] == hi - lo - 1 else hi
         if end > hi:
-            kind = np.concatenate((kind, [kind[-1]]))
-            x = rr[lo:end]
-            ref = self._ref.view[lo:end]
+            kind = np.concatenate((kind, kind[-1:]))
         t_all = self._t.view
         t_raw = t_all[lo:end]
-        starts = np.concatenate((start, [False]))[: end - lo]
-        available = np.concatenate((t_all[lo + 1 : end + 1], t_all[n - 1 :]))[: end - lo]
-        partner = np.concatenate(([False], starts[:-1]))
-        available[partner] = t_raw[partner]
-        t_c, nn, avail_c = _correct(t_raw, x, ref, kind, starts, available)
+        x = rr[lo:end]
+        flagged = np.flatnonzero(kind != 0)
+        ref_flagged = self._ref.view[lo:end][flagged]
+        # Every statistic this call needed is read: a decided recording's go
+        # before the corrected beats take memory of their own.
+        del ref, th
         self._decided = end
-        return CleanedChunk(t_raw.copy(), x.copy(), kind, available, t_c, nn, avail_c)
+        self._compact()
+        # Each beat is decided when the next has ended (the last of a final call
+        # at once), a pair's partner with its start.
+        available = np.empty(end - lo)
+        ahead = min(end + 1, n) - lo - 1
+        available[:ahead] = t_all[lo + 1 : lo + 1 + ahead]
+        available[ahead:] = t_all[n - 1]
+        partner = first + 1
+        available[partner] = t_raw[partner]
+        t_c, nn, avail_c = _correct(t_raw, x, ref_flagged, kind, flagged, first, available)
+        return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
 
-    def _reference(self, rr: np.ndarray, start: int) -> np.ndarray:
-        """Median of the previous ``median_beats`` raw beats, for beats ``start..``."""
+    def _reference(self, rr: np.ndarray, start: int, out: np.ndarray) -> None:
+        """Median of the previous ``median_beats`` raw beats, for beats ``start..``,
+        into ``out``."""
         w = self.config.median_beats
-        out = np.empty(rr.size - start)
         # A live chunk is a beat or two: a loop beats building window views.
         first_full = max(start, w) if rr.size - start > 8 else rr.size
         mid = w // 2
@@ -260,30 +289,21 @@ class RRCleaner:
                 out[i - start] = median(rr[max(i - w, 0) : i]) if i > 0 else rr[0]
         if first_full < rr.size:
             _window_medians(rr[first_full - w : rr.size - 1], w, out[first_full - start :])
-        return out
 
-    def _threshold(self, start: int, ref: np.ndarray, cap: np.ndarray) -> np.ndarray:
-        """Per beat from ``start``: the spread of the changes before it, bounded by
-        shares of its reference (``cap`` = the upper share x ``ref``)."""
+    def _threshold(self, start: int, ref: np.ndarray, th: np.ndarray) -> None:
+        """Per beat from ``start``, into ``th`` (which holds the caps, the upper
+        share x ``ref``): the spread of the changes before it, bounded by shares of
+        its reference."""
         cfg = self.config
         span = cfg.spread_beats
         csum = self._clip_sum.view
-        stop = start + ref.size
-        th = np.empty(ref.size)
+        size = ref.size
         # Past the first ``span`` beats every window is whole (a compacted buffer
         # always keeps one behind the oldest undecided beat) and the warm-up
         # over: the mean change is the window's sum over ``span``, by slices.
-        head = min(max(span + 1 - start, 0), ref.size)
-        body = th[head:]
-        if body.size:
-            np.subtract(
-                csum[start + head : stop], csum[start + head - span : stop - span], out=body
-            )
-            body /= span
-        few = np.zeros(ref.size, bool)
-        if span < 3:
-            few[head:] = True
+        head = min(max(span + 1 - start, 0), size)
         if head:
+            cap = th[:head].copy()
             idx = np.arange(start, start + head)
             first = np.maximum(idx - span, 0)
             count = idx - first
@@ -291,23 +311,39 @@ class RRCleaner:
                 # In the warm-up the first beat's zero change is not a change.
                 absolute = self._seen + (idx - start)
                 count = np.minimum(count, absolute - 1)
-            np.divide(csum[idx] - csum[first], count, out=th[:head], where=count > 0)
-            th[:head][count <= 0] = 0.0
-            few[:head] = count < 3
-        th *= cfg.spread_gain
-        np.clip(th, cfg.floor_rel * ref, cap, out=th)
-        # Too few changes to know the spread: only flag what the cap flags.
-        if few.any():
-            th[few] = cap[few]
-        return th
+            spread = np.empty(head)
+            np.divide(csum[idx] - csum[first], count, out=spread, where=count > 0)
+            spread[count <= 0] = 0.0
+            spread *= cfg.spread_gain
+            np.clip(spread, cfg.floor_rel * ref[:head], cap, out=th[:head])
+            # Too few changes to know the spread: only flag what the cap flags.
+            few = count < 3
+            th[:head][few] = cap[few]
+        if span < 3:
+            return  # no spread is known: every threshold past the head is its cap
+        # A block at a time, so the two scratch arrays stay in the cache.
+        spread = np.empty(min(size - head, _BLOCK))
+        floor = np.empty(spread.size)
+        for lo in range(head, size, _BLOCK):
+            hi = min(lo + _BLOCK, size)
+            s, f = spread[: hi - lo], floor[: hi - lo]
+            np.subtract(
+                csum[start + lo : start + hi], csum[start + lo - span : start + hi - span], out=s
+            )
+            s /= span
+            s *= cfg.spread_gain
+            np.multiply(cfg.floor_rel, ref[lo:hi], out=f)
+            np.clip(s, f, th[lo:hi], out=th[lo:hi])
 
     def _compact(self) -> None:
         keep = self.config.spread_beats + self.config.median_beats + 2
         drop = self._decided - keep
         if drop <= 0 or len(self._rr) < 4096:
             return
+        # Into fresh arrays: the raw beats' are shared with the chunks handed out,
+        # and a whole recording's statistics can go as soon as it is decided.
         for buf in (self._rr, self._t, self._ref, self._th, self._clip_sum):
-            buf.drop_front(drop)
+            buf.drop_front(drop, fresh=True)
         self._decided -= drop
 
 
@@ -337,7 +373,24 @@ _MEDIAN_OF_11 = (
 )  # fmt: skip
 
 
-_MEDIAN_BLOCK = 8192
+# The two middle values (ranks 4 and 5 from 0) of 10: Batcher's odd-even merge
+# sorting network, kept where it reaches them, then each comparator dropped that
+# they do not need (tests/test_arousal_clean.py checks every 0-1 input, which
+# proves it for all inputs). Two neighbouring windows of 11 share 10 values; each
+# median is then its own value clamped between those two: 44 + 4 min/max for
+# two windows instead of 2 x 46.
+_MIDDLE_OF_10 = (
+    (0, 1, True, True), (2, 3, True, True), (0, 2, True, True), (1, 3, True, True),
+    (1, 2, True, True), (4, 5, True, True), (6, 7, True, True), (4, 6, True, True),
+    (5, 7, True, True), (5, 6, True, True), (0, 4, False, True), (2, 6, True, True),
+    (2, 4, True, True), (1, 5, True, True), (3, 7, True, False), (3, 5, True, True),
+    (1, 2, False, True), (3, 4, True, True), (8, 9, True, True), (4, 8, True, True),
+    (2, 4, False, True), (6, 8, True, False), (5, 9, True, False), (3, 5, True, True),
+    (3, 4, False, True), (5, 6, True, False),
+)  # fmt: skip
+
+
+_MEDIAN_BLOCK = _BLOCK = 8192
 
 
 def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -350,6 +403,11 @@ def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np
         windows = sliding_window_view(rr, w)
         out[:] = np.partition(windows, w // 2, axis=1)[:, w // 2]
         return out
+    if size > 1 and rr.all():
+        # Without zeros (of either sign, equal but not the same bits) every way
+        # of picking the middle value picks the same bits.
+        _medians_in_pairs(rr, out)
+        return out
     # Every wire gets a buffer of its own on its first write, plus one spare: no
     # new array per comparison, and, a block of windows at a time, all of them
     # stay in the cache (fresh pages and memory traffic cost more than the
@@ -357,75 +415,145 @@ def _window_medians(rr: np.ndarray, w: int, out: np.ndarray | None = None) -> np
     pool = np.empty((w + 1, min(size, _MEDIAN_BLOCK)))
     for lo in range(0, size, _MEDIAN_BLOCK):
         hi = min(lo + _MEDIAN_BLOCK, size)
-        spare = [row[: hi - lo] for row in pool]
-        wire = [rr[lo + k : hi + k] for k in range(w)]
-        owned = [False] * w
-        for i, j, low, high in _MEDIAN_OF_11:
-            a, b = wire[i], wire[j]
-            if high and not owned[j]:
-                wire[j], owned[j] = spare.pop(), True
-            if low:
-                smaller = spare.pop()
-                np.minimum(a, b, out=smaller)
-            if high:
-                np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
-            if low:
-                if owned[i]:
-                    spare.append(a)
-                wire[i], owned[i] = smaller, True
+        wire = _run_network(
+            _MEDIAN_OF_11, [rr[lo + k : hi + k] for k in range(w)], [row[: hi - lo] for row in pool]
+        )
         out[lo:hi] = wire[w // 2]
     return out
 
 
+def _medians_in_pairs(rr: np.ndarray, out: np.ndarray) -> None:
+    """``_window_medians`` for windows of 11 (no NaN, no zeros), two at a time:
+    windows 2p and 2p + 1 share rr[2p + 1 .. 2p + 10]; with a and b the two middle
+    values of those, the medians are rr[2p] and rr[2p + 11] each clamped to [a, b]."""
+    size = rr.size - 10
+    pairs = size // 2
+    block = min(pairs, _MEDIAN_BLOCK)
+    # Even and odd beats apart, so that every wire is a contiguous slice; ten
+    # rows for the wires, two spare.
+    pool = np.empty((14, block + 5))
+    for p0 in range(0, pairs, _MEDIAN_BLOCK):
+        p1 = min(p0 + _MEDIAN_BLOCK, pairs)
+        n = p1 - p0
+        even, odd = pool[12, : n + 5], pool[13, : n + 5]
+        even[:] = rr[2 * p0 : 2 * p1 + 9 : 2]  # rr[2p] is even[p - p0]
+        odd[:] = rr[2 * p0 + 1 : 2 * p1 + 10 : 2]  # rr[2p + 1] is odd[p - p0]
+        # Shared value j of pair p is rr[2p + 1 + j].
+        shared = [
+            odd[j // 2 : j // 2 + n] if j % 2 == 0 else even[j // 2 + 1 : j // 2 + 1 + n]
+            for j in range(10)
+        ]
+        spare = [row[:n] for row in pool[:12]]
+        wire = _run_network(_MIDDLE_OF_10, shared, spare)
+        low, high, clamp = wire[4], wire[5], spare[0]
+        np.maximum(even[:n], low, out=clamp)
+        np.minimum(clamp, high, out=out[2 * p0 : 2 * p1 : 2])
+        np.maximum(odd[5 : 5 + n], low, out=clamp)
+        np.minimum(clamp, high, out=out[2 * p0 + 1 : 2 * p1 : 2])
+    if size % 2:
+        out[size - 1] = np.partition(rr[size - 1 :], 5)[5]
+
+
+def _run_network(
+    network: tuple[tuple[int, int, bool, bool], ...],
+    wire: list[np.ndarray],
+    spare: list[np.ndarray],
+) -> list[np.ndarray]:
+    """The wires after ``network``'s comparators (min to the first, max to the
+    second, each only where needed later): views of the input, or of ``spare``
+    arrays, which each wire takes over on its first write (and one more)."""
+    wire = list(wire)
+    owned = [False] * len(wire)
+    for i, j, low, high in network:
+        a, b = wire[i], wire[j]
+        if high and not owned[j]:
+            wire[j], owned[j] = spare.pop(), True
+        if low:
+            smaller = spare.pop()
+            np.minimum(a, b, out=smaller)
+        if high:
+            np.maximum(a, b, out=wire[j])  # in place when b is already wire j's
+        if low:
+            if owned[i]:
+                spare.append(a)
+            wire[i], owned[i] = smaller, True
+    return wire
+
+
 def _classify(
-    x: np.ndarray,
-    prev: np.ndarray,
-    nxt: np.ndarray,
+    rr: np.ndarray,
+    lo: int,
+    hi: int,
     ref: np.ndarray,
     th: np.ndarray,
     outlier_rel: float,
+    bounded: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kind per beat, and where an effective pair (this beat + the next) starts.
+    """Kind per raw beat ``lo..hi - 1`` of ``rr``, and where (from ``lo``) each
+    effective pair (this beat + the next) starts. Past the end of ``rr`` the
+    look-ahead is unknown: no pair can start there.
 
-    ``nxt`` is NaN where the look-ahead is unknown: no pair can start there.
+    ``bounded``: no threshold is above the cap, a positive share of the median
+    at most the outlier share and 0.4 (``RRCleaner._bounded``).
     """
-    dev = x - ref
-    ordinary = np.abs(x - prev) <= th
-    ordinary &= np.abs(dev) <= th
-    # Nearly every beat is ordinary: no jump and near the median rules out every kind.
-    if ordinary.all():
-        return np.zeros(x.size, np.int8), np.zeros(x.size, bool)
-    # Whatever the thresholds, only an outlier or a beat of 1.5 medians or more
-    # can be flagged without a jump or a distance beyond them: judge the rest
-    # only, each beat exactly as over the whole chunk.
+    x = rr[lo:hi]
+    # Only a few beats can be flagged, and ``_classify_odd`` judges those alone
+    # (each exactly as over the whole chunk). A flag needs a jump from the
+    # previous beat beyond the threshold (a long or short beat, a pair: |a| > 1),
+    # an outlier, or 1.5 medians or more (missed). With ``bounded`` thresholds and
+    # positive medians it also needs a distance from the median beyond the
+    # threshold: an outlier or a beat of 1.5 medians is beyond the cap, and
+    # every other kind asks for it. That is the cheap test, so it goes first.
+    if bounded and ref.min() > 0.0:
+        # A block at a time: the distances need no array of their own.
+        near = np.empty(x.size, bool)
+        dist = np.empty(min(x.size, _BLOCK))
+        for b in range(0, x.size, _BLOCK):
+            d = dist[: min(_BLOCK, x.size - b)]
+            np.subtract(x[b : b + d.size], ref[b : b + d.size], out=d)
+            np.abs(d, out=d)
+            np.less_equal(d, th[b : b + d.size], out=near[b : b + d.size])
+        if near.all():  # nearly every live chunk
+            return np.zeros(x.size, np.int8), np.empty(0, np.intp)
+        some = np.flatnonzero(~near)
+        x_s, ref_s, th_s = x[some], ref[some], th[some]
+        dist_s = np.abs(x_s - ref_s)
+    else:
+        some = np.arange(x.size)
+        x_s, ref_s, th_s = x, ref, th
+        dist_s = np.abs(x - ref)
+    prev = rr[np.maximum(some + (lo - 1), 0)]  # the first beat is its own predecessor
     with np.errstate(invalid="ignore", divide="ignore"):
-        ordinary &= np.abs(dev) <= outlier_rel * ref
-        ordinary &= ~(x / ref >= 1.5)
-    odd = np.flatnonzero(~ordinary)
-    odd_kind, odd_pair = _classify_odd(x[odd], prev[odd], nxt[odd], ref[odd], th[odd], outlier_rel)
+        odd = ~(np.abs(x_s - prev) <= th_s)
+        odd |= ~(dist_s <= outlier_rel * ref_s)
+        odd |= x_s / ref_s >= 1.5
+    pick = np.flatnonzero(odd)
     kind = np.zeros(x.size, np.int8)
-    kind[odd] = odd_kind
-    candidate = np.zeros(x.size, bool)
-    candidate[odd] = odd_pair
-    start = _pair_starts(candidate)
-    consumed = np.concatenate(([False], start[:-1]))
-    kind[consumed] = kind[np.flatnonzero(consumed) - 1]
-    return kind, start
+    if not pick.size:
+        return kind, np.empty(0, np.intp)
+    beat = some[pick]
+    ahead = beat + (lo + 1)
+    nxt = rr[np.minimum(ahead, rr.size - 1)]
+    nxt[ahead >= rr.size] = np.nan
+    odd_kind, odd_pair = _classify_odd(
+        x_s[pick], prev[pick], nxt, ref_s[pick], th_s[pick], outlier_rel
+    )
+    kind[beat] = odd_kind
+    first = _pair_starts(beat[odd_pair])
+    # A pair's partner takes its kind.
+    partner = first + 1
+    partner = partner[partner < x.size]
+    kind[partner] = kind[partner - 1]
+    return kind, first
 
 
 def _classify_small(
-    x: np.ndarray,
-    prev: np.ndarray,
-    nxt: np.ndarray,
-    ref: np.ndarray,
-    th: np.ndarray,
-    outlier_rel: float,
+    around: list[float], rs: list[float], ts: list[float], outlier_rel: float
 ) -> tuple[list[int], list[bool]] | None:
-    """``_classify`` for a few beats, in floats (None: too many, or values where a
-    float could raise); kinds and pair starts as lists."""
-    if x.size > SMALL_PUSH_BEATS:
-        return None
-    xs, ps, rs, ts = x.tolist(), prev.tolist(), ref.tolist(), th.tolist()
+    """``_classify`` for a few beats, in floats (None: values where a float could
+    raise); ``around``: the beats with one before and one after; kinds and pair
+    starts as lists."""
+    xs, ps, ns = around[1:-1], around[:-2], around[2:]
     # The divisions below need positive divisors; a NaN look-ahead (the last beat
     # of a final call) compares false in floats as in arrays.
     if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
@@ -434,7 +562,7 @@ def _classify_small(
         return None
     kind = [0] * len(xs)
     candidate = [False] * len(xs)
-    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, nxt.tolist(), rs, ts, strict=True)):
+    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, ns, rs, ts, strict=True)):
         dev = xk - rk
         near = abs(xk - pk) <= tk and abs(dev) <= tk and abs(dev) <= outlier_rel * rk
         if near and not xk / rk >= 1.5:
@@ -517,65 +645,120 @@ def _classify_odd(
 
 
 def _pair_starts(candidate: np.ndarray) -> np.ndarray:
-    """In each run of consecutive pair candidates, every other beat starts a pair
-    (the one after a start is its partner, so it cannot start one itself)."""
-    if not candidate.any():
+    """In each run of consecutive pair candidates (ascending indices), every other
+    beat starts a pair (the one after a start is its partner, so it cannot start
+    one itself)."""
+    if candidate.size == 0:
         return candidate
-    idx = np.arange(candidate.size)
-    # Index of the first beat of the run each candidate belongs to.
-    run_first = np.maximum.accumulate(np.where(~candidate, idx + 1, 0))
-    starts: np.ndarray = candidate & ((idx - run_first) % 2 == 0)
+    pos = np.arange(candidate.size)
+    opens = np.ones(candidate.size, bool)
+    np.not_equal(candidate[1:], candidate[:-1] + 1, out=opens[1:])
+    # Position of the first candidate of the run each candidate belongs to.
+    run_first = np.maximum.accumulate(np.where(opens, pos, 0))
+    starts: np.ndarray = candidate[(pos - run_first) % 2 == 0]
     return starts
 
 
 def _correct(
     t_raw: np.ndarray,
     x: np.ndarray,
-    ref: np.ndarray,
+    ref_flagged: np.ndarray,
     kind: np.ndarray,
-    start: np.ndarray,
+    flagged: np.ndarray,
+    first: np.ndarray,
     available_s: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Corrected beats (times, intervals, decision times) for decided raw beats."""
-    if not kind.any():
-        return t_raw.copy(), x.astype(float, copy=True), available_s
-    # Flagged beats are few: each kind's beats picked by index among them.
-    flagged = np.flatnonzero(kind)
+    """Corrected beats (times, intervals, decision times) for decided raw beats
+    (``flagged``: where ``kind`` is not normal, ``ref_flagged`` their medians;
+    ``first``: where each pair starts). Where nothing changes, the arrays given."""
+    if not flagged.size:
+        return t_raw, x, available_s
+    # Flagged beats are few: their corrected values and parts, by index among them.
     flagged_kind = kind[flagged]
-    value = x.astype(float, copy=True)
-    count = np.ones(x.size, np.int64)
-    missed = flagged[flagged_kind == BeatKind.MISSED]
-    count[missed] = np.rint(x[missed] / ref[missed]).astype(np.int64)
-    value[missed] = x[missed] / count[missed]
-    single = flagged[(flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT)]
-    value[single] = ref[single]
-    first = np.flatnonzero(start)
+    value = x[flagged]
+    count = np.ones(flagged.size, np.int64)
+    missed = np.flatnonzero(flagged_kind == BeatKind.MISSED)
+    at = flagged[missed]
+    count[missed] = np.rint(x[at] / ref_flagged[missed]).astype(np.int64)
+    value[missed] = x[at] / count[missed]
+    single = np.flatnonzero((flagged_kind == BeatKind.LONG) | (flagged_kind == BeatKind.SHORT))
+    value[single] = ref_flagged[single]
     second = first + 1
     pair_sum = x[first] + x[second]
     ectopic = kind[first] == BeatKind.ECTOPIC
-    value[first[ectopic]] = pair_sum[ectopic] / 2
-    value[second[ectopic]] = pair_sum[ectopic] / 2
     merged = ~ectopic
-    count[first[merged]] = 0
-    value[second[merged]] = pair_sum[merged]
-    nn = np.repeat(value, count)
-    t_end = np.repeat(t_raw, count)
+    start_at, partner_at = np.searchsorted(flagged, first), np.searchsorted(flagged, second)
+    value[start_at[ectopic]] = pair_sum[ectopic] / 2
+    value[partner_at[ectopic]] = pair_sum[ectopic] / 2
+    value[partner_at[merged]] = pair_sum[merged]
+    count[start_at[merged]] = 0
+    extra = count - 1
+    uneven = np.flatnonzero(extra)
+    if not uneven.size:
+        nn = x.copy()
+        nn[flagged] = value
+        if nn.min() >= 0.0 and nn.max() < math.inf:
+            # One part per beat: the times below would be the raw ones, to the bit.
+            return t_raw, nn, available_s
+    # Each flagged beat's first part in the corrected beats, and the parts of the
+    # split ones (a merged start has none).
+    out_at = flagged + np.cumsum(extra) - extra
+    nn, t_end, available = _repeat(
+        (x, t_raw, available_s), flagged[uneven], count[uneven], x.size + int(extra.sum())
+    )
+    parts = count[count > 0]
+    nn[np.repeat(out_at[count > 0], parts) + _part_of(parts)] = np.repeat(value[count > 0], parts)
     # Within a split beat, the k-th part ends (parts after it) x part length earlier.
     # Only flagged beats have other than one part: where each ends, from them.
-    extra = count[flagged] - 1
     is_split = extra > 0
-    split = flagged[is_split]
-    parts = count[split]
-    last = split + np.cumsum(extra)[is_split]  # each split beat's last part
-    owner = np.repeat(np.arange(split.size), parts)
-    # Parts after each part: 0 for a beat's last, counting up backwards.
-    behind = np.arange(owner.size) - (np.cumsum(parts) - 1)[owner]
-    where = last[owner] + behind
-    available = np.repeat(available_s, count)
-    if np.isfinite(nn).all() and (nn >= 0).all():
+    split_parts = count[is_split]
+    behind = _part_of(split_parts) - np.repeat(split_parts - 1, split_parts)
+    where = np.repeat(out_at[is_split], split_parts) + _part_of(split_parts)
+    if nn.min() >= 0.0 and nn.max() < math.inf:
         # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
         t_end[where] -= -behind * nn[where] / 1000.0
         return t_end, nn, available
     after = np.zeros(nn.size, np.int64)
     after[where] = -behind
     return t_end - after * nn / 1000.0, nn, available
+
+
+def _part_of(parts: np.ndarray) -> np.ndarray:
+    """0, 1, .. parts[i] - 1 for each i in turn: which part of its beat each part is."""
+    ends = np.cumsum(parts)
+    part: np.ndarray = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - parts, parts)
+    return part
+
+
+# Up to this many beats with other than one part (missed beats split, pairs
+# merged) are copied around slice by slice; past it a per-beat count is cheaper.
+FEW_UNEVEN = 128
+
+
+def _repeat(
+    arrays: tuple[np.ndarray, ...], at: np.ndarray, times: np.ndarray, total: int
+) -> list[np.ndarray]:
+    """``np.repeat(a, count)`` for each of ``arrays``, where ``count`` is 1 but
+    ``times`` at ``at`` (ascending), and ``total`` its sum."""
+    if at.size > FEW_UNEVEN:
+        count = np.ones(arrays[0].size, np.int64)
+        count[at] = times
+        return [np.repeat(a, count) for a in arrays]
+    outs = [np.empty(total, a.dtype) for a in arrays]
+    src = dst = 0
+    for j, c in zip(at.tolist(), times.tolist(), strict=True):
+        run = j - src
+        for a, out in zip(arrays, outs, strict=True):
+            out[dst : dst + run] = a[src:j]
+            out[dst + run : dst + run + c] = a[j]
+        src, dst = j + 1, dst + run + c
+    for a, out in zip(arrays, outs, strict=True):
+        out[dst:] = a[src:]
+    return outs
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """``values``, read-only: a chunk's arrays may be views of the cleaner's own
+    buffers, or one array for two fields."""
+    values.flags.writeable = False
+    return values
