@@ -118,6 +118,10 @@ class ActionInbox:
         self._arrived.clear()
         return out
 
+    def any_due(self, now_s: float) -> bool:
+        """Whether ``due(now_s)`` would give anything (asked each step of a replay)."""
+        return bool(self._live) or (bool(self._scripted) and self._scripted[0][0] <= now_s)
+
     def next_scripted_s(self) -> float:
         return self._scripted[0][0] if self._scripted else math.inf
 
