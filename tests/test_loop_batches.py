@@ -13,7 +13,7 @@ import pytest
 
 from biofeedback.console import ConsoleSink
 from biofeedback.inputs import InputFileError, text_blocks
-from biofeedback.loop.fanout import BatchAware
+from biofeedback.loop.fanout import BatchAware, Sink
 from biofeedback.models import BreathTaken, ChestMotion, HeartSample, SessionEvent, SessionInfo
 from biofeedback.sensors.replay import (
     ReplayError,
@@ -92,7 +92,7 @@ async def test_sinks_handed_a_turn_at_once_hear_and_keep_what_one_by_one_would(
     recorders = [RecorderSink(tmp_path / n, virtual=True, on_loop=True) for n in ("1.db", "b.db")]
     assert isinstance(recorders[1], BatchAware)
     assert isinstance(batched, BatchAware)
-    sinks = [
+    sinks: list[Sink] = [
         one,
         batched,
         FailingBatchSink(),
