@@ -15,8 +15,10 @@ from biofeedback.models import (
     Baseline,
     BreathTaken,
     ChestMotion,
+    Contact,
     Estimate,
     HeartSample,
+    Quality,
     SessionEnded,
     SessionEvent,
     SessionStarted,
@@ -104,7 +106,7 @@ class SessionWriter:
                 rmssd = None if rmssd is None or rmssd != rmssd else rmssd
                 arousal = None if arousal is None or arousal != arousal else arousal
                 breath = None if breath is None or breath != breath else breath
-                quality = item.quality.value
+                quality = _QUALITY_VALUES[item.quality]
                 estimates.append(
                     (
                         key,
@@ -150,7 +152,7 @@ class SessionWriter:
                         self._sample_seq,
                         item.t_s,
                         item.hr_bpm,
-                        item.contact.value,
+                        _CONTACT_VALUES[item.contact],
                         item.energy_kj,
                         beats,
                     )
@@ -244,6 +246,10 @@ def _insert(db: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> 
 
 
 _NAN = float("nan")
+# An enum member's value by a dict lookup: ``.value`` is a Python-level property
+# (~0.3 us), asked twice a second of a session.
+_QUALITY_VALUES = {member: member.value for member in Quality}
+_CONTACT_VALUES = {member: member.value for member in Contact}
 _QUALITY_CODES = {name: float(code) for name, code in QUALITY_CODES.items()}
 _SOURCE_CODES: dict[str | None, float] = {
     name: float(code) for code, name in enumerate(BREATH_SOURCES)
