@@ -56,6 +56,7 @@ estimators per tick, the recorder's commits.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import sys
@@ -73,6 +74,127 @@ BASE = "cfe7f57"
 TIMEOUT_S = 900
 
 
+# ``--parts``: the shell's own parts of the replay, in-process CPU of each in a
+# child run from each tree (median of 3): reading the day's RR file (checking it,
+# then every notification), printing its events as JSON lines as the fan-out hands
+# them to the console (a turn's ~16 at a time where the console takes a batch), and
+# writing the day's samples and events into a store (the recorder's writer); and
+# the loop alone: the whole session loop with the file, the console and the
+# recorder, but the estimators, the breath and the controller stubbed (an estimate
+# a second, nothing else): what the shell costs per tick and per beat.
+PARTS = """
+import asyncio, io, json, os, statistics, sys, time
+from pathlib import Path
+from biofeedback.console import ConsoleSink
+from biofeedback.models import SessionInfo
+from biofeedback.models.events import event_from_dict
+from biofeedback.sensors.replay import open_rr_file
+from biofeedback.store.database import Store
+
+day, printed, folder = sys.argv[1:4]
+events = [event_from_dict(json.loads(line)) for line in open(printed)]
+
+def cpu_ms(fn):
+    out = []
+    for _ in range(3):
+        start = time.process_time()
+        fn()
+        out.append((time.process_time() - start) * 1e3)
+    return statistics.median(out)
+
+def read():
+    return list(open_rr_file(day).samples())
+
+async def print_all():
+    sink = ConsoleSink(io.StringIO(), as_json=True)
+    batch = getattr(sink, "handle_batch", None)
+    for i in range(0, len(events), 16):
+        if batch is not None:
+            await batch(events[i : i + 16])
+        else:
+            for event in events[i : i + 16]:
+                await sink.handle(event)
+        sink._flush()
+    await sink.stop()
+
+samples = read()
+items = sorted([*samples, *events], key=lambda x: x.t_s if hasattr(x, "t_s") else x.t)
+runs = [0]
+
+def record():
+    runs[0] += 1
+    name = f"parts{os.getpid()}-{runs[0]}"
+    store = Store(Path(folder) / f"{name}.db")
+    writer = store.begin_session(SessionInfo(name, "day", "bench", 0.0), virtual=True)
+    for i in range(0, len(items), 10_000):
+        writer.write(items[i : i + 10_000])
+    store.close()
+
+from biofeedback.loop.session import VirtualClock, run_session
+from biofeedback.models import ArousalEstimate, Quality, Zone
+from biofeedback.store.recorder import RecorderSink
+
+class Estimator:
+    def add_sample(self, sample):
+        pass
+    def estimate(self, now_s):
+        return ArousalEstimate(now_s, 70.0, 40.0, 0.1, Quality.OK, 0.0)
+
+class Breath:
+    per_min = source = None
+    holds, breaths = [], []
+    def add_sample(self, sample):
+        pass
+    def pace(self, pacer):
+        pass
+    def estimate(self, now_s):
+        return self
+
+class Controller:
+    zone, protocol_name, finished, end_reason = Zone.GREEN, "stub", False, ""
+    def start(self, now_s):
+        return []
+    on_estimate = on_source_status = on_action = lambda self, now_s, x: []
+    def stop(self, now_s, reason):
+        return []
+
+def shell():
+    runs[0] += 1
+    name = f"shell{os.getpid()}-{runs[0]}"
+    sinks = [
+        ConsoleSink(io.StringIO(), as_json=True),
+        RecorderSink(Path(folder) / f"{name}.db", virtual=True, on_loop=True),
+    ]
+    info = SessionInfo(name, "stub", "bench", 0.0)
+    session = run_session(
+        open_rr_file(day), Estimator(), Controller(), sinks, VirtualClock(None), info,
+        breath=Breath(),
+    )
+    asyncio.run(session)
+
+figures = {
+    "reading": cpu_ms(read),
+    "printing": cpu_ms(lambda: asyncio.run(print_all())),
+    "recording": cpu_ms(record),
+    "the loop alone": cpu_ms(shell),
+}
+print(json.dumps({"figures": figures, "events": len(events), "samples": len(samples)}))
+"""
+
+
+def parts(trees: dict[str, Path], rr: Path, printed: str, folder: Path) -> None:
+    """The shell's parts, in-process CPU, each tree (see PARTS)."""
+    lines = folder / "printed.jsonl"
+    lines.write_text(printed)
+    print("the shell's parts of the replay, in-process CPU (median of 3):")
+    for label, tree in trees.items():
+        out = run_child([sys.executable, "-c", PARTS, str(rr), str(lines), str(folder)], tree)[2]
+        result = json.loads(out.strip().splitlines()[-1])
+        said = ", ".join(f"{name} {ms:.0f} ms" for name, ms in result["figures"].items())
+        print(f"  {label:<22} {said}")
+    print(f"  ({result['samples']} notifications, {result['events']} events)")
+
+
 def timed_run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall and CPU seconds of one run to its end, and what it printed (session id
     masked: the one thing two runs of the same input differ in)."""
@@ -84,6 +206,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per tree (median)")
     parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="also the shell's parts in-process: reading, printing, recording",
+    )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +241,9 @@ def main() -> None:
                 cpu[label].append(c)
                 printed[label].add(out)
                 db.unlink(missing_ok=True)
+        if args.parts or args.quick:
+            masked = next(iter(printed[next(reversed(trees))]))
+            parts(trees, rr, masked, folder)
     print(f"replay of {beats} beats ({rr.name}) at --speed max, whole CLI command:")
     for label in trees:
         print(f"  {label:<22} wall {spread(wall[label], 1.0, 's')}")
