@@ -15,42 +15,58 @@ The day: the 60-minute NSRDB extract of tests/data/rr written 24 times (112,416
 beats), and a green routine of tense/release steps a day long
 (benchmarks/hardening.py's). ``--quick``: the 5-minute extract, one run.
 
-    .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--quick]
+    .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--parts] [--quick]
 
-Figures (2 cores shared with six other sessions, load 4-6; medians of 3
-interleaved runs; 2026-12-06, before = cfe7f57), two runs of the benchmark:
+``--parts`` (and ``--quick``) adds the shell's own parts, in-process CPU in a
+child run from each tree: reading the day's file (the check, then every
+notification), printing its 111,995 events as JSON lines as the fan-out hands
+them over, writing its samples and events into a store, and the loop alone (the
+file, the console and the recorder, the estimators, breath and controller
+stubbed: an estimate a second and nothing else).
 
-                       before (integ)       this branch
-    CPU                23.2 s / 25.4 s      20.6 s / 23.3 s   (0.89x / 0.92x)
-    wall               30.7 s / 32.2 s      26.5 s / 28.7 s
-    printed lines      identical (111,995 lines, session id masked)
+Figures (issue 28, this round; 2026-12-07, before = 4fed2a8; 2 cores shared with
+six other sessions, load average 5-7; medians of 3 interleaved runs, one run of
+the benchmark; CPU is the steadier figure, wall is mostly the others' load):
 
-Goal 10 s: NOT met. Where a day's CPU goes (cProfile of the first 16,000 beats,
-3.4 h; the session loop is ~80 % of the process):
+                           before (4fed2a8)     after
+    CPU, whole command     18.2 s               15.8 s   (0.87x)
+    wall                   42.7 s               31.2 s
+    printed lines          identical (111,995 lines, session id masked)
+    in-process, a day:
+      reading the file     380 ms               257 ms
+      printing (JSON)      798 ms               790 ms
+      recording (writer)   865 ms               813 ms
+      the loop alone       2,758 ms             2,170 ms  (-21 %)
 
-    the resonance reading every 5 s (17,265 of them a day), ~0.45 ms each:
-        cleaning the new beats (signals/rr_clean.py push/process: numpy calls on
-        a handful of beats) ~0.2 ms, the padded FFT ~0.04 ms and the rest of the
-        coherence ~0.05, the line fit (least squares) ~0.045, percentiles,
-        interpolation
-    the arousal estimate, the breath rate from RR and the controller with its
-        zone judge each tick (86,385 a day): together about as much again
-    printing and fan-out: a write a line and an asyncio.Queue trip per item per
-        sink were ~1/6 of the session's CPU (1.10 of 6.7 s profiled); now a
-        deque per sink, raw beats not queued for the console, one write a loop
-        turn: 0.55 s
-    the recorder's thread: a commit handed over each loop turn (a beat is
-        "urgent"), and every hand-over of the interpreter to it (each write,
-        each queue put) waits on it: store/recorder.py
-    fixed: imports, the day-long protocol's TOML parsed three times (~0.3 s)
+The 3 h day of the issue's profile, whole process, 6 runs interleaved: CPU
+median 2.67 -> 2.34 s; the printed lines and the store's rows (every table,
+wall-clock times left out) identical.
 
-What this branch changed: loop/fanout.py (deque + one wake-up future; a sink
-with ``hears_samples = False`` is not handed raw beats), console.py (a turn's
-lines in one write), pacing/resonance_live.py (one power spectrum for the
-peak and the coherence, the bands' indices worked out once, the line fit
-without polyfit's checks: all to the bit). What would reach 10 s is outside
-it: the cleaner in plain Python for a live chunk of a few beats, the
-estimators per tick, the recorder's commits.
+Goal 10 s: NOT met. What changed in the shell (loop/, console.py, the recorder
+and its writer, sensors/replay.py, inputs.py):
+
+    a pass of the event loop every 64 steps of virtual time at full speed, not
+        16: each pass wakes every sink and writes the console's lines
+    a sink that takes a batch (the console, the recorder: ``BatchAware``) is
+        handed all its queue holds in one call, not a call (and a coroutine) an
+        item; a sink that is told nothing new is not woken again
+    actions looked at only when one is due; the pacer's events picked out by
+        one isinstance
+    the RR file read a block of 4,096 lines at a time (``inputs.text_blocks``:
+        the same lines and errors as ``text_lines``), a plain block parsed in one
+        go and its beat times summed a block at a time (the same sums)
+    the writer: estimates and samples first, inline, the enums' stored text by
+        a dict lookup
+
+Where a day's CPU now goes (~15.8 s; cProfile of the 3 h day, and the parts
+above): the live estimators, the breath from the beats, the resonance reading
+every 5 s and the controller each tick: ~12.8 s, ~80 % (other owners' files); the shell:
+printing ~0.8 s (an event's to_dict ~2 us and its JSON ~3 us: near the floor in
+Python), recording ~0.8 s (SQLite ~0.3, the rows ~0.4), reading ~0.26 s (most of
+it building 86,385 HeartSample: a frozen dataclass's __init__ ~0.9 us, as each
+Estimate's ~1.3 us in the tick: models/, not this piece's), the loop and fan-out
+~0.5 s (the loop alone less its reading, printing and recording); start-up,
+imports and the day's protocol parsed three times ~0.6 s.
 """
 
 from __future__ import annotations
@@ -69,8 +85,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.figures import base_tree, load_line, parse_args, run_child, spread  # noqa: E402
 from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
 
-# integ when this work began: the "before".
-BASE = "cfe7f57"
+# main when this round began: the "before".
+BASE = "4fed2a8"
 TIMEOUT_S = 900
 
 
