@@ -15,47 +15,64 @@ The day: the 60-minute NSRDB extract of tests/data/rr written 24 times (112,416
 beats), and a green routine of tense/release steps a day long
 (benchmarks/hardening.py's). ``--quick``: the 5-minute extract, one run.
 
-    .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--quick]
+    .venv/bin/python benchmarks/replay.py [--runs N] [--base REV] [--parts] [--quick]
 
-Figures (2 cores shared with six other sessions, load 4-6; medians of 3
-interleaved runs; 2026-12-06, before = cfe7f57), two runs of the benchmark:
+``--parts`` (and ``--quick``) adds the shell's own parts, in-process CPU in a
+child run from each tree: reading the day's file (the check, then every
+notification), printing its 111,995 events as JSON lines as the fan-out hands
+them over, writing its samples and events into a store, and the loop alone (the
+file, the console and the recorder, the estimators, breath and controller
+stubbed: an estimate a second and nothing else).
 
-                       before (integ)       this branch
-    CPU                23.2 s / 25.4 s      20.6 s / 23.3 s   (0.89x / 0.92x)
-    wall               30.7 s / 32.2 s      26.5 s / 28.7 s
-    printed lines      identical (111,995 lines, session id masked)
+Figures (issue 28, this round; 2026-12-07, before = 4fed2a8; 2 cores shared with
+six other sessions, load average 5-7; medians of 3 interleaved runs, one run of
+the benchmark; CPU is the steadier figure, wall is mostly the others' load):
 
-Goal 10 s: NOT met. Where a day's CPU goes (cProfile of the first 16,000 beats,
-3.4 h; the session loop is ~80 % of the process):
+                           before (4fed2a8)     after
+    CPU, whole command     18.2 s               15.8 s   (0.87x)
+    wall                   42.7 s               31.2 s
+    printed lines          identical (111,995 lines, session id masked)
+    in-process, a day:
+      reading the file     380 ms               257 ms
+      printing (JSON)      798 ms               790 ms
+      recording (writer)   865 ms               813 ms
+      the loop alone       2,758 ms             2,170 ms  (-21 %)
 
-    the resonance reading every 5 s (17,265 of them a day), ~0.45 ms each:
-        cleaning the new beats (signals/rr_clean.py push/process: numpy calls on
-        a handful of beats) ~0.2 ms, the padded FFT ~0.04 ms and the rest of the
-        coherence ~0.05, the line fit (least squares) ~0.045, percentiles,
-        interpolation
-    the arousal estimate, the breath rate from RR and the controller with its
-        zone judge each tick (86,385 a day): together about as much again
-    printing and fan-out: a write a line and an asyncio.Queue trip per item per
-        sink were ~1/6 of the session's CPU (1.10 of 6.7 s profiled); now a
-        deque per sink, raw beats not queued for the console, one write a loop
-        turn: 0.55 s
-    the recorder's thread: a commit handed over each loop turn (a beat is
-        "urgent"), and every hand-over of the interpreter to it (each write,
-        each queue put) waits on it: store/recorder.py
-    fixed: imports, the day-long protocol's TOML parsed three times (~0.3 s)
+The 3 h day of the issue's profile, whole process, 6 runs interleaved: CPU
+median 2.67 -> 2.34 s; the printed lines and the store's rows (every table,
+wall-clock times left out) identical.
 
-What this branch changed: loop/fanout.py (deque + one wake-up future; a sink
-with ``hears_samples = False`` is not handed raw beats), console.py (a turn's
-lines in one write), pacing/resonance_live.py (one power spectrum for the
-peak and the coherence, the bands' indices worked out once, the line fit
-without polyfit's checks: all to the bit). What would reach 10 s is outside
-it: the cleaner in plain Python for a live chunk of a few beats, the
-estimators per tick, the recorder's commits.
+Goal 10 s: NOT met. What changed in the shell (loop/, console.py, the recorder
+and its writer, sensors/replay.py, inputs.py):
+
+    a pass of the event loop every 64 steps of virtual time at full speed, not
+        16: each pass wakes every sink and writes the console's lines
+    a sink that takes a batch (the console, the recorder: ``BatchAware``) is
+        handed all its queue holds in one call, not a call (and a coroutine) an
+        item; a sink that is told nothing new is not woken again
+    actions looked at only when one is due; the pacer's events picked out by
+        one isinstance
+    the RR file read a block of 4,096 lines at a time (``inputs.text_blocks``:
+        the same lines and errors as ``text_lines``), a plain block parsed in one
+        go and its beat times summed a block at a time (the same sums)
+    the writer: estimates and samples first, inline, the enums' stored text by
+        a dict lookup
+
+Where a day's CPU now goes (~15.8 s; cProfile of the 3 h day, and the parts
+above): the live estimators, the breath from the beats, the resonance reading
+every 5 s and the controller each tick: ~12.8 s, ~80 % (other owners' files); the shell:
+printing ~0.8 s (an event's to_dict ~2 us and its JSON ~3 us: near the floor in
+Python), recording ~0.8 s (SQLite ~0.3, the rows ~0.4), reading ~0.26 s (most of
+it building 86,385 HeartSample: a frozen dataclass's __init__ ~0.9 us, as each
+Estimate's ~1.3 us in the tick: models/, not this piece's), the loop and fan-out
+~0.5 s (the loop alone less its reading, printing and recording); start-up,
+imports and the day's protocol parsed three times ~0.6 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import sys
@@ -68,9 +85,130 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.figures import base_tree, load_line, parse_args, run_child, spread  # noqa: E402
 from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
 
-# integ when this work began: the "before".
-BASE = "cfe7f57"
+# main when this round began: the "before".
+BASE = "4fed2a8"
 TIMEOUT_S = 900
+
+
+# ``--parts``: the shell's own parts of the replay, in-process CPU of each in a
+# child run from each tree (median of 3): reading the day's RR file (checking it,
+# then every notification), printing its events as JSON lines as the fan-out hands
+# them to the console (a turn's ~16 at a time where the console takes a batch), and
+# writing the day's samples and events into a store (the recorder's writer); and
+# the loop alone: the whole session loop with the file, the console and the
+# recorder, but the estimators, the breath and the controller stubbed (an estimate
+# a second, nothing else): what the shell costs per tick and per beat.
+PARTS = """
+import asyncio, io, json, os, statistics, sys, time
+from pathlib import Path
+from biofeedback.console import ConsoleSink
+from biofeedback.models import SessionInfo
+from biofeedback.models.events import event_from_dict
+from biofeedback.sensors.replay import open_rr_file
+from biofeedback.store.database import Store
+
+day, printed, folder = sys.argv[1:4]
+events = [event_from_dict(json.loads(line)) for line in open(printed)]
+
+def cpu_ms(fn):
+    out = []
+    for _ in range(3):
+        start = time.process_time()
+        fn()
+        out.append((time.process_time() - start) * 1e3)
+    return statistics.median(out)
+
+def read():
+    return list(open_rr_file(day).samples())
+
+async def print_all():
+    sink = ConsoleSink(io.StringIO(), as_json=True)
+    batch = getattr(sink, "handle_batch", None)
+    for i in range(0, len(events), 16):
+        if batch is not None:
+            await batch(events[i : i + 16])
+        else:
+            for event in events[i : i + 16]:
+                await sink.handle(event)
+        sink._flush()
+    await sink.stop()
+
+samples = read()
+items = sorted([*samples, *events], key=lambda x: x.t_s if hasattr(x, "t_s") else x.t)
+runs = [0]
+
+def record():
+    runs[0] += 1
+    name = f"parts{os.getpid()}-{runs[0]}"
+    store = Store(Path(folder) / f"{name}.db")
+    writer = store.begin_session(SessionInfo(name, "day", "bench", 0.0), virtual=True)
+    for i in range(0, len(items), 10_000):
+        writer.write(items[i : i + 10_000])
+    store.close()
+
+from biofeedback.loop.session import VirtualClock, run_session
+from biofeedback.models import ArousalEstimate, Quality, Zone
+from biofeedback.store.recorder import RecorderSink
+
+class Estimator:
+    def add_sample(self, sample):
+        pass
+    def estimate(self, now_s):
+        return ArousalEstimate(now_s, 70.0, 40.0, 0.1, Quality.OK, 0.0)
+
+class Breath:
+    per_min = source = None
+    holds, breaths = [], []
+    def add_sample(self, sample):
+        pass
+    def pace(self, pacer):
+        pass
+    def estimate(self, now_s):
+        return self
+
+class Controller:
+    zone, protocol_name, finished, end_reason = Zone.GREEN, "stub", False, ""
+    def start(self, now_s):
+        return []
+    on_estimate = on_source_status = on_action = lambda self, now_s, x: []
+    def stop(self, now_s, reason):
+        return []
+
+def shell():
+    runs[0] += 1
+    name = f"shell{os.getpid()}-{runs[0]}"
+    sinks = [
+        ConsoleSink(io.StringIO(), as_json=True),
+        RecorderSink(Path(folder) / f"{name}.db", virtual=True, on_loop=True),
+    ]
+    info = SessionInfo(name, "stub", "bench", 0.0)
+    session = run_session(
+        open_rr_file(day), Estimator(), Controller(), sinks, VirtualClock(None), info,
+        breath=Breath(),
+    )
+    asyncio.run(session)
+
+figures = {
+    "reading": cpu_ms(read),
+    "printing": cpu_ms(lambda: asyncio.run(print_all())),
+    "recording": cpu_ms(record),
+    "the loop alone": cpu_ms(shell),
+}
+print(json.dumps({"figures": figures, "events": len(events), "samples": len(samples)}))
+"""
+
+
+def parts(trees: dict[str, Path], rr: Path, printed: str, folder: Path) -> None:
+    """The shell's parts, in-process CPU, each tree (see PARTS)."""
+    lines = folder / "printed.jsonl"
+    lines.write_text(printed)
+    print("the shell's parts of the replay, in-process CPU (median of 3):")
+    for label, tree in trees.items():
+        out = run_child([sys.executable, "-c", PARTS, str(rr), str(lines), str(folder)], tree)[2]
+        result = json.loads(out.strip().splitlines()[-1])
+        said = ", ".join(f"{name} {ms:.0f} ms" for name, ms in result["figures"].items())
+        print(f"  {label:<22} {said}")
+    print(f"  ({result['samples']} notifications, {result['events']} events)")
 
 
 def timed_run(argv: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -84,6 +222,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per tree (median)")
     parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="also the shell's parts in-process: reading, printing, recording",
+    )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +257,9 @@ def main() -> None:
                 cpu[label].append(c)
                 printed[label].add(out)
                 db.unlink(missing_ok=True)
+        if args.parts or args.quick:
+            masked = next(iter(printed[next(reversed(trees))]))
+            parts(trees, rr, masked, folder)
     print(f"replay of {beats} beats ({rr.name}) at --speed max, whole CLI command:")
     for label in trees:
         print(f"  {label:<22} wall {spread(wall[label], 1.0, 's')}")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
@@ -32,10 +33,19 @@ class ConsoleSink:
         return None
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
-        if isinstance(item, HeartSample) or self.closed:
+        await self.handle_batch((item,))
+
+    async def handle_batch(self, items: Sequence[object]) -> None:
+        """What the fan-out's queue held, in order (see ``loop.fanout.BatchAware``)."""
+        if self.closed:
             return
-        self._lines.append(_JSON.encode(item.to_dict()) if self.as_json else format_event(item))
-        if not self._flush_due:
+        lines = self._lines
+        written = len(lines)
+        encode = _JSON.encode
+        for item in items:
+            if isinstance(item, SessionEvent):
+                lines.append(encode(item.to_dict()) if self.as_json else format_event(item))
+        if len(lines) > written and not self._flush_due:
             # Written and flushed once the lines queued so far are in (the loop's
             # next turn), not once a line: at --speed max hundreds of events come
             # at a time, and a reader still gets each line as it happens live.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from biofeedback.loop.progress import Snapshot
 from biofeedback.models import (
@@ -80,6 +80,19 @@ class BreathRecording(Protocol):
     async def handle_breath(self, item: BreathTaken | ChestMotion) -> None: ...
 
 
+@runtime_checkable
+class BatchAware(Protocol):
+    """A sink that takes everything its queue holds in one call, in order, instead
+    of ``handle`` (and ``handle_breath``) an item at a time: at --speed max a turn
+    of the loop queues hundreds of items, and a call per item adds up. Used only
+    for a sink that is neither ``StatusAware`` nor ``ProgressAware`` (those items
+    are told apart, one at a time)."""
+
+    async def handle_batch(
+        self, items: Sequence[SessionEvent | HeartSample | BreathTaken | ChestMotion]
+    ) -> None: ...
+
+
 @dataclass
 class SinkReport:
     name: str
@@ -118,6 +131,11 @@ class SinkRunner:
         # A sink that says it ignores raw samples (``hears_samples = False``) is not
         # handed them: at --speed max a queue trip per beat per sink adds up.
         self.wants_samples = bool(getattr(sink, "hears_samples", True))
+        self._handle_batch = (
+            sink.handle_batch
+            if isinstance(sink, BatchAware) and not (self.wants_status or self.wants_progress)
+            else None
+        )
 
     async def start(self, info: SessionInfo) -> None:
         await self.sink.start(info)
@@ -140,10 +158,13 @@ class SinkRunner:
             items.append(_WithProgress(item, snapshot))
         else:
             items.append(item)
-        self._wake()
+        if self._wakeup is not None:
+            self._wake()
 
     def _wake(self) -> None:
         waiter = self._wakeup
+        # Woken once: the items offered until the task runs need no call here.
+        self._wakeup = None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -157,6 +178,18 @@ class SinkRunner:
                 self._wakeup = asyncio.get_running_loop().create_future()
                 await self._wakeup
                 self._wakeup = None
+                continue
+            if self._handle_batch is not None:
+                # Neither status nor progress is queued for a batch sink (``__init__``).
+                batch = cast(
+                    "list[SessionEvent | HeartSample | BreathTaken | ChestMotion]", list(items)
+                )
+                items.clear()
+                try:
+                    await self._handle_batch(batch)
+                except Exception as exc:  # a sink's failure must not end the session
+                    self._failed(exc)
+                    return
                 continue
             item = items.popleft()
             try:
@@ -172,11 +205,14 @@ class SinkRunner:
                 else:
                     await sink.handle(item)
             except Exception as exc:  # a sink's failure must not end the session
-                log.warning("sink %s failed: %s", sink.name, exc)
-                self.report.failed = str(exc) or type(exc).__name__
-                # Nobody will take what is queued.
-                items.clear()
+                self._failed(exc)
                 return
+
+    def _failed(self, exc: Exception) -> None:
+        log.warning("sink %s failed: %s", self.sink.name, exc)
+        self.report.failed = str(exc) or type(exc).__name__
+        # Nobody will take what is queued.
+        self._items.clear()
 
     async def _drain(self) -> None:
         # Everything queued is handled before the sink stops (the end is a flag,

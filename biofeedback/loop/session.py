@@ -52,6 +52,8 @@ from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator,
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+# The events that start, change or end the pacer the breath estimate follows.
+_PACER_EVENTS = (StepStarted, StepEnded, SessionEnded, PaceChanged)
 
 
 # --------------------------------------------------------------------------
@@ -421,11 +423,12 @@ class _Loop:
             ]
         )
         holds = self.breath.holds
-        self._emit(
-            BreathHeld(now, round(h.started_s, 2), round(h.duration_s, 1))
-            for h in holds[self._holds_said :]
-        )
-        self._holds_said = len(holds)
+        if len(holds) != self._holds_said:
+            self._emit(
+                BreathHeld(now, round(h.started_s, 2), round(h.duration_s, 1))
+                for h in holds[self._holds_said :]
+            )
+            self._holds_said = len(holds)
         self._record_breaths(now)
         if self._breath_listener is not None:
             self._emit(self._breath_listener.on_breath(now, breath))
@@ -494,7 +497,7 @@ class _Loop:
             self.breath.pace(Pacer(event.t, event.breath_in_s, event.breath_out_s))
 
     def _handle_actions(self) -> None:
-        if not self.begun:
+        if not self.begun or not self.actions.any_due(self.clock.now()):
             return
         for action in self.actions.due(self.clock.now()):
             self._emit(self.controller.on_action(self.clock.now(), action))
@@ -524,7 +527,8 @@ class _Loop:
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:
             self.events += 1
-            self._follow_pacer(event)
+            if isinstance(event, _PACER_EVENTS):
+                self._follow_pacer(event)
             if self._listener is not None:
                 self._listener.observe(event)
             snapshot = None

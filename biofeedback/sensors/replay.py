@@ -16,6 +16,7 @@ the CLI loads their samples (the store is a higher layer) and hands them over.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import stat
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from biofeedback.inputs import InputFileError, clip, text_lines
+from biofeedback.inputs import InputFileError, clip, text_blocks
 from biofeedback.models import Contact, HeartSample
 from biofeedback.sensors import SourceError, SourceItem
 from biofeedback.sensors.limits import RR_MAX_MS, RR_MIN_MS
@@ -97,18 +98,16 @@ def open_rr_file(path: Path | str) -> ReplaySource:
     if not _is_regular(path):
         # A pipe (`cat rr.txt | biofeedback run --replay /dev/stdin`) can be read
         # only once: its rows are kept (the file cap bounds them).
-        rows = [(rr, t) for _, rr, t in _rows(path)]
-        if not rows:
+        blocks = [block for block in _intervals(path) if block[0]]
+        if not blocks:
             raise ReplayError(path, None, "no RR intervals in it")
-        return ReplaySource(
-            lambda: iter_notifications(iter_beat_times(rows)), f"replay:{path.name}"
-        )
-    count = sum(1 for _ in _rows(path))
-    if count == 0:
+        return ReplaySource(lambda: iter_notifications(_beats(iter(blocks))), f"replay:{path.name}")
+    # Every block is read (a bad line further on is refused now, not mid-session).
+    if sum(len(rr) for rr, _ in _intervals(path)) == 0:
         raise ReplayError(path, None, "no RR intervals in it")
 
     def samples() -> Iterator[HeartSample]:
-        return iter_notifications(iter_beat_times((rr, t) for _, rr, t in _rows(path)))
+        return iter_notifications(_beats(_intervals(path)))
 
     return ReplaySource(samples, f"replay:{path.name}")
 
@@ -125,35 +124,82 @@ def read_rr_file(path: Path | str) -> tuple[list[float], list[float] | None]:
     path = Path(path)
     rr_ms: list[float] = []
     times_s: list[float] = []
-    for _, rr, t_s in _rows(path):
-        rr_ms.append(rr)
+    for rr, t_s in _intervals(path):
+        rr_ms += rr
         if t_s is not None:
-            times_s.append(t_s)
+            times_s += t_s
     if not rr_ms:
         raise ReplayError(path, None, "no RR intervals in it")
     return rr_ms, (times_s if times_s else None)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+# The intervals (ms) of a stretch of a file, and their times (s) when it has a time column.
+_Block = tuple[list[float], list[float] | None]
+# Rows of a CSV file gathered into a block (a plain file's blocks are text_blocks').
+CSV_BLOCK_ROWS = 4096
+
+
+def _blocks(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
-        yield from text_lines(path)
+        yield from text_blocks(path)
     except InputFileError as exc:
         raise ReplayError(path, None, str(exc)) from None
 
 
-def _rows(path: Path) -> Iterator[tuple[int, float, float | None]]:
-    """(line number, RR ms, time s or None) for each interval in the file."""
-    lines = _lines(path)
-    for number, line in lines:
+def _intervals(path: Path) -> Iterator[_Block]:
+    """The file's intervals a block at a time: the first line that is neither blank
+    nor a comment says whether it is plain (one interval a line) or a CSV."""
+    blocks = _blocks(path)
+    for first, lines in blocks:
+        for i, line in enumerate(lines):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            number = first + i
+            if _number(text) is None:
+                rest = itertools.chain(
+                    enumerate(lines[i + 1 :], number + 1),
+                    (pair for start, more in blocks for pair in enumerate(more, start)),
+                )
+                yield from _csv_blocks(_csv_rows(path, number, line, rest))
+            else:
+                yield _plain_block(path, number, lines[i:])
+                for start, more in blocks:
+                    yield _plain_block(path, start, more)
+            return
+
+
+def _plain_block(path: Path, first: int, lines: list[str]) -> _Block:
+    """The intervals of ``lines`` (numbered from ``first``) of a plain file: parsed
+    together when each is an interval in range, else line by line (blank lines and
+    comments skipped, the error naming its line)."""
+    try:
+        values = list(map(float, lines))  # float() ignores the whitespace strip() takes
+    except ValueError:
+        pass
+    else:
+        # The sum is not finite when one is not (NaN, inf): those go line by line.
+        if (
+            values
+            and math.isfinite(sum(values))
+            and min(values) >= RR_MIN_MS
+            and max(values) <= RR_MAX_MS
+        ):
+            return values, None
+    out: list[float] = []
+    for number, line in enumerate(lines, first):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        if _number(text) is None:
-            yield from _csv_rows(path, number, line, lines)
-        else:
-            yield number, _interval(path, number, text), None
-            yield from _plain_rows(path, lines)
-        return
+        out.append(_interval(path, number, text))
+    return out, None
+
+
+def _csv_blocks(rows: Iterator[tuple[int, float, float | None]]) -> Iterator[_Block]:
+    """A CSV's rows gathered into blocks (a time column gives each row its time)."""
+    while chunk := list(itertools.islice(rows, CSV_BLOCK_ROWS)):
+        times = [t for _, _, t in chunk if t is not None]
+        yield [rr for _, rr, _ in chunk], (times if len(times) == len(chunk) else None)
 
 
 def _number(text: str) -> float | None:
@@ -179,16 +225,6 @@ def _interval(path: Path, line: int, text: str) -> float:
             f" to {RR_MAX_MS:.0f}){hint}",
         )
     return value
-
-
-def _plain_rows(
-    path: Path, lines: Iterator[tuple[int, str]]
-) -> Iterator[tuple[int, float, float | None]]:
-    for number, line in lines:
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        yield number, _interval(path, number, text), None
 
 
 def _csv_rows(
@@ -267,6 +303,32 @@ def iter_beat_times(pairs: Iterable[tuple[float, float | None]]) -> Iterator[tup
                 shift_s += ahead_s
                 t_s += ahead_s
         yield t_s, rr
+
+
+def _beats(blocks: Iterator[_Block]) -> Iterator[tuple[float, float]]:
+    """``iter_beat_times`` of a file's blocks: without a time column each beat's end
+    is the running sum, worked out a block at a time (the same sums, to the bit)."""
+    first = next(blocks, None)
+    if first is None:
+        return
+    blocks = itertools.chain((first,), blocks)
+    if first[1] is not None:
+        # A time column: a gap in it is kept, beat by beat.
+        yield from iter_beat_times(_with_times(blocks))
+        return
+    total_s = 0.0
+    for rr, _ in blocks:
+        ends = list(itertools.accumulate([x / 1000.0 for x in rr], initial=total_s))
+        total_s = ends[-1]
+        yield from zip(ends[1:], rr, strict=True)
+
+
+def _with_times(blocks: Iterable[_Block]) -> Iterator[tuple[float, float | None]]:
+    for rr, times in blocks:
+        if times is None:
+            yield from ((x, None) for x in rr)
+        else:
+            yield from zip(rr, times, strict=True)
 
 
 def pack_beats(

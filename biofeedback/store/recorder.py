@@ -15,7 +15,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -152,6 +152,16 @@ class RecorderSink:
         self._pending.append(item)
         self._has_items.set()
         if isinstance(item, HeartSample | SessionEnded):
+            self._urgent.set()
+
+    async def handle_batch(self, items: Sequence[Item]) -> None:
+        """What the fan-out's queue held, in order (see ``loop.fanout.BatchAware``):
+        as ``handle`` and ``handle_breath`` item by item."""
+        self._pending.extend(items)
+        self._has_items.set()
+        if not self._urgent.is_set() and any(
+            isinstance(item, HeartSample | SessionEnded) for item in items
+        ):
             self._urgent.set()
 
     async def handle_breath(self, item: BreathTaken | ChestMotion) -> None:
