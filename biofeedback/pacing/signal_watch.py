@@ -59,6 +59,10 @@ class SignalWatch:
 
     def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]:
         self.has_data = estimate.quality is not Quality.NO_SIGNAL
+        if self.has_data and self.connected and self._raw_ok and self._announced_ok:
+            # Nearly every tick: data, as before, and nothing to announce.
+            self.last_data_s = now_s
+            return []
         if self.has_data:
             reason = "heart data is back"
         else:
