@@ -133,16 +133,21 @@ class NoiseLearner:
         self._kept = math.exp(-1.0 / self.config.learn_tau_s)  # per one-second reading
 
     def push(self, delta_bpm: float, dt_s: float, *, usable: bool) -> None:
-        cfg = self.config
-        self._age_s += dt_s
-        self._pending.append((self._age_s, delta_bpm, usable))
-        while self._pending and self._pending[0][0] <= self._age_s - cfg.learn_delay_s:
-            _, d, ok = self._pending.popleft()
+        age_s = self._age_s + dt_s
+        self._age_s = age_s
+        pending = self._pending
+        pending.append((age_s, delta_bpm, usable))
+        learned_s = age_s - self.config.learn_delay_s
+        while pending and pending[0][0] <= learned_s:
+            _, d, ok = pending.popleft()
             if not ok or not math.isfinite(d):
                 continue
             # One wild reading moves the estimate only so far.
             a = self._kept
-            self._var = a * self._var + (1.0 - a) * min(d * d, 9.0 * self._var)
+            var = self._var
+            step = d * d
+            wild = 9.0 * var
+            self._var = a * var + (1.0 - a) * (wild if wild < step else step)
 
     def forget_recent(self) -> None:
         """A rise was confirmed: what led up to it is not noise."""
@@ -150,7 +155,9 @@ class NoiseLearner:
 
     @property
     def noise_bpm(self) -> float:
-        return max(math.sqrt(self._var), self.config.learn_floor_bpm)
+        noise = math.sqrt(self._var)
+        floor = self.config.learn_floor_bpm
+        return floor if floor > noise else noise  # max(noise, floor), without the call
 
 
 class RiseEvidence:
