@@ -14,13 +14,24 @@ identical.
 
     .venv/bin/python benchmarks/controller_tick.py [--runs N] [--base REV] [--quick]
 
-Figures (2 cores shared with six other sessions, load 4-7; 5 interleaved runs;
-2026-12-07, before = 4fed2a8), 10,799 ticks:
+Figures (2 cores shared with six other sessions, load 4.8-5.9; 5 interleaved runs
+of each tree; 2026-12-07, before = 4fed2a8), the 3 h day's 10,799 ticks:
 
-    on_estimate per call   median 10.0 us -> 4.9 us, all calls 141 -> 66 ms
-                           (a 24 h replay's 86,385 ticks: 1.13 -> 0.55 s)
-    on_breath per call     median 1.5 us -> 0.8 us
-    events                 identical (every event's repr, hashed)
+                           before (4fed2a8)          this tree
+    on_estimate per call   median 11.69 us           6.03 us    (0.52x)
+                           p90 18.52 us              11.08 us
+                           all calls 169.7 ms        88.3 ms    (a 24 h day: 1.36 -> 0.71 s)
+    on_breath per call     median 1.95 us            1.05 us
+                           all calls 23.7 ms         13.2 ms    (a 24 h day: 0.19 -> 0.11 s)
+    events                 identical (e6f013755441e4bf: every event's repr, hashed)
+
+Where it went: frozen dataclasses built and thrown away each tick (the zone
+judge's reading of the estimate, the evidence's input: a guarded ``setattr`` per
+field) are tuples now; ``min``/``max`` calls on two floats and Enum members read
+off their class (each ~0.1 us in Python 3.11) are written out or looked up once;
+the signal watch returns at once on a tick with data and nothing to say; and at
+each step the time left in a day-long routine is a kept count, not a sum over its
+thousands of steps (pacing/planner.py).
 
 ``--quick``: the 5-minute extract, one run.
 """
