@@ -107,10 +107,12 @@ class BreathWatch:
         dt = 5.0 if dt > 5.0 else dt
         self._last_s = now_s
         self.latest = breath
-        events = self._remind(now_s, breath)
-        met = self._watch_pace(now_s, dt, breath)
-        if met is not None:
-            events.append(met)
+        # Most ticks no tense step's hold and no pacer: nothing to call.
+        events = self._remind(now_s, breath) if breath.holding_since_s is not None else []
+        if self._paced is not None:
+            met = self._watch_pace(now_s, dt, breath)
+            if met is not None:
+                events.append(met)
         return events
 
     def _watch_pace(self, now_s: float, dt: float, breath: BreathEstimate) -> PaceChanged | None:
