@@ -14,15 +14,15 @@ identical.
 
     .venv/bin/python benchmarks/controller_tick.py [--runs N] [--base REV] [--quick]
 
-Figures (2 cores shared with six other sessions, load 4.8-5.9; 5 interleaved runs
+Figures (2 cores shared with six other sessions, load 4.3-4.6; 5 interleaved runs
 of each tree; 2026-12-07, before = 4fed2a8), the 3 h day's 10,799 ticks:
 
                            before (4fed2a8)          this tree
-    on_estimate per call   median 11.69 us           6.03 us    (0.52x)
-                           p90 18.52 us              11.08 us
-                           all calls 169.7 ms        88.3 ms    (a 24 h day: 1.36 -> 0.71 s)
-    on_breath per call     median 1.95 us            1.05 us
-                           all calls 23.7 ms         13.2 ms    (a 24 h day: 0.19 -> 0.11 s)
+    on_estimate per call   median 11.43 us           5.89 us    (0.52x)
+                           p90 17.56 us              9.23 us
+                           all calls 166.9 ms        81.9 ms    (a 24 h day: 1.33 -> 0.66 s)
+    on_breath per call     median 1.86 us            0.84 us
+                           all calls 22.9 ms         10.6 ms    (a 24 h day: 0.18 -> 0.08 s)
     events                 identical (e6f013755441e4bf: every event's repr, hashed)
 
 Where it went: frozen dataclasses built and thrown away each tick (the zone
