@@ -101,19 +101,26 @@ class BreathWatch:
 
     def check(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]:
         """The reminder when a breath is held in a tense step; meeting a fast breather."""
-        dt = 0.0 if self._last_s is None else min(max(now_s - self._last_s, 0.0), 5.0)
+        dt = 0.0 if self._last_s is None else now_s - self._last_s
+        # Within [0, 5]: ``min(max(dt, 0.0), 5.0)`` without the two calls (every tick).
+        dt = 0.0 if dt < 0.0 else dt
+        dt = 5.0 if dt > 5.0 else dt
         self._last_s = now_s
         self.latest = breath
-        events = self._remind(now_s, breath)
-        met = self._watch_pace(now_s, dt, breath)
-        if met is not None:
-            events.append(met)
+        # Most ticks no tense step's hold and no pacer: nothing to call.
+        events = self._remind(now_s, breath) if breath.holding_since_s is not None else []
+        if self._paced is not None:
+            met = self._watch_pace(now_s, dt, breath)
+            if met is not None:
+                events.append(met)
         return events
 
     def _watch_pace(self, now_s: float, dt: float, breath: BreathEstimate) -> PaceChanged | None:
         rules = self.rules
+        if self._paced is None:
+            return None
         ratio = breath.rate_ratio if self._trusted(breath) else None
-        if self._paced is None or ratio is None:
+        if ratio is None:
             return None
         self._fast_s = self._fast_s + dt if ratio >= rules.meet_ratio else 0.0
         self._follow_s = self._follow_s + dt if ratio <= rules.follow_ratio else 0.0

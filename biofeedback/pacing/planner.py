@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import itertools
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from biofeedback.models import Step, StepKind, Zone
@@ -25,6 +25,38 @@ from biofeedback.routines.protocols import BODY_ORDER, Routine
 
 CHECK_IN = "check-in"
 _PLANNED_S = operator.attrgetter("planned_s")
+
+# Planned seconds counted in whole 1/1024 s. Step lengths are whole seconds or
+# simple fractions of one, and a float sum of such values never rounds while the
+# sum of their sizes stays below 2**53 of these units: an integer count of them is
+# then the in-order float sum to the bit, in any order. So a day-long routine's
+# time left is kept as a count (one subtraction a step) instead of a sum over its
+# thousands of steps at every step; any other length falls back to the sum.
+_PER_S = 1024
+_EXACT_BELOW = 2**53
+
+
+def _units(steps: Iterable[Step]) -> int | None:
+    """The steps' planned seconds in 1/1024 s; None when summing them might round."""
+    total = size = 0
+    for step in steps:
+        scaled = float(step.planned_s) * _PER_S
+        if not scaled.is_integer():
+            return None
+        units = int(scaled)
+        total += units
+        size += abs(units)
+    return total if size < _EXACT_BELOW else None
+
+
+def _tails(steps: Sequence[Step]) -> list[int] | None:
+    """``_units(steps[i:])`` for every i (and 0 past the end), or None for all."""
+    if _units(steps) is None:
+        return None
+    tails = [0] * (len(steps) + 1)
+    for i in range(len(steps) - 1, -1, -1):
+        tails[i] = tails[i + 1] + int(float(steps[i].planned_s) * _PER_S)
+    return tails
 
 
 def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> float:
@@ -77,13 +109,16 @@ class RoutinePlanner:
         self.phase = Phase.SETTLE
         self.routine: Routine | None = None
         self.queue: list[Step] = []
+        self._queue_units: int | None = 0
+        """The queue's planned seconds (``_units``), kept with every change to it."""
+        self._protocol_tails = _tails(protocol.steps)
         self.main_pos = 0
         self.saved: dict[Zone, list[Step]] = {}
         self.overran = False
 
     def start(self) -> None:
         """The session opens with the settle."""
-        self.queue = [self.settle_step()]
+        self._set_queue([self.settle_step()])
 
     def finish(self) -> None:
         self.phase = Phase.DONE
@@ -118,8 +153,19 @@ class RoutinePlanner:
         return routine, list(saved) if saved is not None else self.ordered(routine)
 
     def take_routine(self, zone: Zone) -> None:
-        self.routine, self.queue = self.routine_steps(zone)
+        self.routine, queue = self.routine_steps(zone)
+        tails = self._protocol_tails
+        if self.routine is self.protocol and tails is not None:
+            # (``main_pos`` may be past the end: the queue is empty.)
+            self._set_queue(queue, tails[min(self.main_pos, len(tails) - 1)])
+        else:
+            self._set_queue(queue)
         self.saved.pop(zone, None)
+
+    def _set_queue(self, steps: list[Step], units: int | None = None) -> None:
+        """The queue is now ``steps`` (``units``: their ``_units`` when known)."""
+        self.queue = steps
+        self._queue_units = _units(steps) if units is None else units
 
     def switch(self, to_zone: Zone) -> None:
         """Run ``to_zone``'s routine from its place; forget places of gentler zones."""
@@ -185,6 +231,7 @@ class RoutinePlanner:
         if self.phase is Phase.BODY and (not self.queue or self.queue[0].id != CHECK_IN):
             step = Step(CHECK_IN, StepKind.REST, texts.CHECK_IN_CUE, self.config.check_in_s)
             self.queue.insert(0, step)
+            self._queue_units = _plus(self._queue_units, _units([step]))
 
     def fallback_repeats(self) -> bool:
         return (
@@ -209,6 +256,18 @@ class RoutinePlanner:
         """How many steps ``upcoming`` holds and their planned seconds (summed in
         order): counted without building each step as shown, which only changes
         its cue, so a long routine does not cost its square over a session."""
+        if self.phase is Phase.BODY:
+            # From the queue's count (``_units``): the same figures to the bit.
+            count, units = len(self.queue), self._queue_units
+            if self.fallback_repeats():
+                assert self.routine is not None
+                # ``ordered`` only puts the routine's steps in another order.
+                count += len(self.routine.steps)
+                units = _plus(units, _units(self.routine.steps))
+            closing = self.closing_steps(zone)
+            units = _plus(units, _units(closing))
+            if units is not None:
+                return count + len(closing), units / _PER_S
         steps: list[Step] = list(self.queue)
         if self.phase is Phase.SETTLE:
             steps += self.routine_steps(zone)[1]
@@ -226,18 +285,21 @@ class RoutinePlanner:
         while True:
             if self.phase is Phase.BODY and not self.overran and over_budget:
                 self.overran = overran_now = True
-                self.phase, self.queue = Phase.CLOSING, self.closing_steps(zone)
+                self.phase = Phase.CLOSING
+                self._set_queue(self.closing_steps(zone))
             if self.queue:
                 source = self.queue.pop(0)
+                self._queue_units = _minus(self._queue_units, _units([source]))
                 break
             if self.phase is Phase.SETTLE:
                 self.phase = Phase.BODY
                 self.take_routine(zone)
             elif self.phase is Phase.BODY and self.fallback_repeats():
                 assert self.routine is not None
-                self.queue = self.ordered(self.routine)
+                self._set_queue(self.ordered(self.routine))
             elif self.phase is Phase.BODY:
-                self.phase, self.queue = Phase.CLOSING, self.closing_steps(zone)
+                self.phase = Phase.CLOSING
+                self._set_queue(self.closing_steps(zone))
             else:
                 self.phase = Phase.DONE
                 return None, None, overran_now
@@ -256,6 +318,14 @@ class RoutinePlanner:
         if cue is None:
             return step
         return replace(step, id=f"{step.id}-imagery", kind=StepKind.IMAGERY, cue=cue)
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
+
+
+def _minus(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a - b
 
 
 # A walk never needs more steps than this; it guards against a routine that repeats.

@@ -21,6 +21,8 @@ from biofeedback.routines import texts
 
 LOSS_HOLD_S = 5.0
 RETURN_HOLD_S = 5.0
+# Read on every tick, looked up once: an Enum member off its class costs ~0.1 us.
+_NO_SIGNAL = Quality.NO_SIGNAL
 
 
 @dataclass
@@ -58,7 +60,11 @@ class SignalWatch:
         return self._update(now_s, reason)
 
     def on_estimate(self, now_s: float, estimate: ArousalEstimate) -> list[SessionEvent]:
-        self.has_data = estimate.quality is not Quality.NO_SIGNAL
+        self.has_data = estimate.quality is not _NO_SIGNAL
+        if self.has_data and self.connected and self._raw_ok and self._announced_ok:
+            # Nearly every tick: data, as before, and nothing to announce.
+            self.last_data_s = now_s
+            return []
         if self.has_data:
             reason = "heart data is back"
         else:
