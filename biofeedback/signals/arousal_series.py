@@ -32,14 +32,21 @@ from biofeedback.signals.series_windows import (
     running_count,
 )
 
+# What the codes of ``SeriesEstimate.quality`` and ``.baseline_how`` stand for.
+QUALITIES = np.array([Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL], dtype=object)
+BASELINE_HOWS = np.array(["", *BaselineHow], dtype=object)  # "": no baseline yet
+_HOW_CODES: dict[BaselineHow | str, int] = {how: i for i, how in enumerate(BASELINE_HOWS)}
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesEstimate:
     """Per-tick estimates over a recording, plus its cleaned beats.
 
     Tick arrays hold NaN where the streaming estimator would say None.
-    ``quality`` holds the ``Quality`` values as strings; ``baseline_how`` the
-    ``BaselineHow`` values ("" before a baseline).
+    ``quality`` and ``baseline_how`` hold one byte a tick, the place of its value
+    in ``QUALITIES`` and ``BASELINE_HOWS`` (``QUALITIES[s.quality]`` decodes them
+    all): as numpy strings they took 28-56 bytes, a quarter of a long recording's
+    fresh pages.
     """
 
     t_s: np.ndarray
@@ -108,13 +115,13 @@ class SeriesEstimate:
         ref = float(self.reference_ln_rmssd[i])
         rmssd = v["rmssd_ms"]
         base_hr = v["baseline_hr_t"]
-        how = str(self.baseline_how[i])
+        how = BASELINE_HOWS[self.baseline_how[i]]
         return ArousalEstimate(
             t,
             v["hr_bpm"],
             rmssd,
             v["arousal"],
-            Quality(str(self.quality[i])),
+            QUALITIES[self.quality[i]],
             float(self.artifact_rate[i]),
             hr_delta_bpm=None if base_hr is None or v["hr_bpm"] is None else v["hr_bpm"] - base_hr,
             ln_rmssd_delta=None if rmssd is None or math.isnan(ref) else math.log(rmssd) - ref,
@@ -126,7 +133,7 @@ class SeriesEstimate:
             hr_fast_bpm=v["hr_fast_bpm"] if v["hr_bpm"] is not None else None,
             hr_10s_bpm=v["hr_10s_bpm"] if v["hr_bpm"] is not None else None,
             hr_noise_bpm=v["noise_t"],
-            baseline_how=BaselineHow(how) if how else None,
+            baseline_how=how or None,
             baseline_rise_bpm=v["rise_t"],
         )
 
@@ -147,9 +154,7 @@ def estimate_series(
     cfg = config or EstimatorConfig()
     rr = np.asarray(rr_ms, float)
     t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
-    cleaner = RRCleaner(cfg.cleaner)
-    cleaner.push(t, rr)
-    beats = cleaner.process(final=True)
+    beats = _clean(t, rr, cfg)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
@@ -169,7 +174,7 @@ def estimate_series(
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
         ln_60 = np.log(rmssd_60)
-    quality = _quality(signal, ok)
+    quality = _quality(silent, ok)
     opening = _opening(
         ticks - t[0],
         hr,
@@ -212,15 +217,19 @@ def estimate_series(
     )
 
 
-_QUALITY_WIDTH = max(len(q.value) for q in (Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL))
+def _clean(t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig) -> CleanedChunk:
+    """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
+    then takes their pages instead of fresh ones)."""
+    cleaner = RRCleaner(cfg.cleaner)
+    cleaner.push(t_s, rr_ms)
+    return cleaner.process(final=True)
 
 
-def _quality(signal: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """The quality at every tick, as strings (``ok`` holds only with signal)."""
-    quality = np.full(signal.size, Quality.OK.value, dtype=f"<U{_QUALITY_WIDTH}")
-    quality[~ok] = Quality.HR_ONLY.value
-    quality[~signal] = Quality.NO_SIGNAL.value
-    return quality
+def _quality(silent: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The quality's code at every tick: how many of "not ok" and "no signal"
+    hold (``ok`` holds only with signal), ``QUALITIES``' order."""
+    code: np.ndarray = np.add(~ok, silent, dtype=np.uint8)
+    return code
 
 
 def _measure(
@@ -302,22 +311,21 @@ def _opening(
             offer(int(rest[decides[0]]))
     into.fill(np.nan)
     out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
-    width = max(len(state[4]) for i, state in changes if i < n) if n else 1
-    how = np.full(n, "", dtype=f"<U{max(width, 1)}")
+    how = np.zeros(n, np.uint8)
     bounds = [i for i, _ in changes[1:]] + [n]
     for (lo, state), hi in zip(changes, bounds, strict=True):
         for key, value in zip(("hr", "rmssd", "noise", "rise"), state[:4], strict=True):
             if value is not None:
                 out[key][lo:hi] = value
-        how[lo:hi] = state[4]
+        how[lo:hi] = _HOW_CODES[state[4]]
     return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how)
 
 
-_State = tuple[float | None, float | None, float | None, float | None, str]
+_State = tuple[float | None, float | None, float | None, float | None, BaselineHow | str]
 
 
 def _state(c: BaselineCollector) -> _State:
-    return (c.hr_bpm, c.rmssd_ms, c.noise_bpm, c.rise_bpm, c.how.value if c.how else "")
+    return (c.hr_bpm, c.rmssd_ms, c.noise_bpm, c.rise_bpm, c.how or "")
 
 
 def _gate_series(
