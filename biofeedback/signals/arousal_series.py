@@ -176,7 +176,8 @@ def estimate_series(
         ln_60 = np.log(rmssd_60)
     quality = _quality(silent, ok)
     opening = _opening(
-        ticks - t[0],
+        ticks,
+        float(t[0]),
         hr,
         hr_mid,
         hr_fast,
@@ -187,13 +188,9 @@ def estimate_series(
         baseline_rmssd_ms,
         rows[7:11],
     )
-    base_ln_t = np.log(opening.rmssd_ms)
-    reference = np.fmin(
-        base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s), out=rows[11]
-    )
-    reference[np.isnan(base_ln_t)] = np.nan
-    hr_z, drop_z, arousal = rows[12:15]
-    hr_z[:], drop_z[:], arousal[:] = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
+    reference = _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s, rows[11])
+    _cap_at_baseline(reference, opening.rmssd_runs)
+    hr_z, drop_z, arousal = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg, rows[12:15])
     return SeriesEstimate(
         t_s=ticks,
         hr_bpm=hr,
@@ -254,10 +251,13 @@ class _Opening:
     noise_bpm: np.ndarray
     rise_bpm: np.ndarray
     how: np.ndarray
+    # (first tick, end, RMSSD baseline) of each stretch of ticks with one.
+    rmssd_runs: list[tuple[int, int, float]]
 
 
 def _opening(
-    elapsed_s: np.ndarray,
+    ticks_s: np.ndarray,
+    start_s: float,
     hr: np.ndarray,
     hr_mid: np.ndarray,
     hr_fast: np.ndarray,
@@ -278,12 +278,12 @@ def _opening(
     """
     opening = cfg.opening
     collector = BaselineCollector(opening, hr_bpm, rmssd_ms)
-    n = elapsed_s.size
+    n = ticks_s.size
     changes: list[tuple[int, _State]] = [(0, _state(collector))]
 
     def offer(i: int) -> None:
         collector.offer(
-            float(elapsed_s[i]),
+            float(ticks_s[i] - start_s),
             float(hr[i]),
             float(hr_mid[i]),
             float(ln_rmssd[i]),
@@ -300,10 +300,11 @@ def _opening(
         k += 1
     if collector.ln_rmssd is None and collector.hr_bpm is not None and k < ticks.size:
         rest = ticks[k:]
-        reading = (elapsed_s[rest] >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
+        elapsed_s = ticks_s[rest] - start_s
+        reading = (elapsed_s >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
         held = collector.rmssd_readings
         enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
-        decides = np.flatnonzero(enough & (elapsed_s[rest] >= opening.baseline_s))
+        decides = np.flatnonzero(enough & (elapsed_s >= opening.baseline_s))
         stop = int(decides[0]) + 1 if decides.size else rest.size
         for j in np.flatnonzero(reading[:stop]):
             offer(int(rest[j]))
@@ -312,13 +313,33 @@ def _opening(
     into.fill(np.nan)
     out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
     how = np.zeros(n, np.uint8)
+    runs: list[tuple[int, int, float]] = []
     bounds = [i for i, _ in changes[1:]] + [n]
     for (lo, state), hi in zip(changes, bounds, strict=True):
         for key, value in zip(("hr", "rmssd", "noise", "rise"), state[:4], strict=True):
             if value is not None:
                 out[key][lo:hi] = value
         how[lo:hi] = _HOW_CODES[state[4]]
-    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how)
+        if state[1] is not None and hi > lo:
+            runs.append((lo, hi, state[1]))
+    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how, runs)
+
+
+def _cap_at_baseline(reference: np.ndarray, rmssd_runs: list[tuple[int, int, float]]) -> None:
+    """The reference (in place: the running mean of ln RMSSD until now) never
+    above the baseline's log, and NaN without a baseline: ``np.fmin`` of it and
+    the baseline's log at every tick, taken run by run (the baseline is one value
+    for long stretches)."""
+    done = 0
+    for lo, hi, rmssd_ms in rmssd_runs:
+        reference[done:lo] = np.nan
+        base_ln = np.log(np.float64(rmssd_ms))
+        if np.isnan(base_ln):
+            reference[lo:hi] = np.nan
+        else:
+            np.fmin(base_ln, reference[lo:hi], out=reference[lo:hi])
+        done = hi
+    reference[done:] = np.nan
 
 
 _State = tuple[float | None, float | None, float | None, float | None, BaselineHow | str]
@@ -365,8 +386,11 @@ def _gate_series(
     return ok
 
 
-def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
-    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
+def _series_running_mean(
+    t_s: np.ndarray, values: np.ndarray, span_s: float, into: np.ndarray | None = None
+) -> np.ndarray:
+    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``
+    (into ``into`` if given)."""
     ok = np.isfinite(values)
     sums = cumulative(np.where(ok, values, 0.0))
     counts = running_count(ok)
@@ -378,6 +402,9 @@ def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> 
     else:
         lo = np.searchsorted(t_s, t_s - span_s, side="right")
     n = counts[1:] - counts[lo]
-    mean: np.ndarray = np.divide(sums[1:] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
-    mean[n < span_s / 2] = np.nan
+    mean: np.ndarray = np.subtract(sums[1:], sums[lo], out=into)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(mean, n, out=mean)
+    # Too few readings, including none (whose 0/0 would be another NaN's bits).
+    mean[n < max(span_s / 2, 1)] = np.nan
     return mean
