@@ -371,18 +371,26 @@ def _gate_series(
     t = t_s if whole else t_s[idx]
     usable = hrv_usable if whole else hrv_usable[idx]
     clean = usable & ((rate if whole else rate[idx]) <= cfg.ok_artifact_rate)
-    pos = np.arange(idx.size)
-    run_first = np.maximum.accumulate(np.where(clean, 0, pos + 1))
-    run_first = np.minimum(run_first, idx.size - 1)
-    trigger = clean & (t - t[run_first] >= cfg.ok_after_s)
-    first_usable = np.flatnonzero(usable)
-    if first_usable.size and clean[first_usable[0]]:
-        trigger[first_usable[0]] = True
-    last_trigger = np.maximum.accumulate(np.where(trigger, pos, -1))
-    last_unusable = np.maximum.accumulate(np.where(usable, -1, pos))
+    # 32-bit places: the running maxima below go twice as fast.
+    pos = np.arange(idx.size, dtype=np.int32 if idx.size < 2**31 else np.intp)
+    run_first = np.where(clean, 0, pos + 1)
+    np.maximum.accumulate(run_first, out=run_first)
+    np.minimum(run_first, idx.size - 1, out=run_first)
+    run_s = np.subtract(t, t[run_first])
+    trigger = run_s >= cfg.ok_after_s
+    trigger &= clean
+    first_usable = int(usable.argmax())
+    if usable[first_usable] and clean[first_usable]:
+        trigger[first_usable] = True
+    last_trigger = np.where(trigger, pos, -1)
+    np.maximum.accumulate(last_trigger, out=last_trigger)
+    last_unusable = np.where(usable, -1, pos)
+    np.maximum.accumulate(last_unusable, out=last_unusable)
+    gate = np.greater(last_trigger, last_unusable)
+    gate &= usable
     if whole:
-        return usable & (last_trigger > last_unusable)
-    ok[idx] = usable & (last_trigger > last_unusable)
+        return gate
+    ok[idx] = gate
     return ok
 
 
