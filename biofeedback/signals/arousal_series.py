@@ -25,6 +25,7 @@ from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
 from biofeedback.signals.series_windows import (
     MEASURES,
     Sorted,
+    ascending,
     back,
     blank,
     cumulative,
@@ -159,10 +160,17 @@ def estimate_series(
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
     rows = np.empty((15, ticks.size))
-    raw_at = np.searchsorted(t, ticks, side="right")
+    if ascending(t):
+        raw = Sorted(t)
+        # How many beats had ended by each tick (our own ticks: an even grid).
+        raw_at = raw.on_grid(ticks) if ticks_s is None else t.searchsorted(ticks, side="right")
+        last_s = raw.before(raw_at)
+    else:
+        raw_at = np.searchsorted(t, ticks, side="right")
+        last_s = np.where(raw_at > 0, t[np.maximum(raw_at - 1, 0)], -np.inf)
     m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
-    last = raw_at - 1
-    signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
+    # Signal: a beat ended within ``no_signal_after_s`` before the tick.
+    signal = ticks - last_s <= cfg.no_signal_after_s
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)

@@ -42,13 +42,11 @@ class Sorted:
             guess[:] = 0
             return guess
         if sure is None:
-            if self._padded is None:
-                # padded[g] is v[g - 1], padded[g + 1] is v[g]: the answer is g when
-                # v[g - 1] <= key < v[g], with -inf/+inf standing in past either end.
-                self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
-            right = self._padded[guess] <= keys
+            # The answer is g when v[g - 1] <= key < v[g].
+            padded = self._pad()
+            right = padded[guess] <= keys
             guess += 1
-            right &= self._padded[guess] > keys
+            right &= padded[guess] > keys
             guess -= 1
             wrong = np.flatnonzero(~right)
         else:
@@ -61,6 +59,32 @@ class Sorted:
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
+
+    def on_grid(self, ticks: np.ndarray) -> np.ndarray:
+        """``counts(ticks)`` for ticks on an even ascending grid, from guesses: each
+        value's first tick at or after it is its distance from the first tick in
+        steps, rounded up, and a tick counts the values whose first tick it is or
+        follows (each guess then checked, as ``counts`` does)."""
+        step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
+        if not step > 0.0 or self.v.size == 0:
+            return self.v.searchsorted(ticks, side="right")
+        first = np.subtract(self.v, ticks[0])
+        first /= step
+        np.ceil(first, out=first)
+        np.clip(first, 0, ticks.size, out=first)
+        per_tick = np.bincount(first.astype(np.intp), minlength=ticks.size + 1)
+        return self.counts(ticks, np.cumsum(per_tick[: ticks.size]))
+
+    def before(self, counts: np.ndarray) -> np.ndarray:
+        """The value before each count, ``v[c - 1]`` (-inf for a count of 0)."""
+        last: np.ndarray = self._pad()[counts]
+        return last
+
+    def _pad(self) -> np.ndarray:
+        # padded[c] is v[c - 1], with -inf/+inf standing in past either end.
+        if self._padded is None:
+            self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
+        return self._padded
 
 
 def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -> np.ndarray:
@@ -217,7 +241,9 @@ class _Sums:
     nn: np.ndarray
     nn2: np.ndarray
     d2: np.ndarray
-    dn: np.ndarray
+    # None: every beat but the first has a difference (no gap), so a window's
+    # differences are its beats less one and need no count of their own.
+    dn: np.ndarray | None
 
     @classmethod
     def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
@@ -228,12 +254,14 @@ class _Sums:
         d2 = np.zeros(nn.size)
         np.subtract(nn[1:], nn[:-1], out=d2[1:])
         np.multiply(d2, d2, out=d2)
-        d2[~valid] = 0.0
+        gapless = bool(valid[1:].all())
+        if not gapless:
+            d2[~valid] = 0.0
         return cls(
             cumulative(nn),
             squares_cumulative(nn),
             cumulative(d2),
-            running_count(valid),
+            None if gapless else running_count(valid),
         )
 
 
@@ -246,7 +274,7 @@ class _Ends:
         self.hi = hi
         self.nn_hi = sums.nn[hi]
         self.d2_hi = sums.d2[hi]
-        self.dn_hi = sums.dn[hi]
+        self.dn_hi = None if sums.dn is None else sums.dn[hi]
 
     def hr(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
         beats = self.hi - lo
@@ -257,7 +285,10 @@ class _Ends:
 
     def rmssd(self, lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
         inner = np.minimum(lo + 1, self.hi)
-        count = self.dn_hi - self.sums.dn[inner]
+        if self.dn_hi is None or self.sums.dn is None:
+            count = self.hi - inner  # both at least 1, or both 0
+        else:
+            count = self.dn_hi - self.sums.dn[inner]
         with np.errstate(divide="ignore", invalid="ignore"):
             np.sqrt((self.d2_hi - self.sums.d2[inner]) / count, out=into)
         into[count < min_diffs] = np.nan
