@@ -64,3 +64,22 @@ def test_counts_from_guesses_are_the_searchs() -> None:
         assert np.array_equal(Sorted(v).counts(keys, guess.copy(), sure), want)
         assert np.array_equal(Sorted(v).counts(keys, guess.copy()), want)
     assert Sorted(v[:0]).counts(keys, want.copy()).tolist() == [0] * keys.size
+
+
+def test_counts_on_a_grid_are_the_searchs() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        v = np.sort(rng.uniform(0.0, 60.0, int(rng.integers(30, 400))))
+        step = [1.0, 0.5, 0.37, 3.0][trial % 4]
+        ticks = np.arange(v[0] + step * (trial % 3), v[-1] + 2.0, step)
+        if trial % 3 == 1:
+            v[::5] = ticks[rng.integers(0, ticks.size, v[::5].size)]  # beats right on ticks
+            v.sort()
+            v[10:20] = v[10]  # repeated times
+        if trial % 4 == 3:
+            ticks = np.sort(rng.uniform(-5.0, 70.0, 50))  # no grid: every guess checked
+        want = v.searchsorted(ticks, side="right")
+        assert np.array_equal(Sorted(v).on_grid(ticks), want), trial
+        last = np.where(want > 0, v[np.maximum(want - 1, 0)], -np.inf)
+        assert np.array_equal(Sorted(v).before(want), last), trial
+    assert Sorted(np.arange(3.0)).on_grid(np.arange(0.0)).size == 0
