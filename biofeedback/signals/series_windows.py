@@ -165,17 +165,13 @@ def measure_series(
     corrected = bool(beats.kind.any())
     if corrected and not (ascending(beats.t_s) and ascending(beats.available_s)):
         return None
-    raw_t, raw_avail = Sorted(beats.raw_t_s), Sorted(beats.raw_available_s)
+    raw_t = Sorted(beats.raw_t_s)
     # A raw beat is known once the next one has ended (a pair's partner with it).
-    raw_known = raw_avail.counts(ticks, np.maximum(raw_at - 1, 0))
-    if (raw_avail.v < raw_t.v).any():
-        raw_known = np.minimum(raw_known, raw_at)
-    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    raw_known = Sorted(beats.raw_available_s).counts(ticks, np.maximum(raw_at - 1, 0))
+    if (beats.raw_available_s < raw_t.v).any():
+        np.minimum(raw_known, raw_at, out=raw_known)
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
-    flags = running_count(beats.kind != 0)
-    rate = rows[-1]
-    rate.fill(0.0)
-    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=rate, where=raw_known > lo)
+    _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
     if corrected:
         t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
         known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
@@ -185,6 +181,24 @@ def measure_series(
     else:
         t, known, at = raw_t, raw_known, raw_at
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
+
+
+def _artifact_rate(
+    beats: CleanedChunk,
+    raw_t: Sorted,
+    raw_known: np.ndarray,
+    raw_at: np.ndarray,
+    ticks: np.ndarray,
+    cfg: EstimatorConfig,
+    into: np.ndarray,
+) -> None:
+    """The share of flagged raw beats among the known ones in the artifact window
+    (0 without any), into ``into`` (its own function: its counts are let go before
+    the windows' sums are made)."""
+    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    flags = running_count(beats.kind != 0)
+    into.fill(0.0)
+    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=into, where=raw_known > lo)
 
 
 # Ticks per block: a block's arrays stay in the cache (and below the size that
@@ -249,18 +263,27 @@ class _Sums:
     def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
         # The first beat has no difference; two beats further apart than their
         # interval plus 1.5 s were not consecutive (the signal dropped between).
+        # (in place, in the sums' own arrays: a long recording's temporaries are
+        # fresh pages each)
         valid = np.zeros(nn.size, bool)
-        np.less_equal(t[1:] - t[:-1], nn[1:] / 1000.0 + 1.5, out=valid[1:])
-        d2 = np.zeros(nn.size)
-        np.subtract(nn[1:], nn[:-1], out=d2[1:])
-        np.multiply(d2, d2, out=d2)
+        apart = np.subtract(t[1:], t[:-1])
+        most = np.divide(nn[1:], 1000.0)
+        most += 1.5
+        np.less_equal(apart, most, out=valid[1:])
+        del apart, most
+        # The squared differences, summed where they land: d2[k] sums the first k.
+        d2 = np.empty(nn.size + 1)
+        d2[:2] = 0.0
+        np.subtract(nn[1:], nn[:-1], out=d2[2:])
+        np.multiply(d2[2:], d2[2:], out=d2[2:])
         gapless = bool(valid[1:].all())
         if not gapless:
-            d2[~valid] = 0.0
+            d2[1:][~valid] = 0.0
+        np.cumsum(d2[1:], out=d2[1:])
         return cls(
             cumulative(nn),
             squares_cumulative(nn),
-            cumulative(d2),
+            d2,
             None if gapless else running_count(valid),
         )
 
