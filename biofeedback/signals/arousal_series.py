@@ -160,17 +160,10 @@ def estimate_series(
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
     rows = np.empty((15, ticks.size))
-    if ascending(t):
-        raw = Sorted(t)
-        # How many beats had ended by each tick (our own ticks: an even grid).
-        raw_at = raw.on_grid(ticks) if ticks_s is None else t.searchsorted(ticks, side="right")
-        last_s = raw.before(raw_at)
-    else:
-        raw_at = np.searchsorted(t, ticks, side="right")
-        last_s = np.where(raw_at > 0, t[np.maximum(raw_at - 1, 0)], -np.inf)
+    raw_at, signal = _ended(t, ticks, ticks_s is None, cfg)
+    start_s = float(t[0])
+    del t, rr  # (ours, mostly: let go before the windows' sums are made)
     m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
-    # Signal: a beat ended within ``no_signal_after_s`` before the tick.
-    signal = ticks - last_s <= cfg.no_signal_after_s
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
@@ -185,7 +178,7 @@ def estimate_series(
     quality = _quality(silent, ok)
     opening = _opening(
         ticks,
-        float(t[0]),
+        start_s,
         hr,
         hr_mid,
         hr_fast,
@@ -228,6 +221,23 @@ def _clean(t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig) -> CleanedC
     cleaner = RRCleaner(cfg.cleaner)
     cleaner.push(t_s, rr_ms)
     return cleaner.process(final=True)
+
+
+def _ended(
+    t_s: np.ndarray, ticks_s: np.ndarray, grid: bool, cfg: EstimatorConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many beats had ended by each tick, and whether there was signal then
+    (a beat ended within ``no_signal_after_s`` before it); ``grid``: the ticks
+    are an even grid."""
+    if ascending(t_s):
+        beats = Sorted(t_s)
+        ended = beats.on_grid(ticks_s) if grid else t_s.searchsorted(ticks_s, side="right")
+        last_s = beats.before(ended)
+    else:
+        ended = np.searchsorted(t_s, ticks_s, side="right")
+        last_s = np.where(ended > 0, t_s[np.maximum(ended - 1, 0)], -np.inf)
+    signal: np.ndarray = ticks_s - last_s <= cfg.no_signal_after_s
+    return ended, signal
 
 
 def _quality(silent: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -172,15 +172,26 @@ def measure_series(
         np.minimum(raw_known, raw_at, out=raw_known)
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
-    if corrected:
-        t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
-        known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
-        at = t.counts(ticks, np.minimum(known + 1, t.v.size))
-        if (avail.v < t.v).any():
-            known = np.minimum(known, at)
-    else:
-        t, known, at = raw_t, raw_known, raw_at
+    if not corrected:
+        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg)
+    t = Sorted(beats.t_s)
+    known, at = _corrected_counts(beats, t, raw_known, ticks)
+    del raw_known  # (let go before the windows' sums are made)
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
+
+
+def _corrected_counts(
+    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, ticks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many corrected beats were known, and had ended, by each tick."""
+    avail = Sorted(beats.available_s)
+    known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    at = np.add(known, 1)
+    np.minimum(at, t.v.size, out=at)
+    at = t.counts(ticks, at)
+    if (avail.v < t.v).any():
+        np.minimum(known, at, out=known)
+    return known, at
 
 
 def _artifact_rate(
