@@ -317,12 +317,19 @@ def _opening(
         offer(int(ticks[k]))
         k += 1
     if collector.ln_rmssd is None and collector.hr_bpm is not None and k < ticks.size:
-        rest = ticks[k:]
-        elapsed_s = ticks_s[rest] - start_s
-        reading = (elapsed_s >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
         held = collector.rmssd_readings
-        enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
-        decides = np.flatnonzero(enough & (elapsed_s >= opening.baseline_s))
+        # The deciding tick is nearly always among the first few after the HR
+        # baseline: look there first, then at four times as many, and so on.
+        size = 256
+        while True:
+            rest = ticks[k : k + size]
+            elapsed_s = ticks_s[rest] - start_s
+            reading = (elapsed_s >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
+            enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
+            decides = np.flatnonzero(enough & (elapsed_s >= opening.baseline_s))
+            if decides.size or k + size >= ticks.size:
+                break
+            size *= 4
         stop = int(decides[0]) + 1 if decides.size else rest.size
         for j in np.flatnonzero(reading[:stop]):
             offer(int(rest[j]))
