@@ -232,21 +232,22 @@ def _measures(
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
     out = dict(zip(names, rows, strict=False))
     rate = rows[-1]
-    for lo_tick in range(0, ticks.size, _BLOCK):
-        hi_tick = min(lo_tick + _BLOCK, ticks.size)
-        block = slice(lo_tick, hi_tick)
-        ends = _Ends(sums, known[block])
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty windows divide by 0
+        for lo_tick in range(0, ticks.size, _BLOCK):
+            hi_tick = min(lo_tick + _BLOCK, ticks.size)
+            block = slice(lo_tick, hi_tick)
+            ends = _Ends(sums, known[block])
 
-        def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
-            return t.counts(*back(ticks, at, span_s, lo, hi))
+            def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
+                return t.counts(*back(ticks, at, span_s, lo, hi))
 
-        ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
-        ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
-        ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
-        ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
-        lo_long = start(cfg.rmssd_long_window_s)
-        ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
-        ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
+            ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
+            ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
+            ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
+            ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
+            lo_long = start(cfg.rmssd_long_window_s)
+            ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
+            ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
     unusable = rate > cfg.hr_only_artifact_rate
     return Measures(
         hr_bpm=out["hr"],
@@ -301,7 +302,8 @@ class _Sums:
 
 class _Ends:
     """Windows ending at some ticks (``hi``: the beats known there): the metrics
-    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays."""
+    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays
+    (in place, under the caller's ``np.errstate``: empty windows divide by 0)."""
 
     def __init__(self, sums: _Sums, hi: np.ndarray) -> None:
         self.sums = sums
@@ -312,30 +314,41 @@ class _Ends:
 
     def hr(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
         beats = self.hi - lo
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = (self.nn_hi - self.sums.nn[lo]) / beats
-            np.divide(60000.0, mean, out=into)
+        mean = self.sums.nn[lo]
+        np.subtract(self.nn_hi, mean, out=mean)
+        mean /= beats
+        np.divide(60000.0, mean, out=into)
         into[beats < min_beats] = np.nan
 
     def rmssd(self, lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
-        inner = np.minimum(lo + 1, self.hi)
+        inner = np.add(lo, 1)
+        np.minimum(inner, self.hi, out=inner)
         if self.dn_hi is None or self.sums.dn is None:
             count = self.hi - inner  # both at least 1, or both 0
         else:
             count = self.dn_hi - self.sums.dn[inner]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.sqrt((self.d2_hi - self.sums.d2[inner]) / count, out=into)
+        np.subtract(self.d2_hi, self.sums.d2[inner], out=into)
+        into /= count
+        np.sqrt(into, out=into)
         into[count < min_diffs] = np.nan
         # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
         np.maximum(into, 1.0, out=into)
 
     def sdnn(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
         beats = self.hi - lo
-        total = self.nn_hi - self.sums.nn[lo]
+        count = beats.astype(float)  # (exact: cast once, not for each division)
+        total = self.sums.nn[lo]
+        np.subtract(self.nn_hi, total, out=total)
         nn2 = self.sums.nn2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = (nn2[self.hi] - nn2[lo] - total * (total / beats)) / (beats - 1)
-            np.sqrt(np.maximum(var, 0.0), out=into)
+        var = nn2[self.hi]
+        var -= nn2[lo]
+        spread = total / count
+        spread *= total
+        var -= spread
+        count -= 1.0
+        var /= count
+        np.maximum(var, 0.0, out=var)
+        np.sqrt(var, out=into)
         into[beats < min_beats] = np.nan
 
 
