@@ -9,7 +9,9 @@ artifacts and ticks, its figures must be those of ``measure_windows`` over
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from biofeedback.signals import series_windows
 from biofeedback.signals.arousal import EstimatorConfig, measure_windows
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import RRCleaner
@@ -17,7 +19,9 @@ from biofeedback.signals.series_windows import Sorted, measure_series
 from tests.support.arousal_data import inject_artifacts
 
 
-def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
+def test_measures_are_the_general_paths_on_any_beats_and_ticks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rng = np.random.default_rng(7)
     cfg = EstimatorConfig()
     corrected = 0
@@ -40,6 +44,8 @@ def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
             ticks = np.sort(rng.uniform(t[0], t[-1] + 5.0, ticks.size))  # uneven times
         if trial % 6 == 2:
             ticks = np.repeat(ticks, 2)  # each time asked twice: no grid step
+        # Blocks of ticks as long as a long recording has, or a few dozen ticks.
+        monkeypatch.setattr(series_windows, "_BLOCK", [16000, 97][trial // 4 % 2])
         fast = measure_series(beats, ticks, t.searchsorted(ticks, side="right"), cfg)
         windows, flags = BeatWindows(), FlagWindows()
         windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
