@@ -154,7 +154,11 @@ def estimate_series(
     """
     cfg = config or EstimatorConfig()
     rr = np.asarray(rr_ms, float)
-    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
+    if t_s is None:
+        t = np.cumsum(rr)
+        t /= 1000.0
+    else:
+        t = np.asarray(t_s, float)
     beats = _clean(t, rr, cfg)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
