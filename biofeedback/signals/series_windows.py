@@ -44,11 +44,9 @@ class Sorted:
         if sure is None:
             # The answer is g when v[g - 1] <= key < v[g].
             padded = self._pad()
-            right = padded[guess] <= keys
-            guess += 1
-            right &= padded[guess] > keys
-            guess -= 1
-            wrong = np.flatnonzero(~right)
+            off = padded[guess] > keys
+            off |= padded[1:][guess] <= keys
+            wrong = np.flatnonzero(off)
         else:
             check = np.flatnonzero(~sure)
             g, k = guess[check], keys[check]
