@@ -392,19 +392,19 @@ def _gate_series(
     of consecutive clean ticks (ticks without signal are not offered to the gate, so
     they neither break nor extend a run).
     """
-    ok = np.zeros(t_s.size, bool)
-    idx = np.flatnonzero(signal)
-    if idx.size == 0:
-        return ok
-    whole = idx.size == t_s.size  # signal throughout: no need to pick the ticks
-    t = t_s if whole else t_s[idx]
-    usable = hrv_usable if whole else hrv_usable[idx]
-    clean = usable & ((rate if whole else rate[idx]) <= cfg.ok_artifact_rate)
+    whole = bool(signal.all())  # signal throughout: no need to pick the ticks
+    idx = None if whole else np.flatnonzero(signal)
+    n = t_s.size if idx is None else idx.size
+    if n == 0:
+        return np.zeros(t_s.size, bool)
+    t = t_s if idx is None else t_s[idx]
+    usable = hrv_usable if idx is None else hrv_usable[idx]
+    clean = usable & ((rate if idx is None else rate[idx]) <= cfg.ok_artifact_rate)
     # 32-bit places: the running maxima below go twice as fast.
-    pos = np.arange(idx.size, dtype=np.int32 if idx.size < 2**31 else np.intp)
+    pos = np.arange(n, dtype=np.int32 if n < 2**31 else np.intp)
     run_first = np.where(clean, 0, pos + 1)
     np.maximum.accumulate(run_first, out=run_first)
-    np.minimum(run_first, idx.size - 1, out=run_first)
+    np.minimum(run_first, n - 1, out=run_first)
     run_s = np.subtract(t, t[run_first])
     trigger = run_s >= cfg.ok_after_s
     trigger &= clean
@@ -417,8 +417,9 @@ def _gate_series(
     np.maximum.accumulate(last_unusable, out=last_unusable)
     gate = np.greater(last_trigger, last_unusable)
     gate &= usable
-    if whole:
+    if idx is None:
         return gate
+    ok = np.zeros(t_s.size, bool)
     ok[idx] = gate
     return ok
 
