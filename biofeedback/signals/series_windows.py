@@ -2,10 +2,11 @@
 
 The figures of ``measure_windows`` over ``BeatWindows``/``FlagWindows``, to the
 bit, for one recording's cleaned beats at once. The cost of those is mostly
-binary searches (each ~1.5 ms per 100,000 beats): here one search finds how many
-raw beats had ended by each tick, and every other count (beats known, window
-starts, the corrected beats') is guessed from it and checked against its
-neighbours, so each is the search's own answer at a fraction of its cost.
+binary searches (each ~1.5 ms per 100,000 beats): here every count (raw beats
+ended by each tick, from the even grid of ticks with ``Sorted.on_grid``; beats
+known, window starts and the corrected beats', from that one) is guessed and
+the guess checked against its neighbours, so each is the search's own answer at
+a fraction of its cost.
 """
 
 from __future__ import annotations
