@@ -66,8 +66,8 @@ def test_counts_from_guesses_are_the_searchs() -> None:
     want = v.searchsorted(keys, side="right")
     for guess in (want.copy(), want + 1, want - 3, rng.integers(-10, 600, keys.size)):
         guess = np.clip(guess, 0, v.size)
-        sure = np.zeros(keys.size, bool)
-        assert np.array_equal(Sorted(v).counts(keys, guess.copy(), sure), want)
+        unsure = np.ones(keys.size, bool)
+        assert np.array_equal(Sorted(v).counts(keys, guess.copy(), unsure), want)
         assert np.array_equal(Sorted(v).counts(keys, guess.copy()), want)
     assert Sorted(v[:0]).counts(keys, want.copy()).tolist() == [0] * keys.size
 

@@ -35,21 +35,21 @@ class Sorted:
         self._padded: np.ndarray | None = None
 
     def counts(
-        self, keys: np.ndarray, guess: np.ndarray, sure: np.ndarray | None = None
+        self, keys: np.ndarray, guess: np.ndarray, unsure: np.ndarray | None = None
     ) -> np.ndarray:
         """The counts at ``keys``; ``guess`` (modified, within ``0..len(v)``) is
-        right wherever ``sure``."""
+        right wherever ``unsure`` is False (without ``unsure``: checked everywhere)."""
         if self.v.size == 0:
             guess[:] = 0
             return guess
-        if sure is None:
+        if unsure is None:
             # The answer is g when v[g - 1] <= key < v[g].
             padded = self._pad()
             off = padded[guess] > keys
             off |= padded[1:][guess] <= keys
             wrong = np.flatnonzero(off)
         else:
-            check = np.flatnonzero(~sure)
+            check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
             n = self.v.size
             below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
@@ -100,22 +100,25 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
 def back(
     ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, guess, sure) for the counts at ``ticks[lo:hi] - span_s``, from ``counts``
-    at the ticks: on an even grid a window's start is, to the bit or nearly, an
-    earlier tick, whose count is then the answer."""
+    """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
+    ``counts`` at the ticks: on an even grid a window's start is, to the bit or
+    nearly, an earlier tick, whose count is then the answer."""
     hi = ticks.size if hi is None else hi
     keys = ticks[lo:hi] - span_s
-    guess = np.zeros(hi - lo, counts.dtype)
-    sure = np.zeros(hi - lo, bool)
+    guess = np.empty(hi - lo, counts.dtype)
+    unsure = np.empty(hi - lo, bool)
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
     # Repeated, descending or NaN first ticks: no grid, every guess searched.
     ticks_back = span_s / step if step > 0 else 0.0
     by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
     first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
-    if 0 < by < ticks.size and first < hi - lo:
-        guess[first:] = counts[lo + first - by : hi - by]
-        np.equal(keys[first:], ticks[lo + first - by : hi - by], out=sure[first:])
-    return keys, guess, sure
+    if not (0 < by < ticks.size and first < hi - lo):
+        first = hi - lo
+    guess[:first] = 0
+    unsure[:first] = True
+    guess[first:] = counts[lo + first - by : hi - by]
+    np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
+    return keys, guess, unsure
 
 
 def cumulative(values: np.ndarray) -> np.ndarray:
