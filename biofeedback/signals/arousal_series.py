@@ -339,15 +339,13 @@ def _opening(
             offer(int(rest[j]))
         if decides.size and collector.ln_rmssd is None:
             offer(int(rest[decides[0]]))
-    into.fill(np.nan)
     out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
-    how = np.zeros(n, np.uint8)
+    how = np.empty(n, np.uint8)
     runs: list[tuple[int, int, float]] = []
     bounds = [i for i, _ in changes[1:]] + [n]
     for (lo, state), hi in zip(changes, bounds, strict=True):
         for key, value in zip(("hr", "rmssd", "noise", "rise"), state[:4], strict=True):
-            if value is not None:
-                out[key][lo:hi] = value
+            out[key][lo:hi] = np.nan if value is None else value
         how[lo:hi] = _HOW_CODES[state[4]]
         if state[1] is not None and hi > lo:
             runs.append((lo, hi, state[1]))
