@@ -14,7 +14,7 @@ import pytest
 from biofeedback.models import Contact, HeartSample, Quality
 from biofeedback.pacing.controller import PacingConfig
 from biofeedback.signals.arousal import ArousalEstimator
-from biofeedback.signals.arousal_series import estimate_series
+from biofeedback.signals.arousal_series import QUALITIES, estimate_series
 from tests.support.arousal_data import (
     RESTING,
     alarm_stats,
@@ -158,7 +158,7 @@ def test_streaming_replays_exactly_like_the_batch(shared_rr: Path) -> None:
     for field in ("hr_bpm", "rmssd_ms", "rmssd_60s_ms", "hr_z", "rmssd_drop_z", "arousal"):
         got = np.array([math.nan if getattr(e, field) is None else getattr(e, field) for e in live])
         np.testing.assert_allclose(got, getattr(batch, field), rtol=1e-9, err_msg=field)
-    assert [e.quality.value for e in live] == list(batch.quality)
+    assert [e.quality.value for e in live] == list(QUALITIES[batch.quality])
     assert batch.estimate_at(100) == live[100]
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biofeedback.signals.arousal import ArousalEstimator
-from biofeedback.signals.arousal_series import estimate_series
+from biofeedback.signals.arousal_series import QUALITIES, estimate_series
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.rr_clean import RRCleaner
@@ -116,7 +116,7 @@ def test_live_estimator_replays_the_batch_on_an_hour_with_artifacts_and_a_ramp(
     for field in (*fields, "artifact_rate", "hr_fast_bpm", "hr_10s_bpm"):
         got = np.array([math.nan if getattr(e, field) is None else getattr(e, field) for e in live])
         np.testing.assert_allclose(got, getattr(batch, field), rtol=1e-9, err_msg=field)
-    assert [e.quality.value for e in live] == list(batch.quality)
+    assert [e.quality.value for e in live] == list(QUALITIES[batch.quality])
     # The hour is long enough for the live buffers to trim their oldest beats
     # (sums accumulated in other chunks differ in the last bits, hence approx).
     late = batch.estimate_at(3000)

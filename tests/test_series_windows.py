@@ -9,7 +9,9 @@ artifacts and ticks, its figures must be those of ``measure_windows`` over
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from biofeedback.signals import series_windows
 from biofeedback.signals.arousal import EstimatorConfig, measure_windows
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import RRCleaner
@@ -17,7 +19,9 @@ from biofeedback.signals.series_windows import Sorted, measure_series
 from tests.support.arousal_data import inject_artifacts
 
 
-def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
+def test_measures_are_the_general_paths_on_any_beats_and_ticks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rng = np.random.default_rng(7)
     cfg = EstimatorConfig()
     corrected = 0
@@ -40,6 +44,8 @@ def test_measures_are_the_general_paths_on_any_beats_and_ticks() -> None:
             ticks = np.sort(rng.uniform(t[0], t[-1] + 5.0, ticks.size))  # uneven times
         if trial % 6 == 2:
             ticks = np.repeat(ticks, 2)  # each time asked twice: no grid step
+        # Blocks of ticks as long as a long recording has, or a few dozen ticks.
+        monkeypatch.setattr(series_windows, "_BLOCK", [16000, 97][trial // 4 % 2])
         fast = measure_series(beats, ticks, t.searchsorted(ticks, side="right"), cfg)
         windows, flags = BeatWindows(), FlagWindows()
         windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
@@ -60,7 +66,26 @@ def test_counts_from_guesses_are_the_searchs() -> None:
     want = v.searchsorted(keys, side="right")
     for guess in (want.copy(), want + 1, want - 3, rng.integers(-10, 600, keys.size)):
         guess = np.clip(guess, 0, v.size)
-        sure = np.zeros(keys.size, bool)
-        assert np.array_equal(Sorted(v).counts(keys, guess.copy(), sure), want)
+        unsure = np.ones(keys.size, bool)
+        assert np.array_equal(Sorted(v).counts(keys, guess.copy(), unsure), want)
         assert np.array_equal(Sorted(v).counts(keys, guess.copy()), want)
     assert Sorted(v[:0]).counts(keys, want.copy()).tolist() == [0] * keys.size
+
+
+def test_counts_on_a_grid_are_the_searchs() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        v = np.sort(rng.uniform(0.0, 60.0, int(rng.integers(30, 400))))
+        step = [1.0, 0.5, 0.37, 3.0][trial % 4]
+        ticks = np.arange(v[0] + step * (trial % 3), v[-1] + 2.0, step)
+        if trial % 3 == 1:
+            v[::5] = ticks[rng.integers(0, ticks.size, v[::5].size)]  # beats right on ticks
+            v.sort()
+            v[10:20] = v[10]  # repeated times
+        if trial % 4 == 3:
+            ticks = np.sort(rng.uniform(-5.0, 70.0, 50))  # no grid: every guess checked
+        want = v.searchsorted(ticks, side="right")
+        assert np.array_equal(Sorted(v).on_grid(ticks), want), trial
+        last = np.where(want > 0, v[np.maximum(want - 1, 0)], -np.inf)
+        assert np.array_equal(Sorted(v).before(want), last), trial
+    assert Sorted(np.arange(3.0)).on_grid(np.arange(0.0)).size == 0

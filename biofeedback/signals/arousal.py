@@ -171,14 +171,20 @@ def score(
     baseline_hr_bpm: np.ndarray,
     reference_ln_rmssd: np.ndarray,
     cfg: EstimatorConfig,
+    into: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hr_z, rmssd_drop_z, arousal); NaN where not computable."""
-    hr_z = (hr_bpm - baseline_hr_bpm) / cfg.hr_scale_bpm
-    drop_z = (reference_ln_rmssd - ln_rmssd) / cfg.ln_rmssd_scale
+    """(hr_z, rmssd_drop_z, arousal); NaN where not computable. Into the three
+    rows of ``into`` if given (a long recording's series: no temporaries)."""
+    hr_z, drop_z, arousal = np.empty((3, np.size(hr_bpm))) if into is None else into
+    np.divide(np.subtract(hr_bpm, baseline_hr_bpm, out=hr_z), cfg.hr_scale_bpm, out=hr_z)
+    np.subtract(reference_ln_rmssd, ln_rmssd, out=drop_z)
+    np.divide(drop_z, cfg.ln_rmssd_scale, out=drop_z)
     # RMSSD above its reference (slow breathing) must never add arousal, and
-    # without HRV (artifacts) HR alone speaks.
-    vagal = np.where(np.isnan(drop_z), 0.0, np.maximum(drop_z, 0.0))
-    arousal = cfg.hr_weight * hr_z + cfg.rmssd_weight * vagal
+    # without HRV (artifacts) HR alone speaks: fmax takes 0 for NaN (drop_z is
+    # never -0.0, a difference of equal values being +0.0).
+    vagal = np.fmax(drop_z, 0.0, out=arousal)
+    vagal *= cfg.rmssd_weight
+    arousal += cfg.hr_weight * hr_z
     return hr_z, drop_z, arousal
 
 

@@ -25,6 +25,7 @@ from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
 from biofeedback.signals.series_windows import (
     MEASURES,
     Sorted,
+    ascending,
     back,
     blank,
     cumulative,
@@ -32,14 +33,21 @@ from biofeedback.signals.series_windows import (
     running_count,
 )
 
+# What the codes of ``SeriesEstimate.quality`` and ``.baseline_how`` stand for.
+QUALITIES = np.array([Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL], dtype=object)
+BASELINE_HOWS = np.array(["", *BaselineHow], dtype=object)  # "": no baseline yet
+_HOW_CODES: dict[BaselineHow | str, int] = {how: i for i, how in enumerate(BASELINE_HOWS)}
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesEstimate:
     """Per-tick estimates over a recording, plus its cleaned beats.
 
     Tick arrays hold NaN where the streaming estimator would say None.
-    ``quality`` holds the ``Quality`` values as strings; ``baseline_how`` the
-    ``BaselineHow`` values ("" before a baseline).
+    ``quality`` and ``baseline_how`` hold one byte a tick, the place of its value
+    in ``QUALITIES`` and ``BASELINE_HOWS`` (``QUALITIES[s.quality]`` decodes them
+    all): as numpy strings they took 28-56 bytes, a quarter of a long recording's
+    fresh pages.
     """
 
     t_s: np.ndarray
@@ -108,13 +116,13 @@ class SeriesEstimate:
         ref = float(self.reference_ln_rmssd[i])
         rmssd = v["rmssd_ms"]
         base_hr = v["baseline_hr_t"]
-        how = str(self.baseline_how[i])
+        how = BASELINE_HOWS[self.baseline_how[i]]
         return ArousalEstimate(
             t,
             v["hr_bpm"],
             rmssd,
             v["arousal"],
-            Quality(str(self.quality[i])),
+            QUALITIES[self.quality[i]],
             float(self.artifact_rate[i]),
             hr_delta_bpm=None if base_hr is None or v["hr_bpm"] is None else v["hr_bpm"] - base_hr,
             ln_rmssd_delta=None if rmssd is None or math.isnan(ref) else math.log(rmssd) - ref,
@@ -126,7 +134,7 @@ class SeriesEstimate:
             hr_fast_bpm=v["hr_fast_bpm"] if v["hr_bpm"] is not None else None,
             hr_10s_bpm=v["hr_10s_bpm"] if v["hr_bpm"] is not None else None,
             hr_noise_bpm=v["noise_t"],
-            baseline_how=BaselineHow(how) if how else None,
+            baseline_how=how or None,
             baseline_rise_bpm=v["rise_t"],
         )
 
@@ -146,18 +154,20 @@ def estimate_series(
     """
     cfg = config or EstimatorConfig()
     rr = np.asarray(rr_ms, float)
-    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, float)
-    cleaner = RRCleaner(cfg.cleaner)
-    cleaner.push(t, rr)
-    beats = cleaner.process(final=True)
+    if t_s is None:
+        t = np.cumsum(rr)
+        t /= 1000.0
+    else:
+        t = np.asarray(t_s, float)
+    beats = _clean(t, rr, cfg)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
     rows = np.empty((15, ticks.size))
-    raw_at = np.searchsorted(t, ticks, side="right")
+    raw_at, signal = _ended(t, ticks, ticks_s is None, cfg)
+    start_s = float(t[0])
+    del t, rr  # (ours, mostly: let go before the windows' sums are made)
     m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
-    last = raw_at - 1
-    signal = (last >= 0) & (ticks - t[np.maximum(last, 0)] <= cfg.no_signal_after_s)
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
@@ -169,9 +179,10 @@ def estimate_series(
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_rmssd = np.log(rmssd)
         ln_60 = np.log(rmssd_60)
-    quality = _quality(signal, ok)
+    quality = _quality(silent, ok)
     opening = _opening(
-        ticks - t[0],
+        ticks,
+        start_s,
         hr,
         hr_mid,
         hr_fast,
@@ -182,13 +193,9 @@ def estimate_series(
         baseline_rmssd_ms,
         rows[7:11],
     )
-    base_ln_t = np.log(opening.rmssd_ms)
-    reference = np.fmin(
-        base_ln_t, _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s), out=rows[11]
-    )
-    reference[np.isnan(base_ln_t)] = np.nan
-    hr_z, drop_z, arousal = rows[12:15]
-    hr_z[:], drop_z[:], arousal[:] = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg)
+    reference = _series_running_mean(ticks, ln_60, cfg.rmssd_reference_s, rows[11])
+    _cap_at_baseline(reference, opening.rmssd_runs)
+    hr_z, drop_z, arousal = score(hr, ln_rmssd, opening.hr_bpm, reference, cfg, rows[12:15])
     return SeriesEstimate(
         t_s=ticks,
         hr_bpm=hr,
@@ -212,15 +219,36 @@ def estimate_series(
     )
 
 
-_QUALITY_WIDTH = max(len(q.value) for q in (Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL))
+def _clean(t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig) -> CleanedChunk:
+    """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
+    then takes their pages instead of fresh ones)."""
+    cleaner = RRCleaner(cfg.cleaner)
+    cleaner.push(t_s, rr_ms)
+    return cleaner.process(final=True)
 
 
-def _quality(signal: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """The quality at every tick, as strings (``ok`` holds only with signal)."""
-    quality = np.full(signal.size, Quality.OK.value, dtype=f"<U{_QUALITY_WIDTH}")
-    quality[~ok] = Quality.HR_ONLY.value
-    quality[~signal] = Quality.NO_SIGNAL.value
-    return quality
+def _ended(
+    t_s: np.ndarray, ticks_s: np.ndarray, grid: bool, cfg: EstimatorConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many beats had ended by each tick, and whether there was signal then
+    (a beat ended within ``no_signal_after_s`` before it); ``grid``: the ticks
+    are an even grid."""
+    if ascending(t_s):
+        beats = Sorted(t_s)
+        ended = beats.on_grid(ticks_s) if grid else t_s.searchsorted(ticks_s, side="right")
+        last_s = beats.before(ended)
+    else:
+        ended = np.searchsorted(t_s, ticks_s, side="right")
+        last_s = np.where(ended > 0, t_s[np.maximum(ended - 1, 0)], -np.inf)
+    signal: np.ndarray = ticks_s - last_s <= cfg.no_signal_after_s
+    return ended, signal
+
+
+def _quality(silent: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The quality's code at every tick: how many of "not ok" and "no signal"
+    hold (``ok`` holds only with signal), ``QUALITIES``' order."""
+    code: np.ndarray = np.add(~ok, silent, dtype=np.uint8)
+    return code
 
 
 def _measure(
@@ -245,10 +273,13 @@ class _Opening:
     noise_bpm: np.ndarray
     rise_bpm: np.ndarray
     how: np.ndarray
+    # (first tick, end, RMSSD baseline) of each stretch of ticks with one.
+    rmssd_runs: list[tuple[int, int, float]]
 
 
 def _opening(
-    elapsed_s: np.ndarray,
+    ticks_s: np.ndarray,
+    start_s: float,
     hr: np.ndarray,
     hr_mid: np.ndarray,
     hr_fast: np.ndarray,
@@ -269,12 +300,12 @@ def _opening(
     """
     opening = cfg.opening
     collector = BaselineCollector(opening, hr_bpm, rmssd_ms)
-    n = elapsed_s.size
+    n = ticks_s.size
     changes: list[tuple[int, _State]] = [(0, _state(collector))]
 
     def offer(i: int) -> None:
         collector.offer(
-            float(elapsed_s[i]),
+            float(ticks_s[i] - start_s),
             float(hr[i]),
             float(hr_mid[i]),
             float(ln_rmssd[i]),
@@ -290,34 +321,59 @@ def _opening(
         offer(int(ticks[k]))
         k += 1
     if collector.ln_rmssd is None and collector.hr_bpm is not None and k < ticks.size:
-        rest = ticks[k:]
-        reading = (elapsed_s[rest] >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
         held = collector.rmssd_readings
-        enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
-        decides = np.flatnonzero(enough & (elapsed_s[rest] >= opening.baseline_s))
+        # The deciding tick is nearly always among the first few after the HR
+        # baseline: look there first, then at four times as many, and so on.
+        size = 256
+        while True:
+            rest = ticks[k : k + size]
+            elapsed_s = ticks_s[rest] - start_s
+            reading = (elapsed_s >= opening.rmssd_window_s) & np.isfinite(ln_rmssd[rest])
+            enough = np.cumsum(reading) + held >= opening.baseline_min_ticks // 2
+            decides = np.flatnonzero(enough & (elapsed_s >= opening.baseline_s))
+            if decides.size or k + size >= ticks.size:
+                break
+            size *= 4
         stop = int(decides[0]) + 1 if decides.size else rest.size
         for j in np.flatnonzero(reading[:stop]):
             offer(int(rest[j]))
         if decides.size and collector.ln_rmssd is None:
             offer(int(rest[decides[0]]))
-    into.fill(np.nan)
     out = dict(zip(("hr", "rmssd", "noise", "rise"), into, strict=True))
-    width = max(len(state[4]) for i, state in changes if i < n) if n else 1
-    how = np.full(n, "", dtype=f"<U{max(width, 1)}")
+    how = np.empty(n, np.uint8)
+    runs: list[tuple[int, int, float]] = []
     bounds = [i for i, _ in changes[1:]] + [n]
     for (lo, state), hi in zip(changes, bounds, strict=True):
         for key, value in zip(("hr", "rmssd", "noise", "rise"), state[:4], strict=True):
-            if value is not None:
-                out[key][lo:hi] = value
-        how[lo:hi] = state[4]
-    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how)
+            out[key][lo:hi] = np.nan if value is None else value
+        how[lo:hi] = _HOW_CODES[state[4]]
+        if state[1] is not None and hi > lo:
+            runs.append((lo, hi, state[1]))
+    return _Opening(out["hr"], out["rmssd"], out["noise"], out["rise"], how, runs)
 
 
-_State = tuple[float | None, float | None, float | None, float | None, str]
+def _cap_at_baseline(reference: np.ndarray, rmssd_runs: list[tuple[int, int, float]]) -> None:
+    """The reference (in place: the running mean of ln RMSSD until now) never
+    above the baseline's log, and NaN without a baseline: ``np.fmin`` of it and
+    the baseline's log at every tick, taken run by run (the baseline is one value
+    for long stretches)."""
+    done = 0
+    for lo, hi, rmssd_ms in rmssd_runs:
+        reference[done:lo] = np.nan
+        base_ln = np.log(np.float64(rmssd_ms))
+        if np.isnan(base_ln):
+            reference[lo:hi] = np.nan
+        else:
+            np.fmin(base_ln, reference[lo:hi], out=reference[lo:hi])
+        done = hi
+    reference[done:] = np.nan
+
+
+_State = tuple[float | None, float | None, float | None, float | None, BaselineHow | str]
 
 
 def _state(c: BaselineCollector) -> _State:
-    return (c.hr_bpm, c.rmssd_ms, c.noise_bpm, c.rise_bpm, c.how.value if c.how else "")
+    return (c.hr_bpm, c.rmssd_ms, c.noise_bpm, c.rise_bpm, c.how or "")
 
 
 def _gate_series(
@@ -334,31 +390,43 @@ def _gate_series(
     of consecutive clean ticks (ticks without signal are not offered to the gate, so
     they neither break nor extend a run).
     """
+    whole = bool(signal.all())  # signal throughout: no need to pick the ticks
+    idx = None if whole else np.flatnonzero(signal)
+    n = t_s.size if idx is None else idx.size
+    if n == 0:
+        return np.zeros(t_s.size, bool)
+    t = t_s if idx is None else t_s[idx]
+    usable = hrv_usable if idx is None else hrv_usable[idx]
+    clean = usable & ((rate if idx is None else rate[idx]) <= cfg.ok_artifact_rate)
+    # 32-bit places: the running maxima below go twice as fast.
+    pos = np.arange(n, dtype=np.int32 if n < 2**31 else np.intp)
+    run_first = np.where(clean, 0, pos + 1)
+    np.maximum.accumulate(run_first, out=run_first)
+    np.minimum(run_first, n - 1, out=run_first)
+    run_s = np.subtract(t, t[run_first])
+    trigger = run_s >= cfg.ok_after_s
+    trigger &= clean
+    first_usable = int(usable.argmax())
+    if usable[first_usable] and clean[first_usable]:
+        trigger[first_usable] = True
+    last_trigger = np.where(trigger, pos, -1)
+    np.maximum.accumulate(last_trigger, out=last_trigger)
+    last_unusable = np.where(usable, -1, pos)
+    np.maximum.accumulate(last_unusable, out=last_unusable)
+    gate = np.greater(last_trigger, last_unusable)
+    gate &= usable
+    if idx is None:
+        return gate
     ok = np.zeros(t_s.size, bool)
-    idx = np.flatnonzero(signal)
-    if idx.size == 0:
-        return ok
-    whole = idx.size == t_s.size  # signal throughout: no need to pick the ticks
-    t = t_s if whole else t_s[idx]
-    usable = hrv_usable if whole else hrv_usable[idx]
-    clean = usable & ((rate if whole else rate[idx]) <= cfg.ok_artifact_rate)
-    pos = np.arange(idx.size)
-    run_first = np.maximum.accumulate(np.where(clean, 0, pos + 1))
-    run_first = np.minimum(run_first, idx.size - 1)
-    trigger = clean & (t - t[run_first] >= cfg.ok_after_s)
-    first_usable = np.flatnonzero(usable)
-    if first_usable.size and clean[first_usable[0]]:
-        trigger[first_usable[0]] = True
-    last_trigger = np.maximum.accumulate(np.where(trigger, pos, -1))
-    last_unusable = np.maximum.accumulate(np.where(usable, -1, pos))
-    if whole:
-        return usable & (last_trigger > last_unusable)
-    ok[idx] = usable & (last_trigger > last_unusable)
+    ok[idx] = gate
     return ok
 
 
-def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> np.ndarray:
-    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``."""
+def _series_running_mean(
+    t_s: np.ndarray, values: np.ndarray, span_s: float, into: np.ndarray | None = None
+) -> np.ndarray:
+    """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``
+    (into ``into`` if given)."""
     ok = np.isfinite(values)
     sums = cumulative(np.where(ok, values, 0.0))
     counts = running_count(ok)
@@ -370,6 +438,9 @@ def _series_running_mean(t_s: np.ndarray, values: np.ndarray, span_s: float) -> 
     else:
         lo = np.searchsorted(t_s, t_s - span_s, side="right")
     n = counts[1:] - counts[lo]
-    mean: np.ndarray = np.divide(sums[1:] - sums[lo], n, out=np.full(t_s.size, np.nan), where=n > 0)
-    mean[n < span_s / 2] = np.nan
+    mean: np.ndarray = np.subtract(sums[1:], sums[lo], out=into)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(mean, n, out=mean)
+    # Too few readings, including none (whose 0/0 would be another NaN's bits).
+    mean[n < max(span_s / 2, 1)] = np.nan
     return mean

@@ -2,10 +2,11 @@
 
 The figures of ``measure_windows`` over ``BeatWindows``/``FlagWindows``, to the
 bit, for one recording's cleaned beats at once. The cost of those is mostly
-binary searches (each ~1.5 ms per 100,000 beats): here one search finds how many
-raw beats had ended by each tick, and every other count (beats known, window
-starts, the corrected beats') is guessed from it and checked against its
-neighbours, so each is the search's own answer at a fraction of its cost.
+binary searches (each ~1.5 ms per 100,000 beats): here every count (raw beats
+ended by each tick, from the even grid of ticks with ``Sorted.on_grid``; beats
+known, window starts and the corrected beats', from that one) is guessed and
+the guess checked against its neighbours, so each is the search's own answer at
+a fraction of its cost.
 """
 
 from __future__ import annotations
@@ -34,25 +35,21 @@ class Sorted:
         self._padded: np.ndarray | None = None
 
     def counts(
-        self, keys: np.ndarray, guess: np.ndarray, sure: np.ndarray | None = None
+        self, keys: np.ndarray, guess: np.ndarray, unsure: np.ndarray | None = None
     ) -> np.ndarray:
         """The counts at ``keys``; ``guess`` (modified, within ``0..len(v)``) is
-        right wherever ``sure``."""
+        right wherever ``unsure`` is False (without ``unsure``: checked everywhere)."""
         if self.v.size == 0:
             guess[:] = 0
             return guess
-        if sure is None:
-            if self._padded is None:
-                # padded[g] is v[g - 1], padded[g + 1] is v[g]: the answer is g when
-                # v[g - 1] <= key < v[g], with -inf/+inf standing in past either end.
-                self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
-            right = self._padded[guess] <= keys
-            guess += 1
-            right &= self._padded[guess] > keys
-            guess -= 1
-            wrong = np.flatnonzero(~right)
+        if unsure is None:
+            # The answer is g when v[g - 1] <= key < v[g].
+            padded = self._pad()
+            off = padded[guess] > keys
+            off |= padded[1:][guess] <= keys
+            wrong = np.flatnonzero(off)
         else:
-            check = np.flatnonzero(~sure)
+            check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
             n = self.v.size
             below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
@@ -61,6 +58,32 @@ class Sorted:
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
+
+    def on_grid(self, ticks: np.ndarray) -> np.ndarray:
+        """``counts(ticks)`` for ticks on an even ascending grid, from guesses: each
+        value's first tick at or after it is its distance from the first tick in
+        steps, rounded up, and a tick counts the values whose first tick it is or
+        follows (each guess then checked, as ``counts`` does)."""
+        step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
+        if not step > 0.0 or self.v.size == 0:
+            return self.v.searchsorted(ticks, side="right")
+        first = np.subtract(self.v, ticks[0])
+        first /= step
+        np.ceil(first, out=first)
+        np.clip(first, 0, ticks.size, out=first)
+        per_tick = np.bincount(first.astype(np.intp), minlength=ticks.size + 1)
+        return self.counts(ticks, np.cumsum(per_tick[: ticks.size]))
+
+    def before(self, counts: np.ndarray) -> np.ndarray:
+        """The value before each count, ``v[c - 1]`` (-inf for a count of 0)."""
+        last: np.ndarray = self._pad()[counts]
+        return last
+
+    def _pad(self) -> np.ndarray:
+        # padded[c] is v[c - 1], with -inf/+inf standing in past either end.
+        if self._padded is None:
+            self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
+        return self._padded
 
 
 def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -> np.ndarray:
@@ -77,22 +100,25 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
 def back(
     ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, guess, sure) for the counts at ``ticks[lo:hi] - span_s``, from ``counts``
-    at the ticks: on an even grid a window's start is, to the bit or nearly, an
-    earlier tick, whose count is then the answer."""
+    """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
+    ``counts`` at the ticks: on an even grid a window's start is, to the bit or
+    nearly, an earlier tick, whose count is then the answer."""
     hi = ticks.size if hi is None else hi
     keys = ticks[lo:hi] - span_s
-    guess = np.zeros(hi - lo, counts.dtype)
-    sure = np.zeros(hi - lo, bool)
+    guess = np.empty(hi - lo, counts.dtype)
+    unsure = np.empty(hi - lo, bool)
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
     # Repeated, descending or NaN first ticks: no grid, every guess searched.
     ticks_back = span_s / step if step > 0 else 0.0
     by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
     first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
-    if 0 < by < ticks.size and first < hi - lo:
-        guess[first:] = counts[lo + first - by : hi - by]
-        np.equal(keys[first:], ticks[lo + first - by : hi - by], out=sure[first:])
-    return keys, guess, sure
+    if not (0 < by < ticks.size and first < hi - lo):
+        first = hi - lo
+    guess[:first] = 0
+    unsure[:first] = True
+    guess[first:] = counts[lo + first - by : hi - by]
+    np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
+    return keys, guess, unsure
 
 
 def cumulative(values: np.ndarray) -> np.ndarray:
@@ -141,31 +167,57 @@ def measure_series(
     corrected = bool(beats.kind.any())
     if corrected and not (ascending(beats.t_s) and ascending(beats.available_s)):
         return None
-    raw_t, raw_avail = Sorted(beats.raw_t_s), Sorted(beats.raw_available_s)
+    raw_t = Sorted(beats.raw_t_s)
     # A raw beat is known once the next one has ended (a pair's partner with it).
-    raw_known = raw_avail.counts(ticks, np.maximum(raw_at - 1, 0))
-    if (raw_avail.v < raw_t.v).any():
-        raw_known = np.minimum(raw_known, raw_at)
-    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    raw_known = Sorted(beats.raw_available_s).counts(ticks, np.maximum(raw_at - 1, 0))
+    if (beats.raw_available_s < raw_t.v).any():
+        np.minimum(raw_known, raw_at, out=raw_known)
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
-    flags = running_count(beats.kind != 0)
-    rate = rows[-1]
-    rate.fill(0.0)
-    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=rate, where=raw_known > lo)
-    if corrected:
-        t, avail = Sorted(beats.t_s), Sorted(beats.available_s)
-        known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
-        at = t.counts(ticks, np.minimum(known + 1, t.v.size))
-        if (avail.v < t.v).any():
-            known = np.minimum(known, at)
-    else:
-        t, known, at = raw_t, raw_known, raw_at
+    _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
+    if not corrected:
+        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg)
+    t = Sorted(beats.t_s)
+    known, at = _corrected_counts(beats, t, raw_known, ticks)
+    del raw_known  # (let go before the windows' sums are made)
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
 
 
-# Ticks per block: a block's arrays stay in the cache (and below the size that
-# makes the allocator map fresh pages for each).
-_BLOCK = 8192
+def _corrected_counts(
+    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, ticks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many corrected beats were known, and had ended, by each tick."""
+    avail = Sorted(beats.available_s)
+    known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    at = np.add(known, 1)
+    np.minimum(at, t.v.size, out=at)
+    at = t.counts(ticks, at)
+    if (avail.v < t.v).any():
+        np.minimum(known, at, out=known)
+    return known, at
+
+
+def _artifact_rate(
+    beats: CleanedChunk,
+    raw_t: Sorted,
+    raw_known: np.ndarray,
+    raw_at: np.ndarray,
+    ticks: np.ndarray,
+    cfg: EstimatorConfig,
+    into: np.ndarray,
+) -> None:
+    """The share of flagged raw beats among the known ones in the artifact window
+    (0 without any), into ``into`` (its own function: its counts are let go before
+    the windows' sums are made)."""
+    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    flags = running_count(beats.kind != 0)
+    into.fill(0.0)
+    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=into, where=raw_known > lo)
+
+
+# Ticks per block: a block's arrays stay in the cache and below the 128 KiB at
+# which the allocator maps fresh pages for each, and the blocks are few (each
+# costs ~60 numpy calls).
+_BLOCK = 16000
 
 
 def _measures(
@@ -183,21 +235,22 @@ def _measures(
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
     out = dict(zip(names, rows, strict=False))
     rate = rows[-1]
-    for lo_tick in range(0, ticks.size, _BLOCK):
-        hi_tick = min(lo_tick + _BLOCK, ticks.size)
-        block = slice(lo_tick, hi_tick)
-        ends = _Ends(sums, known[block])
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty windows divide by 0
+        for lo_tick in range(0, ticks.size, _BLOCK):
+            hi_tick = min(lo_tick + _BLOCK, ticks.size)
+            block = slice(lo_tick, hi_tick)
+            ends = _Ends(sums, known[block])
 
-        def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
-            return t.counts(*back(ticks, at, span_s, lo, hi))
+            def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
+                return t.counts(*back(ticks, at, span_s, lo, hi))
 
-        ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
-        ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
-        ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
-        ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
-        lo_long = start(cfg.rmssd_long_window_s)
-        ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
-        ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
+            ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
+            ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
+            ends.hr(start(cfg.hr_mid_window_s), cfg.min_hr_beats, out["hr_mid"][block])
+            ends.rmssd(start(cfg.rmssd_window_s), cfg.min_rmssd_diffs, out["rmssd"][block])
+            lo_long = start(cfg.rmssd_long_window_s)
+            ends.rmssd(lo_long, 2 * cfg.min_rmssd_diffs, out["rmssd_60"][block])
+            ends.sdnn(lo_long, 2 * cfg.min_rmssd_diffs, out["sdnn"][block])
     unusable = rate > cfg.hr_only_artifact_rate
     return Measures(
         hr_bpm=out["hr"],
@@ -217,60 +270,88 @@ class _Sums:
     nn: np.ndarray
     nn2: np.ndarray
     d2: np.ndarray
-    dn: np.ndarray
+    # None: every beat but the first has a difference (no gap), so a window's
+    # differences are its beats less one and need no count of their own.
+    dn: np.ndarray | None
 
     @classmethod
     def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
         # The first beat has no difference; two beats further apart than their
         # interval plus 1.5 s were not consecutive (the signal dropped between).
+        # (in place, in the sums' own arrays: a long recording's temporaries are
+        # fresh pages each)
         valid = np.zeros(nn.size, bool)
-        np.less_equal(t[1:] - t[:-1], nn[1:] / 1000.0 + 1.5, out=valid[1:])
-        d2 = np.zeros(nn.size)
-        np.subtract(nn[1:], nn[:-1], out=d2[1:])
-        np.multiply(d2, d2, out=d2)
-        d2[~valid] = 0.0
+        apart = np.subtract(t[1:], t[:-1])
+        most = np.divide(nn[1:], 1000.0)
+        most += 1.5
+        np.less_equal(apart, most, out=valid[1:])
+        del apart, most
+        # The squared differences, summed where they land: d2[k] sums the first k.
+        d2 = np.empty(nn.size + 1)
+        d2[:2] = 0.0
+        np.subtract(nn[1:], nn[:-1], out=d2[2:])
+        np.multiply(d2[2:], d2[2:], out=d2[2:])
+        gapless = bool(valid[1:].all())
+        if not gapless:
+            d2[1:][~valid] = 0.0
+        np.cumsum(d2[1:], out=d2[1:])
         return cls(
             cumulative(nn),
             squares_cumulative(nn),
-            cumulative(d2),
-            running_count(valid),
+            d2,
+            None if gapless else running_count(valid),
         )
 
 
 class _Ends:
     """Windows ending at some ticks (``hi``: the beats known there): the metrics
-    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays."""
+    of ``BeatWindows`` (``hr_bpm_of`` and the rest), to the bit, into given arrays
+    (in place, under the caller's ``np.errstate``: empty windows divide by 0)."""
 
     def __init__(self, sums: _Sums, hi: np.ndarray) -> None:
         self.sums = sums
         self.hi = hi
         self.nn_hi = sums.nn[hi]
         self.d2_hi = sums.d2[hi]
-        self.dn_hi = sums.dn[hi]
+        self.dn_hi = None if sums.dn is None else sums.dn[hi]
 
     def hr(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
         beats = self.hi - lo
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = (self.nn_hi - self.sums.nn[lo]) / beats
-            np.divide(60000.0, mean, out=into)
+        mean = self.sums.nn[lo]
+        np.subtract(self.nn_hi, mean, out=mean)
+        mean /= beats
+        np.divide(60000.0, mean, out=into)
         into[beats < min_beats] = np.nan
 
     def rmssd(self, lo: np.ndarray, min_diffs: int, into: np.ndarray) -> None:
-        inner = np.minimum(lo + 1, self.hi)
-        count = self.dn_hi - self.sums.dn[inner]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.sqrt((self.d2_hi - self.sums.d2[inner]) / count, out=into)
+        inner = np.add(lo, 1)
+        np.minimum(inner, self.hi, out=inner)
+        if self.dn_hi is None or self.sums.dn is None:
+            count = self.hi - inner  # both at least 1, or both 0
+        else:
+            count = self.dn_hi - self.sums.dn[inner]
+        np.subtract(self.d2_hi, self.sums.d2[inner], out=into)
+        into /= count
+        np.sqrt(into, out=into)
         into[count < min_diffs] = np.nan
         # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
         np.maximum(into, 1.0, out=into)
 
     def sdnn(self, lo: np.ndarray, min_beats: int, into: np.ndarray) -> None:
         beats = self.hi - lo
-        total = self.nn_hi - self.sums.nn[lo]
+        count = beats.astype(float)  # (exact: cast once, not for each division)
+        total = self.sums.nn[lo]
+        np.subtract(self.nn_hi, total, out=total)
         nn2 = self.sums.nn2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = (nn2[self.hi] - nn2[lo] - total * (total / beats)) / (beats - 1)
-            np.sqrt(np.maximum(var, 0.0), out=into)
+        var = nn2[self.hi]
+        var -= nn2[lo]
+        spread = total / count
+        spread *= total
+        var -= spread
+        count -= 1.0
+        var /= count
+        np.maximum(var, 0.0, out=var)
+        np.sqrt(var, out=into)
         into[beats < min_beats] = np.nan
 
 

@@ -17,7 +17,12 @@ import numpy as np
 
 from biofeedback.models import Contact, HeartSample
 from biofeedback.signals.arousal import ArousalEstimator
-from biofeedback.signals.arousal_series import SeriesEstimate, estimate_series
+from biofeedback.signals.arousal_series import (
+    BASELINE_HOWS,
+    QUALITIES,
+    SeriesEstimate,
+    estimate_series,
+)
 from tests.support.arousal_data import (
     PVC,
     RESTING,
@@ -120,6 +125,12 @@ def digest(series: SeriesEstimate) -> str:
         arrays = [getattr(value, g.name) for g in fields(value)] if f.name == "beats" else [value]
         for a in arrays:
             a = np.asarray(a)
+            # The codes hashed as the numpy strings they once were (the quality's 9
+            # characters wide), so digests still compare with older ones.
+            if f.name == "quality":
+                a = QUALITIES[a].astype("<U9")
+            elif f.name == "baseline_how":
+                a = BASELINE_HOWS[a].astype(str)
             h.update(a.astype(str).tobytes() if a.dtype.kind in "OU" else a.tobytes())
     return h.hexdigest()
 
