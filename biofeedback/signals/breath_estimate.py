@@ -53,6 +53,7 @@ import numpy.typing as npt
 from biofeedback.models import ChestMotion, HeartSample
 from biofeedback.signals.line_fit import line_fit
 from biofeedback.signals.median import median
+from biofeedback.signals.slots import builder
 
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
@@ -206,6 +207,22 @@ _REASONS = {
 }
 
 
+# The estimates from the heart's rhythm, one a tick: ``BreathEstimate`` with these
+# fields given (in this order), the rest their defaults, at half the cost.
+_rr_estimate = builder(
+    BreathEstimate,
+    "t_s",
+    "quality",
+    "source",
+    "per_min",
+    "confidence",
+    "rate_ratio",
+    "rate_vs_opening",
+    "reason",
+)
+_no_estimate = builder(BreathEstimate, "t_s", "quality", "reason")
+
+
 class BreathEstimator:
     """One session's breath estimate; see the module docstring."""
 
@@ -357,16 +374,16 @@ class BreathEstimator:
         if per_min is None or confidence < self.config.rr_min_confidence:
             if quality is BreathQuality.RR_ONLY:
                 quality = BreathQuality.NO_SIGNAL
-            return BreathEstimate(now_s, quality, reason=_REASONS[quality])
-        return BreathEstimate(
+            return _no_estimate(now_s, quality, _REASONS[quality])
+        return _rr_estimate(
             now_s,
             quality,
             BreathSource.RR,
             per_min,
             confidence,
-            rate_ratio=self._ratio(per_min),
-            rate_vs_opening=self._vs(per_min, self._opening_rate),
-            reason=_REASONS[quality],
+            self._ratio(per_min),
+            self._vs(per_min, self._opening_rate),
+            _REASONS[quality],
         )
 
     # ------------------------------------------------------------------
