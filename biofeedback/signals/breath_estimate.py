@@ -221,6 +221,11 @@ _rr_estimate = builder(
     "reason",
 )
 _no_estimate = builder(BreathEstimate, "t_s", "quality", "reason")
+# Enum members asked for every tick, looked up once: on Python 3.11 reading a
+# member off its enum class (``BreathQuality.RR_ONLY``) costs ~0.25 us each time.
+_RR_ONLY = BreathQuality.RR_ONLY
+_NO_SIGNAL = BreathQuality.NO_SIGNAL
+_FROM_RR = BreathSource.RR
 
 
 class BreathEstimator:
@@ -372,13 +377,13 @@ class BreathEstimator:
         """The heart's rhythm says the rate, if it can; the quality says why."""
         per_min, confidence = self._rr_rate(now_s)
         if per_min is None or confidence < self.config.rr_min_confidence:
-            if quality is BreathQuality.RR_ONLY:
-                quality = BreathQuality.NO_SIGNAL
+            if quality is _RR_ONLY:
+                quality = _NO_SIGNAL
             return _no_estimate(now_s, quality, _REASONS[quality])
         return _rr_estimate(
             now_s,
             quality,
-            BreathSource.RR,
+            _FROM_RR,
             per_min,
             confidence,
             self._ratio(per_min),
