@@ -370,7 +370,7 @@ class BreathEstimator:
         else:
             # ... or when the chest last said anything.
             self._end_hold(min(now_s, self._last_acc_s))
-            quality = BreathQuality.RR_ONLY
+            quality = _RR_ONLY
         return self._fallback(now_s, quality)
 
     def _fallback(self, now_s: float, quality: BreathQuality) -> BreathEstimate:
