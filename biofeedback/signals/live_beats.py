@@ -237,7 +237,7 @@ class LiveBeats:
         """RMSSD over the same window; NaN with fewer than ``min_diffs`` differences."""
         lo = bisect_right(self._t, now_s - span_s)
         # The difference ending at beat j belongs to the window when j - 1 does too.
-        inner = min(lo + 1, hi)
+        inner = lo + 1 if lo < hi else hi  # min(lo + 1, hi), without the call
         dn = self._dn[hi] - self._dn[inner]
         if dn < min_diffs or dn <= 0:
             return math.nan
@@ -245,12 +245,17 @@ class LiveBeats:
 
     def known(self, now_s: float) -> int:
         """How many beats end by ``now`` and were decided by then."""
-        return min(bisect_right(self._t, now_s), bisect_right(self._avail, now_s))
+        ended = bisect_right(self._t, now_s)
+        known = bisect_right(self._avail, now_s)
+        return ended if ended < known else known
 
     def flagged_rate(self, now_s: float, span_s: float) -> float:
         """Share of flagged raw beats in ``(now - span, now]`` known at ``now``; 0 if none."""
         t = self._raw_t
-        hi = min(bisect_right(t, now_s), bisect_right(self._raw_avail, now_s))
+        hi = bisect_right(t, now_s)
+        known = bisect_right(self._raw_avail, now_s)
+        if known < hi:
+            hi = known
         lo = bisect_right(t, now_s - span_s)
         if hi <= lo:
             return 0.0
