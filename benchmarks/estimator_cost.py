@@ -15,8 +15,26 @@ arousal estimator and the breath estimator (its rate from the heart's rhythm,
 read every 5 s) asked once a second as the session asks them; this process's
 CPU per call (``time.process_time_ns``), medians, and the CPU of all the calls
 per tick, this tree beside the tree at ``--base`` (its ``biofeedback`` package
-run by this same script in a child process), interleaved runs.
+run by this same script in a child process), interleaved runs. The clock is read
+around each call, so a tick's figure includes four reads of it (~1 us).
 Run: .venv/bin/python benchmarks/estimator_cost.py [--runs N] [--base REV] [--quick]
+
+Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
+4fed2a8, after = branch s28live; issue 28):
+
+    live estimate (60-min recording, 1 Hz): estimate() median 11.1-12.0 us before
+        (two runs of the benchmark at 4fed2a8), 8.2-8.5 us after; add_sample +
+        estimate 14.9-16.9 us -> 11.1-11.7 us (issue 13's goal: <= 50 us)
+    the replay's ticks, 5 interleaved runs:
+                        arousal add  estimate  breath add  estimate  (mean)  a tick    a day
+        before             6.02 us   14.93 us    1.60 us    4.55 us  27.1 us  52.45 us  4.53 s
+        after              4.84 us   11.67 us    1.55 us    3.53 us  23.7 us  44.08 us  3.81 s
+    (the breath estimate's mean holds its reading from the beats every 5 s, ~60 us:
+    its line fit, ``signals/line_fit.py``'s least squares, and the padded FFT are
+    two thirds of it and are not this benchmark's to cut.)
+
+Every figure the estimators give is the same to the bit before and after
+(tests/test_live_streams.py; the replay prints the same lines).
 """
 
 from __future__ import annotations
