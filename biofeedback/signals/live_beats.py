@@ -55,7 +55,8 @@ class LiveCleaner:
         spread_beats = cfg.spread_beats
         pending = self._pending
         # min/max written as comparisons (a call each costs more than the sum): the
-        # same value as the builtins, NaN included, which they return only as a's.
+        # same values, NaN included, as min/max keep their first argument unless
+        # another compares smaller (greater).
         for t, x in zip(t_s, rr_ms, strict=True):
             i = self._seen
             if i >= w:
