@@ -15,8 +15,7 @@ arousal estimator and the breath estimator (its rate from the heart's rhythm,
 read every 5 s) asked once a second as the session asks them; this process's
 CPU per call (``time.process_time_ns``), medians, and the CPU of all the calls
 per tick, this tree beside the tree at ``--base`` (its ``biofeedback`` package
-run by this same script in a child process), interleaved runs. The clock is read
-around each call, so a tick's figure includes four reads of it (~1 us).
+run by this same script in a child process), interleaved runs.
 Run: .venv/bin/python benchmarks/estimator_cost.py [--runs N] [--base REV] [--quick]
 
 Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
@@ -25,10 +24,14 @@ Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
     live estimate (60-min recording, 1 Hz): estimate() median 11.1-12.0 us before
         (two runs of the benchmark at 4fed2a8), 8.2-8.5 us after; add_sample +
         estimate 14.9-16.9 us -> 11.1-11.7 us (issue 13's goal: <= 50 us)
-    the replay's ticks, 5 interleaved runs:
+    the replay's ticks, 5 interleaved runs (two runs of the benchmark, load 4-5 and ~1):
                         arousal add  estimate  breath add  estimate  (mean)  a tick    a day
         before             6.02 us   14.93 us    1.60 us    4.55 us  27.1 us  52.45 us  4.53 s
         after              4.84 us   11.67 us    1.55 us    3.53 us  23.7 us  44.08 us  3.81 s
+        before             6.28 us   15.24 us    1.65 us    4.70 us  24.8 us  49.91 us  4.31 s
+        after              5.01 us   11.94 us    1.60 us    3.58 us  22.6 us  43.13 us  3.73 s
+    (reading the process clock costs ~0.25 us, inside each call's figure: a tick's
+    four calls carry ~1 us of it, before and after alike.)
     (the breath estimate's mean holds its reading from the beats every 5 s, ~60 us:
     its line fit, ``signals/line_fit.py``'s least squares, and the padded FFT are
     two thirds of it and are not this benchmark's to cut.)
