@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import random
 
 import pytest
@@ -59,6 +60,8 @@ def test_built_objects_are_the_init_s_field_for_field() -> None:
     twin = builder(BreathEstimate, "t_s", "quality", "reason")(1.0, BreathQuality.OK, "a reason")
     assert twin == plain
     assert hash(twin) == hash(plain)
+    assert pickle.loads(pickle.dumps(twin)) == plain
+    assert dataclasses.replace(twin, t_s=2.0) == dataclasses.replace(plain, t_s=2.0)
 
 
 def test_builder_refuses_what_it_cannot_build_the_same() -> None:
