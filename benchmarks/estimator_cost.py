@@ -7,29 +7,72 @@ them, extend ``BeatWindows``/``FlagWindows`` and ``measure_windows`` at one time
 all numpy (without the baseline, quality gate and result object, which both
 share: the ratio understates the gain a little). Same recording, same ticks,
 same process. Goal (issue 13): <= 50 us median per estimate.
-Run: .venv/bin/python benchmarks/estimator_cost.py
+
+Then the replay's ticks (issue 28: the 24 h replay's goal is 10 s, and the live
+estimators run every one of its 86,385 ticks): the 60-minute extract as
+``run --replay`` feeds it (``sensors/replay.py``: a notification a second), the
+arousal estimator and the breath estimator (its rate from the heart's rhythm,
+read every 5 s) asked once a second as the session asks them; this process's
+CPU per call (``time.process_time_ns``), medians, and the CPU of all the calls
+per tick, this tree beside the tree at ``--base`` (its ``biofeedback`` package
+run by this same script in a child process), interleaved runs.
+Run: .venv/bin/python benchmarks/estimator_cost.py [--runs N] [--base REV] [--quick]
+
+Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
+4fed2a8, after = branch s28live; issue 28):
+
+    live estimate (60-min recording, 1 Hz): estimate() median 11.1-12.0 us before
+        (two runs of the benchmark at 4fed2a8), 8.2-8.5 us after; add_sample +
+        estimate 14.9-16.9 us -> 11.1-11.7 us (issue 13's goal: <= 50 us)
+    the replay's ticks, 5 interleaved runs (two runs of the benchmark, load 4-5 and ~1):
+                        arousal add  estimate  breath add  estimate  (mean)  a tick    a day
+        before             6.02 us   14.93 us    1.60 us    4.55 us  27.1 us  52.45 us  4.53 s
+        after              4.84 us   11.67 us    1.55 us    3.53 us  23.7 us  44.08 us  3.81 s
+        before             6.28 us   15.24 us    1.65 us    4.70 us  24.8 us  49.91 us  4.31 s
+        after              5.01 us   11.94 us    1.60 us    3.58 us  22.6 us  43.13 us  3.73 s
+    (reading the process clock costs ~0.25 us, inside each call's figure: a tick's
+    four calls carry ~1 us of it, before and after alike.)
+    (the breath estimate's mean holds its reading from the beats every 5 s, ~60 us:
+    its line fit, ``signals/line_fit.py``'s least squares, and the padded FFT are
+    two thirds of it and are not this benchmark's to cut.)
+
+Every figure the estimators give is the same to the bit before and after
+(tests/test_live_streams.py; the replay prints the same lines).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# ``--tree PATH`` (the child that times an older tree): its package first.
+if "--tree" in sys.argv:
+    sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1])
 
-from biofeedback.models import HeartSample
-from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, measure_windows
-from biofeedback.signals.hrv import BeatWindows, FlagWindows
-from biofeedback.signals.rr_clean import RRCleaner
-from tests.support.arousal_data import load_rr, samples_from_rr
+from benchmarks.figures import base_tree  # noqa: E402
+from biofeedback.models import HeartSample  # noqa: E402
+from biofeedback.sensors.replay import iter_beat_times, iter_notifications, read_rr_file  # noqa: E402
+from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, measure_windows  # noqa: E402
+from biofeedback.signals.breath_estimate import BreathEstimator  # noqa: E402
+from biofeedback.signals.hrv import BeatWindows, FlagWindows  # noqa: E402
+from biofeedback.signals.rr_clean import RRCleaner  # noqa: E402
+from tests.support.arousal_data import SHARED_RR, load_rr, samples_from_rr  # noqa: E402
 
 RECORDING = "nsrdb_pyhrv_60min_nni.txt"
+# main when issue 28's work on the live estimators began: the "before".
+BASE = "4fed2a8"
+DAY_TICKS = 86_385
 # estimate() alone before live_beats.py: issue 13's figure (117-206 us measured
 # on this shared machine at e318661, depending on load).
 BEFORE_US = 140.0
@@ -111,13 +154,130 @@ def cost_lines(runs: int = 3) -> list[str]:
     ]
 
 
-def _quick() -> bool:
-    """``--quick``: tiny inputs, one run (tests/test_benchmarks.py runs it so)."""
+@dataclass(frozen=True, slots=True)
+class TickCost:
+    """Medians per call (us) over the replay's ticks, and the CPU of all the calls
+    per tick (us): the four calls a tick makes of the two estimators."""
+
+    ticks: int
+    arousal_add_us: float
+    arousal_estimate_us: float
+    breath_add_us: float
+    breath_estimate_us: float
+    breath_estimate_mean_us: float
+    """With the readings every 5 s (the median is a tick between them)."""
+    per_tick_us: float
+
+
+def replay_samples(path: Path) -> list[HeartSample]:
+    """The notifications ``run --replay`` makes of an RR file."""
+    rr_ms, times_s = read_rr_file(path)
+    times: list[float | None] = list(times_s) if times_s else [None] * len(rr_ms)
+    return list(iter_notifications(iter_beat_times(zip(rr_ms, times, strict=True))))
+
+
+def tick_cost(samples: list[HeartSample]) -> TickCost:
+    """Both estimators a tick, as the session calls them: the estimates at ``now``,
+    then the notifications that arrived by ``now``."""
+    clock = time.process_time_ns
+    arousal, breath = ArousalEstimator(), BreathEstimator()
+    a_add: list[int] = []
+    a_est: list[int] = []
+    b_add: list[int] = []
+    b_est: list[int] = []
+    i = 0
+    ticks = int(samples[-1].t_s)
+    for second in range(1, ticks + 1):
+        now = float(second)
+        t0 = clock()
+        arousal.estimate(now)
+        t1 = clock()
+        breath.estimate(now)
+        t2 = clock()
+        a_est.append(t1 - t0)
+        b_est.append(t2 - t1)
+        while i < len(samples) and samples[i].t_s <= now:
+            t0 = clock()
+            arousal.add_sample(samples[i])
+            t1 = clock()
+            breath.add_sample(samples[i])
+            t2 = clock()
+            a_add.append(t1 - t0)
+            b_add.append(t2 - t1)
+            i += 1
+    total = sum(a_add) + sum(a_est) + sum(b_add) + sum(b_est)
+    return TickCost(
+        ticks,
+        statistics.median(a_add) / 1e3,
+        statistics.median(a_est) / 1e3,
+        statistics.median(b_add) / 1e3,
+        statistics.median(b_est) / 1e3,
+        statistics.mean(b_est) / 1e3,
+        total / ticks / 1e3,
+    )
+
+
+def _child_cost(tree: Path | None, path: Path) -> TickCost:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--ticks-json", str(path)]
+    if tree is not None:
+        argv += ["--tree", str(tree)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=300).stdout
+    return TickCost(**json.loads(out))
+
+
+def tick_lines(runs: int, rev: str, path: Path) -> list[str]:
+    """This tree's ticks beside ``rev``'s, ``runs`` interleaved child runs each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees: dict[str, Path | None] = {"this tree": None}
+        old = base_tree(rev, Path(tmp))
+        if old is not None:
+            trees = {f"before ({rev})": old, **trees}
+        costs: dict[str, list[TickCost]] = {label: [] for label in trees}
+        for _ in range(runs):
+            for label, tree in trees.items():
+                costs[label].append(_child_cost(tree, path))
+    ticks = costs["this tree"][0].ticks
+    lines = [
+        f"the replay's ticks ({path.name} as `run --replay` feeds it, {ticks} ticks;"
+        f" CPU per call, median of each run's median, over {runs} interleaved runs):",
+        f"  {'':<18} {'arousal add':>12} {'estimate':>9} {'breath add':>11}"
+        f" {'estimate':>9} {'(mean)':>7} {'all, a tick':>12} {'a 24 h day':>11}",
+    ]
+    for label, runs_of_tree in costs.items():
+
+        def med(name: str, of: list[TickCost] = runs_of_tree) -> float:
+            return float(statistics.median(getattr(c, name) for c in of))
+
+        per_tick = [c.per_tick_us for c in runs_of_tree]
+        tick = statistics.median(per_tick)
+        lines.append(
+            f"  {label:<18} {med('arousal_add_us'):9.2f} us {med('arousal_estimate_us'):6.2f} us"
+            f" {med('breath_add_us'):8.2f} us {med('breath_estimate_us'):6.2f} us"
+            f" {med('breath_estimate_mean_us'):4.1f} us"
+            f" {tick:8.2f} us {tick * DAY_TICKS / 1e6:8.2f} s"
+            f"  (a tick: {min(per_tick):.2f}-{max(per_tick):.2f} us)"
+        )
+    return lines
+
+
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
-    return bool(parser.parse_args().quick)
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tree")
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument("--ticks-json", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
 
 
 if __name__ == "__main__":
+    args = _args()
+    if args.ticks_json is not None:
+        print(json.dumps(asdict(tick_cost(replay_samples(args.ticks_json)))))
+        sys.exit(0)
     # --quick: the same figures (a 60-minute recording is a few seconds' work).
-    print("\n".join(cost_lines(1 if _quick() else 3)))
+    print("\n".join(cost_lines(1 if args.quick else 3)))
+    if args.quick:
+        print("\n".join(tick_lines(1, args.base, SHARED_RR / "nsrdb_pyhrv_5min_nni.txt")))
+    else:
+        print("\n".join(tick_lines(args.runs, args.base, SHARED_RR / RECORDING)))

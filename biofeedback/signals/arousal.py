@@ -72,6 +72,7 @@ from biofeedback.signals.baseline import BaselineCollector, BaselineConfig
 from biofeedback.signals.hrv import BeatWindows
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.rr_clean import CleanerConfig
+from biofeedback.signals.slots import builder
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +189,20 @@ def score(
     return hr_z, drop_z, arousal
 
 
+# ``ArousalEstimate(*values)``, every field in order, at half the cost (one a tick).
+_estimate = builder(ArousalEstimate)
+# Looked up once: on Python 3.11 reading a member off its enum class costs ~0.25 us.
+_OK = Quality.OK
+_HR_ONLY = Quality.HR_ONLY
+
+
 def beats_of(sample: HeartSample) -> tuple[list[float], list[float]]:
     """Beat end times and intervals; times are rebuilt from the arrival when absent."""
-    rr = [float(v) for v in sample.rr_ms]
+    # map, not a comprehension: a notification carries a beat or two, and on
+    # Python 3.11 a comprehension's own call costs more than that.
+    rr = list(map(float, sample.rr_ms))
     if len(sample.beat_t_s) == len(rr):
-        return [float(v) for v in sample.beat_t_s], rr
+        return list(map(float, sample.beat_t_s)), rr
     # The last interval ended about when the notification was sent.
     total = sum(rr)
     ends = []
@@ -292,63 +302,68 @@ class ArousalEstimator:
         # The same figures as ``measure_windows`` (the batch path), for one time.
         hi = beats.known(now_s)
         hr = beats.hr_bpm(now_s, cfg.hr_window_s, hi, cfg.min_hr_beats)
-        if math.isnan(hr):
+        if hr != hr:
             hr = self._strap_hr_bpm(now_s, cfg.hr_window_s)
         hr_fast = beats.hr_bpm(now_s, cfg.hr_fast_window_s, hi, cfg.min_hr_beats)
-        if math.isnan(hr_fast):
+        if hr_fast != hr_fast:
             hr_fast = self._strap_hr_bpm(now_s, cfg.hr_fast_window_s)
         hr_mid = beats.hr_bpm(now_s, cfg.hr_mid_window_s, hi, cfg.min_hr_beats)
-        if math.isnan(hr_mid):
+        if hr_mid != hr_mid:
             hr_mid = self._strap_hr_bpm(now_s, cfg.hr_mid_window_s)
-        usable = rate <= cfg.hr_only_artifact_rate
         rmssd = math.nan
         rmssd_60 = math.nan
-        if usable:
-            # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log finite.
+        if rate <= cfg.hr_only_artifact_rate:
+            # Below the strap's 1 ms resolution RMSSD is noise; the floor keeps its log
+            # finite (``max(x, 1.0)`` for a number, NaN kept: NaN < 1.0 is false).
             rmssd = beats.rmssd_ms(now_s, cfg.rmssd_window_s, hi, cfg.min_rmssd_diffs)
-            rmssd = max(rmssd, 1.0) if rmssd == rmssd else rmssd
+            if rmssd < 1.0:
+                rmssd = 1.0
             rmssd_60 = beats.rmssd_ms(now_s, cfg.rmssd_long_window_s, hi, 2 * cfg.min_rmssd_diffs)
-            rmssd_60 = max(rmssd_60, 1.0) if rmssd_60 == rmssd_60 else rmssd_60
-        ok = self._gate.update(now_s, not math.isnan(rmssd), rate)
-        if not ok:
-            rmssd = math.nan
-        ln_rmssd = math.log(rmssd) if ok else math.nan
-        ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
+            if rmssd_60 < 1.0:
+                rmssd_60 = 1.0
+        ok = self._gate.update(now_s, rmssd == rmssd, rate)
+        if ok:
+            ln_rmssd = math.log(rmssd)
+        else:
+            rmssd = ln_rmssd = math.nan
         assert self._start_s is not None
         base = self._baseline
         base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd, hr_fast)
-        if not math.isnan(ln_60):
-            self._reference.add(now_s, ln_60)
+        # min(reference, the 5-minute mean) once that is full; NaN is never less.
+        ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
+        mean = self._reference.add(now_s, ln_60)
         reference = base.ln_rmssd if base.ln_rmssd is not None else math.nan
-        if self._reference.full:
-            reference = min(reference, self._reference.mean)
+        if mean < reference:
+            reference = mean
         base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
         hr_delta = hr - base_hr
         hr_z = hr_delta / cfg.hr_scale_bpm
         ln_delta = ln_rmssd - reference
         drop_z = (reference - ln_rmssd) / cfg.ln_rmssd_scale
-        vagal = 0.0 if math.isnan(drop_z) else max(drop_z, 0.0)
+        # max(drop_z, 0.0) for a number (-0.0 kept, as max keeps it), 0 for NaN.
+        vagal = drop_z if drop_z >= 0.0 else 0.0
         arousal = cfg.hr_weight * hr_z + cfg.rmssd_weight * vagal
         # ``nan_to_none`` inline (ten a tick): NaN is the one value unequal to itself.
-        return ArousalEstimate(
+        # Every figure here is already a Python float; in the fields' order.
+        return _estimate(
             now_s,
-            float(hr) if hr == hr else None,
-            float(rmssd) if rmssd == rmssd else None,
-            float(arousal) if arousal == arousal else None,
-            Quality.OK if ok else Quality.HR_ONLY,
+            hr if hr == hr else None,
+            rmssd if rmssd == rmssd else None,
+            arousal if arousal == arousal else None,
+            _OK if ok else _HR_ONLY,
             rate,
-            hr_delta_bpm=float(hr_delta) if hr_delta == hr_delta else None,
-            ln_rmssd_delta=float(ln_delta) if ln_delta == ln_delta else None,
-            baseline_hr_bpm=base.hr_bpm,
-            baseline_rmssd_ms=self._baseline_rmssd_ms(base.ln_rmssd),
-            hr_z=float(hr_z) if hr_z == hr_z else None,
-            rmssd_drop_z=float(drop_z) if drop_z == drop_z else None,
-            rmssd_60s_ms=float(rmssd_60) if rmssd_60 == rmssd_60 else None,
-            hr_fast_bpm=float(hr_fast) if hr_fast == hr_fast else None,
-            hr_10s_bpm=float(hr_mid) if hr_mid == hr_mid else None,
-            hr_noise_bpm=base.noise_bpm,
-            baseline_how=base.how,
-            baseline_rise_bpm=base.rise_bpm,
+            hr_delta if hr_delta == hr_delta else None,
+            ln_delta if ln_delta == ln_delta else None,
+            base.hr_bpm,
+            self._baseline_rmssd_ms(base.ln_rmssd),
+            hr_z if hr_z == hr_z else None,
+            drop_z if drop_z == drop_z else None,
+            rmssd_60 if rmssd_60 == rmssd_60 else None,
+            hr_fast if hr_fast == hr_fast else None,
+            hr_mid if hr_mid == hr_mid else None,
+            base.noise_bpm,
+            base.how,
+            base.rise_bpm,
         )
 
     def _baseline_rmssd_ms(self, ln_rmssd: float | None) -> float | None:
@@ -410,16 +425,15 @@ class _RunningMean:
         self._items: deque[tuple[float, float]] = deque()
         self._sum = 0.0
 
-    @property
-    def full(self) -> bool:
-        return bool(self._items) and len(self._items) >= self.span_s / 2
-
-    @property
-    def mean(self) -> float:
-        return self._sum / len(self._items)
-
-    def add(self, t_s: float, value: float) -> None:
-        self._items.append((t_s, value))
-        self._sum += value
-        while self._items[0][0] <= t_s - self.span_s:
-            self._sum -= self._items.popleft()[1]
+    def add(self, t_s: float, value: float) -> float:
+        """Add ``value`` (unless NaN) at ``t_s``; the mean once the values span half
+        of ``span_s`` (one a second), else NaN."""
+        items = self._items
+        if value == value:
+            items.append((t_s, value))
+            self._sum += value
+            while items[0][0] <= t_s - self.span_s:
+                self._sum -= items.popleft()[1]
+        if items and len(items) >= self.span_s / 2:
+            return self._sum / len(items)
+        return math.nan

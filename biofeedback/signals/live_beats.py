@@ -52,6 +52,11 @@ class LiveCleaner:
         mid = w // 2
         base = csums[-1]
         partial = 0.0
+        spread_beats = cfg.spread_beats
+        pending = self._pending
+        # min/max written as comparisons (a call each costs more than the sum): the
+        # same values, NaN included, as min/max keep their first argument unless
+        # another compares smaller (greater).
         for t, x in zip(t_s, rr_ms, strict=True):
             i = self._seen
             if i >= w:
@@ -63,18 +68,29 @@ class LiveCleaner:
             else:
                 ref = x
             cap = cfg.cap_rel * ref
-            # The spread is over the changes before this beat (csums[-1] is its sum).
-            count = min(i, cfg.spread_beats, i - 1)
+            # The spread is over the changes before this beat (csums[-1] is its sum):
+            # min(i, spread_beats, i - 1) of them.
+            count = i - 1 if i <= spread_beats else spread_beats
             if count >= 3:
                 spread = (csums[-1] - csums[0]) / count
-                th = min(max(cfg.spread_gain * spread, cfg.floor_rel * ref), cap)
+                th = cfg.spread_gain * spread
+                floor = cfg.floor_rel * ref
+                if floor > th:
+                    th = floor
+                if cap < th:
+                    th = cap
             else:
                 th = cap
-            change = min(abs(x - recent[-1]), cap) if i > 0 else 0.0
+            if i > 0:
+                change = abs(x - recent[-1])
+                if cap < change:
+                    change = cap
+            else:
+                change = 0.0
             partial += change
             csums.append(base + partial)
             recent.append(x)
-            self._pending.append((t, x, ref, th))
+            pending.append((t, x, ref, th))
             self._seen = i + 1
 
     def decide(self, beats: LiveBeats) -> None:
@@ -166,7 +182,8 @@ class LiveBeats:
         # Totals before this chunk, and the chunk's partial sums.
         self._base = (0.0, 0.0, 0.0, 0.0)
         self._chunk = [0.0, 0.0, 0.0, 0.0]
-        self._last: tuple[float, float] | None = None  # (t_s, nn_ms) of the last beat
+        self._last_t: float | None = None  # the last beat's end, and its interval
+        self._last_nn = 0.0
         self._raw_t: list[float] = []
         self._raw_avail: list[float] = []
         self._flags = [0.0]
@@ -181,23 +198,18 @@ class LiveBeats:
         self._flag_chunk = 0.0
 
     def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
-        last = self._last
-        if last is None:
-            d2 = 0.0
-            dn = 0.0
-        elif t_s - last[0] <= nn_ms / 1000.0 + self.max_gap_s:
-            diff = nn_ms - last[1]
-            d2 = diff * diff
-            dn = 1.0
-        else:
-            d2 = 0.0
-            dn = 0.0
-        self._last = (t_s, nn_ms)
         c = self._chunk
+        last_t = self._last_t
+        # The difference with the beat before counts unless the signal dropped
+        # between them (a 0 added to these non-negative sums would change no bit).
+        if last_t is not None and t_s - last_t <= nn_ms / 1000.0 + self.max_gap_s:
+            diff = nn_ms - self._last_nn
+            c[2] += diff * diff
+            c[3] += 1.0
+        self._last_t = t_s
+        self._last_nn = nn_ms
         c[0] += nn_ms
         c[1] += nn_ms * nn_ms
-        c[2] += d2
-        c[3] += dn
         self._t.append(t_s)
         self._avail.append(available_s)
         base = self._base
@@ -209,7 +221,8 @@ class LiveBeats:
     def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
         self._raw_t.append(t_s)
         self._raw_avail.append(available_s)
-        self._flag_chunk += 1.0 if flagged else 0.0
+        if flagged:
+            self._flag_chunk += 1.0
         self._flags.append(self._flag_base + self._flag_chunk)
 
     def hr_bpm(self, now_s: float, span_s: float, hi: int, min_beats: int) -> float:
@@ -225,7 +238,7 @@ class LiveBeats:
         """RMSSD over the same window; NaN with fewer than ``min_diffs`` differences."""
         lo = bisect_right(self._t, now_s - span_s)
         # The difference ending at beat j belongs to the window when j - 1 does too.
-        inner = min(lo + 1, hi)
+        inner = lo + 1 if lo < hi else hi  # min(lo + 1, hi), without the call
         dn = self._dn[hi] - self._dn[inner]
         if dn < min_diffs or dn <= 0:
             return math.nan
@@ -233,12 +246,17 @@ class LiveBeats:
 
     def known(self, now_s: float) -> int:
         """How many beats end by ``now`` and were decided by then."""
-        return min(bisect_right(self._t, now_s), bisect_right(self._avail, now_s))
+        ended = bisect_right(self._t, now_s)
+        known = bisect_right(self._avail, now_s)
+        return ended if ended < known else known
 
     def flagged_rate(self, now_s: float, span_s: float) -> float:
         """Share of flagged raw beats in ``(now - span, now]`` known at ``now``; 0 if none."""
         t = self._raw_t
-        hi = min(bisect_right(t, now_s), bisect_right(self._raw_avail, now_s))
+        hi = bisect_right(t, now_s)
+        known = bisect_right(self._raw_avail, now_s)
+        if known < hi:
+            hi = known
         lo = bisect_right(t, now_s - span_s)
         if hi <= lo:
             return 0.0
