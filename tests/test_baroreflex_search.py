@@ -1,7 +1,8 @@
 """The simulated loop's natural rate: the search that places the peak of the total
-swing works the candidate-independent parts out once (issue 28: it was ~14 ms of a
-15-minute simulated session's set-up); it must choose what the plain search over
-``total_swing_ms`` chooses, to the bit, for every scenario's person and others."""
+swing works the candidate-independent parts out once and stops at the first candidate
+that cannot be bettered (issue 28: it was ~15 ms of a 15-minute simulated session's
+set-up); it must choose what the plain search over ``total_swing_ms`` chooses, to the
+bit, for every scenario's person (some stop early, some search to the end) and others."""
 
 from __future__ import annotations
 
