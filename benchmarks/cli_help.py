@@ -98,10 +98,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, load_line, parse_args, spread, timed  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    base_tree,
+    child_env,
+    load_line,
+    parse_args,
+    spread,
+    timed,
+)
 
 # main when issue 28's session work began: the "before" of the figures above.
-BASE = "341feb4"
+BASE = "4fed2a8"
 
 
 def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:
@@ -124,6 +131,25 @@ def printed_events(argv: list[str], tree: Path, db: Path) -> str:
     return re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
 
 
+def instructions(argv: list[str], tree: Path, folder: Path) -> int | None:
+    """Instructions one run of ``argv`` executes, counted by valgrind's callgrind
+    (~80x slower than a run): unlike time, the same on a quiet machine and a loaded
+    one, so a change of a few percent shows. None when valgrind is not installed."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    proc = subprocess.run(
+        [valgrind, "--tool=callgrind", f"--callgrind-out-file={folder / 'callgrind.out'}", *argv],
+        check=True,
+        capture_output=True,
+        timeout=900,
+        cwd=tree,
+        env=child_env(),
+    )
+    found = re.search(r"Collected : (\d+)", proc.stderr.decode(errors="replace"))
+    return None if found is None else int(found.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
@@ -134,6 +160,11 @@ def main() -> None:
         default=0.0,
         metavar="MB",
         help="time each session against a copy of a store this big (default: a new one)",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each tree's session's instructions once (valgrind; ~30 s each)",
     )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
@@ -179,6 +210,12 @@ def main() -> None:
                 wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd, timeout_s=120)
                 figures[0].extend(wall)
                 figures[1].extend(cpu)
+        # Each on a new store of its own, after the timed runs (compiled modules).
+        counted = {
+            label: instructions([*session, "--db", str(folder / f"counted{n}.db")], tree, folder)
+            for n, (label, tree) in enumerate(trees.items())
+            if args.instructions
+        }
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
     rows = [
         ("python -c pass (peer)", python, ""),
@@ -201,6 +238,15 @@ def main() -> None:
             f" printed events {'identical' if same else 'DIFFER'} ({lines[-1]} lines,"
             " session id masked)"
         )
+    if counted:
+        counts = {label: n for label, n in counted.items() if n is not None}
+        if len(counts) < len(counted):
+            print("instructions: not counted (needs valgrind)")
+        else:
+            shown = " -> ".join(f"{label} {n / 1e6:,.0f} M" for label, n in counts.items())
+            first, last = next(iter(counts.values())), list(counts.values())[-1]
+            ratio = f" ({last / first:.3f}x)" if len(counts) == 2 else ""
+            print(f"{duration} s session instructions (callgrind): {shown}{ratio}")
     print(load_line())
 
 
