@@ -27,10 +27,10 @@ from biofeedback.cli.common import (
     started,
 )
 from biofeedback.cli.parser import build_parser, command_parser, print_overview
-from biofeedback.cli.request import SessionRequest
 
 if TYPE_CHECKING:
     from biofeedback.cli.records import review_view
+    from biofeedback.cli.request import SessionRequest
     from biofeedback.cli.running import plan_session
     from biofeedback.cli.wiring import build_session
 
@@ -49,7 +49,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Loaded when first asked for: `biofeedback --help` needs neither.
+    # Loaded when first asked for: `biofeedback --help` needs none of them.
+    if name == "SessionRequest":
+        from biofeedback.cli.request import SessionRequest
+
+        return SessionRequest
     if name == "plan_session":
         from biofeedback.cli.running import plan_session
 

@@ -17,7 +17,7 @@ from biofeedback.cli.records import (
     cmd_protocols,
     cmd_review,
 )
-from biofeedback.routines.profile import EYES, POSITIONS
+from biofeedback.routines import EYES, POSITIONS
 
 
 # A command's modules load only when that command runs: a session's (asyncio, the
