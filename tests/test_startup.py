@@ -11,8 +11,20 @@ from pathlib import Path
 
 from tests.support.store import record_sim
 
-# dataclasses loads inspect, ast, dis and tokenize: ~1/4 of `--help`'s CPU.
-HEAVY = ("asyncio", "ssl", "socket", "numpy", "dataclasses")
+# dataclasses loads inspect, ast, dis and tokenize (~1/4 of `--help`'s CPU); the
+# central copy's commands load pathlib, urllib.parse and ipaddress (~1/6; an
+# editable install's finder loads pathlib itself, so the module is named here), the
+# profile and the session request dataclasses: the commands that use them load them.
+HEAVY = (
+    "asyncio",
+    "ssl",
+    "socket",
+    "numpy",
+    "dataclasses",
+    "biofeedback.cli.central",
+    "biofeedback.cli.request",
+    "biofeedback.routines.profile",
+)
 
 
 def _python(code: str) -> str:
