@@ -186,6 +186,12 @@ def main() -> None:
             label: printed_events(session, tree, folder / f"same{n}.db")
             for n, (label, tree) in enumerate(trees.items())
         }
+        helps = {
+            subprocess.run(
+                [*exe, "--help"], check=True, capture_output=True, timeout=60, cwd=tree
+            ).stdout
+            for tree in trees.values()
+        }
         # A store of its own per tree: the person's store may be another version's
         # (and keeps no benchmark sessions).
         argv_of = {
@@ -197,14 +203,14 @@ def main() -> None:
                 shutil.copyfile(seed, folder / f"timed{n}.db")
             print(f"each session's store: a copy of one of {seed.stat().st_size / 1e6:.1f} MB")
         python: tuple[list[float], list[float]] = ([], [])
-        help_s: tuple[list[float], list[float]] = ([], [])
+        help_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
         session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
         # Interleaved, so that each sees the same load.
         for n in range(runs):
             commands: list[tuple[tuple[list[float], list[float]], list[str], Path]] = [
                 (python, [sys.executable, "-c", "pass"], ROOT),
-                (help_s, [*exe, "--help"], ROOT),
             ]
+            commands += [(help_s[t], [*exe, "--help"], tree) for t, tree in trees.items()]
             commands += [(session_s[t], argv_of[t], tree) for t, tree in trees.items()]
             for figures, argv, cwd in commands:
                 wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd, timeout_s=120)
@@ -219,8 +225,8 @@ def main() -> None:
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
     rows = [
         ("python -c pass (peer)", python, ""),
-        ("biofeedback --help (-m)", help_s, "goal <= 5x python -c pass"),
     ]
+    rows += [(f"--help (-m), {t}", help_s[t], "goal <= 5x python -c pass") for t in trees]
     rows += [(f"{duration} s session, {t}", session_s[t], "goal 900 s <= 0.3 s") for t in trees]
     for label, (wall, cpu), goal in rows:
         print(f"{label:<34} wall {spread(wall, 1e3, 'ms')}")
@@ -238,6 +244,7 @@ def main() -> None:
             f" printed events {'identical' if same else 'DIFFER'} ({lines[-1]} lines,"
             " session id masked)"
         )
+        print(f"--help output {'identical' if len(helps) == 1 else 'DIFFERS'}")
     if counted:
         counts = {label: n for label, n in counted.items() if n is not None}
         if len(counts) < len(counted):
