@@ -21,20 +21,22 @@ the ratios. ``--store-mb 7.5`` times each session against a copy of a store of t
 many MB of past sessions (a person's store after weeks; every open checks all its
 pages).
 
-Figures, third round (2026-12-07, before = 4fed2a8; a normal install; medians of 11
-interleaved runs, 2 cores shared with other sessions):
+Figures, third round (2026-12-07, before = 4fed2a8; a normal install; medians of
+15 (load 1.2) and 11 (load 1.8, ~5) interleaved runs, 2 cores shared with other
+sessions):
 
-                         load 1.8                    load ~5
-    python -c pass       CPU 9.9 ms                  CPU 10.6 ms
-    --help               CPU 40.4 -> 27.6 ms         (~42 -> ~29)
-                         = 4.1x -> 2.8x python -c pass (goal <= 5x: met)
-    900 s session CPU    349 -> 330 ms (0.95x)       367 -> 344 ms (0.94x)
-                         p90 355 -> 339              p90 377 -> 350
-                         = 33x python -c pass
-    900 s session wall   355 -> 340 ms               504 -> 473 ms
-    instructions         2,046 M -> 1,822 M (0.891x); 2,045 -> 1,824 M at load ~5
-    printed events       identical (809 lines, seeds 1, 2, 3, 7 and the default
-                         compared too); --help identical (and every command's)
+                         load 1.2             load 1.8             load ~5
+    python -c pass       CPU 9.6 ms           9.9 ms               10.6 ms
+    --help CPU           38.8 -> 26.1 ms      40.4 -> 27.6 ms      ~42 -> ~29 ms
+                         = 4.1x -> 2.7x python -c pass (goal <= 5x: met)
+    900 s session CPU    327 -> 303 ms        349 -> 330 ms        367 -> 344 ms
+                         (0.93x)              (0.95x)              (0.94x)
+                         p90 337 -> 320       p90 355 -> 339       p90 377 -> 350
+    900 s session wall   334 -> 310 ms        355 -> 340 ms        504 -> 473 ms
+    instructions         2,046 M -> 1,822 M (0.891x); 2,045 -> 1,824 M in another run
+    printed events       identical (809 lines; seeds 1, 2, 3, 7 and the default
+                         compared too, and the 3 h and 24 h replays of
+                         benchmarks/replay.py); --help identical (and every command's)
 
 What this round changed at the start of a session (the estimators, the controller
 and the loop are other branches'):
@@ -60,11 +62,11 @@ Where the session's CPU goes now (instructions, callgrind, of 1,822 M):
                                         for TLS, which a session never uses), the
                                         stdlib the package uses, and creating the
                                         92 dataclasses on this path: ~55 ms of CPU
-                                        (~0.6 ms each; the models' 28 ~17 ms,
+                                        (~0.6 ms each; the models' 28 ~17 ms at load 5,
                                         simulators.scenario's Person, SessionRequest
                                         and the estimators' next), all but a few
                                         used by a headless simulated run
-    set-up (build_session)              ~15 ms: the parser ~3, the simulated heart
+    set-up (parser, build_session)      ~15 ms: the parser ~3, the simulated heart
                                         ~4, the three routines read ~2 (the day
                                         protocol of benchmarks/replay.py is parsed
                                         once, not three times: the three reads are
@@ -79,9 +81,9 @@ __delattr__ 75, __hash__ 60 of ~800): leaving __repr__, __eq__ and __hash__ to o
 generic copy would save ~30 % (~5 ms for the models) but makes every class less
 plain and each comparison slower; slots=False saves ~5 % and changes the
 instances; building only the named command's options saves ~0.8 ms of the
-parser's 3. Goal 0.3 s: NOT met by this round's start-up work alone (349 -> 330 ms
-at load 1.8; ~-11 % instructions); the estimators' and the loop's cuts on other
-branches are the rest.
+parser's 3. Goal 0.3 s: not quite met by this round's start-up work alone (327 ->
+303 ms CPU at load 1.2; -11 % instructions); the estimators' and the loop's cuts on
+other branches take it below.
 
 Earlier rounds: first (before = 341feb4, load 6-8) 496 -> 417 ms CPU; second
 (before = 1ee3cee, load 3-4) 420 -> 408 ms and 382 -> 370 ms; the recorder's one
