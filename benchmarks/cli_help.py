@@ -1,87 +1,93 @@
 """How long `biofeedback --help` and a 15-minute simulated session take, whole
 process, beside bare `python -c pass` of the same virtual environment (the peer,
-measured in the same run), and the session as it was at ``--base`` (the package
-and the simulators at that commit, extracted with `git archive` and run from their
-own folder), with whether both print the same events for the same seed.
+measured in the same run), and both as they were at ``--base`` (the package and the
+simulators at that commit, extracted with `git archive` and run from their own
+folder), with whether both trees print the same events for the same seed and the
+same help.
 
 Goals (issue 28): --help <= 5x `python -c pass`; `run --sim --headless --json
 --speed max --duration 900` <= 0.3 s. Wall time is what a user waits; CPU time
-(user + system) is the steadier figure on a shared machine.
+(user + system) is the steadier figure on a shared machine; the instructions
+(``--instructions``: valgrind's callgrind, one run a tree, ~30 s each) the steadiest,
+the same under any load, so a change of a few percent shows.
 
-    .venv/bin/python benchmarks/cli_help.py [--runs N] [--base REV] [--store-mb MB] [--quick]
+    python benchmarks/cli_help.py [--runs N] [--base REV] [--store-mb MB]
+                                  [--instructions] [--quick]
 
-``--store-mb 7.5`` times each session against a copy of a store of that many MB
-of past sessions (a person's store after weeks; every open checks all its pages).
+Time it with the python of a normal install (`pip install .` into a new virtual
+environment, as the Quick start does): an editable install's finder (the test
+environment's) adds ~10 ms to every start, `python -c pass`'s too, and so halves
+the ratios. ``--store-mb 7.5`` times each session against a copy of a store of that
+many MB of past sessions (a person's store after weeks; every open checks all its
+pages).
 
-Figures, second round (2026-12-07, before = 1ee3cee, this branch's base; medians
-of 11 interleaved runs, 2 cores shared with other sessions, load 3-4):
+Figures, third round (2026-12-07, before = 4fed2a8; a normal install; medians of
+15 (load 1.2) and 11 (load 1.8, ~5) interleaved runs, 2 cores shared with other
+sessions):
 
-                         new store each run         a 7.6 MB store
-    python -c pass       CPU 21-24 ms               CPU 21 ms
-    --help               CPU 41-47 ms = 1.9-2.0x    CPU 40 ms = 1.9x (goal <= 5x: met)
-    900 s session CPU    420 -> 408 ms (0.97x),     408 -> 380 ms (0.93x)
-                         382 -> 370 ms (0.97x)
-                         p90 436 -> 435, 406 -> 384 p90 438 -> 396
-                         = 17.3-17.5x python -c     = 18.2x python -c pass
-    900 s session wall   911 -> 888, 402 -> 396 ms  444 -> 396 ms
-    printed events       identical (809 lines)      identical (809 lines)
+                         load 1.2             load 1.8             load ~5
+    python -c pass       CPU 9.6 ms           9.9 ms               10.6 ms
+    --help CPU           38.8 -> 26.1 ms      40.4 -> 27.6 ms      ~42 -> ~29 ms
+                         = 4.1x -> 2.7x python -c pass (goal <= 5x: met)
+    900 s session CPU    327 -> 303 ms        349 -> 330 ms        367 -> 344 ms
+                         (0.93x)              (0.95x)              (0.94x)
+                         p90 337 -> 320       p90 355 -> 339       p90 377 -> 350
+    900 s session wall   334 -> 310 ms        355 -> 340 ms        504 -> 473 ms
+    instructions         2,046 M -> 1,822 M (0.891x); 2,045 -> 1,824 M in another run
+    printed events       identical (809 lines; seeds 1, 2, 3, 7 and the default
+                         compared too, and the 3 h and 24 h replays of
+                         benchmarks/replay.py); --help identical (and every command's)
 
-An A/B of the recorder alone (same load, 11 runs each, the rest of this branch
-in all three): 438 ms writing through its worker thread, 418 on the loop's thread
-(below), 411 with no recorder at all.
+What this round changed at the start of a session (the estimators, the controller
+and the loop are other branches'):
 
-First round (before = 341feb4, load 6-8): 496 -> 417 ms CPU, p90 532 -> 440.
+    the simulated heart's natural rate  ~15 -> ~3 ms: the candidate-independent
+      (simulators/baroreflex.py)        parts of the swing worked out once, and the
+                                        search stops at the first candidate that
+                                        cannot be bettered (the same rate to the
+                                        bit: tests/test_baroreflex_search.py)
+    garbage collection at start-up      ~90 collections, ~11 ms -> none: the program
+      (cli/__init__.py, common.py,      collects from when the session (or a form,
+      running.py)                       or any other command) begins, with what
+                                        start-up made frozen
+    the assessment reader, uuid         loaded only when used (~2 ms)
+    --help                              no dataclasses (inspect, ast, dis), no
+                                        pathlib (urllib, ipaddress): ~13 ms
 
-Goal 0.3 s: NOT met.
+Where the session's CPU goes now (instructions, callgrind, of 1,822 M):
 
-Where a session's CPU goes now (in-process timings, this machine):
+    interpreter start                   38 M (2 %)
+    imports                             ~1,030 M (56 %): numpy ~340 M, asyncio
+                                        ~200 M (ssl ~70 M of it: asyncio loads it
+                                        for TLS, which a session never uses), the
+                                        stdlib the package uses, and creating the
+                                        92 dataclasses on this path: ~55 ms of CPU
+                                        (~0.6 ms each; the models' 28 ~17 ms at load 5,
+                                        simulators.scenario's Person, SessionRequest
+                                        and the estimators' next), all but a few
+                                        used by a headless simulated run
+    set-up (parser, build_session)      ~15 ms: the parser ~3, the simulated heart
+                                        ~4, the three routines read ~2 (the day
+                                        protocol of benchmarks/replay.py is parsed
+                                        once, not three times: the three reads are
+                                        the routine, breath-partial and
+                                        passive-rest), the store ~3
+    the session                         the rest (~40 %): other branches' figures
+    interpreter exit                    ~13 M (objects frozen for the exit)
 
-    interpreter                        ~22 ms
-    imports                            ~190 ms: numpy ~65 (plus OpenBLAS, one
-                                       thread: cli/__init__.py), asyncio with ssl,
-                                       sqlite3, json, inspect ~45, the package and
-                                       the simulators ~70, of which creating the 92
-                                       dataclasses on this path is most (~0.65 ms
-                                       each: models.events 19, models.core 6,
-                                       simulators.scenario 5, ...; every one is
-                                       used by a headless simulated run, so none
-                                       can load lazily); simulators.chest now loads
-                                       only for a scenario with a chest
-    the session itself                 ~165 ms: the resonance reading every 5 s
-                                       ~50, the breath rate from the beats ~25,
-                                       the arousal estimate ~18, the controller
-                                       ~13, printing ~10, the simulator ~10, the
-                                       parser ~3 (it builds every command; left
-                                       as it is); the recorder ~40 -> ~7 (below)
-    interpreter exit                   ~8 ms (objects frozen for the exit)
+Measured and left: a dataclass's generated methods are most of its cost (a frozen
+class of 15 fields: __init__ 250 us, __eq__ 95, __repr__ 95, __setattr__ 85,
+__delattr__ 75, __hash__ 60 of ~800): leaving __repr__, __eq__ and __hash__ to one
+generic copy would save ~30 % (~5 ms for the models) but makes every class less
+plain and each comparison slower; slots=False saves ~5 % and changes the
+instances; building only the named command's options saves ~0.8 ms of the
+parser's 3. Goal 0.3 s: not quite met by this round's start-up work alone (327 ->
+303 ms CPU at load 1.2; -11 % instructions); the estimators' and the loop's cuts on
+other branches take it below.
 
-The recorder, before -> after:
-
-    store opens                        two (the wiring's, then the recorder's),
-                                       each a PRAGMA quick_check reading every
-                                       page (~5 ms a 1.9 MB store, ~12 ms of the
-                                       run a 7.6 MB one, growing with it) -> one:
-                                       the wiring's checked store is handed to
-                                       the recorder (a damaged store is still
-                                       refused before the session)
-    the writer thread                  ~40 ms, of which SQLite's own work is ~3
-                                       and the Python building the rows ~8: the
-                                       rest was the interpreter handed back and
-                                       forth between the worker thread and the
-                                       session loop (sqlite3 lets other threads
-                                       run at each step of a statement, and
-                                       executemany steps once a row) and a commit
-                                       per batch (~30 a session) -> at --speed
-                                       max (a virtual clock, nothing waits in
-                                       real time) the writes are made on the
-                                       loop's thread once a second of wall time
-                                       (one commit a session of 0.4 s); elsewhere
-                                       many rows a statement (one step per ~99
-                                       rows, not per row); the same rows either way
-
-Left above 0.3 s: numpy's import, the dataclasses' creation (the interpreter's
-own code generation; not lazy-loadable here), the estimators (signals/arousal.py,
-breath_estimate.py, rr_clean.py: other helpers' files) and asyncio's import.
+Earlier rounds: first (before = 341feb4, load 6-8) 496 -> 417 ms CPU; second
+(before = 1ee3cee, load 3-4) 420 -> 408 ms and 382 -> 370 ms; the recorder's one
+store open and its writes on the loop's thread at --speed max (~40 -> ~7 ms).
 """
 
 from __future__ import annotations
@@ -98,10 +104,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, load_line, parse_args, spread, timed  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    base_tree,
+    child_env,
+    load_line,
+    parse_args,
+    spread,
+    timed,
+)
 
-# main when issue 28's session work began: the "before" of the figures above.
-BASE = "341feb4"
+# main when this round began: the "before" of the figures above.
+BASE = "4fed2a8"
 
 
 def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:
@@ -124,6 +137,25 @@ def printed_events(argv: list[str], tree: Path, db: Path) -> str:
     return re.sub(r'"session_id":"[0-9a-f]+"', '"session_id":"-"', proc.stdout.decode())
 
 
+def instructions(argv: list[str], tree: Path, folder: Path) -> int | None:
+    """Instructions one run of ``argv`` executes, counted by valgrind's callgrind
+    (~80x slower than a run): unlike time, the same on a quiet machine and a loaded
+    one, so a change of a few percent shows. None when valgrind is not installed."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    proc = subprocess.run(
+        [valgrind, "--tool=callgrind", f"--callgrind-out-file={folder / 'callgrind.out'}", *argv],
+        check=True,
+        capture_output=True,
+        timeout=900,
+        cwd=tree,
+        env=child_env(),
+    )
+    found = re.search(r"Collected : (\d+)", proc.stderr.decode(errors="replace"))
+    return None if found is None else int(found.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
@@ -134,6 +166,11 @@ def main() -> None:
         default=0.0,
         metavar="MB",
         help="time each session against a copy of a store this big (default: a new one)",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each tree's session's instructions once (valgrind; ~30 s each)",
     )
     args = parse_args(__doc__, parser)
     runs = 1 if args.quick else args.runs
@@ -155,6 +192,12 @@ def main() -> None:
             label: printed_events(session, tree, folder / f"same{n}.db")
             for n, (label, tree) in enumerate(trees.items())
         }
+        helps = {
+            subprocess.run(
+                [*exe, "--help"], check=True, capture_output=True, timeout=60, cwd=tree
+            ).stdout
+            for tree in trees.values()
+        }
         # A store of its own per tree: the person's store may be another version's
         # (and keeps no benchmark sessions).
         argv_of = {
@@ -166,24 +209,30 @@ def main() -> None:
                 shutil.copyfile(seed, folder / f"timed{n}.db")
             print(f"each session's store: a copy of one of {seed.stat().st_size / 1e6:.1f} MB")
         python: tuple[list[float], list[float]] = ([], [])
-        help_s: tuple[list[float], list[float]] = ([], [])
+        help_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
         session_s: dict[str, tuple[list[float], list[float]]] = {t: ([], []) for t in trees}
         # Interleaved, so that each sees the same load.
         for n in range(runs):
             commands: list[tuple[tuple[list[float], list[float]], list[str], Path]] = [
                 (python, [sys.executable, "-c", "pass"], ROOT),
-                (help_s, [*exe, "--help"], ROOT),
             ]
+            commands += [(help_s[t], [*exe, "--help"], tree) for t, tree in trees.items()]
             commands += [(session_s[t], argv_of[t], tree) for t, tree in trees.items()]
             for figures, argv, cwd in commands:
                 wall, cpu = timed(argv, 1, warm=n == 0, cwd=cwd, timeout_s=120)
                 figures[0].extend(wall)
                 figures[1].extend(cpu)
+        # Each on a new store of its own, after the timed runs (compiled modules).
+        counted = {
+            label: instructions([*session, "--db", str(folder / f"counted{n}.db")], tree, folder)
+            for n, (label, tree) in enumerate(trees.items())
+            if args.instructions
+        }
     peer_wall, peer_cpu = statistics.median(python[0]), statistics.median(python[1])
     rows = [
         ("python -c pass (peer)", python, ""),
-        ("biofeedback --help (-m)", help_s, "goal <= 5x python -c pass"),
     ]
+    rows += [(f"--help (-m), {t}", help_s[t], "goal <= 5x python -c pass") for t in trees]
     rows += [(f"{duration} s session, {t}", session_s[t], "goal 900 s <= 0.3 s") for t in trees]
     for label, (wall, cpu), goal in rows:
         print(f"{label:<34} wall {spread(wall, 1e3, 'ms')}")
@@ -201,6 +250,16 @@ def main() -> None:
             f" printed events {'identical' if same else 'DIFFER'} ({lines[-1]} lines,"
             " session id masked)"
         )
+        print(f"--help output {'identical' if len(helps) == 1 else 'DIFFERS'}")
+    if counted:
+        counts = {label: n for label, n in counted.items() if n is not None}
+        if len(counts) < len(counted):
+            print("instructions: not counted (needs valgrind)")
+        else:
+            shown = " -> ".join(f"{label} {n / 1e6:,.0f} M" for label, n in counts.items())
+            first, last = next(iter(counts.values())), list(counts.values())[-1]
+            ratio = f" ({last / first:.3f}x)" if len(counts) == 2 else ""
+            print(f"{duration} s session instructions (callgrind): {shown}{ratio}")
     print(load_line())
 
 

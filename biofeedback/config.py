@@ -61,6 +61,8 @@ AUDIO_MODES = ("on", "off", "tones")
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Everything config.toml holds for the runner: the paired strap, the dashboard, sound."""
+
     device: PairedDevice | None = None
     dashboard: DashboardConfig = DashboardConfig()
     audio: AudioConfig = AudioConfig()

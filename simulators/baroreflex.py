@@ -80,22 +80,33 @@ def natural_hz_for(
     if baro_ms <= 0:
         return resonance_hz
     freqs = np.linspace(0.4 * resonance_hz, 2.0 * resonance_hz, 1601)
+    # ``total_swing_ms`` for each candidate, with the parts that do not depend on the
+    # candidate (the direct RSA and the loop's delay) worked out once: the same
+    # operations on the same values, so the same swing to the bit (a test compares
+    # them). With the early stop below: ~15 ms of a simulated session's set-up -> ~3-6.
+    direct = rsa_ms * (1.0 + (freqs / rsa_corner_hz) ** 2) ** -0.75
+    direct /= rsa_gain(rsa_ref_hz, rsa_corner_hz)
+    delay = np.exp(-1j * _TWO_PI * freqs * lag_s)
 
     def miss(natural: float) -> float:
-        swing = total_swing_ms(
-            freqs,
-            natural_hz=natural,
-            damping=damping,
-            rsa_ms=rsa_ms,
-            rsa_corner_hz=rsa_corner_hz,
-            rsa_ref_hz=rsa_ref_hz,
-            baro_ms=baro_ms,
-            lag_s=lag_s,
-        )
+        loop = baro_ms * band_pass(freqs, natural, damping)
+        swing = np.abs(direct + loop * delay)
         return abs(float(freqs[int(np.argmax(swing))]) - resonance_hz)
 
-    candidates = np.linspace(*_SEARCH_SPAN, _SEARCH_POINTS) * resonance_hz
-    return min((float(c) for c in candidates), key=miss)
+    # min(candidates, key=miss), stopping at the first candidate that puts the peak on
+    # the grid point nearest the resonance: no later one can miss by less, and min
+    # keeps the first of equal misses, so the answer is the same (~0.4 of the work
+    # when such a candidate exists: calm, the default, and three more of the nine).
+    least_miss = float(np.abs(freqs - resonance_hz).min())
+    candidates = [float(c) for c in np.linspace(*_SEARCH_SPAN, _SEARCH_POINTS) * resonance_hz]
+    best, best_miss = candidates[0], miss(candidates[0])
+    for candidate in candidates[1:]:
+        if best_miss <= least_miss:
+            break
+        candidate_miss = miss(candidate)
+        if candidate_miss < best_miss:
+            best, best_miss = candidate, candidate_miss
+    return best
 
 
 class Baroreflex:

@@ -37,6 +37,8 @@ BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
 
 @dataclass
 class AudioPlan:
+    """A session's sound as prepared: its sinks and player, and what was said about it."""
+
     sinks: list[Any] = field(default_factory=list)
     player: Player | None = None
     notes: list[str] = field(default_factory=list)

@@ -18,12 +18,19 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from biofeedback import BiofeedbackError
-from biofeedback.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
+from biofeedback.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    set_up_first,
+    started,
+)
 from biofeedback.cli.parser import build_parser, command_parser, print_overview
-from biofeedback.cli.request import SessionRequest
 
 if TYPE_CHECKING:
     from biofeedback.cli.records import review_view
+    from biofeedback.cli.request import SessionRequest
     from biofeedback.cli.running import plan_session
     from biofeedback.cli.wiring import build_session
 
@@ -42,7 +49,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Loaded when first asked for: `biofeedback --help` needs neither.
+    # Loaded when first asked for: `biofeedback --help` needs none of them.
+    if name == "SessionRequest":
+        from biofeedback.cli.request import SessionRequest
+
+        return SessionRequest
     if name == "plan_session":
         from biofeedback.cli.running import plan_session
 
@@ -85,9 +96,16 @@ def _join_signed_values(argv: Sequence[str]) -> list[str]:
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
 
 
+# The commands that say themselves when their set-up is done (``common.started``):
+# a session's; the others resume garbage collection before they begin.
+_SET_UP_UNCOLLECTED = frozenset({"run", "resonance"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The program (``argv`` None: the process's own arguments, and the process
     ends after it); a test's call with ``argv`` leaves the interpreter as it was."""
+    if argv is None:
+        set_up_first()
     try:
         return _command(argv)
     finally:
@@ -122,6 +140,8 @@ def _command(argv: Sequence[str] | None) -> int:
         # BlueZ): nothing a user can act on, and errors must stay one line.
         logging.getLogger("bleak").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if args.command not in _SET_UP_UNCOLLECTED:
+        started()
     if handler is None:
         print_overview(parser)
         return EXIT_OK

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from biofeedback import __version__
-from biofeedback.cli.central import cmd_collect, cmd_sync
 from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
 from biofeedback.cli.records import (
     cmd_delete,
@@ -17,7 +16,7 @@ from biofeedback.cli.records import (
     cmd_protocols,
     cmd_review,
 )
-from biofeedback.routines.profile import EYES, POSITIONS
+from biofeedback.routines import EYES, POSITIONS
 
 
 # A command's modules load only when that command runs: a session's (asyncio, the
@@ -76,6 +75,18 @@ def cmd_pair(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from biofeedback.cli.sources import cmd_monitor as run
+
+    return run(args)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from biofeedback.cli.central import cmd_sync as run
+
+    return run(args)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from biofeedback.cli.central import cmd_collect as run
 
     return run(args)
 

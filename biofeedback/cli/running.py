@@ -33,6 +33,7 @@ from biofeedback.cli.common import (
     dashboard_settings,
     on_terminal,
     report_keys,
+    started,
 )
 from biofeedback.cli.records import existing_store
 from biofeedback.cli.request import SessionRequest, assessment_request, request_from_args
@@ -97,6 +98,7 @@ async def _run(request: SessionRequest, ending: _Ending) -> int:
     # The dashboard needs a terminal; piped, a session prints its events instead.
     dashboard = not request.headless and on_terminal()
     if "before" not in ratings.asked:
+        started()  # the person takes as long as they like
         ratings.before = (
             await practice_cli.ask_in_form("before")
             if dashboard
@@ -106,6 +108,7 @@ async def _run(request: SessionRequest, ending: _Ending) -> int:
     # spent on the ratings form is not counted (or fast-forwarded) as session time.
     plan = build_session(request, dashboard=dashboard, ratings_before=ratings.before)
     ending.planned(plan)
+    started()
     if dashboard:
         result = await _run_dashboard(plan, ending)
         if result is None:

@@ -67,8 +67,8 @@ def build_session(
     about the sound (stderr by default).
     """
     import dataclasses
+    import os
     import time
-    import uuid
     from pathlib import Path
 
     from biofeedback.console import ConsoleSink
@@ -205,7 +205,9 @@ def build_session(
                 # The whole record too, read back from the store as it commits (issue 27).
                 chosen.append(record_publisher(request.mqtt, db_path))
         info = SessionInfo(
-            session_id=session_id or uuid.uuid4().hex[:12],
+            # 12 random hex digits, as uuid4().hex[:12] gave (its first 48 bits are
+            # random too) without loading uuid and platform (~2 ms of a start).
+            session_id=session_id or os.urandom(6).hex(),
             protocol=protocol.name,
             source=source.description,
             started_at_unix_s=time.time() if started_at_unix_s is None else started_at_unix_s,
@@ -266,11 +268,14 @@ def _personal_rate(store: Store, virtual: bool) -> float | None:
     """The breathing rate of the latest assessment that ran all its rates and found
     one with at least medium confidence (a simulated heart's for simulated sessions
     only)."""
-    from biofeedback.review.resonance import ASSESSMENT_PROTOCOL, assessment_in, counts
+    from biofeedback.pacing.resonance_plan import NAME as ASSESSMENT_PROTOCOL
 
     for session in store.sessions():
         if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
             continue
+        # Loaded only when there is an assessment to read (~2 ms of every start).
+        from biofeedback.review.resonance import assessment_in, counts
+
         found = assessment_in(store.load(session.session_id).events)
         if found is not None and counts(found, session.end_reason):
             return found.best_rate_bpm

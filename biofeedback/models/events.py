@@ -41,6 +41,8 @@ _FIELD_ALIASES = {"from_zone": "from", "to_zone": "to"}
 
 @dataclass(frozen=True, slots=True)
 class SessionStarted(SessionEvent):
+    """The session began: its id, routine, heart source and opening zone."""
+
     type: ClassVar[str] = "session_started"
     session_id: str
     protocol: str
@@ -50,6 +52,8 @@ class SessionStarted(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class Baseline(SessionEvent):
+    """The resting baseline the session paces against, and how it was taken."""
+
     type: ClassVar[str] = "baseline"
     hr_bpm: float | None
     rmssd_ms: float | None
@@ -71,6 +75,8 @@ class Baseline(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class StepStarted(SessionEvent):
+    """A step of the routine began: what to do, for how long, and what follows."""
+
     type: ClassVar[str] = "step_started"
     step: str
     kind: StepKind
@@ -95,6 +101,8 @@ class StepStarted(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class StepExtended(SessionEvent):
+    """The running step was made longer by ``by_s`` seconds (``reason`` says why)."""
+
     type: ClassVar[str] = "step_extended"
     step: str
     by_s: float
@@ -104,6 +112,8 @@ class StepExtended(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class StepEnded(SessionEvent):
+    """A step ended after ``actual_s`` seconds (``reason`` says how)."""
+
     type: ClassVar[str] = "step_ended"
     step: str
     actual_s: float
@@ -112,6 +122,8 @@ class StepEnded(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class ZoneChanged(SessionEvent):
+    """The zone changed (``reason`` keeps the figures, ``plain`` says it)."""
+
     type: ClassVar[str] = "zone_changed"
     from_zone: Zone
     to_zone: Zone
@@ -126,6 +138,8 @@ class ZoneChanged(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class SignalLost(SessionEvent):
+    """The heart signal was lost (``reason`` says how, ``plain`` says it to the person)."""
+
     type: ClassVar[str] = "signal_lost"
     reason: str
     plain: str = ""  # one sentence for the person
@@ -133,12 +147,16 @@ class SignalLost(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class SignalRestored(SessionEvent):
+    """The heart signal is back after a loss."""
+
     type: ClassVar[str] = "signal_restored"
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class UserActed(SessionEvent):
+    """The person asked for something during the session (pause, resume, skip, stop...)."""
+
     type: ClassVar[str] = "user_action"
     action: Action
 
@@ -170,6 +188,8 @@ class PlanChosen(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class Estimate(SessionEvent):
+    """The estimators' reading at one tick: heart rate, RMSSD, arousal, breath."""
+
     type: ClassVar[str] = "estimate"
     hr_bpm: float | None
     rmssd_ms: float | None
@@ -252,6 +272,8 @@ class ResonanceAssessed(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class SessionEnded(SessionEvent):
+    """The session ended: why, after how long, and what the source left out."""
+
     type: ClassVar[str] = "session_ended"
     session_id: str
     reason: str

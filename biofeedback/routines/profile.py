@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from biofeedback import BiofeedbackError
+from biofeedback.routines import EYES as EYES  # the choices, named here too
+from biofeedback.routines import POSITIONS as POSITIONS
 
-POSITIONS = ("sitting", "lying", "side-lying", "reclined")
-EYES = ("open", "closed")
 # The table's keys, in the order they are written.
 KEYS = ("position", "eyes", "painful", "tension_starts", "gentle_joints", "back_pain")
 
@@ -135,8 +135,8 @@ def check_choice(value: Any, choices: tuple[str, ...], name: str) -> str:
 
 
 def check_region(value: Any, name: str) -> str:
-    # Here, not at the top: the parser takes POSITIONS and EYES from this module,
-    # and every command would pay for loading the routines (and the models).
+    # Here, not at the top: every command that reads the profile would pay for
+    # loading the routines (and the models).
     from biofeedback.routines.protocols import BODY_ORDER
 
     if not isinstance(value, str) or value.strip() not in BODY_ORDER:

@@ -89,6 +89,8 @@ _NEEDS_REGION = frozenset({StepKind.TENSE, StepKind.MASSAGE, StepKind.IMAGERY})
 
 @dataclass(frozen=True, slots=True)
 class Routine:
+    """A guided routine as loaded and checked: its header and its steps in order."""
+
     name: str
     title: str
     zone: Zone
@@ -162,6 +164,8 @@ Fail = Callable[[str, str], ProtocolError]
 
 @dataclass(frozen=True, slots=True)
 class _Defaults:
+    """A protocol file's [defaults]: what its steps and groups leave out."""
+
     tense_s: float
     release_s: float
     pause: str | None
