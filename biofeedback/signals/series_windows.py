@@ -32,7 +32,6 @@ class Sorted:
 
     def __init__(self, v: np.ndarray) -> None:
         self.v = v
-        self._padded: np.ndarray | None = None
 
     def counts(
         self, keys: np.ndarray, guess: np.ndarray, unsure: np.ndarray | None = None
@@ -42,19 +41,24 @@ class Sorted:
         if self.v.size == 0:
             guess[:] = 0
             return guess
+        # The answer is g when v[g - 1] <= key < v[g]. The values are read with
+        # the places clipped into v (no padded copy of it): at either end (g of 0
+        # or len(v)) both reads are one value, so one test fails and the guess is
+        # searched, whatever it was.
         if unsure is None:
-            # The answer is g when v[g - 1] <= key < v[g].
-            padded = self._pad()
-            off = padded[guess] > keys
-            off |= padded[1:][guess] <= keys
+            value = np.take(self.v, guess, mode="clip")
+            off = np.less_equal(value, keys)
+            np.subtract(guess, 1, out=guess)
+            np.take(self.v, guess, mode="clip", out=value)
+            np.add(guess, 1, out=guess)
+            off |= value > keys  # (a NaN key passes both, as it did past either end)
             wrong = np.flatnonzero(off)
         else:
             check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
-            n = self.v.size
-            below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
-            above = np.where(g < n, self.v[np.minimum(g, n - 1)], np.inf) > k
-            wrong = check[~(below & above)]
+            below = np.take(self.v, g - 1, mode="clip") <= k
+            below &= np.take(self.v, g, mode="clip") > k
+            wrong = check[~below]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -76,25 +80,30 @@ class Sorted:
 
     def before(self, counts: np.ndarray) -> np.ndarray:
         """The value before each count, ``v[c - 1]`` (-inf for a count of 0)."""
-        last: np.ndarray = self._pad()[counts]
+        if self.v.size == 0:
+            return np.full(counts.shape, -np.inf)
+        last: np.ndarray = np.take(self.v, counts - 1, mode="clip")
+        none = counts == 0
+        if none.any():
+            last[none] = -np.inf
         return last
-
-    def _pad(self) -> np.ndarray:
-        # padded[c] is v[c - 1], with -inf/+inf standing in past either end.
-        if self._padded is None:
-            self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
-        return self._padded
 
 
 def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -> np.ndarray:
     """A guess at ``v.searchsorted(keys, side="right")`` from counts ``base`` that are
     off by an amount changing only now and then (corrected beats against raw ones):
-    ``base`` plus the offset searched at the start of each ``block`` of keys."""
+    ``base`` plus the offset searched at the start of each ``block`` of keys, in
+    ``base``'s place."""
     sample = np.arange(0, keys.size, block)
     offset = v.searchsorted(keys[sample], side="right") - base[sample]
-    guess: np.ndarray = base + np.repeat(offset, block)[: keys.size]
-    np.clip(guess, 0, v.size, out=guess)
-    return guess
+    # Each whole block as a row, its offset added to the row (no repeated offsets).
+    whole = keys.size // block * block
+    rows = base[:whole].view()
+    rows.shape = (whole // block, block)  # (a view, or an error: never a copy)
+    rows += offset[: whole // block, None]
+    base[whole:] += offset[whole // block :]
+    np.clip(base, 0, v.size, out=base)
+    return base
 
 
 def back(
@@ -138,9 +147,9 @@ def running_count(flags: np.ndarray) -> np.ndarray:
     return out
 
 
-def squares_cumulative(values: np.ndarray) -> np.ndarray:
-    """``cumulative(values * values)`` without the squares' own array."""
-    out = np.empty(values.size + 1)
+def squares_cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``cumulative(values * values)`` without the squares' own array (into ``out``)."""
+    out = np.empty(values.size + 1) if out is None else out
     out[0] = 0.0
     np.multiply(values, values, out=out[1:])
     np.cumsum(out[1:], out=out[1:])
@@ -161,7 +170,8 @@ def measure_series(
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
     ``into`` (one per field of ``Measures``, in order). None when a time array is
-    not ascending: the caller then takes the general path."""
+    not ascending: the caller then takes the general path. ``raw_at`` is then
+    scratch (its memory holds the corrected beats' counts: no new arrays)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -177,18 +187,18 @@ def measure_series(
     if not corrected:
         return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg)
     t = Sorted(beats.t_s)
-    known, at = _corrected_counts(beats, t, raw_known, ticks)
-    del raw_known  # (let go before the windows' sums are made)
+    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks)
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
 
 
 def _corrected_counts(
-    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, ticks: np.ndarray
+    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, raw_at: np.ndarray, ticks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """How many corrected beats were known, and had ended, by each tick."""
+    """How many corrected beats were known, and had ended, by each tick (in the
+    places of the raw beats' counts)."""
     avail = Sorted(beats.available_s)
     known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
-    at = np.add(known, 1)
+    at = np.add(known, 1, out=raw_at)
     np.minimum(at, t.v.size, out=at)
     at = t.counts(ticks, at)
     if (avail.v < t.v).any():
@@ -210,8 +220,12 @@ def _artifact_rate(
     the windows' sums are made)."""
     lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
     flags = running_count(beats.kind != 0)
+    flagged = flags[raw_known]
+    flagged -= flags[lo]
+    del flags
+    known = np.subtract(raw_known, lo, out=lo)
     into.fill(0.0)
-    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=into, where=raw_known > lo)
+    np.divide(flagged, known, out=into, where=known > 0)
 
 
 # Ticks per block: a block's arrays stay in the cache and below the 128 KiB at
@@ -280,14 +294,14 @@ class _Sums:
         # interval plus 1.5 s were not consecutive (the signal dropped between).
         # (in place, in the sums' own arrays: a long recording's temporaries are
         # fresh pages each)
+        # (the time apart and the most it may be in the places of the sums to come)
+        d2, nn2 = np.empty(nn.size + 1), np.empty(nn.size + 1)
         valid = np.zeros(nn.size, bool)
-        apart = np.subtract(t[1:], t[:-1])
-        most = np.divide(nn[1:], 1000.0)
+        apart = np.subtract(t[1:], t[:-1], out=d2[2:])
+        most = np.divide(nn[1:], 1000.0, out=nn2[2:])
         most += 1.5
         np.less_equal(apart, most, out=valid[1:])
-        del apart, most
         # The squared differences, summed where they land: d2[k] sums the first k.
-        d2 = np.empty(nn.size + 1)
         d2[:2] = 0.0
         np.subtract(nn[1:], nn[:-1], out=d2[2:])
         np.multiply(d2[2:], d2[2:], out=d2[2:])
@@ -297,7 +311,7 @@ class _Sums:
         np.cumsum(d2[1:], out=d2[1:])
         return cls(
             cumulative(nn),
-            squares_cumulative(nn),
+            squares_cumulative(nn, nn2),
             d2,
             None if gapless else running_count(valid),
         )
