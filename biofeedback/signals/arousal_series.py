@@ -159,7 +159,7 @@ def estimate_series(
         t /= 1000.0
     else:
         t = np.asarray(t_s, float)
-    beats = _clean(t, rr, cfg)
+    beats = _clean(t, rr, cfg, own_times=t_s is None)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
@@ -167,7 +167,10 @@ def estimate_series(
     raw_at, signal = _ended(t, ticks, ticks_s is None, cfg)
     start_s = float(t[0])
     del t, rr  # (ours, mostly: let go before the windows' sums are made)
-    m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
+    # (the rows after the measures are written only later: the windows' scratch)
+    m = measure_series(beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1)) or _measure(
+        beats, ticks, cfg, rows[:7]
+    )
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
@@ -177,8 +180,10 @@ def estimate_series(
     rmssd = blank(~ok, m.rmssd_ms)
     rmssd_60 = blank(silent, m.rmssd_60s_ms)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ln_rmssd = np.log(rmssd)
-        ln_60 = np.log(rmssd_60)
+        # (in rows read before they are written: ln_60 until the reference is
+        # taken, ln_rmssd until the score's last step, which reads it first)
+        ln_rmssd = np.log(rmssd, out=rows[14])
+        ln_60 = np.log(rmssd_60, out=rows[12])
     quality = _quality(silent, ok)
     opening = _opening(
         ticks,
@@ -219,11 +224,14 @@ def estimate_series(
     )
 
 
-def _clean(t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig) -> CleanedChunk:
+def _clean(
+    t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig, *, own_times: bool
+) -> CleanedChunk:
     """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
-    then takes their pages instead of fresh ones)."""
+    then takes their pages instead of fresh ones); ``own_times``: ``t_s`` is ours
+    to hand over (the raw times are then that array)."""
     cleaner = RRCleaner(cfg.cleaner)
-    cleaner.push(t_s, rr_ms)
+    cleaner.push(t_s, rr_ms, own_times=own_times)
     return cleaner.process(final=True)
 
 
@@ -240,7 +248,8 @@ def _ended(
     else:
         ended = np.searchsorted(t_s, ticks_s, side="right")
         last_s = np.where(ended > 0, t_s[np.maximum(ended - 1, 0)], -np.inf)
-    signal: np.ndarray = ticks_s - last_s <= cfg.no_signal_after_s
+    since_s = np.subtract(ticks_s, last_s, out=last_s)  # (ours: in place)
+    signal: np.ndarray = since_s <= cfg.no_signal_after_s
     return ended, signal
 
 
@@ -427,18 +436,27 @@ def _series_running_mean(
 ) -> np.ndarray:
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``
     (into ``into`` if given)."""
-    ok = np.isfinite(values)
-    sums = cumulative(np.where(ok, values, 0.0))
-    counts = running_count(ok)
+    # Where each window starts, first (its scratch let go before the sums are made).
     if t_s.size and (t_s[1:] > t_s[:-1]).all():
         # Strictly ascending: each tick's own count is its place + 1, and a
         # window's start nearly always an earlier tick.
-        own = np.arange(1, t_s.size + 1)
-        lo = Sorted(t_s).counts(*back(t_s, own, span_s))
+        lo = Sorted(t_s).counts(*back(t_s, np.arange(1, t_s.size + 1), span_s))
     else:
         lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    n = counts[1:] - counts[lo]
-    mean: np.ndarray = np.subtract(sums[1:], sums[lo], out=into)
+    mean = np.empty(t_s.size) if into is None else into
+    # The finite values (0 for the others) summed, by way of the mean's place.
+    ok = np.isfinite(values)
+    mean.fill(0.0)
+    np.copyto(mean, values, where=ok)
+    sums = cumulative(mean)
+    counts = running_count(ok)
+    del ok
+    # (each window's sum and count read into the place of its result)
+    n = np.take(counts, lo)
+    np.subtract(counts[1:], n, out=n)
+    np.take(sums, lo, out=mean)
+    np.subtract(sums[1:], mean, out=mean)
+    del sums, counts, lo
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(mean, n, out=mean)
     # Too few readings, including none (whose 0/0 would be another NaN's bits).

@@ -71,12 +71,19 @@ class Sorted:
         step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
         if not step > 0.0 or self.v.size == 0:
             return self.v.searchsorted(ticks, side="right")
-        first = np.subtract(self.v, ticks[0])
-        first /= step
-        np.ceil(first, out=first)
-        np.clip(first, 0, ticks.size, out=first)
-        per_tick = np.bincount(first.astype(np.intp), minlength=ticks.size + 1)
-        return self.counts(ticks, np.cumsum(per_tick[: ticks.size]))
+        # A block of values at a time through one scratch array, into their places.
+        first = np.empty(self.v.size, np.intp)
+        scratch = np.empty(min(self.v.size, _BLOCK))
+        for lo in range(0, self.v.size, _BLOCK):
+            part = scratch[: min(_BLOCK, self.v.size - lo)]
+            np.subtract(self.v[lo : lo + part.size], ticks[0], out=part)
+            part /= step
+            np.ceil(part, out=part)
+            np.clip(part, 0, ticks.size, out=part)
+            first[lo : lo + part.size] = part
+        ended = np.bincount(first, minlength=ticks.size + 1)[: ticks.size]
+        del first
+        return self.counts(ticks, np.cumsum(ended, out=ended))
 
     def before(self, counts: np.ndarray) -> np.ndarray:
         """The value before each count, ``v[c - 1]`` (-inf for a count of 0)."""
@@ -130,9 +137,10 @@ def back(
     return keys, guess, unsure
 
 
-def cumulative(values: np.ndarray) -> np.ndarray:
-    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it."""
-    out = np.empty(values.size + 1)
+def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it (into
+    ``out``)."""
+    out = np.empty(values.size + 1) if out is None else out
     out[0] = 0.0
     np.cumsum(values, dtype=float, out=out[1:])
     return out
@@ -166,12 +174,15 @@ def measure_series(
     raw_at: np.ndarray,
     cfg: EstimatorConfig,
     into: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
 ) -> Measures | None:
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
     ``into`` (one per field of ``Measures``, in order). None when a time array is
     not ascending: the caller then takes the general path. ``raw_at`` is then
-    scratch (its memory holds the corrected beats' counts: no new arrays)."""
+    scratch (its memory holds the corrected beats' counts: no new arrays), and so
+    is ``scratch`` (floats, contiguous), where the beats' running sums go if they
+    fit (memory the caller has and needs only later: no fresh pages for them)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -185,10 +196,10 @@ def measure_series(
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
     if not corrected:
-        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg)
+        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg, scratch)
     t = Sorted(beats.t_s)
     known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks)
-    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
+    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg, scratch)
 
 
 def _corrected_counts(
@@ -242,10 +253,11 @@ def _measures(
     ticks: np.ndarray,
     rows: np.ndarray,
     cfg: EstimatorConfig,
+    scratch: np.ndarray | None,
 ) -> Measures:
     """The metrics over the beats known at each tick, in windows ending there, into
     ``rows`` (the last already holds the artifact rate)."""
-    sums = _Sums.of(t.v, nn)
+    sums = _Sums.of(t.v, nn, scratch)
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
     out = dict(zip(names, rows, strict=False))
     rate = rows[-1]
@@ -289,13 +301,18 @@ class _Sums:
     dn: np.ndarray | None
 
     @classmethod
-    def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
+    def of(cls, t: np.ndarray, nn: np.ndarray, scratch: np.ndarray | None = None) -> _Sums:
+        """The sums, in ``scratch`` if all three fit (else in arrays of their own)."""
+        size = nn.size + 1
+        if scratch is not None and scratch.size >= 3 * size:
+            total, nn2, d2 = scratch[: 3 * size].reshape(3, size)
+        else:
+            total, nn2, d2 = np.empty((3, size))
         # The first beat has no difference; two beats further apart than their
         # interval plus 1.5 s were not consecutive (the signal dropped between).
         # (in place, in the sums' own arrays: a long recording's temporaries are
-        # fresh pages each)
-        # (the time apart and the most it may be in the places of the sums to come)
-        d2, nn2 = np.empty(nn.size + 1), np.empty(nn.size + 1)
+        # fresh pages each; the time apart and the most it may be go where the
+        # sums will)
         valid = np.zeros(nn.size, bool)
         apart = np.subtract(t[1:], t[:-1], out=d2[2:])
         most = np.divide(nn[1:], 1000.0, out=nn2[2:])
@@ -310,7 +327,7 @@ class _Sums:
             d2[1:][~valid] = 0.0
         np.cumsum(d2[1:], out=d2[1:])
         return cls(
-            cumulative(nn),
+            cumulative(nn, total),
             squares_cumulative(nn, nn2),
             d2,
             None if gapless else running_count(valid),
