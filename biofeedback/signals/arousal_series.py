@@ -38,6 +38,10 @@ QUALITIES = np.array([Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL], dtype=obj
 BASELINE_HOWS = np.array(["", *BaselineHow], dtype=object)  # "": no baseline yet
 _HOW_CODES: dict[BaselineHow | str, int] = {how: i for i, how in enumerate(BASELINE_HOWS)}
 
+# Ticks per block where a series is taken a block at a time (small scratch arrays
+# that the allocator reuses, instead of fresh pages the size of the recording).
+_BLOCK = 16000
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesEstimate:
@@ -176,6 +180,7 @@ def estimate_series(
     hr = blank(silent, m.hr_bpm)
     hr_fast = blank(silent, m.hr_fast_bpm)
     hr_mid = blank(silent, m.hr_mid_bpm)
+    del raw_at
     ok = _gate_series(ticks, signal, np.isfinite(m.rmssd_ms), m.artifact_rate, cfg)
     rmssd = blank(~ok, m.rmssd_ms)
     rmssd_60 = blank(silent, m.rmssd_60s_ms)
@@ -412,8 +417,11 @@ def _gate_series(
     run_first = np.where(clean, 0, pos + 1)
     np.maximum.accumulate(run_first, out=run_first)
     np.minimum(run_first, n - 1, out=run_first)
-    run_s = np.subtract(t, t[run_first])
+    run_s = t[run_first]
+    np.subtract(t, run_s, out=run_s)
+    del run_first
     trigger = run_s >= cfg.ok_after_s
+    del run_s
     trigger &= clean
     first_usable = int(usable.argmax())
     if usable[first_usable] and clean[first_usable]:
@@ -436,14 +444,8 @@ def _series_running_mean(
 ) -> np.ndarray:
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``
     (into ``into`` if given)."""
-    # Where each window starts, first (its scratch let go before the sums are made).
-    if t_s.size and (t_s[1:] > t_s[:-1]).all():
-        # Strictly ascending: each tick's own count is its place + 1, and a
-        # window's start nearly always an earlier tick.
-        lo = Sorted(t_s).counts(*back(t_s, np.arange(1, t_s.size + 1), span_s))
-    else:
-        lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    mean = np.empty(t_s.size) if into is None else into
+    size = t_s.size
+    mean = np.empty(size) if into is None else into
     # The finite values (0 for the others) summed, by way of the mean's place.
     ok = np.isfinite(values)
     mean.fill(0.0)
@@ -451,14 +453,25 @@ def _series_running_mean(
     sums = cumulative(mean)
     counts = running_count(ok)
     del ok
-    # (each window's sum and count read into the place of its result)
-    n = np.take(counts, lo)
-    np.subtract(counts[1:], n, out=n)
-    np.take(sums, lo, out=mean)
-    np.subtract(sums[1:], mean, out=mean)
-    del sums, counts, lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(mean, n, out=mean)
-    # Too few readings, including none (whose 0/0 would be another NaN's bits).
-    mean[n < max(span_s / 2, 1)] = np.nan
+    # Strictly ascending: each tick's own count is its place + 1, and a window's
+    # start nearly always an earlier tick.
+    grid = Sorted(t_s) if size and (t_s[1:] > t_s[:-1]).all() else None
+    fewest = max(span_s / 2, 1)
+    # A block of ticks at a time (small scratch), each window's sum and count
+    # read into the place of its result.
+    for b in range(0, size, _BLOCK):
+        e = min(b + _BLOCK, size)
+        if grid is None:
+            lo = np.searchsorted(t_s, t_s[b:e] - span_s, side="right")
+        else:
+            lo = grid.counts(*back(t_s, None, span_s, b, e))
+        n = np.take(counts, lo)
+        np.subtract(counts[b + 1 : e + 1], n, out=n)
+        part = mean[b:e]
+        np.take(sums, lo, out=part)
+        np.subtract(sums[b + 1 : e + 1], part, out=part)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(part, n, out=part)
+        # Too few readings, including none (whose 0/0 would be another NaN's bits).
+        part[n < fewest] = np.nan
     return mean

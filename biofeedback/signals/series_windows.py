@@ -114,14 +114,19 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
 
 
 def back(
-    ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
+    ticks: np.ndarray,
+    counts: np.ndarray | None,
+    span_s: float,
+    lo: int = 0,
+    hi: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
     ``counts`` at the ticks: on an even grid a window's start is, to the bit or
-    nearly, an earlier tick, whose count is then the answer."""
+    nearly, an earlier tick, whose count is then the answer. ``counts`` None:
+    the ticks' own among themselves (strictly ascending: each one's place + 1)."""
     hi = ticks.size if hi is None else hi
     keys = ticks[lo:hi] - span_s
-    guess = np.empty(hi - lo, counts.dtype)
+    guess = np.empty(hi - lo, np.intp if counts is None else counts.dtype)
     unsure = np.empty(hi - lo, bool)
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
     # Repeated, descending or NaN first ticks: no grid, every guess searched.
@@ -132,7 +137,10 @@ def back(
         first = hi - lo
     guess[:first] = 0
     unsure[:first] = True
-    guess[first:] = counts[lo + first - by : hi - by]
+    if counts is None:
+        guess[first:] = np.arange(lo + first - by + 1, hi - by + 1)
+    else:
+        guess[first:] = counts[lo + first - by : hi - by]
     np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
     return keys, guess, unsure
 
@@ -227,16 +235,18 @@ def _artifact_rate(
     into: np.ndarray,
 ) -> None:
     """The share of flagged raw beats among the known ones in the artifact window
-    (0 without any), into ``into`` (its own function: its counts are let go before
-    the windows' sums are made)."""
-    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    (0 without any), into ``into`` (a block of ticks at a time: its counts stay
+    small)."""
     flags = running_count(beats.kind != 0)
-    flagged = flags[raw_known]
-    flagged -= flags[lo]
-    del flags
-    known = np.subtract(raw_known, lo, out=lo)
-    into.fill(0.0)
-    np.divide(flagged, known, out=into, where=known > 0)
+    for b in range(0, ticks.size, _BLOCK):
+        e = min(b + _BLOCK, ticks.size)
+        lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s, b, e))
+        flagged = flags[raw_known[b:e]]
+        flagged -= flags[lo]
+        known = np.subtract(raw_known[b:e], lo, out=lo)
+        rate = into[b:e]
+        rate.fill(0.0)
+        np.divide(flagged, known, out=rate, where=known > 0)
 
 
 # Ticks per block: a block's arrays stay in the cache and below the 128 KiB at
