@@ -52,6 +52,8 @@ class Sorted:
             np.take(self.v, guess, mode="clip", out=value)
             np.add(guess, 1, out=guess)
             off |= value > keys  # (a NaN key passes both, as it did past either end)
+            if not off.any():  # (nearly always so on a grid: no list of none to make)
+                return guess
             wrong = np.flatnonzero(off)
         else:
             check = np.flatnonzero(unsure)
