@@ -189,10 +189,10 @@ def measure_series(
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
     ``into`` (one per field of ``Measures``, in order). None when a time array is
-    not ascending: the caller then takes the general path. ``raw_at`` is then
-    scratch (its memory holds the corrected beats' counts: no new arrays), and so
-    is ``scratch`` (floats, contiguous), where the beats' running sums go if they
-    fit (memory the caller has and needs only later: no fresh pages for them)."""
+    not ascending: the caller then takes the general path. ``raw_at`` is used as
+    scratch (its memory takes the corrected beats' counts: no new arrays), and
+    so is ``scratch`` (floats, contiguous), where the beats' running sums go if
+    they fit (memory the caller has and needs only later: no fresh pages)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
