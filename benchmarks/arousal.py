@@ -64,6 +64,39 @@ Decisions digest unchanged (6024756f8d5b670c), the tables above unchanged, and
 every output equal to main's to the bit on the 100,000 beats. Not yet the goal;
 what is left is the cleaner (~5.5 ms), the kernel zero-filling ~15 MB of
 outputs (~3,000 pages at ~1.3 us each) and ~60 numpy passes over the ticks.
+
+Fourth round (issue 28, the batch path's memory), 100,000 beats, main 4fed2a8 /
+integ28 1725050 / this branch in separate processes, interleaved, medians of 21
+calls each (process_time), three processes each, load 1.7-2.0 on 2 CPUs: CPU
+32.7/33.5/30.9 -> 22.1/22.0/20.7 -> 14.8/15.7/15.5 ms, page faults a call
+4,290-4,801 -> 3,053-3,564 -> 0. This benchmark (one full run, niced, load 2.3):
+CPU median 14.9 ms (p90 17.4, range 14.5-17.4), wall 14.9 ms, 0 page faults;
+NeuroKit2 CPU 1,608 ms in that run: 108.1x by CPU time (159.0x by wall time):
+both goals met, the ratio by a small margin. Decisions digest unchanged
+(6024756f8d5b670c), and every SeriesEstimate field, the cleaned beats' too, equal
+to main's to the bit on these beats and on 600 random recordings (artifacts,
+zeros, NaN, gaps, times out of order or repeated, given ticks and baselines).
+How: beyond its 14.9 MB of outputs a call now holds ~2 MB at its peak instead of
+~6 (tracemalloc 20.9 -> 17.1 MB): the beats' running sums and the two logs go
+into output rows not yet written; a guessed count is checked with reads clipped
+into the array instead of a padded copy of each beat-time array; the corrected
+beats' counts are written over the raw ones; the reference, the artifact rate
+and the beats-per-tick conversion go a block of ticks at a time; the raw times
+are handed to the cleaner instead of copied. Below twice the rows' 9.2 MB block
+glibc's allocator keeps the freed heap for the next call instead of trimming it
+(its trim threshold follows the largest block freed), so the ~3,000 fresh pages
+(~4-7 ms of system time a call) are mapped once a process: a first call still
+pays them (22.7-23.9 ms, 2,757 faults; integ28 26.5-31.5 ms, 5,470 faults), and
+from 50,000 to 300,000 beats every later call maps none (20,000 beats: ~900,
+its block scratch being a larger share). Stages (one process each, integ28 ->
+this): cleaner 4.9 -> 4.0 ms, beats ended by each tick 2.3 -> 1.2 ms, counts and
+windows 8.4 -> 7.7 ms, opening 1.0 -> 0.5 ms, reference 1.2 -> 1.3 ms, gate 1.0
+ms; bigger blocks of ticks (32,000) gained nothing and 80,000 brought the
+faults back. Measured and left out: the windows' blocks split across two
+threads (numpy releases the GIL in its loops) cost more CPU and gave no wall
+time: one thread / two, three interleaved pairs at load ~2, CPU 15.3/15.8,
+15.0/18.2, 14.4/17.9 ms, wall 15.3/15.9, 15.2/17.0, 14.4/16.7 ms (the blocks'
+~60 numpy calls each are ~10 us, and the GIL changes hands at every one).
 """
 
 from __future__ import annotations

@@ -139,3 +139,26 @@ def test_a_chunk_keeps_its_beats_while_the_cleaner_goes_on() -> None:
         for field in FIELDS:
             with pytest.raises(ValueError, match="read-only"):
                 getattr(chunk, field)[:1] = 0
+
+
+def test_times_handed_over_are_kept_not_copied_and_clean_the_same() -> None:
+    """``push(own_times=True)`` keeps a whole recording's times as the raw times
+    (no copy), with every field what a copied push gives, and later pushes (which
+    outgrow the array) never write into it."""
+    rng = np.random.default_rng(11)
+    rr = rr_stream(rng, 6_000, nan=False)
+    t = np.cumsum(rr) / 1000.0
+    given = t[:5000].copy()
+    copied, kept = RRCleaner(), RRCleaner()
+    copied.push(t[:5000], rr[:5000])
+    kept.push(given, rr[:5000], own_times=True)
+    first = kept.process()
+    assert np.shares_memory(first.raw_t_s, given)
+    assert not np.shares_memory(copied.process().raw_t_s, t)
+    for lo in range(5000, rr.size, 9):
+        for cleaner in (copied, kept):
+            cleaner.push(t[lo : lo + 9], rr[lo : lo + 9])
+    assert given.tobytes() == t[:5000].tobytes()
+    want, got = copied.process(final=True), kept.process(final=True)
+    for field in FIELDS:
+        assert getattr(got, field).tobytes() == getattr(want, field).tobytes(), field

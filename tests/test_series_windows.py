@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.signals import series_windows
+from biofeedback.signals import arousal_series, series_windows
 from biofeedback.signals.arousal import EstimatorConfig, measure_windows
+from biofeedback.signals.arousal_series import _series_running_mean
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import RRCleaner
 from biofeedback.signals.series_windows import Sorted, measure_series
@@ -89,3 +90,31 @@ def test_counts_on_a_grid_are_the_searchs() -> None:
         last = np.where(want > 0, v[np.maximum(want - 1, 0)], -np.inf)
         assert np.array_equal(Sorted(v).before(want), last), trial
     assert Sorted(np.arange(3.0)).on_grid(np.arange(0.0)).size == 0
+
+
+def test_running_mean_by_blocks_is_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 5-minute reference a block of ticks at a time (window starts guessed from
+    the grid and checked) is the plain running mean to the bit, across block edges,
+    on even, uneven and repeated ticks, with NaN readings and too few of them."""
+    rng = np.random.default_rng(13)
+    for trial in range(12):
+        n = int(rng.integers(200, 1500))
+        ticks = np.arange(n) * [1.0, 0.5, 0.37][trial % 3] + rng.uniform(0, 100)
+        if trial % 4 == 3:
+            ticks = np.sort(rng.uniform(0.0, n, n))
+        if trial % 6 == 5:
+            ticks = np.repeat(ticks[: n // 2], 2)
+        values = rng.normal(3.5, 0.4, ticks.size)
+        values[rng.random(ticks.size) < [0.05, 0.6][trial % 2]] = np.nan
+        span_s = [300.0, 30.0, 7.3][trial % 3]
+        ok = np.isfinite(values)
+        sums = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
+        counts = np.concatenate(([0], np.cumsum(ok)))
+        lo = np.searchsorted(ticks, ticks - span_s, side="right")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = (sums[1:] - sums[lo]) / (counts[1:] - counts[lo])
+        want[counts[1:] - counts[lo] < max(span_s / 2, 1)] = np.nan
+        for block in (97, 16000):
+            monkeypatch.setattr(arousal_series, "_BLOCK", block)
+            got = _series_running_mean(ticks, values, span_s)
+            assert got.tobytes() == want.tobytes(), (trial, block)

@@ -2,6 +2,14 @@
 
 The same cleaner, windows and scoring as the streaming ``ArousalEstimator``,
 computed for every tick in one pass.
+
+Memory: beyond its outputs (15 rows of per-tick floats, the cleaned beats), a
+call holds little at any moment: scratch the size of the recording goes into
+output rows not yet written, and the rest is taken a block of ticks at a time.
+This keeps the peak below twice the rows' block, and glibc's allocator then
+keeps the pages between calls instead of handing them back (a caseload
+reviewed in one process maps no fresh pages after its first call: a fresh page
+costs ~1.2 us, ~3,000 of them a third of a call).
 """
 
 from __future__ import annotations
@@ -37,6 +45,10 @@ from biofeedback.signals.series_windows import (
 QUALITIES = np.array([Quality.OK, Quality.HR_ONLY, Quality.NO_SIGNAL], dtype=object)
 BASELINE_HOWS = np.array(["", *BaselineHow], dtype=object)  # "": no baseline yet
 _HOW_CODES: dict[BaselineHow | str, int] = {how: i for i, how in enumerate(BASELINE_HOWS)}
+
+# Ticks per block where a series is taken a block at a time (small scratch arrays
+# that the allocator reuses, instead of fresh pages the size of the recording).
+_BLOCK = 16000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +171,7 @@ def estimate_series(
         t /= 1000.0
     else:
         t = np.asarray(t_s, float)
-    beats = _clean(t, rr, cfg)
+    beats = _clean(t, rr, cfg, own_times=t_s is None)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
@@ -167,18 +179,24 @@ def estimate_series(
     raw_at, signal = _ended(t, ticks, ticks_s is None, cfg)
     start_s = float(t[0])
     del t, rr  # (ours, mostly: let go before the windows' sums are made)
-    m = measure_series(beats, ticks, raw_at, cfg, rows[:7]) or _measure(beats, ticks, cfg, rows[:7])
+    # (the rows after the measures are written only later: the windows' scratch)
+    m = measure_series(beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1)) or _measure(
+        beats, ticks, cfg, rows[:7]
+    )
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
     hr_fast = blank(silent, m.hr_fast_bpm)
     hr_mid = blank(silent, m.hr_mid_bpm)
+    del raw_at
     ok = _gate_series(ticks, signal, np.isfinite(m.rmssd_ms), m.artifact_rate, cfg)
     rmssd = blank(~ok, m.rmssd_ms)
     rmssd_60 = blank(silent, m.rmssd_60s_ms)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ln_rmssd = np.log(rmssd)
-        ln_60 = np.log(rmssd_60)
+        # (in rows read before they are written: ln_60 until the reference is
+        # taken, ln_rmssd until the score's last step, which reads it first)
+        ln_rmssd = np.log(rmssd, out=rows[14])
+        ln_60 = np.log(rmssd_60, out=rows[12])
     quality = _quality(silent, ok)
     opening = _opening(
         ticks,
@@ -219,11 +237,14 @@ def estimate_series(
     )
 
 
-def _clean(t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig) -> CleanedChunk:
+def _clean(
+    t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig, *, own_times: bool
+) -> CleanedChunk:
     """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
-    then takes their pages instead of fresh ones)."""
+    then takes their pages instead of fresh ones); ``own_times``: ``t_s`` is ours
+    to hand over (the raw times are then that array)."""
     cleaner = RRCleaner(cfg.cleaner)
-    cleaner.push(t_s, rr_ms)
+    cleaner.push(t_s, rr_ms, own_times=own_times)
     return cleaner.process(final=True)
 
 
@@ -240,7 +261,8 @@ def _ended(
     else:
         ended = np.searchsorted(t_s, ticks_s, side="right")
         last_s = np.where(ended > 0, t_s[np.maximum(ended - 1, 0)], -np.inf)
-    signal: np.ndarray = ticks_s - last_s <= cfg.no_signal_after_s
+    since_s = np.subtract(ticks_s, last_s, out=last_s)  # (ours: in place)
+    signal: np.ndarray = since_s <= cfg.no_signal_after_s
     return ended, signal
 
 
@@ -403,8 +425,11 @@ def _gate_series(
     run_first = np.where(clean, 0, pos + 1)
     np.maximum.accumulate(run_first, out=run_first)
     np.minimum(run_first, n - 1, out=run_first)
-    run_s = np.subtract(t, t[run_first])
+    run_s = t[run_first]
+    np.subtract(t, run_s, out=run_s)
+    del run_first
     trigger = run_s >= cfg.ok_after_s
+    del run_s
     trigger &= clean
     first_usable = int(usable.argmax())
     if usable[first_usable] and clean[first_usable]:
@@ -427,20 +452,34 @@ def _series_running_mean(
 ) -> np.ndarray:
     """``_RunningMean`` at every tick: mean of the finite values in ``(t - span, t]``
     (into ``into`` if given)."""
+    size = t_s.size
+    mean = np.empty(size) if into is None else into
+    # The finite values (0 for the others) summed, by way of the mean's place.
     ok = np.isfinite(values)
-    sums = cumulative(np.where(ok, values, 0.0))
+    mean.fill(0.0)
+    np.copyto(mean, values, where=ok)
+    sums = cumulative(mean)
     counts = running_count(ok)
-    if t_s.size and (t_s[1:] > t_s[:-1]).all():
-        # Strictly ascending: each tick's own count is its place + 1, and a
-        # window's start nearly always an earlier tick.
-        own = np.arange(1, t_s.size + 1)
-        lo = Sorted(t_s).counts(*back(t_s, own, span_s))
-    else:
-        lo = np.searchsorted(t_s, t_s - span_s, side="right")
-    n = counts[1:] - counts[lo]
-    mean: np.ndarray = np.subtract(sums[1:], sums[lo], out=into)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(mean, n, out=mean)
-    # Too few readings, including none (whose 0/0 would be another NaN's bits).
-    mean[n < max(span_s / 2, 1)] = np.nan
+    del ok
+    # Strictly ascending: each tick's own count is its place + 1, and a window's
+    # start nearly always an earlier tick.
+    grid = Sorted(t_s) if size and (t_s[1:] > t_s[:-1]).all() else None
+    fewest = max(span_s / 2, 1)
+    # A block of ticks at a time (small scratch), each window's sum and count
+    # read into the place of its result.
+    for b in range(0, size, _BLOCK):
+        e = min(b + _BLOCK, size)
+        if grid is None:
+            lo = np.searchsorted(t_s, t_s[b:e] - span_s, side="right")
+        else:
+            lo = grid.counts(*back(t_s, None, span_s, b, e))
+        n = np.take(counts, lo)
+        np.subtract(counts[b + 1 : e + 1], n, out=n)
+        part = mean[b:e]
+        np.take(sums, lo, out=part)
+        np.subtract(sums[b + 1 : e + 1], part, out=part)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(part, n, out=part)
+        # Too few readings, including none (whose 0/0 would be another NaN's bits).
+        part[n < fewest] = np.nan
     return mean

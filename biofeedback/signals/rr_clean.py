@@ -127,20 +127,27 @@ class RRCleaner:
         return len(self._rr) - self._decided
 
     def push(
-        self, t_s: np.ndarray, rr_ms: np.ndarray, *, arrivals: Sequence[int] | None = None
+        self,
+        t_s: np.ndarray,
+        rr_ms: np.ndarray,
+        *,
+        arrivals: Sequence[int] | None = None,
+        own_times: bool = False,
     ) -> None:
         """Append raw beats (times in s, ascending; intervals in ms).
 
         ``arrivals``: the beats came in notifications of these sizes. The running
         sum of changes is then summed notification by notification, to the bit
         what a push per notification gives, in one call.
+        ``own_times``: ``t_s`` is the caller's to hand over (never written again);
+        a first push keeps it instead of a copy (a whole recording's times).
         """
         if rr_ms.size == 0:
             return
         self._compact()
         start = len(self._rr)
         self._rr.extend(rr_ms)
-        self._t.extend(t_s)
+        self._t.extend(t_s, own=own_times)
         if self._push_small(start, rr_ms.size, arrivals):
             return
         rr = self._rr.view

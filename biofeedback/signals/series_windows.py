@@ -32,7 +32,6 @@ class Sorted:
 
     def __init__(self, v: np.ndarray) -> None:
         self.v = v
-        self._padded: np.ndarray | None = None
 
     def counts(
         self, keys: np.ndarray, guess: np.ndarray, unsure: np.ndarray | None = None
@@ -42,19 +41,26 @@ class Sorted:
         if self.v.size == 0:
             guess[:] = 0
             return guess
+        # The answer is g when v[g - 1] <= key < v[g]. The values are read with
+        # the places clipped into v (no padded copy of it): at either end (g of 0
+        # or len(v)) both reads are one value, so one test fails and the guess is
+        # searched, whatever it was.
         if unsure is None:
-            # The answer is g when v[g - 1] <= key < v[g].
-            padded = self._pad()
-            off = padded[guess] > keys
-            off |= padded[1:][guess] <= keys
+            value = np.take(self.v, guess, mode="clip")
+            off = np.less_equal(value, keys)
+            np.subtract(guess, 1, out=guess)
+            np.take(self.v, guess, mode="clip", out=value)
+            np.add(guess, 1, out=guess)
+            off |= value > keys  # (a NaN key passes both, as it did past either end)
+            if not off.any():  # (nearly always so on a grid: no list of none to make)
+                return guess
             wrong = np.flatnonzero(off)
         else:
             check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
-            n = self.v.size
-            below = np.where(g > 0, self.v[np.maximum(g - 1, 0)], -np.inf) <= k
-            above = np.where(g < n, self.v[np.minimum(g, n - 1)], np.inf) > k
-            wrong = check[~(below & above)]
+            below = np.take(self.v, g - 1, mode="clip") <= k
+            below &= np.take(self.v, g, mode="clip") > k
+            wrong = check[~below]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -67,45 +73,62 @@ class Sorted:
         step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
         if not step > 0.0 or self.v.size == 0:
             return self.v.searchsorted(ticks, side="right")
-        first = np.subtract(self.v, ticks[0])
-        first /= step
-        np.ceil(first, out=first)
-        np.clip(first, 0, ticks.size, out=first)
-        per_tick = np.bincount(first.astype(np.intp), minlength=ticks.size + 1)
-        return self.counts(ticks, np.cumsum(per_tick[: ticks.size]))
+        # A block of values at a time through one scratch array, into their places.
+        first = np.empty(self.v.size, np.intp)
+        scratch = np.empty(min(self.v.size, _BLOCK))
+        for lo in range(0, self.v.size, _BLOCK):
+            part = scratch[: min(_BLOCK, self.v.size - lo)]
+            np.subtract(self.v[lo : lo + part.size], ticks[0], out=part)
+            part /= step
+            np.ceil(part, out=part)
+            np.clip(part, 0, ticks.size, out=part)
+            first[lo : lo + part.size] = part
+        ended = np.bincount(first, minlength=ticks.size + 1)[: ticks.size]
+        del first
+        return self.counts(ticks, np.cumsum(ended, out=ended))
 
     def before(self, counts: np.ndarray) -> np.ndarray:
         """The value before each count, ``v[c - 1]`` (-inf for a count of 0)."""
-        last: np.ndarray = self._pad()[counts]
+        if self.v.size == 0:
+            return np.full(counts.shape, -np.inf)
+        last: np.ndarray = np.take(self.v, counts - 1, mode="clip")
+        none = counts == 0
+        if none.any():
+            last[none] = -np.inf
         return last
-
-    def _pad(self) -> np.ndarray:
-        # padded[c] is v[c - 1], with -inf/+inf standing in past either end.
-        if self._padded is None:
-            self._padded = np.concatenate(([-np.inf], self.v, [np.inf]))
-        return self._padded
 
 
 def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -> np.ndarray:
     """A guess at ``v.searchsorted(keys, side="right")`` from counts ``base`` that are
     off by an amount changing only now and then (corrected beats against raw ones):
-    ``base`` plus the offset searched at the start of each ``block`` of keys."""
+    ``base`` plus the offset searched at the start of each ``block`` of keys, in
+    ``base``'s place."""
     sample = np.arange(0, keys.size, block)
     offset = v.searchsorted(keys[sample], side="right") - base[sample]
-    guess: np.ndarray = base + np.repeat(offset, block)[: keys.size]
-    np.clip(guess, 0, v.size, out=guess)
-    return guess
+    # Each whole block as a row, its offset added to the row (no repeated offsets).
+    whole = keys.size // block * block
+    rows = base[:whole].view()
+    rows.shape = (whole // block, block)  # (a view, or an error: never a copy)
+    rows += offset[: whole // block, None]
+    base[whole:] += offset[whole // block :]
+    np.clip(base, 0, v.size, out=base)
+    return base
 
 
 def back(
-    ticks: np.ndarray, counts: np.ndarray, span_s: float, lo: int = 0, hi: int | None = None
+    ticks: np.ndarray,
+    counts: np.ndarray | None,
+    span_s: float,
+    lo: int = 0,
+    hi: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
     ``counts`` at the ticks: on an even grid a window's start is, to the bit or
-    nearly, an earlier tick, whose count is then the answer."""
+    nearly, an earlier tick, whose count is then the answer. ``counts`` None:
+    the ticks' own among themselves (strictly ascending: each one's place + 1)."""
     hi = ticks.size if hi is None else hi
     keys = ticks[lo:hi] - span_s
-    guess = np.empty(hi - lo, counts.dtype)
+    guess = np.empty(hi - lo, np.intp if counts is None else counts.dtype)
     unsure = np.empty(hi - lo, bool)
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
     # Repeated, descending or NaN first ticks: no grid, every guess searched.
@@ -116,14 +139,18 @@ def back(
         first = hi - lo
     guess[:first] = 0
     unsure[:first] = True
-    guess[first:] = counts[lo + first - by : hi - by]
+    if counts is None:
+        guess[first:] = np.arange(lo + first - by + 1, hi - by + 1)
+    else:
+        guess[first:] = counts[lo + first - by : hi - by]
     np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
     return keys, guess, unsure
 
 
-def cumulative(values: np.ndarray) -> np.ndarray:
-    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it."""
-    out = np.empty(values.size + 1)
+def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Running sum (as floats) with a leading 0, as ``BeatWindows`` keeps it (into
+    ``out``)."""
+    out = np.empty(values.size + 1) if out is None else out
     out[0] = 0.0
     np.cumsum(values, dtype=float, out=out[1:])
     return out
@@ -138,9 +165,9 @@ def running_count(flags: np.ndarray) -> np.ndarray:
     return out
 
 
-def squares_cumulative(values: np.ndarray) -> np.ndarray:
-    """``cumulative(values * values)`` without the squares' own array."""
-    out = np.empty(values.size + 1)
+def squares_cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``cumulative(values * values)`` without the squares' own array (into ``out``)."""
+    out = np.empty(values.size + 1) if out is None else out
     out[0] = 0.0
     np.multiply(values, values, out=out[1:])
     np.cumsum(out[1:], out=out[1:])
@@ -157,11 +184,15 @@ def measure_series(
     raw_at: np.ndarray,
     cfg: EstimatorConfig,
     into: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
 ) -> Measures | None:
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
     ``into`` (one per field of ``Measures``, in order). None when a time array is
-    not ascending: the caller then takes the general path."""
+    not ascending: the caller then takes the general path. ``raw_at`` is used as
+    scratch (its memory takes the corrected beats' counts: no new arrays), and
+    so is ``scratch`` (floats, contiguous), where the beats' running sums go if
+    they fit (memory the caller has and needs only later: no fresh pages)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -175,20 +206,20 @@ def measure_series(
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
     if not corrected:
-        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg)
+        return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg, scratch)
     t = Sorted(beats.t_s)
-    known, at = _corrected_counts(beats, t, raw_known, ticks)
-    del raw_known  # (let go before the windows' sums are made)
-    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg)
+    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks)
+    return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg, scratch)
 
 
 def _corrected_counts(
-    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, ticks: np.ndarray
+    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, raw_at: np.ndarray, ticks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """How many corrected beats were known, and had ended, by each tick."""
+    """How many corrected beats were known, and had ended, by each tick (in the
+    places of the raw beats' counts)."""
     avail = Sorted(beats.available_s)
     known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
-    at = np.add(known, 1)
+    at = np.add(known, 1, out=raw_at)
     np.minimum(at, t.v.size, out=at)
     at = t.counts(ticks, at)
     if (avail.v < t.v).any():
@@ -206,12 +237,18 @@ def _artifact_rate(
     into: np.ndarray,
 ) -> None:
     """The share of flagged raw beats among the known ones in the artifact window
-    (0 without any), into ``into`` (its own function: its counts are let go before
-    the windows' sums are made)."""
-    lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s))
+    (0 without any), into ``into`` (a block of ticks at a time: its counts stay
+    small)."""
     flags = running_count(beats.kind != 0)
-    into.fill(0.0)
-    np.divide(flags[raw_known] - flags[lo], raw_known - lo, out=into, where=raw_known > lo)
+    for b in range(0, ticks.size, _BLOCK):
+        e = min(b + _BLOCK, ticks.size)
+        lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s, b, e))
+        flagged = flags[raw_known[b:e]]
+        flagged -= flags[lo]
+        known = np.subtract(raw_known[b:e], lo, out=lo)
+        rate = into[b:e]
+        rate.fill(0.0)
+        np.divide(flagged, known, out=rate, where=known > 0)
 
 
 # Ticks per block: a block's arrays stay in the cache and below the 128 KiB at
@@ -228,10 +265,11 @@ def _measures(
     ticks: np.ndarray,
     rows: np.ndarray,
     cfg: EstimatorConfig,
+    scratch: np.ndarray | None,
 ) -> Measures:
     """The metrics over the beats known at each tick, in windows ending there, into
     ``rows`` (the last already holds the artifact rate)."""
-    sums = _Sums.of(t.v, nn)
+    sums = _Sums.of(t.v, nn, scratch)
     names = ("hr", "hr_fast", "hr_mid", "rmssd", "rmssd_60", "sdnn")
     out = dict(zip(names, rows, strict=False))
     rate = rows[-1]
@@ -275,19 +313,24 @@ class _Sums:
     dn: np.ndarray | None
 
     @classmethod
-    def of(cls, t: np.ndarray, nn: np.ndarray) -> _Sums:
+    def of(cls, t: np.ndarray, nn: np.ndarray, scratch: np.ndarray | None = None) -> _Sums:
+        """The sums, in ``scratch`` if all three fit (else in arrays of their own)."""
+        size = nn.size + 1
+        if scratch is not None and scratch.size >= 3 * size:
+            total, nn2, d2 = scratch[: 3 * size].reshape(3, size)
+        else:
+            total, nn2, d2 = np.empty((3, size))
         # The first beat has no difference; two beats further apart than their
         # interval plus 1.5 s were not consecutive (the signal dropped between).
         # (in place, in the sums' own arrays: a long recording's temporaries are
-        # fresh pages each)
+        # fresh pages each; the time apart and the most it may be go where the
+        # sums will)
         valid = np.zeros(nn.size, bool)
-        apart = np.subtract(t[1:], t[:-1])
-        most = np.divide(nn[1:], 1000.0)
+        apart = np.subtract(t[1:], t[:-1], out=d2[2:])
+        most = np.divide(nn[1:], 1000.0, out=nn2[2:])
         most += 1.5
         np.less_equal(apart, most, out=valid[1:])
-        del apart, most
         # The squared differences, summed where they land: d2[k] sums the first k.
-        d2 = np.empty(nn.size + 1)
         d2[:2] = 0.0
         np.subtract(nn[1:], nn[:-1], out=d2[2:])
         np.multiply(d2[2:], d2[2:], out=d2[2:])
@@ -296,8 +339,8 @@ class _Sums:
             d2[1:][~valid] = 0.0
         np.cumsum(d2[1:], out=d2[1:])
         return cls(
-            cumulative(nn),
-            squares_cumulative(nn),
+            cumulative(nn, total),
+            squares_cumulative(nn, nn2),
             d2,
             None if gapless else running_count(valid),
         )
