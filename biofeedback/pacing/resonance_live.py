@@ -200,8 +200,11 @@ def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
     lo, hi, lf_lo, lf_hi = _spans(freqs.size, float(freqs[1]), freqs)
     if lf_lo >= lf_hi:
         return None, None
-    power = np.abs(spectrum[lo:hi]) ** 2
-    density = power[lf_lo - lo : lf_hi - lo] * 2.0 / (RESAMPLE_HZ * taper_energy(taper))
+    # In place, the same operations (numpy squares by ``x * x``).
+    power = np.abs(spectrum[lo:hi])
+    power *= power
+    density = power[lf_lo - lo : lf_hi - lo] * 2.0
+    density /= RESAMPLE_HZ * taper_energy(taper)
     peak = lf_lo + int(density.argmax())
     peak_hz = float(freqs[peak])
     total = float(power.sum())
@@ -212,7 +215,7 @@ def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
 
 
 _SPANS: dict[tuple[int, float], tuple[int, int, int, int]] = {}
-_NEAR: dict[tuple[int, float, int], np.ndarray] = {}
+_NEAR: dict[tuple[int, float, int], slice] = {}
 
 
 def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int, int]:
@@ -229,21 +232,24 @@ def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int,
     return spans
 
 
-def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> np.ndarray:
+def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> slice:
     """Where the total band's powers lie within the half width of ``freqs[peak]``:
-    the indices of the mask ``|freqs - freqs[peak]| <= half width`` over the band
-    (the same bins, so the same sum), worked out once per peak bin: the LF band's
-    bins of a spectrum size, a few hundred (windows longer than the padding give
-    other sizes: the cache then starts over past a bound)."""
+    the bins of the mask ``|freqs - freqs[peak]| <= half width`` over the band, as
+    one run (rising frequencies: the distance to the peak falls, then rises; the
+    same powers in the same order, so the same sum), worked out once per peak bin:
+    the LF band's bins of a spectrum size, a few hundred (windows longer than the
+    padding give other sizes: the cache then starts over past a bound)."""
     key = (size, step_hz, peak)
     near = _NEAR.get(key)
     if near is None:
         if len(_NEAR) >= 4096:
             _NEAR.clear()
         lo, hi, _, _ = _spans(size, step_hz, freqs)
-        near = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
-        near.setflags(write=False)
-        _NEAR[key] = near
+        inside = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
+        first, last = int(inside[0]), int(inside[-1])
+        if last - first + 1 != inside.size:
+            raise ValueError("the bins near a peak must be one run")
+        near = _NEAR[key] = slice(first, last + 1)
     return near
 
 
@@ -255,8 +261,7 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     n = values.size
     if n == 0:
         return math.nan
-    ordered = values.copy()
-    ordered.sort()
+    ordered = np.sort(values)
     if math.isnan(ordered[-1]):  # NaN sorts last, as in a partition
         return math.nan
     low, high = _rank(n, low_pct), _rank(n, high_pct)
