@@ -25,12 +25,29 @@ readings a run, 5 interleaved runs; before = 4fed2a8):
     this tree           164.0 us, 276.7 us        397 ms             (0.88x, 0.86x)
     readings identical (and, unrounded, to the bit: tests/test_resonance_spectrum.py)
 
-Where a reading's time goes now (medians, 3 h, load ~3): cleaning the new beats
-(``rr_clean``'s push and process, ~40 us), the 8192-point transform (~40 us:
-the zero padding sets the bins the peak and the coherence are read on, so a
-shorter one would read other values), the line fit's least squares (~11 us),
-and some twenty numpy calls on a few hundred values (~1-4 us each). A line fit
-by the normal equations (~3 us instead of ~15) was measured and left out: it
+Second round (issue 28; before = 6d215c5, the first round merged; load ~2.5):
+the beats cleaned by the arousal estimator's ``LiveCleaner`` (beat by beat in
+floats, RRCleaner's decisions to the bit: tests/test_clean_arrivals.py) instead
+of ``RRCleaner``'s array pushes. The cleaning moves from the reading to
+``add_sample`` (a push per notification), so both are printed:
+
+                        a reading (median, p90)   a run's readings   add_sample
+    before (6d215c5)    146.8 us, 206.8 us        348 ms             11 ms
+    this tree           107.4 us, 137.5 us        253 ms             36 ms
+    before (6d215c5)    146.5 us, 209.8 us        350 ms             11 ms
+    this tree           104.4 us, 130.6 us        241 ms             32 ms
+    readings identical; readings + add_sample 361 -> 273 ms a run (0.76x):
+    ~0.7 s less CPU in a 24 h day
+
+Where a reading's time goes now (3 h, load ~2.5): the 8192-point transform
+(~40 us), the line fit's least squares (~10 us, of which ~5 us numpy's
+compiled routine and the rest its public wrapper), and some eighteen numpy
+calls on a few hundred values (~1-3 us each); deciding the new beats, ~4 us.
+
+Tried and left out: a shorter FFT (the zero padding sets the bins the peak and
+the coherence are read on, so a shorter one would read other values); the
+needed ~800 bins by a direct sum (slower than the whole transform, and not the
+same bits); a line fit by the normal equations (~3 us instead of ~12): it
 changes the last bits, and on a heart rate that never changes (a metronome
 source) the line's residuals are those bits alone, so the shown coherence
 changes (0.071 becomes none).
@@ -51,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.figures import base_tree, load_line, parse_args, run_child  # noqa: E402
 from benchmarks.hardening import RR_DIR  # noqa: E402
 
-BASE = "4fed2a8"
+BASE = "6d215c5"
 UPDATE_S = 5.0
 
 # Run in each tree's folder (its package first on the path); public API only, so
@@ -135,11 +152,17 @@ def main() -> None:
     if len(trees) == 2:
         before, after = (statistics.median(reading_us[t]) for t in trees)
         before_run, after_run = (statistics.median(run_ms[t]) for t in trees)
+        # Cleaning may be done as the beats come (add_sample) or at the reading.
+        before_all, after_all = (
+            statistics.median(r + a for r, a in zip(run_ms[t], add_ms[t], strict=True))
+            for t in trees
+        )
         same = len(set().union(*digests.values())) == 1
         print(
             f"a reading {before:.1f} -> {after:.1f} us ({after / before:.2f}x), a run's readings"
-            f" {before_run:.0f} -> {after_run:.0f} ms ({after_run / before_run:.2f}x);"
-            f" readings {'identical' if same else 'DIFFER'}"
+            f" {before_run:.0f} -> {after_run:.0f} ms ({after_run / before_run:.2f}x),"
+            f" with add_sample {before_all:.0f} -> {after_all:.0f} ms"
+            f" ({after_all / before_all:.2f}x); readings {'identical' if same else 'DIFFER'}"
         )
     print(load_line())
 

@@ -16,6 +16,7 @@ stopped). Both stay pure: no clock, no I/O.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,8 +35,8 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.signals.breath_estimate import BreathEstimate
-from biofeedback.signals.buffers import Growable
 from biofeedback.signals.line_fit import without_line
+from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import (
     LF_BAND_HZ,
@@ -48,7 +49,6 @@ from biofeedback.signals.resonance import (
     taper_energy,
     tapered_spectrum,
 )
-from biofeedback.signals.rr_clean import RRCleaner
 
 WINDOW_S = 64.0
 UPDATE_S = 5.0
@@ -57,93 +57,103 @@ _PEAK_HALF_WIDTH_HZ = 0.015
 _TOTAL_BAND_HZ = (0.0033, 0.4)
 
 
+class _KeptBeats(LiveBeats):
+    """Where the tracker's ``LiveCleaner`` puts what it decides: the beats
+    themselves (a reading resamples a window of them), not the running sums the
+    arousal estimator's ``LiveBeats`` keeps; ``decide`` calls only these three."""
+
+    def __init__(self) -> None:  # the sums of LiveBeats are not kept
+        self.t_s: list[float] = []
+        self.nn_ms: list[float] = []
+        self.raw_t_s: list[float] = []
+        self.flagged: list[bool] = []
+        # While the corrected beats' times never fall back (always, for a strap's
+        # beats), a reading's window is the tail from one search, not a mask.
+        # ``<=`` is False for NaN too: a window then falls back to the mask.
+        self.ordered = True
+        self._last_t_s = -math.inf
+
+    def start_chunk(self) -> None:
+        pass
+
+    def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
+        if not self._last_t_s <= t_s:
+            self.ordered = False
+        self._last_t_s = t_s
+        self.t_s.append(t_s)
+        self.nn_ms.append(nn_ms)
+
+    def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
+        self.raw_t_s.append(t_s)
+        self.flagged.append(flagged)
+
+
 class ResonanceTracker:
     """Cleaned beats of the session so far, and the live estimate from them."""
 
     def __init__(self, *, keep_all: bool = False, window_s: float = WINDOW_S) -> None:
         self.window_s = window_s
         self._keep_all = keep_all
-        self._cleaner = RRCleaner(EstimatorConfig().cleaner)
-        self._t = Growable()
-        self._nn = Growable()
-        self._raw_t = Growable()
-        self._flag = Growable()
-        self._waiting_t: list[float] = []
-        self._waiting_rr: list[float] = []
-        self._arrivals: list[int] = []
-        # While the cleaned beats' times never fall back (always, for a strap's
-        # beats), a reading's window is the tail from one search, not a mask.
-        self._ordered = True
-        self._last_t = -math.inf
+        # The arousal estimator's cleaner, beat by beat in floats: ``RRCleaner``'s
+        # decisions and corrected beats to the bit (tests/test_clean_arrivals.py),
+        # without numpy's per-call cost on the few beats of a reading.
+        self._cleaner = LiveCleaner(EstimatorConfig().cleaner)
+        self._kept = _KeptBeats()
 
     def add_sample(self, sample: HeartSample) -> None:
         if not sample.usable or not sample.rr_ms:
             return
-        # Cleaned only when a reading needs the beats (every few seconds), all the
-        # notifications since in one call: the cleaner sums them notification by
-        # notification and decides per beat, so it decides exactly as a call each.
         # Beat times rebuilt from the arrival when the source sent none, as the
-        # arousal estimator does (a source without them crashed the cleaner).
-        t_s = sample.beat_t_s if len(sample.beat_t_s) == len(sample.rr_ms) else beats_of(sample)[0]
-        self._waiting_t.extend(t_s)
-        self._waiting_rr.extend(sample.rr_ms)
-        self._arrivals.append(len(sample.rr_ms))
+        # arousal estimator does (a source without them crashed the cleaner). The
+        # running sums are summed notification by notification, as the estimator's.
+        # Integers (a source may give them) are exact in the cleaner's arithmetic:
+        # the same values as floats give, and ``beats`` hands floats out.
+        if len(sample.beat_t_s) == len(sample.rr_ms):
+            self._cleaner.push(list(sample.beat_t_s), list(sample.rr_ms))
+        else:
+            self._cleaner.push(*beats_of(sample))
 
     def _decide(self) -> None:
-        if not self._arrivals:
-            return
-        self._cleaner.push(
-            np.array(self._waiting_t, float),
-            np.array(self._waiting_rr, float),
-            arrivals=self._arrivals,
-        )
-        self._waiting_t, self._waiting_rr, self._arrivals = [], [], []
-        chunk = self._cleaner.process()
-        if self._ordered:
-            # ``<=`` is False for NaN too: a window then falls back to the mask.
-            last = self._last_t
-            for t in chunk.t_s.tolist():
-                if not last <= t:
-                    self._ordered = False
-                    break
-                last = t
-            self._last_t = last
-        self._t.extend(chunk.t_s)
-        self._nn.extend(chunk.nn_ms)
-        self._raw_t.extend(chunk.raw_t_s)
-        self._flag.extend((chunk.kind != 0).astype(float))
-        if not self._keep_all and len(self._t) > 4096:
-            self._forget_before(float(self._t.view[-1]) - 2.0 * self.window_s)
+        # Decided when a reading needs the beats (every few seconds): each beat
+        # once the next has arrived, as at every tick.
+        kept = self._kept
+        self._cleaner.decide(kept)
+        if not self._keep_all and len(kept.t_s) > 4096:
+            self._forget_before(kept.t_s[-1] - 2.0 * self.window_s)
 
     def _forget_before(self, t_s: float) -> None:
-        for times, values in ((self._t, self._nn), (self._raw_t, self._flag)):
-            count = int(np.searchsorted(times.view, t_s))
-            times.drop_front(count)
-            values.drop_front(count)
+        kept = self._kept
+        # numpy's search, as before, whether or not the times are in order.
+        count = int(np.searchsorted(np.array(kept.t_s), t_s))
+        del kept.t_s[:count], kept.nn_ms[:count]
+        count = int(np.searchsorted(np.array(kept.raw_t_s), t_s))
+        del kept.raw_t_s[:count], kept.flagged[:count]
 
     @property
     def beats_ordered(self) -> bool:
         """Whether the cleaned beats' times never fell back (then a reading's
         window is a tail found by one search)."""
-        return self._ordered
+        return self._kept.ordered
 
     def beats(self) -> CleanBeats:
         self._decide()
+        kept = self._kept
         return CleanBeats(
-            self._t.view.copy(),
-            self._nn.view.copy(),
-            self._raw_t.view.copy(),
-            self._flag.view.astype(bool),
+            np.array(kept.t_s, float),
+            np.array(kept.nn_ms, float),
+            np.array(kept.raw_t_s, float),
+            np.array(kept.flagged, bool),
         )
 
     def reading(self, now_s: float) -> ResonanceUpdate:
         self._decide()
-        t, nn = self._t.view, self._nn.view
-        if self._ordered:
+        kept = self._kept
+        if kept.ordered:
             # Ordered times: those at or after the window's start are a tail.
-            first = int(t.searchsorted(now_s - self.window_s))
-            t, nn = t[first:], nn[first:]
+            first = bisect_left(kept.t_s, now_s - self.window_s)
+            t, nn = np.array(kept.t_s[first:], float), np.array(kept.nn_ms[first:], float)
         else:
+            t, nn = np.array(kept.t_s, float), np.array(kept.nn_ms, float)
             inside = t >= now_s - self.window_s
             t, nn = t[inside], nn[inside]
         figures = window_figures(t, nn, self.window_s)
@@ -190,8 +200,11 @@ def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
     lo, hi, lf_lo, lf_hi = _spans(freqs.size, float(freqs[1]), freqs)
     if lf_lo >= lf_hi:
         return None, None
-    power = np.abs(spectrum[lo:hi]) ** 2
-    density = power[lf_lo - lo : lf_hi - lo] * 2.0 / (RESAMPLE_HZ * taper_energy(taper))
+    # In place, the same operations (numpy squares by ``x * x``).
+    power = np.abs(spectrum[lo:hi])
+    power *= power
+    density = power[lf_lo - lo : lf_hi - lo] * 2.0
+    density /= RESAMPLE_HZ * taper_energy(taper)
     peak = lf_lo + int(density.argmax())
     peak_hz = float(freqs[peak])
     total = float(power.sum())
@@ -202,7 +215,7 @@ def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
 
 
 _SPANS: dict[tuple[int, float], tuple[int, int, int, int]] = {}
-_NEAR: dict[tuple[int, float, int], np.ndarray] = {}
+_NEAR: dict[tuple[int, float, int], slice] = {}
 
 
 def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int, int]:
@@ -219,21 +232,24 @@ def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int,
     return spans
 
 
-def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> np.ndarray:
+def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> slice:
     """Where the total band's powers lie within the half width of ``freqs[peak]``:
-    the indices of the mask ``|freqs - freqs[peak]| <= half width`` over the band
-    (the same bins, so the same sum), worked out once per peak bin: the LF band's
-    bins of a spectrum size, a few hundred (windows longer than the padding give
-    other sizes: the cache then starts over past a bound)."""
+    the bins of the mask ``|freqs - freqs[peak]| <= half width`` over the band, as
+    one run (rising frequencies: the distance to the peak falls, then rises; the
+    same powers in the same order, so the same sum), worked out once per peak bin:
+    the LF band's bins of a spectrum size, a few hundred (windows longer than the
+    padding give other sizes: the cache then starts over past a bound)."""
     key = (size, step_hz, peak)
     near = _NEAR.get(key)
     if near is None:
         if len(_NEAR) >= 4096:
             _NEAR.clear()
         lo, hi, _, _ = _spans(size, step_hz, freqs)
-        near = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
-        near.setflags(write=False)
-        _NEAR[key] = near
+        inside = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
+        first, last = int(inside[0]), int(inside[-1])
+        if last - first + 1 != inside.size:
+            raise ValueError("the bins near a peak must be one run")
+        near = _NEAR[key] = slice(first, last + 1)
     return near
 
 
@@ -245,8 +261,7 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     n = values.size
     if n == 0:
         return math.nan
-    ordered = values.copy()
-    ordered.sort()
+    ordered = np.sort(values)
     if math.isnan(ordered[-1]):  # NaN sorts last, as in a partition
         return math.nan
     low, high = _rank(n, low_pct), _rank(n, high_pct)

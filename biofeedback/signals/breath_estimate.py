@@ -868,8 +868,8 @@ def _rate_of_window(
     k = n // 2
     med = ordered[k] if n % 2 else (ordered[k - 1] + ordered[k]) / 2.0
     limit = 0.3 * med
-    t = np.array(t_s, dtype=np.float64)
-    rr = np.array(rr_ms, dtype=np.float64)
+    # Both lists in one array (one call): its rows.
+    t, rr = np.array((t_s, rr_ms), dtype=np.float64)
     # |v - med| grows towards either end of the sorted values (IEEE subtraction is
     # monotonic): when both ends are inside, every beat is. Otherwise the mask, in
     # numpy (the same IEEE subtraction, abs and comparison per beat, at less cost).
@@ -882,12 +882,16 @@ def _rate_of_window(
     hr = np.interp(grid, t, 60000.0 / rr)
     x = grid - grid[0]
     slope, offset = line_fit(x, hr)
-    hr -= slope * x + offset
+    # In place, the same operations in the same order.
+    line = slope * x
+    line += offset
+    hr -= line
     hr *= _hanning(len(hr))
     lo, hi, bf = _rr_band()
     # |X| and its square over the band's bins alone: abs is taken bin by bin, so the
     # same bits as over the whole spectrum (tests/test_live_streams.py).
-    bp = np.abs(np.fft.rfft(hr, _RR_FFT_N)[lo:hi]) ** 2
+    bp = np.abs(np.fft.rfft(hr, _RR_FFT_N)[lo:hi])
+    bp *= bp  # what ``** 2`` does: numpy squares by ``x * x``
     total = float(bp.sum())
     if total <= 0:
         return None, 0.0
