@@ -41,10 +41,11 @@ class ConsoleSink:
             return
         lines = self._lines
         written = len(lines)
-        encode = _JSON.encode
-        for item in items:
-            if isinstance(item, SessionEvent):
-                lines.append(encode(item.to_dict()) if self.as_json else format_event(item))
+        if self.as_json:
+            encode = _JSON.encode
+            lines += [encode(item.to_dict()) for item in items if isinstance(item, SessionEvent)]
+        else:
+            lines += [format_event(item) for item in items if isinstance(item, SessionEvent)]
         if len(lines) > written and not self._flush_due:
             # Written and flushed once the lines queued so far are in (the loop's
             # next turn), not once a line: at --speed max hundreds of events come
@@ -74,8 +75,9 @@ class ConsoleSink:
         self._flush()
 
 
-# One encoder for every line (``json.dumps`` with separators builds one a call).
-_JSON = json.JSONEncoder(separators=(",", ":"))
+# One encoder for every line (``json.dumps`` with separators builds one a call);
+# an event is a fresh flat dict, never a cycle, so nothing is checked for one.
+_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 _SCREEN_ONLY = frozenset({"steps_left", "session_left_s", "routine", "routine_zone"})
 
