@@ -187,8 +187,7 @@ class SessionWriter:
                 self._motion_seq += 1
                 continue
             last_t_s = max(last_t_s, item.t)
-            data = item.to_dict()
-            events.append((key, self._event_seq, item.t, item.type, json.dumps(data)))
+            events.append((key, self._event_seq, item.t, item.type, _JSON(item.to_dict())))
             self._event_seq += 1
             if isinstance(item, SessionStarted):
                 updates.append(("start_zone = ?", (item.zone.value,)))
@@ -253,6 +252,9 @@ def _insert(db: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> 
 
 
 _NAN = float("nan")
+# ``json.dumps``'s text of an event's dict, by one encoder made once; an event is
+# a fresh flat dict, never a cycle, so nothing is checked for one.
+_JSON = json.JSONEncoder(check_circular=False).encode
 # ``pack_beats`` of one beat: its time and RR interval as two little-endian doubles.
 _ONE_BEAT = struct.Struct("<2d").pack
 # An enum member's value by a dict lookup: ``.value`` is a Python-level property
