@@ -51,7 +51,9 @@ class ConsoleSink:
                 for data in dicts:
                     lines.append(_JSON.encode(data))
         else:
-            lines += [format_event(item) for item in items if isinstance(item, SessionEvent)]
+            for item in items:
+                if isinstance(item, SessionEvent):
+                    lines.append(format_event(item))
         if len(lines) > written and not self._flush_due:
             # Written and flushed once the lines queued so far are in (the loop's
             # next turn), not once a line: at --speed max hundreds of events come
