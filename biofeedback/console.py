@@ -6,8 +6,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 
@@ -41,10 +41,19 @@ class ConsoleSink:
             return
         lines = self._lines
         written = len(lines)
-        encode = _JSON.encode
-        for item in items:
-            if isinstance(item, SessionEvent):
-                lines.append(encode(item.to_dict()) if self.as_json else format_event(item))
+        if self.as_json:
+            dicts = [item.to_dict() for item in items if isinstance(item, SessionEvent)]
+            batch = json_lines(dicts)
+            if batch is not None:
+                lines += batch
+            else:
+                # A line at a time: the lines before one that cannot be written are kept.
+                for data in dicts:
+                    lines.append(_JSON.encode(data))
+        else:
+            for item in items:
+                if isinstance(item, SessionEvent):
+                    lines.append(format_event(item))
         if len(lines) > written and not self._flush_due:
             # Written and flushed once the lines queued so far are in (the loop's
             # next turn), not once a line: at --speed max hundreds of events come
@@ -74,8 +83,36 @@ class ConsoleSink:
         self._flush()
 
 
-# One encoder for every line (``json.dumps`` with separators builds one a call).
-_JSON = json.JSONEncoder(separators=(",", ":"))
+# One encoder for every line (``json.dumps`` with separators builds one a call);
+# an event is a fresh flat dict, never a cycle, so nothing is checked for one.
+_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+# Between two lines' dicts in one list: the record separator, a string no event
+# holds alone (if one does, ``json_lines`` sees it and writes a line at a time).
+_MARK = "\x1e"
+_BETWEEN = "," + _JSON.encode(_MARK) + ","
+
+
+def json_lines(dicts: Sequence[Mapping[str, Any]]) -> list[str] | None:
+    """Each dict as ``_JSON.encode`` writes it, by one call of the encoder for all of
+    them (a call each costs ~0.7 us more than the line, ~110,000 lines a day): the
+    list [d1, MARK, d2, MARK, ...] written once and cut at each ``,"\u001e",``.
+
+    The cut is exact when it gives one piece per dict: a dict's text starts with
+    ``{`` and ends with ``}``, which the cut has not, so no cut between two dicts
+    can overlap another, and a cut inside a dict's text (a list holding a string
+    of just the mark) makes a piece too many. None then, and where the encoder
+    refuses a value: the caller writes a line at a time."""
+    if len(dicts) < 2:
+        return None
+    mixed: list[object] = [_MARK] * (2 * len(dicts) - 1)
+    mixed[0::2] = dicts
+    try:
+        lines = _JSON.encode(mixed)[1:-1].split(_BETWEEN)
+    except (TypeError, ValueError):
+        return None
+    return lines if len(lines) == len(dicts) else None
+
 
 _SCREEN_ONLY = frozenset({"steps_left", "session_left_s", "routine", "routine_zone"})
 

@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 
+import pytest
+
 from biofeedback.console import ConsoleSink, format_event
 from biofeedback.models import (
     Action,
@@ -91,3 +93,37 @@ async def test_lines_are_written_and_flushed_once_per_turn_of_the_loop_not_once_
         4.0,
         5.0,
     ]
+
+
+async def test_a_batchs_json_lines_are_each_events_own_encoding() -> None:
+    """The console writes a batch's JSON lines by one call of the encoder, cut at
+    its marks: the same lines as one call an event, even where an event holds the
+    mark itself, and where one cannot be written the lines before it are kept."""
+    import math
+
+    from biofeedback.console import _JSON, json_lines
+    from biofeedback.models import Advice, PlanChosen, SessionEnded
+
+    events = [
+        Estimate(1.0, 61.5, math.nan, None, Quality.OK, 0.0, 6.0, "rr"),
+        StepStarted(2.0, "feet", StepKind.TENSE, "feet", 'Curl "your" toes, gently: ü', 5.0),
+        Advice(3.0, ',"\x1e",'),  # the cut's own text in a string: escaped, no cut
+        SessionEnded(4.0, "s", "done", 4.0, skipped_messages={"\x1e": 1}),
+        ZoneChanged(5.0, Zone.GREEN, Zone.YELLOW, "up", hr_delta_bpm=math.inf),
+    ]
+    dicts = [e.to_dict() for e in events]
+    one_each = [_JSON.encode(d) for d in dicts]
+    assert json_lines(dicts) == one_each
+    holding_the_mark = [*dicts, PlanChosen(6.0, "r", notes=("a", "\x1e", "b")).to_dict()]
+    assert json_lines(holding_the_mark) is None  # a piece too many: a line at a time
+    stream = io.StringIO()
+    sink = ConsoleSink(stream, as_json=True)
+    await sink.handle_batch([*events, PlanChosen(6.0, "r", notes=("a", "\x1e", "b"))])
+    await sink.stop()
+    assert stream.getvalue().splitlines() == [*one_each, _JSON.encode(holding_the_mark[-1])]
+    stream = io.StringIO()
+    sink = ConsoleSink(stream, as_json=True)
+    with pytest.raises(TypeError):
+        await sink.handle_batch([events[0], Advice(7.0, object()), events[1]])  # type: ignore[arg-type]
+    await sink.stop()
+    assert stream.getvalue() == one_each[0] + "\n"

@@ -89,3 +89,24 @@ def test_events_written_before_the_new_fields_still_load() -> None:
     )
     assert isinstance(base, Baseline)
     assert base.how is None
+
+
+def test_an_estimates_own_dict_is_the_generic_one() -> None:
+    """Estimate.to_dict (written out field by field: one a second of every session)
+    gives what SessionEvent.to_dict's rule gives, key for key and type for type."""
+    import itertools
+    import math
+
+    import numpy as np
+
+    from biofeedback.models.events import SessionEvent
+
+    values = [None, math.nan, 61.23456, 0.0005, -0.0, 72, math.inf, np.float64(0.12345)]
+    for hr, rmssd, arousal, rate, breath in itertools.islice(
+        itertools.product(values, repeat=5), 0, None, 7
+    ):
+        for source in (None, "rr"):
+            event = Estimate(1234.5678, hr, rmssd, arousal, Quality.OK, rate or 0.0, breath, source)
+            fast, generic = event.to_dict(), SessionEvent.to_dict(event)
+            assert json.dumps(fast) == json.dumps(generic)
+            assert [type(v) for v in fast.values()] == [type(v) for v in generic.values()]

@@ -178,3 +178,32 @@ def test_the_recorders_block_holds_what_sqlite_gives_back(tmp_path: Path) -> Non
     with Store(db) as store:
         store.load("e", sample_rows=False)
     assert _kept(db) == kept
+
+
+def test_a_one_beat_sample_is_stored_as_pack_beats_packs_it(tmp_path: Path) -> None:
+    """The writer packs a notification of one beat by a struct of its own (most
+    are): the same bytes as ``pack_beats``, in the row and in the block."""
+    from biofeedback.models import Contact, HeartSample, SessionEnded
+    from biofeedback.store.rows import pack_beats
+    from tests.support.store import info
+
+    samples = [
+        HeartSample(1.0, 60.0, (1000.0,), (0.25,), Contact.DETECTED),
+        HeartSample(2.0, 61.0, (987,), (-0.0,), Contact.DETECTED),  # an int, a -0.0
+        HeartSample(3.0, 62.0, (990.5, 1001.25), (2.5, 3.0), Contact.DETECTED),
+        HeartSample(4.0, 63.0, (), (), Contact.NOT_DETECTED),
+        HeartSample(5.0, 64.0, (1e-300,), (), Contact.DETECTED),  # no beat times: t_s
+    ]
+    db = tmp_path / "b.db"
+    with Store(db) as store:
+        writer = store.begin_session(info("b"))
+        writer.write([*samples, SessionEnded(5.0, "b", "done", 5.0)])
+    raw = sqlite3.connect(db)
+    stored = [blob for (blob,) in raw.execute("SELECT beats FROM samples ORDER BY seq")]
+    (block,) = raw.execute("SELECT beats FROM column_blocks").fetchone()
+    raw.close()
+    expected = [
+        pack_beats(s.beat_t_s if s.beat_t_s else (s.t_s,) * len(s.rr_ms), s.rr_ms) for s in samples
+    ]
+    assert stored == expected
+    assert block == b"".join(expected)

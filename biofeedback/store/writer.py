@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import sys
 import time
 from array import array
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from itertools import chain
 from typing import Any, Protocol
 
 from biofeedback.models import (
@@ -145,7 +147,12 @@ class SessionWriter:
                 if len(times) != len(item.rr_ms):
                     # A source without beat times: the arrival time is the best guess.
                     times = (item.t_s,) * len(item.rr_ms)
-                beats = pack_beats(times, item.rr_ms)
+                # Most notifications hold one beat: its pair packed by a struct made once.
+                beats = (
+                    _ONE_BEAT(times[0], item.rr_ms[0])
+                    if len(times) == 1
+                    else pack_beats(times, item.rr_ms)
+                )
                 samples.append(
                     (
                         key,
@@ -180,8 +187,7 @@ class SessionWriter:
                 self._motion_seq += 1
                 continue
             last_t_s = max(last_t_s, item.t)
-            data = item.to_dict()
-            events.append((key, self._event_seq, item.t, item.type, json.dumps(data)))
+            events.append((key, self._event_seq, item.t, item.type, _JSON(item.to_dict())))
             self._event_seq += 1
             if isinstance(item, SessionStarted):
                 updates.append(("start_zone = ?", (item.zone.value,)))
@@ -242,10 +248,15 @@ def _insert(db: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> 
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
         values = ", ".join([one] * len(chunk))
-        db.execute(f"INSERT INTO {table} VALUES {values}", [x for row in chunk for x in row])
+        db.execute(f"INSERT INTO {table} VALUES {values}", list(chain.from_iterable(chunk)))
 
 
 _NAN = float("nan")
+# ``json.dumps``'s text of an event's dict, by one encoder made once; an event is
+# a fresh flat dict, never a cycle, so nothing is checked for one.
+_JSON = json.JSONEncoder(check_circular=False).encode
+# ``pack_beats`` of one beat: its time and RR interval as two little-endian doubles.
+_ONE_BEAT = struct.Struct("<2d").pack
 # An enum member's value by a dict lookup: ``.value`` is a Python-level property
 # (~0.3 us), asked twice a second of a session.
 _QUALITY_VALUES = {member: member.value for member in Quality}
