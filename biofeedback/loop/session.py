@@ -443,9 +443,14 @@ class _Loop:
             self._holds_said = len(holds)
         if len(breath_now.breaths) != self._breaths_said:
             self._record_breaths(now)
+        # Most ticks decide nothing: an empty list is not handed on.
         if self._breath_listener is not None:
-            self._emit(self._breath_listener.on_breath(now, breath))
-        self._emit(self.controller.on_estimate(now, est))
+            said = self._breath_listener.on_breath(now, breath)
+            if said:
+                self._emit(said)
+        said = self.controller.on_estimate(now, est)
+        if said:
+            self._emit(said)
         self._check_finished()
 
     def _handle_item(self, item: SourceItem) -> None:
