@@ -33,6 +33,11 @@ the signal watch returns at once on a tick with data and nothing to say; and at
 each step the time left in a day-long routine is a kept count, not a sum over its
 thousands of steps (pacing/planner.py).
 
+Second round (2026-12-07, load ~2.3, 5 interleaved runs, before = 6d215c5): on_estimate
+median 6.06 -> 5.97 us (runs 5.79-6.33 and 5.79-6.04), on_breath 0.85 -> 0.85 us: the
+controller was left as the first round made it (only the breath watch's enum
+members looked up once); events identical (e6f013755441e4bf).
+
 ``--quick``: the 5-minute extract, one run.
 """
 

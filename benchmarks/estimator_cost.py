@@ -36,6 +36,21 @@ Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
     its line fit, ``signals/line_fit.py``'s least squares, and the padded FFT are
     two thirds of it and are not this benchmark's to cut.)
 
+Second round (2026-12-07, load ~2.3; before = 6d215c5, after = branch s28tick; one
+run of the benchmark, 5 interleaved runs):
+
+                        arousal add  estimate  breath add  estimate  (mean)  a tick    a day
+    before (6d215c5)       4.34 us   10.72 us    1.48 us    3.41 us  17.9 us  35.74 us  3.09 s
+    after                  4.10 us    9.22 us    1.37 us    2.66 us  16.6 us  32.39 us  2.80 s
+    live estimate (60-min recording): estimate() median 8.3 -> 6.8 us, add_sample +
+        estimate 11.4 -> 9.6 us (the first from a run at 6d215c5 earlier the same hour)
+
+    What went: ``slots.builder`` writes its function out one statement a slot
+    instead of looping over zip (ArousalEstimate 1.6 -> 1.0 us; BreathEstimate's
+    builders gain as much); the estimator no longer offers readings to a baseline
+    that has both its figures, keeps its forgetting horizon instead of working it
+    out each tick, and asks ``HeartSample.usable`` one enum lookup less.
+
 Every figure the estimators give is the same to the bit before and after
 (tests/test_live_streams.py; the replay prints the same lines).
 """

@@ -76,6 +76,11 @@ class Contact(StrEnum):
     NOT_DETECTED = "not_detected"
 
 
+# Looked up once: asked of every sample, and reading a member off its enum class
+# costs ~0.25 us on Python 3.11.
+_NOT_DETECTED = Contact.NOT_DETECTED
+
+
 @dataclass(frozen=True, slots=True)
 class HeartSample:
     """One notification from a heart-rate source.
@@ -95,7 +100,7 @@ class HeartSample:
     @property
     def usable(self) -> bool:
         """False when the strap says it has no skin contact: shown, not judged."""
-        return self.contact is not Contact.NOT_DETECTED
+        return self.contact is not _NOT_DETECTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ from biofeedback.models import Advice, BreathReminder, PaceChanged, SessionEvent
 from biofeedback.routines import texts
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
+# Enum members read on every tick with a pacer, looked up once: reading one off
+# its class costs ~0.25 us on Python 3.11.
+_ACC = BreathSource.ACC
+_RR = BreathSource.RR
+_BREATH_OK = BreathQuality.OK
+_TENSE = StepKind.TENSE
+
 
 @dataclass(frozen=True, slots=True)
 class BreathRules:
@@ -89,7 +96,7 @@ class BreathWatch:
         """A step begins; for a paced one, the pace to begin with when it is not the step's."""
         if self._tense is not None and self._tense[2] is None:
             self._tense = (self._tense[0], self._tense[1], now_s)
-        if kind is StepKind.TENSE:
+        if kind is _TENSE:
             self._tense = (step, now_s, None)
         self._glide = None
         self._met = False
@@ -132,9 +139,10 @@ class BreathWatch:
         return None
 
     def _trusted(self, b: BreathEstimate) -> bool:
-        if b.source is BreathSource.ACC:
-            return b.quality is BreathQuality.OK and not b.holding
-        return b.source is BreathSource.RR and b.confidence >= self.rules.rr_confidence
+        source = b.source
+        if source is _ACC:
+            return b.quality is _BREATH_OK and not b.holding
+        return source is _RR and b.confidence >= self.rules.rr_confidence
 
     def _remind(self, now_s: float, breath: BreathEstimate) -> list[SessionEvent]:
         rules = self.rules
@@ -216,7 +224,7 @@ def _pace(
 
 def breath_signals(breath: BreathEstimate | None, rules: BreathRules) -> list[str]:
     """Which breath signals have crossed against the opening, each in words and figures."""
-    if breath is None or breath.source is not BreathSource.ACC:
+    if breath is None or breath.source is not _ACC:
         return []
     crossed: list[str] = []
     if breath.rate_vs_opening is not None and breath.rate_vs_opening >= rules.faster_ratio:

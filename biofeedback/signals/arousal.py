@@ -239,6 +239,8 @@ class ArousalEstimator:
         self._gate = QualityGate(cfg)
         self._reference = _RunningMean(cfg.rmssd_reference_s)
         self._rmssd_of: tuple[float | None, float] = (None, math.nan)  # (ln, its exp)
+        # Beats older than this are no window's: forgotten (see ``LiveBeats.forget_before``).
+        self._keep_s = 2 * max(cfg.rmssd_long_window_s, cfg.artifact_window_s)
 
     @property
     def baseline_ready(self) -> bool:
@@ -249,13 +251,14 @@ class ArousalEstimator:
             self._first_seen_s = sample.t_s
         if not sample.usable:
             return
-        has_hr = sample.hr_bpm is not None and sample.hr_bpm > 0
+        hr_bpm = sample.hr_bpm
+        has_hr = hr_bpm is not None and hr_bpm > 0
         if not (has_hr or sample.rr_ms):
             return
         self._last_signal_s = sample.t_s
         if has_hr:
-            assert sample.hr_bpm is not None
-            self._strap_hr.append((sample.t_s, float(sample.hr_bpm)))
+            assert hr_bpm is not None
+            self._strap_hr.append((sample.t_s, float(hr_bpm)))
         if not sample.rr_ms:
             if self._start_s is None:
                 self._start_s = sample.t_s
@@ -328,7 +331,10 @@ class ArousalEstimator:
             rmssd = ln_rmssd = math.nan
         assert self._start_s is not None
         base = self._baseline
-        base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd, hr_fast)
+        if base.hr_bpm is None or base.ln_rmssd is None:
+            # Once both are decided the collector takes nothing more (``offer``
+            # returns at once): not asked each tick of a long session.
+            base.offer(now_s - self._start_s, hr, hr_mid, ln_rmssd, hr_fast)
         # min(reference, the 5-minute mean) once that is full; NaN is never less.
         ln_60 = math.log(rmssd_60) if math.isfinite(rmssd_60) else math.nan
         mean = self._reference.add(now_s, ln_60)
@@ -376,10 +382,12 @@ class ArousalEstimator:
 
     def _ingest(self, now_s: float) -> None:
         self._cleaner.decide(self._beats)
-        horizon = now_s - 2 * max(self.config.rmssd_long_window_s, self.config.artifact_window_s)
-        self._beats.forget_before(horizon)
-        while self._strap_hr and self._strap_hr[0][0] <= now_s - self.config.hr_window_s:
-            self._strap_hr.popleft()
+        self._beats.forget_before(now_s - self._keep_s)
+        strap_hr = self._strap_hr
+        if strap_hr:
+            oldest_s = now_s - self.config.hr_window_s
+            while strap_hr and strap_hr[0][0] <= oldest_s:
+                strap_hr.popleft()
 
     def _strap_hr_bpm(self, now_s: float, span_s: float) -> float:
         """The strap's own HR over the last ``span_s``, for straps that send no RR."""

@@ -26,7 +26,8 @@ T = TypeVar("T")
 def builder(cls: type[T], *names: str) -> Callable[..., T]:
     """``build(*values)``, the same as ``cls(**dict(zip(names, values)))``: the
     fields ``names`` (all of them, in order, when none are named) from ``values``
-    in that order, every other field its default."""
+    in that order, every other field its default. ``build`` takes exactly that
+    many values (TypeError otherwise, as a function called with too few)."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     own_new = cls.__new__ is object.__new__
     if not own_new or hasattr(cls, "__post_init__") or any(not f.init for f in fields):
@@ -45,16 +46,21 @@ def builder(cls: type[T], *names: str) -> Callable[..., T]:
         if f.default is dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{f.name}: no plain default to leave it at")
         rest.append((slots[f.name].__set__, f.default))
-    puts = tuple(slots[name].__set__ for name in given)
-    defaults = tuple(rest)
-    new = object.__new__
-
-    def build(*values: Any) -> T:
-        obj = new(cls)
-        for put, value in zip(puts, values, strict=True):
-            put(obj, value)
-        for put, value in defaults:
-            put(obj, value)
-        return obj
-
+    # The function is written out, one statement a slot: a loop's own steps (zip,
+    # unpacking) cost about as much as the puts themselves. Its names are ours
+    # (``v0``, ``put0``...), never a field's, so any field name is safe here.
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    args = [f"v{i}" for i in range(len(given))]
+    body = ["    obj = new(cls)"]
+    for i, name in enumerate(given):
+        namespace[f"put{i}"] = slots[name].__set__
+        body.append(f"    put{i}(obj, v{i})")
+    for j, (put, default) in enumerate(rest):
+        namespace[f"put_default{j}"] = put
+        namespace[f"default{j}"] = default
+        body.append(f"    put_default{j}(obj, default{j})")
+    body.append("    return obj")
+    exec(f"def build({', '.join(args)}):\n" + "\n".join(body), namespace)
+    build: Callable[..., T] = namespace["build"]
+    build.__qualname__ = f"builder({cls.__name__})"
     return build
