@@ -13,7 +13,6 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -217,8 +216,13 @@ class Scenario:
 # Loading
 
 
+# The package's own files, beside this module (importlib.resources would load
+# ~4 ms of modules at every start for what is a plain folder in every install).
+BUILTIN_FOLDER = Path(__file__).parent / "scenarios"
+
+
 def scenario_names() -> list[str]:
-    folder = resources.files("simulators") / "scenarios"
+    folder = BUILTIN_FOLDER
     return sorted(
         p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
     )
@@ -241,7 +245,7 @@ def _read(name: str | Path) -> tuple[str, str]:
             return read_text(path), str(path)
         except InputFileError as exc:
             raise ScenarioError(f"scenario file {path}: {exc}") from None
-    entry = resources.files("simulators") / "scenarios" / f"{name}.toml"
+    entry = BUILTIN_FOLDER / f"{name}.toml"
     if not name or not entry.is_file():
         raise ScenarioError(
             f"unknown scenario {name!r}; choose one of: {', '.join(scenario_names())}"
