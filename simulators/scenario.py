@@ -136,6 +136,9 @@ class Episode:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
+    """A stretch of the session from ``start_s``, ``duration_s`` long (a dropout or a
+    loss of skin contact)."""
+
     start_s: float
     duration_s: float
 
@@ -182,6 +185,9 @@ def _default_recovery() -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
+    """One simulated person and what happens to them: arousal episodes, the strap's
+    artifacts and gaps, and its chest motion."""
+
     name: str
     description: str
     seed: int = 0
