@@ -85,6 +85,17 @@ parser's 3. Goal 0.3 s: not quite met by this round's start-up work alone (327 -
 303 ms CPU at load 1.2; -11 % instructions); the estimators' and the loop's cuts on
 other branches take it below.
 
+Fourth round, start-up and set-up (2026-12-07, before = e7e9a93, test environment,
+load 1.6-2.3, medians of 9 interleaved runs): the built-in protocols and scenarios
+read from the folder beside their module, not through importlib.resources (which
+loaded importlib.resources, importlib.readers and zipfile): CPU 297 -> 293 ms, wall
+301 -> 297 ms (within the noise at load 2: 329 -> 329 ms in another run);
+instructions 1,693 M -> 1,680 M (0.992x); reading `full` and `calm` from a cold
+start (imports included) 14.7 -> 8.0 ms. What is left of start-up in the
+package's own modules is mostly creating its ~90 dataclasses (~50 ms, compile of
+their generated methods) and loading ~260 modules' code; the set-up after imports
+(build_session) is ~5 ms; exiting ~5 ms.
+
 Earlier rounds: first (before = 341feb4, load 6-8) 496 -> 417 ms CPU; second
 (before = 1ee3cee, load 3-4) 420 -> 408 ms and 382 -> 370 ms; the recorder's one
 store open and its writes on the loop's thread at --speed max (~40 -> ~7 ms).

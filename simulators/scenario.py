@@ -13,7 +13,6 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -137,6 +136,9 @@ class Episode:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
+    """A stretch of the session from ``start_s``, ``duration_s`` long (a dropout or a
+    loss of skin contact)."""
+
     start_s: float
     duration_s: float
 
@@ -183,6 +185,9 @@ def _default_recovery() -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
+    """One simulated person and what happens to them: arousal episodes, the strap's
+    artifacts and gaps, and its chest motion."""
+
     name: str
     description: str
     seed: int = 0
@@ -217,8 +222,13 @@ class Scenario:
 # Loading
 
 
+# The package's own files, beside this module (importlib.resources would load
+# ~4 ms of modules at every start for what is a plain folder in every install).
+BUILTIN_FOLDER = Path(__file__).parent / "scenarios"
+
+
 def scenario_names() -> list[str]:
-    folder = resources.files("simulators") / "scenarios"
+    folder = BUILTIN_FOLDER
     return sorted(
         p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
     )
@@ -241,7 +251,7 @@ def _read(name: str | Path) -> tuple[str, str]:
             return read_text(path), str(path)
         except InputFileError as exc:
             raise ScenarioError(f"scenario file {path}: {exc}") from None
-    entry = resources.files("simulators") / "scenarios" / f"{name}.toml"
+    entry = BUILTIN_FOLDER / f"{name}.toml"
     if not name or not entry.is_file():
         raise ScenarioError(
             f"unknown scenario {name!r}; choose one of: {', '.join(scenario_names())}"
