@@ -97,7 +97,7 @@ benchmark, medians of 3 interleaved runs):
     wall                   13.25 s              12.28 s
     printed lines          identical (111,995 lines, session id masked)
 
-The 3 h day: 4,298 fits, 200 -> 51 ms in-process; whole process (caches
+The 3 h day: 4,298 fits, 200 -> 51 ms in-process (timed a call at a time); whole process (caches
 written, 6 runs interleaved, only line_fit.py differing) CPU median 1.715 ->
 1.565 s; its printed lines and the store's rows identical.
 """
