@@ -1,12 +1,14 @@
 """The breathing rate from the heart's rhythm: the session's quick path gives the
-plain numpy reading's figures to the bit (issue 28: replay speed without changing
-a decision)."""
+plain numpy reading's figures: the rate to the bit, the strength within 1e-9 (its
+line is polyfit's from the closed form, signals/line_fit.py; issue 28: replay
+speed without changing a decision)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 
 from biofeedback.models import HeartSample
 from biofeedback.signals.breath_estimate import BreathEstimator, BreathSource, rate_from_rr
@@ -77,9 +79,14 @@ def test_the_sessions_rate_from_the_heart_is_the_plain_reading_to_the_bit() -> N
             # The estimator keeps the last 400 plausible beats.
             seen = np.flatnonzero(kept[:j])[-400:]
             want = _plain_rate(beat_t[seen], rrs[seen], float(now))
-            assert rate_from_rr(beat_t[seen], rrs[seen], float(now)) == want
+            rate, strength = rate_from_rr(beat_t[seen], rrs[seen], float(now))
+            # The rate is a bin's frequency (the same bin, the same bits); the
+            # strength differs in the last bits alone (the closed-form line fit).
+            assert rate == want[0]
+            assert strength == pytest.approx(want[1], rel=1e-9, abs=1e-12)
             if want[0] is not None and want[1] >= est.config.rr_min_confidence:
-                assert (got.source, got.per_min, got.confidence) == (BreathSource.RR, *want)
+                assert (got.source, got.per_min) == (BreathSource.RR, want[0])
+                assert got.confidence == pytest.approx(want[1], rel=1e-9)
                 rated += 1
             else:
                 assert got.source is None

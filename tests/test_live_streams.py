@@ -30,14 +30,16 @@ from tests.support.arousal_data import (
     samples_from_rr,
 )
 
+# The breath digests re-pinned for the closed-form line fit (signals/line_fit.py) after every
+# field was shown the same before/after but for last bits (<= 3.3e-15 relative).
 EXPECTED = {
     # ok and hr_only, a rising opening, rr_only and no_signal breath, paced and not.
-    "hour-ramp-artifacts": ("44ecaeb8a9da9317", "a305754cb10346ce"),
+    "hour-ramp-artifacts": ("44ecaeb8a9da9317", "53f399373792be7a"),
     # no_signal, rebuilt beat times, lost contact, HR without RR.
-    "slow-breathing-odd-samples": ("30dc27cf58e2ef2c", "42043e3716c14d0e"),
+    "slow-breathing-odd-samples": ("30dc27cf58e2ef2c", "f2be9861b27e269f"),
     "pvc-given-baseline": ("54ae412db541c11a", "6fa006e6d15ad5b9"),
     # missed, extra and premature beats; a longer opening; empty notifications.
-    "synthetic-artifacts-gaps": ("225ff3a0e3b79882", "a88a5ea9ab829fba"),
+    "synthetic-artifacts-gaps": ("225ff3a0e3b79882", "0909c74e7a507143"),
 }
 
 
