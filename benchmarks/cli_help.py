@@ -116,12 +116,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import (  # noqa: E402
-    base_tree,
     child_env,
     load_line,
     parse_args,
     spread,
     timed,
+    trees_beside,
 )
 
 # main when this round began: the "before" of the figures above.
@@ -193,10 +193,7 @@ def main() -> None:
     session += ["--duration", duration]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        trees = {"this tree": ROOT}
-        old = base_tree(args.base, folder / "base")
-        if old is not None:
-            trees = {f"before ({args.base})": old, **trees}
+        trees = trees_beside(args.base, folder)
         # Decisions unchanged: each tree's events for the same seed, each with a
         # fresh store (a store's past sessions shape the routine).
         printed = {

@@ -55,8 +55,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, child_env, load_line, parse_args  # noqa: E402
-from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    child_env,
+    load_line,
+    parse_args,
+    replay_recording,
+    trees_beside,
+)
+from benchmarks.hardening import day_protocol  # noqa: E402
 
 # main when this round began: the "before".
 BASE = "4fed2a8"
@@ -164,16 +170,9 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        rr = folder / "day.txt"
-        if args.quick:
-            rr.write_text((RR_DIR / "nsrdb_pyhrv_5min_nni.txt").read_text())
-        else:
-            rr.write_text((RR_DIR / "nsrdb_pyhrv_60min_nni.txt").read_text() * 3)
+        rr = replay_recording(folder, 3, args.quick)
         protocol = day_protocol(folder)
-        trees = {"this tree": ROOT}
-        old = base_tree(args.base, folder / "base")
-        if old is not None:
-            trees = {f"before ({args.base})": old, **trees}
+        trees = trees_beside(args.base, folder)
         results: dict[str, list[tuple[str, dict[str, list[list[int]]]]]] = {
             label: [] for label in trees
         }

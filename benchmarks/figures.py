@@ -97,6 +97,27 @@ def base_tree(rev: str, folder: Path) -> Path | None:
     return folder
 
 
+def trees_beside(base: str, folder: Path) -> dict[str, Path]:
+    """The trees a benchmark times, by label: this one, after the tree at ``base``
+    (the before, extracted under ``folder``) when git can give it."""
+    old = base_tree(base, folder / "base")
+    if old is None:
+        return {"this tree": ROOT}
+    return {f"before ({base})": old, "this tree": ROOT}
+
+
+def replay_recording(folder: Path, hours: int, quick: bool) -> Path:
+    """The recording the replay benchmarks play: the 60-minute NSRDB extract of
+    tests/data/rr written ``hours`` times into ``folder`` (with ``quick``, the
+    5-minute extract as it is)."""
+    rr_dir = ROOT / "tests" / "data" / "rr"
+    if quick:
+        return rr_dir / "nsrdb_pyhrv_5min_nni.txt"
+    rr = folder / "day.txt"
+    rr.write_text((rr_dir / "nsrdb_pyhrv_60min_nni.txt").read_text() * hours)
+    return rr
+
+
 def run_child(
     argv: list[str], cwd: Path = ROOT, timeout_s: float = 300
 ) -> tuple[float, float, str]:

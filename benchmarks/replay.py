@@ -115,8 +115,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, load_line, parse_args, run_child, spread  # noqa: E402
-from benchmarks.hardening import RR_DIR, day_protocol  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    load_line,
+    parse_args,
+    replay_recording,
+    run_child,
+    spread,
+    trees_beside,
+)
+from benchmarks.hardening import day_protocol  # noqa: E402
 
 # main when this round began: the "before".
 BASE = "4fed2a8"
@@ -264,17 +271,10 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.quick:
-            rr = RR_DIR / "nsrdb_pyhrv_5min_nni.txt"
-        else:
-            rr = folder / "day.txt"
-            rr.write_text((RR_DIR / "nsrdb_pyhrv_60min_nni.txt").read_text() * 24)
+        rr = replay_recording(folder, 24, args.quick)
         beats = sum(1 for line in rr.read_text().splitlines() if line.strip())
         protocol = day_protocol(folder)
-        trees = {"this tree": ROOT}
-        old = base_tree(args.base, folder / "base")
-        if old is not None:
-            trees = {f"before ({args.base})": old, **trees}
+        trees = trees_beside(args.base, folder)
         command = [sys.executable, "-m", "biofeedback", "run", "--replay", str(rr)]
         command += ["--headless", "--json", "--speed", "max", "--audio", "off", "--no-ratings"]
         command += ["--protocol", str(protocol)]

@@ -68,8 +68,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import base_tree, load_line, parse_args, run_child  # noqa: E402
-from benchmarks.hardening import RR_DIR  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    load_line,
+    parse_args,
+    replay_recording,
+    run_child,
+    trees_beside,
+)
 
 BASE = "6d215c5"
 UPDATE_S = 5.0
@@ -118,15 +123,8 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.quick:
-            rr = RR_DIR / "nsrdb_pyhrv_5min_nni.txt"
-        else:
-            rr = folder / "day.txt"
-            rr.write_text((RR_DIR / "nsrdb_pyhrv_60min_nni.txt").read_text() * args.hours)
-        trees = {"this tree": ROOT}
-        old = base_tree(args.base, folder / "base")
-        if old is not None:
-            trees = {f"before ({args.base})": old, **trees}
+        rr = replay_recording(folder, args.hours, args.quick)
+        trees = trees_beside(args.base, folder)
         reading_us: dict[str, list[float]] = {t: [] for t in trees}
         run_ms: dict[str, list[float]] = {t: [] for t in trees}
         add_ms: dict[str, list[float]] = {t: [] for t in trees}

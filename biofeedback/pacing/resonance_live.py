@@ -37,7 +37,7 @@ from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats
 from biofeedback.signals.breath_estimate import BreathEstimate
 from biofeedback.signals.line_fit import without_line
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
-from biofeedback.signals.median import percentile
+from biofeedback.signals.median import percentile, percentile_between, percentile_rank
 from biofeedback.signals.resonance import (
     LF_BAND_HZ,
     RESAMPLE_HZ,
@@ -264,31 +264,15 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     ordered = np.sort(values)
     if math.isnan(ordered[-1]):  # NaN sorts last, as in a partition
         return math.nan
-    low, high = _rank(n, low_pct), _rank(n, high_pct)
+    low, high = percentile_rank(n, low_pct), percentile_rank(n, high_pct)
     picked = [float(ordered[i]) for i in (low[0], low[1], high[0], high[1])]
     if 0.0 in picked:
         # Zeros of both signs compare equal: a sort may place them differently
         # from a partition, so the sign of such a zero is left to percentile.
         return percentile(values, high_pct) - percentile(values, low_pct)
-    return _between(picked[2], picked[3], high[2]) - _between(picked[0], picked[1], low[2])
-
-
-def _rank(n: int, q_pct: float) -> tuple[int, int, float]:
-    """The two order statistics a percentile lies between, and its weight (as
-    ``percentile`` finds them, numpy's linear method)."""
-    virtual = (n - 1) * (q_pct / 100.0)
-    below = float(math.floor(virtual))
-    if virtual >= n - 1:
-        below, lo, hi = -1.0, n - 1, n - 1
-    else:
-        lo, hi = int(below), int(below) + 1
-    return lo, hi, virtual - below
-
-
-def _between(a: float, b: float, weight: float) -> float:
-    diff = b - a
-    # The side nearer the percentile is the anchor, as numpy's lerp does.
-    return b - diff * (1.0 - weight) if weight >= 0.5 else a + diff * weight
+    return percentile_between(picked[2], picked[3], high[2]) - percentile_between(
+        picked[0], picked[1], low[2]
+    )
 
 
 class ResonanceEstimator:

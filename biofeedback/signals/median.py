@@ -40,6 +40,17 @@ def percentile(values: npt.ArrayLike, q_pct: float) -> float:
     n = x.size
     if n == 0:
         return math.nan
+    lo, hi, weight = percentile_rank(n, q_pct)
+    part = np.partition(x, sorted({0, lo, hi, n - 1}))
+    if math.isnan(part[-1]):
+        return math.nan
+    return percentile_between(float(part[lo]), float(part[hi]), weight)
+
+
+def percentile_rank(n: int, q_pct: float) -> tuple[int, int, float]:
+    """Where the ``q_pct``-th percentile of ``n`` values lies, as numpy's linear
+    method finds it: the ranks of the two order statistics it lies between, and
+    its weight from the lower one (``n`` > 0)."""
     virtual = (n - 1) * (q_pct / 100.0)
     below = float(math.floor(virtual))
     if virtual >= n - 1:
@@ -48,11 +59,11 @@ def percentile(values: npt.ArrayLike, q_pct: float) -> float:
         below, lo, hi = -1.0, n - 1, n - 1
     else:
         lo, hi = int(below), int(below) + 1
-    part = np.partition(x, sorted({0, lo, hi, n - 1}))
-    if math.isnan(part[-1]):
-        return math.nan
-    a, b = float(part[lo]), float(part[hi])
-    weight = virtual - below
+    return lo, hi, virtual - below
+
+
+def percentile_between(a: float, b: float, weight: float) -> float:
+    """The percentile between order statistics ``a`` and ``b`` at ``weight``."""
     diff = b - a
     # The side nearer the percentile is the anchor, as numpy's lerp does.
     return b - diff * (1.0 - weight) if weight >= 0.5 else a + diff * weight
