@@ -3,10 +3,11 @@
 ``upcoming_left`` gives each StepStarted its ``steps_left`` and ``session_left_s``
 without building every step as shown; the figures must be the ones a walk through
 ``upcoming`` gives, to the bit, in every phase and zone, with imagery, a check-in
-and a fallback routine that repeats. The planner keeps the time left as a count of
-1/1024 s where the lengths allow it (a day-long routine would otherwise be summed
-at each of its thousands of steps): routines with lengths that are no such
-fraction (0.1 s: its sums round) and with ones that are (0.25 s) check both ways.
+and a fallback routine that repeats (and ``next_up`` the walk's first step). The
+planner keeps the time left as a count of 1/1024 s where the lengths allow it (a
+day-long routine would otherwise be summed at each of its thousands of steps):
+routines with lengths that are no such fraction (0.1 s: its sums round) and with
+ones that are (0.25 s) check both ways.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def test_the_count_and_the_time_left_are_the_walks(name: str) -> None:
             planner.check_in()
         for asked in Zone:
             assert planner.upcoming_left(asked) == walked(planner, asked), (n, asked)
+            # The next step, found without the walk, is the walk's first.
+            assert planner.next_up(asked) == next(planner.upcoming(asked), None), (n, asked)
         seen_phases.add(planner.phase)
         step, main_index, _ = planner.take_next(zone, over_budget=False)
         if step is None:

@@ -147,11 +147,17 @@ class BreathEvidence:
             self._paced = paced
             self._mode_from_s = t_s
         self.last = _NOTHING
-        if breath is not None and breath.holding:
+        if breath is None:
+            return _NOTHING
+        if breath.holding_since_s is not None:  # ``breath.holding``, without the call
             self._held_s = t_s
-        if breath is not None and breath.quality is _MOTION:
+        if breath.quality is _MOTION:
             for each in self._openings.values():
                 each.relearn = []
+        if breath.source is not _ACC:
+            # Most ticks without a chest strap: the heart's breath rate is never
+            # used (``_usable`` says why), and nothing below changes.
+            return _NOTHING
         values = self._usable(breath, paced)
         if (
             values is None

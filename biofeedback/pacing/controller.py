@@ -57,7 +57,7 @@ from biofeedback.pacing.planner import CLOSING_SCAN as CLOSING_SCAN
 from biofeedback.pacing.planner import SETTLE, Pause, Phase, RoutinePlanner, Running
 from biofeedback.pacing.planner import planned_session_s as planned_session_s
 from biofeedback.pacing.rules import PacingConfig as PacingConfig
-from biofeedback.pacing.rules import pressor_share, pressor_share_fast
+from biofeedback.pacing.rules import PressorFade
 from biofeedback.pacing.signal_watch import SignalWatch
 from biofeedback.pacing.speaking import SpeechTimes
 from biofeedback.pacing.zone_judge import Decision, ZoneJudge, measured_text
@@ -107,6 +107,8 @@ class PacingController:
             )
         self.config = config or PacingConfig()
         self.protocol = protocol
+        # Asked at every step start and extension: the protocol and the config are frozen.
+        self._planned_s = planned_session_s(protocol, self.config)
         self._auto = start_zone == "auto"
         self._stored = stored_baseline
         self._judge = ZoneJudge(
@@ -118,7 +120,8 @@ class PacingController:
         # The profile's changes, said once at the start (the routine is already adapted).
         self._personal = plan
         self._run: Running | None = None
-        self._last_tense_end_s: float | None = None
+        # How much of the last tense step's pressor bump may still be in the heart rate.
+        self._pressor = PressorFade(self.config)
         self._pause = Pause()
         self._signal = SignalWatch(
             loss_hold_s=self.config.signal_loss_hold_s,
@@ -172,7 +175,7 @@ class PacingController:
 
     @property
     def next_step(self) -> Step | None:
-        return next(self._plan.upcoming(self.zone), None)
+        return self._plan.next_up(self.zone)
 
     @property
     def paused(self) -> bool:
@@ -193,7 +196,7 @@ class PacingController:
 
     @property
     def planned_s(self) -> float:
-        return planned_session_s(self.protocol, self.config)
+        return self._planned_s
 
     def remaining_s(self, now_s: float) -> float:
         """Time left in the current step (frozen while paused)."""
@@ -314,16 +317,15 @@ class PacingController:
         kind = None if step is None else step.kind
         # How much of tensing's bump may still be in the 10 s and the fast heart rate.
         tensing = kind is _TENSE
-        end = self._last_tense_end_s
-        since = None if end is None else now_s - end
+        pressor, pressor_fast = self._pressor.shares(now_s, tensing)
         decision = self._judge.judge(
             now_s,
             est,
             dt,
             # The data as it is now: a gap not yet announced is still no evidence.
             signal_ok=self._signal.data_ok,
-            pressor=pressor_share(self.config, tensing, since),
-            pressor_fast=pressor_share_fast(self.config, tensing, since),
+            pressor=pressor,
+            pressor_fast=pressor_fast,
             paced_breathing=kind is _BREATH,
             # The breath heard this tick (before the heart's), and whether a pacer runs.
             breath=self._breath.latest,
@@ -434,7 +436,7 @@ class PacingController:
             return []
         self._run = None
         if run.step.kind is StepKind.TENSE:
-            self._last_tense_end_s = now_s
+            self._pressor.tense_ended(now_s)
         return [StepEnded(now_s, run.step.id, now_s - run.started_s, reason)]
 
     def _end_or_extend(self, now_s: float, est: ArousalEstimate) -> list[SessionEvent]:
@@ -488,7 +490,7 @@ class PacingController:
 
     def _over_budget(self, now_s: float) -> bool:
         active_s = now_s - self._started_s - self._pause.total_s - self._spoken_s
-        return active_s > self.planned_s + self.config.max_overrun_s
+        return active_s > self._planned_s + self.config.max_overrun_s
 
     # ------------------------------------------------------------------
     # User actions

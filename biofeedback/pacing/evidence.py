@@ -177,6 +177,15 @@ class RiseEvidence:
         self.peak_delta_bpm = 0.0
         self.breath_counted = False
         """The last reading's breath added to the excess."""
+        # The fade and follow factors of the last ``dt_s`` (and config) seen: the
+        # readings come a second apart, so one ``exp`` each is enough for a day.
+        self._factors: tuple[float, EvidenceConfig | None, float, float, float] = (
+            math.nan,
+            None,
+            1.0,
+            0.0,
+            0.0,
+        )
 
     def reset(self, reference_bpm: float | None = None) -> None:
         """After a zone change: evidence starts again from nothing, and the slow
@@ -243,8 +252,10 @@ class RiseEvidence:
             step = 0.0
         if allowance_z > 0 and step < 0:
             step = 0.0
-        kept = math.exp(-dt_s / cfg.leak_tau_s) if cfg.leak_tau_s > 0 else 1.0
-        evidence = self.evidence * kept + step * dt_s
+        factors = self._factors
+        if dt_s != factors[0] or cfg is not factors[1]:
+            factors = self._factors = _factors(dt_s, cfg)
+        evidence = self.evidence * factors[2] + step * dt_s
         if evidence < 0.0:
             evidence = 0.0
         self.evidence = evidence
@@ -255,8 +266,17 @@ class RiseEvidence:
         else:
             self.rising_for_s = 0.0
             self.peak_delta_bpm = 0.0
-            # Follow slow drift only while nothing is building up.
-            tau = cfg.follow_up_tau_s if hr > ref else cfg.follow_tau_s
-            w = 1.0 - math.exp(-dt_s / tau) if dt_s > 0 else 0.0
+            # Follow slow drift only while nothing is building up (with
+            # ``follow_up_tau_s`` when above the reference, else ``follow_tau_s``).
+            w = factors[3] if hr > ref else factors[4]
             self.reference_bpm = ref + w * (hr - ref)
         return evidence
+
+
+def _factors(dt_s: float, cfg: EvidenceConfig) -> tuple[float, EvidenceConfig, float, float, float]:
+    """For ``RiseEvidence.update`` after ``dt_s``: how much evidence is kept, and how
+    far the reference follows a heart above it and one below it."""
+    kept = math.exp(-dt_s / cfg.leak_tau_s) if cfg.leak_tau_s > 0 else 1.0
+    up = 1.0 - math.exp(-dt_s / cfg.follow_up_tau_s) if dt_s > 0 else 0.0
+    down = 1.0 - math.exp(-dt_s / cfg.follow_tau_s) if dt_s > 0 else 0.0
+    return dt_s, cfg, kept, up, down

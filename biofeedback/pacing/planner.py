@@ -112,6 +112,14 @@ class RoutinePlanner:
         self._queue_units: int | None = 0
         """The queue's planned seconds (``_units``), kept with every change to it."""
         self._protocol_tails = _tails(protocol.steps)
+        # The closing's two steps and their ``_units``, by "in Red": built once, as
+        # they depend only on the protocol and the config (both frozen), and asked
+        # for at every step start; each caller gets a list of its own.
+        self._closings = {red: self._build_closing(red) for red in (False, True)}
+        self._closing_units = {red: _units(steps) for red, steps in self._closings.items()}
+        # The ``_units`` of the routine last asked about (a routine's steps are a
+        # tuple of frozen steps: they never change under it).
+        self._routine_units: tuple[Routine | None, int | None] = (None, None)
         self.main_pos = 0
         self.saved: dict[Zone, list[Step]] = {}
         self.overran = False
@@ -210,8 +218,11 @@ class RoutinePlanner:
         return steps
 
     def closing_steps(self, zone: Zone) -> list[Step]:
+        return list(self._closings[zone is Zone.RED])
+
+    def _build_closing(self, red: bool) -> tuple[Step, Step]:
         cfg = self.config
-        if zone is Zone.RED:
+        if red:
             first = Step(CLOSING_REST, StepKind.REST, texts.CLOSING_REST_CUE, cfg.closing_scan_s)
         else:
             first = Step(CLOSING_SCAN, StepKind.SCAN, texts.CLOSING_SCAN_CUE, cfg.closing_scan_s)
@@ -223,7 +234,7 @@ class RoutinePlanner:
             breath_in_s=cfg.breath_in_s,
             breath_out_s=cfg.breath_out_s,
         )
-        return [first, last]
+        return first, last
 
     def check_in(self) -> None:
         """After "it hurts", rest a moment before the next step (a tense step must
@@ -252,6 +263,19 @@ class RoutinePlanner:
         if self.phase in (Phase.SETTLE, Phase.BODY):
             yield from self.closing_steps(zone)
 
+    def next_up(self, zone: Zone) -> Step | None:
+        """The first of ``upcoming``: most often the queue's head, found without the walk."""
+        if self.queue:
+            return self.adapt(self.queue[0])
+        return next(self.upcoming(zone), None)
+
+    def _units_of(self, routine: Routine) -> int | None:
+        known, units = self._routine_units
+        if known is not routine:
+            units = _units(routine.steps)
+            self._routine_units = (routine, units)
+        return units
+
     def upcoming_left(self, zone: Zone) -> tuple[int, float]:
         """How many steps ``upcoming`` holds and their planned seconds (summed in
         order): counted without building each step as shown, which only changes
@@ -263,11 +287,11 @@ class RoutinePlanner:
                 assert self.routine is not None
                 # ``ordered`` only puts the routine's steps in another order.
                 count += len(self.routine.steps)
-                units = _plus(units, _units(self.routine.steps))
-            closing = self.closing_steps(zone)
-            units = _plus(units, _units(closing))
+                units = _plus(units, self._units_of(self.routine))
+            red = zone is Zone.RED
+            units = _plus(units, self._closing_units[red])
             if units is not None:
-                return count + len(closing), units / _PER_S
+                return count + len(self._closings[red]), units / _PER_S
         steps: list[Step] = list(self.queue)
         if self.phase is Phase.SETTLE:
             steps += self.routine_steps(zone)[1]

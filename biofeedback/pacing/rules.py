@@ -171,3 +171,35 @@ def pressor_share_fast(config: PacingConfig, tensing: bool, since_tense_s: float
         return 1.0
     gone = math.exp(-(since_tense_s - config.pressor_fast_hold_s) / config.pressor_fast_tau_s)
     return gone if gone > 0.05 else 0.0
+
+
+class PressorFade:
+    """``pressor_share`` and ``pressor_share_fast`` of the last tense step as the
+    session goes on. Both only fall as the time since the step grows, so once
+    both are seen at 0 they stay 0 until the next tense step ends: most ticks
+    read that without working the two out again (a day-long routine asks every
+    second)."""
+
+    def __init__(self, config: PacingConfig) -> None:
+        self.config = config
+        self.tense_end_s: float | None = None
+        # From this time on both shares are 0: -inf before any tense step, NaN
+        # (no time is past it) from one's end until both are seen at 0.
+        self._gone_s = -math.inf
+
+    def tense_ended(self, now_s: float) -> None:
+        self.tense_end_s = now_s
+        self._gone_s = math.nan
+
+    def shares(self, now_s: float, tensing: bool) -> tuple[float, float]:
+        """The two shares at ``now_s``, while a tense step runs or not."""
+        if not tensing and now_s >= self._gone_s:
+            return 0.0, 0.0
+        cfg = self.config
+        end = self.tense_end_s
+        since = None if end is None else now_s - end
+        shares = pressor_share(cfg, tensing, since), pressor_share_fast(cfg, tensing, since)
+        # (With a negative time constant the fast share would grow again: never skipped.)
+        if shares == (0.0, 0.0) and since is not None and cfg.pressor_fast_tau_s > 0:
+            self._gone_s = now_s
+        return shares
