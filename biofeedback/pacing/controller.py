@@ -79,6 +79,8 @@ FALLBACK_RED = "passive-rest"
 # costs about 0.1 us in Python 3.11 (as much as a small function call).
 _TENSE = StepKind.TENSE
 _BREATH = StepKind.BREATH
+# Steps a release bell may ring before (after a tense step), looked up once a step.
+_BELL_KINDS = (StepKind.RELEASE, StepKind.IMAGERY, StepKind.REST)
 
 
 class PacingController:
@@ -393,9 +395,7 @@ class PacingController:
             step.kind,
             step.cue,
             said_first=said_first,
-            bell=ended is not None
-            and ended.step.kind is StepKind.TENSE
-            and step.kind in (StepKind.RELEASE, StepKind.IMAGERY, StepKind.REST),
+            bell=ended is not None and ended.step.kind is _TENSE and step.kind in _BELL_KINDS,
             busy_s=max(self._said_until_s - now_s, 0.0),
         )
         self._said_until_s = self._speech.said_until_s(
@@ -435,7 +435,7 @@ class PacingController:
         if run is None:
             return []
         self._run = None
-        if run.step.kind is StepKind.TENSE:
+        if run.step.kind is _TENSE:
             self._pressor.tense_ended(now_s)
         return [StepEnded(now_s, run.step.id, now_s - run.started_s, reason)]
 

@@ -339,8 +339,12 @@ class ZoneJudge:
     def _step_up(self, tick: _Tick, est: ArousalEstimate, dt: float) -> Decision | None:
         """Fuller: calm (low arousal, heart rate near the reference, not tensing)
         held long enough, and long enough in this zone."""
-        cfg = self.config
         zs = self.state
+        if zs.zone is _GREEN:
+            # Nothing is fuller, and the calm counted in Green would never be read:
+            # the change that leaves Green starts it again from 0 (``changed``).
+            return None
+        cfg = self.config
         hr_ref = None if est.hr_bpm is None else est.hr_bpm - tick.ref_bpm
         hr_calm = hr_ref is None or hr_ref <= cfg.calm_hr_margin_bpm
         calm = not tick.tensing and tick.arousal < cfg.step_up_below and hr_calm
@@ -350,8 +354,7 @@ class ZoneJudge:
         elif not tick.tensing:
             self._calm_s = 0.0
         if (
-            zs.zone is _GREEN
-            or not _reached(self._calm_s, cfg.step_up_after_s)
+            not _reached(self._calm_s, cfg.step_up_after_s)
             or tick.since_s < cfg.dwell_s
             or (zs.zone is _RED and tick.since_s < cfg.red_min_s)
         ):
