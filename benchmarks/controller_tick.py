@@ -38,6 +38,46 @@ median 6.06 -> 5.97 us (runs 5.79-6.33 and 5.79-6.04), on_breath 0.85 -> 0.85 us
 controller was left as the first round made it (only the breath watch's enum
 members looked up once); events identical (e6f013755441e4bf).
 
+Third round (issue 28; 2026-12-07, before = f7a5092, 5 interleaved runs, niced, load
+6.2-7.4 on 2 cores shared with six other sessions), the 3 h day's 10,799 ticks:
+
+                           before (f7a5092)          this tree
+    on_estimate per call   median 6.89 us            5.52 us    (0.80x)
+                           (runs 6.66-7.14)          (runs 5.40-5.75)
+                           p90 14.77 us              12.63 us
+                           all calls 117.2 ms        91.2 ms    (a 24 h day: 0.94 -> 0.73 s)
+    on_breath per call     median 0.97 us            0.92 us
+                           all calls 13.7 ms         12.4 ms
+    events                 identical (e6f013755441e4bf)
+
+(An earlier run of the same, at load 4.3-4.8, before the step-up skip in Green:
+on_estimate median 6.46 -> 5.21 us, all calls 104.2 -> 77.8 ms.) Each figure
+includes ~0.33 us of the timer itself (``process_time_ns`` is a system call).
+Split by tick (a scratch harness timing the same calls): a tick where nothing
+happens ~6.1 -> ~5.0 us, one where a step ends and the next starts (477 of
+10,799) ~34 -> ~25 us.
+
+What is skipped now, each exact (tests/test_pacing_shortcuts.py compares each with
+the full work on random and awkward inputs): the two pressor shares once both
+have faded to 0 after a tense step (``rules.PressorFade``: they only fall as
+time goes on, until the next tense step ends); the evidence's fade and follow
+factors (three ``exp``) while the seconds between readings and the config stay
+the same (``evidence._factors``); the breath evidence's work on a tick without a
+chest estimate (the heart's breath rate is never used there); the step-up
+reckoning in Green (nothing is fuller, and the calm counted there is reset by
+the change that leaves it). Done once: the closing's two steps and their
+planned time, a routine's planned time, the session's planned length, the next
+step (the queue's head, not a walk). Built cheaper: the tick's and the
+evidence's NamedTuples by ``tuple.__new__`` (their own ``__new__`` is a Python
+function, ~0.3 us for 12 fields).
+
+The whole 24 h replay (``benchmarks/replay.py --base f7a5092 --runs 3``, niced,
+load 6.2-6.4): CPU 12.44 -> 12.26 s (0.99x; ranges 11.9-13.0 and 12.2-12.5, the
+size of the noise: the controller's part of a day is ~0.2 s less), printed lines
+identical (111,995). The 3 h day, whole command: printed lines identical
+(14,000, session id masked) and the store's rows identical (every table; session
+id masked, wall-clock times left out).
+
 ``--quick``: the 5-minute extract, one run.
 """
 
@@ -65,7 +105,7 @@ from benchmarks.figures import (  # noqa: E402
 from benchmarks.hardening import day_protocol  # noqa: E402
 
 # main when this round began: the "before".
-BASE = "4fed2a8"
+BASE = "f7a5092"
 TIMED = ("on_estimate", "on_breath")
 
 # Run in a child process from a tree's folder, so that tree's package is the one
