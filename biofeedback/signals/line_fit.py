@@ -53,8 +53,9 @@ def line_fit(x: Floats, y: Floats) -> tuple[float, float]:
     n = len(x)
     if n == 0:
         return math.nan, math.nan
-    x_mean = float(x.sum()) / n
-    y_mean = float(y.sum()) / n
+    # ``np.add.reduce``: what ``.sum()`` calls, without its Python wrapper.
+    x_mean = float(np.add.reduce(x)) / n
+    y_mean = float(np.add.reduce(y)) / n
     dx = x - x_mean
     dy = y - y_mean
     sxx = float(dx.dot(dx))
@@ -69,7 +70,7 @@ def line_fit(x: Floats, y: Floats) -> tuple[float, float]:
     # about (2 n eps)^2.
     if sxx <= (2.0 * n * _EPS) ** 2 * x_sq:
         return 0.0, y_mean
-    if y[0] == y[-1] and (y == y[0]).all():
+    if y.item(0) == y.item(-1) and (y == y[0]).all():
         # y one value (a metronome's heart rate): the exact line leaves nothing,
         # polyfit's leaves its rounding, and figures read from those residuals (the
         # resonance reading's coherence) were shown from it: polyfit's, to the bit.
