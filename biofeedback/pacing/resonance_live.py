@@ -36,7 +36,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.signals.breath_estimate import BreathEstimate
-from biofeedback.signals.line_fit import without_line
+from biofeedback.signals.line_fit import Floats, LineX, line_x, without_line
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.median import percentile, percentile_between, percentile_rank
 from biofeedback.signals.resonance import (
@@ -203,8 +203,9 @@ def window_figures(
         return None
     hr = np.interp(grid, t_s, 60000.0 / nn_ms)
     grid -= grid[0]  # the line's x, in place (``grid[0]`` is a copy: the same values)
-    hr = without_line(grid, hr)
-    coherence, peak_hz = _coherence(hr)
+    plan = _plan(grid.size)
+    hr = without_line(grid, hr, plan.line_x(grid))
+    coherence, peak_hz = _coherence(hr, plan)
     return coherence, peak_hz, _spread(hr, 5, 95)
 
 
@@ -243,10 +244,18 @@ class _Bins:
 
 
 class _Plan:
-    """What every reading of ``n`` points shares: the taper, the density's scale
-    and the spectrum's bins (``tapered_spectrum``'s, made once per size)."""
+    """What every reading of ``n`` points shares: the line fit's sums of its x,
+    the taper, the density's scale and the spectrum's bins (``tapered_spectrum``'s,
+    made once per size)."""
 
     def __init__(self, n: int) -> None:
+        # The grid less its start is ``k / RESAMPLE_HZ`` to the bit unless the
+        # window straddles a power of two in seconds (the grid's values then round):
+        # its sums are those of this x when its bytes are.
+        x: Floats = np.arange(n, dtype=np.float64)
+        x *= 1.0 / RESAMPLE_HZ
+        self._x_bytes = x.tobytes()
+        self._line_x = line_x(x)
         points = padded_points(n)
         bins = _BINS.get(points)
         if bins is None:
@@ -255,6 +264,10 @@ class _Plan:
         self.bins = bins
         # ``density /= RESAMPLE_HZ * taper_energy(taper)``: the divisor, once.
         self.scale = float(RESAMPLE_HZ * taper_energy(taper))
+
+    def line_x(self, x: np.ndarray) -> LineX | None:
+        """``line_x(x)`` worked out once, for an x of the usual grid; else None."""
+        return self._line_x if x.tobytes() == self._x_bytes else None
 
 
 # A live reading's windows come in a few sizes (64 s at 4 Hz: ~256 points); windows
@@ -274,14 +287,15 @@ def _plan(n: int) -> _Plan:
     return plan
 
 
-def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
+def _coherence(hr: np.ndarray, plan: _Plan | None = None) -> tuple[float | None, float | None]:
     # One transform for the LF peak and the coherence (the same tapered, padded
     # spectrum as ``tapered_spectrum``'s, so the figures are those of two), and
     # one power spectrum: the LF band lies inside the total band, so its density
     # is a slice of the same powers (element by element what ``lf_of`` works out;
     # its LF power is not needed here). A reading every 5 s: the taper, the bands'
     # indices and the bins near each peak are worked out once.
-    plan = _plan(hr.size)
+    if plan is None:
+        plan = _plan(hr.size)
     bins = plan.bins
     lo, lf_lo, lf_hi = bins.lo, bins.lf_lo, bins.lf_hi
     if lf_lo >= lf_hi:
@@ -312,7 +326,9 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     n = values.size
     if n == 0:
         return math.nan
-    ordered = np.sort(values)
+    # ``np.sort`` is this copy and sort behind its dispatch.
+    ordered = values.copy()
+    ordered.sort()
     if math.isnan(ordered.item(n - 1)):  # NaN sorts last, as in a partition
         return math.nan
     key = (n, low_pct, high_pct)
