@@ -52,17 +52,18 @@ from biofeedback.signals.resonance import (
     spectrum_freqs,
     taper_energy,
 )
+from biofeedback.signals.slots import builder
 
 WINDOW_S = 64.0
 UPDATE_S = 5.0
 # Coherence: power within this of the LF peak, over all power from 0.0033 to 0.4 Hz.
 _PEAK_HALF_WIDTH_HZ = 0.015
+_TOTAL_BAND_HZ = (0.0033, 0.4)
 # ``a.sum()`` without the method's Python wrapper (the same reduction it calls).
 _sum = np.add.reduce
-_TOTAL_BAND_HZ = (0.0033, 0.4)
-# Room for this many beats at first (about 15 minutes); a tracker that keeps only
-# its window's beats trims them past 4,096.
-_FIRST_ROOM = 1024
+# ``ResonanceUpdate(t, window_s, coherence, peak_hz, peak_bpm, swing_bpm)`` at half
+# the cost of its ``__init__`` (the same object: signals/slots.py).
+_update = builder(ResonanceUpdate, "t", "window_s", "coherence", "peak_hz", "peak_bpm", "swing_bpm")
 
 
 class _KeptBeats(LiveBeats):
@@ -70,8 +71,8 @@ class _KeptBeats(LiveBeats):
     themselves (a reading resamples a window of them), not the running sums the
     arousal estimator's ``LiveBeats`` keeps; ``decide`` calls only these three.
     The corrected beats are kept as C doubles (``array``: an append costs what a
-    list's does), so that a reading's window is a view of them, not a new array
-    made from lists."""
+    list's does), so that a reading's window is its tail copied as a block, not a
+    new array converted from two lists value by value."""
 
     def __init__(self) -> None:  # the sums of LiveBeats are not kept
         # A float, or an integer (a source may give them), stored as numpy's
@@ -176,9 +177,9 @@ class ResonanceTracker:
             t, nn = t[inside], nn[inside]
         figures = window_figures(t, nn, self.window_s)
         if figures is None:
-            return ResonanceUpdate(now_s, self.window_s, None, None, None, None)
+            return _update(now_s, self.window_s, None, None, None, None)
         coherence, peak_hz, swing = figures
-        return ResonanceUpdate(
+        return _update(
             now_s,
             self.window_s,
             None if coherence is None else round(coherence, 3),
