@@ -109,7 +109,7 @@ class _KeptBeats(LiveBeats):
     def drop_before(self, t_s: float) -> None:
         """Drop the beats before ``t_s`` (numpy's search, as before, whether or not
         the times are in order)."""
-        count = int(np.searchsorted(self.window(0)[0], t_s))
+        count = int(np.searchsorted(np.array(self.t_s), t_s))
         del self.t_s[:count], self.nn_ms[:count]
         count = int(np.searchsorted(np.array(self.raw_t_s), t_s))
         del self.raw_t_s[:count], self.flagged[:count]
@@ -280,7 +280,7 @@ _BINS: dict[int, _Bins] = {}
 def _plan(n: int) -> _Plan:
     plan = _PLANS.get(n)
     if plan is None:
-        if len(_PLANS) >= 256:
+        if len(_PLANS) >= 64:
             _PLANS.clear()
         if len(_BINS) >= 8:
             _BINS.clear()
