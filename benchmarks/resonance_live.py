@@ -54,6 +54,55 @@ on a heart rate that never changes (a metronome source) the residuals are the
 fit's rounding alone, so there polyfit itself is still called. This benchmark,
 --base 5cdd424 --runs 5 (2026-12-07, load ~1, niced): a reading 136.9 -> 110.1 us
 (p90 156.3 -> 127.1), a run's readings 303 -> 245 ms (0.81x); readings identical.
+
+Third round (issue 28, s29res; before = f7a5092; 2026-12-07, load ~6, niced, 3 h,
+5 interleaved runs): what a reading does besides its transform, with fewer numpy
+calls and nothing made twice:
+
+    the window's beats kept as C doubles (``array``), its tail copied as a block
+        into an array: no ``np.array`` of two Python lists each reading
+    per window size, once: the taper, the density's divisor, the bands' spans, the
+        bins near each peak, and the line fit's sums of the usual grid
+        (``line_fit.line_x``; used when the grid less its start is those bytes,
+        i.e. unless the window straddles a power of two in seconds: 2,097 of the
+        3 h day's 2,147 readings)
+    sums by ``np.add.reduce`` (what ``.sum()`` calls), the spread's sort without
+        ``np.sort``'s dispatch and its ranks once per size, the event built by
+        ``signals.slots.builder``
+
+                        a reading (median, p90)   a run's readings   add_sample
+    before (f7a5092)    118.8 us, 152.9 us        274 ms             38 ms
+    this tree           106.5 us, 137.3 us        245 ms             38 ms
+    before (f7a5092)    124.5 us, 153.1 us        292 ms             40 ms   (load ~6)
+    this tree           113.4 us, 150.1 us        268 ms             40 ms   (an earlier step)
+    readings identical; every reading's unrounded figures identical (their repr);
+    ~12 us a reading less: ~0.2 s of CPU in a 24 h day (17,265 readings)
+
+The 24 h replay (benchmarks/replay.py --base f7a5092 --runs 3, load ~6.5): CPU
+13.63 -> 13.23 s (0.97x; range 12.7-14.0 -> 12.2-13.8 s), printed lines identical
+(111,995); the 3 h day's printed lines and the store's rows (every table, wall-clock
+and id columns left out) identical too.
+
+Where a reading's ~105 us go now (each step timed over the 3 h day's 2,147 windows,
+in-process, load ~5-8): the 8192-point transform ~45-60 us; deciding the new beats
+(the cleaner's look-ahead) ~5 us; the line's removal ~7 us (y's sum, its
+deviations, one dot product, the line and the subtraction: x's are kept); |X| of
+the total band's ~810 bins ~5 us; the powers' two sums ~5 us; the spread ~4.5 us
+(its sort); interp ~3 us; the rest (window, sum check, grid, taper, density,
+argmax) ~1 us each. About 20 numpy calls of ~1-2 us each are left; each computes
+part of a figure shown, in the order that gives its bits, so they stay.
+
+Tried and left out: a spectrum buffer handed to ``rfft`` (``out=``): < 1 us a
+reading, and a buffer shared between readings; the near-peak and total sums by one
+``np.add.reduceat`` (not the same bits: its segments are summed in another order);
+the density's argmax from the powers (dividing by the scale can make two powers
+equal, and argmax then picks another bin). Sharing the arousal estimator's cleaned
+beats (add_sample 38 ms a 3 h run, ~0.3 s a day, plus ~5 us a reading deciding):
+to the bit it needs the estimator's decisions as they are made (its ``LiveBeats``
+forgets beats a reading may still need when the times fall back) and a copy of its
+cleaner's state where its pushes part from the tracker's (times it clamps, a
+reading without an estimate first): both inside ``ArousalEstimator``/
+``live_beats.py``, which s29arousal is rewriting this round; left for after.
 """
 
 from __future__ import annotations
@@ -76,7 +125,7 @@ from benchmarks.figures import (  # noqa: E402
     trees_beside,
 )
 
-BASE = "6d215c5"
+BASE = "f7a5092"
 UPDATE_S = 5.0
 
 # Run in each tree's folder (its package first on the path); public API only, so

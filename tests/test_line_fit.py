@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from biofeedback.signals.line_fit import line_fit, without_line
+from biofeedback.signals.line_fit import line_fit, line_x, without_line
 
 TOL = 1e-12
 
@@ -119,3 +119,34 @@ def test_where_polyfit_has_no_single_line_the_rule_gives_one() -> None:
         assert math.isnan(slope)
         assert math.isnan(offset)
         assert np.isnan(without_line(x, y)).all()
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_x_sums_worked_out_once_give_the_fit_of_x_itself_to_the_bit() -> None:
+    # The live reading fits every window over the same grid: x's own sums kept
+    # (``line_x``) must give what fitting x afresh gives, on every branch.
+    rng = np.random.default_rng(29)
+    grids = [np.arange(n) / 4.0 for n in (1, 2, 32, 255, 256, 257)]
+    awkward = [
+        np.zeros(4),
+        np.full(5, 3.0),
+        np.array([-0.0, 0.0, -0.0]),
+        np.array([1.0, np.nan, 3.0]),
+        np.array([np.inf, 1.0, 2.0]),
+        np.array([1e-300, 2e-300, 3e-300]),
+        np.array([1e200, 2e200, 4e200]),
+        np.array([2.0, 1.0, 0.5, 7.0]),  # not in order
+    ]
+    for x in grids + awkward:
+        known = line_x(x)
+        ys = [rng.normal(60.0, 5.0, x.size), np.full(x.size, 60000.0 / 923.0), -np.zeros(x.size)]
+        ys += [rng.normal(0.0, 1e250, x.size), np.where(rng.random(x.size) < 0.3, np.nan, 1.0)]
+        for y in ys:
+            plain, kept = line_fit(x, y), line_fit(x, y, known)
+            assert np.array_equal(plain, kept, equal_nan=True), (x, y)
+            assert np.signbit(plain).tolist() == np.signbit(kept).tolist()
+            assert without_line(x, y).tobytes() == without_line(x, y, known).tobytes()
+    # Kept sums are shared: a caller cannot change them.
+    with pytest.raises(ValueError, match="read-only"):
+        line_x(np.arange(4.0)).dx[0] = 1.0

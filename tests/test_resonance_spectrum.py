@@ -21,6 +21,7 @@ from biofeedback.pacing.resonance_live import (
     _spread,
     window_figures,
 )
+from biofeedback.signals.line_fit import without_line
 from biofeedback.signals.median import percentile
 from biofeedback.signals.resonance import LF_BAND_HZ, RESAMPLE_HZ, lf_spectrum, tapered_spectrum
 from tests.support.arousal_data import load_rr, samples_from_rr
@@ -175,3 +176,60 @@ def test_the_live_reading_is_the_arithmetic_before_on_ordered_and_unordered_beat
     # the same arithmetic to the bit shows the same figures.
     tracker, scored = _stream_readings(samples_from_rr(np.full(300, 923.0)))
     assert scored > 30
+
+
+def _figures_afresh(
+    t: np.ndarray, nn: np.ndarray, window_s: float
+) -> tuple[float | None, float | None, float] | None:
+    """The reading's arithmetic with nothing kept from one reading to the next:
+    the line fitted over x afresh, the spectrum's bins found afresh."""
+    if nn.size < 16 or float(np.sum(nn)) / 1000.0 < 0.75 * window_s:
+        return None
+    grid = np.arange(t[0], t[-1], 1.0 / RESAMPLE_HZ)
+    if grid.size < 32:
+        return None
+    hr = without_line(grid - grid[0], np.interp(grid, t, 60000.0 / nn))
+    coherence, peak_hz = _coherence_as_before(hr)
+    return coherence, peak_hz, percentile(hr, 95) - percentile(hr, 5)
+
+
+def test_what_a_reading_keeps_from_the_last_gives_its_figures_to_the_bit() -> None:
+    # A window's grid less its start is k / 4 s to the bit, and the line fit's sums
+    # of it are kept, unless the window straddles a power of two in seconds (its
+    # grid's values then round): both kinds, and windows of other sizes.
+    rng = np.random.default_rng(28)
+    kinds = {"kept": 0, "afresh": 0}
+    starts = [1000.0 + rng.uniform(0, 1), 4096.0 - rng.uniform(1, 40), 2.0**16 - 30.0]
+    for start in starts + list(rng.uniform(60.0, 86400.0, 20)):
+        for span_s in (40.0, 64.0, 64.3, 90.0):
+            nn = 60000.0 / (65 + 8 * np.sin(np.arange(200) / 2.0) + rng.normal(0, 2, 200))
+            t = start + np.cumsum(nn) / 1000.0
+            t, nn = t[t <= t[0] + span_s], nn[t <= t[0] + span_s]
+            grid = np.arange(t[0], t[-1], 1.0 / RESAMPLE_HZ)
+            usual = (grid - grid[0]).tobytes() == (np.arange(grid.size) / 4.0).tobytes()
+            kinds["kept" if usual else "afresh"] += 1
+            got, want = window_figures(t, nn, span_s), _figures_afresh(t, nn, span_s)
+            assert repr(got) == repr(want), (start, span_s)
+    assert min(kinds.values()) > 5, kinds
+
+
+def test_a_tracker_that_forgets_old_beats_reads_as_one_that_keeps_them() -> None:
+    # Past 4,096 beats the live tracker drops all but the last two windows' beats
+    # (the beats are kept as arrays, the window a view of them): its readings stay
+    # those of a tracker that keeps every beat.
+    rr = 60000.0 / (62 + 6 * np.sin(np.arange(5200) / 1.7)) + np.random.default_rng(3).normal(
+        0, 15, 5200
+    )
+    samples = samples_from_rr(np.round(rr))
+    forgets, keeps = ResonanceTracker(), ResonanceTracker(keep_all=True)
+    next_s = samples[0].t_s + 64.0
+    readings = 0
+    for sample in samples:
+        forgets.add_sample(sample)
+        keeps.add_sample(sample)
+        if sample.t_s >= next_s:
+            next_s += 5.0
+            readings += 1
+            assert forgets.reading(sample.t_s) == keeps.reading(sample.t_s), sample.t_s
+    assert forgets.beats().t_s.size < 4096 < keeps.beats().t_s.size
+    assert readings > 800

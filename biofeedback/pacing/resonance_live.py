@@ -16,6 +16,7 @@ stopped). Both stay pure: no clock, no I/O.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -35,7 +36,7 @@ from biofeedback.pacing.controller import PacingController
 from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.signals.breath_estimate import BreathEstimate
-from biofeedback.signals.line_fit import without_line
+from biofeedback.signals.line_fit import Floats, LineX, line_x, without_line
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.median import percentile, percentile_between, percentile_rank
 from biofeedback.signals.resonance import (
@@ -46,25 +47,38 @@ from biofeedback.signals.resonance import (
     assess,
     band_span,
     confidence_label,
+    hann_taper,
+    padded_points,
+    spectrum_freqs,
     taper_energy,
-    tapered_spectrum,
 )
+from biofeedback.signals.slots import builder
 
 WINDOW_S = 64.0
 UPDATE_S = 5.0
 # Coherence: power within this of the LF peak, over all power from 0.0033 to 0.4 Hz.
 _PEAK_HALF_WIDTH_HZ = 0.015
 _TOTAL_BAND_HZ = (0.0033, 0.4)
+# ``a.sum()`` without the method's Python wrapper (the same reduction it calls).
+_sum = np.add.reduce
+# ``ResonanceUpdate(t, window_s, coherence, peak_hz, peak_bpm, swing_bpm)`` at half
+# the cost of its ``__init__`` (the same object: signals/slots.py).
+_update = builder(ResonanceUpdate, "t", "window_s", "coherence", "peak_hz", "peak_bpm", "swing_bpm")
 
 
 class _KeptBeats(LiveBeats):
     """Where the tracker's ``LiveCleaner`` puts what it decides: the beats
     themselves (a reading resamples a window of them), not the running sums the
-    arousal estimator's ``LiveBeats`` keeps; ``decide`` calls only these three."""
+    arousal estimator's ``LiveBeats`` keeps; ``decide`` calls only these three.
+    The corrected beats are kept as C doubles (``array``: an append costs what a
+    list's does), so that a reading's window is its tail copied as a block, not a
+    new array converted from two lists value by value."""
 
     def __init__(self) -> None:  # the sums of LiveBeats are not kept
-        self.t_s: list[float] = []
-        self.nn_ms: list[float] = []
+        # A float, or an integer (a source may give them), stored as numpy's
+        # conversion of a list would store it.
+        self.t_s = array("d")
+        self.nn_ms = array("d")
         self.raw_t_s: list[float] = []
         self.flagged: list[bool] = []
         # While the corrected beats' times never fall back (always, for a strap's
@@ -86,6 +100,19 @@ class _KeptBeats(LiveBeats):
     def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
         self.raw_t_s.append(t_s)
         self.flagged.append(flagged)
+
+    def window(self, first: int) -> tuple[np.ndarray, np.ndarray]:
+        """The beats from ``first`` on, as arrays (over copies of the tails: a view
+        of the ``array`` itself would keep it from growing while it lives)."""
+        return np.frombuffer(self.t_s[first:]), np.frombuffer(self.nn_ms[first:])
+
+    def drop_before(self, t_s: float) -> None:
+        """Drop the beats before ``t_s`` (numpy's search, as before, whether or not
+        the times are in order)."""
+        count = int(np.searchsorted(np.array(self.t_s), t_s))
+        del self.t_s[:count], self.nn_ms[:count]
+        count = int(np.searchsorted(np.array(self.raw_t_s), t_s))
+        del self.raw_t_s[:count], self.flagged[:count]
 
 
 class ResonanceTracker:
@@ -119,15 +146,7 @@ class ResonanceTracker:
         kept = self._kept
         self._cleaner.decide(kept)
         if not self._keep_all and len(kept.t_s) > 4096:
-            self._forget_before(kept.t_s[-1] - 2.0 * self.window_s)
-
-    def _forget_before(self, t_s: float) -> None:
-        kept = self._kept
-        # numpy's search, as before, whether or not the times are in order.
-        count = int(np.searchsorted(np.array(kept.t_s), t_s))
-        del kept.t_s[:count], kept.nn_ms[:count]
-        count = int(np.searchsorted(np.array(kept.raw_t_s), t_s))
-        del kept.raw_t_s[:count], kept.flagged[:count]
+            kept.drop_before(kept.t_s[-1] - 2.0 * self.window_s)
 
     @property
     def beats_ordered(self) -> bool:
@@ -148,19 +167,19 @@ class ResonanceTracker:
     def reading(self, now_s: float) -> ResonanceUpdate:
         self._decide()
         kept = self._kept
+        start_s = now_s - self.window_s
         if kept.ordered:
             # Ordered times: those at or after the window's start are a tail.
-            first = bisect_left(kept.t_s, now_s - self.window_s)
-            t, nn = np.array(kept.t_s[first:], float), np.array(kept.nn_ms[first:], float)
+            t, nn = kept.window(bisect_left(kept.t_s, start_s))
         else:
-            t, nn = np.array(kept.t_s, float), np.array(kept.nn_ms, float)
-            inside = t >= now_s - self.window_s
+            t, nn = kept.window(0)
+            inside = t >= start_s
             t, nn = t[inside], nn[inside]
         figures = window_figures(t, nn, self.window_s)
         if figures is None:
-            return ResonanceUpdate(now_s, self.window_s, None, None, None, None)
+            return _update(now_s, self.window_s, None, None, None, None)
         coherence, peak_hz, swing = figures
-        return ResonanceUpdate(
+        return _update(
             now_s,
             self.window_s,
             None if coherence is None else round(coherence, 3),
@@ -178,79 +197,126 @@ def window_figures(
     window holds no beats."""
     # Array methods here and below: numpy's functions of the same name add their
     # dispatch to each call (the same arithmetic).
-    if nn_ms.size < 16 or float(nn_ms.sum()) / 1000.0 < 0.75 * window_s:
+    if nn_ms.size < 16 or float(_sum(nn_ms)) / 1000.0 < 0.75 * window_s:
         return None
     grid = np.arange(t_s[0], t_s[-1], 1.0 / RESAMPLE_HZ)
     if grid.size < 32:
         return None
     hr = np.interp(grid, t_s, 60000.0 / nn_ms)
-    hr = without_line(grid - grid[0], hr)
-    coherence, peak_hz = _coherence(hr)
+    grid -= grid[0]  # the line's x, in place (``grid[0]`` is a copy: the same values)
+    plan = _plan(grid.size)
+    hr = without_line(grid, hr, plan.line_x(grid))
+    coherence, peak_hz = _coherence(hr, plan)
     return coherence, peak_hz, _spread(hr, 5, 95)
 
 
-def _coherence(hr: np.ndarray) -> tuple[float | None, float | None]:
-    # One transform for the LF peak and the coherence (the same tapered, padded
-    # spectrum, so the figures are those of two), and one power spectrum: the LF
-    # band lies inside the total band, so its density is a slice of the same
-    # powers (element by element what ``lf_of`` works out; its LF power is not
-    # needed here). A reading every 5 s: the bands' indices are worked out once,
-    # and the bins near each peak once per peak.
-    spectrum, freqs, taper = tapered_spectrum(hr)
-    lo, hi, lf_lo, lf_hi = _spans(freqs.size, float(freqs[1]), freqs)
-    if lf_lo >= lf_hi:
-        return None, None
-    # In place, the same operations (numpy squares by ``x * x``).
-    power = np.abs(spectrum[lo:hi])
-    power *= power
-    density = power[lf_lo - lo : lf_hi - lo] * 2.0
-    density /= RESAMPLE_HZ * taper_energy(taper)
-    peak = lf_lo + int(density.argmax())
-    peak_hz = float(freqs[peak])
-    total = float(power.sum())
-    if total <= 0:
-        return None, peak_hz
-    near = _near(freqs.size, float(freqs[1]), peak, freqs)
-    return min(float(power[near].sum()) / total, 1.0), peak_hz
+class _Bins:
+    """What every reading of a spectrum size shares: its frequencies, the total
+    band's and the LF band's index spans, and the bins near each peak."""
 
-
-_SPANS: dict[tuple[int, float], tuple[int, int, int, int]] = {}
-_NEAR: dict[tuple[int, float, int], slice] = {}
-
-
-def _spans(size: int, step_hz: float, freqs: np.ndarray) -> tuple[int, int, int, int]:
-    """The total band's and the LF band's index spans in ``freqs`` (known by its
-    size and spacing: ``tapered_spectrum``'s frequencies are made once per size)."""
-    key = (size, step_hz)
-    spans = _SPANS.get(key)
-    if spans is None:
+    def __init__(self, points: int) -> None:
+        freqs = spectrum_freqs(points, RESAMPLE_HZ)
+        self.points = points
+        self.freqs = freqs
         lo, hi = band_span(freqs, _TOTAL_BAND_HZ)
         lf_lo, lf_hi = band_span(freqs, LF_BAND_HZ)
         if lf_lo < lf_hi and not lo <= lf_lo <= lf_hi <= hi:
             raise ValueError("the LF band must lie inside the total band")
-        spans = _SPANS[key] = (lo, hi, lf_lo, lf_hi)
-    return spans
+        self.lo, self.hi, self.lf_lo, self.lf_hi = lo, hi, lf_lo, lf_hi
+        self._near: dict[int, slice] = {}
+
+    def near(self, peak: int) -> slice:
+        """Where the total band's powers lie within the half width of
+        ``freqs[peak]``: the bins of the mask ``|freqs - freqs[peak]| <= half
+        width`` over the band, as one run (rising frequencies: the distance to the
+        peak falls, then rises; the same powers in the same order, so the same
+        sum), worked out once per peak bin (the LF band's, a few hundred)."""
+        near = self._near.get(peak)
+        if near is None:
+            freqs = self.freqs
+            inside = np.flatnonzero(
+                np.abs(freqs[self.lo : self.hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ
+            )
+            first, last = int(inside[0]), int(inside[-1])
+            if last - first + 1 != inside.size:
+                raise ValueError("the bins near a peak must be one run")
+            near = self._near[peak] = slice(first, last + 1)
+        return near
 
 
-def _near(size: int, step_hz: float, peak: int, freqs: np.ndarray) -> slice:
-    """Where the total band's powers lie within the half width of ``freqs[peak]``:
-    the bins of the mask ``|freqs - freqs[peak]| <= half width`` over the band, as
-    one run (rising frequencies: the distance to the peak falls, then rises; the
-    same powers in the same order, so the same sum), worked out once per peak bin:
-    the LF band's bins of a spectrum size, a few hundred (windows longer than the
-    padding give other sizes: the cache then starts over past a bound)."""
-    key = (size, step_hz, peak)
-    near = _NEAR.get(key)
-    if near is None:
-        if len(_NEAR) >= 4096:
-            _NEAR.clear()
-        lo, hi, _, _ = _spans(size, step_hz, freqs)
-        inside = np.flatnonzero(np.abs(freqs[lo:hi] - freqs[peak]) <= _PEAK_HALF_WIDTH_HZ)
-        first, last = int(inside[0]), int(inside[-1])
-        if last - first + 1 != inside.size:
-            raise ValueError("the bins near a peak must be one run")
-        near = _NEAR[key] = slice(first, last + 1)
-    return near
+class _Plan:
+    """What every reading of ``n`` points shares: the line fit's sums of its x,
+    the taper, the density's scale and the spectrum's bins (``tapered_spectrum``'s,
+    made once per size)."""
+
+    def __init__(self, n: int) -> None:
+        # The grid less its start is ``k / RESAMPLE_HZ`` to the bit unless the
+        # window straddles a power of two in seconds (the grid's values then round):
+        # its sums are those of this x when its bytes are.
+        x: Floats = np.arange(n, dtype=np.float64)
+        x *= 1.0 / RESAMPLE_HZ
+        self._x_bytes = x.tobytes()
+        self._line_x = line_x(x)
+        points = padded_points(n)
+        bins = _BINS.get(points)
+        if bins is None:
+            bins = _BINS[points] = _Bins(points)
+        self.taper = taper = hann_taper(n)
+        self.bins = bins
+        # ``density /= RESAMPLE_HZ * taper_energy(taper)``: the divisor, once.
+        self.scale = float(RESAMPLE_HZ * taper_energy(taper))
+
+    def line_x(self, x: np.ndarray) -> LineX | None:
+        """``line_x(x)`` worked out once, for an x of the usual grid; else None."""
+        return self._line_x if x.tobytes() == self._x_bytes else None
+
+
+# A live reading's windows come in a few sizes (64 s at 4 Hz: ~256 points); windows
+# longer than the padding give other spectrum sizes: both start over past a bound.
+_PLANS: dict[int, _Plan] = {}
+_BINS: dict[int, _Bins] = {}
+
+
+def _plan(n: int) -> _Plan:
+    plan = _PLANS.get(n)
+    if plan is None:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        if len(_BINS) >= 8:
+            _BINS.clear()
+        plan = _PLANS[n] = _Plan(n)
+    return plan
+
+
+def _coherence(hr: np.ndarray, plan: _Plan | None = None) -> tuple[float | None, float | None]:
+    # One transform for the LF peak and the coherence (the same tapered, padded
+    # spectrum as ``tapered_spectrum``'s, so the figures are those of two), and
+    # one power spectrum: the LF band lies inside the total band, so its density
+    # is a slice of the same powers (element by element what ``lf_of`` works out;
+    # its LF power is not needed here). A reading every 5 s: the taper, the bands'
+    # indices and the bins near each peak are worked out once.
+    if plan is None:
+        plan = _plan(hr.size)
+    bins = plan.bins
+    lo, lf_lo, lf_hi = bins.lo, bins.lf_lo, bins.lf_hi
+    if lf_lo >= lf_hi:
+        return None, None
+    spectrum = np.fft.rfft(hr * plan.taper, n=bins.points)
+    # In place, the same operations (numpy squares by ``x * x``).
+    power = np.abs(spectrum[lo : bins.hi])
+    power *= power
+    density = power[lf_lo - lo : lf_hi - lo] * 2.0
+    density /= plan.scale
+    peak = lf_lo + int(density.argmax())
+    peak_hz = bins.freqs.item(peak)
+    total = float(_sum(power))
+    if total <= 0:
+        return None, peak_hz
+    return min(float(_sum(power[bins.near(peak)])) / total, 1.0), peak_hz
+
+
+# The ranks of a spread's two percentiles, by the number of values and percentiles.
+_RANKS: dict[tuple[int, float, float], tuple[int, int, float, int, int, float]] = {}
 
 
 def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
@@ -261,18 +327,25 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
     n = values.size
     if n == 0:
         return math.nan
-    ordered = np.sort(values)
-    if math.isnan(ordered[-1]):  # NaN sorts last, as in a partition
+    # ``np.sort`` is this copy and sort behind its dispatch.
+    ordered = values.copy()
+    ordered.sort()
+    if math.isnan(ordered.item(n - 1)):  # NaN sorts last, as in a partition
         return math.nan
-    low, high = percentile_rank(n, low_pct), percentile_rank(n, high_pct)
-    picked = [float(ordered[i]) for i in (low[0], low[1], high[0], high[1])]
-    if 0.0 in picked:
+    key = (n, low_pct, high_pct)
+    ranks = _RANKS.get(key)
+    if ranks is None:
+        if len(_RANKS) >= 256:
+            _RANKS.clear()
+        ranks = _RANKS[key] = (*percentile_rank(n, low_pct), *percentile_rank(n, high_pct))
+    low_a, low_b, low_w, high_a, high_b, high_w = ranks
+    a, b = ordered.item(low_a), ordered.item(low_b)
+    c, d = ordered.item(high_a), ordered.item(high_b)
+    if a == 0.0 or b == 0.0 or c == 0.0 or d == 0.0:
         # Zeros of both signs compare equal: a sort may place them differently
         # from a partition, so the sign of such a zero is left to percentile.
         return percentile(values, high_pct) - percentile(values, low_pct)
-    return percentile_between(picked[2], picked[3], high[2]) - percentile_between(
-        picked[0], picked[1], low[2]
-    )
+    return percentile_between(c, d, high_w) - percentile_between(a, b, low_w)
 
 
 class ResonanceEstimator:

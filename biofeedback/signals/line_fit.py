@@ -35,6 +35,7 @@ Pure: arrays in, numbers out.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -46,20 +47,40 @@ _TINY = 2.0**-600
 Floats = npt.NDArray[np.float64]
 
 
-def line_fit(x: Floats, y: Floats) -> tuple[float, float]:
+class LineX(NamedTuple):
+    """What ``line_fit`` needs of x alone (``line_x``): for an x fitted again and
+    again (a reading's grid every few seconds), worked out once."""
+
+    mean: float
+    dx: Floats
+    sxx: float
+    sq: float  # |x|^2, in the centred sums
+
+
+def line_x(x: Floats) -> LineX:
+    """x's mean, its deviations from it (read-only: they may be shared), their
+    sum of squares, and |x|^2 from those (``x`` not empty)."""
+    n = len(x)
+    # ``np.add.reduce``: what ``.sum()`` calls, without its Python wrapper.
+    x_mean = float(np.add.reduce(x)) / n
+    dx = x - x_mean
+    dx.setflags(write=False)
+    sxx = float(dx.dot(dx))
+    return LineX(x_mean, dx, sxx, sxx + n * x_mean * x_mean)
+
+
+def line_fit(x: Floats, y: Floats, known: LineX | None = None) -> tuple[float, float]:
     """Slope and offset of the least-squares line through 1-D float arrays x, y:
     ``np.polyfit(x, y, 1)``'s to ~1e-15 of the scale (the module's rule where
-    polyfit has no single line)."""
+    polyfit has no single line). ``known``: ``line_x`` of an x equal to this one
+    (the same figures: only x's own sums are not worked out again)."""
     n = len(x)
     if n == 0:
         return math.nan, math.nan
-    x_mean = float(x.sum()) / n
-    y_mean = float(y.sum()) / n
-    dx = x - x_mean
+    x_mean, dx, sxx, x_sq = line_x(x) if known is None else known
+    y_mean = float(np.add.reduce(y)) / n
     dy = y - y_mean
-    sxx = float(dx.dot(dx))
     sxy = float(dx.dot(dy))
-    x_sq = sxx + n * x_mean * x_mean  # |x|^2, in the centred sums
     if not (x_sq < math.inf and math.isfinite(sxy) and math.isfinite(y_mean)):
         return _scaled_fit(x, y)  # a value not finite, or squares that overflow
     if x_sq < _TINY:
@@ -69,7 +90,7 @@ def line_fit(x: Floats, y: Floats) -> tuple[float, float]:
     # about (2 n eps)^2.
     if sxx <= (2.0 * n * _EPS) ** 2 * x_sq:
         return 0.0, y_mean
-    if y[0] == y[-1] and (y == y[0]).all():
+    if y.item(0) == y.item(-1) and (y == y[0]).all():
         # y one value (a metronome's heart rate): the exact line leaves nothing,
         # polyfit's leaves its rounding, and figures read from those residuals (the
         # resonance reading's coherence) were shown from it: polyfit's, to the bit.
@@ -96,10 +117,10 @@ def _scaled_fit(x: Floats, y: Floats) -> tuple[float, float]:
     return slope * y_scale / x_scale, offset * y_scale
 
 
-def without_line(x: Floats, y: Floats) -> Floats:
+def without_line(x: Floats, y: Floats, known: LineX | None = None) -> Floats:
     """``y`` less its least-squares line over ``x`` (``line_fit``'s), the line
     evaluated as ``np.polyval`` evaluates it (``slope * x + offset``)."""
-    slope, offset = line_fit(x, y)
+    slope, offset = line_fit(x, y, known)
     # In place: the same operations in the same order.
     result: Floats = slope * x
     result += offset

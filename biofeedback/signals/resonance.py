@@ -200,15 +200,22 @@ def tapered_spectrum(
     frequencies and the taper (one transform for a caller that needs more than
     ``lf_spectrum`` from it)."""
     n = series.size
-    taper = _taper(n)
-    spectrum = np.fft.rfft(series * taper, n=max(_PAD_POINTS, n))
-    return spectrum, _freqs(max(_PAD_POINTS, n), fs_hz), taper
+    taper = hann_taper(n)
+    points = padded_points(n)
+    spectrum = np.fft.rfft(series * taper, n=points)
+    return spectrum, spectrum_freqs(points, fs_hz), taper
+
+
+def padded_points(n: int) -> int:
+    """The transform's length for ``n`` values: zero-padded to at least ``_PAD_POINTS``."""
+    return max(_PAD_POINTS, n)
 
 
 # A live session asks for the same few sizes every few seconds: the taper and the
 # frequencies are made once per size (read-only, as they are shared).
 @functools.lru_cache(maxsize=64)
-def _taper(n: int) -> np.ndarray:
+def hann_taper(n: int) -> np.ndarray:
+    """``np.hanning(n)``, shared (read-only)."""
     taper = np.hanning(n)
     taper.setflags(write=False)
     return taper
@@ -221,13 +228,14 @@ def taper_energy(taper: np.ndarray) -> np.float64:
 
 @functools.lru_cache(maxsize=64)
 def _taper_energy(n: int) -> np.float64:
-    energy: np.float64 = np.sum(_taper(n) ** 2)
+    energy: np.float64 = np.sum(hann_taper(n) ** 2)
     return energy
 
 
 @functools.lru_cache(maxsize=8)
-def _freqs(n: int, fs_hz: float) -> np.ndarray:
-    freqs = np.fft.rfftfreq(n, 1.0 / fs_hz)
+def spectrum_freqs(points: int, fs_hz: float) -> np.ndarray:
+    """``np.fft.rfftfreq(points, 1 / fs_hz)``, shared (read-only)."""
+    freqs = np.fft.rfftfreq(points, 1.0 / fs_hz)
     freqs.setflags(write=False)
     return freqs
 
