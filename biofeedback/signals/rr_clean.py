@@ -95,12 +95,6 @@ _EMPTY.flags.writeable = False
 _NO_KINDS = np.empty(0, np.int8)
 _NO_KINDS.flags.writeable = False
 
-# A live push is the handful of beats since the last reading: up to this many go
-# through plain floats (numpy's per-call overhead is most of the cost of so few),
-# each step the same IEEE operation on the same values as the array path.
-SMALL_PUSH_BEATS = 16
-
-
 class RRCleaner:
     """Streaming cleaner: ``push`` raw beats, ``process`` to get decided ones."""
 
@@ -148,8 +142,6 @@ class RRCleaner:
         start = len(self._rr)
         self._rr.extend(rr_ms)
         self._t.extend(t_s, own=own_times)
-        if self._push_small(start, rr_ms.size, arrivals):
-            return
         rr = self._rr.view
         size = rr.size - start
         ref = self._ref.grow(size)
@@ -177,49 +169,6 @@ class RRCleaner:
         self._threshold(start, ref, th)
         self._seen += rr_ms.size
 
-    def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
-        """``push``'s statistics for a few beats past the warm-up, in floats; False
-        (nothing done) where the array path must run."""
-        cfg = self.config
-        w, span = cfg.median_beats, cfg.spread_beats
-        if size > SMALL_PUSH_BEATS or start < max(w, span + 1) or span < 3 or not w % 2:
-            return False
-        if arrivals is not None and (sum(arrivals) != size or min(arrivals) < 1):
-            return False
-        rr = self._rr.view[start - w :].tolist()
-        # Sorting matches a partition only for ordered values: no NaN, and no
-        # zeros whose sign a sort could pick differently. A finite sum has no NaN
-        # or infinity among its terms (an overflow only sends a push to numpy).
-        if not math.isfinite(sum(rr)) or min(rr) <= 0.0:
-            return False
-        mid = w // 2
-        ref = [sorted(rr[k : k + w])[mid] for k in range(size)]
-        cap = [cfg.cap_rel * r for r in ref]
-        change = [min(abs(rr[w + k] - rr[w + k - 1]), cap[k]) for k in range(size)]
-        # np.cumsum adds in order; the base is added after, as the array path does.
-        sums: list[float] = []
-        base = float(self._clip_sum.view[-1])
-        for lo, hi in _spans(arrivals, size):
-            run = 0.0
-            for k in range(lo, hi):
-                run = change[k] if k == lo else run + change[k]
-                sums.append(base + run)
-            base = sums[-1]
-        self._clip_sum.grow(size)[:] = sums
-        # The sums of the changes before each beat and before the ``span`` beats
-        # before it (the running sum has a leading 0: beat i's is at i + 1).
-        csum = self._clip_sum.view
-        upto = csum[start : start + size].tolist()
-        upto_span_before = csum[start - span : start - span + size].tolist()
-        th = [
-            min(max((now - then) / span * cfg.spread_gain, cfg.floor_rel * r), c)
-            for now, then, r, c in zip(upto, upto_span_before, ref, cap, strict=True)
-        ]
-        self._ref.grow(size)[:] = ref
-        self._th.grow(size)[:] = th
-        self._seen += size
-        return True
-
     def process(self, *, final: bool = False) -> CleanedChunk:
         """Decide every beat whose look-ahead has arrived (all of them if ``final``)."""
         n = len(self._rr)
@@ -230,31 +179,7 @@ class RRCleaner:
         rr = self._rr.view
         ref = self._ref.view[lo:hi]
         th = self._th.view[lo:hi]
-        outlier_rel = self.config.outlier_rel
-        small = None
-        if hi - lo <= SMALL_PUSH_BEATS:
-            # Each beat with the one before (the first beat its own) and after
-            # (none yet past the last).
-            around = rr[max(lo - 1, 0) : hi + 1].tolist()
-            if lo == 0:
-                around.insert(0, around[0])
-            if hi == n:
-                around.append(math.nan)
-            small = _classify_small(around, ref.tolist(), th.tolist(), outlier_rel)
-        if small is None:
-            kind, first = _classify(rr, lo, hi, ref, th, outlier_rel, self._bounded)
-        elif not any(small[0]) and not final:
-            # Nothing flagged (nearly every live call): what the array path returns.
-            t_raw = _frozen(self._t.view[lo:hi])
-            x = _frozen(rr[lo:hi])
-            available = _frozen(self._t.view[lo + 1 : hi + 1])
-            self._decided = hi
-            return CleanedChunk(
-                t_raw, x, _frozen(np.zeros(x.size, np.int8)), available, t_raw, x, available
-            )
-        else:
-            kind = np.array(small[0], np.int8)
-            first = np.array([k for k, s in enumerate(small[1]) if s], np.intp)
+        kind, first = _classify(rr, lo, hi, ref, th, self.config.outlier_rel, self._bounded)
         # A pair that starts on the last beat takes its look-ahead beat with it.
         end = hi + 1 if first.size and first[-1] == hi - lo - 1 else hi
         if end > hi:
@@ -552,70 +477,6 @@ def _classify(
     partner = partner[partner < x.size]
     kind[partner] = kind[partner - 1]
     return kind, first
-
-
-def _classify_small(
-    around: list[float], rs: list[float], ts: list[float], outlier_rel: float
-) -> tuple[list[int], list[bool]] | None:
-    """``_classify`` for a few beats, in floats (None: values where a float could
-    raise); ``around``: the beats with one before and one after; kinds and pair
-    starts as lists."""
-    xs, ps, ns = around[1:-1], around[:-2], around[2:]
-    # The divisions below need positive divisors; a NaN look-ahead (the last beat
-    # of a final call) compares false in floats as in arrays.
-    if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
-        return None
-    if min(rs) <= 0.0 or min(ts) <= 0.0:
-        return None
-    kind = [0] * len(xs)
-    candidate = [False] * len(xs)
-    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, ns, rs, ts, strict=True)):
-        dev = xk - rk
-        near = abs(xk - pk) <= tk and abs(dev) <= tk and abs(dev) <= outlier_rel * rk
-        if near and not xk / rk >= 1.5:
-            continue
-        kind[k], candidate[k] = _classify_beat(xk, pk, nk, rk, tk, outlier_rel)
-    # Pairs: every other beat of a run of candidates starts one; its partner
-    # takes its kind.
-    start = [False] * len(xs)
-    run = 0
-    for k, c in enumerate(candidate):
-        run = run + 1 if c else 0
-        start[k] = c and run % 2 == 1
-        if k and start[k - 1]:
-            kind[k] = kind[k - 1]
-    return kind, start
-
-
-def _classify_beat(
-    x: float, prev: float, nxt: float, ref: float, th: float, outlier_rel: float
-) -> tuple[int, bool]:
-    """``_classify_odd`` for one beat."""
-    dev = x - ref
-    a = (x - prev) / th
-    b = (nxt - x) / th
-    ratio = x / ref
-    multiple = float(round(ratio)) if math.isfinite(ratio) else ratio  # half to even, as np.rint
-    missed = 2.0 <= multiple <= 3.0 and abs(x / multiple - ref) < th
-    dip = a < -1 and dev < -th
-    extra = dip and abs(x + nxt - ref) < th
-    ectopic = dip and not extra and b > 1 and nxt - ref > th
-    short = dip and not extra and not ectopic and b > 1
-    long = a > 1 and b < -1 and dev > th and not missed
-    kind = BeatKind.NORMAL
-    if abs(dev) > outlier_rel * ref:
-        kind = BeatKind.LONG if dev > 0 else BeatKind.SHORT if dev < 0 else kind
-    if long:
-        kind = BeatKind.LONG
-    if short:
-        kind = BeatKind.SHORT
-    if missed:
-        kind = BeatKind.MISSED
-    if extra:
-        kind = BeatKind.EXTRA
-    if ectopic:
-        kind = BeatKind.ECTOPIC
-    return int(kind), extra or ectopic
 
 
 def _classify_odd(
