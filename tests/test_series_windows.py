@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from biofeedback.signals import arousal_series, series_windows
-from biofeedback.signals.arousal import EstimatorConfig, measure_windows
-from biofeedback.signals.arousal_series import _series_running_mean
+from biofeedback.signals.arousal import EstimatorConfig, QualityGate, measure_windows
+from biofeedback.signals.arousal_series import _gate_series, _series_running_mean
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import RRCleaner
 from biofeedback.signals.series_windows import Sorted, measure_series
@@ -118,3 +118,48 @@ def test_running_mean_by_blocks_is_the_plain_one(monkeypatch: pytest.MonkeyPatch
             monkeypatch.setattr(arousal_series, "_BLOCK", block)
             got = _series_running_mean(ticks, values, span_s)
             assert got.tobytes() == want.tobytes(), (trial, block)
+
+
+def stretches(rng: np.random.Generator, n: int, mean_run: float, p: float) -> np.ndarray:
+    """``n`` flags in stretches of about ``mean_run``, each set with chance ``p``."""
+    flags, at = np.empty(n, bool), 0
+    while at < n:
+        size = int(rng.geometric(1.0 / mean_run))
+        flags[at : at + size] = rng.random() < p
+        at += size
+    return flags
+
+
+def test_the_gate_by_stretches_is_the_live_gate_tick_by_tick() -> None:
+    """``_gate_series`` (stretches of clean and usable ticks) says at every tick what
+    ``QualityGate.update`` says offered the ticks with signal one by one: long and
+    short stretches, every tick its own stretch, ticks without signal, repeated and
+    unordered times, NaN times and rates, nothing usable."""
+    rng = np.random.default_rng(29)
+    cfg = EstimatorConfig()
+    for trial in range(60):
+        n = int(rng.integers(1, 600))
+        t = np.cumsum(rng.uniform(0.2, 2.0, n)) + rng.uniform(-50.0, 50.0)
+        if trial % 2:  # on a grid: runs of exactly ``ok_after_s``
+            t = np.arange(n) * [1.0, 0.5][trial % 4 // 2] + float(rng.integers(-50, 50))
+        # Stretches of a length drawn per trial: from one tick to hundreds.
+        mean_run = [1.0, 3.0, 40.0, 300.0][trial % 4]
+        usable = stretches(rng, n, mean_run, 0.8)
+        rate = np.where(
+            stretches(rng, n, mean_run, 0.7), rng.uniform(0.0, 0.08, n), rng.uniform(0.0, 0.3, n)
+        )
+        signal = stretches(rng, n, mean_run, 0.9) if trial % 3 else np.ones(n, bool)
+        if trial % 5 == 1:
+            t[rng.integers(0, n, 3)] = np.nan
+            rate[rng.integers(0, n, 3)] = np.nan
+        if trial % 7 == 2:
+            t = np.repeat(t[: (n + 1) // 2], 2)[:n]
+        if trial % 11 == 3:
+            rng.shuffle(t)
+        if trial % 13 == 4:
+            usable[:] = False
+        live = QualityGate(cfg)
+        want = [bool(s) and live.update(float(x), bool(u), float(r)) for x, s, u, r in
+                zip(t, signal, usable, rate, strict=True)]  # fmt: skip
+        got = _gate_series(t, signal, usable, rate, cfg)
+        assert got.tolist() == want, trial

@@ -95,6 +95,7 @@ _EMPTY.flags.writeable = False
 _NO_KINDS = np.empty(0, np.int8)
 _NO_KINDS.flags.writeable = False
 
+
 class RRCleaner:
     """Streaming cleaner: ``push`` raw beats, ``process`` to get decided ones."""
 

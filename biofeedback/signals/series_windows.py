@@ -115,36 +115,52 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
     return base
 
 
-def back(
-    ticks: np.ndarray,
-    counts: np.ndarray | None,
-    span_s: float,
-    lo: int = 0,
-    hi: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
-    ``counts`` at the ticks: on an even grid a window's start is, to the bit or
-    nearly, an earlier tick, whose count is then the answer. ``counts`` None:
-    the ticks' own among themselves (strictly ascending: each one's place + 1)."""
-    hi = ticks.size if hi is None else hi
-    keys = ticks[lo:hi] - span_s
-    guess = np.empty(hi - lo, np.intp if counts is None else counts.dtype)
-    unsure = np.empty(hi - lo, bool)
+def ticks_back(ticks: np.ndarray, span_s: float) -> int:
+    """How many ticks before a tick a window of ``span_s`` ending there starts, on
+    an even grid of ticks (0: no grid, every start is searched)."""
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
-    # Repeated, descending or NaN first ticks: no grid, every guess searched.
-    ticks_back = span_s / step if step > 0 else 0.0
-    by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
-    first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
-    if not (0 < by < ticks.size and first < hi - lo):
-        first = hi - lo
-    guess[:first] = 0
-    unsure[:first] = True
-    if counts is None:
-        guess[first:] = np.arange(lo + first - by + 1, hi - by + 1)
-    else:
-        guess[first:] = counts[lo + first - by : hi - by]
-    np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
-    return keys, guess, unsure
+    # Repeated, descending or NaN first ticks: no grid.
+    back = span_s / step if step > 0 else 0.0
+    by = round(back) if math.isfinite(back) and back > 0 else 0
+    return by if by < ticks.size else 0
+
+
+class Starts:
+    """Where the windows of ``span_s`` ending at ticks ``lo..hi - 1`` start.
+
+    On an even grid a window's start (the tick less the span) is, to the bit, the
+    tick ``by`` before nearly everywhere, and the count of values up to it is then
+    that tick's: whatever is read at the start (the count, a running sum there) is
+    what was read at that tick (``at_starts``). The other ticks (``odd``, from
+    ``lo``: the first ``by`` of the ticks, and the starts between ticks) have their
+    counts searched (``odd_counts``).
+    """
+
+    def __init__(self, v: np.ndarray, ticks: np.ndarray, span_s: float, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+        self.by = by = ticks_back(ticks, span_s)
+        size = hi - lo
+        keys = ticks[lo:hi] - span_s
+        unsure = np.empty(size, bool)
+        first = min(max(by - lo, 0), size) if by else size  # the first with a tick by before
+        unsure[:first] = True
+        np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
+        self.odd = np.flatnonzero(unsure)
+        self.odd_counts = v.searchsorted(keys[self.odd], side="right")
+
+    def at_starts(self, past: np.ndarray, past_from: int, odd: np.ndarray) -> np.ndarray:
+        """The values at the window starts, from ``past`` (the values at ticks
+        ``past_from`` on, up to ``hi``) and ``odd`` (those at the odd starts): a
+        view of ``past`` when no start is odd (read only), else a new array."""
+        size = self.hi - self.lo
+        begin = self.lo - self.by - past_from  # the tick by before lo, in ``past``
+        if begin >= 0 and not self.odd.size:
+            return past[begin : begin + size]
+        out = np.empty(size, past.dtype)
+        skip = min(max(-begin, 0), size)  # (ticks before ``past`` starts: all odd)
+        out[skip:] = past[begin + skip : begin + size]
+        out[self.odd] = odd
+        return out
 
 
 def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -242,10 +258,13 @@ def _artifact_rate(
     flags = running_count(beats.kind != 0)
     for b in range(0, ticks.size, _BLOCK):
         e = min(b + _BLOCK, ticks.size)
-        lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s, b, e))
+        start = Starts(raw_t.v, ticks, cfg.artifact_window_s, b, e)
+        first = max(b - start.by, 0)
+        counts = raw_at[first:e]
+        lo = start.at_starts(counts, first, start.odd_counts)
         flagged = flags[raw_known[b:e]]
-        flagged -= flags[lo]
-        known = np.subtract(raw_known[b:e], lo, out=lo)
+        flagged -= start.at_starts(flags[counts], first, flags[start.odd_counts])
+        known = np.subtract(raw_known[b:e], lo)
         rate = into[b:e]
         rate.fill(0.0)
         np.divide(flagged, known, out=rate, where=known > 0)
@@ -280,7 +299,8 @@ def _measures(
             ends = _Ends(sums, known[block])
 
             def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
-                return t.counts(*back(ticks, at, span_s, lo, hi))
+                starts = Starts(t.v, ticks, span_s, lo, hi)
+                return starts.at_starts(at, 0, starts.odd_counts)
 
             ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
             ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
