@@ -139,7 +139,7 @@ def test_the_gate_by_stretches_is_the_live_gate_tick_by_tick() -> None:
     cfg = EstimatorConfig()
     for trial in range(60):
         n = int(rng.integers(1, 600))
-        t = np.cumsum(rng.uniform(0.2, 2.0, n)) + rng.uniform(-50.0, 50.0)
+        t: np.ndarray = np.cumsum(rng.uniform(0.2, 2.0, n)) + rng.uniform(-50.0, 50.0)
         if trial % 2:  # on a grid: runs of exactly ``ok_after_s``
             t = np.arange(n) * [1.0, 0.5][trial % 4 // 2] + float(rng.integers(-50, 50))
         # Stretches of a length drawn per trial: from one tick to hundreds.
