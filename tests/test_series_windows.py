@@ -16,7 +16,7 @@ from biofeedback.signals.arousal import EstimatorConfig, QualityGate, measure_wi
 from biofeedback.signals.arousal_series import _gate_series, _series_running_mean
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
 from biofeedback.signals.rr_clean import RRCleaner
-from biofeedback.signals.series_windows import Sorted, measure_series
+from biofeedback.signals.series_windows import Sorted, measure_series, running_count
 from tests.support.arousal_data import inject_artifacts
 
 
@@ -163,3 +163,14 @@ def test_the_gate_by_stretches_is_the_live_gate_tick_by_tick() -> None:
                 zip(t, signal, usable, rate, strict=True)]  # fmt: skip
         got = _gate_series(t, signal, usable, rate, cfg)
         assert got.tolist() == want, trial
+
+
+def test_running_counts_by_steps_are_the_sums() -> None:
+    """Few flags (or few unflagged) counted by repeating the count between them:
+    the running sum's counts, dtype and all, at every density and length."""
+    rng = np.random.default_rng(31)
+    for n in (0, 1, 2, 7, 100, 5000):
+        for share in (0.0, 0.002, 0.02, 0.1, 0.5, 0.9, 0.98, 0.999, 1.0):
+            flags = rng.random(n) < share
+            want = np.concatenate(([0], np.cumsum(flags))).astype(np.int32)
+            assert running_count(flags).tobytes() == want.tobytes(), (n, share)

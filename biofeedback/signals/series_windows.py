@@ -174,10 +174,26 @@ def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def running_count(flags: np.ndarray) -> np.ndarray:
     """How many of ``flags`` hold before each place, with a leading 0 (as exact as
-    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast)."""
-    out = np.empty(flags.size + 1, np.int32)
-    out[0] = 0
-    np.cumsum(flags, dtype=np.int32, out=out[1:])
+    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast).
+
+    Where few hold, or few do not (flagged beats, missing readings), the count
+    steps only at those: it is repeated between them (~1/5 of the cost of a sum
+    at every place, which goes one place after another).
+    """
+    size = flags.size
+    held = np.count_nonzero(flags)
+    if min(held, size - held) > size // 32:
+        out = np.empty(size + 1, np.int32)
+        out[0] = 0
+        np.cumsum(flags, dtype=np.int32, out=out[1:])
+        return out
+    rare = held <= size - held
+    steps = np.flatnonzero(flags if rare else ~flags)
+    # The count before place k is j from just past the j-th step to the (j+1)-th.
+    lengths = np.diff(steps, prepend=-1, append=size)
+    out = np.repeat(np.arange(steps.size + 1, dtype=np.int32), lengths)
+    if not rare:
+        np.subtract(np.arange(size + 1, dtype=np.int32), out, out=out)
     return out
 
 
