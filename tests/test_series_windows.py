@@ -25,7 +25,7 @@ def test_measures_are_the_general_paths_on_any_beats_and_ticks(
 ) -> None:
     rng = np.random.default_rng(7)
     cfg = EstimatorConfig()
-    corrected = 0
+    corrected = split = 0
     for trial in range(24):
         n = int(rng.integers(300, 3000))
         rr = 850.0 + 50.0 * np.sin(np.arange(n) / 7.0) + rng.normal(0.0, 4.0, n)
@@ -47,16 +47,22 @@ def test_measures_are_the_general_paths_on_any_beats_and_ticks(
             ticks = np.repeat(ticks, 2)  # each time asked twice: no grid step
         # Blocks of ticks as long as a long recording has, or a few dozen ticks.
         monkeypatch.setattr(series_windows, "_BLOCK", [16000, 97][trial // 4 % 2])
-        fast = measure_series(beats, ticks, t.searchsorted(ticks, side="right"), cfg)
         windows, flags = BeatWindows(), FlagWindows()
         windows.extend(beats.t_s, beats.nn_ms, beats.available_s)
         flags.extend(beats.raw_t_s, beats.kind != 0, beats.raw_available_s)
         want = measure_windows(windows, flags.rate(ticks, cfg.artifact_window_s), ticks, cfg)
-        assert fast is not None
-        for name in want.__slots__:
-            got, expected = getattr(fast, name), getattr(want, name)
-            assert got.tobytes() == expected.tobytes(), (trial, name)
+        # The corrected beats known found by searching them, or from the raw ones
+        # known and what the cleaner split and merged.
+        split += cleaner.uneven.at.size
+        for uneven in (None, cleaner.uneven):
+            raw_at = t.searchsorted(ticks, side="right")
+            fast = measure_series(beats, ticks, raw_at, cfg, uneven=uneven)
+            assert fast is not None
+            for name in want.__slots__:
+                got, expected = getattr(fast, name), getattr(want, name)
+                assert got.tobytes() == expected.tobytes(), (trial, name, uneven is None)
     assert 0 < corrected < 24  # both kinds of recording were checked
+    assert split > 20
 
 
 def test_counts_from_guesses_are_the_searchs() -> None:

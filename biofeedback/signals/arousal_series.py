@@ -29,7 +29,7 @@ from biofeedback.signals.arousal import (
 )
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
-from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner, Uneven
 from biofeedback.signals.series_windows import (
     MEASURES,
     Sorted,
@@ -171,7 +171,7 @@ def estimate_series(
         t /= 1000.0
     else:
         t = np.asarray(t_s, float)
-    beats = _clean(t, rr, cfg, own_times=t_s is None)
+    beats, uneven = _clean(t, rr, cfg, own_times=t_s is None)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
@@ -180,9 +180,9 @@ def estimate_series(
     start_s = float(t[0])
     del t, rr  # (ours, mostly: let go before the windows' sums are made)
     # (the rows after the measures are written only later: the windows' scratch)
-    m = measure_series(beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1)) or _measure(
-        beats, ticks, cfg, rows[:7]
-    )
+    m = measure_series(
+        beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1), uneven
+    ) or _measure(beats, ticks, cfg, rows[:7])
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
@@ -239,13 +239,14 @@ def estimate_series(
 
 def _clean(
     t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig, *, own_times: bool
-) -> CleanedChunk:
-    """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
-    then takes their pages instead of fresh ones); ``own_times``: ``t_s`` is ours
-    to hand over (the raw times are then that array)."""
+) -> tuple[CleanedChunk, Uneven]:
+    """The cleaned beats and which raw beats were split or merged, the cleaner's
+    buffers let go at once (the windows' scratch then takes their pages instead
+    of fresh ones); ``own_times``: ``t_s`` is ours to hand over (the raw times
+    are then that array)."""
     cleaner = RRCleaner(cfg.cleaner)
     cleaner.push(t_s, rr_ms, own_times=own_times)
-    return cleaner.process(final=True)
+    return cleaner.process(final=True), cleaner.uneven
 
 
 def _ended(

@@ -96,6 +96,23 @@ _NO_KINDS = np.empty(0, np.int8)
 _NO_KINDS.flags.writeable = False
 
 
+@dataclass(frozen=True, slots=True)
+class Uneven:
+    """The raw beats of a chunk that became other than one corrected beat: their
+    places among the chunk's raw beats (ascending), and how many more beats each
+    became (-1: merged into its partner; 1 or 2: split). Every other raw beat is
+    one corrected beat, and each corrected beat keeps its raw beat's decision
+    time: the corrected beats known at any moment follow from the raw ones."""
+
+    at: np.ndarray
+    more: np.ndarray
+
+
+_NONE_UNEVEN = Uneven(np.empty(0, np.intp), np.empty(0, np.int64))
+_NONE_UNEVEN.at.flags.writeable = False
+_NONE_UNEVEN.more.flags.writeable = False
+
+
 class RRCleaner:
     """Streaming cleaner: ``push`` raw beats, ``process`` to get decided ones."""
 
@@ -110,6 +127,8 @@ class RRCleaner:
         self._clip_sum.extend(np.zeros(1))
         self._decided = 0  # raw beats [0, _decided) are decided (buffer indices)
         self._seen = 0  # raw beats ever pushed (for warm-up)
+        # What the last ``process`` split or merged (its chunk's raw beats).
+        self.uneven = _NONE_UNEVEN
         cfg = self.config
         # A threshold never exceeds the cap; with the cap a positive share of the
         # median below both the outlier share and 0.4, a beat within it of the
@@ -175,6 +194,7 @@ class RRCleaner:
         n = len(self._rr)
         lo = self._decided
         hi = n if final else n - 1
+        self.uneven = _NONE_UNEVEN
         if hi <= lo:
             return CleanedChunk(_EMPTY, _EMPTY, _NO_KINDS, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
         rr = self._rr.view
@@ -203,7 +223,9 @@ class RRCleaner:
         available[ahead:] = t_all[n - 1]
         partner = first + 1
         available[partner] = t_raw[partner]
-        t_c, nn, avail_c = _correct(t_raw, x, ref_flagged, kind, flagged, first, available)
+        t_c, nn, avail_c, self.uneven = _correct(
+            t_raw, x, ref_flagged, kind, flagged, first, available
+        )
         return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
@@ -536,12 +558,13 @@ def _correct(
     flagged: np.ndarray,
     first: np.ndarray,
     available_s: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Uneven]:
     """Corrected beats (times, intervals, decision times) for decided raw beats
     (``flagged``: where ``kind`` is not normal, ``ref_flagged`` their medians;
-    ``first``: where each pair starts). Where nothing changes, the arrays given."""
+    ``first``: where each pair starts), and the raw beats that became other than
+    one. Where nothing changes, the arrays given."""
     if not flagged.size:
-        return t_raw, x, available_s
+        return t_raw, x, available_s, _NONE_UNEVEN
     # Flagged beats are few: their corrected values and parts, by index among them.
     flagged_kind = kind[flagged]
     value = x[flagged]
@@ -563,12 +586,13 @@ def _correct(
     count[start_at[merged]] = 0
     extra = count - 1
     uneven = np.flatnonzero(extra)
+    changed = Uneven(flagged[uneven], extra[uneven])
     if not uneven.size:
         nn = x.copy()
         nn[flagged] = value
         if nn.min() >= 0.0 and nn.max() < math.inf:
             # One part per beat: the times below would be the raw ones, to the bit.
-            return t_raw, nn, available_s
+            return t_raw, nn, available_s, changed
     # Each flagged beat's first part in the corrected beats, and the parts of the
     # split ones (a merged start has none).
     out_at = flagged + np.cumsum(extra) - extra
@@ -586,10 +610,10 @@ def _correct(
     if nn.min() >= 0.0 and nn.max() < math.inf:
         # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
         t_end[where] -= -behind * nn[where] / 1000.0
-        return t_end, nn, available
+        return t_end, nn, available, changed
     after = np.zeros(nn.size, np.int64)
     after[where] = -behind
-    return t_end - after * nn / 1000.0, nn, available
+    return t_end - after * nn / 1000.0, nn, available, changed
 
 
 def _part_of(parts: np.ndarray) -> np.ndarray:

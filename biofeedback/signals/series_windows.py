@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biofeedback.signals.arousal import EstimatorConfig, Measures
-from biofeedback.signals.rr_clean import CleanedChunk
+from biofeedback.signals.rr_clean import CleanedChunk, Uneven
 
 
 def ascending(v: np.ndarray) -> bool:
@@ -217,6 +217,7 @@ def measure_series(
     cfg: EstimatorConfig,
     into: np.ndarray | None = None,
     scratch: np.ndarray | None = None,
+    uneven: Uneven | None = None,
 ) -> Measures | None:
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
@@ -224,7 +225,9 @@ def measure_series(
     not ascending: the caller then takes the general path. ``raw_at`` is used as
     scratch (its memory takes the corrected beats' counts: no new arrays), and
     so is ``scratch`` (floats, contiguous), where the beats' running sums go if
-    they fit (memory the caller has and needs only later: no fresh pages)."""
+    they fit (memory the caller has and needs only later: no fresh pages).
+    ``uneven``: the cleaner's ``RRCleaner.uneven`` for these beats (the corrected
+    beats known by each tick then follow from the raw ones: no search)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -235,22 +238,36 @@ def measure_series(
     raw_known = Sorted(beats.raw_available_s).counts(ticks, np.maximum(raw_at - 1, 0))
     if (beats.raw_available_s < raw_t.v).any():
         np.minimum(raw_known, raw_at, out=raw_known)
+        uneven = None  # (the raw beats known are no longer those decided)
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
     if not corrected:
         return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg, scratch)
     t = Sorted(beats.t_s)
-    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks)
+    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks, uneven)
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg, scratch)
 
 
 def _corrected_counts(
-    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, raw_at: np.ndarray, ticks: np.ndarray
+    beats: CleanedChunk,
+    t: Sorted,
+    raw_known: np.ndarray,
+    raw_at: np.ndarray,
+    ticks: np.ndarray,
+    uneven: Uneven | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How many corrected beats were known, and had ended, by each tick (in the
     places of the raw beats' counts)."""
     avail = Sorted(beats.available_s)
-    known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    if uneven is None:
+        known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    else:
+        # Each raw beat known brings its corrected beats, known with it (the raw
+        # decision times ascending, the raw beats known are the first so many).
+        more = np.concatenate((np.zeros(1, uneven.more.dtype), np.cumsum(uneven.more)))
+        lengths = np.diff(uneven.at, prepend=-1, append=beats.raw_t_s.size)
+        before = np.repeat(more, lengths)  # corrected beats more than raw ones before each
+        known = np.add(raw_known, before[raw_known], out=raw_known)
     at = np.add(known, 1, out=raw_at)
     np.minimum(at, t.v.size, out=at)
     at = t.counts(ticks, at)
