@@ -2,11 +2,13 @@
 
 The figures of ``measure_windows`` over ``BeatWindows``/``FlagWindows``, to the
 bit, for one recording's cleaned beats at once. The cost of those is mostly
-binary searches (each ~1.5 ms per 100,000 beats): here every count (raw beats
-ended by each tick, from the even grid of ticks with ``Sorted.on_grid``; beats
-known, window starts and the corrected beats', from that one) is guessed and
-the guess checked against its neighbours, so each is the search's own answer at
-a fraction of its cost.
+binary searches (each ~1.5 ms per 100,000 beats): here the raw beats ended by
+each tick come from the even grid of ticks (``Sorted.on_grid``), the raw beats
+known are guessed from those and the guess checked against its neighbours; the
+corrected beats known follow from the raw ones and what the cleaner split or
+merged (``RRCleaner.uneven``; without it, guessed and checked), those ended are
+guessed and checked; and a window's start is, on the grid, a tick a fixed number
+back, whose count is read (``Starts``: only the starts between ticks searched).
 """
 
 from __future__ import annotations
@@ -177,8 +179,8 @@ def running_count(flags: np.ndarray) -> np.ndarray:
     ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast).
 
     Where few hold, or few do not (flagged beats, missing readings), the count
-    steps only at those: it is repeated between them (~1/5 of the cost of a sum
-    at every place, which goes one place after another).
+    steps only at those: it is repeated between them, a fraction of the cost of
+    a sum at every place (which goes one place after another).
     """
     size = flags.size
     held = np.count_nonzero(flags)
@@ -292,11 +294,9 @@ def _artifact_rate(
     for b in range(0, ticks.size, _BLOCK):
         e = min(b + _BLOCK, ticks.size)
         start = Starts(raw_t.v, ticks, cfg.artifact_window_s, b, e)
-        first = max(b - start.by, 0)
-        counts = raw_at[first:e]
-        lo = start.at_starts(counts, first, start.odd_counts)
+        lo = start.at_starts(raw_at, 0, start.odd_counts)
         flagged = flags[raw_known[b:e]]
-        flagged -= start.at_starts(flags[counts], first, flags[start.odd_counts])
+        flagged -= flags[lo]
         known = np.subtract(raw_known[b:e], lo)
         rate = into[b:e]
         rate.fill(0.0)
