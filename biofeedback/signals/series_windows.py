@@ -60,9 +60,9 @@ class Sorted:
         else:
             check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
-            below = np.take(self.v, g - 1, mode="clip") <= k
-            below &= np.take(self.v, g, mode="clip") > k
-            wrong = check[~below]
+            off = np.take(self.v, g, mode="clip") <= k
+            off |= np.take(self.v, g - 1, mode="clip") > k  # (as above: a NaN key passes)
+            wrong = check[off]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -237,7 +237,7 @@ def measure_series(
         return None
     raw_t = Sorted(beats.raw_t_s)
     # A raw beat is known once the next one has ended (a pair's partner with it).
-    raw_known = Sorted(beats.raw_available_s).counts(ticks, np.maximum(raw_at - 1, 0))
+    raw_known = _one_off(beats.raw_available_s, raw_t.v, ticks, np.maximum(raw_at - 1, 0), -1)
     if (beats.raw_available_s < raw_t.v).any():
         np.minimum(raw_known, raw_at, out=raw_known)
         uneven = None  # (the raw beats known are no longer those decided)
@@ -272,10 +272,36 @@ def _corrected_counts(
         known = np.add(raw_known, before[raw_known], out=raw_known)
     at = np.add(known, 1, out=raw_at)
     np.minimum(at, t.v.size, out=at)
-    at = t.counts(ticks, at)
+    at = _one_off(t.v, avail.v, ticks, at, 1)
     if (avail.v < t.v).any():
         np.minimum(known, at, out=known)
     return known, at
+
+
+def _one_off(
+    v: np.ndarray, w: np.ndarray, keys: np.ndarray, guess: np.ndarray, off: int
+) -> np.ndarray:
+    """``Sorted(v).counts(keys, guess)``, where ``guess`` is the count of ``w``
+    (ascending, no NaN) up to each key plus ``off``, clipped into ``0..len(v)``.
+
+    Mostly ``v[j]`` is ``w[j - off]`` (a beat is known when the next has ended):
+    a guess g is then right whatever its key where ``v[g - 1]`` and ``v[g]`` are
+    those of w (with n of w up to the key and g = n + off, ``w[n - 1]`` is at
+    most the key and ``w[n]`` above it; a clipped guess only widens that). Only
+    the guesses beside the other places are checked, as ``counts`` checks each.
+    """
+    same = np.zeros(v.size, bool)  # v[j] is w[j - off]
+    lo, hi = max(off, 0), min(v.size, w.size + off)
+    if hi > lo:
+        np.equal(v[lo:hi], w[lo - off : hi - off], out=same[lo:hi])
+    # Sure of g: v[g - 1] is known at most the key (or g is 0), v[g] above it
+    # (or g is len(v)).
+    sure = np.ones(v.size + 1, bool)
+    sure[1:] = same
+    sure[:-1] &= same
+    unsure = np.take(sure, guess)
+    np.logical_not(unsure, out=unsure)
+    return Sorted(v).counts(keys, guess, unsure)
 
 
 def _artifact_rate(
