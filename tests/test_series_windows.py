@@ -81,7 +81,7 @@ def test_counts_from_guesses_are_the_searchs() -> None:
 
 def test_counts_on_a_grid_are_the_searchs() -> None:
     rng = np.random.default_rng(5)
-    for trial in range(12):
+    for trial in range(18):
         v = np.sort(rng.uniform(0.0, 60.0, int(rng.integers(30, 400))))
         step = [1.0, 0.5, 0.37, 3.0][trial % 4]
         ticks = np.arange(v[0] + step * (trial % 3), v[-1] + 2.0, step)
@@ -91,6 +91,9 @@ def test_counts_on_a_grid_are_the_searchs() -> None:
             v[10:20] = v[10]  # repeated times
         if trial % 4 == 3:
             ticks = np.sort(rng.uniform(-5.0, 70.0, 50))  # no grid: every guess checked
+        if trial % 6 == 5:
+            ticks = ticks[ticks < v[-1] - 5.0]  # values past the last tick,
+            v[-1] = np.inf  # one of them endless
         want = v.searchsorted(ticks, side="right")
         assert np.array_equal(Sorted(v).on_grid(ticks), want), trial
         last = np.where(want > 0, v[np.maximum(want - 1, 0)], -np.inf)

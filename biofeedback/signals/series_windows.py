@@ -81,9 +81,13 @@ class Sorted:
         for lo in range(0, self.v.size, _BLOCK):
             part = scratch[: min(_BLOCK, self.v.size - lo)]
             np.subtract(self.v[lo : lo + part.size], ticks[0], out=part)
-            part /= step
+            if step != 1.0:  # (a division by 1 changes no value)
+                part /= step
             np.ceil(part, out=part)
-            np.clip(part, 0, ticks.size, out=part)
+            # Ascending: only the first can be before the first tick, only the
+            # last past the last (clipped there alone, not the whole block).
+            part[: part.searchsorted(0.0)] = 0.0
+            part[part.searchsorted(ticks.size, side="right") :] = ticks.size
             first[lo : lo + part.size] = part
         ended = np.bincount(first, minlength=ticks.size + 1)[: ticks.size]
         del first
