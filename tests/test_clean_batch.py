@@ -201,3 +201,28 @@ def test_a_few_beats_at_a_time_decide_as_large_batches_told_their_arrivals() -> 
             assert ours[-kept:].tobytes() == theirs[-kept:].tobytes(), name
         kinds |= {int(kind) for kind in np.unique(joined(small_chunks)[2])}
     assert kinds == {int(kind) for kind in BeatKind}
+
+
+def test_what_a_chunk_split_or_merged_gives_its_corrected_beats_counts() -> None:
+    """``RRCleaner.uneven`` after each ``process``: every raw beat of the chunk is
+    one corrected beat but those it names (and as many more as it says), each
+    with its raw beat's decision time: the corrected decision times are the raw
+    ones repeated so, which is what the batch windows count known beats by."""
+    rng = np.random.default_rng(41)
+    more_seen: set[int] = set()
+    for sizes in ([6000], None):
+        rr = rr_stream(rng, 6000, nan=False)
+        t = 100.0 + np.cumsum(rr) / 1000.0
+        pushes = sizes or stream_sizes(rng, rr.size)
+        cleaner, lo = RRCleaner(), 0
+        for k, size in enumerate([*pushes, 0]):
+            if size:
+                cleaner.push(t[lo : lo + size], rr[lo : lo + size])
+                lo += size
+            chunk = cleaner.process(final=k == len(pushes))
+            counts = np.ones(chunk.raw_t_s.size, np.int64)
+            counts[cleaner.uneven.at] += cleaner.uneven.more
+            want = np.repeat(chunk.raw_available_s, counts)
+            assert want.tobytes() == chunk.available_s.tobytes(), k
+            more_seen |= set(cleaner.uneven.more.tolist())
+    assert more_seen >= {-1, 1}  # merged and split beats both met
