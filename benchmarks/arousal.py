@@ -97,6 +97,58 @@ threads (numpy releases the GIL in its loops) cost more CPU and gave no wall
 time: one thread / two, three interleaved pairs at load ~2, CPU 15.3/15.8,
 15.0/18.2, 14.4/17.9 ms, wall 15.3/15.9, 15.2/17.0, 14.4/16.7 ms (the blocks'
 ~60 numpy calls each are ~10 us, and the GIL changes hands at every one).
+
+Fifth round (issue 28, s29batch; main f7a5092 -> this branch), 100,000 beats, on
+2 CPUs shared with six other sessions (load 5-6, so every figure is ~15 % above
+a quiet machine's: f7a5092 was 16.5 ms there). In one process the two trees'
+``estimate_series`` alternated call by call (41 calls each, process_time, three
+processes): CPU median 19.5/19.9/20.5 -> 17.5/18.0/18.5 ms (0.90x; p90 20.7/
+20.7/21.4 -> 18.3/18.7/19.7). In separate processes, interleaved (5 rounds of
+21 calls each): medians 17.2-19.6 -> 16.7-17.3 ms, median of the rounds 18.9 ->
+17.2 ms (0.91x). 0 page faults a call from the third call on (a first call
+3,400 -> 3,077). Stage by stage (medians of the in-process calls): cleaner
+4.5-4.8 -> 4.6-4.8 ms (the live small-push path removed was never the batch's),
+beats ended and the signal 1.3-1.4 -> 1.2-1.3, counts and windows 8.9-9.4 ->
+7.8-8.2, quality gate 1.06-1.11 -> 0.61-0.63, 5-minute reference 1.43-1.53 ->
+1.11-1.20, opening 0.5 and score 0.55 unchanged. This benchmark, one run of each
+tree back to back (niced, load 4.8-6.0), twice: CPU median 20.9 -> 18.3 ms and
+19.0 -> 15.2 ms; NeuroKit2 CPU 1,953/1,999 and 1,729/1,745 ms in those runs: by
+CPU time 93.2x -> 109.4x and 91.0x -> 115.2x. Decisions digest unchanged
+(6024756f8d5b670c), the tables above unchanged, and every SeriesEstimate field,
+the cleaned beats' too, equal to f7a5092's to the bit on the corpus, on 600
+random recordings (artifacts, zeros, NaN, gaps, times out of order or repeated,
+given ticks and baselines) and on 20,000-300,000 beats.
+How: a window's start on the grid is a tick a fixed number back (``Starts``:
+the count read there, only the starts between ticks searched, no guess copied
+and checked); the quality gate from the stretches of clean and usable ticks (a
+repeat of the few stretches instead of three running maxima over every tick,
+each as dear as a cumulative sum); running counts of few flags (flagged beats,
+missing readings) repeated between them instead of summed; the corrected beats
+known at each tick from the raw ones known and what the cleaner split or merged
+(``RRCleaner.uneven``), not guessed from samples and checked; the raw beats
+known from those ended, and the corrected ended from those known, checked only
+beside the few beats whose decision is not the next beat's end; the beats ended
+by each tick without a division by a step of 1 and clipped at the ends alone.
+Not the aim (<= 12 ms, ~130x). Where a call's time goes now (in-process medians
+at load 5-6, ~17.5-18.5 ms in all): the cleaner 4.5-4.9 ms (window medians ~1.6,
+thresholds ~0.5, judging ~0.8, corrections ~0.5, the beats' copies and running
+sum ~0.8); the windows ~4.8 ms (six windows over 77,000 ticks: 13 divisions or
+roots a tick, ~10 gathers, masks) and the corrected beats' running sums 1.2 ms
+(three cumulative sums, ~0.27 ms each: each goes one value after another);
+beats ended by each tick and the signal 1.2-1.3 ms; the artifact rate 0.7-0.8;
+the other counts ~0.7 and the checks that every time array ascends 0.3; the
+reference 1.1; the gate 0.6; the opening 0.5 (its ~50 offers in Python); the
+score 0.55; the rest (the beat times' running sum, two logs, blanking) ~1.2.
+py-spy: ~63 % of the samples in numpy's loops (a pass over 100,000 values ~0.1
+ms on this machine), most of the rest numpy's dispatch of the calls. Measured
+and left out: other block sizes for the windows (8,000-20,000 ticks the same,
+4,000 and 26,000+ worse), the window medians and the cleaner's blocks
+(4,096-32,768: the same), the windows' starts read through running sums
+gathered once per block (slower: a gather of ascending places costs no more
+than the copy it saves), the beats' running sums a block at a time (the same
+bits, the carry added to a block's first value; slower). Counted, not tried:
+four windows of 11 at a time sharing 8 values (~8 % fewer min/max than two
+sharing 10, for a new network to prove).
 """
 
 from __future__ import annotations

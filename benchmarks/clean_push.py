@@ -1,14 +1,10 @@
 """What the RR cleaner costs (issue 28), this tree beside the cleaner of ``--base``
 in the same process, interleaved, on the same beats, CPU time (process_time):
-
-- a live push: ``RRCleaner.push`` + ``process`` of the few beats since the last
-  resonance reading (5 and 7 beats, a notification each), microseconds a push;
-  and this tree's array path alone (the float path switched off), the way a
-  push of more than ``SMALL_PUSH_BEATS`` goes;
-- a whole recording: 100,000 beats as benchmarks/arousal.py's speed table builds
-  them, pushed and decided at once (``estimate_series``' cleaning), with this
-  tree's stages and the minor page faults of each (the kernel zero-fills every
-  fresh page: a few hundred per array of 100,000 floats).
+a whole recording, 100,000 beats as benchmarks/arousal.py's speed table builds
+them, pushed and decided at once (``estimate_series``' cleaning), with this tree's
+stages and the minor page faults of each (the kernel zero-fills every fresh page:
+a few hundred per array of 100,000 floats). The live path cleans beat by beat in
+floats (``live_beats.LiveCleaner``: benchmarks/estimator_cost.py).
 
 Each line says whether both cleaners gave the same chunks to the bit (every field,
 bytes and dtype). The before is ``--base``'s rr_clean.py loaded beside this tree
@@ -20,8 +16,6 @@ Medians of --runs timings.
 Figures (2026-12-07, 2 cores shared with six other sessions, load 7-8; two runs
 of the benchmark, medians of 9 runs each; before = 4fed2a8; chunks the same to
 the bit in every line):
-    live push, 5 beats       31.9 -> 29.6 us (0.93x), 32.9 -> 31.3 us (0.95x)
-    live push, 7 beats       35.2 -> 34.3 us (0.97x), 35.0 -> 33.9 us (0.97x)
     whole recording, 100,000  8.1 -> 5.0 ms (0.62x),  7.7 -> 4.8 ms (0.62x)
         this tree: push 2.4-2.5 ms, process 1.7-2.0 ms
 The page faults printed are this process's, whose allocator has pages to reuse
@@ -34,7 +28,7 @@ a time through a pruned network of 48 min/max), thresholds ~0.4 ms, the beats'
 copies and running sums ~1 ms; judging ~0.6 ms (only beats beyond their
 threshold, then only those with a jump, an outlier or 1.5 medians: ~4,000 of
 100,000), corrections ~1 ms (three new arrays of corrected beats when a beat is
-split or merged). The live push was already plain floats; it gained little.
+split or merged).
 """
 
 from __future__ import annotations
@@ -58,32 +52,8 @@ from benchmarks.figures import base_tree, load_line
 from biofeedback.signals import rr_clean
 from tests.support.arousal_data import load_rr
 
-WARM_BEATS = 200
 FIELDS = ("raw_t_s", "raw_rr_ms", "kind", "raw_available_s", "t_s", "nn_ms", "available_s")
 BASE = "4fed2a8"
-
-
-class Pusher:
-    """One live push + process of ``size`` beats a call, from a warmed cleaner."""
-
-    def __init__(self, module: ModuleType, rr: np.ndarray, t: np.ndarray, size: int) -> None:
-        self.module, self.rr, self.t, self.size = module, rr, t, size
-        self.chunks: list[object] = []
-        self._restart()
-
-    def _restart(self) -> None:
-        self.cleaner = self.module.RRCleaner()
-        self.cleaner.push(self.t[:WARM_BEATS], self.rr[:WARM_BEATS])
-        self.cleaner.process()
-        self.at = WARM_BEATS
-
-    def __call__(self) -> None:
-        if self.at + self.size > self.rr.size:
-            self._restart()
-        at, size = self.at, self.size
-        self.cleaner.push(self.t[at : at + size], self.rr[at : at + size], arrivals=[1] * size)
-        self.chunks.append(self.cleaner.process())
-        self.at = at + size
 
 
 def digest(chunks: list[object]) -> bytes:
@@ -180,12 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--base", default=BASE, help="the commit whose cleaner is the before")
-    parser.add_argument("--quick", action="store_true", help="few pushes, one run")
+    parser.add_argument("--quick", action="store_true", help="10,000 beats, one run")
     args = parser.parse_args()
-    runs, number = (1, 20) if args.quick else (args.runs, 400)
-    rng = np.random.default_rng(28)
-    rr = 900.0 + rng.normal(0.0, 30.0, 4000)
-    t = np.cumsum(rr) / 1000.0
+    runs = 1 if args.quick else args.runs
     size = 10_000 if args.quick else 100_000
     rec = load_rr("nsrdb_pyhrv_60min_nni.txt")
     big = np.tile(rec, int(np.ceil(size / rec.size)))[:size]
@@ -193,18 +160,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before = before_module(args.base, Path(tmp))
     print(f"RR cleaner, this tree beside {args.base}'s (CPU, medians of {runs} runs)")
-    for beats in (5, 7):
-
-        def live(module: ModuleType, beats: int = beats) -> Pusher:
-            return Pusher(module, rr, t, beats)
-
-        compare(f"live push, {beats} beats", live, before, runs, number, "us")
-    small = rr_clean.SMALL_PUSH_BEATS
-    rr_clean.SMALL_PUSH_BEATS = 0  # this tree's array path alone, on the same beats
-    try:
-        compare("  array path, 7 beats", lambda m: Pusher(m, rr, t, 7), None, runs, number, "us")
-    finally:
-        rr_clean.SMALL_PUSH_BEATS = small
     compare(
         f"whole recording, {size:,}", lambda m: Batch(m, big, big_t),
         before, runs, 1 if args.quick else 3, "ms",

@@ -14,6 +14,7 @@ import pytest
 
 from biofeedback.signals import rr_clean
 from biofeedback.signals.rr_clean import (
+    BeatKind,
     CleanerConfig,
     RRCleaner,
     _classify,
@@ -162,3 +163,66 @@ def test_times_handed_over_are_kept_not_copied_and_clean_the_same() -> None:
     want, got = copied.process(final=True), kept.process(final=True)
     for field in FIELDS:
         assert getattr(got, field).tobytes() == getattr(want, field).tobytes(), field
+
+
+def test_a_few_beats_at_a_time_decide_as_large_batches_told_their_arrivals() -> None:
+    """Pushes of 1-10 beats (the live path's notifications) and pushes of ~40
+    told those notifications as ``arrivals`` give the same chunks and the same
+    statistics behind them, to the bit, through every kind of decision."""
+    rng = np.random.default_rng(28)
+    kinds: set[int] = set()
+    for seed in range(3):
+        rr = rr_stream(rng, 2500 + 900 * seed, nan=False)
+        t = 100.0 + np.cumsum(rr) / 1000.0
+        sizes = stream_sizes(rng, rr.size)
+        small, small_chunks = clean(rr, t, sizes)
+        big, big_chunks, lo, k = RRCleaner(), [], 0, 0
+        while k < len(sizes):
+            arrivals = [sizes[k]]
+            k += 1
+            while sum(arrivals) <= 40 and k < len(sizes):
+                arrivals.append(sizes[k])
+                k += 1
+            g = sum(arrivals)
+            big.push(t[lo : lo + g], rr[lo : lo + g], arrivals=arrivals)
+            big_chunks.append(big.process())
+            lo += g
+        big_chunks.append(big.process(final=True))
+        for field, ours, theirs in zip(
+            FIELDS, joined(small_chunks), joined(big_chunks), strict=True
+        ):
+            assert ours.dtype == theirs.dtype, field
+            assert ours.tobytes() == theirs.tobytes(), field
+        # Over what both kept (the buffers are compacted at different pushes).
+        for name in ("_ref", "_th", "_clip_sum"):
+            ours, theirs = getattr(small, name).view, getattr(big, name).view
+            kept = min(ours.size, theirs.size)
+            assert kept > 100
+            assert ours[-kept:].tobytes() == theirs[-kept:].tobytes(), name
+        kinds |= {int(kind) for kind in np.unique(joined(small_chunks)[2])}
+    assert kinds == {int(kind) for kind in BeatKind}
+
+
+def test_what_a_chunk_split_or_merged_gives_its_corrected_beats_counts() -> None:
+    """``RRCleaner.uneven`` after each ``process``: every raw beat of the chunk is
+    one corrected beat but those it names (and as many more as it says), each
+    with its raw beat's decision time: the corrected decision times are the raw
+    ones repeated so, which is what the batch windows count known beats by."""
+    rng = np.random.default_rng(41)
+    more_seen: set[int] = set()
+    for sizes in ([6000], None):
+        rr = rr_stream(rng, 6000, nan=False)
+        t = 100.0 + np.cumsum(rr) / 1000.0
+        pushes = sizes or stream_sizes(rng, rr.size)
+        cleaner, lo = RRCleaner(), 0
+        for k, size in enumerate([*pushes, 0]):
+            if size:
+                cleaner.push(t[lo : lo + size], rr[lo : lo + size])
+                lo += size
+            chunk = cleaner.process(final=k == len(pushes))
+            counts = np.ones(chunk.raw_t_s.size, np.int64)
+            counts[cleaner.uneven.at] += cleaner.uneven.more
+            want = np.repeat(chunk.raw_available_s, counts)
+            assert want.tobytes() == chunk.available_s.tobytes(), k
+            more_seen |= set(cleaner.uneven.more.tolist())
+    assert more_seen >= {-1, 1}  # merged and split beats both met

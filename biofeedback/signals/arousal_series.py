@@ -29,12 +29,12 @@ from biofeedback.signals.arousal import (
 )
 from biofeedback.signals.baseline import BaselineCollector
 from biofeedback.signals.hrv import BeatWindows, FlagWindows
-from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner
+from biofeedback.signals.rr_clean import CleanedChunk, RRCleaner, Uneven
 from biofeedback.signals.series_windows import (
     MEASURES,
     Sorted,
+    Starts,
     ascending,
-    back,
     blank,
     cumulative,
     measure_series,
@@ -171,7 +171,7 @@ def estimate_series(
         t /= 1000.0
     else:
         t = np.asarray(t_s, float)
-    beats = _clean(t, rr, cfg, own_times=t_s is None)
+    beats, uneven = _clean(t, rr, cfg, own_times=t_s is None)
     ticks = np.arange(t[0] + 1.0, t[-1] + 1e-9, 1.0) if ticks_s is None else ticks_s
     # Every per-tick figure is a row of one array: one allocation, not fifteen
     # (a long recording's series are megabytes of fresh pages each).
@@ -180,9 +180,9 @@ def estimate_series(
     start_s = float(t[0])
     del t, rr  # (ours, mostly: let go before the windows' sums are made)
     # (the rows after the measures are written only later: the windows' scratch)
-    m = measure_series(beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1)) or _measure(
-        beats, ticks, cfg, rows[:7]
-    )
+    m = measure_series(
+        beats, ticks, raw_at, cfg, rows[:7], rows[7:].reshape(-1), uneven
+    ) or _measure(beats, ticks, cfg, rows[:7])
     # The measures are rows of our own: blank them in place.
     silent = ~signal
     hr = blank(silent, m.hr_bpm)
@@ -239,13 +239,14 @@ def estimate_series(
 
 def _clean(
     t_s: np.ndarray, rr_ms: np.ndarray, cfg: EstimatorConfig, *, own_times: bool
-) -> CleanedChunk:
-    """The cleaned beats, the cleaner's buffers let go at once (the windows' scratch
-    then takes their pages instead of fresh ones); ``own_times``: ``t_s`` is ours
-    to hand over (the raw times are then that array)."""
+) -> tuple[CleanedChunk, Uneven]:
+    """The cleaned beats and which raw beats were split or merged, the cleaner's
+    buffers let go at once (the windows' scratch then takes their pages instead
+    of fresh ones); ``own_times``: ``t_s`` is ours to hand over (the raw times
+    are then that array)."""
     cleaner = RRCleaner(cfg.cleaner)
     cleaner.push(t_s, rr_ms, own_times=own_times)
-    return cleaner.process(final=True)
+    return cleaner.process(final=True), cleaner.uneven
 
 
 def _ended(
@@ -410,7 +411,11 @@ def _gate_series(
     The gate is ok from a *trigger* until the first tick whose HRV is unusable. A
     trigger is the first usable tick if it is clean, or any tick ending ``ok_after_s``
     of consecutive clean ticks (ticks without signal are not offered to the gate, so
-    they neither break nor extend a run).
+    they neither break nor extend a run). So within each stretch of usable ticks the
+    gate opens at the stretch's first trigger and stays open to its end. Stretches
+    (of clean ticks, of usable ones) are few: each tick is given its stretch's
+    first place by repeating the few, where running maxima over every tick cost
+    as much as a cumulative sum each.
     """
     whole = bool(signal.all())  # signal throughout: no need to pick the ticks
     idx = None if whole else np.flatnonzero(signal)
@@ -420,31 +425,36 @@ def _gate_series(
     t = t_s if idx is None else t_s[idx]
     usable = hrv_usable if idx is None else hrv_usable[idx]
     clean = usable & ((rate if idx is None else rate[idx]) <= cfg.ok_artifact_rate)
-    # 32-bit places: the running maxima below go twice as fast.
-    pos = np.arange(n, dtype=np.int32 if n < 2**31 else np.intp)
-    run_first = np.where(clean, 0, pos + 1)
-    np.maximum.accumulate(run_first, out=run_first)
-    np.minimum(run_first, n - 1, out=run_first)
-    run_s = t[run_first]
+    starts, lengths = _stretches(clean)
+    run_s = t[np.repeat(starts, lengths)]  # (each clean tick's run's first time)
     np.subtract(t, run_s, out=run_s)
-    del run_first
     trigger = run_s >= cfg.ok_after_s
     del run_s
     trigger &= clean
     first_usable = int(usable.argmax())
     if usable[first_usable] and clean[first_usable]:
         trigger[first_usable] = True
-    last_trigger = np.where(trigger, pos, -1)
-    np.maximum.accumulate(last_trigger, out=last_trigger)
-    last_unusable = np.where(usable, -1, pos)
-    np.maximum.accumulate(last_unusable, out=last_unusable)
-    gate = np.greater(last_trigger, last_unusable)
-    gate &= usable
+    starts, lengths = _stretches(usable)
+    triggers = np.flatnonzero(trigger)
+    # The first trigger at or after each stretch's start (n: none): the gate is
+    # open from it on to the stretch's end (a trigger is usable: one past a
+    # stretch's end, or in another, is past every tick of the stretch).
+    first = np.append(triggers, n)[np.searchsorted(triggers, starts)]
+    gate: np.ndarray = np.greater_equal(np.arange(n), np.repeat(first, lengths))
     if idx is None:
         return gate
     ok = np.zeros(t_s.size, bool)
     ok[idx] = gate
     return ok
+
+
+def _stretches(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each stretch of equal ``flags`` (not empty) starts, and its length."""
+    starts = np.flatnonzero(flags[1:] != flags[:-1])
+    starts += 1
+    starts = np.concatenate((np.zeros(1, starts.dtype), starts))
+    lengths = np.diff(starts, append=flags.size)
+    return starts, lengths
 
 
 def _series_running_mean(
@@ -461,23 +471,29 @@ def _series_running_mean(
     sums = cumulative(mean)
     counts = running_count(ok)
     del ok
-    # Strictly ascending: each tick's own count is its place + 1, and a window's
-    # start nearly always an earlier tick.
-    grid = Sorted(t_s) if size and (t_s[1:] > t_s[:-1]).all() else None
+    # Strictly ascending: each tick's own count among the ticks is its place + 1,
+    # and a window's start nearly always an earlier tick (``Starts``), whose sum
+    # and count are then read a fixed number of places back. Else every start is
+    # searched.
+    grid = bool(size and (t_s[1:] > t_s[:-1]).all())
     fewest = max(span_s / 2, 1)
     # A block of ticks at a time (small scratch), each window's sum and count
     # read into the place of its result.
     for b in range(0, size, _BLOCK):
         e = min(b + _BLOCK, size)
-        if grid is None:
-            lo = np.searchsorted(t_s, t_s[b:e] - span_s, side="right")
+        if grid:
+            start = Starts(t_s, t_s, span_s, b, e)
+            # (the sums and counts of the ticks up to each: from index 1)
+            lo = start.odd_counts
+            n = start.at_starts(counts[1:], 0, counts[lo])
+            before = start.at_starts(sums[1:], 0, sums[lo])
         else:
-            lo = grid.counts(*back(t_s, None, span_s, b, e))
-        n = np.take(counts, lo)
-        np.subtract(counts[b + 1 : e + 1], n, out=n)
+            lo = np.searchsorted(t_s, t_s[b:e] - span_s, side="right")
+            n = np.take(counts, lo)
+            before = np.take(sums, lo)
+        n = np.subtract(counts[b + 1 : e + 1], n)
         part = mean[b:e]
-        np.take(sums, lo, out=part)
-        np.subtract(sums[b + 1 : e + 1], part, out=part)
+        np.subtract(sums[b + 1 : e + 1], before, out=part)
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(part, n, out=part)
         # Too few readings, including none (whose 0/0 would be another NaN's bits).

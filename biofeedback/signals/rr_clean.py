@@ -95,10 +95,22 @@ _EMPTY.flags.writeable = False
 _NO_KINDS = np.empty(0, np.int8)
 _NO_KINDS.flags.writeable = False
 
-# A live push is the handful of beats since the last reading: up to this many go
-# through plain floats (numpy's per-call overhead is most of the cost of so few),
-# each step the same IEEE operation on the same values as the array path.
-SMALL_PUSH_BEATS = 16
+
+@dataclass(frozen=True, slots=True)
+class Uneven:
+    """The raw beats of a chunk that became other than one corrected beat: their
+    places among the chunk's raw beats (ascending), and how many more beats each
+    became (-1: merged into its partner; 1 or 2: split). Every other raw beat is
+    one corrected beat, and each corrected beat keeps its raw beat's decision
+    time: the corrected beats known at any moment follow from the raw ones."""
+
+    at: np.ndarray
+    more: np.ndarray
+
+
+_NONE_UNEVEN = Uneven(np.empty(0, np.intp), np.empty(0, np.int64))
+_NONE_UNEVEN.at.flags.writeable = False
+_NONE_UNEVEN.more.flags.writeable = False
 
 
 class RRCleaner:
@@ -115,6 +127,8 @@ class RRCleaner:
         self._clip_sum.extend(np.zeros(1))
         self._decided = 0  # raw beats [0, _decided) are decided (buffer indices)
         self._seen = 0  # raw beats ever pushed (for warm-up)
+        # What the last ``process`` split or merged (its chunk's raw beats).
+        self.uneven = _NONE_UNEVEN
         cfg = self.config
         # A threshold never exceeds the cap; with the cap a positive share of the
         # median below both the outlier share and 0.4, a beat within it of the
@@ -148,8 +162,6 @@ class RRCleaner:
         start = len(self._rr)
         self._rr.extend(rr_ms)
         self._t.extend(t_s, own=own_times)
-        if self._push_small(start, rr_ms.size, arrivals):
-            return
         rr = self._rr.view
         size = rr.size - start
         ref = self._ref.grow(size)
@@ -177,84 +189,18 @@ class RRCleaner:
         self._threshold(start, ref, th)
         self._seen += rr_ms.size
 
-    def _push_small(self, start: int, size: int, arrivals: Sequence[int] | None) -> bool:
-        """``push``'s statistics for a few beats past the warm-up, in floats; False
-        (nothing done) where the array path must run."""
-        cfg = self.config
-        w, span = cfg.median_beats, cfg.spread_beats
-        if size > SMALL_PUSH_BEATS or start < max(w, span + 1) or span < 3 or not w % 2:
-            return False
-        if arrivals is not None and (sum(arrivals) != size or min(arrivals) < 1):
-            return False
-        rr = self._rr.view[start - w :].tolist()
-        # Sorting matches a partition only for ordered values: no NaN, and no
-        # zeros whose sign a sort could pick differently. A finite sum has no NaN
-        # or infinity among its terms (an overflow only sends a push to numpy).
-        if not math.isfinite(sum(rr)) or min(rr) <= 0.0:
-            return False
-        mid = w // 2
-        ref = [sorted(rr[k : k + w])[mid] for k in range(size)]
-        cap = [cfg.cap_rel * r for r in ref]
-        change = [min(abs(rr[w + k] - rr[w + k - 1]), cap[k]) for k in range(size)]
-        # np.cumsum adds in order; the base is added after, as the array path does.
-        sums: list[float] = []
-        base = float(self._clip_sum.view[-1])
-        for lo, hi in _spans(arrivals, size):
-            run = 0.0
-            for k in range(lo, hi):
-                run = change[k] if k == lo else run + change[k]
-                sums.append(base + run)
-            base = sums[-1]
-        self._clip_sum.grow(size)[:] = sums
-        # The sums of the changes before each beat and before the ``span`` beats
-        # before it (the running sum has a leading 0: beat i's is at i + 1).
-        csum = self._clip_sum.view
-        upto = csum[start : start + size].tolist()
-        upto_span_before = csum[start - span : start - span + size].tolist()
-        th = [
-            min(max((now - then) / span * cfg.spread_gain, cfg.floor_rel * r), c)
-            for now, then, r, c in zip(upto, upto_span_before, ref, cap, strict=True)
-        ]
-        self._ref.grow(size)[:] = ref
-        self._th.grow(size)[:] = th
-        self._seen += size
-        return True
-
     def process(self, *, final: bool = False) -> CleanedChunk:
         """Decide every beat whose look-ahead has arrived (all of them if ``final``)."""
         n = len(self._rr)
         lo = self._decided
         hi = n if final else n - 1
+        self.uneven = _NONE_UNEVEN
         if hi <= lo:
             return CleanedChunk(_EMPTY, _EMPTY, _NO_KINDS, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
         rr = self._rr.view
         ref = self._ref.view[lo:hi]
         th = self._th.view[lo:hi]
-        outlier_rel = self.config.outlier_rel
-        small = None
-        if hi - lo <= SMALL_PUSH_BEATS:
-            # Each beat with the one before (the first beat its own) and after
-            # (none yet past the last).
-            around = rr[max(lo - 1, 0) : hi + 1].tolist()
-            if lo == 0:
-                around.insert(0, around[0])
-            if hi == n:
-                around.append(math.nan)
-            small = _classify_small(around, ref.tolist(), th.tolist(), outlier_rel)
-        if small is None:
-            kind, first = _classify(rr, lo, hi, ref, th, outlier_rel, self._bounded)
-        elif not any(small[0]) and not final:
-            # Nothing flagged (nearly every live call): what the array path returns.
-            t_raw = _frozen(self._t.view[lo:hi])
-            x = _frozen(rr[lo:hi])
-            available = _frozen(self._t.view[lo + 1 : hi + 1])
-            self._decided = hi
-            return CleanedChunk(
-                t_raw, x, _frozen(np.zeros(x.size, np.int8)), available, t_raw, x, available
-            )
-        else:
-            kind = np.array(small[0], np.int8)
-            first = np.array([k for k, s in enumerate(small[1]) if s], np.intp)
+        kind, first = _classify(rr, lo, hi, ref, th, self.config.outlier_rel, self._bounded)
         # A pair that starts on the last beat takes its look-ahead beat with it.
         end = hi + 1 if first.size and first[-1] == hi - lo - 1 else hi
         if end > hi:
@@ -277,7 +223,9 @@ class RRCleaner:
         available[ahead:] = t_all[n - 1]
         partner = first + 1
         available[partner] = t_raw[partner]
-        t_c, nn, avail_c = _correct(t_raw, x, ref_flagged, kind, flagged, first, available)
+        t_c, nn, avail_c, self.uneven = _correct(
+            t_raw, x, ref_flagged, kind, flagged, first, available
+        )
         return CleanedChunk(*map(_frozen, (t_raw, x, kind, available, t_c, nn, avail_c)))
 
     # -- statistics of the raw beats before each new beat
@@ -554,70 +502,6 @@ def _classify(
     return kind, first
 
 
-def _classify_small(
-    around: list[float], rs: list[float], ts: list[float], outlier_rel: float
-) -> tuple[list[int], list[bool]] | None:
-    """``_classify`` for a few beats, in floats (None: values where a float could
-    raise); ``around``: the beats with one before and one after; kinds and pair
-    starts as lists."""
-    xs, ps, ns = around[1:-1], around[:-2], around[2:]
-    # The divisions below need positive divisors; a NaN look-ahead (the last beat
-    # of a final call) compares false in floats as in arrays.
-    if not math.isfinite(sum(rs) + sum(ts) + sum(xs) + sum(ps)):
-        return None
-    if min(rs) <= 0.0 or min(ts) <= 0.0:
-        return None
-    kind = [0] * len(xs)
-    candidate = [False] * len(xs)
-    for k, (xk, pk, nk, rk, tk) in enumerate(zip(xs, ps, ns, rs, ts, strict=True)):
-        dev = xk - rk
-        near = abs(xk - pk) <= tk and abs(dev) <= tk and abs(dev) <= outlier_rel * rk
-        if near and not xk / rk >= 1.5:
-            continue
-        kind[k], candidate[k] = _classify_beat(xk, pk, nk, rk, tk, outlier_rel)
-    # Pairs: every other beat of a run of candidates starts one; its partner
-    # takes its kind.
-    start = [False] * len(xs)
-    run = 0
-    for k, c in enumerate(candidate):
-        run = run + 1 if c else 0
-        start[k] = c and run % 2 == 1
-        if k and start[k - 1]:
-            kind[k] = kind[k - 1]
-    return kind, start
-
-
-def _classify_beat(
-    x: float, prev: float, nxt: float, ref: float, th: float, outlier_rel: float
-) -> tuple[int, bool]:
-    """``_classify_odd`` for one beat."""
-    dev = x - ref
-    a = (x - prev) / th
-    b = (nxt - x) / th
-    ratio = x / ref
-    multiple = float(round(ratio)) if math.isfinite(ratio) else ratio  # half to even, as np.rint
-    missed = 2.0 <= multiple <= 3.0 and abs(x / multiple - ref) < th
-    dip = a < -1 and dev < -th
-    extra = dip and abs(x + nxt - ref) < th
-    ectopic = dip and not extra and b > 1 and nxt - ref > th
-    short = dip and not extra and not ectopic and b > 1
-    long = a > 1 and b < -1 and dev > th and not missed
-    kind = BeatKind.NORMAL
-    if abs(dev) > outlier_rel * ref:
-        kind = BeatKind.LONG if dev > 0 else BeatKind.SHORT if dev < 0 else kind
-    if long:
-        kind = BeatKind.LONG
-    if short:
-        kind = BeatKind.SHORT
-    if missed:
-        kind = BeatKind.MISSED
-    if extra:
-        kind = BeatKind.EXTRA
-    if ectopic:
-        kind = BeatKind.ECTOPIC
-    return int(kind), extra or ectopic
-
-
 def _classify_odd(
     x: np.ndarray,
     prev: np.ndarray,
@@ -674,12 +558,13 @@ def _correct(
     flagged: np.ndarray,
     first: np.ndarray,
     available_s: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Uneven]:
     """Corrected beats (times, intervals, decision times) for decided raw beats
     (``flagged``: where ``kind`` is not normal, ``ref_flagged`` their medians;
-    ``first``: where each pair starts). Where nothing changes, the arrays given."""
+    ``first``: where each pair starts), and the raw beats that became other than
+    one. Where nothing changes, the arrays given."""
     if not flagged.size:
-        return t_raw, x, available_s
+        return t_raw, x, available_s, _NONE_UNEVEN
     # Flagged beats are few: their corrected values and parts, by index among them.
     flagged_kind = kind[flagged]
     value = x[flagged]
@@ -701,12 +586,13 @@ def _correct(
     count[start_at[merged]] = 0
     extra = count - 1
     uneven = np.flatnonzero(extra)
+    changed = Uneven(flagged[uneven], extra[uneven])
     if not uneven.size:
         nn = x.copy()
         nn[flagged] = value
         if nn.min() >= 0.0 and nn.max() < math.inf:
             # One part per beat: the times below would be the raw ones, to the bit.
-            return t_raw, nn, available_s
+            return t_raw, nn, available_s, changed
     # Each flagged beat's first part in the corrected beats, and the parts of the
     # split ones (a merged start has none).
     out_at = flagged + np.cumsum(extra) - extra
@@ -724,10 +610,10 @@ def _correct(
     if nn.min() >= 0.0 and nn.max() < math.inf:
         # Zero parts after: (0 x nn) / 1000 is +0.0 and t - 0.0 is t, to the bit.
         t_end[where] -= -behind * nn[where] / 1000.0
-        return t_end, nn, available
+        return t_end, nn, available, changed
     after = np.zeros(nn.size, np.int64)
     after[where] = -behind
-    return t_end - after * nn / 1000.0, nn, available
+    return t_end - after * nn / 1000.0, nn, available, changed
 
 
 def _part_of(parts: np.ndarray) -> np.ndarray:

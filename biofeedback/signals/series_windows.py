@@ -2,11 +2,13 @@
 
 The figures of ``measure_windows`` over ``BeatWindows``/``FlagWindows``, to the
 bit, for one recording's cleaned beats at once. The cost of those is mostly
-binary searches (each ~1.5 ms per 100,000 beats): here every count (raw beats
-ended by each tick, from the even grid of ticks with ``Sorted.on_grid``; beats
-known, window starts and the corrected beats', from that one) is guessed and
-the guess checked against its neighbours, so each is the search's own answer at
-a fraction of its cost.
+binary searches (each ~1.5 ms per 100,000 beats): here the raw beats ended by
+each tick come from the even grid of ticks (``Sorted.on_grid``), the raw beats
+known are guessed from those and the guess checked against its neighbours; the
+corrected beats known follow from the raw ones and what the cleaner split or
+merged (``RRCleaner.uneven``; without it, guessed and checked), those ended are
+guessed and checked; and a window's start is, on the grid, a tick a fixed number
+back, whose count is read (``Starts``: only the starts between ticks searched).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biofeedback.signals.arousal import EstimatorConfig, Measures
-from biofeedback.signals.rr_clean import CleanedChunk
+from biofeedback.signals.rr_clean import CleanedChunk, Uneven
 
 
 def ascending(v: np.ndarray) -> bool:
@@ -58,9 +60,9 @@ class Sorted:
         else:
             check = np.flatnonzero(unsure)
             g, k = guess[check], keys[check]
-            below = np.take(self.v, g - 1, mode="clip") <= k
-            below &= np.take(self.v, g, mode="clip") > k
-            wrong = check[~below]
+            off = np.take(self.v, g, mode="clip") <= k
+            off |= np.take(self.v, g - 1, mode="clip") > k  # (as above: a NaN key passes)
+            wrong = check[off]
         if wrong.size:
             guess[wrong] = self.v.searchsorted(keys[wrong], side="right")
         return guess
@@ -79,9 +81,13 @@ class Sorted:
         for lo in range(0, self.v.size, _BLOCK):
             part = scratch[: min(_BLOCK, self.v.size - lo)]
             np.subtract(self.v[lo : lo + part.size], ticks[0], out=part)
-            part /= step
+            if step != 1.0:  # (a division by 1 changes no value)
+                part /= step
             np.ceil(part, out=part)
-            np.clip(part, 0, ticks.size, out=part)
+            # Ascending: only the first can be before the first tick, only the
+            # last past the last (clipped there alone, not the whole block).
+            part[: part.searchsorted(0.0)] = 0.0
+            part[part.searchsorted(ticks.size, side="right") :] = ticks.size
             first[lo : lo + part.size] = part
         ended = np.bincount(first, minlength=ticks.size + 1)[: ticks.size]
         del first
@@ -115,36 +121,52 @@ def nearly(v: np.ndarray, keys: np.ndarray, base: np.ndarray, block: int = 64) -
     return base
 
 
-def back(
-    ticks: np.ndarray,
-    counts: np.ndarray | None,
-    span_s: float,
-    lo: int = 0,
-    hi: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, guess, unsure) for the counts at ``ticks[lo:hi] - span_s``, from
-    ``counts`` at the ticks: on an even grid a window's start is, to the bit or
-    nearly, an earlier tick, whose count is then the answer. ``counts`` None:
-    the ticks' own among themselves (strictly ascending: each one's place + 1)."""
-    hi = ticks.size if hi is None else hi
-    keys = ticks[lo:hi] - span_s
-    guess = np.empty(hi - lo, np.intp if counts is None else counts.dtype)
-    unsure = np.empty(hi - lo, bool)
+def ticks_back(ticks: np.ndarray, span_s: float) -> int:
+    """How many ticks before a tick a window of ``span_s`` ending there starts, on
+    an even grid of ticks (0: no grid, every start is searched)."""
     step = float(ticks[1] - ticks[0]) if ticks.size >= 2 else 0.0
-    # Repeated, descending or NaN first ticks: no grid, every guess searched.
-    ticks_back = span_s / step if step > 0 else 0.0
-    by = round(ticks_back) if math.isfinite(ticks_back) and ticks_back > 0 else 0
-    first = max(by - lo, 0)  # the first of these ticks with a tick ``by`` before it
-    if not (0 < by < ticks.size and first < hi - lo):
-        first = hi - lo
-    guess[:first] = 0
-    unsure[:first] = True
-    if counts is None:
-        guess[first:] = np.arange(lo + first - by + 1, hi - by + 1)
-    else:
-        guess[first:] = counts[lo + first - by : hi - by]
-    np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
-    return keys, guess, unsure
+    # Repeated, descending or NaN first ticks: no grid.
+    back = span_s / step if step > 0 else 0.0
+    by = round(back) if math.isfinite(back) and back > 0 else 0
+    return by if by < ticks.size else 0
+
+
+class Starts:
+    """Where the windows of ``span_s`` ending at ticks ``lo..hi - 1`` start.
+
+    On an even grid a window's start (the tick less the span) is, to the bit, the
+    tick ``by`` before nearly everywhere, and the count of values up to it is then
+    that tick's: whatever is read at the start (the count, a running sum there) is
+    what was read at that tick (``at_starts``). The other ticks (``odd``, from
+    ``lo``: the first ``by`` of the ticks, and the starts between ticks) have their
+    counts searched (``odd_counts``).
+    """
+
+    def __init__(self, v: np.ndarray, ticks: np.ndarray, span_s: float, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+        self.by = by = ticks_back(ticks, span_s)
+        size = hi - lo
+        keys = ticks[lo:hi] - span_s
+        unsure = np.empty(size, bool)
+        first = min(max(by - lo, 0), size) if by else size  # the first with a tick by before
+        unsure[:first] = True
+        np.not_equal(keys[first:], ticks[lo + first - by : hi - by], out=unsure[first:])
+        self.odd = np.flatnonzero(unsure)
+        self.odd_counts = v.searchsorted(keys[self.odd], side="right")
+
+    def at_starts(self, past: np.ndarray, past_from: int, odd: np.ndarray) -> np.ndarray:
+        """The values at the window starts, from ``past`` (the values at ticks
+        ``past_from`` on, up to ``hi``) and ``odd`` (those at the odd starts): a
+        view of ``past`` when no start is odd (read only), else a new array."""
+        size = self.hi - self.lo
+        begin = self.lo - self.by - past_from  # the tick by before lo, in ``past``
+        if begin >= 0 and not self.odd.size:
+            return past[begin : begin + size]
+        out = np.empty(size, past.dtype)
+        skip = min(max(-begin, 0), size)  # (ticks before ``past`` starts: all odd)
+        out[skip:] = past[begin + skip : begin + size]
+        out[self.odd] = odd
+        return out
 
 
 def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -158,10 +180,26 @@ def cumulative(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def running_count(flags: np.ndarray) -> np.ndarray:
     """How many of ``flags`` hold before each place, with a leading 0 (as exact as
-    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast)."""
-    out = np.empty(flags.size + 1, np.int32)
-    out[0] = 0
-    np.cumsum(flags, dtype=np.int32, out=out[1:])
+    ``cumulative``'s floats, and a 32-bit count sums booleans twice as fast).
+
+    Where few hold, or few do not (flagged beats, missing readings), the count
+    steps only at those: it is repeated between them, a fraction of the cost of
+    a sum at every place (which goes one place after another).
+    """
+    size = flags.size
+    held = np.count_nonzero(flags)
+    if min(held, size - held) > size // 32:
+        out = np.empty(size + 1, np.int32)
+        out[0] = 0
+        np.cumsum(flags, dtype=np.int32, out=out[1:])
+        return out
+    rare = held <= size - held
+    steps = np.flatnonzero(flags if rare else ~flags)
+    # The count before place k is j from just past the j-th step to the (j+1)-th.
+    lengths = np.diff(steps, prepend=-1, append=size)
+    out = np.repeat(np.arange(steps.size + 1, dtype=np.int32), lengths)
+    if not rare:
+        np.subtract(np.arange(size + 1, dtype=np.int32), out, out=out)
     return out
 
 
@@ -185,6 +223,7 @@ def measure_series(
     cfg: EstimatorConfig,
     into: np.ndarray | None = None,
     scratch: np.ndarray | None = None,
+    uneven: Uneven | None = None,
 ) -> Measures | None:
     """``measure_windows`` at every tick, from the cleaned beats of a whole recording
     and ``raw_at`` (how many raw beats had ended by each tick), into the rows of
@@ -192,7 +231,9 @@ def measure_series(
     not ascending: the caller then takes the general path. ``raw_at`` is used as
     scratch (its memory takes the corrected beats' counts: no new arrays), and
     so is ``scratch`` (floats, contiguous), where the beats' running sums go if
-    they fit (memory the caller has and needs only later: no fresh pages)."""
+    they fit (memory the caller has and needs only later: no fresh pages).
+    ``uneven``: the cleaner's ``RRCleaner.uneven`` for these beats (the corrected
+    beats known by each tick then follow from the raw ones: no search)."""
     if not (ascending(beats.raw_t_s) and ascending(beats.raw_available_s)):
         return None
     corrected = bool(beats.kind.any())
@@ -200,31 +241,71 @@ def measure_series(
         return None
     raw_t = Sorted(beats.raw_t_s)
     # A raw beat is known once the next one has ended (a pair's partner with it).
-    raw_known = Sorted(beats.raw_available_s).counts(ticks, np.maximum(raw_at - 1, 0))
+    raw_known = _one_off(beats.raw_available_s, raw_t.v, ticks, np.maximum(raw_at - 1, 0), -1)
     if (beats.raw_available_s < raw_t.v).any():
         np.minimum(raw_known, raw_at, out=raw_known)
+        uneven = None  # (the raw beats known are no longer those decided)
     rows = np.empty((len(MEASURES), ticks.size)) if into is None else into
     _artifact_rate(beats, raw_t, raw_known, raw_at, ticks, cfg, rows[-1])
     if not corrected:
         return _measures(raw_t, beats.nn_ms, raw_known, raw_at, ticks, rows, cfg, scratch)
     t = Sorted(beats.t_s)
-    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks)
+    known, at = _corrected_counts(beats, t, raw_known, raw_at, ticks, uneven)
     return _measures(t, beats.nn_ms, known, at, ticks, rows, cfg, scratch)
 
 
 def _corrected_counts(
-    beats: CleanedChunk, t: Sorted, raw_known: np.ndarray, raw_at: np.ndarray, ticks: np.ndarray
+    beats: CleanedChunk,
+    t: Sorted,
+    raw_known: np.ndarray,
+    raw_at: np.ndarray,
+    ticks: np.ndarray,
+    uneven: Uneven | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How many corrected beats were known, and had ended, by each tick (in the
     places of the raw beats' counts)."""
     avail = Sorted(beats.available_s)
-    known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    if uneven is None:
+        known = avail.counts(ticks, nearly(avail.v, ticks, raw_known))
+    else:
+        # Each raw beat known brings its corrected beats, known with it (the raw
+        # decision times ascending, the raw beats known are the first so many).
+        more = np.concatenate((np.zeros(1, uneven.more.dtype), np.cumsum(uneven.more)))
+        lengths = np.diff(uneven.at, prepend=-1, append=beats.raw_t_s.size)
+        before = np.repeat(more, lengths)  # corrected beats more than raw ones before each
+        known = np.add(raw_known, before[raw_known], out=raw_known)
     at = np.add(known, 1, out=raw_at)
     np.minimum(at, t.v.size, out=at)
-    at = t.counts(ticks, at)
+    at = _one_off(t.v, avail.v, ticks, at, 1)
     if (avail.v < t.v).any():
         np.minimum(known, at, out=known)
     return known, at
+
+
+def _one_off(
+    v: np.ndarray, w: np.ndarray, keys: np.ndarray, guess: np.ndarray, off: int
+) -> np.ndarray:
+    """``Sorted(v).counts(keys, guess)``, where ``guess`` is the count of ``w``
+    (ascending, no NaN) up to each key plus ``off``, clipped into ``0..len(v)``.
+
+    Mostly ``v[j]`` is ``w[j - off]`` (a beat is known when the next has ended):
+    a guess g is then right whatever its key where ``v[g - 1]`` and ``v[g]`` are
+    those of w (with n of w up to the key and g = n + off, ``w[n - 1]`` is at
+    most the key and ``w[n]`` above it; a clipped guess only widens that). Only
+    the guesses beside the other places are checked, as ``counts`` checks each.
+    """
+    same = np.zeros(v.size, bool)  # v[j] is w[j - off]
+    lo, hi = max(off, 0), min(v.size, w.size + off)
+    if hi > lo:
+        np.equal(v[lo:hi], w[lo - off : hi - off], out=same[lo:hi])
+    # Sure of g: v[g - 1] is known at most the key (or g is 0), v[g] above it
+    # (or g is len(v)).
+    sure = np.ones(v.size + 1, bool)
+    sure[1:] = same
+    sure[:-1] &= same
+    unsure = np.take(sure, guess)
+    np.logical_not(unsure, out=unsure)
+    return Sorted(v).counts(keys, guess, unsure)
 
 
 def _artifact_rate(
@@ -242,10 +323,11 @@ def _artifact_rate(
     flags = running_count(beats.kind != 0)
     for b in range(0, ticks.size, _BLOCK):
         e = min(b + _BLOCK, ticks.size)
-        lo = raw_t.counts(*back(ticks, raw_at, cfg.artifact_window_s, b, e))
+        start = Starts(raw_t.v, ticks, cfg.artifact_window_s, b, e)
+        lo = start.at_starts(raw_at, 0, start.odd_counts)
         flagged = flags[raw_known[b:e]]
         flagged -= flags[lo]
-        known = np.subtract(raw_known[b:e], lo, out=lo)
+        known = np.subtract(raw_known[b:e], lo)
         rate = into[b:e]
         rate.fill(0.0)
         np.divide(flagged, known, out=rate, where=known > 0)
@@ -280,7 +362,8 @@ def _measures(
             ends = _Ends(sums, known[block])
 
             def start(span_s: float, lo: int = lo_tick, hi: int = hi_tick) -> np.ndarray:
-                return t.counts(*back(ticks, at, span_s, lo, hi))
+                starts = Starts(t.v, ticks, span_s, lo, hi)
+                return starts.at_starts(at, 0, starts.odd_counts)
 
             ends.hr(start(cfg.hr_window_s), cfg.min_hr_beats, out["hr"][block])
             ends.hr(start(cfg.hr_fast_window_s), cfg.min_hr_beats, out["hr_fast"][block])
