@@ -100,6 +100,57 @@ benchmark, medians of 3 interleaved runs):
 The 3 h day: 4,298 fits, 200 -> 51 ms in-process (timed a call at a time); whole process (caches
 written, 6 runs interleaved, only line_fit.py differing) CPU median 1.715 ->
 1.565 s; its printed lines and the store's rows identical.
+
+The loop and the replay source (2026-12-07, before = main f7a5092, after = branch
+s29loop; 2 cores shared with six other sessions, load 5-6, niced; one run of the
+benchmark with --parts, medians of 3 interleaved runs):
+
+                           before (f7a5092)     after
+    CPU, whole command     11.72 s              11.33 s  (0.97x; ranges 10.9-11.7, 10.3-11.8)
+    wall                   30.5 s               30.1 s
+    printed lines          identical (111,995 lines, session id masked)
+    in-process, a day:
+      reading the file     261 ms               215 ms
+      printing (JSON)      624 ms               524 ms
+      recording (writer)   791 ms               732 ms
+      the loop alone       2,030 ms             1,863 ms
+
+Outputs to the bit: the 3 h day's printed lines (sha256 of the masked lines
+9cc6e830089c560e, 14,000 lines) and the 24 h day's (0791d4dcca36cd43, 111,995)
+the same as main's, and the store's rows (every table, the columns of wall-clock
+times left out, session id masked: 8340c8df84817e53 for 3 h, 65aeaefbeb296f91
+for 24 h) too; the controller's event digest e6f013755441e4bf, the batch corpus
+digest 6024756f8d5b670c and the pinned streams (tests/test_streams.py,
+tests/test_live_streams.py) unchanged. What changed (loop/, sensors/replay.py,
+models/):
+
+    ``builder`` (now models/slots.py; signals/slots.py re-exports it, and the
+        sources below signals may use it): the object is filled as an instance of
+        a twin subclass that lets its slots be set by plain stores, then made an
+        instance of the class (same layout): an ArousalEstimate (18 fields) 1.08 ->
+        0.33 us to build. Every tick builds an ArousalEstimate, a BreathEstimate
+        and an Estimate through it: benchmarks/estimator_cost.py over the 60-min
+        extract (3 interleaved runs): the arousal estimate 11.62 -> 10.50 us, the
+        breath estimate 3.17 -> 2.06 us, a tick's four calls 42.7 -> 40.1 us
+        (0.23 s a day)
+    the replay's HeartSample through the builder: reading a day's file to its
+        last notification 172 -> 117 ms (in-process, medians of 5, two runs)
+    ``round3``: round(x, 3) to the bit at about half its cost for a float (the
+        product by 1000 rounded to an integer where it is clear of a half-way
+        point, round() itself elsewhere; a test compares the two on ~400,000
+        floats): an event's dict rounds its figures with it. A day's 86,385
+        estimates' to_dict 151 -> 97 ms, the other 25,610 events' 53 -> 41 ms
+        (each made twice: printed and recorded)
+    the virtual loop: the ticks before an item written out in it, the tick's
+        estimate emitted alone (no list), the sinks' offers found once: the loop
+        with the estimators, breath and controller stubbed and two sinks that
+        take nothing, reading included, 615 -> 460 ms a day
+
+Left in the loop's own time (~30,000 instructions a second of session, ~3 % of a
+day): a dozen method calls a tick and an item (clock, actions, fan-out), near
+the floor of a Python loop; the rest of the day is the estimators, the
+controller and the sinks (other files). Start-up reads the day's protocol, 63 ms
+for its TOML alone (cli/, routines/: not this piece's).
 """
 
 from __future__ import annotations

@@ -110,3 +110,37 @@ def test_an_estimates_own_dict_is_the_generic_one() -> None:
             fast, generic = event.to_dict(), SessionEvent.to_dict(event)
             assert json.dumps(fast) == json.dumps(generic)
             assert [type(v) for v in fast.values()] == [type(v) for v in generic.values()]
+
+
+def _as_written(value: object) -> tuple[str, str]:
+    """A value's type and repr: repr tells -0.0 from 0.0 and shows NaN."""
+    return type(value).__name__, repr(value)
+
+
+def test_round3_is_round_to_3_places_to_the_bit() -> None:
+    """round3 (every event's dict rounds its figures with it) gives what round(x, 3)
+    gives, type, sign and last bit: on floats of every size, on the half-way
+    decimals and their neighbours, and on what it hands to round() itself."""
+    import math
+    import random
+    import sys
+
+    import numpy as np
+
+    from biofeedback.models.events import round3
+
+    rng = random.Random(28)
+    values: list[object] = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-320]
+    values += [0.0005, -0.0005, 0.0004999, -0.0004999, 0.0015, 2.675, 1.0005, -1.0005]
+    values += [math.inf, -math.inf, math.nan, sys.float_info.max, -sys.float_info.max]
+    values += [1e10, -1e10, 9999999999.9995, 2.0**51, 2.0**52, 2.0**53 + 2, 1e300, -1e300]
+    values += [7, -3, True, False, np.float64(2.675), np.float64(0.12345), np.float64(-0.0)]
+    for _ in range(40_000):
+        n = rng.randrange(-(10**12), 10**12)
+        for x in ((n + 0.5) / 1000, n / 1000):  # half-way and whole thousandths
+            values += [x, math.nextafter(x, math.inf), math.nextafter(x, -math.inf)]
+    for _ in range(80_000):
+        values.append(rng.uniform(-200.0, 200.0))
+        values.append(math.copysign(10.0 ** rng.uniform(-12.0, 16.0), rng.random() - 0.5))
+    for value in values:
+        assert _as_written(round3(value)) == _as_written(round(value, 3)), value  # type: ignore[call-overload]

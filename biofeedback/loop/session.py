@@ -45,10 +45,10 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.models.slots import builder
 from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, Pacer
-from biofeedback.signals.slots import builder
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,10 @@ class _Loop:
         self._breath_listener = controller if isinstance(controller, BreathAware) else None
         self.controller = controller
         self.runners = [SinkRunner(s) for s in sinks]
+        # Every event goes to every sink, each beat to those that hear samples: a
+        # tick and a beat a second of session, so the sinks' doors are found once.
+        self._event_offers = [r.offer for r in self.runners]
+        self._sample_offers = [r.offer for r in self.runners if r.wants_samples]
         self.clock = clock
         self.info = info
         self.actions = actions
@@ -321,6 +325,8 @@ class _Loop:
     # one at a time, so a closed-loop simulator has heard every event up to
     # the previous item before it computes the next one.
     async def _run_virtual(self, items: AsyncIterator[SourceItem]) -> None:
+        actions = self.actions
+        clock = self.clock
         while self.end_reason is None:
             item = await anext(items, None)
             if item is None:
@@ -328,28 +334,27 @@ class _Loop:
                 # live source's would.
                 self._finish("source ended")
                 return
-            await self._ticks_until(item.t_s)
-            if self.end_reason is not None:
-                return
-            await self.clock.advance_to(item.t_s)
+            t_s = item.t_s
+            # The ticks, scripted actions and the duration's end due by the item's
+            # time first (written out here: a tick and an item a second of session).
+            while True:
+                # min() of the three without the call (none is NaN; ties give the same value).
+                next_s = self.next_tick_s
+                scripted_s = actions.next_scripted_s()
+                if scripted_s < next_s:
+                    next_s = scripted_s
+                if self.limit_s < next_s:
+                    next_s = self.limit_s
+                if next_s > t_s or next_s == math.inf:
+                    break
+                await clock.advance_to(next_s)
+                self._handle_actions()
+                self._tick_if_due()
+                if self.end_reason is not None:
+                    return
+            await clock.advance_to(t_s)
             self._handle_actions()
             self._handle_item(item)
-
-    async def _ticks_until(self, t_s: float) -> None:
-        actions = self.actions
-        while self.end_reason is None:
-            # min() of the three without the call (none is NaN; ties give the same value).
-            next_s = self.next_tick_s
-            scripted_s = actions.next_scripted_s()
-            if scripted_s < next_s:
-                next_s = scripted_s
-            if self.limit_s < next_s:
-                next_s = self.limit_s
-            if next_s > t_s or next_s == math.inf:
-                return
-            await self.clock.advance_to(next_s)
-            self._handle_actions()
-            self._tick_if_due()
 
     # Live: items arrive when they arrive; ticks and actions interleave.
     async def _run_live(self, items: AsyncIterator[SourceItem]) -> None:
@@ -420,19 +425,17 @@ class _Loop:
         breath = breath_now.estimate(now)
         source = breath.source
         per_min = breath.per_min if source is not None else None
-        self._emit(
-            [
-                _estimate_event(
-                    now,
-                    est.hr_bpm,
-                    est.rmssd_ms,
-                    est.arousal,
-                    est.quality,
-                    est.artifact_rate,
-                    None if per_min is None else round(per_min, 1),
-                    None if per_min is None else str(source),
-                )
-            ]
+        self._emit_one(
+            _estimate_event(
+                now,
+                est.hr_bpm,
+                est.rmssd_ms,
+                est.arousal,
+                est.quality,
+                est.artifact_rate,
+                None if per_min is None else round(per_min, 1),
+                None if per_min is None else str(source),
+            )
         )
         holds = breath_now.holds
         if len(holds) != self._holds_said:
@@ -454,10 +457,6 @@ class _Loop:
         self._check_finished()
 
     def _handle_item(self, item: SourceItem) -> None:
-        if isinstance(item, ChestMotion):
-            # Chest motion feeds the breath estimate; only a recorder told to keep it raw hears it.
-            self._add_motion(item)
-            return
         if isinstance(item, HeartSample):
             problem = implausible(item)
             if problem is not None:
@@ -469,9 +468,11 @@ class _Loop:
                 return
             self.estimator.add_sample(item)
             self.breath.add_sample(item)
-            for runner in self.runners:
-                if runner.wants_samples:
-                    runner.offer(item)
+            for offer in self._sample_offers:
+                offer(item)
+        elif isinstance(item, ChestMotion):
+            # Chest motion feeds the breath estimate; only a recorder told to keep it raw hears it.
+            self._add_motion(item)
         else:
             for runner in self.runners:
                 if runner.wants_status:
@@ -544,14 +545,19 @@ class _Loop:
 
     def _emit(self, events: Iterable[SessionEvent]) -> None:
         for event in events:
-            self.events += 1
-            if isinstance(event, _PACER_EVENTS):
-                self._follow_pacer(event)
-            if self._listener is not None:
-                self._listener.observe(event)
-            snapshot = None
-            if self.progress is not None:
-                self.progress.apply(event)
-                snapshot = self.progress.snapshot()
-            for runner in self.runners:
-                runner.offer(event, snapshot)
+            self._emit_one(event)
+
+    def _emit_one(self, event: SessionEvent) -> None:
+        self.events += 1
+        if isinstance(event, _PACER_EVENTS):
+            self._follow_pacer(event)
+        if self._listener is not None:
+            self._listener.observe(event)
+        if self.progress is None:
+            for offer in self._event_offers:
+                offer(event)
+            return
+        self.progress.apply(event)
+        snapshot = self.progress.snapshot()
+        for offer in self._event_offers:
+            offer(event, snapshot)
