@@ -247,21 +247,20 @@ class ArousalEstimator:
         return self._baseline.hr_bpm is not None
 
     def add_sample(self, sample: HeartSample) -> None:
+        arrived_s = sample.t_s
         if self._first_seen_s is None:
-            self._first_seen_s = sample.t_s
+            self._first_seen_s = arrived_s
         if not sample.usable:
             return
         hr_bpm = sample.hr_bpm
-        has_hr = hr_bpm is not None and hr_bpm > 0
-        if not (has_hr or sample.rr_ms):
+        if hr_bpm is not None and hr_bpm > 0:
+            self._strap_hr.append((arrived_s, float(hr_bpm)))
+        elif not sample.rr_ms:
             return
-        self._last_signal_s = sample.t_s
-        if has_hr:
-            assert hr_bpm is not None
-            self._strap_hr.append((sample.t_s, float(hr_bpm)))
+        self._last_signal_s = arrived_s
         if not sample.rr_ms:
             if self._start_s is None:
-                self._start_s = sample.t_s
+                self._start_s = arrived_s
             return
         t_s, rr_ms = beats_of(sample)
         # Rebuilt times can overlap the previous notification's: keep them ordered.

@@ -13,7 +13,7 @@ figures to the last bit or two (``tests/test_live_beats.py`` holds them to it).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 
 from biofeedback.signals.rr_clean import BeatKind, CleanerConfig
@@ -36,6 +36,10 @@ class LiveCleaner:
     def __init__(self, config: CleanerConfig | None = None) -> None:
         self.config = cfg = config or CleanerConfig()
         self._recent: deque[float] = deque(maxlen=cfg.median_beats)
+        # ``sorted(self._recent)``, kept in step beat by beat (an insertion and a
+        # removal cost half a sort of the window); None while a NaN is in the
+        # window, whose order only ``sorted`` itself gives.
+        self._sorted: list[float] | None = []
         # Running sum of clipped |change| before each of the last spread window's beats.
         self._csums: deque[float] = deque([0.0], maxlen=cfg.spread_beats + 1)
         self._seen = 0
@@ -57,12 +61,16 @@ class LiveCleaner:
         # min/max written as comparisons (a call each costs more than the sum): the
         # same values, NaN included, as min/max keep their first argument unless
         # another compares smaller (greater).
-        for t, x in zip(t_s, rr_ms, strict=True):
+        if len(t_s) != len(rr_ms):
+            raise ValueError(f"{len(t_s)} beat times for {len(rr_ms)} intervals")
+        # The lengths checked above: zip's ``strict`` keyword costs more than that.
+        for t, x in zip(t_s, rr_ms):  # noqa: B905
             i = self._seen
+            kept = self._sorted
+            s = sorted(recent) if kept is None else kept
             if i >= w:
-                ref = sorted(recent)[mid]
+                ref = s[mid]
             elif i > 0:
-                s = sorted(recent)
                 n = len(s)
                 ref = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
             else:
@@ -89,7 +97,17 @@ class LiveCleaner:
                 change = 0.0
             partial += change
             csums.append(base + partial)
-            recent.append(x)
+            if kept is not None and x == x:
+                # Equal values stay in arrival order, as the stable ``sorted`` leaves
+                # them: the new one goes after its equals, and the one leaving (the
+                # oldest) is the first of its equals.
+                if i >= w:
+                    del kept[bisect_left(kept, recent[0])]
+                insort(kept, x)
+                recent.append(x)
+            else:
+                recent.append(x)
+                self._sorted = sorted(recent) if all(v == v for v in recent) else None
             pending.append((t, x, ref, th))
             self._seen = i + 1
 
@@ -176,54 +194,50 @@ class LiveBeats:
         self._avail: list[float] = []
         # Running sums with a leading 0: entry k sums the beats before beat k.
         self._nn = [0.0]
-        self._nn2 = [0.0]
         self._d2 = [0.0]
         self._dn = [0.0]
-        # Totals before this chunk, and the chunk's partial sums.
-        self._base = (0.0, 0.0, 0.0, 0.0)
-        self._chunk = [0.0, 0.0, 0.0, 0.0]
+        # Totals of the intervals and of the squared differences before this chunk,
+        # and the chunk's partial sums. Counts (``_dn``, ``_flags``) need no chunks:
+        # a sum of whole numbers is exact in whatever order it is taken.
+        self._base = (0.0, 0.0)
+        self._chunk = [0.0, 0.0]
         self._last_t: float | None = None  # the last beat's end, and its interval
         self._last_nn = 0.0
         self._raw_t: list[float] = []
         self._raw_avail: list[float] = []
         self._flags = [0.0]
-        self._flag_base = 0.0
-        self._flag_chunk = 0.0
 
     def start_chunk(self) -> None:
         """Beats decided together are summed together first, as the batch path does."""
-        self._base = (self._nn[-1], self._nn2[-1], self._d2[-1], self._dn[-1])
-        self._chunk = [0.0, 0.0, 0.0, 0.0]
-        self._flag_base = self._flags[-1]
-        self._flag_chunk = 0.0
+        self._base = (self._nn[-1], self._d2[-1])
+        self._chunk = [0.0, 0.0]
 
     def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
         c = self._chunk
+        base = self._base
         last_t = self._last_t
+        dn = self._dn
         # The difference with the beat before counts unless the signal dropped
         # between them (a 0 added to these non-negative sums would change no bit).
         if last_t is not None and t_s - last_t <= nn_ms / 1000.0 + self.max_gap_s:
             diff = nn_ms - self._last_nn
-            c[2] += diff * diff
-            c[3] += 1.0
+            c[1] += diff * diff
+            dn.append(dn[-1] + 1.0)
+        else:
+            dn.append(dn[-1])
         self._last_t = t_s
         self._last_nn = nn_ms
         c[0] += nn_ms
-        c[1] += nn_ms * nn_ms
         self._t.append(t_s)
         self._avail.append(available_s)
-        base = self._base
         self._nn.append(base[0] + c[0])
-        self._nn2.append(base[1] + c[1])
-        self._d2.append(base[2] + c[2])
-        self._dn.append(base[3] + c[3])
+        self._d2.append(base[1] + c[1])
 
     def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
         self._raw_t.append(t_s)
         self._raw_avail.append(available_s)
-        if flagged:
-            self._flag_chunk += 1.0
-        self._flags.append(self._flag_base + self._flag_chunk)
+        flags = self._flags
+        flags.append(flags[-1] + 1.0 if flagged else flags[-1])
 
     def hr_bpm(self, now_s: float, span_s: float, hi: int, min_beats: int) -> float:
         """Mean HR over the beats in ``(now - span, now]`` (``hi`` from ``known``);
@@ -266,7 +280,7 @@ class LiveBeats:
         """Drop beats ending before ``t_s`` once there are many (memory stays flat)."""
         if len(self._t) >= _TRIM_AT:
             drop = bisect_left(self._t, t_s)
-            for buf in (self._t, self._avail, self._nn, self._nn2, self._d2, self._dn):
+            for buf in (self._t, self._avail, self._nn, self._d2, self._dn):
                 del buf[:drop]
         if len(self._raw_t) >= _TRIM_AT:
             drop = bisect_left(self._raw_t, t_s)
