@@ -8,6 +8,7 @@ sizes and gaps; and the whole live estimator must replay like the batch one.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 from pathlib import Path
@@ -203,3 +204,42 @@ def test_the_cleaner_refuses_times_and_intervals_of_different_lengths() -> None:
 
 if __name__ == "__main__":
     print(awkward_decisions())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(0.0, 60.0), st.just(math.nan), st.just(-0.0)),
+            st.floats(0.0, 3.0),
+            st.booleans(),
+        ),
+        max_size=120,
+    ),
+    st.lists(st.floats(-1.0, 70.0), min_size=1, max_size=20),
+)
+def test_searches_for_now_are_binary_searches_in_and_out_of_order(
+    beats: list[tuple[float, float, bool]], nows: list[float]
+) -> None:
+    """``known`` and ``flagged_rate`` answer a list in order by its last entry, and
+    any other list (NaN, a time before the one before) by a binary search of it, as
+    always; the same answers as ``bisect`` of the times given, in and out of order."""
+    live = LiveBeats()
+    times: list[float] = []
+    avail: list[float] = []
+    flags = [0.0]
+    for k, (t_s, wait_s, flagged) in enumerate(beats):
+        # In order for a while, then whatever comes.
+        t = float(k) if k < len(beats) // 2 else t_s
+        live.start_chunk()
+        live.add_raw(t, t + wait_s, flagged)
+        live.add_beat(t, 800.0, t + wait_s)
+        times.append(t)
+        avail.append(t + wait_s)
+        flags.append(flags[-1] + flagged)
+        for now in nows:
+            hi = min(bisect.bisect_right(times, now), bisect.bisect_right(avail, now))
+            assert live.known(now) == hi
+            lo = bisect.bisect_right(times, now - 10.0)
+            want = (flags[hi] - flags[lo]) / (hi - lo) if hi > lo else 0.0
+            assert live.flagged_rate(now, 10.0) == want

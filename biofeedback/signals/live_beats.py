@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from itertools import pairwise
 
 from biofeedback.signals.rr_clean import BeatKind, CleanerConfig
 
@@ -121,7 +122,8 @@ class LiveCleaner:
         prev = self._prev_rr
         while len(pending) >= 2:
             t, x, ref, th = pending.popleft()
-            t_next, nxt = pending[0][0], pending[0][1]
+            look_ahead = pending[0]
+            t_next, nxt = look_ahead[0], look_ahead[1]
             if prev is None:
                 prev = x
             kind = _NORMAL
@@ -206,6 +208,13 @@ class LiveBeats:
         self._raw_t: list[float] = []
         self._raw_avail: list[float] = []
         self._flags = [0.0]
+        # Whether the times (and the availabilities) of the kept beats, and of the raw
+        # beats, ascend: always, for a strap's beats, and then a search for ``now`` is
+        # the last entry's test. Missed beats split across clamped times or NaN can
+        # break it; then searches are binary, as they always were (a binary search of
+        # a list out of order answers by its path), until a trim leaves it in order.
+        self._in_order = True
+        self._raw_in_order = True
 
     def start_chunk(self) -> None:
         """Beats decided together are summed together first, as the batch path does."""
@@ -228,14 +237,20 @@ class LiveBeats:
         self._last_t = t_s
         self._last_nn = nn_ms
         c[0] += nn_ms
-        self._t.append(t_s)
-        self._avail.append(available_s)
+        t, avail = self._t, self._avail
+        if t and not (t[-1] <= t_s and avail[-1] <= available_s):
+            self._in_order = False
+        t.append(t_s)
+        avail.append(available_s)
         self._nn.append(base[0] + c[0])
         self._d2.append(base[1] + c[1])
 
     def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
-        self._raw_t.append(t_s)
-        self._raw_avail.append(available_s)
+        t, avail = self._raw_t, self._raw_avail
+        if t and not (t[-1] <= t_s and avail[-1] <= available_s):
+            self._raw_in_order = False
+        t.append(t_s)
+        avail.append(available_s)
         flags = self._flags
         flags.append(flags[-1] + 1.0 if flagged else flags[-1])
 
@@ -260,17 +275,23 @@ class LiveBeats:
 
     def known(self, now_s: float) -> int:
         """How many beats end by ``now`` and were decided by then."""
-        ended = bisect_right(self._t, now_s)
+        t = self._t
+        if self._in_order and t and t[-1] <= now_s and self._avail[-1] <= now_s:
+            return len(t)
+        ended = bisect_right(t, now_s)
         known = bisect_right(self._avail, now_s)
         return ended if ended < known else known
 
     def flagged_rate(self, now_s: float, span_s: float) -> float:
         """Share of flagged raw beats in ``(now - span, now]`` known at ``now``; 0 if none."""
         t = self._raw_t
-        hi = bisect_right(t, now_s)
-        known = bisect_right(self._raw_avail, now_s)
-        if known < hi:
-            hi = known
+        if self._raw_in_order and t and t[-1] <= now_s and self._raw_avail[-1] <= now_s:
+            hi = len(t)
+        else:
+            hi = bisect_right(t, now_s)
+            known = bisect_right(self._raw_avail, now_s)
+            if known < hi:
+                hi = known
         lo = bisect_right(t, now_s - span_s)
         if hi <= lo:
             return 0.0
@@ -282,7 +303,16 @@ class LiveBeats:
             drop = bisect_left(self._t, t_s)
             for buf in (self._t, self._avail, self._nn, self._d2, self._dn):
                 del buf[:drop]
+            if not self._in_order:
+                self._in_order = _ascending(self._t) and _ascending(self._avail)
         if len(self._raw_t) >= _TRIM_AT:
             drop = bisect_left(self._raw_t, t_s)
             for buf in (self._raw_t, self._raw_avail, self._flags):
                 del buf[:drop]
+            if not self._raw_in_order:
+                self._raw_in_order = _ascending(self._raw_t) and _ascending(self._raw_avail)
+
+
+def _ascending(values: list[float]) -> bool:
+    """Each value at least the one before (False for NaN)."""
+    return all(a <= b for a, b in pairwise(values))
