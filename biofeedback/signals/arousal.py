@@ -431,6 +431,7 @@ class _RunningMean:
         self.span_s = span_s
         self._items: deque[tuple[float, float]] = deque()
         self._sum = 0.0
+        self._full = span_s / 2
 
     def add(self, t_s: float, value: float) -> float:
         """Add ``value`` (unless NaN) at ``t_s``; the mean once the values span half
@@ -438,9 +439,12 @@ class _RunningMean:
         items = self._items
         if value == value:
             items.append((t_s, value))
-            self._sum += value
-            while items[0][0] <= t_s - self.span_s:
-                self._sum -= items.popleft()[1]
-        if items and len(items) >= self.span_s / 2:
-            return self._sum / len(items)
+            total = self._sum + value
+            oldest_s = t_s - self.span_s
+            while items[0][0] <= oldest_s:
+                total -= items.popleft()[1]
+            self._sum = total
+        count = len(items)
+        if count and count >= self._full:
+            return self._sum / count
         return math.nan
