@@ -18,24 +18,23 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pytest
 
 from biofeedback.models import Contact, HeartSample
 from biofeedback.signals.arousal import ArousalEstimator
 
 EXPECTED = {
-    0: "1c150550a8b65ea5",
-    1: "e293b64f184b58a3",
-    2: "c62217bed21f625c",
-    3: "c353397143c89d32",
-    4: "3c962b34fdd6ec80",
-    5: "0a856626b63fd43c",
+    0: "d970f8b4cc602760",
+    1: "adc980d33b2657e1",
+    2: "43f58991c0744fd1",
+    3: "648e1bde0e32be72",
+    4: "ef1664d0598f04f5",
+    5: "127d840141bc332e",
 }
 
 
 def awkward_samples(seed: int) -> list[HeartSample]:
     rng = np.random.default_rng(seed)
-    n = 2600
+    n = 1800  # past the 1,024 beats at which the estimator first trims its oldest
     hr_bpm = float(rng.uniform(50.0, 140.0))
     rr = rng.normal(60000.0 / hr_bpm, float(rng.uniform(5.0, 60.0)), n)
     kind = rng.random(n)
@@ -96,9 +95,8 @@ def digest(seed: int) -> str:
     return h.hexdigest()[:16]
 
 
-@pytest.mark.parametrize("seed", sorted(EXPECTED))
-def test_every_estimate_on_awkward_streams_is_as_before(seed: int) -> None:
-    assert digest(seed) == EXPECTED[seed]
+def test_every_estimate_on_awkward_streams_is_as_before() -> None:
+    assert {seed: digest(seed) for seed in EXPECTED} == EXPECTED
 
 
 if __name__ == "__main__":
