@@ -201,7 +201,7 @@ class LiveBeats:
         # Totals of the intervals and of the squared differences before this chunk,
         # and the chunk's partial sums. Counts (``_dn``, ``_flags``) need no chunks:
         # a sum of whole numbers is exact in whatever order it is taken.
-        self._base = (0.0, 0.0)
+        self._base = [0.0, 0.0]
         self._chunk = [0.0, 0.0]
         self._last_t: float | None = None  # the last beat's end, and its interval
         self._last_nn = 0.0
@@ -218,8 +218,12 @@ class LiveBeats:
 
     def start_chunk(self) -> None:
         """Beats decided together are summed together first, as the batch path does."""
-        self._base = (self._nn[-1], self._d2[-1])
-        self._chunk = [0.0, 0.0]
+        # Written in place: a tick decides a beat or two, and two new objects
+        # a chunk cost more than the sums themselves.
+        base, chunk = self._base, self._chunk
+        base[0] = self._nn[-1]
+        base[1] = self._d2[-1]
+        chunk[0] = chunk[1] = 0.0
 
     def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
         c = self._chunk
