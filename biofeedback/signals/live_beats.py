@@ -307,13 +307,15 @@ class LiveBeats:
             drop = bisect_left(self._t, t_s)
             for buf in (self._t, self._avail, self._nn, self._d2, self._dn):
                 del buf[:drop]
-            if not self._in_order:
+            # Out of order, looked at again once some of it is gone (not a tick
+            # at a time while nothing is).
+            if drop and not self._in_order:
                 self._in_order = _ascending(self._t) and _ascending(self._avail)
         if len(self._raw_t) >= _TRIM_AT:
             drop = bisect_left(self._raw_t, t_s)
             for buf in (self._raw_t, self._raw_avail, self._flags):
                 del buf[:drop]
-            if not self._raw_in_order:
+            if drop and not self._raw_in_order:
                 self._raw_in_order = _ascending(self._raw_t) and _ascending(self._raw_avail)
 
 
