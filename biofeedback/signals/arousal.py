@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -262,14 +263,21 @@ class ArousalEstimator:
             if self._start_s is None:
                 self._start_s = arrived_s
             return
-        t_s, rr_ms = beats_of(sample)
+        if len(sample.beat_t_s) == len(sample.rr_ms):
+            # ``beats_of``'s floats, the times converted as they are put in order below.
+            given: Iterable[float] = map(float, sample.beat_t_s)
+            rr_ms = list(map(float, sample.rr_ms))
+        else:
+            given, rr_ms = beats_of(sample)
         # Rebuilt times can overlap the previous notification's: keep them ordered.
         last = self._last_beat_s
-        for k, t in enumerate(t_s):
+        t_s = []
+        for t in given:
             if t < last:
-                t_s[k] = last
+                t = last
             else:
                 last = t
+            t_s.append(t)
         self._last_beat_s = last
         if self._start_s is None:
             self._start_s = t_s[0]
