@@ -51,6 +51,64 @@ run of the benchmark, 5 interleaved runs):
     that has both its figures, keeps its forgetting horizon instead of working it
     out each tick, and asks ``HeartSample.usable`` one enum lookup less.
 
+Third round (2026-12-07, 2 cores shared with six other sessions, load 1-7;
+before = f7a5092, after = branch s29arousal; this benchmark, 5 interleaved runs
+each; three runs of it as the branch grew, the last on its final code):
+
+                        arousal add  estimate  breath add  estimate  (mean)  a tick    a day
+    before (f7a5092)       5.39 us   11.21 us    1.53 us    3.07 us  19.0 us  39.31 us  3.40 s
+    after (0df7c9e)        4.53 us   10.22 us    1.71 us    2.97 us  18.8 us  37.64 us  3.25 s
+    before (f7a5092)       4.60 us    9.87 us    1.39 us    2.74 us  15.9 us  33.50 us  2.89 s
+    after (56c9abd)        3.90 us    9.00 us    1.45 us    2.74 us  15.7 us  31.73 us  2.74 s
+    before (f7a5092)       5.82 us   11.73 us    1.58 us    3.20 us  20.6 us  42.17 us  3.64 s
+    after (a21115e)        4.50 us   10.68 us    1.93 us    3.15 us  20.6 us  41.00 us  3.54 s
+    live estimate (60-min recording, the last run): estimate() median 7.0 us,
+        add_sample + estimate 9.9 us (22.1x the vectorised peer per estimate)
+    (the breath estimator's code is the same in both trees; its add's median
+    moving with ours is where the shared allocator and collector land, hence
+    the whole tick's sum beside the medians.)
+
+    The same in one process, the steadiest clock figure here: both trees'
+    estimators alternated 7 times on the 3 h day of the issue's profile (10,799
+    ticks, estimate then add_sample as the session calls them; CPU per tick,
+    medians), four runs on the final code: estimate 9.47-9.65 -> 8.52-8.80 us,
+    add_sample 4.27-4.47 -> 3.27-3.38 us, both 13.72-14.15 -> 11.78-12.16 us
+    (-14 to -15 %). Steadier than any clock on a shared machine, the
+    instructions it runs a tick (valgrind's callgrind on the 60-minute
+    recording, a run of two passes less a run of one, over 3,599 ticks; not
+    quite the same from run to run, hash seeds and collections): 102,125-104,562
+    before (four runs), 94,361 after (a21115e), -8 to -10 %.
+
+    What went (``live_beats.py``; ``arousal.py``'s ``add_sample`` and running mean):
+    the cleaner's median reference kept sorted beat by beat (one removal and one
+    insertion instead of a sort of the 11-beat window a beat; sorted afresh, as
+    before, while a NaN is in the window); ``LiveBeats``'s running sum of squares,
+    which nothing read; the chunked partial sums of the counts (whole numbers: the
+    same sum in any order), and a chunk's base and partial sums written in place;
+    given beat times converted as they are put in order, in one pass;
+    zip's ``strict`` keyword (one length check before the loop, which now refuses
+    a notification whole); and the four binary searches for ``now`` a tick
+    (``known``, ``flagged_rate``) answered by the last entry while the times are
+    in order (always, for a strap's beats; a list out of order is searched as
+    before, ``tests/test_live_beats.py`` compares both with ``bisect``).
+
+    The whole 24 h replay (``benchmarks/replay.py --base f7a5092 --runs 3``, three
+    runs of it, load 5-8): CPU median 12.5 -> 12.3 s (ranges 11.5-12.6 and
+    12.0-12.6), 12.07 -> 12.06 s (11.7-12.5 and 11.9-12.9) and, on the final
+    code, 13.42 -> 12.61 s (13.2-13.7 and 12.4-13.2): the ~0.1-0.2 s a day this
+    saves is inside the spread. 111,995 printed lines identical every time;
+    the 3 h day's 14,000 lines identical in three interleaved runs. The arousal
+    estimator is ~12 us of a tick's ~140 us: what is left of it is the per-tick
+    arithmetic itself (five windows, the baseline and the quality gate, a log or
+    two, an 18-field result: ``slots.builder``'s 18 slot writes are ~1 us of
+    it), Python's own cost per statement. Tried and not kept: trimming the beats
+    at 256 instead of 1,024 (~0.7 us a tick) changes the estimates when beat
+    times are out of order (a binary search of an unordered list answers by its
+    path, and the path depends on the list's length):
+    ``tests/test_arousal_awkward.py`` pins such streams and fails on it; the
+    five windows' searches nested in one call (~0.5 us a tick) would duplicate
+    ``hr_bpm``/``rmssd_ms``.
+
 Every figure the estimators give is the same to the bit before and after
 (tests/test_live_streams.py; the replay prints the same lines).
 """

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -247,30 +248,36 @@ class ArousalEstimator:
         return self._baseline.hr_bpm is not None
 
     def add_sample(self, sample: HeartSample) -> None:
+        arrived_s = sample.t_s
         if self._first_seen_s is None:
-            self._first_seen_s = sample.t_s
+            self._first_seen_s = arrived_s
         if not sample.usable:
             return
         hr_bpm = sample.hr_bpm
-        has_hr = hr_bpm is not None and hr_bpm > 0
-        if not (has_hr or sample.rr_ms):
+        if hr_bpm is not None and hr_bpm > 0:
+            self._strap_hr.append((arrived_s, float(hr_bpm)))
+        elif not sample.rr_ms:
             return
-        self._last_signal_s = sample.t_s
-        if has_hr:
-            assert hr_bpm is not None
-            self._strap_hr.append((sample.t_s, float(hr_bpm)))
+        self._last_signal_s = arrived_s
         if not sample.rr_ms:
             if self._start_s is None:
-                self._start_s = sample.t_s
+                self._start_s = arrived_s
             return
-        t_s, rr_ms = beats_of(sample)
+        if len(sample.beat_t_s) == len(sample.rr_ms):
+            # ``beats_of``'s floats, the times converted as they are put in order below.
+            given: Iterable[float] = map(float, sample.beat_t_s)
+            rr_ms = list(map(float, sample.rr_ms))
+        else:
+            given, rr_ms = beats_of(sample)
         # Rebuilt times can overlap the previous notification's: keep them ordered.
         last = self._last_beat_s
-        for k, t in enumerate(t_s):
+        t_s = []
+        for t in given:
             if t < last:
-                t_s[k] = last
+                t = last
             else:
                 last = t
+            t_s.append(t)
         self._last_beat_s = last
         if self._start_s is None:
             self._start_s = t_s[0]
@@ -432,6 +439,7 @@ class _RunningMean:
         self.span_s = span_s
         self._items: deque[tuple[float, float]] = deque()
         self._sum = 0.0
+        self._full = span_s / 2
 
     def add(self, t_s: float, value: float) -> float:
         """Add ``value`` (unless NaN) at ``t_s``; the mean once the values span half
@@ -439,9 +447,12 @@ class _RunningMean:
         items = self._items
         if value == value:
             items.append((t_s, value))
-            self._sum += value
-            while items[0][0] <= t_s - self.span_s:
-                self._sum -= items.popleft()[1]
-        if items and len(items) >= self.span_s / 2:
-            return self._sum / len(items)
+            total = self._sum + value
+            oldest_s = t_s - self.span_s
+            while items[0][0] <= oldest_s:
+                total -= items.popleft()[1]
+            self._sum = total
+        count = len(items)
+        if count and count >= self._full:
+            return self._sum / count
         return math.nan

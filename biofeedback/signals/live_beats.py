@@ -13,8 +13,9 @@ figures to the last bit or two (``tests/test_live_beats.py`` holds them to it).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from itertools import pairwise
 
 from biofeedback.signals.rr_clean import BeatKind, CleanerConfig
 
@@ -36,6 +37,10 @@ class LiveCleaner:
     def __init__(self, config: CleanerConfig | None = None) -> None:
         self.config = cfg = config or CleanerConfig()
         self._recent: deque[float] = deque(maxlen=cfg.median_beats)
+        # ``sorted(self._recent)``, kept in step beat by beat (an insertion and a
+        # removal cost half a sort of the window); None while a NaN is in the
+        # window, whose order only ``sorted`` itself gives.
+        self._sorted: list[float] | None = []
         # Running sum of clipped |change| before each of the last spread window's beats.
         self._csums: deque[float] = deque([0.0], maxlen=cfg.spread_beats + 1)
         self._seen = 0
@@ -57,12 +62,16 @@ class LiveCleaner:
         # min/max written as comparisons (a call each costs more than the sum): the
         # same values, NaN included, as min/max keep their first argument unless
         # another compares smaller (greater).
-        for t, x in zip(t_s, rr_ms, strict=True):
+        if len(t_s) != len(rr_ms):
+            raise ValueError(f"{len(t_s)} beat times for {len(rr_ms)} intervals")
+        # The lengths checked above: zip's ``strict`` keyword costs more than that.
+        for t, x in zip(t_s, rr_ms):  # noqa: B905
             i = self._seen
+            kept = self._sorted
+            s = sorted(recent) if kept is None else kept
             if i >= w:
-                ref = sorted(recent)[mid]
+                ref = s[mid]
             elif i > 0:
-                s = sorted(recent)
                 n = len(s)
                 ref = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
             else:
@@ -89,7 +98,17 @@ class LiveCleaner:
                 change = 0.0
             partial += change
             csums.append(base + partial)
-            recent.append(x)
+            if kept is not None and x == x:
+                # Equal values stay in arrival order, as the stable ``sorted`` leaves
+                # them: the new one goes after its equals, and the one leaving (the
+                # oldest) is the first of its equals.
+                if i >= w:
+                    del kept[bisect_left(kept, recent[0])]
+                insort(kept, x)
+                recent.append(x)
+            else:
+                recent.append(x)
+                self._sorted = sorted(recent) if all(v == v for v in recent) else None
             pending.append((t, x, ref, th))
             self._seen = i + 1
 
@@ -103,7 +122,8 @@ class LiveCleaner:
         prev = self._prev_rr
         while len(pending) >= 2:
             t, x, ref, th = pending.popleft()
-            t_next, nxt = pending[0][0], pending[0][1]
+            look_ahead = pending[0]
+            t_next, nxt = look_ahead[0], look_ahead[1]
             if prev is None:
                 prev = x
             kind = _NORMAL
@@ -176,54 +196,67 @@ class LiveBeats:
         self._avail: list[float] = []
         # Running sums with a leading 0: entry k sums the beats before beat k.
         self._nn = [0.0]
-        self._nn2 = [0.0]
         self._d2 = [0.0]
         self._dn = [0.0]
-        # Totals before this chunk, and the chunk's partial sums.
-        self._base = (0.0, 0.0, 0.0, 0.0)
-        self._chunk = [0.0, 0.0, 0.0, 0.0]
+        # Totals of the intervals and of the squared differences before this chunk,
+        # and the chunk's partial sums. Counts (``_dn``, ``_flags``) need no chunks:
+        # a sum of whole numbers is exact in whatever order it is taken.
+        self._base = [0.0, 0.0]
+        self._chunk = [0.0, 0.0]
         self._last_t: float | None = None  # the last beat's end, and its interval
         self._last_nn = 0.0
         self._raw_t: list[float] = []
         self._raw_avail: list[float] = []
         self._flags = [0.0]
-        self._flag_base = 0.0
-        self._flag_chunk = 0.0
+        # Whether the times (and the availabilities) of the kept beats, and of the raw
+        # beats, ascend: always, for a strap's beats, and then a search for ``now`` is
+        # the last entry's test. Missed beats split across clamped times or NaN can
+        # break it; then searches are binary, as they always were (a binary search of
+        # a list out of order answers by its path), until a trim leaves it in order.
+        self._in_order = True
+        self._raw_in_order = True
 
     def start_chunk(self) -> None:
         """Beats decided together are summed together first, as the batch path does."""
-        self._base = (self._nn[-1], self._nn2[-1], self._d2[-1], self._dn[-1])
-        self._chunk = [0.0, 0.0, 0.0, 0.0]
-        self._flag_base = self._flags[-1]
-        self._flag_chunk = 0.0
+        # Written in place: a tick decides a beat or two, and two new objects
+        # a chunk cost more than the sums themselves.
+        base, chunk = self._base, self._chunk
+        base[0] = self._nn[-1]
+        base[1] = self._d2[-1]
+        chunk[0] = chunk[1] = 0.0
 
     def add_beat(self, t_s: float, nn_ms: float, available_s: float) -> None:
         c = self._chunk
+        base = self._base
         last_t = self._last_t
+        dn = self._dn
         # The difference with the beat before counts unless the signal dropped
         # between them (a 0 added to these non-negative sums would change no bit).
         if last_t is not None and t_s - last_t <= nn_ms / 1000.0 + self.max_gap_s:
             diff = nn_ms - self._last_nn
-            c[2] += diff * diff
-            c[3] += 1.0
+            c[1] += diff * diff
+            dn.append(dn[-1] + 1.0)
+        else:
+            dn.append(dn[-1])
         self._last_t = t_s
         self._last_nn = nn_ms
         c[0] += nn_ms
-        c[1] += nn_ms * nn_ms
-        self._t.append(t_s)
-        self._avail.append(available_s)
-        base = self._base
+        t, avail = self._t, self._avail
+        if t and not (t[-1] <= t_s and avail[-1] <= available_s):
+            self._in_order = False
+        t.append(t_s)
+        avail.append(available_s)
         self._nn.append(base[0] + c[0])
-        self._nn2.append(base[1] + c[1])
-        self._d2.append(base[2] + c[2])
-        self._dn.append(base[3] + c[3])
+        self._d2.append(base[1] + c[1])
 
     def add_raw(self, t_s: float, available_s: float, flagged: bool) -> None:
-        self._raw_t.append(t_s)
-        self._raw_avail.append(available_s)
-        if flagged:
-            self._flag_chunk += 1.0
-        self._flags.append(self._flag_base + self._flag_chunk)
+        t, avail = self._raw_t, self._raw_avail
+        if t and not (t[-1] <= t_s and avail[-1] <= available_s):
+            self._raw_in_order = False
+        t.append(t_s)
+        avail.append(available_s)
+        flags = self._flags
+        flags.append(flags[-1] + 1.0 if flagged else flags[-1])
 
     def hr_bpm(self, now_s: float, span_s: float, hi: int, min_beats: int) -> float:
         """Mean HR over the beats in ``(now - span, now]`` (``hi`` from ``known``);
@@ -246,17 +279,23 @@ class LiveBeats:
 
     def known(self, now_s: float) -> int:
         """How many beats end by ``now`` and were decided by then."""
-        ended = bisect_right(self._t, now_s)
+        t = self._t
+        if self._in_order and t and t[-1] <= now_s and self._avail[-1] <= now_s:
+            return len(t)
+        ended = bisect_right(t, now_s)
         known = bisect_right(self._avail, now_s)
         return ended if ended < known else known
 
     def flagged_rate(self, now_s: float, span_s: float) -> float:
         """Share of flagged raw beats in ``(now - span, now]`` known at ``now``; 0 if none."""
         t = self._raw_t
-        hi = bisect_right(t, now_s)
-        known = bisect_right(self._raw_avail, now_s)
-        if known < hi:
-            hi = known
+        if self._raw_in_order and t and t[-1] <= now_s and self._raw_avail[-1] <= now_s:
+            hi = len(t)
+        else:
+            hi = bisect_right(t, now_s)
+            known = bisect_right(self._raw_avail, now_s)
+            if known < hi:
+                hi = known
         lo = bisect_right(t, now_s - span_s)
         if hi <= lo:
             return 0.0
@@ -266,9 +305,20 @@ class LiveBeats:
         """Drop beats ending before ``t_s`` once there are many (memory stays flat)."""
         if len(self._t) >= _TRIM_AT:
             drop = bisect_left(self._t, t_s)
-            for buf in (self._t, self._avail, self._nn, self._nn2, self._d2, self._dn):
+            for buf in (self._t, self._avail, self._nn, self._d2, self._dn):
                 del buf[:drop]
+            # Out of order, looked at again once some of it is gone (not a tick
+            # at a time while nothing is).
+            if drop and not self._in_order:
+                self._in_order = _ascending(self._t) and _ascending(self._avail)
         if len(self._raw_t) >= _TRIM_AT:
             drop = bisect_left(self._raw_t, t_s)
             for buf in (self._raw_t, self._raw_avail, self._flags):
                 del buf[:drop]
+            if drop and not self._raw_in_order:
+                self._raw_in_order = _ascending(self._raw_t) and _ascending(self._raw_avail)
+
+
+def _ascending(values: list[float]) -> bool:
+    """Each value at least the one before (False for NaN)."""
+    return all(a <= b for a, b in pairwise(values))
