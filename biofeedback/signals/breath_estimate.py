@@ -255,6 +255,7 @@ class BreathEstimator:
         self._free_since_s = -math.inf
         self._axis: Floats = np.zeros(3)
         self._pacer: Pacer | None = None
+        self._pacer_per_min: float | None = None
         self._hold_from: float | None = None
         self._hold_end_s = -math.inf
         # The hold under way: the start of the latest still stretch that made it
@@ -358,6 +359,8 @@ class BreathEstimator:
         elif pacer is not None:
             self._free_since_s = math.inf
         self._pacer = pacer
+        # Asked for every tick while paced: the pacer's rate (two properties) once.
+        self._pacer_per_min = None if pacer is None else pacer.per_min
 
     # ------------------------------------------------------------------
     # The estimate
@@ -820,7 +823,8 @@ class BreathEstimator:
         return ratio, lag, following
 
     def _ratio(self, per_min: float) -> float | None:
-        return None if self._pacer is None else per_min / self._pacer.per_min
+        paced_per_min = self._pacer_per_min
+        return None if paced_per_min is None else per_min / paced_per_min
 
     def _vs(self, value: float | None, opening: float | None) -> float | None:
         """Against the opening, for breathing on one's own (a pacer sets its own rate)."""
