@@ -1,6 +1,7 @@
 """How well the breath estimator reads the chest: rate, holds, following a pacer, cost.
 
     python -m benchmarks.breath [--seeds N] [--minutes M]
+    python -m benchmarks.breath --heart [--runs N] [--base REV]
 
 The corpus is our own, generated (there are no real chest recordings in the
 repository, and none with a licence we could add was found): breaths built as
@@ -18,6 +19,51 @@ much of the time it gave one; hold detection delay (from the moment the chest
 goes still) and false holds per hour; pacer-following classification accuracy;
 and the cost per acceleration sample at 200 Hz (must stay under 2 % of a core:
 100 microseconds a sample).
+
+The breath from the heart through a replay day (``--heart [--runs N] [--base REV]``;
+issue 28). A replay has no chest motion: every tick (86,387 a 24 h day) the
+estimate comes from the heart's rhythm, read afresh every 5 s (17,278 readings:
+the beats of the last 64 s on a 4 Hz grid, the line off, a taper, a 2048-point
+FFT). In-process CPU of the day from a child run in each tree, interleaved; a
+reading's and a tick's share from the same day with one reading only and with
+no estimate (see ``HEART``). 2026-12-07, before = f7a5092, load average ~5.7 on
+2 cores shared with six other sessions, medians of 7 runs:
+
+                              before (f7a5092)     after
+    CPU a day, in-process     1,661 ms             1,488 ms  (0.90x; ranges
+                              (1,639-1,713)        (1,431-1,560)  apart)
+    a reading                 80.5 us              71.5 us
+    a tick (no reading)       2.12 us              1.80 us
+    a notification            1.00 us              1.13 us   (a numpy store a beat)
+    every estimate            identical (digest a60a54286ab4bdf9 of the day's reprs)
+
+Instructions (callgrind: the same on a loaded machine as on a quiet one; the 3 h
+day, 2,160 readings, 10,800 ticks and notifications, the same driver as ``HEART``):
+the breath piece 1,390 M -> 1,239 M (-10.9 %); a reading ~441 k -> ~386 k
+(-12 %); a tick 24.7 k -> 21.9 k (paced 26.1 k -> 22.5 k); a notification 14.5 k
+-> 15.3 k (+6 %). The whole 3 h replay command 9,703 M -> 9,553 M (-1.6 %: the
+piece's cut, no more), its printed lines and its store's rows identical (only
+the wall-clock start and end differ). The 24 h replay (benchmarks/replay.py
+--base f7a5092 --runs 3, load 6-7): CPU 12.95 -> 13.14 s, ranges 12.7-14.0 and
+12.7-13.6: the ~0.2 s cut is under that noise; printed lines identical (111,995).
+
+What changed (signals/breath_estimate.py): the beats are kept in two arrays (the
+last 400 read; the oldest moved out when full) and a reading's window is a view
+found by one searchsorted (~11 k instructions), not two lists of ~80 beats made
+one array (~57 k); the median from np.sort; the tick without chest motion goes straight to
+the heart's reading, and the pacer's rate is worked out when the pace is set, not
+by two properties every paced tick. Tests: tests/test_live_streams.py's breath
+digests unchanged; tests/test_breath_rr_rate.py compares every reading with the
+plain numpy one on awkward beats (NaN, -0.0, times going back, implausible
+intervals, ~1,000 beats in one notification across the arrays' move).
+
+Where a reading's ~386 k instructions go now: np.fft.rfft ~190 k (~45 %; numpy
+2.4 builds the pocketfft plan anew each call, ~41 k of it: a floor without numpy's
+internals), line_fit ~50 k (signals/line_fit.py: its sums and dots), the grid and
+interpolation ~47 k, the band's power, peak and share ~39 k, the median ~18 k,
+the line off and the taper ~17 k; the rest the window's slicing and calls. A tick
+is ~22 k, of which building the BreathEstimate (23 slots, signals/slots.py) is
+~18 k: its floor in Python.
 """
 
 from __future__ import annotations
