@@ -1,6 +1,7 @@
 """How well the breath estimator reads the chest: rate, holds, following a pacer, cost.
 
     python -m benchmarks.breath [--seeds N] [--minutes M]
+    python -m benchmarks.breath --heart [--runs N] [--base REV]
 
 The corpus is our own, generated (there are no real chest recordings in the
 repository, and none with a licence we could add was found): breaths built as
@@ -18,6 +19,51 @@ much of the time it gave one; hold detection delay (from the moment the chest
 goes still) and false holds per hour; pacer-following classification accuracy;
 and the cost per acceleration sample at 200 Hz (must stay under 2 % of a core:
 100 microseconds a sample).
+
+The breath from the heart through a replay day (``--heart [--runs N] [--base REV]``;
+issue 28). A replay has no chest motion: every tick (86,387 a 24 h day) the
+estimate comes from the heart's rhythm, read afresh every 5 s (17,278 readings:
+the beats of the last 64 s on a 4 Hz grid, the line off, a taper, a 2048-point
+FFT). In-process CPU of the day from a child run in each tree, interleaved; a
+reading's and a tick's share from the same day with one reading only and with
+no estimate (see ``HEART``). 2026-12-07, before = f7a5092, load average ~5.7 on
+2 cores shared with six other sessions, medians of 7 runs:
+
+                              before (f7a5092)     after
+    CPU a day, in-process     1,661 ms             1,488 ms  (0.90x; ranges
+                              (1,639-1,713)        (1,431-1,560)  apart)
+    a reading                 80.5 us              71.5 us
+    a tick (no reading)       2.12 us              1.80 us
+    a notification            1.00 us              1.13 us   (a numpy store a beat)
+    every estimate            identical (digest a60a54286ab4bdf9 of the day's reprs)
+
+Instructions (callgrind: the same on a loaded machine as on a quiet one; the 3 h
+day, 2,160 readings, 10,800 ticks and notifications, the same driver as ``HEART``):
+the breath piece 1,390 M -> 1,239 M (-10.9 %); a reading ~441 k -> ~386 k
+(-12 %); a tick 24.7 k -> 21.9 k (paced 26.1 k -> 22.5 k); a notification 14.5 k
+-> 15.3 k (+6 %). The whole 3 h replay command 9,703 M -> 9,553 M (-1.6 %: the
+piece's cut, no more), its printed lines and its store's rows identical (only
+the wall-clock start and end differ). The 24 h replay (benchmarks/replay.py
+--base f7a5092 --runs 3, load 6-7): CPU 12.95 -> 13.14 s, ranges 12.7-14.0 and
+12.7-13.6: the ~0.2 s cut is under that noise; printed lines identical (111,995).
+
+What changed (signals/breath_estimate.py): the beats are kept in two arrays (the
+last 400 read; the oldest moved out when full) and a reading's window is a view
+found by one searchsorted (~11 k instructions), not two lists of ~80 beats made
+one array (~57 k); the median from np.sort; the tick without chest motion goes straight to
+the heart's reading, and the pacer's rate is worked out when the pace is set, not
+by two properties every paced tick. Tests: tests/test_live_streams.py's breath
+digests unchanged; tests/test_breath_rr_rate.py compares every reading with the
+plain numpy one on awkward beats (NaN, -0.0, times going back, implausible
+intervals, ~1,000 beats in one notification across the arrays' move).
+
+Where a reading's ~386 k instructions go now: np.fft.rfft ~190 k (~45 %; numpy
+2.4 builds the pocketfft plan anew each call, ~41 k of it: a floor without numpy's
+internals), line_fit ~50 k (signals/line_fit.py: its sums and dots), the grid and
+interpolation ~47 k, the band's power, peak and share ~39 k, the median ~18 k,
+the line off and the taper ~17 k; the rest the window's slicing and calls. A tick
+is ~22 k, of which building the BreathEstimate (23 slots, signals/slots.py) is
+~18 k: its floor in Python.
 """
 
 from __future__ import annotations
@@ -29,13 +75,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import dataclasses
+import json
 import math
+import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from benchmarks.figures import load_line, replay_recording, run_child, spread, trees_beside
 from biofeedback.models import ChestMotion
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, BreathSource, Pacer
 from simulators.breathing import BreathRecord, Lungs
@@ -43,6 +94,9 @@ from simulators.chest import Chest
 from simulators.scenario import IDLE, Person
 
 RATE_HZ = 50.0
+ROOT = Path(__file__).resolve().parent.parent
+# main when this round began: the "before" of ``--heart``.
+BASE = "f7a5092"
 
 
 @dataclass
@@ -327,6 +381,96 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
 
+# ``--heart``: the breath estimator as a replay drives it, in a child run from each
+# tree: the day's notifications handed to ``add_sample`` as they fall due, an
+# estimate a second (a reading of the heart's rhythm every fifth), the pacer on and
+# off every ten minutes. In-process CPU of the whole day; of the same day with one
+# reading only (``rr_every_s`` infinite); and of the notifications alone (no
+# estimate): their differences are the readings' and the ticks' share, no timer
+# around each call. And a digest of every estimate's repr (a float's repr is
+# exact: the same digest, the same figures to the bit).
+HEART = """
+import hashlib, json, math, sys, time
+from biofeedback.sensors.replay import open_rr_file
+from biofeedback.signals.breath_estimate import BreathConfig, BreathEstimator, Pacer
+
+day = sys.argv[1]
+samples = list(open_rr_file(day).samples())
+end = samples[-1].t_s + 2.0
+
+def day_of(config=None, ask=True, seen=None):
+    est, i, n, now, tick = BreathEstimator(config), 0, len(samples), 0.0, 0
+    while now < end:
+        now += 1.0
+        tick += 1
+        while i < n and samples[i].t_s <= now:
+            est.add_sample(samples[i])
+            i += 1
+        if tick % 600 == 0:
+            est.pace(Pacer(now, 4.0, 6.0) if tick // 600 % 2 else None)
+        if ask:
+            e = est.estimate(now)
+            if seen is not None:
+                seen.update(repr(e).encode())
+    return tick
+
+def cpu_s(*args):
+    start = time.process_time()
+    day_of(*args)
+    return time.process_time() - start
+
+seen = hashlib.sha256()
+ticks = day_of(seen=seen)
+once = BreathConfig(rr_every_s=math.inf)
+print(json.dumps({"day": cpu_s(), "one reading": cpu_s(once), "beats only": cpu_s(None, False),
+                  "ticks": ticks, "notifications": len(samples), "digest": seen.hexdigest()[:16]}))
+"""
+_PARTS = ("day", "one reading", "beats only")
+
+
+def heart_cost(base: str, runs: int, quick: bool) -> None:
+    """The breath from the heart through a replay day, this tree beside ``base``
+    (``HEART``); with ``quick``, the 5-minute extract in this tree alone."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rr = replay_recording(folder, 24, quick)
+        trees = {"this tree": ROOT} if quick else trees_beside(base, folder)
+        cpu: dict[str, dict[str, list[float]]] = {t: {p: [] for p in _PARTS} for t in trees}
+        said: dict[str, dict[str, Any]] = {}
+        # One run of each tree at a time, interleaved: both see the same load.
+        for _ in range(1 if quick else runs):
+            for label, tree in trees.items():
+                out = run_child([sys.executable, "-c", HEART, str(rr)], tree)[2]
+                said[label] = json.loads(out.strip().splitlines()[-1])
+                for part in _PARTS:
+                    cpu[label][part].append(said[label][part])
+    first = next(iter(said.values()))
+    ticks, notes = first["ticks"], first["notifications"]
+    readings = math.ceil(ticks / 5)
+    print(
+        f"\nthe breath from the heart through a replay day ({rr.name}: {notes} notifications,"
+        f" {ticks} ticks, {readings} readings), in-process CPU:"
+    )
+    medians = {t: {p: statistics.median(v) for p, v in cpu[t].items()} for t in trees}
+    for label in trees:
+        m = medians[label]
+        print(f"  {label:<20} a day {spread(cpu[label]['day'], 1e3, 'ms')}")
+        print(
+            f"  {'':<20} a reading {(m['day'] - m['one reading']) / (readings - 1) * 1e6:.1f} us,"
+            f" a tick {(m['one reading'] - m['beats only']) / ticks * 1e6:.2f} us,"
+            f" a notification {m['beats only'] / notes * 1e6:.2f} us (the day loop's steps in)"
+        )
+    digests = {str(s["digest"]) for s in said.values()}
+    if len(trees) == 2:
+        before, after = (medians[t]["day"] for t in trees)
+        print(
+            f"CPU a day {before * 1e3:.0f} -> {after * 1e3:.0f} ms ({after / before:.2f}x);"
+            f" every estimate {'identical' if len(digests) == 1 else 'DIFFERS'}"
+            f" (digest {' / '.join(sorted(digests))})"
+        )
+    print(load_line())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -334,7 +478,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="one seed of two minutes: a smoke test"
     )
+    parser.add_argument(
+        "--heart",
+        action="store_true",
+        help="only the breath from the heart through a 24 h replay day, beside --base",
+    )
+    parser.add_argument("--base", default=BASE, help="the commit --heart times as the before")
+    parser.add_argument("--runs", type=int, default=5, help="--heart: runs per tree (median)")
     args = parser.parse_args(argv)
+    if args.heart or args.quick:
+        heart_cost(args.base, args.runs, args.quick)
+        if args.heart:
+            return
     if args.quick:
         args.seeds, args.minutes = 1, 2.0
     results: dict[str, list[Result]] = {}

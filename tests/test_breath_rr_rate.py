@@ -91,3 +91,45 @@ def test_the_sessions_rate_from_the_heart_is_the_plain_reading_to_the_bit() -> N
             else:
                 assert got.source is None
     assert rated > 150  # the comparison ran on real readings, not on "no rate" alone
+
+
+def test_the_rate_from_the_heart_on_awkward_beats_is_the_plain_reading() -> None:
+    """The beats are kept in arrays (the window a view, the oldest moved out when
+    they are full): on beat times that are NaN, -0.0, repeated or going back, with
+    implausible intervals, empty notifications and one that brings ~1,000 beats at
+    once (the arrays filled and moved inside one call), every reading is the plain
+    one over the last 400 plausible beats: the rate to the bit."""
+    times, rrs = _beats(1300.0, seed=5)
+    beat_t = times.copy()
+    beat_t[0], beat_t[1] = -0.0, 0.0  # the same time, signed zeros
+    beat_t[300] = math.nan  # before the big notification
+    beat_t[640] = beat_t[630]  # back in time, inside the big notification
+    beat_t[1200] = math.nan  # after it: read by the mask for the next 400 beats
+    beat_t[1205] = beat_t[1204]  # a repeated time is in order
+    beat_t[1400] = beat_t[1390]  # back again, later
+    rrs[[50, 51, 1300]] = (250.0, 2500.0, 2100.0)  # implausible: never kept
+    kept = (rrs >= 300.0) & (rrs <= 2000.0)
+    est = BreathEstimator()
+    i = 0
+    readings = {"rated": 0, "none": 0}
+    for now in range(1, 1301):
+        # Nothing arrives for the first 900 s but empty notifications; then it all at once.
+        j = int(np.searchsorted(times, now, side="right")) if now >= 900 else 0
+        est.add_sample(HeartSample(float(now), 70.0, tuple(rrs[i:j]), tuple(beat_t[i:j])))
+        i = max(i, j)
+        if now % 5:
+            continue
+        got = est.estimate(float(now))
+        seen = np.flatnonzero(kept[:j])[-400:]
+        want = _plain_rate(beat_t[seen], rrs[seen], float(now))
+        if want[0] is not None and want[1] >= est.config.rr_min_confidence:
+            assert (got.source, got.per_min) == (BreathSource.RR, want[0])
+            assert got.confidence == pytest.approx(want[1], rel=1e-9)
+            readings["rated"] += 1
+        else:
+            assert got.source is None
+            readings["none"] += 1
+    assert len(times) > 1500  # the arrays were full and moved more than once
+    # Both kinds of reading ran.
+    assert readings["rated"] > 40
+    assert readings["none"] > 150

@@ -43,7 +43,6 @@ import dataclasses
 import functools
 import itertools
 import math
-from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -256,6 +255,7 @@ class BreathEstimator:
         self._free_since_s = -math.inf
         self._axis: Floats = np.zeros(3)
         self._pacer: Pacer | None = None
+        self._pacer_per_min: float | None = None
         self._hold_from: float | None = None
         self._hold_end_s = -math.inf
         # The hold under way: the start of the latest still stretch that made it
@@ -274,9 +274,14 @@ class BreathEstimator:
         self._opening: list[tuple[float, float]] = []  # (per_min, depth) in the opening
         self._opening_rate: float | None = None
         self._opening_depth: float | None = None
-        # Heart beats for the RR fallback: the last _RR_BEATS count, the newest last.
-        self._beat_t: list[float] = []
-        self._beat_rr: list[float] = []
+        # Heart beats for the RR fallback, the newest last: times and intervals in
+        # arrays, so the window read every five seconds is a view of them rather
+        # than lists made arrays. ``_beats`` are filled; when all 2 * _RR_BEATS are,
+        # the last _RR_BEATS (all the window reads) move to the front.
+        self._beat_t: Floats = np.zeros(2 * _RR_BEATS)
+        self._beat_rr: Floats = np.zeros(2 * _RR_BEATS)
+        self._beats = 0
+        self._last_beat_t = -math.inf
         # Index of the first beat from which the times never go back (NaN counts
         # as going back): the window is found by bisection from there on.
         self._beats_ordered_from = 0
@@ -326,18 +331,24 @@ class BreathEstimator:
         if not sample.usable:
             return
         beat_t, beat_rr = self._beat_t, self._beat_rr
+        n, last = self._beats, self._last_beat_t
         for t_s, rr in zip(sample.beat_t_s, sample.rr_ms, strict=False):
             if 300.0 <= rr <= 2000.0:
                 t = float(t_s)
-                if beat_t and not t >= beat_t[-1]:
-                    self._beats_ordered_from = len(beat_t)
-                beat_t.append(t)
-                beat_rr.append(float(rr))
-        if len(beat_t) >= 2 * _RR_BEATS:
-            # Trimmed now and then, not per beat: the window reads the last _RR_BEATS.
-            drop = len(beat_t) - _RR_BEATS
-            del beat_t[:drop], beat_rr[:drop]
-            self._beats_ordered_from = max(self._beats_ordered_from - drop, 0)
+                if not t >= last:
+                    self._beats_ordered_from = n
+                if n == len(beat_t):
+                    # Full: moved now and then, not per beat; the window reads the last _RR_BEATS.
+                    drop = n - _RR_BEATS
+                    beat_t[:_RR_BEATS] = beat_t[drop:]
+                    beat_rr[:_RR_BEATS] = beat_rr[drop:]
+                    n = _RR_BEATS
+                    self._beats_ordered_from = max(self._beats_ordered_from - drop, 0)
+                beat_t[n] = t
+                beat_rr[n] = rr
+                n += 1
+                last = t
+        self._beats, self._last_beat_t = n, last
 
     def pace(self, pacer: Pacer | None) -> None:
         """The pacer the person is asked to follow from now (None: breathing freely)."""
@@ -348,34 +359,38 @@ class BreathEstimator:
         elif pacer is not None:
             self._free_since_s = math.inf
         self._pacer = pacer
+        # Asked for every tick while paced: the pacer's rate (two properties) once.
+        self._pacer_per_min = None if pacer is None else pacer.per_min
 
     # ------------------------------------------------------------------
     # The estimate
 
     def estimate(self, now_s: float) -> BreathEstimate:
-        acc_fresh = now_s - self._last_acc_s < 3.0
-        if acc_fresh and self._moving:
+        if not now_s - self._last_acc_s < 3.0:
+            # No chest motion of late (a replay has none): the heart's rhythm says
+            # the rate. A hold under way ended when the chest last said anything.
+            if self._hold_from is not None:
+                self._end_hold(min(now_s, self._last_acc_s))
+            return self._fallback(now_s, _RR_ONLY)
+        if self._moving:
             # The hold ended when the chest began to move.
             self._end_hold(min(now_s, self._moved_s))
             return self._fallback(now_s, BreathQuality.MOTION)
-        if acc_fresh:
-            result = self._between(now_s)
-            if result is None:
-                result = self._from_chest(now_s)
-                self._reading = result
-                self._read_s = now_s
-            if result is not None:
-                return result
-            quality = BreathQuality.SETTLING
-        else:
-            # ... or when the chest last said anything.
-            self._end_hold(min(now_s, self._last_acc_s))
-            quality = _RR_ONLY
-        return self._fallback(now_s, quality)
+        result = self._between(now_s)
+        if result is None:
+            result = self._from_chest(now_s)
+            self._reading = result
+            self._read_s = now_s
+        if result is not None:
+            return result
+        return self._fallback(now_s, BreathQuality.SETTLING)
 
     def _fallback(self, now_s: float, quality: BreathQuality) -> BreathEstimate:
         """The heart's rhythm says the rate, if it can; the quality says why."""
-        per_min, confidence = self._rr_rate(now_s)
+        if now_s - self._rr_at_s < self.config.rr_every_s:
+            per_min, confidence = self._rr_result  # the reading of the last few seconds
+        else:
+            per_min, confidence = self._rr_rate(now_s)
         if per_min is None or confidence < self.config.rr_min_confidence:
             if quality is _RR_ONLY:
                 quality = _NO_SIGNAL
@@ -808,7 +823,8 @@ class BreathEstimator:
         return ratio, lag, following
 
     def _ratio(self, per_min: float) -> float | None:
-        return None if self._pacer is None else per_min / self._pacer.per_min
+        paced_per_min = self._pacer_per_min
+        return None if paced_per_min is None else per_min / paced_per_min
 
     def _vs(self, value: float | None, opening: float | None) -> float | None:
         """Against the opening, for breathing on one's own (a pacer sets its own rate)."""
@@ -820,24 +836,20 @@ class BreathEstimator:
     # Heart
 
     def _rr_rate(self, now_s: float) -> tuple[float | None, float]:
+        """A fresh reading of the rate from the heart's rhythm, kept until
+        ``rr_every_s`` later (``_fallback`` asks for one no sooner)."""
         cfg = self.config
-        if now_s - self._rr_at_s < cfg.rr_every_s:
-            return self._rr_result
         self._rr_at_s = now_s
-        beat_t, beat_rr = self._beat_t, self._beat_rr
-        first = max(len(beat_t) - _RR_BEATS, 0)
+        n = self._beats
+        first = max(n - _RR_BEATS, 0)
+        beat_t, beat_rr = self._beat_t[first:n], self._beat_rr[first:n]
         if self._beats_ordered_from <= first:
-            # Times in order: the window is a slice, the same beats the mask keeps.
-            lo = bisect_right(beat_t, now_s - cfg.rr_window_s, first)
-            hi = bisect_right(beat_t, now_s, lo)
+            # Times in order: the window is a slice, the same beats the mask keeps,
+            # found by bisection (tests/test_breath_rr_rate.py: NaN and times going back).
+            lo, hi = beat_t.searchsorted((now_s - cfg.rr_window_s, now_s), "right").tolist()
             self._rr_result = _rate_of_window(beat_t[lo:hi], beat_rr[lo:hi], cfg.rr_window_s)
         else:
-            self._rr_result = rate_from_rr(
-                np.array(beat_t[first:], dtype=np.float64),
-                np.array(beat_rr[first:], dtype=np.float64),
-                now_s,
-                cfg.rr_window_s,
-            )
+            self._rr_result = rate_from_rr(beat_t, beat_rr, now_s, cfg.rr_window_s)
         return self._rr_result
 
 
@@ -847,33 +859,33 @@ def rate_from_rr(
     """Breaths a minute from the heart's rhythm over the last ``window_s``, and a
     confidence 0..1 (the share of the 0.05-0.5 Hz power near the peak)."""
     keep = (beat_t_s > now_s - window_s) & (beat_t_s <= now_s)
-    return _rate_of_window(beat_t_s[keep].tolist(), rr_ms[keep].tolist(), window_s)
+    return _rate_of_window(
+        np.asarray(beat_t_s[keep], dtype=np.float64),
+        np.asarray(rr_ms[keep], dtype=np.float64),
+        window_s,
+    )
 
 
-def _rate_of_window(
-    t_s: list[float], rr_ms: list[float], window_s: float
-) -> tuple[float | None, float]:
-    """``rate_from_rr`` over the beats of its window, in plain floats.
+def _rate_of_window(t: Floats, rr: Floats, window_s: float) -> tuple[float | None, float]:
+    """``rate_from_rr`` over the beats of its window (float64 arrays, never written).
 
     Every five seconds of a session without chest motion asks for this: the
-    selection steps run on Python floats (the same IEEE operations numpy's
-    would be, so the same bits), and numpy only where the arrays are long.
+    scalar steps run on Python floats taken from the arrays (the same IEEE
+    operations numpy's would be, so the same bits).
     """
-    if len(t_s) < 30 or t_s[-1] - t_s[0] < 0.75 * window_s:
+    n = len(t)
+    if n < 30 or float(t[n - 1]) - float(t[0]) < 0.75 * window_s:
         return None, 0.0
     # Beats that jump far from their neighbours are artifacts, not rhythm. The
     # median is one middle value or the mean of two, however it is found.
-    ordered = sorted(rr_ms)
-    n = len(ordered)
+    ordered = np.sort(rr)
     k = n // 2
-    med = ordered[k] if n % 2 else (ordered[k - 1] + ordered[k]) / 2.0
+    med = float(ordered[k]) if n % 2 else (float(ordered[k - 1]) + float(ordered[k])) / 2.0
     limit = 0.3 * med
-    # Both lists in one array (one call): its rows.
-    t, rr = np.array((t_s, rr_ms), dtype=np.float64)
     # |v - med| grows towards either end of the sorted values (IEEE subtraction is
     # monotonic): when both ends are inside, every beat is. Otherwise the mask, in
     # numpy (the same IEEE subtraction, abs and comparison per beat, at less cost).
-    if not (abs(ordered[0] - med) < limit and abs(ordered[-1] - med) < limit):
+    if not (abs(float(ordered[0]) - med) < limit and abs(float(ordered[n - 1]) - med) < limit):
         good = np.abs(rr - med) < limit
         t, rr = t[good], rr[good]
         if len(t) < 30:
