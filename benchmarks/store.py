@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sqlite3
 import statistics
@@ -81,7 +82,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import load_line, parse_args, spread, timed  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    load_line,
+    parse_args,
+    replay_recording,
+    run_child,
+    spread,
+    timed,
+    trees_beside,
+)
+from benchmarks.hardening import day_protocol  # noqa: E402
 from biofeedback.loop.session import VirtualClock, run_session  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
@@ -96,6 +106,8 @@ from biofeedback.sensors.replay import ReplaySource, beat_times, pack_beats  # n
 from biofeedback.signals.arousal import ArousalEstimator  # noqa: E402
 from biofeedback.store import RecorderSink, Store  # noqa: E402
 
+# main when this round began: the "before" of ``--sinks``.
+BASE = "f7a5092"
 SHARED_RR = ROOT / "tests" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"
 DAY_S = 24 * 3600.0
 
@@ -216,6 +228,96 @@ def recorder_lines(folder: Path, seconds: int) -> None:
     )
 
 
+# ``--sinks``: the two sinks of the 24 h replay, in-process CPU, in a child run from
+# each tree (interleaved, run by run). Recording: the day's notifications and printed
+# events written into a fresh store in 20 batches, as the recorder on the loop writes
+# a --speed max day (a commit a second of wall time). Printing: the day's events
+# handed to the JSON console a turn of the loop at a time (64 s of session, as at
+# --speed max), a turn every TURN_S of wall time (a day's ~2,700 turns in its ~12 s),
+# the lines into a pipe that `cat` empties, as a reader of the command's output does;
+# CPU of the printing thread (the reader's is not ours).
+SINKS = """
+import asyncio, json, os, subprocess, sys, time
+from pathlib import Path
+from biofeedback.console import ConsoleSink
+from biofeedback.models import SessionInfo
+from biofeedback.models.events import event_from_dict
+from biofeedback.sensors.replay import open_rr_file
+from biofeedback.store.database import Store
+
+day, printed, folder, turn_s = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+events = [event_from_dict(json.loads(line)) for line in open(printed)]
+samples = list(open_rr_file(day).samples())
+items = sorted([*samples, *events], key=lambda x: x.t_s if hasattr(x, "t_s") else x.t)
+
+def record():
+    path = Path(folder) / f"sinks{os.getpid()}.db"
+    store = Store(path)
+    writer = store.begin_session(SessionInfo(path.stem, "day", "bench", 0.0), virtual=True)
+    size = len(items) // 20 + 1
+    start = time.process_time()
+    for i in range(0, len(items), size):
+        writer.write(items[i : i + size])
+    store.close()
+    return time.process_time() - start
+
+async def print_day():
+    reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    sink = ConsoleSink(reader.stdin, as_json=True)
+    turns, turn, end_t = [], [], 64.0
+    for event in events:
+        if event.t >= end_t and turn:
+            turns.append(turn)
+            turn, end_t = [], (event.t // 64.0 + 1) * 64.0
+        turn.append(event)
+    turns.append(turn)
+    start = time.thread_time()
+    for turn in turns:
+        await sink.handle_batch(turn)
+        await asyncio.sleep(turn_s)
+    await sink.stop()
+    cpu_s = time.thread_time() - start
+    reader.stdin.close()
+    reader.wait()
+    return cpu_s
+
+print(json.dumps({"recording": record(), "printing": asyncio.run(print_day())}))
+"""
+# A turn of the loop at --speed max, wall seconds (a day: ~2,700 turns in ~12 s).
+TURN_S = 0.0045
+
+
+def sinks(runs: int, base: str, quick: bool) -> None:
+    """The sinks' in-process CPU, before and after (see SINKS)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rr = replay_recording(folder, 24, quick)
+        # The day's printed events, from this tree's replay of it (the trees print
+        # the same lines: benchmarks/replay.py checks it).
+        command = [sys.executable, "-m", "biofeedback", "run", "--replay", str(rr)]
+        command += ["--headless", "--json", "--speed", "max", "--audio", "off", "--no-ratings"]
+        command += ["--protocol", str(day_protocol(folder)), "--db", str(folder / "day.db")]
+        printed = folder / "printed.jsonl"
+        printed.write_text(run_child(command, ROOT, 900)[2])
+        # --quick: this tree alone (a smoke test of the figures' code).
+        trees = {"this tree": ROOT} if quick else trees_beside(base, folder)
+        figures: dict[str, dict[str, list[float]]] = {
+            label: {"recording": [], "printing": []} for label in trees
+        }
+        argv = [sys.executable, "-c", SINKS, str(rr), str(printed), str(folder), str(TURN_S)]
+        for _ in range(runs):
+            for label, tree in trees.items():
+                out = run_child(argv, tree, 600)[2]
+                for name, cpu_s in json.loads(out.strip().splitlines()[-1]).items():
+                    figures[label][name].append(cpu_s)
+        lines = printed.read_text().count("\n")
+        print(f"the replay's sinks, in-process CPU ({lines} printed events, {rr.name}):")
+        for label, parts in figures.items():
+            print(f"  {label:<18} recording {spread(parts['recording'])}")
+            print(f"  {'':<18} printing  {spread(parts['printing'])}")
+        print(load_line())
+
+
 # What review reads of a session, read by the sqlite3 shell: the peer.
 PEER_SQL = (
     "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate FROM estimates"
@@ -231,7 +333,18 @@ def main() -> None:
         action="store_true",
         help="the 24 h replay alone (no recorder cost, reviews)",
     )
+    parser.add_argument(
+        "--sinks",
+        action="store_true",
+        help="the replay's sinks alone (recording, printing), before and after",
+    )
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before (--sinks)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per tree (--sinks)")
     args = parse_args(__doc__, parser)
+    if args.sinks or args.quick:
+        sinks(1 if args.quick else args.runs, args.base, args.quick)
+        if args.sinks:
+            return
     day_s = 600.0 if args.quick else DAY_S
     runs = 1 if args.quick and not args.replay_only else 3
     with tempfile.TemporaryDirectory() as tmp:
