@@ -376,8 +376,8 @@ def _sample(i: int) -> HeartSample:
     )
 
 
-# ``on_loop`` (--speed max): the rows are built as the items come and only they wait
-# for the disk; else the items wait, for the writer's thread.
+# ``on_loop`` (--speed max): the writes are made on the event loop's thread, a
+# second's items at a time; else by the writer's thread.
 @pytest.mark.parametrize("on_loop", [False, True])
 async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path, on_loop: bool) -> None:
     db = tmp_path / "f.db"
@@ -443,13 +443,12 @@ def test_a_store_that_was_readable_by_others_is_made_private(
         assert mode(Path(f"{db}-wal")) == mode(Path(f"{db}-shm")) == 0o600
 
 
-def test_an_item_the_recorder_cannot_prepare_is_reported_with_what_came_after_it(
+def test_an_item_the_recorder_cannot_write_is_reported_with_what_came_with_it(
     tmp_path: Path,
 ) -> None:
-    # At --speed max the rows are built as the items come (``on_loop``); an item
-    # whose row cannot be built (an event the encoder refuses) waits as it is, the
-    # items after it behind it, and at stop all that is unsaved is told, as when
-    # they waited for the writer's thread.
+    # At --speed max (``on_loop``) an item whose row cannot be built (an event the
+    # encoder refuses) fails its second's write, which is kept and retried, and at
+    # stop all that is unsaved is told.
     async def record() -> None:
         sink = RecorderSink(tmp_path / "h.db", on_loop=True)
         await sink.start(info("h1"))

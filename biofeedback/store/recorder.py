@@ -80,8 +80,7 @@ class RecorderSink:
         own thread, once a second of wall time (a crash still loses at most about
         a second), not handed to a worker thread batch by batch: the hand-overs
         of the interpreter between the two threads, and a commit per batch, cost
-        more than the writes themselves. The items' rows are built as they come
-        (``_keep``), so a second's items are not held for the commit."""
+        more than the writes themselves."""
         self.path = Path(path)
         self.virtual = virtual
         # Each breath is always kept; the chest motion itself only when asked
@@ -150,7 +149,7 @@ class RecorderSink:
 
     async def handle(self, item: SessionEvent | HeartSample) -> None:
         # Even while writes fail: the items wait in memory for the disk.
-        self._keep((item,))
+        self._pending.append(item)
         self._has_items.set()
         if isinstance(item, HeartSample | SessionEnded):
             self._urgent.set()
@@ -158,7 +157,7 @@ class RecorderSink:
     async def handle_batch(self, items: Sequence[Item]) -> None:
         """What the fan-out's queue held, in order (see ``loop.fanout.BatchAware``):
         as ``handle`` and ``handle_breath`` item by item."""
-        self._keep(items)
+        self._pending.extend(items)
         self._has_items.set()
         if not self._urgent.is_set() and any(
             isinstance(item, HeartSample | SessionEnded) for item in items
@@ -168,22 +167,8 @@ class RecorderSink:
     async def handle_breath(self, item: BreathTaken | ChestMotion) -> None:
         """A breath seen on the chest, or raw chest motion (``keep_raw``): kept
         with the next commit, never one of their own."""
-        self._keep((item,))
+        self._pending.append(item)
         self._has_items.set()
-
-    def _keep(self, items: Sequence[Item]) -> None:
-        """``items`` kept for the next commit. ``on_loop``, where the writes are made
-        on this thread, their rows are built at once and only those wait (plain
-        values: ~8,000 items held a second kept the garbage collector scanning
-        them); else, or once an item could not be added, the items wait as they
-        are, after the rows, and go in with them (``SessionWriter.write``)."""
-        if self.on_loop and self._writer is not None and not self._pending:
-            try:
-                self._writer.add(items)
-                return
-            except Exception as exc:  # e.g. an event the encoder refuses
-                log.info("the recorder could not prepare items, will retry: %s", exc)
-        self._pending.extend(items)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -204,14 +189,10 @@ class RecorderSink:
                 self._lock.release()
             self._executor.shutdown(wait=False)
             self._sync_executor.shutdown(wait=False)
-        unsaved = len(self._pending) + (0 if self._writer is None else self._writer.added)
-        if unsaved:
-            starts = [_item_t_s(item) for item in self._pending]
-            added_t_s = None if self._writer is None else self._writer.first_added_t_s()
-            if added_t_s is not None:
-                starts.append(added_t_s)
+        if self._pending:
+            first_t_s = min(_item_t_s(item) for item in self._pending)
             raise StoreError(
-                f"the session from {min(starts):.0f} s on ({unsaved} items) could not"
+                f"the session from {first_t_s:.0f} s on ({len(self._pending)} items) could not"
                 f" be saved: {self._error}; free some disk space or choose another file with --db"
             )
 
@@ -230,10 +211,8 @@ class RecorderSink:
             self._has_items.clear()
             self._urgent.clear()
             stopping = self._stopping
-            assert self._writer is not None
-            # The rows added on the loop (``_keep``) go in with the batch.
-            added = self._writer.added
-            if batch or added:
+            if batch:
+                assert self._writer is not None
                 try:
                     await self._on_writer(functools.partial(self._writer.write, batch))
                 except Exception as exc:
@@ -259,11 +238,11 @@ class RecorderSink:
                 if self._error is not None:
                     self._tell(None)
                 self._error = None
-                self.items_written += added + len(batch)
+                self.items_written += len(batch)
                 self.commits += 1
                 self.committed.set()
                 self._sync_soon(loop)
-            if stopping and not self._pending and not self._writer.added:
+            if stopping and not self._pending:
                 return
 
     def _sync_soon(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -44,9 +44,7 @@ class Transactions(Protocol):
 
 
 class SessionWriter:
-    """Appends one session's items: ``write`` in one short transaction; or ``add``
-    (their rows built and kept in memory) and later ``commit`` (all the rows added
-    since the last commit in one transaction)."""
+    """Appends one session's items; each ``write`` is one short transaction."""
 
     def __init__(self, store: Transactions, key: int) -> None:
         self.store = store
@@ -62,122 +60,46 @@ class SessionWriter:
         self._estimate_block = array("d")
         self._beats = bytearray()
         self._ended = False
-        # The rows added and not yet committed: each table's rows one after the
-        # other in one flat list (``_insert`` cuts them), the session's updates and
-        # its latest time. Plain values only (numbers, text, bytes): the items
-        # themselves, held until a commit, kept the garbage collector scanning them
-        # (a --speed max day: ~400 collections, ~0.15 s).
-        self._rows: dict[str, list[Any]] = {table: [] for table in _WIDTHS}
-        self._updates: list[tuple[str, tuple[Any, ...]]] = []
-        self._last_t_s = 0.0
-        # How many items the rows not yet committed came from.
-        self.added = 0
 
     def write(self, items: Sequence[Item]) -> None:
-        """``items`` (and whatever was added before) in one transaction: all or
-        nothing. On failure nothing of ``items`` is kept: the same items can be
-        written again."""
-        state = self._state()
-        try:
-            self._add(items)
-            self.commit()
-        except BaseException:
-            self._restore(state)
-            raise
-
-    def add(self, items: Sequence[Item]) -> None:
-        """The rows of ``items`` built and kept for the next ``commit`` (on failure,
-        nothing of them is kept)."""
-        state = self._state()
-        try:
-            self._add(items)
-        except BaseException:
-            self._restore(state)
-            raise
-        self.added += len(items)
-
-    def commit(self) -> None:
-        """The rows added since the last commit in one transaction; if it fails they
-        are kept, for the next commit."""
-        rows, key = self._rows, self.key
-        with self.store.writing() as db:
-            for table, width in _WIDTHS.items():
-                _insert(db, table, rows[table], width)
-            for assignment, values in self._updates:
-                db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
-            db.execute(
-                "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?",
-                (self._last_t_s, key),
-            )
-            if self._ended:
-                # The block of an ended session, replaced by any later write (a
-                # late item), in the same transaction as the rows it holds.
-                db.execute(
-                    "INSERT OR REPLACE INTO column_blocks VALUES (?, ?, ?, ?, ?)",
-                    (
-                        key,
-                        self._estimate_seq,
-                        self._sample_seq,
-                        _little_endian(self._estimate_block),
-                        bytes(self._beats),
-                    ),
-                )
-        for table_rows in rows.values():
-            table_rows.clear()
-        self._updates.clear()
-        self._last_t_s = 0.0
-        self.added = 0
-
-    def first_added_t_s(self) -> float | None:
-        """The earliest time among the rows added and not yet committed (None: none)."""
-        # Every table's time (``t_s``, a breath's onset) is its rows' third value.
-        times = [min(rows[2 :: _WIDTHS[table]]) for table, rows in self._rows.items() if rows]
-        return min(times) if times else None
-
-    def _state(self) -> tuple[Any, ...]:
-        return (
+        seqs = (
             self._sample_seq,
             self._estimate_seq,
             self._event_seq,
             self._breath_seq,
             self._motion_seq,
-            len(self._estimate_block),
-            len(self._beats),
-            self._ended,
-            {table: len(rows) for table, rows in self._rows.items()},
-            len(self._updates),
-            self._last_t_s,
         )
+        sizes = (len(self._estimate_block), len(self._beats), self._ended)
+        try:
+            self._write(items)
+        except BaseException:
+            # Nothing was stored: the same items are written again later.
+            (
+                self._sample_seq,
+                self._estimate_seq,
+                self._event_seq,
+                self._breath_seq,
+                self._motion_seq,
+            ) = seqs
+            del self._estimate_block[sizes[0] :], self._beats[sizes[1] :]
+            self._ended = sizes[2]
+            raise
 
-    def _restore(self, state: tuple[Any, ...]) -> None:
-        (
-            self._sample_seq,
-            self._estimate_seq,
-            self._event_seq,
-            self._breath_seq,
-            self._motion_seq,
-            block_size,
-            beats_size,
-            self._ended,
-            sizes,
-            updates,
-            self._last_t_s,
-        ) = state
-        del self._estimate_block[block_size:], self._beats[beats_size:]
-        for table, rows in self._rows.items():
-            del rows[sizes[table] :]
-        del self._updates[updates:]
-
-    def _add(self, items: Sequence[Item]) -> None:
+    def _write(self, items: Sequence[Item]) -> None:
         key = self.key
-        rows = self._rows
-        samples, estimates, events = rows["samples"], rows["estimates"], rows["events"]
-        breaths, motion = rows["breaths"], rows["motion"]
-        updates = self._updates
-        last_t_s = self._last_t_s
+        # Each table's rows one after the other in one flat list (``_insert`` cuts
+        # them): no tuple a row is kept until the statement, so the batch leaves
+        # nothing for the garbage collector to scan (a day is ~200,000 rows).
+        samples: list[Any] = []
+        estimates: list[Any] = []
+        events: list[Any] = []
+        breaths: list[Any] = []
+        motion: list[Any] = []
+        updates: list[tuple[str, tuple[Any, ...]]] = []
+        last_t_s = 0.0
         block = self._estimate_block
-        # The sequence numbers counted here and kept at the end (``add`` and
-        # ``write`` put them back if the batch fails).
+        # The sequence numbers counted here and kept at the end (``write`` puts
+        # them back if the batch fails).
         estimate_seq, sample_seq = self._estimate_seq, self._sample_seq
         for item in items:
             # The two kinds each second brings (an estimate, a notification) first,
@@ -290,14 +212,35 @@ class SessionWriter:
                     )
                 )
         self._estimate_seq, self._sample_seq = estimate_seq, sample_seq
-        self._last_t_s = last_t_s
+        with self.store.writing() as db:
+            _insert(db, "samples", samples, 7)
+            _insert(db, "estimates", estimates, 10)
+            _insert(db, "events", events, 5)
+            _insert(db, "breaths", breaths, 6)
+            _insert(db, "motion", motion, 5)
+            for assignment, values in updates:
+                db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
+            db.execute(
+                "UPDATE sessions SET last_t_s = max(last_t_s, ?) WHERE id = ?", (last_t_s, key)
+            )
+            if self._ended:
+                # The block of an ended session, replaced by any later write (a
+                # late item), in the same transaction as the rows it holds.
+                db.execute(
+                    "INSERT OR REPLACE INTO column_blocks VALUES (?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        self._estimate_seq,
+                        self._sample_seq,
+                        _little_endian(self._estimate_block),
+                        bytes(self._beats),
+                    ),
+                )
 
 
 # Rows a statement inserts at most: SQLite binds at most 999 values a statement in
 # builds before 3.32, and the widest table (estimates) has 10 columns.
 ROWS_PER_INSERT = 999 // 10
-# Each table's values a row, in its columns' order.
-_WIDTHS = {"samples": 7, "estimates": 10, "events": 5, "breaths": 6, "motion": 5}
 
 
 def _insert(db: sqlite3.Connection, table: str, values: list[Any], width: int) -> None:
