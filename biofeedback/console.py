@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
 
 # The least wall time between two writes of the printed lines: a --speed max day
-# wrote 2,700 times (~0.09 s of CPU into a pipe), now ~240 (~0.03 s).
+# wrote 2,700 times (~0.1 s of CPU into a pipe), now a few hundred (~0.02-0.04 s).
 FLUSH_EVERY_S = 0.05
 
 
