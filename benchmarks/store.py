@@ -47,9 +47,11 @@ Before and after interleaved on one store with its block (run by run, 9 runs eac
 load average ~10, CPU median): review --json 379 -> 323 ms, review --png 1,025 ->
 838 ms. On a quieter moment review --json took ~0.26-0.30 s of CPU and --png ~0.7 s.
 
-Run: .venv/bin/python benchmarks/store.py [--quick] [--replay-only]
+Run: .venv/bin/python benchmarks/store.py [--quick] [--replay-only] [--sinks]
 (``--replay-only``: part 2's replay alone, median of 3, without the recorder's
-cost per sample and the reviews; with ``--quick`` a 10-minute one.)
+cost per sample and the reviews; with ``--quick`` a 10-minute one. ``--sinks
+[--base REV] [--runs N]``: the 24 h replay's two sinks alone, before and after,
+see SINKS below; ``--quick`` runs it too, on the 5-minute extract, this tree only.)
 
 Where the replay's time goes (issue 28; CPU seconds of each part on the main
 thread, measured per call on a loaded machine, at f0eec85): the breathing rate
@@ -64,12 +66,71 @@ recorder's writer thread 1.3 s beside them. This round (2026-12-07, the loop's
 shell: fewer passes of the event loop, sinks handed a batch, the writer's rows
 inline), ``--replay-only``, 3 runs each one after the other, load 3-5: CPU median
 11.4 s at 4fed2a8 -> 10.3 s (wall 10.8 -> 11.2 s, the load's).
+
+The replay's two sinks, next round (2026-12-07, before = f7a5092; issue 28's
+profile gave the recorder ~11 % of the 24 h replay with "its thread" and the
+console ~7 %):
+
+    the writer: each table's rows one after the other in one flat list, cut a
+        statement at a time, not a tuple a row flattened for the statement:
+        the write holds nothing the garbage collector scans (it ran ~150
+        collections inside the day's writes, ~45 ms), and the estimate and
+        sample numbers counted in locals
+    the console: at most one write each 0.05 s of wall time (FLUSH_EVERY_S);
+        the first lines after a quiet while are written the turn they come, as
+        before. A --speed max day wrote its 111,995 lines 2,700 times, a write
+        a turn of the loop, each into a pipe that wakes its reader: ~0.1 s of
+        CPU (~25-40 us a write beyond its bytes); now ~250-500
+
+Figures (2 cores shared with six other sessions, load average 3-6; CPU, the
+steadier figure; niced):
+
+    ``--sinks`` (in-process, 5 runs interleaved)   before (f7a5092)   after
+      recording (the day in 20 writes)             791 ms             759 ms
+      printing (JSON lines into a pipe)            832 ms             795 ms
+    in the 24 h replay itself (the sinks' methods timed in the process, thread
+    CPU, the garbage collector's passes by callbacks; 3 runs interleaved, medians):
+      the recorder (handle_batch + its writes)     1,175 ms           983 ms  (-16 %)
+      the console (handle_batch + its writes)      1,009 ms           934 ms  (-7 %)
+        of which the writes (_flush)               86-124 ms          17-43 ms
+      garbage collection, whole run                230 ms             192 ms
+      the process (timed so)                       13.16 s            12.91 s
+    benchmarks/replay.py --base f7a5092 --runs 3 --parts (load 6):
+      CPU, whole command                           13.52 s            13.48 s  (1.00x: the
+                                                   change, ~0.3 s, is within the noise of 3 runs)
+      parts: recording                             846 ms             783 ms
+             printing (into a StringIO: no pipe)   733 ms             726 ms
+      printed lines                                identical (111,995, session id masked)
+
+The printed lines (3 h: 14,000, 24 h: 111,995) and the store's rows (every
+table, wall-clock times left out, session id masked: digests ff2a2419ffed8ca6
+for 3 h, c66c7ceace915632 for 24 h) are the same before and after.
+
+The recorder's "thread" (~3.8 % in the profile) is not CPU: at --speed max the
+writes are made on the event loop's thread (``on_loop``), and the thread the
+profile saw is the WAL's fsync worker waiting on its queue (py-spy counted it
+as busy); /proc's per-thread CPU for it over a 3 h replay: 0 ticks.
+
+Tried and left out: the rows built as the items come (a turn at a time) instead
+of a second's items held for the write: the held items are what the collector
+scans at --speed max (~400 collections, ~0.15 s a day; built at once: 1), but
+building the rows between the estimators' turns cost as much more (in-replay
+CPU of the recorder plus the collector, 24 h, 2 runs each: 1,018 and 1,056 ms
+held, 1,051 and 1,100 ms built as they came). executemany with prepared tuples:
+~30 % slower than a statement of 99 rows (404 vs 305 ms for a day's rows);
+larger statements (500 or 3,000 rows), a larger page cache, no auto-checkpoint:
+within 3 %. What is left of the sinks is near its floor in Python: SQLite
+~0.3 s a day (the beats' BLOB ~35 ms of it), the rows ~0.35 s (the events'
+to_dict and JSON ~0.18 s of it, their dicts made twice, by the console and the
+recorder, ~0.1 s: models/events.py), the console's to_dict ~0.4 s (round() is
+~2.8 % of a 1 h replay's instructions, callgrind) and its JSON ~0.45 s (float repr).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sqlite3
 import statistics
@@ -81,7 +142,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.figures import load_line, parse_args, spread, timed  # noqa: E402
+from benchmarks.figures import (  # noqa: E402
+    load_line,
+    parse_args,
+    replay_recording,
+    run_child,
+    spread,
+    timed,
+    trees_beside,
+)
+from benchmarks.hardening import day_protocol  # noqa: E402
 from biofeedback.loop.session import VirtualClock, run_session  # noqa: E402
 from biofeedback.models import (  # noqa: E402
     Contact,
@@ -96,6 +166,8 @@ from biofeedback.sensors.replay import ReplaySource, beat_times, pack_beats  # n
 from biofeedback.signals.arousal import ArousalEstimator  # noqa: E402
 from biofeedback.store import RecorderSink, Store  # noqa: E402
 
+# main when this round began: the "before" of ``--sinks``.
+BASE = "f7a5092"
 SHARED_RR = ROOT / "tests" / "data" / "rr" / "nsrdb_pyhrv_60min_nni.txt"
 DAY_S = 24 * 3600.0
 
@@ -216,6 +288,96 @@ def recorder_lines(folder: Path, seconds: int) -> None:
     )
 
 
+# ``--sinks``: the two sinks of the 24 h replay, in-process CPU, in a child run from
+# each tree (interleaved, run by run). Recording: the day's notifications and printed
+# events written into a fresh store in 20 batches, as the recorder on the loop writes
+# a --speed max day (a commit a second of wall time). Printing: the day's events
+# handed to the JSON console a turn of the loop at a time (64 s of session, as at
+# --speed max), a turn every TURN_S of wall time (a day's ~2,700 turns in its ~12 s),
+# the lines into a pipe that `cat` empties, as a reader of the command's output does;
+# CPU of the printing thread (the reader's is not ours).
+SINKS = """
+import asyncio, json, os, subprocess, sys, time
+from pathlib import Path
+from biofeedback.console import ConsoleSink
+from biofeedback.models import SessionInfo
+from biofeedback.models.events import event_from_dict
+from biofeedback.sensors.replay import open_rr_file
+from biofeedback.store.database import Store
+
+day, printed, folder, turn_s = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+events = [event_from_dict(json.loads(line)) for line in open(printed)]
+samples = list(open_rr_file(day).samples())
+items = sorted([*samples, *events], key=lambda x: x.t_s if hasattr(x, "t_s") else x.t)
+
+def record():
+    path = Path(folder) / f"sinks{os.getpid()}.db"
+    store = Store(path)
+    writer = store.begin_session(SessionInfo(path.stem, "day", "bench", 0.0), virtual=True)
+    size = len(items) // 20 + 1
+    start = time.process_time()
+    for i in range(0, len(items), size):
+        writer.write(items[i : i + size])
+    store.close()
+    return time.process_time() - start
+
+async def print_day():
+    reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    sink = ConsoleSink(reader.stdin, as_json=True)
+    turns, turn, end_t = [], [], 64.0
+    for event in events:
+        if event.t >= end_t and turn:
+            turns.append(turn)
+            turn, end_t = [], (event.t // 64.0 + 1) * 64.0
+        turn.append(event)
+    turns.append(turn)
+    start = time.thread_time()
+    for turn in turns:
+        await sink.handle_batch(turn)
+        await asyncio.sleep(turn_s)
+    await sink.stop()
+    cpu_s = time.thread_time() - start
+    reader.stdin.close()
+    reader.wait()
+    return cpu_s
+
+print(json.dumps({"recording": record(), "printing": asyncio.run(print_day())}))
+"""
+# A turn of the loop at --speed max, wall seconds (a day: ~2,700 turns in ~12 s).
+TURN_S = 0.0045
+
+
+def sinks(runs: int, base: str, quick: bool) -> None:
+    """The sinks' in-process CPU, before and after (see SINKS)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rr = replay_recording(folder, 24, quick)
+        # The day's printed events, from this tree's replay of it (the trees print
+        # the same lines: benchmarks/replay.py checks it).
+        command = [sys.executable, "-m", "biofeedback", "run", "--replay", str(rr)]
+        command += ["--headless", "--json", "--speed", "max", "--audio", "off", "--no-ratings"]
+        command += ["--protocol", str(day_protocol(folder)), "--db", str(folder / "day.db")]
+        printed = folder / "printed.jsonl"
+        printed.write_text(run_child(command, ROOT, 900)[2])
+        # --quick: this tree alone (a smoke test of the figures' code).
+        trees = {"this tree": ROOT} if quick else trees_beside(base, folder)
+        figures: dict[str, dict[str, list[float]]] = {
+            label: {"recording": [], "printing": []} for label in trees
+        }
+        argv = [sys.executable, "-c", SINKS, str(rr), str(printed), str(folder), str(TURN_S)]
+        for _ in range(runs):
+            for label, tree in trees.items():
+                out = run_child(argv, tree, 600)[2]
+                for name, cpu_s in json.loads(out.strip().splitlines()[-1]).items():
+                    figures[label][name].append(cpu_s)
+        lines = printed.read_text().count("\n")
+        print(f"the replay's sinks, in-process CPU ({lines} printed events, {rr.name}):")
+        for label, parts in figures.items():
+            print(f"  {label:<18} recording {spread(parts['recording'])}")
+            print(f"  {'':<18} printing  {spread(parts['printing'])}")
+        print(load_line())
+
+
 # What review reads of a session, read by the sqlite3 shell: the peer.
 PEER_SQL = (
     "SELECT t_s, hr_bpm, rmssd_ms, arousal, quality, artifact_rate FROM estimates"
@@ -231,7 +393,18 @@ def main() -> None:
         action="store_true",
         help="the 24 h replay alone (no recorder cost, reviews)",
     )
+    parser.add_argument(
+        "--sinks",
+        action="store_true",
+        help="the replay's sinks alone (recording, printing), before and after",
+    )
+    parser.add_argument("--base", default=BASE, help="the commit timed as the before (--sinks)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per tree (--sinks)")
     args = parse_args(__doc__, parser)
+    if args.sinks or args.quick:
+        sinks(1 if args.quick else args.runs, args.base, args.quick)
+        if args.sinks:
+            return
     day_s = 600.0 if args.quick else DAY_S
     runs = 1 if args.quick and not args.replay_only else 3
     with tempfile.TemporaryDirectory() as tmp:

@@ -127,3 +127,46 @@ async def test_a_batchs_json_lines_are_each_events_own_encoding() -> None:
         await sink.handle_batch([events[0], Advice(7.0, object()), events[1]])  # type: ignore[arg-type]
     await sink.stop()
     assert stream.getvalue() == one_each[0] + "\n"
+
+
+class _SignallingStream(_CountingStream):
+    """A stream that sets an event at each flush, for a test to wait on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed = asyncio.Event()
+
+    def flush(self) -> None:
+        super().flush()
+        self.flushed.set()
+
+
+async def test_turns_closer_than_flush_every_s_share_one_write_and_nothing_waits_past_it() -> None:
+    # At --speed max a turn comes every few ms, each with its lines: they wait for
+    # the next write, at most ``flush_every_s`` after the last one (a write into a
+    # pipe costs a wake-up of its reader); the first lines go at once, as live.
+    stream = _CountingStream()
+    sink = ConsoleSink(stream, as_json=True, flush_every_s=3600.0)
+    await sink.handle(UserActed(0.0, Action.PAUSE))
+    await asyncio.sleep(0)
+    assert (len(stream.getvalue().splitlines()), stream.flushes) == (1, 1)
+    for t in range(1, 4):
+        await sink.handle(UserActed(float(t), Action.RESUME))
+        await asyncio.sleep(0)  # turns of the loop, well within the hour
+    assert (len(stream.getvalue().splitlines()), stream.flushes) == (1, 1)
+    await sink.stop()
+    assert [json.loads(line)["t"] for line in stream.getvalue().splitlines()] == [0, 1, 2, 3]
+    assert stream.flushes == 2
+
+    # Without a stop, the lines that waited are written once their time comes.
+    signalling = _SignallingStream()
+    sink = ConsoleSink(signalling, as_json=True, flush_every_s=0.01)
+    await sink.handle(UserActed(0.0, Action.PAUSE))
+    await asyncio.wait_for(signalling.flushed.wait(), 5.0)
+    signalling.flushed.clear()
+    await sink.handle(UserActed(1.0, Action.RESUME))
+    await sink.handle(UserActed(2.0, Action.PAUSE))
+    await asyncio.wait_for(signalling.flushed.wait(), 5.0)
+    assert len(signalling.getvalue().splitlines()) == 3
+    assert signalling.flushes == 2
+    await sink.stop()

@@ -17,6 +17,7 @@ import pytest
 from biofeedback.loop.session import ActionInbox
 from biofeedback.models import (
     Action,
+    Advice,
     Baseline,
     Contact,
     Estimate,
@@ -375,9 +376,12 @@ def _sample(i: int) -> HeartSample:
     )
 
 
-async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path) -> None:
+# ``on_loop`` (--speed max): the writes are made on the event loop's thread, a
+# second's items at a time; else by the writer's thread.
+@pytest.mark.parametrize("on_loop", [False, True])
+async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path, on_loop: bool) -> None:
     db = tmp_path / "f.db"
-    sink = RecorderSink(db)
+    sink = RecorderSink(db, on_loop=on_loop)
     await sink.start(info("f1"))
     fill_disk(sink)
     for i in range(300):
@@ -399,9 +403,10 @@ async def test_recorder_keeps_items_while_the_disk_is_full(tmp_path: Path) -> No
     assert recording.beat_t_s == tuple(t for s in recording.samples for t in s.beat_t_s)
 
 
-def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("on_loop", [False, True])
+def test_full_disk_to_the_end_is_reported_with_what_was_lost(tmp_path: Path, on_loop: bool) -> None:
     async def record() -> None:
-        sink = RecorderSink(tmp_path / "g.db")
+        sink = RecorderSink(tmp_path / "g.db", on_loop=on_loop)
         await sink.start(info("g1"))
         await sink.handle(_sample(0))
         await asyncio.wait_for(sink.committed.wait(), timeout=5)
@@ -436,3 +441,23 @@ def test_a_store_that_was_readable_by_others_is_made_private(
         store.begin_session(info("p2"))
         # The log files SQLite makes while open copy the database's mode.
         assert mode(Path(f"{db}-wal")) == mode(Path(f"{db}-shm")) == 0o600
+
+
+def test_an_item_the_recorder_cannot_write_is_reported_with_what_came_with_it(
+    tmp_path: Path,
+) -> None:
+    # At --speed max (``on_loop``) an item whose row cannot be built (an event the
+    # encoder refuses) fails its second's write, which is kept and retried, and at
+    # stop all that is unsaved is told.
+    async def record() -> None:
+        sink = RecorderSink(tmp_path / "h.db", on_loop=True)
+        await sink.start(info("h1"))
+        await sink.handle(_sample(0))
+        await sink.handle(Advice(1.0, object()))  # type: ignore[arg-type]
+        await sink.handle(_sample(2))
+        await sink.stop()
+
+    with pytest.raises(StoreError, match=r"the session from 0 s on \(3 items\) could not"):
+        asyncio.run(record())
+    with Store(tmp_path / "h.db") as store:
+        assert store.load("h1").samples == ()

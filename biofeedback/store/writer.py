@@ -10,7 +10,6 @@ import time
 from array import array
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from itertools import chain
 from typing import Any, Protocol
 
 from biofeedback.models import (
@@ -88,14 +87,20 @@ class SessionWriter:
 
     def _write(self, items: Sequence[Item]) -> None:
         key = self.key
-        samples: list[tuple[Any, ...]] = []
-        estimates: list[tuple[Any, ...]] = []
-        events: list[tuple[Any, ...]] = []
-        breaths: list[tuple[Any, ...]] = []
-        motion: list[tuple[Any, ...]] = []
+        # Each table's rows one after the other in one flat list (``_insert`` cuts
+        # them): no tuple a row is kept until the statement, so the batch leaves
+        # nothing for the garbage collector to scan (a day is ~200,000 rows).
+        samples: list[Any] = []
+        estimates: list[Any] = []
+        events: list[Any] = []
+        breaths: list[Any] = []
+        motion: list[Any] = []
         updates: list[tuple[str, tuple[Any, ...]]] = []
         last_t_s = 0.0
         block = self._estimate_block
+        # The sequence numbers counted here and kept at the end (``write`` puts
+        # them back if the batch fails).
+        estimate_seq, sample_seq = self._estimate_seq, self._sample_seq
         for item in items:
             # The two kinds each second brings (an estimate, a notification) first,
             # inline: a day is ~200,000 of them.
@@ -109,10 +114,10 @@ class SessionWriter:
                 arousal = None if arousal is None or arousal != arousal else arousal
                 breath = None if breath is None or breath != breath else breath
                 quality = _QUALITY_VALUES[item.quality]
-                estimates.append(
+                estimates.extend(
                     (
                         key,
-                        self._estimate_seq,
+                        estimate_seq,
                         t,
                         hr,
                         rmssd,
@@ -138,7 +143,7 @@ class SessionWriter:
                         _SOURCE_CODES.get(source, _NAN),
                     )
                 )
-                self._estimate_seq += 1
+                estimate_seq += 1
                 if t > last_t_s:
                     last_t_s = t
                 continue
@@ -153,10 +158,10 @@ class SessionWriter:
                     if len(times) == 1
                     else pack_beats(times, item.rr_ms)
                 )
-                samples.append(
+                samples.extend(
                     (
                         key,
-                        self._sample_seq,
+                        sample_seq,
                         item.t_s,
                         item.hr_bpm,
                         _CONTACT_VALUES[item.contact],
@@ -165,12 +170,12 @@ class SessionWriter:
                     )
                 )
                 self._beats += beats
-                self._sample_seq += 1
+                sample_seq += 1
                 if item.t_s > last_t_s:
                     last_t_s = item.t_s
                 continue
             if isinstance(item, BreathTaken):
-                breaths.append(
+                breaths.extend(
                     (
                         key,
                         self._breath_seq,
@@ -183,11 +188,11 @@ class SessionWriter:
                 self._breath_seq += 1
                 continue
             if isinstance(item, ChestMotion):
-                motion.append((key, self._motion_seq, item.t_s, item.rate_hz, pack_motion(item)))
+                motion.extend((key, self._motion_seq, item.t_s, item.rate_hz, pack_motion(item)))
                 self._motion_seq += 1
                 continue
             last_t_s = max(last_t_s, item.t)
-            events.append((key, self._event_seq, item.t, item.type, _JSON(item.to_dict())))
+            events.extend((key, self._event_seq, item.t, item.type, _JSON(item.to_dict())))
             self._event_seq += 1
             if isinstance(item, SessionStarted):
                 updates.append(("start_zone = ?", (item.zone.value,)))
@@ -206,12 +211,13 @@ class SessionWriter:
                         (time.time(), item.reason, item.duration_s),
                     )
                 )
+        self._estimate_seq, self._sample_seq = estimate_seq, sample_seq
         with self.store.writing() as db:
-            _insert(db, "samples", samples)
-            _insert(db, "estimates", estimates)
-            _insert(db, "events", events)
-            _insert(db, "breaths", breaths)
-            _insert(db, "motion", motion)
+            _insert(db, "samples", samples, 7)
+            _insert(db, "estimates", estimates, 10)
+            _insert(db, "events", events, 5)
+            _insert(db, "breaths", breaths, 6)
+            _insert(db, "motion", motion, 5)
             for assignment, values in updates:
                 db.execute(f"UPDATE sessions SET {assignment} WHERE id = ?", (*values, key))
             db.execute(
@@ -237,18 +243,20 @@ class SessionWriter:
 ROWS_PER_INSERT = 999 // 10
 
 
-def _insert(db: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
-    """``rows`` appended to ``table``, many rows a statement: SQLite's module lets the
-    other threads run at each step of a statement, so ``executemany``'s step per row
-    hands the interpreter back and forth with the session loop hundreds of times a
-    batch (most of the recorder's cost); a statement of many rows is one step."""
-    if not rows:
+def _insert(db: sqlite3.Connection, table: str, values: list[Any], width: int) -> None:
+    """Rows of ``width`` values each, one after the other in ``values``, appended to
+    ``table`` many rows a statement: SQLite's module lets the other threads run at
+    each step of a statement, so ``executemany``'s step per row hands the
+    interpreter back and forth with the session loop hundreds of times a batch
+    (most of the recorder's cost); a statement of many rows is one step."""
+    if not values:
         return
-    one = f"({', '.join('?' * len(rows[0]))})"
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
-        values = ", ".join([one] * len(chunk))
-        db.execute(f"INSERT INTO {table} VALUES {values}", list(chain.from_iterable(chunk)))
+    one = f"({', '.join('?' * width)})"
+    step = ROWS_PER_INSERT * width
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
+        rows = ", ".join([one] * (len(chunk) // width))
+        db.execute(f"INSERT INTO {table} VALUES {rows}", chunk)
 
 
 _NAN = float("nan")
