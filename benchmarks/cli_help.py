@@ -122,7 +122,7 @@ Where the session's 1,569 M instructions go now:
 
     interpreter start                   38 M (2 %)
     the stdlib and numpy it loads       ~540 M (34 %): numpy ~340 M, asyncio (no ssl)
-                                        ~130 M, sqlite3, json, tomllib, logging,
+                                        ~90 M more, sqlite3, json, tomllib, logging,
                                         platformdirs 22 M (the config's and the
                                         store's folders), statistics 9 M (its
                                         median in signals/baseline.py and
