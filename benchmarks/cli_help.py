@@ -96,6 +96,58 @@ package's own modules is mostly creating its ~90 dataclasses (~50 ms, compile of
 their generated methods) and loading ~260 modules' code; the set-up after imports
 (build_session) is ~5 ms; exiting ~5 ms.
 
+Fifth round, the whole 900 s session (2026-12-07, before = f7a5092; this branch was
+cut from f7a5092 + the controller's and the resonance reading's branches; a normal
+install; loads 2.3-5.3 on 2 cores shared by 8 sessions):
+
+    instructions (callgrind)            1,607 M -> 1,569 M (0.976x): the two merged
+                                        branches 1,607 -> 1,598 M, this one -> 1,569 M:
+                                        asyncio loaded without ssl -21.5 M (asyncio
+                                        imports it for TLS a session never opens
+                                        through asyncio; the broker's TLS is paho's,
+                                        which imports ssl itself), SessionRequest
+                                        without eq/hash/repr and the simulated Person
+                                        without eq/hash -8.1 M (nothing compares,
+                                        hashes or prints either), a run's ratings and
+                                        ending state without eq/repr ~-2 M
+    CPU, 15 interleaved runs, load 3-5  363 -> 358 ms (p90 389 -> 400); wall 416 -> 409
+    CPU, 21 interleaved runs, load 2-4  379 -> 377 ms (p90 390 -> 388); wall 489 -> 488
+                                        (a 2.4 % cut is inside the time's noise at
+                                        these loads: the instructions show it)
+    printed events                      identical (809 lines; seeds 1, 2, 3 (837
+                                        lines), 7 and the default); --help identical
+                                        (and run's, resonance's, setup's, today's)
+
+Where the session's 1,569 M instructions go now:
+
+    interpreter start                   38 M (2 %)
+    the stdlib and numpy it loads       ~540 M (34 %): numpy ~340 M, asyncio (no ssl)
+                                        ~90 M more, sqlite3, json, tomllib, logging,
+                                        platformdirs 22 M (the config's and the
+                                        store's folders), statistics 9 M (its
+                                        median in signals/baseline.py and
+                                        store/practice.py; it loads fractions and
+                                        decimal)
+    the package's and the simulator's   ~455 M (29 %); ~345 M of it is creating the
+      modules                           ~90 dataclasses (Python 3.11 parses 250 M and
+                                        compiles 98 M of their generated methods, each
+                                        method from its own source): ~3.5 M a small
+                                        frozen class, ~0.45 M more a field; the
+                                        models' 28 classes and 6 enums 136 M (8.7 %)
+    set-up, the session and exit        ~535 M (34 %): numpy's rfft 65 M and its
+                                        twiddles 16 M (numpy 2.4 makes the plan
+                                        afresh at every call), the simulated heart
+                                        and strap ~11 ms of CPU at load 5 (~6 us a
+                                        beat, ~5.5 us a notification), exit 12 M
+
+Measured and left: the ~25 dataclasses on this path with no docstring of their own
+(loop, pacing, signals) have dataclasses build one with inspect.signature (~0.4 M
+each); three NamedTuples compile each field's annotation (~4 M); numpy.typing is
+loaded at run time for annotations (signals, simulators.breathing, ~2-3 M); the
+setup, today and plan requests (~13 M) are defined on the run path because their
+commands share modules with it; the models keep eq and repr (the tests compare
+events and print them when they differ).
+
 Earlier rounds: first (before = 341feb4, load 6-8) 496 -> 417 ms CPU; second
 (before = 1ee3cee, load 3-4) 420 -> 408 ms and 382 -> 370 ms; the recorder's one
 store open and its writes on the loop's thread at --speed max (~40 -> ~7 ms).
@@ -125,7 +177,7 @@ from benchmarks.figures import (  # noqa: E402
 )
 
 # main when this round began: the "before" of the figures above.
-BASE = "4fed2a8"
+BASE = "f7a5092"
 
 
 def seeded_store(session: list[str], folder: Path, megabytes: float) -> Path:

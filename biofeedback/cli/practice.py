@@ -36,7 +36,8 @@ PROMPTS: dict[Phase, str] = {
 }
 
 
-@dataclass
+# Internal state of one run: nothing compares or prints it (no __eq__, __repr__ to compile).
+@dataclass(eq=False, repr=False)
 class RunRatings:
     """The ratings of one ``run``: from flags, a prompt or the dashboard form."""
 

@@ -267,7 +267,8 @@ def _exit_after(delay_s: float, code: int, first: Callable[[], None]) -> None:
     timer.start()
 
 
-@dataclass
+# Internal state of one run: nothing compares or prints it (no __eq__, __repr__ to compile).
+@dataclass(eq=False, repr=False)
 class _Ending:
     """How a run ended by a signal, and where its session was saved."""
 
