@@ -46,7 +46,7 @@ def load_asyncio_without_tls() -> None:
     """Load asyncio without ssl, unless either is loaded already (a session's commands).
 
     asyncio's modules import ssl for the TLS connections an event loop can open
-    (OpenSSL's library and ssl's constants: ~22 M instructions, ~1.4 % of a 15-minute
+    (OpenSSL's library and ssl's constants: ~23 M instructions, ~1.5 % of a 15-minute
     simulated session's CPU), and a session opens none through it: the broker's TLS
     is paho's own, over a socket it wraps itself. ``import ssl`` still works after
     (paho's does); only asyncio's own TLS (``loop.create_connection(ssl=...)``) is
