@@ -42,25 +42,6 @@ def started() -> None:
         gc.enable()
 
 
-def load_asyncio_without_tls() -> None:
-    """Load asyncio without ssl, unless either is loaded already (a session's commands).
-
-    asyncio's modules import ssl for the TLS connections an event loop can open
-    (OpenSSL's library and ssl's constants: ~23 M instructions, ~1.5 % of a 15-minute
-    simulated session's CPU), and a session opens none through it: the broker's TLS
-    is paho's own, over a socket it wraps itself. ``import ssl`` still works after
-    (paho's does); only asyncio's own TLS (``loop.create_connection(ssl=...)``) is
-    unavailable in this process, with asyncio's "ssl module is not available" error.
-    """
-    if "asyncio" in sys.modules or "ssl" in sys.modules:
-        return
-    sys.modules["ssl"] = None  # type: ignore[assignment]  # import ssl: ImportError
-    try:
-        import asyncio  # noqa: F401  # asyncio takes the ImportError as "no TLS"
-    finally:
-        del sys.modules["ssl"]
-
-
 def on_terminal() -> bool:
     """Screens need a person at a terminal; piped, commands print instead."""
     return sys.stdin.isatty() and sys.stdout.isatty()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from biofeedback import __version__
-from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN, load_asyncio_without_tls
+from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
 from biofeedback.cli.records import (
     cmd_delete,
     cmd_history,
@@ -23,21 +23,18 @@ from biofeedback.routines import EYES, POSITIONS
 # estimator, the sinks) and the profile's and practice's (routines.personalise,
 # the plan) alike, so `--help` and the record commands answer without them.
 def cmd_run(args: argparse.Namespace) -> int:
-    load_asyncio_without_tls()
     from biofeedback.cli.running import cmd_run as run
 
     return run(args)
 
 
 def cmd_resonance(args: argparse.Namespace) -> int:
-    load_asyncio_without_tls()
     from biofeedback.cli.running import cmd_resonance as run
 
     return run(args)
 
 
 def start_run(protocol: str, db: str | None) -> int:
-    load_asyncio_without_tls()
     from biofeedback.cli.running import start_run as run
 
     return run(protocol, db)
