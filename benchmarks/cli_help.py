@@ -105,7 +105,9 @@ install; loads 2.3-5.3 on 2 cores shared by 8 sessions):
                                         asyncio loaded without ssl -21.5 M (asyncio
                                         imports it for TLS a session never opens
                                         through asyncio; the broker's TLS is paho's,
-                                        which imports ssl itself), SessionRequest
+                                        which imports ssl itself; NOT merged: it took
+                                        asyncio's own TLS from every session process
+                                        for 1.4 %, so ~1,591 M as merged), SessionRequest
                                         without eq/hash/repr and the simulated Person
                                         without eq/hash -8.1 M (nothing compares,
                                         hashes or prints either), a run's ratings and
@@ -121,9 +123,9 @@ install; loads 2.3-5.3 on 2 cores shared by 8 sessions):
 Where the session's 1,569 M instructions go now:
 
     interpreter start                   38 M (2 %)
-    the stdlib and numpy it loads       ~540 M (34 %): numpy ~340 M, asyncio (no ssl)
-                                        ~90 M more, sqlite3, json, tomllib, logging,
-                                        platformdirs 22 M (the config's and the
+    the stdlib and numpy it loads       ~540 M (34 %): numpy ~340 M, asyncio
+                                        ~90 M more (ssl ~22 M of it), sqlite3, json,
+                                        tomllib, logging, platformdirs 22 M (the config's and the
                                         store's folders), statistics 9 M (its
                                         median in signals/baseline.py and
                                         store/practice.py; it loads fractions and
