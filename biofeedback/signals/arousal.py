@@ -287,8 +287,17 @@ class ArousalEstimator:
         cfg = self.config
         if self._first_seen_s is None:
             self._first_seen_s = now_s
-        self._ingest(now_s)
+        # Newly decided beats in; beats and strap readings older than every window out
+        # (written here, not in a method of their own: a call a tick costs more than
+        # some of these steps).
         beats = self._beats
+        self._cleaner.decide(beats)
+        beats.forget_before(now_s - self._keep_s)
+        strap_hr = self._strap_hr
+        if strap_hr:
+            oldest_s = now_s - cfg.hr_window_s
+            while strap_hr and strap_hr[0][0] <= oldest_s:
+                strap_hr.popleft()
         rate = beats.flagged_rate(now_s, cfg.artifact_window_s)
         if self._last_signal_s is None or now_s - self._last_signal_s > cfg.no_signal_after_s:
             # A session's first seconds are waiting, not lost signal.
@@ -349,6 +358,11 @@ class ArousalEstimator:
         if mean < reference:
             reference = mean
         base_hr = base.hr_bpm if base.hr_bpm is not None else math.nan
+        # ``BaselineCollector.rmssd_ms``, its ``exp`` taken once per baseline.
+        ln_base = base.ln_rmssd
+        rmssd_of = self._rmssd_of
+        if ln_base is not None and ln_base is not rmssd_of[0]:
+            self._rmssd_of = rmssd_of = (ln_base, math.exp(ln_base))
         hr_delta = hr - base_hr
         hr_z = hr_delta / cfg.hr_scale_bpm
         ln_delta = ln_rmssd - reference
@@ -368,7 +382,7 @@ class ArousalEstimator:
             hr_delta if hr_delta == hr_delta else None,
             ln_delta if ln_delta == ln_delta else None,
             base.hr_bpm,
-            self._baseline_rmssd_ms(base.ln_rmssd),
+            rmssd_of[1] if ln_base is not None else None,
             hr_z if hr_z == hr_z else None,
             drop_z if drop_z == drop_z else None,
             rmssd_60 if rmssd_60 == rmssd_60 else None,
@@ -378,23 +392,6 @@ class ArousalEstimator:
             base.how,
             base.rise_bpm,
         )
-
-    def _baseline_rmssd_ms(self, ln_rmssd: float | None) -> float | None:
-        """``BaselineCollector.rmssd_ms``, its ``exp`` taken once per baseline."""
-        if ln_rmssd is None:
-            return None
-        if ln_rmssd is not self._rmssd_of[0]:
-            self._rmssd_of = (ln_rmssd, math.exp(ln_rmssd))
-        return self._rmssd_of[1]
-
-    def _ingest(self, now_s: float) -> None:
-        self._cleaner.decide(self._beats)
-        self._beats.forget_before(now_s - self._keep_s)
-        strap_hr = self._strap_hr
-        if strap_hr:
-            oldest_s = now_s - self.config.hr_window_s
-            while strap_hr and strap_hr[0][0] <= oldest_s:
-                strap_hr.popleft()
 
     def _strap_hr_bpm(self, now_s: float, span_s: float) -> float:
         """The strap's own HR over the last ``span_s``, for straps that send no RR."""
