@@ -116,6 +116,7 @@ Every figure the estimators give is the same to the bit before and after
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -333,11 +334,98 @@ def tick_lines(runs: int, rev: str, path: Path) -> list[str]:
     return lines
 
 
+def _estimator_of(tree: Path) -> type[ArousalEstimator]:
+    """``ArousalEstimator`` of the package under ``tree``, in this process beside this
+    tree's: its modules are imported under their own names while it loads, and this
+    tree's put back after (each class keeps its own module's globals)."""
+    ours = {k: m for k, m in sys.modules.items() if k.partition(".")[0] == "biofeedback"}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(tree))
+    try:
+        module = importlib.import_module("biofeedback.signals.arousal")
+    finally:
+        sys.path.remove(str(tree))
+        for name in [k for k in sys.modules if k.partition(".")[0] == "biofeedback"]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    assert Path(module.__file__ or "").is_relative_to(tree), module.__file__
+    cls: type[ArousalEstimator] = module.ArousalEstimator
+    return cls
+
+
+def _arousal_ticks(cls: type[ArousalEstimator], samples: list[HeartSample]) -> tuple[float, float]:
+    """CPU per tick (us) of ``estimate`` and of the tick's ``add_sample`` calls."""
+    clock = time.process_time_ns
+    est = cls()
+    i, n = 0, len(samples)
+    ticks = int(samples[-1].t_s)
+    est_ns = add_ns = 0
+    for second in range(1, ticks + 1):
+        now = float(second)
+        t0 = clock()
+        est.estimate(now)
+        est_ns += clock() - t0
+        while i < n and samples[i].t_s <= now:
+            t0 = clock()
+            est.add_sample(samples[i])
+            add_ns += clock() - t0
+            i += 1
+    return est_ns / ticks / 1e3, add_ns / ticks / 1e3
+
+
+def _estimates(cls: type[ArousalEstimator], samples: list[HeartSample]) -> list[str]:
+    """Every tick's estimate as text (the trees' classes differ; their reprs compare)."""
+    est = cls()
+    out = []
+    i, n = 0, len(samples)
+    for second in range(1, int(samples[-1].t_s) + 1):
+        out.append(repr(est.estimate(float(second))))
+        while i < n and samples[i].t_s <= second:
+            est.add_sample(samples[i])
+            i += 1
+    return out
+
+
+def in_process_lines(rounds: int, rev: str, path: Path, copies: int) -> list[str]:
+    """The arousal estimator alone, this tree's and ``rev``'s alternated ``rounds``
+    times in this one process (the steadiest figure on a shared machine) on
+    ``copies`` copies of ``path`` end to end, as the session calls it; and whether
+    every estimate is the same."""
+    with tempfile.TemporaryDirectory() as tmp:
+        day = Path(tmp) / f"{copies}x_{path.name}"
+        day.write_text(path.read_text() * copies)
+        samples = replay_samples(day)
+        old = base_tree(rev, Path(tmp) / "base")
+        if old is None:
+            return []
+        trees = {f"before ({rev})": _estimator_of(old), "this tree": ArousalEstimator}
+    costs: dict[str, list[tuple[float, float]]] = {label: [] for label in trees}
+    for _ in range(rounds):
+        for label, cls in trees.items():
+            costs[label].append(_arousal_ticks(cls, samples))
+    same = _estimates(trees[f"before ({rev})"], samples) == _estimates(ArousalEstimator, samples)
+    lines = [
+        f"the arousal estimator in one process ({copies} x {path.name}, {int(samples[-1].t_s)}"
+        f" ticks; CPU per tick, medians of {rounds} alternated rounds):"
+    ]
+    for label, runs in costs.items():
+        both = [e + a for e, a in runs]
+        lines.append(
+            f"  {label:<18} estimate {statistics.median(e for e, _ in runs):5.2f} us"
+            f"  add_sample {statistics.median(a for _, a in runs):5.2f} us"
+            f"  both {statistics.median(both):5.2f} us ({min(both):.2f}-{max(both):.2f})"
+        )
+    lines.append(f"  every estimate {'the same' if same else 'DIFFERENT'} in both trees")
+    return lines
+
+
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one run: a smoke test")
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per tree")
     parser.add_argument("--base", default=BASE, help="the commit timed as the before")
+    parser.add_argument("--rounds", type=int, default=7, help="in-process alternations")
     parser.add_argument("--ticks-json", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -352,5 +440,8 @@ if __name__ == "__main__":
     print("\n".join(cost_lines(1 if args.quick else 3)))
     if args.quick:
         print("\n".join(tick_lines(1, args.base, SHARED_RR / "nsrdb_pyhrv_5min_nni.txt")))
+        print("\n".join(in_process_lines(1, args.base, SHARED_RR / "nsrdb_pyhrv_5min_nni.txt", 1)))
     else:
         print("\n".join(tick_lines(args.runs, args.base, SHARED_RR / RECORDING)))
+        # The 3 h day of the issue's profile.
+        print("\n".join(in_process_lines(args.rounds, args.base, SHARED_RR / RECORDING, 3)))
