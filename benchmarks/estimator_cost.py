@@ -16,7 +16,7 @@ read every 5 s) asked once a second as the session asks them; this process's
 CPU per call (``time.process_time_ns``), medians, and the CPU of all the calls
 per tick, this tree beside the tree at ``--base`` (its ``biofeedback`` package
 run by this same script in a child process), interleaved runs.
-Run: .venv/bin/python benchmarks/estimator_cost.py [--runs N] [--base REV] [--quick]
+Run: .venv/bin/python benchmarks/estimator_cost.py [--runs N] [--rounds N] [--base REV] [--quick]
 
 Figures (2026-12-07, 2 cores shared with six other sessions, load 4-5; before =
 4fed2a8, after = branch s28live; issue 28):
@@ -108,6 +108,39 @@ each; three runs of it as the branch grew, the last on its final code):
     ``tests/test_arousal_awkward.py`` pins such streams and fails on it; the
     five windows' searches nested in one call (~0.5 us a tick) would duplicate
     ``hr_bpm``/``rmssd_ms``.
+
+Fourth round (2026-12-07, 2 cores shared with six other sessions, load 2.8-4.8;
+before = 282c935, after = branch s29est2): one run of this benchmark (5 interleaved
+runs), and its in-process part (new: both trees' estimators alternated in this one
+process, 7 rounds on the 3 h day, with every estimate compared) run three times:
+
+                        arousal add  estimate  breath add  estimate  (mean)  a tick    a day
+    before (282c935)       4.43 us    9.84 us    2.09 us    1.56 us  18.4 us  37.94 us  3.28 s
+    after                  4.33 us    9.41 us    1.96 us    1.50 us  18.3 us  36.86 us  3.18 s
+    in one process, CPU per tick (estimate / add_sample / both, medians of 7):
+        before   7.68 / 3.22 / 10.90 us    7.56 / 3.19 / 10.73 us    8.05 / 3.42 / 11.49 us
+        after    7.51 / 3.15 / 10.69 us    7.45 / 3.32 / 10.73 us    7.74 / 3.33 / 11.09 us
+    every estimate the same in both trees (all three runs).
+
+    What went: ``estimate``'s two helper calls a tick (the ingest steps: decide,
+    forget, the strap readings' horizon; and the baseline RMSSD's cached ``exp``),
+    written in place: ~0.1-0.3 us of ~7.7 us (1-4 %), inside the spread of the
+    whole tick. The whole 24 h replay (``benchmarks/replay.py --base 282c935 --runs
+    3``, load ~4.5): CPU median 11.2 -> 11.1 s (ranges 10.9-11.2 and 10.9-11.1),
+    111,995 printed lines identical; the 3 h day's 14,000 lines identical.
+
+    Where the ~11 us a tick goes now (timeit of each call on a warmed estimator,
+    load ~3): the cleaner's ``decide`` ~1.5-2 us (``add_beat`` ~0.28 us,
+    ``add_raw`` ~0.11 us, ``start_chunk`` ~0.08 us a beat, the rest its own loop),
+    ``push`` ~1.6 us a notification, the five windows ~1.5-2 us (a binary search
+    and a call each), ``flagged_rate`` ~0.5 us, the running mean ~0.25 us, the
+    18-field result ~0.35-0.5 us; the rest is ``estimate``'s own statements.
+    Looked at and not done: reusing a window's sums while its beats stay the same
+    (at 1 Hz ticks and 60-90 beats a minute a new beat moves nearly every window
+    nearly every tick: the check costs what it saves); forgetting the strap's HR
+    readings only once they are many (not bit-identical when ``now`` steps back or
+    a window is longer than the HR window, both allowed); ``drop_z`` from
+    ``-ln_delta`` (one subtraction less, but -0.0 where the code gives +0.0).
 
 Every figure the estimators give is the same to the bit before and after
 (tests/test_live_streams.py; the replay prints the same lines).
