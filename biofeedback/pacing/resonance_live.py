@@ -135,9 +135,10 @@ class ResonanceTracker:
         # arousal estimator does (a source without them crashed the cleaner). The
         # running sums are summed notification by notification, as the estimator's.
         # Integers (a source may give them) are exact in the cleaner's arithmetic:
-        # the same values as floats give, and ``beats`` hands floats out.
+        # the same values as floats give, and ``beats`` hands floats out. The
+        # sample's own tuples: the cleaner only reads them.
         if len(sample.beat_t_s) == len(sample.rr_ms):
-            self._cleaner.push(list(sample.beat_t_s), list(sample.rr_ms))
+            self._cleaner.push(sample.beat_t_s, sample.rr_ms)
         else:
             self._cleaner.push(*beats_of(sample))
 
