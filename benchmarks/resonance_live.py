@@ -93,15 +93,16 @@ argmax) ~1 us each. About 20 numpy calls of ~1-2 us each are left; each computes
 part of a figure shown, in the order that gives its bits, so they stay.
 
 Tried and left out: a spectrum buffer handed to ``rfft`` (``out=``): < 1 us a
-reading, and a buffer shared between readings; the near-peak and total sums by one
-``np.add.reduceat`` (not the same bits: its segments are summed in another order);
-the density's argmax from the powers (dividing by the scale can make two powers
-equal, and argmax then picks another bin). Sharing the arousal estimator's cleaned
-beats (add_sample 38 ms a 3 h run, ~0.3 s a day, plus ~5 us a reading deciding):
-to the bit it needs the estimator's decisions as they are made (its ``LiveBeats``
-forgets beats a reading may still need when the times fall back) and a copy of its
-cleaner's state where its pushes part from the tracker's (times it clamps, a
-reading without an estimate first): both inside ``ArousalEstimator``/
+reading, and a buffer shared between readings (taken in the fourth round, below:
+~2-3 us a reading with the power array too, one pair per thread); the near-peak and
+total sums by one ``np.add.reduceat`` (not the same bits: its segments are summed in
+another order); the density's argmax from the powers (dividing by the scale can make
+two powers equal, and argmax then picks another bin). Sharing the arousal
+estimator's cleaned beats (add_sample 38 ms a 3 h run, ~0.3 s a day, plus ~5 us a
+reading deciding): to the bit it needs the estimator's decisions as they are made
+(its ``LiveBeats`` forgets beats a reading may still need when the times fall back)
+and a copy of its cleaner's state where its pushes part from the tracker's (times it
+clamps, a reading without an estimate first): both inside ``ArousalEstimator``/
 ``live_beats.py``, which s29arousal is rewriting this round; left for after.
 
 Fourth round (issue 28, s29res2; before = 24bd57f, this morning's six branches
