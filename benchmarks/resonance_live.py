@@ -93,16 +93,56 @@ argmax) ~1 us each. About 20 numpy calls of ~1-2 us each are left; each computes
 part of a figure shown, in the order that gives its bits, so they stay.
 
 Tried and left out: a spectrum buffer handed to ``rfft`` (``out=``): < 1 us a
-reading, and a buffer shared between readings; the near-peak and total sums by one
-``np.add.reduceat`` (not the same bits: its segments are summed in another order);
-the density's argmax from the powers (dividing by the scale can make two powers
-equal, and argmax then picks another bin). Sharing the arousal estimator's cleaned
-beats (add_sample 38 ms a 3 h run, ~0.3 s a day, plus ~5 us a reading deciding):
-to the bit it needs the estimator's decisions as they are made (its ``LiveBeats``
-forgets beats a reading may still need when the times fall back) and a copy of its
-cleaner's state where its pushes part from the tracker's (times it clamps, a
-reading without an estimate first): both inside ``ArousalEstimator``/
+reading, and a buffer shared between readings (taken in the fourth round, below:
+~2-3 us a reading with the power array too, one pair per thread); the near-peak and
+total sums by one ``np.add.reduceat`` (not the same bits: its segments are summed in
+another order); the density's argmax from the powers (dividing by the scale can make
+two powers equal, and argmax then picks another bin). Sharing the arousal
+estimator's cleaned beats (add_sample 38 ms a 3 h run, ~0.3 s a day, plus ~5 us a
+reading deciding): to the bit it needs the estimator's decisions as they are made
+(its ``LiveBeats`` forgets beats a reading may still need when the times fall back)
+and a copy of its cleaner's state where its pushes part from the tracker's (times it
+clamps, a reading without an estimate first): both inside ``ArousalEstimator``/
 ``live_beats.py``, which s29arousal is rewriting this round; left for after.
+
+Fourth round (issue 28, s29res2; before = 24bd57f, this morning's six branches
+merged; 2026-12-07, 3 h, 5 interleaved runs, niced):
+
+    the transform and the total band's |X| written into the thread's arrays for
+        that spectrum size (``rfft(..., out=)``, ``abs(..., out=)``; numpy >= 2.0),
+        not a new 65 KB spectrum and power array each reading
+    add_sample hands the sample's beat tuples to ``LiveCleaner.push`` as they
+        are (it only reads them), not copied into two lists a notification
+
+                        a reading (median, p90)   a run's readings   add_sample
+    before (24bd57f)    111.6 us, 184.2 us        270 ms             35 ms   (load 4.6)
+    this tree           109.2 us, 165.5 us        267 ms             33 ms
+    before (24bd57f)    111.3 us, 146.3 us        266 ms             34 ms   (load 2.6)
+    this tree           109.4 us, 145.0 us        259 ms             33 ms
+    readings identical; the 3 h day's unrounded figures identical (digest of their
+    reprs 31d27567ceb558bc, as before); the 3 h replay's 14,000 printed lines identical
+
+~2 us a reading and ~1-3 ms of add_sample a 3 h day less: ~0.05-0.1 s of CPU in
+a 24 h day, below the replay's noise. The 24 h replay (benchmarks/replay.py --base
+24bd57f --runs 3, load ~4.6, niced): CPU 11.82 -> 11.10 s (ranges 11.1-12.3 and
+10.8-12.2 s: mostly noise), printed lines identical (111,995, session id masked).
+
+Measured and left out (in-process A/B on the 3 h day, no gain beyond the noise
+of ~1 us a reading): the density into a kept array (``out=``); its peak from the
+powers' argmax with a check that no earlier power rounds to the same density
+(exact, but the check's reduction costs what the two operations saved); the
+padded input written into a kept zero-padded array (callgrind: the same
+instructions as rfft's own padding). By callgrind, ``out=`` saves ~3 % of the
+transform's instructions (777k -> 753k a reading); the rest of the transform is
+the 8192-point arithmetic itself. |X| is ``hypot`` per bin (~4 us for ~810
+bins): re*re + im*im is not the same bits (526 of 813 bins of a test
+spectrum differ in the last bit), so it stays. A reading's first
+reduction costs ~3 us against ~0.9 us for the next (the caches the transform
+and the loop between readings leave cold), so cutting one of the three sums
+only moves that cost to the next. Still left: the tracker cleaning beats the
+arousal estimator already cleaned (add_sample ~30 ms a 3 h day, ~0.25 s a 24 h
+day; its times are not clamped as the estimator's, so sharing is not the same
+beats whenever rebuilt times overlap).
 """
 
 from __future__ import annotations
@@ -125,7 +165,7 @@ from benchmarks.figures import (  # noqa: E402
     trees_beside,
 )
 
-BASE = "f7a5092"
+BASE = "24bd57f"
 UPDATE_S = 5.0
 
 # Run in each tree's folder (its package first on the path); public API only, so

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from collections.abc import Sequence
 from itertools import pairwise
 
 from biofeedback.signals.rr_clean import BeatKind, CleanerConfig
@@ -48,7 +49,7 @@ class LiveCleaner:
         self._pending: deque[tuple[float, float, float, float]] = deque()
         self._prev_rr: float | None = None  # the last decided raw beat
 
-    def push(self, t_s: list[float], rr_ms: list[float]) -> None:
+    def push(self, t_s: Sequence[float], rr_ms: Sequence[float]) -> None:
         """Append one notification's raw beats (times ascending)."""
         cfg = self.config
         recent = self._recent
