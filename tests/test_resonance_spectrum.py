@@ -249,5 +249,5 @@ def test_readings_written_into_reused_arrays_are_those_of_new_arrays() -> None:
     want = [_coherence_as_before(hr) for hr in series]
     assert [_coherence(hr) for hr in series] == want
     with ThreadPoolExecutor(4) as pool:
-        for _ in range(10):
+        for _ in range(3):
             assert list(pool.map(_coherence, series * 4)) == want * 4
