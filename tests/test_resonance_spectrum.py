@@ -9,7 +9,6 @@ before's within 1e-9, the shown (rounded) ones identical."""
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -234,20 +233,3 @@ def test_a_tracker_that_forgets_old_beats_reads_as_one_that_keeps_them() -> None
             assert forgets.reading(sample.t_s) == keeps.reading(sample.t_s), sample.t_s
     assert forgets.beats().t_s.size < 4096 < keeps.beats().t_s.size
     assert readings > 800
-
-
-def test_readings_written_into_reused_arrays_are_those_of_new_arrays() -> None:
-    # A reading writes its spectrum and powers into its thread's arrays for that
-    # spectrum size: readings of other sizes in between, and other threads'
-    # readings at the same time, leave its figures those of fresh arrays.
-    rng = np.random.default_rng(29)
-    series = [
-        6.0 * np.sin(2 * np.pi * rng.uniform(0.05, 0.12) * np.arange(size) / RESAMPLE_HZ)
-        + rng.normal(0, 2, size)
-        for size in (256, 9000, 255, 9000, 256, 12000, 257)
-    ]
-    want = [_coherence_as_before(hr) for hr in series]
-    assert [_coherence(hr) for hr in series] == want
-    with ThreadPoolExecutor(4) as pool:
-        for _ in range(3):
-            assert list(pool.map(_coherence, series * 4)) == want * 4

@@ -16,7 +16,6 @@ stopped). Both stay pure: no clock, no I/O.
 from __future__ import annotations
 
 import math
-import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -303,11 +302,9 @@ def _coherence(hr: np.ndarray, plan: _Plan | None = None) -> tuple[float | None,
     lo, lf_lo, lf_hi = bins.lo, bins.lf_lo, bins.lf_hi
     if lf_lo >= lf_hi:
         return None, None
-    # Into this thread's buffers (the same values as into new arrays).
-    spectrum, power = _buffers(bins)
-    np.fft.rfft(hr * plan.taper, n=bins.points, out=spectrum)
+    spectrum = np.fft.rfft(hr * plan.taper, n=bins.points)
     # In place, the same operations (numpy squares by ``x * x``).
-    np.abs(spectrum[lo : bins.hi], out=power)
+    power = np.abs(spectrum[lo : bins.hi])
     power *= power
     density = power[lf_lo - lo : lf_hi - lo] * 2.0
     density /= plan.scale
@@ -317,35 +314,6 @@ def _coherence(hr: np.ndarray, plan: _Plan | None = None) -> tuple[float | None,
     if total <= 0:
         return None, peak_hz
     return min(float(_sum(power[bins.near(peak)])) / total, 1.0), peak_hz
-
-
-class _Scratch(threading.local):
-    """A thread's spectrum and power arrays, by spectrum size: a reading writes
-    its transform and powers into them rather than into new arrays (a new
-    65 KB spectrum costs ~5 us a reading). Per thread, as numpy lets go of the
-    interpreter lock inside the transform; nothing read from them outlives the
-    reading."""
-
-    def __init__(self) -> None:
-        self.by_points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-_SCRATCH = _Scratch()
-
-
-def _buffers(bins: _Bins) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's spectrum (``bins.points // 2 + 1`` values) and total band's
-    power (``bins.hi - bins.lo``) arrays for a spectrum size."""
-    by_points = _SCRATCH.by_points
-    buffers = by_points.get(bins.points)
-    if buffers is None:
-        if len(by_points) >= 8:
-            by_points.clear()
-        buffers = by_points[bins.points] = (
-            np.empty(bins.points // 2 + 1, np.complex128),
-            np.empty(bins.hi - bins.lo, np.float64),
-        )
-    return buffers
 
 
 # The ranks of a spread's two percentiles, by the number of values and percentiles.
