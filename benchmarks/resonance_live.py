@@ -110,7 +110,9 @@ merged; 2026-12-07, 3 h, 5 interleaved runs, niced):
 
     the transform and the total band's |X| written into the thread's arrays for
         that spectrum size (``rfft(..., out=)``, ``abs(..., out=)``; numpy >= 2.0),
-        not a new 65 KB spectrum and power array each reading
+        not a new 65 KB spectrum and power array each reading: measured below but
+        NOT merged (per-thread buffers and a raised numpy floor for ~2 us a
+        reading, ~35 ms a day)
     add_sample hands the sample's beat tuples to ``LiveCleaner.push`` as they
         are (it only reads them), not copied into two lists a notification
 
@@ -122,7 +124,8 @@ merged; 2026-12-07, 3 h, 5 interleaved runs, niced):
     readings identical; the 3 h day's unrounded figures identical (digest of their
     reprs 31d27567ceb558bc, as before); the 3 h replay's 14,000 printed lines identical
 
-~2 us a reading and ~1-3 ms of add_sample a 3 h day less: ~0.05-0.1 s of CPU in
+(Both measured together.) ~2 us a reading and ~1-3 ms of add_sample a 3 h day
+less: ~0.05-0.1 s of CPU in
 a 24 h day, below the replay's noise. The 24 h replay (benchmarks/replay.py --base
 24bd57f --runs 3, load ~4.6, niced): CPU 11.82 -> 11.10 s (ranges 11.1-12.3 and
 10.8-12.2 s: mostly noise), printed lines identical (111,995, session id masked).
