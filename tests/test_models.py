@@ -155,6 +155,7 @@ def test_an_estimates_json_line_is_its_dicts_json_to_the_byte() -> None:
     import dataclasses
     import math
     import random
+    from typing import Any
 
     import numpy as np
 
@@ -180,15 +181,10 @@ def test_an_estimates_json_line_is_its_dicts_json_to_the_byte() -> None:
     for n in range(30_000):
         fields = [figure() for _ in range(5)]
         t = rng.choice([n + rng.random(), float(n), *awkward]) if n % 3 == 0 else n * 1.0001
-        cls = Louder if n % 97 == 0 else Estimate
-        event = cls(
-            t,  # type: ignore[arg-type]
-            *fields[:3],  # type: ignore[arg-type]
-            rng.choice(qualities) if n % 5 == 0 else Quality.OK,  # type: ignore[arg-type]
-            fields[3],  # type: ignore[arg-type]
-            fields[4],  # type: ignore[arg-type]
-            rng.choice(sources),  # type: ignore[arg-type]
-        )
+        cls: type[Estimate] = Louder if n % 97 == 0 else Estimate
+        quality = rng.choice(qualities) if n % 5 == 0 else Quality.OK
+        args: list[Any] = [t, *fields[:3], quality, *fields[3:], rng.choice(sources)]
+        event = cls(*args)
         line = estimate_json(event)
         if line is None:
             fell_back += 1
