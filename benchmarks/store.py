@@ -129,9 +129,9 @@ The printed lines, third round (2026-12-07, before = integ29 282c935): an
 estimate's line (86,385 of a day's 111,995) written straight from its fields
 (models/events.py ``estimate_json``: each figure rounded by round3 and written
 by float.__repr__, as json writes it, into one f-string), not by its dict and
-the encoder; anything not plainly a finite float, an int, None, a known quality
-or breath source (inf, a numpy float, a bool, another string, a subclass) goes
-by the dict as before. The same bytes: tests/test_models.py compares it with
+the encoder; anything not plainly a finite float or None, a known quality or
+breath source (inf, an int, a numpy float, a bool, another string, a subclass)
+goes by the dict as before. The same bytes: tests/test_models.py compares it with
 json.dumps of to_dict on 30,000 random and awkward estimates; the 3 h and 24 h
 replays' printed lines (session id masked) and the store's rows (every table)
 are identical to 282c935's.

@@ -456,19 +456,17 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
 def _figure_json(x: Any) -> str | None:
     """The JSON text of a figure field's value in ``to_dict`` (NaN as null, a float
     to 3 decimals: json writes a float by float.__repr__); None for what json
-    spells its own way (inf) or what is not plainly a float, an int or None."""
+    spells its own way (inf) or what is not plainly a float or None (an int goes
+    by the dict too: one too long for str() must fail where json fails)."""
     if type(x) is float:
         if x != x:
             return "null"
         x = round3(x)
         return _FLOAT_REPR(x) if x - x == 0.0 else None
-    if x is None:
-        return "null"
-    return _INT_REPR(x) if type(x) is int else None
+    return "null" if x is None else None
 
 
 _FLOAT_REPR = float.__repr__
-_INT_REPR = int.__repr__
 _QUALITY_JSON = {member: f'"{member.value}"' for member in Quality}
 _SOURCE_JSON = {None: "null", "acc": '"acc"', "rr": '"rr"'}
 
@@ -477,7 +475,7 @@ def estimate_json(event: SessionEvent) -> str | None:
     """``event.to_dict()`` as JSON with separators ``,`` and ``:``, to the byte, for
     a plain Estimate (one a second of every session, most of the printed lines)
     written from its fields without the dict; None for anything else (a subclass,
-    a field not plainly a finite float, an int, None, a known quality or breath
+    a field not plainly a finite float or None, a known quality or breath
     source): the caller writes that one from its dict. tests/test_models.py
     compares the two on random and awkward estimates."""
     if type(event) is not Estimate:
