@@ -146,6 +146,9 @@ are identical to 282c935's.
     ``--sinks --base 282c935 --runs 5`` (load 4-5):   before         after
       printing (JSON lines into a pipe)            743 ms (697-791)  692 ms (641-727)
       recording (unchanged code)                   796 ms (754-943)  762 ms (734-885)
+    benchmarks/replay.py --base 282c935 --runs 3 (load ~3, niced), whole command:
+      CPU 11.24 -> 11.19 s (1.00x: the ~0.06 s is within 3 runs' noise; before
+      11.0-12.4, after 11.0-11.3), wall 11.44 -> 11.54 s; lines identical (111,995)
 
 Left as it was: each of the other 25,600 events' dicts is made twice (by the
 console and by the recorder). Made once, it would have to be kept where both
