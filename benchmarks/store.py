@@ -124,6 +124,40 @@ within 3 %. What is left of the sinks is near its floor in Python: SQLite
 to_dict and JSON ~0.18 s of it, their dicts made twice, by the console and the
 recorder, ~0.1 s: models/events.py), the console's to_dict ~0.4 s (round() is
 ~2.8 % of a 1 h replay's instructions, callgrind) and its JSON ~0.45 s (float repr).
+
+The printed lines, third round (2026-12-07, before = integ29 282c935): an
+estimate's line (86,385 of a day's 111,995) written straight from its fields
+(models/events.py ``estimate_json``: each figure rounded by round3 and written
+by float.__repr__, as json writes it, into one f-string), not by its dict and
+the encoder; anything not plainly a finite float or None, a known quality or
+breath source (inf, an int, a numpy float, a bool, another string, a subclass)
+goes by the dict as before. The same bytes: tests/test_models.py compares it with
+json.dumps of to_dict on 30,000 random and awkward estimates; the 3 h and 24 h
+replays' printed lines (session id masked) and the store's rows (every table)
+are identical to 282c935's.
+
+    an estimate's line (86,000 estimates, in-process, median of 5)
+      to_dict + its share of a batch's encoding   4.2 us
+      estimate_json                               3.3 us  (~6 round3 + 6 float
+                                                  reprs: ~2.5 us of it, the floor)
+    the console over the 24 h day's events, a turn (64 s of session) a batch,
+    into a StringIO, 5 runs each (CPU):  282c935 490 ms (477-502)   after 428 ms
+      (421-437), -13 %
+    ``--sinks --base 282c935 --runs 5`` (load 4-5):   before         after
+      printing (JSON lines into a pipe)            743 ms (697-791)  692 ms (641-727)
+      recording (unchanged code)                   796 ms (754-943)  762 ms (734-885)
+    benchmarks/replay.py --base 282c935 --runs 3 (load ~3, niced), whole command:
+      CPU 11.24 -> 11.19 s (1.00x: the ~0.06 s is within 3 runs' noise; before
+      11.0-12.4, after 11.0-11.3), wall 11.44 -> 11.54 s; lines identical (111,995)
+
+Left as it was: each of the other 25,600 events' dicts is made twice (by the
+console and by the recorder). Made once, it would have to be kept where both
+find it: an event is a frozen dataclass with slots (no room for it, no weak
+reference), to_dict's dict is the caller's to change (format_event pops from
+it) and the recorder may write on its own thread live; and it would save at
+most one of the two, ~45 ms a day (the other events' to_dict, measured 44-46
+ms). Tried and slower: the figures formatted by one %-template (3.4 vs 3.2 us),
+a loop over the fields (3.6 us).
 """
 
 from __future__ import annotations

@@ -170,3 +170,26 @@ async def test_turns_closer_than_flush_every_s_share_one_write_and_nothing_waits
     assert len(signalling.getvalue().splitlines()) == 3
     assert signalling.flushes == 2
     await sink.stop()
+
+
+async def test_estimates_written_from_their_fields_keep_the_lines_order() -> None:
+    """A batch of estimates (their lines written from their fields), estimates that
+    go by their dicts (inf) and other events prints each event's own encoding, in
+    order, whether the others are none, one or many."""
+    import math
+
+    from biofeedback.console import _JSON
+    from biofeedback.models import Advice
+
+    plain = [Estimate(t + 0.5, 60.0 + t, 40.0, 0.2, Quality.OK, 0.0, 6.5, "rr") for t in range(6)]
+    odd = Estimate(9.0, math.inf, None, -0.0, Quality.HR_ONLY, 0.0)
+    for batch in (
+        plain,
+        [*plain[:2], Advice(2.6, "a"), *plain[2:]],
+        [Advice(0.1, "a"), plain[0], odd, Advice(0.2, "b"), *plain[1:], Advice(7.0, "c")],
+    ):
+        stream = io.StringIO()
+        sink = ConsoleSink(stream, as_json=True)
+        await sink.handle_batch(batch)
+        await sink.stop()
+        assert stream.getvalue().splitlines() == [_JSON.encode(e.to_dict()) for e in batch]

@@ -144,3 +144,55 @@ def test_round3_is_round_to_3_places_to_the_bit() -> None:
         values.append(math.copysign(10.0 ** rng.uniform(-12.0, 16.0), rng.random() - 0.5))
     for value in values:
         assert _as_written(round3(value)) == _as_written(round(value, 3)), value  # type: ignore[call-overload]
+
+
+def test_an_estimates_json_line_is_its_dicts_json_to_the_byte() -> None:
+    """estimate_json (an estimate's printed line written from its fields) gives
+    json.dumps(to_dict) with the console's separators byte for byte, or None (the
+    dict's path) where it cannot: on random estimates and awkward ones (NaN, inf,
+    -0.0, None, huge and tiny floats, ints, bools, numpy floats, strings needing
+    escapes, a plain-str quality, a subclass of Estimate)."""
+    import dataclasses
+    import math
+    import random
+    from typing import Any
+
+    import numpy as np
+
+    from biofeedback.models.events import estimate_json
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Louder(Estimate):
+        pass
+
+    rng = random.Random(29)
+    awkward: list[object] = [None, math.nan, math.inf, -math.inf, 0.0, -0.0, -0.0001, 5e-324]
+    awkward += [0.0005, -0.0005, 0.0004999, 2.675, 1e13, -1e13, 9999999999.9995, 1e300, 1e-300]
+    awkward += [72, -3, 0, True, False, np.float64(0.12345), np.float64(math.nan), 10**20]
+    sources: list[object] = [None, "rr", "acc", 'a "b"\n\x1e ü', "", Quality.OK]
+    qualities: list[object] = [*Quality, "ok", "good"]
+
+    def figure() -> object:
+        if rng.random() < 0.3:
+            return rng.choice(awkward)
+        return math.copysign(10.0 ** rng.uniform(-6.0, 12.0), rng.random() - 0.5)
+
+    written = fell_back = 0
+    for n in range(30_000):
+        fields = [figure() for _ in range(5)]
+        t = rng.choice([n + rng.random(), float(n), *awkward]) if n % 3 == 0 else n * 1.0001
+        cls: type[Estimate] = Louder if n % 97 == 0 else Estimate
+        quality = rng.choice(qualities) if n % 5 == 0 else Quality.OK
+        args: list[Any] = [t, *fields[:3], quality, *fields[3:], rng.choice(sources)]
+        event = cls(*args)
+        line = estimate_json(event)
+        if line is None:
+            fell_back += 1
+            continue
+        written += 1
+        assert cls is Estimate
+        assert line == json.dumps(event.to_dict(), separators=(",", ":")), event
+    # Both paths taken often: the comparison is not empty.
+    assert written > 5_000, written
+    assert fell_back > 5_000, fell_back
+    assert estimate_json(ZoneChanged(1.0, Zone.GREEN, Zone.RED, "r")) is None

@@ -447,3 +447,64 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "action": Action,
     "how": BaselineHow,
 }
+
+
+# --------------------------------------------------------------------------
+# An estimate's JSON line, written straight from its fields
+
+
+def _figure_json(x: Any) -> str | None:
+    """The JSON text of a figure field's value in ``to_dict`` (NaN as null, a float
+    to 3 decimals: json writes a float by float.__repr__); None for what json
+    spells its own way (inf) or what is not plainly a float or None (an int goes
+    by the dict too: one too long for str() must fail where json fails)."""
+    if type(x) is float:
+        if x != x:
+            return "null"
+        x = round3(x)
+        return _FLOAT_REPR(x) if x - x == 0.0 else None
+    return "null" if x is None else None
+
+
+_FLOAT_REPR = float.__repr__
+_QUALITY_JSON = {member: f'"{member.value}"' for member in Quality}
+_SOURCE_JSON = {None: "null", "acc": '"acc"', "rr": '"rr"'}
+
+
+def estimate_json(event: SessionEvent) -> str | None:
+    """``event.to_dict()`` as JSON with separators ``,`` and ``:``, to the byte, for
+    a plain Estimate (one a second of every session, most of the printed lines)
+    written from its fields without the dict; None for anything else (a subclass,
+    a field not plainly a finite float or None, a known quality or breath
+    source): the caller writes that one from its dict. tests/test_models.py
+    compares the two on random and awkward estimates."""
+    if type(event) is not Estimate:
+        return None
+    t = event.t
+    if type(t) is not float:
+        return None
+    t = round3(t)  # to_dict writes NaN of ``t`` as json's NaN: not plain
+    quality = _QUALITY_JSON.get(event.quality) if type(event.quality) is Quality else None
+    source = event.breath_source
+    source_json = _SOURCE_JSON.get(source) if source is None or type(source) is str else None
+    hr = _figure_json(event.hr_bpm)
+    rmssd = _figure_json(event.rmssd_ms)
+    arousal = _figure_json(event.arousal)
+    rate = _figure_json(event.artifact_rate)
+    breath = _figure_json(event.breath_per_min)
+    if (
+        t - t != 0.0
+        or quality is None
+        or source_json is None
+        or hr is None
+        or rmssd is None
+        or arousal is None
+        or rate is None
+        or breath is None
+    ):
+        return None
+    return (
+        f'{{"t":{_FLOAT_REPR(t)},"type":"estimate","hr_bpm":{hr},"rmssd_ms":{rmssd},'
+        f'"arousal":{arousal},"quality":{quality},"artifact_rate":{rate},'
+        f'"breath_per_min":{breath},"breath_source":{source_json}}}'
+    )
