@@ -279,8 +279,13 @@ class BreathEstimator:
         # arrays, so the window read every five seconds is a view of them rather
         # than lists made arrays. ``_beats`` are filled; when all 2 * _RR_BEATS are,
         # the last _RR_BEATS (all the window reads) move to the front.
-        self._beat_t: Floats = np.zeros(2 * _RR_BEATS)
-        self._beat_rr: Floats = np.zeros(2 * _RR_BEATS)
+        # A beat is stored through a memoryview of each (a C double's item
+        # assignment, ~25 ns against numpy's ~70), the window read through numpy.
+        t_bytes, rr_bytes = bytearray(8 * 2 * _RR_BEATS), bytearray(8 * 2 * _RR_BEATS)
+        self._beat_t: Floats = np.frombuffer(t_bytes, dtype=np.float64)
+        self._beat_rr: Floats = np.frombuffer(rr_bytes, dtype=np.float64)
+        self._beat_t_at = memoryview(t_bytes).cast("d")
+        self._beat_rr_at = memoryview(rr_bytes).cast("d")
         self._beats = 0
         self._last_beat_t = -math.inf
         # Index of the first beat from which the times never go back (NaN counts
@@ -333,22 +338,23 @@ class BreathEstimator:
         """Heart beats, for the rate from the heart's rhythm when the chest says nothing."""
         if not sample.usable:
             return
-        beat_t, beat_rr = self._beat_t, self._beat_rr
+        store_t, store_rr = self._beat_t_at, self._beat_rr_at
         n, last = self._beats, self._last_beat_t
         for t_s, rr in zip(sample.beat_t_s, sample.rr_ms, strict=False):
             if 300.0 <= rr <= 2000.0:
                 t = float(t_s)
                 if not t >= last:
                     self._beats_ordered_from = n
-                if n == len(beat_t):
+                if n == 2 * _RR_BEATS:
                     # Full: moved now and then, not per beat; the window reads the last _RR_BEATS.
                     drop = n - _RR_BEATS
+                    beat_t, beat_rr = self._beat_t, self._beat_rr
                     beat_t[:_RR_BEATS] = beat_t[drop:]
                     beat_rr[:_RR_BEATS] = beat_rr[drop:]
                     n = _RR_BEATS
                     self._beats_ordered_from = max(self._beats_ordered_from - drop, 0)
-                beat_t[n] = t
-                beat_rr[n] = rr
+                store_t[n] = t
+                store_rr[n] = rr
                 n += 1
                 last = t
         self._beats, self._last_beat_t = n, last
