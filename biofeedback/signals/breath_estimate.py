@@ -39,6 +39,7 @@ slow breathing overlap: the confidence says how far to trust it).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import itertools
@@ -851,15 +852,19 @@ class BreathEstimator:
         self._rr_at_s = now_s
         n = self._beats
         first = max(n - _RR_BEATS, 0)
-        beat_t, beat_rr = self._beat_t[first:n], self._beat_rr[first:n]
         if self._beats_ordered_from <= first:
             # Times in order: the window is a slice, the same beats the mask keeps,
-            # found by bisection (tests/test_breath_rr_rate.py: NaN and times going back).
-            lo, hi = beat_t.searchsorted((now_s - cfg.rr_window_s, now_s), "right").tolist()
+            # found by bisection (tests/test_breath_rr_rate.py: NaN and times going
+            # back), on the memoryview's floats: the comparisons ``searchsorted``
+            # makes, without an array of the two times.
+            times = self._beat_t_at
+            lo = bisect.bisect_right(times, now_s - cfg.rr_window_s, first, n)
+            hi = bisect.bisect_right(times, now_s, first, n)
             self._rr_result = _rate_of_window(
-                beat_t[lo:hi], beat_rr[lo:hi], cfg.rr_window_s, self._spectrum
+                self._beat_t[lo:hi], self._beat_rr[lo:hi], cfg.rr_window_s, self._spectrum
             )
         else:
+            beat_t, beat_rr = self._beat_t[first:n], self._beat_rr[first:n]
             self._rr_result = rate_from_rr(beat_t, beat_rr, now_s, cfg.rr_window_s)
         return self._rr_result
 
