@@ -81,7 +81,10 @@ Instructions (callgrind): a reading over the 3 h day's windows ~376 k -> ~335 k
 (-11 %); the breath piece through the 3 h day as ``HEART`` drives it ~1,103 M ->
 ~1,013 M (-8 %; a start-up's count, +-10 M from run to run, taken off). In-process,
 the notifications of the 3 h day alone: ~800 -> ~710 ns each. The 3 h replay's
-printed lines and its store's rows identical (session id masked).
+printed lines and its store's rows identical (session id masked). The 24 h replay
+(benchmarks/replay.py --base 24bd57f --runs 3, load ~2-3): CPU 10.48 -> 10.29 s
+(ranges 10.3-10.9 and 10.1-10.6: the ~0.2 s cut is about the noise), printed
+lines identical (111,995).
 
 What changed (signals/breath_estimate.py): a reading's grid is nearly always
 i / 4 s from its first beat to the bit (not where it crosses a power of two and its
