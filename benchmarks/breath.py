@@ -64,6 +64,39 @@ interpolation ~47 k, the band's power, peak and share ~39 k, the median ~18 k,
 the line off and the taper ~17 k; the rest the window's slicing and calls. A tick
 is ~22 k, of which building the BreathEstimate (23 slots, signals/slots.py) is
 ~18 k: its floor in Python.
+
+Second pass, 2026-12-07, before = 24bd57f (the first pass merged; ``--heart
+--base 24bd57f --runs 5``, load average ~2.5-3.5 on 2 cores shared with other
+sessions, medians of 5 interleaved runs):
+
+                              before (24bd57f)     after
+    CPU a day, in-process     1,371 ms             1,142 ms  (0.83x; ranges
+                              (1,337-1,372)        (1,137-1,179)  apart)
+    a reading                 70.0 us              57.1 us
+    a tick (no reading)       0.76 us              0.75 us
+    a notification            1.12 us              1.05 us
+    every estimate            identical (digest a60a54286ab4bdf9 of the day's reprs)
+
+Instructions (callgrind): a reading over the 3 h day's windows ~376 k -> ~335 k
+(-11 %); the breath piece through the 3 h day as ``HEART`` drives it ~1,103 M ->
+~1,013 M (-8 %; a start-up's count, +-10 M from run to run, taken off). In-process,
+the notifications of the 3 h day alone: ~800 -> ~710 ns each. The 3 h replay's
+printed lines and its store's rows identical (session id masked). The 24 h replay
+(benchmarks/replay.py --base 24bd57f --runs 3, load ~2-3): CPU 10.48 -> 10.29 s
+(ranges 10.3-10.9 and 10.1-10.6: the ~0.2 s cut is about the noise), printed
+lines identical (111,995).
+
+What changed (signals/breath_estimate.py): a reading's grid is nearly always
+i / 4 s from its first beat to the bit (not where it crosses a power of two and its
+steps round: ~2 % of the 3 h day's readings), so the line fit takes that x's sums
+(``line_fit.line_x``) worked out once per grid length, after comparing x's bytes,
+and works them out afresh otherwise (tests/test_breath_rr_rate.py compares every
+reading, on both kinds of grid, with the exact one to the bit); the spectrum is
+written into the estimator's own array (``rfft(..., out=)``: no 16 KB array a
+reading); the band's sums by ``np.add.reduce`` and each peak's bins, chance and
+rate looked up in one table; the window found by ``bisect`` on a memoryview of the
+times; a beat stored through memoryviews of the two arrays (~25 ns a store against
+numpy's ~70).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 
 from biofeedback.models import HeartSample
 from biofeedback.signals.breath_estimate import BreathEstimator, BreathSource, rate_from_rr
+from biofeedback.signals.line_fit import line_fit
 
 
 def _plain_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float | None, float]:
@@ -29,6 +30,36 @@ def _plain_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float
     hr = np.interp(grid, t, 60000.0 / rr)
     x = grid - grid[0]
     slope, offset = np.polyfit(x, hr, 1)
+    hr = (hr - (slope * x + offset)) * np.hanning(len(hr))
+    power = np.abs(np.fft.rfft(hr, 2048)) ** 2
+    freqs = np.fft.rfftfreq(2048, 0.25)
+    band = (freqs >= 0.05) & (freqs <= 0.5)
+    bp, bf = power[band], freqs[band]
+    if bp.sum() <= 0:
+        return None, 0.0
+    peak = int(np.argmax(bp))
+    near = np.abs(bf - bf[peak]) <= 0.02
+    share = float(bp[near].sum() / bp.sum())
+    chance = float(near.sum() / len(bf))
+    return 60.0 * float(bf[peak]), max((share - chance) / (1.0 - chance), 0.0)
+
+
+def _exact_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float | None, float]:
+    """The plain reading with the session's line (``line_fit``, x's sums worked out
+    afresh each time): the session's figures to the bit."""
+    keep = (t_s > now_s - 64.0) & (t_s <= now_s)
+    t, rr = t_s[keep], rr_ms[keep]
+    if len(t) < 30 or t[-1] - t[0] < 0.75 * 64.0:
+        return None, 0.0
+    med = float(np.median(rr))
+    good = np.abs(rr - med) < 0.3 * med
+    t, rr = t[good], rr[good]
+    if len(t) < 30:
+        return None, 0.0
+    grid = np.arange(t[0], t[-1], 0.25)
+    hr = np.interp(grid, t, 60000.0 / rr)
+    x = grid - grid[0]
+    slope, offset = line_fit(x, hr)
     hr = (hr - (slope * x + offset)) * np.hanning(len(hr))
     power = np.abs(np.fft.rfft(hr, 2048)) ** 2
     freqs = np.fft.rfftfreq(2048, 0.25)
@@ -133,3 +164,43 @@ def test_the_rate_from_the_heart_on_awkward_beats_is_the_plain_reading() -> None
     # Both kinds of reading ran.
     assert readings["rated"] > 40
     assert readings["none"] > 150
+
+
+def test_the_rate_from_the_heart_is_the_exact_reading_to_the_bit_on_either_grid() -> None:
+    """A reading's line reuses the sums of its grid's usual x (i / 4 s, worked out
+    once per length) where the grid's x is that to the bit; where the grid crosses
+    a power of two its steps round and x's own sums are worked out. Either way
+    every reading, the session's and ``rate_from_rr``'s, is the exact reading's
+    (``line_fit`` with nothing reused) to the bit, rate and strength."""
+    times, rrs = _beats(900.0, seed=3)
+    kept = (rrs >= 300.0) & (rrs <= 2000.0)
+    grids = {"usual": 0, "rounded": 0}
+    rated = 0
+    # Times from 0 s (crossing 64, 128, 256 and 512 s), and from near 4096 s and
+    # 65536 s, where a grid's steps round as it crosses.
+    for start_s in (0.0, 4096.0 - 400.0 + 1e-7, 65536.0 - 400.0 + 3e-9):
+        beat_t = times + start_s
+        est = BreathEstimator()
+        i = 0
+        for now in np.arange(start_s + 5.0, start_s + 900.0, 5.0).tolist():
+            j = int(np.searchsorted(beat_t, now, side="right"))
+            est.add_sample(HeartSample(now, 70.0, tuple(rrs[i:j]), tuple(beat_t[i:j])))
+            i = j
+            seen = np.flatnonzero(kept[:j])[-400:]
+            want = _exact_rate(beat_t[seen], rrs[seen], now)
+            assert rate_from_rr(beat_t[seen], rrs[seen], now) == want
+            got = est.estimate(now)
+            if want[0] is not None and want[1] >= est.config.rr_min_confidence:
+                assert (got.source, got.per_min, got.confidence) == (BreathSource.RR, *want)
+                rated += 1
+            else:
+                assert got.source is None
+            window = beat_t[seen][(beat_t[seen] > now - 64.0) & (beat_t[seen] <= now)]
+            if len(window) >= 30:
+                grid = np.arange(window[0], window[-1], 0.25)
+                usual = np.array_equal(grid - grid[0], np.arange(len(grid)) * 0.25)
+                grids["usual" if usual else "rounded"] += 1
+    # Both ways ran, on real readings.
+    assert grids["usual"] > 300
+    assert grids["rounded"] >= 20
+    assert rated > 150
