@@ -15,8 +15,12 @@ from biofeedback.signals.breath_estimate import BreathEstimator, BreathSource, r
 from biofeedback.signals.line_fit import line_fit
 
 
-def _plain_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float | None, float]:
-    """The reading as first written: public numpy calls only (the reference)."""
+def _reference_rate(
+    t_s: np.ndarray, rr_ms: np.ndarray, now_s: float, exact: bool = False
+) -> tuple[float | None, float]:
+    """The reading as first written, public numpy calls only (the reference); with
+    ``exact``, the line is the session's (``line_fit``, x's sums worked out afresh
+    each time) instead of polyfit's: the session's figures to the bit."""
     keep = (t_s > now_s - 64.0) & (t_s <= now_s)
     t, rr = t_s[keep], rr_ms[keep]
     if len(t) < 30 or t[-1] - t[0] < 0.75 * 64.0:
@@ -29,37 +33,7 @@ def _plain_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float
     grid = np.arange(t[0], t[-1], 0.25)
     hr = np.interp(grid, t, 60000.0 / rr)
     x = grid - grid[0]
-    slope, offset = np.polyfit(x, hr, 1)
-    hr = (hr - (slope * x + offset)) * np.hanning(len(hr))
-    power = np.abs(np.fft.rfft(hr, 2048)) ** 2
-    freqs = np.fft.rfftfreq(2048, 0.25)
-    band = (freqs >= 0.05) & (freqs <= 0.5)
-    bp, bf = power[band], freqs[band]
-    if bp.sum() <= 0:
-        return None, 0.0
-    peak = int(np.argmax(bp))
-    near = np.abs(bf - bf[peak]) <= 0.02
-    share = float(bp[near].sum() / bp.sum())
-    chance = float(near.sum() / len(bf))
-    return 60.0 * float(bf[peak]), max((share - chance) / (1.0 - chance), 0.0)
-
-
-def _exact_rate(t_s: np.ndarray, rr_ms: np.ndarray, now_s: float) -> tuple[float | None, float]:
-    """The plain reading with the session's line (``line_fit``, x's sums worked out
-    afresh each time): the session's figures to the bit."""
-    keep = (t_s > now_s - 64.0) & (t_s <= now_s)
-    t, rr = t_s[keep], rr_ms[keep]
-    if len(t) < 30 or t[-1] - t[0] < 0.75 * 64.0:
-        return None, 0.0
-    med = float(np.median(rr))
-    good = np.abs(rr - med) < 0.3 * med
-    t, rr = t[good], rr[good]
-    if len(t) < 30:
-        return None, 0.0
-    grid = np.arange(t[0], t[-1], 0.25)
-    hr = np.interp(grid, t, 60000.0 / rr)
-    x = grid - grid[0]
-    slope, offset = line_fit(x, hr)
+    slope, offset = line_fit(x, hr) if exact else np.polyfit(x, hr, 1)
     hr = (hr - (slope * x + offset)) * np.hanning(len(hr))
     power = np.abs(np.fft.rfft(hr, 2048)) ** 2
     freqs = np.fft.rfftfreq(2048, 0.25)
@@ -109,7 +83,7 @@ def test_the_sessions_rate_from_the_heart_is_the_plain_reading_to_the_bit() -> N
             got = est.estimate(float(now))
             # The estimator keeps the last 400 plausible beats.
             seen = np.flatnonzero(kept[:j])[-400:]
-            want = _plain_rate(beat_t[seen], rrs[seen], float(now))
+            want = _reference_rate(beat_t[seen], rrs[seen], float(now))
             rate, strength = rate_from_rr(beat_t[seen], rrs[seen], float(now))
             # The rate is a bin's frequency (the same bin, the same bits); the
             # strength differs in the last bits alone (the closed-form line fit).
@@ -152,7 +126,7 @@ def test_the_rate_from_the_heart_on_awkward_beats_is_the_plain_reading() -> None
             continue
         got = est.estimate(float(now))
         seen = np.flatnonzero(kept[:j])[-400:]
-        want = _plain_rate(beat_t[seen], rrs[seen], float(now))
+        want = _reference_rate(beat_t[seen], rrs[seen], float(now))
         if want[0] is not None and want[1] >= est.config.rr_min_confidence:
             assert (got.source, got.per_min) == (BreathSource.RR, want[0])
             assert got.confidence == pytest.approx(want[1], rel=1e-9)
@@ -187,7 +161,7 @@ def test_the_rate_from_the_heart_is_the_exact_reading_to_the_bit_on_either_grid(
             est.add_sample(HeartSample(now, 70.0, tuple(rrs[i:j]), tuple(beat_t[i:j])))
             i = j
             seen = np.flatnonzero(kept[:j])[-400:]
-            want = _exact_rate(beat_t[seen], rrs[seen], now)
+            want = _reference_rate(beat_t[seen], rrs[seen], now, exact=True)
             assert rate_from_rr(beat_t[seen], rrs[seen], now) == want
             got = est.estimate(now)
             if want[0] is not None and want[1] >= est.config.rr_min_confidence:
