@@ -151,6 +151,17 @@ day): a dozen method calls a tick and an item (clock, actions, fan-out), near
 the floor of a Python loop; the rest of the day is the estimators, the
 controller and the sinks (other files). Start-up reads the day's protocol, 63 ms
 for its TOML alone (cli/, routines/: not this piece's).
+
+All of this round merged (main ddcfa72: twelve branches, the loop's above among
+them; 2026-12-07, medians of 3 interleaved runs, this benchmark, a quiet machine
+that was ~1.3x slower than last round's: `python -c pass` 14.6 ms against 10.8):
+
+                           before                after
+    --base 4fed2a8         20.85 s CPU           10.00 s CPU (9.9-10.5; 0.48x), load 0.9
+    --base f7a5092         13.48 s CPU           11.06 s CPU (11.0-11.2; 0.82x), load 1.1
+    printed lines          identical (111,995, session id masked), both runs
+
+Goal 10 s: at it on this machine, not reliably under it.
 """
 
 from __future__ import annotations
