@@ -41,7 +41,7 @@ class ConsoleSink:
         self.flush_every_s = flush_every_s
         self.closed = False
         self._flush_due = False
-        # Lines not yet written: one write a turn of the loop, not one a line.
+        # Lines not yet written: one write at most each ``flush_every_s``, not one a line.
         self._lines: list[str] = []
         self._written_at = -math.inf
 

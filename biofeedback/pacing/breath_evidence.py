@@ -155,8 +155,8 @@ class BreathEvidence:
             for each in self._openings.values():
                 each.relearn = []
         if breath.source is not _ACC:
-            # Most ticks without a chest strap: the heart's breath rate is never
-            # used (``_usable`` says why), and nothing below changes.
+            # Most ticks without a chest strap: only the chest's breaths are
+            # judged here, and nothing below changes.
             return _NOTHING
         values = self._usable(breath, paced)
         if (
@@ -174,12 +174,11 @@ class BreathEvidence:
         return self.last
 
     def _usable(
-        self, b: BreathEstimate | None, paced: bool
+        self, b: BreathEstimate, paced: bool
     ) -> tuple[float, float, float | None, _Half | None] | None:
+        # (``update`` has returned for no estimate and for a breath not from the chest.)
         if (
-            b is None
-            or b.source is not _ACC
-            or b.quality is not _OK
+            b.quality is not _OK
             or b.holding
             or b.confidence < self.config.min_confidence
             or not b.depth_mg

@@ -310,7 +310,7 @@ class RoutinePlanner:
             if self.phase is Phase.BODY and not self.overran and over_budget:
                 self.overran = overran_now = True
                 self.phase = Phase.CLOSING
-                self._set_queue(self.closing_steps(zone))
+                self._set_queue(self.closing_steps(zone), self._closing_units[zone is Zone.RED])
             if self.queue:
                 source = self.queue.pop(0)
                 self._queue_units = _minus(self._queue_units, _units([source]))
@@ -320,10 +320,11 @@ class RoutinePlanner:
                 self.take_routine(zone)
             elif self.phase is Phase.BODY and self.fallback_repeats():
                 assert self.routine is not None
-                self._set_queue(self.ordered(self.routine))
+                # ``ordered`` only puts the routine's steps in another order.
+                self._set_queue(self.ordered(self.routine), self._units_of(self.routine))
             elif self.phase is Phase.BODY:
                 self.phase = Phase.CLOSING
-                self._set_queue(self.closing_steps(zone))
+                self._set_queue(self.closing_steps(zone), self._closing_units[zone is Zone.RED])
             else:
                 self.phase = Phase.DONE
                 return None, None, overran_now

@@ -62,7 +62,7 @@ _TOTAL_BAND_HZ = (0.0033, 0.4)
 # ``a.sum()`` without the method's Python wrapper (the same reduction it calls).
 _sum = np.add.reduce
 # ``ResonanceUpdate(t, window_s, coherence, peak_hz, peak_bpm, swing_bpm)`` at half
-# the cost of its ``__init__`` (the same object: signals/slots.py).
+# the cost of its ``__init__`` (the same object: models/slots.py).
 _update = builder(ResonanceUpdate, "t", "window_s", "coherence", "peak_hz", "peak_bpm", "swing_bpm")
 
 

@@ -53,6 +53,7 @@ import numpy.typing as npt
 from biofeedback.models import ChestMotion, HeartSample
 from biofeedback.signals.line_fit import LineX, line_fit, line_x
 from biofeedback.signals.median import median
+from biofeedback.signals.resonance import hann_taper
 from biofeedback.signals.slots import builder
 
 Floats = npt.NDArray[np.float64]
@@ -859,7 +860,7 @@ class BreathEstimator:
             # makes, without an array of the two times.
             times = self._beat_t_at
             lo = bisect.bisect_right(times, now_s - cfg.rr_window_s, first, n)
-            hi = bisect.bisect_right(times, now_s, first, n)
+            hi = bisect.bisect_right(times, now_s, lo, n)
             self._rr_result = _rate_of_window(
                 self._beat_t[lo:hi], self._beat_rr[lo:hi], cfg.rr_window_s, self._spectrum
             )
@@ -925,7 +926,7 @@ def _rate_of_window(
     line = slope * x
     line += offset
     hr -= line
-    hr *= _hanning(len(hr))
+    hr *= hann_taper(len(hr))
     lo, hi, _ = _rr_band()
     # |X| and its square over the band's bins alone: abs is taken bin by bin, so the
     # same bits as over the whole spectrum (tests/test_live_streams.py).
@@ -971,7 +972,6 @@ def _rr_band() -> tuple[int, int, Floats]:
     return lo, hi, in_band
 
 
-@functools.cache
 def _near_peak(peak: int) -> tuple[int, int, float]:
     """The band's bins within 0.02 Hz of bin ``peak`` (``lo:hi``, one run of bins),
     and the share of the band they are: what they would hold by chance, with no
@@ -996,13 +996,6 @@ def _grid_x(n: int) -> tuple[bytes, LineX]:
     x: Floats = np.arange(n, dtype=np.float64)
     x *= 1.0 / _RR_FS_HZ
     return x.tobytes(), line_x(x)
-
-
-@functools.lru_cache(maxsize=16)
-def _hanning(n: int) -> Floats:
-    window: Floats = np.hanning(n)
-    window.flags.writeable = False
-    return window
 
 
 def _exhale_inhale(s: Floats, depth: float) -> float | None:

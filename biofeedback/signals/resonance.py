@@ -222,7 +222,7 @@ def hann_taper(n: int) -> np.ndarray:
 
 
 def taper_energy(taper: np.ndarray) -> np.float64:
-    """``np.sum(taper**2)`` of a taper from ``tapered_spectrum`` (worked out once per size)."""
+    """``np.sum(taper**2)`` of a ``hann_taper`` (worked out once per size)."""
     return _taper_energy(taper.size)
 
 
