@@ -28,8 +28,10 @@ import base64
 import json
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
+
+from biofeedback.models.record import record
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "biofeedback"
@@ -61,7 +63,7 @@ def runner_of(topic: str) -> tuple[str, str]:
     return parts[1], parts[3]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionHead:
     """A session's own columns, as the runner's record holds them now."""
 
@@ -100,7 +102,7 @@ MotionRow = tuple[int, float, float, bytes]
 RatingRow = tuple[str, int | None, int | None, int | None, float]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RowBatch:
     head: SessionHead
     samples: tuple[SampleRow, ...] = ()
@@ -122,7 +124,7 @@ class RowBatch:
         return last
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionEnd:
     head: SessionHead
     counts: Mapping[str, int]

@@ -23,13 +23,14 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from biofeedback.models.record import record
 from biofeedback.mqtt.connection import Broker, explain
 from biofeedback.wire import Message, WireError, decode, record_filter, runner_of
 
@@ -66,7 +67,7 @@ class CentralWriter(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@record
 class CollectorCounts:
     messages: int = 0
     rows_new: int = 0
@@ -79,7 +80,7 @@ class CollectorCounts:
     lags_s: list[float] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Received:
     client: _PausableClient
     mid: int

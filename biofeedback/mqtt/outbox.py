@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from biofeedback.models.record import record
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Outgoing:
     topic: str
     payload: bytes

@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from biofeedback.models import Advice, BreathReminder, PaceChanged, SessionEvent, StepKind
+from biofeedback.models.record import record
 from biofeedback.routines import texts
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
@@ -30,7 +29,7 @@ _BREATH_OK = BreathQuality.OK
 _TENSE = StepKind.TENSE
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathRules:
     # A hold this long (s) in a tense step is reminded of...
     remind_after_s: float = 2.5
@@ -56,7 +55,7 @@ class BreathRules:
     irregular_cv: float = 0.35
 
 
-@dataclass
+@record
 class _Glide:
     step: str
     in_share: float

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from biofeedback.models.record import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class EvidenceConfig:
     slack_z: float = 2.3
     """Rises within this many resting-noise units are wander, not evidence."""

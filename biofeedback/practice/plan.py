@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from biofeedback.models.record import record
 from biofeedback.practice import PracticeError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,7 +35,7 @@ class PlanError(PracticeError):
     """A ``[plan]`` entry that cannot be used; the message names the entry and the fix."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PlanItem:
     name: str
     title: str
@@ -77,7 +77,7 @@ class PlanItem:
         return {"name": self.name, **self.to_table(), "when": self.when, "cue": self.cue()}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Plan:
     items: tuple[PlanItem, ...]
     default: bool = False

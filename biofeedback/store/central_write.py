@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from biofeedback.models.record import record
 from biofeedback.store.central_schema import make_months, month_of
 from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd
 
@@ -43,7 +43,7 @@ _SESSION_STAGED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WriteResult:
     messages: int
     rows_new: int
