@@ -306,18 +306,24 @@ def discovery_configs(
 
 @record(frozen=True, slots=True)
 class StatusHeard:
+    """A runner came online or went offline."""
+
     runner: str
     online: bool
 
 
 @record(frozen=True, slots=True)
 class StateHeard:
+    """A runner's state, as it last published it."""
+
     runner: str
     state: RunnerState
 
 
 @record(frozen=True, slots=True)
 class EventHeard:
+    """An event a runner published."""
+
     runner: str
     event: dict[str, Any]
 

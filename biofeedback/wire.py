@@ -104,6 +104,9 @@ RatingRow = tuple[str, int | None, int | None, int | None, float]
 
 @record(frozen=True, slots=True)
 class RowBatch:
+    """A batch of a session's rows for the central copy: the session's head and its new
+    samples, estimates, events, breaths and motion."""
+
     head: SessionHead
     samples: tuple[SampleRow, ...] = ()
     estimates: tuple[EstimateRow, ...] = ()
@@ -126,6 +129,9 @@ class RowBatch:
 
 @record(frozen=True, slots=True)
 class SessionEnd:
+    """The message that closes a session on the central copy: its head, how many rows
+    of each kind it has, and its ratings."""
+
     head: SessionHead
     counts: Mapping[str, int]
     ratings: tuple[RatingRow, ...] = field(default=())

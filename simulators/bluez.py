@@ -408,6 +408,8 @@ class CharSpec:
 
 @record
 class ServiceSpec:
+    """A GATT service of the virtual strap: its UUID and characteristics."""
+
     uuid: str
     chars: list[CharSpec] = field(default_factory=list)
 

@@ -83,6 +83,8 @@ class Drop:
 
 @record(frozen=True, slots=True)
 class Window:
+    """A stretch of time: from ``start_s``, ``duration_s`` long."""
+
     start_s: float
     duration_s: float
 
@@ -92,6 +94,9 @@ class Window:
 
 @record(frozen=True, slots=True)
 class StrapOptions:
+    """How the virtual strap behaves: its name and address, scenario and seed, what and
+    how often it sends, its battery and signal, and the faults it shows."""
+
     name: str = DEFAULT_NAME
     address: str = DEFAULT_ADDRESS
     scenario: str = "calm"

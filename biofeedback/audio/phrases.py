@@ -45,6 +45,8 @@ class Style(StrEnum):
 
 @record(frozen=True, slots=True)
 class Phrase:
+    """One spoken line: its id, its words and how it is spoken."""
+
     id: str
     text: str
     style: Style = Style.PLAIN

@@ -115,6 +115,8 @@ class ToneRun:
 
 @record(frozen=True)
 class Schedule:
+    """What the score holds so far: the speech clips and the breath-tone runs, in order."""
+
     clips: tuple[Clip, ...] = ()
     tones: tuple[ToneRun, ...] = ()
 

@@ -50,6 +50,9 @@ _TIMEOUT_S = 20.0
 
 @record(frozen=True)
 class VoiceSettings:
+    """How cues are spoken: espeak-ng's voice and rate (or a folder of recordings),
+    where the clips are cached, and which espeak-ng to run."""
+
     voice: str = "en-us"
     rate_wpm: int = 150
     folder: Path | None = None

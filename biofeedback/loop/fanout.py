@@ -95,6 +95,9 @@ class BatchAware(Protocol):
 
 @record
 class SinkReport:
+    """How one sink fared: the events it dropped (its queue full) and why it failed, if
+    it did."""
+
     name: str
     dropped: int = 0
     failed: str | None = None
@@ -102,6 +105,8 @@ class SinkReport:
 
 @record(frozen=True, slots=True)
 class _WithProgress:
+    """An event queued with the session's progress as it stood at that event."""
+
     event: SessionEvent
     snapshot: Snapshot
 

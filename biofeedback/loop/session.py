@@ -107,6 +107,9 @@ class BreathAware(Protocol):
 
 @record
 class SessionResult:
+    """How a session ended: its id, why, how long it ran, how many events it made,
+    each sink's report and the samples left out."""
+
     session_id: str
     reason: str
     duration_s: float

@@ -69,6 +69,10 @@ class CentralWriter(Protocol):
 
 @record
 class CollectorCounts:
+    """The collector's running totals: messages, new and repeated rows, refusals,
+    sessions completed, failed writes, connections, the most messages waiting at once,
+    and each message's lag."""
+
     messages: int = 0
     rows_new: int = 0
     rows_repeated: int = 0
@@ -82,6 +86,10 @@ class CollectorCounts:
 
 @record(slots=True)
 class _Received:
+    """A message taken in and not yet written: its client and packet id (for the
+    acknowledgement, sent once: ``done``), its runner, the decoded message and when it
+    was sent."""
+
     client: _PausableClient
     mid: int
     runner: str

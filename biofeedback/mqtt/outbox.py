@@ -10,6 +10,9 @@ from biofeedback.models.record import record
 
 @record(slots=True)
 class Outgoing:
+    """One MQTT message waiting to be published: topic, payload, QoS, retain flag and
+    expiry."""
+
     topic: str
     payload: bytes
     qos: int

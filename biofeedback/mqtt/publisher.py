@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 @record(frozen=True, slots=True)
 class PublisherCounts:
+    """What the publisher has done so far: events and states published and dropped,
+    connections made, the last error."""
+
     events_published: int
     states_published: int
     events_dropped: int

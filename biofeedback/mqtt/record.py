@@ -57,6 +57,8 @@ class RecordFeed(Protocol):
 
 @record
 class ShipCounts:
+    """What shipping the record has sent so far: messages and rows."""
+
     messages: int = 0
     rows: int = 0
 

@@ -48,6 +48,9 @@ from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, B
 
 @record(frozen=True, slots=True)
 class BreathEvidenceConfig:
+    """How the breath evidence weighs the readings against the opening (each setting
+    below)."""
+
     opening_readings: int = 30
     """Usable seconds of one kind of breathing (free or paced) that make its opening."""
     settle_s: float = 15.0
@@ -102,6 +105,9 @@ class BreathReading:
 
 @record
 class _Opening:
+    """The opening's breath readings as they come in (rate, depth, irregularity, the
+    half breaths), and once whole their centres and spreads."""
+
     rates: list[float] = field(default_factory=list)
     depths: list[float] = field(default_factory=list)
     irregular: list[float] = field(default_factory=list)

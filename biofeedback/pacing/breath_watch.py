@@ -31,6 +31,9 @@ _TENSE = StepKind.TENSE
 
 @record(frozen=True, slots=True)
 class BreathRules:
+    """The thresholds and timings of the breath decisions: reminders during a held
+    breath, and fast breathing met where it is."""
+
     # A hold this long (s) in a tense step is reminded of...
     remind_after_s: float = 2.5
     # ...once a step, and not again sooner than this.
@@ -57,6 +60,9 @@ class BreathRules:
 
 @record
 class _Glide:
+    """A pace gliding from the person's breathing down to the step's: the step, the
+    in-breath share, the rate now and the rate aimed at, and when the next breath starts."""
+
     step: str
     in_share: float
     per_min: float

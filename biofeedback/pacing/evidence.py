@@ -43,6 +43,8 @@ from biofeedback.models.record import record
 
 @record(frozen=True, slots=True)
 class EvidenceConfig:
+    """How far and how long the heart must rise to step down (each setting below)."""
+
     slack_z: float = 2.3
     """Rises within this many resting-noise units are wander, not evidence."""
     climb_slack_z: float = 2.0

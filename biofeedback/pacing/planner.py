@@ -82,6 +82,9 @@ class Running:
 
 @record
 class Pause:
+    """The session's pauses: when the one under way began (None when running) and the
+    seconds paused in all."""
+
     at_s: float | None = None
     total_s: float = 0.0
 

@@ -26,6 +26,9 @@ MAX_RATE_BPM = 10.0
 
 @record(frozen=True, slots=True)
 class AssessmentPlan:
+    """A resonance assessment: the breathing rates tried, in order, how long each, and
+    the in-breath share."""
+
     rates_bpm: tuple[float, ...] = (6.5, 6.0, 5.5, 5.0, 4.5)
     step_s: float = 150.0
     in_share: float = 0.4

@@ -28,6 +28,9 @@ _NO_SIGNAL = Quality.NO_SIGNAL
 
 @record
 class SignalWatch:
+    """Whether heart data is arriving, since when it stopped, and the holds that decide
+    when a loss or a return is announced."""
+
     connected: bool = True
     has_data: bool = True
     last_data_s: float = 0.0

@@ -80,6 +80,9 @@ class Opening:
 
 @record
 class ZoneState:
+    """The zone now, since when, the direction of the last change and the fast heart
+    rate at the last step-down."""
+
     zone: Zone
     since_s: float = 0.0
     last_change: int = 0  # +1 after a step down, -1 after a step up, 0 before any

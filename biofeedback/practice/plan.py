@@ -37,6 +37,9 @@ class PlanError(PracticeError):
 
 @record(frozen=True, slots=True)
 class PlanItem:
+    """One ``[plan]`` entry: the routine, on which weekdays at what time, for how many
+    minutes, and the habit it follows."""
+
     name: str
     title: str
     days: tuple[int, ...]  # 0 = Monday, as datetime.weekday()
@@ -79,6 +82,8 @@ class PlanItem:
 
 @record(frozen=True, slots=True)
 class Plan:
+    """A person's practice plan: its items, and whether it is the default one."""
+
     items: tuple[PlanItem, ...]
     default: bool = False
 

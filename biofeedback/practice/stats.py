@@ -88,6 +88,9 @@ def rating_pattern(
 
 @record(frozen=True, slots=True)
 class PracticeDays:
+    """On how many days the person practised in the last 7 and 28, the streak and the
+    last day."""
+
     days_last_7: int
     days_last_28: int
     streak_days: int

@@ -37,6 +37,9 @@ PLAN_WINDOW_MIN = 90
 
 @record(frozen=True, slots=True)
 class Suggestion:
+    """What to practise now: the routine, the rule that chose it and why, its length and
+    plan entry if any, and the sessions already done today."""
+
     routine: str
     rule: str
     reason: str

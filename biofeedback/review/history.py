@@ -25,6 +25,9 @@ class Trend:
 
 @record(frozen=True, slots=True)
 class HistoryEntry:
+    """One past session: when, which routine and source, how it ended, and its resting
+    figures."""
+
     session_id: str
     started_at_unix_s: float
     protocol: str
@@ -39,6 +42,9 @@ class HistoryEntry:
 
 @record(frozen=True, slots=True)
 class History:
+    """Past sessions, the resting HR and RMSSD trends, and whether the trends include
+    simulated sessions."""
+
     entries: tuple[HistoryEntry, ...]
     hr_trend: Trend | None
     rmssd_trend: Trend | None

@@ -113,6 +113,9 @@ def where_you_brace(summaries: Sequence[SessionSummary]) -> tuple[BraceRegion, .
 
 @record(frozen=True, slots=True)
 class PracticeHistory:
+    """The practice side of the history: the ratings' pattern, the practice days and
+    the regions braced."""
+
     ratings: RatingPattern
     days: PracticeDays
     brace: tuple[BraceRegion, ...]

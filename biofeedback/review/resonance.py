@@ -97,6 +97,9 @@ def counts(result: ResonanceAssessed, end_reason: str | None) -> bool:
 
 @record(frozen=True, slots=True)
 class AssessmentEntry:
+    """One stored resonance assessment: its session, when, whether simulated, the
+    result and how the session ended."""
+
     session_id: str
     started_at_unix_s: float
     virtual: bool

@@ -42,6 +42,8 @@ BEFORE_STEP_S = 10.0
 
 @record(frozen=True, slots=True)
 class Vitals:
+    """Heart rate and RMSSD over a stretch (None without data)."""
+
     hr_bpm: float | None
     rmssd_ms: float | None
 
@@ -67,6 +69,9 @@ class RegionResponse:
 
 @record(frozen=True, slots=True)
 class SessionSummary:
+    """What a review shows of one session: where it came from, how it went and ended,
+    and its figures."""
+
     session_id: str
     started_at_unix_s: float
     protocol: str
@@ -273,6 +278,9 @@ def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
 
 @record
 class _Round:
+    """One round of work on a body region: when it began, and its tense and release
+    stretches (start, end)."""
+
     region: str
     start_s: float
     tense: list[tuple[float, float]] = field(default_factory=list)

@@ -161,6 +161,8 @@ def encode_features(types: Iterable[int]) -> bytes:
 
 @record(frozen=True, slots=True)
 class Command:
+    """A PMD control-point command: the operation, the stream and its settings."""
+
     op: int
     stream: int
     settings: Mapping[int, int] = field(default_factory=dict)

@@ -79,6 +79,8 @@ from biofeedback.signals.slots import builder
 
 @record(frozen=True, slots=True)
 class EstimatorConfig:
+    """The live arousal estimator's windows, timings and thresholds."""
+
     hr_window_s: float = 12.0
     hr_fast_window_s: float = 5.0
     hr_mid_window_s: float = 10.0
@@ -129,6 +131,8 @@ class EstimatorConfig:
 
 @record(frozen=True, slots=True)
 class Measures:
+    """The batch path's measures of a recording, one array each, a value a tick."""
+
     hr_bpm: np.ndarray
     hr_fast_bpm: np.ndarray
     hr_mid_bpm: np.ndarray

@@ -291,6 +291,9 @@ def _measure(
 
 @record(frozen=True, slots=True)
 class _Opening:
+    """The opening baseline at every tick of a recording (HR, RMSSD, noise, rise and
+    how it was taken), and the stretches with an RMSSD baseline."""
+
     hr_bpm: np.ndarray
     rmssd_ms: np.ndarray
     noise_bpm: np.ndarray

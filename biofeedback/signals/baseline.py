@@ -29,6 +29,8 @@ from biofeedback.models.record import record
 
 @record(frozen=True, slots=True)
 class BaselineConfig:
+    """How the opening baseline is taken: its windows, timings and limits."""
+
     hr_window_s: float = 12.0
     """Readings are taken once the HR window is full."""
     hr_fast_window_s: float = 5.0

@@ -64,6 +64,9 @@ class RateWindow:
 
 @record(frozen=True, slots=True)
 class RateScore:
+    """How the heart answered one paced rate: its swing, LF power, peak, phase
+    agreement and smoothness, and whether the window was usable."""
+
     rate_bpm: float
     swing_bpm: float | None
     lf_power_ms2: float | None
@@ -101,6 +104,8 @@ class RateScore:
 
 @record(frozen=True, slots=True)
 class ResonanceResult:
+    """What a resonance assessment found (each figure below), with each rate's score."""
+
     best_rate_bpm: float | None
     """The rate the heart answered most, refined between the paced rates."""
     confidence: float

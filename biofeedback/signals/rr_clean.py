@@ -52,6 +52,8 @@ class BeatKind(IntEnum):
 
 @record(frozen=True, slots=True)
 class CleanerConfig:
+    """The RR cleaner's windows and thresholds."""
+
     median_beats: int = 11
     spread_beats: int = 91
     # Mean |change| x 2.7 equals L&T's 5.2 quartile deviations for Gaussian changes.

@@ -45,6 +45,9 @@ _SESSION_STAGED = (
 
 @record(frozen=True, slots=True)
 class WriteResult:
+    """What one write did: messages taken, rows new and repeated, and the sessions it
+    completed."""
+
     messages: int
     rows_new: int
     rows_repeated: int

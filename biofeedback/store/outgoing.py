@@ -49,6 +49,8 @@ class Mark:
 
 @record(frozen=True, slots=True)
 class Outgoing:
+    """A message for the broker, and the mark the record keeps once it is acknowledged."""
+
     message: RowBatch | SessionEnd
     mark: Mark
 

@@ -40,6 +40,8 @@ def _keys(text: str) -> list[str]:
 
 @record(frozen=True)
 class KeymapCheck:
+    """The usable part of a keymap setting, and a line for each setting left out."""
+
     keymap: dict[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
 

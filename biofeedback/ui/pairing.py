@@ -35,6 +35,9 @@ _COLUMNS = ("name", "address", "signal", "battery")
 
 @record
 class _Seen:
+    """A strap the scan found: its name, signal and battery, and how many scans in a row
+    missed it since."""
+
     name: str | None
     rssi_dbm: int | None
     battery_pct: int | None

@@ -52,6 +52,9 @@ SAFETY_TEXTS = frozenset({STOP_RULES, RED_FLAGS})
 
 @record(frozen=True, slots=True)
 class TrendPoint:
+    """One point of the dashboard's trend: when, HR, RMSSD, the step's kind, the zone
+    and arousal."""
+
     t_s: float
     hr_bpm: float | None
     rmssd_ms: float | None
