@@ -153,6 +153,22 @@ events and print them when they differ).
 Earlier rounds: first (before = 341feb4, load 6-8) 496 -> 417 ms CPU; second
 (before = 1ee3cee, load 3-4) 420 -> 408 ms and 382 -> 370 ms; the recorder's one
 store open and its writes on the loop's thread at --speed max (~40 -> ~7 ms).
+
+Sixth round, making the dataclasses (2026-12-07, before = 3bd8ea8; a normal install;
+interleaved, loads 1.4-2.4 on 2 shared cores): every dataclass that compares is a
+``record`` (biofeedback/models/record.py: __eq__, __hash__ and __repr__ shared, not
+compiled per class) and every one has a docstring. CPU 266 -> 253 ms (15 runs; p90
+276 -> 264), 251 -> 238 (11 runs), 260 -> 250 (9 runs, records without the
+docstrings); instructions 1,533 M -> 1,400 M (0.913x; 1,406 M without the
+docstrings); the ~91 classes of the path made in ~49 -> ~33 ms (timed in-process).
+Printed events identical (seeds 1, 2, 3, 7 and the default; the 3 h replay's 14,000
+lines too); --help identical, and no command loads another module than
+biofeedback.models.record. No ==, hash or repr of a dataclass is called in a 900 s
+session, a 3 h replay or a minute of the dashboard, before or after (counted with a
+profile hook), so the shared methods' cost a call (benchmarks/records.py) is paid
+nowhere hot. Left: what dataclass compiles for every class, __init__ and, frozen,
+__setattr__ and __delattr__: ~33 ms of the path, ~15 ms of it the frozen guard
+(timed with every class made not frozen, in-process only).
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from biofeedback import BiofeedbackError, config
+from biofeedback.models.record import record
 
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
@@ -50,7 +51,7 @@ def validate_runner_id(runner: str) -> str:
 # Where and how to connect
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BrokerUrl:
     """``mqtt[s]://[user@]HOST[:PORT][/TOPIC]``, parsed."""
 
@@ -114,7 +115,7 @@ def parse_url(url: str, *, topic: bool = False) -> BrokerUrl:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MqttSettings:
     """Everything about MQTT that is not in the URL.
 

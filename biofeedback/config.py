@@ -13,11 +13,11 @@ import dataclasses
 import json
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from biofeedback import BiofeedbackError, inputs
+from biofeedback.models.record import record
 
 APP_NAME = "biofeedback"
 FILE_NAME = "config.toml"
@@ -27,7 +27,7 @@ class ConfigError(BiofeedbackError):
     """The config file cannot be read or written."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PairedDevice:
     """The strap ``run`` uses when no source is given."""
 
@@ -35,7 +35,7 @@ class PairedDevice:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DashboardConfig:
     """The ``[dashboard]`` table: motion, and keys by binding id (``"session.skip" = "n"``)."""
 
@@ -43,7 +43,7 @@ class DashboardConfig:
     keys: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AudioConfig:
     """The ``[audio]`` table: sound for eyes-closed practice."""
 
@@ -59,7 +59,7 @@ class AudioConfig:
 AUDIO_MODES = ("on", "off", "tones")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Settings:
     """Everything config.toml holds for the runner: the paired strap, the dashboard, sound."""
 

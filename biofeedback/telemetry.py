@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from biofeedback.loop.progress import CHANGE_TYPES, Progress, Snapshot, said_then_figures
@@ -28,6 +28,7 @@ from biofeedback.models import (
     StepExtended,
     ZoneChanged,
 )
+from biofeedback.models.record import record
 
 TOPIC_ROOT = "biofeedback"
 ONLINE = "online"
@@ -44,7 +45,7 @@ def runner_topic(runner: str, kind: str) -> str:
 # The publisher's side: events in, state payload out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RunnerState:
     """The state payload (``biofeedback/<runner>/state``), one JSON object.
 
@@ -303,25 +304,31 @@ def discovery_configs(
 # The watcher's side: many runners' messages in, one row per runner out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StatusHeard:
+    """A runner came online or went offline."""
+
     runner: str
     online: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StateHeard:
+    """A runner's state, as it last published it."""
+
     runner: str
     state: RunnerState
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EventHeard:
+    """An event a runner published."""
+
     runner: str
     event: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BrokerLink:
     """The watcher's own connection to the broker changed."""
 
@@ -335,7 +342,7 @@ RunnerUpdate = StatusHeard | StateHeard | EventHeard | BrokerLink
 _SHOWN = CHANGE_TYPES | {SessionEnded.type}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RunnerRow:
     """What the monitor shows for one runner."""
 

@@ -28,8 +28,10 @@ import base64
 import json
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
+
+from biofeedback.models.record import record
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "biofeedback"
@@ -61,7 +63,7 @@ def runner_of(topic: str) -> tuple[str, str]:
     return parts[1], parts[3]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionHead:
     """A session's own columns, as the runner's record holds them now."""
 
@@ -100,8 +102,11 @@ MotionRow = tuple[int, float, float, bytes]
 RatingRow = tuple[str, int | None, int | None, int | None, float]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RowBatch:
+    """A batch of a session's rows for the central copy: the session's head and its new
+    samples, estimates, events, breaths and motion."""
+
     head: SessionHead
     samples: tuple[SampleRow, ...] = ()
     estimates: tuple[EstimateRow, ...] = ()
@@ -122,8 +127,11 @@ class RowBatch:
         return last
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionEnd:
+    """The message that closes a session on the central copy: its head, how many rows
+    of each kind it has, and its ratings."""
+
     head: SessionHead
     counts: Mapping[str, int]
     ratings: tuple[RatingRow, ...] = field(default=())

@@ -16,12 +16,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from dbus_fast import AuthError, Message, MessageType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 
+from biofeedback.models.record import record
 from simulators import SimulatorError
 
 log = logging.getLogger(__name__)
@@ -395,7 +396,7 @@ class Adapter(DBusObject):
 # Devices and their GATT tables
 
 
-@dataclass
+@record
 class CharSpec:
     """One characteristic a device serves; ``read``/``write`` give its behaviour."""
 
@@ -405,8 +406,10 @@ class CharSpec:
     write: Callable[[bytes], None] | None = None
 
 
-@dataclass
+@record
 class ServiceSpec:
+    """A GATT service of the virtual strap: its UUID and characteristics."""
+
     uuid: str
     chars: list[CharSpec] = field(default_factory=list)
 

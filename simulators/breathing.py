@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.models.record import record
 from simulators.scenario import Person
 
 # Spontaneous breaths spend about 40 % of the cycle breathing in.
@@ -49,7 +49,7 @@ _BREATH_AROUSAL_RISE_S = 4.0
 _BREATH_AROUSAL_FALL_S = 20.0
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class BreathRecord:
     """One breath as taken: inhale from ``fill0`` to ``depth``, hold, exhale to 0.
 

@@ -19,11 +19,11 @@ never changes what the heart does.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.models.record import record
 from simulators.breathing import BreathRecord, lung_fill
 from simulators.scenario import IDLE, Person
 
@@ -42,7 +42,7 @@ _ROLL_RANGE = (-90.0, 90.0)
 Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Burst:
     """A stretch of motion: a fidget (``shift`` False) or a posture shift."""
 

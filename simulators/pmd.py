@@ -11,9 +11,10 @@ puts both on the bus. Bytes come from our own encoder in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from biofeedback.models import ChestMotion
+from biofeedback.models.record import record
 from biofeedback.sensors.pmd import (
     HEADER_BYTES,
     MalformedCommandError,
@@ -57,7 +58,7 @@ def features() -> bytes:
     return encode_features(OFFERED)
 
 
-@dataclass
+@record
 class PmdState:
     """The streams a central has started, and the answer to each command.
 
@@ -112,7 +113,7 @@ class PmdState:
         self.running.clear()
 
 
-@dataclass
+@record
 class AccFramer:
     """ChestMotion (in strap time) in, ACC notifications at ``rate_hz`` out.
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from biofeedback.inputs import InputFileError, parse_toml, read_text
 from biofeedback.models import StepKind
+from biofeedback.models.record import record
 from simulators import SimulatorError
 
 IDLE = "idle"
@@ -120,7 +121,7 @@ class Person:
     acc_noise_mg: float = 2.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Episode:
     """A stretch of sympathetic drive: HR climbs toward ``hr_rise_bpm`` over baseline
     and RMSSD toward ``rmssd_factor`` times its value, from ``onset_s`` for ``hold_s``;
@@ -136,7 +137,7 @@ class Episode:
         return self.onset_s + self.hold_s
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Gap:
     """A stretch of the session from ``start_s``, ``duration_s`` long (a dropout or a
     loss of skin contact)."""
@@ -152,7 +153,7 @@ class Gap:
         return self.start_s <= t_s < self.end_s
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ArtifactRates:
     """Chances per true beat that the strap misses it, adds a spurious beat before it,
     or that the heart fires an ectopic beat early in its place (a short interval,
@@ -185,7 +186,7 @@ def _default_recovery() -> dict[str, float]:
     }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Scenario:
     """One simulated person and what happens to them: arousal episodes, the strap's
     artifacts and gaps, and its chest motion."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Self
 import numpy as np
 
 from biofeedback.models import ChestMotion, Contact, HeartSample, SessionEvent, SourceStatus
+from biofeedback.models.record import record
 from simulators.artifacts import Detector, Label
 from simulators.breathing import BreathRecord
 from simulators.physiology import Heart, NormalDraws
@@ -60,7 +61,7 @@ DROPOUT_REASON = "strap out of range (simulated)"
 RESTORED_REASON = "strap back in range (simulated)"
 
 
-@dataclass
+@record
 class Truth:
     """What really happened, for tests and benchmarks; the session never sees it.
 

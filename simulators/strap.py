@@ -28,10 +28,11 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TextIO
 
 from biofeedback.models import ChestMotion, Contact, HeartSample, SourceStatus
+from biofeedback.models.record import record
 from biofeedback.sensors.hrm import HeartRateMeasurement, beat_times, encode, rr_ms_to_1024
 from biofeedback.sensors.pmd import PMD_CONTROL, PMD_DATA, PMD_SERVICE
 from simulators.bluez import (
@@ -72,7 +73,7 @@ DEFAULT_NAME = "Virtual Strap 180D"
 DEFAULT_ADDRESS = "C0:FF:EE:00:18:0D"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Drop:
     """At strap time ``at_s`` the link drops; the strap stays away ``out_of_range_s``."""
 
@@ -80,8 +81,10 @@ class Drop:
     out_of_range_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Window:
+    """A stretch of time: from ``start_s``, ``duration_s`` long."""
+
     start_s: float
     duration_s: float
 
@@ -89,8 +92,11 @@ class Window:
         return self.start_s <= t_s < self.start_s + self.duration_s
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StrapOptions:
+    """How the virtual strap behaves: its name and address, scenario and seed, what and
+    how often it sends, its battery and signal, and the faults it shows."""
+
     name: str = DEFAULT_NAME
     address: str = DEFAULT_ADDRESS
     scenario: str = "calm"
@@ -118,7 +124,7 @@ class StrapOptions:
 # Packing beats into notifications (pure)
 
 
-@dataclass
+@record
 class Packer:
     """Turns beats into 0x2A37 measurements the way a strap does.
 
@@ -440,7 +446,7 @@ def add_decoy(server: ObjectServer, adapter: Adapter) -> Device:
 # Running it: `python -m simulators strap ...`
 
 
-@dataclass
+@record
 class Running:
     """What ``serve`` set up, for whoever awaits it in the same process."""
 

@@ -14,13 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 
 import miniaudio
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioError
+from biofeedback.models.record import record
 
 BUFFER_MS = 30
 # Blocks the card holds (miniaudio's default): one playing, the others ready.
@@ -36,7 +36,7 @@ class NoDeviceError(AudioError):
     """No sound output could be opened."""
 
 
-@dataclass
+@record
 class DeviceStats:
     """What the card asked for and how promptly it got it.
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
 from biofeedback.models import StepKind, StepStarted, Zone
+from biofeedback.models.record import record
 from biofeedback.pacing import planner
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.routines.protocols import BODY_ORDER, Routine, load_protocol
@@ -43,8 +43,10 @@ class Style(StrEnum):
     SOFT = "soft"  # quieter asides: extensions, the next group
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Phrase:
+    """One spoken line: its id, its words and how it is spoken."""
+
     id: str
     text: str
     style: Style = Style.PLAIN
@@ -122,7 +124,7 @@ def extension_text(kind: StepKind, step_id: str, *, tensed: bool = True) -> str:
     return EXTEND_RELEASE if kind is StepKind.RELEASE and tensed else EXTEND_REST
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PhraseBook:
     """The phrases of one session's protocol, by text, and the region of each cue."""
 

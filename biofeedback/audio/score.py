@@ -49,6 +49,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.models.record import record
 from biofeedback.pacing.speaking import SpeechTimes
 from biofeedback.routines.texts import STOP_RULES, ZONE_ADVICE
 
@@ -101,7 +102,7 @@ class Clip:
         return min(self.natural_end_s, self.stop_s)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ToneRun:
     """Breath tones from ``start_s`` to ``stop_s``; breath time is ``t - origin_s``."""
 
@@ -112,13 +113,15 @@ class ToneRun:
     stop_s: float = math.inf
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Schedule:
+    """What the score holds so far: the speech clips and the breath-tone runs, in order."""
+
     clips: tuple[Clip, ...] = ()
     tones: tuple[ToneRun, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sounds:
     """The non-speech sounds, made once, each at its set loudness."""
 
@@ -143,7 +146,7 @@ class Sounds:
         )
 
 
-@dataclass
+@record
 class Score:
     """Folds events into a schedule. ``speech`` maps a phrase text to its clip."""
 

@@ -10,11 +10,12 @@ command line).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.audio import SAMPLE_RATE_HZ, AudioOutError
+from biofeedback.models.record import record
 from biofeedback.pacing.speaking import SpeechTimes
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 BACKEND_ENV = "BIOFEEDBACK_AUDIO_BACKEND"
 
 
-@dataclass
+@record
 class AudioPlan:
     """A session's sound as prepared: its sinks and player, and what was said about it."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ from biofeedback.audio.mixer import render
 from biofeedback.audio.score import Schedule, Score
 from biofeedback.loop.progress import Snapshot
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+from biofeedback.models.record import record
 
 # Session time and the card's frames may part by this much before re-anchoring:
 # a block and a half. Between two blocks they part by up to one block; more
@@ -94,7 +95,7 @@ class Player:
         return self.volume
 
 
-@dataclass
+@record
 class Lateness:
     """How late each event's sound was placed after the event (seconds), by event type."""
 

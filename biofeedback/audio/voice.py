@@ -25,7 +25,7 @@ import tempfile
 import wave
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from biofeedback.audio import SAMPLE_RATE_HZ
 from biofeedback.audio.loudness import SPEECH_LUFS, normalise
 from biofeedback.audio.phrases import Phrase, PhraseBook, Style, spoken_text
 from biofeedback.audio.wavfile import read_any_wav, to_our_rate
+from biofeedback.models.record import record
 
 Samples = npt.NDArray[np.float32]
 
@@ -47,8 +48,11 @@ HOW_TO_GET_A_VOICE = (
 _TIMEOUT_S = 20.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VoiceSettings:
+    """How cues are spoken: espeak-ng's voice and rate (or a folder of recordings),
+    where the clips are cached, and which espeak-ng to run."""
+
     voice: str = "en-us"
     rate_wpm: int = 150
     folder: Path | None = None
@@ -57,7 +61,7 @@ class VoiceSettings:
     espeak: str | None = None
 
 
-@dataclass
+@record
 class Voices:
     """Clips by phrase text, and one line for each thing that went wrong."""
 
@@ -210,7 +214,7 @@ _QUIET = 0.01
 _VOICING = "v3"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Voicing:
     """How espeak-ng says phrases of one style: paced for relaxing, not reading."""
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from biofeedback.models.record import record
 from biofeedback.practice.ratings import Phase, RatingError, Ratings, parse_ratings, ratings_dict
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def save_after_ratings(db_path: Path, session_id: str, after: Ratings) -> None:
 # today and plan
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TodayRequest:
     """What `today` was asked (filled from its flags by ``cli.request``)."""
 
@@ -129,7 +130,7 @@ class TodayRequest:
     db: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PlanRequest:
     """What `plan` was asked (filled from its flags by ``cli.request``)."""
 

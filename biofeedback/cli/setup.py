@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from biofeedback import config
+from biofeedback.models.record import record
 from biofeedback.routines.personalise import (
     DEFAULT_ROUTINE,
     PersonalPlan,
@@ -33,7 +33,7 @@ TABLE = "profile"
 NONE = "none"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SetupRequest:
     """What `setup` was asked to do (filled from its flags by ``cli.request``)."""
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol, cast, runtime_checkable
 
 from biofeedback.loop.progress import Snapshot
@@ -23,6 +22,7 @@ from biofeedback.models import (
     SessionInfo,
     SourceStatus,
 )
+from biofeedback.models.record import record
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +93,20 @@ class BatchAware(Protocol):
     ) -> None: ...
 
 
-@dataclass
+@record
 class SinkReport:
+    """How one sink fared: the events it dropped (its queue full) and why it failed, if
+    it did."""
+
     name: str
     dropped: int = 0
     failed: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _WithProgress:
+    """An event queued with the session's progress as it stood at that event."""
+
     event: SessionEvent
     snapshot: Snapshot
 

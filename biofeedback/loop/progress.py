@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from biofeedback.models import (
     Action,
@@ -50,6 +49,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.models.record import record
 
 # What the controller decided on its own, each with its reason: the latest is
 # "the last decision" a watcher sees.
@@ -294,7 +294,7 @@ class Progress:
         self.paused_at_s = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Snapshot:
     """A ``Progress`` as it stood just after one event. The loop folds every event
     once and hands a view the snapshot with the event, so a view that missed items

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol, runtime_checkable
 
 from biofeedback.loop.clocks import ActionInbox as ActionInbox
@@ -45,6 +45,7 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.models.record import record
 from biofeedback.models.slots import builder
 from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
@@ -104,8 +105,11 @@ class BreathAware(Protocol):
 # The loop
 
 
-@dataclass
+@record
 class SessionResult:
+    """How a session ended: its id, why, how long it ran, how many events it made,
+    each sink's report and the samples left out."""
+
     session_id: str
     reason: str
     duration_s: float
@@ -146,7 +150,7 @@ class SoundControl(Protocol):
         """Louder (+) or softer (-) by ``steps`` tenths; the new volume, 0..1."""
 
 
-@dataclass
+@record
 class SessionPlan:
     """Everything one session needs. ``cli.plan_session`` builds it from the command
     line for a headless run, the dashboard and the tests alike; ``run`` runs it."""

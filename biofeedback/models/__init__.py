@@ -3,7 +3,8 @@
 Everything here is a frozen dataclass or an enum with no behaviour beyond
 conversion, so every layer can import it without pulling anything else in.
 The parts: ``core`` (samples, estimates, zones, steps), ``events`` (what a
-session says) and ``records`` (what the store hands back).
+session says) and ``records`` (what the store hands back); ``record`` is how the
+package's dataclasses are made (its docstring says why).
 """
 
 from biofeedback.models.core import (

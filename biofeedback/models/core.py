@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from biofeedback.models.record import record
 
 
 class Zone(StrEnum):
@@ -81,7 +82,7 @@ class Contact(StrEnum):
 _NOT_DETECTED = Contact.NOT_DETECTED
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HeartSample:
     """One notification from a heart-rate source.
 
@@ -103,7 +104,7 @@ class HeartSample:
         return self.contact is not _NOT_DETECTED
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ChestMotion:
     """A batch of chest acceleration from the strap (e.g. Polar PMD ACC).
 
@@ -119,7 +120,7 @@ class ChestMotion:
     z_mg: tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathTaken:
     """One whole breath seen on the chest, for the record (not an event).
 
@@ -140,7 +141,7 @@ class BreathTaken:
         return 60.0 / (self.inhale_s + self.exhale_s)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SourceStatus:
     """A change in a source's connection, yielded between samples."""
 
@@ -150,7 +151,7 @@ class SourceStatus:
     battery_pct: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ArousalEstimate:
     """The estimator's view at ``t_s``.
 
@@ -185,7 +186,7 @@ class ArousalEstimate:
     baseline_rise_bpm: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Step:
     """One step of a guided protocol."""
 

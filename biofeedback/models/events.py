@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from biofeedback.models.core import Action, BaselineHow, Quality, StepKind, Zone
+from biofeedback.models.record import record
 
 # --------------------------------------------------------------------------
 # A figure to 3 decimals, as every event's dict holds it
@@ -45,7 +45,7 @@ def round3(x: Any) -> Any:
 # Session events (DESIGN.md section 4): one flat JSON object each.
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionEvent:
     """Base of every event; ``t`` is seconds since session start."""
 
@@ -70,7 +70,7 @@ class SessionEvent:
 _FIELD_ALIASES = {"from_zone": "from", "to_zone": "to"}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionStarted(SessionEvent):
     """The session began: its id, routine, heart source and opening zone."""
 
@@ -81,7 +81,7 @@ class SessionStarted(SessionEvent):
     zone: Zone
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Baseline(SessionEvent):
     """The resting baseline the session paces against, and how it was taken."""
 
@@ -104,7 +104,7 @@ class Baseline(SessionEvent):
         return self.how in (None, BaselineHow.OPENING)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepStarted(SessionEvent):
     """A step of the routine began: what to do, for how long, and what follows."""
 
@@ -130,7 +130,7 @@ class StepStarted(SessionEvent):
     routine_zone: Zone | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepExtended(SessionEvent):
     """The running step was made longer by ``by_s`` seconds (``reason`` says why)."""
 
@@ -141,7 +141,7 @@ class StepExtended(SessionEvent):
     plain: str = ""  # one sentence for the person; ``reason`` keeps the figures
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepEnded(SessionEvent):
     """A step ended after ``actual_s`` seconds (``reason`` says how)."""
 
@@ -151,7 +151,7 @@ class StepEnded(SessionEvent):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ZoneChanged(SessionEvent):
     """The zone changed (``reason`` keeps the figures, ``plain`` says it)."""
 
@@ -167,7 +167,7 @@ class ZoneChanged(SessionEvent):
     evidence_needed: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignalLost(SessionEvent):
     """The heart signal was lost (``reason`` says how, ``plain`` says it to the person)."""
 
@@ -176,7 +176,7 @@ class SignalLost(SessionEvent):
     plain: str = ""  # one sentence for the person
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignalRestored(SessionEvent):
     """The heart signal is back after a loss."""
 
@@ -184,7 +184,7 @@ class SignalRestored(SessionEvent):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UserActed(SessionEvent):
     """The person asked for something during the session (pause, resume, skip, stop...)."""
 
@@ -192,7 +192,7 @@ class UserActed(SessionEvent):
     action: Action
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Advice(SessionEvent):
     """Something the person should know that is not a pacing decision."""
 
@@ -200,7 +200,7 @@ class Advice(SessionEvent):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PlanChosen(SessionEvent):
     """What shaped this session's plan before it began (the practice profile, one
     session's flags, and a gentler routine after a hard session): one short note per
@@ -217,7 +217,7 @@ class PlanChosen(SessionEvent):
     eyes: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Estimate(SessionEvent):
     """The estimators' reading at one tick: heart rate, RMSSD, arousal, breath."""
 
@@ -264,7 +264,7 @@ class Estimate(SessionEvent):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathHeld(SessionEvent):
     """A breath held: from ``started_t`` (session seconds) for ``duration_s``,
     said once it is let go."""
@@ -274,7 +274,7 @@ class BreathHeld(SessionEvent):
     duration_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathReminder(SessionEvent):
     """The controller reminded the person to keep breathing: a breath held
     ``hold_s`` seconds in a tense step. ``reason`` keeps the figures,
@@ -287,7 +287,7 @@ class BreathReminder(SessionEvent):
     plain: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PaceChanged(SessionEvent):
     """The pacer of the running step now breathes ``breath_in_s`` in and
     ``breath_out_s`` out, its first in-breath starting at ``t``: a person
@@ -302,7 +302,7 @@ class PaceChanged(SessionEvent):
     plain: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ResonanceUpdate(SessionEvent):
     """The live resonance indicator: an estimate over the last ``window_s`` of
     beats (see pacing/resonance_live.py). ``coherence`` is 0-1: the share of
@@ -318,7 +318,7 @@ class ResonanceUpdate(SessionEvent):
     estimate: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ResonanceAssessed(SessionEvent):
     """The result of a stepped resonance assessment: the rate this heart
     answered most (breaths a minute), how sure, and every paced rate's scores
@@ -332,7 +332,7 @@ class ResonanceAssessed(SessionEvent):
     scores: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionEnded(SessionEvent):
     """The session ended: why, after how long, and what the source left out."""
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol, runtime_checkable
 
 from biofeedback.models.core import BreathTaken, Contact, HeartSample, Quality, Zone
 from biofeedback.models.events import Estimate, SessionEvent
+from biofeedback.models.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionInfo:
     """What sinks learn about a session before its first event."""
 
@@ -27,7 +28,7 @@ class SessionInfo:
 # Recorded sessions, as the store hands them to review and the UI.
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StoredSession:
     """One session as recorded: ``ended_at_unix_s`` is None when it never ended
     cleanly (crash, power loss, or still running); ``last_t_s`` is the latest
@@ -80,7 +81,7 @@ class ColumnRows(Protocol):
         quality as its index in ``QUALITY_ORDER``."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Recording:
     """Everything recorded for one session, each part in time order.
 

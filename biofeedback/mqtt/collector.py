@@ -23,13 +23,14 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from biofeedback.models.record import record
 from biofeedback.mqtt.connection import Broker, explain
 from biofeedback.wire import Message, WireError, decode, record_filter, runner_of
 
@@ -66,8 +67,12 @@ class CentralWriter(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@record
 class CollectorCounts:
+    """The collector's running totals: messages, new and repeated rows, refusals,
+    sessions completed, failed writes, connections, the most messages waiting at once,
+    and each message's lag."""
+
     messages: int = 0
     rows_new: int = 0
     rows_repeated: int = 0
@@ -79,8 +84,12 @@ class CollectorCounts:
     lags_s: list[float] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Received:
+    """A message taken in and not yet written: its client and packet id (for the
+    acknowledgement, sent once: ``done``), its runner, the decoded message and when it
+    was sent."""
+
     client: _PausableClient
     mid: int
     runner: str

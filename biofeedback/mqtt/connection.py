@@ -7,13 +7,13 @@ import json
 import logging
 import socket
 import ssl
-from dataclasses import dataclass
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from biofeedback.broker import BrokerUrl, MqttConfigError, MqttSettings
+from biofeedback.models.record import record
 from biofeedback.mqtt.outbox import Outgoing
 from biofeedback.sensors import SourceError
 
@@ -24,7 +24,7 @@ class BrokerUnavailable(SourceError):
     """The heart-rate broker could not be reached or refused us."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Broker:
     """How to reach one broker: URL, settings and the TLS context, checked once."""
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from biofeedback.models.record import record
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Outgoing:
+    """One MQTT message waiting to be published: topic, payload, QoS, retain flag and
+    expiry."""
+
     topic: str
     payload: bytes
     qos: int

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 
 import aiomqtt
 
@@ -19,6 +18,7 @@ from biofeedback.models import (
     SessionEvent,
     SessionInfo,
 )
+from biofeedback.models.record import record
 from biofeedback.mqtt.connection import Broker, dumps, expiring, explain
 from biofeedback.mqtt.outbox import Outbox, Outgoing
 from biofeedback.telemetry import (
@@ -33,8 +33,11 @@ from biofeedback.telemetry import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PublisherCounts:
+    """What the publisher has done so far: events and states published and dropped,
+    connections made, the last error."""
+
     events_published: int
     states_published: int
     events_dropped: int

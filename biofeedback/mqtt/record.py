@@ -16,12 +16,12 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 
 from biofeedback.models import HeartSample, SessionEvent, SessionInfo
+from biofeedback.models.record import record
 from biofeedback.mqtt.connection import Broker, BrokerUnavailable, explain
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ T = TypeVar("T")
 SEND_EVERY_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Shipment:
     """One record message, and what to do once the broker holds it."""
 
@@ -55,8 +55,10 @@ class RecordFeed(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@record
 class ShipCounts:
+    """What shipping the record has sent so far: messages and rows."""
+
     messages: int = 0
     rows: int = 0
 

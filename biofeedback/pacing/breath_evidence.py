@@ -38,15 +38,19 @@ Pure: ``update(t_s, breath, paced)`` once a tick; no clock, no I/O.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from biofeedback.models.record import record
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathEvidenceConfig:
+    """How the breath evidence weighs the readings against the opening (each setting
+    below)."""
+
     opening_readings: int = 30
     """Usable seconds of one kind of breathing (free or paced) that make its opening."""
     settle_s: float = 15.0
@@ -90,7 +94,7 @@ class BreathEvidenceConfig:
     """Irregularity alone is what a sigh makes: it weighs least."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathReading:
     """How far the breath is from the opening now: ``score`` (0: nothing crossed;
     weighted units past ``from_z``) and each crossed signal in words and figures."""
@@ -99,8 +103,11 @@ class BreathReading:
     crossed: tuple[str, ...] = ()
 
 
-@dataclass
+@record
 class _Opening:
+    """The opening's breath readings as they come in (rate, depth, irregularity, the
+    half breaths), and once whole their centres and spreads."""
+
     rates: list[float] = field(default_factory=list)
     depths: list[float] = field(default_factory=list)
     irregular: list[float] = field(default_factory=list)
@@ -317,7 +324,7 @@ class BreathEvidence:
         return BreathReading(score, tuple(crossed))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Half:
     """The half breath completed last: an in-breath or not, its length, and the
     log of its speed (1/length; with a pacer, the pace's length over it)."""

@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from biofeedback.models import Advice, BreathReminder, PaceChanged, SessionEvent, StepKind
+from biofeedback.models.record import record
 from biofeedback.routines import texts
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathQuality, BreathSource
 
@@ -30,8 +29,11 @@ _BREATH_OK = BreathQuality.OK
 _TENSE = StepKind.TENSE
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathRules:
+    """The thresholds and timings of the breath decisions: reminders during a held
+    breath, and fast breathing met where it is."""
+
     # A hold this long (s) in a tense step is reminded of...
     remind_after_s: float = 2.5
     # ...once a step, and not again sooner than this.
@@ -56,8 +58,11 @@ class BreathRules:
     irregular_cv: float = 0.35
 
 
-@dataclass
+@record
 class _Glide:
+    """A pace gliding from the person's breathing down to the step's: the step, the
+    in-breath share, the rate now and the rate aimed at, and when the next breath starts."""
+
     step: str
     in_share: float
     per_min: float

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from biofeedback.models.record import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class EvidenceConfig:
+    """How far and how long the heart must rise to step down (each setting below)."""
+
     slack_z: float = 2.3
     """Rises within this many resting-noise units are wander, not evidence."""
     climb_slack_z: float = 2.0

@@ -12,9 +12,10 @@ import enum
 import itertools
 import operator
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from biofeedback.models import Step, StepKind, Zone
+from biofeedback.models.record import record
 from biofeedback.pacing.frame import CLOSING_BREATH as CLOSING_BREATH
 from biofeedback.pacing.frame import CLOSING_REST as CLOSING_REST
 from biofeedback.pacing.frame import CLOSING_SCAN as CLOSING_SCAN
@@ -67,7 +68,7 @@ def planned_session_s(protocol: Routine, config: PacingConfig | None = None) -> 
     )
 
 
-@dataclass
+@record
 class Running:
     """The step in progress."""
 
@@ -79,8 +80,11 @@ class Running:
     extended_s: float = 0.0
 
 
-@dataclass
+@record
 class Pause:
+    """The session's pauses: when the one under way began (None when running) and the
+    seconds paused in all."""
+
     at_s: float | None = None
     total_s: float = 0.0
 

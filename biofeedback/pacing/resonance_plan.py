@@ -10,9 +10,10 @@ Out-breaths are at least as long as in-breaths (``in_share`` <= 0.5).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from biofeedback.models import SessionEvent, Step, StepEnded, StepKind, StepStarted, Zone
+from biofeedback.models.record import record
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.routines.protocols import ProtocolError, Routine
 from biofeedback.signals.resonance import RateWindow
@@ -23,8 +24,11 @@ MIN_RATE_BPM = 3.0
 MAX_RATE_BPM = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AssessmentPlan:
+    """A resonance assessment: the breathing rates tried, in order, how long each, and
+    the in-breath share."""
+
     rates_bpm: tuple[float, ...] = (6.5, 6.0, 5.5, 5.0, 4.5)
     step_s: float = 150.0
     in_share: float = 0.4

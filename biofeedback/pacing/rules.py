@@ -43,14 +43,15 @@ The rules, with their numbers in ``PacingConfig``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from biofeedback.models import StepKind
+from biofeedback.models.record import record
 from biofeedback.pacing.breath_evidence import BreathEvidenceConfig
 from biofeedback.pacing.evidence import EvidenceConfig
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PacingConfig:
     """Every number the pacing rules use.
 

@@ -14,9 +14,10 @@ estimates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from biofeedback.models import ArousalEstimate, Quality, SessionEvent, SignalLost, SignalRestored
+from biofeedback.models.record import record
 from biofeedback.routines import texts
 
 LOSS_HOLD_S = 5.0
@@ -25,8 +26,11 @@ RETURN_HOLD_S = 5.0
 _NO_SIGNAL = Quality.NO_SIGNAL
 
 
-@dataclass
+@record
 class SignalWatch:
+    """Whether heart data is arriving, since when it stopped, and the holds that decide
+    when a loss or a return is announced."""
+
     connected: bool = True
     has_data: bool = True
     last_data_s: float = 0.0

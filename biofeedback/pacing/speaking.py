@@ -12,12 +12,13 @@ mapping is empty and every step runs exactly as planned.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from biofeedback.models import StepKind
+from biofeedback.models.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SpeechTimes:
     """Seconds to say each text; the pause between two phrases; a bell before a cue."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
 from biofeedback.models import ArousalEstimate, Baseline, BaselineHow, Quality, Zone
+from biofeedback.models.record import record
 from biofeedback.pacing.breath_evidence import BreathEvidence, BreathReading
 from biofeedback.pacing.evidence import NoiseLearner, Reading, RiseEvidence
 from biofeedback.pacing.rules import PacingConfig
@@ -41,7 +41,7 @@ class StoredBaseline(typing.Protocol):
     def hr_bpm(self) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Decision:
     """Move to ``to_zone``; ``reason`` carries what was measured, ``plain`` says it
     to the person."""
@@ -56,7 +56,7 @@ class Decision:
     """The breath signals that crossed and counted, each in words and figures."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Opening:
     """How the opening baseline is used: ``how``, why, and a gentle start if any."""
 
@@ -78,8 +78,11 @@ class Opening:
         )
 
 
-@dataclass
+@record
 class ZoneState:
+    """The zone now, since when, the direction of the last change and the fast heart
+    rate at the last step-down."""
+
     zone: Zone
     since_s: float = 0.0
     last_change: int = 0  # +1 after a step down, -1 after a step up, 0 before any

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from biofeedback.models import Step, StepKind
+from biofeedback.models.record import record
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import worse
 from biofeedback.routines.protocols import MAX_TENSE_S, Routine
@@ -38,7 +39,7 @@ RELEASE_FACTOR = 1.5
 LEVEL_NAMES = ("as written", "softer", "micro-contractions")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Adaptation:
     """How gentle today's session of ``protocol`` is, and why (one line, or "")."""
 

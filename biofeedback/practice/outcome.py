@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from biofeedback.models import Zone
+from biofeedback.models.record import record
 from biofeedback.practice.ratings import Ratings
 
 # A session shorter than this is a try-out, not a practice.
 PRACTICE_MIN_S = 120.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionOutcome:
     """One recorded session, reduced for cross-session decisions.
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from biofeedback.models.record import record
 from biofeedback.practice import PracticeError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,8 +35,11 @@ class PlanError(PracticeError):
     """A ``[plan]`` entry that cannot be used; the message names the entry and the fix."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PlanItem:
+    """One ``[plan]`` entry: the routine, on which weekdays at what time, for how many
+    minutes, and the habit it follows."""
+
     name: str
     title: str
     days: tuple[int, ...]  # 0 = Monday, as datetime.weekday()
@@ -77,8 +80,10 @@ class PlanItem:
         return {"name": self.name, **self.to_table(), "when": self.when, "cue": self.cue()}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Plan:
+    """A person's practice plan: its items, and whether it is the default one."""
+
     items: tuple[PlanItem, ...]
     default: bool = False
 

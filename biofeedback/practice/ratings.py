@@ -6,9 +6,9 @@ Every scale is optional: a person may rate only what they feel like rating.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from biofeedback.models.record import record
 from biofeedback.practice import PracticeError
 
 SCALES = ("tension", "pain", "anxiety")
@@ -20,7 +20,7 @@ class RatingError(PracticeError):
     """A rating that is not T,P,A with whole numbers 0-10 (or blanks)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Ratings:
     """0-10 each; None is a scale the person skipped."""
 

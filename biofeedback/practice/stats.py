@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from biofeedback.models.record import record
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, change
 
@@ -19,7 +19,7 @@ Z_95 = 1.959964
 MIN_PRACTICE_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Share:
     """``hits`` of ``n`` with a 95 % Wilson score interval (sound for small n)."""
 
@@ -52,7 +52,7 @@ def wilson(hits: int, n: int, z: float = Z_95) -> Share:
     return Share(hits, n, max(0.0, centre - half), min(1.0, centre + half))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RatingPattern:
     """Over the latest ``window`` sessions with ratings before and after."""
 
@@ -86,8 +86,11 @@ def rating_pattern(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PracticeDays:
+    """On how many days the person practised in the last 7 and 28, the streak and the
+    last day."""
+
     days_last_7: int
     days_last_28: int
     streak_days: int

@@ -19,11 +19,11 @@ Pure: ``now`` is handed in, naive local time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from biofeedback.models import Zone
+from biofeedback.models.record import record
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.plan import Plan, PlanItem
 
@@ -35,8 +35,11 @@ WORKDAY_H = (8, 18)
 PLAN_WINDOW_MIN = 90
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Suggestion:
+    """What to practise now: the routine, the rule that chose it and why, its length and
+    plan entry if any, and the sessions already done today."""
+
     routine: str
     rule: str
     reason: str

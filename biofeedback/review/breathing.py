@@ -13,7 +13,6 @@ import json
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from biofeedback.models import (
     StepEnded,
     StepStarted,
 )
+from biofeedback.models.record import record
 from biofeedback.review.text import clock, num, rounded
 
 _ACC = BREATH_SOURCE_ORDER.index("acc")
@@ -39,7 +39,7 @@ FROM_BREATHS = "breaths"
 FROM_ESTIMATES = "estimates"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PacedSpan:
     """One stretch with one pace: the step, the paced and the breathed rate
     (breaths a minute).
@@ -62,7 +62,7 @@ class PacedSpan:
     source: str = FROM_ESTIMATES
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathsTaken:
     """Medians over each breath seen on the chest (the record's breaths table)."""
 
@@ -72,7 +72,7 @@ class BreathsTaken:
     depth_mg: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathSummary:
     """The breath over a whole session: the chest's rate (median), holds, reminders,
     and the pacer beside the rate breathed.

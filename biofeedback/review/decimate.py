@@ -9,16 +9,17 @@ cost of 86,400 one-second estimates."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
+
+from biofeedback.models.record import record
 
 # Up to this many points a series is drawn as it is (an hour of one-second
 # estimates, as the figure drew before it was decimated per pixel).
 PLAIN_POINTS = 4000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Envelope:
     """One entry per pixel column: its time (the mean of its samples' times)
     and the lowest, mean and highest value (NaN where it holds no value)."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from biofeedback.models import StoredSession
+from biofeedback.models.record import record
 from biofeedback.review.text import clock, iso, local, num, rounded
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Trend:
     """Median of the latest sessions against the median of the ones before."""
 
@@ -22,8 +23,11 @@ class Trend:
     earlier_sessions: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HistoryEntry:
+    """One past session: when, which routine and source, how it ended, and its resting
+    figures."""
+
     session_id: str
     started_at_unix_s: float
     protocol: str
@@ -36,8 +40,11 @@ class HistoryEntry:
     resting_rmssd_ms: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class History:
+    """Past sessions, the resting HR and RMSSD trends, and whether the trends include
+    simulated sessions."""
+
     entries: tuple[HistoryEntry, ...]
     hr_trend: Trend | None
     rmssd_trend: Trend | None

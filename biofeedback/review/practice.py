@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from biofeedback.models.record import record
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Ratings, change, ratings_dict
 from biofeedback.practice.stats import (
@@ -64,7 +64,7 @@ def format_session_ratings(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BraceRegion:
     """A body region's median heart response across sessions."""
 
@@ -111,8 +111,11 @@ def where_you_brace(summaries: Sequence[SessionSummary]) -> tuple[BraceRegion, .
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PracticeHistory:
+    """The practice side of the history: the ratings' pattern, the practice days and
+    the regions braced."""
+
     ratings: RatingPattern
     days: PracticeDays
     brace: tuple[BraceRegion, ...]

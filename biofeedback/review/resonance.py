@@ -9,10 +9,10 @@ access: the CLI hands in recordings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.models import ResonanceAssessed, SessionEvent, StoredSession
+from biofeedback.models.record import record
 
 if TYPE_CHECKING:
     from biofeedback.pacing.resonance_plan import NAME as ASSESSMENT_PROTOCOL
@@ -95,8 +95,11 @@ def counts(result: ResonanceAssessed, end_reason: str | None) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AssessmentEntry:
+    """One stored resonance assessment: its session, when, whether simulated, the
+    result and how the session ended."""
+
     session_id: str
     started_at_unix_s: float
     virtual: bool

@@ -4,7 +4,6 @@ them (the zones and steps review measures over come from the loop's fold)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from biofeedback.models import (
     Quality,
     Recording,
 )
+from biofeedback.models.record import record
 from biofeedback.signals.median import median
 from biofeedback.signals.rr_clean import CleanedChunk, CleanerConfig, RRCleaner
 
@@ -23,7 +23,7 @@ class ReviewError(BiofeedbackError):
     """A review or export that cannot be made as asked."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RecordSeries:
     """The recording as numpy columns, each in time order."""
 

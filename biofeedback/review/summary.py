@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from biofeedback.models import (
     StepStarted,
     Zone,
 )
+from biofeedback.models.record import record
 from biofeedback.pacing.frame import Part
 from biofeedback.review.breathing import BreathSummary, breath_lines, summarize_breath
 from biofeedback.review.frame import parts_line, plan_lines, plan_of, time_in_parts
@@ -39,13 +40,15 @@ FINAL_WINDOW_S = 120.0
 BEFORE_STEP_S = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Vitals:
+    """Heart rate and RMSSD over a stretch (None without data)."""
+
     hr_bpm: float | None
     rmssd_ms: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RegionResponse:
     """How the heart answered work on one body region (means of beat HR).
 
@@ -64,8 +67,11 @@ class RegionResponse:
     extended_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SessionSummary:
+    """What a review shows of one session: where it came from, how it went and ended,
+    and its figures."""
+
     session_id: str
     started_at_unix_s: float
     protocol: str
@@ -270,8 +276,11 @@ def _skipped(events: Sequence[SessionEvent]) -> dict[str, int]:
     return counts
 
 
-@dataclass
+@record
 class _Round:
+    """One round of work on a body region: when it began, and its tense and release
+    stretches (start, end)."""
+
     region: str
     start_s: float
     tense: list[tuple[float, float]] = field(default_factory=list)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from biofeedback.models import PlanChosen, Step, StepKind
+from biofeedback.models.record import record
 from biofeedback.routines.profile import Profile
 from biofeedback.routines.protocols import MAX_TENSE_S, Routine
 from biofeedback.routines.texts import region_words
@@ -50,7 +50,7 @@ _EYES_CUES = {
 GENTLE_PREFIX = "Just a trace of effort, no strain:"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PersonalPlan:
     """A routine as this person will do it, and what the profile changed.
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from biofeedback import BiofeedbackError
+from biofeedback.models.record import record
 from biofeedback.routines import EYES as EYES  # the choices, named here too
 from biofeedback.routines import POSITIONS as POSITIONS
 
@@ -26,7 +26,7 @@ class ProfileError(BiofeedbackError):
     """A profile value is not one this program knows; the message says what is."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Profile:
     """How this person practises; every field optional (``None``/empty: no preference).
 

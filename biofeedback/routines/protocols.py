@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from biofeedback import BiofeedbackError
 from biofeedback.inputs import InputFileError, InputMissingError, read_toml
 from biofeedback.models import Step, StepKind, Zone
+from biofeedback.models.record import record
 
 
 class ProtocolError(BiofeedbackError):
@@ -86,7 +87,7 @@ MAX_ROUTINE_S = 2 * 24 * 3600.0
 _NEEDS_REGION = frozenset({StepKind.TENSE, StepKind.MASSAGE, StepKind.IMAGERY})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Routine:
     """A guided routine as loaded and checked: its header and its steps in order."""
 
@@ -161,7 +162,7 @@ _KINDS: Mapping[object, StepKind] = {k.value: k for k in StepKind}
 Fail = Callable[[str, str], ProtocolError]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Defaults:
     """A protocol file's [defaults]: what its steps and groups leave out."""
 

@@ -11,7 +11,9 @@ topic), and is refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from biofeedback.models.record import record
 
 # A strap that buffered beats through a short gap hands them over together;
 # fifteen seconds of them is far more than any does.
@@ -21,7 +23,7 @@ BURST_MS = 15_000.0
 HR_ONLY_MS = 250.0
 
 
-@dataclass
+@record
 class BeatBudget:
     """Heart time a source may still deliver, on the arrival clock ``t_s``."""
 

@@ -10,9 +10,9 @@ carry sensor contact: bit 2 says the strap can detect contact, bit 1 that it doe
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from biofeedback.models import Contact
+from biofeedback.models.record import record
 from biofeedback.sensors import SourceError
 
 _HR_UINT16 = 0x01
@@ -33,7 +33,7 @@ class MeasurementValueError(SourceError, ValueError):
     """A value that cannot be encoded in a 0x2A37 payload."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HeartRateMeasurement:
     """One decoded notification, in the strap's own units.
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
 from biofeedback.models import ChestMotion
+from biofeedback.models.record import record
 from biofeedback.sensors import SourceError
 
 PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
@@ -158,8 +159,10 @@ def encode_features(types: Iterable[int]) -> bytes:
 # Commands (central to strap) and answers (strap to central)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Command:
+    """A PMD control-point command: the operation, the stream and its settings."""
+
     op: int
     stream: int
     settings: Mapping[int, int] = field(default_factory=dict)
@@ -200,7 +203,7 @@ def decode_command(data: bytes | bytearray | memoryview) -> Command:
     return Command(raw[0], raw[1], {sid: v[0] for sid, v in values.items()})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ControlResponse:
     """One indication from the control point. ``settings`` maps id to the values offered."""
 
@@ -286,7 +289,7 @@ def _setting_blocks(raw: bytes, offset: int, *, single: bool) -> dict[int, tuple
 # Data frames
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DataFrame:
     """One decoded data notification.
 

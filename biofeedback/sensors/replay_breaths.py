@@ -26,12 +26,12 @@ import bisect
 import math
 import statistics
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.models import BreathTaken, ChestMotion
+from biofeedback.models.record import record
 
 RATE_HZ = 25.0
 BATCH_S = 1.0
@@ -69,7 +69,7 @@ MIN_HALF_S = 0.1
 Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathShape:
     """The breath's level (milli-g of tilt) at each knot, eased between them, over
     the stretches ``spans`` where motion is replayed."""

@@ -64,11 +64,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
+from biofeedback.models.record import record
 from biofeedback.signals.baseline import BaselineCollector, BaselineConfig
 from biofeedback.signals.hrv import BeatWindows
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
@@ -76,8 +77,10 @@ from biofeedback.signals.rr_clean import CleanerConfig
 from biofeedback.signals.slots import builder
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EstimatorConfig:
+    """The live arousal estimator's windows, timings and thresholds."""
+
     hr_window_s: float = 12.0
     hr_fast_window_s: float = 5.0
     hr_mid_window_s: float = 10.0
@@ -126,8 +129,10 @@ class EstimatorConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Measures:
+    """The batch path's measures of a recording, one array each, a value a tick."""
+
     hr_bpm: np.ndarray
     hr_fast_bpm: np.ndarray
     hr_mid_bpm: np.ndarray

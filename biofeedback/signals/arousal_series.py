@@ -15,11 +15,11 @@ costs ~1.2 us, ~3,000 of them a third of a call).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, BaselineHow, Quality
+from biofeedback.models.record import record
 from biofeedback.signals.arousal import (
     EstimatorConfig,
     Measures,
@@ -51,7 +51,7 @@ _HOW_CODES: dict[BaselineHow | str, int] = {how: i for i, how in enumerate(BASEL
 _BLOCK = 16000
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SeriesEstimate:
     """Per-tick estimates over a recording, plus its cleaned beats.
 
@@ -289,8 +289,11 @@ def _measure(
     return Measures(*into)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Opening:
+    """The opening baseline at every tick of a recording (HR, RMSSD, noise, rise and
+    how it was taken), and the stretches with an RMSSD baseline."""
+
     hr_bpm: np.ndarray
     rmssd_ms: np.ndarray
     noise_bpm: np.ndarray

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 
 from biofeedback.models import BaselineHow
+from biofeedback.models.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BaselineConfig:
+    """How the opening baseline is taken: its windows, timings and limits."""
+
     hr_window_s: float = 12.0
     """Readings are taken once the HR window is full."""
     hr_fast_window_s: float = 5.0

@@ -44,13 +44,13 @@ import dataclasses
 import functools
 import itertools
 import math
-from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.models import ChestMotion, HeartSample
+from biofeedback.models.record import record
 from biofeedback.signals.line_fit import LineX, line_fit, line_x
 from biofeedback.signals.median import median
 from biofeedback.signals.resonance import hann_taper
@@ -81,7 +81,7 @@ class BreathSource(StrEnum):
     RR = "rr"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathConfig:
     """The estimator's numbers (seconds, milli-g, breaths a minute)."""
 
@@ -115,7 +115,7 @@ class BreathConfig:
     opening_s: float = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Breath:
     """One breath seen on the chest: onset of the in-breath, its halves, depth."""
 
@@ -125,7 +125,7 @@ class Breath:
     depth_mg: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Hold:
     """A breath held: from ``started_s`` for ``duration_s``."""
 
@@ -133,7 +133,7 @@ class Hold:
     duration_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BreathEstimate:
     """The breath at ``t_s``.
 
@@ -183,7 +183,7 @@ class BreathEstimate:
         return self.holding_since_s is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Pacer:
     """The paced breath: the first in-breath starts at ``start_s``."""
 

@@ -9,10 +9,9 @@ recording at once for review.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from biofeedback.models.record import record
 from biofeedback.signals.buffers import Growable
 
 
@@ -29,7 +28,7 @@ def rmssd_ms(nn_ms: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.diff(nn_ms) ** 2)))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WindowStats:
     """Metrics over the beats ending in ``(t - span_s, t]`` for each requested ``t``.
 

@@ -28,11 +28,11 @@ import dataclasses
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from biofeedback.models.record import record
 from biofeedback.signals.median import median
 from biofeedback.signals.rr_clean import CleanerConfig, RRCleaner
 
@@ -53,7 +53,7 @@ WEIGHTS = {"paced": 0.35, "smooth": 0.3, "lf": 0.15, "swing": 0.1, "phase": 0.1}
 _PAD_POINTS = 8192
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RateWindow:
     """Where one paced rate ran (session seconds)."""
 
@@ -62,8 +62,11 @@ class RateWindow:
     end_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RateScore:
+    """How the heart answered one paced rate: its swing, LF power, peak, phase
+    agreement and smoothness, and whether the window was usable."""
+
     rate_bpm: float
     swing_bpm: float | None
     lf_power_ms2: float | None
@@ -99,8 +102,10 @@ class RateScore:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ResonanceResult:
+    """What a resonance assessment found (each figure below), with each rate's score."""
+
     best_rate_bpm: float | None
     """The rate the heart answered most, refined between the paced rates."""
     confidence: float
@@ -126,7 +131,7 @@ def confidence_label(confidence: float) -> str:
 # Beats
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CleanBeats:
     """Every beat of a stretch of recording, cleaned, with the raw beats' flags."""
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from biofeedback.models.record import record
 from biofeedback.signals.buffers import Growable
 from biofeedback.signals.median import median
 
@@ -50,8 +50,10 @@ class BeatKind(IntEnum):
     SHORT = 5  # an isolated short beat with no better explanation; set to the median
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CleanerConfig:
+    """The RR cleaner's windows and thresholds."""
+
     median_beats: int = 11
     spread_beats: int = 91
     # Mean |change| x 2.7 equals L&T's 5.2 quartile deviations for Gaussian changes.
@@ -65,7 +67,7 @@ class CleanerConfig:
     outlier_rel: float = 0.45
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CleanedChunk:
     """What one call to ``RRCleaner.process`` decided.
 
@@ -96,7 +98,7 @@ _NO_KINDS = np.empty(0, np.int8)
 _NO_KINDS.flags.writeable = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Uneven:
     """The raw beats of a chunk that became other than one corrected beat: their
     places among the chunk's raw beats (ascending), and how many more beats each

@@ -14,10 +14,10 @@ back, whose count is read (``Starts``: only the starts between ticks searched).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from biofeedback.models.record import record
 from biofeedback.signals.arousal import EstimatorConfig, Measures
 from biofeedback.signals.rr_clean import CleanedChunk, Uneven
 
@@ -384,7 +384,7 @@ def _measures(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Sums:
     """The beats' running sums, as ``BeatWindows.extend`` keeps them for a first chunk."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from biofeedback.models.record import record
 from biofeedback.store.central_schema import make_months, month_of
 from biofeedback.wire import TABLES, Message, RowBatch, SessionEnd
 
@@ -43,8 +43,11 @@ _SESSION_STAGED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WriteResult:
+    """What one write did: messages taken, rows new and repeated, and the sessions it
+    completed."""
+
     messages: int
     rows_new: int
     rows_repeated: int

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from biofeedback.models.record import record
 from biofeedback.store.database import Store
 from biofeedback.store.locks import is_recording
 from biofeedback.store.rows import SESSION_COLUMNS
@@ -38,7 +38,7 @@ _COLUMNS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Mark:
     """What the broker holds once it acknowledged a message: rows below each count."""
 
@@ -47,8 +47,10 @@ class Mark:
     ratings: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Outgoing:
+    """A message for the broker, and the mark the record keeps once it is acknowledged."""
+
     message: RowBatch | SessionEnd
     mark: Mark
 

@@ -6,7 +6,6 @@ import math
 import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from biofeedback.models import (
@@ -19,13 +18,14 @@ from biofeedback.models import (
     StoredSession,
     Zone,
 )
+from biofeedback.models.record import record
 from biofeedback.store.errors import StoreError
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RestingBaseline:
     """A person's usual resting values, from the baselines of recent sessions."""
 

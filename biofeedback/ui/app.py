@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar
 
 from textual import on
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from biofeedback import BiofeedbackError
 from biofeedback.loop.session import Clock, SessionPlan, SessionResult, VirtualClock
+from biofeedback.models.record import record
 from biofeedback.ui.dialogs import ConfirmStop, HelpScreen, help_body
 from biofeedback.ui.keys import SHARED, check_keymap
 from biofeedback.ui.messages import LeaveWhenDone, ReviewRequested, StrapChosen, WorkFailed
@@ -35,7 +36,7 @@ from biofeedback.ui.terminal import GuardedLinuxDriver
 SESSION_WORKER = "session"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DashboardSettings:
     """What the person can choose about the dashboard itself.
 

@@ -9,10 +9,12 @@ their own.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from textual.binding import Binding, BindingType
 from textual.keys import Keys, _character_to_key
+
+from biofeedback.models.record import record
 
 # Bindings that share a key on purpose: never active at the same time.
 SHARED = (
@@ -36,8 +38,10 @@ def _keys(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeymapCheck:
+    """The usable part of a keymap setting, and a line for each setting left out."""
+
     keymap: dict[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
 

@@ -8,16 +8,15 @@ screen needs. Discrete events are never collapsed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.message import Message
 
 from biofeedback.loop.progress import Snapshot
 from biofeedback.models import Estimate, HeartSample, SessionEvent, SourceStatus
+from biofeedback.models.record import record
 from biofeedback.ui.state import StrapLike, TrendPoint
 
 
-@dataclass
+@record
 class SessionEventPosted(Message):
     """A discrete session event (step, zone, signal, action, advice, end), with
     where the session stood after it (``snapshot``, from the loop's one fold)."""
@@ -26,7 +25,7 @@ class SessionEventPosted(Message):
     snapshot: Snapshot | None = None
 
 
-@dataclass
+@record
 class EstimatePosted(Message):
     """The 1 Hz estimate, with the trend of the last minutes up to it."""
 
@@ -38,7 +37,7 @@ class EstimatePosted(Message):
         return isinstance(message, EstimatePosted)
 
 
-@dataclass
+@record
 class SamplePosted(Message):
     """A raw notification from the strap (contact, time)."""
 
@@ -48,21 +47,21 @@ class SamplePosted(Message):
         return isinstance(message, SamplePosted)
 
 
-@dataclass
+@record
 class SourceStatusPosted(Message):
     """The source's connection changed or reported its battery."""
 
     status: SourceStatus
 
 
-@dataclass
+@record
 class StrapsFound(Message):
     """One scan's worth of straps heard nearby."""
 
     straps: tuple[StrapLike, ...]
 
 
-@dataclass
+@record
 class StrapChosen(Message):
     """The person chose the strap to remember."""
 
@@ -70,26 +69,26 @@ class StrapChosen(Message):
     name: str | None
 
 
-@dataclass
+@record
 class WorkFailed(Message):
     """Background work (a scan, a session) failed; the app ends with this error."""
 
     error: BaseException
 
 
-@dataclass
+@record
 class LeaveWhenDone(Message):
     """The person wants to leave: the app exits once the session has finished."""
 
 
-@dataclass
+@record
 class ReviewRequested(Message):
     """The person asked to review one past session (from the history)."""
 
     session_id: str
 
 
-@dataclass
+@record
 class SinkTroublePosted(Message):
     """A sink (the recorder) stopped doing its job, or is back (``text`` None)."""
 

@@ -8,7 +8,6 @@ under the person's cursor. Remembering the choice is the CLI's job.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -18,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from biofeedback.models.record import record
 from biofeedback.ui.messages import StrapChosen, StrapsFound, WorkFailed
 from biofeedback.ui.state import StrapLike
 
@@ -33,8 +33,11 @@ ScanFn = Callable[[float, bool], Awaitable[Sequence[StrapLike]]]
 _COLUMNS = ("name", "address", "signal", "battery")
 
 
-@dataclass
+@record
 class _Seen:
+    """A strap the scan found: its name, signal and battery, and how many scans in a row
+    missed it since."""
+
     name: str | None
     rssi_dbm: int | None
     battery_pct: int | None

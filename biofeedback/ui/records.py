@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from textual import on
@@ -20,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from biofeedback.models import Recording
+from biofeedback.models.record import record
 from biofeedback.ui.messages import ReviewRequested
 from biofeedback.ui.state import TrendPoint, recording_trend
 from biofeedback.ui.trend_widgets import KindStrip, TrendPlot
@@ -38,7 +38,7 @@ def minutes(t_s: float) -> str:
 # Review
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReviewView:
     """One recorded session and the review layer's summary of it, as text."""
 

@@ -10,7 +10,6 @@ time, for the plots.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import Protocol
 
 from biofeedback.loop.progress import Progress, Snapshot
@@ -39,6 +38,7 @@ from biofeedback.models import (
     Zone,
     ZoneChanged,
 )
+from biofeedback.models.record import record
 from biofeedback.routines.texts import RED_FLAGS, STOP_RULES
 
 UiItem = SessionEvent | HeartSample | SourceStatus
@@ -50,8 +50,11 @@ LOG_LINES = 100
 SAFETY_TEXTS = frozenset({STOP_RULES, RED_FLAGS})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TrendPoint:
+    """One point of the dashboard's trend: when, HR, RMSSD, the step's kind, the zone
+    and arousal."""
+
     t_s: float
     hr_bpm: float | None
     rmssd_ms: float | None
@@ -105,7 +108,7 @@ def recording_trend(recording: Recording) -> tuple[TrendPoint, ...]:
     return trend.points()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LogEntry:
     """One line of the decision log: when, what kind of decision, and why."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -13,8 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from biofeedback.models.record import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class TodayView:
     """What the screen shows; the CLI builds it from ``practice.today`` and the plan."""
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
@@ -23,6 +23,7 @@ from bleak.exc import (
     BleakError,
 )
 
+from biofeedback.models.record import record
 from biofeedback.sensors import SourceError
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class StrapConnectionError(BleError):
     """The strap was found but the connection could not be made."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FoundStrap:
     """A device seen by a scan (``address`` goes to debug logs only)."""
 

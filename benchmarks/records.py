@@ -1,0 +1,119 @@
+"""What a ``record`` (biofeedback/models/record.py) saves when its class is made, and
+what its shared ``__eq__``, ``__hash__`` and ``__repr__`` cost a call, beside the
+peer: ``dataclasses.dataclass`` with the generated methods, in the same run.
+
+    python benchmarks/records.py [--classes N] [--quick]
+
+Making a class is paid at every start of every command that imports it (~90 on a
+session's path); a call is paid only where something compares, hashes or prints a
+record (none in a 900 s session or a 3 h replay: counted with a profile hook over
+each run, before and after).
+
+Figures (2026-12-07, Python 3.11.7, a normal install, load 1.4 on 2 shared cores;
+medians of 200 classes; calls the best of 7 x 200,000):
+
+    making a frozen, slotted class     2 fields   8 fields   15 fields
+      dataclass, no docstring          334 us     514 us     730 us
+      dataclass (peer)                 296 us     449 us     638 us
+      record                           178 us     281 us     379 us
+    not frozen, 15 fields: dataclass 333 us, record 174 us. What is left of a frozen
+    record is what dataclass compiles for it: __init__ and the frozen
+    __setattr__/__delattr__ (~200 us of 15 fields' 379).
+
+    a call                       generated -> record
+      ==, 2 / 18 fields          103 -> 169 ns (1.6x) / 267 -> 628 ns (2.4x)
+      hash, 2 / 18 fields        108 -> 144 ns (1.3x) / 291 -> 477 ns (1.6x)
+      repr, 2 / 18 fields        618 -> 986 ns (1.6x) / 3.2 -> 4.8 us (1.5x)
+
+The whole 900 s session (benchmarks/cli_help.py) is this change's figure: its
+docstring has it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.figures import load_line, parse_args  # noqa: E402
+from biofeedback.models.record import record  # noqa: E402
+
+Decorator = Callable[[type[Any]], type[Any]]
+
+
+def new_class(fields: int, doc: bool) -> type[Any]:
+    """A class of ``fields`` float fields, annotated as a module with ``from
+    __future__ import annotations`` annotates them (strings), not yet a dataclass."""
+    body: dict[str, Any] = {"__annotations__": {f"f{i}": "float" for i in range(fields)}}
+    body["__module__"] = __name__
+    if doc:
+        body["__doc__"] = "Some floats."
+    return type(f"Floats{fields}", (), body)
+
+
+def making_us(decorate: Decorator, fields: int, classes: int, doc: bool = True) -> float:
+    """Median microseconds ``decorate`` takes to make a class of ``fields`` fields."""
+    took = []
+    for _ in range(classes):
+        cls = new_class(fields, doc)
+        start = time.perf_counter()
+        decorate(cls)
+        took.append(time.perf_counter() - start)
+    return statistics.median(took) * 1e6
+
+
+def call_ns(statement: str, obj: object, other: object, number: int) -> float:
+    """Nanoseconds a call of ``statement`` (on ``a`` and ``b``) takes, best of 7."""
+    best = min(timeit.repeat(statement, globals={"a": obj, "b": other}, number=number, repeat=7))
+    return best / number * 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--classes", type=int, default=200, help="classes made per figure")
+    args = parse_args(__doc__, parser)
+    classes = 5 if args.quick else args.classes
+    number = 1000 if args.quick else 200_000
+    frozen: Decorator = dataclasses.dataclass(frozen=True, slots=True)
+    plain: Decorator = dataclasses.dataclass
+    frozen_record: Decorator = record(frozen=True, slots=True)
+    plain_record: Decorator = record
+
+    print("making a class (median us)  2 fields  8 fields  15 fields")
+    rows: list[tuple[str, Decorator, bool]] = [
+        ("dataclass, no docstring", frozen, False),
+        ("dataclass (peer)", frozen, True),
+        ("record", frozen_record, True),
+        ("not frozen: dataclass", plain, True),
+        ("not frozen: record", plain_record, True),
+    ]
+    for label, decorate, doc in rows:
+        figures = [making_us(decorate, n, classes, doc) for n in (2, 8, 15)]
+        print(f"  {label:<25}" + "".join(f"{f:>9.0f} " for f in figures))
+
+    print("a call (ns, best of 7)     generated -> record")
+    for n in (1, 2, 8, 18):
+        values = [float(i) + 0.5 for i in range(n)]
+        made = {
+            label: d(new_class(n, True)) for label, d in (("gen", frozen), ("rec", frozen_record))
+        }
+        pairs = {label: (cls(*values), cls(*values)) for label, cls in made.items()}
+        for name, statement in (("==", "a == b"), ("hash", "hash(a)"), ("repr", "repr(a)")):
+            gen, rec = (call_ns(statement, *pairs[label], number) for label in ("gen", "rec"))
+            print(
+                f"  {name:<4} {n:>2} fields          {gen:>6.0f} -> {rec:>6.0f} ({rec / gen:.1f}x)"
+            )
+    print(load_line())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""``record`` classes (biofeedback/models/record.py) behave exactly as dataclasses'
+generated methods: every dataclass of the package and the simulators is compared with
+its twin, a subclass that ``dataclasses.dataclass`` gives generated ``__eq__``,
+``__hash__`` and ``__repr__``, on the same field values. The values are probes that
+log every comparison, hash and repr asked of them, so the order of the work and where
+it stops must match too, whatever the fields' types."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import operator
+import pkgutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import biofeedback
+import simulators
+from biofeedback.models.record import record
+
+Log = list[tuple[Any, ...]]
+
+
+class Probe:
+    """A field value that logs what is asked of it; equal to a probe of the same tag."""
+
+    def __init__(self, tag: object, log: Log) -> None:
+        self.tag = tag
+        self.log = log
+
+    def __eq__(self, other: object) -> bool:
+        self.log.append(("eq", self.tag, getattr(other, "tag", other)))
+        return isinstance(other, Probe) and self.tag == other.tag
+
+    def __hash__(self) -> int:
+        self.log.append(("hash", self.tag))
+        return hash(self.tag)
+
+    def __repr__(self) -> str:
+        self.log.append(("repr", self.tag))
+        return f"<{self.tag}>"
+
+
+def _nested(owner: type) -> Iterator[type]:
+    for value in list(vars(owner).values()):
+        if isinstance(value, type) and value.__qualname__.startswith(owner.__qualname__ + "."):
+            yield value
+            yield from _nested(value)
+
+
+def package_dataclasses() -> list[type[Any]]:
+    found: dict[type[Any], None] = {}
+    for package in (biofeedback, simulators):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if info.name.endswith("__main__"):  # runs the CLI when imported
+                continue
+            module = importlib.import_module(info.name)
+            for value in list(vars(module).values()):
+                if isinstance(value, type) and value.__module__ == info.name:
+                    for cls in (value, *_nested(value)):
+                        if dataclasses.is_dataclass(cls):
+                            found[cls] = None
+    return sorted(found, key=lambda c: (c.__module__, c.__qualname__))
+
+
+CLASSES = package_dataclasses()
+
+
+def _is_record(cls: Any) -> bool:
+    return not cls.__dataclass_params__.eq and "__eq__" in vars(cls)
+
+
+def twin_of(cls: Any) -> Any:
+    """``cls`` with the methods ``dataclass`` generates (its own eq and repr settings
+    for a plain dataclass, both on for a record), its name and fields."""
+    params = cls.__dataclass_params__
+    record_made = _is_record(cls)
+    body = {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
+    made = type(cls)(cls.__name__, (cls,), body)
+    twin: type[Any] = dataclasses.dataclass(
+        made,
+        frozen=params.frozen,
+        eq=record_made or params.eq,
+        repr=record_made or params.repr,
+    )
+    return twin
+
+
+def instance(cls: type[Any], values: list[Any]) -> Any:
+    """An object of ``cls`` holding ``values`` in its fields, in order, without its
+    ``__init__`` (any value, whatever the field's type)."""
+    obj: Any = object.__new__(cls)
+    for f, value in zip(dataclasses.fields(cls), values, strict=True):
+        object.__setattr__(obj, f.name, value)
+    return obj
+
+
+def outcome(run: Callable[..., object], *args: object) -> tuple[str, object]:
+    try:
+        return ("returned", run(*args))
+    except Exception as exc:  # the same error from both, for the same reason
+        return ("raised", f"{type(exc).__name__}: {exc}")
+
+
+def observed(a: object, b: object) -> list[tuple[str, object]]:
+    """What ==, !=, repr and hash give for two objects of one class (not repr or hash
+    where the class has object's: they show the object's identity)."""
+    seen = [outcome(operator.eq, a, b), outcome(operator.ne, a, b), outcome(operator.eq, a, a)]
+    if type(a).__repr__ is not object.__repr__:
+        seen.append(outcome(repr, a))
+    if type(a).__hash__ is not object.__hash__:
+        seen.append(outcome(hash, a))
+    return seen
+
+
+def both(
+    cls: type[Any], twin: type[Any], make: Callable[[Log], tuple[list[Any], list[Any]]]
+) -> Any:
+    """(the record's, the twin's) pairs of objects, each pair with its own log."""
+    runs = []
+    for kind in (cls, twin):
+        log: Log = []
+        left, right = make(log)
+        runs.append((instance(kind, left), instance(kind, right), log))
+    return runs
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
+def test_each_dataclass_behaves_as_the_generated_methods(cls: type[Any]) -> None:
+    check_against_twin(cls)
+
+
+def check_against_twin(cls: Any) -> None:
+    twin = twin_of(cls)
+    n = len(dataclasses.fields(cls))
+
+    def same(log: Log) -> tuple[list[Any], list[Any]]:
+        return [Probe(i, log) for i in range(n)], [Probe(i, log) for i in range(n)]
+
+    def differing(k: int) -> Callable[[Log], tuple[list[Any], list[Any]]]:
+        def make(log: Log) -> tuple[list[Any], list[Any]]:
+            left, right = same(log)
+            right[k] = Probe(("other", k), log)
+            return left, right
+
+        return make
+
+    # The same NaN is equal to itself, as in a tuple; two NaNs are not. (A NaN hashes
+    # by its identity: the record and the twin are given the same two.)
+    nan, other_nan = math.nan, float("nan")
+    cases = [same, *(differing(k) for k in range(n))]
+    cases.append(lambda log: ([nan] * n, [nan] * n))
+    cases.append(lambda log: ([nan] * n, [other_nan] * n))
+    cases.append(lambda log: ([Probe(0, log)] * n, [Probe(0, log)] * n))
+    for make in cases:
+        (a, b, log), (ta, tb, twin_log) = both(cls, twin, make)
+        assert observed(a, b) == observed(ta, tb)
+        assert log == twin_log
+    assert (cls.__hash__ is None) == (twin.__hash__ is None)
+
+    # Another class, or a subclass: NotImplemented, and so unequal.
+    (a, _, _), (ta, _, _) = both(cls, twin, same)
+    assert cls.__eq__(a, object()) is NotImplemented
+    assert twin.__eq__(ta, object()) is NotImplemented
+    for sub in (c for c in CLASSES if c is not cls and issubclass(c, cls)):
+        s = instance(sub, [Probe(i, []) for i in range(len(dataclasses.fields(sub)))])
+        assert cls.__eq__(a, s) is NotImplemented
+        assert twin.__eq__(ta, s) is NotImplemented
+
+    if n and cls.__repr__ is not object.__repr__:
+        # An object inside itself, and one inside another: the recursion shown as "...".
+        (a, b, log), (ta, tb, twin_log) = both(cls, twin, same)
+        object.__setattr__(a, dataclasses.fields(cls)[0].name, a)
+        object.__setattr__(ta, dataclasses.fields(cls)[0].name, ta)
+        assert repr(a) == repr(ta)
+        object.__setattr__(b, dataclasses.fields(cls)[-1].name, a)
+        object.__setattr__(tb, dataclasses.fields(cls)[-1].name, ta)
+        assert repr(b) == repr(tb)
+        assert log == twin_log
+
+
+def test_every_dataclass_that_compares_is_a_record() -> None:
+    """A dataclass compiling its own __eq__, __hash__ and __repr__ costs ~0.3 ms more
+    at each start of every command that imports it (record.py's docstring). The
+    dataclasses declared eq=False compare by identity, as every other object."""
+    plain = [f"{c.__module__}.{c.__qualname__}" for c in CLASSES if c.__dataclass_params__.eq]
+    assert plain == []
+    assert sum(map(_is_record, CLASSES)) >= 170
+
+
+def test_a_class_with_its_own_methods_is_refused() -> None:
+    class Own:
+        """Says which objects are equal itself."""
+
+        x: int
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    with pytest.raises(TypeError, match="__eq__"):
+        record(frozen=True)(Own)
+
+
+def test_records_keep_what_dataclass_gives() -> None:
+    """The frozen class's guard, fields, defaults and replace stay dataclass's; a mutable
+    record compares but is not hashable, as a mutable dataclass."""
+
+    @record(frozen=True, slots=True)
+    class Point:
+        """Two coordinates."""
+
+        x_m: float
+        y_m: float = 0.0
+        tags: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
+        label: str = dataclasses.field(default="", hash=False)
+
+    @record
+    class Counter:
+        """A count."""
+
+        n: int = 0
+
+    for cls in (Point, Counter):
+        check_against_twin(cls)
+    p = Point(1.0, label="a")
+    assert p == Point(1.0, 0.0, ("ignored",), "a")
+    assert p != Point(1.0, 0.0, (), "b")
+    assert hash(p) == hash((1.0, 0.0))
+    assert repr(p).endswith(".<locals>.Point(x_m=1.0, y_m=0.0, label='a')")
+    assert dataclasses.replace(p, y_m=2.0) == Point(1.0, 2.0, label="a")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.x_m = 3.0  # type: ignore[misc]
+    assert Point.__match_args__ == ("x_m", "y_m", "tags", "label")
+    c = Counter()
+    c.n += 1
+    assert c == Counter(1)
+    assert c != Counter(2)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(c)
