@@ -141,7 +141,7 @@ class Heart:
         self._noise = NormalDraws(rng).draw
         self.lungs = Lungs(
             self.p,
-            NormalDraws(np.random.default_rng(breath_seq)),
+            NormalDraws(np.random.default_rng(breath_seq)).draw,
             np.random.default_rng(lungs_seq),
         )
         self._wander = _Wander(self.p, np.random.default_rng(wander_seq))
@@ -316,7 +316,8 @@ class Heart:
                 episode_on = True
                 drive_bpm = max(drive_bpm, hr_rise_bpm)
                 drive_loss = max(drive_loss, loss)
-        self.lungs.drive(dt_s, episode_on)
+        if self.lungs.aroused:
+            self.lungs.drive(dt_s, episode_on)
         arousal_bpm, vagal_loss = self.arousal_bpm, self.vagal_loss
         if drive_bpm == arousal_bpm == 0.0 and drive_loss == vagal_loss == 0.0:
             return  # nothing to rise toward or fall from: both stay 0
