@@ -300,10 +300,11 @@ def lung_fill(log: list[BreathRecord], t_s: npt.NDArray[np.float64]) -> npt.NDAr
         return out
     starts = np.array([r.start_s for r in log])
     idx = np.searchsorted(starts, t_s, side="right") - 1
-    for i in np.unique(idx):
+    # The breaths the times fall in (one or two a batch), as np.unique gives them.
+    for i in sorted(set(idx.tolist())):
         if i < 0:
             continue
-        record = log[int(i)]
+        record = log[i]
         mask = idx == i
         inside = mask & (t_s < record.stop_s)
         out[inside] = record.fill(t_s[inside])
