@@ -63,6 +63,30 @@ def total_swing_ms(
     return swing
 
 
+# What the search below finds for the built-in scenarios' people, by its arguments
+# (resonance_hz, damping, rsa_ms, rsa_corner_hz, rsa_ref_hz, baro_ms, lag_s): the
+# search is ~2.5 ms of numpy's complex arithmetic at every simulated session's start
+# (up to 241 candidates x 1601 rates). tests/test_baroreflex_search.py checks each
+# entry against the plain search, and that every built-in person is here; anyone
+# else (a scenario file of one's own, a test's person) is searched for as always.
+_BUILT_IN_NATURAL_HZ: dict[tuple[float, ...], float] = {
+    # anxious
+    (0.075, 0.15, 42.0, 0.1, 0.25, 50.0, 0.39473684210526316): 0.07743749999999999,
+    # artifacts
+    (0.08333333333333333, 0.1, 60.0, 0.3, 0.25, 150.0, 0.4411764705882353): 0.08395833333333333,
+    # breath-holder, calm, dropouts
+    (0.09166666666666666, 0.1, 60.0, 0.3, 0.25, 150.0, 0.4411764705882353): 0.09235416666666667,
+    # ectopy
+    (0.08333333333333333, 0.1, 60.0, 0.3, 0.25, 150.0, 0.42857142857142855): 0.08375,
+    # fast-breather
+    (0.1, 0.1, 60.0, 0.3, 0.33, 150.0, 0.40540540540540543): 0.10075,
+    # non-responder
+    (0.10833333333333334, 0.1, 60.0, 0.3, 0.25, 150.0, 0.4166666666666667): 0.10914583333333334,
+    # panic
+    (0.075, 0.1, 45.0, 0.3, 0.25, 80.0, 0.40540540540540543): 0.07537500000000001,
+}
+
+
 @functools.lru_cache(maxsize=256)
 def natural_hz_for(
     resonance_hz: float,
@@ -77,6 +101,33 @@ def natural_hz_for(
     """The loop's natural rate that puts the peak of the total swing at ``resonance_hz``.
 
     Cached: every simulated person of a scenario shares it."""
+    known = _BUILT_IN_NATURAL_HZ.get(
+        (resonance_hz, damping, rsa_ms, rsa_corner_hz, rsa_ref_hz, baro_ms, lag_s)
+    )
+    if known is not None:
+        return known
+    return search_natural_hz(
+        resonance_hz,
+        damping=damping,
+        rsa_ms=rsa_ms,
+        rsa_corner_hz=rsa_corner_hz,
+        rsa_ref_hz=rsa_ref_hz,
+        baro_ms=baro_ms,
+        lag_s=lag_s,
+    )
+
+
+def search_natural_hz(
+    resonance_hz: float,
+    *,
+    damping: float,
+    rsa_ms: float,
+    rsa_corner_hz: float,
+    rsa_ref_hz: float,
+    baro_ms: float,
+    lag_s: float,
+) -> float:
+    """``natural_hz_for`` worked out, never looked up."""
     if baro_ms <= 0:
         return resonance_hz
     freqs = np.linspace(0.4 * resonance_hz, 2.0 * resonance_hz, 1601)

@@ -116,8 +116,10 @@ class Lungs:
         self.fill0 = 0.0
         self._paced: tuple[float, float] | None = None
         self._anchor_s = 0.0
-        # 0..1: how far the breath has answered an episode's drive.
+        # 0..1: how far the breath has answered an episode's drive; False: it never
+        # does (the default person), so the heart need not tell it the drive.
         self.arousal = 0.0
+        self.aroused = p.breath_arousal_gain > 0.0 or p.breath_shallow > 0.0
         self._holding_for_tension = False
         self.log: list[BreathRecord] = []
         self._record: BreathRecord | None = None
@@ -194,8 +196,8 @@ class Lungs:
     # -- time
 
     def drive(self, dt_s: float, episode_on: bool) -> None:
-        """The breath's share of arousal: fast up, slower down."""
-        if self.p.breath_arousal_gain <= 0.0 and self.p.breath_shallow <= 0.0:
+        """The breath's share of arousal: fast up, slower down (see ``aroused``)."""
+        if not self.aroused:
             return
         target = 1.0 if episode_on else 0.0
         tau = _BREATH_AROUSAL_RISE_S if target > self.arousal else _BREATH_AROUSAL_FALL_S
@@ -204,8 +206,8 @@ class Lungs:
     def advance(self, t_s: float, dt_s: float) -> None:
         """From ``t_s`` on by ``dt_s``; a new breath starts each time a cycle completes."""
         self.pos_s += dt_s
-        while self.pos_s >= self.cycle_s:
-            self.pos_s -= self.cycle_s
+        while self.pos_s >= (cycle_s := self.in_s + self.hold_s + self.out_s):
+            self.pos_s -= cycle_s
             self._next_breath(t_s + dt_s - self.pos_s)
 
     def _next_breath(self, start_s: float) -> None:
@@ -298,10 +300,11 @@ def lung_fill(log: list[BreathRecord], t_s: npt.NDArray[np.float64]) -> npt.NDAr
         return out
     starts = np.array([r.start_s for r in log])
     idx = np.searchsorted(starts, t_s, side="right") - 1
-    for i in np.unique(idx):
+    # The breaths the times fall in (one or two a batch), as np.unique gives them.
+    for i in sorted(set(idx.tolist())):
         if i < 0:
             continue
-        record = log[int(i)]
+        record = log[i]
         mask = idx == i
         inside = mask & (t_s < record.stop_s)
         out[inside] = record.fill(t_s[inside])

@@ -107,14 +107,21 @@ class Chest:
         fill = lung_fill(breaths, t)
         alpha = fill * self.p.breath_mg / G_MG
         beta = 0.4 * alpha
-        brace = self._brace(t, activity)
+        # Tensing in this batch, if any (None: none in most batches).
+        since = self._tensing(t, activity)
+        # Without tensing the brace is 0 throughout (what _brace gives then).
+        brace = np.zeros_like(t) if since is None else self._brace(since)
         alpha = alpha + brace
         x = gx + gz * beta
         y = gy * np.cos(alpha) - gz * np.sin(alpha)
         z = gy * np.sin(alpha) + gz * np.cos(alpha) - gx * beta
-        tremor = self._tremor(t, activity)
+        out = [G_MG * axis + motion[k] for k, axis in enumerate((x, y, z))]
+        if since is not None:
+            # Without tensing the tremor is +-0 throughout, and adding it changes
+            # nothing: these sums are never -0 (the motion never is).
+            out = [o + tremor for o, tremor in zip(out, self._tremor(t, since), strict=True)]
         noise = self._rng.standard_normal((3, len(t))) * self.p.acc_noise_mg
-        out = [G_MG * axis + motion[k] + tremor[k] + noise[k] for k, axis in enumerate((x, y, z))]
+        out = [o + noise[k] for k, o in enumerate(out)]
         return float(t[-1]), np.round(out[0]), np.round(out[1]), np.round(out[2])
 
     # -- parts
@@ -186,25 +193,26 @@ class Chest:
         return tilt, roll, motion
 
     @staticmethod
-    def _tensing(t: Floats, activity: list[tuple[float, str]]) -> Floats:
-        """Seconds since tensing began at each moment (NaN when not tensing)."""
-        since = np.full_like(t, np.nan)
+    def _tensing(t: Floats, activity: list[tuple[float, str]]) -> Floats | None:
+        """Seconds since tensing began at each moment (NaN when not tensing); None
+        when no tensing reaches into ``t`` at all."""
+        since: Floats | None = None
         ends = [*activity[1:], (math.inf, IDLE)]
         for (start, what), (end, _) in zip(activity, ends, strict=True):
             if what != "tense" or end <= t[0] or start > t[-1]:
                 continue
+            if since is None:
+                since = np.full_like(t, np.nan)
             inside = (t >= start) & (t < end)
             since[inside] = t[inside] - start
         return since
 
-    def _brace(self, t: Floats, activity: list[tuple[float, str]]) -> Floats:
-        since = self._tensing(t, activity)
+    def _brace(self, since: Floats) -> Floats:
         brace = np.radians(_BRACE_DEG) * (1.0 - np.exp(-np.nan_to_num(since) / _BRACE_TAU_S))
         out: Floats = np.where(np.isnan(since), 0.0, brace)
         return out
 
-    def _tremor(self, t: Floats, activity: list[tuple[float, str]]) -> list[Floats]:
-        since = self._tensing(t, activity)
+    def _tremor(self, t: Floats, since: Floats) -> list[Floats]:
         on = ~np.isnan(since)
         wave = np.sin(2.0 * math.pi * _TREMOR_HZ * t + self._tremor_phase)
         size = self.p.tremor_mg * on

@@ -51,6 +51,7 @@ TICKS_PER_S = 1024
 NOTIFY_EVERY_S = 1.0
 # Notifications ride on BLE connection events: a few tens of ms either way.
 _NOTIFY_JITTER_S = 0.02
+_NOTIFY_JITTER_LIMIT_S = 3.0 * _NOTIFY_JITTER_S
 # The strap's own HR field averages the last few intervals, as straps do.
 _HR_FIELD_BEATS = 4
 # The accelerometer's default rate (the Polar H10 offers 25-200 Hz).
@@ -121,7 +122,7 @@ class SimulatedSource:
         heart_seq, detector_seq, strap_seq, chest_seq = np.random.SeedSequence(self.seed).spawn(4)
         self.heart = Heart(self.scenario, heart_seq)
         self.detector = Detector(self.scenario.artifacts, detector_seq)
-        self._strap_normal = NormalDraws(np.random.default_rng(strap_seq))
+        self._strap_normal = NormalDraws(np.random.default_rng(strap_seq)).draw
         if acc_rate_hz is None:
             acc_rate_hz = self.scenario.acc_rate_hz
         self.chest: Chest | None = None
@@ -173,6 +174,9 @@ class SimulatedSource:
         hr_field: float | None = None
         note_s = self._next_note(0.0)
         beat_s = self._beat()
+        detector = self.detector
+        beat = self._beat
+        normal = Label.NORMAL
         while True:
             if dropouts and dropouts[0].start_s <= note_s:
                 gap = dropouts.popleft()
@@ -193,12 +197,15 @@ class SimulatedSource:
                 continue
             while beat_s <= note_s:
                 if contact_losses and scenario.in_contact_loss(beat_s):
-                    self.detector.restart()
+                    detector.restart()
                     pending.clear()
+                elif detector.clean:
+                    # What ``feed`` gives a strap without artifacts, without its list.
+                    pending.append((math.floor(beat_s * TICKS_PER_S), normal))
                 else:
-                    for t_s, label in self.detector.feed(beat_s):
+                    for t_s, label in detector.feed(beat_s):
                         pending.append((math.floor(t_s * TICKS_PER_S), label))
-                beat_s = self._beat()
+                beat_s = beat()
             # The chest up to this notification (the breath is known to the last beat).
             motion = self._chest(note_s)
             if motion is not None:
@@ -252,6 +259,6 @@ class SimulatedSource:
         return t_s
 
     def _next_note(self, after_s: float) -> float:
-        limit = 3.0 * _NOTIFY_JITTER_S
+        limit = _NOTIFY_JITTER_LIMIT_S
         jitter = _NOTIFY_JITTER_S * self._strap_normal()
         return after_s + NOTIFY_EVERY_S + max(-limit, min(jitter, limit))
