@@ -182,6 +182,28 @@ hears 1.30 -> 1.17 ms (less Python per beat, the same beats to the bit). Left: a
 fresh store's schema (~2 ms, and four fdatasyncs switching to WAL), the whole-store
 quick_check at every open (~0.4 ms a 900 s session kept in it), the three routine
 files parsed (~2.3 ms cold).
+
+Sixth round, the session loop of the 900 s session (s30tick, before = 3bd8ea8,
+2026-12-07, a normal install, load 1.3-1.5): the breath reading from the beats
+works out each peak bin's near bins the first time a reading peaks there (26 of
+the band's 231 bins in this session; all 231 were ~0.7 ms of its first reading),
+and the resonance reading writes its transform into the tracker's own array (~3 us
+of 113 readings). run_session alone, in-process CPU of the first run in a fresh
+process, 15 interleaved runs: 72.0 -> 70.4 ms (p90 73.6 -> 72.5); the whole
+command, 11 runs: CPU 264 -> 264 ms (p90 270 -> 278: the cut is inside the
+noise), instructions 1,532 M -> 1,525 M (0.995x); printed events identical
+(seeds 1, 2, 3, 7, the default) and the 3 h replay's 14,000 lines. Where the
+loop's ~65 ms (625 ticks) go, by timers around each part: the resonance reading
+~11 ms (113 readings; the 8192-point transform ~40 us of each ~95), the arousal
+estimator ~10 ms (estimate and add_sample), the breath estimate ~6 ms (125
+readings from the beats, ~38 us each with a 2048-point transform), the pacing
+controller ~6.5 ms, the simulated heart and strap ~12 ms, the recorder's one
+write ~5 ms and the store's close (its checkpoint) ~1.5-2 ms, the console ~3.5 ms
+(an estimate's line ~3 us), the loop's own steps and the fan-out ~5 ms. The first
+run pays ~6 ms more than the next ones in the same process: numpy.fft's import at
+the first transform (~0.8 ms), each transform size's first plan (~0.1 ms for
+8192), a plan per window size and the bins near each peak met (~0.5 ms), the
+store's first close, and the interpreter warming up every path.
 """
 
 from __future__ import annotations

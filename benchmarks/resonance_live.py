@@ -146,6 +146,25 @@ only moves that cost to the next. Still left: the tracker cleaning beats the
 arousal estimator already cleaned (add_sample ~30 ms a 3 h day, ~0.25 s a 24 h
 day; its times are not clamped as the estimator's, so sharing is not the same
 beats whenever rebuilt times overlap).
+
+Fifth round (issue 28, s30tick; before = 3bd8ea8; 2026-12-07, 3 h, 5 interleaved
+runs, niced, load 1.4): the transform written into the tracker's own spectrum
+array (``rfft(..., out=)``, as the breath reading from the beats already writes
+into its estimator's), not a new 65 KB one each reading. The fourth round left it
+out for its per-thread arrays and the numpy floor it raised; numpy >= 2.0 is the
+floor now (the breath reading needs it), and the array is the tracker's own (one
+tracker, one session, one thread), so neither holds:
+
+                        a reading (median, p90)   a run's readings   add_sample
+    before (3bd8ea8)    74.4 us, 82.5 us          167 ms             20 ms
+    this tree           71.4 us, 80.2 us          163 ms             20 ms
+    readings identical (tests/test_resonance_spectrum.py: a reading into a handed
+    array, NaN-filled, reused or of another size, is the reading into a new one)
+
+~3 us a reading: ~0.3 ms of the 900 s simulated session's 113 readings, ~50 ms of
+a 24 h day's 17,265 (below the replay's noise: benchmarks/replay.py --base 3bd8ea8
+--runs 3, load 2.2, CPU 7.53 -> 7.57 s, ranges 7.4-7.7 and 7.4-7.8 s; printed
+lines identical).
 """
 
 from __future__ import annotations

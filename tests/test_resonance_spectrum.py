@@ -233,3 +233,28 @@ def test_a_tracker_that_forgets_old_beats_reads_as_one_that_keeps_them() -> None
             assert forgets.reading(sample.t_s) == keeps.reading(sample.t_s), sample.t_s
     assert forgets.beats().t_s.size < 4096 < keeps.beats().t_s.size
     assert readings > 800
+
+
+def test_a_reading_written_into_a_spectrum_it_is_handed_is_the_reading_into_a_new_one() -> None:
+    # The tracker hands each reading one array to write its transform to: the
+    # figures are those of a new array whatever the array held before (NaN, the
+    # last reading's), and an array of another size than the transform's (a window
+    # longer than the padding) is left alone and a new one used.
+    rng = np.random.default_rng(30)
+    handed = np.full(8192 // 2 + 1, np.nan, dtype=np.complex128)
+    seen = 0
+    for span_s in (40.0, 64.0, 64.3, 300.0, 2100.0):
+        for _ in range(4):
+            count = int(span_s * 1.4) + 20
+            nn = 60000.0 / (65 + 8 * np.sin(np.arange(count) / 2.0) + rng.normal(0, 2, count))
+            t = rng.uniform(60.0, 80000.0) + np.cumsum(nn) / 1000.0
+            t, nn = t[t <= t[0] + span_s], nn[t <= t[0] + span_s]
+            before = handed.copy()
+            got = window_figures(t, nn, span_s, handed)
+            assert repr(got) == repr(window_figures(t, nn, span_s)), span_s
+            if span_s * RESAMPLE_HZ > 8192:
+                # Not its size: untouched (NaN compares unequal, so compare bytes).
+                assert handed.tobytes() == before.tobytes()
+            else:
+                seen += not np.array_equal(handed, before, equal_nan=True)
+    assert seen > 10
