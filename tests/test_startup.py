@@ -134,11 +134,12 @@ def test_review_names_load_on_first_use() -> None:
 
 # What reading a record never uses: the profile's and the practice plan's command
 # modules and the shaping of a routine to a person (they load when `setup`, `today`,
-# `plan`, `history` or `run` runs).
+# `plan`, `history` or `run` runs), and the writer of a new session's rows.
 NOT_FOR_A_REVIEW = (
     "biofeedback.cli.setup",
     "biofeedback.cli.practice",
     "biofeedback.routines.personalise",
+    "biofeedback.store.writer",
 )
 
 
