@@ -1,6 +1,6 @@
 """The median of a few plain numbers, to the bit what ``statistics.median`` gives.
 
-``statistics`` loads ``fractions`` and ``decimal`` (~1.5 ms of every session's
+``statistics`` loads ``fractions`` and ``decimal`` (~2 ms of every session's
 start) for its exact arithmetic, which a median of floats never uses: the
 middle of the sorted values, or the mean of the middle two, computed the same
 way. For arrays, ``signals.median`` (numpy's selection) is the one to use.
