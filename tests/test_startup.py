@@ -74,8 +74,9 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 # What a headless simulated session never uses: the screen, plots, sound (no sound is
 # made at --speed max, so neither its phrases nor its timeline), the central store,
 # the broker, the strap's radio, the mail and web modules the sound library pulls in,
-# masked arrays, the summaries of review, the fold only progress-aware sinks take, and
-# statistics' exact arithmetic (fractions, decimal) for a median of floats.
+# masked arrays, the summaries of review, the fold only progress-aware sinks take, the
+# batch path's beat windows, and statistics' exact arithmetic (fractions, decimal) for a
+# median of floats.
 NOT_FOR_A_HEADLESS_RUN = (
     "textual",
     "rich",
@@ -96,6 +97,7 @@ NOT_FOR_A_HEADLESS_RUN = (
     "biofeedback.review.summary",
     "biofeedback.review.plot",
     "biofeedback.loop.progress",
+    "biofeedback.signals.hrv",
     "statistics",
     "fractions",
     "decimal",
