@@ -165,10 +165,10 @@ the session that writes, not with every open (review, history, today: -0.4 to -1
 instructions). Instructions 1,536 M -> 1,509 M (0.982x; the same tree extracted
 beside: 1,509 and 1,513 M); CPU 277 -> 278 ms (n=15, load 0.7), 268 -> 268 ms
 (n=21, load 2.0, before the hrv change); both trees extracted to /tmp, n=41, load
-0.9: 283 -> 277 ms (p90 293 -> 291): a 1.8 % cut is about the time's noise here. Printed events identical (seeds 1, 2, 3, 7 and the
-default; the 3 h replay); --help's modules and output identical; the dashboard
-loads one module less (hrv out, list_median in: it loads statistics for textual's
-sparkline anyway).
+0.9: 283 -> 277 ms (p90 293 -> 291): a 1.8 % cut is about the time's noise here.
+Printed events identical (seeds 1, 2, 3, 7 and the default; the 3 h replay); --help's
+modules and output identical; the dashboard loads one module less (hrv out,
+list_median in: it loads statistics for textual's sparkline anyway).
 """
 
 from __future__ import annotations
