@@ -204,6 +204,22 @@ run pays ~6 ms more than the next ones in the same process: numpy.fft's import a
 the first transform (~0.8 ms), each transform size's first plan (~0.1 ms for
 8192), a plan per window size and the bins near each peak met (~0.5 ms), the
 store's first close, and the interpreter warming up every path.
+
+Sixth round, what a session imports and does not use (2026-12-07, before = 3bd8ea8; a
+plain install's python; loads 0.7-2.1): the progress fold (loop/progress.py, ~1.3 ms)
+loads with the first progress-aware sink (the dashboard's, the sound's, the broker's);
+the baseline's and the outcomes' medians come from signals/list_median.py
+(statistics.median to the bit) instead of statistics, which loads fractions and
+decimal (~1.9 ms); the batch path's beat windows (signals/hrv.py, ~0.7 ms) are
+imported by the live estimator for an annotation only; the session writer loads with
+the session that writes, not with every open (review, history, today: -0.4 to -1.2 M
+instructions). Instructions 1,536 M -> 1,509 M (0.982x; the same tree extracted
+beside: 1,509 and 1,513 M); CPU 277 -> 278 ms (n=15, load 0.7), 268 -> 268 ms
+(n=21, load 2.0, before the hrv change); both trees extracted to /tmp, n=41, load
+0.9: 283 -> 277 ms (p90 293 -> 291): a 1.8 % cut is about the time's noise here.
+Printed events identical (seeds 1, 2, 3, 7 and the default; the 3 h replay); --help's
+modules and output identical; the dashboard loads one module less (hrv out,
+list_median in: it loads statistics for textual's sparkline anyway).
 """
 
 from __future__ import annotations

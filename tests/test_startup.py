@@ -74,7 +74,9 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 # What a headless simulated session never uses: the screen, plots, sound (no sound is
 # made at --speed max, so neither its phrases nor its timeline), the central store,
 # the broker, the strap's radio, the mail and web modules the sound library pulls in,
-# masked arrays, and the summaries of review.
+# masked arrays, the summaries of review, the fold only progress-aware sinks take, the
+# batch path's beat windows, and statistics' exact arithmetic (fractions, decimal) for a
+# median of floats.
 NOT_FOR_A_HEADLESS_RUN = (
     "textual",
     "rich",
@@ -94,6 +96,11 @@ NOT_FOR_A_HEADLESS_RUN = (
     "biofeedback.audio.score",
     "biofeedback.review.summary",
     "biofeedback.review.plot",
+    "biofeedback.loop.progress",
+    "biofeedback.signals.hrv",
+    "statistics",
+    "fractions",
+    "decimal",
 )
 
 
@@ -129,11 +136,12 @@ def test_review_names_load_on_first_use() -> None:
 
 # What reading a record never uses: the profile's and the practice plan's command
 # modules and the shaping of a routine to a person (they load when `setup`, `today`,
-# `plan`, `history` or `run` runs).
+# `plan`, `history` or `run` runs), and the writer of a new session's rows.
 NOT_FOR_A_REVIEW = (
     "biofeedback.cli.setup",
     "biofeedback.cli.practice",
     "biofeedback.routines.personalise",
+    "biofeedback.store.writer",
 )
 
 

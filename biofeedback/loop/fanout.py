@@ -11,9 +11,8 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
-from biofeedback.loop.progress import Snapshot
 from biofeedback.models import (
     BreathTaken,
     ChestMotion,
@@ -23,6 +22,11 @@ from biofeedback.models import (
     SourceStatus,
 )
 from biofeedback.models.record import record
+
+if TYPE_CHECKING:
+    # Only a progress-aware sink's items carry one; the module loads with the first
+    # such sink (session.py), not with a headless run.
+    from biofeedback.loop.progress import Snapshot
 
 log = logging.getLogger(__name__)
 

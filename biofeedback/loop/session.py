@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from biofeedback.loop.clocks import ActionInbox as ActionInbox
 from biofeedback.loop.clocks import Clock as Clock
@@ -26,7 +26,6 @@ from biofeedback.loop.fanout import SinkReport as SinkReport
 from biofeedback.loop.fanout import SinkRunner
 from biofeedback.loop.fanout import StatusAware as StatusAware
 from biofeedback.loop.fanout import TroubleReporting as TroubleReporting
-from biofeedback.loop.progress import Progress
 from biofeedback.models import (
     Action,
     ArousalEstimate,
@@ -50,6 +49,9 @@ from biofeedback.models.slots import builder
 from biofeedback.sensors import EventAware, HeartRateSource, SkipCounting, SourceItem
 from biofeedback.sensors.limits import implausible
 from biofeedback.signals.breath_estimate import BreathEstimate, BreathEstimator, Pacer
+
+if TYPE_CHECKING:
+    from biofeedback.loop.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +246,13 @@ class _Loop:
         self.rejected_samples = 0
         self.first_rejection: str | None = None
         self._listener = source if isinstance(source, EventAware) else None
-        # The one fold of the stream, for views that take it with each event.
-        self.progress = Progress() if any(r.wants_progress for r in self.runners) else None
+        # The one fold of the stream, for views that take it with each event (loaded
+        # only then: a headless run's sinks take the events alone).
+        self.progress: Progress | None = None
+        if any(r.wants_progress for r in self.runners):
+            from biofeedback.loop.progress import Progress
+
+            self.progress = Progress()
 
     async def run(self, duration_s: float | None, drain_timeout_s: float) -> SessionResult:
         self.limit_s = math.inf if duration_s is None else duration_s

@@ -65,16 +65,21 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from biofeedback.models import ArousalEstimate, HeartSample, Quality
 from biofeedback.models.record import record
 from biofeedback.signals.baseline import BaselineCollector, BaselineConfig
-from biofeedback.signals.hrv import BeatWindows
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.rr_clean import CleanerConfig
 from biofeedback.signals.slots import builder
+
+if TYPE_CHECKING:
+    # The batch path's windows (arousal_series.py loads them); the live estimator's
+    # are LiveBeats, so a session never loads hrv.py.
+    from biofeedback.signals.hrv import BeatWindows
 
 
 @record(frozen=True, slots=True)

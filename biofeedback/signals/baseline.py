@@ -21,10 +21,10 @@ Pure and streaming: ``offer`` one reading per second with its elapsed time.
 from __future__ import annotations
 
 import math
-import statistics
 
 from biofeedback.models import BaselineHow
 from biofeedback.models.record import record
+from biofeedback.signals.list_median import median
 
 
 @record(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class BaselineCollector:
             and self.hr_bpm is not None
             and len(self._ln) >= cfg.baseline_min_ticks // 2
         ):
-            self.ln_rmssd = float(statistics.median(self._ln))
+            self.ln_rmssd = float(median(self._ln))
 
     def _decide_hr(self, elapsed_s: float) -> None:
         cfg = self.cfg
@@ -124,12 +124,12 @@ class BaselineCollector:
         if first and rise > cfg.trend_max_bpm and len(self._early) >= 3 and len(mid) >= 9:
             # A heart rising from the very start is partly risen by the time the
             # 10 s window has filled: its first seconds (5 s HR) show how much.
-            from_start = statistics.median(mid[-(len(mid) // 3) :]) - statistics.median(self._early)
+            from_start = median(mid[-(len(mid) // 3) :]) - median(self._early)
             rise = max(rise, float(from_start))
         self.rise_bpm = rise
         if rise <= cfg.trend_max_bpm:
             hr = [v for t, v in self._hr if t > since]
-            level = float(statistics.median(hr))
+            level = float(median(hr))
             lowest = None if first else self._lowest_of_opening()
             if lowest is not None and level - lowest >= cfg.plateau_alarm_bpm:
                 self.hr_bpm = lowest
@@ -153,7 +153,7 @@ class BaselineCollector:
         rising from the start was lower there)."""
         lowest = _lowest_stretch([v for _, v in self._mid], self.cfg.lowest_run)
         if len(self._early) >= 3:
-            lowest = min(lowest, float(statistics.median(self._early)))
+            lowest = min(lowest, float(median(self._early)))
         return lowest
 
 
@@ -163,18 +163,18 @@ def _rise(values: list[float], first: int = 5) -> float:
     n = len(values) // 3
     if n < first:
         return 0.0
-    return float(statistics.median(values[-n:]) - statistics.median(values[:first]))
+    return float(median(values[-n:]) - median(values[:first]))
 
 
 def _noise(values: list[float], cfg: BaselineConfig) -> float:
     if len(values) < 5:
         return cfg.noise_default_bpm
-    mid = statistics.median(values)
-    mad = statistics.median(abs(v - mid) for v in values)
+    mid = median(values)
+    mad = median(abs(v - mid) for v in values)
     return min(max(1.4826 * mad, cfg.noise_min_bpm), cfg.noise_max_bpm)
 
 
 def _lowest_stretch(values: list[float], run: int) -> float:
     if len(values) <= run:
-        return float(statistics.median(values))
-    return float(min(statistics.median(values[i : i + run]) for i in range(len(values) - run)))
+        return float(median(values))
+    return float(min(median(values[i : i + run]) for i in range(len(values) - run)))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from biofeedback import __version__
@@ -39,7 +39,11 @@ from biofeedback.store.rows import (
     session_from_row,
     unpack_motion,
 )
-from biofeedback.store.writer import SessionWriter
+
+if TYPE_CHECKING:
+    # Loaded by the session that writes (begin_session): review, history and the
+    # exports only read.
+    from biofeedback.store.writer import SessionWriter
 
 log = logging.getLogger(__name__)
 
@@ -475,6 +479,8 @@ class Store:
 
     def begin_session(self, info: SessionInfo, *, virtual: bool = False) -> SessionWriter:
         """Register a new session and return the writer that appends to it."""
+        from biofeedback.store.writer import SessionWriter
+
         extra = dict(info.extra)
         with self.writing() as db:
             cur = db.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import statistics
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from biofeedback.models import StoredSession, Zone
 from biofeedback.practice.outcome import SessionOutcome
 from biofeedback.practice.ratings import SCALES, Phase, Ratings
+from biofeedback.signals.list_median import median
 from biofeedback.store.rows import SESSION_COLUMNS, session_from_row
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def outcome_of(
         finished=s.finished,
         length_s=s.length_s,
         baseline_hr_bpm=s.baseline_hr_bpm,
-        final_hr_bpm=statistics.median(tail_hr_bpm) if tail_hr_bpm else None,
+        final_hr_bpm=median(tail_hr_bpm) if tail_hr_bpm else None,
         lowest_zone=lowest,
         before=before,
         after=after,
