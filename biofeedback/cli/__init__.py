@@ -121,8 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(argv: Sequence[str] | None) -> int:
     os.environ.setdefault(*_BLAS_THREADS)
-    parser = build_parser()
     argv = _join_signed_values(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         # A mistake in a command's options names that command's help, not the top level's.

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from biofeedback import __version__
 from biofeedback.cli.common import EXIT_USAGE, SPEED_MAX, SPEED_MIN
-from biofeedback.cli.records import (
-    cmd_delete,
-    cmd_history,
-    cmd_phrases,
-    cmd_protocols,
-    cmd_review,
-)
 from biofeedback.routines import EYES, POSITIONS
 
 
@@ -91,6 +84,36 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from biofeedback.cli.records import cmd_review as run
+
+    return run(args)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from biofeedback.cli.records import cmd_history as run
+
+    return run(args)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from biofeedback.cli.records import cmd_delete as run
+
+    return run(args)
+
+
+def cmd_protocols(args: argparse.Namespace) -> int:
+    from biofeedback.cli.records import cmd_protocols as run
+
+    return run(args)
+
+
+def cmd_phrases(args: argparse.Namespace) -> int:
+    from biofeedback.cli.records import cmd_phrases as run
+
+    return run(args)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line naming what to do, not a usage dump."""
 
@@ -159,7 +182,14 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every command and its options or, given the
+    command line ``argv``, only what parsing it can reach (the same help, errors and
+    arguments; building every command's options is ~3 ms of each start): the
+    options of the command it names and no other command; when it names none
+    (`--help`, the overview), each command's name and help line. Anything unusual
+    before the command (an abbreviated flag, ``--``, an unknown command) gets the
+    whole parser."""
     parser = _Parser(
         prog="biofeedback",
         description=(
@@ -172,8 +202,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    named = _EVERY_COMMAND if argv is None else _command_named(argv)
+    for name, heading, add_options in COMMANDS:
+        if named in (_EVERY_COMMAND, name):
+            add_options(sub.add_parser(name, **heading))
+        elif named == _NO_COMMAND:
+            # Listed in the top-level help and the overview, never parsed with.
+            sub.add_parser(name, add_help=False, **_help_line(heading))
+    return parser
 
-    scan = sub.add_parser("scan", help="list straps advertising the Heart Rate service")
+
+_EVERY_COMMAND = "*"
+_NO_COMMAND = ""
+_TOP_LEVEL_FLAGS = frozenset({"--debug", "--version"})
+
+
+def _command_named(argv: Sequence[str]) -> str:
+    """The command ``argv`` names; ``_NO_COMMAND`` when it names none or asks for the
+    top-level help first; ``_EVERY_COMMAND`` when that is not plain to see."""
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return _NO_COMMAND
+        if arg not in _TOP_LEVEL_FLAGS:
+            return arg if arg in _COMMAND_NAMES else _EVERY_COMMAND
+    return _NO_COMMAND
+
+
+def _help_line(heading: dict[str, Any]) -> dict[str, Any]:
+    return {"help": heading["help"]} if "help" in heading else {}
+
+
+def _scan(scan: argparse.ArgumentParser) -> None:
     scan.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -184,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="one JSON object per strap")
     scan.set_defaults(handler=cmd_scan)
 
-    pair = sub.add_parser("pair", help="remember a strap as the default source")
+
+def _pair(pair: argparse.ArgumentParser) -> None:
     pair.add_argument(
         "device",
         nargs="?",
@@ -200,12 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pair.set_defaults(handler=cmd_pair)
 
-    run = sub.add_parser(
-        "run",
-        help="run a guided session",
-        description="Run a guided session from a strap, the simulator, a file or a broker.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def _run(run: argparse.ArgumentParser) -> None:
     _add_session_options(run)
     run.add_argument(
         "--protocol",
@@ -239,15 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
     run.set_defaults(handler=cmd_run)
 
-    resonance = sub.add_parser(
-        "resonance",
-        help="find the breathing rate your heart answers most",
-        description=(
-            "A stepped resonance assessment: paced breathing from 6.5 down to 4.5 breaths"
-            " a minute, each rate scored on your heart's response. The result is recorded;"
-            " later sessions pace their slow breaths at your rate."
-        ),
-    )
+
+def _resonance(resonance: argparse.ArgumentParser) -> None:
     _add_session_options(resonance)
     resonance.add_argument(
         "--rates",
@@ -269,11 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resonance.set_defaults(handler=cmd_resonance)
 
-    review = sub.add_parser(
-        "review",
-        help="summarise a recorded session",
-        description="Summarise a recorded session; optionally plot or export it.",
-    )
+
+def _review(review: argparse.ArgumentParser) -> None:
     review.add_argument("session", nargs="?", default="latest", metavar="SESSION|latest")
     review.add_argument("--json", action="store_true", help="the whole summary as JSON")
     review.add_argument("--png", metavar="F", help="plot HR, RMSSD and arousal (matplotlib)")
@@ -291,13 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--runner", metavar="NAME", help="with a central --db: whose session")
     review.set_defaults(handler=cmd_review)
 
-    history = sub.add_parser(
-        "history",
-        help="past sessions and trends",
-        description="Your recorded sessions, newest first, with the trend of your resting"
-        " heart rate and RMSSD (simulated and replayed sessions count only when there"
-        " are too few of your own).",
-    )
+
+def _history(history: argparse.ArgumentParser) -> None:
     history.add_argument("--json", action="store_true", help="sessions and trends as JSON")
     history.add_argument(
         "--last",
@@ -314,11 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--runner", metavar="NAME", help="with a central --db: whose sessions")
     history.set_defaults(handler=cmd_history)
 
-    delete = sub.add_parser(
-        "delete",
-        help="remove one recorded session for good",
-        description="Remove one recorded session, with all its samples and events, for good.",
-    )
+
+def _delete(delete: argparse.ArgumentParser) -> None:
     delete.add_argument("session", metavar="SESSION", help="its id (see `biofeedback history`)")
     delete.add_argument(
         "--yes", action="store_true", help="delete without asking (needed when not on a terminal)"
@@ -326,42 +364,24 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     delete.set_defaults(handler=cmd_delete)
 
-    add_setup_parser(sub, handler=cmd_setup)
 
-    protocols = sub.add_parser(
-        "protocols",
-        help="list the guided routines",
-        description="The guided routines, their zone (green: full practice, yellow:"
-        " gentle and breath-led, red: rest only), length and what each is for.",
-    )
+def _protocols(protocols: argparse.ArgumentParser) -> None:
     protocols.add_argument("--json", action="store_true", help="one JSON object per routine")
     protocols.set_defaults(handler=cmd_protocols)
-    add_practice_commands(sub, today_handler=cmd_today, plan_handler=cmd_plan)
 
-    phrases = sub.add_parser(
-        "phrases",
-        help="what a protocol can say: phrase ids (voice folder file names) and texts",
-    )
+
+def _phrases(phrases: argparse.ArgumentParser) -> None:
     phrases.add_argument("--protocol", default="full", metavar="NAME")
     phrases.add_argument("--sides", action="store_true")
     phrases.set_defaults(handler=cmd_phrases)
 
-    monitor = sub.add_parser(
-        "monitor",
-        help="watch every runner on an MQTT broker",
-        description="A live table of every session publishing to an MQTT broker"
-        " (see `run --mqtt`).",
-    )
+
+def _monitor(monitor: argparse.ArgumentParser) -> None:
     monitor.add_argument("url", metavar="mqtt://HOST[:PORT]", help="the broker to watch")
     monitor.set_defaults(handler=cmd_monitor)
 
-    # sync and collect serve a central copy (README: "Many people, one place"): not
-    # in the short overview a new user reads, which stays under twenty lines.
-    sync = sub.add_parser(
-        "sync",
-        description="Publish the record of sessions (or what of it the broker has not"
-        " acknowledged yet) for a central copy; sending again is harmless.",
-    )
+
+def _sync(sync: argparse.ArgumentParser) -> None:
     sync.add_argument("session", nargs="?", default="all", metavar="SESSION|all")
     sync.add_argument("--mqtt", required=True, metavar="URL", help="the broker, mqtt[s]://HOST")
     sync.add_argument(
@@ -372,12 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
     sync.set_defaults(handler=cmd_sync)
 
-    collect = sub.add_parser(
-        "collect",
-        description="Subscribe to every runner's record (an MQTT 5 shared subscription:"
-        " start several to share the load) and write it into a PostgreSQL database."
-        " The database password goes in PGPASSWORD or a password file, never the URL.",
-    )
+
+def _collect(collect: argparse.ArgumentParser) -> None:
     collect.add_argument("--broker", required=True, metavar="URL", help="mqtt[s]://HOST[:PORT]")
     collect.add_argument("--db", required=True, metavar="URL", help="postgresql://USER@HOST/DB")
     collect.add_argument(
@@ -399,7 +415,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--status-every", type=_positive_seconds, default=60.0, metavar="S", help=argparse.SUPPRESS
     )
     collect.set_defaults(handler=cmd_collect)
-    return parser
 
 
 def _add_session_options(parser: argparse.ArgumentParser) -> None:
@@ -497,21 +512,8 @@ def print_overview(parser: argparse.ArgumentParser) -> None:
 
 # The flags of the profile and practice commands live here, not beside their
 # handlers in setup.py and practice.py: building the parser must not load those.
-def add_setup_parser(sub: Any, *, handler: Callable[[argparse.Namespace], int]) -> None:
-    """Add `setup` to ``sub`` (the CLI's subparsers); ``handler`` turns its arguments
-    into a ``SetupRequest`` for ``cmd_setup``."""
-    setup = sub.add_parser(
-        "setup",
-        help="your practice profile: position, eyes, painful regions, where tension starts",
-        description=(
-            "Set how you practise; `run` then adapts every session to it (its flags override"
-            " it for one session). On a terminal without flags, a form opens."
-        ),
-        epilog=(
-            "Example: biofeedback setup --position lying --eyes closed --painful lower-back"
-            " --tension-starts shoulders --gentle-joints --back-pain"
-        ),
-    )
+def _setup(setup: argparse.ArgumentParser) -> None:
+    """`setup`'s flags; ``cmd_setup`` turns them into a ``SetupRequest``."""
     setup.add_argument("--position", choices=POSITIONS, help="how you usually practise")
     setup.add_argument("--eyes", choices=EYES, help="eyes closed: guidance is spoken")
     setup.add_argument(
@@ -537,7 +539,7 @@ def add_setup_parser(sub: Any, *, handler: Callable[[argparse.Namespace], int]) 
     setup.add_argument("--show", action="store_true", help="print the profile and what it changes")
     setup.add_argument("--json", action="store_true", help="with --show: the profile as JSON")
     setup.add_argument("--reset", action="store_true", help="forget the profile")
-    setup.set_defaults(handler=handler)
+    setup.set_defaults(handler=cmd_setup)
 
 
 def add_run_flags(run: argparse.ArgumentParser) -> None:
@@ -572,35 +574,155 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         )
 
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def add_practice_commands(sub: Any, *, today_handler: Handler, plan_handler: Handler) -> None:
-    """``today`` and ``plan``; each handler turns its command's arguments into a
-    ``TodayRequest`` or ``PlanRequest`` for ``cmd_today`` or ``cmd_plan``."""
-    today = sub.add_parser(
-        "today",
-        help="which routine to do now, and why",
-        description="Suggest a routine from the time of day, your plan and recent sessions.",
-    )
+def _today(today: argparse.ArgumentParser) -> None:
+    """`today`'s flags; ``cmd_today`` turns them into a ``TodayRequest``."""
     today.add_argument("--json", action="store_true")
     today.add_argument(
         "--at", metavar="'YYYY-MM-DD HH:MM'", help="as if it were this local time (for planning)"
     )
     today.add_argument("--db", metavar="PATH", help="the session store (env BIOFEEDBACK_DB)")
-    today.set_defaults(handler=today_handler)
+    today.set_defaults(handler=cmd_today)
 
-    plan = sub.add_parser(
-        "plan",
-        help="your weekly practice plan; --ics writes calendar reminders",
-        description=(
-            "Show the weekly plan (the default until you save one; edit the [plan.NAME]"
-            " tables in config.toml). --ics writes it as recurring calendar events."
-        ),
-    )
+
+def _plan(plan: argparse.ArgumentParser) -> None:
+    """`plan`'s flags; ``cmd_plan`` turns them into a ``PlanRequest``."""
     plan.add_argument("--json", action="store_true")
     plan.add_argument("--ics", metavar="FILE", help="write the plan as an iCalendar file")
     plan.add_argument(
         "--save", action="store_true", help="write the plan into config.toml to edit it"
     )
-    plan.set_defaults(handler=plan_handler)
+    plan.set_defaults(handler=cmd_plan)
+
+
+# Every command in the order `--help` lists them: its name, its heading (the help
+# line the top level lists, none for the central copy's two, and its own help's
+# description) and what adds its options. sync and collect serve a central copy
+# (README: "Many people, one place"): not in the short overview a new user reads,
+# which stays under twenty lines.
+COMMANDS: tuple[tuple[str, dict[str, Any], Callable[[argparse.ArgumentParser], None]], ...] = (
+    ("scan", {"help": "list straps advertising the Heart Rate service"}, _scan),
+    ("pair", {"help": "remember a strap as the default source"}, _pair),
+    (
+        "run",
+        {
+            "help": "run a guided session",
+            "description": "Run a guided session from a strap, the simulator, a file or a broker.",
+            "formatter_class": argparse.RawDescriptionHelpFormatter,
+        },
+        _run,
+    ),
+    (
+        "resonance",
+        {
+            "help": "find the breathing rate your heart answers most",
+            "description": (
+                "A stepped resonance assessment: paced breathing from 6.5 down to 4.5 breaths"
+                " a minute, each rate scored on your heart's response. The result is recorded;"
+                " later sessions pace their slow breaths at your rate."
+            ),
+        },
+        _resonance,
+    ),
+    (
+        "review",
+        {
+            "help": "summarise a recorded session",
+            "description": "Summarise a recorded session; optionally plot or export it.",
+        },
+        _review,
+    ),
+    (
+        "history",
+        {
+            "help": "past sessions and trends",
+            "description": "Your recorded sessions, newest first, with the trend of your resting"
+            " heart rate and RMSSD (simulated and replayed sessions count only when there"
+            " are too few of your own).",
+        },
+        _history,
+    ),
+    (
+        "delete",
+        {
+            "help": "remove one recorded session for good",
+            "description": "Remove one recorded session, with all its samples and events,"
+            " for good.",
+        },
+        _delete,
+    ),
+    (
+        "setup",
+        {
+            "help": "your practice profile: position, eyes, painful regions, where tension starts",
+            "description": (
+                "Set how you practise; `run` then adapts every session to it (its flags"
+                " override it for one session). On a terminal without flags, a form opens."
+            ),
+            "epilog": (
+                "Example: biofeedback setup --position lying --eyes closed --painful lower-back"
+                " --tension-starts shoulders --gentle-joints --back-pain"
+            ),
+        },
+        _setup,
+    ),
+    (
+        "protocols",
+        {
+            "help": "list the guided routines",
+            "description": "The guided routines, their zone (green: full practice, yellow:"
+            " gentle and breath-led, red: rest only), length and what each is for.",
+        },
+        _protocols,
+    ),
+    (
+        "today",
+        {
+            "help": "which routine to do now, and why",
+            "description": "Suggest a routine from the time of day, your plan and recent sessions.",
+        },
+        _today,
+    ),
+    (
+        "plan",
+        {
+            "help": "your weekly practice plan; --ics writes calendar reminders",
+            "description": (
+                "Show the weekly plan (the default until you save one; edit the [plan.NAME]"
+                " tables in config.toml). --ics writes it as recurring calendar events."
+            ),
+        },
+        _plan,
+    ),
+    (
+        "phrases",
+        {"help": "what a protocol can say: phrase ids (voice folder file names) and texts"},
+        _phrases,
+    ),
+    (
+        "monitor",
+        {
+            "help": "watch every runner on an MQTT broker",
+            "description": "A live table of every session publishing to an MQTT broker"
+            " (see `run --mqtt`).",
+        },
+        _monitor,
+    ),
+    (
+        "sync",
+        {
+            "description": "Publish the record of sessions (or what of it the broker has not"
+            " acknowledged yet) for a central copy; sending again is harmless."
+        },
+        _sync,
+    ),
+    (
+        "collect",
+        {
+            "description": "Subscribe to every runner's record (an MQTT 5 shared subscription:"
+            " start several to share the load) and write it into a PostgreSQL database."
+            " The database password goes in PGPASSWORD or a password file, never the URL."
+        },
+        _collect,
+    ),
+)
+_COMMAND_NAMES = frozenset(name for name, _, _ in COMMANDS)
