@@ -15,7 +15,8 @@ from tests.support.store import record_sim
 # dataclasses loads inspect, ast, dis and tokenize (~1/4 of `--help`'s CPU); the
 # central copy's commands load pathlib, urllib.parse and ipaddress (~1/6; an
 # editable install's finder loads pathlib itself, so the module is named here), the
-# profile and the session request dataclasses: the commands that use them load them.
+# profile and the session request dataclasses, the record commands' module: the
+# commands that use them load them.
 HEAVY = (
     "asyncio",
     "ssl",
@@ -25,6 +26,7 @@ HEAVY = (
     "biofeedback.cli.central",
     "biofeedback.cli.request",
     "biofeedback.routines.profile",
+    "biofeedback.cli.records",
 )
 
 
@@ -75,8 +77,9 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 # made at --speed max, so neither its phrases nor its timeline), the central store,
 # the broker, the strap's radio, the mail and web modules the sound library pulls in,
 # masked arrays, the summaries of review, the fold only progress-aware sinks take, the
-# batch path's beat windows, and statistics' exact arithmetic (fractions, decimal) for a
-# median of floats.
+# batch path's beat windows, statistics' exact arithmetic (fractions, decimal) for a
+# median of floats, numpy.typing (annotations only), the resonance assessment's plan
+# (a session without one needs only its routine's name) and the record commands.
 NOT_FOR_A_HEADLESS_RUN = (
     "textual",
     "rich",
@@ -101,6 +104,9 @@ NOT_FOR_A_HEADLESS_RUN = (
     "statistics",
     "fractions",
     "decimal",
+    "numpy.typing",
+    "biofeedback.pacing.resonance_plan",
+    "biofeedback.cli.records",
 )
 
 

@@ -35,7 +35,6 @@ from biofeedback.cli.common import (
     report_keys,
     started,
 )
-from biofeedback.cli.records import existing_store
 from biofeedback.cli.request import SessionRequest, assessment_request, request_from_args
 from biofeedback.cli.wiring import build_session
 
@@ -168,6 +167,7 @@ async def _run(request: SessionRequest, ending: _Ending) -> int:
 
 
 def _print_assessment(db: str | None, session_id: str) -> None:
+    from biofeedback.cli.records import existing_store
     from biofeedback.review.resonance import assessment_in, format_assessment
 
     with existing_store(db) as store:

@@ -74,7 +74,6 @@ def build_session(
     from biofeedback.console import ConsoleSink
     from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, VirtualClock
     from biofeedback.models import SessionInfo, Zone
-    from biofeedback.pacing import resonance_plan
     from biofeedback.pacing.controller import PacingController
     from biofeedback.pacing.resonance_live import with_resonance
     from biofeedback.routines.protocols import load_protocol
@@ -87,6 +86,8 @@ def build_session(
     personal = None
     if assessment is not None:
         # `biofeedback resonance`: the assessment is the routine.
+        from biofeedback.pacing import resonance_plan
+
         protocol = resonance_plan.assessment_routine(assessment)
     else:
         # The routine as this person does it: the profile (see `setup`) and the flags.
@@ -135,10 +136,15 @@ def build_session(
     try:
         yellow = load_protocol("breath-partial")
         pacing_config = None
+        # The assessment's plan (~0.75 ms) loads only for what it shapes.
         if rate_bpm is not None:
+            from biofeedback.pacing import resonance_plan
+
             yellow = resonance_plan.paced_routine(yellow, rate_bpm)
             pacing_config = resonance_plan.personal_config(rate_bpm)
         if request.resonant:
+            from biofeedback.pacing import resonance_plan
+
             protocol = resonance_plan.resonant_contractions(protocol, rate_bpm or 6.0)
         # Sound is prepared for the routines as they will run (adapted, resonant, at
         # the person's rate), so every cue the controller can show can be spoken.
@@ -268,7 +274,7 @@ def _personal_rate(store: Store, virtual: bool) -> float | None:
     """The breathing rate of the latest assessment that ran all its rates and found
     one with at least medium confidence (a simulated heart's for simulated sessions
     only)."""
-    from biofeedback.pacing.resonance_plan import NAME as ASSESSMENT_PROTOCOL
+    from biofeedback.pacing import ASSESSMENT_PROTOCOL
 
     for session in store.sessions():
         if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:

@@ -19,6 +19,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,10 +34,9 @@ from biofeedback.models import (
     Zone,
 )
 from biofeedback.pacing.controller import PacingController
-from biofeedback.pacing.resonance_plan import AssessmentPlan, rate_windows
 from biofeedback.signals.arousal import ArousalEstimator, EstimatorConfig, beats_of
 from biofeedback.signals.breath_estimate import BreathEstimate
-from biofeedback.signals.line_fit import Floats, LineX, line_x, without_line
+from biofeedback.signals.line_fit import LineX, line_x, without_line
 from biofeedback.signals.live_beats import LiveBeats, LiveCleaner
 from biofeedback.signals.median import percentile, percentile_between, percentile_rank
 from biofeedback.signals.resonance import (
@@ -53,6 +53,11 @@ from biofeedback.signals.resonance import (
     taper_energy,
 )
 from biofeedback.signals.slots import builder
+
+if TYPE_CHECKING:
+    # The assessment's plan loads with the assessment (~0.75 ms of any other session).
+    from biofeedback.pacing.resonance_plan import AssessmentPlan
+    from biofeedback.signals.line_fit import Floats
 
 WINDOW_S = 64.0
 UPDATE_S = 5.0
@@ -453,6 +458,8 @@ class ResonanceController:
         return events
 
     def windows(self) -> list[RateWindow]:
+        from biofeedback.pacing.resonance_plan import rate_windows
+
         return rate_windows(self._events)
 
     def result_event(self, now_s: float) -> ResonanceAssessed:

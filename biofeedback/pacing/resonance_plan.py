@@ -14,12 +14,13 @@ from dataclasses import replace
 
 from biofeedback.models import SessionEvent, Step, StepEnded, StepKind, StepStarted, Zone
 from biofeedback.models.record import record
+from biofeedback.pacing import ASSESSMENT_PROTOCOL
 from biofeedback.pacing.rules import PacingConfig
 from biofeedback.routines.protocols import ProtocolError, Routine
 from biofeedback.signals.resonance import RateWindow
 
 STEP_PREFIX = "resonance-"
-NAME = "resonance"
+NAME = ASSESSMENT_PROTOCOL
 MIN_RATE_BPM = 3.0
 MAX_RATE_BPM = 10.0
 

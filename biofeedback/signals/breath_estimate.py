@@ -45,9 +45,9 @@ import functools
 import itertools
 import math
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from biofeedback.models import ChestMotion, HeartSample
 from biofeedback.models.record import record
@@ -56,9 +56,13 @@ from biofeedback.signals.median import median
 from biofeedback.signals.resonance import hann_taper
 from biofeedback.signals.slots import builder
 
-Floats = npt.NDArray[np.float64]
-Indices = npt.NDArray[np.intp]
-Complexes = npt.NDArray[np.complex128]
+if TYPE_CHECKING:
+    # For annotations only (see line_fit.py).
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float64]
+    Indices = npt.NDArray[np.intp]
+    Complexes = npt.NDArray[np.complex128]
 
 # Chest motion is averaged to this rate before anything else (breaths are under 1 Hz).
 WORK_HZ = 10.0

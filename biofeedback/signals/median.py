@@ -9,9 +9,13 @@ same way, so every figure derived from a median is unchanged.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    # For annotations only (see line_fit.py).
+    import numpy.typing as npt
 
 
 def median(values: npt.ArrayLike) -> float:
