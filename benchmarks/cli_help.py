@@ -220,6 +220,24 @@ beside: 1,509 and 1,513 M); CPU 277 -> 278 ms (n=15, load 0.7), 268 -> 268 ms
 Printed events identical (seeds 1, 2, 3, 7 and the default; the 3 h replay); --help's
 modules and output identical; the dashboard loads one module less (hrv out,
 list_median in: it loads statistics for textual's sparkline anyway).
+
+Second wave, the parser and stray imports (s31parse, 2026-12-07, before = integ30 7c56bb3;
+a normal install; load 1.3-1.5): the parser builds only what the command line can reach
+(the named command's options; naming none, each command's name and help line; see
+COMMANDS in cli/parser.py), and a headless run no longer loads numpy.typing (annotations
+only), the assessment's plan (pacing/resonance_plan.py; a session needs only its
+routine's name, now in biofeedback.pacing) or cli/records.py. Instructions 1,330 M ->
+1,308 M (0.983x; the parser alone 1,331 -> 1,315 M); CPU 223 -> 220 ms (21 interleaved
+runs; p90 230 -> 227), 236 -> 233 ms (15 runs); --help CPU 25.2 -> 23.1 ms (2.7x -> 2.4x
+python -c pass), 128 M -> 116 M instructions. A run's command line built and parsed in a
+fresh process: 6.1 -> 4.0 ms (~2.5 ms of the 4 is argparse's first imports, shutil and
+locale, which platformdirs and asyncio load anyway). Printed events identical (seeds 1,
+2, 3, 7, the default, an assessment, a --resonant run, a run at an assessed rate, the
+24 h replay); the help (every command's, -h and --help), usage errors and exit codes of
+107 command lines identical. Left: TodayRequest, PlanRequest (cli/practice.py) and
+SetupRequest (cli/setup.py) are made on the run path (~1.1 ms), which uses other parts of
+their modules; so are signals/resonance.py's four assessment classes (~1.4 ms, beside
+the live reading's helpers), signals.arousal's Measures and the models' Recording.
 """
 
 from __future__ import annotations

@@ -183,13 +183,13 @@ def _positive_int(value: str) -> int:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The command line's parser: every command and its options or, given the
-    command line ``argv``, only what parsing it can reach (the same help, errors and
-    arguments; building every command's options is ~3 ms of each start): the
-    options of the command it names and no other command; when it names none
+    """The command line's parser. Without ``argv``: every command and its options.
+    Given the command line ``argv``: only what parsing it can reach, for the same
+    help, errors and arguments (every command's options are ~3 ms of each start):
+    the options of the command it names, and no other command; when it names none
     (`--help`, the overview), each command's name and help line. Anything unusual
-    before the command (an abbreviated flag, ``--``, an unknown command) gets the
-    whole parser."""
+    before the command (an abbreviated flag, ``--``, an unknown command) gets every
+    command."""
     parser = _Parser(
         prog="biofeedback",
         description=(
