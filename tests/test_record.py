@@ -7,10 +7,13 @@ it stops must match too, whatever the fields' types."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
+import inspect
 import math
 import operator
+import pickle
 import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -73,16 +76,38 @@ def _is_record(cls: Any) -> bool:
     return not cls.__dataclass_params__.eq and "__eq__" in vars(cls)
 
 
+def _is_frozen(cls: Any) -> bool:
+    """Frozen by dataclass, or by record's shared guard (its params say frozen=False)."""
+    return bool(cls.__dataclass_params__.frozen) or cls.__setattr__ is not object.__setattr__
+
+
 def twin_of(cls: Any) -> Any:
-    """``cls`` with the methods ``dataclass`` generates (its own eq and repr settings
-    for a plain dataclass, both on for a record), its name and fields."""
+    """A class ``dataclass`` makes of ``cls``'s fields (their types, defaults and
+    settings, in order), frozen and slotted as ``cls``, with the methods ``dataclass``
+    generates (its own eq and repr settings for a plain dataclass, both on for a
+    record), ``cls``'s name, and no base: dataclass makes no frozen class of a base
+    that a record froze by itself."""
     params = cls.__dataclass_params__
     record_made = _is_record(cls)
-    body = {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
-    made = type(cls)(cls.__name__, (cls,), body)
+    body: dict[str, Any] = {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
+    annotations: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        annotations[f.name] = f.type
+        options: dict[str, Any] = {"init": f.init, "repr": f.repr, "hash": f.hash}
+        options["compare"] = f.compare
+        if f.default is not dataclasses.MISSING:
+            options["default"] = f.default
+        if f.default_factory is not dataclasses.MISSING:
+            options["default_factory"] = f.default_factory
+        if f.kw_only is not dataclasses.MISSING:
+            options["kw_only"] = f.kw_only
+        body[f.name] = dataclasses.field(metadata=f.metadata, **options)
+    body["__annotations__"] = annotations
+    made = type(cls.__name__, (), body)
     twin: type[Any] = dataclasses.dataclass(
         made,
-        frozen=params.frozen,
+        frozen=_is_frozen(cls),
+        slots="__slots__" in vars(cls),
         eq=record_made or params.eq,
         repr=record_made or params.repr,
     )
@@ -131,6 +156,7 @@ def both(
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
 def test_each_dataclass_behaves_as_the_generated_methods(cls: type[Any]) -> None:
     check_against_twin(cls)
+    check_frozen_as_twin(cls)
 
 
 def check_against_twin(cls: Any) -> None:
@@ -180,6 +206,62 @@ def check_against_twin(cls: Any) -> None:
         object.__setattr__(tb, dataclasses.fields(cls)[-1].name, ta)
         assert repr(b) == repr(tb)
         assert log == twin_log
+
+
+def check_frozen_as_twin(cls: Any) -> None:
+    """A frozen record keeps what a frozen dataclass gives: the guard on every field
+    (and on every name, for an object of the class itself), copies, pickles and
+    replace that pass it, and the same fields, signature and ``__match_args__``."""
+    twin = twin_of(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = list(range(len(names)))
+    obj, twin_obj = instance(cls, values), instance(twin, values)
+    assert str(inspect.signature(cls)) == str(inspect.signature(twin))
+    assert getattr(cls, "__match_args__", None) == getattr(twin, "__match_args__", None)
+    assert dataclasses.asdict(obj) == dataclasses.asdict(twin_obj)
+    if not _is_frozen(cls):
+        return
+    for name in names:
+        assert outcome(setattr, obj, name, -1) == outcome(setattr, twin_obj, name, -1)
+        assert outcome(delattr, obj, name) == outcome(delattr, twin_obj, name)
+    # Any other name: the guard's rule (``type(self) is cls``). Python 3.11's dataclass
+    # checks a slotted class against the class it had before slots, and so fails in
+    # ``super()`` with a TypeError for such a name; a record raises as any frozen
+    # class does.
+    if cls.__dataclass_params__.frozen:  # a dataclass of dataclass's own
+        assert outcome(setattr, obj, "other", -1) == outcome(setattr, twin_obj, "other", -1)
+    else:
+        assert outcome(setattr, obj, "other", -1) == (
+            "raised",
+            "FrozenInstanceError: cannot assign to field 'other'",
+        )
+        assert outcome(delattr, obj, "other") == (
+            "raised",
+            "FrozenInstanceError: cannot delete field 'other'",
+        )
+    assert [getattr(obj, name) for name in names] == values
+    # Copies and pickles: the same object, field for field, still frozen, and the
+    # same state as the twin's.
+    assert obj.__reduce_ex__(4)[2] == twin_obj.__reduce_ex__(4)[2]
+    for copied in (copy.copy(obj), copy.deepcopy(obj), pickle.loads(pickle.dumps(obj))):
+        assert type(copied) is cls
+        assert [getattr(copied, name) for name in names] == values
+        if names:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(copied, names[0], -1)
+    # Built by its __init__ (replace): the guard is not in the way, and the object is
+    # of the class again, as the twin builds it; or refused by a __post_init__ that
+    # checks the values (the twin has none).
+    replaced = outcome(dataclasses.replace, obj)
+    if replaced[0] == "raised":
+        assert hasattr(cls, "__post_init__")
+        assert "FrozenInstanceError" not in str(replaced[1])
+        return
+    built, twin_built = replaced[1], dataclasses.replace(twin_obj)
+    assert type(built) is cls
+    assert [getattr(built, n) for n in names] == [getattr(twin_built, n) for n in names]
+    for name in names:
+        assert outcome(setattr, built, name, -1) == outcome(setattr, twin_built, name, -1)
 
 
 def test_every_dataclass_that_compares_is_a_record() -> None:
