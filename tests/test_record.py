@@ -23,6 +23,7 @@ import pytest
 import biofeedback
 import simulators
 from biofeedback.models.record import record
+from biofeedback.models.slots import builder
 
 Log = list[tuple[Any, ...]]
 
@@ -322,3 +323,98 @@ def test_records_keep_what_dataclass_gives() -> None:
     assert c != Counter(2)
     with pytest.raises(TypeError, match="unhashable"):
         hash(c)
+
+
+def test_frozen_records_build_inherit_and_refuse_as_dataclass() -> None:
+    """Built through the twin: a __post_init__ that sets a field past the guard, a
+    subclass that is no dataclass, a record subclass (and its builder), a wrong call;
+    and dataclass's refusals, with its messages."""
+
+    def both_ways(make: Callable[[Any], Any]) -> tuple[Any, Any]:
+        return make(record(frozen=True)), make(dataclasses.dataclass(frozen=True))
+
+    def span(decorate: Any) -> Any:
+        @decorate
+        class Span:
+            """Where a stretch starts and how long it lasts."""
+
+            start_s: float
+            length_s: float = 1.0
+            end_s: float = dataclasses.field(init=False)
+
+            def __post_init__(self) -> None:
+                object.__setattr__(self, "end_s", self.start_s + self.length_s)
+
+        return Span
+
+    for cls in both_ways(span):
+        s = cls(2.0, length_s=3.0)
+        assert type(s) is cls
+        assert (s.start_s, s.length_s, s.end_s) == (2.0, 3.0, 5.0)
+        assert repr(s).endswith("Span(start_s=2.0, length_s=3.0, end_s=5.0)")
+        assert str(inspect.signature(cls)) == "(start_s: 'float', length_s: 'float' = 1.0) -> None"
+        assert dataclasses.replace(s, length_s=1.0).end_s == 3.0
+    spans = both_ways(span)
+    assert [outcome(setattr, cls(1.0), "end_s", 0.0) for cls in spans] == [
+        ("raised", "FrozenInstanceError: cannot assign to field 'end_s'")
+    ] * 2
+    assert len({outcome(cls) for cls in spans}) == 1  # the same TypeError, same words
+    # A subclass that is no dataclass: built as itself; it may hold attributes of its
+    # own (the guard keeps only the fields), as a frozen dataclass's subclass.
+    for base in spans:
+        extended = type("Extended", (base,), {"__doc__": "With a note."})
+        noted: Any = extended(1.0)
+        assert [type(noted)] == [extended]  # (a list: `is` would narrow it for mypy)
+        noted.note = "kept"
+        assert noted.note == "kept"
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'start_s'"):
+            del noted.start_s
+
+    @record(frozen=True, slots=True)
+    class Event:
+        """Something that happened."""
+
+        t_s: float
+
+    @record(frozen=True, slots=True)
+    class Beat(Event):
+        """A beat and its interval."""
+
+        rr_ms: float = 800.0
+
+    b = Beat(1.0, 900.0)
+    assert type(b) is Beat
+    assert builder(Beat)(1.0, 900.0) == b
+    assert builder(Beat, "t_s")(1.0) == Beat(1.0)
+    for name in ("t_s", "rr_ms", "other"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(b, name, 0.0)
+    assert copy.copy(b) == b
+    assert copy.deepcopy(b) == b
+
+    # Refused as dataclass refuses, with its words.
+    def refusal(decorate: Any, base: Any = object, **body: Any) -> str:
+        try:
+            decorate(type("Refused", (base,), {"__doc__": "Refused.", **body}))
+        except TypeError as exc:
+            return str(exc)
+        return "made"
+
+    def setter(self: Any, name: str, value: object) -> None:
+        pass
+
+    frozen_record, frozen_dataclass = record(frozen=True), dataclasses.dataclass(frozen=True)
+    assert refusal(frozen_record, __setattr__=setter) == refusal(
+        frozen_dataclass, __setattr__=setter
+    )
+    assert refusal(record, Event) == refusal(dataclasses.dataclass, spans[1])
+    decorators = (record, dataclasses.dataclass)
+    mutable = [d(type("Mutable", (), {"__doc__": "Mutable."})) for d in decorators]
+    assert refusal(frozen_record, mutable[0]) == refusal(frozen_dataclass, mutable[1])
+    assert refusal(record, Event).startswith("cannot inherit non-frozen")
+    assert refusal(frozen_record, mutable[0]).startswith("cannot inherit frozen")
+    # A frozen dataclass of dataclass's own under a record: dataclass freezes it.
+    under: Any = record(frozen=True)(type("Under", (spans[1],), {"__doc__": "Under one."}))
+    assert under.__dataclass_params__.frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        under(1.0).start_s = 2.0
