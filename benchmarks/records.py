@@ -71,6 +71,45 @@ def making_us(decorate: Decorator, fields: int, classes: int, doc: bool = True) 
     return statistics.median(took) * 1e6
 
 
+def frozen_twin(cls: type[Any]) -> type[Any]:
+    """A frozen dataclass of ``cls``'s fields (types, defaults, settings, slots): its
+    ``__init__`` is the one a frozen record had before the shared guard (dataclass's
+    frozen one, a ``object.__setattr__`` call a field)."""
+    specs: list[tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(cls):
+        spec = dataclasses.field(default=f.default, init=f.init, repr=f.repr, compare=f.compare)
+        if f.default_factory is not dataclasses.MISSING:
+            spec = dataclasses.field(default_factory=f.default_factory, init=f.init)
+        specs.append((f.name, f.type, spec))
+    slots = "__slots__" in vars(cls)
+    return dataclasses.make_dataclass(cls.__name__, specs, frozen=True, slots=slots)
+
+
+def construction_ns(cls: type[Any], keywords: bool, number: int) -> float:
+    """Nanoseconds ``cls(...)`` takes with every ``__init__`` field given (0.5 each,
+    positionally or by name), best of 7."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    if keywords:
+        given: dict[str, Any] = dict.fromkeys(names, 0.5)
+        run: Callable[[], object] = lambda: cls(**given)  # noqa: E731
+    else:
+        values = [0.5] * len(names)
+        run = lambda: cls(*values)  # noqa: E731
+    run()  # the twin made, once a class
+    best = min(timeit.repeat(run, number=number, repeat=7))
+    return best / number * 1e9
+
+
+def hot_classes() -> list[type[Any]]:
+    """The frozen records a session or a replay builds most through their ``__init__``:
+    HeartSample a beat (the replay's goes through slots.builder), Step and the step
+    events a step, Estimate a tick (the loop's goes through slots.builder)."""
+    from biofeedback.models.core import ArousalEstimate, HeartSample, Step
+    from biofeedback.models.events import Estimate, StepEnded, StepStarted
+
+    return [HeartSample, Step, StepEnded, StepStarted, Estimate, ArousalEstimate]
+
+
 def call_ns(statement: str, obj: object, other: object, number: int) -> float:
     """Nanoseconds a call of ``statement`` (on ``a`` and ``b``) takes, best of 7."""
     best = min(timeit.repeat(statement, globals={"a": obj, "b": other}, number=number, repeat=7))
@@ -100,6 +139,15 @@ def main() -> None:
         figures = [making_us(decorate, n, classes, doc) for n in (2, 8, 15)]
         print(f"  {label:<25}" + "".join(f"{f:>9.0f} " for f in figures))
 
+    print("building a frozen record (ns, best of 7)  before (dataclass's frozen __init__) -> now")
+    for cls in hot_classes():
+        fields = len(dataclasses.fields(cls))
+        for keywords in (False, True):
+            before = construction_ns(frozen_twin(cls), keywords, number // 4)
+            now = construction_ns(cls, keywords, number // 4)
+            how = "by name" if keywords else "in order"
+            label = f"{cls.__name__} ({fields}), {how}"
+            print(f"  {label:<32} {before:>6.0f} -> {now:>6.0f} ({now / before:.2f}x)")
     print("a call (ns, best of 7)     generated -> record")
     for n in (1, 2, 8, 18):
         values = [float(i) + 0.5 for i in range(n)]
