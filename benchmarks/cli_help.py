@@ -220,6 +220,17 @@ beside: 1,509 and 1,513 M); CPU 277 -> 278 ms (n=15, load 0.7), 268 -> 268 ms
 Printed events identical (seeds 1, 2, 3, 7 and the default; the 3 h replay); --help's
 modules and output identical; the dashboard loads one module less (hrv out,
 list_median in: it loads statistics for textual's sparkline anyway).
+
+Second wave, the frozen guard shared (s31frozen, models/record.py; before = integ30,
+2026-12-07, a plain install's python): dataclass makes a frozen record mutable (it
+compiles only a plain __init__) and the record gets dataclass's guard,
+__setattr__/__delattr__, as shared code; its __init__ runs on the object made an
+unfrozen twin, then the class again (73 frozen records on this path). CPU 212 -> 202
+ms (n=15, load 1.0; p90 218 -> 206), 225 -> 217 ms (n=15, load 1.9; p90 240 -> 220),
+269 -> 247 ms (n=9, load 1.7); instructions 1,331 M -> 1,218 M (0.915x, twice).
+Printed events identical (seeds 1, 2, 3, 7 and the default); --help identical; the 3
+h replay's 14,000 lines and the 24 h replay's 111,995 identical (24 h CPU 6.84 ->
+6.62 s, n=3). Every dataclass's signature, fields and __match_args__ the same.
 """
 
 from __future__ import annotations

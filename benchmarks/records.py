@@ -25,6 +25,32 @@ medians of 200 classes; calls the best of 7 x 200,000):
       hash, 2 / 18 fields        108 -> 144 ns (1.3x) / 291 -> 477 ns (1.6x)
       repr, 2 / 18 fields        618 -> 986 ns (1.6x) / 3.2 -> 4.8 us (1.5x)
 
+Second wave (2026-12-07, load 0.8): the frozen guard shared too (models/record.py),
+so dataclass compiles only __init__ (a mutable one) for a frozen record:
+
+    making a frozen, slotted class     2 fields   8 fields   15 fields
+      dataclass (peer)                 279 us     426 us     616 us
+      record, before                   178 us     281 us     379 us  (above)
+      record                            74 us     132 us     200 us
+    plus ~7 us the first time a class is built (its unfrozen twin, once).
+
+    building a frozen record           before (dataclass's frozen __init__) -> now
+      (fields)                         in order               by name
+      HeartSample (6)                  649 -> 495 ns (0.76x)  789 -> 864 ns (1.09x)
+      Step (7)                         740 -> 533 (0.72x)     921 -> 975 (1.06x)
+      StepEnded (4)                    508 -> 502 (0.99x)     589 -> 766 (1.30x)
+      StepStarted (14)                 1425 -> 633 (0.44x)    1682 -> 1460 (0.87x)
+      Estimate (8)                     905 -> 563 (0.62x)     1056 -> 1034 (0.98x)
+      ArousalEstimate (18)             1827 -> 746 (0.41x)    2183 -> 1784 (0.82x)
+    (the __init__ runs on the object made its twin: plain stores, not a call of
+    object.__setattr__ a field; by name, the keywords are gathered and spread again.)
+    Where they are built: a 900 s session builds ~125 frozen records through their
+    __init__ besides 626 HeartSamples (6 fields, in order), a 3 h replay ~5,500 (4,340
+    Steps, in order; its HeartSamples and the loop's Estimates go through
+    models/slots.py's builder, which now shares the twin): a few tenths of a ms
+    either way. The 3 h replay: CPU 1.05 -> 1.01 s (7 interleaved runs), 14,000 lines
+    identical.
+
 The whole 900 s session (benchmarks/cli_help.py) is this change's figure: its
 docstring has it.
 """
