@@ -238,6 +238,19 @@ locale, which platformdirs and asyncio load anyway). Printed events identical (s
 SetupRequest (cli/setup.py) are made on the run path (~1.1 ms), which uses other parts of
 their modules; so are signals/resonance.py's four assessment classes (~1.4 ms, beside
 the live reading's helpers), signals.arousal's Measures and the models' Recording.
+
+Second wave, the frozen guard shared (s31frozen, models/record.py; before = integ30,
+2026-12-07, a plain install's python): dataclass makes a frozen record mutable (it
+compiles only a plain __init__) and the record gets dataclass's guard,
+__setattr__/__delattr__, as shared code; its __init__ runs on the object made an
+unfrozen twin, then the class again (73 frozen records on this path). CPU 212 -> 202
+ms (n=15, load 1.0; p90 218 -> 206), 225 -> 217 ms (n=15, load 1.9; p90 240 -> 220),
+269 -> 247 ms (n=9, load 1.7); instructions 1,331 M -> 1,218 M (0.915x, twice).
+Printed events identical (seeds 1, 2, 3, 7 and the default); --help identical; the
+3 h replay's 14,000 lines (instructions 8,082 M -> 7,958 M) and the 24 h replay's
+111,995 identical (24 h CPU 6.84 -> 6.62 s, n=3); every dataclass's signature,
+fields and __match_args__ the same. Left: dataclass still compiles each class's
+__init__ (~0.1-0.2 ms a class).
 """
 
 from __future__ import annotations

@@ -25,6 +25,32 @@ medians of 200 classes; calls the best of 7 x 200,000):
       hash, 2 / 18 fields        108 -> 144 ns (1.3x) / 291 -> 477 ns (1.6x)
       repr, 2 / 18 fields        618 -> 986 ns (1.6x) / 3.2 -> 4.8 us (1.5x)
 
+Second wave (2026-12-07, load 0.8): the frozen guard shared too (models/record.py),
+so dataclass compiles only __init__ (a mutable one) for a frozen record:
+
+    making a frozen, slotted class     2 fields   8 fields   15 fields
+      dataclass (peer)                 279 us     426 us     616 us
+      record, before                   178 us     281 us     379 us  (above)
+      record                            74 us     132 us     200 us
+    plus ~7 us the first time a class is built (its unfrozen twin, once).
+
+    building a frozen record           before (dataclass's frozen __init__) -> now
+      (fields)                         in order               by name
+      HeartSample (6)                  649 -> 495 ns (0.76x)  789 -> 864 ns (1.09x)
+      Step (7)                         740 -> 533 (0.72x)     921 -> 975 (1.06x)
+      StepEnded (4)                    508 -> 502 (0.99x)     589 -> 766 (1.30x)
+      StepStarted (14)                 1425 -> 633 (0.44x)    1682 -> 1460 (0.87x)
+      Estimate (8)                     905 -> 563 (0.62x)     1056 -> 1034 (0.98x)
+      ArousalEstimate (18)             1827 -> 746 (0.41x)    2183 -> 1784 (0.82x)
+    (the __init__ runs on the object made its twin: plain stores, not a call of
+    object.__setattr__ a field; by name, the keywords are gathered and spread again.)
+    Where they are built: a 900 s session builds ~125 frozen records through their
+    __init__ besides 626 HeartSamples (6 fields, in order), a 3 h replay ~5,500 (4,340
+    Steps, in order; its HeartSamples and the loop's Estimates go through
+    models/slots.py's builder, which now shares the twin): a few tenths of a ms
+    either way. The 3 h replay: CPU 1.05 -> 1.01 s (7 interleaved runs), instructions
+    8,082 M -> 7,958 M (0.985x), its 14,000 lines identical.
+
 The whole 900 s session (benchmarks/cli_help.py) is this change's figure: its
 docstring has it.
 """
@@ -71,6 +97,45 @@ def making_us(decorate: Decorator, fields: int, classes: int, doc: bool = True) 
     return statistics.median(took) * 1e6
 
 
+def frozen_twin(cls: type[Any]) -> type[Any]:
+    """A frozen dataclass of ``cls``'s fields (types, defaults, settings, slots): its
+    ``__init__`` is the one a frozen record had before the shared guard (dataclass's
+    frozen one, a ``object.__setattr__`` call a field)."""
+    specs: list[tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(cls):
+        spec = dataclasses.field(default=f.default, init=f.init, repr=f.repr, compare=f.compare)
+        if f.default_factory is not dataclasses.MISSING:
+            spec = dataclasses.field(default_factory=f.default_factory, init=f.init)
+        specs.append((f.name, f.type, spec))
+    slots = "__slots__" in vars(cls)
+    return dataclasses.make_dataclass(cls.__name__, specs, frozen=True, slots=slots)
+
+
+def construction_ns(cls: type[Any], keywords: bool, number: int) -> float:
+    """Nanoseconds ``cls(...)`` takes with every ``__init__`` field given (0.5 each,
+    positionally or by name), best of 7."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    if keywords:
+        given: dict[str, Any] = dict.fromkeys(names, 0.5)
+        run: Callable[[], object] = lambda: cls(**given)  # noqa: E731
+    else:
+        values = [0.5] * len(names)
+        run = lambda: cls(*values)  # noqa: E731
+    run()  # the twin made, once a class
+    best = min(timeit.repeat(run, number=number, repeat=7))
+    return best / number * 1e9
+
+
+def hot_classes() -> list[type[Any]]:
+    """The frozen records a session or a replay builds most through their ``__init__``:
+    HeartSample a beat (the replay's goes through slots.builder), Step and the step
+    events a step, Estimate a tick (the loop's goes through slots.builder)."""
+    from biofeedback.models.core import ArousalEstimate, HeartSample, Step
+    from biofeedback.models.events import Estimate, StepEnded, StepStarted
+
+    return [HeartSample, Step, StepEnded, StepStarted, Estimate, ArousalEstimate]
+
+
 def call_ns(statement: str, obj: object, other: object, number: int) -> float:
     """Nanoseconds a call of ``statement`` (on ``a`` and ``b``) takes, best of 7."""
     best = min(timeit.repeat(statement, globals={"a": obj, "b": other}, number=number, repeat=7))
@@ -100,6 +165,15 @@ def main() -> None:
         figures = [making_us(decorate, n, classes, doc) for n in (2, 8, 15)]
         print(f"  {label:<25}" + "".join(f"{f:>9.0f} " for f in figures))
 
+    print("building a frozen record (ns, best of 7)  before (dataclass's frozen __init__) -> now")
+    for cls in hot_classes():
+        fields = len(dataclasses.fields(cls))
+        for keywords in (False, True):
+            before = construction_ns(frozen_twin(cls), keywords, number // 4)
+            now = construction_ns(cls, keywords, number // 4)
+            how = "by name" if keywords else "in order"
+            label = f"{cls.__name__} ({fields}), {how}"
+            print(f"  {label:<32} {before:>6.0f} -> {now:>6.0f} ({now / before:.2f}x)")
     print("a call (ns, best of 7)     generated -> record")
     for n in (1, 2, 8, 18):
         values = [float(i) + 0.5 for i in range(n)]

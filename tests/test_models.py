@@ -152,7 +152,6 @@ def test_an_estimates_json_line_is_its_dicts_json_to_the_byte() -> None:
     dict's path) where it cannot: on random estimates and awkward ones (NaN, inf,
     -0.0, None, huge and tiny floats, ints, bools, numpy floats, strings needing
     escapes, a plain-str quality, a subclass of Estimate)."""
-    import dataclasses
     import math
     import random
     from typing import Any
@@ -160,10 +159,13 @@ def test_an_estimates_json_line_is_its_dicts_json_to_the_byte() -> None:
     import numpy as np
 
     from biofeedback.models.events import estimate_json
+    from biofeedback.models.record import record
 
-    @dataclasses.dataclass(frozen=True, slots=True)
+    # A record, as Estimate: dataclass makes no frozen subclass of a class that a
+    # record froze itself (models/record.py).
+    @record(frozen=True, slots=True)
     class Louder(Estimate):
-        pass
+        """An estimate of another kind."""
 
     rng = random.Random(29)
     awkward: list[object] = [None, math.nan, math.inf, -math.inf, 0.0, -0.0, -0.0001, 5e-324]

@@ -7,10 +7,13 @@ it stops must match too, whatever the fields' types."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
+import inspect
 import math
 import operator
+import pickle
 import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +23,7 @@ import pytest
 import biofeedback
 import simulators
 from biofeedback.models.record import record
+from biofeedback.models.slots import builder
 
 Log = list[tuple[Any, ...]]
 
@@ -73,16 +77,38 @@ def _is_record(cls: Any) -> bool:
     return not cls.__dataclass_params__.eq and "__eq__" in vars(cls)
 
 
+def _is_frozen(cls: Any) -> bool:
+    """Frozen by dataclass, or by record's shared guard (its params say frozen=False)."""
+    return bool(cls.__dataclass_params__.frozen) or cls.__setattr__ is not object.__setattr__
+
+
 def twin_of(cls: Any) -> Any:
-    """``cls`` with the methods ``dataclass`` generates (its own eq and repr settings
-    for a plain dataclass, both on for a record), its name and fields."""
+    """A class ``dataclass`` makes of ``cls``'s fields (their types, defaults and
+    settings, in order), frozen and slotted as ``cls``, with the methods ``dataclass``
+    generates (its own eq and repr settings for a plain dataclass, both on for a
+    record), ``cls``'s name, and no base: dataclass makes no frozen class of a base
+    that a record froze by itself."""
     params = cls.__dataclass_params__
     record_made = _is_record(cls)
-    body = {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
-    made = type(cls)(cls.__name__, (cls,), body)
+    body: dict[str, Any] = {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
+    annotations: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        annotations[f.name] = f.type
+        options: dict[str, Any] = {"init": f.init, "repr": f.repr, "hash": f.hash}
+        options["compare"] = f.compare
+        if f.default is not dataclasses.MISSING:
+            options["default"] = f.default
+        if f.default_factory is not dataclasses.MISSING:
+            options["default_factory"] = f.default_factory
+        if f.kw_only is not dataclasses.MISSING:
+            options["kw_only"] = f.kw_only
+        body[f.name] = dataclasses.field(metadata=f.metadata, **options)
+    body["__annotations__"] = annotations
+    made = type(cls.__name__, (), body)
     twin: type[Any] = dataclasses.dataclass(
         made,
-        frozen=params.frozen,
+        frozen=_is_frozen(cls),
+        slots="__slots__" in vars(cls),
         eq=record_made or params.eq,
         repr=record_made or params.repr,
     )
@@ -131,6 +157,7 @@ def both(
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
 def test_each_dataclass_behaves_as_the_generated_methods(cls: type[Any]) -> None:
     check_against_twin(cls)
+    check_frozen_as_twin(cls)
 
 
 def check_against_twin(cls: Any) -> None:
@@ -180,6 +207,62 @@ def check_against_twin(cls: Any) -> None:
         object.__setattr__(tb, dataclasses.fields(cls)[-1].name, ta)
         assert repr(b) == repr(tb)
         assert log == twin_log
+
+
+def check_frozen_as_twin(cls: Any) -> None:
+    """A frozen record keeps what a frozen dataclass gives: the guard on every field
+    (and on every name, for an object of the class itself), copies, pickles and
+    replace that pass it, and the same fields, signature and ``__match_args__``."""
+    twin = twin_of(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = list(range(len(names)))
+    obj, twin_obj = instance(cls, values), instance(twin, values)
+    assert str(inspect.signature(cls)) == str(inspect.signature(twin))
+    assert getattr(cls, "__match_args__", None) == getattr(twin, "__match_args__", None)
+    assert dataclasses.asdict(obj) == dataclasses.asdict(twin_obj)
+    if not _is_frozen(cls):
+        return
+    for name in names:
+        assert outcome(setattr, obj, name, -1) == outcome(setattr, twin_obj, name, -1)
+        assert outcome(delattr, obj, name) == outcome(delattr, twin_obj, name)
+    # Any other name: the guard's rule (``type(self) is cls``). Python 3.11's dataclass
+    # checks a slotted class against the class it had before slots, and so fails in
+    # ``super()`` with a TypeError for such a name; a record raises as any frozen
+    # class does.
+    if cls.__dataclass_params__.frozen:  # a dataclass of dataclass's own
+        assert outcome(setattr, obj, "other", -1) == outcome(setattr, twin_obj, "other", -1)
+    else:
+        assert outcome(setattr, obj, "other", -1) == (
+            "raised",
+            "FrozenInstanceError: cannot assign to field 'other'",
+        )
+        assert outcome(delattr, obj, "other") == (
+            "raised",
+            "FrozenInstanceError: cannot delete field 'other'",
+        )
+    assert [getattr(obj, name) for name in names] == values
+    # Copies and pickles: the same object, field for field, still frozen, and the
+    # same state as the twin's.
+    assert obj.__reduce_ex__(4)[2] == twin_obj.__reduce_ex__(4)[2]
+    for copied in (copy.copy(obj), copy.deepcopy(obj), pickle.loads(pickle.dumps(obj))):
+        assert type(copied) is cls
+        assert [getattr(copied, name) for name in names] == values
+        if names:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(copied, names[0], -1)
+    # Built by its __init__ (replace): the guard is not in the way, and the object is
+    # of the class again, as the twin builds it; or refused by a __post_init__ that
+    # checks the values (the twin has none).
+    replaced = outcome(dataclasses.replace, obj)
+    if replaced[0] == "raised":
+        assert hasattr(cls, "__post_init__")
+        assert "FrozenInstanceError" not in str(replaced[1])
+        return
+    built, twin_built = replaced[1], dataclasses.replace(twin_obj)
+    assert type(built) is cls
+    assert [getattr(built, n) for n in names] == [getattr(twin_built, n) for n in names]
+    for name in names:
+        assert outcome(setattr, built, name, -1) == outcome(setattr, twin_built, name, -1)
 
 
 def test_every_dataclass_that_compares_is_a_record() -> None:
@@ -240,3 +323,98 @@ def test_records_keep_what_dataclass_gives() -> None:
     assert c != Counter(2)
     with pytest.raises(TypeError, match="unhashable"):
         hash(c)
+
+
+def test_frozen_records_build_inherit_and_refuse_as_dataclass() -> None:
+    """Built through the twin: a __post_init__ that sets a field past the guard, a
+    subclass that is no dataclass, a record subclass (and its builder), a wrong call;
+    and dataclass's refusals, with its messages."""
+
+    def both_ways(make: Callable[[Any], Any]) -> tuple[Any, Any]:
+        return make(record(frozen=True)), make(dataclasses.dataclass(frozen=True))
+
+    def span(decorate: Any) -> Any:
+        @decorate
+        class Span:
+            """Where a stretch starts and how long it lasts."""
+
+            start_s: float
+            length_s: float = 1.0
+            end_s: float = dataclasses.field(init=False)
+
+            def __post_init__(self) -> None:
+                object.__setattr__(self, "end_s", self.start_s + self.length_s)
+
+        return Span
+
+    for cls in both_ways(span):
+        s = cls(2.0, length_s=3.0)
+        assert type(s) is cls
+        assert (s.start_s, s.length_s, s.end_s) == (2.0, 3.0, 5.0)
+        assert repr(s).endswith("Span(start_s=2.0, length_s=3.0, end_s=5.0)")
+        assert str(inspect.signature(cls)) == "(start_s: 'float', length_s: 'float' = 1.0) -> None"
+        assert dataclasses.replace(s, length_s=1.0).end_s == 3.0
+    spans = both_ways(span)
+    assert [outcome(setattr, cls(1.0), "end_s", 0.0) for cls in spans] == [
+        ("raised", "FrozenInstanceError: cannot assign to field 'end_s'")
+    ] * 2
+    assert len({outcome(cls) for cls in spans}) == 1  # the same TypeError, same words
+    # A subclass that is no dataclass: built as itself; it may hold attributes of its
+    # own (the guard keeps only the fields), as a frozen dataclass's subclass.
+    for base in spans:
+        extended = type("Extended", (base,), {"__doc__": "With a note."})
+        noted: Any = extended(1.0)
+        assert [type(noted)] == [extended]  # (a list: `is` would narrow it for mypy)
+        noted.note = "kept"
+        assert noted.note == "kept"
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'start_s'"):
+            del noted.start_s
+
+    @record(frozen=True, slots=True)
+    class Event:
+        """Something that happened."""
+
+        t_s: float
+
+    @record(frozen=True, slots=True)
+    class Beat(Event):
+        """A beat and its interval."""
+
+        rr_ms: float = 800.0
+
+    b = Beat(1.0, 900.0)
+    assert type(b) is Beat
+    assert builder(Beat)(1.0, 900.0) == b
+    assert builder(Beat, "t_s")(1.0) == Beat(1.0)
+    for name in ("t_s", "rr_ms", "other"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(b, name, 0.0)
+    assert copy.copy(b) == b
+    assert copy.deepcopy(b) == b
+
+    # Refused as dataclass refuses, with its words.
+    def refusal(decorate: Any, base: Any = object, **body: Any) -> str:
+        try:
+            decorate(type("Refused", (base,), {"__doc__": "Refused.", **body}))
+        except TypeError as exc:
+            return str(exc)
+        return "made"
+
+    def setter(self: Any, name: str, value: object) -> None:
+        pass
+
+    frozen_record, frozen_dataclass = record(frozen=True), dataclasses.dataclass(frozen=True)
+    assert refusal(frozen_record, __setattr__=setter) == refusal(
+        frozen_dataclass, __setattr__=setter
+    )
+    assert refusal(record, Event) == refusal(dataclasses.dataclass, spans[1])
+    decorators = (record, dataclasses.dataclass)
+    mutable = [d(type("Mutable", (), {"__doc__": "Mutable."})) for d in decorators]
+    assert refusal(frozen_record, mutable[0]) == refusal(frozen_dataclass, mutable[1])
+    assert refusal(record, Event).startswith("cannot inherit non-frozen")
+    assert refusal(frozen_record, mutable[0]).startswith("cannot inherit frozen")
+    # A frozen dataclass of dataclass's own under a record: dataclass freezes it.
+    under: Any = record(frozen=True)(type("Under", (spans[1],), {"__doc__": "Under one."}))
+    assert under.__dataclass_params__.frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        under(1.0).start_s = 2.0

@@ -1,12 +1,12 @@
 """``record``: ``dataclasses.dataclass`` with ``__eq__``, ``__hash__`` and ``__repr__``
-made from shared code instead of compiled for each class.
+and, frozen, the guard (``__setattr__``, ``__delattr__``) made from shared code
+instead of compiled for each class.
 
 Why: ``dataclass`` writes each method it adds as source text and compiles it with
 ``exec``, one method at a time (Python 3.11): ~0.1 ms a method, more with many
 fields. Creating the ~90 dataclasses a session imports was about a quarter of the
 CPU of a 900 s simulated session, most of it compiling. A ``record`` class has
-``dataclass`` compile only ``__init__`` (and, frozen, ``__setattr__`` and
-``__delattr__``); its ``__eq__``, ``__hash__`` and ``__repr__`` are closures over its
+``dataclass`` compile only ``__init__``; its other methods are closures over its
 field names, made without compiling anything. They behave exactly as the generated
 ones (tests/test_record.py checks every record of the package against a dataclass
 twin): equality compares the tuples of the compared fields, so a value is equal to
@@ -14,21 +14,38 @@ itself (a NaN too) and the fields are compared in order up to the first that
 differs; an instance of another class, a subclass included, gives NotImplemented;
 the hash is the hash of that tuple (frozen classes; the others stay unhashable);
 the repr names the class and the shown fields, with ``...`` where it recurses.
-``dataclasses.fields``, ``replace``, ``asdict``, pickling and ``__match_args__`` are
-``dataclass``'s own; ``__dataclass_params__`` says eq=False, repr=False (they were
-not generated).
+``dataclasses.fields``, ``replace``, ``asdict``, ``__match_args__`` and the
+signature are ``dataclass``'s own.
+
+Frozen: ``dataclass`` makes the class mutable (its ``__init__`` stores plainly), and
+the class gets dataclass's guard as shared code: setting or deleting any name on an
+object of the class, or a field's name on an object of a subclass, raises
+FrozenInstanceError with dataclass's words. Its ``__init__`` runs on the object made
+an instance of the class's unfrozen twin (``unfrozen``: stores let through), then
+of the class again; a ``__post_init__`` still sets fields with
+``object.__setattr__``. Slotted, it gets dataclass's ``__getstate__`` and
+``__setstate__`` (copies and pickles fill the fields past the guard). What differs:
+``__dataclass_params__`` says frozen=False (and eq=False, repr=False: not generated),
+so ``dataclasses.dataclass(frozen=True)`` refuses to subclass a frozen record (make
+the subclass a record); and on a slotted class a name that is no field raises
+FrozenInstanceError, where Python 3.11's dataclass fails with a TypeError (its
+guard compares with the class as it was before the slots). A record whose base is
+a frozen dataclass of ``dataclass``'s own is frozen by ``dataclass``.
 
 For the same reason every dataclass has a docstring of its own: for a class without
 one, ``dataclass`` writes one from ``inspect.signature`` of the class.
 
 A shared method costs 1.3-2.4x a generated one a call (benchmarks/records.py): no
 session, replay or dashboard compares, hashes or prints a record on its hot path.
-Figures of the whole session: benchmarks/cli_help.py.
+Building a frozen record: ~0.1-0.2 us more with few fields given by name, up to 2.5x
+cheaper with many given in order (the plain stores). Figures of the whole session:
+benchmarks/cli_help.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Callable
 from operator import attrgetter
@@ -57,8 +74,16 @@ def record(
         own = {"__eq__", "__hash__", "__repr__"} & set(cls.__dict__)
         if own:
             raise TypeError(f"{cls.__name__} defines {sorted(own)}: use dataclasses.dataclass")
+        # Frozen: made mutable, then guarded by shared code (below), unless a base is
+        # a frozen dataclass of dataclass's own (dataclass lets no mutable class
+        # inherit from it).
+        guarded = frozen and not _dataclass_frozen_base(cls)
+        if guarded:
+            _check_guarded(cls)
+        elif not frozen and any(b in _GUARDED for b in cls.__mro__[1:]):
+            raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
         cls = dataclasses.dataclass(  # type: ignore[assignment]
-            cls, frozen=frozen, slots=slots, eq=False, repr=False
+            cls, frozen=frozen and not guarded, slots=slots, eq=False, repr=False
         )
         fields = dataclasses.fields(cls)
         compared = _key([f.name for f in fields if f.compare])
@@ -69,9 +94,104 @@ def record(
             cls.__hash__ = _hash(_key(hashed))  # type: ignore[assignment]
         else:
             cls.__hash__ = None  # type: ignore[assignment]
+        if guarded:
+            _guard(cls, tuple(f.name for f in fields), slots)
         return cls
 
     return make if cls is None else make(cls)
+
+
+# The frozen records guarded by shared code (their ``__dataclass_params__`` says
+# frozen=False: ``dataclass`` made them mutable), and each class's unfrozen twin.
+_GUARDED: set[type] = set()
+_TWINS: dict[type, type] = {}
+
+
+def _dataclass_frozen_base(cls: type) -> bool:
+    params = [getattr(b, "__dataclass_params__", None) for b in cls.__mro__[1:]]
+    return any(p is not None and p.frozen for p in params)
+
+
+def _check_guarded(cls: type) -> None:
+    """What ``dataclass(frozen=True)`` refuses, refused the same."""
+    for name in ("__setattr__", "__delattr__"):
+        if name in cls.__dict__:
+            raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+    bases = [b for b in cls.__mro__[1:] if hasattr(b, "__dataclass_fields__")]
+    if bases and not any(b in _GUARDED for b in bases):
+        raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+
+
+def unfrozen(cls: type) -> type:
+    """``cls``'s twin: a subclass that adds no slot and lets attributes be set and
+    deleted as on a plain object (a store into a slot is then a plain store, ~10x
+    cheaper than a call of a setter). Python lets an object switch between the two
+    (``obj.__class__ = ...``) because they lay objects out the same. Its name is
+    ``cls``'s: a message made while an object is the twin reads the same."""
+    twin = _TWINS.get(cls)
+    if twin is None:
+        namespace = {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+        }
+        twin = _TWINS.setdefault(cls, type(cls)(cls.__name__, (cls,), namespace))
+    return twin
+
+
+def _guard(cls: Any, names: tuple[str, ...], slots: bool) -> None:
+    """Make ``cls`` frozen as ``dataclass(frozen=True)`` does, without compiling
+    anything: its ``__setattr__`` and ``__delattr__`` raise FrozenInstanceError, with
+    dataclass's message, for any name on an object of ``cls`` itself and for a field's
+    name on an object of a subclass (which may add attributes of its own); its
+    ``__init__`` (dataclass's, for a mutable class: plain stores) runs on the object
+    made its twin; and, slotted, pickling and copying set the fields past the guard."""
+
+    def __setattr__(self: Any, name: str, value: object) -> None:
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    init = cls.__init__
+    set_class = object.__setattr__
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kind = self.__class__  # cls, or a subclass that inherits this __init__
+        set_class(self, "__class__", _TWINS.get(kind) or unfrozen(kind))
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            self.__class__ = kind
+
+    for method in (__setattr__, __delattr__):
+        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+    cls.__setattr__ = __setattr__
+    cls.__delattr__ = __delattr__
+    cls.__init__ = __init__
+    # dataclass's own, for a frozen slotted class: no __dict__ to fill past the guard.
+    if slots:
+        if "__getstate__" not in cls.__dict__:
+            cls.__getstate__ = _getstate
+        if "__setstate__" not in cls.__dict__:
+            cls.__setstate__ = _setstate
+    _GUARDED.add(cls)
+
+
+def _getstate(self: Any) -> list[Any]:
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+def _setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state, strict=False):
+        object.__setattr__(self, f.name, value)
 
 
 def _key(names: list[str]) -> _Key:

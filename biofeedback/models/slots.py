@@ -23,6 +23,8 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from biofeedback.models.record import unfrozen
+
 T = TypeVar("T")
 
 
@@ -49,25 +51,14 @@ def builder(cls: type[T], *names: str) -> Callable[..., T]:
         if f.default is dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{f.name}: no plain default to leave it at")
         rest.append((f.name, f.default))
-    # The twin: ``cls`` with no slot added and attributes set as on a plain object
-    # (both ``__setattr__`` and ``__delattr__``, which share the one type slot; the
-    # frozen ones would leave every store to a Python call). A store into a slot is
-    # then ~10x cheaper than a call of the slot's setter. Python lets the finished
-    # object become an instance of ``cls`` because the two lay objects out the same.
+    # The object is filled as ``cls``'s twin (record.unfrozen: stores into the slots
+    # as on a plain object, the frozen ones would leave every store to a Python call),
+    # then made an instance of ``cls``.
     # The function is written out, one statement a slot: a loop's own steps (zip,
     # unpacking) cost about as much as the stores themselves. Its own names are
     # ``v0``, ``default0``...; a field's name is only ever an attribute's.
-    unfrozen = type(
-        f"_Unfrozen{cls.__name__}",
-        (cls,),
-        {
-            "__slots__": (),
-            "__setattr__": object.__setattr__,
-            "__delattr__": object.__delattr__,
-            "__module__": cls.__module__,
-        },
-    )
-    namespace: dict[str, Any] = {"new": object.__new__, "unfrozen": unfrozen, "cls": cls}
+    unfrozen_twin = unfrozen(cls)
+    namespace: dict[str, Any] = {"new": object.__new__, "unfrozen": unfrozen_twin, "cls": cls}
     args = [f"v{i}" for i in range(len(given))]
     body = ["    obj = new(unfrozen)"]
     for i, name in enumerate(given):
