@@ -251,6 +251,23 @@ Printed events identical (seeds 1, 2, 3, 7 and the default); --help identical; t
 111,995 identical (24 h CPU 6.84 -> 6.62 s, n=3); every dataclass's signature,
 fields and __match_args__ the same. Left: dataclass still compiles each class's
 __init__ (~0.1-0.2 ms a class).
+
+Sixth round, merged (the six branches above; before = 3bd8ea8, after = e1b771e; a
+plain install's python, 15 interleaved runs, load 0.7, a quiet machine): 900 s
+session CPU 242 -> 206 ms (0.85x; p90 264 -> 209), wall 245 -> 208 ms = 21.9x
+python -c pass (9.5 ms; goal 0.3 s, which is 20x at the issue's 15 ms python start);
+instructions 1,536 M -> 1,197 M (0.780x); --help 24.6 -> 22.9 ms CPU (2.5x). Printed
+events identical, --help identical. Where the ~205 ms of wall go now (py-spy at
+1000 Hz over 8 runs; `python -c "import numpy"` timed alone): python's start ~10 ms;
+numpy's import ~60 ms (its own modules, .pyc reads and OpenBLAS: a floor for any
+session, which needs its transforms); asyncio with ssl and logging ~15 ms; the rest
+of the stdlib a run needs (argparse, json, sqlite3, tomllib, platformdirs,
+dataclasses and inspect, typing) ~20 ms; the package's and the simulator's modules
+~35 ms, ~17 of it dataclass compiling each class's __init__; set-up ~6 ms; the
+session loop ~50 ms (the resonance reading ~11, the arousal estimator ~10, the
+simulated heart ~8, the breath reading ~6, the controller ~6.5, the recorder and
+console ~8); ending the interpreter ~5 ms (os._exit after the last flush would save
+it: not done, it skips every atexit handler).
 """
 
 from __future__ import annotations
