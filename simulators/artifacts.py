@@ -48,7 +48,7 @@ class Detector:
         self._ectopic = rates.missed + rates.extra + rates.ectopic
         # No artifact at all: every beat comes through as it is (no draw can fall
         # below a rate of 0, and the draws are this detector's own stream).
-        self.clean = self._ectopic == 0.0
+        self.clean = rates.missed == rates.extra == rates.ectopic == 0.0
 
     def restart(self) -> None:
         """The strap lost the rhythm (a gap): the next beat starts afresh."""

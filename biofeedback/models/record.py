@@ -30,7 +30,12 @@ so ``dataclasses.dataclass(frozen=True)`` refuses to subclass a frozen record (m
 the subclass a record); and on a slotted class a name that is no field raises
 FrozenInstanceError, where Python 3.11's dataclass fails with a TypeError (its
 guard compares with the class as it was before the slots). A record whose base is
-a frozen dataclass of ``dataclass``'s own is frozen by ``dataclass``.
+a frozen dataclass of ``dataclass``'s own is frozen by ``dataclass``. While its
+``__init__`` and ``__post_init__`` run, the object is the twin: a plain store there
+passes where dataclass's would raise, and ``type(self)`` is the twin (a
+``__post_init__`` should only check its fields, as the package's three do). A plain
+``dataclass`` subclass of a frozen record is refused only when it is built (a
+record subclass is refused at once, as dataclass does).
 
 For the same reason every dataclass has a docstring of its own: for a class without
 one, ``dataclass`` writes one from ``inspect.signature`` of the class.
@@ -94,6 +99,9 @@ def record(
             cls.__hash__ = _hash(_key(hashed))  # type: ignore[assignment]
         else:
             cls.__hash__ = None  # type: ignore[assignment]
+        for method in (cls.__eq__, cls.__repr__, cls.__hash__):
+            if method is not None:  # a traceback names the class, as dataclass's do
+                method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
         if guarded:
             _guard(cls, tuple(f.name for f in fields), slots)
         return cls
