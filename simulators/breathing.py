@@ -120,10 +120,11 @@ class Lungs:
         self.fill0 = 0.0
         self._paced: tuple[float, float] | None = None
         self._anchor_s = 0.0
-        # 0..1: how far the breath has answered an episode's drive; False: it never
-        # does (the default person), so the heart need not tell it the drive.
+        # 0..1: how far the breath has answered an episode's drive.
         self.arousal = 0.0
-        self.aroused = p.breath_arousal_gain > 0.0 or p.breath_shallow > 0.0
+        # Whether it answers at all (not the default person's): if not, the heart
+        # need not tell it the drive.
+        self.answers_drive = p.breath_arousal_gain > 0.0 or p.breath_shallow > 0.0
         self._holding_for_tension = False
         self.log: list[BreathRecord] = []
         self._record: BreathRecord | None = None
@@ -200,8 +201,8 @@ class Lungs:
     # -- time
 
     def drive(self, dt_s: float, episode_on: bool) -> None:
-        """The breath's share of arousal: fast up, slower down (see ``aroused``)."""
-        if not self.aroused:
+        """The breath's share of arousal: fast up, slower down (see ``answers_drive``)."""
+        if not self.answers_drive:
             return
         target = 1.0 if episode_on else 0.0
         tau = _BREATH_AROUSAL_RISE_S if target > self.arousal else _BREATH_AROUSAL_FALL_S

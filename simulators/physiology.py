@@ -316,7 +316,7 @@ class Heart:
                 episode_on = True
                 drive_bpm = max(drive_bpm, hr_rise_bpm)
                 drive_loss = max(drive_loss, loss)
-        if self.lungs.aroused:
+        if self.lungs.answers_drive:
             self.lungs.drive(dt_s, episode_on)
         arousal_bpm, vagal_loss = self.arousal_bpm, self.vagal_loss
         if drive_bpm == arousal_bpm == 0.0 and drive_loss == vagal_loss == 0.0:
