@@ -45,15 +45,44 @@ session, replay or dashboard compares, hashes or prints a record on its hot path
 Building a frozen record: ~0.1-0.2 us more with few fields given by name, up to 2.5x
 cheaper with many given in order (the plain stores). Figures of the whole session:
 benchmarks/cli_help.py.
+
+Compiled once: what ``dataclass`` still compiles for a record (its ``__init__``, about
+13 ms of a ~209 ms 900 s session for the ~88 classes it imports) is kept between runs
+in a file beside Python's own compiled modules: ``record.<cache tag>.inits`` in the
+``__pycache__`` folder of record.py (``__spec__.cached``'s folder and tag, so
+``sys.pycache_prefix`` and ``-O`` are followed; none without a cache tag). It maps the
+exact text ``dataclass`` gives ``exec`` to the code ``exec`` would compile from it
+(``compile(text, "<string>", "exec")``, no ``__future__`` flags: dataclasses has none;
+if it ever has, nothing is cached). While ``record`` runs ``dataclass``, a module
+global ``exec`` in the ``dataclasses`` namespace (under a lock, the namespace put back
+as it was after) looks the text up and runs the stored code, or compiles it and stores
+it: the same text gives the same code, so a class is what it would be without the file
+(only no ``compile`` audit event is raised for a stored text). The file is read at the
+first record, written at exit only when something was compiled, as Python writes a
+``.pyc`` (not with ``sys.dont_write_bytecode``; a temporary file then ``os.replace``;
+any error ignored); one that cannot be read, is cut short, has another Python's
+``MAGIC_NUMBER`` or holds anything but texts and code counts as empty. It keeps at
+most ``_LIMIT`` texts (past that, only the ones this process used). A Python whose
+``dataclasses`` no longer calls ``exec`` by that name compiles as before: nothing is
+stored, nothing changes.
 """
 
 from __future__ import annotations
+import __future__
 
+import atexit
+import builtins
+import contextlib
 import dataclasses
 import functools
+import marshal
+import os
+import sys
 import threading
 from collections.abc import Callable
+from itertools import islice
 from operator import attrgetter
+from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
 
 _C = TypeVar("_C", bound=type)
@@ -87,9 +116,10 @@ def record(
             _check_guarded(cls)
         elif not frozen and any(b in _GUARDED for b in cls.__mro__[1:]):
             raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
-        cls = dataclasses.dataclass(  # type: ignore[assignment]
-            cls, frozen=frozen and not guarded, slots=slots, eq=False, repr=False
-        )
+        with _INITS:
+            cls = dataclasses.dataclass(  # type: ignore[assignment]
+                cls, frozen=frozen and not guarded, slots=slots, eq=False, repr=False
+            )
         fields = dataclasses.fields(cls)
         compared = _key([f.name for f in fields if f.compare])
         cls.__eq__ = _eq(compared)  # type: ignore[assignment]
@@ -247,3 +277,115 @@ def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
             running.discard(key)
 
     return __repr__
+
+
+# Entries the file of compiled __init__s keeps (~90 on a session's path).
+_LIMIT = 512
+_ABSENT = object()
+
+_MAGIC: bytes | None
+try:  # the import system's own (importlib.util's MAGIC_NUMBER), loaded at every start
+    from _frozen_importlib_external import MAGIC_NUMBER as _MAGIC
+except ImportError:  # not CPython: nothing is cached
+    _MAGIC = None
+
+
+class _Inits:
+    """The code ``dataclass`` compiles while ``record`` runs it, kept in the file at
+    ``path`` (None: in this process only). ``with inits:`` puts its ``exec`` in the
+    ``dataclasses`` namespace for the block (see the module's docstring)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.compiled: list[str] = []  # texts this process compiled (not found stored)
+        self._stored: dict[str, CodeType] | None = None  # the file's, read at first use
+        self._used: dict[str, CodeType] = {}  # what this process looked up, in order
+        self._lock = threading.RLock()
+        self._outer: list[object] = []  # dataclasses' "exec" before each entry
+        # exec from dataclasses' frame compiles with its module's __future__ flags.
+        self._exact = not any(
+            vars(dataclasses).get(name) is getattr(__future__, name)
+            for name in __future__.all_feature_names
+        )
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._stored is None:
+            self._stored = self._read()
+        namespace = vars(dataclasses)
+        self._outer.append(namespace.get("exec", _ABSENT))
+        if self._exact:
+            namespace["exec"] = self.exec
+
+    def __exit__(self, *exc: object) -> None:
+        namespace = vars(dataclasses)
+        outer = self._outer.pop()
+        if outer is _ABSENT:
+            namespace.pop("exec", None)
+        else:
+            namespace["exec"] = outer
+        self._lock.release()
+
+    def exec(self, source: Any, /, *args: Any, **kwargs: Any) -> None:
+        """``exec``, with a text's code looked up before it is compiled."""
+        builtins.exec(self.code(source) if type(source) is str else source, *args, **kwargs)
+
+    def code(self, text: str) -> CodeType:
+        """What ``exec(text)`` compiles from a module without ``__future__`` imports."""
+        code = self._used.get(text)
+        if code is None and self._stored is not None:
+            code = self._stored.get(text)
+        if code is None:
+            code = compile(text, "<string>", "exec", dont_inherit=True)
+            self.compiled.append(text)
+        self._used[text] = code
+        return code
+
+    def _read(self) -> dict[str, CodeType]:
+        if self.path is None or _MAGIC is None:
+            return {}
+        try:
+            with open(self.path, "rb") as file:
+                data = file.read()
+            if data[: len(_MAGIC)] != _MAGIC:
+                return {}
+            stored = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        except (OSError, EOFError, ValueError, TypeError):  # missing, cut short, garbled
+            return {}
+        if type(stored) is not dict:
+            return {}
+        if not all(type(t) is str and type(c) is CodeType for t, c in stored.items()):
+            return {}
+        return stored
+
+    def save(self) -> None:
+        """Write the file if this process compiled anything, as Python writes a .pyc."""
+        if not self.compiled or self.path is None or _MAGIC is None:
+            return
+        if sys.dont_write_bytecode:
+            return
+        entries = {**(self._stored or {}), **self._used}
+        if len(entries) > _LIMIT:
+            entries = dict(islice(self._used.items(), _LIMIT))
+        temporary = f"{self.path}.{os.getpid()}"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with open(fd, "wb") as file:
+                file.write(_MAGIC + marshal.dumps(entries))
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _inits_path() -> str | None:
+    """``record.<cache tag>.inits`` beside record.py's own compiled module."""
+    cached = __spec__.cached if __spec__ is not None else None
+    if cached is None or not cached.endswith(".pyc"):
+        return None
+    return cached.removesuffix(".pyc") + ".inits"
+
+
+_INITS = _Inits(_inits_path())
+atexit.register(_INITS.save)
