@@ -166,28 +166,26 @@ def test_a_stored_init_is_the_one_dataclass_compiles(
     assert built(first) == built(second) == built(plain)
 
 
-def test_records_share_the_code_of_their_init_and_match_dataclass() -> None:
-    def make() -> type[Any]:
-        class Shared:
-            """One of two classes of the same fields."""
+RECORD_SHAPES = [s for s in SHAPES if not s[2]]  # each shape once, made a record four ways
 
-            moment_s: float
-            label: str = "shared"
-            tags: tuple[str, ...] = dataclasses.field(default=(), kw_only=True)
 
-        return Shared
-
+@pytest.mark.parametrize(("name", "make", "_"), RECORD_SHAPES, ids=[s[0] for s in RECORD_SHAPES])
+def test_records_share_the_code_of_their_init_and_match_dataclass(
+    name: str, make: Callable[[], type[Any]], _: object
+) -> None:
     compiled = record_module._INITS.compiled  # noqa: SLF001 (what record's own compiled)
-    before = len(compiled)
-    first = record(frozen=True, slots=True)(make())
-    second = record(frozen=True, slots=True)(make())
-    assert len(compiled) <= before + 1  # the second found the first's code
-    twin = dataclasses.dataclass(make(), slots=True, eq=False, repr=False)
-    assert list(generated(twin)) == ["__init__"]
-    for cls in (first, second):
-        # its __init__ is dataclass's (run by the guard); every other method record's own
-        assert generated(cls) == generated(twin)
-        assert built(cls) == built(twin)
+    for frozen, slots in [(True, True), (True, False), (False, True), (False, False)]:
+        before = len(compiled)
+        first = record(frozen=frozen, slots=slots)(make())
+        second = record(frozen=frozen, slots=slots)(make())
+        assert len(compiled) <= before + 1  # the second found the first's code
+        twin = dataclasses.dataclass(make(), slots=slots, eq=False, repr=False)
+        assert list(generated(twin)) == ["__init__"]
+        for cls in (first, second):
+            # its __init__ is dataclass's (run by a frozen one's guard); every other
+            # method is record's own
+            assert generated(cls) == generated(twin)
+            assert built(cls) == built(twin)
 
 
 def test_dataclasses_namespace_is_put_back_as_it_was(tmp_path: Path) -> None:

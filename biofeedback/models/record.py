@@ -279,8 +279,8 @@ def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
     return __repr__
 
 
-# Entries the file of compiled __init__s keeps (~90 on a session's path).
-_LIMIT = 512
+# Texts the file of compiled __init__s keeps (~90 on a session's path, ~1.8 kB each).
+_LIMIT = 256
 _ABSENT = object()
 
 _MAGIC: bytes | None
