@@ -4,6 +4,7 @@ file holds; a bad file is ignored and written again; nothing is written where Py
 would write no ``.pyc``; a second process compiles nothing."""
 
 from __future__ import annotations
+import __future__
 
 import dataclasses
 import inspect
@@ -217,6 +218,20 @@ def test_dataclasses_namespace_is_put_back_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="non-default argument 'b'"):
         record(Refused)
     assert "exec" not in namespace
+
+
+def test_nothing_is_cached_if_dataclasses_compiled_under_a_future_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # exec from such a module compiles its texts with that flag: the cache would not
+    monkeypatch.setitem(vars(dataclasses), "annotations", __future__.annotations)
+    inits = _Inits(str(tmp_path / "record.inits"))
+    with inits:
+        assert "exec" not in vars(dataclasses)
+        dataclasses.dataclass(dict((s[0], s[1]) for s in SHAPES)["plain"]())
+    assert inits.compiled == []
+    inits.save()
+    assert os.listdir(tmp_path) == []
 
 
 def _bad_files() -> list[tuple[str, bytes]]:
