@@ -268,6 +268,22 @@ session loop ~50 ms (the resonance reading ~11, the arousal estimator ~10, the
 simulated heart ~8, the breath reading ~6, the controller ~6.5, the recorder and
 console ~8); ending the interpreter ~5 ms (os._exit after the last flush would save
 it: not done, it skips every atexit handler).
+
+Seventh round, s35init (models/record.py: each record's __init__ as dataclass compiles
+it, kept between runs in __pycache__/record.cpython-311.inits; before = main 02481e4;
+plain-install venvs, a new store each run, 3 x 31 interleaved runs, load 1.4-1.6):
+900 s session wall 197.5 -> 191.4, 191.8 -> 184.5, 192.6 -> 186.2 ms (p90 209.8 ->
+203.4, 197.9 -> 192.9, 201.7 -> 194.3), CPU 193.0 -> 188.2, 189.7 -> 181.3, 189.4 ->
+183.8 ms; python -c pass 9.2-9.3 ms, so 20.7-21.2x -> 20.0-20.6x. The first run (no
+file yet: it compiles as before and writes the file at exit, ~0.7 ms) 198.9, 195.7,
+193.6 ms wall (CPU 194.8, 192.8, 190.9). Instructions 1,198 M -> 1,137 M (0.949x; seed
+3: 1,210 M -> 1,151 M), the first run 1,211 M. This script (--runs 15, load 1.5): wall
+194 -> 189 ms, CPU 189 -> 185 ms. Printed events identical (the default seed, 1, 2, 3,
+7), --help identical, the 24 h replay's 111,995 lines identical. Left: ~10 M of the
+instructions (under 1 ms of wall: not seen in 31 runs) are dataclass's code looking its
+globals up afresh after record puts ``exec`` in its namespace and takes it out again.
+Note: a store reused run after run grows by a session a run and slows each (one --db
+over ~150 runs: 205 -> 240 ms); the figures above use a new store each run.
 """
 
 from __future__ import annotations
