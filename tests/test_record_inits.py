@@ -12,6 +12,7 @@ import marshal
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FunctionType
@@ -218,6 +219,36 @@ def test_dataclasses_namespace_is_put_back_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="non-default argument 'b'"):
         record(Refused)
     assert "exec" not in namespace
+
+
+def test_records_made_in_threads_at_once_match_dataclass() -> None:
+    shapes = [(name, make) for name, make, options in SHAPES if not options]
+    made: dict[tuple[int, str], type[Any]] = {}
+    start = threading.Barrier(4)
+
+    def make_all(thread: int) -> None:
+        start.wait(timeout=10)
+        for name, make in shapes * 3:
+            made[(thread, name)] = record(frozen=thread % 2 == 0, slots=True)(make())
+
+    threads = [threading.Thread(target=make_all, args=(n,)) for n in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns inside dataclass's work
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        sys.setswitchinterval(interval)
+    assert "exec" not in vars(dataclasses)
+    twins = {
+        name: generated(dataclasses.dataclass(make(), slots=True, eq=False, repr=False))
+        for name, make in shapes
+    }
+    assert len(made) == 4 * len(shapes)
+    for (_, name), cls in made.items():
+        assert generated(cls) == twins[name]
 
 
 def test_nothing_is_cached_if_dataclasses_compiled_under_a_future_import(

@@ -48,27 +48,28 @@ benchmarks/cli_help.py.
 
 Compiled once: what ``dataclass`` still compiles for a record (its ``__init__``:
 writing and compiling the 84 a 900 s session makes took ~13 ms of its ~209, ~8 of it
-compiling) is kept between runs in a file beside Python's own compiled modules: ``record.<cache tag>.inits`` in the
-``__pycache__`` folder of record.py (``__spec__.cached``'s folder and tag, so
-``sys.pycache_prefix`` and ``-O`` are followed; none without a cache tag). It maps the
-exact text ``dataclass`` gives ``exec`` to the code ``exec`` would compile from it
-(``compile(text, "<string>", "exec")``, no ``__future__`` flags: dataclasses has none;
-if it ever has, nothing is cached). While ``record`` runs ``dataclass``, a module
-global ``exec`` in the ``dataclasses`` namespace (under a lock, the namespace put back
-as it was after) looks the text up and runs the stored code, or compiles it and stores
-it: the same text gives the same code, so a class is what it would be without the file
-(only no ``compile`` audit event is raised for a stored text). The file is read at the
-first record, written at exit only when something was compiled, as Python writes a
-``.pyc`` (not with ``sys.dont_write_bytecode``; a temporary file then ``os.replace``;
-any error ignored); one that cannot be read, is cut short, has another Python's
-``MAGIC_NUMBER`` or holds anything but texts and code counts as empty. It keeps at
-most ``_LIMIT`` texts (past that, only the ones this process used). A Python whose
-``dataclasses`` no longer calls ``exec`` by that name compiles as before: nothing is
-stored, nothing changes. The 900 s session: 1,198 M -> 1,137 M instructions (0.949x)
-with the file, 1,211 M the first run (which writes it); putting the name in and
-taking it out again costs dataclass's own code its specialised global look-ups
-(~10 us a class, ~10 M of the instructions): the price of leaving the namespace as
-it was. Figures: benchmarks/cli_help.py, benchmarks/records.py.
+compiling) is kept between runs in a file beside Python's own compiled modules:
+``record.<cache tag>.inits`` in the ``__pycache__`` folder of record.py
+(``__spec__.cached``'s folder and tag, so ``sys.pycache_prefix`` and ``-O`` are
+followed; none without a cache tag). It maps the exact text ``dataclass`` gives
+``exec`` to the code ``exec`` would compile from it (``compile(text, "<string>",
+"exec")``, no ``__future__`` flags: dataclasses has none; if it ever has, nothing is
+cached). While ``record`` runs ``dataclass``, a module global ``exec`` in the
+``dataclasses`` namespace (under a lock, the namespace put back as it was after) looks
+the text up and runs the stored code, or compiles it and stores it: the same text
+gives the same code, so a class is what it would be without the file (only no
+``compile`` audit event is raised for a stored text). The file is read at the first
+record, written at exit only when something was compiled, as Python writes a ``.pyc``
+(not with ``sys.dont_write_bytecode``; a temporary file then ``os.replace``; any error
+ignored); one that cannot be read, is cut short, has another Python's ``MAGIC_NUMBER``
+or holds anything but texts and code counts as empty. It keeps at most ``_LIMIT``
+texts (past that, only the ones this process used). A Python whose ``dataclasses`` no
+longer calls ``exec`` by that name compiles as before: nothing is stored, nothing
+changes. The 900 s session: 1,198 M -> 1,137 M instructions (0.949x) with the file,
+1,211 M the first run (which writes it); putting the name in and taking it out again
+costs dataclass's own code its specialised global look-ups (~10 us a class, ~10 M of
+the instructions): the price of leaving the namespace as it was. Figures:
+benchmarks/cli_help.py, benchmarks/records.py.
 """
 
 from __future__ import annotations
