@@ -121,7 +121,7 @@ def record(
             _check_guarded(cls)
         elif not frozen and any(b in _GUARDED for b in cls.__mro__[1:]):
             raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
-        with _INITS:
+        with _INITS:  # its __init__'s code found stored, when its text is (docstring)
             cls = dataclasses.dataclass(  # type: ignore[assignment]
                 cls, frozen=frozen and not guarded, slots=slots, eq=False, repr=False
             )
@@ -306,7 +306,9 @@ class _Inits:
         self._stored: dict[str, CodeType] | None = None  # the file's, read at first use
         self._used: dict[str, CodeType] = {}  # what this process looked up, in order
         self._lock = threading.RLock()
-        self._outer: list[object] = []  # dataclasses' "exec" before each entry
+        # dataclasses' "exec" before each entry, put back at the matching exit (a
+        # record made while another is made: nested, in this thread under the lock)
+        self._outer: list[object] = []
         # exec from dataclasses' frame compiles with its module's __future__ flags.
         self._exact = not any(
             vars(dataclasses).get(name) is getattr(__future__, name)
