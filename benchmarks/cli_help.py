@@ -278,10 +278,14 @@ cleaner, which works out the same ones for the same beats (its own push is skipp
 until a sample's times go back); the recorder on the loop's thread inserts a
 statement a row, not 99 (SQLite parsed each new 99-row statement, ~0.25 ms).
 Instructions (callgrind) 1,198.0 M (1,197.96 and 1,198.40 in two runs) -> 1,188.7
--> 1,185.1 -> 1,181.8 M (0.986x); the 900 s session, 21 interleaved runs: wall
-202.1 -> 198.1 ms, CPU 198.8 -> 194.9 ms (15 runs, load 1.0: wall 212.9 -> 210.0);
-the loop alone (``_run_virtual``, process time, 11 interleaved runs) 50.6 -> 47.6
-ms. Printed events and the store's rows identical (seeds 1, 2, 3, 7 and the
+-> 1,185.1 -> 1,181.8 M (0.986x). The 900 s session, each run on a new store (a
+shell script removing it first adds ~1.7 ms to both), 61 interleaved runs: wall
+207.3 -> 203.0 ms (p90 216.0 -> 212.9; range 194.0-227.0 -> 190.6-222.7), CPU 202.3
+-> 199.3 ms (p90 210.8 -> 207.2); python -c pass 9.4 ms wall (8.3 in a quieter
+batch), so ~21.8x -> ~21.4x without the script's 1.7 ms. Batches of 21 runs gave
+202.1 -> 198.1 and 206.2 -> 206.5 ms: a 1.5 % cut is inside the noise of 21 runs at
+load ~1.1. The loop alone (``_run_virtual``, process time in the run, 11 interleaved
+runs) 50.6 -> 47.6 ms. Printed events and the store's rows identical (seeds 1, 2, 3, 7 and the
 default; the 3 h replay's 14,000 lines and rows). Left, measured: numpy's
 transforms are ~102 M instructions of the run (8.6 %): numpy 2.4 makes each
 transform's plan afresh (~137 k instructions an 8192-point plan, 113 readings; ~38 k
