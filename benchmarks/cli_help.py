@@ -284,6 +284,37 @@ instructions (under 1 ms of wall: not seen in 31 runs) are dataclass's code look
 globals up afresh after record puts ``exec`` in its namespace and takes it out again.
 Note: a store reused run after run grows by a session a run and slows each (one --db
 over ~150 runs: 205 -> 240 ms); the figures above use a new store each run.
+
+Seventh round, the session loop (s35loop, before = 02481e4, 2026-12-07, a plain
+install's python, load 0.9-1.3): the simulated heart hears only the events it acts
+on when no listener is set (an estimate a second went through ``Heart.hear`` for
+nothing) and its samples are built by ``models.slots.builder``; the resonance
+tracker takes each beat's reference and threshold from the arousal estimator's
+cleaner, which works out the same ones for the same beats (its own push is skipped
+until a sample's times go back); the recorder on the loop's thread inserts a
+statement a row, not 99 (SQLite parsed each new 99-row statement, ~0.25 ms).
+Instructions (callgrind) 1,198.0 M (1,197.96 and 1,198.40 in two runs) -> 1,188.7
+-> 1,185.1 -> 1,181.8 M (0.986x). The 900 s session, each run on a new store (a
+shell script removing it first adds ~1.7 ms to both), 61 interleaved runs: wall
+207.3 -> 203.0 ms (p90 216.0 -> 212.9; range 194.0-227.0 -> 190.6-222.7), CPU 202.3
+-> 199.3 ms (p90 210.8 -> 207.2); python -c pass 9.4 ms wall (8.3 in a quieter
+batch), so ~21.8x -> ~21.4x without the script's 1.7 ms. Batches of 21 runs gave
+202.1 -> 198.1 and 206.2 -> 206.5 ms: a 1.5 % cut is inside the noise of 21 runs at
+load ~1.1. The loop alone (``_run_virtual``, process time in the run, 11 interleaved
+runs) 50.6 -> 47.6 ms. Printed events and the store's rows identical (seeds 1, 2, 3, 7 and the
+default; the 3 h replay's 14,000 lines and rows). Left, measured: numpy's
+transforms are ~102 M instructions of the run (8.6 %): numpy 2.4 makes each
+transform's plan afresh (~137 k instructions an 8192-point plan, 113 readings; ~38 k
+a 2048-point one, 115) and zero-fills and copies its 64 kB buffer (~120 k), with no
+public way to keep a plan; the readings' other numpy calls ~35 M (~200 k a
+resonance reading, ~105 k a breath one); numpy.random's import for the simulated
+strap ~6.4 ms (3 % of the wall; secrets, hmac and OpenSSL ~2 ms of it), which only a
+pure-Python PCG64 and ziggurat could avoid; the recorder's one write at the end
+~4.5 ms (625 estimates, 625 samples, 184 events) and the store's close ~1.7 ms;
+the console ~3.4 ms for 809 lines; cli/running.py's three add_signal_handler calls
+(not this branch's) ~0.3 ms: asyncio builds signal.valid_signals() at each, and
+signal.signal's result reprs the handler it replaces (asyncio.Runner's) in a
+failed enum lookup.
 """
 
 from __future__ import annotations

@@ -158,6 +158,17 @@ it) and the recorder may write on its own thread live; and it would save at
 most one of the two, ~45 ms a day (the other events' to_dict, measured 44-46
 ms). Tried and slower: the figures formatted by one %-template (3.4 vs 3.2 us),
 a loop over the fields (3.6 us).
+
+Issue 28, seventh round (s35loop, before = 02481e4): a writer on the event loop's
+thread (the recorder's ``on_loop``, a session at --speed max) inserts a statement a
+row (``executemany``, one statement parsed once), not 99 rows a statement: SQLite
+parsed each new multi-row statement (~0.25 ms for 99 rows, ~0.05 ms for the
+remainder, a pair a table), and on the loop's own thread no other thread waits for
+the interpreter between steps. The 900 s session: instructions 1,185.1 M -> 1,181.8
+M; its one write ~4.5 ms either way in-process (7 runs: 4.36-5.06 vs 4.14-4.52 ms).
+The 3 h replay: wall 957 -> 947 ms, CPU 947 -> 935 ms (7 interleaved runs, with the
+round's other two changes); its lines and rows identical; tests/test_writer_rows.py
+compares both ways' rows in every table.
 """
 
 from __future__ import annotations

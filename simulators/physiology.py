@@ -54,6 +54,9 @@ _MIN_RR_MS = 60000.0 / _MAX_HR_BPM
 # A tuple, not ``StepEnded | SessionEnded``: the union would be built again at
 # every event the person hears (most events are neither).
 _ENDINGS = (StepEnded, SessionEnded)
+# Every event ``Heart._follow`` acts on; any other (an estimate each second among
+# them) changes nothing in the heart.
+HEARD_EVENTS = (StepStarted, PaceChanged, *_ENDINGS, UserActed)
 
 
 class NormalDraws:

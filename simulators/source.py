@@ -24,9 +24,10 @@ import numpy as np
 
 from biofeedback.models import ChestMotion, Contact, HeartSample, SessionEvent, SourceStatus
 from biofeedback.models.record import record
+from biofeedback.models.slots import builder
 from simulators.artifacts import Detector, Label
 from simulators.breathing import BreathRecord
-from simulators.physiology import Heart, NormalDraws
+from simulators.physiology import HEARD_EVENTS, Heart, NormalDraws
 from simulators.scenario import (
     Scenario,
     ScenarioError,
@@ -58,6 +59,10 @@ _HR_FIELD_BEATS = 4
 ACC_RATE_HZ = 50.0
 # Breaths kept in view for the chest (a batch never reaches further back).
 _CHEST_BREATHS = 40
+# ``HeartSample(t_s, hr_bpm, rr_ms, beat_t_s, contact=...)`` at about half the cost
+# of its ``__init__`` (the same object: models/slots.py), one a second of session.
+_sample = builder(HeartSample, "t_s", "hr_bpm", "rr_ms", "beat_t_s", "contact")
+_DETECTED = Contact.DETECTED
 DROPOUT_REASON = "strap out of range (simulated)"
 RESTORED_REASON = "strap back in range (simulated)"
 
@@ -149,7 +154,15 @@ class SimulatedSource:
         return None
 
     def observe(self, event: SessionEvent) -> None:
-        self.heart.hear(event, self.listen(event) if self.listen is not None else 0.0)
+        listen = self.listen
+        if listen is not None:
+            # Spoken cues: the listener hears every event in order (one waits for
+            # what is said before it), so each is handed on.
+            self.heart.hear(event, listen(event))
+        elif isinstance(event, HEARD_EVENTS):
+            # Heard at once (nothing is queued without a listener): an event the
+            # heart does not act on would pass through ``hear`` for nothing.
+            self.heart.hear(event, 0.0)
 
     def items(self) -> Iterator[SourceItem]:
         """The same endless stream as async iteration, for code without a loop."""
@@ -227,9 +240,7 @@ class SimulatedSource:
                 if rr_ms:
                     recent_rr_ms.extend(rr_ms)
                     hr_field = float(round(60000.0 * len(recent_rr_ms) / sum(recent_rr_ms)))
-                yield HeartSample(
-                    note_s, hr_field, tuple(rr_ms), tuple(beat_t_s), contact=Contact.DETECTED
-                )
+                yield _sample(note_s, hr_field, tuple(rr_ms), tuple(beat_t_s), _DETECTED)
             pending.clear()
             note_s = self._next_note(note_s)
 

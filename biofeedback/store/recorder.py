@@ -143,6 +143,8 @@ class RecorderSink:
     def _begin(self, info: SessionInfo) -> SessionWriter:
         assert self._store is not None
         writer = self._store.begin_session(info, virtual=self.virtual)
+        # On the loop's thread, nothing waits between two steps of a statement.
+        writer.row_statements = self.on_loop
         if self.ratings_before is not None:
             save_ratings(self._store, info.session_id, "before", self.ratings_before)
         return writer
