@@ -136,8 +136,7 @@ class ResonanceTracker:
         self._spectrum = np.empty(padded_points(0) // 2 + 1, dtype=np.complex128)
 
     def add_sample(self, sample: HeartSample) -> None:
-        if self._cleaner.led or not sample.usable or not sample.rr_ms:
-            # Led: the estimator this tracker is paired with hands it the beats.
+        if not sample.usable or not sample.rr_ms:
             return
         # Beat times rebuilt from the arrival when the source sent none, as the
         # arousal estimator does (a source without them crashed the cleaner). The
@@ -157,11 +156,6 @@ class ResonanceTracker:
         self._cleaner.decide(kept)
         if not self._keep_all and len(kept.t_s) > 4096:
             kept.drop_before(kept.t_s[-1] - 2.0 * self.window_s)
-
-    @property
-    def cleaner(self) -> LiveCleaner:
-        """The cleaner of the tracker's beats (an estimator may lead it)."""
-        return self._cleaner
 
     @property
     def beats_ordered(self) -> bool:
@@ -371,19 +365,11 @@ def _spread(values: np.ndarray, low_pct: float, high_pct: float) -> float:
 
 
 class ResonanceEstimator:
-    """The arousal estimator, also handing every sample to the tracker.
-
-    Both clean the same beats by the same rules: when both are fresh and their
-    rules one, the estimator's cleaner hands the tracker's each beat's reference
-    and threshold as it works them out (``ArousalEstimator.lead``), the same to
-    the bit as the tracker's own push, which is then skipped (until a sample's
-    times go back: the estimator moves them, the tracker does not, and pushes its
-    own from there). The estimator's samples must then come through here."""
+    """The arousal estimator, also handing every sample to the tracker."""
 
     def __init__(self, inner: ArousalEstimator, tracker: ResonanceTracker) -> None:
         self.inner = inner
         self.tracker = tracker
-        inner.lead(tracker.cleaner)
 
     def add_sample(self, sample: HeartSample) -> None:
         self.inner.add_sample(sample)

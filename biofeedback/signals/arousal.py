@@ -282,30 +282,16 @@ class ArousalEstimator:
         # Rebuilt times can overlap the previous notification's: keep them ordered.
         last = self._last_beat_s
         t_s = []
-        moved = False
         for t in given:
             if t < last:
                 t = last
-                moved = True
             else:
                 last = t
             t_s.append(t)
         self._last_beat_s = last
         if self._start_s is None:
             self._start_s = t_s[0]
-        if moved:
-            # Not the beats as the sample gave them: a cleaner led by this one
-            # (``lead``) cleans its own from here.
-            self._cleaner.release()
         self._cleaner.push(t_s, rr_ms)
-
-    def lead(self, follower: LiveCleaner) -> bool:
-        """Hand ``follower`` (a fresh cleaner of the same config) the beats of each
-        sample added here, with their references and thresholds, as its own push of
-        the sample's beats would make them (``LiveCleaner.lead``); until a sample's
-        times had to be moved to keep them in order, when it is released to push its
-        own. False when nothing is shared."""
-        return self._cleaner.lead(follower)
 
     def estimate(self, now_s: float) -> ArousalEstimate:
         cfg = self.config

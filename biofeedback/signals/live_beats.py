@@ -48,54 +48,6 @@ class LiveCleaner:
         # Raw beats waiting for their look-ahead: (t_s, rr_ms, reference, threshold).
         self._pending: deque[tuple[float, float, float, float]] = deque()
         self._prev_rr: float | None = None  # the last decided raw beat
-        # Where every beat pushed here is handed too (a follower's pending beats:
-        # ``lead``), and whether this cleaner is such a follower, whose beats then
-        # come from its leader, not its own push.
-        self._shared: deque[tuple[float, float, float, float]] | None = None
-        self._follower: LiveCleaner | None = None
-        self.led = False
-
-    def lead(self, follower: LiveCleaner) -> bool:
-        """Hand ``follower`` each beat pushed here as it is pushed, with its
-        reference and threshold: what its own push of the same beats works out, to
-        the bit (the same arithmetic on the same beats), once instead of twice. Both
-        fresh (nothing pushed yet) and of one config, else nothing is shared (False).
-        Each decides on its own. While led (``follower.led``) the follower's owner
-        pushes nothing itself; ``release`` ends it before beats it would not push."""
-        if follower is self or self._follower is not None or self.led or self._seen:
-            return False
-        shared = follower.follow(self.config)
-        if shared is None:
-            return False
-        self._follower, self._shared = follower, shared
-        return True
-
-    def follow(self, config: CleanerConfig) -> deque[tuple[float, float, float, float]] | None:
-        """Be led by a cleaner of ``config``: its beats go to this one's pending ones
-        (None, and not led, unless fresh, free and of the same config)."""
-        if self.led or self._follower is not None or self._seen or config != self.config:
-            return None
-        self.led = True
-        return self._pending
-
-    def release(self) -> None:
-        """The follower pushes its own beats from now on, from where this cleaner's
-        windows stand (as its own pushes of the beats so far would have left them)."""
-        follower = self._follower
-        if follower is None:
-            return
-        self._follower = self._shared = None
-        follower.resume(self._recent, self._sorted, self._csums, self._seen)
-
-    def resume(
-        self, recent: deque[float], kept: list[float] | None, csums: deque[float], seen: int
-    ) -> None:
-        """No longer led: the push windows as the leader's stand (copies)."""
-        self.led = False
-        self._recent = deque(recent, maxlen=recent.maxlen)
-        self._sorted = None if kept is None else list(kept)
-        self._csums = deque(csums, maxlen=csums.maxlen)
-        self._seen = seen
 
     def push(self, t_s: Sequence[float], rr_ms: Sequence[float]) -> None:
         """Append one notification's raw beats (times ascending)."""
@@ -108,7 +60,6 @@ class LiveCleaner:
         partial = 0.0
         spread_beats = cfg.spread_beats
         pending = self._pending
-        shared = self._shared
         # min/max written as comparisons (a call each costs more than the sum): the
         # same values, NaN included, as min/max keep their first argument unless
         # another compares smaller (greater).
@@ -159,10 +110,7 @@ class LiveCleaner:
             else:
                 recent.append(x)
                 self._sorted = sorted(recent) if all(v == v for v in recent) else None
-            beat = (t, x, ref, th)
-            pending.append(beat)
-            if shared is not None:
-                shared.append(beat)
+            pending.append((t, x, ref, th))
             self._seen = i + 1
 
     def decide(self, beats: LiveBeats) -> None:
