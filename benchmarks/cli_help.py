@@ -288,10 +288,9 @@ over ~150 runs: 205 -> 240 ms); the figures above use a new store each run.
 Seventh round, the session loop (s35loop, before = 02481e4, 2026-12-07, a plain
 install's python, load 0.9-1.3): the simulated heart hears only the events it acts
 on when no listener is set (an estimate a second went through ``Heart.hear`` for
-nothing) and its samples are built by ``models.slots.builder``; the resonance
-tracker takes each beat's reference and threshold from the arousal estimator's
-cleaner, which works out the same ones for the same beats (its own push is skipped
-until a sample's times go back); the recorder on the loop's thread inserts a
+nothing) and its samples are built by ``models.slots.builder``; (the resonance
+tracker's cleaner led by the arousal estimator's, -3.6 M, was not merged: see
+benchmarks/resonance_live.py); the recorder on the loop's thread inserts a
 statement a row, not 99 (SQLite parsed each new 99-row statement, ~0.25 ms).
 Instructions (callgrind) 1,198.0 M (1,197.96 and 1,198.40 in two runs) -> 1,188.7
 -> 1,185.1 -> 1,181.8 M (0.986x). The 900 s session, each run on a new store (a
