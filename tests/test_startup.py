@@ -79,8 +79,12 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 # masked arrays, the summaries of review, the fold only progress-aware sinks take, the
 # batch path's beat windows, statistics' exact arithmetic (fractions, decimal) for a
 # median of floats, numpy.typing (annotations only), the resonance assessment's plan
-# (a session without one needs only its routine's name) and the record commands.
+# (a session without one needs only its routine's name) and the record commands;
+# platformdirs and the temporary files it loads (the XDG folders are worked out from
+# two variables on Linux).
 NOT_FOR_A_HEADLESS_RUN = (
+    "platformdirs",
+    "tempfile",
     "textual",
     "rich",
     "matplotlib",
