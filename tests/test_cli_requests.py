@@ -8,12 +8,12 @@ import typing
 
 import pytest
 
+from biofeedback.cli import command_requests
 from biofeedback.cli import practice as practice_cli
 from biofeedback.cli import setup as setup_cli
+from biofeedback.cli.command_requests import PlanRequest, SetupRequest, TodayRequest
 from biofeedback.cli.parser import build_parser
-from biofeedback.cli.practice import PlanRequest, TodayRequest
 from biofeedback.cli.request import plan_request, setup_request, today_request
-from biofeedback.cli.setup import SetupRequest
 
 
 def test_every_flag_lands_in_its_request() -> None:
@@ -48,7 +48,9 @@ def test_every_flag_lands_in_its_request() -> None:
     ],
 )
 def test_handlers_take_a_typed_request(handler: object, request_type: type) -> None:
-    hints = typing.get_type_hints(handler)
+    # The request types are the handlers' annotations only (a session's start, which
+    # loads the handlers' modules, never makes them).
+    hints = typing.get_type_hints(handler, localns=vars(command_requests))
     assert hints["request"] is request_type
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from biofeedback.cli.practice import PlanRequest, TodayRequest
-    from biofeedback.cli.setup import SetupRequest
+    from biofeedback.cli.command_requests import PlanRequest, SetupRequest, TodayRequest
     from biofeedback.pacing.resonance_plan import AssessmentPlan
 
 
@@ -121,7 +120,7 @@ def assessment_request(args: argparse.Namespace) -> SessionRequest:
 
 def setup_request(args: argparse.Namespace) -> SetupRequest:
     """What `setup`'s arguments ask for."""
-    from biofeedback.cli.setup import SetupRequest
+    from biofeedback.cli.command_requests import SetupRequest
 
     return SetupRequest(
         position=args.position,
@@ -138,13 +137,13 @@ def setup_request(args: argparse.Namespace) -> SetupRequest:
 
 def today_request(args: argparse.Namespace) -> TodayRequest:
     """What `today`'s arguments ask for."""
-    from biofeedback.cli.practice import TodayRequest
+    from biofeedback.cli.command_requests import TodayRequest
 
     return TodayRequest(json=args.json, at=args.at, db=args.db)
 
 
 def plan_request(args: argparse.Namespace) -> PlanRequest:
     """What `plan`'s arguments ask for."""
-    from biofeedback.cli.practice import PlanRequest
+    from biofeedback.cli.command_requests import PlanRequest
 
     return PlanRequest(json=args.json, ics=args.ics, save=args.save)
