@@ -14,7 +14,7 @@ queries), ``practice`` (ratings, sessions as outcomes), ``writer`` and
 
 from typing import TYPE_CHECKING
 
-from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, end_unfinished
+from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, StoreOpening, end_unfinished
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import (
     ENV_DB,
@@ -45,6 +45,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreOpenError",
+    "StoreOpening",
     "default_db_path",
     "end_unfinished",
     "exporting",

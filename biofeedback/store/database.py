@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 QUICK_CHECK_S = 1.0
+# How often (in SQLite's steps, ~10 ms of a check) the check looks at the clock: each
+# look takes the GIL, which the check, on a thread of its own (StoreOpening), would
+# otherwise wait for behind the caller's work every time.
+QUICK_CHECK_STEPS = 1_000_000
 
 
 class Store:
@@ -209,7 +214,7 @@ class Store:
         opened unchecked (SQLite still reports damage on the pages it reads).
         """
         deadline = time.monotonic() + QUICK_CHECK_S
-        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        db.set_progress_handler(lambda: int(time.monotonic() > deadline), QUICK_CHECK_STEPS)
         try:
             rows = db.execute("PRAGMA quick_check(1)").fetchall()
         except sqlite3.OperationalError as exc:
@@ -499,6 +504,45 @@ class Store:
             )
         assert cur.lastrowid is not None
         return SessionWriter(self, cur.lastrowid)
+
+
+class StoreOpening:
+    """``Store(path)`` made on a thread of its own, while the caller goes on (a
+    session's start loads its modules meanwhile): SQLite releases the GIL as it
+    reads, so on a second core the open and its whole-file check (which grows with
+    the store) cost the caller nothing. ``store()`` waits for it and hands it over,
+    or raises what opening raised; ``discard()`` waits and closes it unused.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._store: Store | None = None
+        self._error: BaseException | None = None
+        # A daemon: never holds the program's exit (the open is bounded in any case).
+        self._thread = threading.Thread(
+            target=self._open, args=(path,), name="store-open", daemon=True
+        )
+        self._thread.start()
+
+    def _open(self, path: Path) -> None:
+        try:
+            self._store = Store(path)
+        except BaseException as exc:  # the caller's to raise, where it asks for the store
+            self._error = exc
+
+    def store(self) -> Store:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        assert self._store is not None, "the store was handed over already"
+        store, self._store = self._store, None
+        return store
+
+    def discard(self) -> None:
+        self._thread.join()
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
 
 def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float = 0.5) -> bool:
