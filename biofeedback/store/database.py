@@ -287,13 +287,27 @@ class Store:
 
     # -- queries
 
-    def sessions(self, limit: int | None = None) -> list[StoredSession]:
-        """Recorded sessions, newest first."""
-        sql = f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at_unix_s DESC, id DESC"
+    def sessions(
+        self, limit: int | None = None, *, protocol: str | None = None, virtual: bool | None = None
+    ) -> list[StoredSession]:
+        """Recorded sessions, newest first; only those of ``protocol`` and of a
+        simulated or replayed heart or not (``virtual``) when those are given."""
+        where: list[str] = []
+        args: list[object] = []
+        if protocol is not None:
+            where.append("protocol = ?")
+            args.append(protocol)
+        if virtual is not None:
+            where.append("virtual = ?")
+            args.append(int(virtual))
+        sql = f"SELECT {SESSION_COLUMNS} FROM sessions"
+        if where:
+            sql += f" WHERE {' AND '.join(where)}"
+        sql += " ORDER BY started_at_unix_s DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self.reading() as db:
-            return [session_from_row(r) for r in db.execute(sql)]
+            return [session_from_row(r) for r in db.execute(sql, args)]
 
     def session(self, ref: str = "latest") -> StoredSession:
         """A session by id, unique id prefix, or ``latest``."""
