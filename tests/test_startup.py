@@ -16,7 +16,7 @@ from tests.support.store import record_sim
 # central copy's commands load pathlib, urllib.parse and ipaddress (~1/6; an
 # editable install's finder loads pathlib itself, so the module is named here), the
 # profile and the session request dataclasses, the record commands' module: the
-# commands that use them load them.
+# commands that use them load them; shutil (bz2, lzma) for the terminal's width.
 HEAVY = (
     "asyncio",
     "ssl",
@@ -27,6 +27,7 @@ HEAVY = (
     "biofeedback.cli.request",
     "biofeedback.routines.profile",
     "biofeedback.cli.records",
+    "shutil",
 )
 
 
@@ -83,8 +84,13 @@ def test_reading_the_store_loads_no_event_loop() -> None:
 # platformdirs and the temporary files it loads (the XDG folders are worked out from
 # two variables on Linux); the requests of `setup`, `today` and `plan`; tomllib, once
 # the package's own TOML (the routines, the scenario) is in the cache (see
-# inputs.parse_shipped_toml) and there is no config file.
+# inputs.parse_shipped_toml) and there is no config file; shutil and the archive
+# modules it loads (argparse's help asks it for the terminal's width: see
+# cli/parser.py's _sized).
 NOT_FOR_A_HEADLESS_RUN = (
+    "shutil",
+    "bz2",
+    "lzma",
     "tomllib",
     "biofeedback.cli.command_requests",
     "platformdirs",
