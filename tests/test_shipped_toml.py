@@ -168,3 +168,30 @@ def test_kept_privately_and_used_by_the_routines_and_scenarios() -> None:
     # A person's own file is never kept.
     names = sorted(p.name for p in entry.parent.iterdir())
     assert names == ["protocol-full.json", "scenario-calm.json"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a = 1\n",
+        b"\xef\xbb\xbfa = 1\n",
+        b"\xef\xbb\xbf\xef\xbb\xbfa = 1\n",  # one mark is left out, as utf-8-sig does
+        b"\xef\xbba = 1\n",
+        b"",
+        b"\xef\xbb\xbf",
+        "é = '\u00e9\U0001f600'\n".encode(),
+        b"\xff\xfe bad",
+        b"\xef\xbb\xbf\xc3",
+    ],
+)
+def test_a_text_file_reads_as_utf_8_sig_decodes_it(tmp_path: Path, data: bytes) -> None:
+    # read_text leaves out a byte-order mark itself (the codec's module is not loaded).
+    path = tmp_path / "f.toml"
+    path.write_bytes(data)
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        with pytest.raises(InputFileError, match="not UTF-8"):
+            inputs.read_text(path)
+    else:
+        assert inputs.read_text(path) == expected
