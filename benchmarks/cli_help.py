@@ -268,6 +268,34 @@ session loop ~50 ms (the resonance reading ~11, the arousal estimator ~10, the
 simulated heart ~8, the breath reading ~6, the controller ~6.5, the recorder and
 console ~8); ending the interpreter ~5 ms (os._exit after the last flush would save
 it: not done, it skips every atexit handler).
+
+Seventh round, the set-up (s35setup, 2026-12-07, before = main 02481e4; a plain
+install's python; load 1.2-1.5, another helper's callgrind on one core at times):
+the XDG config and data folders worked out from two variables on Linux (config.xdg_dir;
+platformdirs, which loads tempfile, elsewhere); the requests of setup, today and plan
+in cli/command_requests.py (a session no longer makes their classes); the package's
+own TOML (the three routines, the scenario) read back as JSON from the user cache
+folder (inputs.parse_shipped_toml: tomllib loads only to parse); SessionRequest a
+record; the parser's help formatter told the terminal's width (argparse no longer
+loads shutil, bz2 and lzma); read_text without the utf-8-sig codec; the personal rate
+reads only the store's assessments; an existing store opened and checked on a thread
+of its own while the session's modules load (store.StoreOpening; its check looks at
+the clock every ~10 ms, not every ~0.1, each look taking the GIL). Instructions
+1,194 M -> 1,156 M (0.968x; by piece -8 to -11, -3.8, -17.0, +0.9 (the thread),
+-3.1, -5.6, -0.7 M). This benchmark, 15 runs, new stores: wall 209 -> 204 ms (21.4x
+-> 20.8x python -c pass, 9.8 ms), CPU 202 -> 201 ms (p90 209 -> 204); --help CPU 23.0
+-> 21.3 ms (2.5x -> 2.3x), 116.1 M -> 109.7 M instructions. --store-mb 7.5, 11 runs:
+wall 206 -> 192 ms (22.3x -> 20.9x; the store's ~8 ms check hidden on the second
+core), CPU 203 -> 203 ms. The thread where there is no second core (in-process,
+pinned to one, a 3.75 MB store): build_session 72.3 -> 73.8 ms; on small stores under
+load it is neutral (25 interleaved runs: main 211 ms wall / 209 CPU, this tree 206 /
+203, this tree without the thread 204 / 202). Printed events identical (seeds 1, 2, 3,
+7, the default), the 24 h replay's 111,995 lines identical, every command's help and
+errors identical under six $COLUMNS settings, piped and on ptys. Left: outcomes()
+(the gentler routine) reads every estimate of the last 30 sessions for their final
+two minutes (~0.1 ms a session; no index on time); the classes Recording,
+RestingBaseline and PairedDevice are still made at each start, never built there
+(~0.15 ms each, in modules the run needs).
 """
 
 from __future__ import annotations
