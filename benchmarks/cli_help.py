@@ -287,7 +287,8 @@ the clock every ~10 ms, not every ~0.1, each look taking the GIL). Instructions
 -> 21.3 ms (2.5x -> 2.3x), 116.1 M -> 109.7 M instructions. --store-mb 7.5, 11 runs:
 wall 206 -> 192 ms (22.3x -> 20.9x; the store's ~8 ms check hidden on the second
 core), CPU 203 -> 203 ms. The thread where there is no second core (in-process,
-pinned to one, a 3.75 MB store): build_session 72.3 -> 73.8 ms; on small stores under
+pinned to one, a 3.75 MB store): build_session 72.3 -> 73.8 ms, so it is used only
+where the process may run on a second core (its CPU affinity); on small stores under
 load it is neutral (25 interleaved runs: main 211 ms wall / 209 CPU, this tree 206 /
 203, this tree without the thread 204 / 202). Printed events identical (seeds 1, 2, 3,
 7, the default), the 24 h replay's 111,995 lines identical, every command's help and
