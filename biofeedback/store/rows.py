@@ -145,6 +145,10 @@ BREATH_SOURCE_CODE_SQL = (
 )
 
 
+# A row of an estimate block: 8 little-endian float64 (EstimateRows' columns).
+ESTIMATE_BLOCK_BYTES = 8 * 8
+
+
 class EstimateRows(Sequence[EstimateRow]):
     """Estimate rows held as one float block (``ColumnRows``): review takes the
     columns at once; tuples are made only if someone reads rows."""
