@@ -278,9 +278,11 @@ own TOML (the three routines, the scenario) read back as JSON from the user cach
 folder (inputs.parse_shipped_toml: tomllib loads only to parse); SessionRequest a
 record; the parser's help formatter told the terminal's width (argparse no longer
 loads shutil, bz2 and lzma); read_text without the utf-8-sig codec; the personal rate
-reads only the store's assessments; an existing store opened and checked on a thread
-of its own while the session's modules load (store.StoreOpening; its check looks at
-the clock every ~10 ms, not every ~0.1, each look taking the GIL). Instructions
+reads only the store's assessments; the gentler routine's outcomes read each past
+session's final two minutes from its column block, not its every estimate (a store
+of 22 sessions: adapt_routine 4.6 -> 2.9 ms); an existing store opened and checked
+on a thread of its own while the session's modules load (store.StoreOpening; its
+check looks at the clock every ~10 ms, not every ~0.1, each look taking the GIL). Instructions
 1,194 M -> 1,156 M (0.968x; by piece -8 to -11, -3.8, -17.0, +0.9 (the thread),
 -3.1, -5.6, -0.7 M). This benchmark, 15 runs, new stores: wall 209 -> 204 ms (21.4x
 -> 20.8x python -c pass, 9.8 ms), CPU 202 -> 201 ms (p90 209 -> 204); --help CPU 23.0
@@ -291,12 +293,11 @@ pinned to one, a 3.75 MB store): build_session 72.3 -> 73.8 ms, so it is used on
 where the process may run on a second core (its CPU affinity); on small stores under
 load it is neutral (25 interleaved runs: main 211 ms wall / 209 CPU, this tree 206 /
 203, this tree without the thread 204 / 202). Printed events identical (seeds 1, 2, 3,
-7, the default), the 24 h replay's 111,995 lines identical, every command's help and
-errors identical under six $COLUMNS settings, piped and on ptys. Left: outcomes()
-(the gentler routine) reads every estimate of the last 30 sessions for their final
-two minutes (~0.1 ms a session; no index on time); the classes Recording,
-RestingBaseline and PairedDevice are still made at each start, never built there
-(~0.15 ms each, in modules the run needs).
+7, the default; on stores of 7 and 22 past sessions too), the 24 h replay's 111,995
+lines identical, every command's help and errors identical under six $COLUMNS
+settings, piped and on ptys. Left: the classes Recording, RestingBaseline and
+PairedDevice are still made at each start, never built there (~0.15 ms each, in
+modules the run needs).
 """
 
 from __future__ import annotations
