@@ -34,7 +34,6 @@ from biofeedback.store.rows import (
     QUALITY_CODE_SQL,
     SESSION_COLUMNS,
     EstimateRows,
-    RestingBaseline,
     SampleRows,
     UnreadRows,
     session_from_row,
@@ -42,6 +41,8 @@ from biofeedback.store.rows import (
 )
 
 if TYPE_CHECKING:
+    from biofeedback.store.baseline import RestingBaseline
+
     # Loaded by the session that writes (begin_session): review, history and the
     # exports only read.
     from biofeedback.store.writer import SessionWriter
@@ -457,6 +458,8 @@ class Store:
         if not rows:
             return None
         import statistics
+
+        from biofeedback.store.baseline import RestingBaseline
 
         rmssd = [r[1] for r in rows if r[1] is not None]
         return RestingBaseline(
