@@ -136,11 +136,11 @@ def parse_shipped_toml(text: str, name: str) -> dict[str, Any]:
     entry = shipped_entry(name)
     if entry is not None:
         try:
-            with open(entry, encoding="utf-8") as fh:
-                cached = json.load(fh)
+            # Read as an input (a FIFO or a device there would never end a read).
+            cached = json.loads(read_bounded(entry, 4 * TOML_MAX_BYTES))
             if cached["text"] == text and isinstance(cached["data"], dict):
                 return cached["data"]
-        except (OSError, ValueError, TypeError, KeyError):
+        except (InputFileError, ValueError, TypeError, KeyError):
             pass  # none yet, or not ours to trust: parsed below
     data = parse_toml(text)
     if entry is not None:

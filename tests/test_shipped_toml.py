@@ -195,3 +195,13 @@ def test_a_text_file_reads_as_utf_8_sig_decodes_it(tmp_path: Path, data: bytes) 
             inputs.read_text(path)
     else:
         assert inputs.read_text(path) == expected
+
+
+def test_a_fifo_or_a_folder_in_the_cache_is_passed_by() -> None:
+    # Read as an input is: a FIFO where an entry should be would never end a read.
+    text = 'name = "x"\n'
+    for name, make in (("fifo", os.mkfifo), ("folder", os.mkdir)):
+        entry = _entry(name)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        make(entry)
+        assert parse_shipped_toml(text, name) == {"name": "x"}
