@@ -314,6 +314,38 @@ the console ~3.4 ms for 809 lines; cli/running.py's three add_signal_handler cal
 (not this branch's) ~0.3 ms: asyncio builds signal.valid_signals() at each, and
 signal.signal's result reprs the handler it replaces (asyncio.Runner's) in a
 failed enum lookup.
+
+Seventh round, the set-up (s35setup, 2026-12-07, before = main 02481e4; a plain
+install's python; load 0.4-1.5): the XDG config and data folders worked out from two
+variables on Linux (config.xdg_dir; platformdirs, which loads tempfile, elsewhere);
+the requests of setup, today and plan in cli/command_requests.py and RestingBaseline
+in store/baseline.py (a simulated session no longer makes their classes); the
+package's own TOML (the three routines, the scenario) read back as JSON from the
+user cache folder (inputs.parse_shipped_toml: tomllib loads only to parse);
+SessionRequest a record; the parser's help formatter told the terminal's width
+(argparse no longer loads shutil, bz2 and lzma); read_text without the utf-8-sig
+codec; the personal rate reads only the store's assessments; the gentler routine's
+outcomes read each past session's final two minutes from its column block, not its
+every estimate (a store of 22 sessions: adapt_routine 4.6 -> 2.9 ms); an existing
+store opened and checked on a thread of its own while the session's modules load
+(store.StoreOpening, where there is a second core; the check looks at the clock
+every ~10 ms, not every ~0.1, each look taking the GIL). Instructions 1,198 M ->
+1,155 M (0.964x; by piece -8 to -11, -3.8, -17.0, +0.9 (the thread), -3.1, -5.6,
+-0.7, -2.2 (on a store of two sessions), -0.7 M). tm.py-style, 31 interleaved runs
+on a quiet machine (load 0.4-0.9), each tree's store new and growing to 31
+sessions: wall 203.8 -> 194.3 ms (21.9x -> 20.9x python -c pass, 9.3 ms), CPU 202.0
+-> 192.5 ms; the same tree without the store's thread 194.6 / 191.2 ms. This
+benchmark, 15 runs, new stores (load 0.7): wall 200 -> 196 ms (20.7x -> 20.3x), CPU
+198 -> 198 ms (p90 210 -> 203); --help CPU 22.7 -> 20.2 ms (2.5x -> 2.2x), 116.1 M
+-> 109.7 M instructions. --store-mb 7.5, 11 runs: wall 207 -> 191 ms (22.3x ->
+20.6x; the store's ~8 ms check hidden on the second core), CPU 204 -> 201 ms. The
+thread where there is no second core (in-process, pinned to one, a 3.75 MB store):
+build_session 72.3 -> 73.8 ms, hence only with a second core (the process's CPU
+affinity). Printed events identical (seeds 1, 2, 3, 7, the default; on stores of 7
+and 22 past sessions too), the 24 h replay's 111,995 lines identical, every
+command's help and errors identical under six $COLUMNS settings, piped and on ptys.
+Left: Recording (models/records.py, exported by biofeedback.models) and PairedDevice
+(config.py) are still made at each start, never built there (~0.15 ms each).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from biofeedback.inputs import InputFileError, parse_toml, read_text
+from biofeedback.inputs import InputFileError, parse_shipped_toml, parse_toml, read_text
 from biofeedback.models import StepKind
 from biofeedback.models.record import record
 from simulators import SimulatorError
@@ -241,7 +241,11 @@ def load_scenario(name: str | Path) -> Scenario:
     """A built-in scenario by name, or a scenario file by path (``*.toml``)."""
     text, where = _read(name)
     try:
-        data = parse_toml(text)
+        if where == f"scenario {name!r}":  # a built-in one (see _read)
+            # Its parse may come from the cache of the package's own TOML.
+            data = parse_shipped_toml(text, f"scenario-{name}")
+        else:
+            data = parse_toml(text)
     except InputFileError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
     return _parse(data, where)

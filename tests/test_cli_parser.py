@@ -7,9 +7,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import io
+import itertools
+import os
+import pty
+import struct
+import sys
+import termios
 
-from biofeedback.cli.parser import COMMANDS, build_parser, command_parser, print_overview
+import pytest
+
+from biofeedback.cli.parser import (
+    COMMANDS,
+    build_parser,
+    command_parser,
+    print_overview,
+    terminal_columns,
+)
 
 # A full command line for each command, every option given, some abbreviated.
 FULL_LINES = {
@@ -112,3 +127,46 @@ def test_each_command_line_gets_the_answers_of_the_whole_parser() -> None:
     assert "invalid choice: 'bogus'" in str(mistaken[2])
     assert isinstance(parsed[0], tuple)
     assert parsed[0][0]["speed"] == 1.0
+
+
+def test_the_help_is_as_wide_as_shutil_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parser finds the width argparse asks shutil for without loading shutil: the
+    # same answer for every $COLUMNS (and $LINES, which makes shutil look at the
+    # terminal) with stdout a terminal of several widths, a pipe, or gone.
+    import shutil
+
+    leader, follower = pty.openpty()
+    pipe_read, pipe_write = os.pipe()
+    try:
+        terminal = os.fdopen(follower, "w")
+        piped = os.fdopen(pipe_write, "w")
+        outputs: list[object] = [terminal, piped, None]
+        checked = 0
+        for out, width in itertools.product(outputs, (97, 0, 143)):
+            if out is terminal:
+                fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, width, 0, 0))
+            monkeypatch.setattr(sys, "__stdout__", out)
+            for columns, lines in itertools.product(
+                (None, "", "abc", "0", "-5", " 61 ", "8_0", "+70", "200"), (None, "x", "40")
+            ):
+                for name, value in (("COLUMNS", columns), ("LINES", lines)):
+                    if value is None:
+                        monkeypatch.delenv(name, raising=False)
+                    else:
+                        monkeypatch.setenv(name, value)
+                assert terminal_columns() == shutil.get_terminal_size().columns, (
+                    out, width, columns, lines,
+                )  # fmt: skip
+                checked += 1
+        assert checked == 3 * 3 * 27
+    finally:
+        for fd in (leader, pipe_read):
+            os.close(fd)
+        terminal.close()
+        piped.close()
+    # And the help is laid out to it (a narrow terminal wraps the help to its width).
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = build_parser(["run", "--help"]).format_help()
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = build_parser(["run", "--help"]).format_help()
+    assert max(map(len, narrow.splitlines())) <= 50 < max(map(len, wide.splitlines()))

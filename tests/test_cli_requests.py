@@ -3,17 +3,23 @@ no argparse Namespace, and every flag lands in its field."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 
 import pytest
 
+from biofeedback.cli import command_requests
 from biofeedback.cli import practice as practice_cli
 from biofeedback.cli import setup as setup_cli
+from biofeedback.cli.command_requests import PlanRequest, SetupRequest, TodayRequest
 from biofeedback.cli.parser import build_parser
-from biofeedback.cli.practice import PlanRequest, TodayRequest
-from biofeedback.cli.request import plan_request, setup_request, today_request
-from biofeedback.cli.setup import SetupRequest
+from biofeedback.cli.request import (
+    SessionRequest,
+    plan_request,
+    setup_request,
+    today_request,
+)
 
 
 def test_every_flag_lands_in_its_request() -> None:
@@ -48,7 +54,9 @@ def test_every_flag_lands_in_its_request() -> None:
     ],
 )
 def test_handlers_take_a_typed_request(handler: object, request_type: type) -> None:
-    hints = typing.get_type_hints(handler)
+    # The request types are the handlers' annotations only (a session's start, which
+    # loads the handlers' modules, never makes them).
+    hints = typing.get_type_hints(handler, localns=vars(command_requests))
     assert hints["request"] is request_type
 
 
@@ -68,3 +76,16 @@ def test_handlers_run_from_a_request_alone(capsys: pytest.CaptureFixture[str]) -
         practice_cli.cmd_today(TodayRequest(json=True, at="2026-03-02 22:30"), start_run=never) == 0
     )
     assert "command" in json.loads(capsys.readouterr().out)
+
+
+def test_a_session_request_is_a_frozen_slotted_value() -> None:
+    # Made by record (its methods shared, not compiled): frozen and slotted as the
+    # dataclass it was, replace() and the defaults as before.
+    request = SessionRequest(sim="calm", speed=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.sim = "panic"  # type: ignore[misc]
+    assert not hasattr(request, "__dict__")
+    changed = dataclasses.replace(request, seed=7)
+    assert (changed.sim, changed.seed, changed.speed, changed.zone) == ("calm", 7, None, "auto")
+    assert changed == SessionRequest(sim="calm", seed=7, speed=None) != request
+    assert len(dataclasses.fields(SessionRequest)) == 29

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from biofeedback import config
+from biofeedback.store import default_db_path
 
 
 def test_no_file_means_defaults() -> None:
@@ -86,3 +88,53 @@ def test_a_hand_made_config_readable_by_others_is_made_private() -> None:
     os.chmod(path, 0o644)
     assert config.load().device is None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# (XDG variable, HOME): None leaves the variable unset. The common cases (absolute or no
+# variable, an absolute home) are answered without platformdirs; the rest are its own.
+_XDG_CASES = [
+    ("/x/conf", "/home/p"),
+    ("/x/conf/", "/home/p"),
+    ("//x/conf", "/home/p"),
+    ("/x/with space ", "/home/p"),
+    (None, "/home/p"),
+    ("", "/home/p"),
+    (None, "/home/p/"),
+    (None, "/"),
+    ("   ", "/home/p"),
+    ("relative/conf", "/home/p"),
+    ("~/conf", "/home/p"),
+    (None, "relative-home"),
+    ("", None),
+    ("/x/conf", None),
+]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG rules are Linux's")
+def test_our_folders_are_where_platformdirs_puts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    fast = 0
+    for variable, folder, reference in (
+        ("XDG_CONFIG_HOME", config.config_dir, platformdirs.user_config_path),
+        ("XDG_DATA_HOME", config.data_dir, platformdirs.user_data_path),
+    ):
+        for value, home in _XDG_CASES:
+            for name, set_to in ((variable, value), ("HOME", home)):
+                if set_to is None:
+                    monkeypatch.delenv(name, raising=False)
+                else:
+                    monkeypatch.setenv(name, set_to)
+            expected = reference("biofeedback")
+            assert folder() == expected, (variable, value, home)
+            found = config.xdg_dir(
+                variable, "~/.config" if "CONFIG" in variable else "~/.local/share"
+            )
+            if found is not None:
+                assert str(found) == str(expected), (variable, value, home)
+                fast += 1
+    # Answered by the rules (not handed to platformdirs): the 9 common cases of each.
+    assert fast == 2 * 9
+    monkeypatch.setenv("BIOFEEDBACK_DB", "")
+    monkeypatch.setenv("XDG_DATA_HOME", "/x/data")
+    assert default_db_path() == platformdirs.user_data_path("biofeedback") / "sessions.db"

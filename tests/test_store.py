@@ -24,6 +24,7 @@ from biofeedback.models import (
     HeartSample,
     Quality,
     SessionEnded,
+    SessionInfo,
     SessionStarted,
     Zone,
 )
@@ -461,3 +462,24 @@ def test_an_item_the_recorder_cannot_write_is_reported_with_what_came_with_it(
         asyncio.run(record())
     with Store(tmp_path / "h.db") as store:
         assert store.load("h1").samples == ()
+
+
+def test_sessions_of_a_protocol_and_a_kind_are_those_of_the_whole_list(tmp_path: Path) -> None:
+    # The start reads only a store's assessments of its kind of heart: the same
+    # sessions, in the same order, as picking them out of every session.
+    with Store(tmp_path / "s.db") as store:
+        for n, (protocol, virtual) in enumerate(
+            itertools.product(("resonance", "full", "resonance"), (True, False, True))
+        ):
+            started = 1_700_000_000.0 + (n * 7) % 5  # ties broken by the newer row
+            store.begin_session(SessionInfo(f"s{n}", protocol, "test", started), virtual=virtual)
+        every = store.sessions()
+        for protocol, virtual in itertools.product(("resonance", "full", "other"), (True, False)):
+            assert store.sessions(protocol=protocol, virtual=virtual) == [
+                s for s in every if s.protocol == protocol and s.virtual == virtual
+            ]
+            assert store.sessions(protocol=protocol) == [s for s in every if s.protocol == protocol]
+            assert (
+                store.sessions(2, virtual=virtual) == [s for s in every if s.virtual == virtual][:2]
+            )
+        assert len(every) == 9

@@ -10,6 +10,7 @@ from pathlib import Path
 from biofeedback.models import ZoneChanged
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import Store, outcomes, save_ratings
+from biofeedback.store.rows import EstimateRows
 from tests.support.records import recorded_week
 
 
@@ -28,7 +29,9 @@ def test_outcomes_match_each_sessions_record(tmp_path: Path) -> None:
         store._db.set_trace_callback(None)  # noqa: SLF001
         records = [store.load(s.session_id) for s in sessions]
     selects = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 4  # sessions, estimates, events, ratings: not per session
+    # sessions, their column blocks (estimates, for a session without a whole one),
+    # events, ratings: not per session
+    assert len(selects) == 4
     assert [o.session_id for o in found] == [s.session_id for s in sessions]
     assert found[0].before == Ratings(6, 3, 5)
     assert found[0].after == Ratings(3, 2, 4)
@@ -44,3 +47,76 @@ def test_outcomes_match_each_sessions_record(tmp_path: Path) -> None:
         assert outcome.lowest_zone == max(zones, key=lambda z: z.rank if z else -1)
     # The week holds anxious days: some session went below its start zone.
     assert any(o.lowest_zone != r.session.start_zone for o, r in zip(found, records, strict=True))
+
+
+def test_final_heart_rates_from_column_blocks_are_those_of_the_rows(tmp_path: Path) -> None:
+    # A session's final two minutes are read from its column block while the block
+    # holds all its estimates; the same outcomes as from its rows, for every session:
+    # one unfinished (no block), one whose block is behind its rows (an estimate
+    # appended after it), one whose block is cut short, one with no heart rate over
+    # its final window, and ended ones.
+    db = tmp_path / "week.db"
+    asyncio.run(recorded_week(db))
+    with Store(db) as store:
+        keys = {s.session_id: store.find(s.session_id)[0] for s in store.sessions()}
+        with store.writing() as tx:
+            tx.execute(
+                "INSERT INTO sessions (session_id, started_at_unix_s, protocol, source,"
+                " software_version, virtual, last_t_s)"
+                " VALUES ('open', 1.8e9, 'full', 'x', '0', 1, 200.0)"
+            )
+            open_key = tx.execute("SELECT id FROM sessions WHERE session_id = 'open'").fetchone()[0]
+            tx.executemany(
+                "INSERT INTO estimates (session, seq, t_s, hr_bpm, rmssd_ms, arousal, quality,"
+                " artifact_rate) VALUES (?, ?, ?, ?, NULL, NULL, 'good', 0.0)",
+                [(open_key, n, float(n), None if n % 3 else 60.0 + n % 7) for n in range(201)],
+            )
+            behind, short, quiet = keys["day1-anxious"], keys["day2-calm"], keys["day3-calm"]
+            seq, t_s = tx.execute(
+                "SELECT max(seq) + 1, max(t_s) FROM estimates WHERE session = ?", (behind,)
+            ).fetchone()
+            tx.execute(
+                "INSERT INTO estimates (session, seq, t_s, hr_bpm, rmssd_ms, arousal, quality,"
+                " artifact_rate) VALUES (?, ?, ?, 150.0, NULL, NULL, 'good', 0.0)",
+                (behind, seq, t_s + 0.5),
+            )
+            tx.execute(
+                "UPDATE column_blocks SET estimate_block = substr(estimate_block, 1, 64)"
+                " WHERE session = ?",
+                (short,),
+            )
+            tx.execute(
+                "UPDATE estimates SET hr_bpm = NULL WHERE session = ? AND t_s > ("
+                "SELECT duration_s - 130 FROM sessions WHERE id = ?)",
+                (quiet, quiet),
+            )
+            # Its block as the rows now say (the recorder would have written it so).
+            rows = tx.execute(
+                "SELECT t_s, hr_bpm, rmssd_ms, arousal, 0, artifact_rate, breath_per_min, NULL"
+                " FROM estimates WHERE session = ? ORDER BY seq",
+                (quiet,),
+            ).fetchall()
+            tx.execute(
+                "UPDATE column_blocks SET estimate_block = ? WHERE session = ?",
+                (EstimateRows(rows).pack(), quiet),
+            )
+        queries: list[str] = []
+        store._db.set_trace_callback(queries.append)  # noqa: SLF001
+        from_blocks = outcomes(store, 50)
+        store._db.set_trace_callback(None)  # noqa: SLF001
+        with store.writing() as tx:
+            tx.execute("DELETE FROM column_blocks")
+        from_rows = outcomes(store, 50)
+    assert from_blocks == from_rows
+    assert len(from_blocks) == 5
+    by_id = {o.session_id: o for o in from_blocks}
+    assert by_id["day3-calm"].final_hr_bpm is None
+    assert by_id["day1-anxious"].final_hr_bpm is not None
+    assert by_id["open"].final_hr_bpm is not None
+    # Only the three without a whole block were read row by row.
+    (rows_read,) = [q for q in queries if "FROM estimates e JOIN" in q]
+    assert {int(k) for k in rows_read.split(" IN (")[1].split(")")[0].split(",")} == {
+        open_key,
+        behind,
+        short,
+    }

@@ -16,10 +16,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biofeedback.models.record import record
 from biofeedback.practice.ratings import Phase, RatingError, Ratings, parse_ratings, ratings_dict
 
 if TYPE_CHECKING:
+    from biofeedback.cli.command_requests import PlanRequest, TodayRequest
     from biofeedback.models import Recording
     from biofeedback.practice.adapt import Adaptation
     from biofeedback.practice.plan import Plan
@@ -119,24 +119,6 @@ def save_after_ratings(db_path: Path, session_id: str, after: Ratings) -> None:
 
 # --------------------------------------------------------------------------
 # today and plan
-
-
-@record(frozen=True, slots=True)
-class TodayRequest:
-    """What `today` was asked (filled from its flags by ``cli.request``)."""
-
-    json: bool = False
-    at: str | None = None  # 'YYYY-MM-DD HH:MM', as if it were then
-    db: str | None = None
-
-
-@record(frozen=True, slots=True)
-class PlanRequest:
-    """What `plan` was asked (filled from its flags by ``cli.request``)."""
-
-    json: bool = False
-    ics: str | None = None  # a calendar file to write
-    save: bool = False
 
 
 def load_plan() -> Plan:

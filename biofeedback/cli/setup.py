@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from biofeedback import config
-from biofeedback.models.record import record
 from biofeedback.routines.personalise import (
     DEFAULT_ROUTINE,
     PersonalPlan,
@@ -29,23 +29,11 @@ from biofeedback.routines.profile import (
 )
 from biofeedback.routines.protocols import load_protocol
 
+if TYPE_CHECKING:
+    from biofeedback.cli.command_requests import SetupRequest
+
 TABLE = "profile"
 NONE = "none"
-
-
-@record(frozen=True, slots=True)
-class SetupRequest:
-    """What `setup` was asked to do (filled from its flags by ``cli.request``)."""
-
-    position: str | None = None
-    eyes: str | None = None
-    painful: str | None = None  # REGION[,REGION], or "none" to clear
-    tension_starts: str | None = None  # REGION, or "none" to clear
-    gentle_joints: bool | None = None
-    back_pain: bool | None = None
-    show: bool = False
-    json: bool = False
-    reset: bool = False
 
 
 def load_profile(path: Path | None = None) -> Profile:
@@ -211,7 +199,6 @@ def audio_mode(flag: str | None, *, use_profile: bool = True) -> str | None:
 
 __all__ = [
     "DEFAULT_ROUTINE",
-    "SetupRequest",
     "audio_mode",
     "cmd_setup",
     "load_profile",

@@ -71,49 +71,62 @@ def build_session(
     import time
     from pathlib import Path
 
-    from biofeedback.console import ConsoleSink
-    from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, VirtualClock
-    from biofeedback.models import SessionInfo, Zone
-    from biofeedback.pacing.controller import PacingController
-    from biofeedback.pacing.resonance_live import with_resonance
-    from biofeedback.routines.protocols import load_protocol
-    from biofeedback.signals.arousal import ArousalEstimator
-    from biofeedback.store import RecorderSink, Store, resolve_db_path
+    from biofeedback.store import RecorderSink, Store, StoreOpening, resolve_db_path
 
-    if dashboard is None:
-        dashboard = not request.headless
-    assessment = request.assessment
-    personal = None
-    if assessment is not None:
-        # `biofeedback resonance`: the assessment is the routine.
-        from biofeedback.pacing import resonance_plan
-
-        protocol = resonance_plan.assessment_routine(assessment)
-    else:
-        # The routine as this person does it: the profile (see `setup`) and the flags.
-        personal = setup_cli.run_plan(
-            request.protocol,
-            use_profile=request.use_profile,
-            sides=request.sides,
-            imagery=request.imagery,
-            start_region=request.start_region,
-            gentle=request.gentle,
-        )
-        protocol = personal.routine
-    if request.sides and not protocol.has_sides:
-        raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
-    real_clock = real_clock or RealClock()
-    if source is None:
-        source = choose_source(request, real_clock.now)
-    clock: Clock = VirtualClock(request.speed) if source.virtual else real_clock
-    if not source.virtual and request.speed != 1.0:
-        raise UsageError("--speed works with --sim and --replay only")
-    if request.audio_out:
-        from biofeedback.audio.render import check_wav_path
-
-        check_wav_path(Path(request.audio_out))  # a bad path stops before anything is recorded
     db_path = resolve_db_path(request.db)
-    store = Store(db_path)  # a foreign or damaged store is refused before the session
+    # A store that exists is opened and checked on a thread of its own while the
+    # session's modules load and its parts are chosen (numpy's import alone is ~40 ms;
+    # the check grows with the store, ~1 ms a MB), when there is a second core to run
+    # it. A new one is made below as before, once every other check has passed.
+    # Either way a foreign or damaged store is refused here, after those checks,
+    # before the session.
+    opening = StoreOpening(db_path) if db_path.is_file() and StoreOpening.worthwhile() else None
+    try:
+        from biofeedback.console import ConsoleSink
+        from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, VirtualClock
+        from biofeedback.models import SessionInfo, Zone
+        from biofeedback.pacing.controller import PacingController
+        from biofeedback.pacing.resonance_live import with_resonance
+        from biofeedback.routines.protocols import load_protocol
+        from biofeedback.signals.arousal import ArousalEstimator
+
+        if dashboard is None:
+            dashboard = not request.headless
+        assessment = request.assessment
+        personal = None
+        if assessment is not None:
+            # `biofeedback resonance`: the assessment is the routine.
+            from biofeedback.pacing import resonance_plan
+
+            protocol = resonance_plan.assessment_routine(assessment)
+        else:
+            # The routine as this person does it: the profile (see `setup`) and the flags.
+            personal = setup_cli.run_plan(
+                request.protocol,
+                use_profile=request.use_profile,
+                sides=request.sides,
+                imagery=request.imagery,
+                start_region=request.start_region,
+                gentle=request.gentle,
+            )
+            protocol = personal.routine
+        if request.sides and not protocol.has_sides:
+            raise UsageError(f"protocol {protocol.name!r} has no one-side-at-a-time groups")
+        real_clock = real_clock or RealClock()
+        if source is None:
+            source = choose_source(request, real_clock.now)
+        clock: Clock = VirtualClock(request.speed) if source.virtual else real_clock
+        if not source.virtual and request.speed != 1.0:
+            raise UsageError("--speed works with --sim and --replay only")
+        if request.audio_out:
+            from biofeedback.audio.render import check_wav_path
+
+            check_wav_path(Path(request.audio_out))  # a bad path stops before anything is recorded
+    except BaseException:
+        if opening is not None:
+            opening.discard()
+        raise
+    store = Store(db_path) if opening is None else opening.store()
     # Opened once: the recorder keeps this one (see below), unless it is not needed
     # or cannot be written (a read-only store may be a private copy of itself).
     kept = request.record and not store.read_only
@@ -276,9 +289,9 @@ def _personal_rate(store: Store, virtual: bool) -> float | None:
     only)."""
     from biofeedback.pacing import ASSESSMENT_PROTOCOL
 
-    for session in store.sessions():
-        if session.protocol != ASSESSMENT_PROTOCOL or session.virtual != virtual:
-            continue
+    # Only the assessments (every session was read here: ~3 us each, a person's
+    # store holds hundreds).
+    for session in store.sessions(protocol=ASSESSMENT_PROTOCOL, virtual=virtual):
         # Loaded only when there is an assessment to read (~2 ms of every start).
         from biofeedback.review.resonance import assessment_in, counts
 

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback import BiofeedbackError
-from biofeedback.inputs import InputFileError, InputMissingError, read_toml
+from biofeedback.inputs import (
+    InputFileError,
+    InputMissingError,
+    parse_shipped_toml,
+    parse_toml,
+    read_text,
+)
 from biofeedback.models import Step, StepKind, Zone
 from biofeedback.models.record import record
 
@@ -174,9 +180,12 @@ class _Defaults:
     breath_out_s: float
 
 
-def load_protocol_file(path: Path, *, sides: bool = False) -> Routine:
+def load_protocol_file(path: Path, *, sides: bool = False, shipped: bool = False) -> Routine:
+    """The routine of a protocol file; ``shipped``: one of the package's own (its parse
+    may come from the cache of those, see ``inputs.parse_shipped_toml``)."""
     try:
-        data = read_toml(path)
+        text = read_text(path)
+        data = parse_shipped_toml(text, f"protocol-{path.stem}") if shipped else parse_toml(text)
     except InputMissingError:
         raise ProtocolError(f"{path}: no such protocol file") from None
     except InputFileError as exc:
@@ -483,7 +492,7 @@ def load_protocol(name_or_path: str, *, sides: bool = False) -> Routine:
     if not entry.is_file():
         names = ", ".join(builtin_names())
         raise ProtocolError(f"unknown protocol {name_or_path!r}; choose one of: {names}")
-    return load_protocol_file(entry, sides=sides)
+    return load_protocol_file(entry, sides=sides, shipped=True)
 
 
 def load_all() -> list[Routine]:

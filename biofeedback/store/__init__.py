@@ -9,12 +9,13 @@ readable and is reported as unfinished.
 Where things live: ``files`` (paths, private modes), ``schema`` (identity,
 version, migrations: add a table there), ``database`` (the open store and its
 queries), ``practice`` (ratings, sessions as outcomes), ``writer`` and
-``rows`` (rows in and out), ``recorder`` (the sink).
+``rows`` (rows in and out), ``baseline`` (a person's resting values), ``recorder``
+(the sink).
 """
 
 from typing import TYPE_CHECKING
 
-from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, end_unfinished
+from biofeedback.store.database import BUSY_TIMEOUT_MS, Store, StoreOpening, end_unfinished
 from biofeedback.store.errors import SessionNotFoundError, StoreError, StoreOpenError
 from biofeedback.store.files import (
     ENV_DB,
@@ -26,10 +27,10 @@ from biofeedback.store.files import (
     resolve_db_path,
 )
 from biofeedback.store.practice import load_ratings, outcomes, save_ratings
-from biofeedback.store.rows import RestingBaseline
 from biofeedback.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from biofeedback.store.baseline import RestingBaseline
     from biofeedback.store.recorder import COMMIT_EVERY_S, RecorderSink
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreOpenError",
+    "StoreOpening",
     "default_db_path",
     "end_unfinished",
     "exporting",
@@ -65,4 +67,9 @@ def __getattr__(name: str) -> object:
         from biofeedback.store import recorder
 
         return getattr(recorder, name)
+    if name == "RestingBaseline":
+        # Only a session of the person's own heart reads one (see baseline.py).
+        from biofeedback.store.baseline import RestingBaseline
+
+        return RestingBaseline
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,9 +21,9 @@ def default_db_path() -> Path:
     env = os.environ.get(ENV_DB)
     if env:
         return Path(env).expanduser()
-    import platformdirs
+    from biofeedback.config import data_dir
 
-    return platformdirs.user_data_path("biofeedback") / "sessions.db"
+    return data_dir() / "sessions.db"
 
 
 def resolve_db_path(option: str | None) -> Path:

@@ -18,20 +18,10 @@ from biofeedback.models import (
     StoredSession,
     Zone,
 )
-from biofeedback.models.record import record
 from biofeedback.store.errors import StoreError
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-@record(frozen=True, slots=True)
-class RestingBaseline:
-    """A person's usual resting values, from the baselines of recent sessions."""
-
-    hr_bpm: float
-    rmssd_ms: float | None
-    sessions: int
 
 
 SESSION_COLUMNS = (
@@ -143,6 +133,10 @@ BREATH_SOURCE_CODE_SQL = (
     + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(BREATH_SOURCES))
     + " END"
 )
+
+
+# A row of an estimate block: 8 little-endian float64 (EstimateRows' columns).
+ESTIMATE_BLOCK_BYTES = 8 * 8
 
 
 class EstimateRows(Sequence[EstimateRow]):
