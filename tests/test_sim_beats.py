@@ -27,18 +27,16 @@ from biofeedback.models import (
     SessionEvent,
     StepEnded,
     StepKind,
-    StepStarted,
     UserActed,
 )
 from simulators.source import SimulatedSource
+from tests.support.simulator import exact_text, scripted_step
 
 UNTIL_S = 330.0
 
 
 def _script() -> list[SessionEvent]:
-    def step(t: float, n: int, kind: StepKind, planned_s: float, **breath: float) -> StepStarted:
-        return StepStarted(t, f"s{n}", kind, None, "cue", planned_s, **breath)  # type: ignore[arg-type]
-
+    step = scripted_step
     return [
         step(5.0, 1, StepKind.REST, 25.0),
         StepEnded(30.0, "s1", 25.0, "done"),
@@ -59,22 +57,10 @@ def _script() -> list[SessionEvent]:
     ]
 
 
-def _exact(value: object) -> str:
-    """``value`` as text with every float exact."""
-    if isinstance(value, float):
-        return value.hex()
-    if isinstance(value, tuple | list):
-        return "(" + ",".join(_exact(v) for v in value) + ")"
-    if hasattr(value, "__dataclass_fields__"):
-        fields = value.__dataclass_fields__
-        return type(value).__name__ + _exact([getattr(value, name) for name in fields])
-    return repr(value)
-
-
 def _lines(source: SimulatedSource, script: Iterable[SessionEvent]) -> Iterable[str]:
     events = list(script)
     for item in source.items():
-        yield _exact(item)
+        yield exact_text(item)
         # What the session would have emitted by this item's time is heard before
         # the next item is made.
         while events and events[0].t <= item.t_s:
@@ -82,13 +68,13 @@ def _lines(source: SimulatedSource, script: Iterable[SessionEvent]) -> Iterable[
         if item.t_s > UNTIL_S:
             break
     truth = source.truth
-    yield _exact(truth.beat_t_s)
-    yield _exact(truth.hr_bpm)
-    yield _exact(truth.arousal_bpm)
-    yield _exact(truth.vagal)
-    yield _exact([str(label) for label in truth.rr_labels])
-    yield _exact(truth.breaths)
-    yield _exact(truth.motion)
+    yield exact_text(truth.beat_t_s)
+    yield exact_text(truth.hr_bpm)
+    yield exact_text(truth.arousal_bpm)
+    yield exact_text(truth.vagal)
+    yield exact_text([str(label) for label in truth.rr_labels])
+    yield exact_text(truth.breaths)
+    yield exact_text(truth.motion)
 
 
 def digest(scenario: str, seed: int | None, spoken: bool = False) -> str:

@@ -32,7 +32,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from simulators.source import SimulatedSource
-from tests.test_sim_beats import _exact
+from tests.support.simulator import exact_text, scripted_step
 
 UNTIL_S = 260.0
 
@@ -41,9 +41,7 @@ def _script() -> list[SessionEvent]:
     """A session's events with an estimate every second between them, and the
     other events a heart does not act on."""
 
-    def step(t: float, n: int, kind: StepKind, planned_s: float, **breath: float) -> StepStarted:
-        return StepStarted(t, f"s{n}", kind, None, "cue", planned_s, **breath)  # type: ignore[arg-type]
-
+    step = scripted_step
     acted: list[SessionEvent] = [
         step(4.0, 1, StepKind.REST, 20.0),
         StepEnded(24.0, "s1", 20.0, "done"),
@@ -76,19 +74,19 @@ def _script() -> list[SessionEvent]:
 def _lines(source: SimulatedSource, hand: Callable[[SessionEvent], None]) -> Iterable[str]:
     events = _script()
     for item in source.items():
-        yield _exact(item)
+        yield exact_text(item)
         yield type(item).__name__  # the class itself, not a twin
         while events and events[0].t <= item.t_s:
             hand(events.pop(0))
         if item.t_s > UNTIL_S:
             break
     truth = source.truth
-    yield _exact(truth.beat_t_s)
-    yield _exact(truth.hr_bpm)
-    yield _exact(truth.arousal_bpm)
-    yield _exact(truth.vagal)
-    yield _exact([str(label) for label in truth.rr_labels])
-    yield _exact(truth.breaths)
+    yield exact_text(truth.beat_t_s)
+    yield exact_text(truth.hr_bpm)
+    yield exact_text(truth.arousal_bpm)
+    yield exact_text(truth.vagal)
+    yield exact_text([str(label) for label in truth.rr_labels])
+    yield exact_text(truth.breaths)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +126,6 @@ def test_a_sample_is_the_one_its_init_makes() -> None:
             sample.t_s, sample.hr_bpm, sample.rr_ms, sample.beat_t_s, contact=Contact.DETECTED
         )
         assert sample == made
-        assert _exact(sample) == _exact(made)
+        assert exact_text(sample) == exact_text(made)
         with pytest.raises(AttributeError):
             sample.t_s = 0.0  # type: ignore[misc]

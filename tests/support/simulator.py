@@ -140,3 +140,24 @@ def intervals(run: Run) -> set[tuple[int, int]]:
 
 def all_in(values: Sequence[float], low: float, high: float) -> bool:
     return all(low <= v <= high for v in values)
+
+
+def scripted_step(
+    t_s: float, n: int, kind: StepKind, planned_s: float, **breath: float
+) -> StepStarted:
+    """Step ``s{n}`` of a scripted session (``breath_in_s`` and ``breath_out_s`` for a
+    paced breath)."""
+    return StepStarted(t_s, f"s{n}", kind, None, "cue", planned_s, **breath)  # type: ignore[arg-type]
+
+
+def exact_text(value: object) -> str:
+    """``value`` as text with every float exact (``float.hex``), a dataclass as its
+    class's name and its fields in order: for digests that pin a stream to the bit."""
+    if isinstance(value, float):
+        return value.hex()
+    if isinstance(value, tuple | list):
+        return "(" + ",".join(exact_text(v) for v in value) + ")"
+    if hasattr(value, "__dataclass_fields__"):
+        fields = value.__dataclass_fields__
+        return type(value).__name__ + exact_text([getattr(value, name) for name in fields])
+    return repr(value)
