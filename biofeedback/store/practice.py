@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 # review measures the end of a session over its final two minutes; so do we.
 FINAL_WINDOW_S = 120.0
+# A block row's float64 columns.
+_BLOCK_COLUMNS = ESTIMATE_BLOCK_BYTES // 8
 
 
 def save_ratings(store: Store, session_ref: str, phase: Phase, ratings: Ratings) -> None:
@@ -108,8 +112,6 @@ def _final_heart_rates(
     tails: dict[int, list[float]] = {key: [] for key in sessions}
     from_blocks: set[int] = set()
     if sessions and db.execute("PRAGMA user_version").fetchone()[0] >= COLUMN_BLOCKS_VERSION:
-        import numpy as np
-
         # Rows are appended with gapless seq numbers from 0: the last + 1 is the count.
         for key, count, block in db.execute(
             "SELECT c.session, c.estimates, c.estimate_block FROM column_blocks c"
@@ -121,10 +123,15 @@ def _final_heart_rates(
                 continue
             session = sessions[key]
             end_s = session.duration_s if session.duration_s is not None else session.last_t_s
-            # t_s and hr_bpm, its first two columns (rows.ESTIMATE_BLOCK); NaN is NULL.
-            columns = np.frombuffer(block, "<f8").reshape(-1, 8)
-            t_s, hr_bpm = columns[:, 0], columns[:, 1]
-            tails[key] = hr_bpm[(t_s > end_s - FINAL_WINDOW_S) & ~np.isnan(hr_bpm)].tolist()
+            # t_s and hr_bpm, its first two columns (rows.ESTIMATE_BLOCK); NaN is NULL
+            # (NaN != NaN). Read without numpy: `today` has no other use for it.
+            values = _doubles(block)
+            cut_s = end_s - FINAL_WINDOW_S
+            tails[key] = [
+                hr
+                for t, hr in zip(values[0::_BLOCK_COLUMNS], values[1::_BLOCK_COLUMNS], strict=True)
+                if t > cut_s and hr == hr
+            ]
             from_blocks.add(key)
     unread = [key for key in sessions if key not in from_blocks]
     if unread:
@@ -136,6 +143,14 @@ def _final_heart_rates(
         ):
             tails[key].append(hr)
     return tails
+
+
+def _doubles(block: bytes) -> array[float]:
+    """A column block's floats (stored little-endian float64, as writer packs them)."""
+    values = array("d", block)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
 
 
 def outcome_of(
