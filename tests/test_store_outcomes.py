@@ -8,12 +8,14 @@ import statistics
 import struct
 from pathlib import Path
 
-import numpy as np
-
 from biofeedback.models import ZoneChanged
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import Store, outcomes, save_ratings
-from biofeedback.store.practice import _final_heart_rates
+from biofeedback.store.practice import (
+    _final_heart_rates,
+    _final_window_numpy,
+    _final_window_plain,
+)
 from biofeedback.store.rows import EstimateRows
 from tests.support.records import recorded_week
 
@@ -126,11 +128,11 @@ def test_final_heart_rates_from_column_blocks_are_those_of_the_rows(tmp_path: Pa
     }
 
 
-def test_final_heart_rates_read_from_a_block_are_numpys_to_the_bit(tmp_path: Path) -> None:
-    # The block is decoded without numpy (`today` has no other use for it): the same
-    # floats as numpy's decoding of it, bit for bit, for awkward values: -0.0, a
-    # subnormal, infinity, NaN heart rates (NULL) and times, a time on the window's
-    # edge (not in it), NaN with a payload; a session still open (its last time is
+def test_a_blocks_final_window_is_the_same_with_numpy_or_without(tmp_path: Path) -> None:
+    # A block is decoded with numpy where the process has it (a session), else
+    # without (`today`): the same floats, bit for bit, for awkward values: -0.0, a
+    # subnormal, infinities, NaN heart rates (NULL) and times, NaN with a payload, a
+    # time on the window's edge (not in it); a session still open (its last time is
     # its end); a block cut short mid-float (its rows are read instead).
     tiny, inf, nan = 5e-324, float("inf"), float("nan")
     payload_nan = struct.unpack("<d", b"\x01\x00\x00\x00\x00\x00\xf8\x7f")[0]
@@ -179,23 +181,21 @@ def test_final_heart_rates_read_from_a_block_are_numpys_to_the_bit(tmp_path: Pat
                     "INSERT INTO column_blocks VALUES (?, ?, 0, ?, x'')",
                     (key, len(rows), block[:cut]),
                 )
-        sessions = {
-            key: store.find(name)[1]
-            for key, name in zip(keys, ("ended", "open", "cut"), strict=True)
-        }
+        names = ("ended", "open", "cut")
+        sessions = {key: store.find(name)[1] for key, name in zip(keys, names, strict=True)}
         tails = _final_heart_rates(store._db, sessions)  # noqa: SLF001
         blocks = dict(store._db.execute("SELECT session, estimate_block FROM column_blocks"))  # noqa: SLF001
-    for key, session in list(sessions.items())[:2]:
-        columns = np.frombuffer(blocks[key], "<f8").reshape(-1, 8)
-        assert len(columns) == len(ended if key == keys[0] else still_open)
-        end_s = session.duration_s if session.duration_s is not None else session.last_t_s
-        numpys = columns[:, 1][(columns[:, 0] > end_s - 120.0) & ~np.isnan(columns[:, 1])]
-        assert [struct.pack("<d", x) for x in tails[key]] == [
-            struct.pack("<d", x) for x in numpys.tolist()
-        ]
-    assert [struct.pack("<d", x) for x in tails[keys[0]]] == [
-        struct.pack("<d", x) for x in (-0.0, tiny, inf, 0.1 + 0.2, -inf)
-    ]
-    assert tails[keys[1]] == [64.75]  # 150 s is the window's edge: not in it
+
+    def bits(values: list[float]) -> list[bytes]:
+        return [struct.pack("<d", x) for x in values]
+
+    expected = {
+        keys[0]: bits([-0.0, tiny, inf, 0.1 + 0.2, -inf]),
+        keys[1]: bits([64.75]),  # 150 s is the window's edge: not in it
+    }
+    for key, after_t_s in ((keys[0], 180.0), (keys[1], 150.0)):
+        assert bits(_final_window_plain(blocks[key], after_t_s)) == expected[key]
+        assert bits(_final_window_numpy(blocks[key], after_t_s)) == expected[key]
+        assert bits(tails[key]) == expected[key]
     # The block cut mid-float is passed over: the rows give the final window.
     assert tails[keys[2]] == [64.75]

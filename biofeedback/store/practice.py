@@ -123,15 +123,7 @@ def _final_heart_rates(
                 continue
             session = sessions[key]
             end_s = session.duration_s if session.duration_s is not None else session.last_t_s
-            # t_s and hr_bpm, its first two columns (rows.ESTIMATE_BLOCK); NaN is NULL
-            # (NaN != NaN). Read without numpy: `today` has no other use for it.
-            values = _doubles(block)
-            cut_s = end_s - FINAL_WINDOW_S
-            tails[key] = [
-                hr
-                for t, hr in zip(values[0::_BLOCK_COLUMNS], values[1::_BLOCK_COLUMNS], strict=True)
-                if t > cut_s and hr == hr
-            ]
+            tails[key] = _final_window(block, end_s - FINAL_WINDOW_S)
             from_blocks.add(key)
     unread = [key for key in sessions if key not in from_blocks]
     if unread:
@@ -145,12 +137,34 @@ def _final_heart_rates(
     return tails
 
 
-def _doubles(block: bytes) -> array[float]:
-    """A column block's floats (stored little-endian float64, as writer packs them)."""
+def _final_window(block: bytes, after_t_s: float) -> list[float]:
+    """The heart rates of a column block's rows timed after ``after_t_s``, in
+    recorded order; NaN (NULL) left out.
+
+    With numpy when the process has it (a session: ~4x faster, ~0.45 ms less at
+    a start with 20 past sessions), else without: `today` has no other use for numpy
+    (~25 ms to load, without the one BLAS thread a session sets)."""
+    if "numpy" in sys.modules:
+        return _final_window_numpy(block, after_t_s)
+    return _final_window_plain(block, after_t_s)
+
+
+def _final_window_plain(block: bytes, after_t_s: float) -> list[float]:
+    # The block is little-endian float64 rows (writer's ``_little_endian``); t_s and
+    # hr_bpm are their first two columns (rows.EstimateRows). NaN != NaN.
     values = array("d", block)
     if sys.byteorder != "little":
         values.byteswap()
-    return values
+    t_s, hr_bpm = values[0::_BLOCK_COLUMNS], values[1::_BLOCK_COLUMNS]
+    return [hr for t, hr in zip(t_s, hr_bpm, strict=True) if t > after_t_s and hr == hr]
+
+
+def _final_window_numpy(block: bytes, after_t_s: float) -> list[float]:
+    import numpy as np
+
+    columns = np.frombuffer(block, "<f8").reshape(-1, _BLOCK_COLUMNS)
+    t_s, hr_bpm = columns[:, 0], columns[:, 1]
+    return list(hr_bpm[(t_s > after_t_s) & ~np.isnan(hr_bpm)].tolist())
 
 
 def outcome_of(
