@@ -206,6 +206,25 @@ def test_review_json_loads_no_profile_or_practice_commands(tmp_path: Path) -> No
     assert loaded.strip() == "", f"review --json imported {loaded.strip()}"
 
 
+def test_today_json_loads_no_numpy(tmp_path: Path) -> None:
+    # `today` reads past sessions' final heart rates (their column blocks) and
+    # nothing else numeric: numpy would be ~25 ms of its start, and would start
+    # without the one BLAS thread a session sets.
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "done", duration_s=150.0))
+    code = (
+        "import sys\n"
+        "from biofeedback.cli import main\n"
+        f"code = main(['today', '--json', '--db', {str(db)!r}])\n"
+        "assert code == 0, code\n"
+        "print('loaded:')\n" + _which_loaded(("numpy",))
+    )
+    stdout = _python(code)
+    suggestion, _, loaded = stdout.rpartition("loaded:")
+    assert "routine" in json.loads(suggestion)
+    assert loaded.strip() == "", f"today --json imported {loaded.strip()}"
+
+
 def test_numpy_loads_with_one_blas_thread_unless_the_person_chose() -> None:
     # BLAS worker threads spin between calls on matrices of a few hundred values
     # (~5 % of a session's CPU); the command sets one thread before numpy loads.

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import struct
 from pathlib import Path
 
 from biofeedback.models import ZoneChanged
 from biofeedback.practice.ratings import Ratings
 from biofeedback.store import Store, outcomes, save_ratings
+from biofeedback.store.practice import (
+    _final_heart_rates,
+    _final_window_numpy,
+    _final_window_plain,
+)
 from biofeedback.store.rows import EstimateRows
 from tests.support.records import recorded_week
 
@@ -120,3 +126,76 @@ def test_final_heart_rates_from_column_blocks_are_those_of_the_rows(tmp_path: Pa
         behind,
         short,
     }
+
+
+def test_a_blocks_final_window_is_the_same_with_numpy_or_without(tmp_path: Path) -> None:
+    # A block is decoded with numpy where the process has it (a session), else
+    # without (`today`): the same floats, bit for bit, for awkward values: -0.0, a
+    # subnormal, infinities, NaN heart rates (NULL) and times, NaN with a payload, a
+    # time on the window's edge (not in it); a session still open (its last time is
+    # its end); a block cut short mid-float (its rows are read instead).
+    tiny, inf, nan = 5e-324, float("inf"), float("nan")
+    payload_nan = struct.unpack("<d", b"\x01\x00\x00\x00\x00\x00\xf8\x7f")[0]
+    ended = [  # (t_s, hr_bpm) of a session that lasted 300 s
+        (100.0, 70.0),
+        (180.0, 61.5),
+        (180.0000001, -0.0),
+        (200.0, tiny),
+        (210.0, nan),
+        (nan, 64.0),
+        (250.0, inf),
+        (260.0, payload_nan),
+        (299.0, 0.1 + 0.2),
+        (300.0, -inf),
+    ]
+    still_open = [(10.0, 66.0), (150.0, 65.25), (260.0, 64.75), (270.0, nan)]
+    db = tmp_path / "blocks.db"
+    with Store(db) as store:
+        with store.writing() as tx:
+            keys = []
+            for name, rows, duration_s, cut in (
+                ("ended", ended, 300.0, None),
+                ("open", still_open, None, None),
+                ("cut", still_open, 280.0, 100),
+            ):
+                key = tx.execute(
+                    "INSERT INTO sessions (session_id, started_at_unix_s, protocol, source,"
+                    " software_version, virtual, last_t_s, duration_s)"
+                    " VALUES (?, 1.8e9, 'full', 'x', '0', 1, ?, ?)",
+                    (name, rows[-1][0] if duration_s is None else duration_s, duration_s),
+                ).lastrowid
+                assert key is not None
+                keys.append(key)
+                tx.executemany(
+                    "INSERT INTO estimates (session, seq, t_s, hr_bpm, rmssd_ms, arousal,"
+                    " quality, artifact_rate) VALUES (?, ?, ?, ?, NULL, NULL, 'good', 0.0)",
+                    [
+                        (key, n, t if t == t else 0.0, None if hr != hr else hr)
+                        for n, (t, hr) in enumerate(rows)
+                    ],
+                )
+                block = struct.pack(
+                    f"<{8 * len(rows)}d", *(x for t, hr in rows for x in (t, hr, *[nan] * 6))
+                )
+                tx.execute(
+                    "INSERT INTO column_blocks VALUES (?, ?, 0, ?, x'')",
+                    (key, len(rows), block[:cut]),
+                )
+        names = ("ended", "open", "cut")
+        sessions = {key: store.find(name)[1] for key, name in zip(keys, names, strict=True)}
+        tails = _final_heart_rates(store._db, sessions)  # noqa: SLF001
+        blocks = dict(store._db.execute("SELECT session, estimate_block FROM column_blocks"))  # noqa: SLF001
+
+    def bits(values: list[float]) -> list[bytes]:
+        return [struct.pack("<d", x) for x in values]
+
+    expected = {
+        keys[0]: bits([-0.0, tiny, inf, 0.1 + 0.2, -inf]),
+        keys[1]: bits([64.75]),  # 150 s is the window's edge: not in it
+    }
+    for key, after_t_s in ((keys[0], 180.0), (keys[1], 150.0)):
+        assert bits(_final_window_plain(blocks[key], after_t_s)) == expected[key]
+        assert bits(_final_window_numpy(blocks[key], after_t_s)) == expected[key]
+        assert bits(tails[key]) == expected[key]
+    # The block cut mid-float is passed over: the rows give the final window.
+    assert tails[keys[2]] == [64.75]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 # review measures the end of a session over its final two minutes; so do we.
 FINAL_WINDOW_S = 120.0
+# A block row's float64 columns.
+_BLOCK_COLUMNS = ESTIMATE_BLOCK_BYTES // 8
 
 
 def save_ratings(store: Store, session_ref: str, phase: Phase, ratings: Ratings) -> None:
@@ -108,8 +112,6 @@ def _final_heart_rates(
     tails: dict[int, list[float]] = {key: [] for key in sessions}
     from_blocks: set[int] = set()
     if sessions and db.execute("PRAGMA user_version").fetchone()[0] >= COLUMN_BLOCKS_VERSION:
-        import numpy as np
-
         # Rows are appended with gapless seq numbers from 0: the last + 1 is the count.
         for key, count, block in db.execute(
             "SELECT c.session, c.estimates, c.estimate_block FROM column_blocks c"
@@ -121,10 +123,7 @@ def _final_heart_rates(
                 continue
             session = sessions[key]
             end_s = session.duration_s if session.duration_s is not None else session.last_t_s
-            # t_s and hr_bpm, its first two columns (rows.ESTIMATE_BLOCK); NaN is NULL.
-            columns = np.frombuffer(block, "<f8").reshape(-1, 8)
-            t_s, hr_bpm = columns[:, 0], columns[:, 1]
-            tails[key] = hr_bpm[(t_s > end_s - FINAL_WINDOW_S) & ~np.isnan(hr_bpm)].tolist()
+            tails[key] = _final_window(block, end_s - FINAL_WINDOW_S)
             from_blocks.add(key)
     unread = [key for key in sessions if key not in from_blocks]
     if unread:
@@ -136,6 +135,36 @@ def _final_heart_rates(
         ):
             tails[key].append(hr)
     return tails
+
+
+def _final_window(block: bytes, after_t_s: float) -> list[float]:
+    """The heart rates of a column block's rows timed after ``after_t_s``, in
+    recorded order; NaN (NULL) left out.
+
+    With numpy when the process has it (a session: ~4x faster, ~0.45 ms less at
+    a start with 20 past sessions), else without: `today` has no other use for numpy
+    (~25 ms to load, without the one BLAS thread a session sets)."""
+    if "numpy" in sys.modules:
+        return _final_window_numpy(block, after_t_s)
+    return _final_window_plain(block, after_t_s)
+
+
+def _final_window_plain(block: bytes, after_t_s: float) -> list[float]:
+    # The block is little-endian float64 rows (writer's ``_little_endian``); t_s and
+    # hr_bpm are their first two columns (rows.EstimateRows). NaN != NaN.
+    values = array("d", block)
+    if sys.byteorder != "little":
+        values.byteswap()
+    t_s, hr_bpm = values[0::_BLOCK_COLUMNS], values[1::_BLOCK_COLUMNS]
+    return [hr for t, hr in zip(t_s, hr_bpm, strict=True) if t > after_t_s and hr == hr]
+
+
+def _final_window_numpy(block: bytes, after_t_s: float) -> list[float]:
+    import numpy as np
+
+    columns = np.frombuffer(block, "<f8").reshape(-1, _BLOCK_COLUMNS)
+    t_s, hr_bpm = columns[:, 0], columns[:, 1]
+    return list(hr_bpm[(t_s > after_t_s) & ~np.isnan(hr_bpm)].tolist())
 
 
 def outcome_of(
