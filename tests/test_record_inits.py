@@ -313,6 +313,45 @@ def test_a_bad_file_is_ignored_and_written_again(tmp_path: Path, why: str, conte
     assert sorted(os.listdir(tmp_path)) == ["record.inits"]  # no temporary file left
 
 
+def test_a_file_that_fails_to_load_in_any_way_is_an_empty_cache(tmp_path: Path) -> None:
+    path = tmp_path / "record.inits"
+    content = MAGIC + b"[" + (0x7FFFFFFF).to_bytes(4, "little")  # a list of 2**31 items
+    path.write_bytes(content)
+
+    class Exhausted:
+        """marshal, where that list asks for more memory than there is."""
+
+        @staticmethod
+        def loads(data: object) -> object:
+            raise MemoryError
+
+    make = dict((s[0], s[1]) for s in SHAPES)["plain"]
+    inits = _Inits(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "marshal", Exhausted)
+        with inits:
+            made = dataclasses.dataclass(make())
+    assert generated(made) == generated(dataclasses.dataclass(make()))
+    # The lock is free again: another thread makes a record.
+    def enter_and_leave() -> None:
+        with inits:
+            pass
+
+    other = threading.Thread(target=enter_and_leave)
+    other.start()
+    other.join(timeout=10)
+    assert not other.is_alive()
+    # Written again at exit, even with nothing compiled (a later run loads it).
+    unused = _Inits(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "marshal", Exhausted)
+        with unused:
+            pass
+    assert unused.compiled == []
+    unused.save()
+    assert path.read_bytes() == MAGIC + marshal.dumps({})
+
+
 def test_nothing_is_written_where_python_writes_no_pyc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -431,6 +470,14 @@ def test_a_second_process_compiles_nothing(tmp_path: Path) -> None:
     assert compiled > 20
     assert optimized == path.replace(".opt0.", ".opt1.")
     assert run(str(cached), "-O") == (0, optimized)
+
+    # A file claiming more than memory holds: as if there were none, and written again.
+    damaged = MAGIC + b"[" + (0x7FFFFFFF).to_bytes(4, "little")
+    Path(path).write_bytes(damaged)
+    compiled, _ = run(str(cached), limited=True)
+    assert compiled > 20
+    assert Path(path).read_bytes() != damaged
+    assert run(str(cached)) == (0, path)
 
     unwritten = tmp_path / "unwritten"
     compiled, path = run(str(unwritten), "-B")

@@ -67,7 +67,8 @@ gives the same code, so a class is what it would be without the file (only no
 record, written at exit only when something was compiled, as Python writes a ``.pyc``
 (not with ``sys.dont_write_bytecode``; a temporary file then ``os.replace``; any error
 ignored); one that cannot be read, is cut short, has another Python's ``MAGIC_NUMBER``,
-or holds anything but texts and code counts as empty. It keeps at
+holds anything but texts and code or fails to load in any way (a length that asks for
+more memory than there is) counts as empty, and is written again at exit. It keeps at
 most ``_LIMIT`` texts (past that, only the ones this process used). A Python whose
 ``dataclasses`` no longer calls ``exec`` by that name compiles as before: nothing is
 stored, nothing changes. The 900 s session: 1,198 M -> 1,137 M instructions (0.949x)
@@ -310,6 +311,7 @@ class _Inits:
         self.path = path
         self.compiled: list[str] = []  # texts this process compiled (not found stored)
         self._stored: dict[str, CodeType] | None = None  # the file's, read at first use
+        self._damaged = False  # the file is there but could not be used: write it again
         self._used: dict[str, CodeType] = {}  # what this process looked up, in order
         self._lock = threading.RLock()
         # dataclasses' "exec" before each entry, put back at the matching exit (a
@@ -322,9 +324,12 @@ class _Inits:
         )
 
     def __enter__(self) -> None:
-        self._lock.acquire()
         if self._stored is None:
-            self._stored = self._read()
+            stored = self._read()  # never raises: a cache that cannot be used is empty
+            with self._lock:
+                if self._stored is None:
+                    self._stored = stored
+        self._lock.acquire()
         namespace = vars(dataclasses)
         self._outer.append(namespace.get("exec", _ABSENT))
         if self._exact:
@@ -358,20 +363,25 @@ class _Inits:
         try:
             with open(self.path, "rb") as file:
                 data = file.read()
+        except OSError:  # none yet, or not readable
+            return {}
+        try:
             if data[: len(_MAGIC)] != _MAGIC:
-                return {}
+                raise ValueError("another Python's file")
             stored = marshal.loads(memoryview(data)[len(_MAGIC) :])
-        except (OSError, EOFError, ValueError, TypeError):  # missing, cut short, garbled
-            return {}
-        if type(stored) is not dict:
-            return {}
-        if not all(type(t) is str and type(c) is CodeType for t, c in stored.items()):
+            if type(stored) is not dict:
+                raise TypeError("not a dict")
+            if not all(type(t) is str and type(c) is CodeType for t, c in stored.items()):
+                raise TypeError("not texts and code")
+        except Exception:  # cut short, garbled, too big to load (MemoryError): a cache
+            self._damaged = True
             return {}
         return stored
 
     def save(self) -> None:
-        """Write the file if this process compiled anything, as Python writes a .pyc."""
-        if not self.compiled or self.path is None or _MAGIC is None:
+        """Write the file if this process compiled anything or found it damaged, as Python
+        writes a .pyc."""
+        if not (self.compiled or self._damaged) or self.path is None or _MAGIC is None:
             return
         if sys.dont_write_bytecode:
             return
