@@ -332,6 +332,7 @@ def test_a_file_that_fails_to_load_in_any_way_is_an_empty_cache(tmp_path: Path) 
         with inits:
             made = dataclasses.dataclass(make())
     assert generated(made) == generated(dataclasses.dataclass(make()))
+
     # The lock is free again: another thread makes a record.
     def enter_and_leave() -> None:
         with inits:
