@@ -139,8 +139,8 @@ def parse_shipped_toml(text: str, name: str) -> dict[str, Any]:
             cached = json.loads(read_bounded(entry, 4 * TOML_MAX_BYTES))
             if cached["text"] == text and isinstance(cached["data"], dict):
                 return cached["data"]
-        except (InputFileError, ValueError, TypeError, KeyError):
-            pass  # none yet, or not ours to trust: parsed below
+        except Exception:  # none yet, or not ours to trust (nested too deep...): a cache
+            pass  # parsed below
     data = parse_toml(text)
     if entry is not None:
         _keep_shipped(entry, text, data)

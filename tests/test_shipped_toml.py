@@ -119,6 +119,7 @@ def test_the_kept_parse_is_what_is_read(monkeypatch: pytest.MonkeyPatch) -> None
         '{"text": "name = \\"x\\"\\n", "data": ["name", "wrong"]}',
         '{"text": 1, "data": {}}',
         '"\\ud800"',
+        "[" * 100_000,  # nested past the JSON decoder's stack: a RecursionError
     ],
 )
 def test_a_damaged_entry_is_parsed_past_and_mended(kept: str) -> None:
