@@ -13,14 +13,13 @@ import dataclasses
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import Any
 
-from biofeedback import BiofeedbackError, inputs
+from biofeedback import BiofeedbackError, inputs, user_folders
 from biofeedback.models.record import record
 
-APP_NAME = "biofeedback"
+APP_NAME = user_folders.APP_NAME
 FILE_NAME = "config.toml"
 
 
@@ -71,9 +70,9 @@ class Settings:
 
 def config_dir() -> Path:
     """Our folder in the user config dir: ``$XDG_CONFIG_HOME/biofeedback`` on Linux."""
-    found = xdg_dir("XDG_CONFIG_HOME", "~/.config")
+    found = user_folders.config_folder()
     if found is not None:
-        return found
+        return Path(found)
     import platformdirs
 
     return platformdirs.user_config_path(APP_NAME)
@@ -82,40 +81,12 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Our folder in the user data dir (the session store's): ``$XDG_DATA_HOME/biofeedback``
     on Linux."""
-    found = xdg_dir("XDG_DATA_HOME", "~/.local/share")
+    found = user_folders.data_folder()
     if found is not None:
-        return found
+        return Path(found)
     import platformdirs
 
     return platformdirs.user_data_path(APP_NAME)
-
-
-def xdg_dir(variable: str, default: str) -> Path | None:
-    """Our folder by the XDG rules, where every platformdirs 4 agrees on it: on Linux,
-    ``$variable`` when it is an absolute path, else ``default`` in an absolute $HOME
-    when ``$variable`` is unset or empty. None for anything else (another system, a
-    relative path, no usable home): platformdirs decides those.
-
-    platformdirs itself loads tempfile, random and its own modules (~2 ms of every
-    start) to answer the common case, two environment variables.
-    """
-    if sys.platform != "linux" or _maybe_android():
-        return None
-    base = os.environ.get(variable, "")
-    if not base:
-        if not os.path.isabs(os.environ.get("HOME", "")):
-            return None
-        base = os.path.expanduser(default)
-    elif not os.path.isabs(base):
-        return None
-    return Path(base, APP_NAME)
-
-
-def _maybe_android() -> bool:
-    # Where platformdirs may choose Android's folders (it looks further).
-    return hasattr(sys, "getandroidapilevel") or (
-        os.environ.get("ANDROID_DATA") == "/data" and os.environ.get("ANDROID_ROOT") == "/system"
-    )
 
 
 def config_path() -> Path:

@@ -12,12 +12,11 @@ import contextlib
 import json
 import os
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from biofeedback import BiofeedbackError
+from biofeedback import BiofeedbackError, user_folders
 
 # The byte-order mark some editors write first in a UTF-8 file.
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -140,8 +139,8 @@ def parse_shipped_toml(text: str, name: str) -> dict[str, Any]:
             cached = json.loads(read_bounded(entry, 4 * TOML_MAX_BYTES))
             if cached["text"] == text and isinstance(cached["data"], dict):
                 return cached["data"]
-        except (InputFileError, ValueError, TypeError, KeyError):
-            pass  # none yet, or not ours to trust: parsed below
+        except Exception:  # none yet, or not ours to trust (nested too deep...): a cache
+            pass  # parsed below
     data = parse_toml(text)
     if entry is not None:
         _keep_shipped(entry, text, data)
@@ -149,18 +148,13 @@ def parse_shipped_toml(text: str, name: str) -> dict[str, Any]:
 
 
 def shipped_entry(name: str) -> Path | None:
-    """Where ``name``'s parse is kept: in $XDG_CACHE_HOME (else ~/.cache) on Linux, when
-    that is an absolute path; None elsewhere (there the TOML is parsed each time)."""
-    if sys.platform != "linux":
+    """Where ``name``'s parse is kept: in $XDG_CACHE_HOME/biofeedback (else
+    ~/.cache/biofeedback) on Linux; None where that folder cannot be worked out (there
+    the TOML is parsed each time)."""
+    folder = user_folders.cache_folder()
+    if folder is None:
         return None
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not base:
-        if not os.path.isabs(os.environ.get("HOME", "")):
-            return None
-        base = os.path.expanduser("~/.cache")
-    elif not os.path.isabs(base):
-        return None
-    return Path(base, "biofeedback", SHIPPED_CACHE_FOLDER, f"{name}.json")
+    return Path(folder, SHIPPED_CACHE_FOLDER, f"{name}.json")
 
 
 def _keep_shipped(entry: Path, text: str, data: dict[str, Any]) -> None:

@@ -239,23 +239,21 @@ def scenario_names() -> list[str]:
 
 def load_scenario(name: str | Path) -> Scenario:
     """A built-in scenario by name, or a scenario file by path (``*.toml``)."""
-    text, where = _read(name)
+    text, where, builtin = _read(name)
     try:
-        if where == f"scenario {name!r}":  # a built-in one (see _read)
-            # Its parse may come from the cache of the package's own TOML.
-            data = parse_shipped_toml(text, f"scenario-{name}")
-        else:
-            data = parse_toml(text)
+        # A built-in one's parse may come from the cache of the package's own TOML.
+        data = parse_shipped_toml(text, f"scenario-{name}") if builtin else parse_toml(text)
     except InputFileError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
     return _parse(data, where)
 
 
-def _read(name: str | Path) -> tuple[str, str]:
+def _read(name: str | Path) -> tuple[str, str, bool]:
+    """The scenario's text, where it is (for messages), and whether it is a built-in one."""
     if isinstance(name, Path) or name.endswith(".toml") or "/" in name:
         path = Path(name)
         try:
-            return read_text(path), str(path)
+            return read_text(path), str(path), False
         except InputFileError as exc:
             raise ScenarioError(f"scenario file {path}: {exc}") from None
     entry = BUILTIN_FOLDER / f"{name}.toml"
@@ -264,7 +262,7 @@ def _read(name: str | Path) -> tuple[str, str]:
             f"unknown scenario {name!r}; choose one of: {', '.join(scenario_names())}"
             " (or give a path to a .toml file)"
         )
-    return entry.read_text(encoding="utf-8"), f"scenario {name!r}"
+    return entry.read_text(encoding="utf-8"), f"scenario {name!r}", True
 
 
 _R = TypeVar("_R", Person, Episode, Gap, ArtifactRates)

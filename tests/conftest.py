@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The records' cache (biofeedback/models/record.py) is found when the package is first
+# imported, while the tests are collected, before any fixture runs, and written when
+# this process exits: a folder of this run's own keeps it out of the real ~/.cache.
+# Removed at exit after the cache's write (atexit runs the last registered first, and
+# the package registers its write later, at import).
+_CACHE = tempfile.mkdtemp(prefix="biofeedback-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RR = ROOT / "tests" / "data" / "rr"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from biofeedback import config
+from biofeedback import config, user_folders
+from biofeedback.inputs import shipped_entry
 from biofeedback.store import default_db_path
 
 
@@ -115,9 +116,16 @@ def test_our_folders_are_where_platformdirs_puts_them(monkeypatch: pytest.Monkey
     import platformdirs
 
     fast = 0
-    for variable, folder, reference in (
-        ("XDG_CONFIG_HOME", config.config_dir, platformdirs.user_config_path),
-        ("XDG_DATA_HOME", config.data_dir, platformdirs.user_data_path),
+    for variable, folder, ours, reference in (
+        (
+            "XDG_CONFIG_HOME",
+            config.config_dir,
+            user_folders.config_folder,
+            platformdirs.user_config_path,
+        ),
+        ("XDG_DATA_HOME", config.data_dir, user_folders.data_folder, platformdirs.user_data_path),
+        # The caches: none where the rules do not answer.
+        ("XDG_CACHE_HOME", None, user_folders.cache_folder, platformdirs.user_cache_path),
     ):
         for value, home in _XDG_CASES:
             for name, set_to in ((variable, value), ("HOME", home)):
@@ -126,15 +134,17 @@ def test_our_folders_are_where_platformdirs_puts_them(monkeypatch: pytest.Monkey
                 else:
                     monkeypatch.setenv(name, set_to)
             expected = reference("biofeedback")
-            assert folder() == expected, (variable, value, home)
-            found = config.xdg_dir(
-                variable, "~/.config" if "CONFIG" in variable else "~/.local/share"
-            )
+            if folder is not None:
+                assert folder() == expected, (variable, value, home)
+            found = ours()
             if found is not None:
-                assert str(found) == str(expected), (variable, value, home)
+                assert found == str(expected), (variable, value, home)
                 fast += 1
+            if variable == "XDG_CACHE_HOME":
+                entry = shipped_entry("x")
+                assert entry == (None if found is None else Path(found, "shipped-toml", "x.json"))
     # Answered by the rules (not handed to platformdirs): the 9 common cases of each.
-    assert fast == 2 * 9
+    assert fast == 3 * 9
     monkeypatch.setenv("BIOFEEDBACK_DB", "")
     monkeypatch.setenv("XDG_DATA_HOME", "/x/data")
     assert default_db_path() == platformdirs.user_data_path("biofeedback") / "sessions.db"

@@ -11,9 +11,11 @@ import dataclasses
 import inspect
 import marshal
 import os
+import stat
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FunctionType
@@ -311,6 +313,46 @@ def test_a_bad_file_is_ignored_and_written_again(tmp_path: Path, why: str, conte
     assert sorted(os.listdir(tmp_path)) == ["record.inits"]  # no temporary file left
 
 
+def test_a_file_that_fails_to_load_in_any_way_is_an_empty_cache(tmp_path: Path) -> None:
+    path = tmp_path / "record.inits"
+    content = MAGIC + b"[" + (0x7FFFFFFF).to_bytes(4, "little")  # a list of 2**31 items
+    path.write_bytes(content)
+
+    class Exhausted:
+        """marshal, where that list asks for more memory than there is."""
+
+        @staticmethod
+        def loads(data: object) -> object:
+            raise MemoryError
+
+    make = dict((s[0], s[1]) for s in SHAPES)["plain"]
+    inits = _Inits(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "marshal", Exhausted)
+        with inits:
+            made = dataclasses.dataclass(make())
+    assert generated(made) == generated(dataclasses.dataclass(make()))
+
+    # The lock is free again: another thread makes a record.
+    def enter_and_leave() -> None:
+        with inits:
+            pass
+
+    other = threading.Thread(target=enter_and_leave)
+    other.start()
+    other.join(timeout=10)
+    assert not other.is_alive()
+    # Written again at exit, even with nothing compiled (a later run loads it).
+    unused = _Inits(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "marshal", Exhausted)
+        with unused:
+            pass
+    assert unused.compiled == []
+    unused.save()
+    assert path.read_bytes() == MAGIC + marshal.dumps({})
+
+
 def test_nothing_is_written_where_python_writes_no_pyc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -374,36 +416,76 @@ print(len(r._INITS.compiled), r._INITS.path)
 """
 
 
+def _limit_memory() -> None:
+    import resource
+
+    # 4 GB of address space: a list of 2**31 items (16 GB) cannot be made
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
 def test_a_second_process_compiles_nothing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    root = str(Path(biofeedback.__file__).parent.parent)
-    env["PYTHONPATH"] = root
+    package = Path(biofeedback.__file__).parent
+    env["PYTHONPATH"] = str(package.parent)
 
-    def run(prefix: Path, *flags: str) -> tuple[int, str]:
+    def run(cache: str | None, *flags: str, limited: bool = False) -> tuple[int, str]:
+        if cache is None:
+            env.pop("XDG_CACHE_HOME", None)
+        else:
+            env["XDG_CACHE_HOME"] = cache
         done = subprocess.run(
-            [sys.executable, "-X", f"pycache_prefix={prefix}", *flags, "-c", RUN],
+            [sys.executable, *flags, "-c", RUN],
             env=env,
             cwd=tmp_path,
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
+            preexec_fn=_limit_memory if limited else None,
         )
         compiled, path = done.stdout.split()
         assert done.stderr == ""
         return int(compiled), path
 
     cached = tmp_path / "cached"
-    compiled, path = run(cached)
+    compiled, path = run(str(cached))
     assert compiled > 20  # the package's models and Made
-    assert path.startswith(str(cached))  # under the prefix, as Python's .pyc files
+    # In our user cache folder, one file for this install and Python.
+    tag = sys.implementation.cache_tag
+    install = f"{zlib.crc32(os.fsencode(str(package))):08x}"
+    assert path == str(cached / "biofeedback" / "record-inits" / f"{tag}.opt0.{install}.inits")
     assert os.path.exists(path)
-    assert run(cached) == (0, path)
+    for made, mode in (
+        (path, 0o600),
+        (os.path.dirname(path), 0o700),
+        (cached / "biofeedback", 0o700),
+    ):
+        assert stat.S_IMODE(os.stat(made).st_mode) == mode, made
+    assert run(str(cached)) == (0, path)
     written = os.stat(path).st_mtime_ns
-    assert run(cached) == (0, path)
+    assert run(str(cached)) == (0, path)
     assert os.stat(path).st_mtime_ns == written  # nothing compiled: not written again
 
+    # -O compiles other code: a file of its own.
+    compiled, optimized = run(str(cached), "-O")
+    assert compiled > 20
+    assert optimized == path.replace(".opt0.", ".opt1.")
+    assert run(str(cached), "-O") == (0, optimized)
+
+    # A file claiming more than memory holds: as if there were none, and written again.
+    damaged = MAGIC + b"[" + (0x7FFFFFFF).to_bytes(4, "little")
+    Path(path).write_bytes(damaged)
+    compiled, _ = run(str(cached), limited=True)
+    assert compiled > 20
+    assert Path(path).read_bytes() != damaged
+    assert run(str(cached)) == (0, path)
+
     unwritten = tmp_path / "unwritten"
-    compiled, path = run(unwritten, "-B")
+    compiled, path = run(str(unwritten), "-B")
     assert compiled > 20
     assert not os.path.exists(path)
+    assert not unwritten.exists()
+
+    # No cache where the folder cannot be worked out.
+    assert run("relative/cache") == (compiled, "None")
+    assert not (tmp_path / "relative").exists()

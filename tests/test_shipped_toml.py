@@ -119,6 +119,7 @@ def test_the_kept_parse_is_what_is_read(monkeypatch: pytest.MonkeyPatch) -> None
         '{"text": "name = \\"x\\"\\n", "data": ["name", "wrong"]}',
         '{"text": 1, "data": {}}',
         '"\\ud800"',
+        "[" * 100_000,  # nested past the JSON decoder's stack: a RecursionError
     ],
 )
 def test_a_damaged_entry_is_parsed_past_and_mended(kept: str) -> None:
@@ -162,9 +163,7 @@ def test_kept_privately_and_used_by_the_routines_and_scenarios() -> None:
     assert _entry("scenario-calm").is_file()
     # Read back from the cache: the same routine and person as from the file alone.
     assert load_protocol("full") == full == load_protocol_file(BUILTIN_FOLDER / "full.toml")
-    # (A scenario's person compares by identity: by their repr, every field shown.)
-    assert repr(load_scenario("calm")) == repr(calm)
-    assert repr(calm) == repr(load_scenario(SCENARIO_FOLDER / "calm.toml"))
+    assert load_scenario("calm") == calm == load_scenario(SCENARIO_FOLDER / "calm.toml")
     # A person's own file is never kept.
     names = sorted(p.name for p in entry.parent.iterdir())
     assert names == ["protocol-full.json", "scenario-calm.json"]

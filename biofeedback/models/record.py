@@ -48,28 +48,31 @@ benchmarks/cli_help.py.
 
 Compiled once: what ``dataclass`` still compiles for a record (its ``__init__``:
 writing and compiling the 84 a 900 s session makes took ~13 ms of its ~209, ~8 of it
-compiling) is kept between runs in a file beside Python's own compiled modules:
-``record.<cache tag>.inits`` in the ``__pycache__`` folder of record.py
-(``__spec__.cached``'s folder and tag, so ``sys.pycache_prefix`` and ``-O`` are
-followed; none without a cache tag). It maps the exact text ``dataclass`` gives
-``exec`` to the code ``exec`` would compile from it (``compile(text, "<string>",
-"exec")``, no ``__future__`` flags: dataclasses has none; if it ever has, nothing is
-cached). While ``record`` runs ``dataclass``, a module global ``exec`` in the
-``dataclasses`` namespace (under a lock) looks the text up and runs the stored code, or
-compiles it and stores it; between records the name stays there, bound to the builtin
-``exec``, the object it found anyway (taking the name out again would cost dataclass's
-own code its specialised global look-ups: ~10 us a class, ~0.8 % of the 900 s
-session's instructions). The same text
+compiling) is kept between runs in a file in the user cache folder, beside the
+package's parsed TOML (biofeedback/inputs.py): ``$XDG_CACHE_HOME/biofeedback/record-inits/``
+(else ``~/.cache/...``, by biofeedback/user_folders.py; no file where that folder cannot
+be worked out), the folders 0700 and the file 0600, one file per install and Python
+(its name holds the cache tag, ``sys.flags.optimize`` and a checksum of the package's
+folder). Not beside record.py's ``.pyc``: ``pip uninstall`` removes only the files it
+installed. It maps the exact text ``dataclass`` gives ``exec`` to the code ``exec``
+would compile from it (``compile(text, "<string>", "exec")``, no ``__future__`` flags:
+dataclasses has none; if it ever has, nothing is cached). While ``record`` runs
+``dataclass``, a module global ``exec`` in the ``dataclasses`` namespace (under a lock)
+looks the text up and runs the stored code, or compiles it and stores it; between
+records the name stays there, bound to the builtin ``exec``, the object it found anyway
+(taking the name out again would cost dataclass's own code its specialised global
+look-ups: ~10 us a class, ~0.8 % of the 900 s session's instructions). The same text
 gives the same code, so a class is what it would be without the file (only no
 ``compile`` audit event is raised for a stored text). The file is read at the first
 record, written at exit only when something was compiled, as Python writes a ``.pyc``
 (not with ``sys.dont_write_bytecode``; a temporary file then ``os.replace``; any error
-ignored); one that cannot be read, is cut short, has another Python's ``MAGIC_NUMBER``
-or holds anything but texts and code counts as empty. It keeps at most ``_LIMIT``
-texts (past that, only the ones this process used). A Python whose ``dataclasses`` no
-longer calls ``exec`` by that name compiles as before: nothing is stored, nothing
-changes. The 900 s session: 1,198 M -> 1,137 M instructions (0.949x) with the file,
-1,211 M the first run (which writes it). Figures: benchmarks/cli_help.py,
+ignored); one that cannot be read, is cut short, has another Python's ``MAGIC_NUMBER``,
+holds anything but texts and code or fails to load in any way (a length that asks for
+more memory than there is) counts as empty, and is written again at exit. It keeps at
+most ``_LIMIT`` texts (past that, only the ones this process used). A Python whose
+``dataclasses`` no longer calls ``exec`` by that name compiles as before: nothing is
+stored, nothing changes. The 900 s session: 1,198 M -> 1,137 M instructions (0.949x)
+with the file, 1,211 M the first run (which writes it). Figures: benchmarks/cli_help.py,
 benchmarks/records.py.
 """
 
@@ -85,11 +88,14 @@ import marshal
 import os
 import sys
 import threading
+import zlib
 from collections.abc import Callable
 from itertools import islice
 from operator import attrgetter
 from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
+
+from biofeedback import user_folders
 
 _C = TypeVar("_C", bound=type)
 _Key = Callable[[Any], tuple[Any, ...]]
@@ -305,6 +311,7 @@ class _Inits:
         self.path = path
         self.compiled: list[str] = []  # texts this process compiled (not found stored)
         self._stored: dict[str, CodeType] | None = None  # the file's, read at first use
+        self._damaged = False  # the file is there but could not be used: write it again
         self._used: dict[str, CodeType] = {}  # what this process looked up, in order
         self._lock = threading.RLock()
         # dataclasses' "exec" before each entry, put back at the matching exit (a
@@ -317,9 +324,12 @@ class _Inits:
         )
 
     def __enter__(self) -> None:
-        self._lock.acquire()
         if self._stored is None:
-            self._stored = self._read()
+            stored = self._read()  # never raises: a cache that cannot be used is empty
+            with self._lock:
+                if self._stored is None:
+                    self._stored = stored
+        self._lock.acquire()
         namespace = vars(dataclasses)
         self._outer.append(namespace.get("exec", _ABSENT))
         if self._exact:
@@ -353,20 +363,25 @@ class _Inits:
         try:
             with open(self.path, "rb") as file:
                 data = file.read()
+        except OSError:  # none yet, or not readable
+            return {}
+        try:
             if data[: len(_MAGIC)] != _MAGIC:
-                return {}
+                raise ValueError("another Python's file")
             stored = marshal.loads(memoryview(data)[len(_MAGIC) :])
-        except (OSError, EOFError, ValueError, TypeError):  # missing, cut short, garbled
-            return {}
-        if type(stored) is not dict:
-            return {}
-        if not all(type(t) is str and type(c) is CodeType for t, c in stored.items()):
+            if type(stored) is not dict:
+                raise TypeError("not a dict")
+            if not all(type(t) is str and type(c) is CodeType for t, c in stored.items()):
+                raise TypeError("not texts and code")
+        except Exception:  # cut short, garbled, too big to load (MemoryError): a cache
+            self._damaged = True
             return {}
         return stored
 
     def save(self) -> None:
-        """Write the file if this process compiled anything, as Python writes a .pyc."""
-        if not self.compiled or self.path is None or _MAGIC is None:
+        """Write the file if this process compiled anything or found it damaged, as Python
+        writes a .pyc."""
+        if not (self.compiled or self._damaged) or self.path is None or _MAGIC is None:
             return
         if sys.dont_write_bytecode:
             return
@@ -375,8 +390,10 @@ class _Inits:
             entries = dict(islice(self._used.items(), _LIMIT))
         temporary = f"{self.path}.{os.getpid()}"
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            folder = os.path.dirname(self.path)
+            for made in (os.path.dirname(folder), folder):  # ours: private, as the data
+                os.makedirs(made, 0o700, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with open(fd, "wb") as file:
                 file.write(_MAGIC + marshal.dumps(entries))
             os.replace(temporary, self.path)
@@ -385,12 +402,23 @@ class _Inits:
                 os.unlink(temporary)
 
 
+# The records' cache: a folder in ours in the user cache folder.
+INITS_FOLDER = "record-inits"
+
+
 def _inits_path() -> str | None:
-    """``record.<cache tag>.inits`` beside record.py's own compiled module."""
-    cached = __spec__.cached if __spec__ is not None else None
-    if cached is None or not cached.endswith(".pyc"):
+    """The file for this install of the package and this Python, in our user cache
+    folder (None where that cannot be worked out, or without a cache tag): named by
+    the cache tag, the optimisation level (``compile`` drops asserts with ``-O``) and
+    a checksum of the package's folder (zlib: loaded by dataclasses' own imports)."""
+    folder = user_folders.cache_folder()
+    tag = sys.implementation.cache_tag
+    if folder is None or tag is None:
         return None
-    return cached.removesuffix(".pyc") + ".inits"
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    install = zlib.crc32(os.fsencode(package))
+    name = f"{tag}.opt{sys.flags.optimize}.{install:08x}.inits"
+    return os.path.join(folder, INITS_FOLDER, name)
 
 
 _INITS = _Inits(_inits_path())
