@@ -579,12 +579,16 @@ class StoreOpening:
     def discard(self) -> None:
         """Stop the check: the thread closes its connection as it ends, at once."""
         self._stop.set()
-        with self._lock:
-            if self._db is not None:
-                self._db.interrupt()
-        # Stopped, it ends within milliseconds: waiting that long leaves the caller
-        # no connection still open (never the store's busy wait).
-        self._thread.join(timeout=1.0)
+        # Stopped, it ends within milliseconds: waiting that long leaves the caller no
+        # connection still open (never the store's busy wait). An interrupt that lands
+        # between two of its statements is lost (SQLite clears it): hence again.
+        for _ in range(100):
+            with self._lock:
+                if self._db is not None:
+                    self._db.interrupt()
+            self._thread.join(timeout=0.01)
+            if not self._thread.is_alive():
+                return
 
 
 def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float = 0.5) -> bool:
