@@ -63,7 +63,8 @@ class Store:
     def __init__(self, path: Path | str, *, check: bool = True) -> None:
         """``check=False``: a reader's open (review): the whole-file check is made
         only when a read fails, not up front (it reads every page: ~35 ms a day's
-        session). Anything that records keeps the check at open."""
+        session). Anything that records keeps the check at open, or has made it
+        just before (StoreOpening)."""
         self.path = Path(path)
         self._check_at_open = check
         # A private copy of a read-only store and its log (see _open_private_copy).
