@@ -265,3 +265,31 @@ def test_a_thread_the_system_refuses_leaves_the_store_checked_in_place(
     with Store(db) as store:
         assert [s.session_id for s in store.sessions()] == ["second", "first"]
     assert _open_here(db) == []
+
+
+def test_an_unfinished_store_is_opened_in_place_not_beside(tmp_path: Path) -> None:
+    """Even reading a store whose log holds sessions (a recorder killed) or whose
+    journal is hot folds them in, a write: no thread for those, as for one core."""
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+    if not StoreOpening.worthwhile():
+        assert StoreOpening.begin(db) is None
+        return
+    clean = StoreOpening.begin(db)
+    assert clean is not None
+    clean.discard()
+    writer = sqlite3.connect(db, isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        version = writer.execute("PRAGMA user_version").fetchone()[0]
+        writer.execute(f"PRAGMA user_version = {version}")  # a page in the log
+        assert Path(f"{db}-wal").stat().st_size > 0
+        assert StoreOpening.begin(db) is None
+    finally:
+        writer.close()
+    journal = Path(f"{db}-journal")
+    journal.write_bytes(b"")
+    assert StoreOpening.begin(db) is None
+    journal.unlink()
+    assert not [t for t in threading.enumerate() if t.name == "store-open"]
+    assert _open_here(db) == []
