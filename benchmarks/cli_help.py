@@ -346,6 +346,17 @@ and 22 past sessions too), the 24 h replay's 111,995 lines identical, every
 command's help and errors identical under six $COLUMNS settings, piped and on ptys.
 Left: Recording (models/records.py, exported by biofeedback.models) and PairedDevice
 (config.py) are still made at each start, never built there (~0.15 ms each).
+
+s36store (2026-12-07, before = integ35 06ce78b): the store's thread only reads (its
+identity and whole-file check); the store is opened, migrated and made private on the
+main thread once every other check has passed. The main thread's wait for its store
+(a 900 s session, 21 interleaved runs each): 2 MB store 0.02 -> 0.71 ms (median; p90
+0.02 -> 0.83), 7.5 MB 0.02 -> 0.71 ms (p90 0.78); opened in place without the thread
+4.87 and 11.53 ms. tm.py-style, 21 interleaved runs, each on a fresh copy of the
+store (load 0.8-1.4), two rounds: 2 MB wall 202.1 / 205.4 -> 202.4 / 205.2 ms (in
+place 202.1 / 207.1), 7.5 MB 209.2 / 215.0 -> 211.6 / 214.5 ms (in place 217.0 /
+222.8): the check is still hidden on the second core. Printed events identical (the
+default seed and 3, on the 2 MB store).
 """
 
 from __future__ import annotations

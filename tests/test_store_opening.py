@@ -1,6 +1,7 @@
-"""A session's store, when it exists, is opened and checked on a thread of its own
-while the session's modules load (``store.StoreOpening``, used by ``build_session``):
-the same store, refused for the same faults at the same point, and never left open."""
+"""A session's store, when it exists, is checked on a thread of its own while the
+session's modules load (``store.StoreOpening``, used by ``build_session``): the same
+store, refused for the same faults at the same point, opened (and changed) only on the
+caller's thread once every other check has passed, and never left open."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -96,8 +98,10 @@ def test_an_existing_store_is_opened_beside_the_start_a_new_one_as_before(
     finally:
         _listening.clear()
     assert first == [(str(db), "MainThread")]
-    # (On a single core the thread would only cost: the store is opened in place.)
-    assert beside == [(str(db), "store-open" if len(os.sched_getaffinity(0)) > 1 else "MainThread")]
+    # Checked beside the start, then opened by the caller, after its own checks, for
+    # the recorder. (On a single core the thread would only cost: checked in place.)
+    checked = [(str(db), "store-open")] if len(os.sched_getaffinity(0)) > 1 else []
+    assert beside == [*checked, (str(db), "MainThread")]
     assert not [t for t in threading.enumerate() if t.name == "store-open"]
     # The store handed over is the recorder's: the session is saved in it, and closed.
     with Store(db) as store:
@@ -148,3 +152,144 @@ def test_a_new_store_is_not_made_for_a_request_that_fails(tmp_path: Path) -> Non
     asyncio.run(build_session(_request(db), session_id="made").run())
     with Store(db) as store:
         assert [s.session_id for s in store.sessions()] == ["made"]
+
+
+# `run`'s mistake with --audio-out, told before the session (and before the store).
+_MISTAKE = ["--audio-out", "/nonexistent/x.wav"]
+_MISTAKE_LINE = (
+    "biofeedback run: error: cannot write --audio-out /nonexistent/x.wav:"
+    " there is no folder /nonexistent; create it first"
+)
+
+
+def _run(db: Path, *extra: str, timeout_s: float = 20.0) -> subprocess.CompletedProcess[str]:
+    """`biofeedback run --sim` in a process of its own (the CLI's exit code and lines)."""
+    args = ["run", "--sim", "--headless", "--no-ratings", "--speed", "max", "--duration", "10"]
+    return subprocess.run(
+        [sys.executable, "-m", "biofeedback", *args, "--db", str(db), *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+def test_a_refused_request_leaves_an_older_store_as_it_was(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+    # The store as a biofeedback of schema 6 left it: a rollback journal, mode 0644.
+    with sqlite3.connect(db) as raw:
+        raw.execute("ALTER TABLE shipped DROP COLUMN breaths")
+        raw.execute("ALTER TABLE shipped DROP COLUMN motion")
+        raw.execute("PRAGMA user_version = 6")
+        assert raw.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    raw.close()
+    db.chmod(0o644)
+    before = db.read_bytes()
+    refused = _run(db, *_MISTAKE)
+    assert (refused.returncode, refused.stderr.splitlines()) == (2, [_MISTAKE_LINE])
+    # Not migrated (an older biofeedback could not read it again), nor made WAL or private.
+    assert db.read_bytes() == before
+    assert db.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.db"]
+    # Asked for properly, it is opened, migrated and made private as before.
+    done = _run(db)
+    assert done.returncode == 0, done.stderr
+    assert db.stat().st_mode & 0o777 == 0o600
+    with Store(db) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] > 6  # noqa: SLF001
+        assert len(store.sessions()) == 2
+
+
+def test_a_mistake_is_told_at_once_while_another_program_holds_the_store(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        began = time.monotonic()
+        # (The store's own wait for the lock is 10 s: the timeout fails the old way.)
+        refused = _run(db, *_MISTAKE, timeout_s=8.0)
+        took_s = time.monotonic() - began
+        # In-process too: the check waiting for the lock is stopped, not waited for...
+        began = time.monotonic()
+        with pytest.raises(UsageError, match="one-side-at-a-time"):
+            build_session(_request(db, protocol="breath-partial", sides=True))
+        here_s = time.monotonic() - began
+        assert not [t for t in threading.enumerate() if t.name == "store-open"]
+    finally:
+        holder.close()
+    assert (refused.returncode, refused.stderr.splitlines()) == (2, [_MISTAKE_LINE])
+    assert took_s < 2.0
+    assert here_s < 2.0
+    # ... and leaves no connection of its own behind.
+    assert _open_here(db) == []
+
+
+def test_a_damaged_store_is_refused_before_the_session_with_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+    damaged = _damage(db)
+    refused = _run(db, "--json")
+    assert refused.returncode == 2
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"biofeedback run: error: {db} is damaged (")
+    assert line.endswith("move it away and keep it for recovery, or choose another file with --db")
+    assert refused.stdout == ""  # no session began
+    assert db.read_bytes() == damaged
+
+
+def test_a_thread_the_system_refuses_leaves_the_store_checked_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+
+    def refuse(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    # The operating system's refusal (a container's limit on threads) cannot be
+    # made here for real.
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    _listen()
+    try:
+        plan = build_session(_request(db), session_id="second")
+        opened = list(_connected_on)
+    finally:
+        _listening.clear()
+    monkeypatch.undo()
+    asyncio.run(plan.run())
+    assert opened == [(str(db), "MainThread")]
+    with Store(db) as store:
+        assert [s.session_id for s in store.sessions()] == ["second", "first"]
+    assert _open_here(db) == []
+
+
+def test_an_unfinished_store_is_opened_in_place_not_beside(tmp_path: Path) -> None:
+    """Even reading a store whose log holds sessions (a recorder killed) or whose
+    journal is hot folds them in, a write: no thread for those, as for one core."""
+    db = tmp_path / "s.db"
+    asyncio.run(record_sim(db, "first", duration_s=30))
+    if not StoreOpening.worthwhile():
+        assert StoreOpening.begin(db) is None
+        return
+    clean = StoreOpening.begin(db)
+    assert clean is not None
+    clean.discard()
+    writer = sqlite3.connect(db, isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        version = writer.execute("PRAGMA user_version").fetchone()[0]
+        writer.execute(f"PRAGMA user_version = {version}")  # a page in the log
+        assert Path(f"{db}-wal").stat().st_size > 0
+        assert StoreOpening.begin(db) is None
+    finally:
+        writer.close()
+    journal = Path(f"{db}-journal")
+    journal.write_bytes(b"")
+    assert StoreOpening.begin(db) is None
+    journal.unlink()
+    assert not [t for t in threading.enumerate() if t.name == "store-open"]
+    assert _open_here(db) == []

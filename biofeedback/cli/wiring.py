@@ -74,13 +74,13 @@ def build_session(
     from biofeedback.store import RecorderSink, Store, StoreOpening, resolve_db_path
 
     db_path = resolve_db_path(request.db)
-    # A store that exists is opened and checked on a thread of its own while the
+    # A store that exists is checked (only read) on a thread of its own while the
     # session's modules load and its parts are chosen (numpy's import alone is ~40 ms;
     # the check grows with the store, ~1 ms a MB), when there is a second core to run
-    # it. A new one is made below as before, once every other check has passed.
-    # Either way a foreign or damaged store is refused here, after those checks,
-    # before the session.
-    opening = StoreOpening(db_path) if db_path.is_file() and StoreOpening.worthwhile() else None
+    # it. It is opened (migrated, made private) below, as a new one is made, once
+    # every other check has passed: a foreign or damaged store is refused there,
+    # before the session, and a refused request leaves it as it was.
+    opening = StoreOpening.begin(db_path)
     try:
         from biofeedback.console import ConsoleSink
         from biofeedback.loop.session import ActionInbox, RealClock, SessionPlan, VirtualClock

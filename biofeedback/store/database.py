@@ -63,7 +63,8 @@ class Store:
     def __init__(self, path: Path | str, *, check: bool = True) -> None:
         """``check=False``: a reader's open (review): the whole-file check is made
         only when a read fails, not up front (it reads every page: ~35 ms a day's
-        session). Anything that records keeps the check at open."""
+        session). Anything that records keeps the check at open, or has made it
+        just before (StoreOpening)."""
         self.path = Path(path)
         self._check_at_open = check
         # A private copy of a read-only store and its log (see _open_private_copy).
@@ -151,20 +152,9 @@ class Store:
             raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
         try:
             self._prepare_patiently(db)
-        except sqlite3.OperationalError as exc:
-            db.close()
-            if not _is_busy(exc):
-                raise StoreOpenError(f"cannot open the session store {self.path}: {exc}") from None
-            raise StoreOpenError(
-                f"the session store {self.path} stayed locked by another program for"
-                f" {BUSY_TIMEOUT_MS / 1000:g} s; try again"
-            ) from None
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise StoreOpenError(
-                f"{self.path} is not a biofeedback session store or is damaged ({exc});"
-                " move it away or choose another file with --db"
-            ) from None
+            raise _refusal(self.path, exc) from None
         except BaseException:
             db.close()
             raise
@@ -185,15 +175,7 @@ class Store:
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # One snapshot: another process may be creating the schema right now.
-        db.execute("BEGIN")
-        try:
-            schema.check_identity(db, self.path)
-        finally:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-        if self._check_at_open:
-            self._quick_check(db)
+        _check(db, self.path, whole=self._check_at_open)
         if self.read_only:
             return
         # Only once the file is known to be ours: a file refused as a store
@@ -207,29 +189,6 @@ class Store:
         db.execute("PRAGMA secure_delete = ON")
         if schema.needs_migration(db):
             schema.migrate(db, self.path)
-
-    def _quick_check(self, db: sqlite3.Connection) -> None:
-        """Refuse a damaged store now, not after a session that could not be saved.
-
-        Bounded in time: a store too big to check in ``QUICK_CHECK_S`` is
-        opened unchecked (SQLite still reports damage on the pages it reads).
-        """
-        deadline = time.monotonic() + QUICK_CHECK_S
-        db.set_progress_handler(lambda: int(time.monotonic() > deadline), QUICK_CHECK_STEPS)
-        try:
-            rows = db.execute("PRAGMA quick_check(1)").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):
-                raise
-            log.debug("the store %s is too big to check in %g s", self.path, QUICK_CHECK_S)
-            return
-        finally:
-            db.set_progress_handler(None, 0)
-        if rows and rows[0][0] != "ok":
-            raise StoreOpenError(
-                f"{self.path} is damaged ({' '.join(str(rows[0][0]).split())[:80]});"
-                " move it away and keep it for recovery, or choose another file with --db"
-            )
 
     def close(self) -> None:
         self._db.close()
@@ -259,7 +218,7 @@ class Store:
             if not self._check_at_open:
                 # Unchecked at open: a failed read says whether the store is damaged.
                 try:
-                    self._quick_check(self._db)
+                    _quick_check(self._db, self.path)
                 except sqlite3.DatabaseError as check_exc:
                     raise StoreOpenError(
                         f"{self.path} is damaged ({check_exc}); move it away and keep it"
@@ -524,11 +483,17 @@ class Store:
 
 
 class StoreOpening:
-    """``Store(path)`` made on a thread of its own, while the caller goes on (a
-    session's start loads its modules meanwhile): SQLite releases the GIL as it
-    reads, so on a second core the open and its whole-file check (which grows with
-    the store) cost the caller nothing. ``store()`` waits for it and hands it over,
-    or raises what opening raised; ``discard()`` waits and closes it unused.
+    """A store's whole-file check made on a thread of its own while the caller goes
+    on (a session's start loads its modules meanwhile): SQLite releases the GIL as
+    it reads, so on a second core the check, which grows with the store, costs the
+    caller nothing.
+
+    The thread only reads, on a connection of its own: nothing is written to the
+    store until the caller asks for it with ``store()``, once every other check of
+    its own has passed (a refused request leaves the file as it was, schema, mode and
+    journal). ``store()`` opens it there, on the caller's thread, without the check
+    made already, or raises the check's refusal; ``discard()`` stops the check
+    without waiting for a locked store.
     """
 
     @staticmethod
@@ -540,35 +505,91 @@ class StoreOpening:
         except AttributeError:  # no affinity on this system
             return (os.cpu_count() or 1) > 1
 
-    def __init__(self, path: Path) -> None:
-        self._store: Store | None = None
-        self._error: BaseException | None = None
-        # A daemon: never holds the program's exit (the open is bounded in any case).
-        self._thread = threading.Thread(
-            target=self._open, args=(path,), name="store-open", daemon=True
-        )
-        self._thread.start()
-
-    def _open(self, path: Path) -> None:
+    @classmethod
+    def begin(cls, path: Path) -> StoreOpening | None:
+        """The check of ``path`` started, or None where the store is to be opened in
+        place as before: a new, read-only or unfinished store (a log to fold in or a
+        journal to roll back: even reading it writes), one core, or a thread the
+        system refuses."""
+        if not (
+            path.is_file()
+            and os.access(path, os.W_OK)
+            and os.access(path.parent, os.W_OK)
+            and not _has_log(path)
+            and not Path(f"{path}-journal").exists()
+            and cls.worthwhile()
+        ):
+            return None
+        opening = cls(path)
         try:
-            self._store = Store(path)
+            opening._thread.start()
+        except RuntimeError:  # no thread to be had (a container's limit on them)
+            return None
+        return opening
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        # Guards the connection against an interrupt as the thread closes it.
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        # A daemon: never holds the program's exit.
+        self._thread = threading.Thread(target=self._check, name="store-open", daemon=True)
+
+    def _check(self) -> None:
+        try:
+            # No busy wait inside SQLite (an interrupt does not end it): the wait
+            # for a locked store is the loop below, which discard() can stop.
+            db = sqlite3.connect(
+                self.path, timeout=0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            self._error = StoreOpenError(f"cannot open the session store {self.path}: {exc}")
+            return
+        with self._lock:
+            self._db = db
+        try:
+            # The same deadline as Store._prepare_patiently's.
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            while not self._stop.is_set():
+                try:
+                    _check(db, self.path, whole=True)
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() > deadline:
+                        raise
+                self._stop.wait(0.02)
+        except sqlite3.DatabaseError as exc:
+            self._error = _refusal(self.path, exc)
         except BaseException as exc:  # the caller's to raise, where it asks for the store
             self._error = exc
+        finally:
+            with self._lock:
+                self._db = None
+                db.close()
 
     def store(self) -> Store:
+        """The store, opened here (its migration and other writes made now), or the
+        check's refusal."""
         self._thread.join()
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        assert self._store is not None, "the store was handed over already"
-        store, self._store = self._store, None
-        return store
+            raise self._error
+        return Store(self.path, check=False)
 
     def discard(self) -> None:
-        self._thread.join()
-        store, self._store = self._store, None
-        if store is not None:
-            store.close()
+        """Stop the check: the thread closes its connection as it ends, at once."""
+        self._stop.set()
+        # Stopped, it ends within milliseconds: waiting that long leaves the caller no
+        # connection still open (never the store's busy wait). An interrupt that lands
+        # between two of its statements is lost (SQLite clears it): hence again.
+        for _ in range(100):
+            with self._lock:
+                if self._db is not None:
+                    self._db.interrupt()
+            self._thread.join(timeout=0.01)
+            if not self._thread.is_alive():
+                return
 
 
 def end_unfinished(path: Path, session_id: str, reason: str, *, timeout_s: float = 0.5) -> bool:
@@ -640,6 +661,59 @@ def _column_block(db: sqlite3.Connection, key: int) -> tuple[int, int, bytes, by
     if counts != (estimates, samples) or len(block) != estimates * 64 or len(beats) % 16:
         return None
     return estimates, samples, block, beats
+
+
+def _check(db: sqlite3.Connection, path: Path, *, whole: bool) -> None:
+    """What opening a store reads before it writes anything: that the file is a
+    session store this version reads and, when ``whole``, that it is not damaged."""
+    # One snapshot: another process may be creating the schema right now.
+    db.execute("BEGIN")
+    try:
+        schema.check_identity(db, path)
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+    if whole:
+        _quick_check(db, path)
+
+
+def _quick_check(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged store now, not after a session that could not be saved.
+
+    Bounded in time: a store too big to check in ``QUICK_CHECK_S`` is
+    opened unchecked (SQLite still reports damage on the pages it reads).
+    """
+    deadline = time.monotonic() + QUICK_CHECK_S
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline), QUICK_CHECK_STEPS)
+    try:
+        rows = db.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        log.debug("the store %s is too big to check in %g s", path, QUICK_CHECK_S)
+        return
+    finally:
+        db.set_progress_handler(None, 0)
+    if rows and rows[0][0] != "ok":
+        raise StoreOpenError(
+            f"{path} is damaged ({' '.join(str(rows[0][0]).split())[:80]});"
+            " move it away and keep it for recovery, or choose another file with --db"
+        )
+
+
+def _refusal(path: Path, exc: sqlite3.DatabaseError) -> StoreOpenError:
+    """The one line that refuses a store SQLite could not open or check."""
+    if isinstance(exc, sqlite3.OperationalError):
+        if not _is_busy(exc):
+            return StoreOpenError(f"cannot open the session store {path}: {exc}")
+        return StoreOpenError(
+            f"the session store {path} stayed locked by another program for"
+            f" {BUSY_TIMEOUT_MS / 1000:g} s; try again"
+        )
+    return StoreOpenError(
+        f"{path} is not a biofeedback session store or is damaged ({exc});"
+        " move it away or choose another file with --db"
+    )
 
 
 def _refuse_if_emptied(path: Path) -> None:
