@@ -270,8 +270,9 @@ console ~8); ending the interpreter ~5 ms (os._exit after the last flush would s
 it: not done, it skips every atexit handler).
 
 Seventh round, s35init (models/record.py: each record's __init__ as dataclass compiles
-it, kept between runs in __pycache__/record.cpython-311.inits; before = main 02481e4;
-plain-install venvs, a new store each run, 3 x 31 interleaved runs, load 1.4-1.6):
+it, kept between runs in a file, in __pycache__ here, in the user cache folder as
+merged; before = main 02481e4; plain-install venvs, a new store each run, 3 x 31
+interleaved runs, load 1.4-1.6):
 900 s session wall 197.5 -> 191.4, 191.8 -> 184.5, 192.6 -> 186.2 ms (p90 209.8 ->
 203.4, 197.9 -> 192.9, 201.7 -> 194.3), CPU 193.0 -> 188.2, 189.7 -> 181.3, 189.4 ->
 183.8 ms; python -c pass 9.2-9.3 ms, so 20.7-21.2x -> 20.0-20.6x. The first run (no
@@ -317,7 +318,8 @@ failed enum lookup.
 
 Seventh round, the set-up (s35setup, 2026-12-07, before = main 02481e4; a plain
 install's python; load 0.4-1.5): the XDG config and data folders worked out from two
-variables on Linux (config.xdg_dir; platformdirs, which loads tempfile, elsewhere);
+variables on Linux (biofeedback/user_folders.py as merged; platformdirs, which loads
+tempfile, elsewhere);
 the requests of setup, today and plan in cli/command_requests.py and RestingBaseline
 in store/baseline.py (a simulated session no longer makes their classes); the
 package's own TOML (the three routines, the scenario) read back as JSON from the

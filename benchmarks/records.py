@@ -52,7 +52,7 @@ so dataclass compiles only __init__ (a mutable one) for a frozen record:
     8,082 M -> 7,958 M (0.985x), its 14,000 lines identical.
 
 Third wave (2026-12-07, load 1.6): dataclass's compiled __init__ kept between runs
-(models/record.py's file in __pycache__: the same text, the code compiled from it).
+(models/record.py's file in the user cache folder: the same text, the code compiled from it).
 "record, __init__ compiled" makes classes of field names no class had (every text
 new: a first start); "stored" finds its text (every later start):
 
