@@ -359,6 +359,16 @@ store (load 0.8-1.4), two rounds: 2 MB wall 202.1 / 205.4 -> 202.4 / 205.2 ms (i
 place 202.1 / 207.1), 7.5 MB 209.2 / 215.0 -> 211.6 / 214.5 ms (in place 217.0 /
 222.8): the check is still hidden on the second core. Printed events identical (the
 default seed and 3, on the 2 MB store).
+
+Seventh round, merged (main 02481e4 -> the round's end; this script with the python of a
+plain install, --runs 21 --base 02481e4, quiet machine, load 0.5-0.6; two runs):
+python -c pass 9.55 / 9.6 ms wall; 900 s session wall 206 -> 187 ms and 205 -> 188 ms
+(p90 210 -> 195, 212 -> 191; ranges 195-214 -> 179-196, 196-232 -> 180-197), 21.5x ->
+19.6x and 21.4x -> 19.6x python -c pass (goal 0.3 s, 20x); CPU 203 -> 191 and 202 ->
+190 ms, 22.2x -> 21.0x and 22.1x -> 20.8x its CPU (the store's check on its own
+thread counts in the CPU, not in the wait); instructions 1,198 M -> 1,064 M (0.888x);
+--help 2.5x -> 2.3x; printed events and --help identical. The 24 h replay
+(benchmarks/replay.py --base 02481e4 --runs 3) 6.75 -> 6.77 s CPU, lines identical.
 """
 
 from __future__ import annotations
