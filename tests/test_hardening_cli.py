@@ -25,6 +25,7 @@ from biofeedback import config
 from biofeedback.store import Store
 from tests.support.broker import Mosquitto, mosquitto
 from tests.support.cli import assert_one_line_error, live_run, run_cli, wait_for_event
+from tests.support.store import damage_pages
 
 __all__ = ["mosquitto"]
 
@@ -182,14 +183,7 @@ def test_review_into_a_full_device_is_one_line(tmp_path: Path) -> None:
 def test_a_damaged_store_is_refused_before_the_session(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     record(db, "600")
-    with sqlite3.connect(db) as raw:
-        page = raw.execute("PRAGMA page_size").fetchone()[0]
-        assert raw.execute("PRAGMA page_count").fetchone()[0] > 8
-    raw.close()
-    with open(db, "r+b") as fh:
-        fh.seek(3 * page)
-        fh.write(os.urandom(4 * page))  # pages 4-7
-    damaged = db.read_bytes()
+    damaged = damage_pages(db, os.urandom(1 << 16))
     proc = run_cli("run", "--sim", "--headless", "--speed", "max", "--db", str(db))
     assert_one_line_error(proc, "damaged", "--db")
     assert db.read_bytes() == damaged, "a refused store is left exactly as it was"

@@ -30,7 +30,7 @@ from biofeedback.models import (
     UserActed,
 )
 from simulators.source import SimulatedSource
-from tests.support.simulator import exact_text, scripted_step
+from tests.support.simulator import exact_text, scripted_step, truth_lines
 
 UNTIL_S = 330.0
 
@@ -67,14 +67,7 @@ def _lines(source: SimulatedSource, script: Iterable[SessionEvent]) -> Iterable[
             source.observe(events.pop(0))
         if item.t_s > UNTIL_S:
             break
-    truth = source.truth
-    yield exact_text(truth.beat_t_s)
-    yield exact_text(truth.hr_bpm)
-    yield exact_text(truth.arousal_bpm)
-    yield exact_text(truth.vagal)
-    yield exact_text([str(label) for label in truth.rr_labels])
-    yield exact_text(truth.breaths)
-    yield exact_text(truth.motion)
+    yield from truth_lines(source)
 
 
 def digest(scenario: str, seed: int | None, spoken: bool = False) -> str:

@@ -32,7 +32,7 @@ from biofeedback.models import (
     ZoneChanged,
 )
 from simulators.source import SimulatedSource
-from tests.support.simulator import exact_text, scripted_step
+from tests.support.simulator import exact_text, scripted_step, truth_lines
 
 UNTIL_S = 260.0
 
@@ -80,13 +80,7 @@ def _lines(source: SimulatedSource, hand: Callable[[SessionEvent], None]) -> Ite
             hand(events.pop(0))
         if item.t_s > UNTIL_S:
             break
-    truth = source.truth
-    yield exact_text(truth.beat_t_s)
-    yield exact_text(truth.hr_bpm)
-    yield exact_text(truth.arousal_bpm)
-    yield exact_text(truth.vagal)
-    yield exact_text([str(label) for label in truth.rr_labels])
-    yield exact_text(truth.breaths)
+    yield from truth_lines(source)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import pytest
 from biofeedback.cli import SessionRequest, UsageError, build_session
 from biofeedback.routines.protocols import ProtocolError
 from biofeedback.store import Store, StoreOpenError, StoreOpening
-from tests.support.store import record_sim
+from tests.support.store import damage_pages, record_sim
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="open files read in /proc")
 
@@ -67,17 +67,6 @@ def _open_here(db: Path) -> list[str]:
     return found
 
 
-def _damage(db: Path) -> bytes:
-    with sqlite3.connect(db) as raw:
-        page = raw.execute("PRAGMA page_size").fetchone()[0]
-        assert raw.execute("PRAGMA page_count").fetchone()[0] > 8
-    raw.close()
-    with open(db, "r+b") as fh:
-        fh.seek(3 * page)
-        fh.write(b"\xa5" * 4 * page)  # pages 4-7
-    return db.read_bytes()
-
-
 def _listen() -> None:
     _connected_on.clear()
     _listening.append(True)
@@ -113,7 +102,7 @@ def test_an_existing_store_is_opened_beside_the_start_a_new_one_as_before(
 def test_an_earlier_mistake_is_told_first_and_the_store_is_closed(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     asyncio.run(record_sim(db, "first", duration_s=30))
-    damaged = _damage(db)
+    damaged = damage_pages(db, b"\xa5")
     # A routine that does not exist is told before the store's damage, as before...
     with pytest.raises(ProtocolError, match="no-such"):
         build_session(_request(db, protocol="no-such"))
@@ -231,7 +220,7 @@ def test_a_mistake_is_told_at_once_while_another_program_holds_the_store(
 def test_a_damaged_store_is_refused_before_the_session_with_one_line(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     asyncio.run(record_sim(db, "first", duration_s=30))
-    damaged = _damage(db)
+    damaged = damage_pages(db, b"\xa5")
     refused = _run(db, "--json")
     assert refused.returncode == 2
     [line] = refused.stderr.splitlines()

@@ -7,7 +7,7 @@ recordings and the simulator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,3 +161,15 @@ def exact_text(value: object) -> str:
         fields = value.__dataclass_fields__
         return type(value).__name__ + exact_text([getattr(value, name) for name in fields])
     return repr(value)
+
+
+def truth_lines(source: SimulatedSource) -> Iterator[str]:
+    """Everything the simulated strap ``source`` kept as truth, each as exact text."""
+    truth = source.truth
+    yield exact_text(truth.beat_t_s)
+    yield exact_text(truth.hr_bpm)
+    yield exact_text(truth.arousal_bpm)
+    yield exact_text(truth.vagal)
+    yield exact_text([str(label) for label in truth.rr_labels])
+    yield exact_text(truth.breaths)
+    yield exact_text(truth.motion)

@@ -53,3 +53,16 @@ def _connection(sink: RecorderSink) -> sqlite3.Connection:
     store = sink._store  # noqa: SLF001 (see above)
     assert store is not None, "the recorder has not started"
     return store._db  # noqa: SLF001
+
+
+def damage_pages(db: Path, filler: bytes) -> bytes:
+    """Overwrite pages 4-7 of the store ``db`` (at least 9 pages) with ``filler``,
+    repeated or cut to their length; the damaged file's bytes."""
+    with sqlite3.connect(db) as raw:
+        page = raw.execute("PRAGMA page_size").fetchone()[0]
+        assert raw.execute("PRAGMA page_count").fetchone()[0] > 8
+    raw.close()
+    with open(db, "r+b") as fh:
+        fh.seek(3 * page)
+        fh.write((filler * (4 * page // len(filler) + 1))[: 4 * page])
+    return db.read_bytes()
