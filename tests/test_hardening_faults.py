@@ -326,6 +326,39 @@ def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -
     assert str(started["session_id"]) in history.stdout
 
 
+def test_a_session_is_refused_where_it_could_not_be_kept(tmp_path: Path) -> None:
+    # A store whose folder cannot be written is read from a private copy: a session
+    # recorded there was said to be saved, and was lost with the copy.
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "s.db"
+    older = run_cli(
+        "run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "60",
+        "--db", str(db),
+    )  # fmt: skip
+    assert older.returncode == 0, older.stderr
+    proc = live_run("--sim", "--speed", "20", "--db", str(db))
+    try:
+        wait_for_event(proc, "session_started")
+        wait_for_event(proc, "estimate")
+        wait_for_event(proc, "estimate")  # a commit a second: the start is on disk
+    finally:
+        proc.kill()  # kill -9: no checkpoint, the session is only in the -wal
+        proc.wait()
+    before = _as_a_plain_user("history", "--json", "--db", str(db))
+    folder.chmod(0o500)
+    try:
+        run = _as_a_plain_user(
+            "run", "--sim", "--headless", "--speed", "max", "--duration", "60", "--db", str(db)
+        )
+        after = _as_a_plain_user("history", "--json", "--db", str(db))
+    finally:
+        folder.chmod(0o700)
+    assert_one_line_error(run, "could not be kept", "--db")
+    assert "saved" not in run.stdout + run.stderr
+    assert after.stdout == before.stdout  # nothing claimed, nothing changed
+
+
 # -- 4b: brief gaps in the heart data are counted, not announced
 
 

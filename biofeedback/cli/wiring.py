@@ -71,7 +71,13 @@ def build_session(
     import time
     from pathlib import Path
 
-    from biofeedback.store import RecorderSink, Store, StoreOpening, resolve_db_path
+    from biofeedback.store import (
+        RecorderSink,
+        Store,
+        StoreOpenError,
+        StoreOpening,
+        resolve_db_path,
+    )
 
     db_path = resolve_db_path(request.db)
     # A store that exists is checked (only read) on a thread of its own while the
@@ -127,9 +133,16 @@ def build_session(
             opening.discard()
         raise
     store = Store(db_path) if opening is None else opening.store()
-    # Opened once: the recorder keeps this one (see below), unless it is not needed
-    # or cannot be written (a read-only store may be a private copy of itself).
-    kept = request.record and not store.read_only
+    if request.record and store.read_only:
+        # Recorded there, the session would go into a private copy of the store (one
+        # whose folder cannot be written is read from a copy), lost at the end.
+        store.close()
+        raise StoreOpenError(
+            f"the session store {db_path} cannot be written here (its file or folder is"
+            " read-only), so this session could not be kept; choose another file with --db"
+        )
+    # Opened once: the recorder keeps this one (see below), unless it is not needed.
+    kept = request.record
     try:
         # A simulated or replayed heart is not the person's: no stored baseline for it.
         resting = None if source.virtual else store.resting_baseline()
