@@ -295,9 +295,9 @@ def _as_a_plain_user(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -> None:
-    folder = tmp_path / "archive"
-    folder.mkdir()
+def _a_session_only_in_the_wal(folder: Path) -> tuple[Path, dict[str, object]]:
+    """A store in ``folder`` with a finished session, and a second one (its start
+    event returned) killed before any checkpoint: that one is only in the -wal."""
     db = folder / "s.db"
     older = run_cli(
         "run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "60",
@@ -315,6 +315,13 @@ def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -
     wal = Path(f"{db}-wal")
     assert wal.exists()
     assert wal.stat().st_size > 0
+    return db, started
+
+
+def test_a_read_only_folder_still_shows_the_session_in_its_wal(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db, started = _a_session_only_in_the_wal(folder)
     folder.chmod(0o500)
     try:
         review = _as_a_plain_user("review", "--json", "--db", str(db))
@@ -331,20 +338,7 @@ def test_a_session_is_refused_where_it_could_not_be_kept(tmp_path: Path) -> None
     # recorded there was said to be saved, and was lost with the copy.
     folder = tmp_path / "archive"
     folder.mkdir()
-    db = folder / "s.db"
-    older = run_cli(
-        "run", "--sim", "--headless", "--json", "--speed", "max", "--duration", "60",
-        "--db", str(db),
-    )  # fmt: skip
-    assert older.returncode == 0, older.stderr
-    proc = live_run("--sim", "--speed", "20", "--db", str(db))
-    try:
-        wait_for_event(proc, "session_started")
-        wait_for_event(proc, "estimate")
-        wait_for_event(proc, "estimate")  # a commit a second: the start is on disk
-    finally:
-        proc.kill()  # kill -9: no checkpoint, the session is only in the -wal
-        proc.wait()
+    db, _ = _a_session_only_in_the_wal(folder)
     before = _as_a_plain_user("history", "--json", "--db", str(db))
     folder.chmod(0o500)
     try:
