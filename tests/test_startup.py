@@ -44,6 +44,20 @@ def _which_loaded(names: tuple[str, ...]) -> str:
     return f"print(','.join(n for n in {names!r} if n in sys.modules))\n"
 
 
+def _command_and_loaded(argv: list[str], names: tuple[str, ...]) -> tuple[str, str]:
+    """What the command ``argv`` prints, run in a fresh interpreter (it must succeed),
+    and which of ``names`` it loaded (comma-separated, empty for none)."""
+    code = (
+        "import sys\n"
+        "from biofeedback.cli import main\n"
+        f"code = main({argv!r})\n"
+        "assert code == 0, code\n"
+        "print('loaded:')\n" + _which_loaded(names)
+    )
+    printed, _, loaded = _python(code).rpartition("loaded:")
+    return printed, loaded.strip()
+
+
 def test_help_loads_no_event_loop_sockets_numpy_or_dataclasses() -> None:
     code = (
         "import contextlib, io, sys\n"
@@ -193,17 +207,11 @@ NOT_FOR_A_REVIEW = (
 def test_review_json_loads_no_profile_or_practice_commands(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     asyncio.run(record_sim(db, "short", duration_s=60.0))
-    code = (
-        "import sys\n"
-        "from biofeedback.cli import main\n"
-        f"code = main(['review', 'short', '--json', '--db', {str(db)!r}])\n"
-        "assert code == 0, code\n"
-        "print('loaded:')\n" + _which_loaded(NOT_FOR_A_REVIEW)
+    summary, loaded = _command_and_loaded(
+        ["review", "short", "--json", "--db", str(db)], NOT_FOR_A_REVIEW
     )
-    stdout = _python(code)
-    summary, _, loaded = stdout.rpartition("loaded:")
     assert json.loads(summary)["session_id"] == "short"
-    assert loaded.strip() == "", f"review --json imported {loaded.strip()}"
+    assert loaded == "", f"review --json imported {loaded}"
 
 
 def test_today_json_loads_no_numpy(tmp_path: Path) -> None:
@@ -212,17 +220,9 @@ def test_today_json_loads_no_numpy(tmp_path: Path) -> None:
     # without the one BLAS thread a session sets.
     db = tmp_path / "s.db"
     asyncio.run(record_sim(db, "done", duration_s=150.0))
-    code = (
-        "import sys\n"
-        "from biofeedback.cli import main\n"
-        f"code = main(['today', '--json', '--db', {str(db)!r}])\n"
-        "assert code == 0, code\n"
-        "print('loaded:')\n" + _which_loaded(("numpy",))
-    )
-    stdout = _python(code)
-    suggestion, _, loaded = stdout.rpartition("loaded:")
+    suggestion, loaded = _command_and_loaded(["today", "--json", "--db", str(db)], ("numpy",))
     assert "routine" in json.loads(suggestion)
-    assert loaded.strip() == "", f"today --json imported {loaded.strip()}"
+    assert loaded == "", f"today --json imported {loaded}"
 
 
 def test_numpy_loads_with_one_blas_thread_unless_the_person_chose() -> None:
